@@ -1,0 +1,529 @@
+//! Checking a module tree the way `landform validate` does: resolve variables,
+//! evaluate locals in dependency order, and evaluate every expression with
+//! resources unknown, so that type errors, bad references and bad function
+//! calls are all found before anything is planned.
+
+use crate::config::{Mode, Module, Variable};
+use crate::diag::{suggestion, Diagnostic};
+use crate::eval::{Evaluator, Host, Scope};
+use crate::module::LoadedModule;
+use crate::refs::references;
+use crate::source::Span;
+use crate::syntax::{Body, Expr, Item};
+use crate::types::{convert, type_from_expr, Type};
+use crate::value::Value;
+use std::collections::{BTreeMap, HashMap};
+
+/// Where a variable's value came from, and the value.
+#[derive(Clone, Debug)]
+pub enum InputValue {
+    /// Text from `--var` or `LANDFORM_VAR_…`: taken as a string for simple
+    /// types, parsed as an expression for lists, maps and objects.
+    Raw(String),
+    /// An expression from a `.lfvars` file.
+    Expr(Expr),
+    /// A value handed down by a module call.
+    Value(Value, Span),
+}
+
+#[derive(Clone, Debug)]
+pub struct Input {
+    pub value: InputValue,
+    /// For messages: "--var", "LANDFORM_VAR_env", "prod.lfvars".
+    pub origin: String,
+}
+
+/// Resolve a module's variables from inputs and defaults into the `var` object.
+pub fn resolve_variables(
+    module: &Module,
+    inputs: &BTreeMap<String, Input>,
+    host: &dyn Host,
+    diags: &mut Vec<Diagnostic>,
+) -> Value {
+    let mut vars = BTreeMap::new();
+    for v in &module.variables {
+        let ty = match &v.type_expr {
+            Some(e) => match type_from_expr(e) {
+                Ok(t) => t,
+                Err(d) => {
+                    diags.push(d);
+                    Type::Any
+                }
+            },
+            None => Type::Any,
+        };
+        let value = variable_value(v, &ty, inputs.get(&v.name), host, diags);
+        let value = if v.sensitive { value.sensitive() } else { value };
+        vars.insert(v.name.clone(), value);
+    }
+    for (name, input) in inputs {
+        if module.variable(name).is_none() {
+            let names = module.variables.iter().map(|v| v.name.as_str());
+            let detail = format!(
+                "A value was given for \"{name}\" by {}, but no variable \"{name}\" is declared.{}",
+                input.origin,
+                suggestion(name, names)
+            );
+            let span = match &input.value {
+                InputValue::Expr(e) => Some(e.span),
+                InputValue::Value(_, s) => Some(*s),
+                InputValue::Raw(_) => None,
+            };
+            // Terraform ignores stray environment variables, and so do we.
+            if input.origin.starts_with("LANDFORM_VAR_") {
+                continue;
+            }
+            diags.push(match span {
+                Some(s) => Diagnostic::error("Value for undeclared variable", detail, s),
+                None => Diagnostic::global("Value for undeclared variable", detail),
+            });
+        }
+    }
+    let var = Value::Object(vars);
+    // Validation rules see every variable.
+    let mut scope = Scope::new();
+    scope.set("var", var.clone());
+    for v in &module.variables {
+        let Some(value) = var.get(&v.name) else { continue };
+        if value.contains_unknown() {
+            continue;
+        }
+        for rule in &v.validations {
+            let mut ev = Evaluator::new(host);
+            let ok = ev.eval(&rule.condition, &scope);
+            let msg = ev.eval(&rule.message, &scope);
+            diags.append(&mut ev.diags);
+            match ok.unmark().0 {
+                Value::Bool(true) | Value::Unknown => {}
+                Value::Bool(false) => {
+                    let message = msg
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| "(the validation message is not a string)".into());
+                    diags.push(Diagnostic::error(
+                        "Invalid value for variable",
+                        format!("{message}\n\nThis was checked by the validation rule of variable \"{}\".", v.name),
+                        rule.condition.span,
+                    ));
+                }
+                other => diags.push(Diagnostic::error(
+                    "Invalid validation condition",
+                    format!("A validation condition must be true or false, not a {}.", other.type_name()),
+                    rule.condition.span,
+                )),
+            }
+        }
+    }
+    var
+}
+
+fn variable_value(
+    v: &Variable,
+    ty: &Type,
+    input: Option<&Input>,
+    host: &dyn Host,
+    diags: &mut Vec<Diagnostic>,
+) -> Value {
+    let (raw, span, origin) = match input {
+        Some(Input { value: InputValue::Raw(text), origin }) => {
+            let simple =
+                matches!(ty, Type::String | Type::Number | Type::Bool | Type::Duration | Type::Percent | Type::Any);
+            if simple {
+                (Value::String(text.clone()), v.span, origin.clone())
+            } else {
+                let (e, d) = crate::parse::parse_expr(crate::source::FileId(u32::MAX), text);
+                match e {
+                    Some(e) if d.is_empty() => {
+                        let mut ev = Evaluator::new(host);
+                        let val = ev.eval(&e, &Scope::new());
+                        if !ev.diags.is_empty() {
+                            diags.push(Diagnostic::global(
+                                "Invalid value for input variable",
+                                format!(
+                                    "The value given by {origin} for variable \"{}\" is not a constant {ty}.",
+                                    v.name
+                                ),
+                            ));
+                            return Value::Unknown;
+                        }
+                        (val, v.span, origin.clone())
+                    }
+                    _ => {
+                        diags.push(Diagnostic::global(
+                            "Invalid value for input variable",
+                            format!("The value given by {origin} for variable \"{}\" is not valid syntax for a {ty}: write it as in the configuration, e.g. [\"a\", \"b\"] or {{ k = \"v\" }}.", v.name),
+                        ));
+                        return Value::Unknown;
+                    }
+                }
+            }
+        }
+        Some(Input { value: InputValue::Expr(e), origin }) => {
+            let mut ev = Evaluator::new(host);
+            let val = ev.eval(e, &Scope::new());
+            diags.append(&mut ev.diags);
+            (val, e.span, origin.clone())
+        }
+        Some(Input { value: InputValue::Value(val, span), origin }) => (val.clone(), *span, origin.clone()),
+        None => match &v.default {
+            Some(d) => {
+                let mut ev = Evaluator::new(host);
+                let val = ev.eval(d, &Scope::new());
+                diags.append(&mut ev.diags);
+                (val, d.span, "its default".to_string())
+            }
+            None => {
+                diags.push(Diagnostic::error(
+                    "No value for required variable",
+                    format!(
+                        "The input variable \"{0}\" is not set and has no default value. Give it a value with --var '{0}=…', a --var-file, or the LANDFORM_VAR_{0} environment variable.",
+                        v.name
+                    ),
+                    v.span,
+                ));
+                return Value::Unknown;
+            }
+        },
+    };
+    if raw.is_null() && !v.nullable {
+        diags.push(Diagnostic::error(
+            "Invalid value for input variable",
+            format!("The variable \"{}\" is not nullable, but {origin} gives null.", v.name),
+            span,
+        ));
+        return Value::Unknown;
+    }
+    match convert(&raw, ty) {
+        Ok(val) => val,
+        Err(e) => {
+            diags.push(Diagnostic::error(
+                "Invalid value for input variable",
+                format!("The value from {origin} is unsuitable for variable \"{}\": {e}.", v.name),
+                span,
+            ));
+            Value::Unknown
+        }
+    }
+}
+
+/// Evaluate locals in dependency order into the `local` object; a cycle is an
+/// error naming every local on it.
+pub fn evaluate_locals(module: &Module, scope: &Scope, host: &dyn Host, diags: &mut Vec<Diagnostic>) -> Value {
+    let index: HashMap<&str, usize> = module.locals.iter().enumerate().map(|(i, l)| (l.name.as_str(), i)).collect();
+    let deps: Vec<Vec<usize>> = module
+        .locals
+        .iter()
+        .map(|l| {
+            references(&l.value)
+                .iter()
+                .filter(|r| r.root == "local")
+                .filter_map(|r| r.path.first().and_then(|n| index.get(n.as_str()).copied()))
+                .collect()
+        })
+        .collect();
+    let order = match topo_order(&deps) {
+        Ok(o) => o,
+        Err(cycle) => {
+            let names: Vec<String> = cycle.iter().map(|i| format!("local.{}", module.locals[*i].name)).collect();
+            let first = &module.locals[cycle[0]];
+            diags.push(Diagnostic::error(
+                "Cycle in local values",
+                format!(
+                    "These local values refer to each other in a cycle: {} → {}. Break the cycle by making one of them not depend on the others.",
+                    names.join(" → "),
+                    names[0]
+                ),
+                first.span,
+            ));
+            // Evaluate what is not on the cycle; the rest stays unknown.
+            let mut order: Vec<usize> = (0..module.locals.len()).filter(|i| !cycle.contains(i)).collect();
+            order.sort();
+            order
+        }
+    };
+    let mut values: BTreeMap<String, Value> = module.locals.iter().map(|l| (l.name.clone(), Value::Unknown)).collect();
+    for i in order {
+        let l = &module.locals[i];
+        let mut s = scope.child();
+        s.set("local", Value::Object(values.clone()));
+        let mut ev = Evaluator::new(host);
+        let v = ev.eval(&l.value, &s);
+        diags.append(&mut ev.diags);
+        values.insert(l.name.clone(), v);
+    }
+    Value::Object(values)
+}
+
+/// A topological order of a dependency list (deps first), or one cycle.
+pub fn topo_order(deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    let mut mark = vec![Mark::New; deps.len()];
+    let mut order = Vec::with_capacity(deps.len());
+    for start in 0..deps.len() {
+        if mark[start] != Mark::New {
+            continue;
+        }
+        // Iterative DFS with an explicit path, so deep chains cannot overflow the stack.
+        let mut path: Vec<(usize, usize)> = vec![(start, 0)];
+        mark[start] = Mark::Active;
+        while let Some((node, next)) = path.last().copied() {
+            if let Some(&dep) = deps[node].get(next) {
+                if let Some(p) = path.last_mut() {
+                    p.1 += 1;
+                }
+                match mark[dep] {
+                    Mark::New => {
+                        mark[dep] = Mark::Active;
+                        path.push((dep, 0));
+                    }
+                    Mark::Active => {
+                        let pos = path.iter().position(|(n, _)| *n == dep).unwrap_or(0);
+                        return Err(path[pos..].iter().map(|(n, _)| *n).collect());
+                    }
+                    Mark::Done => {}
+                }
+            } else {
+                mark[node] = Mark::Done;
+                order.push(node);
+                path.pop();
+            }
+        }
+    }
+    Ok(order)
+}
+
+/// What checking a module produced: its outputs (possibly unknown).
+pub struct Checked {
+    pub outputs: Value,
+}
+
+/// Check a whole module tree with the given root inputs.
+pub fn check_tree(root: &LoadedModule, inputs: &BTreeMap<String, Input>, host: &dyn Host) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    check_module(root, inputs, host, &mut diags);
+    diags
+}
+
+fn check_module(
+    m: &LoadedModule,
+    inputs: &BTreeMap<String, Input>,
+    host: &dyn Host,
+    diags: &mut Vec<Diagnostic>,
+) -> Checked {
+    let module = &m.module;
+    let var = resolve_variables(module, inputs, host, diags);
+    let mut base = Scope::new();
+    base.set("var", var);
+    base.set("path", Value::Object([("module".to_string(), Value::String(m.dir.clone()))].into_iter().collect()));
+    // Resources and data sources are unknown until apply.
+    let mut types: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+    let mut data: BTreeMap<String, Value> = BTreeMap::new();
+    for r in &module.resources {
+        match r.mode {
+            Mode::Managed => {
+                types.entry(r.type_name.clone()).or_default().insert(r.name.clone(), Value::Unknown);
+            }
+            Mode::Data => {
+                let entry = data.entry(r.type_name.clone()).or_insert_with(|| Value::Object(BTreeMap::new()));
+                if let Value::Object(o) = entry {
+                    o.insert(r.name.clone(), Value::Unknown);
+                }
+            }
+        }
+    }
+    for (t, names) in types {
+        base.set(t, Value::Object(names));
+    }
+    base.set("data", Value::Object(data));
+    // Modules are checked before the locals and resources that may use their outputs.
+    let mut modules = BTreeMap::new();
+    let mut pre = Scope::new();
+    pre.set("var", base.get("var").cloned().unwrap_or(Value::Unknown));
+    for call in &module.module_calls {
+        modules.insert(call.name.clone(), Value::Unknown);
+    }
+    base.set("module", Value::Object(modules.clone()));
+    let local = evaluate_locals(module, &base, host, diags);
+    base.set("local", local);
+    for call in &module.module_calls {
+        let Some(child) = m.children.get(&call.name) else { continue };
+        let mut scope = base.child();
+        let repeated = meta_scope(call.count.as_ref(), call.for_each.as_ref(), &base, &mut scope, host, diags);
+        let mut child_inputs = BTreeMap::new();
+        for arg in &call.args {
+            if child.module.variable(&arg.name.name).is_none() {
+                let names = child.module.variables.iter().map(|v| v.name.as_str());
+                diags.push(Diagnostic::error(
+                    "Unsupported argument",
+                    format!(
+                        "The module \"{}\" has no variable named \"{}\".{}",
+                        call.name,
+                        arg.name.name,
+                        suggestion(&arg.name.name, names)
+                    ),
+                    arg.name.span,
+                ));
+                continue;
+            }
+            let mut ev = Evaluator::new(host);
+            let v = ev.eval(&arg.value, &scope);
+            diags.append(&mut ev.diags);
+            child_inputs.insert(
+                arg.name.name.clone(),
+                Input { value: InputValue::Value(v, arg.value.span), origin: format!("module \"{}\"", call.name) },
+            );
+        }
+        let mut missing = false;
+        for v in &child.module.variables {
+            if v.default.is_none() && !child_inputs.contains_key(&v.name) {
+                missing = true;
+                diags.push(Diagnostic::error(
+                    "Missing required argument",
+                    format!("The module \"{}\" needs a value for its variable \"{}\", which has no default. Add {} = … to the module block.", call.name, v.name, v.name),
+                    call.span,
+                ));
+            }
+        }
+        if missing {
+            continue;
+        }
+        let checked = check_module(child, &child_inputs, host, diags);
+        modules.insert(call.name.clone(), if repeated { Value::Unknown } else { checked.outputs });
+    }
+    base.set("module", Value::Object(modules));
+    for p in &module.providers {
+        eval_body(&p.body, &base, host, diags);
+    }
+    for r in &module.resources {
+        let mut scope = base.child();
+        meta_scope(r.count.as_ref(), r.for_each.as_ref(), &base, &mut scope, host, diags);
+        eval_body(&r.config, &scope, host, diags);
+        for d in &r.depends_on {
+            let mut ev = Evaluator::new(host);
+            ev.eval(d, &base);
+            diags.append(&mut ev.diags);
+        }
+    }
+    let mut outputs = BTreeMap::new();
+    for o in &module.outputs {
+        let mut ev = Evaluator::new(host);
+        let v = ev.eval(&o.value, &base);
+        for d in &o.depends_on {
+            ev.eval(d, &base);
+        }
+        diags.append(&mut ev.diags);
+        if v.contains_sensitive() && !o.sensitive {
+            diags.push(Diagnostic::error(
+                "Output refers to sensitive values",
+                format!("The output \"{}\" uses a sensitive value. Add sensitive = true to the output block to confirm that it may hold one; it will then never be shown.", o.name),
+                o.value.span,
+            ));
+        }
+        outputs.insert(o.name.clone(), if o.sensitive { v.sensitive() } else { v });
+    }
+    Checked { outputs: Value::Object(outputs) }
+}
+
+/// Check `count`/`for_each` and bind `count`/`each` as unknown for the body.
+/// Returns whether the block is repeated.
+fn meta_scope(
+    count: Option<&Expr>,
+    for_each: Option<&Expr>,
+    base: &Scope,
+    scope: &mut Scope,
+    host: &dyn Host,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    if let Some(c) = count {
+        let mut ev = Evaluator::new(host);
+        let v = ev.eval(c, base);
+        diags.append(&mut ev.diags);
+        match v.unmark().0 {
+            Value::Unknown => {}
+            Value::Number(n) if n.fract() == 0.0 && *n >= 0.0 => {}
+            other => diags.push(Diagnostic::error(
+                "Invalid count argument",
+                format!("The count argument must be a whole number of 0 or more, not {other}."),
+                c.span,
+            )),
+        }
+        scope.set("count", Value::Object([("index".to_string(), Value::Unknown)].into_iter().collect()));
+        return true;
+    }
+    if let Some(f) = for_each {
+        let mut ev = Evaluator::new(host);
+        let v = ev.eval(f, base);
+        diags.append(&mut ev.diags);
+        if v.is_sensitive() {
+            diags.push(Diagnostic::error(
+                "Invalid for_each argument",
+                "Sensitive values cannot be used as for_each arguments: the keys would be shown in resource addresses.",
+                f.span,
+            ));
+        }
+        if let Err(why) = for_each_keys(&v) {
+            diags.push(Diagnostic::error("Invalid for_each argument", why, f.span));
+        }
+        scope.set(
+            "each",
+            Value::Object(
+                [("key".to_string(), Value::Unknown), ("value".to_string(), Value::Unknown)].into_iter().collect(),
+            ),
+        );
+        return true;
+    }
+    false
+}
+
+/// The instance keys of a for_each value: a map's keys or a set of strings.
+/// `Ok(None)` when unknown.
+pub fn for_each_keys(v: &Value) -> Result<Option<Vec<(String, Value)>>, String> {
+    match v.unmark().0 {
+        Value::Unknown => Ok(None),
+        Value::Object(m) => Ok(Some(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())),
+        Value::List(items) => {
+            let mut out: Vec<(String, Value)> = Vec::new();
+            for i in items {
+                match i.unmark().0 {
+                    Value::String(s) => {
+                        if out.iter().any(|(k, _)| k == s) {
+                            return Err(format!(
+                                "The for_each set holds \"{s}\" twice; wrap the list in toset() to remove duplicates."
+                            ));
+                        }
+                        out.push((s.clone(), i.clone()));
+                    }
+                    Value::Unknown => return Ok(None),
+                    other => {
+                        return Err(format!(
+                            "The for_each argument must be a map or a set of strings, but this list holds a {}.",
+                            other.type_name()
+                        ))
+                    }
+                }
+            }
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            Ok(Some(out))
+        }
+        other => Err(format!("The for_each argument must be a map or a set of strings, not a {}.", other.type_name())),
+    }
+}
+
+/// Evaluate every argument of a body and its nested blocks.
+pub fn eval_body(body: &Body, scope: &Scope, host: &dyn Host, diags: &mut Vec<Diagnostic>) {
+    for item in &body.items {
+        match item {
+            Item::Attribute(a) => {
+                let mut ev = Evaluator::new(host);
+                ev.eval(&a.value, scope);
+                diags.append(&mut ev.diags);
+            }
+            Item::Block(b) => eval_body(&b.body, scope, host, diags),
+        }
+    }
+}

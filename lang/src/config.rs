@@ -1,0 +1,569 @@
+//! The module model: a directory's files lowered into variables, locals,
+//! providers, resources, data sources, module calls and outputs, with the
+//! structural checks (unknown or duplicate blocks and attributes, wrong labels).
+
+use crate::diag::{suggestion, Diagnostic};
+use crate::source::{SourceMap, Span};
+use crate::syntax::{Attribute, Block, Body, Expr, Ident, Item};
+use std::collections::HashMap;
+
+#[derive(Clone, Debug, Default)]
+pub struct Module {
+    pub variables: Vec<Variable>,
+    pub locals: Vec<Local>,
+    pub providers: Vec<Provider>,
+    pub resources: Vec<Resource>,
+    pub module_calls: Vec<ModuleCall>,
+    pub outputs: Vec<Output>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Variable {
+    pub name: String,
+    pub type_expr: Option<Expr>,
+    pub default: Option<Expr>,
+    pub description: Option<String>,
+    pub sensitive: bool,
+    pub nullable: bool,
+    pub validations: Vec<Validation>,
+    /// The span of the block's label, where "missing value" errors point.
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Validation {
+    pub condition: Expr,
+    pub message: Expr,
+}
+
+#[derive(Clone, Debug)]
+pub struct Local {
+    pub name: String,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Provider {
+    pub name: String,
+    pub alias: Option<String>,
+    pub body: Body,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mode {
+    Managed,
+    Data,
+}
+
+#[derive(Clone, Debug)]
+pub struct Resource {
+    pub mode: Mode,
+    pub type_name: String,
+    pub name: String,
+    pub count: Option<Expr>,
+    pub for_each: Option<Expr>,
+    pub depends_on: Vec<Expr>,
+    pub provider: Option<Expr>,
+    pub lifecycle: Lifecycle,
+    /// The provider-specific arguments and nested blocks, meta-arguments removed.
+    pub config: Body,
+    pub span: Span,
+    /// The span of `type "name"`, for messages about the resource as a whole.
+    pub header_span: Span,
+}
+
+impl Resource {
+    /// `type.name` or `data.type.name`.
+    pub fn address(&self) -> String {
+        match self.mode {
+            Mode::Managed => format!("{}.{}", self.type_name, self.name),
+            Mode::Data => format!("data.{}.{}", self.type_name, self.name),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Lifecycle {
+    pub create_before_destroy: Option<Expr>,
+    pub prevent_destroy: Option<Expr>,
+    pub ignore_changes: Option<Expr>,
+    pub replace_triggered_by: Option<Expr>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ModuleCall {
+    pub name: String,
+    pub source: String,
+    pub source_span: Span,
+    pub count: Option<Expr>,
+    pub for_each: Option<Expr>,
+    pub depends_on: Vec<Expr>,
+    /// Arguments for the child's variables.
+    pub args: Vec<Attribute>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Output {
+    pub name: String,
+    pub value: Expr,
+    pub description: Option<String>,
+    pub sensitive: bool,
+    pub depends_on: Vec<Expr>,
+    pub span: Span,
+}
+
+const BLOCK_TYPES: &[&str] = &["variable", "locals", "provider", "resource", "data", "module", "output"];
+
+impl Module {
+    /// Lower the files of one module directory.
+    pub fn from_bodies<'a>(
+        bodies: impl IntoIterator<Item = &'a Body>,
+        sources: &SourceMap,
+    ) -> (Module, Vec<Diagnostic>) {
+        let mut b = Builder { module: Module::default(), diags: Vec::new(), seen: HashMap::new(), sources };
+        for body in bodies {
+            b.file(body);
+        }
+        (b.module, b.diags)
+    }
+
+    pub fn variable(&self, name: &str) -> Option<&Variable> {
+        self.variables.iter().find(|v| v.name == name)
+    }
+}
+
+struct Builder<'s> {
+    module: Module,
+    diags: Vec<Diagnostic>,
+    seen: HashMap<String, Span>,
+    sources: &'s SourceMap,
+}
+
+impl Builder<'_> {
+    fn err(&mut self, summary: &str, detail: String, span: Span) {
+        self.diags.push(Diagnostic::error(summary, detail, span));
+    }
+
+    /// Record a declaration; report the second of two with one name.
+    fn declare(&mut self, key: String, what: &str, span: Span) -> bool {
+        if let Some(first) = self.seen.get(&key) {
+            let at = self
+                .sources
+                .get(first.file)
+                .map(|f| format!("{}:{}", f.name, f.line_col(first.start).0))
+                .unwrap_or_default();
+            let name = key.split_once(':').map_or(key.as_str(), |(_, n)| n).to_string();
+            self.err(
+                &format!("Duplicate {}", what.to_lowercase()),
+                format!("{what} \"{name}\" was already declared at {at}. Each must have a unique name: rename or remove one of them."),
+                span,
+            );
+            return false;
+        }
+        self.seen.insert(key, span);
+        true
+    }
+
+    fn file(&mut self, body: &Body) {
+        for item in &body.items {
+            match item {
+                Item::Attribute(a) => self.err(
+                    "Unsupported argument",
+                    format!("An argument named \"{}\" is not expected at the top level of a file. Arguments belong inside a block such as locals {{ … }}.", a.name.name),
+                    a.name.span,
+                ),
+                Item::Block(b) => self.top_block(b),
+            }
+        }
+    }
+
+    fn labels(&mut self, block: &Block, want: &[&str]) -> Option<Vec<String>> {
+        if block.labels.len() == want.len() {
+            return Some(block.labels.iter().map(|l| l.value.clone()).collect());
+        }
+        let kind = &block.kind.name;
+        let example = format!("{kind} {}", want.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" "));
+        if block.labels.len() < want.len() {
+            let missing = want[block.labels.len()];
+            self.err(
+                &format!("Missing {missing} for {kind}"),
+                format!("A {kind} block needs {} label(s): write {example} {{ … }}.", want.len()),
+                block.kind.span,
+            );
+        } else {
+            let extra = &block.labels[want.len()];
+            self.err(
+                &format!("Extraneous label for {kind}"),
+                format!(
+                    "A {kind} block takes {} label(s), as in {example} {{ … }}; remove \"{}\".",
+                    want.len(),
+                    extra.value
+                ),
+                extra.span,
+            );
+        }
+        None
+    }
+
+    fn top_block(&mut self, block: &Block) {
+        let span = block.kind.span.to(block.labels.last().map_or(block.kind.span, |l| l.span));
+        match block.kind.name.as_str() {
+            "variable" => {
+                if let Some(l) = self.labels(block, &["name"]) {
+                    if self.declare(format!("variable:{}", l[0]), "Variable", span) {
+                        self.variable(l[0].clone(), block, span);
+                    }
+                }
+            }
+            "locals" => {
+                if self.labels(block, &[]).is_some() {
+                    self.no_blocks(&block.body, "locals");
+                    for a in block.body.attributes() {
+                        if self.declare(format!("local:{}", a.name.name), "Local value", a.name.span) {
+                            self.module.locals.push(Local {
+                                name: a.name.name.clone(),
+                                value: a.value.clone(),
+                                span: a.name.span,
+                            });
+                        }
+                    }
+                }
+            }
+            "provider" => {
+                if let Some(l) = self.labels(block, &["name"]) {
+                    self.unique_attributes(&block.body);
+                    let alias = block.body.attribute("alias").and_then(|a| a.value.as_static_string());
+                    let key =
+                        format!("provider:{}{}", l[0], alias.as_ref().map(|a| format!(".{a}")).unwrap_or_default());
+                    if self.declare(key, "Provider configuration", span) {
+                        self.module.providers.push(Provider {
+                            name: l[0].clone(),
+                            alias,
+                            body: block.body.clone(),
+                            span,
+                        });
+                    }
+                }
+            }
+            "resource" | "data" => {
+                if let Some(l) = self.labels(block, &["type", "name"]) {
+                    let mode = if block.kind.name == "resource" { Mode::Managed } else { Mode::Data };
+                    let (what, key) = match mode {
+                        Mode::Managed => ("Resource", format!("resource:{}.{}", l[0], l[1])),
+                        Mode::Data => ("Data source", format!("data:data.{}.{}", l[0], l[1])),
+                    };
+                    if self.declare(key, what, span) {
+                        self.resource(mode, l[0].clone(), l[1].clone(), block, span);
+                    }
+                }
+            }
+            "module" => {
+                if let Some(l) = self.labels(block, &["name"]) {
+                    if self.declare(format!("module:{}", l[0]), "Module call", span) {
+                        self.module_call(l[0].clone(), block, span);
+                    }
+                }
+            }
+            "output" => {
+                if let Some(l) = self.labels(block, &["name"]) {
+                    if self.declare(format!("output:{}", l[0]), "Output", span) {
+                        self.output(l[0].clone(), block, span);
+                    }
+                }
+            }
+            other => self.err(
+                "Unsupported block type",
+                format!(
+                    "Blocks of type \"{other}\" are not expected here.{} The top-level blocks are {}.",
+                    suggestion(other, BLOCK_TYPES.iter().copied()),
+                    BLOCK_TYPES.join(", ")
+                ),
+                block.kind.span,
+            ),
+        }
+    }
+
+    /// Report attributes set twice in one body.
+    fn unique_attributes(&mut self, body: &Body) {
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for a in body.attributes() {
+            if let Some(first) = seen.get(a.name.name.as_str()) {
+                let line = self.sources.get(first.file).map_or(0, |f| f.line_col(first.start).0);
+                self.err(
+                    "Attribute redefined",
+                    format!(
+                        "The argument \"{}\" was already set on line {line}. Each argument may be set only once in a block.",
+                        a.name.name
+                    ),
+                    a.name.span,
+                );
+            } else {
+                seen.insert(&a.name.name, a.name.span);
+            }
+        }
+    }
+
+    /// Check a body against a fixed set of arguments and nested block types.
+    fn schema<'b>(
+        &mut self,
+        body: &'b Body,
+        block: &str,
+        attrs: &[&str],
+        blocks: &[&str],
+    ) -> HashMap<&'b str, &'b Attribute> {
+        self.unique_attributes(body);
+        let mut found = HashMap::new();
+        for item in &body.items {
+            match item {
+                Item::Attribute(a) => {
+                    if attrs.contains(&a.name.name.as_str()) {
+                        found.entry(a.name.name.as_str()).or_insert(a);
+                    } else {
+                        self.unsupported_argument(&a.name, block, attrs);
+                    }
+                }
+                Item::Block(b) => {
+                    if !blocks.contains(&b.kind.name.as_str()) {
+                        self.err(
+                            "Unsupported block type",
+                            format!(
+                                "Blocks of type \"{}\" are not expected in a {block} block.{}",
+                                b.kind.name,
+                                suggestion(&b.kind.name, blocks.iter().copied())
+                            ),
+                            b.kind.span,
+                        );
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    fn unsupported_argument(&mut self, name: &Ident, block: &str, attrs: &[&str]) {
+        self.err(
+            "Unsupported argument",
+            format!(
+                "An argument named \"{}\" is not expected in a {block} block.{} The arguments here are: {}.",
+                name.name,
+                suggestion(&name.name, attrs.iter().copied()),
+                attrs.join(", ")
+            ),
+            name.span,
+        );
+    }
+
+    fn no_blocks(&mut self, body: &Body, block: &str) {
+        for b in body.blocks() {
+            self.err(
+                "Unsupported block type",
+                format!("A {block} block cannot contain blocks; \"{}\" is not expected here.", b.kind.name),
+                b.kind.span,
+            );
+        }
+    }
+
+    fn require<'b>(
+        &mut self,
+        found: &HashMap<&str, &'b Attribute>,
+        name: &str,
+        block: &str,
+        span: Span,
+    ) -> Option<&'b Attribute> {
+        let a = found.get(name).copied();
+        if a.is_none() {
+            self.err(
+                "Missing required argument",
+                format!("The argument \"{name}\" is required in a {block} block, but no definition was found."),
+                span,
+            );
+        }
+        a
+    }
+
+    fn static_bool(&mut self, a: Option<&&Attribute>) -> bool {
+        match a.map(|a| &a.value.kind) {
+            None => false,
+            Some(crate::syntax::ExprKind::Bool(b)) => *b,
+            Some(_) => {
+                let span = a.map(|a| a.value.span).unwrap_or_default();
+                self.err("Invalid value", "This argument takes a literal true or false.".into(), span);
+                false
+            }
+        }
+    }
+
+    fn static_string(&mut self, a: Option<&&Attribute>) -> Option<String> {
+        let a = a?;
+        let s = a.value.as_static_string();
+        if s.is_none() {
+            self.err(
+                "Invalid value",
+                format!("\"{}\" takes a literal string, without references or interpolation.", a.name.name),
+                a.value.span,
+            );
+        }
+        s
+    }
+
+    fn variable(&mut self, name: String, block: &Block, span: Span) {
+        let found = self.schema(
+            &block.body,
+            "variable",
+            &["type", "default", "description", "sensitive", "nullable"],
+            &["validation"],
+        );
+        let mut validations = Vec::new();
+        for v in block.body.blocks().filter(|b| b.kind.name == "validation") {
+            let vf = self.schema(&v.body, "validation", &["condition", "message"], &[]);
+            let c = self.require(&vf, "condition", "validation", v.kind.span);
+            let m = self.require(&vf, "message", "validation", v.kind.span);
+            if let (Some(c), Some(m)) = (c, m) {
+                validations.push(Validation { condition: c.value.clone(), message: m.value.clone() });
+            }
+        }
+        let description = self.static_string(found.get("description"));
+        let sensitive = self.static_bool(found.get("sensitive"));
+        let nullable = !found.contains_key("nullable") || self.static_bool(found.get("nullable"));
+        self.module.variables.push(Variable {
+            name,
+            type_expr: found.get("type").map(|a| a.value.clone()),
+            default: found.get("default").map(|a| a.value.clone()),
+            description,
+            sensitive,
+            nullable,
+            validations,
+            span,
+        });
+    }
+
+    fn depends_on(&mut self, a: Option<&&Attribute>) -> Vec<Expr> {
+        let Some(a) = a else { return Vec::new() };
+        match &a.value.kind {
+            crate::syntax::ExprKind::List(items) => {
+                for i in items {
+                    if i.as_traversal().is_none() {
+                        self.err(
+                            "Invalid depends_on reference",
+                            "Each element of depends_on is a reference to a resource, data source or module, such as aws_lb.web or module.net.".into(),
+                            i.span,
+                        );
+                    }
+                }
+                items.clone()
+            }
+            _ => {
+                self.err(
+                    "Invalid depends_on",
+                    "depends_on takes a list of references, as in depends_on = [aws_lb.web].".into(),
+                    a.value.span,
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn resource(&mut self, mode: Mode, type_name: String, name: String, block: &Block, span: Span) {
+        self.unique_attributes(&block.body);
+        let meta = ["count", "for_each", "depends_on", "provider"];
+        let mut config = Body::default();
+        let mut found: HashMap<&str, &Attribute> = HashMap::new();
+        let mut lifecycle = Lifecycle::default();
+        for item in &block.body.items {
+            match item {
+                Item::Attribute(a) if meta.contains(&a.name.name.as_str()) => {
+                    found.entry(a.name.name.as_str()).or_insert(a);
+                }
+                Item::Block(b) if b.kind.name == "lifecycle" && mode == Mode::Managed => {
+                    let lf = self.schema(
+                        &b.body,
+                        "lifecycle",
+                        &["create_before_destroy", "prevent_destroy", "ignore_changes", "replace_triggered_by"],
+                        &[],
+                    );
+                    lifecycle = Lifecycle {
+                        create_before_destroy: lf.get("create_before_destroy").map(|a| a.value.clone()),
+                        prevent_destroy: lf.get("prevent_destroy").map(|a| a.value.clone()),
+                        ignore_changes: lf.get("ignore_changes").map(|a| a.value.clone()),
+                        replace_triggered_by: lf.get("replace_triggered_by").map(|a| a.value.clone()),
+                    };
+                }
+                other => config.items.push(other.clone()),
+            }
+        }
+        if let (Some(c), Some(f)) = (found.get("count"), found.get("for_each")) {
+            let later = if c.span.start > f.span.start { c } else { f };
+            self.err(
+                "Invalid combination of \"count\" and \"for_each\"",
+                "The \"count\" and \"for_each\" meta-arguments are mutually exclusive: only one may be used to create several instances of a resource. Remove one of them.".into(),
+                later.name.span,
+            );
+        }
+        let depends_on = self.depends_on(found.get("depends_on"));
+        let header_span = block.kind.span.to(block.labels.last().map_or(block.kind.span, |l| l.span));
+        self.module.resources.push(Resource {
+            mode,
+            type_name,
+            name,
+            count: found.get("count").map(|a| a.value.clone()),
+            for_each: found.get("for_each").map(|a| a.value.clone()),
+            depends_on,
+            provider: found.get("provider").map(|a| a.value.clone()),
+            lifecycle,
+            config,
+            span,
+            header_span,
+        });
+    }
+
+    fn module_call(&mut self, name: String, block: &Block, span: Span) {
+        self.unique_attributes(&block.body);
+        self.no_blocks(&block.body, "module");
+        let meta = ["source", "version", "count", "for_each", "depends_on", "providers"];
+        let mut found: HashMap<&str, &Attribute> = HashMap::new();
+        let mut args = Vec::new();
+        for a in block.body.attributes() {
+            if meta.contains(&a.name.name.as_str()) {
+                found.entry(a.name.name.as_str()).or_insert(a);
+            } else {
+                args.push(a.clone());
+            }
+        }
+        let source_attr = self.require(&found, "source", "module", block.kind.span);
+        let source = self.static_string(source_attr.as_ref()).unwrap_or_default();
+        let source_span = source_attr.map_or(span, |a| a.value.span);
+        if let (Some(c), Some(f)) = (found.get("count"), found.get("for_each")) {
+            let later = if c.span.start > f.span.start { c } else { f };
+            self.err(
+                "Invalid combination of \"count\" and \"for_each\"",
+                "The \"count\" and \"for_each\" meta-arguments are mutually exclusive: remove one of them.".into(),
+                later.name.span,
+            );
+        }
+        let depends_on = self.depends_on(found.get("depends_on"));
+        self.module.module_calls.push(ModuleCall {
+            name,
+            source,
+            source_span,
+            count: found.get("count").map(|a| a.value.clone()),
+            for_each: found.get("for_each").map(|a| a.value.clone()),
+            depends_on,
+            args,
+            span,
+        });
+    }
+
+    fn output(&mut self, name: String, block: &Block, span: Span) {
+        let found = self.schema(&block.body, "output", &["value", "description", "sensitive", "depends_on"], &[]);
+        let value = self.require(&found, "value", "output", block.kind.span).map(|a| a.value.clone());
+        let description = self.static_string(found.get("description"));
+        let sensitive = self.static_bool(found.get("sensitive"));
+        let depends_on = self.depends_on(found.get("depends_on"));
+        if let Some(value) = value {
+            self.module.outputs.push(Output { name, value, description, sensitive, depends_on, span });
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! Diagnostics: a fixed summary, a detail that says what, why and how to fix,
+//! and where. One renderer for people and one JSON form.
+
+use crate::source::{SourceMap, Span};
+use serde::Serialize;
+use std::fmt::Write;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub summary: String,
+    pub detail: String,
+    pub span: Option<Span>,
+}
+
+impl Diagnostic {
+    pub fn error(summary: impl Into<String>, detail: impl Into<String>, span: Span) -> Diagnostic {
+        Diagnostic { severity: Severity::Error, summary: summary.into(), detail: detail.into(), span: Some(span) }
+    }
+
+    pub fn warning(summary: impl Into<String>, detail: impl Into<String>, span: Span) -> Diagnostic {
+        Diagnostic { severity: Severity::Warning, summary: summary.into(), detail: detail.into(), span: Some(span) }
+    }
+
+    /// A diagnostic that belongs to no place in the source (a bad `--var`, say).
+    pub fn global(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
+        Diagnostic { severity: Severity::Error, summary: summary.into(), detail: detail.into(), span: None }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// True when any diagnostic is an error.
+pub fn has_errors(diags: &[Diagnostic]) -> bool {
+    diags.iter().any(Diagnostic::is_error)
+}
+
+/// Colours for the human renderer; all empty when colour is off.
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    pub error: &'static str,
+    pub warning: &'static str,
+    pub bold: &'static str,
+    pub dim: &'static str,
+    pub reset: &'static str,
+}
+
+impl Style {
+    pub const PLAIN: Style = Style { error: "", warning: "", bold: "", dim: "", reset: "" };
+    pub const COLOR: Style =
+        Style { error: "\x1b[1;31m", warning: "\x1b[1;33m", bold: "\x1b[1m", dim: "\x1b[2m", reset: "\x1b[0m" };
+}
+
+/// Render one diagnostic for a person:
+///
+/// ```text
+/// Error: Reference to undeclared input variable
+///   --> main.lf:3:9
+///    |
+///  3 |   ami = var.amii
+///    |         ^^^^^^^^
+///
+/// An input variable named "amii" has not been declared. Did you mean "ami"?
+/// ```
+pub fn render(diag: &Diagnostic, sources: &SourceMap, style: Style) -> String {
+    let mut out = String::new();
+    let (label, colour) = match diag.severity {
+        Severity::Error => ("Error", style.error),
+        Severity::Warning => ("Warning", style.warning),
+    };
+    let _ = writeln!(out, "{colour}{label}{}: {}{}{}", style.reset, style.bold, diag.summary, style.reset);
+    if let Some((file, span)) = diag.span.and_then(|s| sources.get(s.file).map(|f| (f, s))) {
+        let (line, col) = file.line_col(span.start);
+        let (end_line, end_col) = file.line_col(span.end);
+        let text = file.line_text(line);
+        let gutter = line.to_string().len();
+        let pad = " ".repeat(gutter);
+        let _ = writeln!(out, "{pad}{}--> {}{}:{line}:{col}", style.dim, style.reset, file.name);
+        let _ = writeln!(out, "{pad} {}|{}", style.dim, style.reset);
+        let _ = writeln!(out, "{}{line} |{} {}", style.dim, style.reset, text.replace('\t', " "));
+        let line_chars = text.chars().count();
+        let width =
+            if end_line == line { end_col.saturating_sub(col) } else { line_chars + 1 - col.min(line_chars + 1) };
+        let carets = "^".repeat(width.max(1));
+        let _ =
+            writeln!(out, "{pad} {}|{} {}{colour}{carets}{}", style.dim, style.reset, " ".repeat(col - 1), style.reset);
+    }
+    if !diag.detail.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{}", diag.detail);
+    }
+    out
+}
+
+/// Render every diagnostic, separated by blank lines, errors in source order.
+pub fn render_all(diags: &[Diagnostic], sources: &SourceMap, style: Style) -> String {
+    let mut sorted: Vec<&Diagnostic> = diags.iter().collect();
+    sorted.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
+    sorted.iter().map(|d| render(d, sources, style)).collect::<Vec<_>>().join("\n")
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    severity: Severity,
+    summary: &'a str,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    range: Option<JsonRange>,
+}
+
+#[derive(Serialize)]
+struct JsonRange {
+    filename: String,
+    start: JsonPos,
+    end: JsonPos,
+}
+
+#[derive(Serialize)]
+struct JsonPos {
+    line: usize,
+    column: usize,
+    byte: u32,
+}
+
+/// The JSON form: `{"valid": bool, "error_count", "warning_count", "diagnostics": [...]}`.
+pub fn to_json(diags: &[Diagnostic], sources: &SourceMap) -> serde_json::Value {
+    let items: Vec<JsonDiagnostic> = diags
+        .iter()
+        .map(|d| JsonDiagnostic {
+            severity: d.severity,
+            summary: &d.summary,
+            detail: &d.detail,
+            range: d.span.and_then(|s| {
+                let f = sources.get(s.file)?;
+                let (l1, c1) = f.line_col(s.start);
+                let (l2, c2) = f.line_col(s.end);
+                Some(JsonRange {
+                    filename: f.name.clone(),
+                    start: JsonPos { line: l1, column: c1, byte: s.start },
+                    end: JsonPos { line: l2, column: c2, byte: s.end },
+                })
+            }),
+        })
+        .collect();
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    serde_json::json!({
+        "format_version": "1.0",
+        "valid": errors == 0,
+        "error_count": errors,
+        "warning_count": diags.len() - errors,
+        "diagnostics": items,
+    })
+}
+
+/// The closest candidate to a misspelled name, if one is close enough.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = levenshtein(name, c);
+        let limit = (name.len().max(c.len()) / 3).max(1);
+        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// `Did you mean "x"?` or nothing, ready to append to a detail.
+pub fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    match did_you_mean(name, candidates) {
+        Some(s) => format!(" Did you mean \"{s}\"?"),
+        None => String::new(),
+    }
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

@@ -1,0 +1,758 @@
+//! Expression evaluation through a [`Scope`] with parent scopes. Errors become
+//! diagnostics and the failed expression evaluates to unknown, so one mistake
+//! does not cascade into many.
+
+use crate::diag::{suggestion, Diagnostic};
+use crate::functions;
+use crate::source::Span;
+use crate::syntax::*;
+use crate::value::Value;
+use std::collections::{BTreeMap, HashMap};
+
+/// What evaluation needs from the outside world.
+pub trait Host {
+    /// Read a file for `file()`; relative paths are the host's to resolve.
+    fn read_file(&self, path: &str) -> Result<String, String>;
+    /// An environment variable for `env()`.
+    fn env(&self, name: &str) -> Option<String>;
+    /// The apply-time timestamp; `None` (unknown) while planning.
+    fn timestamp(&self) -> Option<String> {
+        None
+    }
+    /// A fresh UUID at apply time; `None` (unknown) while planning.
+    fn uuid(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A host that reads nothing: `file()` and `env()` fail.
+pub struct NoHost;
+
+impl Host for NoHost {
+    fn read_file(&self, path: &str) -> Result<String, String> {
+        Err(format!("cannot read \"{path}\": no files are available here"))
+    }
+    fn env(&self, _name: &str) -> Option<String> {
+        None
+    }
+}
+
+/// Names that are not resource types.
+pub const RESERVED_ROOTS: &[&str] = &["var", "local", "module", "data", "each", "count", "path", "self", "terraform"];
+
+/// Root names visible to an expression, with a parent for nesting.
+#[derive(Default)]
+pub struct Scope<'p> {
+    parent: Option<&'p Scope<'p>>,
+    names: HashMap<String, Value>,
+}
+
+impl<'p> Scope<'p> {
+    pub fn new() -> Scope<'static> {
+        Scope { parent: None, names: HashMap::new() }
+    }
+
+    pub fn child(&'p self) -> Scope<'p> {
+        Scope { parent: Some(self), names: HashMap::new() }
+    }
+
+    pub fn set(&mut self, name: impl Into<String>, value: Value) {
+        self.names.insert(name.into(), value);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.names.get(name).or_else(|| self.parent.and_then(|p| p.get(name)))
+    }
+
+    fn all_names(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.names.keys().map(String::as_str).collect();
+        if let Some(p) = self.parent {
+            v.extend(p.all_names());
+        }
+        v
+    }
+
+    /// Every `TYPE.NAME` of a resource in scope, for suggestions.
+    fn resource_addresses(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for root in self.all_names() {
+            if RESERVED_ROOTS.contains(&root) {
+                continue;
+            }
+            if let Some(Value::Object(m)) = self.get(root) {
+                out.extend(m.keys().map(|k| format!("{root}.{k}")));
+            }
+        }
+        out
+    }
+}
+
+/// Evaluates expressions, collecting diagnostics.
+pub struct Evaluator<'h> {
+    pub host: &'h dyn Host,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl<'h> Evaluator<'h> {
+    pub fn new(host: &'h dyn Host) -> Evaluator<'h> {
+        Evaluator { host, diags: Vec::new() }
+    }
+
+    fn error(&mut self, summary: &str, detail: String, span: Span) -> Value {
+        self.diags.push(Diagnostic::error(summary, detail, span));
+        Value::Unknown
+    }
+
+    pub fn eval(&mut self, expr: &Expr, scope: &Scope) -> Value {
+        match &expr.kind {
+            ExprKind::Null => Value::Null,
+            ExprKind::Bool(b) => Value::Bool(*b),
+            ExprKind::Number(n) => Value::Number(*n),
+            ExprKind::Duration(ms) => Value::Duration(*ms),
+            ExprKind::Percent(p) => Value::Percent(*p),
+            ExprKind::Template(parts) => self.template(parts, scope),
+            ExprKind::List(items) => Value::List(items.iter().map(|e| self.eval(e, scope)).collect()),
+            ExprKind::Object(items) => {
+                let mut out = BTreeMap::new();
+                for item in items {
+                    let key = match &item.key {
+                        ObjectKey::Name(id) => id.name.clone(),
+                        ObjectKey::Expr(e) => {
+                            let k = self.eval(e, scope);
+                            if k.is_unknown() {
+                                return Value::Unknown;
+                            }
+                            match k.unmark().0.to_template_string() {
+                                Some(s) => s,
+                                None => {
+                                    return self.error(
+                                        "Invalid object key",
+                                        format!("An object key must be a string, not a {}.", k.type_name()),
+                                        e.span,
+                                    )
+                                }
+                            }
+                        }
+                    };
+                    let v = self.eval(&item.value, scope);
+                    out.insert(key, v);
+                }
+                Value::Object(out)
+            }
+            ExprKind::Variable(id) => match scope.get(&id.name) {
+                Some(v) => v.clone(),
+                None => self.undeclared_root(id, None, scope),
+            },
+            ExprKind::GetAttr(base, name) => {
+                if let ExprKind::Variable(root) = &base.kind {
+                    if scope.get(&root.name).is_none() {
+                        return self.undeclared_root(root, Some(name), scope);
+                    }
+                }
+                let b = self.eval(base, scope);
+                self.get_attr(&b, name, base, expr.span)
+            }
+            ExprKind::Index(base, key) => {
+                let b = self.eval(base, scope);
+                let k = self.eval(key, scope);
+                self.index(&b, &k, key.span)
+            }
+            ExprKind::Splat(source, steps) => {
+                let src = self.eval(source, scope);
+                let (inner, sensitive) = src.unmark();
+                let items: Vec<Value> = match inner {
+                    Value::Unknown => return Value::Unknown,
+                    Value::Null => Vec::new(),
+                    Value::List(l) => l.clone(),
+                    other => vec![other.clone()],
+                };
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    let mut v = item;
+                    for step in steps {
+                        v = match step {
+                            Step::Attr(name) => self.get_attr(&v, name, source, name.span),
+                            Step::Index(k) => {
+                                let kv = self.eval(k, scope);
+                                self.index(&v, &kv, k.span)
+                            }
+                        };
+                    }
+                    out.push(v);
+                }
+                mark(Value::List(out), sensitive)
+            }
+            ExprKind::Call(name, args) => self.call(name, args, expr.span, scope),
+            ExprKind::Unary(op, e) => {
+                let v = self.eval(e, scope);
+                let (inner, s) = v.unmark();
+                let out = match (op, inner) {
+                    (_, Value::Unknown) => Value::Unknown,
+                    (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
+                    (UnaryOp::Neg, Value::Number(n)) => Value::Number(-n),
+                    (UnaryOp::Not, other) => {
+                        return self.error(
+                            "Invalid operand",
+                            format!("The ! operator needs a bool, not a {}.", other.type_name()),
+                            e.span,
+                        )
+                    }
+                    (UnaryOp::Neg, other) => {
+                        return self.error(
+                            "Invalid operand",
+                            format!("The - operator needs a number, not a {}.", other.type_name()),
+                            e.span,
+                        )
+                    }
+                };
+                mark(out, s)
+            }
+            ExprKind::Binary(op, l, r) => self.binary(*op, l, r, scope),
+            ExprKind::Conditional(c, a, b) => {
+                let cv = self.eval(c, scope);
+                let (inner, s) = cv.unmark();
+                match inner {
+                    Value::Bool(true) => mark(self.eval(a, scope), s),
+                    Value::Bool(false) => mark(self.eval(b, scope), s),
+                    Value::Unknown => {
+                        // Both sides are checked even when the result is unknown.
+                        self.eval(a, scope);
+                        self.eval(b, scope);
+                        Value::Unknown
+                    }
+                    other => self.error(
+                        "Incorrect condition type",
+                        format!(
+                            "The condition of a conditional expression must be a bool, not a {}.",
+                            other.type_name()
+                        ),
+                        c.span,
+                    ),
+                }
+            }
+            ExprKind::For(f) => self.for_expr(f, scope),
+            ExprKind::Paren(e) => self.eval(e, scope),
+        }
+    }
+
+    fn undeclared_root(&mut self, root: &Ident, attr: Option<&Ident>, scope: &Scope) -> Value {
+        let span = attr.map_or(root.span, |a| root.span.to(a.span));
+        match (root.name.as_str(), attr) {
+            ("each", _) => self.error(
+                "Reference to \"each\" in context without for_each",
+                "The \"each\" object can be used only in \"resource\" and \"module\" blocks that set for_each.".into(),
+                span,
+            ),
+            ("count", _) => self.error(
+                "Reference to \"count\" in non-counted context",
+                "The \"count\" object can be used only in \"resource\" and \"module\" blocks that set count.".into(),
+                span,
+            ),
+            ("var" | "local" | "module" | "data", None) => self.error(
+                "Invalid reference",
+                format!("\"{}\" must be followed by a name, as in {}.NAME.", root.name, root.name),
+                span,
+            ),
+            (r, Some(a)) if !RESERVED_ROOTS.contains(&r) => {
+                let addrs = scope.resource_addresses();
+                let addr = format!("{r}.{}", a.name);
+                self.error(
+                    "Reference to undeclared resource",
+                    format!(
+                        "A managed resource \"{r}\" \"{}\" has not been declared in this module.{}",
+                        a.name,
+                        suggestion(&addr, addrs.iter().map(String::as_str))
+                    ),
+                    span,
+                )
+            }
+            (r, _) => {
+                let names = scope.all_names();
+                self.error(
+                    "Unknown variable",
+                    format!("There is no variable named \"{r}\".{}", suggestion(r, names)),
+                    span,
+                )
+            }
+        }
+    }
+
+    fn get_attr(&mut self, base: &Value, name: &Ident, base_expr: &Expr, span: Span) -> Value {
+        let (inner, s) = base.unmark();
+        let out = match inner {
+            Value::Unknown => Value::Unknown,
+            Value::Object(m) => match m.get(&name.name) {
+                Some(v) => v.clone(),
+                None => return self.missing_attr(m, name, base_expr, span),
+            },
+            Value::List(_) => {
+                return self.error(
+                    "Unsupported attribute",
+                    format!(
+                        "This value is a list, which has no attributes. To take \"{0}\" from every element, write [*].{0} or a for expression.",
+                        name.name
+                    ),
+                    name.span,
+                )
+            }
+            Value::Null => {
+                return self.error(
+                    "Attempt to get attribute from null value",
+                    format!("This value is null, so it has no attribute \"{}\".", name.name),
+                    name.span,
+                )
+            }
+            other => {
+                return self.error(
+                    "Unsupported attribute",
+                    format!("A {} has no attributes, so it has no \"{}\".", other.type_name(), name.name),
+                    name.span,
+                )
+            }
+        };
+        mark(out, s)
+    }
+
+    fn missing_attr(&mut self, m: &BTreeMap<String, Value>, name: &Ident, base_expr: &Expr, span: Span) -> Value {
+        let keys = m.keys().map(String::as_str);
+        let hint = suggestion(&name.name, keys);
+        let n = &name.name;
+        let (summary, detail) = match &base_expr.kind {
+            ExprKind::Variable(root) => match root.name.as_str() {
+                "var" => (
+                    "Reference to undeclared input variable",
+                    format!("An input variable named \"{n}\" has not been declared.{hint} Declare it with a variable \"{n}\" block."),
+                ),
+                "local" => (
+                    "Reference to undeclared local value",
+                    format!("A local value named \"{n}\" has not been declared.{hint} Declare it in a locals block."),
+                ),
+                "module" => ("Reference to undeclared module", format!("No module call named \"{n}\" is declared in this module.{hint}")),
+                "data" => ("Reference to undeclared data source", format!("No data source of type \"{n}\" is declared in this module.{hint}")),
+                "each" | "count" | "path" => ("Unsupported attribute", format!("\"{}\" has no attribute \"{n}\".{hint}", root.name)),
+                r => (
+                    "Reference to undeclared resource",
+                    format!("A managed resource \"{r}\" \"{n}\" has not been declared in this module.{hint}"),
+                ),
+            },
+            ExprKind::GetAttr(inner, t) if matches!(&inner.kind, ExprKind::Variable(r) if r.name == "data") => (
+                "Reference to undeclared data source",
+                format!("A data source \"{}\" \"{n}\" has not been declared in this module.{hint}", t.name),
+            ),
+            ExprKind::GetAttr(inner, m) if matches!(&inner.kind, ExprKind::Variable(r) if r.name == "module") => (
+                "Unsupported attribute",
+                format!("The module \"{}\" has no output named \"{n}\".{hint}", m.name),
+            ),
+            _ => ("Unsupported attribute", format!("This object has no attribute named \"{n}\".{hint}")),
+        };
+        self.error(summary, detail, span)
+    }
+
+    fn index(&mut self, base: &Value, key: &Value, span: Span) -> Value {
+        let (inner, s1) = base.unmark();
+        let (k, s2) = key.unmark();
+        let s = s1 || s2;
+        let out = match (inner, k) {
+            (Value::Unknown, _) | (_, Value::Unknown) => Value::Unknown,
+            (Value::List(l), k) => {
+                let n = match k {
+                    Value::Number(n) => Some(*n),
+                    Value::String(s) => s.parse::<f64>().ok(),
+                    _ => None,
+                };
+                match n {
+                    Some(n) if n.fract() == 0.0 && n >= 0.0 && (n as usize) < l.len() => l[n as usize].clone(),
+                    Some(n) => {
+                        return self.error(
+                            "Invalid index",
+                            format!(
+                                "The index {} is out of range: the list has {} element(s).",
+                                crate::value::format_number(n),
+                                l.len()
+                            ),
+                            span,
+                        )
+                    }
+                    None => {
+                        return self.error(
+                            "Invalid index",
+                            format!("A list index must be a number, not a {}.", k.type_name()),
+                            span,
+                        )
+                    }
+                }
+            }
+            (Value::Object(m), k) => match k.to_template_string() {
+                Some(key) => match m.get(&key) {
+                    Some(v) => v.clone(),
+                    None => {
+                        return self.error(
+                            "Invalid index",
+                            format!(
+                                "The given key \"{key}\" does not identify an element in this collection.{}",
+                                suggestion(&key, m.keys().map(String::as_str))
+                            ),
+                            span,
+                        )
+                    }
+                },
+                None => {
+                    return self.error(
+                        "Invalid index",
+                        format!("A map key must be a string, not a {}.", k.type_name()),
+                        span,
+                    )
+                }
+            },
+            (Value::Null, _) => {
+                return self.error(
+                    "Attempt to index null value",
+                    "This value is null, so it cannot be indexed.".into(),
+                    span,
+                )
+            }
+            (other, _) => {
+                return self.error(
+                    "Invalid index",
+                    format!("A {} cannot be indexed; only lists and maps can.", other.type_name()),
+                    span,
+                )
+            }
+        };
+        mark(out, s)
+    }
+
+    fn template(&mut self, parts: &[TemplatePart], scope: &Scope) -> Value {
+        let mut out = String::new();
+        let mut unknown = false;
+        let mut sensitive = false;
+        for part in parts {
+            match part {
+                TemplatePart::Literal(s) => out.push_str(s),
+                TemplatePart::Interpolation(e) => {
+                    let v = self.eval(e, scope);
+                    let (inner, s) = v.unmark();
+                    sensitive |= s;
+                    match inner {
+                        Value::Unknown => unknown = true,
+                        Value::Null => {
+                            self.error(
+                                "Invalid template interpolation value",
+                                "The expression result is null. Cannot include a null value in a string template."
+                                    .into(),
+                                e.span,
+                            );
+                            unknown = true;
+                        }
+                        other => match other.to_template_string() {
+                            Some(s) => out.push_str(&s),
+                            None => {
+                                self.error(
+                                    "Invalid template interpolation value",
+                                    format!(
+                                        "Cannot include a {} in a string template: a string is required. Use jsonencode() or join() to make one.",
+                                        other.type_name()
+                                    ),
+                                    e.span,
+                                );
+                                unknown = true;
+                            }
+                        },
+                    }
+                }
+            }
+        }
+        mark(if unknown { Value::Unknown } else { Value::String(out) }, sensitive)
+    }
+
+    fn call(&mut self, name: &Ident, args: &[Expr], span: Span, scope: &Scope) -> Value {
+        let Some((min, max)) = functions::arity(&name.name) else {
+            return self.error(
+                "Call to unknown function",
+                format!(
+                    "There is no function named \"{}\".{}",
+                    name.name,
+                    suggestion(&name.name, functions::NAMES.iter().copied())
+                ),
+                name.span,
+            );
+        };
+        if args.len() < min {
+            return self.error(
+                "Not enough function arguments",
+                format!(
+                    "Function \"{}\" expects {}{} argument(s), but {} were given.",
+                    name.name,
+                    if max == Some(min) { "" } else { "at least " },
+                    min,
+                    args.len()
+                ),
+                span,
+            );
+        }
+        if let Some(max) = max {
+            if args.len() > max {
+                return self.error(
+                    "Too many function arguments",
+                    format!(
+                        "Function \"{}\" expects at most {max} argument(s), but {} were given.",
+                        name.name,
+                        args.len()
+                    ),
+                    args[max].span.to(args[args.len() - 1].span),
+                );
+            }
+        }
+        match name.name.as_str() {
+            "try" => {
+                // The first argument that evaluates without error wins.
+                for a in args {
+                    let mut sub = Evaluator::new(self.host);
+                    let v = sub.eval(a, scope);
+                    if sub.diags.is_empty() {
+                        return v;
+                    }
+                }
+                return self.error(
+                    "Error in function call",
+                    "Call to function \"try\" failed: no expression succeeded.".into(),
+                    span,
+                );
+            }
+            "can" => {
+                let mut sub = Evaluator::new(self.host);
+                let v = sub.eval(&args[0], scope);
+                if sub.diags.is_empty() && v.contains_unknown() {
+                    return Value::Unknown;
+                }
+                return Value::Bool(sub.diags.is_empty());
+            }
+            _ => {}
+        }
+        let values: Vec<Value> = args.iter().map(|a| self.eval(a, scope)).collect();
+        match functions::call(&name.name, &values, self.host) {
+            Ok(v) => v,
+            Err(e) => {
+                let at = e.arg.and_then(|i| args.get(i)).map_or(span, |a| a.span);
+                self.error(
+                    "Invalid function argument",
+                    format!(
+                        "Invalid value for argument {} of \"{}\": {}.",
+                        e.arg.map_or(1, |i| i + 1),
+                        name.name,
+                        e.message
+                    ),
+                    at,
+                )
+            }
+        }
+    }
+
+    fn binary(&mut self, op: BinaryOp, l: &Expr, r: &Expr, scope: &Scope) -> Value {
+        let lv = self.eval(l, scope);
+        let rv = self.eval(r, scope);
+        let (a, s1) = lv.unmark_deep();
+        let (b, s2) = rv.unmark_deep();
+        let s = s1 || s2;
+        use BinaryOp::*;
+        if matches!(op, Eq | NotEq) {
+            if a.contains_unknown() || b.contains_unknown() {
+                return Value::Unknown;
+            }
+            return mark(Value::Bool((a == b) == (op == Eq)), s);
+        }
+        if matches!(op, And | Or) {
+            let get = |v: &Value, e: &Expr, me: &mut Self| match v {
+                Value::Bool(b) => Some(Some(*b)),
+                Value::Unknown => Some(None),
+                other => {
+                    me.error(
+                        "Invalid operand",
+                        format!("The {} operator needs bools, not a {}.", op.symbol(), other.type_name()),
+                        e.span,
+                    );
+                    None
+                }
+            };
+            let (Some(x), Some(y)) = (get(&a, l, self), get(&b, r, self)) else { return Value::Unknown };
+            let out = match (op, x, y) {
+                (And, Some(false), _) | (And, _, Some(false)) => Value::Bool(false),
+                (Or, Some(true), _) | (Or, _, Some(true)) => Value::Bool(true),
+                (_, Some(x), Some(y)) => Value::Bool(if op == And { x && y } else { x || y }),
+                _ => Value::Unknown,
+            };
+            return mark(out, s);
+        }
+        if a.is_unknown() || b.is_unknown() {
+            return Value::Unknown;
+        }
+        let a = numeric(&a);
+        let b = numeric(&b);
+        let out = match (op, &a, &b) {
+            (Lt | LtEq | Gt | GtEq, x, y) => {
+                match functions::compare(x, y).filter(|_| !matches!(x, Value::String(_))) {
+                    Some(o) => Value::Bool(match op {
+                        Lt => o.is_lt(),
+                        LtEq => o.is_le(),
+                        Gt => o.is_gt(),
+                        _ => o.is_ge(),
+                    }),
+                    None => return self.operand_error(op, &a, &b, l, r),
+                }
+            }
+            (Add, Value::Number(x), Value::Number(y)) => Value::Number(x + y),
+            (Sub, Value::Number(x), Value::Number(y)) => Value::Number(x - y),
+            (Mul, Value::Number(x), Value::Number(y)) => Value::Number(x * y),
+            (Div | Mod, Value::Number(_), Value::Number(y)) if *y == 0.0 => {
+                return self.error("Division by zero", "The right operand of / or % is zero.".into(), r.span)
+            }
+            (Div, Value::Number(x), Value::Number(y)) => Value::Number(x / y),
+            (Mod, Value::Number(x), Value::Number(y)) => Value::Number(x % y),
+            (Add, Value::Duration(x), Value::Duration(y)) => Value::Duration(x + y),
+            (Sub, Value::Duration(x), Value::Duration(y)) => Value::Duration(x.saturating_sub(*y)),
+            (Mul, Value::Duration(d), Value::Number(n)) | (Mul, Value::Number(n), Value::Duration(d)) if *n >= 0.0 => {
+                Value::Duration((*d as f64 * n).round() as u64)
+            }
+            (Div, Value::Duration(_), Value::Number(n)) if *n == 0.0 => {
+                return self.error("Division by zero", "The right operand of / is zero.".into(), r.span)
+            }
+            (Div, Value::Duration(d), Value::Number(n)) if *n > 0.0 => Value::Duration((*d as f64 / n).round() as u64),
+            (Div, Value::Duration(_), Value::Duration(0)) => {
+                return self.error("Division by zero", "The right operand of / is zero.".into(), r.span)
+            }
+            (Div, Value::Duration(x), Value::Duration(y)) => Value::Number(*x as f64 / *y as f64),
+            (Add, Value::Percent(x), Value::Percent(y)) => Value::Percent(x + y),
+            (Sub, Value::Percent(x), Value::Percent(y)) => Value::Percent(x - y),
+            (Mul, Value::Percent(p), Value::Number(n)) | (Mul, Value::Number(n), Value::Percent(p)) => {
+                Value::Number(p / 100.0 * n)
+            }
+            _ => return self.operand_error(op, &a, &b, l, r),
+        };
+        mark(out, s)
+    }
+
+    fn operand_error(&mut self, op: BinaryOp, a: &Value, b: &Value, l: &Expr, r: &Expr) -> Value {
+        let (bad, side, span) = if is_operand_kind(a) { (b, "right", r.span) } else { (a, "left", l.span) };
+        let what = match bad {
+            Value::String(s) if s.chars().count() <= 30 => format!("the string \"{s}\""),
+            other => format!("a {}", other.type_name()),
+        };
+        self.error(
+            "Invalid operand",
+            format!(
+                "Unsuitable value for {side} operand of {}: {what} cannot be used here. {} works on numbers, and on durations or percentages of the same kind.",
+                op.symbol(),
+                op.symbol()
+            ),
+            span,
+        )
+    }
+
+    fn for_expr(&mut self, f: &ForExpr, scope: &Scope) -> Value {
+        let coll = self.eval(&f.collection, scope);
+        let (inner, sensitive) = coll.unmark();
+        let pairs: Vec<(Value, Value)> = match inner {
+            Value::Unknown => {
+                // Check the body once with unknown iteration variables.
+                let mut child = scope.child();
+                if let Some(k) = &f.key_var {
+                    child.set(k.name.clone(), Value::Unknown);
+                }
+                child.set(f.value_var.name.clone(), Value::Unknown);
+                if let Some(k) = &f.key {
+                    self.eval(k, &child);
+                }
+                self.eval(&f.value, &child);
+                if let Some(c) = &f.condition {
+                    self.eval(c, &child);
+                }
+                return Value::Unknown;
+            }
+            Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v.clone())).collect(),
+            Value::Object(m) => m.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect(),
+            other => {
+                return self.error(
+                    "Iteration over non-iterable value",
+                    format!("A for expression iterates over a list or a map, not a {}.", other.type_name()),
+                    f.collection.span,
+                )
+            }
+        };
+        let mut list = Vec::new();
+        let mut map = BTreeMap::new();
+        let mut unknown = false;
+        for (k, v) in pairs {
+            let mut child = scope.child();
+            if let Some(kv) = &f.key_var {
+                child.set(kv.name.clone(), k);
+            }
+            child.set(f.value_var.name.clone(), v);
+            if let Some(c) = &f.condition {
+                match self.eval(c, &child).unmark().0 {
+                    Value::Bool(true) => {}
+                    Value::Bool(false) => continue,
+                    Value::Unknown => {
+                        unknown = true;
+                        continue;
+                    }
+                    other => {
+                        return self.error(
+                            "Invalid for expression condition",
+                            format!("The condition after \"if\" must be a bool, not a {}.", other.type_name()),
+                            c.span,
+                        )
+                    }
+                }
+            }
+            let value = self.eval(&f.value, &child);
+            match &f.key {
+                None => list.push(value),
+                Some(ke) => {
+                    let key = self.eval(ke, &child);
+                    if key.is_unknown() {
+                        unknown = true;
+                        continue;
+                    }
+                    let Some(key) = key.unmark().0.to_template_string() else {
+                        return self.error(
+                            "Invalid object key",
+                            format!("A key must be a string, not a {}.", key.type_name()),
+                            ke.span,
+                        );
+                    };
+                    if map.insert(key.clone(), value).is_some() {
+                        return self.error(
+                            "Duplicate object key",
+                            format!("Two elements produce the key \"{key}\". Each key of a map made by a for expression must be unique."),
+                            ke.span,
+                        );
+                    }
+                }
+            }
+        }
+        if unknown {
+            return Value::Unknown;
+        }
+        mark(if f.key.is_some() { Value::Object(map) } else { Value::List(list) }, sensitive)
+    }
+}
+
+fn mark(v: Value, sensitive: bool) -> Value {
+    if sensitive {
+        v.sensitive()
+    } else {
+        v
+    }
+}
+
+fn is_operand_kind(v: &Value) -> bool {
+    matches!(v, Value::Number(_) | Value::Duration(_) | Value::Percent(_))
+}
+
+/// Strings that hold numbers take part in arithmetic, as in HCL.
+fn numeric(v: &Value) -> Value {
+    match v {
+        Value::String(s) => s.trim().parse::<f64>().map(Value::Number).unwrap_or_else(|_| v.clone()),
+        other => other.clone(),
+    }
+}

@@ -1,0 +1,129 @@
+//! Loading a module tree: a root directory and the local-path modules it calls,
+//! read through [`ModuleFs`] so that this crate does no I/O of its own.
+
+use crate::config::Module;
+use crate::diag::Diagnostic;
+use crate::parse::parse_file;
+use crate::source::SourceMap;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What the loader needs from a file system.
+pub trait ModuleFs {
+    /// The `*.lf` files of a directory as (path to show, text), in name order.
+    fn read_module(&self, dir: &str) -> Result<Vec<(String, String)>, String>;
+}
+
+/// One module directory, lowered, with the modules it calls.
+#[derive(Debug, Clone)]
+pub struct LoadedModule {
+    pub dir: String,
+    /// Syntax errors in this module and the modules below it. With any, the
+    /// tree is partial and deeper checks would only report noise.
+    pub syntax_errors: usize,
+    pub module: Module,
+    pub children: BTreeMap<String, LoadedModule>,
+}
+
+const MAX_DEPTH: usize = 32;
+
+/// Load, parse and lower a module and, recursively, the modules it calls.
+pub fn load_tree(fs: &dyn ModuleFs, dir: &str, sources: &mut SourceMap) -> (LoadedModule, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let mut stack = Vec::new();
+    let m = load(fs, dir, sources, &mut diags, &mut stack);
+    (m, diags)
+}
+
+fn load(
+    fs: &dyn ModuleFs,
+    dir: &str,
+    sources: &mut SourceMap,
+    diags: &mut Vec<Diagnostic>,
+    stack: &mut Vec<String>,
+) -> LoadedModule {
+    let mut bodies = Vec::new();
+    let mut syntax_errors = 0;
+    match fs.read_module(dir) {
+        Ok(files) => {
+            if files.is_empty() && stack.is_empty() {
+                diags.push(Diagnostic::global(
+                    "No configuration files",
+                    format!("The directory {dir} contains no .lf files. Run landform in a directory with configuration, or name one with -C DIR."),
+                ));
+            }
+            for (name, text) in files {
+                let id = sources.add(name, text);
+                let text = sources.get(id).map(|f| f.text.clone()).unwrap_or_default();
+                let (file, mut d) = parse_file(id, &text);
+                syntax_errors += d.iter().filter(|d| crate::parse::is_syntax_error(d)).count();
+                diags.append(&mut d);
+                bodies.push(file.body);
+            }
+        }
+        Err(e) => diags.push(Diagnostic::global("Failed to read module directory", format!("Cannot read {dir}: {e}"))),
+    }
+    let (module, mut d) = Module::from_bodies(&bodies, sources);
+    diags.append(&mut d);
+    let mut children = BTreeMap::new();
+    stack.push(normalize(dir));
+    for call in &module.module_calls {
+        if call.source.is_empty() {
+            continue;
+        }
+        if !(call.source.starts_with("./") || call.source.starts_with("../")) {
+            diags.push(Diagnostic::error(
+                "Unsupported module source",
+                format!(
+                    "The module source \"{}\" is not a local path. Landform loads modules from local directories: write a path that starts with ./ or ../.",
+                    call.source
+                ),
+                call.source_span,
+            ));
+            continue;
+        }
+        let child_dir = Path::new(dir).join(&call.source).to_string_lossy().into_owned();
+        let norm = normalize(&child_dir);
+        if stack.contains(&norm) || stack.len() >= MAX_DEPTH {
+            diags.push(Diagnostic::error(
+                "Module cycle",
+                format!("The module \"{}\" at {} calls itself, directly or through other modules. Module calls must form a tree.", call.name, call.source),
+                call.source_span,
+            ));
+            continue;
+        }
+        let before = diags.len();
+        let child = load(fs, &child_dir, sources, diags, stack);
+        if fs.read_module(&child_dir).is_err() {
+            diags.truncate(before);
+            diags.push(Diagnostic::error(
+                "Module not found",
+                format!(
+                    "The module directory {} does not exist or cannot be read. Check the module's source path.",
+                    call.source
+                ),
+                call.source_span,
+            ));
+            continue;
+        }
+        syntax_errors += child.syntax_errors;
+        children.insert(call.name.clone(), child);
+    }
+    stack.pop();
+    LoadedModule { dir: dir.to_string(), syntax_errors, module, children }
+}
+
+/// Collapse `.` and `..` without touching the file system.
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|l| *l != "..") => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}

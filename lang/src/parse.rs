@@ -1,0 +1,839 @@
+//! The parser: pest grammar plus one lowering function per rule. pest stays
+//! private to this module; callers get a [`syntax::File`] and diagnostics, and a
+//! syntax error in one top-level block does not hide the errors of the others.
+
+use crate::diag::Diagnostic;
+use crate::source::{FileId, Span};
+use crate::syntax::*;
+use pest::iterators::Pair;
+use pest::Parser as _;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "grammar.pest"]
+struct LfParser;
+
+/// Parse a whole file. Always returns a tree (possibly partial) and the diagnostics.
+pub fn parse_file(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
+    let mut lower = Lower { file, offset: 0, diags: Vec::new() };
+    match LfParser::parse(Rule::file, text) {
+        Ok(mut pairs) => {
+            let body = match pairs.next() {
+                Some(f) => lower.file(f),
+                None => Body::default(),
+            };
+            (File { body }, lower.diags)
+        }
+        Err(whole) => {
+            // Parse each top-level item on its own so that one syntax error does
+            // not hide the errors (or the valid blocks) of the rest.
+            let mut items = Vec::new();
+            let mut errors = 0;
+            for (start, end) in top_level_chunks(text) {
+                let chunk = &text[start..end];
+                lower.offset = start;
+                match LfParser::parse(Rule::file, chunk) {
+                    Ok(mut pairs) => {
+                        if let Some(f) = pairs.next() {
+                            items.extend(lower.file(f).items);
+                        }
+                    }
+                    Err(_) => {
+                        errors += 1;
+                        let diag = syntax_error(file, start, chunk);
+                        lower.diags.push(diag);
+                    }
+                }
+            }
+            if errors == 0 {
+                drop(whole);
+                lower.diags.push(syntax_error(file, 0, text));
+            }
+            (File { body: Body { items } }, lower.diags)
+        }
+    }
+}
+
+/// Parse a lone expression, as given in `--var name=value` or a test.
+pub fn parse_expr(file: FileId, text: &str) -> (Option<Expr>, Vec<Diagnostic>) {
+    let mut lower = Lower { file, offset: 0, diags: Vec::new() };
+    match LfParser::parse(Rule::expr_only, text) {
+        Ok(mut pairs) => {
+            let expr = pairs.next().and_then(|p| p.into_inner().next()).map(|e| lower.expr(e));
+            (expr, lower.diags)
+        }
+        Err(_) => (None, vec![syntax_error_rule(file, 0, text, Rule::expr_only)]),
+    }
+}
+
+fn syntax_error(file: FileId, offset: usize, text: &str) -> Diagnostic {
+    syntax_error_rule(file, offset, text, Rule::file)
+}
+
+fn syntax_error_rule(file: FileId, offset: usize, text: &str, rule: Rule) -> Diagnostic {
+    // Detailed error reporting costs time, so it is on only for this second parse.
+    pest::set_error_detail(true);
+    let result = LfParser::parse(rule, text);
+    pest::set_error_detail(false);
+    let err = match result {
+        Err(e) => e,
+        Ok(_) => {
+            return Diagnostic::error(
+                "Invalid syntax",
+                "This file could not be parsed.",
+                Span::new(file, offset, offset),
+            )
+        }
+    };
+    let pos = match err.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+    };
+    let mut expected: Vec<String> = Vec::new();
+    let mut push = |s: &str| {
+        if !expected.iter().any(|e| e == s) {
+            expected.push(s.to_string());
+        }
+    };
+    let mut wants_expr = false;
+    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &err.variant {
+        for r in positives {
+            match describe_rule(*r) {
+                Some("an expression") => wants_expr = true,
+                Some(d) => push(d),
+                None => {}
+            }
+        }
+    }
+    if let Some(attempts) = err.parse_attempts() {
+        for t in attempts.expected_tokens() {
+            let token = t.to_string();
+            {
+                if matches!(token.as_str(), "=" | "{" | "}" | "]" | ")" | "," | ":" | "=>" | "\"") {
+                    push(&format!("'{token}'"));
+                } else if matches!(token.as_str(), "[" | "(" | "<<" | "!" | "-") {
+                    wants_expr = true;
+                }
+            }
+        }
+        for stack in attempts.call_stacks() {
+            if let Some(d) = describe_rule(stack.deepest.get_rule().copied().unwrap_or(Rule::EOI)) {
+                if d == "an expression" {
+                    wants_expr = true;
+                }
+            }
+        }
+    }
+    if wants_expr {
+        expected.retain(|e| e != "a name" && e != "'\"'" && e != "'{'");
+        expected.insert(0, "an expression".to_string());
+    }
+    let found = describe_found(&text[pos.min(text.len())..]);
+    let at_eof = pos >= text.trim_end().len();
+    let (summary, hint) = if at_eof && expected.iter().any(|e| e == "'}'") {
+        (
+            "Unclosed configuration block",
+            " There is no closing brace for a block before the end of the file: add the missing '}'.",
+        )
+    } else if expected.len() == 1 && wants_expr {
+        ("Invalid expression", " A value is needed here: a string, number, list, object, reference or function call.")
+    } else if expected.iter().any(|e| e == "'='") && expected.iter().any(|e| e == "'{'") {
+        (
+            "Argument or block definition required",
+            " An argument is written `name = value`; a block is written `type \"label\" { … }`.",
+        )
+    } else {
+        ("Invalid syntax", "")
+    };
+    let list = match expected.len() {
+        0 => "something else".to_string(),
+        1 => expected[0].clone(),
+        n => format!("{} or {}", expected[..n - 1].join(", "), expected[n - 1]),
+    };
+    let width = found_width(&text[pos.min(text.len())..]);
+    Diagnostic::error(
+        summary,
+        format!("Expected {list}, but found {found}.{hint}"),
+        Span::new(file, offset + pos, offset + pos + width),
+    )
+}
+
+fn describe_rule(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::ident | Rule::attribute | Rule::block => "a name",
+        Rule::string => "a quoted string",
+        Rule::expr
+        | Rule::or_expr
+        | Rule::and_expr
+        | Rule::eq_expr
+        | Rule::cmp_expr
+        | Rule::add_expr
+        | Rule::mul_expr
+        | Rule::unary_expr
+        | Rule::postfix_expr
+        | Rule::op_unary
+        | Rule::heredoc
+        | Rule::percent
+        | Rule::duration
+        | Rule::number
+        | Rule::for_list
+        | Rule::for_map
+        | Rule::list
+        | Rule::object
+        | Rule::call
+        | Rule::variable
+        | Rule::paren => "an expression",
+        Rule::object_item | Rule::object_key => "an object key",
+        Rule::kw_in => "the keyword 'in'",
+        Rule::EOI => "the end of the file",
+        _ => return None,
+    })
+}
+
+fn describe_found(rest: &str) -> String {
+    let Some(c) = rest.chars().next() else { return "the end of the file".to_string() };
+    if c == '\n' || c == '\r' {
+        return "the end of the line".to_string();
+    }
+    if c.is_alphanumeric() || c == '_' {
+        let word: String =
+            rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-').take(40).collect();
+        return format!("\"{word}\"");
+    }
+    format!("'{c}'")
+}
+
+fn found_width(rest: &str) -> usize {
+    let Some(c) = rest.chars().next() else { return 0 };
+    if c.is_alphanumeric() || c == '_' {
+        rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-').map(char::len_utf8).sum()
+    } else if c == '\n' {
+        0
+    } else {
+        c.len_utf8()
+    }
+}
+
+/// Split a file into top-level items by bracket balance, skipping strings,
+/// comments and heredocs. Used only after a syntax error, to keep going.
+fn top_level_chunks(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut chunks = Vec::new();
+    let mut stack: Vec<u8> = Vec::new();
+    let mut start = 0;
+    let mut saw_eq = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let in_string = stack.last() == Some(&b'"');
+        if in_string {
+            match c {
+                b'\\' => i += 1,
+                b'$' if bytes.get(i + 1) == Some(&b'{') => {
+                    stack.push(b'I');
+                    i += 1;
+                }
+                b'"' => {
+                    stack.pop();
+                }
+                b'\n' => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'"' => stack.push(b'"'),
+            b'{' | b'[' | b'(' => stack.push(c),
+            b'}' | b']' | b')' => {
+                stack.pop();
+                if stack.is_empty() && c == b'}' {
+                    chunks.push((start, i + 1));
+                    start = i + 1;
+                    saw_eq = false;
+                }
+            }
+            b'=' if stack.is_empty() => saw_eq = true,
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = text[i + 2..].find("*/").map_or(bytes.len(), |e| i + 2 + e + 2);
+                continue;
+            }
+            b'<' if bytes.get(i + 1) == Some(&b'<') => {
+                let rest = &text[i + 2..];
+                let rest = rest.strip_prefix('-').unwrap_or(rest);
+                let marker: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                if !marker.is_empty() {
+                    let mut j = text[i..].find('\n').map_or(bytes.len(), |n| i + n + 1);
+                    while j < bytes.len() {
+                        let line_end = text[j..].find('\n').map_or(bytes.len(), |n| j + n);
+                        if text[j..line_end].trim() == marker {
+                            j = line_end;
+                            break;
+                        }
+                        j = line_end + 1;
+                    }
+                    i = j;
+                    continue;
+                }
+            }
+            b'\n' if stack.is_empty() && saw_eq => {
+                chunks.push((start, i + 1));
+                start = i + 1;
+                saw_eq = false;
+            }
+            // A top-level keyword at the start of a line begins a new item even
+            // when an earlier bracket was never closed.
+            b'\n' if !stack.is_empty() && starts_top_level_block(&text[i + 1..]) => {
+                chunks.push((start, i + 1));
+                start = i + 1;
+                saw_eq = false;
+                stack.clear();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if !text[start..].trim().is_empty() {
+        chunks.push((start, text.len()));
+    }
+    chunks
+}
+
+fn starts_top_level_block(line: &str) -> bool {
+    ["variable ", "locals ", "locals{", "provider ", "resource ", "data ", "module ", "output "]
+        .iter()
+        .any(|k| line.starts_with(k))
+}
+
+/// True for diagnostics that mean the parser could not read part of a file, so
+/// the tree is incomplete.
+pub fn is_syntax_error(d: &Diagnostic) -> bool {
+    matches!(
+        d.summary.as_str(),
+        "Invalid syntax"
+            | "Unclosed configuration block"
+            | "Invalid expression"
+            | "Argument or block definition required"
+    )
+}
+
+struct Lower {
+    file: FileId,
+    offset: usize,
+    diags: Vec<Diagnostic>,
+}
+
+impl Lower {
+    fn span(&self, pair: &Pair<Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.file, self.offset + s.start(), self.offset + s.end())
+    }
+
+    fn unexpected(&mut self, pair: &Pair<Rule>) -> Expr {
+        let span = self.span(pair);
+        self.diags.push(Diagnostic::error(
+            "Internal parser error",
+            format!("Unexpected rule {:?}. This is a bug in Landform; please report it.", pair.as_rule()),
+            span,
+        ));
+        Expr { kind: ExprKind::Null, span }
+    }
+
+    fn file(&mut self, pair: Pair<Rule>) -> Body {
+        match pair.into_inner().find(|p| p.as_rule() == Rule::body) {
+            Some(b) => self.body(b),
+            None => Body::default(),
+        }
+    }
+
+    fn body(&mut self, pair: Pair<Rule>) -> Body {
+        let mut items = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::attribute => items.push(Item::Attribute(self.attribute(p))),
+                Rule::block => items.push(Item::Block(self.block(p))),
+                _ => {
+                    self.unexpected(&p);
+                }
+            }
+        }
+        Body { items }
+    }
+
+    fn ident(&self, pair: &Pair<Rule>) -> Ident {
+        Ident { name: pair.as_str().to_string(), span: self.span(pair) }
+    }
+
+    fn attribute(&mut self, pair: Pair<Rule>) -> Attribute {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = inner.next().map(|p| self.ident(&p)).unwrap_or(Ident { name: String::new(), span });
+        let value = match inner.next() {
+            Some(e) => self.expr(e),
+            None => Expr { kind: ExprKind::Null, span },
+        };
+        Attribute { name, value, span }
+    }
+
+    fn block(&mut self, pair: Pair<Rule>) -> Block {
+        let span = self.span(&pair);
+        let mut kind = None;
+        let mut labels = Vec::new();
+        let mut body = Body::default();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident if kind.is_none() => kind = Some(self.ident(&p)),
+                Rule::ident => labels.push(Label { value: p.as_str().to_string(), span: self.span(&p) }),
+                Rule::string => {
+                    let lspan = self.span(&p);
+                    let e = self.template(p);
+                    match e.as_static_string() {
+                        Some(value) => labels.push(Label { value, span: lspan }),
+                        None => self.diags.push(Diagnostic::error(
+                            "Invalid block label",
+                            "A block label is a plain quoted string; it cannot contain interpolation sequences.",
+                            lspan,
+                        )),
+                    }
+                }
+                Rule::body => body = self.body(p),
+                _ => {
+                    self.unexpected(&p);
+                }
+            }
+        }
+        let kind = kind.unwrap_or(Ident { name: String::new(), span });
+        Block { kind, labels, body, span }
+    }
+
+    fn expr(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        match pair.as_rule() {
+            Rule::expr => {
+                let mut inner = pair.into_inner();
+                let Some(first) = inner.next() else { return Expr { kind: ExprKind::Null, span } };
+                let cond = self.expr(first);
+                if inner.next().is_none() {
+                    return cond;
+                }
+                let a = inner.next().map(|p| self.expr(p));
+                let b = inner.next().map(|p| self.expr(p));
+                match (a, b) {
+                    (Some(a), Some(b)) => {
+                        Expr { kind: ExprKind::Conditional(Box::new(cond), Box::new(a), Box::new(b)), span }
+                    }
+                    _ => cond,
+                }
+            }
+            Rule::or_expr | Rule::and_expr | Rule::eq_expr | Rule::cmp_expr | Rule::add_expr | Rule::mul_expr => {
+                let mut inner = pair.into_inner();
+                let Some(first) = inner.next() else { return Expr { kind: ExprKind::Null, span } };
+                let mut left = self.expr(first);
+                while let (Some(op), Some(rhs)) = (inner.next(), inner.next()) {
+                    let op = match op.as_str() {
+                        "||" => BinaryOp::Or,
+                        "&&" => BinaryOp::And,
+                        "==" => BinaryOp::Eq,
+                        "!=" => BinaryOp::NotEq,
+                        "<" => BinaryOp::Lt,
+                        "<=" => BinaryOp::LtEq,
+                        ">" => BinaryOp::Gt,
+                        ">=" => BinaryOp::GtEq,
+                        "+" => BinaryOp::Add,
+                        "-" => BinaryOp::Sub,
+                        "*" => BinaryOp::Mul,
+                        "/" => BinaryOp::Div,
+                        _ => BinaryOp::Mod,
+                    };
+                    let right = self.expr(rhs);
+                    let s = left.span.to(right.span);
+                    left = Expr { kind: ExprKind::Binary(op, Box::new(left), Box::new(right)), span: s };
+                }
+                left
+            }
+            Rule::unary_expr => {
+                let mut ops = Vec::new();
+                let mut operand = None;
+                for p in pair.into_inner() {
+                    match p.as_rule() {
+                        Rule::op_unary => ops.push((p.as_str() == "!", self.span(&p))),
+                        _ => operand = Some(self.expr(p)),
+                    }
+                }
+                let mut e = operand.unwrap_or(Expr { kind: ExprKind::Null, span });
+                for (not, ospan) in ops.into_iter().rev() {
+                    let op = if not { UnaryOp::Not } else { UnaryOp::Neg };
+                    // Fold `-5` into a literal so that it prints and evaluates as one.
+                    if let (UnaryOp::Neg, ExprKind::Number(n)) = (op, &e.kind) {
+                        e = Expr { kind: ExprKind::Number(-n), span: ospan.to(e.span) };
+                        continue;
+                    }
+                    let s = ospan.to(e.span);
+                    e = Expr { kind: ExprKind::Unary(op, Box::new(e)), span: s };
+                }
+                e
+            }
+            Rule::postfix_expr => self.postfix(pair),
+            Rule::number => {
+                let n = pair.as_str().parse::<f64>().unwrap_or(f64::NAN);
+                Expr { kind: ExprKind::Number(n), span }
+            }
+            Rule::percent => {
+                let text = pair.as_str().trim_end_matches('%');
+                let n = text.parse::<f64>().unwrap_or(f64::NAN);
+                if !(0.0..=100.0).contains(&n) {
+                    self.diags.push(Diagnostic::error(
+                        "Invalid percentage",
+                        format!("{}% is out of range: a percentage is between 0% and 100%.", text),
+                        span,
+                    ));
+                }
+                Expr { kind: ExprKind::Percent(n), span }
+            }
+            Rule::duration => match parse_duration(pair.as_str()) {
+                Ok(ms) => Expr { kind: ExprKind::Duration(ms), span },
+                Err(why) => {
+                    self.diags.push(Diagnostic::error(
+                        "Invalid duration",
+                        format!(
+                            "\"{}\" is not a duration: {why}. A duration is a number followed by a unit \
+                             (ms, s, m, h, d), largest unit first, as in 500ms, 30s, 5m or 1h30m.",
+                            pair.as_str()
+                        ),
+                        span,
+                    ));
+                    Expr { kind: ExprKind::Duration(0), span }
+                }
+            },
+            Rule::string | Rule::heredoc => self.template(pair),
+            Rule::list => {
+                let items = pair.into_inner().map(|p| self.expr(p)).collect();
+                Expr { kind: ExprKind::List(items), span }
+            }
+            Rule::object => {
+                let mut items = Vec::new();
+                for item in pair.into_inner() {
+                    let mut inner = item.into_inner();
+                    let (Some(key), Some(value)) = (inner.next(), inner.next()) else { continue };
+                    let key = match key.into_inner().next() {
+                        Some(k) if k.as_rule() == Rule::ident => ObjectKey::Name(self.ident(&k)),
+                        Some(k) => ObjectKey::Expr(self.expr(k)),
+                        None => continue,
+                    };
+                    items.push(ObjectItem { key, value: self.expr(value) });
+                }
+                Expr { kind: ExprKind::Object(items), span }
+            }
+            Rule::call => {
+                let mut inner = pair.into_inner();
+                let Some(name) = inner.next() else { return Expr { kind: ExprKind::Null, span } };
+                let name = self.ident(&name);
+                let args = inner.map(|p| self.expr(p)).collect();
+                Expr { kind: ExprKind::Call(name, args), span }
+            }
+            Rule::variable => {
+                let Some(id) = pair.into_inner().next() else { return Expr { kind: ExprKind::Null, span } };
+                let kind = match id.as_str() {
+                    "true" => ExprKind::Bool(true),
+                    "false" => ExprKind::Bool(false),
+                    "null" => ExprKind::Null,
+                    _ => ExprKind::Variable(self.ident(&id)),
+                };
+                Expr { kind, span }
+            }
+            Rule::paren => match pair.into_inner().next() {
+                Some(e) => Expr { kind: ExprKind::Paren(Box::new(self.expr(e))), span },
+                None => Expr { kind: ExprKind::Null, span },
+            },
+            Rule::for_list | Rule::for_map => self.for_expr(pair),
+            _ => self.unexpected(&pair),
+        }
+    }
+
+    fn postfix(&mut self, pair: Pair<Rule>) -> Expr {
+        let mut inner = pair.into_inner();
+        let Some(first) = inner.next() else { return Expr { kind: ExprKind::Null, span: Span::default() } };
+        let mut e = self.expr(first);
+        let mut splat: Option<(Expr, Vec<Step>)> = None;
+        for p in inner {
+            let pspan = self.span(&p);
+            let step = match p.as_rule() {
+                Rule::get_attr => {
+                    let Some(name) = p.into_inner().next() else { continue };
+                    if name.as_rule() == Rule::attr_index {
+                        let n = name.as_str().parse::<f64>().unwrap_or(0.0);
+                        Step::Index(Expr { kind: ExprKind::Number(n), span: self.span(&name) })
+                    } else {
+                        Step::Attr(self.ident(&name))
+                    }
+                }
+                Rule::index => match p.into_inner().next() {
+                    Some(k) => Step::Index(self.expr(k)),
+                    None => continue,
+                },
+                Rule::splat => {
+                    if let Some((src, steps)) = splat.take() {
+                        let s = src.span.to(pspan);
+                        e = Expr { kind: ExprKind::Splat(Box::new(src), steps), span: s };
+                    }
+                    splat = Some((e.clone(), Vec::new()));
+                    continue;
+                }
+                _ => {
+                    self.unexpected(&p);
+                    continue;
+                }
+            };
+            match &mut splat {
+                Some((_, steps)) => steps.push(step),
+                None => {
+                    let s = e.span.to(pspan);
+                    e = match step {
+                        Step::Attr(name) => Expr { kind: ExprKind::GetAttr(Box::new(e), name), span: s },
+                        Step::Index(k) => Expr { kind: ExprKind::Index(Box::new(e), Box::new(k)), span: s },
+                    };
+                }
+            }
+        }
+        if let Some((src, steps)) = splat {
+            let end = steps
+                .last()
+                .map(|s| match s {
+                    Step::Attr(i) => i.span,
+                    Step::Index(e) => e.span,
+                })
+                .unwrap_or(src.span);
+            let s = src.span.to(end);
+            e = Expr { kind: ExprKind::Splat(Box::new(src), steps), span: s };
+        }
+        e
+    }
+
+    fn for_expr(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        let is_map = pair.as_rule() == Rule::for_map;
+        let mut inner = pair.into_inner();
+        let null = Expr { kind: ExprKind::Null, span };
+        let Some(intro) = inner.next() else { return null };
+        let mut names = Vec::new();
+        let mut collection = None;
+        for p in intro.into_inner() {
+            match p.as_rule() {
+                Rule::ident => names.push(self.ident(&p)),
+                Rule::expr => collection = Some(self.expr(p)),
+                _ => {}
+            }
+        }
+        let mut exprs = Vec::new();
+        let mut condition = None;
+        for p in inner {
+            if p.as_rule() == Rule::for_cond {
+                condition = p.into_inner().find(|c| c.as_rule() == Rule::expr).map(|c| self.expr(c));
+            } else {
+                exprs.push(self.expr(p));
+            }
+        }
+        let (key_var, value_var) = match names.len() {
+            2 => (Some(names[0].clone()), names[1].clone()),
+            1 => (None, names[0].clone()),
+            _ => return null,
+        };
+        let (key, value) = if is_map {
+            let mut it = exprs.into_iter();
+            (it.next(), it.next())
+        } else {
+            (None, exprs.into_iter().next())
+        };
+        let (Some(collection), Some(value)) = (collection, value) else { return null };
+        Expr { kind: ExprKind::For(Box::new(ForExpr { key_var, value_var, collection, key, value, condition })), span }
+    }
+
+    fn template(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        let heredoc = pair.as_rule() == Rule::heredoc;
+        let mut parts: Vec<TemplatePart> = Vec::new();
+        let mut strip = false;
+        let push_lit = |parts: &mut Vec<TemplatePart>, s: String| match parts.last_mut() {
+            Some(TemplatePart::Literal(l)) => l.push_str(&s),
+            _ => parts.push(TemplatePart::Literal(s)),
+        };
+        let walk = |lower: &mut Lower, p: Pair<Rule>, parts: &mut Vec<TemplatePart>| match p.as_rule() {
+            Rule::string_lit => push_lit(parts, unescape(p.as_str())),
+            Rule::heredoc_lit => push_lit(parts, p.as_str().replace("$${", "${")),
+            Rule::heredoc_nl => push_lit(parts, "\n".to_string()),
+            Rule::interp => {
+                if let Some(e) = p.into_inner().next() {
+                    parts.push(TemplatePart::Interpolation(lower.expr(e)));
+                }
+            }
+            _ => {}
+        };
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::heredoc_strip => strip = true,
+                Rule::ident => {}
+                Rule::heredoc_line => {
+                    for q in p.into_inner() {
+                        walk(self, q, &mut parts);
+                    }
+                }
+                _ => walk(self, p, &mut parts),
+            }
+        }
+        if heredoc && strip {
+            strip_indent(&mut parts);
+        }
+        Expr { kind: ExprKind::Template(parts), span }
+    }
+}
+
+/// `<<-` heredocs lose the indentation common to all their non-blank lines.
+fn strip_indent(parts: &mut [TemplatePart]) {
+    let mut min = usize::MAX;
+    let mut at_line_start = true;
+    for p in parts.iter() {
+        match p {
+            TemplatePart::Literal(s) => {
+                for (i, line) in s.split('\n').enumerate() {
+                    if i > 0 {
+                        at_line_start = true;
+                    }
+                    if at_line_start && !line.trim().is_empty() {
+                        min = min.min(line.len() - line.trim_start_matches([' ', '\t']).len());
+                        at_line_start = false;
+                    } else if at_line_start && i + 1 < s.split('\n').count() {
+                        // A blank line counts for nothing.
+                    } else if at_line_start && !line.is_empty() {
+                        min = min.min(line.len());
+                        at_line_start = false;
+                    }
+                }
+            }
+            TemplatePart::Interpolation(_) => {
+                if at_line_start {
+                    min = 0;
+                }
+                at_line_start = false;
+            }
+        }
+    }
+    if min == 0 || min == usize::MAX {
+        return;
+    }
+    let mut at_line_start = true;
+    for p in parts.iter_mut() {
+        match p {
+            TemplatePart::Literal(s) => {
+                let mut out = String::with_capacity(s.len());
+                for (i, line) in s.split('\n').enumerate() {
+                    if i > 0 {
+                        out.push('\n');
+                        at_line_start = true;
+                    }
+                    if at_line_start && !line.is_empty() {
+                        let ws = line.len() - line.trim_start_matches([' ', '\t']).len();
+                        out.push_str(&line[ws.min(min)..]);
+                        at_line_start = false;
+                    } else {
+                        out.push_str(line);
+                    }
+                }
+                *s = out;
+            }
+            TemplatePart::Interpolation(_) => at_line_start = false,
+        }
+    }
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && s.is_char_boundary(0) && chars.peek() == Some(&'$') {
+            // `$${` is a literal `${`.
+            let mut look = chars.clone();
+            look.next();
+            if look.peek() == Some(&'{') {
+                chars.next();
+                out.push('$');
+                continue;
+            }
+        }
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('"') => out.push('"'),
+            Some('\\') => out.push('\\'),
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    Some(ch) => out.push(ch),
+                    None => {
+                        out.push_str("\\u");
+                        out.push_str(&hex);
+                    }
+                }
+            }
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// Parse `1h30m`, `500ms`, `1.5s` into milliseconds.
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    const UNITS: [(&str, f64); 5] =
+        [("d", 86_400_000.0), ("h", 3_600_000.0), ("m", 60_000.0), ("s", 1000.0), ("ms", 1.0)];
+    let mut total = 0.0;
+    let mut rest = text;
+    let mut last_rank = usize::MAX;
+    if rest.is_empty() {
+        return Err("it is empty".into());
+    }
+    while !rest.is_empty() {
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        if num_len == 0 {
+            return Err(format!("expected a number before \"{rest}\""));
+        }
+        let n: f64 = rest[..num_len].parse().map_err(|_| format!("\"{}\" is not a number", &rest[..num_len]))?;
+        rest = &rest[num_len..];
+        let unit_len = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let Some(rank) = UNITS.iter().position(|(u, _)| *u == unit) else {
+            return Err(if unit.is_empty() {
+                "a number needs a unit".to_string()
+            } else {
+                format!("\"{unit}\" is not a unit")
+            });
+        };
+        if last_rank != usize::MAX && rank <= last_rank {
+            return Err(format!("\"{unit}\" comes after a unit that is not larger"));
+        }
+        last_rank = rank;
+        total += n * UNITS[rank].1;
+    }
+    Ok(total.round() as u64)
+}

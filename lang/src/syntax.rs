@@ -1,0 +1,218 @@
+//! The syntax tree. Every node carries the [`Span`] it was parsed from.
+
+use crate::source::Span;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+/// A parsed file: its top-level body.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct File {
+    pub body: Body,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Body {
+    pub items: Vec<Item>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    Attribute(Attribute),
+    Block(Block),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attribute {
+    pub name: Ident,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Block {
+    pub kind: Ident,
+    pub labels: Vec<Label>,
+    pub body: Body,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Label {
+    pub value: String,
+    pub span: Span,
+}
+
+impl Body {
+    pub fn attributes(&self) -> impl Iterator<Item = &Attribute> {
+        self.items.iter().filter_map(|i| match i {
+            Item::Attribute(a) => Some(a),
+            Item::Block(_) => None,
+        })
+    }
+
+    pub fn blocks(&self) -> impl Iterator<Item = &Block> {
+        self.items.iter().filter_map(|i| match i {
+            Item::Block(b) => Some(b),
+            Item::Attribute(_) => None,
+        })
+    }
+
+    pub fn attribute(&self, name: &str) -> Option<&Attribute> {
+        self.attributes().find(|a| a.name.name == name)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    Null,
+    Bool(bool),
+    Number(f64),
+    /// Milliseconds.
+    Duration(u64),
+    Percent(f64),
+    /// A quoted string or heredoc: literal text and interpolations.
+    Template(Vec<TemplatePart>),
+    List(Vec<Expr>),
+    Object(Vec<ObjectItem>),
+    /// A bare name at the root of a reference: `var`, `local`, `aws_lb`, `each`…
+    Variable(Ident),
+    GetAttr(Box<Expr>, Ident),
+    Index(Box<Expr>, Box<Expr>),
+    /// `source[*]` followed by the steps applied to each element.
+    Splat(Box<Expr>, Vec<Step>),
+    Call(Ident, Vec<Expr>),
+    Unary(UnaryOp, Box<Expr>),
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    Conditional(Box<Expr>, Box<Expr>, Box<Expr>),
+    For(Box<ForExpr>),
+    Paren(Box<Expr>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TemplatePart {
+    Literal(String),
+    Interpolation(Expr),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObjectItem {
+    pub key: ObjectKey,
+    pub value: Expr,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ObjectKey {
+    /// A bare name, taken literally as the key.
+    Name(Ident),
+    Expr(Expr),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    Attr(Ident),
+    Index(Expr),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForExpr {
+    pub key_var: Option<Ident>,
+    pub value_var: Ident,
+    pub collection: Expr,
+    /// Present for `{for …: k => v}`.
+    pub key: Option<Expr>,
+    pub value: Expr,
+    pub condition: Option<Expr>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    Not,
+    Neg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    Or,
+    And,
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+}
+
+impl BinaryOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Or => "||",
+            BinaryOp::And => "&&",
+            BinaryOp::Eq => "==",
+            BinaryOp::NotEq => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::LtEq => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::GtEq => ">=",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Mod => "%",
+        }
+    }
+}
+
+impl Expr {
+    /// The literal string of a template without interpolations.
+    pub fn as_static_string(&self) -> Option<String> {
+        match &self.kind {
+            ExprKind::Template(parts) => {
+                let mut s = String::new();
+                for p in parts {
+                    match p {
+                        TemplatePart::Literal(l) => s.push_str(l),
+                        TemplatePart::Interpolation(_) => return None,
+                    }
+                }
+                Some(s)
+            }
+            _ => None,
+        }
+    }
+
+    /// A reference's root name and its static attribute path: `a.b["c"].d` → `a`, `[b, c, d]`.
+    pub fn as_traversal(&self) -> Option<(&Ident, Vec<String>)> {
+        match &self.kind {
+            ExprKind::Variable(id) => Some((id, Vec::new())),
+            ExprKind::GetAttr(inner, name) => {
+                let (root, mut path) = inner.as_traversal()?;
+                path.push(name.name.clone());
+                Some((root, path))
+            }
+            ExprKind::Index(inner, key) => {
+                let (root, mut path) = inner.as_traversal()?;
+                match &key.kind {
+                    ExprKind::Number(n) => path.push(n.to_string()),
+                    _ => path.push(key.as_static_string()?),
+                }
+                Some((root, path))
+            }
+            _ => None,
+        }
+    }
+}

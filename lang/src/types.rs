@@ -1,0 +1,218 @@
+//! Type constraints for variables (`string`, `list(number)`, `object({…})`…)
+//! and conversion of values to them.
+
+use crate::diag::Diagnostic;
+use crate::parse::parse_duration;
+use crate::source::Span;
+use crate::syntax::{Expr, ExprKind, ObjectKey};
+use crate::value::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Type {
+    Any,
+    String,
+    Number,
+    Bool,
+    Duration,
+    Percent,
+    List(Box<Type>),
+    Set(Box<Type>),
+    Map(Box<Type>),
+    Object(BTreeMap<String, Type>),
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Type::Any => f.write_str("any"),
+            Type::String => f.write_str("string"),
+            Type::Number => f.write_str("number"),
+            Type::Bool => f.write_str("bool"),
+            Type::Duration => f.write_str("duration"),
+            Type::Percent => f.write_str("percent"),
+            Type::List(t) => write!(f, "list({t})"),
+            Type::Set(t) => write!(f, "set({t})"),
+            Type::Map(t) => write!(f, "map({t})"),
+            Type::Object(m) => {
+                f.write_str("object({")?;
+                for (i, (k, t)) in m.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{k} = {t}")?;
+                }
+                f.write_str("})")
+            }
+        }
+    }
+}
+
+const TYPE_NAMES: [&str; 11] =
+    ["any", "string", "number", "bool", "duration", "percent", "list", "set", "map", "object", "tuple"];
+
+/// Read a type constraint written as an expression.
+pub fn type_from_expr(expr: &Expr) -> Result<Type, Diagnostic> {
+    let bad = |what: String| {
+        Diagnostic::error(
+            "Invalid type specification",
+            format!(
+                "{what} A type is one of string, number, bool, duration, percent, any, or list(T), set(T), map(T), object({{name = T, …}})."
+            ),
+            expr.span,
+        )
+    };
+    match &expr.kind {
+        ExprKind::Variable(id) => match id.name.as_str() {
+            "any" => Ok(Type::Any),
+            "string" => Ok(Type::String),
+            "number" => Ok(Type::Number),
+            "bool" => Ok(Type::Bool),
+            "duration" => Ok(Type::Duration),
+            "percent" => Ok(Type::Percent),
+            "list" | "set" | "map" | "object" => {
+                Err(bad(format!("The type \"{}\" needs an element type, as in {}(string).", id.name, id.name)))
+            }
+            other => Err(bad(format!("\"{other}\" is not a type.{}", crate::diag::suggestion(other, TYPE_NAMES)))),
+        },
+        ExprKind::Call(name, args) => {
+            if args.len() != 1 {
+                return Err(bad(format!("{}(…) takes exactly one argument.", name.name)));
+            }
+            match name.name.as_str() {
+                "list" => Ok(Type::List(Box::new(type_from_expr(&args[0])?))),
+                "set" => Ok(Type::Set(Box::new(type_from_expr(&args[0])?))),
+                "map" => Ok(Type::Map(Box::new(type_from_expr(&args[0])?))),
+                "object" => match &args[0].kind {
+                    ExprKind::Object(items) => {
+                        let mut fields = BTreeMap::new();
+                        for item in items {
+                            let key = match &item.key {
+                                ObjectKey::Name(id) => id.name.clone(),
+                                ObjectKey::Expr(e) => e
+                                    .as_static_string()
+                                    .ok_or_else(|| bad("An object field name must be a name.".into()))?,
+                            };
+                            fields.insert(key, type_from_expr(&item.value)?);
+                        }
+                        Ok(Type::Object(fields))
+                    }
+                    _ => Err(bad("object(…) takes an object of field types, as in object({ name = string }).".into())),
+                },
+                other => Err(bad(format!(
+                    "\"{other}\" is not a type constructor.{}",
+                    crate::diag::suggestion(other, TYPE_NAMES)
+                ))),
+            }
+        }
+        _ => Err(bad("This is not a type.".into())),
+    }
+}
+
+/// Convert a value to a type, as Terraform does for variables: "5" becomes 5
+/// for a number, 5 becomes "5" for a string, "30s" a duration, and so on.
+pub fn convert(value: &Value, ty: &Type) -> Result<Value, String> {
+    let (inner, sensitive) = value.unmark();
+    let out = convert_inner(inner, ty)?;
+    Ok(if sensitive { out.sensitive() } else { out })
+}
+
+fn convert_inner(value: &Value, ty: &Type) -> Result<Value, String> {
+    if matches!(value, Value::Null | Value::Unknown) || *ty == Type::Any {
+        return Ok(value.clone());
+    }
+    let mismatch = || format!("{ty} required, but got {}", describe(value));
+    match ty {
+        Type::Any => Ok(value.clone()),
+        Type::String => match value {
+            Value::String(_) => Ok(value.clone()),
+            Value::Number(_) | Value::Bool(_) | Value::Duration(_) | Value::Percent(_) => {
+                Ok(Value::String(value.to_template_string().unwrap_or_default()))
+            }
+            _ => Err(mismatch()),
+        },
+        Type::Number => match value {
+            Value::Number(_) => Ok(value.clone()),
+            Value::String(s) => s
+                .trim()
+                .parse::<f64>()
+                .map(Value::Number)
+                .map_err(|_| format!("a number is required, but \"{s}\" is not a number")),
+            _ => Err(mismatch()),
+        },
+        Type::Bool => match value {
+            Value::Bool(_) => Ok(value.clone()),
+            Value::String(s) if s == "true" => Ok(Value::Bool(true)),
+            Value::String(s) if s == "false" => Ok(Value::Bool(false)),
+            _ => Err(mismatch()),
+        },
+        Type::Duration => match value {
+            Value::Duration(_) => Ok(value.clone()),
+            Value::String(s) => {
+                parse_duration(s).map(Value::Duration).map_err(|e| format!("\"{s}\" is not a duration: {e}"))
+            }
+            _ => Err(mismatch()),
+        },
+        Type::Percent => match value {
+            Value::Percent(_) => Ok(value.clone()),
+            Value::String(s) => s
+                .strip_suffix('%')
+                .and_then(|n| n.trim().parse::<f64>().ok())
+                .filter(|n| (0.0..=100.0).contains(n))
+                .map(Value::Percent)
+                .ok_or_else(|| format!("\"{s}\" is not a percentage between 0% and 100%")),
+            _ => Err(mismatch()),
+        },
+        Type::List(elem) | Type::Set(elem) => match value {
+            Value::List(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, v) in items.iter().enumerate() {
+                    out.push(convert(v, elem).map_err(|e| format!("element {i}: {e}"))?);
+                }
+                if matches!(ty, Type::Set(_)) {
+                    crate::functions::sort_dedup(&mut out);
+                }
+                Ok(Value::List(out))
+            }
+            _ => Err(mismatch()),
+        },
+        Type::Map(elem) => match value {
+            Value::Object(m) => {
+                let mut out = BTreeMap::new();
+                for (k, v) in m {
+                    out.insert(k.clone(), convert(v, elem).map_err(|e| format!("element \"{k}\": {e}"))?);
+                }
+                Ok(Value::Object(out))
+            }
+            _ => Err(mismatch()),
+        },
+        Type::Object(fields) => match value {
+            Value::Object(m) => {
+                let mut out = BTreeMap::new();
+                for (k, t) in fields {
+                    match m.get(k) {
+                        Some(v) => {
+                            out.insert(k.clone(), convert(v, t).map_err(|e| format!("attribute \"{k}\": {e}"))?);
+                        }
+                        None => return Err(format!("attribute \"{k}\" is required")),
+                    }
+                }
+                Ok(Value::Object(out))
+            }
+            _ => Err(mismatch()),
+        },
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::String(s) if s.len() < 40 => format!("the string \"{s}\""),
+        other => format!("a {}", other.type_name()),
+    }
+}
+
+/// Make a diagnostic from a conversion error.
+pub fn conversion_error(summary: &str, what: &str, err: String, span: Span) -> Diagnostic {
+    Diagnostic::error(summary, format!("Unsuitable value for {what}: {err}."), span)
+}

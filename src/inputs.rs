@@ -1,0 +1,121 @@
+//! The outside world for the language: files on disk, the environment, and
+//! variable values from flags, files and LANDFORM_VAR_ variables.
+
+use crate::VarArgs;
+use landform_lang::check::{Input, InputValue};
+use landform_lang::diag::Diagnostic;
+use landform_lang::syntax::Item;
+use landform_lang::SourceMap;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Module directories read from disk.
+pub struct DiskFs;
+
+impl landform_lang::module::ModuleFs for DiskFs {
+    fn read_module(&self, dir: &str) -> Result<Vec<(String, String)>, String> {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| e.to_string())?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "lf"))
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|p| {
+                let shown = p.strip_prefix("./").unwrap_or(&p).display().to_string();
+                std::fs::read_to_string(&p).map(|t| (shown, t)).map_err(|e| format!("{}: {e}", p.display()))
+            })
+            .collect()
+    }
+}
+
+/// `file()` reads relative to the working directory; `env()` reads the process environment.
+pub struct DiskHost;
+
+impl landform_lang::Host for DiskHost {
+    fn read_file(&self, path: &str) -> Result<String, String> {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read \"{path}\": {e}"))
+    }
+    fn env(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+/// Gather variable values, later sources winning: LANDFORM_VAR_ environment
+/// variables, then `landform.lfvars` and `*.auto.lfvars` in the configuration
+/// directory, then each --var-file, then each --var.
+pub fn collect(args: &VarArgs, dir: &Path, sources: &mut SourceMap) -> (BTreeMap<String, Input>, Vec<Diagnostic>) {
+    let mut inputs = BTreeMap::new();
+    let mut diags = Vec::new();
+    let mut env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("LANDFORM_VAR_")).collect();
+    env.sort();
+    for (k, v) in env {
+        let name = k.trim_start_matches("LANDFORM_VAR_").to_string();
+        inputs.insert(name, Input { value: InputValue::Raw(v), origin: k });
+    }
+    let mut auto: Vec<_> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    let n = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    n == "landform.lfvars" || n.ends_with(".auto.lfvars")
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    auto.sort();
+    for file in auto.iter().chain(args.var_files.iter()) {
+        read_var_file(file, &mut inputs, &mut diags, sources);
+    }
+    for v in &args.vars {
+        match v.split_once('=') {
+            Some((name, value)) if !name.trim().is_empty() => {
+                inputs.insert(name.trim().to_string(), Input { value: InputValue::Raw(value.to_string()), origin: "--var".into() });
+            }
+            _ => diags.push(Diagnostic::global(
+                "Invalid --var option",
+                format!("The option --var '{v}' is not of the form NAME=VALUE. To set variable \"env\" to \"prod\", write --var 'env=prod'."),
+            )),
+        }
+    }
+    (inputs, diags)
+}
+
+fn read_var_file(
+    file: &Path,
+    inputs: &mut BTreeMap<String, Input>,
+    diags: &mut Vec<Diagnostic>,
+    sources: &mut SourceMap,
+) {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            diags.push(Diagnostic::global(
+                "Failed to read variables file",
+                format!("Cannot read {}: {e}", file.display()),
+            ));
+            return;
+        }
+    };
+    let shown = file.strip_prefix("./").unwrap_or(file).display().to_string();
+    let id = sources.add(shown.clone(), text.clone());
+    let (parsed, mut d) = landform_lang::parse::parse_file(id, &text);
+    diags.append(&mut d);
+    for item in parsed.body.items {
+        match item {
+            Item::Attribute(a) => {
+                inputs.insert(a.name.name.clone(), Input { value: InputValue::Expr(a.value), origin: shown.clone() });
+            }
+            Item::Block(b) => diags.push(Diagnostic::error(
+                "Unexpected block in variables file",
+                format!(
+                    "A variables file holds only name = value lines; the block \"{}\" is not expected here.",
+                    b.kind.name
+                ),
+                b.kind.span,
+            )),
+        }
+    }
+}
