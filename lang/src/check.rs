@@ -241,17 +241,19 @@ pub fn evaluate_locals(module: &Module, scope: &Scope, host: &dyn Host, diags: &
             order
         }
     };
-    let mut values: BTreeMap<String, Value> = module.locals.iter().map(|l| (l.name.clone(), Value::Unknown)).collect();
+    let values: BTreeMap<String, Value> = module.locals.iter().map(|l| (l.name.clone(), Value::Unknown)).collect();
+    let mut s = scope.child();
+    s.set("local", Value::Object(values));
     for i in order {
         let l = &module.locals[i];
-        let mut s = scope.child();
-        s.set("local", Value::Object(values.clone()));
         let mut ev = Evaluator::new(host);
         let v = ev.eval(&l.value, &s);
         diags.append(&mut ev.diags);
-        values.insert(l.name.clone(), v);
+        if let Some(Value::Object(m)) = s.get_mut("local") {
+            m.insert(l.name.clone(), v);
+        }
     }
-    Value::Object(values)
+    s.get("local").cloned().unwrap_or(Value::Unknown)
 }
 
 /// A topological order of a dependency list (deps first), or one cycle.
@@ -297,16 +299,23 @@ pub fn topo_order(deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
     Ok(order)
 }
 
-/// What checking a module produced: its outputs (possibly unknown).
+/// What checking a module produced: its variables, locals and outputs, with
+/// whatever depends on resources unknown.
 pub struct Checked {
+    pub vars: Value,
+    pub locals: Value,
     pub outputs: Value,
 }
 
 /// Check a whole module tree with the given root inputs.
-pub fn check_tree(root: &LoadedModule, inputs: &BTreeMap<String, Input>, host: &dyn Host) -> Vec<Diagnostic> {
+pub fn check_tree(
+    root: &LoadedModule,
+    inputs: &BTreeMap<String, Input>,
+    host: &dyn Host,
+) -> (Checked, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    check_module(root, inputs, host, &mut diags);
-    diags
+    let checked = check_module(root, inputs, host, &mut diags);
+    (checked, diags)
 }
 
 fn check_module(
@@ -426,7 +435,11 @@ fn check_module(
         }
         outputs.insert(o.name.clone(), if o.sensitive { v.sensitive() } else { v });
     }
-    Checked { outputs: Value::Object(outputs) }
+    Checked {
+        vars: base.get("var").cloned().unwrap_or(Value::Unknown),
+        locals: base.get("local").cloned().unwrap_or(Value::Unknown),
+        outputs: Value::Object(outputs),
+    }
 }
 
 /// Check `count`/`for_each` and bind `count`/`each` as unknown for the body.

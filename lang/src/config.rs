@@ -119,10 +119,7 @@ const BLOCK_TYPES: &[&str] = &["variable", "locals", "provider", "resource", "da
 
 impl Module {
     /// Lower the files of one module directory.
-    pub fn from_bodies<'a>(
-        bodies: impl IntoIterator<Item = &'a Body>,
-        sources: &SourceMap,
-    ) -> (Module, Vec<Diagnostic>) {
+    pub fn from_bodies(bodies: impl IntoIterator<Item = Body>, sources: &SourceMap) -> (Module, Vec<Diagnostic>) {
         let mut b = Builder { module: Module::default(), diags: Vec::new(), seen: HashMap::new(), sources };
         for body in bodies {
             b.file(body);
@@ -167,8 +164,8 @@ impl Builder<'_> {
         true
     }
 
-    fn file(&mut self, body: &Body) {
-        for item in &body.items {
+    fn file(&mut self, body: Body) {
+        for item in body.items {
             match item {
                 Item::Attribute(a) => self.err(
                     "Unsupported argument",
@@ -190,7 +187,11 @@ impl Builder<'_> {
             let missing = want[block.labels.len()];
             self.err(
                 &format!("Missing {missing} for {kind}"),
-                format!("A {kind} block needs {} label(s): write {example} {{ … }}.", want.len()),
+                format!(
+                    "{} {kind} block needs {} label(s): write {example} {{ … }}.",
+                    capitalize(article(kind)),
+                    want.len()
+                ),
                 block.kind.span,
             );
         } else {
@@ -208,18 +209,19 @@ impl Builder<'_> {
         None
     }
 
-    fn top_block(&mut self, block: &Block) {
+    fn top_block(&mut self, block: Block) {
+        let block_ref = &block;
         let span = block.kind.span.to(block.labels.last().map_or(block.kind.span, |l| l.span));
         match block.kind.name.as_str() {
             "variable" => {
-                if let Some(l) = self.labels(block, &["name"]) {
+                if let Some(l) = self.labels(block_ref, &["name"]) {
                     if self.declare(format!("variable:{}", l[0]), "Variable", span) {
-                        self.variable(l[0].clone(), block, span);
+                        self.variable(l[0].clone(), block_ref, span);
                     }
                 }
             }
             "locals" => {
-                if self.labels(block, &[]).is_some() {
+                if self.labels(block_ref, &[]).is_some() {
                     self.no_blocks(&block.body, "locals");
                     for a in block.body.attributes() {
                         if self.declare(format!("local:{}", a.name.name), "Local value", a.name.span) {
@@ -233,7 +235,7 @@ impl Builder<'_> {
                 }
             }
             "provider" => {
-                if let Some(l) = self.labels(block, &["name"]) {
+                if let Some(l) = self.labels(block_ref, &["name"]) {
                     self.unique_attributes(&block.body);
                     let alias = block.body.attribute("alias").and_then(|a| a.value.as_static_string());
                     let key =
@@ -249,7 +251,7 @@ impl Builder<'_> {
                 }
             }
             "resource" | "data" => {
-                if let Some(l) = self.labels(block, &["type", "name"]) {
+                if let Some(l) = self.labels(block_ref, &["type", "name"]) {
                     let mode = if block.kind.name == "resource" { Mode::Managed } else { Mode::Data };
                     let (what, key) = match mode {
                         Mode::Managed => ("Resource", format!("resource:{}.{}", l[0], l[1])),
@@ -261,16 +263,16 @@ impl Builder<'_> {
                 }
             }
             "module" => {
-                if let Some(l) = self.labels(block, &["name"]) {
+                if let Some(l) = self.labels(block_ref, &["name"]) {
                     if self.declare(format!("module:{}", l[0]), "Module call", span) {
-                        self.module_call(l[0].clone(), block, span);
+                        self.module_call(l[0].clone(), block_ref, span);
                     }
                 }
             }
             "output" => {
-                if let Some(l) = self.labels(block, &["name"]) {
+                if let Some(l) = self.labels(block_ref, &["name"]) {
                     if self.declare(format!("output:{}", l[0]), "Output", span) {
-                        self.output(l[0].clone(), block, span);
+                        self.output(l[0].clone(), block_ref, span);
                     }
                 }
             }
@@ -330,8 +332,9 @@ impl Builder<'_> {
                         self.err(
                             "Unsupported block type",
                             format!(
-                                "Blocks of type \"{}\" are not expected in a {block} block.{}",
+                                "Blocks of type \"{}\" are not expected in {} {block} block.{}",
                                 b.kind.name,
+                                article(block),
                                 suggestion(&b.kind.name, blocks.iter().copied())
                             ),
                             b.kind.span,
@@ -347,8 +350,9 @@ impl Builder<'_> {
         self.err(
             "Unsupported argument",
             format!(
-                "An argument named \"{}\" is not expected in a {block} block.{} The arguments here are: {}.",
+                "An argument named \"{}\" is not expected in {} {block} block.{} The arguments here are: {}.",
                 name.name,
+                article(block),
                 suggestion(&name.name, attrs.iter().copied()),
                 attrs.join(", ")
             ),
@@ -360,7 +364,11 @@ impl Builder<'_> {
         for b in body.blocks() {
             self.err(
                 "Unsupported block type",
-                format!("A {block} block cannot contain blocks; \"{}\" is not expected here.", b.kind.name),
+                format!(
+                    "{} {block} block cannot contain blocks; \"{}\" is not expected here.",
+                    capitalize(article(block)),
+                    b.kind.name
+                ),
                 b.kind.span,
             );
         }
@@ -377,7 +385,10 @@ impl Builder<'_> {
         if a.is_none() {
             self.err(
                 "Missing required argument",
-                format!("The argument \"{name}\" is required in a {block} block, but no definition was found."),
+                format!(
+                    "The argument \"{name}\" is required in {} {block} block, but no definition was found.",
+                    article(block)
+                ),
                 span,
             );
         }
@@ -466,16 +477,17 @@ impl Builder<'_> {
         }
     }
 
-    fn resource(&mut self, mode: Mode, type_name: String, name: String, block: &Block, span: Span) {
+    fn resource(&mut self, mode: Mode, type_name: String, name: String, block: Block, span: Span) {
         self.unique_attributes(&block.body);
         let meta = ["count", "for_each", "depends_on", "provider"];
         let mut config = Body::default();
-        let mut found: HashMap<&str, &Attribute> = HashMap::new();
+        let mut found: HashMap<String, Attribute> = HashMap::new();
         let mut lifecycle = Lifecycle::default();
-        for item in &block.body.items {
+        let header_span = block.kind.span.to(block.labels.last().map_or(block.kind.span, |l| l.span));
+        for item in block.body.items {
             match item {
                 Item::Attribute(a) if meta.contains(&a.name.name.as_str()) => {
-                    found.entry(a.name.name.as_str()).or_insert(a);
+                    found.entry(a.name.name.clone()).or_insert(a);
                 }
                 Item::Block(b) if b.kind.name == "lifecycle" && mode == Mode::Managed => {
                     let lf = self.schema(
@@ -491,27 +503,29 @@ impl Builder<'_> {
                         replace_triggered_by: lf.get("replace_triggered_by").map(|a| a.value.clone()),
                     };
                 }
-                other => config.items.push(other.clone()),
+                other => config.items.push(other),
             }
         }
         if let (Some(c), Some(f)) = (found.get("count"), found.get("for_each")) {
             let later = if c.span.start > f.span.start { c } else { f };
+            let at = later.name.span;
             self.err(
                 "Invalid combination of \"count\" and \"for_each\"",
                 "The \"count\" and \"for_each\" meta-arguments are mutually exclusive: only one may be used to create several instances of a resource. Remove one of them.".into(),
-                later.name.span,
+                at,
             );
         }
-        let depends_on = self.depends_on(found.get("depends_on"));
-        let header_span = block.kind.span.to(block.labels.last().map_or(block.kind.span, |l| l.span));
+        let depends_on = self.depends_on(found.get("depends_on").as_ref());
+        let mut take = |k: &str| found.remove(k).map(|a| a.value);
+        let (count, for_each, provider) = (take("count"), take("for_each"), take("provider"));
         self.module.resources.push(Resource {
             mode,
             type_name,
             name,
-            count: found.get("count").map(|a| a.value.clone()),
-            for_each: found.get("for_each").map(|a| a.value.clone()),
+            count,
+            for_each,
             depends_on,
-            provider: found.get("provider").map(|a| a.value.clone()),
+            provider,
             lifecycle,
             config,
             span,
@@ -566,4 +580,17 @@ impl Builder<'_> {
             self.module.outputs.push(Output { name, value, description, sensitive, depends_on, span });
         }
     }
+}
+
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }

@@ -64,6 +64,11 @@ impl<'p> Scope<'p> {
         self.names.get(name).or_else(|| self.parent.and_then(|p| p.get(name)))
     }
 
+    /// A name of this scope itself (not of its parents), to update in place.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
+        self.names.get_mut(name)
+    }
+
     fn all_names(&self) -> Vec<&str> {
         let mut v: Vec<&str> = self.names.keys().map(String::as_str).collect();
         if let Some(p) = self.parent {
@@ -139,6 +144,10 @@ impl<'h> Evaluator<'h> {
                 }
                 Value::Object(out)
             }
+            ExprKind::Variable(_) | ExprKind::GetAttr(..) | ExprKind::Index(..) if lookup(expr, scope).is_some() => {
+                // A plain reference: borrow down to the value and clone only that.
+                lookup(expr, scope).cloned().unwrap_or(Value::Unknown)
+            }
             ExprKind::Variable(id) => match scope.get(&id.name) {
                 Some(v) => v.clone(),
                 None => self.undeclared_root(id, None, scope),
@@ -149,16 +158,16 @@ impl<'h> Evaluator<'h> {
                         return self.undeclared_root(root, Some(name), scope);
                     }
                 }
-                let b = self.eval(base, scope);
+                let b = self.eval_base(base, scope);
                 self.get_attr(&b, name, base, expr.span)
             }
             ExprKind::Index(base, key) => {
-                let b = self.eval(base, scope);
+                let b = self.eval_base(base, scope);
                 let k = self.eval(key, scope);
                 self.index(&b, &k, key.span)
             }
             ExprKind::Splat(source, steps) => {
-                let src = self.eval(source, scope);
+                let src = self.eval_base(source, scope);
                 let (inner, sensitive) = src.unmark();
                 let items: Vec<Value> = match inner {
                     Value::Unknown => return Value::Unknown,
@@ -232,6 +241,16 @@ impl<'h> Evaluator<'h> {
             }
             ExprKind::For(f) => self.for_expr(f, scope),
             ExprKind::Paren(e) => self.eval(e, scope),
+        }
+    }
+
+    /// The value of an expression that is about to be taken apart: borrowed
+    /// when it is a plain reference, so that `aws_lb.web.arn` never copies
+    /// every `aws_lb` in the module.
+    fn eval_base<'s>(&mut self, expr: &Expr, scope: &'s Scope) -> std::borrow::Cow<'s, Value> {
+        match lookup(expr, scope) {
+            Some(v) => std::borrow::Cow::Borrowed(v),
+            None => std::borrow::Cow::Owned(self.eval(expr, scope)),
         }
     }
 
@@ -735,6 +754,25 @@ impl<'h> Evaluator<'h> {
         }
         mark(if f.key.is_some() { Value::Object(map) } else { Value::List(list) }, sensitive)
     }
+}
+
+/// Resolve a static reference by borrowing through the scope. `None` for
+/// anything that needs evaluation, a step through a sensitive or unknown
+/// value (whose marks evaluation must apply), or a missing name (an error).
+fn lookup<'s>(expr: &Expr, scope: &'s Scope) -> Option<&'s Value> {
+    Some(match &expr.kind {
+        ExprKind::Variable(id) => scope.get(&id.name)?,
+        ExprKind::GetAttr(base, name) => match lookup(base, scope)? {
+            Value::Object(m) => m.get(&name.name)?,
+            _ => return None,
+        },
+        ExprKind::Index(base, key) => match (lookup(base, scope)?, &key.kind) {
+            (Value::List(l), ExprKind::Number(n)) if n.fract() == 0.0 && *n >= 0.0 => l.get(*n as usize)?,
+            (Value::Object(m), _) => m.get(&key.as_static_string()?)?,
+            _ => return None,
+        },
+        _ => return None,
+    })
 }
 
 fn mark(v: Value, sensitive: bool) -> Value {

@@ -54,8 +54,10 @@ fn load(
             }
             for (name, text) in files {
                 let id = sources.add(name, text);
-                let text = sources.get(id).map(|f| f.text.clone()).unwrap_or_default();
-                let (file, mut d) = parse_file(id, &text);
+                let (file, mut d) = match sources.get(id) {
+                    Some(f) => parse_file(id, &f.text),
+                    None => continue,
+                };
                 syntax_errors += d.iter().filter(|d| crate::parse::is_syntax_error(d)).count();
                 diags.append(&mut d);
                 bodies.push(file.body);
@@ -63,7 +65,7 @@ fn load(
         }
         Err(e) => diags.push(Diagnostic::global("Failed to read module directory", format!("Cannot read {dir}: {e}"))),
     }
-    let (module, mut d) = Module::from_bodies(&bodies, sources);
+    let (module, mut d) = Module::from_bodies(bodies, sources);
     diags.append(&mut d);
     let mut children = BTreeMap::new();
     stack.push(normalize(dir));

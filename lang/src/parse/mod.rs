@@ -8,12 +8,27 @@ use crate::syntax::*;
 use pest::iterators::Pair;
 use pest::Parser as _;
 
+mod fast;
+
 #[derive(pest_derive::Parser)]
-#[grammar = "grammar.pest"]
+#[grammar = "parse/grammar.pest"]
 struct LfParser;
 
 /// Parse a whole file. Always returns a tree (possibly partial) and the diagnostics.
+///
+/// Valid input takes the fast hand-written parser; anything else is read by the
+/// pest grammar, which knows how to say what is wrong.
 pub fn parse_file(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
+    if let Some(body) = fast::parse_file(file, text) {
+        return (File { body }, Vec::new());
+    }
+    parse_file_reference(file, text)
+}
+
+/// The reference parser alone: the pest grammar and its lowering. Public for
+/// the differential tests that hold the fast parser to the same language.
+#[doc(hidden)]
+pub fn parse_file_reference(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     let mut lower = Lower { file, offset: 0, diags: Vec::new() };
     match LfParser::parse(Rule::file, text) {
         Ok(mut pairs) => {
@@ -55,6 +70,9 @@ pub fn parse_file(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
 
 /// Parse a lone expression, as given in `--var name=value` or a test.
 pub fn parse_expr(file: FileId, text: &str) -> (Option<Expr>, Vec<Diagnostic>) {
+    if let Some(e) = fast::parse_expr(file, text) {
+        return (Some(e), Vec::new());
+    }
     let mut lower = Lower { file, offset: 0, diags: Vec::new() };
     match LfParser::parse(Rule::expr_only, text) {
         Ok(mut pairs) => {
@@ -123,9 +141,21 @@ fn syntax_error_rule(file: FileId, offset: usize, text: &str, rule: Rule) -> Dia
             }
         }
     }
+    if expected.iter().any(|e| e == "a quoted string") {
+        expected.retain(|e| e != "'\"'");
+    }
     if wants_expr {
         expected.retain(|e| e != "a name" && e != "'\"'" && e != "'{'");
         expected.insert(0, "an expression".to_string());
+    }
+    if let Some((start, marker)) = unclosed_heredoc(text) {
+        if pos >= start {
+            return Diagnostic::error(
+                "Unterminated heredoc",
+                format!("The heredoc that starts here is never closed. End it with a line that holds only {marker}."),
+                Span::new(file, offset + start, offset + start + 2 + marker.len()),
+            );
+        }
     }
     let found = describe_found(&text[pos.min(text.len())..]);
     let at_eof = pos >= text.trim_end().len();
@@ -159,7 +189,7 @@ fn syntax_error_rule(file: FileId, offset: usize, text: &str, rule: Rule) -> Dia
 
 fn describe_rule(rule: Rule) -> Option<&'static str> {
     Some(match rule {
-        Rule::ident | Rule::attribute | Rule::block => "a name",
+        Rule::ident | Rule::call_name | Rule::attribute | Rule::block => "a name",
         Rule::string => "a quoted string",
         Rule::expr
         | Rule::or_expr
@@ -312,6 +342,27 @@ fn top_level_chunks(text: &str) -> Vec<(usize, usize)> {
     chunks
 }
 
+/// The first `<<MARKER` whose closing line never comes, with its offset.
+fn unclosed_heredoc(text: &str) -> Option<(usize, String)> {
+    let mut search = 0;
+    while let Some(found) = text[search..].find("<<") {
+        let start = search + found;
+        let rest = &text[start + 2..];
+        let rest = rest.strip_prefix('-').unwrap_or(rest);
+        let marker: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        search = start + 2;
+        if marker.is_empty() || !rest[marker.len()..].trim_start_matches([' ', '\t', '\r']).starts_with('\n') {
+            continue;
+        }
+        let body_start = text[start..].find('\n').map_or(text.len(), |n| start + n + 1);
+        match text[body_start..].split('\n').position(|l| l.trim() == marker) {
+            Some(_) => continue,
+            None => return Some((start, marker)),
+        }
+    }
+    None
+}
+
 fn starts_top_level_block(line: &str) -> bool {
     ["variable ", "locals ", "locals{", "provider ", "resource ", "data ", "module ", "output "]
         .iter()
@@ -385,6 +436,8 @@ impl Lower {
             Some(e) => self.expr(e),
             None => Expr { kind: ExprKind::Null, span },
         };
+        // The rule's own span can run on over trailing whitespace; keep it tight.
+        let span = name.span.to(value.span);
         Attribute { name, value, span }
     }
 
@@ -402,11 +455,15 @@ impl Lower {
                     let e = self.template(p);
                     match e.as_static_string() {
                         Some(value) => labels.push(Label { value, span: lspan }),
-                        None => self.diags.push(Diagnostic::error(
-                            "Invalid block label",
-                            "A block label is a plain quoted string; it cannot contain interpolation sequences.",
-                            lspan,
-                        )),
+                        None => {
+                            self.diags.push(Diagnostic::error(
+                                "Invalid block label",
+                                "A block label is a plain quoted string; it cannot contain interpolation sequences.",
+                                lspan,
+                            ));
+                            // Keep a placeholder so the label count stays right.
+                            labels.push(Label { value: String::new(), span: lspan });
+                        }
                     }
                 }
                 Rule::body => body = self.body(p),
@@ -433,6 +490,7 @@ impl Lower {
                 let b = inner.next().map(|p| self.expr(p));
                 match (a, b) {
                     (Some(a), Some(b)) => {
+                        let span = cond.span.to(b.span);
                         Expr { kind: ExprKind::Conditional(Box::new(cond), Box::new(a), Box::new(b)), span }
                     }
                     _ => cond,
@@ -539,7 +597,9 @@ impl Lower {
             }
             Rule::call => {
                 let mut inner = pair.into_inner();
-                let Some(name) = inner.next() else { return Expr { kind: ExprKind::Null, span } };
+                let Some(name) = inner.next() else {
+                    return Expr { kind: ExprKind::Null, span };
+                };
                 let name = self.ident(&name);
                 let args = inner.map(|p| self.expr(p)).collect();
                 Expr { kind: ExprKind::Call(name, args), span }

@@ -1,0 +1,775 @@
+//! The fast path: a hand-written recursive-descent parser for exactly the
+//! language of `grammar.pest`, building the same tree with the same spans.
+//! It gives up (returns `None`) on anything that needs a diagnostic; the pest
+//! parser then reads the file again and says precisely what is wrong. The
+//! differential property test keeps the two in step.
+
+use super::{parse_duration, strip_indent, unescape};
+use crate::source::{FileId, Span};
+use crate::syntax::*;
+
+/// Parse a whole file, or `None` when it has any error.
+pub fn parse_file(file: FileId, text: &str) -> Option<Body> {
+    let mut p = P { b: text.as_bytes(), s: text, pos: 0, file, depth: 0 };
+    let body = p.body(false)?;
+    p.ws();
+    (p.pos == p.b.len()).then_some(body)
+}
+
+/// Parse a lone expression, or `None` on any error.
+pub fn parse_expr(file: FileId, text: &str) -> Option<Expr> {
+    let mut p = P { b: text.as_bytes(), s: text, pos: 0, file, depth: 0 };
+    p.ws();
+    let e = p.expr()?;
+    p.ws();
+    (p.pos == p.b.len()).then_some(e)
+}
+
+/// Deeper nesting than this is left to the reference parser, which has its
+/// own guard, so that no input can overflow the stack here.
+const MAX_DEPTH: usize = 200;
+
+struct P<'a> {
+    b: &'a [u8],
+    s: &'a str,
+    pos: usize,
+    file: FileId,
+    depth: usize,
+}
+
+fn is_ident_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_'
+}
+
+fn is_ident_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
+}
+
+impl<'a> P<'a> {
+    fn span(&self, start: usize, end: usize) -> Span {
+        Span::new(self.file, start, end)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.pos).copied()
+    }
+
+    fn at(&self, i: usize) -> Option<u8> {
+        self.b.get(self.pos + i).copied()
+    }
+
+    fn starts(&self, lit: &str) -> bool {
+        self.b[self.pos..].starts_with(lit.as_bytes())
+    }
+
+    fn eat(&mut self, lit: &str) -> bool {
+        if self.starts(lit) {
+            self.pos += lit.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Implicit whitespace and comments, as pest's WHITESPACE and COMMENT.
+    fn ws(&mut self) {
+        loop {
+            match self.peek() {
+                Some(b' ' | b'\t' | b'\r' | b'\n') => self.pos += 1,
+                Some(b'#') => self.skip_line(),
+                Some(b'/') if self.at(1) == Some(b'/') => self.skip_line(),
+                Some(b'/') if self.at(1) == Some(b'*') => match self.s[self.pos + 2..].find("*/") {
+                    Some(e) => self.pos += 2 + e + 2,
+                    // An unclosed comment is not a comment; the caller fails on `/`.
+                    None => return,
+                },
+                _ => return,
+            }
+        }
+    }
+
+    fn skip_line(&mut self) {
+        while let Some(c) = self.peek() {
+            if c == b'\n' {
+                return;
+            }
+            self.pos += 1;
+        }
+    }
+
+    /// `ident = @{ (ASCII_ALPHA | "_") ~ (ASCII_ALPHANUMERIC | "_" | "-" ~ &(ASCII_ALPHANUMERIC | "_"))* }`
+    fn ident_len(&self, from: usize) -> usize {
+        let b = self.b;
+        if !b.get(from).is_some_and(|c| is_ident_start(*c)) {
+            return 0;
+        }
+        let mut i = from + 1;
+        while let Some(&c) = b.get(i) {
+            let dash_inside = c == b'-' && b.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric() || *n == b'_');
+            if c.is_ascii_alphanumeric() || c == b'_' || dash_inside {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        i - from
+    }
+
+    fn ident(&mut self) -> Option<Ident> {
+        let n = self.ident_len(self.pos);
+        if n == 0 {
+            return None;
+        }
+        let start = self.pos;
+        self.pos += n;
+        Some(Ident { name: self.s[start..self.pos].to_string(), span: self.span(start, self.pos) })
+    }
+
+    /// A keyword: the word, not followed by an identifier character.
+    fn keyword(&mut self, kw: &str) -> bool {
+        if self.starts(kw) && !self.b.get(self.pos + kw.len()).is_some_and(|c| is_ident_char(*c)) {
+            self.pos += kw.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn body(&mut self, in_block: bool) -> Option<Body> {
+        let mut items = Vec::new();
+        loop {
+            self.ws();
+            match self.peek() {
+                None => return if in_block { None } else { Some(Body { items }) },
+                Some(b'}') if in_block => return Some(Body { items }),
+                _ => {}
+            }
+            let name = self.ident()?;
+            self.ws();
+            if self.peek() == Some(b'=') && !self.starts("==") {
+                self.pos += 1;
+                self.ws();
+                let value = self.expr()?;
+                let span = name.span.to(value.span);
+                items.push(Item::Attribute(Attribute { name, value, span }));
+            } else {
+                items.push(Item::Block(self.block(name)?));
+            }
+        }
+    }
+
+    fn block(&mut self, kind: Ident) -> Option<Block> {
+        let mut labels = Vec::new();
+        loop {
+            self.ws();
+            match self.peek()? {
+                b'"' => {
+                    let e = self.string()?;
+                    // An interpolated label needs a diagnostic.
+                    let value = e.as_static_string()?;
+                    labels.push(Label { value, span: e.span });
+                }
+                b'{' => break,
+                c if is_ident_start(c) => {
+                    let id = self.ident()?;
+                    labels.push(Label { value: id.name, span: id.span });
+                }
+                _ => return None,
+            }
+        }
+        self.pos += 1;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        let body = self.body(true)?;
+        self.depth -= 1;
+        self.ws();
+        if !self.eat("}") {
+            return None;
+        }
+        let span = self.span(kind.span.start as usize, self.pos);
+        Some(Block { kind, labels, body, span })
+    }
+
+    /// `expr = { or_expr ~ (question ~ expr ~ ":" ~ expr)? }`
+    fn expr(&mut self) -> Option<Expr> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        let cond = self.binary(0)?;
+        let save = self.pos;
+        self.ws();
+        let out = if self.eat("?") {
+            self.ws();
+            let a = self.expr()?;
+            self.ws();
+            if !self.eat(":") {
+                return None;
+            }
+            self.ws();
+            let b = self.expr()?;
+            let span = cond.span.to(b.span);
+            Expr { kind: ExprKind::Conditional(Box::new(cond), Box::new(a), Box::new(b)), span }
+        } else {
+            self.pos = save;
+            cond
+        };
+        self.depth -= 1;
+        Some(out)
+    }
+
+    /// The binary operator at the cursor and its precedence (0 binds loosest),
+    /// longest spelling first as in the grammar's alternatives.
+    fn operator(&self) -> Option<(BinaryOp, usize, usize)> {
+        let c = self.peek()?;
+        let next = self.at(1);
+        Some(match (c, next) {
+            (b'|', Some(b'|')) => (BinaryOp::Or, 0, 2),
+            (b'&', Some(b'&')) => (BinaryOp::And, 1, 2),
+            (b'=', Some(b'=')) => (BinaryOp::Eq, 2, 2),
+            (b'!', Some(b'=')) => (BinaryOp::NotEq, 2, 2),
+            (b'>', Some(b'=')) => (BinaryOp::GtEq, 3, 2),
+            (b'<', Some(b'=')) => (BinaryOp::LtEq, 3, 2),
+            (b'>', _) => (BinaryOp::Gt, 3, 1),
+            (b'<', _) => (BinaryOp::Lt, 3, 1),
+            (b'+', _) => (BinaryOp::Add, 4, 1),
+            (b'-', _) => (BinaryOp::Sub, 4, 1),
+            (b'*', _) => (BinaryOp::Mul, 5, 1),
+            (b'/', _) => (BinaryOp::Div, 5, 1),
+            (b'%', _) => (BinaryOp::Mod, 5, 1),
+            _ => return None,
+        })
+    }
+
+    /// Precedence climbing; builds the same left-associative trees as the
+    /// grammar's `or_expr … mul_expr` chain of rules.
+    fn binary(&mut self, min: usize) -> Option<Expr> {
+        let mut left = self.unary()?;
+        loop {
+            let save = self.pos;
+            self.ws();
+            let Some((op, prec, len)) = self.operator().filter(|(_, p, _)| *p >= min) else {
+                self.pos = save;
+                return Some(left);
+            };
+            self.pos += len;
+            self.ws();
+            match self.binary(prec + 1) {
+                Some(right) => {
+                    let span = left.span.to(right.span);
+                    left = Expr { kind: ExprKind::Binary(op, Box::new(left), Box::new(right)), span };
+                }
+                None => {
+                    // As in the grammar's repetition, a failed right side ends the chain.
+                    self.pos = save;
+                    return Some(left);
+                }
+            }
+        }
+    }
+
+    /// `unary_expr = { op_unary* ~ postfix_expr }`
+    fn unary(&mut self) -> Option<Expr> {
+        let mut ops = Vec::new();
+        loop {
+            match self.peek() {
+                Some(b'!') => {
+                    ops.push((UnaryOp::Not, self.pos));
+                    self.pos += 1;
+                    self.ws();
+                }
+                Some(b'-') => {
+                    ops.push((UnaryOp::Neg, self.pos));
+                    self.pos += 1;
+                    self.ws();
+                }
+                _ => break,
+            }
+        }
+        let mut e = self.postfix()?;
+        for (op, at) in ops.into_iter().rev() {
+            let ospan = self.span(at, at + 1);
+            if let (UnaryOp::Neg, ExprKind::Number(n)) = (op, &e.kind) {
+                e = Expr { kind: ExprKind::Number(-n), span: ospan.to(e.span) };
+                continue;
+            }
+            let s = ospan.to(e.span);
+            e = Expr { kind: ExprKind::Unary(op, Box::new(e)), span: s };
+        }
+        Some(e)
+    }
+
+    /// `postfix_expr = { primary ~ (splat | get_attr | index)* }`
+    fn postfix(&mut self) -> Option<Expr> {
+        let mut e = self.primary()?;
+        let mut splat: Option<(Expr, Vec<Step>)> = None;
+        loop {
+            let save = self.pos;
+            self.ws();
+            let start = self.pos;
+            let step = match self.peek() {
+                Some(b'[') => {
+                    self.pos += 1;
+                    self.ws();
+                    if self.eat("*") {
+                        self.ws();
+                        if self.eat("]") {
+                            self.start_splat(&mut e, &mut splat, start);
+                            continue;
+                        }
+                        self.pos = save;
+                        break;
+                    }
+                    let Some(k) = self.expr() else {
+                        self.pos = save;
+                        break;
+                    };
+                    self.ws();
+                    if !self.eat("]") {
+                        self.pos = save;
+                        break;
+                    }
+                    (Step::Index(k), self.span(start, self.pos))
+                }
+                Some(b'.') => {
+                    self.pos += 1;
+                    self.ws();
+                    if self.eat("*") {
+                        self.start_splat(&mut e, &mut splat, start);
+                        continue;
+                    }
+                    if let Some(id) = self.ident() {
+                        let sp = self.span(start, self.pos);
+                        (Step::Attr(id), sp)
+                    } else if self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                        let d0 = self.pos;
+                        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                            self.pos += 1;
+                        }
+                        let n = self.s[d0..self.pos].parse::<f64>().unwrap_or(0.0);
+                        (
+                            Step::Index(Expr { kind: ExprKind::Number(n), span: self.span(d0, self.pos) }),
+                            self.span(start, self.pos),
+                        )
+                    } else {
+                        self.pos = save;
+                        break;
+                    }
+                }
+                _ => {
+                    self.pos = save;
+                    break;
+                }
+            };
+            let (step, pspan) = step;
+            match &mut splat {
+                Some((_, steps)) => steps.push(step),
+                None => {
+                    let s = e.span.to(pspan);
+                    e = match step {
+                        Step::Attr(name) => Expr { kind: ExprKind::GetAttr(Box::new(e), name), span: s },
+                        Step::Index(k) => Expr { kind: ExprKind::Index(Box::new(e), Box::new(k)), span: s },
+                    };
+                }
+            }
+        }
+        if let Some((src, steps)) = splat {
+            let end = steps
+                .last()
+                .map(|s| match s {
+                    Step::Attr(i) => i.span,
+                    Step::Index(e) => e.span,
+                })
+                .unwrap_or(src.span);
+            let s = src.span.to(end);
+            e = Expr { kind: ExprKind::Splat(Box::new(src), steps), span: s };
+        }
+        Some(e)
+    }
+
+    fn start_splat(&mut self, e: &mut Expr, splat: &mut Option<(Expr, Vec<Step>)>, start: usize) {
+        let pspan = self.span(start, self.pos);
+        if let Some((src, steps)) = splat.take() {
+            let s = src.span.to(pspan);
+            *e = Expr { kind: ExprKind::Splat(Box::new(src), steps), span: s };
+        }
+        *splat = Some((e.clone(), Vec::new()));
+    }
+
+    fn primary(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        match self.peek()? {
+            b'<' if self.starts("<<") => self.heredoc(),
+            b'"' => self.string(),
+            c if c.is_ascii_digit() => self.numeric(),
+            b'[' => {
+                if let Some(e) = self.for_expr(false) {
+                    return Some(e);
+                }
+                self.pos = start;
+                self.list()
+            }
+            b'{' => {
+                if let Some(e) = self.for_expr(true) {
+                    return Some(e);
+                }
+                self.pos = start;
+                self.object()
+            }
+            b'(' => {
+                self.pos += 1;
+                self.ws();
+                let inner = self.expr()?;
+                self.ws();
+                if !self.eat(")") {
+                    return None;
+                }
+                Some(Expr { kind: ExprKind::Paren(Box::new(inner)), span: self.span(start, self.pos) })
+            }
+            c if is_ident_start(c) => {
+                let id = self.ident()?;
+                if self.peek() == Some(b'(') {
+                    return self.call(id);
+                }
+                let kind = match id.name.as_str() {
+                    "true" => ExprKind::Bool(true),
+                    "false" => ExprKind::Bool(false),
+                    "null" => ExprKind::Null,
+                    _ => ExprKind::Variable(id.clone()),
+                };
+                Some(Expr { kind, span: id.span })
+            }
+            _ => None,
+        }
+    }
+
+    /// `percent | duration | number`, tried in that order as the grammar does.
+    fn numeric(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        let b = self.b;
+        let digits = |mut i: usize| {
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            i
+        };
+        // A number: digits, then optionally "." and digits.
+        let num_end = |i: usize| {
+            let j = digits(i);
+            if j == i {
+                return None;
+            }
+            if b.get(j) == Some(&b'.') {
+                let k = digits(j + 1);
+                if k > j + 1 {
+                    return Some(k);
+                }
+            }
+            Some(j)
+        };
+        let alnum_or =
+            |i: usize, extra: &[u8]| b.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || extra.contains(c));
+        let n = num_end(start)?;
+        // percent
+        if b.get(n) == Some(&b'%') && !alnum_or(n + 1, b"_(") {
+            self.pos = n + 1;
+            let v: f64 = self.s[start..n].parse().ok()?;
+            if !(0.0..=100.0).contains(&v) {
+                return None;
+            }
+            return Some(Expr { kind: ExprKind::Percent(v), span: self.span(start, self.pos) });
+        }
+        // duration: (number alpha+)+ not followed by an identifier character
+        let mut i = start;
+        let mut matched = None;
+        while let Some(ne) = num_end(i) {
+            let mut a = ne;
+            while b.get(a).is_some_and(u8::is_ascii_alphabetic) {
+                a += 1;
+            }
+            if a == ne {
+                break;
+            }
+            matched = Some(a);
+            i = a;
+        }
+        if let Some(end) = matched {
+            if !alnum_or(end, b"_") {
+                self.pos = end;
+                let ms = parse_duration(&self.s[start..end]).ok()?;
+                return Some(Expr { kind: ExprKind::Duration(ms), span: self.span(start, end) });
+            }
+        }
+        // number with an optional exponent
+        let mut end = n;
+        if matches!(b.get(end), Some(b'e' | b'E')) {
+            let mut k = end + 1;
+            if matches!(b.get(k), Some(b'+' | b'-')) {
+                k += 1;
+            }
+            let d = digits(k);
+            if d > k {
+                end = d;
+            }
+        }
+        if b.get(end).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') {
+            return None;
+        }
+        self.pos = end;
+        let v: f64 = self.s[start..end].parse().ok()?;
+        Some(Expr { kind: ExprKind::Number(v), span: self.span(start, end) })
+    }
+
+    /// Comma-separated expressions up to `close`, with an optional trailing comma.
+    fn items(&mut self, close: u8) -> Option<Vec<Expr>> {
+        let mut items = Vec::new();
+        self.ws();
+        if self.peek() == Some(close) {
+            self.pos += 1;
+            return Some(items);
+        }
+        loop {
+            items.push(self.expr()?);
+            self.ws();
+            if self.peek() == Some(b',') {
+                self.pos += 1;
+                self.ws();
+                if self.peek() == Some(close) {
+                    self.pos += 1;
+                    return Some(items);
+                }
+                continue;
+            }
+            if self.peek() == Some(close) {
+                self.pos += 1;
+                return Some(items);
+            }
+            return None;
+        }
+    }
+
+    fn list(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        self.pos += 1;
+        let items = self.items(b']')?;
+        Some(Expr { kind: ExprKind::List(items), span: self.span(start, self.pos) })
+    }
+
+    fn call(&mut self, name: Ident) -> Option<Expr> {
+        self.pos += 1;
+        let args = self.items(b')')?;
+        let span = self.span(name.span.start as usize, self.pos);
+        Some(Expr { kind: ExprKind::Call(name, args), span })
+    }
+
+    fn object(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        self.pos += 1;
+        let mut items = Vec::new();
+        loop {
+            self.ws();
+            if self.eat("}") {
+                return Some(Expr { kind: ExprKind::Object(items), span: self.span(start, self.pos) });
+            }
+            let key = match self.peek()? {
+                b'"' => ObjectKey::Expr(self.string()?),
+                b'(' => {
+                    let s = self.pos;
+                    self.pos += 1;
+                    self.ws();
+                    let inner = self.expr()?;
+                    self.ws();
+                    if !self.eat(")") {
+                        return None;
+                    }
+                    ObjectKey::Expr(Expr { kind: ExprKind::Paren(Box::new(inner)), span: self.span(s, self.pos) })
+                }
+                c if is_ident_start(c) => ObjectKey::Name(self.ident()?),
+                _ => return None,
+            };
+            self.ws();
+            if !(self.eat("=") || self.eat(":")) {
+                return None;
+            }
+            self.ws();
+            let value = self.expr()?;
+            items.push(ObjectItem { key, value });
+            self.ws();
+            self.eat(",");
+        }
+    }
+
+    /// `[for …]` or `{for …}`; `None` (and the caller backtracks) when it is not one.
+    fn for_expr(&mut self, is_map: bool) -> Option<Expr> {
+        let start = self.pos;
+        self.pos += 1;
+        self.ws();
+        if !self.keyword("for") {
+            return None;
+        }
+        self.ws();
+        let first = self.ident()?;
+        self.ws();
+        let mut second = None;
+        if self.eat(",") {
+            self.ws();
+            second = Some(self.ident()?);
+            self.ws();
+        }
+        if !self.keyword("in") {
+            return None;
+        }
+        self.ws();
+        let collection = self.expr()?;
+        self.ws();
+        if !self.eat(":") {
+            return None;
+        }
+        self.ws();
+        let first_expr = self.expr()?;
+        self.ws();
+        let (key, value) = if is_map {
+            if !self.eat("=>") {
+                return None;
+            }
+            self.ws();
+            let v = self.expr()?;
+            self.ws();
+            (Some(first_expr), v)
+        } else {
+            (None, first_expr)
+        };
+        let mut condition = None;
+        let save = self.pos;
+        if self.keyword("if") {
+            self.ws();
+            match self.expr() {
+                Some(c) => {
+                    condition = Some(c);
+                    self.ws();
+                }
+                None => self.pos = save,
+            }
+        }
+        if !self.eat(if is_map { "}" } else { "]" }) {
+            return None;
+        }
+        let (key_var, value_var) = match second {
+            Some(v) => (Some(first), v),
+            None => (None, first),
+        };
+        Some(Expr {
+            kind: ExprKind::For(Box::new(ForExpr { key_var, value_var, collection, key, value, condition })),
+            span: self.span(start, self.pos),
+        })
+    }
+
+    /// `${ expr }` at the cursor.
+    fn interpolation(&mut self) -> Option<Expr> {
+        self.pos += 2;
+        self.ws();
+        let e = self.expr()?;
+        self.ws();
+        self.eat("}").then_some(e)
+    }
+
+    fn push_literal(parts: &mut Vec<TemplatePart>, s: String) {
+        match parts.last_mut() {
+            Some(TemplatePart::Literal(l)) => l.push_str(&s),
+            _ => parts.push(TemplatePart::Literal(s)),
+        }
+    }
+
+    fn string(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        self.pos += 1;
+        let mut parts = Vec::new();
+        let mut run = self.pos;
+        loop {
+            let c = self.peek()?;
+            match c {
+                b'"' => break,
+                b'$' if self.starts("$${") => self.pos += 3,
+                b'\\' => {
+                    self.pos += 1;
+                    let ch = self.s[self.pos..].chars().next()?;
+                    self.pos += ch.len_utf8();
+                }
+                b'$' if self.starts("${") => {
+                    if run < self.pos {
+                        Self::push_literal(&mut parts, unescape(&self.s[run..self.pos]));
+                    }
+                    let e = self.interpolation()?;
+                    parts.push(TemplatePart::Interpolation(e));
+                    run = self.pos;
+                }
+                b'\n' => return None,
+                _ => self.pos += 1,
+            }
+        }
+        if run < self.pos {
+            // A literal run is one token in the grammar; consecutive runs cannot occur.
+            parts.push(TemplatePart::Literal(unescape(&self.s[run..self.pos])));
+        }
+        self.pos += 1;
+        Some(Expr { kind: ExprKind::Template(parts), span: self.span(start, self.pos) })
+    }
+
+    fn heredoc(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        self.pos += 2;
+        let strip = self.eat("-");
+        let n = self.ident_len(self.pos);
+        if n == 0 {
+            return None;
+        }
+        let marker = &self.s[self.pos..self.pos + n];
+        self.pos += n;
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\r')) {
+            self.pos += 1;
+        }
+        if !self.eat("\n") {
+            return None;
+        }
+        let mut parts = Vec::new();
+        loop {
+            // At a line start: is this the closing marker?
+            let mut i = self.pos;
+            while matches!(self.b.get(i), Some(b' ' | b'\t')) {
+                i += 1;
+            }
+            if self.b[i..].starts_with(marker.as_bytes()) && !self.b.get(i + n).is_some_and(|c| is_ident_char(*c)) {
+                self.pos = i + n;
+                break;
+            }
+            // One line: interpolations and literal runs, then the newline.
+            let mut run = self.pos;
+            loop {
+                match self.peek()? {
+                    b'\n' => break,
+                    b'$' if self.starts("$${") => self.pos += 3,
+                    b'$' if self.starts("${") => {
+                        if run < self.pos {
+                            Self::push_literal(&mut parts, self.s[run..self.pos].replace("$${", "${"));
+                        }
+                        let e = self.interpolation()?;
+                        parts.push(TemplatePart::Interpolation(e));
+                        run = self.pos;
+                    }
+                    _ => self.pos += 1,
+                }
+            }
+            if run < self.pos {
+                Self::push_literal(&mut parts, self.s[run..self.pos].replace("$${", "${"));
+            }
+            self.pos += 1;
+            Self::push_literal(&mut parts, "\n".to_string());
+        }
+        if strip {
+            strip_indent(&mut parts);
+        }
+        Some(Expr { kind: ExprKind::Template(parts), span: self.span(start, self.pos) })
+    }
+}
