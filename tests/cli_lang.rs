@@ -1,0 +1,159 @@
+//! End-to-end tests of `validate` and `fmt` on the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn landform(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_landform"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .env_remove("LANDFORM_VAR_env")
+        .output()
+        .expect("run landform")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("landform-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn validate_accepts_the_quickstart() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = landform(&["-C", "examples/quickstart", "validate"], root);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Success! The configuration is valid."));
+}
+
+#[test]
+fn validate_reports_every_error_with_file_line_and_column_and_exits_1() {
+    let dir = temp_dir("errors");
+    std::fs::write(dir.join("main.lf"), "locals {\n  a = \"a\" + 1\n  b = var.nope\n}\nresoruce \"x\" \"y\" {}\n")
+        .unwrap();
+    let out = landform(&["validate", "--no-color"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("Error: Invalid operand\n --> main.lf:2:7"), "{err}");
+    assert!(err.contains("--> main.lf:3:7"), "{err}");
+    assert!(err.contains("Did you mean \"resource\"?"), "{err}");
+    assert!(err.contains("  a = \"a\" + 1\n  |       ^^^"), "the source line and caret are shown:\n{err}");
+    assert!(!err.contains("\x1b["), "--no-color means no escape codes");
+}
+
+#[test]
+fn validate_json_prints_machine_readable_diagnostics() {
+    let dir = temp_dir("json");
+    std::fs::write(dir.join("main.lf"), "locals {\n  x = lenght([1])\n}\n").unwrap();
+    let out = landform(&["validate", "--json"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(j["valid"], false);
+    assert_eq!(j["error_count"], 1);
+    let d = &j["diagnostics"][0];
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["summary"], "Call to unknown function");
+    assert_eq!(d["range"]["filename"], "main.lf");
+    assert_eq!(d["range"]["start"]["line"], 2);
+    assert_eq!(d["range"]["start"]["column"], 7);
+    assert_eq!(d["range"]["end"]["column"], 13);
+}
+
+/// The variable's validation rule passes only for one value, so exit codes show
+/// which source won.
+fn precedence_fixture(expected: &str) -> PathBuf {
+    let dir = temp_dir(&format!("prec-{expected}"));
+    std::fs::write(
+        dir.join("main.lf"),
+        format!(
+            "variable \"env\" {{\n  default = \"default\"\n  validation {{\n    condition = var.env == \"{expected}\"\n    message   = \"got ${{var.env}}\"\n  }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("prod.lfvars"), "env = \"file\"\n").unwrap();
+    dir
+}
+
+#[test]
+fn variables_take_precedence_default_then_env_then_var_file_then_flag() {
+    let run = |expected: &str, args: &[&str], env: Option<&str>| {
+        let dir = precedence_fixture(expected);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_landform"));
+        cmd.args(args).current_dir(&dir).env_remove("LANDFORM_VAR_env");
+        if let Some(v) = env {
+            cmd.env("LANDFORM_VAR_env", v);
+        }
+        let out = cmd.output().unwrap();
+        (out.status.code(), text(&out.stderr))
+    };
+    assert_eq!(run("default", &["validate"], None).0, Some(0));
+    assert_eq!(run("env", &["validate"], Some("env")).0, Some(0));
+    assert_eq!(run("file", &["validate", "--var-file", "prod.lfvars"], Some("env")).0, Some(0));
+    assert_eq!(run("flag", &["validate", "--var-file", "prod.lfvars", "--var", "env=flag"], Some("env")).0, Some(0));
+    let (code, err) = run("flag", &["validate", "--var-file", "prod.lfvars"], Some("env"));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("got file"), "{err}");
+}
+
+#[test]
+fn missing_required_variable_is_an_error_that_names_the_fixes() {
+    let dir = temp_dir("required");
+    std::fs::write(dir.join("main.lf"), "variable \"region\" {\n  type = string\n}\n").unwrap();
+    let out = landform(&["validate", "--no-color"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("No value for required variable"), "{err}");
+    assert!(err.contains("LANDFORM_VAR_region"), "{err}");
+    let ok = landform(&["validate", "--var", "region=eu-west-1"], &dir);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+}
+
+#[test]
+fn fmt_check_reports_and_changes_nothing_then_fmt_rewrites() {
+    let dir = temp_dir("fmt");
+    let messy = "locals {\nname=\"x\"\n    a_longer = 1\n}\n";
+    std::fs::write(dir.join("main.lf"), messy).unwrap();
+    let check = landform(&["fmt", "--check", "--diff"], &dir);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(text(&check.stdout).contains("main.lf"));
+    assert!(text(&check.stdout).contains("+  name     = \"x\""), "{}", text(&check.stdout));
+    assert_eq!(std::fs::read_to_string(dir.join("main.lf")).unwrap(), messy, "--check writes nothing");
+    let fmt = landform(&["fmt"], &dir);
+    assert_eq!(fmt.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("main.lf")).unwrap(),
+        "locals {\n  name     = \"x\"\n  a_longer = 1\n}\n"
+    );
+    let again = landform(&["fmt", "--check"], &dir);
+    assert_eq!(again.status.code(), Some(0), "formatted files pass --check");
+    assert!(text(&again.stdout).is_empty());
+}
+
+#[test]
+fn fmt_refuses_a_file_with_syntax_errors() {
+    let dir = temp_dir("fmt-bad");
+    std::fs::write(dir.join("main.lf"), "locals {\n  a =\n}\n").unwrap();
+    let out = landform(&["fmt", "--no-color"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--> main.lf:3:1"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(dir.join("main.lf")).unwrap(), "locals {\n  a =\n}\n");
+}
+
+#[test]
+fn global_flags_work_before_or_after_the_command() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let before = landform(&["-C", "examples/quickstart", "--no-color", "validate"], root);
+    let after = landform(&["validate", "-C", "examples/quickstart", "--no-color"], root);
+    assert_eq!(before.status.code(), Some(0));
+    assert_eq!(after.status.code(), Some(0));
+    let version = landform(&["--version"], root);
+    assert!(text(&version.stdout).starts_with("landform "));
+    let help = landform(&["fmt", "--help"], root);
+    assert!(text(&help.stdout).contains("--check"));
+}
