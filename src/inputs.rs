@@ -31,8 +31,21 @@ impl landform_lang::module::ModuleFs for DiskFs {
     }
 }
 
-/// `file()` reads relative to the working directory; `env()` reads the process environment.
-pub struct DiskHost;
+/// `file()` reads relative to the working directory; `env()` reads the process
+/// environment; `timestamp()` and `uuid()` are known only while applying.
+pub struct DiskHost {
+    applying: Option<String>,
+}
+
+impl DiskHost {
+    pub fn plan() -> DiskHost {
+        DiskHost { applying: None }
+    }
+
+    pub fn apply() -> DiskHost {
+        DiskHost { applying: Some(landform_state::now_rfc3339()) }
+    }
+}
 
 impl landform_lang::Host for DiskHost {
     fn read_file(&self, path: &str) -> Result<String, String> {
@@ -40,6 +53,12 @@ impl landform_lang::Host for DiskHost {
     }
     fn env(&self, name: &str) -> Option<String> {
         std::env::var(name).ok()
+    }
+    fn timestamp(&self) -> Option<String> {
+        self.applying.clone()
+    }
+    fn uuid(&self) -> Option<String> {
+        self.applying.as_ref().map(|_| landform_state::random_id())
     }
 }
 

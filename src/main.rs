@@ -1,6 +1,9 @@
 //! The `landform` command: parse flags, call the libraries, render, exit.
 
 mod inputs;
+mod progress;
+mod run;
+mod state_cmd;
 mod ui;
 
 use clap::{Args, Parser, Subcommand};
@@ -27,16 +30,163 @@ struct Cli {
     /// Never colour the output (also: the NO_COLOR environment variable).
     #[arg(long, global = true)]
     no_color: bool,
+    #[command(flatten)]
+    common: CommonArgs,
     #[command(subcommand)]
     command: Command,
 }
 
+/// Where the state is and how to lock it; global, so they go before or after the command.
+#[derive(Args, Clone)]
+pub struct CommonArgs {
+    /// The state directory (default: .landform/state beside the configuration).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// The workspace: a separate state for each environment (dev, staging, prod).
+    #[arg(long, global = true, env = "LANDFORM_WORKSPACE", default_value = "default", value_name = "NAME")]
+    pub workspace: String,
+    /// How long to wait for a state lock held by another operation (e.g. 30s).
+    #[arg(long, global = true, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    landform_lang::parse::parse_duration(s)
+        .map(std::time::Duration::from_millis)
+        .map_err(|e| format!("\"{s}\" is not a duration ({e}); write e.g. 30s or 2m"))
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Show what apply would change.
+    Plan(PlanCmd),
+    /// Make the changes: from a fresh plan (after confirmation) or a saved plan file.
+    Apply(ApplyCmd),
+    /// Destroy every resource this configuration manages.
+    Destroy(DestroyCmd),
     /// Check that the configuration is valid, without touching any state.
     Validate(ValidateArgs),
     /// Rewrite configuration files in the canonical layout.
     Fmt(FmtArgs),
+    /// Show the current state, or a saved plan.
+    Show(ShowCmd),
+    /// Show output values from the state.
+    Output(OutputCmd),
+    /// Print the dependency graph in Graphviz DOT.
+    Graph,
+    /// Inspect and edit the state.
+    #[command(subcommand)]
+    State(StateCmd),
+    /// Remove a state lock left behind by an operation that crashed.
+    ForceUnlock {
+        /// The lock ID, as the lock error shows it.
+        id: String,
+    },
+}
+
+#[derive(Args)]
+struct TargetArgs {
+    /// Only this resource (and what it depends on). Repeatable.
+    #[arg(long = "target", value_name = "ADDR")]
+    targets: Vec<String>,
+    /// Replace this resource instance even if nothing forces it. Repeatable.
+    #[arg(long = "replace", value_name = "ADDR")]
+    replace: Vec<String>,
+    /// Read the real state of each resource first (default true).
+    #[arg(long, value_name = "BOOL", default_value = "true", num_args = 0..=1, default_missing_value = "true", require_equals = true, action = clap::ArgAction::Set)]
+    refresh: bool,
+}
+
+#[derive(Args)]
+struct PlanCmd {
+    #[command(flatten)]
+    vars: VarArgs,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Plan to destroy everything.
+    #[arg(long)]
+    destroy: bool,
+    /// Save the plan to FILE, to apply exactly it later.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Exit 0 for no changes, 2 for changes, 1 for an error.
+    #[arg(long)]
+    detailed_exitcode: bool,
+}
+
+#[derive(Args)]
+struct ApplyCmd {
+    /// A plan saved by `plan --out`.
+    plan_file: Option<PathBuf>,
+    #[command(flatten)]
+    vars: VarArgs,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    auto_approve: bool,
+    /// At most N provider operations at once.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    parallelism: usize,
+    /// Plain line-per-event output instead of progress bars.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Args)]
+struct DestroyCmd {
+    #[command(flatten)]
+    vars: VarArgs,
+    /// Only this resource (and what depends on it in state). Repeatable.
+    #[arg(long = "target", value_name = "ADDR")]
+    targets: Vec<String>,
+    #[arg(long)]
+    auto_approve: bool,
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    parallelism: usize,
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Args)]
+struct ShowCmd {
+    /// A saved plan file; without one, the current state.
+    plan_file: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct OutputCmd {
+    name: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum StateCmd {
+    /// List the resource instances in the state.
+    List,
+    /// Show one resource instance's attributes.
+    Show { addr: String },
+    /// Forget resource instances without destroying them.
+    Rm { addrs: Vec<String> },
+    /// Move a resource instance to another address.
+    Mv { from: String, to: String },
+    /// Print the state as JSON (sensitive values blanked unless --show-sensitive).
+    Pull {
+        #[arg(long)]
+        show_sensitive: bool,
+    },
+    /// Replace the state with a JSON file in the format `state pull` prints.
+    Push {
+        file: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Args, Clone, Default)]
@@ -84,9 +234,62 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     }
+    let common = cli.common;
+    let code = |c: u8| -> Result<u8, String> { Ok(c) };
     let result = match cli.command {
         Command::Validate(a) => validate(a, color),
         Command::Fmt(a) => fmt(a, color),
+        Command::Plan(p) => {
+            let args = run::PlanArgs {
+                vars: p.vars,
+                targets: p.target.targets,
+                replace: p.target.replace,
+                refresh: p.target.refresh,
+                destroy: p.destroy,
+            };
+            code(run::cmd_plan(&common, args, p.out, p.json, p.detailed_exitcode, color))
+        }
+        Command::Apply(a) => {
+            let plan = run::PlanArgs {
+                vars: a.vars,
+                targets: a.target.targets,
+                replace: a.target.replace,
+                refresh: a.target.refresh,
+                destroy: false,
+            };
+            let args = run::ApplyArgs {
+                plan_file: a.plan_file,
+                plan,
+                auto_approve: a.auto_approve,
+                parallelism: a.parallelism,
+                no_progress: a.no_progress,
+            };
+            code(run::cmd_apply(&common, args, color))
+        }
+        Command::Destroy(d) => {
+            let plan =
+                run::PlanArgs { vars: d.vars, targets: d.targets, replace: Vec::new(), refresh: true, destroy: true };
+            let args = run::ApplyArgs {
+                plan_file: None,
+                plan,
+                auto_approve: d.auto_approve,
+                parallelism: d.parallelism,
+                no_progress: d.no_progress,
+            };
+            code(run::cmd_apply(&common, args, color))
+        }
+        Command::Show(s) => code(state_cmd::show_cmd(&common, s.plan_file.as_ref(), s.json, color)),
+        Command::Output(o) => code(state_cmd::output(&common, o.name.as_deref(), o.json, color)),
+        Command::Graph => code(state_cmd::graph(color)),
+        Command::ForceUnlock { id } => code(state_cmd::force_unlock(&common, &id, color)),
+        Command::State(s) => code(match s {
+            StateCmd::List => state_cmd::list(&common, color),
+            StateCmd::Show { addr } => state_cmd::show_addr(&common, &addr, color),
+            StateCmd::Rm { addrs } => state_cmd::rm(&common, &addrs, color),
+            StateCmd::Mv { from, to } => state_cmd::mv(&common, &from, &to, color),
+            StateCmd::Pull { show_sensitive } => state_cmd::pull(&common, show_sensitive, color),
+            StateCmd::Push { file, force } => state_cmd::push(&common, &file, force, color),
+        }),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -104,7 +307,8 @@ fn validate(args: ValidateArgs, color: bool) -> Result<u8, String> {
     let (inputs, mut d) = inputs::collect(&args.vars, &dir, &mut sources);
     diags.append(&mut d);
     if tree.syntax_errors == 0 {
-        diags.extend(landform_lang::check::check_tree(&tree, &inputs, &inputs::DiskHost).1);
+        diags.extend(landform_lang::check::check_tree(&tree, &inputs, &inputs::DiskHost::plan()).1);
+        diags.extend(landform_engine::planner::validate_schemas(&tree, &run::providers()));
     }
     dedup(&mut diags);
     let valid = !diag::has_errors(&diags);
@@ -122,7 +326,7 @@ fn validate(args: ValidateArgs, color: bool) -> Result<u8, String> {
 
 /// The same diagnostic can come from a module checked twice (e.g. both branches
 /// of an unknown conditional); show it once.
-fn dedup(diags: &mut Vec<Diagnostic>) {
+pub fn dedup(diags: &mut Vec<Diagnostic>) {
     let mut seen = Vec::new();
     diags.retain(|d| {
         let key = (d.summary.clone(), d.detail.clone(), d.span);

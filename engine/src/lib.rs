@@ -1,1 +1,18 @@
-//! Filled by the engine issue.
+//! Landform's engine: the dependency graph, planning, applying, and plan
+//! rendering. It depends on the provider trait alone, never on a concrete
+//! provider, and on the state traits, never on a concrete backend.
+
+pub mod addr;
+pub mod apply;
+pub mod build;
+pub mod convert;
+pub mod graph;
+pub mod plan;
+pub mod planner;
+pub mod providers;
+pub mod render;
+pub mod world;
+
+pub use addr::ResourceAddr;
+pub use plan::{Action, Plan};
+pub use providers::Providers;

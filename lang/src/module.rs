@@ -84,8 +84,9 @@ fn load(
             ));
             continue;
         }
-        let child_dir = Path::new(dir).join(&call.source).to_string_lossy().into_owned();
-        let norm = normalize(&child_dir);
+        let joined = Path::new(dir).join(&call.source).to_string_lossy().into_owned();
+        let norm = normalize(&joined);
+        let child_dir = if norm.is_empty() { ".".to_string() } else { norm.clone() };
         if stack.contains(&norm) || stack.len() >= MAX_DEPTH {
             diags.push(Diagnostic::error(
                 "Module cycle",

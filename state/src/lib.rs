@@ -1,1 +1,138 @@
-//! Filled by the engine issue.
+//! State: what Landform believes the world is. Small traits (`Storage` to read
+//! and commit, `Locker` to serialize operations) so that the sled backend and
+//! a PostgreSQL one can sit side by side without the engine knowing which.
+//!
+//! **Invariant:** a commit is atomic and durable before it returns: a crash
+//! loses nothing that was committed and never leaves half a change.
+
+mod lock;
+mod sled_store;
+mod time;
+
+pub use lock::{FileLocker, LockGuard, LockInfo};
+pub use sled_store::{SledBackend, SledWorkspace};
+pub use time::now_rfc3339;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// One resource instance as last applied.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ResourceRecord {
+    /// The full address: `module.net.local_file.page["a"]`.
+    pub addr: String,
+    /// `managed` or `data`.
+    pub mode: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub name: String,
+    /// The module path, `""` for the root, else `module.a.module.b`.
+    #[serde(default)]
+    pub module: String,
+    /// `null`, a count index, or a for_each key.
+    #[serde(default)]
+    pub index_key: Value,
+    pub provider: String,
+    #[serde(default)]
+    pub schema_version: u64,
+    pub attributes: Map<String, Value>,
+    /// Attribute names whose values are never shown.
+    #[serde(default)]
+    pub sensitive_attributes: Vec<String>,
+    /// Addresses of the resources (config level) this one depends on.
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+    #[serde(default)]
+    pub create_before_destroy: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct OutputRecord {
+    pub value: Value,
+    #[serde(default)]
+    pub sensitive: bool,
+}
+
+/// The whole state of one workspace, as `state pull` prints it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Snapshot {
+    pub format_version: u32,
+    pub lineage: String,
+    pub serial: u64,
+    pub workspace: String,
+    pub resources: Vec<ResourceRecord>,
+    pub outputs: BTreeMap<String, OutputRecord>,
+}
+
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One change in a commit.
+#[derive(Clone, Debug)]
+pub enum Change {
+    Put(Box<ResourceRecord>),
+    Delete(String),
+    /// Replace all outputs.
+    Outputs(BTreeMap<String, OutputRecord>),
+}
+
+#[derive(Debug)]
+pub struct StateError(pub String);
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StateError {}
+
+pub type Result<T> = std::result::Result<T, StateError>;
+
+/// Reading and committing one workspace's state.
+pub trait Storage: Send + Sync {
+    fn load(&self) -> Result<Snapshot>;
+    /// Apply changes atomically and durably; returns the new serial.
+    fn commit(&self, changes: Vec<Change>) -> Result<u64>;
+    /// Replace the whole state (for `state push`), keeping nothing of the old.
+    fn replace(&self, snapshot: &Snapshot) -> Result<()>;
+}
+
+/// Serializing operations on one workspace.
+pub trait Locker {
+    /// Take the lock, waiting up to `timeout`; on failure, say who holds it.
+    fn lock(&self, operation: &str, timeout: std::time::Duration) -> std::result::Result<LockGuard, LockError>;
+    /// Remove a lock left behind, if its ID matches.
+    fn force_unlock(&self, id: &str) -> Result<()>;
+}
+
+#[derive(Debug)]
+pub enum LockError {
+    Held(Box<LockInfo>),
+    Io(String),
+}
+
+impl std::fmt::Display for LockError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LockError::Held(info) => write!(
+                f,
+                "the state is locked by another operation.\n\nLock Info:\n  ID:        {}\n  Operation: {}\n  Who:       {}\n  PID:       {}\n  Created:   {}\n  Workspace: {}\n\nLandform takes a lock so that two operations never change the state at once. Wait for the other operation to finish, retry with --lock-timeout 30s, or, if no operation is running (it crashed), remove the lock with: landform force-unlock {}",
+                info.id, info.operation, info.who, info.pid, info.created, info.workspace, info.id
+            ),
+            LockError::Io(e) => write!(f, "cannot take the state lock: {e}"),
+        }
+    }
+}
+
+/// A random identifier (UUID v4 form) from the system's random source.
+pub fn random_id() -> String {
+    use std::io::Read;
+    let mut b = [0u8; 16];
+    if std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)).is_err() {
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        b = (t ^ u128::from(std::process::id())).to_le_bytes();
+    }
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+}

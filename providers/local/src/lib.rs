@@ -1,1 +1,412 @@
-//! Filled by the engine issue.
+//! The built-in `local` provider: resources that live on this machine, so the
+//! quickstart needs nothing installed. `landform_data` (like terraform_data),
+//! `local_file`, `local_exec`, `random_id`, `random_string`, and the
+//! `local_file` data source.
+
+use base64::Engine as _;
+use landform_provider::{
+    default_plan, ApplyRequest, ApplyResponse, AttrType, Attribute, Object, PlanRequest, PlanResponse, Provider,
+    ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, Result, Schema,
+};
+use serde_json::{json, Value};
+use sha2::Digest;
+use std::io::Read;
+use std::process::Command;
+
+pub struct LocalProvider {
+    schema: ProviderSchema,
+}
+
+impl Default for LocalProvider {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LocalProvider {
+    pub fn new() -> LocalProvider {
+        use AttrType::*;
+        let a = Attribute::new;
+        let mut schema = ProviderSchema::default();
+        schema.resources.insert(
+            "landform_data",
+            Schema::new(
+                0,
+                [
+                    ("input", a(Any).describe("Any value; stored, and copied to output")),
+                    ("triggers_replace", a(Any).force_new().describe("A change replaces the resource")),
+                    ("output", a(Any).computed()),
+                    ("id", a(String).computed()),
+                ],
+            ),
+        );
+        schema.resources.insert(
+            "local_file",
+            Schema::new(
+                0,
+                [
+                    ("path", a(String).required().force_new()),
+                    ("content", a(String)),
+                    ("content_base64", a(String)),
+                    ("file_permission", a(String)),
+                    ("content_sha256", a(String).computed()),
+                    ("id", a(String).computed()),
+                ],
+            ),
+        );
+        schema.resources.insert(
+            "local_exec",
+            Schema::new(
+                0,
+                [
+                    ("create", a(String).required().force_new().describe("Shell command run on create")),
+                    ("update", a(String).describe("Shell command run on update")),
+                    ("destroy", a(String).describe("Shell command run on destroy")),
+                    ("environment", a(Map)),
+                    ("working_dir", a(String)),
+                    ("triggers", a(Any).force_new()),
+                    ("stdout", a(String).computed()),
+                    ("id", a(String).computed()),
+                ],
+            ),
+        );
+        schema.resources.insert(
+            "random_id",
+            Schema::new(
+                0,
+                [
+                    ("byte_length", a(Number).required().force_new()),
+                    ("keepers", a(Map).force_new()),
+                    ("id", a(String).computed()),
+                    ("hex", a(String).computed()),
+                    ("b64_std", a(String).computed()),
+                ],
+            ),
+        );
+        schema.resources.insert(
+            "random_string",
+            Schema::new(
+                0,
+                [
+                    ("length", a(Number).required().force_new()),
+                    ("special", a(Bool).force_new()),
+                    ("upper", a(Bool).force_new()),
+                    ("numeric", a(Bool).force_new()),
+                    ("keepers", a(Map).force_new()),
+                    ("result", a(String).computed()),
+                    ("id", a(String).computed()),
+                ],
+            ),
+        );
+        schema.data_sources.insert(
+            "local_file",
+            Schema::new(
+                0,
+                [
+                    ("path", a(String).required()),
+                    ("content", a(String).computed()),
+                    ("content_base64", a(String).computed()),
+                    ("content_sha256", a(String).computed()),
+                ],
+            ),
+        );
+        LocalProvider { schema }
+    }
+}
+
+fn s<'a>(o: &'a Object, k: &str) -> Option<&'a str> {
+    o.get(k).and_then(Value::as_str)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn random_bytes(n: usize) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; n];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .map_err(|e| ProviderError::new("Cannot read random bytes", e.to_string()))?;
+    Ok(buf)
+}
+
+fn uuid() -> Result<String> {
+    let b = random_bytes(16)?;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32]))
+}
+
+/// The bytes a local_file holds: `content` or decoded `content_base64`.
+fn file_bytes(config: &Object) -> Result<Vec<u8>> {
+    match (s(config, "content"), s(config, "content_base64")) {
+        (Some(c), None) => Ok(c.as_bytes().to_vec()),
+        (None, Some(b)) => base64::engine::general_purpose::STANDARD
+            .decode(b)
+            .map_err(|e| ProviderError::new("Invalid content_base64", e.to_string()).on("content_base64")),
+        (Some(_), Some(_)) => {
+            Err(ProviderError::new("Conflicting arguments", "Set either content or content_base64, not both.")
+                .on("content_base64"))
+        }
+        (None, None) => Ok(Vec::new()),
+    }
+}
+
+fn run_shell(command: &str, config: &Object) -> Result<String> {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(command);
+    if let Some(dir) = s(config, "working_dir") {
+        cmd.current_dir(dir);
+    }
+    if let Some(Value::Object(env)) = config.get("environment") {
+        for (k, v) in env {
+            cmd.env(k, v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+        }
+    }
+    let out = cmd.output().map_err(|e| ProviderError::new("Cannot run command", format!("{command}: {e}")))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(ProviderError::new(
+            "Command failed",
+            format!(
+                "`{command}` exited with {}: {}",
+                out.status.code().map_or("a signal".to_string(), |c| format!("status {c}")),
+                stderr.trim()
+            ),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+impl Provider for LocalProvider {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    fn schema(&self) -> &ProviderSchema {
+        &self.schema
+    }
+
+    fn plan(&self, req: PlanRequest) -> Result<PlanResponse> {
+        let schema = &self.schema.resources[req.type_name];
+        let mut resp = default_plan(schema, &req);
+        match req.type_name {
+            // output follows input, and is known whenever input is.
+            "landform_data" => {
+                if req.unknown.contains("input") {
+                    resp.unknown.insert("output".into());
+                    resp.planned.remove("output");
+                } else {
+                    resp.unknown.remove("output");
+                    resp.planned.insert("output".into(), req.config.get("input").cloned().unwrap_or(Value::Null));
+                }
+            }
+            // The hash follows the content, so it is known whenever the content is.
+            "local_file" => {
+                if !(req.unknown.contains("content") || req.unknown.contains("content_base64")) {
+                    let bytes = file_bytes(req.config)?;
+                    resp.unknown.remove("content_sha256");
+                    resp.planned.insert("content_sha256".into(), json!(sha256_hex(&bytes)));
+                } else {
+                    resp.unknown.insert("content_sha256".into());
+                    resp.planned.remove("content_sha256");
+                }
+                if let Some(p) = s(req.config, "path") {
+                    resp.unknown.remove("id");
+                    resp.planned.insert("id".into(), json!(p));
+                }
+            }
+            "random_id" => {
+                if let Some(n) = req.config.get("byte_length").and_then(Value::as_f64) {
+                    if !(1.0..=1024.0).contains(&n) || n.fract() != 0.0 {
+                        return Err(ProviderError::new(
+                            "Invalid byte_length",
+                            "byte_length is a whole number from 1 to 1024.",
+                        )
+                        .on("byte_length"));
+                    }
+                }
+            }
+            "random_string" => {
+                if let Some(n) = req.config.get("length").and_then(Value::as_f64) {
+                    if !(1.0..=4096.0).contains(&n) || n.fract() != 0.0 {
+                        return Err(ProviderError::new("Invalid length", "length is a whole number from 1 to 4096.")
+                            .on("length"));
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(resp)
+    }
+
+    fn apply(&self, req: ApplyRequest) -> Result<ApplyResponse> {
+        let Some(config) = req.config else {
+            // Delete.
+            if let Some(prior) = req.prior {
+                match req.type_name {
+                    "local_file" => {
+                        if let Some(p) = s(prior, "path") {
+                            match std::fs::remove_file(p) {
+                                Ok(()) => {}
+                                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                                Err(e) => return Err(ProviderError::new("Cannot delete file", format!("{p}: {e}"))),
+                            }
+                        }
+                    }
+                    "local_exec" => {
+                        if let Some(cmd) = s(prior, "destroy") {
+                            run_shell(cmd, prior)?;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            return Ok(ApplyResponse { state: None });
+        };
+        let mut state = config.clone();
+        let id = req.prior.and_then(|p| s(p, "id")).map(str::to_string);
+        match req.type_name {
+            "landform_data" => {
+                state.insert("output".into(), config.get("input").cloned().unwrap_or(Value::Null));
+                state.insert(
+                    "id".into(),
+                    json!(match id {
+                        Some(id) => id,
+                        None => uuid()?,
+                    }),
+                );
+            }
+            "local_file" => {
+                let path = s(config, "path").ok_or_else(|| ProviderError::new("Missing path", "").on("path"))?;
+                let bytes = file_bytes(config)?;
+                if let Some(parent) = std::path::Path::new(path).parent() {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent).map_err(|e| {
+                            ProviderError::new("Cannot create directory", format!("{}: {e}", parent.display()))
+                        })?;
+                    }
+                }
+                std::fs::write(path, &bytes)
+                    .map_err(|e| ProviderError::new("Cannot write file", format!("{path}: {e}")))?;
+                let mode = s(config, "file_permission").unwrap_or("0644");
+                let mode = u32::from_str_radix(mode, 8).map_err(|_| {
+                    ProviderError::new(
+                        "Invalid file_permission",
+                        format!("\"{mode}\" is not an octal mode such as \"0644\"."),
+                    )
+                    .on("file_permission")
+                })?;
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                        .map_err(|e| ProviderError::new("Cannot set permissions", format!("{path}: {e}")))?;
+                }
+                state.insert("content_sha256".into(), json!(sha256_hex(&bytes)));
+                state.insert("id".into(), json!(path));
+            }
+            "local_exec" => {
+                let command = match (req.prior, s(config, "update")) {
+                    (None, _) => s(config, "create"),
+                    (Some(_), Some(update)) => Some(update),
+                    (Some(_), None) => None,
+                };
+                let stdout = match command {
+                    Some(c) => run_shell(c, config)?,
+                    None => req.prior.and_then(|p| s(p, "stdout")).unwrap_or_default().to_string(),
+                };
+                state.insert("stdout".into(), json!(stdout));
+                state.insert(
+                    "id".into(),
+                    json!(match id {
+                        Some(id) => id,
+                        None => uuid()?,
+                    }),
+                );
+            }
+            "random_id" => {
+                if let Some(prior) = req.prior {
+                    for k in ["id", "hex", "b64_std"] {
+                        state.insert(k.into(), prior.get(k).cloned().unwrap_or(Value::Null));
+                    }
+                } else {
+                    let n = config.get("byte_length").and_then(Value::as_f64).unwrap_or(8.0) as usize;
+                    let bytes = random_bytes(n)?;
+                    state.insert("id".into(), json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes)));
+                    state.insert("hex".into(), json!(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()));
+                    state.insert("b64_std".into(), json!(base64::engine::general_purpose::STANDARD.encode(&bytes)));
+                }
+            }
+            "random_string" => {
+                if let Some(prior) = req.prior {
+                    for k in ["id", "result"] {
+                        state.insert(k.into(), prior.get(k).cloned().unwrap_or(Value::Null));
+                    }
+                } else {
+                    let n = config.get("length").and_then(Value::as_f64).unwrap_or(16.0) as usize;
+                    let flag = |k: &str| config.get(k).and_then(Value::as_bool).unwrap_or(true);
+                    let mut alphabet: Vec<u8> = b"abcdefghijklmnopqrstuvwxyz".to_vec();
+                    if flag("upper") {
+                        alphabet.extend_from_slice(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+                    }
+                    if flag("numeric") {
+                        alphabet.extend_from_slice(b"0123456789");
+                    }
+                    if flag("special") {
+                        alphabet.extend_from_slice(b"!#$%&*()-_=+[]{}<>:?");
+                    }
+                    let result: String =
+                        random_bytes(n)?.iter().map(|b| alphabet[*b as usize % alphabet.len()] as char).collect();
+                    state.insert("result".into(), json!(result));
+                    state.insert("id".into(), json!(result));
+                }
+            }
+            other => return Err(ProviderError::new("Unknown resource type", other.to_string())),
+        }
+        Ok(ApplyResponse { state: Some(state) })
+    }
+
+    fn read(&self, req: ReadRequest) -> Result<Option<Object>> {
+        if req.type_name != "local_file" {
+            return Ok(Some(req.prior.clone()));
+        }
+        // A file edited or deleted outside Landform shows up here.
+        let Some(path) = s(req.prior, "path") else { return Ok(Some(req.prior.clone())) };
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let hash = sha256_hex(&bytes);
+                let mut now = req.prior.clone();
+                if s(req.prior, "content_sha256") != Some(hash.as_str()) {
+                    now.insert("content_sha256".into(), json!(hash));
+                    if req.prior.contains_key("content_base64") {
+                        now.insert(
+                            "content_base64".into(),
+                            json!(base64::engine::general_purpose::STANDARD.encode(&bytes)),
+                        );
+                    } else {
+                        now.insert("content".into(), json!(String::from_utf8_lossy(&bytes)));
+                    }
+                }
+                Ok(Some(now))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ProviderError::new("Cannot read file", format!("{path}: {e}"))),
+        }
+    }
+
+    fn read_data(&self, req: ReadDataRequest) -> Result<Object> {
+        match req.type_name {
+            "local_file" => {
+                let path = s(req.config, "path").ok_or_else(|| ProviderError::new("Missing path", "").on("path"))?;
+                let bytes = std::fs::read(path)
+                    .map_err(|e| ProviderError::new("Cannot read file", format!("{path}: {e}")).on("path"))?;
+                let mut out = req.config.clone();
+                out.insert("content".into(), json!(String::from_utf8_lossy(&bytes)));
+                out.insert("content_base64".into(), json!(base64::engine::general_purpose::STANDARD.encode(&bytes)));
+                out.insert("content_sha256".into(), json!(sha256_hex(&bytes)));
+                Ok(out)
+            }
+            other => Err(ProviderError::new("Unknown data source", other.to_string())),
+        }
+    }
+}

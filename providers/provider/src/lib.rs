@@ -1,1 +1,255 @@
-//! Filled by the engine issue.
+//! The provider trait: what the engine knows of a provider. One request and
+//! response pair per operation (schema, validate, plan, apply, read, import).
+//! Values cross this boundary as JSON objects; attributes whose value is known
+//! only after apply are listed by name in `unknown` and absent from the object.
+//!
+//! Calls are synchronous: the engine runs each on a blocking thread under its
+//! own parallelism limit, so a provider may block (run a command, wait on a
+//! network call) without holding up anything else.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub type Object = Map<String, Value>;
+
+/// The type of an attribute, for validation and for plan rendering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttrType {
+    String,
+    Number,
+    Bool,
+    List,
+    Map,
+    Any,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Attribute {
+    pub ty: AttrType,
+    /// Must be set in the configuration.
+    pub required: bool,
+    /// Set by the provider (possibly also settable when `required` is false).
+    pub computed: bool,
+    /// A change to this attribute replaces the resource.
+    pub force_new: bool,
+    /// Never shown in plans or output.
+    pub sensitive: bool,
+    pub description: &'static str,
+}
+
+impl Attribute {
+    pub const fn new(ty: AttrType) -> Attribute {
+        Attribute { ty, required: false, computed: false, force_new: false, sensitive: false, description: "" }
+    }
+    pub const fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    pub const fn computed(mut self) -> Self {
+        self.computed = true;
+        self
+    }
+    pub const fn force_new(mut self) -> Self {
+        self.force_new = true;
+        self
+    }
+    pub const fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
+    }
+    pub const fn describe(mut self, d: &'static str) -> Self {
+        self.description = d;
+        self
+    }
+}
+
+/// The schema of one resource or data source type.
+#[derive(Clone, Debug, Default)]
+pub struct Schema {
+    pub version: u64,
+    pub attributes: BTreeMap<&'static str, Attribute>,
+}
+
+impl Schema {
+    pub fn new(version: u64, attrs: impl IntoIterator<Item = (&'static str, Attribute)>) -> Schema {
+        Schema { version, attributes: attrs.into_iter().collect() }
+    }
+
+    /// The names of the sensitive attributes.
+    pub fn sensitive(&self) -> BTreeSet<String> {
+        self.attributes.iter().filter(|(_, a)| a.sensitive).map(|(k, _)| k.to_string()).collect()
+    }
+}
+
+/// Everything a provider offers, by type name.
+#[derive(Clone, Debug, Default)]
+pub struct ProviderSchema {
+    pub resources: BTreeMap<&'static str, Schema>,
+    pub data_sources: BTreeMap<&'static str, Schema>,
+}
+
+/// An error from a provider, said to a person: what failed and what to do.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProviderError {
+    pub summary: String,
+    pub detail: String,
+    /// The attribute the error is about, if one.
+    pub attribute: Option<String>,
+}
+
+impl ProviderError {
+    pub fn new(summary: impl Into<String>, detail: impl Into<String>) -> ProviderError {
+        ProviderError { summary: summary.into(), detail: detail.into(), attribute: None }
+    }
+
+    pub fn on(mut self, attribute: impl Into<String>) -> ProviderError {
+        self.attribute = Some(attribute.into());
+        self
+    }
+}
+
+impl std::fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.detail.is_empty() {
+            write!(f, "{}", self.summary)
+        } else {
+            write!(f, "{}: {}", self.summary, self.detail)
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ProviderError>;
+
+pub struct ConfigureRequest<'a> {
+    pub config: &'a Object,
+}
+
+pub struct ValidateRequest<'a> {
+    pub type_name: &'a str,
+    pub config: &'a Object,
+    pub unknown: &'a BTreeSet<String>,
+}
+
+pub struct PlanRequest<'a> {
+    pub type_name: &'a str,
+    /// The current state, if the resource exists.
+    pub prior: Option<&'a Object>,
+    /// The configuration, without meta-arguments; unknown attributes are absent.
+    pub config: &'a Object,
+    pub unknown: &'a BTreeSet<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PlanResponse {
+    /// What the state will be after apply, as far as it is known now.
+    pub planned: Object,
+    /// Attributes known only after apply.
+    pub unknown: BTreeSet<String>,
+    /// Attributes whose change forces replacement.
+    pub requires_replace: Vec<String>,
+}
+
+pub struct ApplyRequest<'a> {
+    pub type_name: &'a str,
+    /// `None` to create.
+    pub prior: Option<&'a Object>,
+    /// `None` to delete; otherwise the fully known configuration.
+    pub config: Option<&'a Object>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ApplyResponse {
+    /// The new state; `None` after a delete.
+    pub state: Option<Object>,
+}
+
+pub struct ReadRequest<'a> {
+    pub type_name: &'a str,
+    pub prior: &'a Object,
+}
+
+pub struct ReadDataRequest<'a> {
+    pub type_name: &'a str,
+    pub config: &'a Object,
+}
+
+pub struct ImportRequest<'a> {
+    pub type_name: &'a str,
+    pub id: &'a str,
+}
+
+/// A provider. Implementations must be safe to call from many threads at once.
+pub trait Provider: Send + Sync {
+    /// The name used in configuration: `local`, `aws`, `haproxy`.
+    fn name(&self) -> &'static str;
+    fn schema(&self) -> &ProviderSchema;
+    /// Take the provider block's settings (region, endpoint…).
+    fn configure(&self, _req: ConfigureRequest) -> Result<()> {
+        Ok(())
+    }
+    /// Checks beyond the schema (a value out of range, say).
+    fn validate(&self, _req: ValidateRequest) -> Vec<ProviderError> {
+        Vec::new()
+    }
+    fn plan(&self, req: PlanRequest) -> Result<PlanResponse>;
+    fn apply(&self, req: ApplyRequest) -> Result<ApplyResponse>;
+    /// Refresh: the resource as it is now, or `None` when it is gone.
+    fn read(&self, req: ReadRequest) -> Result<Option<Object>>;
+    fn read_data(&self, req: ReadDataRequest) -> Result<Object>;
+    fn import(&self, req: ImportRequest) -> Result<Object> {
+        Err(ProviderError::new(
+            "Import not supported",
+            format!("Resources of type {} cannot be imported.", req.type_name),
+        ))
+    }
+}
+
+/// The default plan: configuration over prior state; computed attributes stay
+/// from the prior state or, on create, become unknown; changed force-new
+/// attributes require replacement.
+pub fn default_plan(schema: &Schema, req: &PlanRequest) -> PlanResponse {
+    let mut planned = Object::new();
+    let mut unknown: BTreeSet<String> = req.unknown.clone();
+    let mut requires_replace = Vec::new();
+    for (name, attr) in &schema.attributes {
+        let name = name.to_string();
+        if let Some(v) = req.config.get(&name) {
+            if !v.is_null() || !attr.computed {
+                planned.insert(name.clone(), v.clone());
+            }
+        }
+        if attr.force_new {
+            if let Some(prior) = req.prior {
+                let before = prior.get(&name).unwrap_or(&Value::Null);
+                let changed = if req.unknown.contains(&name) {
+                    true
+                } else {
+                    req.config.get(&name).unwrap_or(&Value::Null) != before
+                };
+                if changed && !(attr.computed && req.config.get(&name).is_none() && !req.unknown.contains(&name)) {
+                    requires_replace.push(name.clone());
+                }
+            }
+        }
+    }
+    let replacing = !requires_replace.is_empty();
+    for (name, attr) in &schema.attributes {
+        let name = name.to_string();
+        if !attr.computed || planned.contains_key(&name) || unknown.contains(&name) {
+            continue;
+        }
+        match req.prior {
+            Some(prior) if !replacing => {
+                if let Some(v) = prior.get(&name) {
+                    planned.insert(name, v.clone());
+                }
+            }
+            _ => {
+                unknown.insert(name);
+            }
+        }
+    }
+    PlanResponse { planned, unknown, requires_replace }
+}

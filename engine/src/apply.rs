@@ -1,0 +1,760 @@
+//! Apply: run a plan's changes concurrently in dependency order, at most
+//! `parallelism` provider operations at once, committing the state after each
+//! operation (several that finish together share one commit). A failure skips
+//! only what depends on it; a stop request starts nothing new and lets what is
+//! in flight finish and commit.
+
+use crate::addr::{Key, ResourceAddr};
+use crate::build::{build, ConfigGraph, ModulePath, Node};
+use crate::convert::{to_config, to_value};
+use crate::plan::{Action, Plan, ResourceChange};
+use crate::planner::{config_hash, resource_dependencies};
+use crate::providers::Providers;
+use crate::world::World;
+use landform_lang::config::{Mode, Resource};
+use landform_lang::diag::Diagnostic;
+use landform_lang::module::LoadedModule;
+use landform_lang::syntax::ExprKind;
+use landform_lang::{Host, SourceMap, Value};
+use landform_provider::{ApplyRequest, Object, Provider, ProviderError, ReadDataRequest};
+use landform_state::{Change, OutputRecord, ResourceRecord, Snapshot, Storage};
+use petgraph::graph::NodeIndex;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What apply tells the person watching.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// How many operations the apply will run.
+    Total(usize),
+    Started {
+        addr: String,
+        action: Action,
+    },
+    Finished {
+        addr: String,
+        action: Action,
+        elapsed: Duration,
+        id: Option<String>,
+    },
+    Failed {
+        addr: String,
+        action: Action,
+        error: String,
+    },
+    Skipped {
+        addr: String,
+        because: String,
+    },
+}
+
+pub trait Progress: Send + Sync {
+    fn event(&self, e: Event);
+}
+
+pub struct ApplyContext<'a> {
+    pub tree: &'a LoadedModule,
+    pub sources: &'a SourceMap,
+    pub providers: &'a Providers,
+    pub host: &'a (dyn Host + Sync),
+    pub storage: Arc<dyn Storage>,
+    pub state: Snapshot,
+    pub variables: Value,
+    pub parallelism: usize,
+    pub stop: Arc<AtomicBool>,
+}
+
+#[derive(Debug, Default)]
+pub struct ApplyReport {
+    pub added: usize,
+    pub changed: usize,
+    pub destroyed: usize,
+    /// Errors, each naming the resource address.
+    pub errors: Vec<(String, String)>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub interrupted: bool,
+    pub outputs: BTreeMap<String, OutputRecord>,
+}
+
+/// Why a saved plan cannot be applied.
+pub fn check_plan_is_current(plan: &Plan, sources: &SourceMap, state: &Snapshot) -> Result<(), String> {
+    if plan.lineage != state.lineage {
+        return Err(format!(
+            "The saved plan was made for another state (lineage {}, but this state's is {}). Run landform plan again.",
+            plan.lineage, state.lineage
+        ));
+    }
+    if plan.serial != state.serial {
+        return Err(format!(
+            "The saved plan is stale: the state has changed since it was made (serial {} then, {} now). Run landform plan again to see what would change now.",
+            plan.serial, state.serial
+        ));
+    }
+    if plan.config_hash != config_hash(sources) {
+        return Err(
+            "The saved plan is stale: the configuration files have changed since it was made. Run landform plan again."
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// The result of one provider operation, back on the coordinator.
+struct Done {
+    addr: String,
+    action: Action,
+    /// The step of a two-step replace this finishes.
+    step: Step,
+    result: Result<Option<Object>, ProviderError>,
+    elapsed: Duration,
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Step {
+    Only,
+    /// The delete half of delete-then-create; the create follows.
+    DeleteFirst,
+    /// The create half of create-then-delete; the delete follows.
+    CreateFirst,
+    /// The second half of a replace.
+    Second,
+}
+
+struct Job {
+    addr: String,
+    action: Action,
+    step: Step,
+    provider: Arc<dyn Provider>,
+    type_name: String,
+    data: bool,
+    prior: Option<Object>,
+    config: Option<Object>,
+}
+
+fn run_job(job: &Job) -> Result<Option<Object>, ProviderError> {
+    if job.data {
+        let cfg = job.config.clone().unwrap_or_default();
+        return job.provider.read_data(ReadDataRequest { type_name: &job.type_name, config: &cfg }).map(Some);
+    }
+    job.provider
+        .apply(ApplyRequest { type_name: &job.type_name, prior: job.prior.as_ref(), config: job.config.as_ref() })
+        .map(|r| r.state)
+}
+
+/// A resource instance waiting for its operation.
+struct Pending {
+    node: NodeIndex,
+    module: ModulePath,
+    index: usize,
+    key: Key,
+    change: ResourceChange,
+    sensitive: BTreeSet<String>,
+    /// The new object of a create-then-delete, kept while the old one is deleted.
+    created: Option<Object>,
+}
+
+pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: &dyn Progress) -> ApplyReport {
+    let mut report = ApplyReport::default();
+    let graph = match build(ctx.tree, ctx.sources) {
+        Ok(g) => g,
+        Err(d) => {
+            report.diagnostics = d;
+            return report;
+        }
+    };
+    let changes: HashMap<&str, &ResourceChange> =
+        plan.resource_changes.iter().map(|c| (c.address.as_str(), c)).collect();
+    let total = plan.resource_changes.iter().filter(|c| !matches!(c.action, Action::NoOp)).count();
+    progress.event(Event::Total(total));
+    let mut state: HashMap<String, ResourceRecord> =
+        ctx.state.resources.iter().map(|r| (r.addr.clone(), r.clone())).collect();
+    let mut run = Runner {
+        ctx: &ctx,
+        graph: &graph,
+        world: World::new(&graph, ctx.variables.clone()),
+        sem: Arc::new(tokio::sync::Semaphore::new(ctx.parallelism.max(1))),
+        tx: None,
+        in_flight: 0,
+        pending: HashMap::new(),
+        node_waiting: HashMap::new(),
+        failed: HashSet::new(),
+        outputs: BTreeMap::new(),
+        progress,
+    };
+    if !plan.gone.is_empty() {
+        let forget: Vec<Change> = plan.gone.iter().map(|a| Change::Delete(a.clone())).collect();
+        match ctx.storage.commit(forget) {
+            Ok(_) => plan.gone.iter().for_each(|a| {
+                state.remove(a);
+            }),
+            Err(e) => report.errors.push(("state".into(), format!("cannot save the state: {e}"))),
+        }
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Done>();
+    run.tx = Some(tx);
+
+    // Forward: creates, updates, replaces and reads, in dependency order.
+    let mut indegree: HashMap<NodeIndex, usize> =
+        graph.dag.g.node_indices().map(|n| (n, graph.dag.dependencies(n).count())).collect();
+    let mut ready: Vec<NodeIndex> = indegree.iter().filter(|(_, d)| **d == 0).map(|(n, _)| *n).collect();
+    ready.sort();
+    let mut completed: Vec<NodeIndex> = Vec::new();
+    loop {
+        while let Some(n) = ready.pop() {
+            if run.stopping() {
+                continue;
+            }
+            if run.start_node(n, &changes, &mut state, &mut report) {
+                completed.push(n);
+            }
+        }
+        while let Some(n) = completed.pop() {
+            for d in graph.dag.dependents(n).collect::<Vec<_>>() {
+                if let Some(deg) = indegree.get_mut(&d) {
+                    *deg -= 1;
+                    if *deg == 0 {
+                        ready.push(d);
+                    }
+                }
+            }
+        }
+        if !ready.is_empty() {
+            continue;
+        }
+        if run.in_flight == 0 {
+            break;
+        }
+        // Wait for at least one result, then take every other that is ready, and commit them together.
+        let Some(first) = rx.recv().await else { break };
+        let mut batch = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+        }
+        run.in_flight -= batch.len();
+        for n in run.finish_batch(batch, &mut state, &mut report) {
+            completed.push(n);
+        }
+    }
+    if run.stopping() {
+        report.interrupted = true;
+    }
+
+    // Backward: deletes, dependents before what they depend on.
+    let deletes: Vec<&ResourceChange> = plan.resource_changes.iter().filter(|c| c.action == Action::Delete).collect();
+    if !deletes.is_empty() && !report.interrupted {
+        run.delete_phase(&deletes, &mut state, &mut report, &mut rx).await;
+    }
+    if run.stopping() {
+        report.interrupted = true;
+    }
+
+    // Outputs of the root module, once everything they could use is applied.
+    if !report.interrupted {
+        let outputs: BTreeMap<String, OutputRecord> =
+            if plan.destroy { BTreeMap::new() } else { std::mem::take(&mut run.outputs) };
+        let outputs: BTreeMap<String, OutputRecord> = outputs;
+        if let Err(e) = ctx.storage.commit(vec![Change::Outputs(outputs.clone())]) {
+            report.errors.push(("outputs".into(), format!("cannot save outputs to the state: {e}")));
+        }
+        report.outputs = outputs;
+    }
+    report
+}
+
+struct Runner<'a, 'g> {
+    ctx: &'a ApplyContext<'a>,
+    graph: &'g ConfigGraph<'g>,
+    world: World<'g>,
+    sem: Arc<tokio::sync::Semaphore>,
+    tx: Option<tokio::sync::mpsc::UnboundedSender<Done>>,
+    in_flight: usize,
+    pending: HashMap<String, Pending>,
+    /// Instances each resource node still waits for.
+    node_waiting: HashMap<NodeIndex, usize>,
+    failed: HashSet<NodeIndex>,
+    outputs: BTreeMap<String, OutputRecord>,
+    progress: &'a dyn Progress,
+}
+
+impl<'a, 'g> Runner<'a, 'g> {
+    fn stopping(&self) -> bool {
+        self.ctx.stop.load(Ordering::SeqCst)
+    }
+
+    fn dispatch(&mut self, job: Job) {
+        self.in_flight += 1;
+        self.progress.event(Event::Started { addr: job.addr.clone(), action: job.action });
+        let sem = self.sem.clone();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let started = Instant::now();
+            let (addr, action, step) = (job.addr.clone(), job.action, job.step);
+            let result = tokio::task::spawn_blocking(move || run_job(&job))
+                .await
+                .unwrap_or_else(|e| Err(ProviderError::new("Provider crashed", e.to_string())));
+            if let Some(tx) = tx {
+                let _ = tx.send(Done { addr, action, step, result, elapsed: started.elapsed() });
+            }
+        });
+    }
+
+    /// Does a node fail because something it depends on failed?
+    fn upstream_failure(&self, n: NodeIndex) -> Option<String> {
+        self.graph.dag.dependencies(n).find(|d| self.failed.contains(d)).map(|d| self.graph.label(&self.graph.dag.g[d]))
+    }
+
+    /// Start a node. Returns true when it completed at once.
+    fn start_node(
+        &mut self,
+        n: NodeIndex,
+        changes: &HashMap<&str, &ResourceChange>,
+        state: &mut HashMap<String, ResourceRecord>,
+        report: &mut ApplyReport,
+    ) -> bool {
+        let node = self.graph.dag.g[n].clone();
+        if let Some(because) = self.upstream_failure(n) {
+            self.failed.insert(n);
+            if let Node::Resource { .. } = node {
+                self.progress.event(Event::Skipped { addr: self.graph.label(&node), because });
+            }
+            return true;
+        }
+        let host = self.ctx.host;
+        let mut diags = Vec::new();
+        match &node {
+            Node::Var { module, name } if !module.is_empty() => {
+                self.world.eval_child_var(module, name, host, &mut diags)
+            }
+            Node::Var { .. } => {}
+            Node::Local { module, name } => self.world.eval_local(module, name, host, &mut diags),
+            Node::Output { module, name } => {
+                let v = self.world.eval_output(module, name, host, &mut diags);
+                if module.is_empty() && !v.contains_unknown() {
+                    let sensitive = v.contains_sensitive();
+                    self.outputs.insert(name.clone(), OutputRecord { value: v.unmark_deep().0.to_json(), sensitive });
+                }
+            }
+            Node::Resource { module, index } => {
+                let module = module.clone();
+                let r = self.graph.resource(&module, *index);
+                return self.start_resource(n, &module, *index, r, changes, state, report, diags);
+            }
+        }
+        if diags.iter().any(Diagnostic::is_error) {
+            self.failed.insert(n);
+            report.diagnostics.extend(diags);
+        }
+        true
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start_resource(
+        &mut self,
+        n: NodeIndex,
+        module: &ModulePath,
+        index: usize,
+        r: &Resource,
+        changes: &HashMap<&str, &ResourceChange>,
+        state: &mut HashMap<String, ResourceRecord>,
+        report: &mut ApplyReport,
+        mut diags: Vec<Diagnostic>,
+    ) -> bool {
+        let host = self.ctx.host;
+        let data = r.mode == Mode::Data;
+        let Some((provider, schema)) = self.ctx.providers.for_type(data, &r.type_name) else {
+            self.failed.insert(n);
+            return true;
+        };
+        let provider = provider.clone();
+        let schema_sensitive = schema.sensitive();
+        let Some(keys) = self.world.expand(module, r, host, &mut diags) else {
+            self.failed.insert(n);
+            report.diagnostics.extend(diags);
+            return true;
+        };
+        self.world.init_resource(module, r, &keys);
+        let mut waiting = 0;
+        for (key, each_value) in keys {
+            let addr = self.world.addr(module, r, key.clone());
+            let addr_s = addr.to_string();
+            let change = changes.get(addr_s.as_str()).copied();
+            let action = change.map_or(Action::NoOp, |c| c.action);
+            if data && action != Action::Read {
+                // Data sources not deferred were read at plan time; read again for the values.
+                let cfg = self.world.eval_config(module, r, &key, &each_value, host, &mut diags);
+                let (config, unknown, _) = to_config(&cfg);
+                if unknown.is_empty() {
+                    match provider.read_data(ReadDataRequest { type_name: &r.type_name, config: &config }) {
+                        Ok(v) => {
+                            self.world.set_instance(module, r, &key, to_value(&v, &BTreeSet::new(), &schema_sensitive))
+                        }
+                        Err(e) => {
+                            report.errors.push((addr_s.clone(), e.to_string()));
+                            self.failed.insert(n);
+                        }
+                    }
+                }
+                continue;
+            }
+            if matches!(action, Action::NoOp | Action::Delete) {
+                if let Some(rec) = state.get(&addr_s) {
+                    let sens: BTreeSet<String> = rec.sensitive_attributes.iter().cloned().collect();
+                    self.world.set_instance(module, r, &key, to_value(&rec.attributes, &BTreeSet::new(), &sens));
+                }
+                continue;
+            }
+            let Some(change) = change else { continue };
+            let before = diags.len();
+            let cfg = self.world.eval_config(module, r, &key, &each_value, host, &mut diags);
+            if diags[before..].iter().any(Diagnostic::is_error) {
+                report.errors.push((addr_s.clone(), "its configuration could not be evaluated".into()));
+                self.failed.insert(n);
+                continue;
+            }
+            let (mut config, unknown, cfg_sensitive) = to_config(&cfg);
+            if let Some(prior) = state.get(&addr_s) {
+                if let Some(ExprKind::List(items)) = r.lifecycle.ignore_changes.as_ref().map(|e| &e.kind) {
+                    for name in items.iter().filter_map(|e| e.as_traversal().map(|(root, _)| root.name.clone())) {
+                        match prior.attributes.get(&name) {
+                            Some(v) => config.insert(name, v.clone()),
+                            None => config.remove(&name),
+                        };
+                    }
+                }
+            }
+            if !unknown.is_empty() {
+                report.errors.push((
+                    addr_s.clone(),
+                    format!("the values of {} are still unknown at apply time; this is a bug in Landform or in its provider", unknown.into_iter().collect::<Vec<_>>().join(", ")),
+                ));
+                self.failed.insert(n);
+                continue;
+            }
+            let sensitive: BTreeSet<String> = schema_sensitive.union(&cfg_sensitive).cloned().collect();
+            let prior = state.get(&addr_s).map(|p| p.attributes.clone());
+            let (step, job_prior, job_config) = match action {
+                Action::DeleteThenCreate => (Step::DeleteFirst, prior.clone(), None),
+                Action::CreateThenDelete => (Step::CreateFirst, None, Some(config.clone())),
+                Action::Create | Action::Read => (Step::Only, None, Some(config.clone())),
+                _ => (Step::Only, prior.clone(), Some(config.clone())),
+            };
+            self.pending.insert(
+                addr_s.clone(),
+                Pending {
+                    node: n,
+                    module: module.clone(),
+                    index,
+                    key: key.clone(),
+                    change: change.clone(),
+                    sensitive,
+                    created: None,
+                },
+            );
+            // Remember the configuration for a replace's second step.
+            if let Some(p) = self.pending.get_mut(&addr_s) {
+                p.change.after = Some(config.clone());
+            }
+            waiting += 1;
+            self.dispatch(Job {
+                addr: addr_s,
+                action,
+                step,
+                provider: provider.clone(),
+                type_name: r.type_name.clone(),
+                data,
+                prior: job_prior,
+                config: job_config,
+            });
+        }
+        report.diagnostics.extend(diags);
+        if waiting == 0 {
+            return true;
+        }
+        self.node_waiting.insert(n, waiting);
+        false
+    }
+
+    fn record(&self, p: &Pending, attributes: Object) -> ResourceRecord {
+        let r = self.graph.resource(&p.module, p.index);
+        let addr = ResourceAddr {
+            module: p.module.clone(),
+            data: r.mode == Mode::Data,
+            type_name: r.type_name.clone(),
+            name: r.name.clone(),
+            key: p.key.clone(),
+        };
+        ResourceRecord {
+            addr: addr.to_string(),
+            mode: if r.mode == Mode::Data { "data".into() } else { "managed".into() },
+            type_name: r.type_name.clone(),
+            name: r.name.clone(),
+            module: addr.module_addr(),
+            index_key: p.key.to_json(),
+            provider: p.change.provider_name.clone(),
+            schema_version: 0,
+            attributes,
+            sensitive_attributes: p.sensitive.iter().cloned().collect(),
+            dependencies: resource_dependencies(self.graph, p.node),
+            create_before_destroy: p.change.create_before_destroy,
+        }
+    }
+
+    /// Commit a batch of finished operations, then settle each. Returns the
+    /// resource nodes that completed.
+    fn finish_batch(
+        &mut self,
+        batch: Vec<Done>,
+        state: &mut HashMap<String, ResourceRecord>,
+        report: &mut ApplyReport,
+    ) -> Vec<NodeIndex> {
+        let mut commit = Vec::new();
+        let mut settled: Vec<(Done, bool)> = Vec::new();
+        for done in batch {
+            let ok = done.result.is_ok();
+            if let (Ok(obj), true) = (&done.result, self.pending.contains_key(&done.addr)) {
+                match (done.step, obj) {
+                    (Step::DeleteFirst, _) => {
+                        commit.push(Change::Delete(done.addr.clone()));
+                    }
+                    (Step::CreateFirst, Some(o)) => {
+                        if let Some(p) = self.pending.get_mut(&done.addr) {
+                            p.created = Some(o.clone());
+                        }
+                    }
+                    (Step::Second, _) if done.action == Action::CreateThenDelete => {}
+                    (_, Some(o)) => {
+                        if let Some(p) = self.pending.get(&done.addr) {
+                            commit.push(Change::Put(Box::new(self.record(p, o.clone()))));
+                        }
+                    }
+                    (_, None) => {}
+                }
+            }
+            settled.push((done, ok));
+        }
+        // CreateThenDelete: the new object goes into state before the old is deleted.
+        for (done, ok) in &settled {
+            if *ok && done.step == Step::CreateFirst {
+                if let Some(p) = self.pending.get(&done.addr) {
+                    if let Some(o) = &p.created {
+                        commit.push(Change::Put(Box::new(self.record(p, o.clone()))));
+                    }
+                }
+            }
+        }
+        if !commit.is_empty() {
+            let recs: Vec<Change> = commit.clone();
+            if let Err(e) = tokio::task::block_in_place(|| self.ctx.storage.commit(recs)) {
+                report.errors.push(("state".into(), format!("cannot save the state: {e}")));
+                self.ctx.stop.store(true, Ordering::SeqCst);
+            } else {
+                for c in commit {
+                    match c {
+                        Change::Put(rec) => {
+                            state.insert(rec.addr.clone(), *rec);
+                        }
+                        Change::Delete(a) => {
+                            state.remove(&a);
+                        }
+                        Change::Outputs(_) => {}
+                    }
+                }
+            }
+        }
+        let mut completed = Vec::new();
+        for (done, ok) in settled {
+            let Some(p) = self.pending.remove(&done.addr) else { continue };
+            if !ok {
+                let err = done.result.err().map(|e| e.to_string()).unwrap_or_default();
+                self.progress.event(Event::Failed { addr: done.addr.clone(), action: done.action, error: err.clone() });
+                report.errors.push((done.addr.clone(), err));
+                self.failed.insert(p.node);
+                completed.extend(self.instance_done(p.node));
+                continue;
+            }
+            match done.step {
+                Step::DeleteFirst | Step::CreateFirst if !self.stopping() => {
+                    // The other half of the replace.
+                    let r = self.graph.resource(&p.module, p.index);
+                    let Some((provider, _)) = self.ctx.providers.for_type(r.mode == Mode::Data, &r.type_name) else {
+                        continue;
+                    };
+                    let provider = provider.clone();
+                    let (prior, config) = if done.step == Step::DeleteFirst {
+                        (None, p.change.after.clone())
+                    } else {
+                        (
+                            self.ctx.state.resources.iter().find(|x| x.addr == done.addr).map(|x| x.attributes.clone()),
+                            None,
+                        )
+                    };
+                    let job = Job {
+                        addr: done.addr.clone(),
+                        action: done.action,
+                        step: Step::Second,
+                        provider,
+                        type_name: r.type_name.clone(),
+                        data: false,
+                        prior,
+                        config,
+                    };
+                    self.in_flight += 1;
+                    let sem = self.sem.clone();
+                    let tx = self.tx.clone();
+                    tokio::spawn(async move {
+                        let _permit = sem.acquire_owned().await;
+                        let started = Instant::now();
+                        let (addr, action) = (job.addr.clone(), job.action);
+                        let result = tokio::task::spawn_blocking(move || run_job(&job))
+                            .await
+                            .unwrap_or_else(|e| Err(ProviderError::new("Provider crashed", e.to_string())));
+                        if let Some(tx) = tx {
+                            let _ =
+                                tx.send(Done { addr, action, step: Step::Second, result, elapsed: started.elapsed() });
+                        }
+                    });
+                    self.pending.insert(done.addr.clone(), p);
+                }
+                _ => {
+                    let value = state
+                        .get(&done.addr)
+                        .map(|rec| to_value(&rec.attributes, &BTreeSet::new(), &p.sensitive))
+                        .unwrap_or(Value::Unknown);
+                    let r = self.graph.resource(&p.module, p.index);
+                    self.world.set_instance(&p.module, r, &p.key, value);
+                    let id = state
+                        .get(&done.addr)
+                        .and_then(|rec| rec.attributes.get("id"))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string);
+                    match done.action {
+                        Action::Create => report.added += 1,
+                        Action::Update => report.changed += 1,
+                        Action::DeleteThenCreate | Action::CreateThenDelete => {
+                            report.added += 1;
+                            report.destroyed += 1;
+                        }
+                        _ => {}
+                    }
+                    self.progress.event(Event::Finished {
+                        addr: done.addr.clone(),
+                        action: done.action,
+                        elapsed: done.elapsed,
+                        id,
+                    });
+                    completed.extend(self.instance_done(p.node));
+                }
+            }
+        }
+        completed
+    }
+
+    fn instance_done(&mut self, n: NodeIndex) -> Option<NodeIndex> {
+        let w = self.node_waiting.get_mut(&n)?;
+        *w -= 1;
+        if *w == 0 {
+            self.node_waiting.remove(&n);
+            Some(n)
+        } else {
+            None
+        }
+    }
+
+    async fn delete_phase(
+        &mut self,
+        deletes: &[&ResourceChange],
+        state: &mut HashMap<String, ResourceRecord>,
+        report: &mut ApplyReport,
+        rx: &mut tokio::sync::mpsc::UnboundedReceiver<Done>,
+    ) {
+        // A resource is deleted only after everything being deleted that depends on it.
+        let config_addr =
+            |c: &ResourceChange| ResourceAddr::parse(&c.address).map(|a| a.config_addr()).unwrap_or_default();
+        let mut blockers: HashMap<String, usize> = deletes.iter().map(|c| (c.address.clone(), 0)).collect();
+        let mut dependents_of: HashMap<String, Vec<String>> = HashMap::new();
+        for c in deletes {
+            for d in deletes {
+                if d.dependencies.contains(&config_addr(c)) && d.address != c.address {
+                    *blockers.get_mut(&c.address).unwrap_or(&mut 0) += 1;
+                    dependents_of.entry(d.address.clone()).or_default().push(c.address.clone());
+                }
+            }
+        }
+        let by_addr: HashMap<&str, &&ResourceChange> = deletes.iter().map(|c| (c.address.as_str(), c)).collect();
+        let mut ready: Vec<String> = blockers.iter().filter(|(_, b)| **b == 0).map(|(a, _)| a.clone()).collect();
+        ready.sort();
+        loop {
+            while let Some(addr) = ready.pop() {
+                if self.stopping() {
+                    continue;
+                }
+                let c = by_addr[addr.as_str()];
+                let Some(provider) = self.ctx.providers.by_name(&c.provider_name).cloned() else { continue };
+                let prior = state.get(&addr).map(|r| r.attributes.clone());
+                self.dispatch(Job {
+                    addr: addr.clone(),
+                    action: Action::Delete,
+                    step: Step::Only,
+                    provider,
+                    type_name: c.type_name.clone(),
+                    data: false,
+                    prior,
+                    config: None,
+                });
+            }
+            if self.in_flight == 0 {
+                break;
+            }
+            let Some(first) = rx.recv().await else { break };
+            let mut batch = vec![first];
+            while let Ok(more) = rx.try_recv() {
+                batch.push(more);
+            }
+            self.in_flight -= batch.len();
+            let commits: Vec<Change> =
+                batch.iter().filter(|d| d.result.is_ok()).map(|d| Change::Delete(d.addr.clone())).collect();
+            if !commits.is_empty() {
+                if let Err(e) = tokio::task::block_in_place(|| self.ctx.storage.commit(commits)) {
+                    report.errors.push(("state".into(), format!("cannot save the state: {e}")));
+                    self.ctx.stop.store(true, Ordering::SeqCst);
+                }
+            }
+            for done in batch {
+                match done.result {
+                    Ok(_) => {
+                        state.remove(&done.addr);
+                        report.destroyed += 1;
+                        self.progress.event(Event::Finished {
+                            addr: done.addr.clone(),
+                            action: Action::Delete,
+                            elapsed: done.elapsed,
+                            id: None,
+                        });
+                        for dep in dependents_of.get(&done.addr).cloned().unwrap_or_default() {
+                            if let Some(b) = blockers.get_mut(&dep) {
+                                *b -= 1;
+                                if *b == 0 {
+                                    ready.push(dep);
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        self.progress.event(Event::Failed {
+                            addr: done.addr.clone(),
+                            action: Action::Delete,
+                            error: e.to_string(),
+                        });
+                        report.errors.push((done.addr.clone(), e.to_string()));
+                        for dep in dependents_of.get(&done.addr).cloned().unwrap_or_default() {
+                            self.progress.event(Event::Skipped { addr: dep, because: done.addr.clone() });
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

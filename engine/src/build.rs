@@ -1,0 +1,276 @@
+//! Build the dependency graph of a module tree: one node per variable, local,
+//! resource block and output of each module, with edges from the references
+//! each expression makes (the `refs` visitor) and from `depends_on`.
+
+use crate::graph::Dag;
+use landform_lang::config::{Mode, Module, Resource};
+use landform_lang::diag::Diagnostic;
+use landform_lang::module::LoadedModule;
+use landform_lang::refs::{references, Reference};
+use landform_lang::syntax::{Body, Expr, Item};
+use landform_lang::{SourceMap, Span};
+use petgraph::graph::NodeIndex;
+use std::collections::{BTreeMap, HashMap};
+
+/// A module path: `[]` for the root, `["net"]` for `module.net`.
+pub type ModulePath = Vec<String>;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Node {
+    Var {
+        module: ModulePath,
+        name: String,
+    },
+    Local {
+        module: ModulePath,
+        name: String,
+    },
+    /// A resource or data block (all its instances), by index in the module.
+    Resource {
+        module: ModulePath,
+        index: usize,
+    },
+    Output {
+        module: ModulePath,
+        name: String,
+    },
+}
+
+pub struct ConfigGraph<'a> {
+    pub dag: Dag<Node>,
+    pub modules: BTreeMap<ModulePath, &'a LoadedModule>,
+    index: HashMap<Node, NodeIndex>,
+}
+
+impl<'a> ConfigGraph<'a> {
+    pub fn module(&self, path: &ModulePath) -> &'a Module {
+        &self.modules[path].module
+    }
+
+    pub fn resource(&self, module: &ModulePath, index: usize) -> &'a Resource {
+        &self.modules[module].module.resources[index]
+    }
+
+    pub fn node(&self, n: &Node) -> Option<NodeIndex> {
+        self.index.get(n).copied()
+    }
+
+    /// `var.x`, `module.net.local.y`, `aws_lb.web`, `output.o`.
+    pub fn label(&self, n: &Node) -> String {
+        let prefix = |m: &ModulePath| crate::addr::module_prefix(m);
+        match n {
+            Node::Var { module, name } => format!("{}var.{name}", prefix(module)),
+            Node::Local { module, name } => format!("{}local.{name}", prefix(module)),
+            Node::Resource { module, index } => {
+                format!("{}{}", prefix(module), self.resource(module, *index).address())
+            }
+            Node::Output { module, name } => format!("{}output.{name}", prefix(module)),
+        }
+    }
+
+    pub fn span(&self, n: &Node) -> Option<Span> {
+        let m = self.module(match n {
+            Node::Var { module, .. }
+            | Node::Local { module, .. }
+            | Node::Resource { module, .. }
+            | Node::Output { module, .. } => module,
+        });
+        match n {
+            Node::Var { name, .. } => m.variable(name).map(|v| v.span),
+            Node::Local { name, .. } => m.locals.iter().find(|l| &l.name == name).map(|l| l.span),
+            Node::Resource { index, .. } => Some(m.resources[*index].header_span),
+            Node::Output { name, .. } => m.outputs.iter().find(|o| &o.name == name).map(|o| o.span),
+        }
+    }
+
+    pub fn to_dot(&self) -> String {
+        self.dag.to_dot(|n| self.label(n))
+    }
+
+    /// Every resource node below (and in) a module path.
+    fn resources_under(&self, path: &ModulePath) -> Vec<NodeIndex> {
+        self.index
+            .iter()
+            .filter_map(|(n, i)| match n {
+                Node::Resource { module, .. } if module.starts_with(path) => Some(*i),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Build the graph; a cycle is an error that names every node on it.
+pub fn build<'a>(root: &'a LoadedModule, sources: &SourceMap) -> Result<ConfigGraph<'a>, Vec<Diagnostic>> {
+    let mut g = ConfigGraph { dag: Dag::default(), modules: BTreeMap::new(), index: HashMap::new() };
+    let mut stack = vec![(Vec::new(), root)];
+    while let Some((path, m)) = stack.pop() {
+        for (name, child) in &m.children {
+            let mut p = path.clone();
+            p.push(name.clone());
+            stack.push((p, child));
+        }
+        g.modules.insert(path, m);
+    }
+    let modules: Vec<(ModulePath, &LoadedModule)> = g.modules.iter().map(|(p, m)| (p.clone(), *m)).collect();
+    for (path, m) in &modules {
+        let module = &m.module;
+        let add = |g: &mut ConfigGraph, n: Node| {
+            let i = g.dag.add(n.clone());
+            g.index.insert(n, i);
+        };
+        for v in &module.variables {
+            add(&mut g, Node::Var { module: path.clone(), name: v.name.clone() });
+        }
+        for l in &module.locals {
+            add(&mut g, Node::Local { module: path.clone(), name: l.name.clone() });
+        }
+        for i in 0..module.resources.len() {
+            add(&mut g, Node::Resource { module: path.clone(), index: i });
+        }
+        for o in &module.outputs {
+            add(&mut g, Node::Output { module: path.clone(), name: o.name.clone() });
+        }
+    }
+    for (path, m) in &modules {
+        let module = &m.module;
+        for l in &module.locals {
+            let me = g.index[&Node::Local { module: path.clone(), name: l.name.clone() }];
+            connect_expr(&mut g, me, path, &l.value);
+        }
+        for (i, r) in module.resources.iter().enumerate() {
+            let me = g.index[&Node::Resource { module: path.clone(), index: i }];
+            for e in r.count.iter().chain(r.for_each.iter()) {
+                connect_expr(&mut g, me, path, e);
+            }
+            connect_body(&mut g, me, path, &r.config);
+            for d in &r.depends_on {
+                connect_depends_on(&mut g, me, path, d);
+            }
+        }
+        for o in &module.outputs {
+            let me = g.index[&Node::Output { module: path.clone(), name: o.name.clone() }];
+            connect_expr(&mut g, me, path, &o.value);
+            for d in &o.depends_on {
+                connect_depends_on(&mut g, me, path, d);
+            }
+        }
+        // A child's variables depend on what the call's arguments refer to.
+        for call in &module.module_calls {
+            let mut child = path.clone();
+            child.push(call.name.clone());
+            for arg in &call.args {
+                if let Some(&me) = g.index.get(&Node::Var { module: child.clone(), name: arg.name.name.clone() }) {
+                    connect_expr(&mut g, me, path, &arg.value);
+                    for d in &call.depends_on {
+                        connect_depends_on(&mut g, me, path, d);
+                    }
+                }
+            }
+        }
+    }
+    let cycles = g.dag.cycles();
+    if cycles.is_empty() {
+        return Ok(g);
+    }
+    Err(cycles
+        .iter()
+        .map(|c| {
+            let at = |i: &NodeIndex| {
+                let n = &g.dag.g[*i];
+                let loc = g
+                    .span(n)
+                    .and_then(|s| sources.get(s.file).map(|f| (f, s)))
+                    .map(|(f, s)| {
+                        let (l, col) = f.line_col(s.start);
+                        format!(" ({}:{l}:{col})", f.name)
+                    })
+                    .unwrap_or_default();
+                format!("{}{loc}", g.label(n))
+            };
+            let names: Vec<String> = c.iter().map(at).collect();
+            let first = &g.dag.g[c[0]];
+            let detail = format!(
+                "These depend on each other in a cycle:\n  {}\n  → {}\nA resource, local or output cannot depend on itself. Break the cycle by removing one of the references or a depends_on.",
+                names.join("\n  → "),
+                g.label(first)
+            );
+            match g.span(first) {
+                Some(s) => Diagnostic::error("Cycle in configuration", detail, s),
+                None => Diagnostic::global("Cycle in configuration", detail),
+            }
+        })
+        .collect())
+}
+
+fn connect_body(g: &mut ConfigGraph, me: NodeIndex, path: &ModulePath, body: &Body) {
+    for item in &body.items {
+        match item {
+            Item::Attribute(a) => connect_expr(g, me, path, &a.value),
+            Item::Block(b) => connect_body(g, me, path, &b.body),
+        }
+    }
+}
+
+fn connect_expr(g: &mut ConfigGraph, me: NodeIndex, path: &ModulePath, expr: &Expr) {
+    for r in references(expr) {
+        for target in targets(g, path, &r) {
+            g.dag.depend(me, target);
+        }
+    }
+}
+
+fn connect_depends_on(g: &mut ConfigGraph, me: NodeIndex, path: &ModulePath, expr: &Expr) {
+    for r in references(expr) {
+        if r.root == "module" {
+            if let Some(name) = r.path.first() {
+                let mut child = path.clone();
+                child.push(name.clone());
+                for t in g.resources_under(&child) {
+                    g.dag.depend(me, t);
+                }
+            }
+        }
+        for target in targets(g, path, &r) {
+            g.dag.depend(me, target);
+        }
+    }
+}
+
+/// The graph nodes a reference points at (none for an undeclared one, which
+/// the checker has already reported).
+fn targets(g: &ConfigGraph, path: &ModulePath, r: &Reference) -> Vec<NodeIndex> {
+    let module = g.module(path);
+    let find_resource = |mode: Mode, t: &str, n: &str| {
+        module
+            .resources
+            .iter()
+            .position(|res| res.mode == mode && res.type_name == t && res.name == n)
+            .and_then(|i| g.node(&Node::Resource { module: path.clone(), index: i }))
+    };
+    match (r.root.as_str(), r.path.as_slice()) {
+        ("var", [name, ..]) => g.node(&Node::Var { module: path.clone(), name: name.clone() }).into_iter().collect(),
+        ("local", [name, ..]) => {
+            g.node(&Node::Local { module: path.clone(), name: name.clone() }).into_iter().collect()
+        }
+        ("module", [call, rest @ ..]) => {
+            let mut child = path.clone();
+            child.push(call.clone());
+            if !g.modules.contains_key(&child) {
+                return Vec::new();
+            }
+            match rest.first() {
+                Some(out) => g.node(&Node::Output { module: child, name: out.clone() }).into_iter().collect(),
+                None => g
+                    .module(&child)
+                    .outputs
+                    .iter()
+                    .filter_map(|o| g.node(&Node::Output { module: child.clone(), name: o.name.clone() }))
+                    .collect(),
+            }
+        }
+        ("data", [t, n, ..]) => find_resource(Mode::Data, t, n).into_iter().collect(),
+        ("each" | "count" | "path" | "self" | "terraform" | "data" | "var" | "local" | "module", _) => Vec::new(),
+        (t, [n, ..]) => find_resource(Mode::Managed, t, n).into_iter().collect(),
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,150 @@
+//! The plan is data: for each resource instance an action with before and
+//! after values. Apply executes a plan; it never recomputes the diff.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    NoOp,
+    Create,
+    /// A data source read deferred to apply, because its configuration
+    /// depends on values not known until then.
+    Read,
+    Update,
+    DeleteThenCreate,
+    CreateThenDelete,
+    Delete,
+}
+
+impl Action {
+    /// Terraform's `actions` list, as `show -json` prints it.
+    pub fn json_actions(self) -> Vec<&'static str> {
+        match self {
+            Action::NoOp => vec!["no-op"],
+            Action::Create => vec!["create"],
+            Action::Read => vec!["read"],
+            Action::Update => vec!["update"],
+            Action::DeleteThenCreate => vec!["delete", "create"],
+            Action::CreateThenDelete => vec!["create", "delete"],
+            Action::Delete => vec!["delete"],
+        }
+    }
+
+    pub fn is_replace(self) -> bool {
+        matches!(self, Action::DeleteThenCreate | Action::CreateThenDelete)
+    }
+
+    /// The verb for progress lines: "Creating", "Destroying"…
+    pub fn progress_verb(self) -> (&'static str, &'static str) {
+        match self {
+            Action::Create => ("Creating...", "Creation complete"),
+            Action::Update => ("Modifying...", "Modifications complete"),
+            Action::DeleteThenCreate | Action::CreateThenDelete => ("Replacing...", "Replacement complete"),
+            Action::Delete => ("Destroying...", "Destruction complete"),
+            Action::Read => ("Reading...", "Read complete"),
+            Action::NoOp => ("", ""),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ResourceChange {
+    pub address: String,
+    pub module_address: String,
+    /// `managed` or `data`.
+    pub mode: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub name: String,
+    pub index: Value,
+    pub provider_name: String,
+    pub action: Action,
+    /// The state before; sensitive attributes are blanked to null.
+    pub before: Option<Map<String, Value>>,
+    /// The planned state; unknown and sensitive attributes are blanked to null.
+    pub after: Option<Map<String, Value>>,
+    pub after_unknown: BTreeSet<String>,
+    pub sensitive: BTreeSet<String>,
+    /// For a replace: the attributes that force it.
+    pub replace_paths: Vec<String>,
+    /// Why, when it is not the attributes: `replace_by_request`, `delete_because_no_resource_config`…
+    pub reason: Option<String>,
+    /// For sensitive attributes: whether the value changes (its value is never kept here).
+    #[serde(default)]
+    pub sensitive_changed: BTreeSet<String>,
+    pub dependencies: Vec<String>,
+    pub create_before_destroy: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct OutputChange {
+    pub name: String,
+    pub action: Action,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub after_unknown: bool,
+    pub sensitive: bool,
+}
+
+/// A saved plan: what to do, and what it was computed against.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Plan {
+    pub format_version: u32,
+    pub landform_version: String,
+    pub workspace: String,
+    /// SHA-256 over the configuration files; apply refuses a plan for other files.
+    pub config_hash: String,
+    /// The state it was planned against; apply refuses when the state moved on.
+    pub lineage: String,
+    pub serial: u64,
+    pub destroy: bool,
+    /// The root module's variable values, so that apply evaluates the same.
+    pub variables: BTreeMap<String, Value>,
+    pub targets: Vec<String>,
+    pub resource_changes: Vec<ResourceChange>,
+    pub output_changes: Vec<OutputChange>,
+    /// Instances refresh found deleted outside Landform: apply drops them from state.
+    #[serde(default)]
+    pub gone: Vec<String>,
+}
+
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// Counts for the summary line.
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+    pub read: usize,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.resource_changes {
+            match c.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Delete => s.destroy += 1,
+                Action::DeleteThenCreate | Action::CreateThenDelete => {
+                    s.add += 1;
+                    s.destroy += 1;
+                }
+                Action::Read => s.read += 1,
+                Action::NoOp => {}
+            }
+        }
+        s
+    }
+
+    /// True when applying would change anything, outputs included.
+    pub fn has_changes(&self) -> bool {
+        self.resource_changes.iter().any(|c| !matches!(c.action, Action::NoOp | Action::Read))
+            || self.output_changes.iter().any(|o| o.action != Action::NoOp)
+            || !self.gone.is_empty()
+    }
+}

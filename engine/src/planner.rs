@@ -1,0 +1,542 @@
+//! Planning: refresh the state, walk the graph in dependency order, evaluate
+//! each resource instance and ask its provider what would change.
+
+use crate::addr::{Key, ResourceAddr};
+use crate::build::{build, ConfigGraph, ModulePath, Node};
+use crate::convert::{to_config, to_value};
+use crate::plan::{Action, OutputChange, Plan, ResourceChange, PLAN_FORMAT_VERSION};
+use crate::providers::Providers;
+use crate::world::World;
+use landform_lang::config::{Mode, Resource};
+use landform_lang::diag::{suggestion, Diagnostic};
+use landform_lang::module::LoadedModule;
+use landform_lang::syntax::{ExprKind, Item};
+use landform_lang::{Host, SourceMap, Value};
+use landform_provider::{PlanRequest, ReadDataRequest, ReadRequest, ValidateRequest};
+use landform_state::{ResourceRecord, Snapshot};
+use serde_json::{Map, Value as Json};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+/// What a plan is computed from.
+pub struct PlanContext<'a> {
+    pub tree: &'a LoadedModule,
+    pub sources: &'a SourceMap,
+    pub providers: &'a Providers,
+    pub host: &'a dyn Host,
+    pub state: &'a Snapshot,
+    /// The resolved root variables.
+    pub variables: Value,
+}
+
+#[derive(Default, Clone)]
+pub struct PlanOptions {
+    pub refresh: bool,
+    pub destroy: bool,
+    pub targets: Vec<ResourceAddr>,
+    pub replace: Vec<ResourceAddr>,
+}
+
+/// SHA-256 over every configuration file's name and text.
+pub fn config_hash(sources: &SourceMap) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for (_, f) in sources.files() {
+        if f.name.ends_with(".lf") {
+            h.update(f.name.as_bytes());
+            h.update([0]);
+            h.update(f.text.as_bytes());
+            h.update([0]);
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Check every resource and data block against its type's schema.
+pub fn validate_schemas(tree: &LoadedModule, providers: &Providers) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let mut stack = vec![tree];
+    while let Some(m) = stack.pop() {
+        stack.extend(m.children.values());
+        for r in &m.module.resources {
+            check_schema(r, providers, &mut diags);
+        }
+    }
+    diags
+}
+
+fn check_schema(r: &Resource, providers: &Providers, diags: &mut Vec<Diagnostic>) -> bool {
+    let data = r.mode == Mode::Data;
+    let Some((_, schema)) = providers.for_type(data, &r.type_name) else {
+        let kinds = providers.type_names(data);
+        diags.push(Diagnostic::error(
+            if data { "Unsupported data source type" } else { "Unsupported resource type" },
+            format!(
+                "No provider offers a {} of type \"{}\".{} The types available are: {}.",
+                if data { "data source" } else { "resource" },
+                r.type_name,
+                suggestion(&r.type_name, kinds.iter().copied()),
+                kinds.join(", ")
+            ),
+            r.header_span,
+        ));
+        return false;
+    };
+    let mut ok = true;
+    let mut present = HashSet::new();
+    for item in &r.config.items {
+        let (name, span) = match item {
+            Item::Attribute(a) => (&a.name.name, a.name.span),
+            Item::Block(b) => (&b.kind.name, b.kind.span),
+        };
+        present.insert(name.as_str());
+        match schema.attributes.get(name.as_str()) {
+            None => {
+                ok = false;
+                diags.push(Diagnostic::error(
+                    "Unsupported argument",
+                    format!(
+                        "An argument named \"{name}\" is not expected in a {} \"{}\" block.{} The arguments of {} are: {}.",
+                        if data { "data" } else { "resource" },
+                        r.type_name,
+                        suggestion(name, schema.attributes.keys().copied()),
+                        r.type_name,
+                        schema.attributes.iter().filter(|(_, a)| !a.computed || a.required).map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+                    ),
+                    span,
+                ));
+            }
+            Some(a) if a.computed && !a.required => {
+                ok = false;
+                diags.push(Diagnostic::error(
+                    "Invalid argument",
+                    format!("\"{name}\" is set by the provider after apply; it cannot be set in configuration. Read it as {}.{}.{name} instead.", r.type_name, r.name),
+                    span,
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, a) in &schema.attributes {
+        if a.required && !present.contains(name) {
+            ok = false;
+            diags.push(Diagnostic::error(
+                "Missing required argument",
+                format!(
+                    "The argument \"{name}\" is required in a {} \"{}\" block, but no definition was found.",
+                    if data { "data" } else { "resource" },
+                    r.type_name
+                ),
+                r.header_span,
+            ));
+        }
+    }
+    ok
+}
+
+/// Blank the sensitive attributes of a state object.
+fn redact(obj: &Map<String, Json>, sensitive: &BTreeSet<String>) -> Map<String, Json> {
+    obj.iter().map(|(k, v)| (k.clone(), if sensitive.contains(k) { Json::Null } else { v.clone() })).collect()
+}
+
+fn without_nulls(obj: &Map<String, Json>) -> Map<String, Json> {
+    obj.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// The resource addresses (config level) a resource depends on, through
+/// locals, variables and outputs.
+pub fn resource_dependencies(g: &ConfigGraph, n: petgraph::graph::NodeIndex) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    let mut seen = HashSet::new();
+    let mut stack: Vec<_> = g.dag.dependencies(n).collect();
+    while let Some(d) = stack.pop() {
+        if !seen.insert(d) {
+            continue;
+        }
+        match &g.dag.g[d] {
+            Node::Resource { .. } => {
+                out.insert(g.label(&g.dag.g[d]));
+            }
+            _ => stack.extend(g.dag.dependencies(d)),
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// The resource nodes to plan under --target: the targets and all they depend on.
+fn targeted_nodes(g: &ConfigGraph, targets: &[ResourceAddr]) -> Option<HashSet<petgraph::graph::NodeIndex>> {
+    if targets.is_empty() {
+        return None;
+    }
+    let wanted: HashSet<String> = targets.iter().map(|t| t.config_addr()).collect();
+    let mut set = HashSet::new();
+    let mut stack: Vec<_> = g
+        .dag
+        .g
+        .node_indices()
+        .filter(|i| matches!(g.dag.g[*i], Node::Resource { .. }) && wanted.contains(&g.label(&g.dag.g[*i])))
+        .collect();
+    while let Some(n) = stack.pop() {
+        if set.insert(n) {
+            stack.extend(g.dag.dependencies(n));
+        }
+    }
+    Some(set)
+}
+
+pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnostic>> {
+    let mut diags = validate_schemas(ctx.tree, ctx.providers);
+    let graph = build(ctx.tree, ctx.sources)?;
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(diags);
+    }
+    let targeted = targeted_nodes(&graph, &opts.targets);
+    // Refresh: what each resource looks like now.
+    let mut prior: BTreeMap<String, ResourceRecord> = BTreeMap::new();
+    let mut gone = Vec::new();
+    for rec in &ctx.state.resources {
+        let mut rec = rec.clone();
+        if opts.refresh && rec.mode == "managed" {
+            if let Some((p, _)) = ctx.providers.for_type(false, &rec.type_name) {
+                match p.read(ReadRequest { type_name: &rec.type_name, prior: &rec.attributes }) {
+                    Ok(Some(now)) => rec.attributes = now,
+                    // Gone outside Landform: forgotten, and created again if still configured.
+                    Ok(None) => {
+                        gone.push(rec.addr.clone());
+                        continue;
+                    }
+                    Err(e) => {
+                        diags.push(Diagnostic::global(format!("Error refreshing {}", rec.addr), e.to_string()));
+                        continue;
+                    }
+                }
+            }
+        }
+        prior.insert(rec.addr.clone(), rec);
+    }
+    let mut changes: Vec<ResourceChange> = Vec::new();
+    let mut visited: HashSet<String> = HashSet::new();
+    let mut output_changes = Vec::new();
+    let replace: HashSet<String> = opts.replace.iter().map(|a| a.to_string()).collect();
+    let order = graph.dag.topo_order().unwrap_or_default();
+    let mut world = World::new(&graph, ctx.variables.clone());
+    for n in order {
+        let node = graph.dag.g[n].clone();
+        match &node {
+            Node::Var { module, name } if !module.is_empty() => {
+                world.eval_child_var(module, name, ctx.host, &mut diags)
+            }
+            Node::Var { .. } => {}
+            Node::Local { module, name } => world.eval_local(module, name, ctx.host, &mut diags),
+            Node::Output { module, name } => {
+                let v = world.eval_output(module, name, ctx.host, &mut diags);
+                if module.is_empty() && !opts.destroy {
+                    output_changes.push(output_change(name, &v, ctx.state));
+                }
+            }
+            Node::Resource { module, index } => {
+                let r = graph.resource(module, *index);
+                let skip = opts.destroy || targeted.as_ref().is_some_and(|t| !t.contains(&n));
+                let deps = resource_dependencies(&graph, n);
+                plan_resource(
+                    ctx,
+                    &mut world,
+                    module,
+                    r,
+                    &deps,
+                    skip,
+                    &prior,
+                    &replace,
+                    &mut visited,
+                    &mut changes,
+                    &mut diags,
+                );
+            }
+        }
+    }
+    // Instances in state but not in configuration are destroyed; so is everything, for a destroy plan.
+    if opts.destroy {
+        visited.clear();
+    }
+    let targets: HashSet<String> = opts.targets.iter().map(|t| t.config_addr()).collect();
+    for rec in ctx.state.resources.iter().filter(|r| !visited.contains(&r.addr)) {
+        if rec.mode != "managed" {
+            continue;
+        }
+        if !targets.is_empty() && !targets.iter().any(|t| rec.addr.starts_with(t.as_str())) {
+            continue;
+        }
+        let Some(current) = prior.get(&rec.addr) else { continue };
+        let sensitive: BTreeSet<String> = rec.sensitive_attributes.iter().cloned().collect();
+        changes.push(ResourceChange {
+            address: rec.addr.clone(),
+            module_address: rec.module.clone(),
+            mode: rec.mode.clone(),
+            type_name: rec.type_name.clone(),
+            name: rec.name.clone(),
+            index: rec.index_key.clone(),
+            provider_name: rec.provider.clone(),
+            action: Action::Delete,
+            before: Some(redact(&current.attributes, &sensitive)),
+            after: None,
+            after_unknown: BTreeSet::new(),
+            sensitive,
+            replace_paths: Vec::new(),
+            reason: Some(if opts.destroy {
+                "delete_by_request".into()
+            } else {
+                "delete_because_no_resource_config".into()
+            }),
+            sensitive_changed: BTreeSet::new(),
+            dependencies: rec.dependencies.clone(),
+            create_before_destroy: rec.create_before_destroy,
+        });
+    }
+    if opts.destroy {
+        for rec in &ctx.state.outputs {
+            output_changes.push(OutputChange {
+                name: rec.0.clone(),
+                action: Action::Delete,
+                before: if rec.1.sensitive { None } else { Some(rec.1.value.clone()) },
+                after: None,
+                after_unknown: false,
+                sensitive: rec.1.sensitive,
+            });
+        }
+    }
+    // prevent_destroy turns a planned destroy into an error.
+    for c in &changes {
+        if matches!(c.action, Action::Delete | Action::DeleteThenCreate | Action::CreateThenDelete) {
+            if let Some((r, span)) = find_config(&graph, c) {
+                if let Some(e) = &r.lifecycle.prevent_destroy {
+                    if matches!(e.kind, ExprKind::Bool(true)) {
+                        diags.push(Diagnostic::error(
+                            "Instance cannot be destroyed",
+                            format!(
+                                "The plan would destroy {}, but it has lifecycle.prevent_destroy set to true. To avoid this, change the plan so the resource is not destroyed, or set prevent_destroy = false.",
+                                c.address
+                            ),
+                            span,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(diags);
+    }
+    changes.sort_by(|a, b| a.address.cmp(&b.address));
+    let mut variables = BTreeMap::new();
+    if let Value::Object(m) = &ctx.variables {
+        for (k, v) in m {
+            variables.insert(k.clone(), v.unmark_deep().0.to_json());
+        }
+    }
+    Ok(Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        landform_version: env!("CARGO_PKG_VERSION").to_string(),
+        workspace: ctx.state.workspace.clone(),
+        config_hash: config_hash(ctx.sources),
+        lineage: ctx.state.lineage.clone(),
+        serial: ctx.state.serial,
+        destroy: opts.destroy,
+        variables,
+        targets: opts.targets.iter().map(|t| t.to_string()).collect(),
+        resource_changes: changes,
+        output_changes,
+        gone,
+    })
+}
+
+fn find_config<'g>(g: &'g ConfigGraph, c: &ResourceChange) -> Option<(&'g Resource, landform_lang::Span)> {
+    let addr = ResourceAddr::parse(&c.address).ok()?;
+    let m = g.modules.get(&addr.module)?;
+    let r = m
+        .module
+        .resources
+        .iter()
+        .find(|r| r.type_name == addr.type_name && r.name == addr.name && (r.mode == Mode::Data) == addr.data)?;
+    Some((r, r.header_span))
+}
+
+fn output_change(name: &str, v: &Value, state: &Snapshot) -> OutputChange {
+    let sensitive = v.contains_sensitive();
+    let unknown = v.contains_unknown();
+    let after = if unknown { None } else { Some(v.unmark_deep().0.to_json()) };
+    let before = state.outputs.get(name);
+    let action = match (before, &after) {
+        (None, _) => Action::Create,
+        (Some(b), Some(a)) if &b.value == a && !unknown => Action::NoOp,
+        _ => Action::Update,
+    };
+    OutputChange {
+        name: name.to_string(),
+        action,
+        before: before.filter(|b| !b.sensitive).map(|b| b.value.clone()),
+        after: if sensitive { None } else { after },
+        after_unknown: unknown,
+        sensitive,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_resource(
+    ctx: &PlanContext,
+    world: &mut World,
+    module: &ModulePath,
+    r: &Resource,
+    deps: &[String],
+    skip: bool,
+    prior: &BTreeMap<String, ResourceRecord>,
+    replace: &HashSet<String>,
+    visited: &mut HashSet<String>,
+    changes: &mut Vec<ResourceChange>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let data = r.mode == Mode::Data;
+    let Some((provider, schema)) = ctx.providers.for_type(data, &r.type_name) else { return };
+    let Some(keys) = world.expand(module, r, ctx.host, diags) else {
+        // Instances cannot be known; leave everything unknown.
+        world.init_resource(module, r, &[]);
+        return;
+    };
+    world.init_resource(module, r, &keys);
+    let schema_sensitive = schema.sensitive();
+    let cbd = matches!(r.lifecycle.create_before_destroy.as_ref().map(|e| &e.kind), Some(ExprKind::Bool(true)));
+    let ignore: Vec<String> = match r.lifecycle.ignore_changes.as_ref().map(|e| &e.kind) {
+        Some(ExprKind::List(items)) => {
+            items.iter().filter_map(|e| e.as_traversal().map(|(root, _)| root.name.clone())).collect()
+        }
+        _ => Vec::new(),
+    };
+    for (key, each_value) in keys {
+        let addr = world.addr(module, r, key.clone());
+        let addr_s = addr.to_string();
+        visited.insert(addr_s.clone());
+        let prior_rec = prior.get(&addr_s);
+        if skip {
+            // Not part of this plan: others see the values in state.
+            if let Some(p) = prior_rec {
+                let sens: BTreeSet<String> = p.sensitive_attributes.iter().cloned().collect();
+                world.set_instance(module, r, &key, to_value(&p.attributes, &BTreeSet::new(), &sens));
+            }
+            continue;
+        }
+        let before_errors = diags.len();
+        let cfg = world.eval_config(module, r, &key, &each_value, ctx.host, diags);
+        if diags[before_errors..].iter().any(Diagnostic::is_error) {
+            continue;
+        }
+        let (mut config, mut unknown, cfg_sensitive) = to_config(&cfg);
+        let sensitive: BTreeSet<String> = schema_sensitive.union(&cfg_sensitive).cloned().collect();
+        for e in provider.validate(ValidateRequest { type_name: &r.type_name, config: &config, unknown: &unknown }) {
+            diags.push(provider_diag(&addr_s, r, e));
+        }
+        let base = |action: Action| ResourceChange {
+            address: addr_s.clone(),
+            module_address: addr.module_addr(),
+            mode: if data { "data".into() } else { "managed".into() },
+            type_name: r.type_name.clone(),
+            name: r.name.clone(),
+            index: key.to_json(),
+            provider_name: provider.name().to_string(),
+            action,
+            before: None,
+            after: None,
+            after_unknown: BTreeSet::new(),
+            sensitive: sensitive.clone(),
+            replace_paths: Vec::new(),
+            reason: None,
+            sensitive_changed: BTreeSet::new(),
+            dependencies: deps.to_vec(),
+            create_before_destroy: cbd,
+        };
+        if data {
+            if unknown.is_empty() {
+                match provider.read_data(ReadDataRequest { type_name: &r.type_name, config: &config }) {
+                    Ok(v) => world.set_instance(module, r, &key, to_value(&v, &BTreeSet::new(), &sensitive)),
+                    Err(e) => diags.push(provider_diag(&addr_s, r, e)),
+                }
+            } else {
+                let mut c = base(Action::Read);
+                c.after = Some(redact(&config, &sensitive));
+                c.after_unknown =
+                    schema.attributes.keys().map(|k| k.to_string()).filter(|k| !config.contains_key(k)).collect();
+                changes.push(c);
+                world.set_instance(module, r, &key, Value::Unknown);
+            }
+            continue;
+        }
+        if let Some(p) = prior_rec {
+            for attr in &ignore {
+                unknown.remove(attr);
+                match p.attributes.get(attr) {
+                    Some(v) => {
+                        config.insert(attr.clone(), v.clone());
+                    }
+                    None => {
+                        config.remove(attr);
+                    }
+                }
+            }
+        }
+        let resp = match provider.plan(PlanRequest {
+            type_name: &r.type_name,
+            prior: prior_rec.map(|p| &p.attributes),
+            config: &config,
+            unknown: &unknown,
+        }) {
+            Ok(r) => r,
+            Err(e) => {
+                diags.push(provider_diag(&addr_s, r, e));
+                continue;
+            }
+        };
+        let mut change = base(Action::NoOp);
+        let action = match prior_rec {
+            None => Action::Create,
+            Some(p) => {
+                let by_request = replace.contains(&addr_s);
+                if !resp.requires_replace.is_empty() || by_request {
+                    change.replace_paths = resp.requires_replace.clone();
+                    if by_request {
+                        change.reason = Some("replace_by_request".into());
+                    }
+                    if cbd {
+                        Action::CreateThenDelete
+                    } else {
+                        Action::DeleteThenCreate
+                    }
+                } else if !resp.unknown.is_empty() || without_nulls(&resp.planned) != without_nulls(&p.attributes) {
+                    Action::Update
+                } else {
+                    Action::NoOp
+                }
+            }
+        };
+        change.action = action;
+        if let Some(p) = prior_rec {
+            change.before = Some(redact(&p.attributes, &sensitive));
+            for s in &sensitive {
+                if p.attributes.get(s) != resp.planned.get(s) || resp.unknown.contains(s) {
+                    change.sensitive_changed.insert(s.clone());
+                }
+            }
+        }
+        change.after = Some(redact(&resp.planned, &sensitive));
+        change.after_unknown = resp.unknown.clone();
+        world.set_instance(module, r, &key, to_value(&resp.planned, &resp.unknown, &sensitive));
+        changes.push(change);
+    }
+}
+
+fn provider_diag(addr: &str, r: &Resource, e: landform_provider::ProviderError) -> Diagnostic {
+    let span =
+        e.attribute.as_ref().and_then(|a| r.config.attribute(a).map(|at| at.value.span)).unwrap_or(r.header_span);
+    Diagnostic::error(format!("{}: {}", addr, e.summary), e.detail, span)
+}
+
+/// Instance keys as a plan shows them.
+pub fn key_json(k: &Key) -> Json {
+    k.to_json()
+}

@@ -1,0 +1,312 @@
+//! Plan rendering: the human form, Terraform-familiar, and the JSON form in
+//! the spirit of `terraform show -json` (documented in docs/json-format.md).
+
+use crate::plan::{Action, OutputChange, Plan, ResourceChange};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+#[derive(Clone, Copy)]
+pub struct Colors {
+    pub green: &'static str,
+    pub yellow: &'static str,
+    pub red: &'static str,
+    pub cyan: &'static str,
+    pub bold: &'static str,
+    pub dim: &'static str,
+    pub reset: &'static str,
+}
+
+impl Colors {
+    pub const NONE: Colors = Colors { green: "", yellow: "", red: "", cyan: "", bold: "", dim: "", reset: "" };
+    pub const ANSI: Colors = Colors {
+        green: "\x1b[32m",
+        yellow: "\x1b[33m",
+        red: "\x1b[31m",
+        cyan: "\x1b[36m",
+        bold: "\x1b[1m",
+        dim: "\x1b[2m",
+        reset: "\x1b[0m",
+    };
+}
+
+/// A JSON value in configuration syntax, short enough to read in a plan.
+pub fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::String(s) => landform_lang::value::quote(s),
+        Value::Array(items) => format!("[{}]", items.iter().map(show).collect::<Vec<_>>().join(", ")),
+        Value::Object(m) => {
+            if m.is_empty() {
+                return "{}".into();
+            }
+            let inner: Vec<String> = m
+                .iter()
+                .map(|(k, v)| {
+                    let k =
+                        if landform_lang::value::is_identifier(k) { k.clone() } else { landform_lang::value::quote(k) };
+                    format!("{k} = {}", show(v))
+                })
+                .collect();
+            format!("{{ {} }}", inner.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+fn header(c: &ResourceChange, col: &Colors) -> (String, String) {
+    let (sym, colour, what) = match c.action {
+        Action::Create => ("+", col.green, "will be created".to_string()),
+        Action::Update => ("~", col.yellow, "will be updated in-place".to_string()),
+        Action::DeleteThenCreate if c.reason.as_deref() == Some("replace_by_request") => {
+            ("-/+", col.red, "will be replaced, as requested".to_string())
+        }
+        Action::CreateThenDelete if c.reason.as_deref() == Some("replace_by_request") => {
+            ("+/-", col.green, "will be replaced, as requested".to_string())
+        }
+        Action::DeleteThenCreate => ("-/+", col.red, "must be replaced".to_string()),
+        Action::CreateThenDelete => ("+/-", col.green, "must be replaced".to_string()),
+        Action::Delete => ("-", col.red, "will be destroyed".to_string()),
+        Action::Read => ("<=", col.cyan, "will be read during apply".to_string()),
+        Action::NoOp => (" ", "", "is unchanged".to_string()),
+    };
+    let mut h = format!("  {}# {}{} {what}", col.bold, c.address, col.reset);
+    if c.reason.as_deref() == Some("delete_because_no_resource_config") {
+        let _ = write!(h, "\n  {}# (because {} is not in configuration){}", col.dim, c.address, col.reset);
+    }
+    (format!("{colour}{sym}{}", col.reset), h)
+}
+
+/// One resource change as a block of lines.
+pub fn render_change(c: &ResourceChange, col: &Colors) -> String {
+    let mut out = String::new();
+    let (sym, head) = header(c, col);
+    let _ = writeln!(out, "{head}");
+    let kind = if c.mode == "data" { "data" } else { "resource" };
+    let pad = if sym.contains('/') {
+        ""
+    } else if c.action == Action::Read {
+        " "
+    } else {
+        "  "
+    };
+    let _ = writeln!(out, "{pad}{sym} {kind} \"{}\" \"{}\" {{", c.type_name, c.name);
+    let empty = Map::new();
+    let before = c.before.as_ref().unwrap_or(&empty);
+    let after = c.after.as_ref().unwrap_or(&empty);
+    let mut names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    names.extend(c.after_unknown.iter());
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    let mut hidden = 0;
+    for name in names {
+        let sens = c.sensitive.contains(name);
+        let b = before.get(name).filter(|v| !v.is_null());
+        let a = after.get(name).filter(|v| !v.is_null());
+        let unknown = c.after_unknown.contains(name);
+        let forces = if c.replace_paths.contains(name) {
+            format!(" {}# forces replacement{}", col.red, col.reset)
+        } else {
+            String::new()
+        };
+        let val = |v: &Value| if sens { "(sensitive value)".to_string() } else { show(v) };
+        let after_text =
+            if unknown { "(known after apply)".to_string() } else { a.map(val).unwrap_or_else(|| "null".into()) };
+        let row = match c.action {
+            Action::Create | Action::Read => {
+                if a.is_none() && !unknown && !(sens && after.contains_key(name)) {
+                    continue;
+                }
+                let text = if sens && !unknown { "(sensitive value)".to_string() } else { after_text };
+                (format!("{}+{}", col.green, col.reset), name.clone(), text)
+            }
+            Action::Delete => {
+                if b.is_none() && !sens {
+                    continue;
+                }
+                let text = if sens {
+                    "(sensitive value)".to_string()
+                } else {
+                    format!("{} -> null", b.map(val).unwrap_or_default())
+                };
+                (format!("{}-{}", col.red, col.reset), name.clone(), text)
+            }
+            _ => {
+                let changed = if sens { c.sensitive_changed.contains(name) } else { unknown || b != a };
+                if !changed {
+                    if b.is_some() {
+                        hidden += 1;
+                    }
+                    continue;
+                }
+                match (b, a, unknown) {
+                    (None, _, _) => {
+                        (format!("{}+{}", col.green, col.reset), name.clone(), format!("{after_text}{forces}"))
+                    }
+                    (Some(bv), None, false) if !sens => {
+                        (format!("{}-{}", col.red, col.reset), name.clone(), format!("{} -> null{forces}", val(bv)))
+                    }
+                    (Some(bv), _, _) => {
+                        let text = if sens {
+                            format!("(sensitive value){forces}")
+                        } else {
+                            format!("{} -> {after_text}{forces}", val(bv))
+                        };
+                        (format!("{}~{}", col.yellow, col.reset), name.clone(), text)
+                    }
+                }
+            }
+        };
+        rows.push(row);
+    }
+    let width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    for (s, n, v) in &rows {
+        let _ = writeln!(out, "      {s} {n:width$} = {v}");
+    }
+    if hidden > 0 {
+        let _ = writeln!(
+            out,
+            "        {}# ({hidden} unchanged attribute{} hidden){}",
+            col.dim,
+            if hidden == 1 { "" } else { "s" },
+            col.reset
+        );
+    }
+    let _ = writeln!(out, "    }}");
+    out
+}
+
+fn render_output(o: &OutputChange, col: &Colors) -> Option<String> {
+    let val = |v: &Option<Value>, unknown: bool| {
+        if o.sensitive {
+            "(sensitive value)".to_string()
+        } else if unknown {
+            "(known after apply)".to_string()
+        } else {
+            v.as_ref().map(show).unwrap_or_else(|| "null".into())
+        }
+    };
+    Some(match o.action {
+        Action::NoOp => return None,
+        Action::Create => format!("  {}+{} {} = {}", col.green, col.reset, o.name, val(&o.after, o.after_unknown)),
+        Action::Delete => format!("  {}-{} {} = {} -> null", col.red, col.reset, o.name, val(&o.before, false)),
+        _ => format!(
+            "  {}~{} {} = {} -> {}",
+            col.yellow,
+            col.reset,
+            o.name,
+            val(&o.before, false),
+            val(&o.after, o.after_unknown)
+        ),
+    })
+}
+
+/// The whole plan for a person.
+pub fn render_plan(plan: &Plan, col: &Colors) -> String {
+    let mut out = String::new();
+    let visible: Vec<&ResourceChange> = plan.resource_changes.iter().filter(|c| c.action != Action::NoOp).collect();
+    let outputs: Vec<String> = plan.output_changes.iter().filter_map(|o| render_output(o, col)).collect();
+    if visible.is_empty() && outputs.is_empty() {
+        out.push_str(&format!(
+            "\n{}No changes.{} Your infrastructure matches the configuration.\n\nLandform has compared your real infrastructure against your configuration and found no differences, so no changes are needed.\n",
+            col.bold, col.reset
+        ));
+        return out;
+    }
+    if !visible.is_empty() {
+        let mut legend = Vec::new();
+        let has = |f: &dyn Fn(Action) -> bool| visible.iter().any(|c| f(c.action));
+        if has(&|a| a == Action::Create) {
+            legend.push(format!("  {}+{} create", col.green, col.reset));
+        }
+        if has(&|a| a == Action::Update) {
+            legend.push(format!("  {}~{} update in-place", col.yellow, col.reset));
+        }
+        if has(&|a| a == Action::Delete) {
+            legend.push(format!("  {}-{} destroy", col.red, col.reset));
+        }
+        if has(&|a| a == Action::DeleteThenCreate) {
+            legend.push(format!("{}-/+{} destroy and then create replacement", col.red, col.reset));
+        }
+        if has(&|a| a == Action::CreateThenDelete) {
+            legend.push(format!("{}+/-{} create replacement and then destroy", col.green, col.reset));
+        }
+        if has(&|a| a == Action::Read) {
+            legend.push(format!(" {}<={} read (data resources)", col.cyan, col.reset));
+        }
+        let _ = writeln!(out, "\nLandform used the selected providers to generate the following execution plan.\nResource actions are indicated with the following symbols:\n{}\n", legend.join("\n"));
+        let _ = writeln!(out, "Landform will perform the following actions:\n");
+        for c in &visible {
+            out.push_str(&render_change(c, col));
+            out.push('\n');
+        }
+        let s = plan.summary();
+        let _ = writeln!(
+            out,
+            "{}Plan:{} {} to add, {} to change, {} to destroy.",
+            col.bold, col.reset, s.add, s.change, s.destroy
+        );
+    }
+    if !outputs.is_empty() {
+        let _ = writeln!(out, "\nChanges to Outputs:\n{}", outputs.join("\n"));
+    }
+    out
+}
+
+fn flags(names: &BTreeSet<String>) -> Value {
+    Value::Object(names.iter().map(|n| (n.clone(), Value::Bool(true))).collect())
+}
+
+/// The plan as JSON: stable field names, documented in docs/json-format.md.
+pub fn plan_json(plan: &Plan) -> Value {
+    let changes: Vec<Value> = plan
+        .resource_changes
+        .iter()
+        .map(|c| {
+            json!({
+                "address": c.address,
+                "module_address": if c.module_address.is_empty() { Value::Null } else { json!(c.module_address) },
+                "mode": c.mode,
+                "type": c.type_name,
+                "name": c.name,
+                "index": c.index,
+                "provider_name": c.provider_name,
+                "change": {
+                    "actions": c.action.json_actions(),
+                    "before": c.before,
+                    "after": c.after,
+                    "after_unknown": flags(&c.after_unknown),
+                    "before_sensitive": flags(&c.sensitive),
+                    "after_sensitive": flags(&c.sensitive),
+                    "replace_paths": c.replace_paths.iter().map(|p| vec![p.clone()]).collect::<Vec<_>>(),
+                },
+                "action_reason": c.reason,
+            })
+        })
+        .collect();
+    let outputs: Map<String, Value> = plan
+        .output_changes
+        .iter()
+        .map(|o| {
+            (
+                o.name.clone(),
+                json!({
+                    "actions": o.action.json_actions(),
+                    "before": o.before,
+                    "after": o.after,
+                    "after_unknown": o.after_unknown,
+                    "after_sensitive": o.sensitive,
+                }),
+            )
+        })
+        .collect();
+    let s = plan.summary();
+    json!({
+        "format_version": "1.0",
+        "landform_version": plan.landform_version,
+        "workspace": plan.workspace,
+        "destroy": plan.destroy,
+        "resource_changes": changes,
+        "output_changes": outputs,
+        "summary": { "add": s.add, "change": s.change, "destroy": s.destroy },
+    })
+}

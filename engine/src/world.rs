@@ -1,0 +1,317 @@
+//! The values of a module tree while it is planned or applied: one scope per
+//! module, updated in place as variables, locals, resources and outputs are
+//! evaluated in graph order.
+
+use crate::addr::{Key, ResourceAddr};
+use crate::build::{ConfigGraph, ModulePath};
+use landform_lang::check::{for_each_keys, Input, InputValue};
+use landform_lang::config::{Mode, Resource};
+use landform_lang::diag::Diagnostic;
+use landform_lang::syntax::{Body, Item};
+use landform_lang::{Evaluator, Host, Scope, Value};
+use std::collections::{BTreeMap, HashMap};
+
+pub struct World<'g> {
+    pub graph: &'g ConfigGraph<'g>,
+    scopes: HashMap<ModulePath, Scope<'static>>,
+}
+
+fn obj() -> Value {
+    Value::Object(BTreeMap::new())
+}
+
+fn insert(target: &mut Value, key: &str, v: Value) {
+    if let Value::Object(m) = target {
+        m.insert(key.to_string(), v);
+    }
+}
+
+impl<'g> World<'g> {
+    pub fn new(graph: &'g ConfigGraph<'g>, root_vars: Value) -> World<'g> {
+        let mut scopes = HashMap::new();
+        for (path, m) in &graph.modules {
+            let mut s = Scope::new();
+            s.set("var", if path.is_empty() { root_vars.clone() } else { obj() });
+            s.set("local", obj());
+            s.set("data", obj());
+            s.set("path", Value::Object([("module".to_string(), Value::String(m.dir.clone()))].into_iter().collect()));
+            let mut modules = BTreeMap::new();
+            for c in &m.module.module_calls {
+                modules.insert(c.name.clone(), obj());
+            }
+            s.set("module", Value::Object(modules));
+            for r in &m.module.resources {
+                if r.mode == Mode::Managed && s.get(&r.type_name).is_none() {
+                    s.set(r.type_name.clone(), obj());
+                }
+            }
+            scopes.insert(path.clone(), s);
+        }
+        World { graph, scopes }
+    }
+
+    pub fn scope(&self, module: &ModulePath) -> &Scope<'static> {
+        &self.scopes[module]
+    }
+
+    fn scope_mut(&mut self, module: &ModulePath) -> &mut Scope<'static> {
+        self.scopes.get_mut(module).expect("every module has a scope")
+    }
+
+    /// A child module's variable, from the call's argument or its default.
+    pub fn eval_child_var(&mut self, module: &ModulePath, name: &str, host: &dyn Host, diags: &mut Vec<Diagnostic>) {
+        let Some((call_name, parent)) = module.split_last() else { return };
+        let parent = parent.to_vec();
+        let Some(call) = self.graph.module(&parent).module_calls.iter().find(|c| &c.name == call_name) else { return };
+        let child = self.graph.module(module);
+        let Some(var) = child.variable(name) else { return };
+        let mut inputs = BTreeMap::new();
+        if let Some(arg) = call.args.iter().find(|a| a.name.name == name) {
+            let mut ev = Evaluator::new(host);
+            let v = ev.eval(&arg.value, self.scope(&parent));
+            diags.append(&mut ev.diags);
+            inputs.insert(
+                name.to_string(),
+                Input { value: InputValue::Value(v, arg.value.span), origin: format!("module \"{call_name}\"") },
+            );
+        }
+        // Resolve just this variable, with its type and validation rules.
+        let single = landform_lang::config::Module { variables: vec![var.clone()], ..Default::default() };
+        let resolved = landform_lang::check::resolve_variables(&single, &inputs, host, diags);
+        let value = resolved.get(name).cloned().unwrap_or(Value::Unknown);
+        if let Some(v) = self.scope_mut(module).get_mut("var") {
+            insert(v, name, value);
+        }
+    }
+
+    pub fn eval_local(&mut self, module: &ModulePath, name: &str, host: &dyn Host, diags: &mut Vec<Diagnostic>) {
+        let Some(l) = self.graph.module(module).locals.iter().find(|l| l.name == name) else { return };
+        let mut ev = Evaluator::new(host);
+        let v = ev.eval(&l.value, self.scope(module));
+        diags.append(&mut ev.diags);
+        if let Some(locals) = self.scope_mut(module).get_mut("local") {
+            insert(locals, name, v);
+        }
+    }
+
+    /// Evaluate an output; a child's output becomes `module.NAME.OUTPUT` in its parent.
+    pub fn eval_output(
+        &mut self,
+        module: &ModulePath,
+        name: &str,
+        host: &dyn Host,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Value {
+        let Some(o) = self.graph.module(module).outputs.iter().find(|o| o.name == name) else { return Value::Unknown };
+        let mut ev = Evaluator::new(host);
+        let mut v = ev.eval(&o.value, self.scope(module));
+        diags.append(&mut ev.diags);
+        if o.sensitive {
+            v = v.sensitive();
+        }
+        if let Some((call, parent)) = module.split_last() {
+            let parent = parent.to_vec();
+            if let Some(Value::Object(m)) = self.scope_mut(&parent).get_mut("module") {
+                let entry = m.entry(call.clone()).or_insert_with(obj);
+                insert(entry, name, v.clone());
+            }
+        }
+        v
+    }
+
+    /// The instance keys of a resource: `None` for a single instance, count
+    /// indexes, or for_each keys with their values.
+    pub fn expand(
+        &self,
+        module: &ModulePath,
+        r: &Resource,
+        host: &dyn Host,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<Vec<(Key, Value)>> {
+        let scope = self.scope(module);
+        if let Some(c) = &r.count {
+            let mut ev = Evaluator::new(host);
+            let v = ev.eval(c, scope);
+            let had = ev.diags.len();
+            diags.append(&mut ev.diags);
+            return match v.unmark().0 {
+                Value::Number(n) if n.fract() == 0.0 && *n >= 0.0 => {
+                    Some((0..*n as u64).map(|i| (Key::Int(i), Value::Unknown)).collect())
+                }
+                Value::Unknown if had == 0 => {
+                    diags.push(Diagnostic::error(
+                        "Invalid count argument",
+                        "The count value depends on resource attributes that cannot be determined until apply, so Landform cannot predict how many instances will be created. Use a value known before apply, or apply the resources it depends on first with --target.",
+                        c.span,
+                    ));
+                    None
+                }
+                Value::Unknown => None,
+                other => {
+                    diags.push(Diagnostic::error(
+                        "Invalid count argument",
+                        format!("The count argument must be a whole number of 0 or more, not {other}."),
+                        c.span,
+                    ));
+                    None
+                }
+            };
+        }
+        if let Some(f) = &r.for_each {
+            let mut ev = Evaluator::new(host);
+            let v = ev.eval(f, scope);
+            let had = ev.diags.len();
+            diags.append(&mut ev.diags);
+            return match for_each_keys(&v) {
+                Ok(Some(keys)) => Some(keys.into_iter().map(|(k, v)| (Key::Str(k), v)).collect()),
+                Ok(None) => {
+                    if had == 0 {
+                        diags.push(Diagnostic::error(
+                            "Invalid for_each argument",
+                            "The for_each value depends on resource attributes that cannot be determined until apply, so Landform cannot predict how many instances will be created. Use keys known before apply, or apply the resources they depend on first with --target.",
+                            f.span,
+                        ));
+                    }
+                    None
+                }
+                Err(why) => {
+                    diags.push(Diagnostic::error("Invalid for_each argument", why, f.span));
+                    None
+                }
+            };
+        }
+        Some(vec![(Key::None, Value::Unknown)])
+    }
+
+    /// Make room for a resource's instances: unknown until each is set.
+    pub fn init_resource(&mut self, module: &ModulePath, r: &Resource, keys: &[(Key, Value)]) {
+        let placeholder = match keys.first().map(|k| &k.0) {
+            Some(Key::None) => Value::Unknown,
+            Some(Key::Int(_)) => Value::List(vec![Value::Unknown; keys.len()]),
+            Some(Key::Str(_)) => Value::Object(keys.iter().map(|(k, _)| (key_str(k), Value::Unknown)).collect()),
+            None => {
+                if r.count.is_some() {
+                    Value::List(Vec::new())
+                } else {
+                    obj()
+                }
+            }
+        };
+        self.put_resource_value(module, r, placeholder);
+    }
+
+    fn put_resource_value(&mut self, module: &ModulePath, r: &Resource, v: Value) {
+        let s = self.scope_mut(module);
+        match r.mode {
+            Mode::Managed => {
+                if let Some(t) = s.get_mut(&r.type_name) {
+                    insert(t, &r.name, v);
+                }
+            }
+            Mode::Data => {
+                if let Some(Value::Object(data)) = s.get_mut("data") {
+                    let t = data.entry(r.type_name.clone()).or_insert_with(obj);
+                    insert(t, &r.name, v);
+                }
+            }
+        }
+    }
+
+    pub fn set_instance(&mut self, module: &ModulePath, r: &Resource, key: &Key, value: Value) {
+        let s = self.scope_mut(module);
+        let slot = match r.mode {
+            Mode::Managed => s.get_mut(&r.type_name).and_then(|t| match t {
+                Value::Object(m) => m.get_mut(&r.name),
+                _ => None,
+            }),
+            Mode::Data => match s.get_mut("data") {
+                Some(Value::Object(d)) => d.get_mut(&r.type_name).and_then(|t| match t {
+                    Value::Object(m) => m.get_mut(&r.name),
+                    _ => None,
+                }),
+                _ => None,
+            },
+        };
+        let Some(slot) = slot else { return };
+        match (key, slot) {
+            (Key::None, slot) => *slot = value,
+            (Key::Int(i), Value::List(l)) => {
+                if let Some(x) = l.get_mut(*i as usize) {
+                    *x = value;
+                }
+            }
+            (Key::Str(k), Value::Object(m)) => {
+                m.insert(k.clone(), value);
+            }
+            _ => {}
+        }
+    }
+
+    /// Evaluate an instance's configuration: arguments, and nested blocks as
+    /// lists of objects.
+    pub fn eval_config(
+        &self,
+        module: &ModulePath,
+        r: &Resource,
+        key: &Key,
+        each_value: &Value,
+        host: &dyn Host,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Value {
+        let mut scope = self.scope(module).child();
+        match key {
+            Key::Int(i) => scope
+                .set("count", Value::Object([("index".to_string(), Value::Number(*i as f64))].into_iter().collect())),
+            Key::Str(k) => scope.set(
+                "each",
+                Value::Object(
+                    [("key".to_string(), Value::String(k.clone())), ("value".to_string(), each_value.clone())]
+                        .into_iter()
+                        .collect(),
+                ),
+            ),
+            Key::None => {}
+        }
+        eval_body_value(&r.config, &scope, host, diags)
+    }
+
+    pub fn addr(&self, module: &ModulePath, r: &Resource, key: Key) -> ResourceAddr {
+        ResourceAddr {
+            module: module.clone(),
+            data: r.mode == Mode::Data,
+            type_name: r.type_name.clone(),
+            name: r.name.clone(),
+            key,
+        }
+    }
+}
+
+fn key_str(k: &Key) -> String {
+    match k {
+        Key::None => String::new(),
+        Key::Int(i) => i.to_string(),
+        Key::Str(s) => s.clone(),
+    }
+}
+
+fn eval_body_value(body: &Body, scope: &Scope, host: &dyn Host, diags: &mut Vec<Diagnostic>) -> Value {
+    let mut out = BTreeMap::new();
+    for item in &body.items {
+        match item {
+            Item::Attribute(a) => {
+                let mut ev = Evaluator::new(host);
+                let v = ev.eval(&a.value, scope);
+                diags.append(&mut ev.diags);
+                out.insert(a.name.name.clone(), v);
+            }
+            Item::Block(b) => {
+                let v = eval_body_value(&b.body, scope, host, diags);
+                match out.entry(b.kind.name.clone()).or_insert_with(|| Value::List(Vec::new())) {
+                    Value::List(l) => l.push(v),
+                    other => *other = Value::List(vec![v]),
+                }
+            }
+        }
+    }
+    Value::Object(out)
+}

@@ -1,0 +1,95 @@
+//! Apply progress: a bar and one line per resource in flight on a terminal,
+//! plain line-per-event output otherwise (CI logs, --no-progress).
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use landform_engine::apply::{Event, Progress};
+use landform_engine::Action;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+pub struct Plain;
+
+fn done_line(addr: &str, action: Action, elapsed: Duration, id: &Option<String>) -> String {
+    let id = id.as_ref().map(|i| format!(" [id={i}]")).unwrap_or_default();
+    format!("{addr}: {} after {:.1}s{id}", action.progress_verb().1, elapsed.as_secs_f64())
+}
+
+impl Progress for Plain {
+    fn event(&self, e: Event) {
+        match e {
+            Event::Total(_) => {}
+            Event::Started { addr, action } => println!("{addr}: {}", action.progress_verb().0),
+            Event::Finished { addr, action, elapsed, id } => println!("{}", done_line(&addr, action, elapsed, &id)),
+            Event::Failed { addr, action, error } => {
+                println!("{addr}: {} failed: {error}", action.progress_verb().0.trim_end_matches("..."))
+            }
+            Event::Skipped { addr, because } => println!("{addr}: skipped, because {because} failed"),
+        }
+    }
+}
+
+pub struct Bars {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    lines: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl Bars {
+    pub fn new() -> Bars {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let overall = multi.add(ProgressBar::new(0));
+        overall.set_style(
+            ProgressStyle::with_template("{bar:40.green/dim} {pos}/{len} operations  {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Bars { multi, overall, lines: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl Progress for Bars {
+    fn event(&self, e: Event) {
+        match e {
+            Event::Total(n) => self.overall.set_length(n as u64),
+            Event::Started { addr, action } => {
+                let bar = self.multi.add(ProgressBar::new_spinner());
+                bar.set_style(
+                    ProgressStyle::with_template("  {spinner} {msg} {elapsed}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                bar.set_message(format!("{addr}: {}", action.progress_verb().0));
+                bar.enable_steady_tick(Duration::from_millis(120));
+                if let Ok(mut l) = self.lines.lock() {
+                    l.insert(addr, bar);
+                }
+            }
+            Event::Finished { addr, action, elapsed, id } => {
+                if let Some(bar) = self.lines.lock().ok().and_then(|mut l| l.remove(&addr)) {
+                    bar.finish_and_clear();
+                    self.multi.remove(&bar);
+                }
+                let _ = self.multi.println(done_line(&addr, action, elapsed, &id));
+                self.overall.inc(1);
+            }
+            Event::Failed { addr, action, error } => {
+                if let Some(bar) = self.lines.lock().ok().and_then(|mut l| l.remove(&addr)) {
+                    bar.finish_and_clear();
+                    self.multi.remove(&bar);
+                }
+                let _ = self
+                    .multi
+                    .println(format!("{addr}: {} failed: {error}", action.progress_verb().0.trim_end_matches("...")));
+                self.overall.inc(1);
+            }
+            Event::Skipped { addr, because } => {
+                let _ = self.multi.println(format!("{addr}: skipped, because {because} failed"));
+            }
+        }
+    }
+}
+
+impl Drop for Bars {
+    fn drop(&mut self) {
+        self.overall.finish_and_clear();
+    }
+}

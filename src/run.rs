@@ -1,0 +1,413 @@
+//! plan, apply and destroy: load the configuration, lock and open the state,
+//! call the engine, render.
+
+use crate::inputs::{self, DiskFs, DiskHost};
+use crate::{print_diagnostics, ui, CommonArgs, VarArgs};
+use landform_engine::apply::{self, ApplyContext, ApplyReport};
+use landform_engine::planner::{self, PlanContext, PlanOptions};
+use landform_engine::render::{plan_json, render_plan, Colors};
+use landform_engine::{Plan, Providers, ResourceAddr};
+use landform_lang::check::{Input, InputValue};
+use landform_lang::module::LoadedModule;
+use landform_lang::{SourceMap, Value};
+use landform_state::{LockGuard, Locker, SledBackend, SledWorkspace, Snapshot, Storage};
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub struct Config {
+    pub sources: SourceMap,
+    pub tree: LoadedModule,
+    pub variables: Value,
+}
+
+pub fn providers() -> Providers {
+    let mut p = Providers::new();
+    p.register(Arc::new(landform_provider_local::LocalProvider::new()));
+    p
+}
+
+/// Load and check the configuration; print diagnostics and fail on errors.
+pub fn load_config(vars: &VarArgs, color: bool) -> Result<Config, u8> {
+    let dir = PathBuf::from(".");
+    let mut sources = SourceMap::new();
+    let (tree, mut diags) = landform_lang::module::load_tree(&DiskFs, ".", &mut sources);
+    let (inputs, mut d) = inputs::collect(vars, &dir, &mut sources);
+    diags.append(&mut d);
+    let mut variables = Value::Unknown;
+    if tree.syntax_errors == 0 {
+        let (checked, d) = landform_lang::check::check_tree(&tree, &inputs, &DiskHost::plan());
+        diags.extend(d);
+        variables = checked.vars;
+        diags.extend(planner::validate_schemas(&tree, &providers()));
+    }
+    crate::dedup(&mut diags);
+    print_diagnostics(&diags, &sources, color);
+    if diags.iter().any(|d| d.is_error()) {
+        return Err(1);
+    }
+    Ok(Config { sources, tree, variables })
+}
+
+pub struct OpenState {
+    pub storage: Arc<SledWorkspace>,
+    pub _backend: SledBackend,
+    pub _lock: Option<LockGuard>,
+    pub workspace: String,
+}
+
+pub fn state_dir(common: &CommonArgs) -> PathBuf {
+    common.state.clone().unwrap_or_else(|| PathBuf::from(".landform/state"))
+}
+
+/// Take the workspace lock (for operations that change state), then open it.
+pub fn open_state(common: &CommonArgs, operation: Option<&str>) -> Result<OpenState, String> {
+    let dir = state_dir(common);
+    let workspace = common.workspace.clone();
+    let lock = match operation {
+        Some(op) => {
+            let locker = landform_state::FileLocker { dir: dir.clone(), workspace: workspace.clone() };
+            Some(locker.lock(op, common.lock_timeout).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
+    let backend = SledBackend::open(&dir).map_err(|e| {
+        let text = e.to_string();
+        if text.contains("WouldBlock") || text.contains("lock") {
+            format!("the state in {} is in use by another landform process; wait for it to finish", dir.display())
+        } else {
+            text
+        }
+    })?;
+    let storage = Arc::new(backend.workspace(&workspace).map_err(|e| e.to_string())?);
+    Ok(OpenState { storage, _backend: backend, _lock: lock, workspace })
+}
+
+pub struct PlanArgs {
+    pub vars: VarArgs,
+    pub targets: Vec<String>,
+    pub replace: Vec<String>,
+    pub refresh: bool,
+    pub destroy: bool,
+}
+
+fn parse_addrs(list: &[String], flag: &str) -> Result<Vec<ResourceAddr>, String> {
+    list.iter().map(|a| ResourceAddr::parse(a).map_err(|e| format!("invalid {flag}: {e}"))).collect()
+}
+
+/// Compute a plan against the current state.
+pub fn make_plan(cfg: &Config, state: &Snapshot, args: &PlanArgs, color: bool) -> Result<Plan, u8> {
+    let providers = providers();
+    let opts = PlanOptions {
+        refresh: args.refresh,
+        destroy: args.destroy,
+        targets: parse_addrs(&args.targets, "--target").map_err(|e| {
+            eprintln!("{}", ui::error_line(&e, color));
+            1
+        })?,
+        replace: parse_addrs(&args.replace, "--replace").map_err(|e| {
+            eprintln!("{}", ui::error_line(&e, color));
+            1
+        })?,
+    };
+    let ctx = PlanContext {
+        tree: &cfg.tree,
+        sources: &cfg.sources,
+        providers: &providers,
+        host: &DiskHost::plan(),
+        state,
+        variables: cfg.variables.clone(),
+    };
+    planner::plan(&ctx, &opts).map_err(|diags| {
+        print_diagnostics(&diags, &cfg.sources, color);
+        1
+    })
+}
+
+pub fn colors(color: bool) -> Colors {
+    if color {
+        Colors::ANSI
+    } else {
+        Colors::NONE
+    }
+}
+
+pub fn print_plan(plan: &Plan, json: bool, color: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&plan_json(plan)).unwrap_or_default());
+    } else {
+        print!("{}", render_plan(plan, &colors(color)));
+    }
+}
+
+pub fn cmd_plan(
+    common: &CommonArgs,
+    args: PlanArgs,
+    out: Option<PathBuf>,
+    json: bool,
+    detailed: bool,
+    color: bool,
+) -> u8 {
+    let cfg = match load_config(&args.vars, color) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let st = match open_state(common, Some("plan")) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}", ui::error_line(&e, color));
+            return 1;
+        }
+    };
+    let snapshot = match st.storage.load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}", ui::error_line(&format!("cannot read the state: {e}"), color));
+            return 1;
+        }
+    };
+    let plan = match make_plan(&cfg, &snapshot, &args, color) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    print_plan(&plan, json, color);
+    if let Some(path) = out {
+        if let Err(e) = write_plan_file(&path, &plan) {
+            eprintln!("{}", ui::error_line(&e, color));
+            return 1;
+        }
+        if !json {
+            println!(
+                "\nSaved the plan to: {}\n\nTo perform exactly these actions, run:\n    landform apply {}",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    if detailed && plan.has_changes() {
+        2
+    } else {
+        0
+    }
+}
+
+fn write_plan_file(path: &PathBuf, plan: &Plan) -> Result<(), String> {
+    let text = serde_json::to_vec_pretty(plan).map_err(|e| e.to_string())?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // A plan file holds variable values, sensitive ones included.
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(|e| format!("cannot write the plan to {}: {e}", path.display()))?;
+    f.write_all(&text).map_err(|e| e.to_string())
+}
+
+fn confirm(destroy: bool) -> bool {
+    println!(
+        "\n{}\n  Landform will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n",
+        if destroy { "Do you really want to destroy all resources?" } else { "Do you want to perform these actions?" }
+    );
+    print!("  Enter a value: ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    line.trim() == "yes"
+}
+
+pub struct ApplyArgs {
+    pub plan_file: Option<PathBuf>,
+    pub plan: PlanArgs,
+    pub auto_approve: bool,
+    pub parallelism: usize,
+    pub no_progress: bool,
+}
+
+pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
+    let operation = if args.plan.destroy { "destroy" } else { "apply" };
+    let saved: Option<Plan> = match &args.plan_file {
+        Some(p) => match std::fs::read(p)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice::<Plan>(&b).map_err(|e| e.to_string()))
+        {
+            Ok(plan) => Some(plan),
+            Err(e) => {
+                eprintln!("{}", ui::error_line(&format!("cannot read the saved plan {}: {e}", p.display()), color));
+                return 1;
+            }
+        },
+        None => None,
+    };
+    let mut cfg = match load_config(&args.plan.vars, color) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let st = match open_state(common, Some(operation)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}", ui::error_line(&e, color));
+            return 1;
+        }
+    };
+    let snapshot = match st.storage.load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}", ui::error_line(&format!("cannot read the state: {e}"), color));
+            return 1;
+        }
+    };
+    let plan = match saved {
+        Some(plan) => {
+            if plan.workspace != st.workspace {
+                eprintln!(
+                    "{}",
+                    ui::error_line(
+                        &format!("the saved plan is for workspace \"{}\", not \"{}\"", plan.workspace, st.workspace),
+                        color
+                    )
+                );
+                return 1;
+            }
+            if let Err(e) = apply::check_plan_is_current(&plan, &cfg.sources, &snapshot) {
+                eprintln!("{}", ui::error_line(&e, color));
+                return 1;
+            }
+            // Evaluate with the variables the plan was made with.
+            let inputs: BTreeMap<String, Input> = plan
+                .variables
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        Input {
+                            value: InputValue::Value(Value::from_json(v), Default::default()),
+                            origin: "the saved plan".into(),
+                        },
+                    )
+                })
+                .collect();
+            let mut diags = Vec::new();
+            cfg.variables =
+                landform_lang::check::resolve_variables(&cfg.tree.module, &inputs, &DiskHost::plan(), &mut diags);
+            plan
+        }
+        None => {
+            let plan = match make_plan(&cfg, &snapshot, &args.plan, color) {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
+            print_plan(&plan, false, color);
+            if !plan.has_changes() {
+                return 0;
+            }
+            if !args.auto_approve && !confirm(args.plan.destroy) {
+                println!("\n{} cancelled.", if args.plan.destroy { "Destroy" } else { "Apply" });
+                return 1;
+            }
+            println!();
+            plan
+        }
+    };
+    let report = run_apply(&cfg, &st, snapshot, &plan, args.parallelism, args.no_progress);
+    report_apply(&report, &cfg.sources, plan.destroy, color)
+}
+
+fn run_apply(
+    cfg: &Config,
+    st: &OpenState,
+    snapshot: Snapshot,
+    plan: &Plan,
+    parallelism: usize,
+    no_progress: bool,
+) -> ApplyReport {
+    let providers = providers();
+    let stop = Arc::new(AtomicBool::new(false));
+    let host = DiskHost::apply();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(parallelism.max(1) + 16)
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return ApplyReport { errors: vec![("runtime".into(), e.to_string())], ..Default::default() };
+        }
+    };
+    let interactive = !no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress: Box<dyn apply::Progress> =
+        if interactive { Box::new(crate::progress::Bars::new()) } else { Box::new(crate::progress::Plain) };
+    rt.block_on(async {
+        let s = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                s.store(true, Ordering::SeqCst);
+                eprintln!("\nInterrupt received. Gracefully shutting down: no new operations start; those in flight finish and are saved. Press Ctrl-C again to abort at once.");
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("\nTwo interrupts received. Exiting immediately; the state holds every operation that had finished.");
+                    std::process::exit(130);
+                }
+            }
+        });
+        let ctx = ApplyContext {
+            tree: &cfg.tree,
+            sources: &cfg.sources,
+            providers: &providers,
+            host: &host,
+            storage: st.storage.clone(),
+            state: snapshot,
+            variables: cfg.variables.clone(),
+            parallelism,
+            stop: stop.clone(),
+        };
+        apply::apply(ctx, plan, progress.as_ref()).await
+    })
+}
+
+fn report_apply(report: &ApplyReport, sources: &SourceMap, destroy: bool, color: bool) -> u8 {
+    print_diagnostics(&report.diagnostics, sources, color);
+    for (addr, err) in &report.errors {
+        eprintln!("{}", ui::error_line(&format!("{addr}: {err}"), color));
+    }
+    if report.interrupted {
+        eprintln!("\nApply interrupted: {} added, {} changed, {} destroyed before stopping. The state is saved; run apply again to finish.", report.added, report.changed, report.destroyed);
+        return 130;
+    }
+    let failed = !report.errors.is_empty() || report.diagnostics.iter().any(|d| d.is_error());
+    let what = if destroy { "Destroy" } else { "Apply" };
+    if failed {
+        eprintln!(
+            "\n{what} failed: {} added, {} changed, {} destroyed.",
+            report.added, report.changed, report.destroyed
+        );
+        return 1;
+    }
+    if destroy {
+        println!(
+            "\n{}Destroy complete!{} Resources: {} destroyed.",
+            if color { "\x1b[1;32m" } else { "" },
+            if color { "\x1b[0m" } else { "" },
+            report.destroyed
+        );
+    } else {
+        println!(
+            "\n{}Apply complete!{} Resources: {} added, {} changed, {} destroyed.",
+            if color { "\x1b[1;32m" } else { "" },
+            if color { "\x1b[0m" } else { "" },
+            report.added,
+            report.changed,
+            report.destroyed
+        );
+        if !report.outputs.is_empty() {
+            println!("\nOutputs:\n");
+            for (k, o) in &report.outputs {
+                let v = if o.sensitive { "<sensitive>".to_string() } else { landform_engine::render::show(&o.value) };
+                println!("{k} = {v}");
+            }
+        }
+    }
+    0
+}

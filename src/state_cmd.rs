@@ -1,0 +1,300 @@
+//! Commands that read or edit the state directly: state list/show/rm/mv/
+//! pull/push, output, show, graph, force-unlock.
+
+use crate::run::{self, open_state};
+use crate::{ui, CommonArgs};
+use landform_engine::render::show;
+use landform_engine::ResourceAddr;
+use landform_state::{Change, Locker, ResourceRecord, Snapshot, Storage};
+use std::path::PathBuf;
+
+fn fail(msg: &str, color: bool) -> u8 {
+    eprintln!("{}", ui::error_line(msg, color));
+    1
+}
+
+fn load(common: &CommonArgs, op: Option<&str>, color: bool) -> Result<(run::OpenState, Snapshot), u8> {
+    let st = open_state(common, op).map_err(|e| fail(&e, color))?;
+    let snap = st.storage.load().map_err(|e| fail(&format!("cannot read the state: {e}"), color))?;
+    Ok((st, snap))
+}
+
+/// Does a record belong to an address given as `type.name` (all instances) or `type.name[key]`?
+fn matches(rec: &ResourceRecord, wanted: &str) -> bool {
+    rec.addr == wanted || ResourceAddr::parse(&rec.addr).is_ok_and(|a| a.config_addr() == wanted)
+}
+
+pub fn list(common: &CommonArgs, color: bool) -> u8 {
+    let Ok((_st, snap)) = load(common, None, color) else { return 1 };
+    let mut addrs: Vec<&str> = snap.resources.iter().map(|r| r.addr.as_str()).collect();
+    addrs.sort();
+    for a in addrs {
+        println!("{a}");
+    }
+    0
+}
+
+pub fn render_record(rec: &ResourceRecord) -> String {
+    let mut out = format!(
+        "# {}:\n{} \"{}\" \"{}\" {{\n",
+        rec.addr,
+        if rec.mode == "data" { "data" } else { "resource" },
+        rec.type_name,
+        rec.name
+    );
+    let width = rec.attributes.keys().map(String::len).max().unwrap_or(0);
+    for (k, v) in &rec.attributes {
+        if v.is_null() {
+            continue;
+        }
+        let text = if rec.sensitive_attributes.contains(k) { "(sensitive value)".to_string() } else { show(v) };
+        out.push_str(&format!("    {k:width$} = {text}\n"));
+    }
+    out.push_str("}\n");
+    out
+}
+
+pub fn show_addr(common: &CommonArgs, addr: &str, color: bool) -> u8 {
+    let Ok((_st, snap)) = load(common, None, color) else { return 1 };
+    let found: Vec<&ResourceRecord> = snap.resources.iter().filter(|r| matches(r, addr)).collect();
+    if found.is_empty() {
+        return fail(
+            &format!("no resource instance {addr} in the state; `landform state list` shows what is there"),
+            color,
+        );
+    }
+    for r in found {
+        print!("{}", render_record(r));
+    }
+    0
+}
+
+pub fn rm(common: &CommonArgs, addrs: &[String], color: bool) -> u8 {
+    let Ok((st, snap)) = load(common, Some("state rm"), color) else { return 1 };
+    let mut changes = Vec::new();
+    for a in addrs {
+        let found: Vec<&ResourceRecord> = snap.resources.iter().filter(|r| matches(r, a)).collect();
+        if found.is_empty() {
+            return fail(&format!("no resource instance {a} in the state; nothing was removed"), color);
+        }
+        for r in found {
+            changes.push(Change::Delete(r.addr.clone()));
+            println!("Removed {}", r.addr);
+        }
+    }
+    let n = changes.len();
+    if let Err(e) = st.storage.commit(changes) {
+        return fail(&format!("cannot save the state: {e}"), color);
+    }
+    println!("Successfully removed {n} resource instance(s). Landform no longer manages them; the real objects are untouched.");
+    0
+}
+
+pub fn mv(common: &CommonArgs, from: &str, to: &str, color: bool) -> u8 {
+    let Ok((st, snap)) = load(common, Some("state mv"), color) else { return 1 };
+    let to_addr = match ResourceAddr::parse(to) {
+        Ok(a) => a,
+        Err(e) => return fail(&e, color),
+    };
+    let Some(rec) = snap.resources.iter().find(|r| r.addr == from) else {
+        return fail(&format!("no resource instance {from} in the state"), color);
+    };
+    if snap.resources.iter().any(|r| r.addr == to_addr.to_string()) {
+        return fail(&format!("{to} already exists in the state; remove it first or choose another address"), color);
+    }
+    if to_addr.type_name != rec.type_name {
+        return fail(&format!("cannot move a {} to a {}: the types differ", rec.type_name, to_addr.type_name), color);
+    }
+    let mut moved = rec.clone();
+    moved.addr = to_addr.to_string();
+    moved.name = to_addr.name.clone();
+    moved.module = to_addr.module_addr();
+    moved.index_key = to_addr.key.to_json();
+    if let Err(e) = st.storage.commit(vec![Change::Delete(rec.addr.clone()), Change::Put(Box::new(moved))]) {
+        return fail(&format!("cannot save the state: {e}"), color);
+    }
+    println!("Move \"{from}\" to \"{to_addr}\"\nSuccessfully moved 1 object(s).");
+    0
+}
+
+/// The state as JSON; sensitive attribute values are blanked unless asked for.
+pub fn pull(common: &CommonArgs, show_sensitive: bool, color: bool) -> u8 {
+    let Ok((_st, mut snap)) = load(common, None, color) else { return 1 };
+    if !show_sensitive {
+        for r in &mut snap.resources {
+            for k in &r.sensitive_attributes {
+                if let Some(v) = r.attributes.get_mut(k) {
+                    *v = serde_json::Value::Null;
+                }
+            }
+        }
+        for o in snap.outputs.values_mut() {
+            if o.sensitive {
+                o.value = serde_json::Value::Null;
+            }
+        }
+    }
+    println!("{}", serde_json::to_string_pretty(&snap).unwrap_or_default());
+    0
+}
+
+pub fn push(common: &CommonArgs, file: &PathBuf, force: bool, color: bool) -> u8 {
+    let text = match std::fs::read(file) {
+        Ok(t) => t,
+        Err(e) => return fail(&format!("cannot read {}: {e}", file.display()), color),
+    };
+    let new: Snapshot = match serde_json::from_slice(&text) {
+        Ok(s) => s,
+        Err(e) => {
+            return fail(
+                &format!("{} is not a Landform state (the format `landform state pull` prints): {e}", file.display()),
+                color,
+            )
+        }
+    };
+    let Ok((st, cur)) = load(common, Some("state push"), color) else { return 1 };
+    if !force && !cur.resources.is_empty() {
+        if new.lineage != cur.lineage {
+            return fail(&format!("the pushed state has lineage {}, but this workspace's is {}: they are different states. Use --force to replace it anyway.", new.lineage, cur.lineage), color);
+        }
+        if new.serial < cur.serial {
+            return fail(&format!("the pushed state (serial {}) is older than this workspace's (serial {}). Use --force to replace it anyway.", new.serial, cur.serial), color);
+        }
+    }
+    let mut new = new;
+    new.serial = new.serial.max(cur.serial + 1);
+    if let Err(e) = st.storage.replace(&new) {
+        return fail(&format!("cannot save the state: {e}"), color);
+    }
+    println!(
+        "Pushed {} resource instance(s) to workspace \"{}\" (serial {}).",
+        new.resources.len(),
+        st.workspace,
+        new.serial
+    );
+    0
+}
+
+pub fn output(common: &CommonArgs, name: Option<&str>, json: bool, color: bool) -> u8 {
+    let Ok((_st, snap)) = load(common, None, color) else { return 1 };
+    if let Some(n) = name {
+        let Some(o) = snap.outputs.get(n) else {
+            return fail(
+                &format!(
+                    "no output named \"{n}\" in the state; run apply first, or check the name with `landform output`"
+                ),
+                color,
+            );
+        };
+        if json {
+            println!(
+                "{}",
+                if o.sensitive { "null".into() } else { serde_json::to_string(&o.value).unwrap_or_default() }
+            );
+        } else if o.sensitive {
+            println!("(sensitive value)");
+        } else {
+            match &o.value {
+                serde_json::Value::String(s) => println!("{s}"),
+                v => println!("{}", show(v)),
+            }
+        }
+        return 0;
+    }
+    if json {
+        let m: serde_json::Map<String, serde_json::Value> = snap
+            .outputs
+            .iter()
+            .map(|(k, o)| (k.clone(), serde_json::json!({ "sensitive": o.sensitive, "value": if o.sensitive { serde_json::Value::Null } else { o.value.clone() } })))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
+    } else {
+        for (k, o) in &snap.outputs {
+            println!("{k} = {}", if o.sensitive { "<sensitive>".into() } else { show(&o.value) });
+        }
+    }
+    0
+}
+
+pub fn show_cmd(common: &CommonArgs, plan_file: Option<&PathBuf>, json: bool, color: bool) -> u8 {
+    if let Some(p) = plan_file {
+        let plan: landform_engine::Plan = match std::fs::read(p)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+        {
+            Ok(plan) => plan,
+            Err(e) => return fail(&format!("cannot read the plan {}: {e}", p.display()), color),
+        };
+        run::print_plan(&plan, json, color);
+        return 0;
+    }
+    let Ok((_st, mut snap)) = load(common, None, color) else { return 1 };
+    if json {
+        for r in &mut snap.resources {
+            for k in &r.sensitive_attributes {
+                if let Some(v) = r.attributes.get_mut(k) {
+                    *v = serde_json::Value::Null;
+                }
+            }
+        }
+        let outputs: serde_json::Map<String, serde_json::Value> = snap
+            .outputs
+            .iter()
+            .map(|(k, o)| (k.clone(), serde_json::json!({ "sensitive": o.sensitive, "value": if o.sensitive { serde_json::Value::Null } else { o.value.clone() } })))
+            .collect();
+        let j = serde_json::json!({
+            "format_version": "1.0",
+            "values": { "outputs": outputs, "resources": snap.resources },
+            "serial": snap.serial,
+            "lineage": snap.lineage,
+        });
+        println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
+        return 0;
+    }
+    if snap.resources.is_empty() {
+        println!("The state is empty. No resources are represented.");
+        return 0;
+    }
+    let mut recs: Vec<&ResourceRecord> = snap.resources.iter().collect();
+    recs.sort_by(|a, b| a.addr.cmp(&b.addr));
+    for r in recs {
+        println!("{}", render_record(r));
+    }
+    if !snap.outputs.is_empty() {
+        println!("\nOutputs:\n");
+        for (k, o) in &snap.outputs {
+            println!("{k} = {}", if o.sensitive { "(sensitive value)".into() } else { show(&o.value) });
+        }
+    }
+    0
+}
+
+pub fn force_unlock(common: &CommonArgs, id: &str, color: bool) -> u8 {
+    let locker = landform_state::FileLocker { dir: run::state_dir(common), workspace: common.workspace.clone() };
+    match locker.force_unlock(id) {
+        Ok(()) => {
+            println!("Landform state has been successfully unlocked!");
+            0
+        }
+        Err(e) => fail(&e.to_string(), color),
+    }
+}
+
+pub fn graph(color: bool) -> u8 {
+    let mut sources = landform_lang::SourceMap::new();
+    let (tree, diags) = landform_lang::module::load_tree(&crate::inputs::DiskFs, ".", &mut sources);
+    if diags.iter().any(|d| d.is_error()) {
+        crate::print_diagnostics(&diags, &sources, color);
+        return 1;
+    }
+    match landform_engine::build::build(&tree, &sources) {
+        Ok(g) => {
+            print!("{}", g.to_dot());
+            0
+        }
+        Err(d) => {
+            crate::print_diagnostics(&d, &sources, color);
+            1
+        }
+    }
+}
