@@ -338,8 +338,8 @@ fn run_apply(
         }
     };
     let interactive = !no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let progress: Box<dyn apply::Progress> =
-        if interactive { Box::new(crate::progress::Bars::new()) } else { Box::new(crate::progress::Plain) };
+    let progress: Arc<dyn apply::Progress> =
+        if interactive { Arc::new(crate::progress::Bars::new()) } else { Arc::new(crate::progress::Plain) };
     rt.block_on(async {
         let s = stop.clone();
         tokio::spawn(async move {
@@ -363,7 +363,7 @@ fn run_apply(
             parallelism,
             stop: stop.clone(),
         };
-        apply::apply(ctx, plan, progress.as_ref()).await
+        apply::apply(ctx, plan, progress.clone()).await
     })
 }
 

@@ -105,6 +105,8 @@ pub fn check_plan_is_current(plan: &Plan, sources: &SourceMap, state: &Snapshot)
 struct Done {
     addr: String,
     action: Action,
+    /// False when a stop came before the operation could start.
+    started: bool,
     /// The step of a two-step replace this finishes.
     step: Step,
     result: Result<Option<Object>, ProviderError>,
@@ -155,7 +157,7 @@ struct Pending {
     created: Option<Object>,
 }
 
-pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: &dyn Progress) -> ApplyReport {
+pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progress>) -> ApplyReport {
     let mut report = ApplyReport::default();
     let graph = match build(ctx.tree, ctx.sources) {
         Ok(g) => g,
@@ -264,6 +266,7 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: &dyn Progress) 
 }
 
 struct Runner<'a, 'g> {
+    // Shared with the tasks that run operations, which report their own start.
     ctx: &'a ApplyContext<'a>,
     graph: &'g ConfigGraph<'g>,
     world: World<'g>,
@@ -275,7 +278,7 @@ struct Runner<'a, 'g> {
     node_waiting: HashMap<NodeIndex, usize>,
     failed: HashSet<NodeIndex>,
     outputs: BTreeMap<String, OutputRecord>,
-    progress: &'a dyn Progress,
+    progress: Arc<dyn Progress>,
 }
 
 impl<'a, 'g> Runner<'a, 'g> {
@@ -283,20 +286,33 @@ impl<'a, 'g> Runner<'a, 'g> {
         self.ctx.stop.load(Ordering::SeqCst)
     }
 
+    /// Run a job on a blocking thread once a permit is free. A job still
+    /// waiting when a stop is requested does not start.
     fn dispatch(&mut self, job: Job) {
         self.in_flight += 1;
-        self.progress.event(Event::Started { addr: job.addr.clone(), action: job.action });
         let sem = self.sem.clone();
         let tx = self.tx.clone();
+        let stop = self.ctx.stop.clone();
+        let progress = self.progress.clone();
         tokio::spawn(async move {
             let _permit = sem.acquire_owned().await;
-            let started = Instant::now();
             let (addr, action, step) = (job.addr.clone(), job.action, job.step);
+            if stop.load(Ordering::SeqCst) {
+                if let Some(tx) = tx {
+                    let _ =
+                        tx.send(Done { addr, action, started: false, step, result: Ok(None), elapsed: Duration::ZERO });
+                }
+                return;
+            }
+            if step != Step::Second {
+                progress.event(Event::Started { addr: addr.clone(), action });
+            }
+            let started = Instant::now();
             let result = tokio::task::spawn_blocking(move || run_job(&job))
                 .await
                 .unwrap_or_else(|e| Err(ProviderError::new("Provider crashed", e.to_string())));
             if let Some(tx) = tx {
-                let _ = tx.send(Done { addr, action, step, result, elapsed: started.elapsed() });
+                let _ = tx.send(Done { addr, action, started: true, step, result, elapsed: started.elapsed() });
             }
         });
     }
@@ -513,6 +529,11 @@ impl<'a, 'g> Runner<'a, 'g> {
         let mut commit = Vec::new();
         let mut settled: Vec<(Done, bool)> = Vec::new();
         for done in batch {
+            if !done.started {
+                // Never ran: nothing to record, and nothing that depends on it starts.
+                self.pending.remove(&done.addr);
+                continue;
+            }
             let ok = done.result.is_ok();
             if let (Ok(obj), true) = (&done.result, self.pending.contains_key(&done.addr)) {
                 match (done.step, obj) {
@@ -601,23 +622,11 @@ impl<'a, 'g> Runner<'a, 'g> {
                         prior,
                         config,
                     };
-                    self.in_flight += 1;
-                    let sem = self.sem.clone();
-                    let tx = self.tx.clone();
-                    tokio::spawn(async move {
-                        let _permit = sem.acquire_owned().await;
-                        let started = Instant::now();
-                        let (addr, action) = (job.addr.clone(), job.action);
-                        let result = tokio::task::spawn_blocking(move || run_job(&job))
-                            .await
-                            .unwrap_or_else(|e| Err(ProviderError::new("Provider crashed", e.to_string())));
-                        if let Some(tx) = tx {
-                            let _ =
-                                tx.send(Done { addr, action, step: Step::Second, result, elapsed: started.elapsed() });
-                        }
-                    });
                     self.pending.insert(done.addr.clone(), p);
+                    self.dispatch(job);
                 }
+                // Stopping halfway through a replace: the next apply finishes it.
+                Step::DeleteFirst | Step::CreateFirst => {}
                 _ => {
                     let value = state
                         .get(&done.addr)
@@ -714,6 +723,7 @@ impl<'a, 'g> Runner<'a, 'g> {
                 batch.push(more);
             }
             self.in_flight -= batch.len();
+            batch.retain(|d| d.started);
             let commits: Vec<Change> =
                 batch.iter().filter(|d| d.result.is_ok()).map(|d| Change::Delete(d.addr.clone())).collect();
             if !commits.is_empty() {

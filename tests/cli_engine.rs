@@ -1,0 +1,463 @@
+//! End-to-end tests of plan, apply, destroy and the state commands on the real
+//! binary, with the built-in local provider.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+struct Fixture {
+    dir: PathBuf,
+}
+
+impl Fixture {
+    fn new(name: &str, config: &str) -> Fixture {
+        let dir = std::env::temp_dir().join(format!("landform-e2e-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = Fixture { dir };
+        f.write(config);
+        f
+    }
+
+    fn write(&self, config: &str) {
+        std::fs::write(self.dir.join("main.lf"), config).unwrap();
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_landform"));
+        c.args(args).arg("--no-color").current_dir(&self.dir).env_remove("LANDFORM_WORKSPACE").env("NO_COLOR", "1");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "landform {args:?} failed:\n{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.join(p)
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const BASIC: &str = r#"
+variable "release" {
+  default = "1.0.0"
+}
+resource "landform_data" "build" {
+  input            = { version = var.release }
+  triggers_replace = ["v1"]
+}
+resource "local_file" "page" {
+  for_each = toset(["a", "b"])
+  path     = "out/${each.key}.txt"
+  content  = "page ${each.key} of ${landform_data.build.output.version}"
+}
+output "paths" {
+  value = [for p in local_file.page : p.path]
+}
+"#;
+
+#[test]
+fn apply_from_empty_then_plan_has_no_changes() {
+    let f = Fixture::new("basic", BASIC);
+    let out = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(2), "changes pending means exit 2");
+    assert!(text(&out.stdout).contains("Plan: 3 to add, 0 to change, 0 to destroy."));
+    let applied = f.ok(&["apply", "--auto-approve"]);
+    assert!(applied.contains("Apply complete! Resources: 3 added, 0 changed, 0 destroyed."), "{applied}");
+    assert!(applied.contains("paths = [\"out/a.txt\", \"out/b.txt\"]"), "{applied}");
+    assert_eq!(std::fs::read_to_string(f.path("out/a.txt")).unwrap(), "page a of 1.0.0");
+    let again = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
+    assert!(text(&again.stdout).contains("No changes."));
+    assert_eq!(f.ok(&["output", "paths", "--json"]).trim(), "[\"out/a.txt\",\"out/b.txt\"]");
+}
+
+#[test]
+fn a_changed_value_updates_in_place_and_a_force_new_one_replaces() {
+    let f = Fixture::new("change", BASIC);
+    f.ok(&["apply", "--auto-approve"]);
+    let plan = f.ok(&["plan", "--var", "release=2.0.0"]);
+    assert!(plan.contains("# landform_data.build will be updated in-place"), "{plan}");
+    assert!(plan.contains("~ input  = { version = \"1.0.0\" } -> { version = \"2.0.0\" }"), "{plan}");
+    assert!(plan.contains("Plan: 0 to add, 3 to change, 0 to destroy."), "{plan}");
+    f.ok(&["apply", "--auto-approve", "--var", "release=2.0.0"]);
+    assert_eq!(std::fs::read_to_string(f.path("out/b.txt")).unwrap(), "page b of 2.0.0");
+    let id_before = f.ok(&["state", "show", "landform_data.build"]);
+    f.write(&BASIC.replace("[\"v1\"]", "[\"v2\"]"));
+    let plan = f.ok(&["plan", "--var", "release=2.0.0"]);
+    assert!(plan.contains("# landform_data.build must be replaced"), "{plan}");
+    assert!(plan.contains("~ triggers_replace = [\"v1\"] -> [\"v2\"] # forces replacement"), "{plan}");
+    assert!(plan.contains("~ id               = "), "{plan}");
+    assert!(plan.contains("-> (known after apply)"), "{plan}");
+    f.ok(&["apply", "--auto-approve", "--var", "release=2.0.0"]);
+    assert_ne!(f.ok(&["state", "show", "landform_data.build"]), id_before, "a replace makes a new id");
+}
+
+#[test]
+fn removing_a_block_destroys_it_and_destroy_empties_the_state() {
+    let f = Fixture::new("remove", BASIC);
+    f.ok(&["apply", "--auto-approve"]);
+    f.write(&BASIC.replace("toset([\"a\", \"b\"])", "toset([\"a\"])"));
+    let plan = f.ok(&["plan"]);
+    assert!(plan.contains("# local_file.page[\"b\"] will be destroyed"), "{plan}");
+    assert!(plan.contains("(because local_file.page[\"b\"] is not in configuration)"), "{plan}");
+    f.ok(&["apply", "--auto-approve"]);
+    assert!(!f.path("out/b.txt").exists());
+    let destroyed = f.ok(&["destroy", "--auto-approve"]);
+    assert!(destroyed.contains("Destroy complete! Resources: 2 destroyed."), "{destroyed}");
+    assert_eq!(f.ok(&["state", "list"]), "");
+    assert!(!f.path("out/a.txt").exists());
+}
+
+#[test]
+fn a_file_changed_or_deleted_outside_landform_is_detected() {
+    let f = Fixture::new("drift", BASIC);
+    f.ok(&["apply", "--auto-approve"]);
+    std::fs::write(f.path("out/a.txt"), "tampered").unwrap();
+    std::fs::remove_file(f.path("out/b.txt")).unwrap();
+    let plan = f.ok(&["plan"]);
+    assert!(plan.contains("# local_file.page[\"a\"] will be updated in-place"), "{plan}");
+    assert!(plan.contains("\"tampered\" -> \"page a of 1.0.0\""), "{plan}");
+    assert!(plan.contains("# local_file.page[\"b\"] will be created"), "{plan}");
+    f.ok(&["apply", "--auto-approve"]);
+    assert_eq!(std::fs::read_to_string(f.path("out/a.txt")).unwrap(), "page a of 1.0.0");
+    assert!(f.path("out/b.txt").exists());
+}
+
+#[test]
+fn a_second_apply_fails_at_once_naming_the_lock_holder() {
+    let f = Fixture::new("lock", "resource \"local_exec\" \"slow\" {\n  create = \"sleep 3\"\n}\n");
+    let mut first = f.cmd(&["apply", "--auto-approve"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let lock = f.path(".landform/state/default.lock");
+    let start = Instant::now();
+    while !lock.exists() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let t = Instant::now();
+    let second = f.run(&["apply", "--auto-approve"]);
+    assert!(t.elapsed() < Duration::from_secs(2), "the second apply fails at once");
+    assert_eq!(second.status.code(), Some(1));
+    let err = text(&second.stderr);
+    assert!(err.contains("the state is locked by another operation"), "{err}");
+    assert!(err.contains(&format!("PID:       {}", first.id())), "{err}");
+    assert!(err.contains("Operation: apply"), "{err}");
+    assert!(err.contains("landform force-unlock "), "{err}");
+    // Waiting for the lock works once the first finishes.
+    let waited = f.run(&["plan", "--lock-timeout", "20s", "--detailed-exitcode"]);
+    assert_eq!(waited.status.code(), Some(0), "{}", text(&waited.stderr));
+    assert!(first.wait().unwrap().success());
+}
+
+#[test]
+fn force_unlock_removes_a_stale_lock() {
+    let f = Fixture::new("unlock", BASIC);
+    std::fs::create_dir_all(f.path(".landform/state")).unwrap();
+    let info = r#"{"id":"abc-123","operation":"apply","who":"ci@runner","pid":999999,"created":"2026-01-01T00:00:00Z","workspace":"default"}"#;
+    std::fs::write(f.path(".landform/state/default.lock"), info).unwrap();
+    let blocked = f.run(&["plan"]);
+    assert_eq!(blocked.status.code(), Some(1));
+    assert!(text(&blocked.stderr).contains("ID:        abc-123"));
+    let wrong = f.run(&["force-unlock", "nope"]);
+    assert_eq!(wrong.status.code(), Some(1));
+    f.ok(&["force-unlock", "abc-123"]);
+    f.ok(&["plan"]);
+}
+
+#[test]
+fn a_stale_saved_plan_is_refused() {
+    let f = Fixture::new("stale", BASIC);
+    f.ok(&["plan", "--out", "first.plan"]);
+    f.ok(&["plan", "--out", "second.plan"]);
+    f.ok(&["apply", "first.plan"]);
+    let out = f.run(&["apply", "second.plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("The saved plan is stale: the state has changed since it was made"),
+        "{}",
+        text(&out.stderr)
+    );
+    f.ok(&["plan", "--var", "release=3", "--out", "third.plan"]);
+    f.write(&BASIC.replace("page ${each.key}", "Page ${each.key}"));
+    let out = f.run(&["apply", "third.plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("the configuration files have changed"), "{}", text(&out.stderr));
+    // A current saved plan applies the variables it was made with.
+    f.write(BASIC);
+    f.ok(&["plan", "--var", "release=3", "--out", "fourth.plan"]);
+    f.ok(&["apply", "fourth.plan"]);
+    assert_eq!(std::fs::read_to_string(f.path("out/a.txt")).unwrap(), "page a of 3");
+}
+
+#[test]
+fn sigint_mid_apply_stops_cleanly_and_the_next_apply_finishes() {
+    let config = "resource \"local_exec\" \"step\" {\n  count  = 6\n  create = \"sleep 0.4; echo ${count.index}\"\n}\n";
+    let f = Fixture::new("sigint", config);
+    let child = f
+        .cmd(&["apply", "--auto-approve", "--parallelism", "1", "--no-progress"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    std::thread::sleep(Duration::from_millis(1100));
+    Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stderr).contains("Interrupt received"));
+    let listed = f.ok(&["state", "list"]);
+    let done = listed.lines().count();
+    assert!((1..6).contains(&done), "some but not all were applied and recorded: {listed}");
+    let plan = f.ok(&["plan"]);
+    assert!(plan.contains(&format!("Plan: {} to add, 0 to change, 0 to destroy.", 6 - done)), "{plan}");
+    f.ok(&["apply", "--auto-approve"]);
+    assert_eq!(f.ok(&["state", "list"]).lines().count(), 6);
+    assert_eq!(f.run(&["plan", "--detailed-exitcode"]).status.code(), Some(0));
+}
+
+#[test]
+fn a_failure_skips_its_dependents_but_not_independent_resources() {
+    let config = r#"
+resource "local_exec" "broken" {
+  create = "echo boom >&2; exit 3"
+}
+resource "landform_data" "after_broken" {
+  input = local_exec.broken.stdout
+}
+resource "landform_data" "independent" {
+  input = "fine"
+}
+"#;
+    let f = Fixture::new("failure", config);
+    let out = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("Error: local_exec.broken: Command failed: `echo boom >&2; exit 3` exited with status 3: boom"),
+        "{err}"
+    );
+    assert!(
+        text(&out.stdout).contains("landform_data.after_broken: skipped, because local_exec.broken failed"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(f.ok(&["state", "list"]).trim(), "landform_data.independent");
+}
+
+#[test]
+fn plan_json_has_the_documented_shape() {
+    let f = Fixture::new("json", BASIC);
+    let out = f.ok(&["plan", "--json"]);
+    let j: serde_json::Value = serde_json::from_str(&out).expect("plan --json is JSON");
+    assert_eq!(j["format_version"], "1.0");
+    let changes = j["resource_changes"].as_array().unwrap();
+    let build = changes.iter().find(|c| c["address"] == "landform_data.build").unwrap();
+    assert_eq!(build["change"]["actions"], serde_json::json!(["create"]));
+    assert_eq!(build["change"]["after"]["input"]["version"], "1.0.0");
+    assert_eq!(build["change"]["after_unknown"]["id"], true);
+    assert_eq!(build["mode"], "managed");
+    let page = changes.iter().find(|c| c["address"] == "local_file.page[\"a\"]").unwrap();
+    assert_eq!(page["index"], "a");
+    assert_eq!(j["summary"]["add"], 3);
+    f.ok(&["apply", "--auto-approve"]);
+    f.write(&BASIC.replace("[\"v1\"]", "[\"v2\"]"));
+    let j: serde_json::Value = serde_json::from_str(&f.ok(&["plan", "--json"])).unwrap();
+    let build = j["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "landform_data.build")
+        .unwrap()
+        .clone();
+    assert_eq!(build["change"]["actions"], serde_json::json!(["delete", "create"]));
+    assert_eq!(build["change"]["replace_paths"], serde_json::json!([["triggers_replace"]]));
+}
+
+#[test]
+fn sensitive_values_never_reach_any_output() {
+    let config = r#"
+variable "password" {
+  default   = "hunter2-secret"
+  sensitive = true
+}
+resource "local_file" "dsn" {
+  path    = "out/dsn.txt"
+  content = "postgres://app:${var.password}@db/app"
+}
+output "dsn" {
+  value     = local_file.dsn.content
+  sensitive = true
+}
+"#;
+    let f = Fixture::new("sensitive", config);
+    let mut seen = String::new();
+    for args in [
+        vec!["plan"],
+        vec!["plan", "--json"],
+        vec!["apply", "--auto-approve"],
+        vec!["show"],
+        vec!["show", "--json"],
+        vec!["output"],
+        vec!["output", "dsn"],
+        vec!["output", "--json"],
+        vec!["state", "show", "local_file.dsn"],
+        vec!["state", "pull"],
+    ] {
+        let out = f.run(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+        seen.push_str(&text(&out.stdout));
+        seen.push_str(&text(&out.stderr));
+    }
+    assert!(!seen.contains("hunter2"), "a secret leaked:\n{seen}");
+    assert!(seen.contains("(sensitive value)"));
+    assert_eq!(std::fs::read_to_string(f.path("out/dsn.txt")).unwrap(), "postgres://app:hunter2-secret@db/app");
+}
+
+#[test]
+fn state_commands_list_show_move_remove_pull_and_push() {
+    let f = Fixture::new("state", BASIC);
+    f.ok(&["apply", "--auto-approve"]);
+    assert_eq!(f.ok(&["state", "list"]), "landform_data.build\nlocal_file.page[\"a\"]\nlocal_file.page[\"b\"]\n");
+    assert!(f.ok(&["state", "show", "local_file.page[\"a\"]"]).contains("path           = \"out/a.txt\""));
+    let pulled = f.ok(&["state", "pull"]);
+    let snap: serde_json::Value = serde_json::from_str(&pulled).unwrap();
+    assert_eq!(snap["resources"].as_array().unwrap().len(), 3);
+    let serial = snap["serial"].as_u64().unwrap();
+    std::fs::write(f.path("backup.json"), &pulled).unwrap();
+    f.ok(&["state", "mv", "local_file.page[\"b\"]", "local_file.moved"]);
+    assert!(f.ok(&["state", "list"]).contains("local_file.moved"));
+    f.ok(&["state", "rm", "local_file.moved"]);
+    assert_eq!(f.ok(&["state", "list"]).lines().count(), 2);
+    assert!(f.path("out/b.txt").exists(), "state rm leaves the real object");
+    let stale = f.run(&["state", "push", "backup.json"]);
+    assert_eq!(stale.status.code(), Some(1), "an older serial is refused");
+    f.ok(&["state", "push", "backup.json", "--force"]);
+    assert_eq!(f.ok(&["state", "list"]).lines().count(), 3);
+    let after: serde_json::Value = serde_json::from_str(&f.ok(&["state", "pull"])).unwrap();
+    assert!(after["serial"].as_u64().unwrap() > serial);
+    assert_eq!(f.run(&["plan", "--detailed-exitcode"]).status.code(), Some(0));
+}
+
+#[test]
+fn workspaces_keep_separate_state() {
+    let f = Fixture::new("workspaces", "resource \"landform_data\" \"x\" {\n  input = 1\n}\n");
+    f.ok(&["apply", "--auto-approve", "--workspace", "staging"]);
+    assert_eq!(f.ok(&["state", "list", "--workspace", "staging"]).trim(), "landform_data.x");
+    assert_eq!(f.ok(&["state", "list"]).trim(), "");
+    let out = f.cmd(&["state", "list"]).env("LANDFORM_WORKSPACE", "staging").output().unwrap();
+    assert_eq!(text(&out.stdout).trim(), "landform_data.x");
+}
+
+#[test]
+fn prevent_destroy_and_ignore_changes_are_honoured() {
+    let config = r#"
+variable "v" {
+  default = "one"
+}
+resource "landform_data" "keep" {
+  input            = var.v
+  triggers_replace = [var.v]
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+resource "local_file" "f" {
+  path    = "out/f.txt"
+  content = var.v
+  lifecycle {
+    ignore_changes = [content]
+  }
+}
+"#;
+    let f = Fixture::new("lifecycle", config);
+    f.ok(&["apply", "--auto-approve"]);
+    let out = f.run(&["plan", "--var", "v=two"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("Error: Instance cannot be destroyed"), "{err}");
+    assert!(err.contains("--> main.lf:5:1"), "{err}");
+    f.write(&config.replace("prevent_destroy = true", "prevent_destroy = false"));
+    let plan = f.ok(&["plan", "--var", "v=two"]);
+    assert!(!plan.contains("local_file.f"), "ignore_changes hides the content change:\n{plan}");
+}
+
+#[test]
+fn target_and_replace_limit_and_force_changes() {
+    let config = "resource \"landform_data\" \"a\" {\n  input = 1\n}\nresource \"landform_data\" \"b\" {\n  input = landform_data.a.id\n}\nresource \"landform_data\" \"c\" {\n  input = 3\n}\n";
+    let f = Fixture::new("target", config);
+    let plan = f.ok(&["plan", "--target", "landform_data.b"]);
+    assert!(plan.contains("Plan: 2 to add, 0 to change, 0 to destroy."), "{plan}");
+    assert!(!plan.contains("landform_data.c"));
+    f.ok(&["apply", "--auto-approve", "--target", "landform_data.b"]);
+    assert_eq!(f.ok(&["state", "list"]), "landform_data.a\nlandform_data.b\n");
+    f.ok(&["apply", "--auto-approve"]);
+    let plan = f.ok(&["plan", "--replace", "landform_data.c"]);
+    assert!(plan.contains("# landform_data.c will be replaced, as requested"), "{plan}");
+    assert!(plan.contains("Plan: 1 to add, 0 to change, 1 to destroy."), "{plan}");
+}
+
+#[test]
+fn validate_checks_attributes_against_the_provider_schema() {
+    let f = Fixture::new(
+        "schema",
+        "resource \"local_file\" \"x\" {\n  pth     = \"a\"\n  content = \"b\"\n}\nresource \"aws_lbb\" \"y\" {}\n",
+    );
+    let out = f.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(
+            "An argument named \"pth\" is not expected in a resource \"local_file\" block. Did you mean \"path\"?"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("The argument \"path\" is required"), "{err}");
+    assert!(err.contains("Unsupported resource type"), "{err}");
+}
+
+#[test]
+fn graph_prints_dot_and_a_cycle_names_every_node() {
+    let f = Fixture::new("graph", BASIC);
+    let dot = f.ok(&["graph"]);
+    assert!(dot.starts_with("digraph landform {"));
+    assert!(dot.contains("\"local_file.page\" -> \"landform_data.build\""), "{dot}");
+    f.write("resource \"landform_data\" \"a\" {\n  input = landform_data.b.id\n}\nresource \"landform_data\" \"b\" {\n  input = local.x\n}\nlocals {\n  x = landform_data.a.id\n}\n");
+    let out = f.run(&["plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("Error: Cycle in configuration"), "{err}");
+    for node in ["landform_data.a (main.lf:1:1)", "landform_data.b (main.lf:4:1)", "local.x (main.lf:8:3)"] {
+        assert!(err.contains(node), "the cycle names {node}:\n{err}");
+    }
+}
+
+#[test]
+fn parallel_local_exec_runs_concurrently() {
+    let config = "resource \"local_exec\" \"s\" {\n  count  = 20\n  create = \"sleep 0.5\"\n}\n";
+    let f = Fixture::new("parallel", config);
+    let t = Instant::now();
+    f.ok(&["apply", "--auto-approve", "--parallelism", "20"]);
+    // Twenty half-second sleeps in sequence would take ten seconds.
+    assert!(t.elapsed() < Duration::from_secs(6), "took {:?}", t.elapsed());
+    assert_eq!(f.ok(&["state", "list"]).lines().count(), 20);
+}
+
+#[allow(dead_code)]
+fn exists(p: &Path) -> bool {
+    p.exists()
+}
