@@ -312,6 +312,8 @@ pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
             plan
         }
     };
+    let mut plan = plan;
+    plan.strip_values();
     let report = run_apply(&cfg, &st, snapshot, &plan, args.parallelism, args.no_progress);
     report_apply(&report, &cfg.sources, plan.destroy, color)
 }

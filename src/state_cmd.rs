@@ -83,7 +83,7 @@ pub fn rm(common: &CommonArgs, addrs: &[String], color: bool) -> u8 {
         }
     }
     let n = changes.len();
-    if let Err(e) = st.storage.commit(changes) {
+    if let Err(e) = st.storage.commit(&changes) {
         return fail(&format!("cannot save the state: {e}"), color);
     }
     println!("Successfully removed {n} resource instance(s). Landform no longer manages them; the real objects are untouched.");
@@ -110,7 +110,7 @@ pub fn mv(common: &CommonArgs, from: &str, to: &str, color: bool) -> u8 {
     moved.name = to_addr.name.clone();
     moved.module = to_addr.module_addr();
     moved.index_key = to_addr.key.to_json();
-    if let Err(e) = st.storage.commit(vec![Change::Delete(rec.addr.clone()), Change::Put(Box::new(moved))]) {
+    if let Err(e) = st.storage.commit(&[Change::Delete(rec.addr.clone()), Change::Put(Box::new(moved))]) {
         return fail(&format!("cannot save the state: {e}"), color);
     }
     println!("Move \"{from}\" to \"{to_addr}\"\nSuccessfully moved 1 object(s).");

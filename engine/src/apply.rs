@@ -151,7 +151,10 @@ struct Pending {
     module: ModulePath,
     index: usize,
     key: Key,
-    change: ResourceChange,
+    provider_name: String,
+    create_before_destroy: bool,
+    /// The configuration, kept only for the second step of a delete-then-create.
+    replace_config: Option<Object>,
     sensitive: BTreeSet<String>,
     /// The new object of a create-then-delete, kept while the old one is deleted.
     created: Option<Object>,
@@ -187,7 +190,7 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
     };
     if !plan.gone.is_empty() {
         let forget: Vec<Change> = plan.gone.iter().map(|a| Change::Delete(a.clone())).collect();
-        match ctx.storage.commit(forget) {
+        match ctx.storage.commit(&forget) {
             Ok(_) => plan.gone.iter().for_each(|a| {
                 state.remove(a);
             }),
@@ -257,7 +260,7 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         let outputs: BTreeMap<String, OutputRecord> =
             if plan.destroy { BTreeMap::new() } else { std::mem::take(&mut run.outputs) };
         let outputs: BTreeMap<String, OutputRecord> = outputs;
-        if let Err(e) = ctx.storage.commit(vec![Change::Outputs(outputs.clone())]) {
+        if let Err(e) = ctx.storage.commit(&[Change::Outputs(outputs.clone())]) {
             report.errors.push(("outputs".into(), format!("cannot save outputs to the state: {e}")));
         }
         report.outputs = outputs;
@@ -452,10 +455,10 @@ impl<'a, 'g> Runner<'a, 'g> {
             let sensitive: BTreeSet<String> = schema_sensitive.union(&cfg_sensitive).cloned().collect();
             let prior = state.get(&addr_s).map(|p| p.attributes.clone());
             let (step, job_prior, job_config) = match action {
-                Action::DeleteThenCreate => (Step::DeleteFirst, prior.clone(), None),
+                Action::DeleteThenCreate => (Step::DeleteFirst, prior, None),
                 Action::CreateThenDelete => (Step::CreateFirst, None, Some(config.clone())),
                 Action::Create | Action::Read => (Step::Only, None, Some(config.clone())),
-                _ => (Step::Only, prior.clone(), Some(config.clone())),
+                _ => (Step::Only, prior, Some(config.clone())),
             };
             self.pending.insert(
                 addr_s.clone(),
@@ -464,15 +467,13 @@ impl<'a, 'g> Runner<'a, 'g> {
                     module: module.clone(),
                     index,
                     key: key.clone(),
-                    change: change.clone(),
+                    provider_name: change.provider_name.clone(),
+                    create_before_destroy: change.create_before_destroy,
+                    replace_config: (action == Action::DeleteThenCreate).then_some(config),
                     sensitive,
                     created: None,
                 },
             );
-            // Remember the configuration for a replace's second step.
-            if let Some(p) = self.pending.get_mut(&addr_s) {
-                p.change.after = Some(config.clone());
-            }
             waiting += 1;
             self.dispatch(Job {
                 addr: addr_s,
@@ -509,12 +510,12 @@ impl<'a, 'g> Runner<'a, 'g> {
             name: r.name.clone(),
             module: addr.module_addr(),
             index_key: p.key.to_json(),
-            provider: p.change.provider_name.clone(),
+            provider: p.provider_name.clone(),
             schema_version: 0,
             attributes,
             sensitive_attributes: p.sensitive.iter().cloned().collect(),
             dependencies: resource_dependencies(self.graph, p.node),
-            create_before_destroy: p.change.create_before_destroy,
+            create_before_destroy: p.create_before_destroy,
         }
     }
 
@@ -566,16 +567,21 @@ impl<'a, 'g> Runner<'a, 'g> {
                 }
             }
         }
+        // What each committed record gives its dependents; the record itself is not kept.
+        let mut committed: HashMap<String, (Value, Option<String>)> = HashMap::new();
         if !commit.is_empty() {
-            let recs: Vec<Change> = commit.clone();
-            if let Err(e) = tokio::task::block_in_place(|| self.ctx.storage.commit(recs)) {
+            if let Err(e) = tokio::task::block_in_place(|| self.ctx.storage.commit(&commit)) {
                 report.errors.push(("state".into(), format!("cannot save the state: {e}")));
                 self.ctx.stop.store(true, Ordering::SeqCst);
             } else {
                 for c in commit {
                     match c {
                         Change::Put(rec) => {
-                            state.insert(rec.addr.clone(), *rec);
+                            let sens: BTreeSet<String> = rec.sensitive_attributes.iter().cloned().collect();
+                            let id = rec.attributes.get("id").and_then(|v| v.as_str()).map(str::to_string);
+                            committed
+                                .insert(rec.addr.clone(), (to_value(&rec.attributes, &BTreeSet::new(), &sens), id));
+                            state.remove(&rec.addr);
                         }
                         Change::Delete(a) => {
                             state.remove(&a);
@@ -605,7 +611,7 @@ impl<'a, 'g> Runner<'a, 'g> {
                     };
                     let provider = provider.clone();
                     let (prior, config) = if done.step == Step::DeleteFirst {
-                        (None, p.change.after.clone())
+                        (None, p.replace_config.clone())
                     } else {
                         (
                             self.ctx.state.resources.iter().find(|x| x.addr == done.addr).map(|x| x.attributes.clone()),
@@ -628,17 +634,9 @@ impl<'a, 'g> Runner<'a, 'g> {
                 // Stopping halfway through a replace: the next apply finishes it.
                 Step::DeleteFirst | Step::CreateFirst => {}
                 _ => {
-                    let value = state
-                        .get(&done.addr)
-                        .map(|rec| to_value(&rec.attributes, &BTreeSet::new(), &p.sensitive))
-                        .unwrap_or(Value::Unknown);
+                    let (value, id) = committed.remove(&done.addr).unwrap_or((Value::Unknown, None));
                     let r = self.graph.resource(&p.module, p.index);
                     self.world.set_instance(&p.module, r, &p.key, value);
-                    let id = state
-                        .get(&done.addr)
-                        .and_then(|rec| rec.attributes.get("id"))
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string);
                     match done.action {
                         Action::Create => report.added += 1,
                         Action::Update => report.changed += 1,
@@ -727,7 +725,7 @@ impl<'a, 'g> Runner<'a, 'g> {
             let commits: Vec<Change> =
                 batch.iter().filter(|d| d.result.is_ok()).map(|d| Change::Delete(d.addr.clone())).collect();
             if !commits.is_empty() {
-                if let Err(e) = tokio::task::block_in_place(|| self.ctx.storage.commit(commits)) {
+                if let Err(e) = tokio::task::block_in_place(|| self.ctx.storage.commit(&commits)) {
                     report.errors.push(("state".into(), format!("cannot save the state: {e}")));
                     self.ctx.stop.store(true, Ordering::SeqCst);
                 }

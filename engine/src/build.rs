@@ -40,6 +40,8 @@ pub struct ConfigGraph<'a> {
     pub dag: Dag<Node>,
     pub modules: BTreeMap<ModulePath, &'a LoadedModule>,
     index: HashMap<Node, NodeIndex>,
+    /// (module, data?, type, name) → resource node, so a reference resolves in O(1).
+    resources: HashMap<(ModulePath, bool, String, String), NodeIndex>,
 }
 
 impl<'a> ConfigGraph<'a> {
@@ -101,7 +103,8 @@ impl<'a> ConfigGraph<'a> {
 
 /// Build the graph; a cycle is an error that names every node on it.
 pub fn build<'a>(root: &'a LoadedModule, sources: &SourceMap) -> Result<ConfigGraph<'a>, Vec<Diagnostic>> {
-    let mut g = ConfigGraph { dag: Dag::default(), modules: BTreeMap::new(), index: HashMap::new() };
+    let mut g =
+        ConfigGraph { dag: Dag::default(), modules: BTreeMap::new(), index: HashMap::new(), resources: HashMap::new() };
     let mut stack = vec![(Vec::new(), root)];
     while let Some((path, m)) = stack.pop() {
         for (name, child) in &m.children {
@@ -124,8 +127,10 @@ pub fn build<'a>(root: &'a LoadedModule, sources: &SourceMap) -> Result<ConfigGr
         for l in &module.locals {
             add(&mut g, Node::Local { module: path.clone(), name: l.name.clone() });
         }
-        for i in 0..module.resources.len() {
+        for (i, r) in module.resources.iter().enumerate() {
             add(&mut g, Node::Resource { module: path.clone(), index: i });
+            let n = g.index[&Node::Resource { module: path.clone(), index: i }];
+            g.resources.insert((path.clone(), r.mode == Mode::Data, r.type_name.clone(), r.name.clone()), n);
         }
         for o in &module.outputs {
             add(&mut g, Node::Output { module: path.clone(), name: o.name.clone() });
@@ -239,13 +244,8 @@ fn connect_depends_on(g: &mut ConfigGraph, me: NodeIndex, path: &ModulePath, exp
 /// The graph nodes a reference points at (none for an undeclared one, which
 /// the checker has already reported).
 fn targets(g: &ConfigGraph, path: &ModulePath, r: &Reference) -> Vec<NodeIndex> {
-    let module = g.module(path);
     let find_resource = |mode: Mode, t: &str, n: &str| {
-        module
-            .resources
-            .iter()
-            .position(|res| res.mode == mode && res.type_name == t && res.name == n)
-            .and_then(|i| g.node(&Node::Resource { module: path.clone(), index: i }))
+        g.resources.get(&(path.clone(), mode == Mode::Data, t.to_string(), n.to_string())).copied()
     };
     match (r.root.as_str(), r.path.as_slice()) {
         ("var", [name, ..]) => g.node(&Node::Var { module: path.clone(), name: name.clone() }).into_iter().collect(),

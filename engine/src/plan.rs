@@ -141,6 +141,17 @@ impl Plan {
         s
     }
 
+    /// Drop the values kept only to show the plan; apply needs the actions.
+    /// Deferred data reads keep theirs.
+    pub fn strip_values(&mut self) {
+        for c in &mut self.resource_changes {
+            if c.action != Action::Read {
+                c.before = None;
+                c.after = None;
+            }
+        }
+    }
+
     /// True when applying would change anything, outputs included.
     pub fn has_changes(&self) -> bool {
         self.resource_changes.iter().any(|c| !matches!(c.action, Action::NoOp | Action::Read))

@@ -12,10 +12,11 @@ use landform_lang::diag::{suggestion, Diagnostic};
 use landform_lang::module::LoadedModule;
 use landform_lang::syntax::{ExprKind, Item};
 use landform_lang::{Host, SourceMap, Value};
-use landform_provider::{PlanRequest, ReadDataRequest, ReadRequest, ValidateRequest};
+use landform_provider::{PlanRequest, ReadDataRequest, ReadRequest, ReadResponse, ValidateRequest};
 use landform_state::{ResourceRecord, Snapshot};
 use serde_json::{Map, Value as Json};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// What a plan is computed from.
 pub struct PlanContext<'a> {
@@ -191,16 +192,18 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
     }
     let targeted = targeted_nodes(&graph, &opts.targets);
     // Refresh: what each resource looks like now.
-    let mut prior: BTreeMap<String, ResourceRecord> = BTreeMap::new();
+    // Records are borrowed from the snapshot unless refresh found them changed.
+    let mut prior: HashMap<String, Cow<ResourceRecord>> = HashMap::new();
     let mut gone = Vec::new();
     for rec in &ctx.state.resources {
-        let mut rec = rec.clone();
+        let mut rec = Cow::Borrowed(rec);
         if opts.refresh && rec.mode == "managed" {
             if let Some((p, _)) = ctx.providers.for_type(false, &rec.type_name) {
                 match p.read(ReadRequest { type_name: &rec.type_name, prior: &rec.attributes }) {
-                    Ok(Some(now)) => rec.attributes = now,
+                    Ok(ReadResponse::Unchanged) => {}
+                    Ok(ReadResponse::Changed(now)) => rec.to_mut().attributes = now,
                     // Gone outside Landform: forgotten, and created again if still configured.
-                    Ok(None) => {
+                    Ok(ReadResponse::Gone) => {
                         gone.push(rec.addr.clone());
                         continue;
                     }
@@ -387,7 +390,7 @@ fn plan_resource(
     r: &Resource,
     deps: &[String],
     skip: bool,
-    prior: &BTreeMap<String, ResourceRecord>,
+    prior: &HashMap<String, Cow<ResourceRecord>>,
     replace: &HashSet<String>,
     visited: &mut HashSet<String>,
     changes: &mut Vec<ResourceChange>,
@@ -413,7 +416,7 @@ fn plan_resource(
         let addr = world.addr(module, r, key.clone());
         let addr_s = addr.to_string();
         visited.insert(addr_s.clone());
-        let prior_rec = prior.get(&addr_s);
+        let prior_rec = prior.get(&addr_s).map(|c| c.as_ref());
         if skip {
             // Not part of this plan: others see the values in state.
             if let Some(p) = prior_rec {
@@ -515,6 +518,12 @@ fn plan_resource(
             }
         };
         change.action = action;
+        world.set_instance(module, r, &key, to_value(&resp.planned, &resp.unknown, &sensitive));
+        if action == Action::NoOp {
+            // Nothing to show or do: keep no copies of the values.
+            changes.push(change);
+            continue;
+        }
         if let Some(p) = prior_rec {
             change.before = Some(redact(&p.attributes, &sensitive));
             for s in &sensitive {
@@ -524,8 +533,7 @@ fn plan_resource(
             }
         }
         change.after = Some(redact(&resp.planned, &sensitive));
-        change.after_unknown = resp.unknown.clone();
-        world.set_instance(module, r, &key, to_value(&resp.planned, &resp.unknown, &sensitive));
+        change.after_unknown = resp.unknown;
         changes.push(change);
     }
 }

@@ -93,7 +93,7 @@ pub type Result<T> = std::result::Result<T, StateError>;
 pub trait Storage: Send + Sync {
     fn load(&self) -> Result<Snapshot>;
     /// Apply changes atomically and durably; returns the new serial.
-    fn commit(&self, changes: Vec<Change>) -> Result<u64>;
+    fn commit(&self, changes: &[Change]) -> Result<u64>;
     /// Replace the whole state (for `state push`), keeping nothing of the old.
     fn replace(&self, snapshot: &Snapshot) -> Result<()>;
 }

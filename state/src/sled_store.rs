@@ -31,6 +31,8 @@ impl SledBackend {
         let db = sled::Config::new()
             .path(dir.join("db"))
             .mode(sled::Mode::HighThroughput)
+            // The state is small; sled's default 1 GB page cache would only hold memory.
+            .cache_capacity(16 * 1024 * 1024)
             .open()
             .map_err(|e| err(format!("cannot open the state database in {}: {e}", dir.display())))?;
         Ok(SledBackend { db })
@@ -98,13 +100,13 @@ impl Storage for SledWorkspace {
         })
     }
 
-    fn commit(&self, changes: Vec<Change>) -> Result<u64> {
+    fn commit(&self, changes: &[Change]) -> Result<u64> {
         let serial = self.serial()? + 1;
         let mut batch = sled::Batch::default();
         for c in changes {
             match c {
                 Change::Put(rec) => {
-                    let v = serde_json::to_vec(&rec).map_err(err)?;
+                    let v = serde_json::to_vec(rec).map_err(err)?;
                     batch.insert(format!("r/{}", rec.addr).into_bytes(), v);
                 }
                 Change::Delete(addr) => batch.remove(format!("r/{addr}").into_bytes()),
@@ -113,7 +115,7 @@ impl Storage for SledWorkspace {
                         let (k, _) = item.map_err(err)?;
                         batch.remove(k);
                     }
-                    for (name, rec) in outputs {
+                    for (name, rec) in outputs.iter() {
                         batch.insert(format!("o/{name}").into_bytes(), serde_json::to_vec(&rec).map_err(err)?);
                     }
                 }

@@ -6,7 +6,7 @@
 use base64::Engine as _;
 use landform_provider::{
     default_plan, ApplyRequest, ApplyResponse, AttrType, Attribute, Object, PlanRequest, PlanResponse, Provider,
-    ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, Result, Schema,
+    ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, ReadResponse, Result, Schema,
 };
 use serde_json::{json, Value};
 use sha2::Digest;
@@ -366,30 +366,31 @@ impl Provider for LocalProvider {
         Ok(ApplyResponse { state: Some(state) })
     }
 
-    fn read(&self, req: ReadRequest) -> Result<Option<Object>> {
+    fn read(&self, req: ReadRequest) -> Result<ReadResponse> {
         if req.type_name != "local_file" {
-            return Ok(Some(req.prior.clone()));
+            return Ok(ReadResponse::Unchanged);
         }
         // A file edited or deleted outside Landform shows up here.
-        let Some(path) = s(req.prior, "path") else { return Ok(Some(req.prior.clone())) };
+        let Some(path) = s(req.prior, "path") else { return Ok(ReadResponse::Unchanged) };
         match std::fs::read(path) {
             Ok(bytes) => {
                 let hash = sha256_hex(&bytes);
-                let mut now = req.prior.clone();
-                if s(req.prior, "content_sha256") != Some(hash.as_str()) {
-                    now.insert("content_sha256".into(), json!(hash));
-                    if req.prior.contains_key("content_base64") {
-                        now.insert(
-                            "content_base64".into(),
-                            json!(base64::engine::general_purpose::STANDARD.encode(&bytes)),
-                        );
-                    } else {
-                        now.insert("content".into(), json!(String::from_utf8_lossy(&bytes)));
-                    }
+                if s(req.prior, "content_sha256") == Some(hash.as_str()) {
+                    return Ok(ReadResponse::Unchanged);
                 }
-                Ok(Some(now))
+                let mut now = req.prior.clone();
+                now.insert("content_sha256".into(), json!(hash));
+                if req.prior.contains_key("content_base64") {
+                    now.insert(
+                        "content_base64".into(),
+                        json!(base64::engine::general_purpose::STANDARD.encode(&bytes)),
+                    );
+                } else {
+                    now.insert("content".into(), json!(String::from_utf8_lossy(&bytes)));
+                }
+                Ok(ReadResponse::Changed(now))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ReadResponse::Gone),
             Err(e) => Err(ProviderError::new("Cannot read file", format!("{path}: {e}"))),
         }
     }

@@ -170,6 +170,17 @@ pub struct ReadRequest<'a> {
     pub prior: &'a Object,
 }
 
+/// What a refresh found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReadResponse {
+    /// As recorded: the common case, answered without copying the state.
+    Unchanged,
+    /// Changed outside Landform; this is how it is now.
+    Changed(Object),
+    /// Deleted outside Landform.
+    Gone,
+}
+
 pub struct ReadDataRequest<'a> {
     pub type_name: &'a str,
     pub config: &'a Object,
@@ -195,8 +206,8 @@ pub trait Provider: Send + Sync {
     }
     fn plan(&self, req: PlanRequest) -> Result<PlanResponse>;
     fn apply(&self, req: ApplyRequest) -> Result<ApplyResponse>;
-    /// Refresh: the resource as it is now, or `None` when it is gone.
-    fn read(&self, req: ReadRequest) -> Result<Option<Object>>;
+    /// Refresh: the resource as it is now.
+    fn read(&self, req: ReadRequest) -> Result<ReadResponse>;
     fn read_data(&self, req: ReadDataRequest) -> Result<Object>;
     fn import(&self, req: ImportRequest) -> Result<Object> {
         Err(ProviderError::new(

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The plan/apply benchmark of issue 3: wall time and peak memory of the release
+# binary on generated configurations. Run from anywhere: bench/run.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+bin="$root/target/release/landform"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+runs=${RUNS:-5}
+
+# Best of $runs: prints "seconds peak_kb".
+measure() {
+  local best="" mem=""
+  for _ in $(seq "$runs"); do
+    [ -n "${SETUP:-}" ] && eval "$SETUP"
+    local out
+    /usr/bin/time -o "$work/time" -f "%e %M" "$@" > /dev/null 2>&1
+    out=$(tail -1 "$work/time")
+    local t=${out% *} m=${out#* }
+    if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; mem=$m; fi
+  done
+  echo "$best $mem"
+}
+
+printf '%-44s %10s %12s\n' "case" "seconds" "peak MB"
+row() { printf '%-44s %10s %12.1f\n' "$1" "$2" "$(awk "BEGIN{print $3/1024}")"; }
+
+for n in 1000 10000; do
+  SETUP="rm -rf $work/c$n && python3 $root/bench/gen-chains.py $n $work/c$n"
+  read -r t m <<< "$(measure "$bin" -C "$work/c$n" apply --auto-approve --no-progress)"
+  row "apply from empty, N=$n (chains of 10)" "$t" "$m"
+  eval "t_$n=$t"
+done
+SETUP=""
+read -r t m <<< "$(measure "$bin" -C "$work/c10000" plan)"
+row "plan with no changes, N=10000" "$t" "$m"
+printf '%-44s %10s\n' "apply 10000 / apply 1000" "$(awk "BEGIN{printf \"%.1fx\", $t_10000/$t_1000}")"
+SETUP="rm -rf $work/s && python3 $root/bench/gen-sleeps.py 200 $work/s"
+read -r t m <<< "$(measure "$bin" -C "$work/s" apply --auto-approve --no-progress --parallelism 200)"
+row "200 local_exec x sleep 0.2, --parallelism 200" "$t" "$m"
