@@ -452,7 +452,7 @@ impl<'a, 'g> Runner<'a, 'g> {
                 self.failed.insert(n);
                 continue;
             }
-            let sensitive: BTreeSet<String> = schema_sensitive.union(&cfg_sensitive).cloned().collect();
+            let sensitive = crate::planner::instance_sensitive(schema, &cfg_sensitive);
             let prior = state.get(&addr_s).map(|p| p.attributes.clone());
             let (step, job_prior, job_config) = match action {
                 Action::DeleteThenCreate => (Step::DeleteFirst, prior, None),

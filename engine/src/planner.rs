@@ -134,6 +134,18 @@ fn check_schema(r: &Resource, providers: &Providers, diags: &mut Vec<Diagnostic>
     ok
 }
 
+/// The attributes of an instance to hide: the schema's sensitive ones, those
+/// set from sensitive values, and, when any is, every computed attribute, since
+/// a provider may derive them from the secret (a hash of it, say).
+pub fn instance_sensitive(schema: &landform_provider::Schema, from_config: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut out = schema.sensitive();
+    out.extend(from_config.iter().cloned());
+    if !from_config.is_empty() {
+        out.extend(schema.attributes.iter().filter(|(_, a)| a.computed).map(|(k, _)| k.to_string()));
+    }
+    out
+}
+
 /// Blank the sensitive attributes of a state object.
 fn redact(obj: &Map<String, Json>, sensitive: &BTreeSet<String>) -> Map<String, Json> {
     obj.iter().map(|(k, v)| (k.clone(), if sensitive.contains(k) { Json::Null } else { v.clone() })).collect()
@@ -404,7 +416,6 @@ fn plan_resource(
         return;
     };
     world.init_resource(module, r, &keys);
-    let schema_sensitive = schema.sensitive();
     let cbd = matches!(r.lifecycle.create_before_destroy.as_ref().map(|e| &e.kind), Some(ExprKind::Bool(true)));
     let ignore: Vec<String> = match r.lifecycle.ignore_changes.as_ref().map(|e| &e.kind) {
         Some(ExprKind::List(items)) => {
@@ -431,7 +442,7 @@ fn plan_resource(
             continue;
         }
         let (mut config, mut unknown, cfg_sensitive) = to_config(&cfg);
-        let sensitive: BTreeSet<String> = schema_sensitive.union(&cfg_sensitive).cloned().collect();
+        let sensitive = instance_sensitive(schema, &cfg_sensitive);
         for e in provider.validate(ValidateRequest { type_name: &r.type_name, config: &config, unknown: &unknown }) {
             diags.push(provider_diag(&addr_s, r, e));
         }

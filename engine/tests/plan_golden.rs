@@ -1,0 +1,99 @@
+//! Golden plan tests: each directory under `tests/data/plan` holds a
+//! configuration (`*.lf`) and optionally a prior state (`state.json`, in the
+//! `state pull` format); the expected plan is checked in beside them as
+//! `plan.txt` and `plan.json`. `UPDATE_EXPECT=1` rewrites them.
+
+use landform_engine::planner::{plan, PlanContext, PlanOptions};
+use landform_engine::render::{plan_json, render_plan, Colors};
+use landform_engine::Providers;
+use landform_lang::module::{load_tree, ModuleFs};
+use landform_lang::{NoHost, SourceMap};
+use landform_state::Snapshot;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+struct CaseFs(PathBuf);
+
+impl ModuleFs for CaseFs {
+    fn read_module(&self, dir: &str) -> Result<Vec<(String, String)>, String> {
+        let full = self.0.join(dir);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&full)
+            .map_err(|e| e.to_string())?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "lf"))
+            .collect();
+        files.sort();
+        Ok(files
+            .into_iter()
+            .map(|p| (p.strip_prefix(&self.0).unwrap().display().to_string(), std::fs::read_to_string(&p).unwrap()))
+            .collect())
+    }
+}
+
+fn run(case: &Path) -> (String, String) {
+    let mut sources = SourceMap::new();
+    let (tree, diags) = load_tree(&CaseFs(case.to_path_buf()), ".", &mut sources);
+    assert!(diags.is_empty(), "{}: {diags:?}", case.display());
+    let (checked, diags) = landform_lang::check::check_tree(&tree, &BTreeMap::new(), &NoHost);
+    assert!(diags.is_empty(), "{}: {diags:?}", case.display());
+    let state: Snapshot = match std::fs::read_to_string(case.join("state.json")) {
+        Ok(t) => serde_json::from_str(&t).unwrap(),
+        Err(_) => Snapshot {
+            format_version: 1,
+            lineage: "00000000-0000-4000-a000-000000000000".into(),
+            serial: 0,
+            workspace: "default".into(),
+            resources: Vec::new(),
+            outputs: BTreeMap::new(),
+        },
+    };
+    let mut providers = Providers::new();
+    providers.register(Arc::new(landform_provider_local::LocalProvider::new()));
+    let ctx = PlanContext {
+        tree: &tree,
+        sources: &sources,
+        providers: &providers,
+        host: &NoHost,
+        state: &state,
+        variables: checked.vars,
+    };
+    let destroy = case.file_name().is_some_and(|n| n.to_string_lossy().starts_with("destroy"));
+    let replace = std::fs::read_to_string(case.join("replace.txt"))
+        .map(|t| t.lines().map(|l| landform_engine::ResourceAddr::parse(l.trim()).unwrap()).collect())
+        .unwrap_or_default();
+    let p = match plan(&ctx, &PlanOptions { refresh: false, destroy, targets: Vec::new(), replace }) {
+        Ok(p) => p,
+        Err(d) => {
+            let text = landform_lang::diag::render_all(&d, &sources, landform_lang::diag::Style::PLAIN);
+            return (text, String::new());
+        }
+    };
+    let text = render_plan(&p, &Colors::NONE);
+    let mut json = plan_json(&p);
+    json["landform_version"] = serde_json::Value::String("(version)".into());
+    (text, serde_json::to_string_pretty(&json).unwrap() + "\n")
+}
+
+#[test]
+fn plans_match_the_recorded_text_and_json() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/plan");
+    let update = std::env::var_os("UPDATE_EXPECT").is_some();
+    let mut cases: Vec<PathBuf> =
+        std::fs::read_dir(&root).unwrap().filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+    cases.sort();
+    assert!(cases.len() >= 8, "expected the plan fixtures, found {}", cases.len());
+    let mut failures = Vec::new();
+    for case in cases {
+        let (text, json) = run(&case);
+        for (name, actual) in [("plan.txt", &text), ("plan.json", &json)] {
+            let path = case.join(name);
+            if update {
+                std::fs::write(&path, actual).unwrap();
+            } else if std::fs::read_to_string(&path).unwrap_or_default() != *actual {
+                failures.push(format!("{} differs:\n{actual}", path.display()));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
