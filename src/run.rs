@@ -85,6 +85,17 @@ pub fn open_state(common: &CommonArgs, operation: Option<&str>) -> Result<OpenSt
     Ok(OpenState { storage, _backend: backend, _lock: lock, workspace })
 }
 
+/// Open the state (taking the lock for `operation`) and read it; errors are printed.
+pub fn open_and_load(common: &CommonArgs, operation: Option<&str>, color: bool) -> Result<(OpenState, Snapshot), u8> {
+    let fail = |msg: &str| {
+        eprintln!("{}", ui::error_line(msg, color));
+        1
+    };
+    let st = open_state(common, operation).map_err(|e| fail(&e))?;
+    let snap = st.storage.load().map_err(|e| fail(&format!("cannot read the state: {e}")))?;
+    Ok((st, snap))
+}
+
 pub struct PlanArgs {
     pub vars: VarArgs,
     pub targets: Vec<String>,
@@ -154,19 +165,9 @@ pub fn cmd_plan(
         Ok(c) => c,
         Err(code) => return code,
     };
-    let st = match open_state(common, Some("plan")) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{}", ui::error_line(&e, color));
-            return 1;
-        }
-    };
-    let snapshot = match st.storage.load() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{}", ui::error_line(&format!("cannot read the state: {e}"), color));
-            return 1;
-        }
+    let (_held, snapshot) = match open_and_load(common, Some("plan"), color) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let plan = match make_plan(&cfg, &snapshot, &args, color) {
         Ok(p) => p,
@@ -246,19 +247,9 @@ pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let st = match open_state(common, Some(operation)) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{}", ui::error_line(&e, color));
-            return 1;
-        }
-    };
-    let snapshot = match st.storage.load() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{}", ui::error_line(&format!("cannot read the state: {e}"), color));
-            return 1;
-        }
+    let (st, snapshot) = match open_and_load(common, Some(operation), color) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let plan = match saved {
         Some(plan) => {

@@ -1,7 +1,7 @@
 //! Commands that read or edit the state directly: state list/show/rm/mv/
 //! pull/push, output, show, graph, force-unlock.
 
-use crate::run::{self, open_state};
+use crate::run;
 use crate::{ui, CommonArgs};
 use landform_engine::render::show;
 use landform_engine::ResourceAddr;
@@ -14,9 +14,7 @@ fn fail(msg: &str, color: bool) -> u8 {
 }
 
 fn load(common: &CommonArgs, op: Option<&str>, color: bool) -> Result<(run::OpenState, Snapshot), u8> {
-    let st = open_state(common, op).map_err(|e| fail(&e, color))?;
-    let snap = st.storage.load().map_err(|e| fail(&format!("cannot read the state: {e}"), color))?;
-    Ok((st, snap))
+    run::open_and_load(common, op, color)
 }
 
 /// Does a record belong to an address given as `type.name` (all instances) or `type.name[key]`?

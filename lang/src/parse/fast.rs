@@ -4,7 +4,7 @@
 //! parser then reads the file again and says precisely what is wrong. The
 //! differential property test keeps the two in step.
 
-use super::{parse_duration, strip_indent, unescape};
+use super::{parse_duration, strip_indent, unescape, PostfixChain};
 use crate::source::{FileId, Span};
 use crate::syntax::*;
 
@@ -303,8 +303,8 @@ impl<'a> P<'a> {
 
     /// `postfix_expr = { primary ~ (splat | get_attr | index)* }`
     fn postfix(&mut self) -> Option<Expr> {
-        let mut e = self.primary()?;
-        let mut splat: Option<(Expr, Vec<Step>)> = None;
+        let first = self.primary()?;
+        let mut chain = PostfixChain::new(first);
         loop {
             let save = self.pos;
             self.ws();
@@ -316,7 +316,7 @@ impl<'a> P<'a> {
                     if self.eat("*") {
                         self.ws();
                         if self.eat("]") {
-                            self.start_splat(&mut e, &mut splat, start);
+                            chain.splat(self.span(start, self.pos));
                             continue;
                         }
                         self.pos = save;
@@ -331,28 +331,24 @@ impl<'a> P<'a> {
                         self.pos = save;
                         break;
                     }
-                    (Step::Index(k), self.span(start, self.pos))
+                    Step::Index(k)
                 }
                 Some(b'.') => {
                     self.pos += 1;
                     self.ws();
                     if self.eat("*") {
-                        self.start_splat(&mut e, &mut splat, start);
+                        chain.splat(self.span(start, self.pos));
                         continue;
                     }
                     if let Some(id) = self.ident() {
-                        let sp = self.span(start, self.pos);
-                        (Step::Attr(id), sp)
+                        Step::Attr(id)
                     } else if self.peek().is_some_and(|c| c.is_ascii_digit()) {
                         let d0 = self.pos;
                         while self.peek().is_some_and(|c| c.is_ascii_digit()) {
                             self.pos += 1;
                         }
                         let n = self.s[d0..self.pos].parse::<f64>().unwrap_or(0.0);
-                        (
-                            Step::Index(Expr { kind: ExprKind::Number(n), span: self.span(d0, self.pos) }),
-                            self.span(start, self.pos),
-                        )
+                        Step::Index(Expr { kind: ExprKind::Number(n), span: self.span(d0, self.pos) })
                     } else {
                         self.pos = save;
                         break;
@@ -363,39 +359,9 @@ impl<'a> P<'a> {
                     break;
                 }
             };
-            let (step, pspan) = step;
-            match &mut splat {
-                Some((_, steps)) => steps.push(step),
-                None => {
-                    let s = e.span.to(pspan);
-                    e = match step {
-                        Step::Attr(name) => Expr { kind: ExprKind::GetAttr(Box::new(e), name), span: s },
-                        Step::Index(k) => Expr { kind: ExprKind::Index(Box::new(e), Box::new(k)), span: s },
-                    };
-                }
-            }
+            chain.step(step, self.span(start, self.pos));
         }
-        if let Some((src, steps)) = splat {
-            let end = steps
-                .last()
-                .map(|s| match s {
-                    Step::Attr(i) => i.span,
-                    Step::Index(e) => e.span,
-                })
-                .unwrap_or(src.span);
-            let s = src.span.to(end);
-            e = Expr { kind: ExprKind::Splat(Box::new(src), steps), span: s };
-        }
-        Some(e)
-    }
-
-    fn start_splat(&mut self, e: &mut Expr, splat: &mut Option<(Expr, Vec<Step>)>, start: usize) {
-        let pspan = self.span(start, self.pos);
-        if let Some((src, steps)) = splat.take() {
-            let s = src.span.to(pspan);
-            *e = Expr { kind: ExprKind::Splat(Box::new(src), steps), span: s };
-        }
-        *splat = Some((e.clone(), Vec::new()));
+        Some(chain.finish())
     }
 
     fn primary(&mut self) -> Option<Expr> {

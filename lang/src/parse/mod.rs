@@ -342,6 +342,57 @@ fn top_level_chunks(text: &str) -> Vec<(usize, usize)> {
     chunks
 }
 
+/// A postfix chain under construction: attribute and index steps, and splats
+/// that apply the steps after them to every element. Both parsers build chains
+/// through this, so that their trees agree.
+struct PostfixChain {
+    e: Expr,
+    splat: Option<(Expr, Vec<Step>)>,
+}
+
+impl PostfixChain {
+    fn new(e: Expr) -> PostfixChain {
+        PostfixChain { e, splat: None }
+    }
+
+    /// `[*]` or `.*`, spanning `pspan`.
+    fn splat(&mut self, pspan: Span) {
+        if let Some((src, steps)) = self.splat.take() {
+            let s = src.span.to(pspan);
+            self.e = Expr { kind: ExprKind::Splat(Box::new(src), steps), span: s };
+        }
+        self.splat = Some((self.e.clone(), Vec::new()));
+    }
+
+    /// `.name` or `[key]`, spanning `pspan`.
+    fn step(&mut self, step: Step, pspan: Span) {
+        match &mut self.splat {
+            Some((_, steps)) => steps.push(step),
+            None => {
+                let e = std::mem::replace(&mut self.e, Expr { kind: ExprKind::Null, span: pspan });
+                let s = e.span.to(pspan);
+                self.e = match step {
+                    Step::Attr(name) => Expr { kind: ExprKind::GetAttr(Box::new(e), name), span: s },
+                    Step::Index(k) => Expr { kind: ExprKind::Index(Box::new(e), Box::new(k)), span: s },
+                };
+            }
+        }
+    }
+
+    fn finish(self) -> Expr {
+        let Some((src, steps)) = self.splat else { return self.e };
+        let end = steps
+            .last()
+            .map(|s| match s {
+                Step::Attr(i) => i.span,
+                Step::Index(e) => e.span,
+            })
+            .unwrap_or(src.span);
+        let s = src.span.to(end);
+        Expr { kind: ExprKind::Splat(Box::new(src), steps), span: s }
+    }
+}
+
 /// The first `<<MARKER` whose closing line never comes, with its offset.
 fn unclosed_heredoc(text: &str) -> Option<(usize, String)> {
     let mut search = 0;
@@ -626,8 +677,8 @@ impl Lower {
     fn postfix(&mut self, pair: Pair<Rule>) -> Expr {
         let mut inner = pair.into_inner();
         let Some(first) = inner.next() else { return Expr { kind: ExprKind::Null, span: Span::default() } };
-        let mut e = self.expr(first);
-        let mut splat: Option<(Expr, Vec<Step>)> = None;
+        let first = self.expr(first);
+        let mut chain = PostfixChain::new(first);
         for p in inner {
             let pspan = self.span(&p);
             let step = match p.as_rule() {
@@ -645,11 +696,7 @@ impl Lower {
                     None => continue,
                 },
                 Rule::splat => {
-                    if let Some((src, steps)) = splat.take() {
-                        let s = src.span.to(pspan);
-                        e = Expr { kind: ExprKind::Splat(Box::new(src), steps), span: s };
-                    }
-                    splat = Some((e.clone(), Vec::new()));
+                    chain.splat(pspan);
                     continue;
                 }
                 _ => {
@@ -657,29 +704,9 @@ impl Lower {
                     continue;
                 }
             };
-            match &mut splat {
-                Some((_, steps)) => steps.push(step),
-                None => {
-                    let s = e.span.to(pspan);
-                    e = match step {
-                        Step::Attr(name) => Expr { kind: ExprKind::GetAttr(Box::new(e), name), span: s },
-                        Step::Index(k) => Expr { kind: ExprKind::Index(Box::new(e), Box::new(k)), span: s },
-                    };
-                }
-            }
+            chain.step(step, pspan);
         }
-        if let Some((src, steps)) = splat {
-            let end = steps
-                .last()
-                .map(|s| match s {
-                    Step::Attr(i) => i.span,
-                    Step::Index(e) => e.span,
-                })
-                .unwrap_or(src.span);
-            let s = src.span.to(end);
-            e = Expr { kind: ExprKind::Splat(Box::new(src), steps), span: s };
-        }
-        e
+        chain.finish()
     }
 
     fn for_expr(&mut self, pair: Pair<Rule>) -> Expr {
