@@ -73,7 +73,10 @@ enum Command {
     /// Show output values from the state.
     Output(OutputCmd),
     /// Print the dependency graph in Graphviz DOT.
-    Graph,
+    Graph {
+        /// The configuration directory (default: the current directory).
+        dir: Option<PathBuf>,
+    },
     /// Inspect and edit the state.
     #[command(subcommand)]
     State(StateCmd),
@@ -280,7 +283,10 @@ fn main() -> ExitCode {
         }
         Command::Show(s) => code(state_cmd::show_cmd(&common, s.plan_file.as_ref(), s.json, color)),
         Command::Output(o) => code(state_cmd::output(&common, o.name.as_deref(), o.json, color)),
-        Command::Graph => code(state_cmd::graph(color)),
+        Command::Graph { dir } => match dir.map(std::env::set_current_dir) {
+            Some(Err(e)) => Err(format!("cannot change to the configuration directory: {e}")),
+            _ => code(state_cmd::graph(color)),
+        },
         Command::ForceUnlock { id } => code(state_cmd::force_unlock(&common, &id, color)),
         Command::State(s) => code(match s {
             StateCmd::List => state_cmd::list(&common, color),

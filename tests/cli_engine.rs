@@ -461,3 +461,38 @@ fn parallel_local_exec_runs_concurrently() {
 fn exists(p: &Path) -> bool {
     p.exists()
 }
+
+#[test]
+fn apply_asks_for_yes_unless_auto_approved() {
+    let f = Fixture::new("confirm", BASIC);
+    let answer = |text: &str| {
+        let mut child =
+            f.cmd(&["apply"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let no = answer("no\n");
+    assert_eq!(no.status.code(), Some(1));
+    assert!(text(&no.stdout).contains("Only 'yes' will be accepted to approve."));
+    assert!(text(&no.stdout).contains("Apply cancelled."));
+    assert_eq!(f.ok(&["state", "list"]), "");
+    let yes = answer("yes\n");
+    assert_eq!(yes.status.code(), Some(0), "{}", text(&yes.stderr));
+    assert_eq!(f.ok(&["state", "list"]).lines().count(), 3);
+}
+
+#[test]
+fn refresh_false_trusts_the_state_and_show_reads_a_saved_plan() {
+    let f = Fixture::new("refresh", BASIC);
+    f.ok(&["apply", "--auto-approve"]);
+    std::fs::write(f.path("out/a.txt"), "tampered").unwrap();
+    assert_eq!(f.run(&["plan", "--refresh=false", "--detailed-exitcode"]).status.code(), Some(0));
+    assert_eq!(f.run(&["plan", "--detailed-exitcode"]).status.code(), Some(2));
+    f.ok(&["plan", "--out", "fix.plan"]);
+    let shown = f.ok(&["show", "fix.plan"]);
+    assert!(shown.contains("# local_file.page[\"a\"] will be updated in-place"), "{shown}");
+    let j: serde_json::Value = serde_json::from_str(&f.ok(&["show", "fix.plan", "--json"])).unwrap();
+    assert_eq!(j["summary"]["change"], 1);
+    assert!(f.ok(&["graph", "."]).starts_with("digraph"));
+}
