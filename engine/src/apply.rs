@@ -6,7 +6,7 @@
 
 use crate::addr::{Key, ResourceAddr};
 use crate::build::{build, ConfigGraph, ModulePath, Node};
-use crate::convert::{to_config, to_value};
+use crate::convert::{coerce, to_config, to_value};
 use crate::plan::{Action, Plan, ResourceChange};
 use crate::planner::{config_hash, resource_dependencies};
 use crate::providers::Providers;
@@ -434,6 +434,11 @@ impl<'a, 'g> Runner<'a, 'g> {
                 continue;
             }
             let (mut config, unknown, cfg_sensitive) = to_config(&cfg);
+            if let Some((attr, why)) = coerce(&mut config, schema).into_iter().next() {
+                report.errors.push((addr_s.clone(), format!("inappropriate value for argument \"{attr}\": {why}")));
+                self.failed.insert(n);
+                continue;
+            }
             if let Some(prior) = state.get(&addr_s) {
                 if let Some(ExprKind::List(items)) = r.lifecycle.ignore_changes.as_ref().map(|e| &e.kind) {
                     for name in items.iter().filter_map(|e| e.as_traversal().map(|(root, _)| root.name.clone())) {

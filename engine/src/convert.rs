@@ -40,3 +40,62 @@ pub fn to_value(obj: &Map<String, Json>, unknown: &BTreeSet<String>, sensitive: 
     }
     Value::Object(m)
 }
+
+/// Bring a configuration's arguments to their schema types, as Terraform does
+/// (`5` is `"5"` for a string); returns the arguments that cannot be converted.
+pub fn coerce(config: &mut Map<String, Json>, schema: &landform_provider::Schema) -> Vec<(String, String)> {
+    use landform_provider::AttrType;
+    let mut errors = Vec::new();
+    for (name, v) in config.iter_mut() {
+        let Some(attr) = schema.attributes.get(name.as_str()) else { continue };
+        if v.is_null() {
+            continue;
+        }
+        let kind = |v: &Json| match v {
+            Json::Null => "null",
+            Json::Bool(_) => "bool",
+            Json::Number(_) => "number",
+            Json::String(_) => "string",
+            Json::Array(_) => "list",
+            Json::Object(_) => "object",
+        };
+        let converted = match (attr.ty, &*v) {
+            (AttrType::Any, _) => None,
+            (AttrType::String, Json::String(_))
+            | (AttrType::Number, Json::Number(_))
+            | (AttrType::Bool, Json::Bool(_)) => None,
+            (AttrType::List, Json::Array(_)) | (AttrType::Map, Json::Object(_)) => None,
+            (AttrType::String, Json::Number(n)) => {
+                Some(Ok(Json::String(landform_lang::value::format_number(n.as_f64().unwrap_or(0.0)))))
+            }
+            (AttrType::String, Json::Bool(b)) => Some(Ok(Json::String(b.to_string()))),
+            (AttrType::Number, Json::String(s)) => Some(
+                s.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Json::Number)
+                    .ok_or_else(|| format!("a number is required, but \"{s}\" is not a number")),
+            ),
+            (AttrType::Bool, Json::String(s)) if s == "true" || s == "false" => Some(Ok(Json::Bool(s == "true"))),
+            (ty, other) => Some(Err(format!(
+                "{} required, not {}",
+                match ty {
+                    AttrType::String => "a string is",
+                    AttrType::Number => "a number is",
+                    AttrType::Bool => "a bool is",
+                    AttrType::List => "a list is",
+                    AttrType::Map => "a map is",
+                    AttrType::Any => "any value is",
+                },
+                kind(other)
+            ))),
+        };
+        match converted {
+            Some(Ok(new)) => *v = new,
+            Some(Err(e)) => errors.push((name.clone(), e)),
+            None => {}
+        }
+    }
+    errors
+}

@@ -3,7 +3,7 @@
 
 use crate::addr::{Key, ResourceAddr};
 use crate::build::{build, ConfigGraph, ModulePath, Node};
-use crate::convert::{to_config, to_value};
+use crate::convert::{coerce, to_config, to_value};
 use crate::plan::{Action, OutputChange, Plan, ResourceChange, PLAN_FORMAT_VERSION};
 use crate::providers::Providers;
 use crate::world::World;
@@ -54,12 +54,32 @@ pub fn config_hash(sources: &SourceMap) -> String {
 
 /// Check every resource and data block against its type's schema.
 pub fn validate_schemas(tree: &LoadedModule, providers: &Providers) -> Vec<Diagnostic> {
-    let mut diags = Vec::new();
+    let mut diags = unsupported_module_repetition(tree);
     let mut stack = vec![tree];
     while let Some(m) = stack.pop() {
         stack.extend(m.children.values());
         for r in &m.module.resources {
             check_schema(r, providers, &mut diags);
+        }
+    }
+    diags
+}
+
+/// `count` and `for_each` on module calls are not supported yet: say so
+/// rather than plan the module once.
+pub fn unsupported_module_repetition(tree: &LoadedModule) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let mut stack = vec![tree];
+    while let Some(m) = stack.pop() {
+        stack.extend(m.children.values());
+        for call in &m.module.module_calls {
+            if let Some(e) = call.count.as_ref().or(call.for_each.as_ref()) {
+                diags.push(Diagnostic::error(
+                    "Module repetition is not supported yet",
+                    format!("The module \"{}\" sets count or for_each, which Landform does not support on module calls yet. Declare one module block per instance instead.", call.name),
+                    e.span,
+                ));
+            }
         }
     }
     diags
@@ -442,6 +462,18 @@ fn plan_resource(
             continue;
         }
         let (mut config, mut unknown, cfg_sensitive) = to_config(&cfg);
+        let bad = coerce(&mut config, schema);
+        for (attr, why) in &bad {
+            let span = r.config.attribute(attr).map_or(r.header_span, |a| a.value.span);
+            diags.push(Diagnostic::error(
+                "Incorrect attribute value type",
+                format!("Inappropriate value for argument \"{attr}\" of {addr_s}: {why}."),
+                span,
+            ));
+        }
+        if !bad.is_empty() {
+            continue;
+        }
         let sensitive = instance_sensitive(schema, &cfg_sensitive);
         for e in provider.validate(ValidateRequest { type_name: &r.type_name, config: &config, unknown: &unknown }) {
             diags.push(provider_diag(&addr_s, r, e));

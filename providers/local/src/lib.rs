@@ -155,6 +155,10 @@ fn run_shell(command: &str, config: &Object) -> Result<String> {
     let mut cmd = Command::new("sh");
     cmd.arg("-c").arg(command);
     if let Some(dir) = s(config, "working_dir") {
+        if !std::path::Path::new(dir).is_dir() {
+            return Err(ProviderError::new("Invalid working_dir", format!("the directory {dir} does not exist"))
+                .on("working_dir"));
+        }
         cmd.current_dir(dir);
     }
     if let Some(Value::Object(env)) = config.get("environment") {
