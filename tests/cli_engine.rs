@@ -496,3 +496,18 @@ fn refresh_false_trusts_the_state_and_show_reads_a_saved_plan() {
     assert_eq!(j["summary"]["change"], 1);
     assert!(f.ok(&["graph", "."]).starts_with("digraph"));
 }
+
+#[test]
+fn create_before_destroy_replace_of_the_same_object_keeps_it() {
+    let config = "resource \"local_file\" \"f\" {\n  path    = \"out/f.txt\"\n  content = \"x\"\n  lifecycle {\n    create_before_destroy = true\n  }\n}\n";
+    let f = Fixture::new("cbd-same", config);
+    f.ok(&["apply", "--auto-approve"]);
+    let out = f.ok(&["apply", "--auto-approve", "--replace", "local_file.f"]);
+    assert!(out.contains("Resources: 1 added, 0 changed, 1 destroyed."), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(f.path("out/f.txt")).unwrap(),
+        "x",
+        "the file written by the replacement survives"
+    );
+    assert_eq!(f.run(&["plan", "--detailed-exitcode"]).status.code(), Some(0));
+}

@@ -607,8 +607,18 @@ impl<'a, 'g> Runner<'a, 'g> {
                 completed.extend(self.instance_done(p.node));
                 continue;
             }
+            // A replacement with the old object's id is the old object, rewritten
+            // (a file replaced at the same path): deleting "the old one" would delete it.
+            let same_object = done.step == Step::CreateFirst
+                && p.created.as_ref().and_then(|o| o.get("id")).is_some_and(|new_id| {
+                    self.ctx
+                        .state
+                        .resources
+                        .iter()
+                        .any(|x| x.addr == done.addr && x.attributes.get("id") == Some(new_id))
+                });
             match done.step {
-                Step::DeleteFirst | Step::CreateFirst if !self.stopping() => {
+                Step::DeleteFirst | Step::CreateFirst if !self.stopping() && !same_object => {
                     // The other half of the replace.
                     let r = self.graph.resource(&p.module, p.index);
                     let Some((provider, _)) = self.ctx.providers.for_type(r.mode == Mode::Data, &r.type_name) else {
@@ -637,7 +647,7 @@ impl<'a, 'g> Runner<'a, 'g> {
                     self.dispatch(job);
                 }
                 // Stopping halfway through a replace: the next apply finishes it.
-                Step::DeleteFirst | Step::CreateFirst => {}
+                Step::DeleteFirst | Step::CreateFirst if !same_object => {}
                 _ => {
                     let (value, id) = committed.remove(&done.addr).unwrap_or((Value::Unknown, None));
                     let r = self.graph.resource(&p.module, p.index);
