@@ -714,7 +714,16 @@ impl<'a, 'g> Runner<'a, 'g> {
                     continue;
                 }
                 let c = by_addr[addr.as_str()];
-                let Some(provider) = self.ctx.providers.by_name(&c.provider_name).cloned() else { continue };
+                let Some(provider) = self.ctx.providers.by_name(&c.provider_name).cloned() else {
+                    report.errors.push((
+                        addr.clone(),
+                        format!(
+                            "no provider named \"{}\" is available to destroy it; it stays in the state",
+                            c.provider_name
+                        ),
+                    ));
+                    continue;
+                };
                 let prior = state.get(&addr).map(|r| r.attributes.clone());
                 self.dispatch(Job {
                     addr: addr.clone(),
