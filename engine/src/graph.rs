@@ -81,3 +81,52 @@ impl<N> Dag<N> {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Dag;
+
+    #[test]
+    fn topo_order_puts_dependencies_first() {
+        let mut d = Dag::default();
+        let a = d.add("a");
+        let b = d.add("b");
+        let c = d.add("c");
+        d.depend(b, a);
+        d.depend(c, b);
+        let order: Vec<&str> = d.topo_order().unwrap().into_iter().map(|i| d.g[i]).collect();
+        assert_eq!(order, ["a", "b", "c"]);
+        assert!(d.cycles().is_empty());
+    }
+
+    #[test]
+    fn cycles_name_every_node_and_self_loops_count() {
+        let mut d = Dag::default();
+        let a = d.add("a");
+        let b = d.add("b");
+        let c = d.add("c");
+        let lone = d.add("lone");
+        d.depend(a, b);
+        d.depend(b, c);
+        d.depend(c, a);
+        d.depend(lone, lone);
+        let mut cycles: Vec<Vec<&str>> =
+            d.cycles().into_iter().map(|c| c.into_iter().map(|i| d.g[i]).collect()).collect();
+        cycles.iter_mut().for_each(|c| c.sort());
+        cycles.sort();
+        assert_eq!(cycles, vec![vec!["a", "b", "c"], vec!["lone"]]);
+        assert!(d.topo_order().is_none());
+    }
+
+    #[test]
+    fn dot_lists_nodes_and_edges_sorted() {
+        let mut d = Dag::default();
+        let a = d.add("x.a");
+        let b = d.add("x.b");
+        d.depend(b, a);
+        d.depend(b, a);
+        let dot = d.to_dot(|n| n.to_string());
+        assert!(dot.contains("\"x.b\" -> \"x.a\""));
+        assert_eq!(dot.matches("->").count(), 1, "a repeated dependency is one edge");
+    }
+}
