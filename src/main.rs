@@ -128,6 +128,13 @@ struct ApplyCmd {
     vars: VarArgs,
     #[command(flatten)]
     target: TargetArgs,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// How apply and destroy run.
+#[derive(Args)]
+struct RunArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     auto_approve: bool,
@@ -143,15 +150,11 @@ struct ApplyCmd {
 struct DestroyCmd {
     #[command(flatten)]
     vars: VarArgs,
-    /// Only this resource (and what depends on it in state). Repeatable.
+    /// Only this resource. Repeatable.
     #[arg(long = "target", value_name = "ADDR")]
     targets: Vec<String>,
-    #[arg(long)]
-    auto_approve: bool,
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    parallelism: usize,
-    #[arg(long)]
-    no_progress: bool,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(Args)]
@@ -263,9 +266,9 @@ fn main() -> ExitCode {
             let args = run::ApplyArgs {
                 plan_file: a.plan_file,
                 plan,
-                auto_approve: a.auto_approve,
-                parallelism: a.parallelism,
-                no_progress: a.no_progress,
+                auto_approve: a.run.auto_approve,
+                parallelism: a.run.parallelism,
+                no_progress: a.run.no_progress,
             };
             code(run::cmd_apply(&common, args, color))
         }
@@ -275,9 +278,9 @@ fn main() -> ExitCode {
             let args = run::ApplyArgs {
                 plan_file: None,
                 plan,
-                auto_approve: d.auto_approve,
-                parallelism: d.parallelism,
-                no_progress: d.no_progress,
+                auto_approve: d.run.auto_approve,
+                parallelism: d.run.parallelism,
+                no_progress: d.run.no_progress,
             };
             code(run::cmd_apply(&common, args, color))
         }

@@ -231,12 +231,7 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         if run.in_flight == 0 {
             break;
         }
-        // Wait for at least one result, then take every other that is ready, and commit them together.
-        let Some(first) = rx.recv().await else { break };
-        let mut batch = vec![first];
-        while let Ok(more) = rx.try_recv() {
-            batch.push(more);
-        }
+        let Some(batch) = next_batch(&mut rx).await else { break };
         run.in_flight -= batch.len();
         for n in run.finish_batch(batch, &mut state, &mut report) {
             completed.push(n);
@@ -266,6 +261,16 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         report.outputs = outputs;
     }
     report
+}
+
+/// Wait for at least one finished operation, then take every other that is
+/// ready too, so that they share one commit.
+async fn next_batch(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Done>) -> Option<Vec<Done>> {
+    let mut batch = vec![rx.recv().await?];
+    while let Ok(more) = rx.try_recv() {
+        batch.push(more);
+    }
+    Some(batch)
 }
 
 struct Runner<'a, 'g> {
@@ -739,11 +744,7 @@ impl<'a, 'g> Runner<'a, 'g> {
             if self.in_flight == 0 {
                 break;
             }
-            let Some(first) = rx.recv().await else { break };
-            let mut batch = vec![first];
-            while let Ok(more) = rx.try_recv() {
-                batch.push(more);
-            }
+            let Some(mut batch) = next_batch(rx).await else { break };
             self.in_flight -= batch.len();
             batch.retain(|d| d.started);
             let commits: Vec<Change> =
