@@ -100,6 +100,12 @@ struct TargetArgs {
     refresh: bool,
 }
 
+impl TargetArgs {
+    fn into_plan(self, vars: VarArgs, destroy: bool) -> run::PlanArgs {
+        run::PlanArgs { vars, targets: self.targets, replace: self.replace, refresh: self.refresh, destroy }
+    }
+}
+
 #[derive(Args)]
 struct PlanCmd {
     #[command(flatten)]
@@ -246,23 +252,11 @@ fn main() -> ExitCode {
         Command::Validate(a) => validate(a, color),
         Command::Fmt(a) => fmt(a, color),
         Command::Plan(p) => {
-            let args = run::PlanArgs {
-                vars: p.vars,
-                targets: p.target.targets,
-                replace: p.target.replace,
-                refresh: p.target.refresh,
-                destroy: p.destroy,
-            };
+            let args = p.target.into_plan(p.vars, p.destroy);
             code(run::cmd_plan(&common, args, p.out, p.json, p.detailed_exitcode, color))
         }
         Command::Apply(a) => {
-            let plan = run::PlanArgs {
-                vars: a.vars,
-                targets: a.target.targets,
-                replace: a.target.replace,
-                refresh: a.target.refresh,
-                destroy: false,
-            };
+            let plan = a.target.into_plan(a.vars, false);
             let args = run::ApplyArgs {
                 plan_file: a.plan_file,
                 plan,

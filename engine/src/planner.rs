@@ -85,7 +85,7 @@ pub fn unsupported_module_repetition(tree: &LoadedModule) -> Vec<Diagnostic> {
     diags
 }
 
-fn check_schema(r: &Resource, providers: &Providers, diags: &mut Vec<Diagnostic>) -> bool {
+fn check_schema(r: &Resource, providers: &Providers, diags: &mut Vec<Diagnostic>) {
     let data = r.mode == Mode::Data;
     let Some((_, schema)) = providers.for_type(data, &r.type_name) else {
         let kinds = providers.type_names(data);
@@ -100,9 +100,8 @@ fn check_schema(r: &Resource, providers: &Providers, diags: &mut Vec<Diagnostic>
             ),
             r.header_span,
         ));
-        return false;
+        return;
     };
-    let mut ok = true;
     let mut present = HashSet::new();
     for item in &r.config.items {
         let (name, span) = match item {
@@ -112,7 +111,6 @@ fn check_schema(r: &Resource, providers: &Providers, diags: &mut Vec<Diagnostic>
         present.insert(name.as_str());
         match schema.attributes.get(name.as_str()) {
             None => {
-                ok = false;
                 diags.push(Diagnostic::error(
                     "Unsupported argument",
                     format!(
@@ -127,7 +125,6 @@ fn check_schema(r: &Resource, providers: &Providers, diags: &mut Vec<Diagnostic>
                 ));
             }
             Some(a) if a.computed && !a.required => {
-                ok = false;
                 diags.push(Diagnostic::error(
                     "Invalid argument",
                     format!("\"{name}\" is set by the provider after apply; it cannot be set in configuration. Read it as {}.{}.{name} instead.", r.type_name, r.name),
@@ -139,7 +136,6 @@ fn check_schema(r: &Resource, providers: &Providers, diags: &mut Vec<Diagnostic>
     }
     for (name, a) in &schema.attributes {
         if a.required && !present.contains(name) {
-            ok = false;
             diags.push(Diagnostic::error(
                 "Missing required argument",
                 format!(
@@ -151,7 +147,6 @@ fn check_schema(r: &Resource, providers: &Providers, diags: &mut Vec<Diagnostic>
             ));
         }
     }
-    ok
 }
 
 /// The attributes of an instance to hide: the schema's sensitive ones, those
