@@ -199,6 +199,8 @@ enum StateCmd {
         #[arg(long)]
         force: bool,
     },
+    /// Restore the last good state (kept in backup.json) over a damaged one.
+    Recover,
 }
 
 #[derive(Args, Clone, Default)]
@@ -292,6 +294,7 @@ fn main() -> ExitCode {
             StateCmd::Mv { from, to } => state_cmd::mv(&common, &from, &to, color),
             StateCmd::Pull { show_sensitive } => state_cmd::pull(&common, show_sensitive, color),
             StateCmd::Push { file, force } => state_cmd::push(&common, &file, force, color),
+            StateCmd::Recover => state_cmd::recover(&common, color),
         }),
     };
     match result {

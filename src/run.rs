@@ -10,7 +10,7 @@ use landform_engine::{Plan, Providers, ResourceAddr};
 use landform_lang::check::{Input, InputValue};
 use landform_lang::module::LoadedModule;
 use landform_lang::{SourceMap, Value};
-use landform_state::{LockGuard, Locker, SledBackend, SledWorkspace, Snapshot, Storage};
+use landform_state::{LockGuard, Locker, SledStore, Snapshot, Storage};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -52,9 +52,8 @@ pub fn load_config(vars: &VarArgs, color: bool) -> Result<Config, u8> {
 }
 
 pub struct OpenState {
-    pub storage: Arc<SledWorkspace>,
-    pub _backend: SledBackend,
-    pub _lock: Option<LockGuard>,
+    pub storage: Arc<SledStore>,
+    pub _lock: LockGuard,
     pub workspace: String,
 }
 
@@ -62,38 +61,28 @@ pub fn state_dir(common: &CommonArgs) -> PathBuf {
     common.state.clone().unwrap_or_else(|| PathBuf::from(".landform/state"))
 }
 
-/// Take the workspace lock (for operations that change state), then open it.
-pub fn open_state(common: &CommonArgs, operation: Option<&str>) -> Result<OpenState, String> {
-    let dir = state_dir(common);
-    let workspace = common.workspace.clone();
-    let lock = match operation {
-        Some(op) => {
-            let locker = landform_state::FileLocker { dir: dir.clone(), workspace: workspace.clone() };
-            Some(locker.lock(op, common.lock_timeout).map_err(|e| e.to_string())?)
-        }
-        None => None,
-    };
-    let backend = SledBackend::open(&dir).map_err(|e| {
-        let text = e.to_string();
-        if text.contains("WouldBlock") || text.contains("lock") {
-            format!("the state in {} is in use by another landform process; wait for it to finish", dir.display())
-        } else {
-            text
-        }
-    })?;
-    let storage = Arc::new(backend.workspace(&workspace).map_err(|e| e.to_string())?);
-    Ok(OpenState { storage, _backend: backend, _lock: lock, workspace })
-}
-
-/// Open the state (taking the lock for `operation`) and read it; errors are printed.
-pub fn open_and_load(common: &CommonArgs, operation: Option<&str>, color: bool) -> Result<(OpenState, Snapshot), u8> {
+/// Take the workspace lock for `operation`, open the state for writing and
+/// read it. A damaged state is refused; errors are printed.
+pub fn open_and_load(common: &CommonArgs, operation: &str, color: bool) -> Result<(OpenState, Snapshot), u8> {
     let fail = |msg: &str| {
         eprintln!("{}", ui::error_line(msg, color));
         1
     };
-    let st = open_state(common, operation).map_err(|e| fail(&e))?;
-    let snap = st.storage.load().map_err(|e| fail(&format!("cannot read the state: {e}")))?;
-    Ok((st, snap))
+    let dir = state_dir(common);
+    let workspace = common.workspace.clone();
+    let locker = landform_state::FileLocker { dir: dir.clone(), workspace: workspace.clone() };
+    let lock = locker.lock(operation, common.lock_timeout).map_err(|e| fail(&e.to_string()))?;
+    let (storage, snap) = SledStore::open(&dir, &workspace).map_err(|e| fail(&e.to_string()))?;
+    Ok((OpenState { storage: Arc::new(storage), _lock: lock, workspace }, snap))
+}
+
+/// Read the state without the lock or the database's writer handle, so that
+/// it works while another operation runs; errors are printed.
+pub fn read_state(common: &CommonArgs, color: bool) -> Result<Snapshot, u8> {
+    landform_state::read_snapshot(&state_dir(common), &common.workspace).map_err(|e| {
+        eprintln!("{}", ui::error_line(&e.to_string(), color));
+        1
+    })
 }
 
 pub struct PlanArgs {
@@ -165,7 +154,7 @@ pub fn cmd_plan(
         Ok(c) => c,
         Err(code) => return code,
     };
-    let (_held, snapshot) = match open_and_load(common, Some("plan"), color) {
+    let (_held, snapshot) = match open_and_load(common, "plan", color) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -247,7 +236,7 @@ pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let (st, snapshot) = match open_and_load(common, Some(operation), color) {
+    let (st, snapshot) = match open_and_load(common, operation, color) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -303,9 +292,20 @@ pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
             plan
         }
     };
+    if let Err(e) = st.storage.save_backup(&snapshot) {
+        eprintln!("{}", ui::error_line(&e.to_string(), color));
+        return 1;
+    }
     let mut plan = plan;
     plan.strip_values();
     let report = run_apply(&cfg, &st, snapshot, &plan, args.parallelism, args.no_progress);
+    if let Some(e) = &report.state_error {
+        return report_state_failure(&st, e, &report, color);
+    }
+    // The state after a clean apply is the new last good one.
+    if let Ok(now) = st.storage.load() {
+        let _ = st.storage.save_backup(&now);
+    }
     report_apply(&report, &cfg.sources, plan.destroy, color)
 }
 
@@ -358,6 +358,62 @@ fn run_apply(
         };
         apply::apply(ctx, plan, progress.clone()).await
     })
+}
+
+/// A commit failed even after retries: put everything apply knows — what the
+/// state holds plus every result it could not save — in a recovery file
+/// beside the configuration, and say how to load it.
+fn report_state_failure(st: &OpenState, error: &str, report: &ApplyReport, color: bool) -> u8 {
+    use landform_state::Change;
+    let snap = report.recovery.clone().unwrap_or_else(|| Snapshot {
+        format_version: landform_state::FORMAT_VERSION,
+        lineage: String::new(),
+        serial: 0,
+        workspace: st.workspace.clone(),
+        resources: Vec::new(),
+        outputs: BTreeMap::new(),
+    });
+    let name = format!("landform-recovery-{}-{}.json", st.workspace, landform_state::now_rfc3339().replace(':', ""));
+    let bytes = serde_json::to_vec_pretty(&snap).unwrap_or_default();
+    let mut written = None;
+    for dir in [PathBuf::from("."), std::env::temp_dir()] {
+        let path = dir.join(&name);
+        if landform_state::files::write_atomic(&path, &bytes).is_ok() {
+            written = Some(path);
+            break;
+        }
+    }
+    for (addr, err) in &report.errors {
+        eprintln!("{}", ui::error_line(&format!("{addr}: {err}"), color));
+    }
+    let unsaved: Vec<String> = report
+        .uncommitted
+        .iter()
+        .map(|c| match c {
+            Change::Put(r) => r.addr.clone(),
+            Change::Delete(a) => format!("{a} (destroyed)"),
+            Change::Outputs(_) => "the outputs".into(),
+        })
+        .collect();
+    let listed = if unsaved.len() > 10 {
+        format!("{}, and {} more", unsaved[..10].join(", "), unsaved.len() - 10)
+    } else {
+        unsaved.join(", ")
+    };
+    let msg = match &written {
+        Some(path) => format!(
+            "the state could not be saved: {error}. Landform stopped starting new operations. The {} result(s) it could not save ({listed}), with everything the state already held, are in {}. Fix the cause (free some space), then load it with:\n    landform state push {}\nbefore running plan or apply again, so that nothing it created is forgotten.",
+            unsaved.len(),
+            path.display(),
+            path.display()
+        ),
+        None => format!(
+            "the state could not be saved: {error}, and no recovery file could be written either. These results are not in the state: {listed}. Their objects exist; after fixing the cause, bring them back with `landform state push` or remove them by hand."
+        ),
+    };
+    eprintln!("{}", ui::error_line(&msg, color));
+    eprintln!("\nApply failed: {} added, {} changed, {} destroyed.", report.added, report.changed, report.destroyed);
+    1
 }
 
 fn report_apply(report: &ApplyReport, sources: &SourceMap, destroy: bool, color: bool) -> u8 {

@@ -13,8 +13,13 @@ fn fail(msg: &str, color: bool) -> u8 {
     1
 }
 
-fn load(common: &CommonArgs, op: Option<&str>, color: bool) -> Result<(run::OpenState, Snapshot), u8> {
-    run::open_and_load(common, op, color)
+/// Open the state to change it, keeping the state as it is now as the last good one.
+fn load(common: &CommonArgs, op: &str, color: bool) -> Result<(run::OpenState, Snapshot), u8> {
+    let (st, snap) = run::open_and_load(common, op, color)?;
+    if let Err(e) = st.storage.save_backup(&snap) {
+        return Err(fail(&e.to_string(), color));
+    }
+    Ok((st, snap))
 }
 
 /// Does a record belong to an address given as `type.name` (all instances) or `type.name[key]`?
@@ -23,7 +28,7 @@ fn matches(rec: &ResourceRecord, wanted: &str) -> bool {
 }
 
 pub fn list(common: &CommonArgs, color: bool) -> u8 {
-    let Ok((_st, snap)) = load(common, None, color) else { return 1 };
+    let Ok(snap) = run::read_state(common, color) else { return 1 };
     let mut addrs: Vec<&str> = snap.resources.iter().map(|r| r.addr.as_str()).collect();
     addrs.sort();
     for a in addrs {
@@ -53,7 +58,7 @@ pub fn render_record(rec: &ResourceRecord) -> String {
 }
 
 pub fn show_addr(common: &CommonArgs, addr: &str, color: bool) -> u8 {
-    let Ok((_st, snap)) = load(common, None, color) else { return 1 };
+    let Ok(snap) = run::read_state(common, color) else { return 1 };
     let found: Vec<&ResourceRecord> = snap.resources.iter().filter(|r| matches(r, addr)).collect();
     if found.is_empty() {
         return fail(
@@ -68,7 +73,7 @@ pub fn show_addr(common: &CommonArgs, addr: &str, color: bool) -> u8 {
 }
 
 pub fn rm(common: &CommonArgs, addrs: &[String], color: bool) -> u8 {
-    let Ok((st, snap)) = load(common, Some("state rm"), color) else { return 1 };
+    let Ok((st, snap)) = load(common, "state rm", color) else { return 1 };
     let mut changes = Vec::new();
     for a in addrs {
         let found: Vec<&ResourceRecord> = snap.resources.iter().filter(|r| matches(r, a)).collect();
@@ -89,7 +94,7 @@ pub fn rm(common: &CommonArgs, addrs: &[String], color: bool) -> u8 {
 }
 
 pub fn mv(common: &CommonArgs, from: &str, to: &str, color: bool) -> u8 {
-    let Ok((st, snap)) = load(common, Some("state mv"), color) else { return 1 };
+    let Ok((st, snap)) = load(common, "state mv", color) else { return 1 };
     let to_addr = match ResourceAddr::parse(to) {
         Ok(a) => a,
         Err(e) => return fail(&e, color),
@@ -117,7 +122,7 @@ pub fn mv(common: &CommonArgs, from: &str, to: &str, color: bool) -> u8 {
 
 /// The state as JSON; sensitive attribute values are blanked unless asked for.
 pub fn pull(common: &CommonArgs, show_sensitive: bool, color: bool) -> u8 {
-    let Ok((_st, mut snap)) = load(common, None, color) else { return 1 };
+    let Ok(mut snap) = run::read_state(common, color) else { return 1 };
     if !show_sensitive {
         for r in &mut snap.resources {
             for k in &r.sensitive_attributes {
@@ -150,7 +155,7 @@ pub fn push(common: &CommonArgs, file: &PathBuf, force: bool, color: bool) -> u8
             )
         }
     };
-    let Ok((st, cur)) = load(common, Some("state push"), color) else { return 1 };
+    let Ok((st, cur)) = load(common, "state push", color) else { return 1 };
     if !force && !cur.resources.is_empty() {
         if new.lineage != cur.lineage {
             return fail(&format!("the pushed state has lineage {}, but this workspace's is {}: they are different states. Use --force to replace it anyway.", new.lineage, cur.lineage), color);
@@ -174,7 +179,7 @@ pub fn push(common: &CommonArgs, file: &PathBuf, force: bool, color: bool) -> u8
 }
 
 pub fn output(common: &CommonArgs, name: Option<&str>, json: bool, color: bool) -> u8 {
-    let Ok((_st, snap)) = load(common, None, color) else { return 1 };
+    let Ok(snap) = run::read_state(common, color) else { return 1 };
     if let Some(n) = name {
         let Some(o) = snap.outputs.get(n) else {
             return fail(
@@ -226,7 +231,7 @@ pub fn show_cmd(common: &CommonArgs, plan_file: Option<&PathBuf>, json: bool, co
         run::print_plan(&plan, json, color);
         return 0;
     }
-    let Ok((_st, mut snap)) = load(common, None, color) else { return 1 };
+    let Ok(mut snap) = run::read_state(common, color) else { return 1 };
     if json {
         for r in &mut snap.resources {
             for k in &r.sensitive_attributes {
@@ -265,6 +270,34 @@ pub fn show_cmd(common: &CommonArgs, plan_file: Option<&PathBuf>, json: bool, co
         }
     }
     0
+}
+
+pub fn recover(common: &CommonArgs, color: bool) -> u8 {
+    let dir = run::state_dir(common);
+    let locker = landform_state::FileLocker { dir: dir.clone(), workspace: common.workspace.clone() };
+    let _lock = match locker.lock("state recover", common.lock_timeout) {
+        Ok(l) => l,
+        Err(e) => return fail(&e.to_string(), color),
+    };
+    if landform_state::read_snapshot(&dir, &common.workspace).is_ok() {
+        return fail(
+            &format!("the state of workspace \"{}\" is not damaged; there is nothing to recover", common.workspace),
+            color,
+        );
+    }
+    match landform_state::SledStore::recover(&dir, &common.workspace) {
+        Ok((snap, kept)) => {
+            println!(
+                "Restored the last good state of workspace \"{}\": serial {}, {} resource instance(s). The damaged state was kept in {}.\nRun `landform plan` to see how the real infrastructure differs from it.",
+                common.workspace,
+                snap.serial,
+                snap.resources.len(),
+                kept.display()
+            );
+            0
+        }
+        Err(e) => fail(&e.to_string(), color),
+    }
 }
 
 pub fn force_unlock(common: &CommonArgs, id: &str, color: bool) -> u8 {

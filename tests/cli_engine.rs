@@ -1,58 +1,12 @@
 //! End-to-end tests of plan, apply, destroy and the state commands on the real
 //! binary, with the built-in local provider.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Fixture {
-    dir: PathBuf,
-}
-
-impl Fixture {
-    fn new(name: &str, config: &str) -> Fixture {
-        let dir = std::env::temp_dir().join(format!("landform-e2e-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let f = Fixture { dir };
-        f.write(config);
-        f
-    }
-
-    fn write(&self, config: &str) {
-        std::fs::write(self.dir.join("main.lf"), config).unwrap();
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_landform"));
-        c.args(args).arg("--no-color").current_dir(&self.dir).env_remove("LANDFORM_WORKSPACE").env("NO_COLOR", "1");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).stdin(Stdio::null()).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "landform {args:?} failed:\n{}\n{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        text(&out.stdout)
-    }
-
-    fn path(&self, p: &str) -> PathBuf {
-        self.dir.join(p)
-    }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::{text, Fixture};
 
 const BASIC: &str = r#"
 variable "release" {

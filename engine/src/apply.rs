@@ -76,6 +76,28 @@ pub struct ApplyReport {
     pub diagnostics: Vec<Diagnostic>,
     pub interrupted: bool,
     pub outputs: BTreeMap<String, OutputRecord>,
+    /// Why the state could not be saved, after retries. Apply stopped starting
+    /// operations then; what it could not save is in `uncommitted`.
+    pub state_error: Option<String>,
+    /// Results that are not in the state because a commit failed, in order.
+    pub uncommitted: Vec<Change>,
+    /// After a failed commit: the state apply started from, with every change
+    /// it made, saved or not: what the recovery file holds.
+    pub recovery: Option<Snapshot>,
+}
+
+/// A snapshot with changes applied, in order.
+pub fn apply_changes(snap: &mut Snapshot, changes: &[Change]) {
+    for c in changes {
+        match c {
+            Change::Put(rec) => {
+                snap.resources.retain(|r| r.addr != rec.addr);
+                snap.resources.push((**rec).clone());
+            }
+            Change::Delete(addr) => snap.resources.retain(|r| &r.addr != addr),
+            Change::Outputs(o) => snap.outputs = o.clone(),
+        }
+    }
 }
 
 /// Why a saved plan cannot be applied.
@@ -187,14 +209,17 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         failed: HashSet::new(),
         outputs: BTreeMap::new(),
         progress,
+        journal: Vec::new(),
     };
-    if !plan.gone.is_empty() {
-        let forget: Vec<Change> = plan.gone.iter().map(|a| Change::Delete(a.clone())).collect();
-        match ctx.storage.commit(&forget) {
-            Ok(_) => plan.gone.iter().for_each(|a| {
-                state.remove(a);
-            }),
-            Err(e) => report.errors.push(("state".into(), format!("cannot save the state: {e}"))),
+    // What refresh saw, first: apply evaluates from it, as the plan did.
+    let mut seen: Vec<Change> = plan.gone.iter().map(|a| Change::Delete(a.clone())).collect();
+    seen.extend(plan.refreshed.iter().map(|r| Change::Put(Box::new(r.clone()))));
+    if !seen.is_empty() && run.commit(seen, &mut report) {
+        for a in &plan.gone {
+            state.remove(a);
+        }
+        for r in &plan.refreshed {
+            state.insert(r.addr.clone(), r.clone());
         }
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Done>();
@@ -255,10 +280,15 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         let outputs: BTreeMap<String, OutputRecord> =
             if plan.destroy { BTreeMap::new() } else { std::mem::take(&mut run.outputs) };
         let outputs: BTreeMap<String, OutputRecord> = outputs;
-        if let Err(e) = ctx.storage.commit(&[Change::Outputs(outputs.clone())]) {
-            report.errors.push(("outputs".into(), format!("cannot save outputs to the state: {e}")));
-        }
+        run.commit(vec![Change::Outputs(outputs.clone())], &mut report);
         report.outputs = outputs;
+    }
+    if report.state_error.is_some() {
+        let mut snap = ctx.state.clone();
+        apply_changes(&mut snap, &run.journal);
+        apply_changes(&mut snap, &report.uncommitted);
+        snap.serial += run.journal.len() as u64 + 1;
+        report.recovery = Some(snap);
     }
     report
 }
@@ -287,11 +317,36 @@ struct Runner<'a, 'g> {
     failed: HashSet<NodeIndex>,
     outputs: BTreeMap<String, OutputRecord>,
     progress: Arc<dyn Progress>,
+    /// Every change committed, for the recovery file should a later commit fail.
+    journal: Vec<Change>,
 }
 
 impl<'a, 'g> Runner<'a, 'g> {
     fn stopping(&self) -> bool {
         self.ctx.stop.load(Ordering::SeqCst)
+    }
+
+    /// Commit changes to the state, retrying twice. When that fails, stop
+    /// starting operations and keep these and every later result in the report
+    /// instead, for the recovery file. Returns whether they were committed.
+    fn commit(&mut self, changes: Vec<Change>, report: &mut ApplyReport) -> bool {
+        if report.state_error.is_none() {
+            let mut last = String::new();
+            for wait in [0, 100, 500] {
+                std::thread::sleep(Duration::from_millis(wait));
+                match tokio::task::block_in_place(|| self.ctx.storage.commit(&changes)) {
+                    Ok(_) => {
+                        self.journal.extend(changes);
+                        return true;
+                    }
+                    Err(e) => last = e.to_string(),
+                }
+            }
+            self.ctx.stop.store(true, Ordering::SeqCst);
+            report.state_error = Some(last);
+        }
+        report.uncommitted.extend(changes);
+        false
     }
 
     /// Run a job on a blocking thread once a permit is free. A job still
@@ -580,10 +635,8 @@ impl<'a, 'g> Runner<'a, 'g> {
         // What each committed record gives its dependents; the record itself is not kept.
         let mut committed: HashMap<String, (Value, Option<String>)> = HashMap::new();
         if !commit.is_empty() {
-            if let Err(e) = tokio::task::block_in_place(|| self.ctx.storage.commit(&commit)) {
-                report.errors.push(("state".into(), format!("cannot save the state: {e}")));
-                self.ctx.stop.store(true, Ordering::SeqCst);
-            } else {
+            let saved = commit.clone();
+            if self.commit(saved, report) {
                 for c in commit {
                     match c {
                         Change::Put(rec) => {
@@ -750,10 +803,7 @@ impl<'a, 'g> Runner<'a, 'g> {
             let commits: Vec<Change> =
                 batch.iter().filter(|d| d.result.is_ok()).map(|d| Change::Delete(d.addr.clone())).collect();
             if !commits.is_empty() {
-                if let Err(e) = tokio::task::block_in_place(|| self.ctx.storage.commit(&commits)) {
-                    report.errors.push(("state".into(), format!("cannot save the state: {e}")));
-                    self.ctx.stop.store(true, Ordering::SeqCst);
-                }
+                self.commit(commits, report);
             }
             for done in batch {
                 match done.result {

@@ -109,6 +109,10 @@ pub struct Plan {
     /// Instances refresh found deleted outside Landform: apply drops them from state.
     #[serde(default)]
     pub gone: Vec<String>,
+    /// Instances refresh found changed outside Landform, as refresh read them:
+    /// apply saves them and evaluates from them, exactly as the plan did.
+    #[serde(default)]
+    pub refreshed: Vec<landform_state::ResourceRecord>,
 }
 
 pub const PLAN_FORMAT_VERSION: u32 = 1;

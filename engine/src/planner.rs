@@ -362,6 +362,9 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
             variables.insert(k.clone(), v.unmark_deep().0.to_json());
         }
     }
+    let mut refreshed: Vec<ResourceRecord> =
+        prior.into_values().filter_map(|c| if let Cow::Owned(r) = c { Some(r) } else { None }).collect();
+    refreshed.sort_by(|a, b| a.addr.cmp(&b.addr));
     Ok(Plan {
         format_version: PLAN_FORMAT_VERSION,
         landform_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -375,6 +378,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
         resource_changes: changes,
         output_changes,
         gone,
+        refreshed,
     })
 }
 

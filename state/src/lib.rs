@@ -5,12 +5,13 @@
 //! **Invariant:** a commit is atomic and durable before it returns: a crash
 //! loses nothing that was committed and never leaves half a change.
 
+pub mod files;
 mod lock;
 mod sled_store;
 mod time;
 
-pub use lock::{FileLocker, LockGuard, LockInfo};
-pub use sled_store::{SledBackend, SledWorkspace};
+pub use lock::{release_all_held, FileLocker, LockGuard, LockInfo, DAMAGED_LOCK_ID};
+pub use sled_store::{read_snapshot, workspace_dir, workspaces, SledStore};
 pub use time::now_rfc3339;
 
 use serde::{Deserialize, Serialize};
@@ -115,6 +116,17 @@ pub enum LockError {
 impl std::fmt::Display for LockError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            LockError::Held(info) if info.id == lock::DAMAGED_LOCK_ID => write!(
+                f,
+                "the state of workspace \"{}\" is locked by a lock file that is empty or damaged (left by a crash or a full disk).\n\nIf no other operation is running, remove it with: landform force-unlock {}",
+                info.workspace,
+                lock::DAMAGED_LOCK_ID
+            ),
+            LockError::Held(info) if info.is_stale() => write!(
+                f,
+                "the state is locked by pid {}, which is no longer running (lock ID {}, taken by {} for {} at {}).\n\nThe operation that took it crashed. Remove the lock with: landform force-unlock {}",
+                info.pid, info.id, info.who, info.operation, info.created, info.id
+            ),
             LockError::Held(info) => write!(
                 f,
                 "the state is locked by another operation.\n\nLock Info:\n  ID:        {}\n  Operation: {}\n  Who:       {}\n  PID:       {}\n  Created:   {}\n  Workspace: {}\n\nLandform takes a lock so that two operations never change the state at once. Wait for the other operation to finish, retry with --lock-timeout 30s, or, if no operation is running (it crashed), remove the lock with: landform force-unlock {}",

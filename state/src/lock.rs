@@ -5,7 +5,7 @@
 use crate::{now_rfc3339, random_id, LockError, Locker, Result, StateError};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -32,24 +32,85 @@ pub struct LockGuard {
     pub info: LockInfo,
 }
 
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        // Remove only our own lock, never one somebody forced and retook.
-        if let Ok(text) = std::fs::read_to_string(&self.path) {
-            if serde_json::from_str::<LockInfo>(&text).is_ok_and(|i| i.id == self.info.id) {
-                let _ = std::fs::remove_file(&self.path);
-            }
+/// The locks this process holds, so that an exit by signal can release them.
+static HELD: std::sync::Mutex<Vec<(PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// Remove a lock file if it is still the lock `id`, never one somebody forced and retook.
+fn remove_if_ours(path: &Path, id: &str) {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        if serde_json::from_str::<LockInfo>(&text).is_ok_and(|i| i.id == id) {
+            let _ = std::fs::remove_file(path);
         }
     }
 }
 
-fn who() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+/// Release every lock this process holds: for exits that skip destructors
+/// (an interrupt at a prompt, a second Ctrl-C).
+pub fn release_all_held() {
+    if let Ok(mut held) = HELD.lock() {
+        for (path, id) in held.drain(..) {
+            remove_if_ours(&path, &id);
+        }
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        remove_if_ours(&self.path, &self.info.id);
+        if let Ok(mut held) = HELD.lock() {
+            held.retain(|(_, id)| id != &self.info.id);
+        }
+    }
+}
+
+/// The user's name: `$USER`, `$LOGNAME`, else the name of the process's uid.
+fn user_name() -> String {
+    if let Some(u) = ["USER", "LOGNAME"].iter().filter_map(|v| std::env::var(v).ok()).find(|u| !u.is_empty()) {
+        return u;
+    }
+    let uid = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
+        s.lines().find_map(|l| l.strip_prefix("Uid:").and_then(|r| r.split_whitespace().next().map(str::to_string)))
+    });
+    let Some(uid) = uid else { return "unknown".into() };
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|p| {
+            p.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2] == uid).then(|| f[0].to_string())
+            })
+        })
+        .unwrap_or_else(|| format!("uid {uid}"))
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into());
-    format!("{user}@{host}")
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Is a process of this host still running? (Unknown counts as running.)
+fn pid_running(pid: u32) -> bool {
+    if !Path::new("/proc/self").exists() {
+        return true;
+    }
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+impl LockInfo {
+    /// A lock taken on this host by a process that is no longer running.
+    pub fn is_stale(&self) -> bool {
+        self.pid != 0 && self.who.rsplit('@').next() == Some(host_name().as_str()) && !pid_running(self.pid)
+    }
+}
+
+/// The ID under which `force-unlock` removes a lock file that cannot be read.
+pub const DAMAGED_LOCK_ID: &str = "damaged";
+
+fn who() -> String {
+    let user = user_name();
+    format!("{user}@{}", host_name())
 }
 
 impl FileLocker {
@@ -68,9 +129,10 @@ impl FileLocker {
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
                 match serde_json::from_str::<LockInfo>(&text) {
                     Ok(holder) => Err(LockError::Held(Box::new(holder))),
-                    // Another process is still writing its lock file.
+                    // Another process may still be writing its lock file; one
+                    // that stays unreadable was left by a crash or a full disk.
                     Err(_) => Err(LockError::Held(Box::new(LockInfo {
-                        id: "(being written)".into(),
+                        id: DAMAGED_LOCK_ID.into(),
                         operation: "unknown".into(),
                         who: "unknown".into(),
                         pid: 0,
@@ -96,12 +158,19 @@ impl Locker for FileLocker {
             workspace: self.workspace.clone(),
         };
         let deadline = Instant::now() + timeout;
+        let mut tries = 0;
         loop {
             match self.try_lock(&info) {
-                Ok(()) => return Ok(LockGuard { path: self.path(), info }),
-                Err(LockError::Held(h)) if Instant::now() < deadline => {
-                    let _ = h;
-                    std::thread::sleep(Duration::from_millis(100));
+                Ok(()) => {
+                    if let Ok(mut held) = HELD.lock() {
+                        held.push((self.path(), info.id.clone()));
+                    }
+                    return Ok(LockGuard { path: self.path(), info });
+                }
+                Err(LockError::Held(h)) if Instant::now() < deadline || (h.id == DAMAGED_LOCK_ID && tries < 10) => {
+                    // An unreadable lock file may be one another process is still writing.
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(if h.id == DAMAGED_LOCK_ID { 30 } else { 100 }));
                 }
                 Err(e) => return Err(e),
             }
@@ -112,14 +181,21 @@ impl Locker for FileLocker {
         let path = self.path();
         let text = std::fs::read_to_string(&path)
             .map_err(|_| StateError(format!("the workspace \"{}\" is not locked", self.workspace)))?;
-        let info: LockInfo =
-            serde_json::from_str(&text).map_err(|e| StateError(format!("the lock file is damaged: {e}")))?;
+        let Ok(info) = serde_json::from_str::<LockInfo>(&text) else {
+            if id != DAMAGED_LOCK_ID {
+                return Err(StateError(format!(
+                    "the lock file {} is empty or damaged, so it names no lock ID; remove it with: landform force-unlock {DAMAGED_LOCK_ID}",
+                    path.display()
+                )));
+            }
+            return std::fs::remove_file(&path).map_err(|e| StateError(crate::files::io_words(&e)));
+        };
         if info.id != id {
             return Err(StateError(format!(
                 "the lock ID \"{id}\" does not match the lock held ({}, by {} for {}). Use that ID to remove it.",
                 info.id, info.who, info.operation
             )));
         }
-        std::fs::remove_file(&path).map_err(|e| StateError(e.to_string()))
+        std::fs::remove_file(&path).map_err(|e| StateError(crate::files::io_words(&e)))
     }
 }

@@ -1,148 +1,567 @@
-//! The default backend: a sled 0.34 database. One tree per workspace, keys
-//! prefixed `r/` (resources), `o/` (outputs) and `m/` (metadata), so that one
-//! batch commits records and the new serial together.
+//! The default backend: one sled 0.34 database per workspace, in
+//! `STATE_DIR/workspaces/NAME/db`, with keys prefixed `r/` (resources), `o/`
+//! (outputs) and `m/` (metadata), so that one batch commits records and the new
+//! serial together.
+//!
+//! sled alone cannot tell a damaged or rolled-back database from a young one:
+//! truncated, it opens empty. So beside it sits `manifest.json`, small and
+//! replaced atomically, naming the lineage, the serial and a digest of every
+//! record. A commit first writes the manifest with the commit it is about to
+//! make as `pending`, then commits to sled, then writes the manifest again; a
+//! database that matches neither is refused. A damaged database is first
+//! opened as a copy, so that sled's recovery never rewrites the original, and
+//! `backup.json` keeps the last good state for `landform state recover`.
 
+use crate::files::{copy_dir, io_words, make_private, sync_dir, write_atomic};
 use crate::{Change, OutputRecord, ResourceRecord, Result, Snapshot, StateError, Storage, FORMAT_VERSION};
-use std::path::Path;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-pub struct SledBackend {
-    db: sled::Db,
-}
+/// An order-independent digest of a set of key/value entries: the XOR of each
+/// entry's SHA-256, so that a commit updates it from the entries it changes.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+struct SetDigest([u8; 32]);
 
-pub struct SledWorkspace {
-    db: sled::Db,
-    tree: sled::Tree,
-    name: String,
-}
-
-fn err(e: impl std::fmt::Display) -> StateError {
-    StateError(e.to_string())
-}
-
-impl SledBackend {
-    /// Open (or create, mode 0700) the database in `dir`.
-    pub fn open(dir: &Path) -> Result<SledBackend> {
-        std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+impl SetDigest {
+    fn toggle(&mut self, key: &[u8], value: &[u8]) {
+        let mut h = Sha256::new();
+        h.update((key.len() as u64).to_le_bytes());
+        h.update(key);
+        h.update(value);
+        for (a, b) in self.0.iter_mut().zip(h.finalize()) {
+            *a ^= b;
         }
-        let db = sled::Config::new()
-            .path(dir.join("db"))
-            .mode(sled::Mode::HighThroughput)
-            // The state is small; sled's default 1 GB page cache would only hold memory.
-            .cache_capacity(16 * 1024 * 1024)
-            .open()
-            .map_err(|e| err(format!("cannot open the state database in {}: {e}", dir.display())))?;
-        Ok(SledBackend { db })
     }
 
-    pub fn workspace(&self, name: &str) -> Result<SledWorkspace> {
-        let tree = self.db.open_tree(format!("ws:{name}")).map_err(err)?;
-        Ok(SledWorkspace { db: self.db.clone(), tree, name: name.to_string() })
-    }
-
-    /// The workspaces that have any state.
-    pub fn workspaces(&self) -> Vec<String> {
-        self.db
-            .tree_names()
-            .iter()
-            .filter_map(|n| std::str::from_utf8(n).ok()?.strip_prefix("ws:").map(str::to_string))
-            .collect()
+    fn hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 
-impl SledWorkspace {
-    fn meta(&self, key: &str) -> Result<Option<String>> {
-        Ok(self.tree.get(format!("m/{key}")).map_err(err)?.map(|v| String::from_utf8_lossy(&v).into_owned()))
-    }
-
-    fn serial(&self) -> Result<u64> {
-        Ok(self.meta("serial")?.and_then(|s| s.parse().ok()).unwrap_or(0))
-    }
-
-    /// The lineage, created on first use.
-    fn lineage(&self) -> Result<String> {
-        if let Some(l) = self.meta("lineage")? {
-            return Ok(l);
-        }
-        let l = crate::random_id();
-        self.tree.insert("m/lineage", l.as_bytes()).map_err(err)?;
-        self.db.flush().map_err(err)?;
-        Ok(l)
-    }
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+struct Point {
+    lineage: String,
+    serial: u64,
+    digest: String,
 }
 
-impl Storage for SledWorkspace {
-    fn load(&self) -> Result<Snapshot> {
-        let mut resources = Vec::new();
-        for item in self.tree.scan_prefix("r/") {
-            let (_, v) = item.map_err(err)?;
-            let rec: ResourceRecord =
-                serde_json::from_slice(&v).map_err(|e| err(format!("a state record is damaged: {e}")))?;
-            resources.push(rec);
-        }
-        let mut outputs = std::collections::BTreeMap::new();
-        for item in self.tree.scan_prefix("o/") {
-            let (k, v) = item.map_err(err)?;
-            let name = String::from_utf8_lossy(&k[2..]).into_owned();
-            let rec: OutputRecord = serde_json::from_slice(&v).map_err(err)?;
-            outputs.insert(name, rec);
-        }
-        Ok(Snapshot {
-            format_version: FORMAT_VERSION,
-            lineage: self.lineage()?,
-            serial: self.serial()?,
-            workspace: self.name.clone(),
-            resources,
-            outputs,
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+struct Manifest {
+    format_version: u32,
+    workspace: String,
+    lineage: String,
+    serial: u64,
+    digest: String,
+    /// A commit under way: the database may hold it or the one before.
+    #[serde(default)]
+    pending: Option<Point>,
+    /// The serial `backup.json` holds.
+    #[serde(default)]
+    backup_serial: Option<u64>,
+}
+
+/// Where a workspace's files live.
+pub fn workspace_dir(state_dir: &Path, workspace: &str) -> PathBuf {
+    state_dir.join("workspaces").join(workspace)
+}
+
+/// The workspaces that have a state, sorted.
+pub fn workspaces(state_dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(state_dir.join("workspaces"))
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().join("manifest.json").exists())
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .collect()
         })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// One workspace's state, open for writing. The caller holds the workspace lock.
+pub struct SledStore {
+    dir: PathBuf,
+    name: String,
+    db: sled::Db,
+    meta: Mutex<Meta>,
+}
+
+#[derive(Clone)]
+struct Meta {
+    lineage: String,
+    serial: u64,
+    digest: SetDigest,
+    backup_serial: Option<u64>,
+}
+
+fn sled_words(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Io(io) => io_words(io),
+        sled::Error::Corruption { .. } => "its data is corrupted".into(),
+        sled::Error::CollectionNotFound(_) => "a part of it is missing".into(),
+        sled::Error::Unsupported(s) => format!("sled refused an operation ({s})"),
+        sled::Error::ReportableBug(s) => format!("sled reported an internal error ({s})"),
+    }
+}
+
+fn open_db(path: &Path) -> std::result::Result<sled::Db, sled::Error> {
+    sled::Config::new()
+        .path(path)
+        .mode(sled::Mode::HighThroughput)
+        // The state is small; sled's default 1 GB page cache would only hold memory.
+        .cache_capacity(16 * 1024 * 1024)
+        .open()
+}
+
+/// Read every entry of a database: the snapshot and the digest of its records.
+fn read_db(db: &sled::Db, workspace: &str) -> std::result::Result<(Snapshot, SetDigest), String> {
+    let mut digest = SetDigest::default();
+    let mut resources = Vec::new();
+    let mut outputs = BTreeMap::new();
+    let (mut lineage, mut serial) = (String::new(), 0);
+    for item in db.iter() {
+        let (k, v) = item.map_err(|e| sled_words(&e))?;
+        if let Some(addr) = k.strip_prefix(b"r/") {
+            digest.toggle(&k, &v);
+            let rec: ResourceRecord = serde_json::from_slice(&v)
+                .map_err(|_| format!("the record of {} cannot be read", String::from_utf8_lossy(addr)))?;
+            resources.push(rec);
+        } else if let Some(name) = k.strip_prefix(b"o/") {
+            digest.toggle(&k, &v);
+            let name = String::from_utf8_lossy(name).into_owned();
+            let rec: OutputRecord =
+                serde_json::from_slice(&v).map_err(|_| format!("the record of output {name} cannot be read"))?;
+            outputs.insert(name, rec);
+        } else if &*k == b"m/lineage" {
+            lineage = String::from_utf8_lossy(&v).into_owned();
+        } else if &*k == b"m/serial" {
+            serial = std::str::from_utf8(&v).ok().and_then(|s| s.parse().ok()).ok_or("its serial cannot be read")?;
+        }
+    }
+    let snap = Snapshot {
+        format_version: FORMAT_VERSION,
+        lineage,
+        serial,
+        workspace: workspace.to_string(),
+        resources,
+        outputs,
+    };
+    Ok((snap, digest))
+}
+
+/// Does what the database holds match the manifest (or the commit it names as pending)?
+fn check(manifest: &Manifest, snap: &Snapshot, digest: &SetDigest) -> std::result::Result<(), String> {
+    let pending_lineage = manifest.pending.as_ref().is_some_and(|p| p.lineage == snap.lineage);
+    if snap.lineage != manifest.lineage && !pending_lineage {
+        return Err(if snap.lineage.is_empty() && snap.serial == 0 {
+            format!("the database is empty, but the manifest says it holds serial {}", manifest.serial)
+        } else {
+            format!("the database's lineage {} is not the manifest's {}", snap.lineage, manifest.lineage)
+        });
+    }
+    let hex = digest.hex();
+    if snap.serial == manifest.serial && hex == manifest.digest {
+        return Ok(());
+    }
+    if let Some(p) = &manifest.pending {
+        if snap.lineage == p.lineage && snap.serial == p.serial && hex == p.digest {
+            return Ok(());
+        }
+    }
+    if snap.serial < manifest.serial {
+        return Err(format!(
+            "the database holds serial {}, older than the serial {} last committed: commits were lost",
+            snap.serial, manifest.serial
+        ));
+    }
+    if snap.serial != manifest.serial {
+        return Err(format!("the database holds serial {}, but the manifest says {}", snap.serial, manifest.serial));
+    }
+    Err(format!("the records of serial {} do not match their digest: some were changed or lost", snap.serial))
+}
+
+fn read_manifest(dir: &Path) -> std::result::Result<Option<Manifest>, String> {
+    let path = dir.join("manifest.json");
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|_| "its manifest.json cannot be read".into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("its manifest.json cannot be read: {}", io_words(&e))),
+    }
+}
+
+fn write_manifest(dir: &Path, m: &Manifest) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(m).map_err(|e| StateError(e.to_string()))?;
+    write_atomic(&dir.join("manifest.json"), &bytes)
+        .map_err(|e| StateError(format!("cannot write {}: {}", dir.join("manifest.json").display(), io_words(&e))))
+}
+
+fn damaged(dir: &Path, workspace: &str, why: &str) -> StateError {
+    let backup = match read_backup(dir) {
+        Ok(b) => format!(
+            " The last good state (serial {}, {} resource instance(s)) is in {}: restore it with `landform state recover`{}.",
+            b.serial,
+            b.resources.len(),
+            dir.join("backup.json").display(),
+            if workspace == "default" { String::new() } else { format!(" --workspace {workspace}") }
+        ),
+        Err(_) => " There is no backup of it to recover from.".into(),
+    };
+    StateError(format!(
+        "the state of workspace \"{workspace}\" in {} is damaged: {why}. Landform refuses to read it, so as not to plan from a wrong state, and has changed nothing.{backup}",
+        dir.display()
+    ))
+}
+
+fn read_backup(dir: &Path) -> std::result::Result<Snapshot, String> {
+    let bytes = std::fs::read(dir.join("backup.json")).map_err(|e| io_words(&e))?;
+    serde_json::from_slice(&bytes).map_err(|_| "backup.json cannot be read".into())
+}
+
+/// Open a copy of the database in a temporary directory and check it, so that
+/// sled's recovery of a damaged database never writes to the original.
+fn check_copy(dir: &Path, workspace: &str, manifest: &Manifest) -> Result<Snapshot> {
+    let tmp = std::env::temp_dir().join(format!("landform-check-{}-{}", std::process::id(), crate::random_id()));
+    let result = (|| {
+        copy_dir(&dir.join("db"), &tmp).map_err(|e| format!("its database cannot be copied: {}", io_words(&e)))?;
+        make_private(&tmp);
+        let db = open_db(&tmp).map_err(|e| format!("its database cannot be opened: {}", sled_words(&e)))?;
+        let (snap, digest) = read_db(&db, workspace)?;
+        drop(db);
+        check(manifest, &snap, &digest)?;
+        Ok(snap)
+    })();
+    let _ = std::fs::remove_dir_all(&tmp);
+    result.map_err(|why: String| damaged(dir, workspace, &why))
+}
+
+/// Read a workspace's state without opening its database for writing: what
+/// `state list`, `output` and `show` use, so that they work during an apply.
+/// Nothing in the state directory is written. A workspace with no state reads
+/// as empty.
+pub fn read_snapshot(state_dir: &Path, workspace: &str) -> Result<Snapshot> {
+    let dir = workspace_dir(state_dir, workspace);
+    let mut last = None;
+    // An apply may commit while the copy is taken; a copy that does not match
+    // is taken again before the state is called damaged.
+    for attempt in 0..5 {
+        let manifest = read_manifest(&dir).map_err(|why| damaged(&dir, workspace, &why))?;
+        let Some(manifest) = manifest else {
+            if dir.join("db").exists() {
+                return Err(damaged(&dir, workspace, "its manifest.json is missing"));
+            }
+            return Ok(Snapshot {
+                format_version: FORMAT_VERSION,
+                lineage: String::new(),
+                serial: 0,
+                workspace: workspace.to_string(),
+                resources: Vec::new(),
+                outputs: BTreeMap::new(),
+            });
+        };
+        if !dir.join("db").join("db").exists() {
+            return Err(damaged(&dir, workspace, "its database file db/db is missing"));
+        }
+        match check_copy(&dir, workspace, &manifest) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50 * (attempt + 1)));
+    }
+    Err(last.unwrap_or_else(|| StateError("cannot read the state".into())))
+}
+
+impl SledStore {
+    /// Open a workspace's state for writing (creating it if it has none) and
+    /// read it. A damaged or rolled-back state is refused, and nothing written.
+    pub fn open(state_dir: &Path, workspace: &str) -> Result<(SledStore, Snapshot)> {
+        let dir = workspace_dir(state_dir, workspace);
+        let manifest = read_manifest(&dir).map_err(|why| damaged(&dir, workspace, &why))?;
+        let db_file = dir.join("db").join("db");
+        let manifest = match manifest {
+            Some(m) => {
+                if !db_file.exists() {
+                    return Err(damaged(&dir, workspace, "its database file db/db is missing"));
+                }
+                if m.workspace != workspace {
+                    return Err(damaged(&dir, workspace, &format!("its manifest names workspace \"{}\"", m.workspace)));
+                }
+                check_copy(&dir, workspace, &m)?;
+                m
+            }
+            None if dir.join("db").exists() => return Err(damaged(&dir, workspace, "its manifest.json is missing")),
+            None => Self::create(state_dir, &dir, workspace)?,
+        };
+        let db = open_db(&dir.join("db")).map_err(|e| {
+            StateError(format!("cannot open the state database in {}: {}", dir.display(), sled_words(&e)))
+        })?;
+        make_private(state_dir);
+        let (snap, digest) = read_db(&db, workspace).map_err(|why| damaged(&dir, workspace, &why))?;
+        check(&manifest, &snap, &digest).map_err(|why| damaged(&dir, workspace, &why))?;
+        let meta =
+            Meta { lineage: snap.lineage.clone(), serial: snap.serial, digest, backup_serial: manifest.backup_serial };
+        let store = SledStore { dir, name: workspace.to_string(), db, meta: Mutex::new(meta) };
+        if manifest.pending.is_some() || manifest.serial != snap.serial {
+            // The last commit was interrupted between sled and the manifest: settle it.
+            let meta = store.meta.lock().map_err(poisoned)?.clone();
+            store.write_meta(&meta, None)?;
+        }
+        Ok((store, snap))
+    }
+
+    /// A new, empty workspace: its manifest first, then the database.
+    fn create(state_dir: &Path, dir: &Path, workspace: &str) -> Result<Manifest> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StateError(format!("cannot create {}: {}", dir.display(), io_words(&e))))?;
+        make_private(state_dir);
+        let lineage = crate::random_id();
+        let db = open_db(&dir.join("db")).map_err(|e| {
+            StateError(format!("cannot create the state database in {}: {}", dir.display(), sled_words(&e)))
+        })?;
+        // Anything a legacy database (one shared by every workspace) holds comes along.
+        let legacy = legacy_snapshot(state_dir, workspace);
+        let mut digest = SetDigest::default();
+        let mut batch = sled::Batch::default();
+        let (lineage, serial) = match &legacy {
+            Some(s) => {
+                for rec in &s.resources {
+                    let (k, v) = (format!("r/{}", rec.addr), serde_json::to_vec(rec).unwrap_or_default());
+                    digest.toggle(k.as_bytes(), &v);
+                    batch.insert(k.into_bytes(), v);
+                }
+                for (name, rec) in &s.outputs {
+                    let (k, v) = (format!("o/{name}"), serde_json::to_vec(rec).unwrap_or_default());
+                    digest.toggle(k.as_bytes(), &v);
+                    batch.insert(k.into_bytes(), v);
+                }
+                (if s.lineage.is_empty() { lineage } else { s.lineage.clone() }, s.serial)
+            }
+            None => (lineage, 0),
+        };
+        batch.insert("m/lineage", lineage.as_bytes());
+        batch.insert("m/serial", serial.to_string().as_bytes());
+        let m = Manifest {
+            format_version: FORMAT_VERSION,
+            workspace: workspace.to_string(),
+            lineage: lineage.clone(),
+            serial,
+            digest: digest.hex(),
+            pending: None,
+            backup_serial: None,
+        };
+        db.apply_batch(batch).and_then(|_| db.flush().map(|_| ())).map_err(|e| {
+            StateError(format!("cannot create the state database in {}: {}", dir.display(), sled_words(&e)))
+        })?;
+        drop(db);
+        write_manifest(dir, &m)?;
+        sync_dir(dir);
+        Ok(m)
+    }
+
+    pub fn workspace(&self) -> &str {
+        &self.name
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn write_meta(&self, meta: &Meta, pending: Option<&Meta>) -> Result<()> {
+        write_manifest(
+            &self.dir,
+            &Manifest {
+                format_version: FORMAT_VERSION,
+                workspace: self.name.clone(),
+                lineage: meta.lineage.clone(),
+                serial: meta.serial,
+                digest: meta.digest.hex(),
+                pending: pending.map(|p| Point {
+                    lineage: p.lineage.clone(),
+                    serial: p.serial,
+                    digest: p.digest.hex(),
+                }),
+                backup_serial: meta.backup_serial,
+            },
+        )
+    }
+
+    /// Keep `snap` as the last good state, unless it is already kept.
+    pub fn save_backup(&self, snap: &Snapshot) -> Result<()> {
+        let mut meta = self.meta.lock().map_err(poisoned)?;
+        if meta.backup_serial == Some(snap.serial) && self.dir.join("backup.json").exists() {
+            return Ok(());
+        }
+        let bytes = serde_json::to_vec(snap).map_err(|e| StateError(e.to_string()))?;
+        write_atomic(&self.dir.join("backup.json"), &bytes)
+            .map_err(|e| StateError(format!("cannot write the state backup: {}", io_words(&e))))?;
+        meta.backup_serial = Some(snap.serial);
+        self.write_meta(&meta, None)
+    }
+
+    /// Replace a damaged database by the last good state in `backup.json`. The
+    /// damaged database is kept beside it, renamed. Returns the restored state
+    /// and where the damaged one went.
+    pub fn recover(state_dir: &Path, workspace: &str) -> Result<(Snapshot, PathBuf)> {
+        let dir = workspace_dir(state_dir, workspace);
+        let backup = read_backup(&dir).map_err(|e| {
+            StateError(format!("there is no usable backup in {} ({e}); nothing was changed", dir.display()))
+        })?;
+        let kept = dir.join(format!("damaged-{}", crate::now_rfc3339().replace(':', "")));
+        std::fs::create_dir_all(&kept)
+            .map_err(|e| StateError(format!("cannot create {}: {}", kept.display(), io_words(&e))))?;
+        for name in ["db", "manifest.json"] {
+            let p = dir.join(name);
+            if p.exists() {
+                std::fs::rename(&p, kept.join(name))
+                    .map_err(|e| StateError(format!("cannot move {} aside: {}", p.display(), io_words(&e))))?;
+            }
+        }
+        let (store, _) = SledStore::open(state_dir, workspace)?;
+        let mut restored = backup.clone();
+        restored.workspace = workspace.to_string();
+        store.replace(&restored)?;
+        Ok((restored, kept))
+    }
+
+    fn commit_batch(&self, meta: &mut Meta, batch: sled::Batch, next: Meta) -> Result<u64> {
+        // Say what is about to be committed, commit it, then say it was.
+        self.write_meta(meta, Some(&next))?;
+        self.db
+            .apply_batch(batch)
+            .map_err(|e| StateError(format!("cannot commit to the state: {}", sled_words(&e))))?;
+        self.db.flush().map_err(|e| StateError(format!("cannot commit to the state: {}", sled_words(&e))))?;
+        *meta = next;
+        // The commit is durable now; a manifest not rewritten is settled on the next open.
+        let _ = self.write_meta(meta, None);
+        Ok(meta.serial)
+    }
+}
+
+fn poisoned<T>(_: T) -> StateError {
+    StateError("the state store is unusable after an earlier failure".into())
+}
+
+impl Storage for SledStore {
+    fn load(&self) -> Result<Snapshot> {
+        let (snap, _) = read_db(&self.db, &self.name).map_err(|why| damaged(&self.dir, &self.name, &why))?;
+        Ok(snap)
     }
 
     fn commit(&self, changes: &[Change]) -> Result<u64> {
-        let serial = self.serial()? + 1;
+        let mut meta = self.meta.lock().map_err(poisoned)?;
+        let mut next = meta.clone();
+        next.serial += 1;
         let mut batch = sled::Batch::default();
+        // The value each key will have after this commit, for the digest.
+        let mut after: HashMap<Vec<u8>, Option<Vec<u8>>> = HashMap::new();
         for c in changes {
             match c {
                 Change::Put(rec) => {
-                    let v = serde_json::to_vec(rec).map_err(err)?;
-                    batch.insert(format!("r/{}", rec.addr).into_bytes(), v);
+                    after.insert(format!("r/{}", rec.addr).into_bytes(), Some(to_json(rec.as_ref())?));
                 }
-                Change::Delete(addr) => batch.remove(format!("r/{addr}").into_bytes()),
+                Change::Delete(addr) => {
+                    after.insert(format!("r/{addr}").into_bytes(), None);
+                }
                 Change::Outputs(outputs) => {
-                    for item in self.tree.scan_prefix("o/") {
-                        let (k, _) = item.map_err(err)?;
-                        batch.remove(k);
+                    for item in self.db.scan_prefix("o/") {
+                        let (k, _) = item.map_err(|e| StateError(sled_words(&e)))?;
+                        after.insert(k.to_vec(), None);
                     }
-                    for (name, rec) in outputs.iter() {
-                        batch.insert(format!("o/{name}").into_bytes(), serde_json::to_vec(&rec).map_err(err)?);
+                    for (name, rec) in outputs {
+                        after.insert(format!("o/{name}").into_bytes(), Some(to_json(rec)?));
                     }
                 }
             }
         }
-        batch.insert("m/serial", serial.to_string().as_bytes());
-        self.tree.apply_batch(batch).map_err(err)?;
-        self.db.flush().map_err(err)?;
-        Ok(serial)
+        for (k, v) in after {
+            let old = self.db.get(&k).map_err(|e| StateError(sled_words(&e)))?;
+            if let Some(old) = &old {
+                next.digest.toggle(&k, old);
+            }
+            match v {
+                Some(v) => {
+                    next.digest.toggle(&k, &v);
+                    batch.insert(k, v);
+                }
+                None => batch.remove(k),
+            }
+        }
+        batch.insert("m/serial", next.serial.to_string().as_bytes());
+        self.commit_batch(&mut meta, batch, next)
     }
 
     fn replace(&self, snapshot: &Snapshot) -> Result<()> {
+        let mut meta = self.meta.lock().map_err(poisoned)?;
         let mut batch = sled::Batch::default();
-        for item in self.tree.iter() {
-            let (k, _) = item.map_err(err)?;
+        for item in self.db.iter() {
+            let (k, _) = item.map_err(|e| StateError(sled_words(&e)))?;
             batch.remove(k);
         }
+        let mut digest = SetDigest::default();
         for rec in &snapshot.resources {
-            batch.insert(format!("r/{}", rec.addr).into_bytes(), serde_json::to_vec(rec).map_err(err)?);
+            let (k, v) = (format!("r/{}", rec.addr), serde_json::to_vec(rec).map_err(|e| StateError(e.to_string()))?);
+            digest.toggle(k.as_bytes(), &v);
+            batch.insert(k.into_bytes(), v);
         }
         for (name, rec) in &snapshot.outputs {
-            batch.insert(format!("o/{name}").into_bytes(), serde_json::to_vec(rec).map_err(err)?);
+            let (k, v) = (format!("o/{name}"), serde_json::to_vec(rec).map_err(|e| StateError(e.to_string()))?);
+            digest.toggle(k.as_bytes(), &v);
+            batch.insert(k.into_bytes(), v);
         }
         batch.insert("m/lineage", snapshot.lineage.as_bytes());
         batch.insert("m/serial", snapshot.serial.to_string().as_bytes());
-        self.tree.apply_batch(batch).map_err(err)?;
-        self.db.flush().map_err(err)?;
-        Ok(())
+        let next = Meta {
+            lineage: snapshot.lineage.clone(),
+            serial: snapshot.serial,
+            digest,
+            backup_serial: meta.backup_serial,
+        };
+        self.commit_batch(&mut meta, batch, next).map(|_| ())
     }
+}
+
+impl Drop for SledStore {
+    fn drop(&mut self) {
+        let _ = self.db.flush();
+        make_private(&self.dir);
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(v).map_err(|e| StateError(e.to_string()))
+}
+
+/// The state of `workspace` in a database of the first layout (one sled
+/// database at `STATE_DIR/db`, a tree per workspace), if it has any.
+fn legacy_snapshot(state_dir: &Path, workspace: &str) -> Option<Snapshot> {
+    let path = state_dir.join("db");
+    if !path.join("db").exists() {
+        return None;
+    }
+    let db = open_db(&path).ok()?;
+    let tree = db.open_tree(format!("ws:{workspace}")).ok()?;
+    let meta = |k: &str| tree.get(k).ok().flatten().map(|v| String::from_utf8_lossy(&v).into_owned());
+    let mut resources = Vec::new();
+    for item in tree.scan_prefix("r/") {
+        resources.push(serde_json::from_slice(&item.ok()?.1).ok()?);
+    }
+    let mut outputs = BTreeMap::new();
+    for item in tree.scan_prefix("o/") {
+        let (k, v) = item.ok()?;
+        outputs.insert(String::from_utf8_lossy(&k[2..]).into_owned(), serde_json::from_slice(&v).ok()?);
+    }
+    if resources.is_empty() && outputs.is_empty() {
+        return None;
+    }
+    Some(Snapshot {
+        format_version: FORMAT_VERSION,
+        lineage: meta("m/lineage").unwrap_or_default(),
+        serial: meta("m/serial").and_then(|s| s.parse().ok()).unwrap_or(0),
+        workspace: workspace.to_string(),
+        resources,
+        outputs,
+    })
 }

@@ -1,0 +1,56 @@
+//! The fixture every end-to-end test uses: a temporary configuration
+//! directory and the real `landform` binary run in it.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+pub struct Fixture {
+    pub dir: PathBuf,
+}
+
+impl Fixture {
+    pub fn new(name: &str, config: &str) -> Fixture {
+        let dir = std::env::temp_dir().join(format!("landform-e2e-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = Fixture { dir };
+        f.write(config);
+        f
+    }
+
+    pub fn write(&self, config: &str) {
+        std::fs::write(self.dir.join("main.lf"), config).unwrap();
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_landform"));
+        c.args(args).arg("--no-color").current_dir(&self.dir).env_remove("LANDFORM_WORKSPACE").env("NO_COLOR", "1");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "landform {args:?} failed:\n{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
+    pub fn path(&self, p: &str) -> PathBuf {
+        self.dir.join(p)
+    }
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
