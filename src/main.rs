@@ -3,6 +3,7 @@
 mod inputs;
 mod progress;
 mod run;
+mod signals;
 mod state_cmd;
 mod ui;
 
@@ -241,6 +242,7 @@ struct FmtArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    signals::install();
     let color = ui::use_color(cli.no_color);
     if let Some(dir) = &cli.chdir {
         if let Err(e) = std::env::set_current_dir(dir) {

@@ -14,7 +14,6 @@ use landform_state::{LockGuard, Locker, SledStore, Snapshot, Storage};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub struct Config {
@@ -318,7 +317,8 @@ fn run_apply(
     no_progress: bool,
 ) -> ApplyReport {
     let providers = providers();
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = crate::signals::stop_flag();
+    let _applying = crate::signals::Applying::start();
     let host = DiskHost::apply();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -334,17 +334,6 @@ fn run_apply(
     let progress: Arc<dyn apply::Progress> =
         if interactive { Arc::new(crate::progress::Bars::new()) } else { Arc::new(crate::progress::Plain) };
     rt.block_on(async {
-        let s = stop.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                s.store(true, Ordering::SeqCst);
-                eprintln!("\nInterrupt received. Gracefully shutting down: no new operations start; those in flight finish and are saved. Press Ctrl-C again to abort at once.");
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!("\nTwo interrupts received. Exiting immediately; the state holds every operation that had finished.");
-                    std::process::exit(130);
-                }
-            }
-        });
         let ctx = ApplyContext {
             tree: &cfg.tree,
             sources: &cfg.sources,

@@ -131,7 +131,7 @@ fn random_bit_flips_in_the_state_are_refused() {
             // Flip a bit inside the written part of the file, not its zero padding.
             let used = data.iter().rposition(|b| *b != 0).unwrap() + 1;
             let at = (r % used as u64) as usize;
-            data[at] ^= 1 << (r >> 32) % 8;
+            data[at] ^= 1 << ((r >> 32) % 8);
             eprintln!("flip{trial}: byte {at} of {used}");
             std::fs::write(&p, data).unwrap();
         });
@@ -192,7 +192,10 @@ resource "local_file" "f" {
     // A file-size limit makes the state database's writes fail as a full disk would.
     let out = Command::new("bash")
         .arg("-c")
-        .arg(format!("trap '' XFSZ; ulimit -f 700; exec {} apply --auto-approve --no-color", env!("CARGO_BIN_EXE_landform")))
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f 700; exec {} apply --auto-approve --no-color",
+            env!("CARGO_BIN_EXE_landform")
+        ))
         .current_dir(&f.dir)
         .stdin(Stdio::null())
         .output()
@@ -302,4 +305,81 @@ fn the_lock_names_the_user_when_user_is_unset() {
     let who: serde_json::Value = serde_json::from_str(&lock).unwrap();
     let who = who["who"].as_str().unwrap();
     assert!(!who.starts_with("unknown@"), "{who}");
+}
+
+fn sigint(child: &std::process::Child) {
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+}
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn an_interrupt_at_the_prompt_or_during_plan_releases_the_lock() {
+    let f = Fixture::new("sigint-prompt", TWO_FILES);
+    let lock = f.path(".landform/state/default.lock");
+    let mut child =
+        f.cmd(&["apply"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    wait_for("the lock", || lock.exists());
+    std::thread::sleep(Duration::from_millis(300));
+    sigint(&child);
+    let status = child.wait().unwrap();
+    drop(child.stdin.take());
+    assert_eq!(status.code(), Some(130));
+    assert!(!lock.exists(), "the lock must be released");
+    // A plan blocked reading a FIFO, interrupted.
+    let fifo = f.path("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    f.write(
+        r#"
+data "local_file" "blocked" {
+  path = "fifo"
+}
+"#,
+    );
+    let child = f.cmd(&["plan"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    wait_for("the lock", || lock.exists());
+    std::thread::sleep(Duration::from_millis(300));
+    sigint(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(!lock.exists(), "the lock must be released");
+}
+
+#[test]
+fn a_second_interrupt_kills_the_commands_in_flight_and_releases_the_lock() {
+    let f = Fixture::new(
+        "sigint-twice",
+        r#"
+resource "local_exec" "quick" {
+  create = "touch quick.done"
+}
+resource "local_exec" "long" {
+  create = "sleep 30; touch long.done"
+}
+"#,
+    );
+    let lock = f.path(".landform/state/default.lock");
+    let started = Instant::now();
+    let child = f.cmd(&["apply", "--auto-approve"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    wait_for("the quick command", || f.path("quick.done").exists());
+    std::thread::sleep(Duration::from_millis(500));
+    sigint(&child);
+    std::thread::sleep(Duration::from_millis(300));
+    sigint(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(started.elapsed() < Duration::from_secs(15), "the sleep must have been killed");
+    assert!(!lock.exists(), "the lock must be released");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!f.path("long.done").exists(), "the killed command must not go on");
+    // What finished was recorded; the next apply does only what is left.
+    assert_eq!(f.ok(&["state", "list"]).trim(), "local_exec.quick");
+    let plan = f.ok(&["plan"]);
+    assert!(plan.contains("1 to add"), "{plan}");
 }

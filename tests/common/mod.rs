@@ -53,4 +53,3 @@ impl Fixture {
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
-

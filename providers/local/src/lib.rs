@@ -154,6 +154,10 @@ fn file_bytes(config: &Object) -> Result<Vec<u8>> {
 fn run_shell(command: &str, config: &Object) -> Result<String> {
     let mut cmd = Command::new("sh");
     cmd.arg("-c").arg(command);
+    // A process group of its own: a Ctrl-C at the terminal lets it finish (the
+    // first interrupt stops only new work), and a second one kills the group.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     if let Some(dir) = s(config, "working_dir") {
         if !std::path::Path::new(dir).is_dir() {
             return Err(ProviderError::new("Invalid working_dir", format!("the directory {dir} does not exist"))
