@@ -29,6 +29,10 @@ impl landform_lang::module::ModuleFs for DiskFs {
             })
             .collect()
     }
+
+    fn canonical(&self, dir: &str) -> Option<String> {
+        std::fs::canonicalize(dir).ok().map(|p| p.to_string_lossy().into_owned())
+    }
 }
 
 /// `file()` reads relative to the working directory; `env()` reads the process

@@ -241,6 +241,15 @@ struct FmtArgs {
 }
 
 fn main() -> ExitCode {
+    // Input is bounded in depth (lang::parse::limits), and the walks over it
+    // recurse: give them a stack with room to spare for the deepest allowed.
+    match std::thread::Builder::new().stack_size(256 << 20).spawn(run_main).map(|t| t.join()) {
+        Ok(Ok(code)) => code,
+        _ => ExitCode::from(1),
+    }
+}
+
+fn run_main() -> ExitCode {
     let cli = Cli::parse();
     signals::install();
     let color = ui::use_color(cli.no_color);

@@ -134,11 +134,9 @@ impl<'g> World<'g> {
             let v = ev.eval(c, scope);
             let had = ev.diags.len();
             diags.append(&mut ev.diags);
-            return match v.unmark().0 {
-                Value::Number(n) if n.fract() == 0.0 && *n >= 0.0 => {
-                    Some((0..*n as u64).map(|i| (Key::Int(i), Value::Unknown)).collect())
-                }
-                Value::Unknown if had == 0 => {
+            return match landform_lang::check::count_value(&v) {
+                Ok(Some(n)) => Some((0..n).map(|i| (Key::Int(i), Value::Unknown)).collect()),
+                Ok(None) if had == 0 => {
                     diags.push(Diagnostic::error(
                         "Invalid count argument",
                         "The count value depends on resource attributes that cannot be determined until apply, so Landform cannot predict how many instances will be created. Use a value known before apply, or apply the resources it depends on first with --target.",
@@ -146,13 +144,9 @@ impl<'g> World<'g> {
                     ));
                     None
                 }
-                Value::Unknown => None,
-                other => {
-                    diags.push(Diagnostic::error(
-                        "Invalid count argument",
-                        format!("The count argument must be a whole number of 0 or more, not {other}."),
-                        c.span,
-                    ));
+                Ok(None) => None,
+                Err(why) => {
+                    diags.push(Diagnostic::error("Invalid count argument", why, c.span));
                     None
                 }
             };

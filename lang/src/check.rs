@@ -442,6 +442,23 @@ fn check_module(
     }
 }
 
+/// The most instances one resource block may have.
+pub const MAX_INSTANCES: usize = 100_000;
+
+/// The number of instances a `count` value asks for: `Ok(None)` when unknown.
+pub fn count_value(v: &Value) -> Result<Option<u64>, String> {
+    match v.unmark().0 {
+        Value::Unknown => Ok(None),
+        Value::Number(n) if n.fract() == 0.0 && *n >= 0.0 && *n <= MAX_INSTANCES as f64 => Ok(Some(*n as u64)),
+        Value::Number(n) if n.fract() == 0.0 && *n > 0.0 => Err(format!(
+            "The count argument is {}, more than the {MAX_INSTANCES} instances one resource may have.",
+            crate::value::format_number(*n)
+        )),
+        _ if v.is_sensitive() => Err("The count argument must be a whole number of 0 or more.".into()),
+        other => Err(format!("The count argument must be a whole number of 0 or more, not {other}.")),
+    }
+}
+
 /// Check `count`/`for_each` and bind `count`/`each` as unknown for the body.
 /// Returns whether the block is repeated.
 fn meta_scope(
@@ -456,14 +473,8 @@ fn meta_scope(
         let mut ev = Evaluator::new(host);
         let v = ev.eval(c, base);
         diags.append(&mut ev.diags);
-        match v.unmark().0 {
-            Value::Unknown => {}
-            Value::Number(n) if n.fract() == 0.0 && *n >= 0.0 => {}
-            other => diags.push(Diagnostic::error(
-                "Invalid count argument",
-                format!("The count argument must be a whole number of 0 or more, not {other}."),
-                c.span,
-            )),
+        if let Err(why) = count_value(&v) {
+            diags.push(Diagnostic::error("Invalid count argument", why, c.span));
         }
         scope.set("count", Value::Object([("index".to_string(), Value::Unknown)].into_iter().collect()));
         return true;
@@ -496,15 +507,23 @@ fn meta_scope(
 /// The instance keys of a for_each value: a map's keys or a set of strings.
 /// `Ok(None)` when unknown.
 pub fn for_each_keys(v: &Value) -> Result<Option<Vec<(String, Value)>>, String> {
+    let too_many = |n: usize| {
+        Err(format!(
+            "The for_each argument has {n} elements, more than the {MAX_INSTANCES} instances one resource may have."
+        ))
+    };
     match v.unmark().0 {
         Value::Unknown => Ok(None),
+        Value::Object(m) if m.len() > MAX_INSTANCES => too_many(m.len()),
+        Value::List(items) if items.len() > MAX_INSTANCES => too_many(items.len()),
         Value::Object(m) => Ok(Some(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())),
         Value::List(items) => {
             let mut out: Vec<(String, Value)> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
             for i in items {
                 match i.unmark().0 {
                     Value::String(s) => {
-                        if out.iter().any(|(k, _)| k == s) {
+                        if !seen.insert(s.as_str()) {
                             return Err(format!(
                                 "The for_each set holds \"{s}\" twice; wrap the list in toset() to remove duplicates."
                             ));

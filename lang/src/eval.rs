@@ -109,6 +109,45 @@ impl<'h> Evaluator<'h> {
     }
 
     pub fn eval(&mut self, expr: &Expr, scope: &Scope) -> Value {
+        let v = self.eval_kind(expr, scope);
+        // Check what builds new values; references and operators only pass
+        // on values already checked.
+        if matches!(expr.kind, ExprKind::Template(_) | ExprKind::Call(..) | ExprKind::For(_)) {
+            if let Some(why) = v.over_limits() {
+                return self.too_large(&why, expr.span);
+            }
+        }
+        v
+    }
+
+    fn too_large(&mut self, why: &str, span: Span) -> Value {
+        self.error(
+            "Value too large",
+            format!("This expression's value cannot be used: {why}. Landform refuses values this large rather than run out of memory."),
+            span,
+        )
+    }
+
+    /// Evaluate several expressions whose values are kept together (list
+    /// items, function arguments), failing as soon as they grow too large.
+    fn eval_all(&mut self, exprs: &[Expr], scope: &Scope) -> Result<Vec<Value>, Value> {
+        let mut out = Vec::with_capacity(exprs.len());
+        let mut size = 0usize;
+        for e in exprs {
+            let v = self.eval(e, scope);
+            size = size.saturating_add(v.size_up_to(crate::value::MAX_VALUE_SIZE));
+            if size > crate::value::MAX_VALUE_SIZE || v.over_limits().is_some() {
+                let why = v.over_limits().unwrap_or_else(|| {
+                    format!("together they would be larger than {} MiB", crate::value::MAX_VALUE_SIZE >> 20)
+                });
+                return Err(self.too_large(&why, e.span));
+            }
+            out.push(v);
+        }
+        Ok(out)
+    }
+
+    fn eval_kind(&mut self, expr: &Expr, scope: &Scope) -> Value {
         match &expr.kind {
             ExprKind::Null => Value::Null,
             ExprKind::Bool(b) => Value::Bool(*b),
@@ -116,9 +155,14 @@ impl<'h> Evaluator<'h> {
             ExprKind::Duration(ms) => Value::Duration(*ms),
             ExprKind::Percent(p) => Value::Percent(*p),
             ExprKind::Template(parts) => self.template(parts, scope),
-            ExprKind::List(items) => Value::List(items.iter().map(|e| self.eval(e, scope)).collect()),
+            ExprKind::List(items) => match self.eval_all(items, scope) {
+                Ok(values) => Value::List(values),
+                Err(e) => e,
+            },
             ExprKind::Object(items) => {
                 let mut out = BTreeMap::new();
+                let mut size = 0usize;
+                let mut key_sensitive = false;
                 for item in items {
                     let key = match &item.key {
                         ObjectKey::Name(id) => id.name.clone(),
@@ -127,6 +171,8 @@ impl<'h> Evaluator<'h> {
                             if k.is_unknown() {
                                 return Value::Unknown;
                             }
+                            // A secret used as a key makes the whole object secret.
+                            key_sensitive |= k.contains_sensitive();
                             match k.unmark().0.to_template_string() {
                                 Some(s) => s,
                                 None => {
@@ -140,9 +186,16 @@ impl<'h> Evaluator<'h> {
                         }
                     };
                     let v = self.eval(&item.value, scope);
+                    size = size.saturating_add(key.len()).saturating_add(v.size_up_to(crate::value::MAX_VALUE_SIZE));
+                    if size > crate::value::MAX_VALUE_SIZE || v.over_limits().is_some() {
+                        let why = v.over_limits().unwrap_or_else(|| {
+                            format!("it would be larger than {} MiB", crate::value::MAX_VALUE_SIZE >> 20)
+                        });
+                        return self.too_large(&why, item.value.span);
+                    }
                     out.insert(key, v);
                 }
-                Value::Object(out)
+                mark(Value::Object(out), key_sensitive)
             }
             ExprKind::Variable(_) | ExprKind::GetAttr(..) | ExprKind::Index(..) if lookup(expr, scope).is_some() => {
                 // A plain reference: borrow down to the value and clone only that.
@@ -448,6 +501,7 @@ impl<'h> Evaluator<'h> {
         for part in parts {
             match part {
                 TemplatePart::Literal(s) => out.push_str(s),
+                TemplatePart::Interpolation(_) if out.len() > crate::value::MAX_VALUE_SIZE => break,
                 TemplatePart::Interpolation(e) => {
                     let v = self.eval(e, scope);
                     let (inner, s) = v.unmark();
@@ -548,18 +602,27 @@ impl<'h> Evaluator<'h> {
             }
             _ => {}
         }
-        let values: Vec<Value> = args.iter().map(|a| self.eval(a, scope)).collect();
+        let values = match self.eval_all(args, scope) {
+            Ok(v) => v,
+            Err(e) => return e,
+        };
         match functions::call(&name.name, &values, self.host) {
             Ok(v) => v,
             Err(e) => {
                 let at = e.arg.and_then(|i| args.get(i)).map_or(span, |a| a.span);
+                // The message may quote the arguments: never when one is secret.
+                let message = if values.iter().any(Value::contains_sensitive) {
+                    "the value is not valid here (it is sensitive, so it is not shown)".to_string()
+                } else {
+                    e.message
+                };
                 self.error(
                     "Invalid function argument",
                     format!(
                         "Invalid value for argument {} of \"{}\": {}.",
                         e.arg.map_or(1, |i| i + 1),
                         name.name,
-                        e.message
+                        message
                     ),
                     at,
                 )
@@ -700,6 +763,8 @@ impl<'h> Evaluator<'h> {
         let mut list = Vec::new();
         let mut map = BTreeMap::new();
         let mut unknown = false;
+        let mut size = 0usize;
+        let mut key_sensitive = false;
         for (k, v) in pairs {
             let mut child = scope.child();
             if let Some(kv) = &f.key_var {
@@ -724,6 +789,13 @@ impl<'h> Evaluator<'h> {
                 }
             }
             let value = self.eval(&f.value, &child);
+            size = size.saturating_add(value.size_up_to(crate::value::MAX_VALUE_SIZE));
+            if size > crate::value::MAX_VALUE_SIZE {
+                return self.too_large(
+                    &format!("it would be larger than {} MiB", crate::value::MAX_VALUE_SIZE >> 20),
+                    f.value.span,
+                );
+            }
             match &f.key {
                 None => list.push(value),
                 Some(ke) => {
@@ -732,6 +804,7 @@ impl<'h> Evaluator<'h> {
                         unknown = true;
                         continue;
                     }
+                    key_sensitive |= key.contains_sensitive();
                     let Some(key) = key.unmark().0.to_template_string() else {
                         return self.error(
                             "Invalid object key",
@@ -740,9 +813,10 @@ impl<'h> Evaluator<'h> {
                         );
                     };
                     if map.insert(key.clone(), value).is_some() {
+                        let shown = if key_sensitive { "(sensitive value)".to_string() } else { format!("\"{key}\"") };
                         return self.error(
                             "Duplicate object key",
-                            format!("Two elements produce the key \"{key}\". Each key of a map made by a for expression must be unique."),
+                            format!("Two elements produce the key {shown}. Each key of a map made by a for expression must be unique."),
                             ke.span,
                         );
                     }
@@ -752,7 +826,7 @@ impl<'h> Evaluator<'h> {
         if unknown {
             return Value::Unknown;
         }
-        mark(if f.key.is_some() { Value::Object(map) } else { Value::List(list) }, sensitive)
+        mark(if f.key.is_some() { Value::Object(map) } else { Value::List(list) }, sensitive || key_sensitive)
     }
 }
 

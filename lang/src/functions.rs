@@ -258,6 +258,13 @@ fn call_plain(name: &str, a: &[Value], host: &dyn Host) -> Result<Value, CallErr
             } else if from.is_empty() {
                 Value::String(s.to_string())
             } else {
+                let grown = s.matches(from).count().saturating_mul(to.len());
+                if grown > crate::value::MAX_VALUE_SIZE {
+                    return Err(call_err(format!(
+                        "the result would be larger than {} MiB",
+                        crate::value::MAX_VALUE_SIZE >> 20
+                    )));
+                }
                 Value::String(s.replace(from, to))
             }
         }
@@ -327,7 +334,7 @@ fn call_plain(name: &str, a: &[Value], host: &dyn Host) -> Result<Value, CallErr
                 return Err(arg_err(2, "the step must not be zero"));
             }
             let count = ((limit - start) / step).ceil().max(0.0);
-            if count > 1024.0 {
+            if count.is_nan() || count > 1024.0 {
                 return Err(call_err("range() would make more than 1024 elements"));
             }
             Value::List((0..count as usize).map(|i| Value::Number(start + step * i as f64)).collect())
@@ -487,20 +494,88 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The widest field and the longest precision `format` accepts: wider would
+/// only build huge strings.
+const MAX_FORMAT_WIDTH: usize = 1024;
+
+/// One `%` verb's flags, width and precision.
+#[derive(Default)]
+struct Spec {
+    minus: bool,
+    plus: bool,
+    space: bool,
+    zero: bool,
+    width: Option<usize>,
+    precision: Option<usize>,
+}
+
+impl Spec {
+    /// Pad `body` to the width: spaces on the left (or right, with `-`), or
+    /// zeros after the sign for numbers with `0`.
+    fn pad(&self, body: String, numeric: bool) -> String {
+        let Some(w) = self.width else { return body };
+        let len = body.chars().count();
+        if len >= w {
+            return body;
+        }
+        let fill = w - len;
+        if self.minus {
+            body + &" ".repeat(fill)
+        } else if self.zero && numeric {
+            let sign_len = usize::from(body.starts_with(['-', '+', ' ']));
+            format!("{}{}{}", &body[..sign_len], "0".repeat(fill), &body[sign_len..])
+        } else {
+            " ".repeat(fill) + &body
+        }
+    }
+
+    fn sign(&self, n: f64, digits: String) -> String {
+        if n.is_sign_negative() && !digits.starts_with('-') && n != 0.0 {
+            format!("-{digits}")
+        } else if !digits.starts_with('-') && self.plus {
+            format!("+{digits}")
+        } else if !digits.starts_with('-') && self.space {
+            format!(" {digits}")
+        } else {
+            digits
+        }
+    }
+}
+
+/// Terraform's `format`: `%[flags][width][.precision]verb` with the flags
+/// `-+ 0` and the verbs `v t d f e g s q x X o b %`.
 fn format(spec: &str, args: &[Value]) -> Result<String, CallError> {
     let mut out = String::new();
     let mut chars = spec.chars().peekable();
     let mut next = 0;
+    let digits = |chars: &mut std::iter::Peekable<std::str::Chars>, what: &str| -> Result<Option<usize>, CallError> {
+        let d: String = std::iter::from_fn(|| chars.next_if(char::is_ascii_digit)).collect();
+        if d.is_empty() {
+            return Ok(None);
+        }
+        match d.parse::<usize>() {
+            Ok(n) if n <= MAX_FORMAT_WIDTH => Ok(Some(n)),
+            _ => Err(arg_err(0, format!("the {what} {d} is too large; at most {MAX_FORMAT_WIDTH} is allowed"))),
+        }
+    };
     while let Some(c) = chars.next() {
         if c != '%' {
             out.push(c);
             continue;
         }
-        let mut precision = None;
-        if chars.peek() == Some(&'.') {
-            chars.next();
-            let digits: String = std::iter::from_fn(|| chars.next_if(char::is_ascii_digit)).collect();
-            precision = digits.parse::<usize>().ok();
+        let mut f = Spec::default();
+        while let Some(flag) = chars.next_if(|c| matches!(c, '-' | '+' | ' ' | '0' | '#')) {
+            match flag {
+                '-' => f.minus = true,
+                '+' => f.plus = true,
+                ' ' => f.space = true,
+                '0' => f.zero = true,
+                _ => {}
+            }
+        }
+        f.width = digits(&mut chars, "width")?;
+        if chars.next_if_eq(&'.').is_some() {
+            f.precision = Some(digits(&mut chars, "precision")?.unwrap_or(0));
         }
         let verb = chars.next().ok_or_else(|| arg_err(0, "the format ends in the middle of a verb"))?;
         if verb == '%' {
@@ -511,19 +586,81 @@ fn format(spec: &str, args: &[Value]) -> Result<String, CallError> {
             .get(next)
             .ok_or_else(|| arg_err(0, format!("the format has more verbs than the {} values given", args.len())))?;
         next += 1;
-        match verb {
-            's' | 'v' => out.push_str(&v.to_template_string().unwrap_or_else(|| v.to_string())),
-            'q' => out.push_str(&crate::value::quote(&v.to_template_string().unwrap_or_default())),
-            'd' => match v {
-                Value::Number(n) => out.push_str(&format!("{}", n.trunc() as i64)),
-                _ => return Err(arg_err(next, format!("%d needs a number, not {}", describe(v)))),
+        let num = |v: &Value| match v {
+            Value::Number(n) => Ok(*n),
+            Value::String(s) => s.trim().parse::<f64>().map_err(|_| ()),
+            _ => Err(()),
+        };
+        let need = |what: &str| arg_err(next, format!("%{verb} needs {what}, not {}", describe(v)));
+        let text = match verb {
+            's' | 'v' => {
+                let mut t = v.to_template_string().unwrap_or_else(|| v.to_string());
+                if let Some(p) = f.precision {
+                    t = t.chars().take(p).collect();
+                }
+                f.pad(t, false)
+            }
+            'q' => f.pad(crate::value::quote(&v.to_template_string().ok_or_else(|| need("a string"))?), false),
+            't' => match v {
+                Value::Bool(b) => f.pad(b.to_string(), false),
+                _ => return Err(need("a bool")),
             },
-            'f' => match v {
-                Value::Number(n) => out.push_str(&format!("{:.*}", precision.unwrap_or(6), n)),
-                _ => return Err(arg_err(next, format!("%f needs a number, not {}", describe(v)))),
-            },
-            other => return Err(arg_err(0, format!("unsupported format verb %{other}; use %s, %d, %f, %q, %v or %%"))),
-        }
+            'd' | 'x' | 'X' | 'o' | 'b' => {
+                let n = num(v).map_err(|_| need("a number"))?;
+                if n.fract() != 0.0 || n.abs() > 9.007_199_254_740_992e15 {
+                    return Err(need("a whole number"));
+                }
+                let i = n as i64;
+                let mag = i.unsigned_abs();
+                let body = match verb {
+                    'd' => mag.to_string(),
+                    'x' => format!("{mag:x}"),
+                    'X' => format!("{mag:X}"),
+                    'o' => format!("{mag:o}"),
+                    _ => format!("{mag:b}"),
+                };
+                f.pad(f.sign(n, if i < 0 { format!("-{body}") } else { body }), true)
+            }
+            'f' | 'e' | 'E' | 'g' | 'G' => {
+                let n = num(v).map_err(|_| need("a number"))?;
+                let p = f.precision.unwrap_or(6);
+                let body = match verb {
+                    'f' => format!("{:.*}", p, n.abs()),
+                    'e' | 'E' => {
+                        let t = go_exp(n.abs(), p);
+                        if verb == 'E' {
+                            t.to_uppercase()
+                        } else {
+                            t
+                        }
+                    }
+                    _ => format_number(n.abs()),
+                };
+                f.pad(f.sign(n, if n < 0.0 { format!("-{body}") } else { body }), true)
+            }
+            other => {
+                return Err(arg_err(
+                    0,
+                    format!("unsupported format verb %{other}; use %v, %s, %q, %d, %f, %e, %g, %t, %x, %o, %b or %%"),
+                ))
+            }
+        };
+        out.push_str(&text);
+    }
+    if next < args.len() {
+        return Err(arg_err(0, format!("the format has {next} verb(s) but {} values were given", args.len())));
     }
     Ok(out)
+}
+
+/// `%e` as Go prints it: `1.234560e+03` (a sign and at least two exponent digits).
+fn go_exp(n: f64, precision: usize) -> String {
+    let t = format!("{:.*e}", precision, n);
+    match t.split_once('e') {
+        Some((m, e)) => {
+            let (sign, digits) = e.strip_prefix('-').map_or(("+", e), |d| ("-", d));
+            format!("{m}e{sign}{digits:0>2}")
+        }
+        None => t,
+    }
 }

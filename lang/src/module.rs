@@ -12,6 +12,13 @@ use std::path::Path;
 pub trait ModuleFs {
     /// The `*.lf` files of a directory as (path to show, text), in name order.
     fn read_module(&self, dir: &str) -> Result<Vec<(String, String)>, String>;
+
+    /// The directory's canonical identity (symbolic links resolved), so that a
+    /// link back to a module already being loaded is seen as the cycle it is.
+    fn canonical(&self, dir: &str) -> Option<String> {
+        let _ = dir;
+        None
+    }
 }
 
 /// One module directory, lowered, with the modules it calls.
@@ -27,11 +34,16 @@ pub struct LoadedModule {
 
 const MAX_DEPTH: usize = 32;
 
+/// How many module instances one configuration may load: a guard against a
+/// tree that fans out exponentially.
+const MAX_MODULES: usize = 1000;
+
 /// Load, parse and lower a module and, recursively, the modules it calls.
 pub fn load_tree(fs: &dyn ModuleFs, dir: &str, sources: &mut SourceMap) -> (LoadedModule, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut stack = Vec::new();
-    let m = load(fs, dir, sources, &mut diags, &mut stack);
+    let mut loaded = 0;
+    let m = load(fs, dir, sources, &mut diags, &mut stack, &mut loaded);
     (m, diags)
 }
 
@@ -41,7 +53,9 @@ fn load(
     sources: &mut SourceMap,
     diags: &mut Vec<Diagnostic>,
     stack: &mut Vec<String>,
+    loaded: &mut usize,
 ) -> LoadedModule {
+    *loaded += 1;
     let mut bodies = Vec::new();
     let mut syntax_errors = 0;
     match fs.read_module(dir) {
@@ -68,7 +82,7 @@ fn load(
     let (module, mut d) = Module::from_bodies(bodies, sources);
     diags.append(&mut d);
     let mut children = BTreeMap::new();
-    stack.push(normalize(dir));
+    stack.push(fs.canonical(dir).unwrap_or_else(|| normalize(dir)));
     for call in &module.module_calls {
         if call.source.is_empty() {
             continue;
@@ -87,7 +101,16 @@ fn load(
         let joined = Path::new(dir).join(&call.source).to_string_lossy().into_owned();
         let norm = normalize(&joined);
         let child_dir = if norm.is_empty() { ".".to_string() } else { norm.clone() };
-        if stack.contains(&norm) || stack.len() >= MAX_DEPTH {
+        let identity = fs.canonical(&child_dir).unwrap_or_else(|| norm.clone());
+        if *loaded >= MAX_MODULES {
+            diags.push(Diagnostic::error(
+                "Too many modules",
+                format!("Loading the module \"{}\" would take the configuration past {MAX_MODULES} module instances. Module calls must form a reasonably small tree.", call.name),
+                call.source_span,
+            ));
+            continue;
+        }
+        if stack.contains(&identity) || stack.len() >= MAX_DEPTH {
             diags.push(Diagnostic::error(
                 "Module cycle",
                 format!("The module \"{}\" at {} calls itself, directly or through other modules. Module calls must form a tree.", call.name, call.source),
@@ -96,7 +119,7 @@ fn load(
             continue;
         }
         let before = diags.len();
-        let child = load(fs, &child_dir, sources, diags, stack);
+        let child = load(fs, &child_dir, sources, diags, stack, loaded);
         if fs.read_module(&child_dir).is_err() {
             diags.truncate(before);
             diags.push(Diagnostic::error(

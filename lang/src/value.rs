@@ -22,7 +22,69 @@ pub enum Value {
     Sensitive(Box<Value>),
 }
 
+/// The largest value an expression may build, in bytes of text plus 16 per
+/// element: doubling a string or a list forty times must end in an error, not
+/// in the machine running out of memory.
+pub const MAX_VALUE_SIZE: usize = 64 << 20;
+
+/// The deepest a value may nest (lists and objects in one another).
+pub const MAX_VALUE_DEPTH: usize = 256;
+
 impl Value {
+    /// Why this value is over the limits, if it is. Walks without recursion
+    /// and stops as soon as a limit is passed.
+    pub fn over_limits(&self) -> Option<String> {
+        let mut size = 0usize;
+        let mut stack: Vec<(&Value, usize)> = vec![(self, 1)];
+        while let Some((v, depth)) = stack.pop() {
+            if depth > MAX_VALUE_DEPTH {
+                return Some(format!("it nests lists and objects more than {MAX_VALUE_DEPTH} levels deep"));
+            }
+            size += 16;
+            match v {
+                Value::String(s) => size += s.len(),
+                Value::List(items) => stack.extend(items.iter().map(|i| (i, depth + 1))),
+                Value::Object(m) => {
+                    for (k, i) in m {
+                        size += k.len();
+                        stack.push((i, depth + 1));
+                    }
+                }
+                Value::Sensitive(inner) => stack.push((inner, depth)),
+                _ => {}
+            }
+            if size > MAX_VALUE_SIZE {
+                return Some(format!("it would be larger than {} MiB", MAX_VALUE_SIZE >> 20));
+            }
+        }
+        None
+    }
+
+    /// The value's size as `over_limits` counts it, counted no further than `cap`.
+    pub fn size_up_to(&self, cap: usize) -> usize {
+        let mut size = 0usize;
+        let mut stack = vec![self];
+        while let Some(v) = stack.pop() {
+            size += 16;
+            match v {
+                Value::String(s) => size += s.len(),
+                Value::List(items) => stack.extend(items.iter()),
+                Value::Object(m) => {
+                    for (k, i) in m {
+                        size += k.len();
+                        stack.push(i);
+                    }
+                }
+                Value::Sensitive(inner) => stack.push(inner),
+                _ => {}
+            }
+            if size > cap {
+                return size;
+            }
+        }
+        size
+    }
+
     pub fn string(s: impl Into<String>) -> Value {
         Value::String(s.into())
     }

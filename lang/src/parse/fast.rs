@@ -25,9 +25,9 @@ pub fn parse_expr(file: FileId, text: &str) -> Option<Expr> {
     (p.pos == p.b.len()).then_some(e)
 }
 
-/// Deeper nesting than this is left to the reference parser, which has its
-/// own guard, so that no input can overflow the stack here.
-const MAX_DEPTH: usize = 200;
+/// A guard only: `limits::check` refuses deeper input before either parser
+/// runs, so valid input never reaches this depth.
+const MAX_DEPTH: usize = super::limits::MAX_NESTING + 50;
 
 struct P<'a> {
     b: &'a [u8],

@@ -9,6 +9,7 @@ use pest::iterators::Pair;
 use pest::Parser as _;
 
 mod fast;
+pub mod limits;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "parse/grammar.pest"]
@@ -19,6 +20,9 @@ struct LfParser;
 /// Valid input takes the fast hand-written parser; anything else is read by the
 /// pest grammar, which knows how to say what is wrong.
 pub fn parse_file(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
+    if let Some(d) = limits::check(file, text) {
+        return (File { body: Body::default() }, vec![d]);
+    }
     if let Some(body) = fast::parse_file(file, text) {
         return (File { body }, Vec::new());
     }
@@ -70,6 +74,9 @@ pub fn parse_file_reference(file: FileId, text: &str) -> (File, Vec<Diagnostic>)
 
 /// Parse a lone expression, as given in `--var name=value` or a test.
 pub fn parse_expr(file: FileId, text: &str) -> (Option<Expr>, Vec<Diagnostic>) {
+    if let Some(d) = limits::check(file, text) {
+        return (None, vec![d]);
+    }
     if let Some(e) = fast::parse_expr(file, text) {
         return (Some(e), Vec::new());
     }
@@ -429,6 +436,7 @@ pub fn is_syntax_error(d: &Diagnostic) -> bool {
             | "Unclosed configuration block"
             | "Invalid expression"
             | "Argument or block definition required"
+            | "Expression nested too deeply"
     )
 }
 

@@ -1,0 +1,114 @@
+//! Input that used to crash or hang the process: each must end in a clear
+//! error with file:line:col and exit 1 — no panic, no abort, no hang.
+
+mod common;
+use common::{text, Fixture};
+use std::time::{Duration, Instant};
+
+/// Run `validate` and `plan` on a configuration; both must fail cleanly, naming
+/// `summary` at main.lf.
+fn refused(name: &str, config: &str, summary: &str) {
+    let f = Fixture::new(&format!("hostile-{name}"), config);
+    for cmd in ["validate", "plan"] {
+        let started = Instant::now();
+        let out = f.run(&[cmd]);
+        let err = text(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{name}: {cmd} must exit 1, not crash:\n{}",
+            &err[..err.len().min(2000)]
+        );
+        assert!(err.contains(summary), "{name}: {cmd} must say {summary:?}:\n{}", &err[..err.len().min(2000)]);
+        assert!(err.contains("--> main.lf:"), "{name}: {cmd} must point at the file: {}", &err[..err.len().min(500)]);
+        assert!(started.elapsed() < Duration::from_secs(30), "{name}: {cmd} took {:?}", started.elapsed());
+    }
+}
+
+fn output(expr: &str) -> String {
+    format!("output \"x\" {{\n  value = {expr}\n}}\n")
+}
+
+#[test]
+fn deep_nesting_of_every_kind_is_refused() {
+    let deep = "Expression nested too deeply";
+    refused("parens", &output(&format!("{}1{}", "(".repeat(500), ")".repeat(500))), deep);
+    refused("flat-sum", &output(&vec!["1"; 20_000].join("+")), deep);
+    refused("lists", &output(&format!("{}{}", "[".repeat(1000), "]".repeat(1000))), deep);
+    refused("objects", &output(&format!("{}1{}", "{a=".repeat(1000), "}".repeat(1000))), deep);
+    refused("calls", &output(&format!("{}\"a\"{}", "upper(".repeat(1000), ")".repeat(1000))), deep);
+    refused("interpolations", &output(&format!("{}1{}", "\"${".repeat(1000), "}\"".repeat(1000))), deep);
+    refused("fors", &output(&format!("{}1{}", "[for a in b : ".repeat(1000), "]".repeat(1000))), deep);
+    refused("blocks", &format!("{}{}", "a {\n".repeat(10_000), "}\n".repeat(10_000)), deep);
+    refused("conditionals", &output(&format!("{}1", "true ? 1 : ".repeat(10_000))), deep);
+    refused("indexes", &output(&format!("var.x{}", "[0]".repeat(100_000))), deep);
+    refused("attributes", &output(&format!("var.x{}", ".a".repeat(100_000))), deep);
+}
+
+#[test]
+fn nesting_within_the_limit_still_works() {
+    let f = Fixture::new("hostile-within", &output(&format!("{}1{}", "(".repeat(200), ")".repeat(200))));
+    f.ok(&["validate"]);
+    f.ok(&["apply", "--auto-approve"]);
+    assert!(f.ok(&["output", "x"]).trim() == "1");
+}
+
+#[test]
+fn huge_counts_are_refused() {
+    let res = |n: &str| format!("resource \"landform_data\" \"x\" {{\n  count = {n}\n  input = 1\n}}\n");
+    refused("count-1e18", &res("1e18"), "more than the 100000 instances");
+    refused("count-1e9", &res("1e9"), "more than the 100000 instances");
+}
+
+#[test]
+fn values_that_grow_without_bound_are_refused() {
+    refused("format-precision", &output("format(\"%.4000000000f\", 1)"), "too large");
+    refused("format-width", &output("format(\"%4000000000d\", 1)"), "too large");
+    let doubling = |first: &str, step: &dyn Fn(usize) -> String| {
+        let mut s = format!("locals {{\n  l0 = {first}\n");
+        for i in 0..40 {
+            s.push_str(&format!("  l{} = {}\n", i + 1, step(i)));
+        }
+        s + "}\n"
+    };
+    refused(
+        "double-string",
+        &doubling("\"ab\"", &|i| format!("\"${{local.l{i}}}${{local.l{i}}}\"")),
+        "Value too large",
+    );
+    refused("double-concat", &doubling("[1]", &|i| format!("concat(local.l{i}, local.l{i})")), "Value too large");
+    refused("double-nest", &doubling("[1]", &|i| format!("[local.l{i}, local.l{i}]")), "Value too large");
+    let mut chain = "locals {\n  l0 = [1]\n".to_string();
+    for i in 0..2000 {
+        chain.push_str(&format!("  l{} = [local.l{i}]\n", i + 1));
+    }
+    refused("deep-value", &(chain + "}\n"), "Value too large");
+}
+
+#[test]
+fn modules_that_link_back_to_themselves_are_a_cycle() {
+    let f = Fixture::new("hostile-symlinks", "module \"a\" {\n  source = \"./m\"\n}\n");
+    std::fs::create_dir_all(f.path("m")).unwrap();
+    std::os::unix::fs::symlink(".", f.path("m/self")).unwrap();
+    std::os::unix::fs::symlink(".", f.path("m/other")).unwrap();
+    std::fs::write(
+        f.path("m/main.lf"),
+        "module \"x\" {\n  source = \"./self\"\n}\nmodule \"y\" {\n  source = \"./other\"\n}\n",
+    )
+    .unwrap();
+    let started = Instant::now();
+    let out = f.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("Module cycle"), "{}", text(&out.stderr));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn format_supports_terraforms_flags() {
+    let f = Fixture::new(
+        "format-flags",
+        &output(r#"format("%03d|%-5s|%5.1f|%.2f|%q|%t|%v|%x|%+d", 7, "ab", 3.14159, 2.5, "q", true, "v", 255, 3)"#),
+    );
+    f.ok(&["apply", "--auto-approve"]);
+    assert_eq!(f.ok(&["output", "x"]).trim(), r#"007|ab   |  3.1|2.50|"q"|true|v|ff|+3"#);
+}
