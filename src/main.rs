@@ -255,7 +255,7 @@ fn run_main() -> ExitCode {
     let color = ui::use_color(cli.no_color);
     if let Some(dir) = &cli.chdir {
         if let Err(e) = std::env::set_current_dir(dir) {
-            eprintln!("Error: cannot change to directory {}: {e}", dir.display());
+            crate::errln!("Error: cannot change to directory {}: {e}", dir.display());
             return ExitCode::from(1);
         }
     }
@@ -311,7 +311,7 @@ fn run_main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(message) => {
-            eprintln!("{}", ui::error_line(&message, color));
+            crate::errln!("{}", ui::error_line(&message, color));
             ExitCode::from(1)
         }
     }
@@ -331,11 +331,11 @@ fn validate(args: ValidateArgs, color: bool) -> Result<u8, String> {
     let valid = !diag::has_errors(&diags);
     if args.json {
         let j = diag::to_json(&diags, &sources);
-        println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
+        crate::outln!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
     } else {
         print_diagnostics(&diags, &sources, color);
         if valid {
-            println!("{}", ui::success("Success! The configuration is valid.", color));
+            crate::outln!("{}", ui::success("Success! The configuration is valid.", color));
         }
     }
     Ok(if valid { 0 } else { 1 })
@@ -361,7 +361,7 @@ pub fn print_diagnostics(diags: &[Diagnostic], sources: &SourceMap, color: bool)
         return;
     }
     let style = if color { diag::Style::COLOR } else { diag::Style::PLAIN };
-    eprintln!("{}", diag::render_all(diags, sources, style));
+    crate::errln!("{}", diag::render_all(diags, sources, style));
 }
 
 fn fmt(args: FmtArgs, color: bool) -> Result<u8, String> {
@@ -394,10 +394,10 @@ fn fmt(args: FmtArgs, color: bool) -> Result<u8, String> {
             }
             Ok(formatted) if formatted != text => {
                 unformatted += 1;
-                println!("{shown}");
+                crate::outln!("{shown}");
                 if args.diff {
                     let diff = similar::TextDiff::from_lines(&text, &formatted);
-                    print!("{}", diff.unified_diff().header(&format!("old/{shown}"), &format!("new/{shown}")));
+                    crate::out!("{}", diff.unified_diff().header(&format!("old/{shown}"), &format!("new/{shown}")));
                 }
                 if !args.check {
                     std::fs::write(&file, formatted).map_err(|e| format!("cannot write {}: {e}", file.display()))?;

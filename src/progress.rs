@@ -19,12 +19,14 @@ impl Progress for Plain {
     fn event(&self, e: Event) {
         match e {
             Event::Total(_) => {}
-            Event::Started { addr, action } => println!("{addr}: {}", action.progress_verb().0),
-            Event::Finished { addr, action, elapsed, id } => println!("{}", done_line(&addr, action, elapsed, &id)),
-            Event::Failed { addr, action, error } => {
-                println!("{addr}: {} failed: {error}", action.progress_verb().0.trim_end_matches("..."))
+            Event::Started { addr, action } => crate::outln!("{addr}: {}", action.progress_verb().0),
+            Event::Finished { addr, action, elapsed, id } => {
+                crate::outln!("{}", done_line(&addr, action, elapsed, &id))
             }
-            Event::Skipped { addr, because } => println!("{addr}: skipped, because {because} failed"),
+            Event::Failed { addr, action, error } => {
+                crate::outln!("{addr}: {} failed: {error}", action.progress_verb().0.trim_end_matches("..."))
+            }
+            Event::Skipped { addr, because } => crate::outln!("{addr}: skipped, because {because} failed"),
         }
     }
 }
@@ -68,7 +70,7 @@ impl Progress for Bars {
                     bar.finish_and_clear();
                     self.multi.remove(&bar);
                 }
-                let _ = self.multi.println(done_line(&addr, action, elapsed, &id));
+                let _ = self.multi.println(landform_lang::secrets::redact(&done_line(&addr, action, elapsed, &id)));
                 self.overall.inc(1);
             }
             Event::Failed { addr, action, error } => {
@@ -76,9 +78,10 @@ impl Progress for Bars {
                     bar.finish_and_clear();
                     self.multi.remove(&bar);
                 }
-                let _ = self
-                    .multi
-                    .println(format!("{addr}: {} failed: {error}", action.progress_verb().0.trim_end_matches("...")));
+                let _ = self.multi.println(landform_lang::secrets::redact(&format!(
+                    "{addr}: {} failed: {error}",
+                    action.progress_verb().0.trim_end_matches("...")
+                )));
                 self.overall.inc(1);
             }
             Event::Skipped { addr, because } => {

@@ -64,7 +64,7 @@ pub fn state_dir(common: &CommonArgs) -> PathBuf {
 /// read it. A damaged state is refused; errors are printed.
 pub fn open_and_load(common: &CommonArgs, operation: &str, color: bool) -> Result<(OpenState, Snapshot), u8> {
     let fail = |msg: &str| {
-        eprintln!("{}", ui::error_line(msg, color));
+        crate::errln!("{}", ui::error_line(msg, color));
         1
     };
     let dir = state_dir(common);
@@ -79,7 +79,7 @@ pub fn open_and_load(common: &CommonArgs, operation: &str, color: bool) -> Resul
 /// it works while another operation runs; errors are printed.
 pub fn read_state(common: &CommonArgs, color: bool) -> Result<Snapshot, u8> {
     landform_state::read_snapshot(&state_dir(common), &common.workspace).map_err(|e| {
-        eprintln!("{}", ui::error_line(&e.to_string(), color));
+        crate::errln!("{}", ui::error_line(&e.to_string(), color));
         1
     })
 }
@@ -103,11 +103,11 @@ pub fn make_plan(cfg: &Config, state: &Snapshot, args: &PlanArgs, color: bool) -
         refresh: args.refresh,
         destroy: args.destroy,
         targets: parse_addrs(&args.targets, "--target").map_err(|e| {
-            eprintln!("{}", ui::error_line(&e, color));
+            crate::errln!("{}", ui::error_line(&e, color));
             1
         })?,
         replace: parse_addrs(&args.replace, "--replace").map_err(|e| {
-            eprintln!("{}", ui::error_line(&e, color));
+            crate::errln!("{}", ui::error_line(&e, color));
             1
         })?,
     };
@@ -135,9 +135,9 @@ pub fn colors(color: bool) -> Colors {
 
 pub fn print_plan(plan: &Plan, json: bool, color: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(&plan_json(plan)).unwrap_or_default());
+        crate::outln!("{}", serde_json::to_string_pretty(&plan_json(plan)).unwrap_or_default());
     } else {
-        print!("{}", render_plan(plan, &colors(color)));
+        crate::out!("{}", render_plan(plan, &colors(color)));
     }
 }
 
@@ -164,11 +164,11 @@ pub fn cmd_plan(
     print_plan(&plan, json, color);
     if let Some(path) = out {
         if let Err(e) = write_plan_file(&path, &plan) {
-            eprintln!("{}", ui::error_line(&e, color));
+            crate::errln!("{}", ui::error_line(&e, color));
             return 1;
         }
         if !json {
-            println!(
+            crate::outln!(
                 "\nSaved the plan to: {}\n\nTo perform exactly these actions, run:\n    landform apply {}",
                 path.display(),
                 path.display()
@@ -182,26 +182,20 @@ pub fn cmd_plan(
     }
 }
 
-fn write_plan_file(path: &PathBuf, plan: &Plan) -> Result<(), String> {
+fn write_plan_file(path: &std::path::Path, plan: &Plan) -> Result<(), String> {
     let text = serde_json::to_vec_pretty(plan).map_err(|e| e.to_string())?;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // A plan file holds variable values, sensitive ones included.
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path).map_err(|e| format!("cannot write the plan to {}: {e}", path.display()))?;
-    f.write_all(&text).map_err(|e| e.to_string())
+    // A plan file holds variable values, sensitive ones included: always a new
+    // private file renamed into place, whatever the mode of one it replaces.
+    landform_state::files::write_atomic(path, &text)
+        .map_err(|e| format!("cannot write the plan to {}: {}", path.display(), landform_state::files::io_words(&e)))
 }
 
 fn confirm(destroy: bool) -> bool {
-    println!(
+    crate::outln!(
         "\n{}\n  Landform will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n",
         if destroy { "Do you really want to destroy all resources?" } else { "Do you want to perform these actions?" }
     );
-    print!("  Enter a value: ");
+    crate::out!("  Enter a value: ");
     let _ = std::io::stdout().flush();
     let mut line = String::new();
     let _ = std::io::stdin().lock().read_line(&mut line);
@@ -225,7 +219,7 @@ pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
         {
             Ok(plan) => Some(plan),
             Err(e) => {
-                eprintln!("{}", ui::error_line(&format!("cannot read the saved plan {}: {e}", p.display()), color));
+                crate::errln!("{}", ui::error_line(&format!("cannot read the saved plan {}: {e}", p.display()), color));
                 return 1;
             }
         },
@@ -242,7 +236,7 @@ pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
     let plan = match saved {
         Some(plan) => {
             if plan.workspace != st.workspace {
-                eprintln!(
+                crate::errln!(
                     "{}",
                     ui::error_line(
                         &format!("the saved plan is for workspace \"{}\", not \"{}\"", plan.workspace, st.workspace),
@@ -252,7 +246,7 @@ pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
                 return 1;
             }
             if let Err(e) = apply::check_plan_is_current(&plan, &cfg.sources, &snapshot) {
-                eprintln!("{}", ui::error_line(&e, color));
+                crate::errln!("{}", ui::error_line(&e, color));
                 return 1;
             }
             // Evaluate with the variables the plan was made with.
@@ -284,15 +278,15 @@ pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
                 return 0;
             }
             if !args.auto_approve && !confirm(args.plan.destroy) {
-                println!("\n{} cancelled.", if args.plan.destroy { "Destroy" } else { "Apply" });
+                crate::outln!("\n{} cancelled.", if args.plan.destroy { "Destroy" } else { "Apply" });
                 return 1;
             }
-            println!();
+            crate::outln!();
             plan
         }
     };
     if let Err(e) = st.storage.save_backup(&snapshot) {
-        eprintln!("{}", ui::error_line(&e.to_string(), color));
+        crate::errln!("{}", ui::error_line(&e.to_string(), color));
         return 1;
     }
     let mut plan = plan;
@@ -373,7 +367,7 @@ fn report_state_failure(st: &OpenState, error: &str, report: &ApplyReport, color
         }
     }
     for (addr, err) in &report.errors {
-        eprintln!("{}", ui::error_line(&format!("{addr}: {err}"), color));
+        crate::errln!("{}", ui::error_line(&format!("{addr}: {err}"), color));
     }
     let unsaved: Vec<String> = report
         .uncommitted
@@ -400,38 +394,45 @@ fn report_state_failure(st: &OpenState, error: &str, report: &ApplyReport, color
             "the state could not be saved: {error}, and no recovery file could be written either. These results are not in the state: {listed}. Their objects exist; after fixing the cause, bring them back with `landform state push` or remove them by hand."
         ),
     };
-    eprintln!("{}", ui::error_line(&msg, color));
-    eprintln!("\nApply failed: {} added, {} changed, {} destroyed.", report.added, report.changed, report.destroyed);
+    crate::errln!("{}", ui::error_line(&msg, color));
+    crate::errln!(
+        "\nApply failed: {} added, {} changed, {} destroyed.",
+        report.added,
+        report.changed,
+        report.destroyed
+    );
     1
 }
 
 fn report_apply(report: &ApplyReport, sources: &SourceMap, destroy: bool, color: bool) -> u8 {
     print_diagnostics(&report.diagnostics, sources, color);
     for (addr, err) in &report.errors {
-        eprintln!("{}", ui::error_line(&format!("{addr}: {err}"), color));
+        crate::errln!("{}", ui::error_line(&format!("{addr}: {err}"), color));
     }
     if report.interrupted {
-        eprintln!("\nApply interrupted: {} added, {} changed, {} destroyed before stopping. The state is saved; run apply again to finish.", report.added, report.changed, report.destroyed);
+        crate::errln!("\nApply interrupted: {} added, {} changed, {} destroyed before stopping. The state is saved; run apply again to finish.", report.added, report.changed, report.destroyed);
         return 130;
     }
     let failed = !report.errors.is_empty() || report.diagnostics.iter().any(|d| d.is_error());
     let what = if destroy { "Destroy" } else { "Apply" };
     if failed {
-        eprintln!(
+        crate::errln!(
             "\n{what} failed: {} added, {} changed, {} destroyed.",
-            report.added, report.changed, report.destroyed
+            report.added,
+            report.changed,
+            report.destroyed
         );
         return 1;
     }
     if destroy {
-        println!(
+        crate::outln!(
             "\n{}Destroy complete!{} Resources: {} destroyed.",
             if color { "\x1b[1;32m" } else { "" },
             if color { "\x1b[0m" } else { "" },
             report.destroyed
         );
     } else {
-        println!(
+        crate::outln!(
             "\n{}Apply complete!{} Resources: {} added, {} changed, {} destroyed.",
             if color { "\x1b[1;32m" } else { "" },
             if color { "\x1b[0m" } else { "" },
@@ -440,10 +441,11 @@ fn report_apply(report: &ApplyReport, sources: &SourceMap, destroy: bool, color:
             report.destroyed
         );
         if !report.outputs.is_empty() {
-            println!("\nOutputs:\n");
+            crate::outln!("\nOutputs:\n");
             for (k, o) in &report.outputs {
-                let v = if o.sensitive { "<sensitive>".to_string() } else { landform_engine::render::show(&o.value) };
-                println!("{k} = {v}");
+                let v =
+                    if o.sensitive { "(sensitive value)".to_string() } else { landform_engine::render::show(&o.value) };
+                crate::outln!("{k} = {v}");
             }
         }
     }

@@ -47,20 +47,20 @@ pub fn install() {
     std::thread::spawn(move || {
         for _ in signals.forever() {
             if !APPLYING.load(Ordering::SeqCst) {
-                eprintln!("\nInterrupted; nothing was changed.");
+                crate::errln!("\nInterrupted; nothing was changed.");
                 exit_now();
             }
             match COUNT.fetch_add(1, Ordering::SeqCst) {
                 0 => {
                     stop_flag().store(true, Ordering::SeqCst);
-                    eprintln!("\nInterrupt received. Gracefully shutting down: no new operations start; those in flight finish and are saved. Press Ctrl-C again to stop the commands in flight.");
+                    crate::errln!("\nInterrupt received. Gracefully shutting down: no new operations start; those in flight finish and are saved. Press Ctrl-C again to stop the commands in flight.");
                 }
                 1 => {
-                    eprintln!("\nSecond interrupt: stopping the commands in flight; what finished is saved. Press Ctrl-C again to exit at once.");
+                    crate::errln!("\nSecond interrupt: stopping the commands in flight; what finished is saved. Press Ctrl-C again to exit at once.");
                     kill_children();
                     std::thread::spawn(|| {
                         std::thread::sleep(Duration::from_secs(10));
-                        eprintln!("\nApply did not end after the commands were stopped; exiting.");
+                        crate::errln!("\nApply did not end after the commands were stopped; exiting.");
                         exit_now();
                     });
                 }

@@ -9,7 +9,7 @@ use landform_state::{Change, Locker, ResourceRecord, Snapshot, Storage};
 use std::path::PathBuf;
 
 fn fail(msg: &str, color: bool) -> u8 {
-    eprintln!("{}", ui::error_line(msg, color));
+    crate::errln!("{}", ui::error_line(msg, color));
     1
 }
 
@@ -32,7 +32,7 @@ pub fn list(common: &CommonArgs, color: bool) -> u8 {
     let mut addrs: Vec<&str> = snap.resources.iter().map(|r| r.addr.as_str()).collect();
     addrs.sort();
     for a in addrs {
-        println!("{a}");
+        crate::outln!("{a}");
     }
     0
 }
@@ -67,7 +67,7 @@ pub fn show_addr(common: &CommonArgs, addr: &str, color: bool) -> u8 {
         );
     }
     for r in found {
-        print!("{}", render_record(r));
+        crate::out!("{}", render_record(r));
     }
     0
 }
@@ -82,14 +82,14 @@ pub fn rm(common: &CommonArgs, addrs: &[String], color: bool) -> u8 {
         }
         for r in found {
             changes.push(Change::Delete(r.addr.clone()));
-            println!("Removed {}", r.addr);
+            crate::outln!("Removed {}", r.addr);
         }
     }
     let n = changes.len();
     if let Err(e) = st.storage.commit(&changes) {
         return fail(&format!("cannot save the state: {e}"), color);
     }
-    println!("Successfully removed {n} resource instance(s). Landform no longer manages them; the real objects are untouched.");
+    crate::outln!("Successfully removed {n} resource instance(s). Landform no longer manages them; the real objects are untouched.");
     0
 }
 
@@ -116,7 +116,7 @@ pub fn mv(common: &CommonArgs, from: &str, to: &str, color: bool) -> u8 {
     if let Err(e) = st.storage.commit(&[Change::Delete(rec.addr.clone()), Change::Put(Box::new(moved))]) {
         return fail(&format!("cannot save the state: {e}"), color);
     }
-    println!("Move \"{from}\" to \"{to_addr}\"\nSuccessfully moved 1 object(s).");
+    crate::outln!("Move \"{from}\" to \"{to_addr}\"\nSuccessfully moved 1 object(s).");
     0
 }
 
@@ -137,7 +137,9 @@ pub fn pull(common: &CommonArgs, show_sensitive: bool, color: bool) -> u8 {
             }
         }
     }
-    println!("{}", serde_json::to_string_pretty(&snap).unwrap_or_default());
+    // Asked for with --show-sensitive: written as it is, not redacted.
+    let text = serde_json::to_string_pretty(&snap).unwrap_or_default() + "\n";
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     0
 }
 
@@ -169,7 +171,7 @@ pub fn push(common: &CommonArgs, file: &PathBuf, force: bool, color: bool) -> u8
     if let Err(e) = st.storage.replace(&new) {
         return fail(&format!("cannot save the state: {e}"), color);
     }
-    println!(
+    crate::outln!(
         "Pushed {} resource instance(s) to workspace \"{}\" (serial {}).",
         new.resources.len(),
         st.workspace,
@@ -190,16 +192,16 @@ pub fn output(common: &CommonArgs, name: Option<&str>, json: bool, color: bool) 
             );
         };
         if json {
-            println!(
+            crate::outln!(
                 "{}",
                 if o.sensitive { "null".into() } else { serde_json::to_string(&o.value).unwrap_or_default() }
             );
         } else if o.sensitive {
-            println!("(sensitive value)");
+            crate::outln!("(sensitive value)");
         } else {
             match &o.value {
-                serde_json::Value::String(s) => println!("{s}"),
-                v => println!("{}", show(v)),
+                serde_json::Value::String(s) => crate::outln!("{s}"),
+                v => crate::outln!("{}", show(v)),
             }
         }
         return 0;
@@ -210,10 +212,10 @@ pub fn output(common: &CommonArgs, name: Option<&str>, json: bool, color: bool) 
             .iter()
             .map(|(k, o)| (k.clone(), serde_json::json!({ "sensitive": o.sensitive, "value": if o.sensitive { serde_json::Value::Null } else { o.value.clone() } })))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
+        crate::outln!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
     } else {
         for (k, o) in &snap.outputs {
-            println!("{k} = {}", if o.sensitive { "<sensitive>".into() } else { show(&o.value) });
+            crate::outln!("{k} = {}", if o.sensitive { "(sensitive value)".into() } else { show(&o.value) });
         }
     }
     0
@@ -251,22 +253,22 @@ pub fn show_cmd(common: &CommonArgs, plan_file: Option<&PathBuf>, json: bool, co
             "serial": snap.serial,
             "lineage": snap.lineage,
         });
-        println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
+        crate::outln!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
         return 0;
     }
     if snap.resources.is_empty() {
-        println!("The state is empty. No resources are represented.");
+        crate::outln!("The state is empty. No resources are represented.");
         return 0;
     }
     let mut recs: Vec<&ResourceRecord> = snap.resources.iter().collect();
     recs.sort_by(|a, b| a.addr.cmp(&b.addr));
     for r in recs {
-        println!("{}", render_record(r));
+        crate::outln!("{}", render_record(r));
     }
     if !snap.outputs.is_empty() {
-        println!("\nOutputs:\n");
+        crate::outln!("\nOutputs:\n");
         for (k, o) in &snap.outputs {
-            println!("{k} = {}", if o.sensitive { "(sensitive value)".into() } else { show(&o.value) });
+            crate::outln!("{k} = {}", if o.sensitive { "(sensitive value)".into() } else { show(&o.value) });
         }
     }
     0
@@ -287,7 +289,7 @@ pub fn recover(common: &CommonArgs, color: bool) -> u8 {
     }
     match landform_state::SledStore::recover(&dir, &common.workspace) {
         Ok((snap, kept)) => {
-            println!(
+            crate::outln!(
                 "Restored the last good state of workspace \"{}\": serial {}, {} resource instance(s). The damaged state was kept in {}.\nRun `landform plan` to see how the real infrastructure differs from it.",
                 common.workspace,
                 snap.serial,
@@ -304,7 +306,7 @@ pub fn force_unlock(common: &CommonArgs, id: &str, color: bool) -> u8 {
     let locker = landform_state::FileLocker { dir: run::state_dir(common), workspace: common.workspace.clone() };
     match locker.force_unlock(id) {
         Ok(()) => {
-            println!("Landform state has been successfully unlocked!");
+            crate::outln!("Landform state has been successfully unlocked!");
             0
         }
         Err(e) => fail(&e.to_string(), color),
@@ -320,7 +322,7 @@ pub fn graph(color: bool) -> u8 {
     }
     match landform_engine::build::build(&tree, &sources) {
         Ok(g) => {
-            print!("{}", g.to_dot());
+            crate::out!("{}", g.to_dot());
             0
         }
         Err(d) => {

@@ -26,3 +26,36 @@ pub fn success(message: &str, color: bool) -> String {
         message.to_string()
     }
 }
+
+/// Write to standard output: every secret this process has seen is redacted,
+/// and a closed pipe ends the output quietly instead of panicking.
+pub fn write_stdout(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(landform_lang::secrets::redact(text).as_bytes());
+}
+
+/// The same for standard error.
+pub fn write_stderr(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(landform_lang::secrets::redact(text).as_bytes());
+}
+
+/// `println!` through [`write_stdout`].
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::ui::write_stdout("\n") };
+    ($($t:tt)*) => { $crate::ui::write_stdout(&format!("{}\n", format_args!($($t)*))) };
+}
+
+/// `print!` through [`write_stdout`].
+#[macro_export]
+macro_rules! out {
+    ($($t:tt)*) => { $crate::ui::write_stdout(&format!($($t)*)) };
+}
+
+/// `eprintln!` through [`write_stderr`].
+#[macro_export]
+macro_rules! errln {
+    () => { $crate::ui::write_stderr("\n") };
+    ($($t:tt)*) => { $crate::ui::write_stderr(&format!("{}\n", format_args!($($t)*))) };
+}

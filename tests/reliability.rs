@@ -383,3 +383,24 @@ resource "local_exec" "long" {
     let plan = f.ok(&["plan"]);
     assert!(plan.contains("1 to add"), "{plan}");
 }
+
+#[test]
+fn a_closed_pipe_ends_output_without_a_panic_and_apply_still_finishes() {
+    let f = Fixture::new(
+        "closed-pipe",
+        "resource \"local_file\" \"f\" {\n  count   = 50\n  path    = \"out/f-${count.index}.txt\"\n  content = \"x\"\n}\n",
+    );
+    let landform = env!("CARGO_BIN_EXE_landform");
+    for cmd in ["plan --json", "apply --auto-approve --no-progress", "state pull", "graph", "state list"] {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("{landform} {cmd} --no-color | head -c1 >/dev/null; echo ${{PIPESTATUS[0]}}"))
+            .current_dir(&f.dir)
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(text(&out.stdout).trim(), "0", "{cmd}: {err}");
+        assert!(!err.contains("panicked"), "{cmd}: {err}");
+    }
+    assert_eq!(f.ok(&["state", "list"]).lines().count(), 50, "the apply behind the closed pipe finished");
+}

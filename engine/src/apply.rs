@@ -641,7 +641,13 @@ impl<'a, 'g> Runner<'a, 'g> {
                     match c {
                         Change::Put(rec) => {
                             let sens: BTreeSet<String> = rec.sensitive_attributes.iter().cloned().collect();
-                            let id = rec.attributes.get("id").and_then(|v| v.as_str()).map(str::to_string);
+                            // A hidden id is not shown in progress lines either.
+                            let id = rec
+                                .attributes
+                                .get("id")
+                                .and_then(|v| v.as_str())
+                                .filter(|_| !sens.contains("id"))
+                                .map(str::to_string);
                             committed
                                 .insert(rec.addr.clone(), (to_value(&rec.attributes, &BTreeSet::new(), &sens), id));
                             state.remove(&rec.addr);

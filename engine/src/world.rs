@@ -106,8 +106,16 @@ impl<'g> World<'g> {
         let mut ev = Evaluator::new(host);
         let mut v = ev.eval(&o.value, self.scope(module));
         diags.append(&mut ev.diags);
-        if o.sensitive {
+        if v.contains_sensitive() && !o.sensitive {
+            diags.push(Diagnostic::error(
+                "Output refers to sensitive values",
+                format!("The output \"{}\" uses a sensitive value. Add sensitive = true to the output block to confirm that it may hold one; it will then never be shown.", o.name),
+                o.value.span,
+            ));
             v = v.sensitive();
+        }
+        if o.sensitive {
+            v = v.secret();
         }
         if let Some((call, parent)) = module.split_last() {
             let parent = parent.to_vec();

@@ -53,7 +53,7 @@ pub fn resolve_variables(
             None => Type::Any,
         };
         let value = variable_value(v, &ty, inputs.get(&v.name), host, diags);
-        let value = if v.sensitive { value.sensitive() } else { value };
+        let value = if v.sensitive { value.secret() } else { value };
         vars.insert(v.name.clone(), value);
     }
     for (name, input) in inputs {
@@ -96,10 +96,13 @@ pub fn resolve_variables(
             match ok.unmark().0 {
                 Value::Bool(true) | Value::Unknown => {}
                 Value::Bool(false) => {
-                    let message = msg
-                        .as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| "(the validation message is not a string)".into());
+                    let message = if v.sensitive || msg.contains_sensitive() {
+                        "The error message included a sensitive value, so it is not shown.".to_string()
+                    } else {
+                        msg.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| "(the validation message is not a string)".into())
+                    };
                     diags.push(Diagnostic::error(
                         "Invalid value for variable",
                         format!("{message}\n\nThis was checked by the validation rule of variable \"{}\".", v.name),
@@ -193,12 +196,21 @@ fn variable_value(
         ));
         return Value::Unknown;
     }
+    if v.sensitive {
+        // Remembered before anything can quote it, so that output redacts it.
+        crate::secrets::remember(&raw);
+    }
     match convert(&raw, ty) {
         Ok(val) => val,
         Err(e) => {
+            let why = if v.sensitive {
+                format!("it is not a valid {ty} (the variable is sensitive, so its value is not shown)")
+            } else {
+                e.to_string()
+            };
             diags.push(Diagnostic::error(
                 "Invalid value for input variable",
-                format!("The value from {origin} is unsuitable for variable \"{}\": {e}.", v.name),
+                format!("The value from {origin} is unsuitable for variable \"{}\": {why}.", v.name),
                 span,
             ));
             Value::Unknown
@@ -433,7 +445,7 @@ fn check_module(
                 o.value.span,
             ));
         }
-        outputs.insert(o.name.clone(), if o.sensitive { v.sensitive() } else { v });
+        outputs.insert(o.name.clone(), if o.sensitive { v.secret() } else { v });
     }
     Checked {
         vars: base.get("var").cloned().unwrap_or(Value::Unknown),

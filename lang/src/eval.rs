@@ -851,7 +851,7 @@ fn lookup<'s>(expr: &Expr, scope: &'s Scope) -> Option<&'s Value> {
 
 fn mark(v: Value, sensitive: bool) -> Value {
     if sensitive {
-        v.sensitive()
+        v.secret()
     } else {
         v
     }

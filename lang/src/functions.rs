@@ -102,7 +102,7 @@ pub fn call(name: &str, args: &[Value], host: &dyn Host) -> Result<Value, CallEr
         })
         .collect();
     let out = call_plain(name, &plain, host)?;
-    Ok(if sensitive { out.sensitive() } else { out })
+    Ok(if sensitive { out.secret() } else { out })
 }
 
 fn call_plain(name: &str, a: &[Value], host: &dyn Host) -> Result<Value, CallError> {

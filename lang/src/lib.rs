@@ -14,6 +14,7 @@ pub use source::{FileId, SourceFile, SourceMap, Span};
 pub mod eval;
 pub mod functions;
 pub mod refs;
+pub mod secrets;
 pub mod types;
 pub mod value;
 

@@ -115,7 +115,7 @@ pub fn type_from_expr(expr: &Expr) -> Result<Type, Diagnostic> {
 pub fn convert(value: &Value, ty: &Type) -> Result<Value, String> {
     let (inner, sensitive) = value.unmark();
     let out = convert_inner(inner, ty)?;
-    Ok(if sensitive { out.sensitive() } else { out })
+    Ok(if sensitive { out.secret() } else { out })
 }
 
 fn convert_inner(value: &Value, ty: &Type) -> Result<Value, String> {

@@ -89,6 +89,14 @@ impl Value {
         Value::String(s.into())
     }
 
+    /// Mark a value that came from a secret: hidden, and its text remembered
+    /// so that output redacts it wherever it turns up (`crate::secrets`).
+    pub fn secret(self) -> Value {
+        crate::secrets::remember(&self);
+        self.sensitive()
+    }
+
+    /// Mark a value hidden from display (without taking its text for a secret).
     pub fn sensitive(self) -> Value {
         match self {
             Value::Sensitive(_) => self,
