@@ -348,14 +348,7 @@ fn run_apply(
 /// beside the configuration, and say how to load it.
 fn report_state_failure(st: &OpenState, error: &str, report: &ApplyReport, color: bool) -> u8 {
     use landform_state::Change;
-    let snap = report.recovery.clone().unwrap_or_else(|| Snapshot {
-        format_version: landform_state::FORMAT_VERSION,
-        lineage: String::new(),
-        serial: 0,
-        workspace: st.workspace.clone(),
-        resources: Vec::new(),
-        outputs: BTreeMap::new(),
-    });
+    let snap = report.recovery.clone().unwrap_or_else(|| Snapshot::empty(&st.workspace));
     let name = format!("landform-recovery-{}-{}.json", st.workspace, landform_state::now_rfc3339().replace(':', ""));
     let bytes = serde_json::to_vec_pretty(&snap).unwrap_or_default();
     let mut written = None;
@@ -372,10 +365,11 @@ fn report_state_failure(st: &OpenState, error: &str, report: &ApplyReport, color
     let unsaved: Vec<String> = report
         .uncommitted
         .iter()
-        .map(|c| match c {
-            Change::Put(r) => r.addr.clone(),
-            Change::Delete(a) => format!("{a} (destroyed)"),
-            Change::Outputs(_) => "the outputs".into(),
+        .filter_map(|c| match c {
+            Change::Put(r) => Some(r.addr.clone()),
+            Change::Delete(a) => Some(format!("{a} (destroyed)")),
+            Change::Outputs(_) => Some("the outputs".into()),
+            Change::Intent(_) | Change::ClearIntent(_) => None,
         })
         .collect();
     let listed = if unsaved.len() > 10 {

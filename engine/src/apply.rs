@@ -86,19 +86,6 @@ pub struct ApplyReport {
     pub recovery: Option<Snapshot>,
 }
 
-/// A snapshot with changes applied, in order.
-pub fn apply_changes(snap: &mut Snapshot, changes: &[Change]) {
-    for c in changes {
-        match c {
-            Change::Put(rec) => {
-                snap.resources.retain(|r| r.addr != rec.addr);
-                snap.resources.push((**rec).clone());
-            }
-            Change::Delete(addr) => snap.resources.retain(|r| &r.addr != addr),
-            Change::Outputs(o) => snap.outputs = o.clone(),
-        }
-    }
-}
 
 /// Why a saved plan cannot be applied.
 pub fn check_plan_is_current(plan: &Plan, sources: &SourceMap, state: &Snapshot) -> Result<(), String> {
@@ -157,6 +144,19 @@ struct Job {
     config: Option<Object>,
 }
 
+impl Job {
+    /// Does this job create an object (and so record its intent first)?
+    fn creates(&self) -> bool {
+        !self.data
+            && match self.step {
+                Step::CreateFirst => true,
+                Step::Second => self.action == Action::DeleteThenCreate,
+                Step::Only => self.action == Action::Create,
+                Step::DeleteFirst => false,
+            }
+    }
+}
+
 fn run_job(job: &Job) -> Result<Option<Object>, ProviderError> {
     if job.data {
         let cfg = job.config.clone().unwrap_or_default();
@@ -210,9 +210,12 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         outputs: BTreeMap::new(),
         progress,
         journal: Vec::new(),
+        queue: Vec::new(),
+        intended: HashSet::new(),
     };
     // What refresh saw, first: apply evaluates from it, as the plan did.
-    let mut seen: Vec<Change> = plan.gone.iter().map(|a| Change::Delete(a.clone())).collect();
+    let mut seen: Vec<Change> = plan.interrupted.iter().map(|i| Change::ClearIntent(i.address.clone())).collect();
+    seen.extend(plan.gone.iter().map(|a| Change::Delete(a.clone())));
     seen.extend(plan.refreshed.iter().map(|r| Change::Put(Box::new(r.clone()))));
     if !seen.is_empty() && run.commit(seen, &mut report) {
         for a in &plan.gone {
@@ -253,6 +256,7 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         if !ready.is_empty() {
             continue;
         }
+        run.launch(&mut report);
         if run.in_flight == 0 {
             break;
         }
@@ -285,8 +289,8 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
     }
     if report.state_error.is_some() {
         let mut snap = ctx.state.clone();
-        apply_changes(&mut snap, &run.journal);
-        apply_changes(&mut snap, &report.uncommitted);
+        snap.apply(&run.journal);
+        snap.apply(&report.uncommitted);
         snap.serial += run.journal.len() as u64 + 1;
         report.recovery = Some(snap);
     }
@@ -319,6 +323,10 @@ struct Runner<'a, 'g> {
     progress: Arc<dyn Progress>,
     /// Every change committed, for the recovery file should a later commit fail.
     journal: Vec<Change>,
+    /// Jobs waiting for `launch`.
+    queue: Vec<Job>,
+    /// Addresses with an intent to create in the state, not yet settled.
+    intended: HashSet<String>,
 }
 
 impl<'a, 'g> Runner<'a, 'g> {
@@ -349,10 +357,38 @@ impl<'a, 'g> Runner<'a, 'g> {
         false
     }
 
-    /// Run a job on a blocking thread once a permit is free. A job still
-    /// waiting when a stop is requested does not start.
+    /// Queue a job; `launch` starts the queue.
     fn dispatch(&mut self, job: Job) {
         self.in_flight += 1;
+        self.queue.push(job);
+    }
+
+    /// Start the queued jobs, first recording, in one commit, the intent to
+    /// create for each that creates an object: a crash between the provider's
+    /// call and the commit of its result then leaves a pending record, which
+    /// the next plan settles, instead of an object nobody knows of.
+    fn launch(&mut self, report: &mut ApplyReport) {
+        let queue = std::mem::take(&mut self.queue);
+        let intents: Vec<Change> = queue
+            .iter()
+            .filter(|j| j.creates())
+            .filter_map(|j| {
+                let p = self.pending.get(&j.addr)?;
+                Some(Change::Intent(Box::new(self.record(p, j.config.clone().unwrap_or_default()))))
+            })
+            .collect();
+        // A failed commit stops the apply: the jobs then report that they never started.
+        if !intents.is_empty() && self.commit(intents, report) {
+            self.intended.extend(queue.iter().filter(|j| j.creates()).map(|j| j.addr.clone()));
+        }
+        for job in queue {
+            self.spawn(job);
+        }
+    }
+
+    /// Run a job on a blocking thread once a permit is free. A job still
+    /// waiting when a stop is requested does not start.
+    fn spawn(&mut self, job: Job) {
         let sem = self.sem.clone();
         let tx = self.tx.clone();
         let stop = self.ctx.stop.clone();
@@ -595,6 +631,14 @@ impl<'a, 'g> Runner<'a, 'g> {
         let mut commit = Vec::new();
         let mut settled: Vec<(Done, bool)> = Vec::new();
         for done in batch {
+            let creating = matches!(done.step, Step::Only | Step::CreateFirst | Step::Second);
+            if creating && (!done.started || done.result.is_err()) && self.intended.remove(&done.addr) {
+                // The create did not happen: its intent goes.
+                commit.push(Change::ClearIntent(done.addr.clone()));
+            } else if creating && done.result.is_ok() {
+                // Its result's record replaces the intent in the same commit.
+                self.intended.remove(&done.addr);
+            }
             if !done.started {
                 // Never ran: nothing to record, and nothing that depends on it starts.
                 self.pending.remove(&done.addr);
@@ -655,7 +699,7 @@ impl<'a, 'g> Runner<'a, 'g> {
                         Change::Delete(a) => {
                             state.remove(&a);
                         }
-                        Change::Outputs(_) => {}
+                        Change::Outputs(_) | Change::Intent(_) | Change::ClearIntent(_) => {}
                     }
                 }
             }
@@ -789,7 +833,8 @@ impl<'a, 'g> Runner<'a, 'g> {
                     continue;
                 };
                 let prior = state.get(&addr).map(|r| r.attributes.clone());
-                self.dispatch(Job {
+                self.in_flight += 1;
+                self.spawn(Job {
                     addr: addr.clone(),
                     action: Action::Delete,
                     step: Step::Only,

@@ -113,6 +113,20 @@ pub struct Plan {
     /// apply saves them and evaluates from them, exactly as the plan did.
     #[serde(default)]
     pub refreshed: Vec<landform_state::ResourceRecord>,
+    /// Objects an earlier apply stopped while creating, and what became of them.
+    #[serde(default)]
+    pub interrupted: Vec<InterruptedCreate>,
+}
+
+/// An object an earlier apply was creating when it stopped.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct InterruptedCreate {
+    pub address: String,
+    /// Found in the real world and adopted into the state (it is in `refreshed`).
+    pub adopted: bool,
+    /// Found, but another object is recorded at this address: it is left alone.
+    #[serde(default)]
+    pub left_alone: bool,
 }
 
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -161,5 +175,6 @@ impl Plan {
         self.resource_changes.iter().any(|c| !matches!(c.action, Action::NoOp | Action::Read))
             || self.output_changes.iter().any(|o| o.action != Action::NoOp)
             || !self.gone.is_empty()
+            || !self.interrupted.is_empty()
     }
 }

@@ -4,7 +4,7 @@
 use crate::addr::{Key, ResourceAddr};
 use crate::build::{build, ConfigGraph, ModulePath, Node};
 use crate::convert::{coerce, to_config, to_value};
-use crate::plan::{Action, OutputChange, Plan, ResourceChange, PLAN_FORMAT_VERSION};
+use crate::plan::{Action, InterruptedCreate, OutputChange, Plan, ResourceChange, PLAN_FORMAT_VERSION};
 use crate::providers::Providers;
 use crate::world::World;
 use landform_lang::config::{Mode, Resource};
@@ -243,6 +243,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
         }
         prior.insert(rec.addr.clone(), rec);
     }
+    let interrupted = settle_interrupted(ctx, &mut prior, &mut diags);
     let mut changes: Vec<ResourceChange> = Vec::new();
     let mut visited: HashSet<String> = HashSet::new();
     let mut output_changes = Vec::new();
@@ -379,7 +380,47 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
         output_changes,
         gone,
         refreshed,
+        interrupted,
     })
+}
+
+/// Objects an earlier apply stopped while creating: look for each in the real
+/// world. One found is adopted (a refreshed record in `prior`); one not found
+/// is created again by the plan, as it has no record.
+fn settle_interrupted(
+    ctx: &PlanContext,
+    prior: &mut HashMap<String, Cow<ResourceRecord>>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<InterruptedCreate> {
+    let mut out = Vec::new();
+    for intent in &ctx.state.pending {
+        let Some((p, _)) = ctx.providers.for_type(false, &intent.type_name) else { continue };
+        let found = match p.adopt(ReadRequest { type_name: &intent.type_name, prior: &intent.attributes }) {
+            Ok(ReadResponse::Changed(now)) => Some(now),
+            Ok(ReadResponse::Unchanged) => Some(intent.attributes.clone()),
+            Ok(ReadResponse::Gone) => None,
+            Err(e) => {
+                diags.push(Diagnostic::global(format!("Error looking for {}", intent.addr), e.to_string()));
+                continue;
+            }
+        };
+        let recorded = prior.get(&intent.addr);
+        let same = |now: &Map<String, Json>| recorded.is_some_and(|r| r.attributes.get("id") == now.get("id"));
+        let entry = match (found, recorded) {
+            (Some(now), None) => {
+                let mut rec = intent.clone();
+                rec.attributes = now;
+                prior.insert(rec.addr.clone(), Cow::Owned(rec));
+                InterruptedCreate { address: intent.addr.clone(), adopted: true, left_alone: false }
+            }
+            (Some(now), Some(_)) if !same(&now) => {
+                InterruptedCreate { address: intent.addr.clone(), adopted: false, left_alone: true }
+            }
+            _ => InterruptedCreate { address: intent.addr.clone(), adopted: false, left_alone: false },
+        };
+        out.push(entry);
+    }
+    out
 }
 
 fn find_config<'g>(g: &'g ConfigGraph, c: &ResourceChange) -> Option<(&'g Resource, landform_lang::Span)> {

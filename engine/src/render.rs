@@ -201,11 +201,30 @@ fn render_output(o: &OutputChange, col: &Colors) -> Option<String> {
 }
 
 /// The whole plan for a person.
+/// What became of the objects an earlier apply stopped while creating.
+fn render_interrupted(plan: &Plan, col: &Colors) -> String {
+    if plan.interrupted.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("\n{}Note:{} an earlier apply stopped while creating these objects:\n", col.bold, col.reset);
+    for i in &plan.interrupted {
+        let what = if i.adopted {
+            "found in the real world; apply adopts it into the state"
+        } else if i.left_alone {
+            "found, but another object is recorded at this address; it is left alone (delete it by hand if unwanted)"
+        } else {
+            "cannot be found (or its provider cannot tell); it is created again"
+        };
+        let _ = writeln!(out, "  - {}: {what}", i.address);
+    }
+    out
+}
+
 pub fn render_plan(plan: &Plan, col: &Colors) -> String {
-    let mut out = String::new();
+    let mut out = render_interrupted(plan, col);
     let visible: Vec<&ResourceChange> = plan.resource_changes.iter().filter(|c| c.action != Action::NoOp).collect();
     let outputs: Vec<String> = plan.output_changes.iter().filter_map(|o| render_output(o, col)).collect();
-    if visible.is_empty() && outputs.is_empty() {
+    if visible.is_empty() && outputs.is_empty() && plan.interrupted.is_empty() {
         out.push_str(&format!(
             "\n{}No changes.{} Your infrastructure matches the configuration.\n\nLandform has compared your real infrastructure against your configuration and found no differences, so no changes are needed.\n",
             col.bold, col.reset

@@ -64,9 +64,52 @@ pub struct Snapshot {
     pub workspace: String,
     pub resources: Vec<ResourceRecord>,
     pub outputs: BTreeMap<String, OutputRecord>,
+    /// Objects an apply started to create and stopped before it could save
+    /// the result (a crash, a kill): their planned configuration. The next
+    /// plan looks for each in the real world, adopts it or creates it again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<ResourceRecord>,
 }
 
 pub const FORMAT_VERSION: u32 = 1;
+
+impl Snapshot {
+    /// The state of a workspace that has none yet.
+    pub fn empty(workspace: &str) -> Snapshot {
+        Snapshot {
+            format_version: FORMAT_VERSION,
+            lineage: String::new(),
+            serial: 0,
+            workspace: workspace.to_string(),
+            resources: Vec::new(),
+            outputs: BTreeMap::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Apply changes in order, as a commit of them would.
+    pub fn apply(&mut self, changes: &[Change]) {
+        for c in changes {
+            match c {
+                Change::Put(rec) => {
+                    self.resources.retain(|r| r.addr != rec.addr);
+                    self.pending.retain(|r| r.addr != rec.addr);
+                    self.resources.push((**rec).clone());
+                }
+                Change::Delete(addr) => {
+                    self.resources.retain(|r| &r.addr != addr);
+                    self.pending.retain(|r| &r.addr != addr);
+                }
+                Change::Outputs(o) => self.outputs = o.clone(),
+                Change::Intent(rec) => {
+                    self.pending.retain(|r| r.addr != rec.addr);
+                    self.pending.push((**rec).clone());
+                }
+                Change::ClearIntent(addr) => self.pending.retain(|r| &r.addr != addr),
+            }
+        }
+    }
+}
 
 /// One change in a commit.
 #[derive(Clone, Debug)]
@@ -75,6 +118,11 @@ pub enum Change {
     Delete(String),
     /// Replace all outputs.
     Outputs(BTreeMap<String, OutputRecord>),
+    /// About to create this object: recorded before the provider is called.
+    /// A `Put` or `Delete` of the same address clears it.
+    Intent(Box<ResourceRecord>),
+    /// The creation recorded by an `Intent` did not happen, or was settled.
+    ClearIntent(String),
 }
 
 #[derive(Debug)]

@@ -121,6 +121,7 @@ fn open_db(path: &Path) -> std::result::Result<sled::Db, sled::Error> {
 fn read_db(db: &sled::Db, workspace: &str) -> std::result::Result<(Snapshot, SetDigest), String> {
     let mut digest = SetDigest::default();
     let mut resources = Vec::new();
+    let mut pending = Vec::new();
     let mut outputs = BTreeMap::new();
     let (mut lineage, mut serial) = (String::new(), 0);
     for item in db.iter() {
@@ -130,6 +131,12 @@ fn read_db(db: &sled::Db, workspace: &str) -> std::result::Result<(Snapshot, Set
             let rec: ResourceRecord = serde_json::from_slice(&v)
                 .map_err(|_| format!("the record of {} cannot be read", String::from_utf8_lossy(addr)))?;
             resources.push(rec);
+        } else if let Some(addr) = k.strip_prefix(b"p/") {
+            digest.toggle(&k, &v);
+            let rec: ResourceRecord = serde_json::from_slice(&v).map_err(|_| {
+                format!("the pending record of {} cannot be read", String::from_utf8_lossy(addr))
+            })?;
+            pending.push(rec);
         } else if let Some(name) = k.strip_prefix(b"o/") {
             digest.toggle(&k, &v);
             let name = String::from_utf8_lossy(name).into_owned();
@@ -149,6 +156,7 @@ fn read_db(db: &sled::Db, workspace: &str) -> std::result::Result<(Snapshot, Set
         workspace: workspace.to_string(),
         resources,
         outputs,
+        pending,
     };
     Ok((snap, digest))
 }
@@ -253,14 +261,7 @@ pub fn read_snapshot(state_dir: &Path, workspace: &str) -> Result<Snapshot> {
             if dir.join("db").exists() {
                 return Err(damaged(&dir, workspace, "its manifest.json is missing"));
             }
-            return Ok(Snapshot {
-                format_version: FORMAT_VERSION,
-                lineage: String::new(),
-                serial: 0,
-                workspace: workspace.to_string(),
-                resources: Vec::new(),
-                outputs: BTreeMap::new(),
-            });
+            return Ok(Snapshot::empty(workspace));
         };
         if !dir.join("db").join("db").exists() {
             return Err(damaged(&dir, workspace, "its database file db/db is missing"));
@@ -461,9 +462,17 @@ impl Storage for SledStore {
             match c {
                 Change::Put(rec) => {
                     after.insert(format!("r/{}", rec.addr).into_bytes(), Some(to_json(rec.as_ref())?));
+                    after.insert(format!("p/{}", rec.addr).into_bytes(), None);
                 }
                 Change::Delete(addr) => {
                     after.insert(format!("r/{addr}").into_bytes(), None);
+                    after.insert(format!("p/{addr}").into_bytes(), None);
+                }
+                Change::Intent(rec) => {
+                    after.insert(format!("p/{}", rec.addr).into_bytes(), Some(to_json(rec.as_ref())?));
+                }
+                Change::ClearIntent(addr) => {
+                    after.insert(format!("p/{addr}").into_bytes(), None);
                 }
                 Change::Outputs(outputs) => {
                     for item in self.db.scan_prefix("o/") {
@@ -486,7 +495,8 @@ impl Storage for SledStore {
                     next.digest.toggle(&k, &v);
                     batch.insert(k, v);
                 }
-                None => batch.remove(k),
+                None if old.is_some() => batch.remove(k),
+                None => {}
             }
         }
         batch.insert("m/serial", next.serial.to_string().as_bytes());
@@ -508,6 +518,11 @@ impl Storage for SledStore {
         }
         for (name, rec) in &snapshot.outputs {
             let (k, v) = (format!("o/{name}"), serde_json::to_vec(rec).map_err(|e| StateError(e.to_string()))?);
+            digest.toggle(k.as_bytes(), &v);
+            batch.insert(k.into_bytes(), v);
+        }
+        for rec in &snapshot.pending {
+            let (k, v) = (format!("p/{}", rec.addr), serde_json::to_vec(rec).map_err(|e| StateError(e.to_string()))?);
             digest.toggle(k.as_bytes(), &v);
             batch.insert(k.into_bytes(), v);
         }
@@ -563,5 +578,6 @@ fn legacy_snapshot(state_dir: &Path, workspace: &str) -> Option<Snapshot> {
         workspace: workspace.to_string(),
         resources,
         outputs,
+        pending: Vec::new(),
     })
 }

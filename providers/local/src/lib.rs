@@ -403,6 +403,22 @@ impl Provider for LocalProvider {
         }
     }
 
+    /// A file is found by its path; anything else cannot be told apart from
+    /// what was there before, so it is created again.
+    fn adopt(&self, req: ReadRequest) -> Result<ReadResponse> {
+        if req.type_name != "local_file" {
+            return Ok(ReadResponse::Gone);
+        }
+        let Some(path) = s(req.prior, "path") else { return Ok(ReadResponse::Gone) };
+        let mut found = req.prior.clone();
+        found.insert("id".into(), json!(path));
+        found.remove("content_sha256");
+        Ok(match self.read(ReadRequest { type_name: req.type_name, prior: &found })? {
+            ReadResponse::Unchanged => ReadResponse::Changed(found),
+            other => other,
+        })
+    }
+
     fn read_data(&self, req: ReadDataRequest) -> Result<Object> {
         match req.type_name {
             "local_file" => {

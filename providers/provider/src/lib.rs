@@ -208,6 +208,14 @@ pub trait Provider: Send + Sync {
     fn apply(&self, req: ApplyRequest) -> Result<ApplyResponse>;
     /// Refresh: the resource as it is now.
     fn read(&self, req: ReadRequest) -> Result<ReadResponse>;
+    /// Look for an object that an interrupted apply may have created, from
+    /// the configuration it was being created with (`req.prior`): `Changed`
+    /// with the object as it is, to adopt it, or `Gone` when there is none or
+    /// the provider cannot tell (it is then created again).
+    fn adopt(&self, req: ReadRequest) -> Result<ReadResponse> {
+        let _ = req;
+        Ok(ReadResponse::Gone)
+    }
     fn read_data(&self, req: ReadDataRequest) -> Result<Object>;
     fn import(&self, req: ImportRequest) -> Result<Object> {
         Err(ProviderError::new(

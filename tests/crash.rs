@@ -1,0 +1,165 @@
+//! The crash harness: apply a 300-resource configuration, SIGKILL it at a
+//! random moment, apply again, and require that every trial converges to
+//! "No changes" with every object in the state exactly once.
+//!
+//! `LANDFORM_CRASH_TRIALS` sets the number of trials (default 10; `scripts/test`
+//! runs 100) and `LANDFORM_CRASH_SEED` the first seed. Every trial prints its
+//! seed, where it was killed and what it found.
+
+mod common;
+use common::{text, Fixture};
+use std::collections::BTreeSet;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+const CONFIG: &str = r#"
+variable "v" {
+  default = "1"
+}
+resource "landform_data" "d" {
+  count = 100
+  input = "data ${count.index} v${var.v}"
+}
+resource "local_file" "f" {
+  count   = 100
+  path    = "out/f-${count.index}.txt"
+  content = landform_data.d[count.index].output
+}
+resource "local_exec" "e" {
+  count  = 100
+  create = "sleep 0.0${count.index % 5}; echo ${local_file.f[count.index].content_sha256} > out/e-${count.index}-v${var.v}.txt"
+  destroy = "rm -f out/e-${count.index}-v${var.v}.txt"
+}
+"#;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Remove the lock a killed apply left, as a person would: with force-unlock
+/// and the ID the lock names.
+fn unlock(f: &Fixture) {
+    let path = f.path(".landform/state/default.lock");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        let id = serde_json::from_str::<serde_json::Value>(&t)
+            .ok()
+            .and_then(|v| v["id"].as_str().map(str::to_string))
+            .unwrap_or_else(|| "damaged".into());
+        f.ok(&["force-unlock", &id]);
+    }
+}
+
+/// Start an apply and kill it with SIGKILL after `after`.
+fn killed_apply(f: &Fixture, v: &str, after: Duration) -> bool {
+    let mut child = f
+        .cmd(&["apply", "--auto-approve", "--no-progress", "--var", &format!("v={v}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + after;
+    while Instant::now() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    // Commands the apply started run on in their own process groups; let them end.
+    std::thread::sleep(Duration::from_millis(100));
+    true
+}
+
+fn apply(f: &Fixture, v: &str) {
+    unlock(f);
+    f.ok(&["apply", "--auto-approve", "--no-progress", "--var", &format!("v={v}")]);
+}
+
+/// Converged: no changes, and the state and the files on disk name the same
+/// objects, each once.
+fn check_converged(f: &Fixture, v: &str, trial: &str) -> usize {
+    let out = f.run(&["plan", "--detailed-exitcode", "--var", &format!("v={v}")]);
+    assert_eq!(out.status.code(), Some(0), "{trial}: did not converge:\n{}{}", text(&out.stdout), text(&out.stderr));
+    let pulled: serde_json::Value = serde_json::from_str(&f.ok(&["state", "pull"])).unwrap();
+    let resources = pulled["resources"].as_array().unwrap();
+    let addrs: Vec<&str> = resources.iter().map(|r| r["addr"].as_str().unwrap()).collect();
+    let unique: BTreeSet<&str> = addrs.iter().copied().collect();
+    assert_eq!(addrs.len(), unique.len(), "{trial}: an address is in the state twice");
+    assert_eq!(unique.len(), 300, "{trial}: the state has {} instances, not 300", unique.len());
+    assert!(pulled.get("pending").is_none(), "{trial}: pending records left: {}", pulled["pending"]);
+    let mut recorded: BTreeSet<String> = BTreeSet::new();
+    for r in resources {
+        match r["type"].as_str().unwrap() {
+            "local_file" => recorded.insert(r["attributes"]["path"].as_str().unwrap().to_string()),
+            "local_exec" => {
+                let cmd = r["attributes"]["create"].as_str().unwrap();
+                let file = cmd.rsplit("> ").next().unwrap().to_string();
+                recorded.insert(file)
+            }
+            _ => true,
+        };
+    }
+    let on_disk: BTreeSet<String> = std::fs::read_dir(f.path("out"))
+        .unwrap()
+        .flatten()
+        .map(|e| format!("out/{}", e.file_name().to_string_lossy()))
+        .collect();
+    let orphans: Vec<_> = on_disk.difference(&recorded).collect();
+    let missing: Vec<_> = recorded.difference(&on_disk).collect();
+    assert!(orphans.is_empty(), "{trial}: objects on disk that the state does not know: {orphans:?}");
+    assert!(missing.is_empty(), "{trial}: objects in the state that do not exist: {missing:?}");
+    on_disk.len()
+}
+
+#[test]
+fn sigkill_at_random_moments_always_converges() {
+    let trials: u64 = std::env::var("LANDFORM_CRASH_TRIALS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let first: u64 = std::env::var("LANDFORM_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x1a4d_f04d);
+    // How long a whole apply takes here, to spread the kills over it.
+    let probe = Fixture::new("crash-probe", CONFIG);
+    let started = Instant::now();
+    probe.ok(&["apply", "--auto-approve", "--no-progress"]);
+    let span = started.elapsed().as_millis().max(50) as u64;
+    println!("crash harness: {trials} trials, a full apply takes {span} ms here");
+    let mut converged = 0;
+    for t in 0..trials {
+        let seed = first.wrapping_add(t).max(1);
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let f = Fixture::new(&format!("crash-{t}"), CONFIG);
+        // Half the trials are killed creating everything; half are killed
+        // changing it (updates, and replacements whose old object goes first).
+        let (from, to) = if rng.next() % 2 == 0 { (None, "1") } else { (Some("1"), "2") };
+        if let Some(v) = from {
+            apply(&f, v);
+        }
+        let at = Duration::from_millis(rng.next() % (span * 11 / 10));
+        let killed = killed_apply(&f, to, at);
+        // Sometimes the apply that recovers is killed as well.
+        let killed_again = rng.next() % 4 == 0 && {
+            unlock(&f);
+            killed_apply(&f, to, Duration::from_millis(rng.next() % span))
+        };
+        apply(&f, to);
+        let trial = format!("trial {t} (seed {seed})");
+        let objects = check_converged(&f, to, &trial);
+        converged += 1;
+        println!(
+            "{trial}: {} v{to}, killed after {} ms{}{}: converged, {objects} objects on disk, each in the state once",
+            if from.is_some() { "changing to" } else { "creating" },
+            at.as_millis(),
+            if killed { "" } else { " (it had finished)" },
+            if killed_again { ", and its recovery killed too" } else { "" }
+        );
+        let _ = std::fs::remove_dir_all(&f.dir);
+    }
+    println!("crash harness: {converged}/{trials} trials converged");
+    let _ = std::fs::remove_dir_all(&probe.dir);
+}
