@@ -136,14 +136,14 @@ fn sigkill_at_random_moments_always_converges() {
         let f = Fixture::new(&format!("crash-{t}"), CONFIG);
         // Half the trials are killed creating everything; half are killed
         // changing it (updates, and replacements whose old object goes first).
-        let (from, to) = if rng.next() % 2 == 0 { (None, "1") } else { (Some("1"), "2") };
+        let (from, to) = if rng.next().is_multiple_of(2) { (None, "1") } else { (Some("1"), "2") };
         if let Some(v) = from {
             apply(&f, v);
         }
         let at = Duration::from_millis(rng.next() % (span * 11 / 10));
         let killed = killed_apply(&f, to, at);
         // Sometimes the apply that recovers is killed as well.
-        let killed_again = rng.next() % 4 == 0 && {
+        let killed_again = rng.next().is_multiple_of(4) && {
             unlock(&f);
             killed_apply(&f, to, Duration::from_millis(rng.next() % span))
         };

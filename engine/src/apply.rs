@@ -86,7 +86,6 @@ pub struct ApplyReport {
     pub recovery: Option<Snapshot>,
 }
 
-
 /// Why a saved plan cannot be applied.
 pub fn check_plan_is_current(plan: &Plan, sources: &SourceMap, state: &Snapshot) -> Result<(), String> {
     if plan.lineage != state.lineage {

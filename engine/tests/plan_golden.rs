@@ -39,14 +39,7 @@ fn run(case: &Path) -> (String, String) {
     assert!(diags.is_empty(), "{}: {diags:?}", case.display());
     let state: Snapshot = match std::fs::read_to_string(case.join("state.json")) {
         Ok(t) => serde_json::from_str(&t).unwrap(),
-        Err(_) => Snapshot {
-            format_version: 1,
-            lineage: "00000000-0000-4000-a000-000000000000".into(),
-            serial: 0,
-            workspace: "default".into(),
-            resources: Vec::new(),
-            outputs: BTreeMap::new(),
-        },
+        Err(_) => Snapshot { lineage: "00000000-0000-4000-a000-000000000000".into(), ..Snapshot::empty("default") },
     };
     let mut providers = Providers::new();
     providers.register(Arc::new(landform_provider_local::LocalProvider::new()));

@@ -73,7 +73,9 @@ pub fn workspaces(state_dir: &Path) -> Vec<String> {
     let mut out: Vec<String> = std::fs::read_dir(state_dir.join("workspaces"))
         .map(|rd| {
             rd.flatten()
-                .filter(|e| e.path().join("manifest.json").exists())
+                .filter(|e| {
+                    e.path().join("manifest.json").exists() && !e.file_name().to_string_lossy().starts_with('.')
+                })
                 .filter_map(|e| e.file_name().to_str().map(str::to_string))
                 .collect()
         })
@@ -133,9 +135,8 @@ fn read_db(db: &sled::Db, workspace: &str) -> std::result::Result<(Snapshot, Set
             resources.push(rec);
         } else if let Some(addr) = k.strip_prefix(b"p/") {
             digest.toggle(&k, &v);
-            let rec: ResourceRecord = serde_json::from_slice(&v).map_err(|_| {
-                format!("the pending record of {} cannot be read", String::from_utf8_lossy(addr))
-            })?;
+            let rec: ResourceRecord = serde_json::from_slice(&v)
+                .map_err(|_| format!("the pending record of {} cannot be read", String::from_utf8_lossy(addr)))?;
             pending.push(rec);
         } else if let Some(name) = k.strip_prefix(b"o/") {
             digest.toggle(&k, &v);
@@ -314,10 +315,27 @@ impl SledStore {
     }
 
     /// A new, empty workspace: its manifest first, then the database.
-    fn create(state_dir: &Path, dir: &Path, workspace: &str) -> Result<Manifest> {
+    /// It is built in a temporary directory beside its place and renamed into
+    /// place whole, so that a crash never leaves half a workspace.
+    fn create(state_dir: &Path, final_dir: &Path, workspace: &str) -> Result<Manifest> {
+        let parent = final_dir.parent().unwrap_or(state_dir);
+        let dir = &parent.join(format!(".new-{workspace}-{}", crate::random_id()));
         std::fs::create_dir_all(dir)
             .map_err(|e| StateError(format!("cannot create {}: {}", dir.display(), io_words(&e))))?;
         make_private(state_dir);
+        let result = Self::fill_new(state_dir, dir, workspace).and_then(|m| {
+            std::fs::rename(dir, final_dir)
+                .map_err(|e| StateError(format!("cannot create {}: {}", final_dir.display(), io_words(&e))))?;
+            sync_dir(parent);
+            Ok(m)
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        result
+    }
+
+    fn fill_new(state_dir: &Path, dir: &Path, workspace: &str) -> Result<Manifest> {
         let lineage = crate::random_id();
         let db = open_db(&dir.join("db")).map_err(|e| {
             StateError(format!("cannot create the state database in {}: {}", dir.display(), sled_words(&e)))

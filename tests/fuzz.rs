@@ -1,0 +1,391 @@
+//! Fuzz targets, on proptest's generators: the parser, the evaluator, the
+//! formatter, the variables-file reader, the plan-file reader and the state
+//! reader. Each runs for `LANDFORM_FUZZ_SECONDS` (default 3) on generated
+//! input and on byte-level mutations of it, and fails on any panic or broken
+//! property, printing the input. A finding becomes a regression case in
+//! `REGRESSIONS` below or in a test of its own.
+
+#[path = "../lang/tests/gen/mod.rs"]
+mod gen;
+
+use landform_engine::planner::{self, PlanContext, PlanOptions};
+use landform_engine::render::{plan_json, render_plan, Colors};
+use landform_engine::{Plan, Providers};
+use landform_lang::check::{check_tree, resolve_variables, Input, InputValue};
+use landform_lang::module::{load_tree, ModuleFs};
+use landform_lang::parse::parse_file;
+use landform_lang::{FileId, NoHost, SourceMap, Value};
+use landform_state::{Change, ResourceRecord, SledStore, Snapshot, Storage};
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, TestRunner};
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn seconds() -> u64 {
+    std::env::var("LANDFORM_FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3)
+}
+
+/// Run `check` on values from `strategy` until the time is up.
+fn fuzz<S: Strategy>(name: &str, strategy: S, check: impl Fn(&S::Value) -> Result<(), String>)
+where
+    S::Value: std::fmt::Debug,
+{
+    let deadline = Instant::now() + Duration::from_secs(seconds());
+    let mut runner = TestRunner::new(Config { failure_persistence: None, ..Config::default() });
+    let mut cases = 0u64;
+    while Instant::now() < deadline {
+        let Ok(tree) = strategy.new_tree(&mut runner) else { continue };
+        let value = tree.current();
+        match catch_unwind(AssertUnwindSafe(|| check(&value))) {
+            Ok(Ok(())) => {}
+            Ok(Err(why)) => panic!("fuzz {name}: {why}\ninput: {value:?}"),
+            Err(_) => panic!("fuzz {name}: panicked on input: {value:?}"),
+        }
+        cases += 1;
+    }
+    println!("fuzz {name}: {cases} cases in {} s, no finding", seconds());
+}
+
+/// Byte-level damage to a text: insertions of grammar characters, deletions
+/// and duplications of ranges (which nest what they copy).
+fn mutated(base: impl Strategy<Value = String>) -> impl Strategy<Value = String> {
+    let edit = (
+        0usize..4,
+        any::<prop::sample::Index>(),
+        any::<prop::sample::Index>(),
+        "[{}\\[\\]()\"$=,.?:!<>+*/%#\n -]{1,4}",
+    );
+    (base, prop::collection::vec(edit, 0..6)).prop_map(|(mut s, edits)| {
+        for (kind, a, b, ins) in edits {
+            let mut at = a.index(s.len() + 1);
+            while !s.is_char_boundary(at) {
+                at -= 1;
+            }
+            let mut to = (at + b.index(64)).min(s.len());
+            while !s.is_char_boundary(to) {
+                to -= 1;
+            }
+            match kind {
+                0 => s.insert_str(at, &ins),
+                1 => s.replace_range(at..to, ""),
+                2 => {
+                    let dup = s[at..to].repeat(1 + b.index(40));
+                    s.insert_str(at, &dup);
+                }
+                _ => s.replace_range(at..to, &ins),
+            }
+        }
+        s
+    })
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        2 => gen::file(),
+        3 => mutated(gen::file()),
+        1 => "[a-z0-9 \"{}\\[\\]()=,.:?!<>+*/%$#\n\t-]{0,300}",
+    ]
+}
+
+#[test]
+fn fuzz_parser() {
+    fuzz("parser", text(), |src| {
+        let _ = parse_file(FileId(0), src);
+        let _ = landform_lang::parse::parse_expr(FileId(0), src);
+        Ok(())
+    });
+}
+
+#[test]
+fn fuzz_formatter() {
+    fuzz("formatter", text(), |src| {
+        if let Ok(once) = landform_lang::fmt::format_source(src) {
+            let twice = landform_lang::fmt::format_source(&once).map_err(|d| format!("formatted text fails: {d:?}"))?;
+            if once != twice {
+                return Err(format!("not idempotent:\n{once}\n---\n{twice}"));
+            }
+        }
+        Ok(())
+    });
+}
+
+struct OneDir(String);
+
+impl ModuleFs for OneDir {
+    fn read_module(&self, dir: &str) -> Result<Vec<(String, String)>, String> {
+        if dir == "." {
+            Ok(vec![("main.lf".into(), self.0.clone())])
+        } else {
+            Err("no such module".into())
+        }
+    }
+}
+
+/// Expressions over functions, operators and the locals around them.
+fn evaluated() -> impl Strategy<Value = String> {
+    let call = (prop::sample::select(landform_lang::functions::NAMES), prop::collection::vec(gen::expr(), 0..3))
+        .prop_map(|(f, args)| format!("{f}({})", args.join(", ")));
+    let value = prop_oneof![3 => gen::expr(), 2 => call, 1 => mutated(gen::expr())];
+    prop::collection::vec(value, 1..6).prop_map(|exprs| {
+        let mut s = "variable \"x\" {\n  default = [1, \"two\", { a = 3 }]\n}\nlocals {\n".to_string();
+        for (i, e) in exprs.iter().enumerate() {
+            s.push_str(&format!("  l{i} = {e}\n"));
+        }
+        s.push_str("  a = { b = [1, 2] }\n}\n");
+        for i in 0..exprs.len() {
+            s.push_str(&format!("output \"o{i}\" {{\n  value = local.l{i}\n}}\n"));
+        }
+        s
+    })
+}
+
+#[test]
+fn fuzz_evaluator() {
+    fuzz("evaluator", evaluated(), |src| {
+        let mut sources = SourceMap::new();
+        let (tree, _) = load_tree(&OneDir(src.clone()), ".", &mut sources);
+        let _ = check_tree(&tree, &BTreeMap::new(), &NoHost);
+        Ok(())
+    });
+}
+
+const TYPED: &str = r#"
+variable "s" {
+  type = string
+}
+variable "n" {
+  type = number
+}
+variable "l" {
+  type = list(string)
+}
+variable "m" {
+  type = map(number)
+}
+variable "o" {
+  type = object({ a = string, b = list(number) })
+}
+variable "d" {
+  type = duration
+}
+variable "any" {}
+"#;
+
+#[test]
+fn fuzz_var_files() {
+    let mut sources = SourceMap::new();
+    let (tree, _) = load_tree(&OneDir(TYPED.into()), ".", &mut sources);
+    const NAMES: &[&str] = &["s", "n", "l", "m", "o", "d", "any", "undeclared"];
+    let file = || {
+        prop::collection::vec((prop::sample::select(NAMES), gen::expr()), 0..6)
+            .prop_map(|attrs| attrs.iter().map(|(k, e)| format!("{k} = {e}\n")).collect::<String>())
+    };
+    let input = prop_oneof![3 => file(), 2 => mutated(file())];
+    let raw = prop::collection::vec((prop::sample::select(NAMES), "[a-z0-9\\[\\]{}\", =.-]{0,20}"), 0..4);
+    fuzz("var-files", (input, raw), |(text, raw)| {
+        let (parsed, _) = parse_file(FileId(0), text);
+        let mut inputs = BTreeMap::new();
+        for item in parsed.body.items {
+            if let landform_lang::syntax::Item::Attribute(a) = item {
+                inputs.insert(
+                    a.name.name.clone(),
+                    Input { value: InputValue::Expr(a.value), origin: "fuzz.lfvars".into() },
+                );
+            }
+        }
+        for (k, v) in raw {
+            inputs.insert(k.to_string(), Input { value: InputValue::Raw(v.clone()), origin: "--var".into() });
+        }
+        let mut diags = Vec::new();
+        let _ = resolve_variables(&tree.module, &inputs, &NoHost, &mut diags);
+        Ok(())
+    });
+}
+
+fn providers() -> Providers {
+    let mut p = Providers::new();
+    p.register(Arc::new(landform_provider_local::LocalProvider::new()));
+    p
+}
+
+#[test]
+fn fuzz_plan_files() {
+    // A real plan, with every kind of change, as `plan --out` writes it.
+    let config = r#"
+variable "secret" {
+  default   = "hidden"
+  sensitive = true
+}
+resource "landform_data" "a" {
+  input = { k = var.secret, n = [1, 2] }
+}
+resource "landform_data" "b" {
+  count = 2
+  input = "b${count.index}"
+}
+output "o" {
+  value = landform_data.b[*].output
+}
+"#;
+    let mut sources = SourceMap::new();
+    let (tree, _) = load_tree(&OneDir(config.into()), ".", &mut sources);
+    let (checked, _) = check_tree(&tree, &BTreeMap::new(), &NoHost);
+    let providers = providers();
+    let mut state = Snapshot::empty("default");
+    state.resources.push(ResourceRecord {
+        addr: "landform_data.gone".into(),
+        mode: "managed".into(),
+        type_name: "landform_data".into(),
+        name: "gone".into(),
+        module: String::new(),
+        index_key: serde_json::Value::Null,
+        provider: "local".into(),
+        schema_version: 0,
+        attributes: serde_json::from_str(r#"{"id":"x","input":"y","output":"y"}"#).unwrap(),
+        sensitive_attributes: vec![],
+        dependencies: vec![],
+        create_before_destroy: false,
+    });
+    let ctx = PlanContext {
+        tree: &tree,
+        sources: &sources,
+        providers: &providers,
+        host: &NoHost,
+        state: &state,
+        variables: checked.vars,
+    };
+    let plan = planner::plan(&ctx, &PlanOptions { refresh: true, ..Default::default() }).expect("the plan is made");
+    let json = serde_json::to_string_pretty(&plan).unwrap();
+    let flips = prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8);
+    let cut = any::<prop::sample::Index>();
+    fuzz("plan-files", (flips, cut, prop::bool::ANY), |(flips, cut, truncate)| {
+        let mut bytes = json.clone().into_bytes();
+        for (at, b) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] = *b;
+        }
+        if *truncate {
+            bytes.truncate(cut.index(bytes.len() + 1));
+        }
+        if let Ok(plan) = serde_json::from_slice::<Plan>(&bytes) {
+            let _ = render_plan(&plan, &Colors::NONE);
+            let _ = plan_json(&plan);
+            let _ = landform_engine::apply::check_plan_is_current(&plan, &sources, &state);
+            let _ = plan.summary();
+        }
+        Ok(())
+    });
+}
+
+fn record(i: usize) -> ResourceRecord {
+    ResourceRecord {
+        addr: format!("local_file.f[{i}]"),
+        mode: "managed".into(),
+        type_name: "local_file".into(),
+        name: "f".into(),
+        module: String::new(),
+        index_key: serde_json::json!(i),
+        provider: "local".into(),
+        schema_version: 0,
+        attributes: serde_json::from_value(serde_json::json!({ "id": format!("out/{i}"), "content": "x".repeat(i) }))
+            .unwrap(),
+        sensitive_attributes: vec![],
+        dependencies: vec![],
+        create_before_destroy: false,
+    }
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        if e.file_type().unwrap().is_dir() {
+            copy(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn fuzz_state_reader() {
+    // A state with a few commits behind it, and a backup.
+    let base = std::env::temp_dir().join(format!("landform-fuzz-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let good = {
+        let (store, snap) = SledStore::open(&base, "default").unwrap();
+        store.save_backup(&snap).unwrap();
+        for batch in 0..4 {
+            let changes: Vec<Change> =
+                (batch * 10..batch * 10 + 10).map(|i| Change::Put(Box::new(record(i)))).collect();
+            store.commit(&changes).unwrap();
+        }
+        store.commit(&[Change::Delete("local_file.f[3]".into())]).unwrap();
+        store.load().unwrap()
+    };
+    let ws = landform_state::workspace_dir(&base, "default");
+    let files: Vec<String> =
+        ["db/db", "db/conf", "manifest.json", "backup.json"].into_iter().map(String::from).collect();
+    let damage = (
+        prop::sample::select(files),
+        prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+        prop::option::of(any::<prop::sample::Index>()),
+    );
+    let trial = std::sync::atomic::AtomicUsize::new(0);
+    fuzz("state-reader", damage, |(file, flips, cut)| {
+        let n = trial.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("landform-fuzz-state-{}-{n}", std::process::id()));
+        let wdir = landform_state::workspace_dir(&dir, "default");
+        copy(&ws, &wdir);
+        let path = wdir.join(file);
+        if let Ok(mut bytes) = std::fs::read(&path) {
+            // Damage the written part of the file, not its zero padding.
+            let used = bytes.iter().rposition(|b| *b != 0).map_or(bytes.len(), |p| p + 1).max(1);
+            for (at, b) in flips {
+                let i = at.index(used.min(bytes.len()).max(1)).min(bytes.len().saturating_sub(1));
+                if !bytes.is_empty() {
+                    bytes[i] = *b;
+                }
+            }
+            if let Some(c) = cut {
+                bytes.truncate(c.index(bytes.len() + 1));
+            }
+            std::fs::write(&path, bytes).unwrap();
+        }
+        let read = landform_state::read_snapshot(&dir, "default");
+        let opened = SledStore::open(&dir, "default").map(|(_, s)| s);
+        let _ = std::fs::remove_dir_all(&dir);
+        // Read at all, the state must be exactly the good one: never a wrong state.
+        for (what, got) in [("read_snapshot", read), ("open", opened)] {
+            if let Ok(s) = got {
+                if s.resources.len() != good.resources.len() || s.serial != good.serial || s.lineage != good.lineage {
+                    return Err(format!(
+                        "{what} read a wrong state after damage to {file}: {} resources at serial {}",
+                        s.resources.len(),
+                        s.serial
+                    ));
+                }
+            }
+        }
+        Ok(())
+    });
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+/// Inputs that fuzzing found, kept as regression cases.
+const REGRESSIONS: &[&str] = &[];
+
+#[test]
+fn fuzz_findings_stay_fixed() {
+    for src in REGRESSIONS {
+        let _ = parse_file(FileId(0), src);
+        let _ = landform_lang::fmt::format_source(src);
+        let mut sources = SourceMap::new();
+        let (tree, _) = load_tree(&OneDir(src.to_string()), ".", &mut sources);
+        let _ = check_tree(&tree, &BTreeMap::new(), &NoHost);
+    }
+    let _ = Value::Null;
+}
