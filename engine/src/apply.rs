@@ -209,6 +209,7 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         outputs: BTreeMap::new(),
         progress,
         journal: Vec::new(),
+        commits: 0,
         queue: Vec::new(),
         intended: HashSet::new(),
     };
@@ -288,12 +289,40 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
     }
     if report.state_error.is_some() {
         let mut snap = ctx.state.clone();
-        snap.apply(&run.journal);
+        let journal: Vec<Change> = run.journal.iter().filter_map(Journaled::change).collect();
+        snap.apply(&journal);
         snap.apply(&report.uncommitted);
-        snap.serial += run.journal.len() as u64 + 1;
+        snap.serial += run.commits + 1;
         report.recovery = Some(snap);
     }
     report
+}
+
+/// A committed change as the journal keeps it: records as their JSON text,
+/// a third of their size in memory; intents not at all (their results settle them).
+enum Journaled {
+    Put(Box<[u8]>),
+    Delete(String),
+    Outputs(BTreeMap<String, OutputRecord>),
+}
+
+impl Journaled {
+    fn of(c: &Change) -> Option<Journaled> {
+        match c {
+            Change::Put(rec) => serde_json::to_vec(rec).ok().map(|b| Journaled::Put(b.into_boxed_slice())),
+            Change::Delete(a) => Some(Journaled::Delete(a.clone())),
+            Change::Outputs(o) => Some(Journaled::Outputs(o.clone())),
+            Change::Intent(_) | Change::ClearIntent(_) => None,
+        }
+    }
+
+    fn change(&self) -> Option<Change> {
+        Some(match self {
+            Journaled::Put(b) => Change::Put(Box::new(serde_json::from_slice(b).ok()?)),
+            Journaled::Delete(a) => Change::Delete(a.clone()),
+            Journaled::Outputs(o) => Change::Outputs(o.clone()),
+        })
+    }
 }
 
 /// Wait for at least one finished operation, then take every other that is
@@ -320,8 +349,9 @@ struct Runner<'a, 'g> {
     failed: HashSet<NodeIndex>,
     outputs: BTreeMap<String, OutputRecord>,
     progress: Arc<dyn Progress>,
-    /// Every change committed, for the recovery file should a later commit fail.
-    journal: Vec<Change>,
+    /// Every result committed, for the recovery file should a later commit fail.
+    journal: Vec<Journaled>,
+    commits: u64,
     /// Jobs waiting for `launch`.
     queue: Vec<Job>,
     /// Addresses with an intent to create in the state, not yet settled.
@@ -343,7 +373,8 @@ impl<'a, 'g> Runner<'a, 'g> {
                 std::thread::sleep(Duration::from_millis(wait));
                 match tokio::task::block_in_place(|| self.ctx.storage.commit(&changes)) {
                     Ok(_) => {
-                        self.journal.extend(changes);
+                        self.commits += 1;
+                        self.journal.extend(changes.iter().filter_map(Journaled::of));
                         return true;
                     }
                     Err(e) => last = e.to_string(),

@@ -115,7 +115,7 @@ fn open_db(path: &Path) -> std::result::Result<sled::Db, sled::Error> {
         .path(path)
         .mode(sled::Mode::HighThroughput)
         // The state is small; sled's default 1 GB page cache would only hold memory.
-        .cache_capacity(16 * 1024 * 1024)
+        .cache_capacity(4 * 1024 * 1024)
         .open()
 }
 
@@ -428,20 +428,15 @@ impl SledStore {
         let backup = read_backup(&dir).map_err(|e| {
             StateError(format!("there is no usable backup in {} ({e}); nothing was changed", dir.display()))
         })?;
-        let kept = dir.join(format!("damaged-{}", crate::now_rfc3339().replace(':', "")));
-        std::fs::create_dir_all(&kept)
-            .map_err(|e| StateError(format!("cannot create {}: {}", kept.display(), io_words(&e))))?;
-        for name in ["db", "manifest.json"] {
-            let p = dir.join(name);
-            if p.exists() {
-                std::fs::rename(&p, kept.join(name))
-                    .map_err(|e| StateError(format!("cannot move {} aside: {}", p.display(), io_words(&e))))?;
-            }
-        }
+        // The damaged workspace is kept whole beside the new one.
+        let kept = dir.with_file_name(format!(".damaged-{workspace}-{}", crate::now_rfc3339().replace(':', "")));
+        std::fs::rename(&dir, &kept)
+            .map_err(|e| StateError(format!("cannot move {} aside: {}", dir.display(), io_words(&e))))?;
         let (store, _) = SledStore::open(state_dir, workspace)?;
         let mut restored = backup.clone();
         restored.workspace = workspace.to_string();
         store.replace(&restored)?;
+        store.save_backup(&restored)?;
         Ok((restored, kept))
     }
 
