@@ -55,11 +55,17 @@ struct Scan {
 fn layout(text: &str) -> String {
     let mut scan = Scan::default();
     let mut lines: Vec<Line> = Vec::new();
-    for raw in text.split('\n') {
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    for raw in body.split('\n') {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         if let Some(marker) = scan.heredocs.first().cloned() {
             lines.push(Line { kind: Kind::Verbatim, indent: 0, text: raw.to_string() });
-            if raw.trim() == marker {
+            // As in the grammar: the marker, then anything but an identifier character.
+            let closes = raw
+                .trim_start()
+                .strip_prefix(marker.as_str())
+                .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-'));
+            if closes {
                 scan.heredocs.remove(0);
             }
             continue;

@@ -215,7 +215,8 @@ fn is_marker_line(b: &[u8], i: usize, marker: &str) -> bool {
     let end = line_end(b, i);
     let line = std::str::from_utf8(&b[i..end]).unwrap_or("");
     let t = line.trim_start_matches([' ', '\t']);
-    t.strip_prefix(marker).is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
+    t.strip_prefix(marker)
+        .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
 }
 
 fn skip_marker_line(b: &[u8], i: usize) -> usize {
