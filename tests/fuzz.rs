@@ -420,6 +420,17 @@ const REGRESSIONS: &[&str] = &[
     "resource \"m\" {\n  text = <<-EOT\n    hello ${var.x}\n  EOT%[]\n}\n",
 ];
 
+/// The fast parser retried a failed operand once per precedence level
+/// around it: time exponential in the depth of nested failures.
+#[test]
+fn nested_failing_operands_parse_in_linear_time() {
+    let src = format!("data {{\n   a = {}1", "x && lo/{a  = 1m /* c */ && lo/".repeat(60));
+    let started = Instant::now();
+    let (_, diags) = parse_file(FileId(0), &src);
+    assert!(!diags.is_empty());
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+}
+
 #[test]
 fn fuzz_findings_stay_fixed() {
     for src in REGRESSIONS {

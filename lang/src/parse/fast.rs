@@ -10,7 +10,7 @@ use crate::syntax::*;
 
 /// Parse a whole file, or `None` when it has any error.
 pub fn parse_file(file: FileId, text: &str) -> Option<Body> {
-    let mut p = P { b: text.as_bytes(), s: text, pos: 0, file, depth: 0 };
+    let mut p = P { b: text.as_bytes(), s: text, pos: 0, file, depth: 0, failed_operands: Default::default() };
     let body = p.body(false)?;
     p.ws();
     (p.pos == p.b.len()).then_some(body)
@@ -18,7 +18,7 @@ pub fn parse_file(file: FileId, text: &str) -> Option<Body> {
 
 /// Parse a lone expression, or `None` on any error.
 pub fn parse_expr(file: FileId, text: &str) -> Option<Expr> {
-    let mut p = P { b: text.as_bytes(), s: text, pos: 0, file, depth: 0 };
+    let mut p = P { b: text.as_bytes(), s: text, pos: 0, file, depth: 0, failed_operands: Default::default() };
     p.ws();
     let e = p.expr()?;
     p.ws();
@@ -35,6 +35,10 @@ struct P<'a> {
     pos: usize,
     file: FileId,
     depth: usize,
+    /// Where an operand already failed to parse. Precedence climbing tries the
+    /// operand after an operator once per enclosing precedence level; without
+    /// this, nested failures would cost time exponential in their depth.
+    failed_operands: std::collections::HashSet<usize>,
 }
 
 fn is_ident_start(c: u8) -> bool {
@@ -179,11 +183,9 @@ impl<'a> P<'a> {
         }
         self.pos += 1;
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return None;
-        }
-        let body = self.body(true)?;
+        let body = if self.depth > MAX_DEPTH { None } else { self.body(true) };
         self.depth -= 1;
+        let body = body?;
         self.ws();
         if !self.eat("}") {
             return None;
@@ -194,10 +196,14 @@ impl<'a> P<'a> {
 
     /// `expr = { or_expr ~ (question ~ expr ~ ":" ~ expr)? }`
     fn expr(&mut self) -> Option<Expr> {
+        // The depth comes back down on every path, failures included.
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return None;
-        }
+        let e = if self.depth > MAX_DEPTH { None } else { self.conditional() };
+        self.depth -= 1;
+        e
+    }
+
+    fn conditional(&mut self) -> Option<Expr> {
         let cond = self.binary(0)?;
         let save = self.pos;
         self.ws();
@@ -216,7 +222,6 @@ impl<'a> P<'a> {
             self.pos = save;
             cond
         };
-        self.depth -= 1;
         Some(out)
     }
 
@@ -256,7 +261,13 @@ impl<'a> P<'a> {
             };
             self.pos += len;
             self.ws();
-            match self.binary(prec + 1) {
+            // An operand fails or not whatever the precedence it is parsed at.
+            let operand = self.pos;
+            let right = if self.failed_operands.contains(&operand) { None } else { self.binary(prec + 1) };
+            if right.is_none() {
+                self.failed_operands.insert(operand);
+            }
+            match right {
                 Some(right) => {
                     let span = left.span.to(right.span);
                     left = Expr { kind: ExprKind::Binary(op, Box::new(left), Box::new(right)), span };
