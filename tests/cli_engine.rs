@@ -344,7 +344,7 @@ resource "local_file" "f" {
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("Error: Instance cannot be destroyed"), "{err}");
-    assert!(err.contains("--> main.lf:5:1"), "{err}");
+    assert!(err.contains("--> main.lf:9:23"), "{err}");
     f.write(&config.replace("prevent_destroy = true", "prevent_destroy = false"));
     let plan = f.ok(&["plan", "--var", "v=two"]);
     assert!(!plan.contains("local_file.f"), "ignore_changes hides the content change:\n{plan}");

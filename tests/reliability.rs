@@ -424,3 +424,35 @@ fn a_closed_pipe_ends_output_without_a_panic_and_apply_still_finishes() {
     }
     assert_eq!(f.ok(&["state", "list"]).lines().count(), 50, "the apply behind the closed pipe finished");
 }
+
+#[test]
+fn an_interrupted_create_is_adopted_when_found_and_created_again_when_not() {
+    let f = Fixture::new(
+        "intents",
+        "resource \"local_file\" \"kept\" {\n  path    = \"out/kept.txt\"\n  content = \"k\"\n}\nresource \"local_exec\" \"cmd\" {\n  create = \"echo run >> out/runs.txt\"\n}\n",
+    );
+    f.ok(&["plan"]);
+    // The state an apply killed between its creates and their commit leaves.
+    let mut snap: serde_json::Value = serde_json::from_str(&f.ok(&["state", "pull"])).unwrap();
+    let pending = |addr: &str, ty: &str, attrs: serde_json::Value| {
+        serde_json::json!({"addr": addr, "mode": "managed", "type": ty, "name": addr.split('.').nth(1).unwrap(),
+            "provider": "local", "attributes": attrs})
+    };
+    snap["pending"] = serde_json::json!([
+        pending("local_file.kept", "local_file", serde_json::json!({"path": "out/kept.txt", "content": "k"})),
+        pending("local_exec.cmd", "local_exec", serde_json::json!({"create": "echo run >> out/runs.txt"})),
+    ]);
+    std::fs::create_dir_all(f.path("out")).unwrap();
+    std::fs::write(f.path("out/kept.txt"), "k").unwrap();
+    std::fs::write(f.path("pushed.json"), snap.to_string()).unwrap();
+    f.ok(&["state", "push", "pushed.json"]);
+    let plan = f.ok(&["plan"]);
+    assert!(plan.contains("local_file.kept: found in the real world; apply adopts it"), "{plan}");
+    assert!(plan.contains("local_exec.cmd: cannot be found"), "{plan}");
+    assert!(plan.contains("Plan: 1 to add"), "only the command is created again:\n{plan}");
+    f.ok(&["apply", "--auto-approve"]);
+    assert_eq!(f.ok(&["state", "list"]).lines().count(), 2);
+    let out = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(!f.ok(&["state", "pull"]).contains("\"pending\""));
+}

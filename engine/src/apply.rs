@@ -14,7 +14,6 @@ use crate::world::World;
 use landform_lang::config::{Mode, Resource};
 use landform_lang::diag::Diagnostic;
 use landform_lang::module::LoadedModule;
-use landform_lang::syntax::ExprKind;
 use landform_lang::{Host, SourceMap, Value};
 use landform_provider::{ApplyRequest, Object, Provider, ProviderError, ReadDataRequest};
 use landform_state::{Change, OutputRecord, ResourceRecord, Snapshot, Storage};
@@ -565,15 +564,10 @@ impl<'a, 'g> Runner<'a, 'g> {
                 self.failed.insert(n);
                 continue;
             }
+            let mut unknown = unknown;
             if let Some(prior) = state.get(&addr_s) {
-                if let Some(ExprKind::List(items)) = r.lifecycle.ignore_changes.as_ref().map(|e| &e.kind) {
-                    for name in items.iter().filter_map(|e| e.as_traversal().map(|(root, _)| root.name.clone())) {
-                        match prior.attributes.get(&name) {
-                            Some(v) => config.insert(name, v.clone()),
-                            None => config.remove(&name),
-                        };
-                    }
-                }
+                let ignore = crate::lifecycle::ignored(r);
+                crate::lifecycle::apply_ignored(&ignore, schema, &prior.attributes, &mut config, &mut unknown);
             }
             if !unknown.is_empty() {
                 report.errors.push((
@@ -787,7 +781,14 @@ impl<'a, 'g> Runner<'a, 'g> {
                 // Stopping halfway through a replace: the next apply finishes it.
                 Step::DeleteFirst | Step::CreateFirst if !same_object => {}
                 _ => {
-                    let (value, id) = committed.remove(&done.addr).unwrap_or((Value::Unknown, None));
+                    let (value, id) = committed.remove(&done.addr).unwrap_or_else(|| {
+                        // The delete half of a create-then-delete: dependents see
+                        // the new object, committed when it was created.
+                        match &p.created {
+                            Some(o) => (to_value(o, &BTreeSet::new(), &p.sensitive), None),
+                            None => (Value::Unknown, None),
+                        }
+                    });
                     let r = self.graph.resource(&p.module, p.index);
                     self.world.set_instance(&p.module, r, &p.key, value);
                     match done.action {

@@ -151,6 +151,10 @@ pub fn build<'a>(root: &'a LoadedModule, sources: &SourceMap) -> Result<ConfigGr
             for d in &r.depends_on {
                 connect_depends_on(&mut g, me, path, d);
             }
+            // What replace_triggered_by watches is planned first.
+            if let Some(e) = &r.lifecycle.replace_triggered_by {
+                connect_expr(&mut g, me, path, e);
+            }
         }
         for o in &module.outputs {
             let me = g.index[&Node::Output { module: path.clone(), name: o.name.clone() }];

@@ -7,6 +7,7 @@ pub mod apply;
 pub mod build;
 pub mod convert;
 pub mod graph;
+pub mod lifecycle;
 pub mod plan;
 pub mod planner;
 pub mod providers;

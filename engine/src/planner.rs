@@ -10,7 +10,7 @@ use crate::world::World;
 use landform_lang::config::{Mode, Resource};
 use landform_lang::diag::{suggestion, Diagnostic};
 use landform_lang::module::LoadedModule;
-use landform_lang::syntax::{ExprKind, Item};
+use landform_lang::syntax::Item;
 use landform_lang::{Host, SourceMap, Value};
 use landform_provider::{PlanRequest, ReadDataRequest, ReadRequest, ReadResponse, ValidateRequest};
 use landform_state::{ResourceRecord, Snapshot};
@@ -134,6 +134,8 @@ fn check_schema(r: &Resource, providers: &Providers, diags: &mut Vec<Diagnostic>
             Some(_) => {}
         }
     }
+    crate::lifecycle::check_ignored(r, schema, diags);
+    crate::lifecycle::check_triggers(r, diags);
     for (name, a) in &schema.attributes {
         if a.required && !present.contains(name) {
             diags.push(Diagnostic::error(
@@ -337,18 +339,17 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
     // prevent_destroy turns a planned destroy into an error.
     for c in &changes {
         if matches!(c.action, Action::Delete | Action::DeleteThenCreate | Action::CreateThenDelete) {
-            if let Some((r, span)) = find_config(&graph, c) {
-                if let Some(e) = &r.lifecycle.prevent_destroy {
-                    if matches!(e.kind, ExprKind::Bool(true)) {
-                        diags.push(Diagnostic::error(
-                            "Instance cannot be destroyed",
-                            format!(
-                                "The plan would destroy {}, but it has lifecycle.prevent_destroy set to true. To avoid this, change the plan so the resource is not destroyed, or set prevent_destroy = false.",
-                                c.address
-                            ),
-                            span,
-                        ));
-                    }
+            if let Some((r, module)) = find_config(&graph, c) {
+                let e = r.lifecycle.prevent_destroy.as_ref();
+                if lifecycle_flag(&world, &module, e, "prevent_destroy", ctx.host, &mut diags) {
+                    diags.push(Diagnostic::error(
+                        "Instance cannot be destroyed",
+                        format!(
+                            "The plan would destroy {}, but it has lifecycle.prevent_destroy set to true. To avoid this, change the plan so the resource is not destroyed, or set prevent_destroy = false.",
+                            c.address
+                        ),
+                        e.map_or(r.header_span, |e| e.span),
+                    ));
                 }
             }
         }
@@ -423,7 +424,8 @@ fn settle_interrupted(
     out
 }
 
-fn find_config<'g>(g: &'g ConfigGraph, c: &ResourceChange) -> Option<(&'g Resource, landform_lang::Span)> {
+/// The configuration block of a change's resource, and its module.
+fn find_config<'g>(g: &'g ConfigGraph, c: &ResourceChange) -> Option<(&'g Resource, ModulePath)> {
     let addr = ResourceAddr::parse(&c.address).ok()?;
     let m = g.modules.get(&addr.module)?;
     let r = m
@@ -431,7 +433,48 @@ fn find_config<'g>(g: &'g ConfigGraph, c: &ResourceChange) -> Option<(&'g Resour
         .resources
         .iter()
         .find(|r| r.type_name == addr.type_name && r.name == addr.name && (r.mode == Mode::Data) == addr.data)?;
-    Some((r, r.header_span))
+    Some((r, addr.module))
+}
+
+/// A lifecycle flag (`prevent_destroy`, `create_before_destroy`), evaluated
+/// from the module's variables and locals, which are known when planning. A
+/// value that is not a known bool is an error, and counts as set: a rule the
+/// user wrote is never silently dropped.
+fn lifecycle_flag(
+    world: &World,
+    module: &ModulePath,
+    e: Option<&landform_lang::syntax::Expr>,
+    name: &str,
+    host: &dyn Host,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let Some(e) = e else { return false };
+    let mut ev = landform_lang::Evaluator::new(host);
+    let v = ev.eval(e, world.scope(module));
+    let failed = !ev.diags.is_empty();
+    diags.append(&mut ev.diags);
+    // "true" from --var is the bool it spells, as Terraform converts it.
+    let v = landform_lang::types::convert(&v, &landform_lang::types::Type::Bool).unwrap_or(v);
+    match v.unmark().0 {
+        Value::Bool(b) => *b,
+        _ if failed => true,
+        Value::Unknown => {
+            diags.push(Diagnostic::error(
+                "Invalid lifecycle value",
+                format!("lifecycle.{name} must be known when planning: use a literal, a variable or a local, not a resource attribute."),
+                e.span,
+            ));
+            true
+        }
+        other => {
+            diags.push(Diagnostic::error(
+                "Invalid lifecycle value",
+                format!("lifecycle.{name} must be true or false, not a {}.", other.type_name()),
+                e.span,
+            ));
+            true
+        }
+    }
 }
 
 fn output_change(name: &str, v: &Value, state: &Snapshot) -> OutputChange {
@@ -476,13 +519,15 @@ fn plan_resource(
         return;
     };
     world.init_resource(module, r, &keys);
-    let cbd = matches!(r.lifecycle.create_before_destroy.as_ref().map(|e| &e.kind), Some(ExprKind::Bool(true)));
-    let ignore: Vec<String> = match r.lifecycle.ignore_changes.as_ref().map(|e| &e.kind) {
-        Some(ExprKind::List(items)) => {
-            items.iter().filter_map(|e| e.as_traversal().map(|(root, _)| root.name.clone())).collect()
-        }
-        _ => Vec::new(),
-    };
+    let cbd = lifecycle_flag(
+        world,
+        module,
+        r.lifecycle.create_before_destroy.as_ref(),
+        "create_before_destroy",
+        ctx.host,
+        diags,
+    );
+    let ignore = crate::lifecycle::ignored(r);
     for (key, each_value) in keys {
         let addr = world.addr(module, r, key.clone());
         let addr_s = addr.to_string();
@@ -554,17 +599,7 @@ fn plan_resource(
             continue;
         }
         if let Some(p) = prior_rec {
-            for attr in &ignore {
-                unknown.remove(attr);
-                match p.attributes.get(attr) {
-                    Some(v) => {
-                        config.insert(attr.clone(), v.clone());
-                    }
-                    None => {
-                        config.remove(attr);
-                    }
-                }
-            }
+            crate::lifecycle::apply_ignored(&ignore, schema, &p.attributes, &mut config, &mut unknown);
         }
         let resp = match provider.plan(PlanRequest {
             type_name: &r.type_name,
@@ -583,10 +618,13 @@ fn plan_resource(
             None => Action::Create,
             Some(p) => {
                 let by_request = replace.contains(&addr_s);
-                if !resp.requires_replace.is_empty() || by_request {
+                let by_trigger = crate::lifecycle::triggered(r, &addr.module_addr(), changes);
+                if !resp.requires_replace.is_empty() || by_request || by_trigger.is_some() {
                     change.replace_paths = resp.requires_replace.clone();
                     if by_request {
                         change.reason = Some("replace_by_request".into());
+                    } else if by_trigger.is_some() && resp.requires_replace.is_empty() {
+                        change.reason = Some("replace_by_triggers".into());
                     }
                     if cbd {
                         Action::CreateThenDelete
@@ -601,6 +639,24 @@ fn plan_resource(
             }
         };
         change.action = action;
+        // A replacement is a new object: plan it as a create, so that what the
+        // provider computes (its id…) is known only after apply.
+        let resp = if action.is_replace() {
+            match provider.plan(PlanRequest {
+                type_name: &r.type_name,
+                prior: None,
+                config: &config,
+                unknown: &unknown,
+            }) {
+                Ok(r) => r,
+                Err(e) => {
+                    diags.push(provider_diag(&addr_s, r, e));
+                    continue;
+                }
+            }
+        } else {
+            resp
+        };
         world.set_instance(module, r, &key, to_value(&resp.planned, &resp.unknown, &sensitive));
         if action == Action::NoOp {
             // Nothing to show or do: keep no copies of the values.

@@ -64,6 +64,11 @@ fn header(c: &ResourceChange, col: &Colors) -> (String, String) {
         Action::CreateThenDelete if c.reason.as_deref() == Some("replace_by_request") => {
             ("+/-", col.green, "will be replaced, as requested".to_string())
         }
+        Action::DeleteThenCreate | Action::CreateThenDelete if c.reason.as_deref() == Some("replace_by_triggers") => (
+            if c.action == Action::DeleteThenCreate { "-/+" } else { "+/-" },
+            if c.action == Action::DeleteThenCreate { col.red } else { col.green },
+            "will be replaced due to changes in replace_triggered_by".to_string(),
+        ),
         Action::DeleteThenCreate => ("-/+", col.red, "must be replaced".to_string()),
         Action::CreateThenDelete => ("+/-", col.green, "must be replaced".to_string()),
         Action::Delete => ("-", col.red, "will be destroyed".to_string()),

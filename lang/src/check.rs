@@ -429,6 +429,7 @@ fn check_module(
             ev.eval(d, &base);
             diags.append(&mut ev.diags);
         }
+        check_lifecycle_flags(r, &base, host, diags);
     }
     let mut outputs = BTreeMap::new();
     for o in &module.outputs {
@@ -451,6 +452,38 @@ fn check_module(
         vars: base.get("var").cloned().unwrap_or(Value::Unknown),
         locals: base.get("local").cloned().unwrap_or(Value::Unknown),
         outputs: Value::Object(outputs),
+    }
+}
+
+/// `prevent_destroy` and `create_before_destroy` must be known when planning:
+/// built from literals, variables and locals, and true or false.
+fn check_lifecycle_flags(r: &crate::config::Resource, base: &Scope, host: &dyn Host, diags: &mut Vec<Diagnostic>) {
+    for (name, e) in [
+        ("prevent_destroy", r.lifecycle.prevent_destroy.as_ref()),
+        ("create_before_destroy", r.lifecycle.create_before_destroy.as_ref()),
+    ] {
+        let Some(e) = e else { continue };
+        if let Some(bad) = crate::refs::references(e).into_iter().find(|x| !matches!(x.root.as_str(), "var" | "local"))
+        {
+            diags.push(Diagnostic::error(
+                "Invalid lifecycle value",
+                format!("lifecycle.{name} must be known when planning: it may use literals, variables and locals, not \"{}\".", bad.root),
+                bad.span,
+            ));
+            continue;
+        }
+        let mut ev = Evaluator::new(host);
+        let v = ev.eval(e, base);
+        diags.append(&mut ev.diags);
+        let v = convert(&v, &Type::Bool).unwrap_or(v);
+        match v.unmark().0 {
+            Value::Bool(_) | Value::Unknown => {}
+            other => diags.push(Diagnostic::error(
+                "Invalid lifecycle value",
+                format!("lifecycle.{name} must be true or false, not a {}.", other.type_name()),
+                e.span,
+            )),
+        }
     }
 }
 
