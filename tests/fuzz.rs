@@ -431,6 +431,17 @@ fn nested_failing_operands_parse_in_linear_time() {
     assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
 }
 
+/// pest backtracks through unclosed calls of objects of lists in time
+/// exponential in their depth; its work is now bounded by the file's length.
+#[test]
+fn nested_unclosed_calls_are_reported_in_bounded_time() {
+    let src = format!("{}m = f({{ name = [for x in \" \" : \"x\"] }})\n", "m = n4grr({ name = [forme]\n".repeat(60));
+    let started = Instant::now();
+    let (_, diags) = parse_file(FileId(0), &src);
+    assert!(diags.iter().any(|d| d.summary.contains("syntax") || d.summary.contains("Unclosed")), "{diags:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+}
+
 #[test]
 fn fuzz_findings_stay_fixed() {
     for src in REGRESSIONS {

@@ -8,17 +8,23 @@ use super::{parse_duration, strip_indent, unescape, PostfixChain};
 use crate::source::{FileId, Span};
 use crate::syntax::*;
 
-/// Parse a whole file, or `None` when it has any error.
-pub fn parse_file(file: FileId, text: &str) -> Option<Body> {
-    let mut p = P { b: text.as_bytes(), s: text, pos: 0, file, depth: 0, failed_operands: Default::default() };
-    let body = p.body(false)?;
+/// Parse a whole file; on any error, the furthest offset it reached (where
+/// the error most likely is).
+pub fn parse_file(file: FileId, text: &str) -> Result<Body, usize> {
+    let mut p =
+        P { b: text.as_bytes(), s: text, pos: 0, file, depth: 0, failed_operands: Default::default(), furthest: 0 };
+    let body = p.body(false);
     p.ws();
-    (p.pos == p.b.len()).then_some(body)
+    match body {
+        Some(body) if p.pos == p.b.len() => Ok(body),
+        _ => Err(p.furthest),
+    }
 }
 
 /// Parse a lone expression, or `None` on any error.
 pub fn parse_expr(file: FileId, text: &str) -> Option<Expr> {
-    let mut p = P { b: text.as_bytes(), s: text, pos: 0, file, depth: 0, failed_operands: Default::default() };
+    let mut p =
+        P { b: text.as_bytes(), s: text, pos: 0, file, depth: 0, failed_operands: Default::default(), furthest: 0 };
     p.ws();
     let e = p.expr()?;
     p.ws();
@@ -39,6 +45,8 @@ struct P<'a> {
     /// operand after an operator once per enclosing precedence level; without
     /// this, nested failures would cost time exponential in their depth.
     failed_operands: std::collections::HashSet<usize>,
+    /// The furthest offset reached, for where an error is.
+    furthest: usize,
 }
 
 fn is_ident_start(c: u8) -> bool {
@@ -77,6 +85,7 @@ impl<'a> P<'a> {
 
     /// Implicit whitespace and comments, as pest's WHITESPACE and COMMENT.
     fn ws(&mut self) {
+        self.furthest = self.furthest.max(self.pos);
         loop {
             match self.peek() {
                 Some(b' ' | b'\t' | b'\r' | b'\n') => self.pos += 1,

@@ -23,10 +23,44 @@ pub fn parse_file(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     if let Some(d) = limits::check(file, text) {
         return (File { body: Body::default() }, vec![d]);
     }
-    if let Some(body) = fast::parse_file(file, text) {
-        return (File { body }, Vec::new());
+    match fast::parse_file(file, text) {
+        Ok(body) => (File { body }, Vec::new()),
+        Err(furthest) => reference_or_give_up(file, text, furthest),
     }
-    parse_file_reference(file, text)
+}
+
+/// How much work pest may do on a file, in rule calls: linear in its length.
+/// Some invalid input sends a backtracking parser into time exponential in
+/// its nesting; past this budget the error is reported where the fast parser
+/// stopped instead.
+fn call_budget(text: &str) -> usize {
+    text.len().saturating_mul(400).saturating_add(2_000_000)
+}
+
+/// Run pest on `text` within its call budget. The limit is one setting for
+/// the whole process, so pest reads one text at a time.
+fn within_budget<T>(text: &str, parse: impl FnOnce() -> T) -> T {
+    static PEST: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = PEST.lock().unwrap_or_else(|e| e.into_inner());
+    pest::set_call_limit(std::num::NonZeroUsize::new(call_budget(text)));
+    let out = parse();
+    pest::set_call_limit(None);
+    out
+}
+
+/// Read an invalid file with pest for its diagnostics, within the budget.
+fn reference_or_give_up(file: FileId, text: &str, furthest: usize) -> (File, Vec<Diagnostic>) {
+    let (f, diags) = within_budget(text, || parse_file_reference(file, text));
+    if !diags.iter().any(|d| d.detail.contains("call limit reached") || d.summary.contains("call limit reached")) {
+        return (f, diags);
+    }
+    let at = furthest.min(text.len());
+    let diag = Diagnostic::error(
+        "Invalid syntax",
+        "Landform could not read the file from here on. Check the brackets, braces, quotes and operators around this point.",
+        Span::new(file, at, (at + 1).min(text.len()).max(at)),
+    );
+    (File { body: Body::default() }, vec![diag])
 }
 
 /// The reference parser alone: the pest grammar and its lowering. Public for
@@ -80,14 +114,16 @@ pub fn parse_expr(file: FileId, text: &str) -> (Option<Expr>, Vec<Diagnostic>) {
     if let Some(e) = fast::parse_expr(file, text) {
         return (Some(e), Vec::new());
     }
-    let mut lower = Lower { file, offset: 0, diags: Vec::new() };
-    match LfParser::parse(Rule::expr_only, text) {
-        Ok(mut pairs) => {
-            let expr = pairs.next().and_then(|p| p.into_inner().next()).map(|e| lower.expr(e));
-            (expr, lower.diags)
+    within_budget(text, || {
+        let mut lower = Lower { file, offset: 0, diags: Vec::new() };
+        match LfParser::parse(Rule::expr_only, text) {
+            Ok(mut pairs) => {
+                let expr = pairs.next().and_then(|p| p.into_inner().next()).map(|e| lower.expr(e));
+                (expr, lower.diags)
+            }
+            Err(_) => (None, vec![syntax_error_rule(file, 0, text, Rule::expr_only)]),
         }
-        Err(_) => (None, vec![syntax_error_rule(file, 0, text, Rule::expr_only)]),
-    }
+    })
 }
 
 fn syntax_error(file: FileId, offset: usize, text: &str) -> Diagnostic {
