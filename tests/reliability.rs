@@ -344,13 +344,20 @@ fn an_interrupt_at_the_prompt_or_during_plan_releases_the_lock() {
     let f = Fixture::new("sigint-prompt", TWO_FILES);
     let lock = f.path(".landform/state/default.lock");
     let mut child =
-        f.cmd(&["apply"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        f.cmd(&["apply"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+        s
+    });
     wait_for("the lock", || lock.exists());
     std::thread::sleep(Duration::from_millis(300));
     sigint(&child);
+    // Standard input stays open: the prompt is still waiting when the interrupt comes.
     let status = child.wait().unwrap();
     drop(child.stdin.take());
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(status.code(), Some(130), "{}", errors.join().unwrap());
     assert!(!lock.exists(), "the lock must be released");
     // A plan blocked reading a FIFO, interrupted.
     let fifo = f.path("fifo");
