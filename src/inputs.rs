@@ -123,7 +123,8 @@ fn read_var_file(
         }
     };
     let shown = file.strip_prefix("./").unwrap_or(file).display().to_string();
-    let id = sources.add(shown.clone(), text.clone());
+    let id = sources.add(shown.clone(), text);
+    let text = sources.get(id).map(|f| f.text.clone()).unwrap_or_default();
     let (parsed, mut d) = landform_lang::parse::parse_file(id, &text);
     diags.append(&mut d);
     for item in parsed.body.items {

@@ -8,6 +8,7 @@ mod state_cmd;
 mod ui;
 
 use clap::{Args, Parser, Subcommand};
+use landform_lang::check::{Input, InputValue};
 use landform_lang::diag::{self, Diagnostic};
 use landform_lang::SourceMap;
 use std::path::{Path, PathBuf};
@@ -321,11 +322,22 @@ fn validate(args: ValidateArgs, color: bool) -> Result<u8, String> {
     let dir = args.dir.unwrap_or_else(|| PathBuf::from("."));
     let mut sources = SourceMap::new();
     let (tree, mut diags) = landform_lang::module::load_tree(&inputs::DiskFs, &dir.to_string_lossy(), &mut sources);
-    let (inputs, mut d) = inputs::collect(&args.vars, &dir, &mut sources);
+    let (mut inputs, mut d) = inputs::collect(&args.vars, &dir, &mut sources);
     diags.append(&mut d);
+    // As Terraform does, validate without values: a variable not given any is unknown.
+    for v in &tree.module.variables {
+        if v.default.is_none() && !inputs.contains_key(&v.name) {
+            let value = InputValue::Value(landform_lang::Value::Unknown, v.span);
+            inputs.insert(v.name.clone(), Input { value, origin: "validate".into() });
+        }
+    }
     if tree.syntax_errors == 0 {
         diags.extend(landform_lang::check::check_tree(&tree, &inputs, &inputs::DiskHost::plan()).1);
         diags.extend(landform_engine::planner::validate_schemas(&tree, &run::providers()));
+        // A cycle between resources, locals or outputs.
+        if let Err(d) = landform_engine::build::build(&tree, &sources) {
+            diags.extend(d);
+        }
     }
     dedup(&mut diags);
     let valid = !diag::has_errors(&diags);

@@ -30,11 +30,29 @@ pub fn providers() -> Providers {
 
 /// Load and check the configuration; print diagnostics and fail on errors.
 pub fn load_config(vars: &VarArgs, color: bool) -> Result<Config, u8> {
+    load_config_with(Vars::Given(vars), color)
+}
+
+/// Where the root module's variables come from.
+pub enum Vars<'a> {
+    /// Defaults, the environment, var files and --var.
+    Given(&'a VarArgs),
+    /// Exactly the values a saved plan was made with.
+    Saved(&'a BTreeMap<String, serde_json::Value>),
+}
+
+pub fn load_config_with(vars: Vars, color: bool) -> Result<Config, u8> {
     let dir = PathBuf::from(".");
     let mut sources = SourceMap::new();
     let (tree, mut diags) = landform_lang::module::load_tree(&DiskFs, ".", &mut sources);
-    let (inputs, mut d) = inputs::collect(vars, &dir, &mut sources);
-    diags.append(&mut d);
+    let inputs = match vars {
+        Vars::Given(vars) => {
+            let (inputs, mut d) = inputs::collect(vars, &dir, &mut sources);
+            diags.append(&mut d);
+            inputs
+        }
+        Vars::Saved(values) => saved_inputs(values),
+    };
     let mut variables = Value::Unknown;
     if tree.syntax_errors == 0 {
         let (checked, d) = landform_lang::check::check_tree(&tree, &inputs, &DiskHost::plan());
@@ -190,6 +208,21 @@ fn write_plan_file(path: &std::path::Path, plan: &Plan) -> Result<(), String> {
         .map_err(|e| format!("cannot write the plan to {}: {}", path.display(), landform_state::files::io_words(&e)))
 }
 
+/// A saved plan's variable values as inputs: the plan is applied with exactly
+/// what it was made with, and needs nothing from the command line.
+fn saved_inputs(values: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, Input> {
+    values
+        .iter()
+        .map(|(k, v)| {
+            let input = Input {
+                value: InputValue::Value(Value::from_json(v), Default::default()),
+                origin: "the saved plan".into(),
+            };
+            (k.clone(), input)
+        })
+        .collect()
+}
+
 fn confirm(destroy: bool) -> bool {
     crate::outln!(
         "\n{}\n  Landform will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n",
@@ -225,7 +258,11 @@ pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
         },
         None => None,
     };
-    let mut cfg = match load_config(&args.plan.vars, color) {
+    let vars = match &saved {
+        Some(plan) => Vars::Saved(&plan.variables),
+        None => Vars::Given(&args.plan.vars),
+    };
+    let cfg = match load_config_with(vars, color) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -249,23 +286,6 @@ pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
                 crate::errln!("{}", ui::error_line(&e, color));
                 return 1;
             }
-            // Evaluate with the variables the plan was made with.
-            let inputs: BTreeMap<String, Input> = plan
-                .variables
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        Input {
-                            value: InputValue::Value(Value::from_json(v), Default::default()),
-                            origin: "the saved plan".into(),
-                        },
-                    )
-                })
-                .collect();
-            let mut diags = Vec::new();
-            cfg.variables =
-                landform_lang::check::resolve_variables(&cfg.tree.module, &inputs, &DiskHost::plan(), &mut diags);
             plan
         }
         None => {

@@ -105,7 +105,9 @@ fn variables_take_precedence_default_then_env_then_var_file_then_flag() {
 fn missing_required_variable_is_an_error_that_names_the_fixes() {
     let dir = temp_dir("required");
     std::fs::write(dir.join("main.lf"), "variable \"region\" {\n  type = string\n}\n").unwrap();
-    let out = landform(&["validate", "--no-color"], &dir);
+    // validate checks without values, as Terraform does; plan needs them.
+    assert_eq!(landform(&["validate"], &dir).status.code(), Some(0));
+    let out = landform(&["plan", "--no-color"], &dir);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("No value for required variable"), "{err}");

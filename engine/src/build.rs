@@ -42,11 +42,25 @@ pub struct ConfigGraph<'a> {
     index: HashMap<Node, NodeIndex>,
     /// (module, data?, type, name) → resource node, so a reference resolves in O(1).
     resources: HashMap<(ModulePath, bool, String, String), NodeIndex>,
+    /// (module, name) → position of a local and of an output in their module,
+    /// so that evaluating one is O(1), not a scan of all of them.
+    locals: HashMap<(ModulePath, String), usize>,
+    outputs: HashMap<(ModulePath, String), usize>,
 }
 
 impl<'a> ConfigGraph<'a> {
     pub fn module(&self, path: &ModulePath) -> &'a Module {
         &self.modules[path].module
+    }
+
+    pub fn local(&self, path: &ModulePath, name: &str) -> Option<&'a landform_lang::config::Local> {
+        let i = self.locals.get(&(path.clone(), name.to_string()))?;
+        self.module(path).locals.get(*i)
+    }
+
+    pub fn output(&self, path: &ModulePath, name: &str) -> Option<&'a landform_lang::config::Output> {
+        let i = self.outputs.get(&(path.clone(), name.to_string()))?;
+        self.module(path).outputs.get(*i)
     }
 
     pub fn resource(&self, module: &ModulePath, index: usize) -> &'a Resource {
@@ -79,9 +93,9 @@ impl<'a> ConfigGraph<'a> {
         });
         match n {
             Node::Var { name, .. } => m.variable(name).map(|v| v.span),
-            Node::Local { name, .. } => m.locals.iter().find(|l| &l.name == name).map(|l| l.span),
+            Node::Local { module, name } => self.local(module, name).map(|l| l.span),
             Node::Resource { index, .. } => Some(m.resources[*index].header_span),
-            Node::Output { name, .. } => m.outputs.iter().find(|o| &o.name == name).map(|o| o.span),
+            Node::Output { module, name } => self.output(module, name).map(|o| o.span),
         }
     }
 
@@ -103,8 +117,14 @@ impl<'a> ConfigGraph<'a> {
 
 /// Build the graph; a cycle is an error that names every node on it.
 pub fn build<'a>(root: &'a LoadedModule, sources: &SourceMap) -> Result<ConfigGraph<'a>, Vec<Diagnostic>> {
-    let mut g =
-        ConfigGraph { dag: Dag::default(), modules: BTreeMap::new(), index: HashMap::new(), resources: HashMap::new() };
+    let mut g = ConfigGraph {
+        dag: Dag::default(),
+        modules: BTreeMap::new(),
+        index: HashMap::new(),
+        resources: HashMap::new(),
+        locals: HashMap::new(),
+        outputs: HashMap::new(),
+    };
     let mut stack = vec![(Vec::new(), root)];
     while let Some((path, m)) = stack.pop() {
         for (name, child) in &m.children {
@@ -124,16 +144,18 @@ pub fn build<'a>(root: &'a LoadedModule, sources: &SourceMap) -> Result<ConfigGr
         for v in &module.variables {
             add(&mut g, Node::Var { module: path.clone(), name: v.name.clone() });
         }
-        for l in &module.locals {
+        for (i, l) in module.locals.iter().enumerate() {
             add(&mut g, Node::Local { module: path.clone(), name: l.name.clone() });
+            g.locals.insert((path.clone(), l.name.clone()), i);
         }
         for (i, r) in module.resources.iter().enumerate() {
             add(&mut g, Node::Resource { module: path.clone(), index: i });
             let n = g.index[&Node::Resource { module: path.clone(), index: i }];
             g.resources.insert((path.clone(), r.mode == Mode::Data, r.type_name.clone(), r.name.clone()), n);
         }
-        for o in &module.outputs {
+        for (i, o) in module.outputs.iter().enumerate() {
             add(&mut g, Node::Output { module: path.clone(), name: o.name.clone() });
+            g.outputs.insert((path.clone(), o.name.clone()), i);
         }
     }
     for (path, m) in &modules {

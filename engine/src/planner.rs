@@ -85,6 +85,33 @@ pub fn unsupported_module_repetition(tree: &LoadedModule) -> Vec<Diagnostic> {
     diags
 }
 
+/// An argument written as a constant (`length = "six"`) is checked against
+/// its type already by validate; other values are checked when planning.
+fn check_literal_type(
+    r: &Resource,
+    a: &landform_lang::syntax::Attribute,
+    schema: &landform_provider::Schema,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if !landform_lang::refs::references(&a.value).is_empty() {
+        return;
+    }
+    let mut ev = landform_lang::Evaluator::new(&landform_lang::NoHost);
+    let v = ev.eval(&a.value, &landform_lang::Scope::new());
+    if !ev.diags.is_empty() || v.contains_unknown() {
+        return;
+    }
+    let mut config = Map::new();
+    config.insert(a.name.name.clone(), v.unmark_deep().0.to_json());
+    for (attr, why) in coerce(&mut config, schema) {
+        diags.push(Diagnostic::error(
+            "Incorrect attribute value type",
+            format!("Inappropriate value for argument \"{attr}\" of {} \"{}\": {why}.", r.type_name, r.name),
+            a.value.span,
+        ));
+    }
+}
+
 fn check_schema(r: &Resource, providers: &Providers, diags: &mut Vec<Diagnostic>) {
     let data = r.mode == Mode::Data;
     let Some((_, schema)) = providers.for_type(data, &r.type_name) else {
@@ -131,7 +158,11 @@ fn check_schema(r: &Resource, providers: &Providers, diags: &mut Vec<Diagnostic>
                     span,
                 ));
             }
-            Some(_) => {}
+            Some(_) => {
+                if let Item::Attribute(a) = item {
+                    check_literal_type(r, a, schema, diags);
+                }
+            }
         }
     }
     crate::lifecycle::check_ignored(r, schema, diags);

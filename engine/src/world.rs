@@ -85,7 +85,7 @@ impl<'g> World<'g> {
     }
 
     pub fn eval_local(&mut self, module: &ModulePath, name: &str, host: &dyn Host, diags: &mut Vec<Diagnostic>) {
-        let Some(l) = self.graph.module(module).locals.iter().find(|l| l.name == name) else { return };
+        let Some(l) = self.graph.local(module, name) else { return };
         let mut ev = Evaluator::new(host);
         let v = ev.eval(&l.value, self.scope(module));
         diags.append(&mut ev.diags);
@@ -102,7 +102,7 @@ impl<'g> World<'g> {
         host: &dyn Host,
         diags: &mut Vec<Diagnostic>,
     ) -> Value {
-        let Some(o) = self.graph.module(module).outputs.iter().find(|o| o.name == name) else { return Value::Unknown };
+        let Some(o) = self.graph.output(module, name) else { return Value::Unknown };
         let mut ev = Evaluator::new(host);
         let mut v = ev.eval(&o.value, self.scope(module));
         diags.append(&mut ev.diags);

@@ -690,10 +690,27 @@ impl<'h> Evaluator<'h> {
             }
             (Div, Value::Number(x), Value::Number(y)) => Value::Number(x / y),
             (Mod, Value::Number(x), Value::Number(y)) => Value::Number(x % y),
-            (Add, Value::Duration(x), Value::Duration(y)) => Value::Duration(x + y),
+            (Add, Value::Duration(x), Value::Duration(y)) => match x.checked_add(*y) {
+                Some(d) => Value::Duration(d),
+                None => {
+                    return self.error(
+                        "Duration out of range",
+                        "The sum is longer than the longest duration (about 584 million years).".into(),
+                        r.span,
+                    )
+                }
+            },
             (Sub, Value::Duration(x), Value::Duration(y)) => Value::Duration(x.saturating_sub(*y)),
             (Mul, Value::Duration(d), Value::Number(n)) | (Mul, Value::Number(n), Value::Duration(d)) if *n >= 0.0 => {
-                Value::Duration((*d as f64 * n).round() as u64)
+                let ms = (*d as f64 * n).round();
+                if ms >= u64::MAX as f64 {
+                    return self.error(
+                        "Duration out of range",
+                        "The product is longer than the longest duration (about 584 million years).".into(),
+                        r.span,
+                    );
+                }
+                Value::Duration(ms as u64)
             }
             (Div, Value::Duration(_), Value::Number(n)) if *n == 0.0 => {
                 return self.error("Division by zero", "The right operand of / is zero.".into(), r.span)

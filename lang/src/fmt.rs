@@ -11,6 +11,9 @@ use crate::source::FileId;
 
 /// Format a file. Fails with the syntax errors when the file does not parse.
 pub fn format_source(text: &str) -> Result<String, Vec<Diagnostic>> {
+    // As the loader reads it: no byte-order mark, LF line endings.
+    let normalized = crate::source::SourceFile::new("", text).text;
+    let text = normalized.as_str();
     let (before, diags) = parse_file(FileId(0), text);
     if !diags.is_empty() {
         return Err(diags);

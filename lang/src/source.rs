@@ -40,8 +40,16 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
+    /// A UTF-8 byte-order mark is dropped and CRLF line endings become LF, so
+    /// that files from any editor read the same (heredocs included).
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
-        let text = text.into();
+        let mut text = text.into();
+        if let Some(rest) = text.strip_prefix('\u{feff}') {
+            text = rest.to_string();
+        }
+        if text.contains("\r\n") {
+            text = text.replace("\r\n", "\n");
+        }
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i as u32 + 1));
         SourceFile { name: name.into(), text, line_starts }

@@ -467,6 +467,28 @@ impl<'a> P<'a> {
             }
             return Some(Expr { kind: ExprKind::Percent(v), span: self.span(start, self.pos) });
         }
+        // A number with an optional exponent, tried before a duration as the
+        // grammar does, so that 1e-3 is a number and not the duration "1e".
+        let mut end = n;
+        if matches!(b.get(end), Some(b'e' | b'E')) {
+            let mut k = end + 1;
+            if matches!(b.get(k), Some(b'+' | b'-')) {
+                k += 1;
+            }
+            let d = digits(k);
+            if d > k {
+                end = d;
+            }
+        }
+        if !b.get(end).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') {
+            let v: f64 = self.s[start..end].parse().ok()?;
+            if !v.is_finite() {
+                // Out of range: the reference parser says so.
+                return None;
+            }
+            self.pos = end;
+            return Some(Expr { kind: ExprKind::Number(v), span: self.span(start, end) });
+        }
         // duration: (number alpha+)+ not followed by an identifier character
         let mut i = start;
         let mut matched = None;
@@ -488,24 +510,7 @@ impl<'a> P<'a> {
                 return Some(Expr { kind: ExprKind::Duration(ms), span: self.span(start, end) });
             }
         }
-        // number with an optional exponent
-        let mut end = n;
-        if matches!(b.get(end), Some(b'e' | b'E')) {
-            let mut k = end + 1;
-            if matches!(b.get(k), Some(b'+' | b'-')) {
-                k += 1;
-            }
-            let d = digits(k);
-            if d > k {
-                end = d;
-            }
-        }
-        if b.get(end).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') {
-            return None;
-        }
-        self.pos = end;
-        let v: f64 = self.s[start..end].parse().ok()?;
-        Some(Expr { kind: ExprKind::Number(v), span: self.span(start, end) })
+        None
     }
 
     /// Comma-separated expressions up to `close`, with an optional trailing comma.

@@ -642,6 +642,16 @@ impl Lower {
             Rule::postfix_expr => self.postfix(pair),
             Rule::number => {
                 let n = pair.as_str().parse::<f64>().unwrap_or(f64::NAN);
+                if !n.is_finite() {
+                    self.diags.push(Diagnostic::error(
+                        "Invalid number",
+                        format!(
+                            "The number {} is too large: numbers are 64-bit floating point, at most about 1.8e308.",
+                            pair.as_str()
+                        ),
+                        span,
+                    ));
+                }
                 Expr { kind: ExprKind::Number(n), span }
             }
             Rule::percent => {
@@ -965,6 +975,9 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
         }
         last_rank = rank;
         total += n * UNITS[rank].1;
+    }
+    if !total.is_finite() || total.round() >= u64::MAX as f64 {
+        return Err("it is longer than the longest duration (about 584 million years)".into());
     }
     Ok(total.round() as u64)
 }

@@ -6,7 +6,7 @@
 use base64::Engine as _;
 use landform_provider::{
     default_plan, ApplyRequest, ApplyResponse, AttrType, Attribute, Object, PlanRequest, PlanResponse, Provider,
-    ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, ReadResponse, Result, Schema,
+    ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, ReadResponse, Result, Schema, ValidateRequest,
 };
 use serde_json::{json, Value};
 use sha2::Digest;
@@ -192,6 +192,28 @@ impl Provider for LocalProvider {
 
     fn schema(&self) -> &ProviderSchema {
         &self.schema
+    }
+
+    fn validate(&self, req: ValidateRequest) -> Vec<ProviderError> {
+        let mut errors = Vec::new();
+        if req.type_name == "local_exec" {
+            if let Some(Value::Object(env)) = req.config.get("environment") {
+                for k in env.keys() {
+                    let valid = k.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    if !valid {
+                        errors.push(
+                            ProviderError::new(
+                                "Invalid environment variable name",
+                                format!("\"{k}\" is not an environment variable name: use letters, digits and _, not starting with a digit."),
+                            )
+                            .on("environment"),
+                        );
+                    }
+                }
+            }
+        }
+        errors
     }
 
     fn plan(&self, req: PlanRequest) -> Result<PlanResponse> {

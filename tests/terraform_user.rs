@@ -1,0 +1,75 @@
+//! What an experienced Terraform user hit in the first hour: each a
+//! regression test on the real binary.
+
+mod common;
+use common::{text, Fixture};
+
+#[test]
+fn a_saved_plan_carries_its_variables() {
+    let f =
+        Fixture::new("saved-vars", "variable \"env\" {}\nresource \"landform_data\" \"x\" {\n  input = var.env\n}\n");
+    f.ok(&["plan", "--var", "env=prod", "--out", "p.plan"]);
+    // No --var now: the plan has it.
+    f.ok(&["apply", "p.plan"]);
+    assert!(f.ok(&["state", "show", "landform_data.x"]).contains("\"prod\""));
+}
+
+#[test]
+fn validate_needs_no_variable_values_and_finds_cycles_and_wrong_literal_types() {
+    let f = Fixture::new(
+        "validate-gaps",
+        "variable \"token\" {\n  type = string\n}\nresource \"landform_data\" \"x\" {\n  input = var.token\n}\n",
+    );
+    f.ok(&["validate"]);
+    f.write("resource \"landform_data\" \"a\" {\n  input = landform_data.b.output\n}\nresource \"landform_data\" \"b\" {\n  input = landform_data.a.output\n}\n");
+    let out = f.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cycle"), "{}", text(&out.stderr));
+    f.write("resource \"random_string\" \"s\" {\n  length = \"six\"\n}\n");
+    let out = f.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("Incorrect attribute value type") && err.contains("--> main.lf:2:12"), "{err}");
+}
+
+#[test]
+fn number_and_duration_literals_are_read_exactly_or_refused() {
+    let out = |e: &str| format!("output \"x\" {{\n  value = {e}\n}}\n");
+    let f = Fixture::new("numbers", &out("1e-3 * 1000"));
+    f.ok(&["apply", "--auto-approve"]);
+    assert_eq!(f.ok(&["output", "x"]).trim(), "1");
+    for (e, says) in [
+        ("1e400", "Invalid number"),
+        (&"9".repeat(400), "Invalid number"),
+        ("18446744073709551615ms + 1ms", "Invalid duration"),
+        ("9223372036854775807ms + 9223372036854775807ms + 10ms", "Duration out of range"),
+        ("99999999999999999999h", "Invalid duration"),
+    ] {
+        f.write(&out(e));
+        let r = f.run(&["validate"]);
+        assert_eq!(r.status.code(), Some(1), "{e}");
+        assert!(text(&r.stderr).contains(says), "{e}: {}", text(&r.stderr));
+    }
+}
+
+#[test]
+fn a_byte_order_mark_and_crlf_line_endings_are_read() {
+    let f = Fixture::new("bom-crlf", "");
+    let config = "\u{feff}output \"x\" {\r\n  value = <<EOT\r\nline one\r\nline two\r\nEOT\r\n}\r\n";
+    std::fs::write(f.path("main.lf"), config).unwrap();
+    f.ok(&["validate"]);
+    f.ok(&["apply", "--auto-approve"]);
+    let json = f.ok(&["output", "--json"]);
+    assert!(json.contains("line one\\nline two\\n") && !json.contains("\\r"), "{json}");
+}
+
+#[test]
+fn environment_names_that_are_not_names_are_refused() {
+    let f = Fixture::new(
+        "env-names",
+        "resource \"local_exec\" \"x\" {\n  create      = \"true\"\n  environment = { \"PATH=/x:\" = \"y\" }\n}\n",
+    );
+    let out = f.run(&["plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("Invalid environment variable name"), "{}", text(&out.stderr));
+}
