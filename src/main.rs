@@ -182,14 +182,29 @@ struct OutputCmd {
 
 #[derive(Subcommand)]
 enum StateCmd {
-    /// List the resource instances in the state.
-    List,
+    /// List the resource instances in the state, or those under the given addresses.
+    List {
+        /// Resource or module addresses to list (e.g. local_file.page, module.web).
+        addrs: Vec<String>,
+    },
     /// Show one resource instance's attributes.
-    Show { addr: String },
+    Show {
+        /// The resource instance (e.g. local_file.page["a"]), or every instance of a resource.
+        addr: String,
+    },
     /// Forget resource instances without destroying them.
-    Rm { addrs: Vec<String> },
-    /// Move a resource instance to another address.
-    Mv { from: String, to: String },
+    Rm {
+        /// Resource instances, or whole resources, to forget.
+        #[arg(required = true)]
+        addrs: Vec<String>,
+    },
+    /// Move a resource instance, or a whole resource with all its instances, to another address.
+    Mv {
+        /// The address it has now.
+        from: String,
+        /// The address it gets.
+        to: String,
+    },
     /// Print the state as JSON (sensitive values blanked unless --show-sensitive).
     Pull {
         #[arg(long)]
@@ -300,7 +315,7 @@ fn run_main() -> ExitCode {
         },
         Command::ForceUnlock { id } => code(state_cmd::force_unlock(&common, &id, color)),
         Command::State(s) => code(match s {
-            StateCmd::List => state_cmd::list(&common, color),
+            StateCmd::List { addrs } => state_cmd::list(&common, &addrs, color),
             StateCmd::Show { addr } => state_cmd::show_addr(&common, &addr, color),
             StateCmd::Rm { addrs } => state_cmd::rm(&common, &addrs, color),
             StateCmd::Mv { from, to } => state_cmd::mv(&common, &from, &to, color),

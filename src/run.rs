@@ -110,6 +110,28 @@ pub struct PlanArgs {
     pub destroy: bool,
 }
 
+/// `module.a.module.b` as a module path, if it is one.
+fn parse_module_path(s: &str) -> Option<Vec<String>> {
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.len() % 2 != 0 || parts.is_empty() {
+        return None;
+    }
+    parts.chunks(2).map(|c| (c[0] == "module" && !c[1].is_empty()).then(|| c[1].to_string())).collect()
+}
+
+/// --target values: resource addresses, or module addresses for everything in a module.
+fn parse_targets(list: &[String]) -> Result<(Vec<ResourceAddr>, Vec<Vec<String>>), String> {
+    let mut resources = Vec::new();
+    let mut modules = Vec::new();
+    for t in list {
+        match parse_module_path(t) {
+            Some(m) => modules.push(m),
+            None => resources.push(ResourceAddr::parse(t).map_err(|e| format!("invalid --target: {e}"))?),
+        }
+    }
+    Ok((resources, modules))
+}
+
 fn parse_addrs(list: &[String], flag: &str) -> Result<Vec<ResourceAddr>, String> {
     list.iter().map(|a| ResourceAddr::parse(a).map_err(|e| format!("invalid {flag}: {e}"))).collect()
 }
@@ -117,17 +139,17 @@ fn parse_addrs(list: &[String], flag: &str) -> Result<Vec<ResourceAddr>, String>
 /// Compute a plan against the current state.
 pub fn make_plan(cfg: &Config, state: &Snapshot, args: &PlanArgs, color: bool) -> Result<Plan, u8> {
     let providers = providers();
+    let fail = |e: String| {
+        crate::errln!("{}", ui::error_line(&e, color));
+        1
+    };
+    let (targets, target_modules) = parse_targets(&args.targets).map_err(fail)?;
     let opts = PlanOptions {
         refresh: args.refresh,
         destroy: args.destroy,
-        targets: parse_addrs(&args.targets, "--target").map_err(|e| {
-            crate::errln!("{}", ui::error_line(&e, color));
-            1
-        })?,
-        replace: parse_addrs(&args.replace, "--replace").map_err(|e| {
-            crate::errln!("{}", ui::error_line(&e, color));
-            1
-        })?,
+        targets,
+        target_modules,
+        replace: parse_addrs(&args.replace, "--replace").map_err(fail)?,
     };
     let ctx = PlanContext {
         tree: &cfg.tree,

@@ -27,9 +27,12 @@ fn matches(rec: &ResourceRecord, wanted: &str) -> bool {
     rec.addr == wanted || ResourceAddr::parse(&rec.addr).is_ok_and(|a| a.config_addr() == wanted)
 }
 
-pub fn list(common: &CommonArgs, color: bool) -> u8 {
+pub fn list(common: &CommonArgs, filters: &[String], color: bool) -> u8 {
     let Ok(snap) = run::read_state(common, color) else { return 1 };
-    let mut addrs: Vec<&str> = snap.resources.iter().map(|r| r.addr.as_str()).collect();
+    let wanted = |r: &&ResourceRecord| {
+        filters.is_empty() || filters.iter().any(|f| matches(r, f) || r.addr.starts_with(&format!("{f}.")))
+    };
+    let mut addrs: Vec<&str> = snap.resources.iter().filter(wanted).map(|r| r.addr.as_str()).collect();
     addrs.sort();
     for a in addrs {
         crate::outln!("{a}");
@@ -99,24 +102,59 @@ pub fn mv(common: &CommonArgs, from: &str, to: &str, color: bool) -> u8 {
         Ok(a) => a,
         Err(e) => return fail(&e, color),
     };
-    let Some(rec) = snap.resources.iter().find(|r| r.addr == from) else {
-        return fail(&format!("no resource instance {from} in the state"), color);
-    };
-    if snap.resources.iter().any(|r| r.addr == to_addr.to_string()) {
-        return fail(&format!("{to} already exists in the state; remove it first or choose another address"), color);
+    // One instance by its address, or every instance of a resource, each keeping its key.
+    let exact: Vec<&ResourceRecord> = snap.resources.iter().filter(|r| r.addr == from).collect();
+    let whole = exact.is_empty();
+    let moving: Vec<&ResourceRecord> =
+        if whole { snap.resources.iter().filter(|r| matches(r, from)).collect() } else { exact };
+    if moving.is_empty() {
+        return fail(
+            &format!("no resource instance {from} in the state; `landform state list` shows what is there"),
+            color,
+        );
     }
-    if to_addr.type_name != rec.type_name {
-        return fail(&format!("cannot move a {} to a {}: the types differ", rec.type_name, to_addr.type_name), color);
+    if whole && to_addr.key != landform_engine::addr::Key::None {
+        return fail(
+            &format!("{from} is a whole resource: move it to a resource address without an index, not {to}"),
+            color,
+        );
     }
-    let mut moved = rec.clone();
-    moved.addr = to_addr.to_string();
-    moved.name = to_addr.name.clone();
-    moved.module = to_addr.module_addr();
-    moved.index_key = to_addr.key.to_json();
-    if let Err(e) = st.storage.commit(&[Change::Delete(rec.addr.clone()), Change::Put(Box::new(moved))]) {
+    let mut changes = Vec::new();
+    let mut moved_to = Vec::new();
+    for rec in &moving {
+        if to_addr.type_name != rec.type_name {
+            return fail(
+                &format!("cannot move a {} to a {}: the types differ", rec.type_name, to_addr.type_name),
+                color,
+            );
+        }
+        let mut target = to_addr.clone();
+        if whole {
+            target.key = ResourceAddr::parse(&rec.addr).map(|a| a.key).unwrap_or(landform_engine::addr::Key::None);
+        }
+        let new_addr = target.to_string();
+        if snap.resources.iter().any(|r| r.addr == new_addr) {
+            return fail(
+                &format!("{new_addr} already exists in the state; remove it first or choose another address"),
+                color,
+            );
+        }
+        let mut moved = (*rec).clone();
+        moved.addr = new_addr.clone();
+        moved.name = target.name.clone();
+        moved.module = target.module_addr();
+        moved.index_key = target.key.to_json();
+        changes.push(Change::Delete(rec.addr.clone()));
+        changes.push(Change::Put(Box::new(moved)));
+        moved_to.push((rec.addr.clone(), new_addr));
+    }
+    if let Err(e) = st.storage.commit(&changes) {
         return fail(&format!("cannot save the state: {e}"), color);
     }
-    crate::outln!("Move \"{from}\" to \"{to_addr}\"\nSuccessfully moved 1 object(s).");
+    for (a, b) in &moved_to {
+        crate::outln!("Move \"{a}\" to \"{b}\"");
+    }
+    crate::outln!("Successfully moved {} object(s).", moved_to.len());
     0
 }
 

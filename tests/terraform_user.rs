@@ -73,3 +73,61 @@ fn environment_names_that_are_not_names_are_refused() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("Invalid environment variable name"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_data_source_that_depends_on_a_pending_resource_is_read_during_apply() {
+    let f = Fixture::new(
+        "deferred-read",
+        r#"
+resource "local_file" "src" {
+  path    = "out/src.txt"
+  content = "hello"
+}
+data "local_file" "read" {
+  path       = "out/src.txt"
+  depends_on = [local_file.src]
+}
+output "read" {
+  value = data.local_file.read.content
+}
+"#,
+    );
+    let plan = f.ok(&["plan"]);
+    assert!(plan.contains("<= data \"local_file\" \"read\""), "{plan}");
+    let out = f.ok(&["apply", "--auto-approve"]);
+    assert!(out.contains("data.local_file.read: Read complete"), "{out}");
+    assert_eq!(f.ok(&["output", "read"]).trim(), "hello");
+}
+
+#[test]
+fn a_sensitive_in_place_change_reads_as_one() {
+    let f = Fixture::new(
+        "sensitive-update",
+        "variable \"s\" {\n  sensitive = true\n}\nresource \"landform_data\" \"x\" {\n  input = var.s\n}\n",
+    );
+    f.ok(&["apply", "--auto-approve", "--var", "s=first-value"]);
+    let plan = f.ok(&["plan", "--var", "s=second-value"]);
+    assert!(plan.contains("~ input  = (sensitive value)"), "{plan}");
+    assert!(!plan.contains("= null"), "{plan}");
+}
+
+#[test]
+fn module_targets_whole_resource_moves_and_address_filters() {
+    let f = Fixture::new(
+        "targets-state",
+        "module \"api\" {\n  source = \"./api\"\n}\nresource \"landform_data\" \"page\" {\n  count = 2\n  input = count.index\n}\n",
+    );
+    std::fs::create_dir_all(f.path("api")).unwrap();
+    std::fs::write(f.path("api/main.lf"), "resource \"landform_data\" \"svc\" {\n  input = \"svc\"\n}\n").unwrap();
+    let out = f.ok(&["apply", "--auto-approve", "--target", "module.api"]);
+    assert!(out.contains("1 added"), "{out}");
+    assert_eq!(f.ok(&["state", "list"]).trim(), "module.api.landform_data.svc");
+    f.ok(&["apply", "--auto-approve"]);
+    assert_eq!(f.ok(&["state", "list", "landform_data.page"]).lines().count(), 2);
+    assert_eq!(f.ok(&["state", "list", "module.api"]).trim(), "module.api.landform_data.svc");
+    let moved = f.ok(&["state", "mv", "landform_data.page", "landform_data.site"]);
+    assert!(moved.contains("Successfully moved 2 object(s)."), "{moved}");
+    assert_eq!(f.ok(&["state", "list", "landform_data.site"]).trim(), "landform_data.site[0]\nlandform_data.site[1]");
+    let rm = f.run(&["state", "rm"]);
+    assert_eq!(rm.status.code(), Some(2), "an address is required: {}", text(&rm.stderr));
+}

@@ -34,6 +34,8 @@ pub struct PlanOptions {
     pub refresh: bool,
     pub destroy: bool,
     pub targets: Vec<ResourceAddr>,
+    /// `--target module.api`: everything in these modules (and below).
+    pub target_modules: Vec<ModulePath>,
     pub replace: Vec<ResourceAddr>,
 }
 
@@ -223,9 +225,18 @@ pub fn resource_dependencies(g: &ConfigGraph, n: petgraph::graph::NodeIndex) -> 
     out.into_iter().collect()
 }
 
+/// `module.a.module.b` for the path `[a, b]`.
+pub fn module_addr(m: &ModulePath) -> String {
+    m.iter().map(|n| format!("module.{n}")).collect::<Vec<_>>().join(".")
+}
+
 /// The resource nodes to plan under --target: the targets and all they depend on.
-fn targeted_nodes(g: &ConfigGraph, targets: &[ResourceAddr]) -> Option<HashSet<petgraph::graph::NodeIndex>> {
-    if targets.is_empty() {
+fn targeted_nodes(
+    g: &ConfigGraph,
+    targets: &[ResourceAddr],
+    modules: &[ModulePath],
+) -> Option<HashSet<petgraph::graph::NodeIndex>> {
+    if targets.is_empty() && modules.is_empty() {
         return None;
     }
     let wanted: HashSet<String> = targets.iter().map(|t| t.config_addr()).collect();
@@ -234,7 +245,12 @@ fn targeted_nodes(g: &ConfigGraph, targets: &[ResourceAddr]) -> Option<HashSet<p
         .dag
         .g
         .node_indices()
-        .filter(|i| matches!(g.dag.g[*i], Node::Resource { .. }) && wanted.contains(&g.label(&g.dag.g[*i])))
+        .filter(|i| match &g.dag.g[*i] {
+            Node::Resource { module, .. } => {
+                wanted.contains(&g.label(&g.dag.g[*i])) || modules.iter().any(|m| module.starts_with(m))
+            }
+            _ => false,
+        })
         .collect();
     while let Some(n) = stack.pop() {
         if set.insert(n) {
@@ -250,7 +266,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
     if diags.iter().any(Diagnostic::is_error) {
         return Err(diags);
     }
-    let targeted = targeted_nodes(&graph, &opts.targets);
+    let targeted = targeted_nodes(&graph, &opts.targets, &opts.target_modules);
     // Refresh: what each resource looks like now.
     // Records are borrowed from the snapshot unless refresh found them changed.
     let mut prior: HashMap<String, Cow<ResourceRecord>> = HashMap::new();
@@ -321,7 +337,8 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
     if opts.destroy {
         visited.clear();
     }
-    let targets: HashSet<String> = opts.targets.iter().map(|t| t.config_addr()).collect();
+    let mut targets: HashSet<String> = opts.targets.iter().map(|t| t.config_addr()).collect();
+    targets.extend(opts.target_modules.iter().map(|m| format!("{}.", module_addr(m))));
     for rec in ctx.state.resources.iter().filter(|r| !visited.contains(&r.addr)) {
         if rec.mode != "managed" {
             continue;
@@ -407,7 +424,12 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
         serial: ctx.state.serial,
         destroy: opts.destroy,
         variables,
-        targets: opts.targets.iter().map(|t| t.to_string()).collect(),
+        targets: opts
+            .targets
+            .iter()
+            .map(|t| t.to_string())
+            .chain(opts.target_modules.iter().map(|m| module_addr(m)))
+            .collect(),
         resource_changes: changes,
         output_changes,
         gone,
@@ -614,7 +636,14 @@ fn plan_resource(
             create_before_destroy: cbd,
         };
         if data {
-            if unknown.is_empty() {
+            // As Terraform does: a data source that depends on a resource with
+            // changes pending is read during apply, after them.
+            let waits = !deps.is_empty()
+                && changes.iter().any(|c| {
+                    c.action != Action::NoOp
+                        && ResourceAddr::parse(&c.address).is_ok_and(|a| deps.contains(&a.config_addr()))
+                });
+            if unknown.is_empty() && !waits {
                 match provider.read_data(ReadDataRequest { type_name: &r.type_name, config: &config }) {
                     Ok(v) => world.set_instance(module, r, &key, to_value(&v, &BTreeSet::new(), &sensitive)),
                     Err(e) => diags.push(provider_diag(&addr_s, r, e)),

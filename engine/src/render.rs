@@ -144,6 +144,10 @@ pub fn render_change(c: &ResourceChange, col: &Colors) -> String {
                     continue;
                 }
                 match (b, a, unknown) {
+                    // Hidden values are blanked in the plan: that they change is all it says.
+                    _ if sens => {
+                        (format!("{}~{}", col.yellow, col.reset), name.clone(), format!("(sensitive value){forces}"))
+                    }
                     (None, _, _) => {
                         (format!("{}+{}", col.green, col.reset), name.clone(), format!("{after_text}{forces}"))
                     }
