@@ -428,7 +428,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
             .targets
             .iter()
             .map(|t| t.to_string())
-            .chain(opts.target_modules.iter().map(|m| module_addr(m)))
+            .chain(opts.target_modules.iter().map(module_addr))
             .collect(),
         resource_changes: changes,
         output_changes,
