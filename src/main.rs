@@ -6,6 +6,7 @@ mod run;
 mod signals;
 mod state_cmd;
 mod ui;
+mod workspace_cmd;
 
 use clap::{Args, Parser, Subcommand};
 use landform_lang::check::{Input, InputValue};
@@ -45,7 +46,11 @@ pub struct CommonArgs {
     #[arg(long, global = true, value_name = "DIR")]
     pub state: Option<PathBuf>,
     /// The workspace: a separate state for each environment (dev, staging, prod).
-    #[arg(long, global = true, env = "LANDFORM_WORKSPACE", default_value = "default", value_name = "NAME")]
+    /// Default: the one `landform workspace select` chose, else "default".
+    #[arg(long = "workspace", global = true, env = "LANDFORM_WORKSPACE", value_name = "NAME")]
+    workspace_arg: Option<String>,
+    /// The workspace in use, resolved from the flag, the selection and the default.
+    #[arg(skip)]
     pub workspace: String,
     /// How long to wait for a state lock held by another operation (e.g. 30s).
     #[arg(long, global = true, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
@@ -82,6 +87,9 @@ enum Command {
     /// Inspect and edit the state.
     #[command(subcommand)]
     State(StateCmd),
+    /// List, create, select, show and delete workspaces.
+    #[command(subcommand)]
+    Workspace(workspace_cmd::WorkspaceCmd),
     /// Remove a state lock left behind by an operation that crashed.
     ForceUnlock {
         /// The lock ID, as the lock error shows it.
@@ -265,8 +273,60 @@ fn main() -> ExitCode {
     }
 }
 
+/// The directory given with -C, for hints that must work from where the user is.
+pub static CHDIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
+/// Terraform's single-dash long flags (`-auto-approve`, `-var`, `-chdir=DIR`)
+/// as Landform's double-dash ones.
+fn terraform_flags(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    const LONG: &[&str] = &[
+        "auto-approve",
+        "var",
+        "var-file",
+        "target",
+        "replace",
+        "out",
+        "chdir",
+        "no-color",
+        "json",
+        "destroy",
+        "refresh",
+        "lock-timeout",
+        "parallelism",
+        "detailed-exitcode",
+        "state",
+        "workspace",
+        "check",
+        "diff",
+        "recursive",
+        "force",
+        "show-sensitive",
+        "no-progress",
+    ];
+    args.enumerate()
+        .map(|(i, a)| {
+            let Some(s) = a.to_str().filter(|_| i > 0) else { return a };
+            let name = s.strip_prefix('-').filter(|r| !r.starts_with('-')).map(|r| r.split('=').next().unwrap_or(r));
+            match name {
+                Some(n) if LONG.contains(&n) => format!("-{s}").into(),
+                _ => a,
+            }
+        })
+        .collect()
+}
+
+/// A workspace name: letters, digits, `-` and `_`, as a directory name it is safe.
+fn check_workspace_name(name: &str) -> Result<(), String> {
+    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        Ok(())
+    } else {
+        Err(format!("\"{name}\" is not a valid workspace name: use letters, digits, - and _"))
+    }
+}
+
 fn run_main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(terraform_flags(std::env::args_os()));
+    let _ = CHDIR.set(cli.chdir.clone());
     signals::install();
     let color = ui::use_color(cli.no_color);
     if let Some(dir) = &cli.chdir {
@@ -275,7 +335,31 @@ fn run_main() -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    let common = cli.common;
+    let mut common = cli.common;
+    common.workspace = match common.workspace_arg.clone() {
+        Some(w) => w,
+        None => workspace_cmd::selected(&run::state_dir(&common)),
+    };
+    if let Err(e) = check_workspace_name(&common.workspace) {
+        crate::errln!("{}", ui::error_line(&e, color));
+        return ExitCode::from(1);
+    }
+    // A workspace other than "default" must have been created: a typo in its
+    // name must not plan everything anew in an empty state.
+    let uses_state = !matches!(
+        cli.command,
+        Command::Validate(_)
+            | Command::Fmt(_)
+            | Command::Graph { .. }
+            | Command::Workspace(_)
+            | Command::ForceUnlock { .. }
+    ) && !matches!(&cli.command, Command::Show(s) if s.plan_file.is_some());
+    if uses_state {
+        if let Err(e) = workspace_cmd::check_exists(&run::state_dir(&common), &common.workspace) {
+            crate::errln!("{}", ui::error_line(&e, color));
+            return ExitCode::from(1);
+        }
+    }
     let code = |c: u8| -> Result<u8, String> { Ok(c) };
     let result = match cli.command {
         Command::Validate(a) => validate(a, color),
@@ -314,6 +398,7 @@ fn run_main() -> ExitCode {
             _ => code(state_cmd::graph(color)),
         },
         Command::ForceUnlock { id } => code(state_cmd::force_unlock(&common, &id, color)),
+        Command::Workspace(w) => code(workspace_cmd::run(&common, w, color)),
         Command::State(s) => code(match s {
             StateCmd::List { addrs } => state_cmd::list(&common, &addrs, color),
             StateCmd::Show { addr } => state_cmd::show_addr(&common, &addr, color),

@@ -113,7 +113,7 @@ pub struct PlanArgs {
 /// `module.a.module.b` as a module path, if it is one.
 fn parse_module_path(s: &str) -> Option<Vec<String>> {
     let parts: Vec<&str> = s.split('.').collect();
-    if parts.len() % 2 != 0 || parts.is_empty() {
+    if !parts.len().is_multiple_of(2) || parts.is_empty() {
         return None;
     }
     parts.chunks(2).map(|c| (c[0] == "module" && !c[1].is_empty()).then(|| c[1].to_string())).collect()
@@ -208,9 +208,12 @@ pub fn cmd_plan(
             return 1;
         }
         if !json {
+            // The command that works from where the user is: with their -C.
+            let chdir = crate::CHDIR.get().and_then(|d| d.as_ref()).map(|d| format!("-C {} ", d.display()));
             crate::outln!(
-                "\nSaved the plan to: {}\n\nTo perform exactly these actions, run:\n    landform apply {}",
+                "\nSaved the plan to: {}\n\nTo perform exactly these actions, run:\n    landform {}apply {}",
                 path.display(),
+                chdir.unwrap_or_default(),
                 path.display()
             );
         }

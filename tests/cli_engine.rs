@@ -310,11 +310,32 @@ fn state_commands_list_show_move_remove_pull_and_push() {
 #[test]
 fn workspaces_keep_separate_state() {
     let f = Fixture::new("workspaces", "resource \"landform_data\" \"x\" {\n  input = 1\n}\n");
+    // A workspace is created before use; a typo names the ones there are.
+    let out = f.run(&["plan", "--workspace", "staging"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("landform workspace new staging"), "{}", text(&out.stderr));
+    assert!(f.ok(&["workspace", "new", "staging"]).contains("Created and switched"));
+    f.ok(&["workspace", "select", "default"]);
     f.ok(&["apply", "--auto-approve", "--workspace", "staging"]);
     assert_eq!(f.ok(&["state", "list", "--workspace", "staging"]).trim(), "landform_data.x");
     assert_eq!(f.ok(&["state", "list"]).trim(), "");
     let out = f.cmd(&["state", "list"]).env("LANDFORM_WORKSPACE", "staging").output().unwrap();
     assert_eq!(text(&out.stdout).trim(), "landform_data.x");
+    let typo = f.run(&["plan", "--workspace", "stagng"]);
+    assert!(text(&typo.stderr).contains("Did you mean \"staging\"?"), "{}", text(&typo.stderr));
+    // The selection is remembered.
+    f.ok(&["workspace", "select", "staging"]);
+    assert_eq!(f.ok(&["workspace", "show"]).trim(), "staging");
+    assert_eq!(f.ok(&["state", "list"]).trim(), "landform_data.x");
+    assert!(f.ok(&["workspace", "list"]).contains("* staging"));
+    f.ok(&["workspace", "select", "default"]);
+    let del = f.run(&["workspace", "delete", "staging"]);
+    assert_eq!(del.status.code(), Some(1), "it still manages a resource");
+    f.ok(&["destroy", "--auto-approve", "--workspace", "staging"]);
+    f.ok(&["workspace", "delete", "staging"]);
+    assert_eq!(f.ok(&["workspace", "list"]).trim(), "* default");
+    let bad = f.run(&["plan", "--workspace", "a/b"]);
+    assert!(text(&bad.stderr).contains("not a valid workspace name"), "{}", text(&bad.stderr));
 }
 
 #[test]

@@ -280,6 +280,7 @@ fn readers_and_other_workspaces_work_during_an_apply() {
     f.ok(&["show"]);
     // Another workspace is another state, with its own lock.
     f.write(&SLOW.replace("sleep 3", "true"));
+    f.ok(&["workspace", "new", "other"]);
     f.ok(&["apply", "--auto-approve", "--workspace", "other"]);
     assert!(started.elapsed() < Duration::from_secs(3), "readers must not wait for the apply");
     assert!(child.wait().unwrap().success());

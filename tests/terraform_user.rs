@@ -131,3 +131,19 @@ fn module_targets_whole_resource_moves_and_address_filters() {
     let rm = f.run(&["state", "rm"]);
     assert_eq!(rm.status.code(), Some(2), "an address is required: {}", text(&rm.stderr));
 }
+
+#[test]
+fn terraform_single_dash_flags_work_and_hints_keep_the_directory() {
+    let f = Fixture::new("tf-flags", "variable \"v\" {}\nresource \"landform_data\" \"x\" {\n  input = var.v\n}\n");
+    let dir = f.dir.display().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_landform"))
+        .args([&format!("-chdir={dir}"), "plan", "-var", "v=1", "-no-color", "-out", "p.plan"])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains(&format!("landform -C {dir} apply p.plan")), "{stdout}");
+    f.ok(&["apply", "-auto-approve", "-var", "v=2"]);
+    assert!(f.ok(&["state", "show", "landform_data.x"]).contains("\"2\""));
+}

@@ -55,7 +55,7 @@ fn run(case: &Path) -> (String, String) {
     let replace = std::fs::read_to_string(case.join("replace.txt"))
         .map(|t| t.lines().map(|l| landform_engine::ResourceAddr::parse(l.trim()).unwrap()).collect())
         .unwrap_or_default();
-    let p = match plan(&ctx, &PlanOptions { refresh: false, destroy, targets: Vec::new(), replace }) {
+    let p = match plan(&ctx, &PlanOptions { refresh: false, destroy, replace, ..Default::default() }) {
         Ok(p) => p,
         Err(d) => {
             let text = landform_lang::diag::render_all(&d, &sources, landform_lang::diag::Style::PLAIN);

@@ -1,0 +1,157 @@
+//! `landform workspace list|new|select|show|delete`: one state per
+//! environment, as Terraform's workspaces. The selected one is remembered in
+//! `STATE_DIR/selected-workspace`.
+
+use crate::{run, ui, CommonArgs};
+use clap::Subcommand;
+use landform_state::{Locker, SledStore, Storage};
+use std::path::Path;
+
+#[derive(Subcommand)]
+pub enum WorkspaceCmd {
+    /// List the workspaces; the selected one is marked with *.
+    List,
+    /// Create a workspace and select it.
+    New {
+        /// The new workspace's name: letters, digits, - and _.
+        name: String,
+    },
+    /// Select the workspace that commands use from now on.
+    Select {
+        /// An existing workspace.
+        name: String,
+    },
+    /// Print the selected workspace.
+    Show,
+    /// Delete a workspace's state (refused while it manages resources, unless --force).
+    Delete {
+        /// The workspace to delete.
+        name: String,
+        /// Delete it even though it still manages resources (they are forgotten, not destroyed).
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn selection_file(state_dir: &Path) -> std::path::PathBuf {
+    state_dir.join("selected-workspace")
+}
+
+/// The workspace `workspace select` chose, else "default".
+pub fn selected(state_dir: &Path) -> String {
+    std::fs::read_to_string(selection_file(state_dir))
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "default".into())
+}
+
+fn all(state_dir: &Path) -> Vec<String> {
+    let mut names = landform_state::workspaces(state_dir);
+    if !names.iter().any(|n| n == "default") {
+        names.insert(0, "default".into());
+    }
+    names
+}
+
+/// An error, with "did you mean", for a workspace that was never created.
+pub fn check_exists(state_dir: &Path, name: &str) -> Result<(), String> {
+    let names = all(state_dir);
+    if names.iter().any(|n| n == name) {
+        return Ok(());
+    }
+    Err(format!(
+        "the workspace \"{name}\" does not exist.{} Create it with: landform workspace new {name}",
+        landform_lang::diag::suggestion(name, names.iter().map(String::as_str))
+    ))
+}
+
+pub fn run(common: &CommonArgs, cmd: WorkspaceCmd, color: bool) -> u8 {
+    let dir = run::state_dir(common);
+    let fail = |msg: &str| {
+        crate::errln!("{}", ui::error_line(msg, color));
+        1
+    };
+    let select = |name: &str| {
+        std::fs::create_dir_all(&dir)
+            .and_then(|_| landform_state::files::write_atomic(&selection_file(&dir), name.as_bytes()))
+            .map_err(|e| format!("cannot remember the selected workspace: {}", landform_state::files::io_words(&e)))
+    };
+    match cmd {
+        WorkspaceCmd::List => {
+            let current = &common.workspace;
+            for n in all(&dir) {
+                crate::outln!("{} {n}", if &n == current { "*" } else { " " });
+            }
+            0
+        }
+        WorkspaceCmd::Show => {
+            crate::outln!("{}", common.workspace);
+            0
+        }
+        WorkspaceCmd::New { name } => {
+            if let Err(e) = crate::check_workspace_name(&name) {
+                return fail(&e);
+            }
+            if all(&dir).contains(&name) {
+                return fail(&format!(
+                    "the workspace \"{name}\" already exists; select it with: landform workspace select {name}"
+                ));
+            }
+            let locker = landform_state::FileLocker { dir: dir.clone(), workspace: name.clone() };
+            let _lock = match locker.lock("workspace new", common.lock_timeout) {
+                Ok(l) => l,
+                Err(e) => return fail(&e.to_string()),
+            };
+            if let Err(e) = SledStore::open(&dir, &name) {
+                return fail(&e.to_string());
+            }
+            if let Err(e) = select(&name) {
+                return fail(&e);
+            }
+            crate::outln!("Created and switched to workspace \"{name}\".");
+            0
+        }
+        WorkspaceCmd::Select { name } => {
+            if let Err(e) = check_exists(&dir, &name) {
+                return fail(&e);
+            }
+            if let Err(e) = select(&name) {
+                return fail(&e);
+            }
+            crate::outln!("Switched to workspace \"{name}\".");
+            0
+        }
+        WorkspaceCmd::Delete { name, force } => {
+            if let Err(e) = check_exists(&dir, &name) {
+                return fail(&e);
+            }
+            if name == "default" {
+                return fail("the workspace \"default\" cannot be deleted");
+            }
+            if name == common.workspace {
+                return fail(&format!("the workspace \"{name}\" is selected; select another one before deleting it"));
+            }
+            let locker = landform_state::FileLocker { dir: dir.clone(), workspace: name.clone() };
+            let _lock = match locker.lock("workspace delete", common.lock_timeout) {
+                Ok(l) => l,
+                Err(e) => return fail(&e.to_string()),
+            };
+            match SledStore::open(&dir, &name).and_then(|(store, _)| store.load()) {
+                Ok(snap) if !snap.resources.is_empty() && !force => {
+                    return fail(&format!(
+                        "the workspace \"{name}\" still manages {} resource instance(s). Destroy them first (landform destroy --workspace {name}), or delete it with --force to forget them.",
+                        snap.resources.len()
+                    ))
+                }
+                Err(e) if !force => return fail(&e.to_string()),
+                _ => {}
+            }
+            if let Err(e) = std::fs::remove_dir_all(landform_state::workspace_dir(&dir, &name)) {
+                return fail(&format!("cannot delete the workspace: {}", landform_state::files::io_words(&e)));
+            }
+            crate::outln!("Deleted workspace \"{name}\".");
+            0
+        }
+    }
+}
