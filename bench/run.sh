@@ -39,3 +39,12 @@ printf '%-44s %10s\n' "apply 10000 / apply 1000" "$(awk "BEGIN{printf \"%.1fx\",
 SETUP="rm -rf $work/s && python3 $root/bench/gen-sleeps.py 200 $work/s"
 read -r t m <<< "$(measure "$bin" -C "$work/s" apply --auto-approve --no-progress --parallelism 200)"
 row "200 local_exec x sleep 0.2, --parallelism 200" "$t" "$m"
+SETUP=""
+mkdir -p "$work/locals"
+python3 -c "
+print('locals {')
+for i in range(200000):
+    print(f'  l{i} = {i}')
+print('}')" > "$work/locals/main.lf"
+read -r t m <<< "$(measure "$bin" -C "$work/locals" plan)"
+row "plan 200,000 locals" "$t" "$m"
