@@ -177,13 +177,16 @@ struct DestroyCmd {
 struct ShowCmd {
     /// A saved plan file; without one, the current state.
     plan_file: Option<PathBuf>,
+    /// Print it as JSON.
     #[arg(long)]
     json: bool,
 }
 
 #[derive(Args)]
 struct OutputCmd {
+    /// One output's name; without it, every output.
     name: Option<String>,
+    /// Print as JSON (sensitive values as null).
     #[arg(long)]
     json: bool,
 }
@@ -456,24 +459,19 @@ fn validate(args: ValidateArgs, color: bool) -> Result<u8, String> {
 /// The same diagnostic can come from a module checked twice (e.g. both branches
 /// of an unknown conditional); show it once.
 pub fn dedup(diags: &mut Vec<Diagnostic>) {
-    let mut seen = Vec::new();
-    diags.retain(|d| {
-        let key = (d.summary.clone(), d.detail.clone(), d.span);
-        if seen.contains(&key) {
-            false
-        } else {
-            seen.push(key);
-            true
-        }
-    });
+    let mut seen = std::collections::HashSet::new();
+    diags.retain(|d| seen.insert((d.summary.clone(), d.detail.clone(), format!("{:?}", d.span))));
 }
 
 pub fn print_diagnostics(diags: &[Diagnostic], sources: &SourceMap, color: bool) {
     if diags.is_empty() {
         return;
     }
+    // An error in a resource with count or for_each comes once per instance: say it once.
+    let mut unique = diags.to_vec();
+    dedup(&mut unique);
     let style = if color { diag::Style::COLOR } else { diag::Style::PLAIN };
-    crate::errln!("{}", diag::render_all(diags, sources, style));
+    crate::errln!("{}", diag::render_all(&unique, sources, style));
 }
 
 fn fmt(args: FmtArgs, color: bool) -> Result<u8, String> {

@@ -147,3 +147,18 @@ fn terraform_single_dash_flags_work_and_hints_keep_the_directory() {
     f.ok(&["apply", "-auto-approve", "-var", "v=2"]);
     assert!(f.ok(&["state", "show", "landform_data.x"]).contains("\"2\""));
 }
+
+#[test]
+fn a_literal_format_string_is_checked_by_validate_and_errors_are_said_once() {
+    let f = Fixture::new(
+        "format-validate",
+        "variable \"x\" {}\nresource \"landform_data\" \"d\" {\n  count = 3\n  input = format(\"%03d-%s-%y\", 7, var.x)\n}\n",
+    );
+    let out = f.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("unsupported format verb %y"), "{err}");
+    f.write("resource \"landform_data\" \"d\" {\n  count = 3\n  input = tonumber(\"seven\")\n}\n");
+    let err = text(&f.run(&["plan"]).stderr);
+    assert_eq!(err.matches("Invalid function argument").count(), 1, "one error, not one per instance:\n{err}");
+}

@@ -124,6 +124,9 @@ fn call_plain(name: &str, a: &[Value], host: &dyn Host) -> Result<Value, CallErr
     }
     // Check the kinds of the known arguments before giving up on unknown ones.
     check_kinds(name, a)?;
+    if let ("format", Some(Value::String(spec))) = (name, a.first()) {
+        check_format(spec, a.len() - 1)?;
+    }
     if a.iter().any(Value::contains_unknown) {
         return Ok(Value::Unknown);
     }
@@ -542,12 +545,20 @@ impl Spec {
     }
 }
 
-/// Terraform's `format`: `%[flags][width][.precision]verb` with the flags
-/// `-+ 0` and the verbs `v t d f e g s q x X o b %`.
-fn format(spec: &str, args: &[Value]) -> Result<String, CallError> {
-    let mut out = String::new();
+/// A format string, read: text, and verbs with their flags.
+enum Piece {
+    Text(String),
+    Verb(Spec, char),
+}
+
+const VERBS: &str = "vtdfeEgGsqxXob";
+
+/// Read a format string: `%[flags][width][.precision]verb` with the flags
+/// `-+ 0` and the verbs `v t d f e g s q x X o b`, and `%%`.
+fn directives(spec: &str) -> Result<Vec<Piece>, CallError> {
+    let mut out = Vec::new();
+    let mut text = String::new();
     let mut chars = spec.chars().peekable();
-    let mut next = 0;
     let digits = |chars: &mut std::iter::Peekable<std::str::Chars>, what: &str| -> Result<Option<usize>, CallError> {
         let d: String = std::iter::from_fn(|| chars.next_if(char::is_ascii_digit)).collect();
         if d.is_empty() {
@@ -560,7 +571,7 @@ fn format(spec: &str, args: &[Value]) -> Result<String, CallError> {
     };
     while let Some(c) = chars.next() {
         if c != '%' {
-            out.push(c);
+            text.push(c);
             continue;
         }
         let mut f = Spec::default();
@@ -577,14 +588,49 @@ fn format(spec: &str, args: &[Value]) -> Result<String, CallError> {
         if chars.next_if_eq(&'.').is_some() {
             f.precision = Some(digits(&mut chars, "precision")?.unwrap_or(0));
         }
-        let verb = chars.next().ok_or_else(|| arg_err(0, "the format ends in the middle of a verb"))?;
-        if verb == '%' {
-            out.push('%');
-            continue;
+        match chars.next() {
+            None => return Err(arg_err(0, "the format ends in the middle of a verb")),
+            Some('%') => text.push('%'),
+            Some(v) if VERBS.contains(v) => {
+                out.push(Piece::Text(std::mem::take(&mut text)));
+                out.push(Piece::Verb(f, v));
+            }
+            Some(other) => {
+                return Err(arg_err(
+                    0,
+                    format!("unsupported format verb %{other}; use %v, %s, %q, %d, %f, %e, %g, %t, %x, %o, %b or %%"),
+                ))
+            }
         }
-        let v = args
-            .get(next)
-            .ok_or_else(|| arg_err(0, format!("the format has more verbs than the {} values given", args.len())))?;
+    }
+    out.push(Piece::Text(text));
+    Ok(out)
+}
+
+/// Check a format string against the number of values given, before the
+/// values are known (so that validate finds a bad one).
+fn check_format(spec: &str, values: usize) -> Result<(), CallError> {
+    let verbs = directives(spec)?.iter().filter(|p| matches!(p, Piece::Verb(..))).count();
+    if verbs != values {
+        return Err(arg_err(0, format!("the format has {verbs} verb(s) but {values} value(s) were given")));
+    }
+    Ok(())
+}
+
+/// Terraform's `format`.
+fn format(spec: &str, args: &[Value]) -> Result<String, CallError> {
+    check_format(spec, args.len())?;
+    let mut out = String::new();
+    let mut next = 0;
+    for piece in directives(spec)? {
+        let (f, verb) = match piece {
+            Piece::Text(t) => {
+                out.push_str(&t);
+                continue;
+            }
+            Piece::Verb(f, verb) => (f, verb),
+        };
+        let v = &args[next];
         next += 1;
         let num = |v: &Value| match v {
             Value::Number(n) => Ok(*n),
@@ -621,7 +667,7 @@ fn format(spec: &str, args: &[Value]) -> Result<String, CallError> {
                 };
                 f.pad(f.sign(n, if i < 0 { format!("-{body}") } else { body }), true)
             }
-            'f' | 'e' | 'E' | 'g' | 'G' => {
+            _ => {
                 let n = num(v).map_err(|_| need("a number"))?;
                 let p = f.precision.unwrap_or(6);
                 let body = match verb {
@@ -638,17 +684,8 @@ fn format(spec: &str, args: &[Value]) -> Result<String, CallError> {
                 };
                 f.pad(f.sign(n, if n < 0.0 { format!("-{body}") } else { body }), true)
             }
-            other => {
-                return Err(arg_err(
-                    0,
-                    format!("unsupported format verb %{other}; use %v, %s, %q, %d, %f, %e, %g, %t, %x, %o, %b or %%"),
-                ))
-            }
         };
         out.push_str(&text);
-    }
-    if next < args.len() {
-        return Err(arg_err(0, format!("the format has {next} verb(s) but {} values were given", args.len())));
     }
     Ok(out)
 }
