@@ -162,3 +162,15 @@ fn a_literal_format_string_is_checked_by_validate_and_errors_are_said_once() {
     let err = text(&f.run(&["plan"]).stderr);
     assert_eq!(err.matches("Invalid function argument").count(), 1, "one error, not one per instance:\n{err}");
 }
+
+#[test]
+fn numbers_print_as_terraform_prints_them_and_output_changes_are_sorted_and_aligned() {
+    let f = Fixture::new(
+        "numbers-outputs",
+        "output \"zeta\" {\n  value = 0.1 + 0.2\n}\noutput \"a\" {\n  value = \"${0.1 + 0.2}\"\n}\n",
+    );
+    let plan = f.ok(&["plan"]);
+    let a = plan.find("+ a    = \"0.3\"").unwrap_or_else(|| panic!("{plan}"));
+    let z = plan.find("+ zeta = 0.3").unwrap_or_else(|| panic!("{plan}"));
+    assert!(a < z, "sorted by name:\n{plan}");
+}

@@ -184,7 +184,8 @@ pub fn render_change(c: &ResourceChange, col: &Colors) -> String {
     out
 }
 
-fn render_output(o: &OutputChange, col: &Colors) -> Option<String> {
+fn render_output(o: &OutputChange, width: usize, col: &Colors) -> Option<String> {
+    let name = format!("{:width$}", o.name);
     let val = |v: &Option<Value>, unknown: bool| {
         if o.sensitive {
             "(sensitive value)".to_string()
@@ -196,13 +197,13 @@ fn render_output(o: &OutputChange, col: &Colors) -> Option<String> {
     };
     Some(match o.action {
         Action::NoOp => return None,
-        Action::Create => format!("  {}+{} {} = {}", col.green, col.reset, o.name, val(&o.after, o.after_unknown)),
-        Action::Delete => format!("  {}-{} {} = {} -> null", col.red, col.reset, o.name, val(&o.before, false)),
+        Action::Create => format!("  {}+{} {} = {}", col.green, col.reset, name, val(&o.after, o.after_unknown)),
+        Action::Delete => format!("  {}-{} {} = {} -> null", col.red, col.reset, name, val(&o.before, false)),
         _ => format!(
             "  {}~{} {} = {} -> {}",
             col.yellow,
             col.reset,
-            o.name,
+            name,
             val(&o.before, false),
             val(&o.after, o.after_unknown)
         ),
@@ -232,7 +233,11 @@ fn render_interrupted(plan: &Plan, col: &Colors) -> String {
 pub fn render_plan(plan: &Plan, col: &Colors) -> String {
     let mut out = render_interrupted(plan, col);
     let visible: Vec<&ResourceChange> = plan.resource_changes.iter().filter(|c| c.action != Action::NoOp).collect();
-    let outputs: Vec<String> = plan.output_changes.iter().filter_map(|o| render_output(o, col)).collect();
+    // Sorted by name and aligned, like the attributes of a resource.
+    let mut changed: Vec<&OutputChange> = plan.output_changes.iter().filter(|o| o.action != Action::NoOp).collect();
+    changed.sort_by(|a, b| a.name.cmp(&b.name));
+    let width = changed.iter().map(|o| o.name.len()).max().unwrap_or(0);
+    let outputs: Vec<String> = changed.iter().filter_map(|o| render_output(o, width, col)).collect();
     if visible.is_empty() && outputs.is_empty() && plan.interrupted.is_empty() {
         out.push_str(&format!(
             "\n{}No changes.{} Your infrastructure matches the configuration.\n\nLandform has compared your real infrastructure against your configuration and found no differences, so no changes are needed.\n",

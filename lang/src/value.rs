@@ -270,12 +270,19 @@ fn number_to_json(n: f64) -> serde_json::Value {
     }
 }
 
+/// A number as people write it. Terraform computes in decimal, where
+/// 0.1 + 0.2 is 0.3; Landform computes in binary floating point and shows
+/// results rounded to 15 significant digits, which gives the same text for
+/// such sums (and keeps the full value in the state).
 pub fn format_number(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
+        return format!("{}", n as i64);
     }
+    if !n.is_finite() {
+        return format!("{n}");
+    }
+    let rounded: f64 = format!("{n:.14e}").parse().unwrap_or(n);
+    format!("{rounded}")
 }
 
 /// `5400000` → `1h30m`.
