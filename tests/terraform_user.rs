@@ -174,3 +174,16 @@ fn numbers_print_as_terraform_prints_them_and_output_changes_are_sorted_and_alig
     let z = plan.find("+ zeta = 0.3").unwrap_or_else(|| panic!("{plan}"));
     assert!(a < z, "sorted by name:\n{plan}");
 }
+
+#[test]
+fn optional_object_fields_and_a_clear_word_on_dynamic_blocks() {
+    let f = Fixture::new(
+        "optional-fields",
+        "variable \"o\" {\n  type    = object({ a = optional(number), b = optional(number, 3), c = string })\n  default = { c = \"x\" }\n}\noutput \"o\" {\n  value = var.o\n}\n",
+    );
+    f.ok(&["apply", "--auto-approve"]);
+    assert_eq!(f.ok(&["output", "--json", "o"]).trim(), r#"{"a":null,"b":3,"c":"x"}"#);
+    f.write("resource \"landform_data\" \"x\" {\n  input = 1\n  dynamic \"tag\" {\n    for_each = [1]\n    content {\n      a = 1\n    }\n  }\n}\n");
+    let err = text(&f.run(&["validate"]).stderr);
+    assert!(err.contains("Dynamic blocks are not supported yet"), "{err}");
+}

@@ -138,6 +138,16 @@ fn check_schema(r: &Resource, providers: &Providers, diags: &mut Vec<Diagnostic>
             Item::Block(b) => (&b.kind.name, b.kind.span),
         };
         present.insert(name.as_str());
+        if let Item::Block(b) = item {
+            if b.kind.name == "dynamic" {
+                diags.push(Diagnostic::error(
+                    "Dynamic blocks are not supported yet",
+                    "Landform does not expand dynamic blocks yet. Write the nested values as an argument (a list of objects), or one block per value.",
+                    b.kind.span,
+                ));
+                continue;
+            }
+        }
         match schema.attributes.get(name.as_str()) {
             None => {
                 diags.push(Diagnostic::error(

@@ -21,6 +21,9 @@ pub enum Type {
     Set(Box<Type>),
     Map(Box<Type>),
     Object(BTreeMap<String, Type>),
+    /// An object field that may be left out: `optional(T)` (null then) or
+    /// `optional(T, default)`.
+    Optional(Box<Type>, Option<Box<Value>>),
 }
 
 impl fmt::Display for Type {
@@ -45,6 +48,8 @@ impl fmt::Display for Type {
                 }
                 f.write_str("})")
             }
+            Type::Optional(t, None) => write!(f, "optional({t})"),
+            Type::Optional(t, Some(d)) => write!(f, "optional({t}, {d})"),
         }
     }
 }
@@ -94,7 +99,7 @@ pub fn type_from_expr(expr: &Expr) -> Result<Type, Diagnostic> {
                                     .as_static_string()
                                     .ok_or_else(|| bad("An object field name must be a name.".into()))?,
                             };
-                            fields.insert(key, type_from_expr(&item.value)?);
+                            fields.insert(key, field_type(&item.value)?);
                         }
                         Ok(Type::Object(fields))
                     }
@@ -108,6 +113,41 @@ pub fn type_from_expr(expr: &Expr) -> Result<Type, Diagnostic> {
         }
         _ => Err(bad("This is not a type.".into())),
     }
+}
+
+/// An object field's type: a type, or `optional(T)` / `optional(T, default)`.
+fn field_type(expr: &Expr) -> Result<Type, Diagnostic> {
+    let ExprKind::Call(name, args) = &expr.kind else { return type_from_expr(expr) };
+    if name.name != "optional" {
+        return type_from_expr(expr);
+    }
+    if args.is_empty() || args.len() > 2 {
+        return Err(Diagnostic::error(
+            "Invalid type specification",
+            "optional(…) takes a type and, if you like, a default value: optional(number) or optional(number, 3).",
+            expr.span,
+        ));
+    }
+    let ty = type_from_expr(&args[0])?;
+    let default = match args.get(1) {
+        None => None,
+        Some(d) => {
+            let mut ev = crate::eval::Evaluator::new(&crate::eval::NoHost);
+            let v = ev.eval(d, &crate::eval::Scope::new());
+            if let Some(first) = ev.diags.into_iter().next() {
+                return Err(first);
+            }
+            let v = convert(&v, &ty).map_err(|e| {
+                Diagnostic::error(
+                    "Invalid type specification",
+                    format!("The default value is not a {ty}: {e}."),
+                    d.span,
+                )
+            })?;
+            Some(Box::new(v))
+        }
+    };
+    Ok(Type::Optional(Box::new(ty), default))
 }
 
 /// Convert a value to a type, as Terraform does for variables: "5" becomes 5
@@ -125,6 +165,7 @@ fn convert_inner(value: &Value, ty: &Type) -> Result<Value, String> {
     let mismatch = || format!("{ty} required, but got {}", describe(value));
     match ty {
         Type::Any => Ok(value.clone()),
+        Type::Optional(t, _) => convert_inner(value, t),
         Type::String => match value {
             Value::String(_) => Ok(value.clone()),
             Value::Number(_) | Value::Bool(_) | Value::Duration(_) | Value::Percent(_) => {
@@ -191,11 +232,14 @@ fn convert_inner(value: &Value, ty: &Type) -> Result<Value, String> {
             Value::Object(m) => {
                 let mut out = BTreeMap::new();
                 for (k, t) in fields {
-                    match m.get(k) {
-                        Some(v) => {
+                    match (m.get(k), t) {
+                        (Some(v), _) => {
                             out.insert(k.clone(), convert(v, t).map_err(|e| format!("attribute \"{k}\": {e}"))?);
                         }
-                        None => return Err(format!("attribute \"{k}\" is required")),
+                        (None, Type::Optional(_, default)) => {
+                            out.insert(k.clone(), default.as_deref().cloned().unwrap_or(Value::Null));
+                        }
+                        (None, _) => return Err(format!("attribute \"{k}\" is required")),
                     }
                 }
                 Ok(Value::Object(out))
