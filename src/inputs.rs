@@ -51,7 +51,13 @@ impl DiskHost {
     }
 }
 
+/// The workspace in use, set once by `main`.
+pub static WORKSPACE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 impl landform_lang::Host for DiskHost {
+    fn workspace(&self) -> Option<String> {
+        WORKSPACE.get().cloned()
+    }
     fn read_file(&self, path: &str) -> Result<String, String> {
         std::fs::read_to_string(path).map_err(|e| format!("cannot read \"{path}\": {e}"))
     }

@@ -347,6 +347,7 @@ fn run_main() -> ExitCode {
         crate::errln!("{}", ui::error_line(&e, color));
         return ExitCode::from(1);
     }
+    let _ = inputs::WORKSPACE.set(common.workspace.clone());
     // A workspace other than "default" must have been created: a typo in its
     // name must not plan everything anew in an empty state.
     let uses_state = !matches!(

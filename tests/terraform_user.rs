@@ -187,3 +187,16 @@ fn optional_object_fields_and_a_clear_word_on_dynamic_blocks() {
     let err = text(&f.run(&["validate"]).stderr);
     assert!(err.contains("Dynamic blocks are not supported yet"), "{err}");
 }
+
+#[test]
+fn the_workspace_is_known_in_expressions() {
+    let f = Fixture::new(
+        "workspace-expr",
+        "resource \"landform_data\" \"x\" {\n  input = \"in-${landform.workspace}\"\n}\noutput \"w\" {\n  value = terraform.workspace\n}\n",
+    );
+    f.ok(&["apply", "--auto-approve"]);
+    assert_eq!(f.ok(&["output", "w"]).trim(), "default");
+    f.ok(&["workspace", "new", "prod"]);
+    let plan = f.ok(&["plan"]);
+    assert!(plan.contains("\"in-prod\"") && plan.contains("w = \"prod\""), "{plan}");
+}

@@ -198,7 +198,7 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
     let mut run = Runner {
         ctx: &ctx,
         graph: &graph,
-        world: World::new(&graph, ctx.variables.clone()),
+        world: World::new(&graph, ctx.variables.clone(), ctx.host),
         sem: Arc::new(tokio::sync::Semaphore::new(ctx.parallelism.max(1))),
         tx: None,
         in_flight: 0,

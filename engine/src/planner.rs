@@ -308,7 +308,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
     let mut output_changes = Vec::new();
     let replace: HashSet<String> = opts.replace.iter().map(|a| a.to_string()).collect();
     let order = graph.dag.topo_order().unwrap_or_default();
-    let mut world = World::new(&graph, ctx.variables.clone());
+    let mut world = World::new(&graph, ctx.variables.clone(), ctx.host);
     for n in order {
         let node = graph.dag.g[n].clone();
         match &node {

@@ -27,7 +27,8 @@ fn insert(target: &mut Value, key: &str, v: Value) {
 }
 
 impl<'g> World<'g> {
-    pub fn new(graph: &'g ConfigGraph<'g>, root_vars: Value) -> World<'g> {
+    pub fn new(graph: &'g ConfigGraph<'g>, root_vars: Value, host: &dyn Host) -> World<'g> {
+        let landform = landform_lang::eval::landform_object(host);
         let mut scopes = HashMap::new();
         for (path, m) in &graph.modules {
             let mut s = Scope::new();
@@ -35,6 +36,8 @@ impl<'g> World<'g> {
             s.set("local", obj());
             s.set("data", obj());
             s.set("path", Value::Object([("module".to_string(), Value::String(m.dir.clone()))].into_iter().collect()));
+            s.set("landform", landform.clone());
+            s.set("terraform", landform.clone());
             let mut modules = BTreeMap::new();
             for c in &m.module.module_calls {
                 modules.insert(c.name.clone(), obj());

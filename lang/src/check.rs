@@ -341,6 +341,8 @@ fn check_module(
     let mut base = Scope::new();
     base.set("var", var);
     base.set("path", Value::Object([("module".to_string(), Value::String(m.dir.clone()))].into_iter().collect()));
+    base.set("landform", crate::eval::landform_object(host));
+    base.set("terraform", crate::eval::landform_object(host));
     // Resources and data sources are unknown until apply.
     let mut types: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
     let mut data: BTreeMap<String, Value> = BTreeMap::new();

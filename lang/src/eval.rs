@@ -23,6 +23,17 @@ pub trait Host {
     fn uuid(&self) -> Option<String> {
         None
     }
+    /// The workspace in use, for `landform.workspace` (and Terraform's
+    /// `terraform.workspace`); `None` leaves it unknown.
+    fn workspace(&self) -> Option<String> {
+        None
+    }
+}
+
+/// The `landform` object of every module's scope: `{ workspace = … }`.
+pub fn landform_object(host: &dyn Host) -> Value {
+    let ws = host.workspace().map(Value::String).unwrap_or(Value::Unknown);
+    Value::Object([("workspace".to_string(), ws)].into_iter().collect())
 }
 
 /// A host that reads nothing: `file()` and `env()` fail.

@@ -20,7 +20,7 @@ impl Reference {
         let take = match self.root.as_str() {
             "var" | "local" | "module" => 1,
             "data" => 2,
-            "each" | "count" | "path" | "self" | "terraform" => return None,
+            "each" | "count" | "path" | "self" | "terraform" | "landform" => return None,
             _ => 1,
         };
         if self.path.len() < take {
