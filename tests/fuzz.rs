@@ -5,8 +5,10 @@
 //! property, printing the input. A finding becomes a regression case in
 //! `REGRESSIONS` below or in a test of its own.
 
+mod common;
 #[path = "../lang/tests/gen/mod.rs"]
 mod gen;
+use common::copy_dir;
 
 use landform_engine::planner::{self, PlanContext, PlanOptions};
 use landform_engine::render::{plan_json, render_plan, Colors};
@@ -21,7 +23,6 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -335,17 +336,6 @@ fn record(i: usize) -> ResourceRecord {
     }
 }
 
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        if e.file_type().unwrap().is_dir() {
-            copy(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 #[test]
 fn fuzz_state_reader() {
     // A state with a few commits behind it, and a backup.
@@ -377,7 +367,7 @@ fn fuzz_state_reader() {
         let n = trial.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("landform-fuzz-state-{}-{n}", std::process::id()));
         let wdir = landform_state::workspace_dir(&dir, "default");
-        copy(&ws, &wdir);
+        copy_dir(&ws, &wdir);
         let path = wdir.join(file);
         if let Ok(mut bytes) = std::fs::read(&path) {
             // Damage the written part of the file, not its zero padding.

@@ -4,7 +4,7 @@
 //! the real binary.
 
 mod common;
-use common::{text, Fixture};
+use common::{copy_dir, text, Fixture};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -145,27 +145,16 @@ fn a_rolled_back_state_is_refused() {
     let dir = state_files(&f);
     let old = std::env::temp_dir().join(format!("landform-rollback-db-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&old);
-    copy(&dir.join("db"), &old);
+    copy_dir(&dir.join("db"), &old);
     f.write(&TWO_FILES.replace("count   = 20", "count   = 25"));
     f.ok(&["apply", "--auto-approve"]);
     // Put the older database back under the newer manifest: the last commit is lost.
     std::fs::remove_dir_all(dir.join("db")).unwrap();
-    copy(&old, &dir.join("db"));
+    copy_dir(&old, &dir.join("db"));
     let out = f.run(&["plan"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("commits were lost"), "{}", text(&out.stderr));
     let _ = std::fs::remove_dir_all(&old);
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        if e.file_type().unwrap().is_dir() {
-            copy(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 #[test]

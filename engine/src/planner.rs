@@ -671,12 +671,10 @@ fn plan_resource(
         if let Some(p) = prior_rec {
             crate::lifecycle::apply_ignored(&ignore, schema, &p.attributes, &mut config, &mut unknown);
         }
-        let resp = match provider.plan(PlanRequest {
-            type_name: &r.type_name,
-            prior: prior_rec.map(|p| &p.attributes),
-            config: &config,
-            unknown: &unknown,
-        }) {
+        let plan_with = |prior: Option<&Map<String, Json>>| {
+            provider.plan(PlanRequest { type_name: &r.type_name, prior, config: &config, unknown: &unknown })
+        };
+        let resp = match plan_with(prior_rec.map(|p| &p.attributes)) {
             Ok(r) => r,
             Err(e) => {
                 diags.push(provider_diag(&addr_s, r, e));
@@ -712,12 +710,7 @@ fn plan_resource(
         // A replacement is a new object: plan it as a create, so that what the
         // provider computes (its id…) is known only after apply.
         let resp = if action.is_replace() {
-            match provider.plan(PlanRequest {
-                type_name: &r.type_name,
-                prior: None,
-                config: &config,
-                unknown: &unknown,
-            }) {
+            match plan_with(None) {
                 Ok(r) => r,
                 Err(e) => {
                     diags.push(provider_diag(&addr_s, r, e));
