@@ -151,3 +151,33 @@ output "used" {
     let plan = f.run(&["plan", "--detailed-exitcode", "--var", "name=b"]);
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stdout));
 }
+
+#[test]
+fn outputs_stay_in_the_state_after_a_partial_failure() {
+    let config = r#"
+variable "fail" {
+  default = "false"
+}
+resource "local_exec" "step" {
+  create = "${var.fail} && true"
+}
+resource "landform_data" "ok" {
+  input = "kept"
+}
+output "kept" {
+  value = landform_data.ok.output
+}
+output "step" {
+  value = local_exec.step.id
+}
+"#;
+    let f = Fixture::new("outputs-kept", &config.replace("\"false\"", "\"true\""));
+    f.ok(&["apply", "--auto-approve"]);
+    let before = f.ok(&["output", "step"]);
+    // Replacing the step fails now; the outputs that depended on it stay.
+    f.write(&config.replace("&& true", "&& false"));
+    let out = f.run(&["apply", "--auto-approve", "--var", "fail=true"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(f.ok(&["output", "kept"]).trim(), "kept");
+    assert_eq!(f.ok(&["output", "step"]), before);
+}

@@ -280,9 +280,22 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
 
     // Outputs of the root module, once everything they could use is applied.
     if !report.interrupted {
-        let outputs: BTreeMap<String, OutputRecord> =
-            if plan.destroy { BTreeMap::new() } else { std::mem::take(&mut run.outputs) };
-        let outputs: BTreeMap<String, OutputRecord> = outputs;
+        let outputs: BTreeMap<String, OutputRecord> = if plan.destroy {
+            BTreeMap::new()
+        } else {
+            // An output that a failure kept from being evaluated keeps its last
+            // value: outputs never disappear from the state after a partial failure.
+            let declared: HashSet<&str> = ctx.tree.module.outputs.iter().map(|o| o.name.as_str()).collect();
+            let mut outputs: BTreeMap<String, OutputRecord> = ctx
+                .state
+                .outputs
+                .iter()
+                .filter(|(name, _)| declared.contains(name.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            outputs.extend(std::mem::take(&mut run.outputs));
+            outputs
+        };
         run.commit(vec![Change::Outputs(outputs.clone())], &mut report);
         report.outputs = outputs;
     }
