@@ -200,3 +200,22 @@ fn the_workspace_is_known_in_expressions() {
     let plan = f.ok(&["plan"]);
     assert!(plan.contains("\"in-prod\"") && plan.contains("w = \"prod\""), "{plan}");
 }
+
+#[test]
+fn multi_line_strings_are_shown_as_heredocs_with_a_line_diff() {
+    let f = Fixture::new(
+        "heredoc-render",
+        "variable \"v\" {\n  default = \"two\"\n}\nresource \"local_file\" \"f\" {\n  path    = \"out/f.txt\"\n  content = \"one\\n${var.v}\\nthree\\n\"\n}\n",
+    );
+    let plan = f.ok(&["plan"]);
+    assert!(
+        plan.contains("+ content        = <<-EOT\n            one\n            two\n            three\n        EOT"),
+        "{plan}"
+    );
+    f.ok(&["apply", "--auto-approve"]);
+    let plan = f.ok(&["plan", "--var", "v=TWO"]);
+    assert!(
+        plan.contains("            one\n          - two\n          + TWO\n            three\n        EOT"),
+        "{plan}"
+    );
+}

@@ -30,6 +30,36 @@ impl Colors {
     };
 }
 
+/// A multi-line string as a heredoc, as Terraform shows one; with the value
+/// it replaces, as a line diff. `None` when neither has more than one line.
+fn heredoc(before: Option<&Value>, after: &Value, col: &Colors) -> Option<String> {
+    let new = after.as_str()?;
+    let old = before.and_then(Value::as_str);
+    if !new.contains('\n') && !old.is_some_and(|o| o.contains('\n')) {
+        return None;
+    }
+    let mut out = String::from("<<-EOT\n");
+    match old {
+        None => {
+            for line in new.lines() {
+                let _ = writeln!(out, "            {line}");
+            }
+        }
+        Some(old) => {
+            for change in similar::TextDiff::from_lines(old, new).iter_all_changes() {
+                let line = change.value().trim_end_matches('\n');
+                let _ = match change.tag() {
+                    similar::ChangeTag::Delete => writeln!(out, "          {}-{} {line}", col.red, col.reset),
+                    similar::ChangeTag::Insert => writeln!(out, "          {}+{} {line}", col.green, col.reset),
+                    similar::ChangeTag::Equal => writeln!(out, "            {line}"),
+                };
+            }
+        }
+    }
+    out.push_str("        EOT");
+    Some(out)
+}
+
 /// A JSON value in configuration syntax, short enough to read in a plan.
 pub fn show(v: &Value) -> String {
     match v {
@@ -121,7 +151,11 @@ pub fn render_change(c: &ResourceChange, col: &Colors) -> String {
                 if a.is_none() && !unknown && !(sens && after.contains_key(name)) {
                     continue;
                 }
-                let text = if sens && !unknown { "(sensitive value)".to_string() } else { after_text };
+                let text = if sens && !unknown {
+                    "(sensitive value)".to_string()
+                } else {
+                    a.and_then(|a| heredoc(None, a, col)).unwrap_or(after_text)
+                };
                 (format!("{}+{}", col.green, col.reset), name.clone(), text)
             }
             Action::Delete => {
@@ -157,6 +191,8 @@ pub fn render_change(c: &ResourceChange, col: &Colors) -> String {
                     (Some(bv), _, _) => {
                         let text = if sens {
                             format!("(sensitive value){forces}")
+                        } else if let Some(h) = a.filter(|_| !unknown).and_then(|a| heredoc(Some(bv), a, col)) {
+                            format!("{h}{forces}")
                         } else {
                             format!("{} -> {after_text}{forces}", val(bv))
                         };
