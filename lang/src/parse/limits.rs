@@ -62,6 +62,11 @@ pub fn check(file: FileId, text: &str) -> Option<Diagnostic> {
                         continue;
                     }
                 }
+                // Skip plain text in one step: only these bytes matter here.
+                if !matches!(c, b'\\' | b'$' | b'"' | b'\n') {
+                    i += b[i..].iter().position(|c| matches!(c, b'\\' | b'$' | b'"' | b'\n')).unwrap_or(b.len() - i);
+                    continue;
+                }
                 match c {
                     b'\\' if top == Ctx::Str => i += 2,
                     b'$' if b.get(i + 1) == Some(&b'$') && b.get(i + 2) == Some(&b'{') => i += 3,
@@ -83,6 +88,10 @@ pub fn check(file: FileId, text: &str) -> Option<Diagnostic> {
             }
             Ctx::Code | Ctx::Interp => {
                 let mut chained = false;
+                if matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
+                    i += 1;
+                    continue;
+                }
                 match c {
                     b'#' => i = line_end(b, i),
                     b'/' if b.get(i + 1) == Some(&b'/') => i = line_end(b, i),
