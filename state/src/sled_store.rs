@@ -102,6 +102,7 @@ struct Meta {
 
 fn sled_words(e: &sled::Error) -> String {
     match e {
+        sled::Error::Io(_) if is_locked(e) => "it is in use by another process".into(),
         sled::Error::Io(io) => io_words(io),
         sled::Error::Corruption { .. } => "its data is corrupted".into(),
         sled::Error::CollectionNotFound(_) => "a part of it is missing".into(),
@@ -110,13 +111,30 @@ fn sled_words(e: &sled::Error) -> String {
     }
 }
 
+/// sled's word for a database another handle holds (an `Other` I/O error).
+fn is_locked(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock"))
+}
+
 fn open_db(path: &Path) -> std::result::Result<sled::Db, sled::Error> {
-    sled::Config::new()
-        .path(path)
-        .mode(sled::Mode::HighThroughput)
-        // The state is small; sled's default 1 GB page cache would only hold memory.
-        .cache_capacity(4 * 1024 * 1024)
-        .open()
+    // A database this process just closed may still be locked for a moment:
+    // sled's background thread lets go of the file after the handle drops.
+    let mut waited = 0;
+    loop {
+        let result = sled::Config::new()
+            .path(path)
+            .mode(sled::Mode::HighThroughput)
+            // The state is small; sled's default 1 GB page cache would only hold memory.
+            .cache_capacity(4 * 1024 * 1024)
+            .open();
+        match result {
+            Err(e) if is_locked(&e) && waited < 5000 => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                waited += 20;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Read every entry of a database: the snapshot and the digest of its records.
@@ -593,4 +611,23 @@ fn legacy_snapshot(state_dir: &Path, workspace: &str) -> Option<Snapshot> {
         outputs,
         pending: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Creating a workspace closes a database and opens it again at once;
+    /// sled's background thread may still hold its lock for a moment.
+    #[test]
+    fn a_new_workspace_opens_every_time() {
+        let base = std::env::temp_dir().join(format!("landform-new-ws-{}", std::process::id()));
+        for i in 0..40 {
+            let dir = base.join(i.to_string());
+            let (store, snap) = SledStore::open(&dir, "default").expect("a new workspace opens");
+            assert_eq!(snap.serial, 0);
+            store.commit(&[Change::Delete("x".into())]).expect("and commits");
+        }
+        let _ = std::fs::remove_dir_all(&base);
+    }
 }
