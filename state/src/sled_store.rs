@@ -630,4 +630,29 @@ mod tests {
         }
         let _ = std::fs::remove_dir_all(&base);
     }
+
+    #[test]
+    fn a_state_of_the_first_layout_is_migrated() {
+        let dir = std::env::temp_dir().join(format!("landform-legacy-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            // One database for every workspace, a tree per workspace.
+            let db = open_db(&dir.join("db")).unwrap();
+            let tree = db.open_tree("ws:default").unwrap();
+            let rec = serde_json::json!({"addr": "local_file.a", "mode": "managed", "type": "local_file", "name": "a",
+                "provider": "local", "attributes": {"id": "a.txt"}});
+            tree.insert("r/local_file.a", serde_json::to_vec(&rec).unwrap()).unwrap();
+            tree.insert("o/x", serde_json::to_vec(&serde_json::json!({"value": 1})).unwrap()).unwrap();
+            tree.insert("m/lineage", "old-lineage").unwrap();
+            tree.insert("m/serial", "7").unwrap();
+            db.flush().unwrap();
+        }
+        let (_store, snap) = SledStore::open(&dir, "default").unwrap();
+        assert_eq!(snap.resources.len(), 1);
+        assert_eq!(snap.resources[0].addr, "local_file.a");
+        assert_eq!(snap.outputs.len(), 1);
+        assert_eq!((snap.lineage.as_str(), snap.serial), ("old-lineage", 7));
+        drop(_store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
