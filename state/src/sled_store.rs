@@ -291,6 +291,16 @@ pub fn read_snapshot(state_dir: &Path, workspace: &str) -> Result<Snapshot> {
         }
         std::thread::sleep(std::time::Duration::from_millis(50 * (attempt + 1)));
     }
+    // A copy taken while another operation commits may never match: say so,
+    // rather than call a busy state damaged.
+    let holder = std::fs::read_to_string(state_dir.join(format!("{workspace}.lock")))
+        .ok()
+        .and_then(|t| serde_json::from_str::<crate::LockInfo>(&t).ok());
+    if holder.is_some_and(|h| !h.is_stale()) {
+        return Err(StateError(format!(
+            "the state of workspace \"{workspace}\" is being written by another operation, which holds its lock; try again when it has finished"
+        )));
+    }
     Err(last.unwrap_or_else(|| StateError("cannot read the state".into())))
 }
 
