@@ -219,3 +219,18 @@ fn multi_line_strings_are_shown_as_heredocs_with_a_line_diff() {
         "{plan}"
     );
 }
+
+#[test]
+fn fmt_normalises_spacing_inside_expressions() {
+    let f = Fixture::new(
+        "fmt-spacing",
+        "locals {\n  a = {a=1,   b = \"x  y\"}\n  b = [1,2 ,  3]\n  c = upper( \"x\" )\n  e = { for k,v in {} : k=>v }\n  d = 1   # keep  this\n}\n",
+    );
+    f.ok(&["fmt"]);
+    let out = std::fs::read_to_string(f.path("main.lf")).unwrap();
+    assert_eq!(
+        out,
+        "locals {\n  a = { a = 1, b = \"x  y\" }\n  b = [1, 2, 3]\n  c = upper(\"x\")\n  e = { for k, v in {} : k => v }\n  d = 1   # keep  this\n}\n"
+    );
+    f.ok(&["fmt", "--check"]);
+}

@@ -209,11 +209,159 @@ fn normalize_attribute(line: &str) -> String {
             if value.is_empty() {
                 format!("{key} =")
             } else {
-                format!("{key} = {value}")
+                format!("{key} = {}", normalize_spacing(value))
             }
         }
         None => line.to_string(),
     }
+}
+
+/// Spacing inside an expression as `terraform fmt` writes it: one space
+/// between tokens, after a comma and around an object's `=`, none inside
+/// brackets and parentheses, one inside an inline object's braces. Strings
+/// and comments are kept as written; the result is checked by the caller's
+/// safety net, which keeps the original if the meaning would change.
+fn normalize_spacing(value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    let mut out = String::with_capacity(value.len());
+    let mut i = 0;
+    let space_pending = |out: &mut String| {
+        if !out.ends_with(' ') && !out.is_empty() {
+            out.push(' ');
+        }
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            // Strings, with their interpolations, as written.
+            '"' => {
+                let start = i;
+                i += 1;
+                let mut depth = 0usize;
+                while i < chars.len() {
+                    match chars[i] {
+                        '\\' => i += 1,
+                        '$' if chars.get(i + 1) == Some(&'{') => {
+                            depth += 1;
+                            i += 1;
+                        }
+                        '}' if depth > 0 => depth -= 1,
+                        '"' if depth == 0 => break,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                out.extend(&chars[start..(i + 1).min(chars.len())]);
+                i += 1;
+            }
+            // A comment or a heredoc opening: the rest of the line as written.
+            '#' => {
+                out.extend(&chars[i..]);
+                break;
+            }
+            '/' if matches!(chars.get(i + 1), Some('/' | '*')) => {
+                out.extend(&chars[i..]);
+                break;
+            }
+            '<' if chars.get(i + 1) == Some(&'<') => {
+                out.extend(&chars[i..]);
+                break;
+            }
+            ' ' | '\t' => {
+                let start = i;
+                while matches!(chars.get(i), Some(' ' | '\t')) {
+                    i += 1;
+                }
+                let comment = matches!(chars.get(i), Some('#'))
+                    || (chars.get(i) == Some(&'/') && matches!(chars.get(i + 1), Some('/' | '*')));
+                if comment {
+                    // The space before a trailing comment is the author's.
+                    out.extend(&chars[start..i]);
+                } else {
+                    space_pending(&mut out);
+                }
+            }
+            ',' => {
+                while out.ends_with(' ') {
+                    out.pop();
+                }
+                out.push(',');
+                i += 1;
+                while matches!(chars.get(i), Some(' ' | '\t')) {
+                    i += 1;
+                }
+                if i < chars.len() && !matches!(chars[i], ')' | ']' | '}') {
+                    out.push(' ');
+                }
+            }
+            '(' | '[' => {
+                out.push(c);
+                i += 1;
+                while matches!(chars.get(i), Some(' ' | '\t')) {
+                    i += 1;
+                }
+            }
+            ')' | ']' => {
+                while out.ends_with(' ') {
+                    out.pop();
+                }
+                out.push(c);
+                i += 1;
+            }
+            '{' => {
+                out.push('{');
+                i += 1;
+                while matches!(chars.get(i), Some(' ' | '\t')) {
+                    i += 1;
+                }
+                if i < chars.len() && chars[i] != '}' {
+                    out.push(' ');
+                }
+            }
+            '}' => {
+                if !out.ends_with('{') {
+                    space_pending(&mut out);
+                }
+                out.push('}');
+                i += 1;
+            }
+            '=' => {
+                let prev = out.trim_end().chars().last();
+                let next = chars.get(i + 1).copied();
+                if next == Some('>') {
+                    // A for expression's `key => value`.
+                    space_pending(&mut out);
+                    out.push_str("=>");
+                    i += 2;
+                    while matches!(chars.get(i), Some(' ' | '\t')) {
+                        i += 1;
+                    }
+                    if i < chars.len() {
+                        out.push(' ');
+                    }
+                } else if matches!(prev, Some('=' | '!' | '<' | '>')) || next == Some('=') {
+                    out.push('=');
+                    i += 1;
+                } else {
+                    // An object's `key = value`.
+                    space_pending(&mut out);
+                    out.push('=');
+                    i += 1;
+                    while matches!(chars.get(i), Some(' ' | '\t')) {
+                        i += 1;
+                    }
+                    if i < chars.len() {
+                        out.push(' ');
+                    }
+                }
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out.trim_end().to_string()
 }
 
 /// The key and value of an argument line (`key = value` or `"key" = value`).
