@@ -328,31 +328,26 @@ fn normalize_spacing(value: &str) -> String {
             '=' => {
                 let prev = out.trim_end().chars().last();
                 let next = chars.get(i + 1).copied();
-                if next == Some('>') {
-                    // A for expression's `key => value`.
-                    space_pending(&mut out);
-                    out.push_str("=>");
-                    i += 2;
-                    while matches!(chars.get(i), Some(' ' | '\t')) {
-                        i += 1;
+                // `=` between `key` and `value` in an object, `=>` in a for
+                // expression: one space on each side.
+                let spaced = |op: &str, out: &mut String, i: &mut usize| {
+                    space_pending(out);
+                    out.push_str(op);
+                    *i += op.len();
+                    while matches!(chars.get(*i), Some(' ' | '\t')) {
+                        *i += 1;
                     }
-                    if i < chars.len() {
+                    if *i < chars.len() {
                         out.push(' ');
                     }
+                };
+                if next == Some('>') {
+                    spaced("=>", &mut out, &mut i);
                 } else if matches!(prev, Some('=' | '!' | '<' | '>')) || next == Some('=') {
                     out.push('=');
                     i += 1;
                 } else {
-                    // An object's `key = value`.
-                    space_pending(&mut out);
-                    out.push('=');
-                    i += 1;
-                    while matches!(chars.get(i), Some(' ' | '\t')) {
-                        i += 1;
-                    }
-                    if i < chars.len() {
-                        out.push(' ');
-                    }
+                    spaced("=", &mut out, &mut i);
                 }
             }
             _ => {
