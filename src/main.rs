@@ -1,5 +1,7 @@
 //! The `landform` command: parse flags, call the libraries, render, exit.
 
+mod checker;
+mod drift_cmd;
 mod inputs;
 mod progress;
 mod run;
@@ -57,7 +59,7 @@ pub struct CommonArgs {
     pub lock_timeout: std::time::Duration,
 }
 
-fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     landform_lang::parse::parse_duration(s)
         .map(std::time::Duration::from_millis)
         .map_err(|e| format!("\"{s}\" is not a duration ({e}); write e.g. 30s or 2m"))
@@ -79,6 +81,9 @@ enum Command {
     Show(ShowCmd),
     /// Show output values from the state.
     Output(OutputCmd),
+    /// Compare the state with the real world: what changed outside Landform.
+    /// Exit 0 no drift, 2 drift, 1 error.
+    Drift(drift_cmd::DriftArgs),
     /// Print the dependency graph in Graphviz DOT.
     Graph {
         /// The configuration directory (default: the current directory).
@@ -108,11 +113,22 @@ struct TargetArgs {
     /// Read the real state of each resource first (default true).
     #[arg(long, value_name = "BOOL", default_value = "true", num_args = 0..=1, default_missing_value = "true", require_equals = true, action = clap::ArgAction::Set)]
     refresh: bool,
+    /// Only accept changes made outside Landform into the state; change nothing else.
+    #[arg(long)]
+    refresh_only: bool,
 }
 
 impl TargetArgs {
-    fn into_plan(self, vars: VarArgs, destroy: bool) -> run::PlanArgs {
-        run::PlanArgs { vars, targets: self.targets, replace: self.replace, refresh: self.refresh, destroy }
+    fn into_plan(self, vars: VarArgs, destroy: bool, no_progress: bool) -> run::PlanArgs {
+        run::PlanArgs {
+            vars,
+            targets: self.targets,
+            replace: self.replace,
+            refresh: self.refresh,
+            destroy,
+            refresh_only: self.refresh_only,
+            no_progress,
+        }
     }
 }
 
@@ -134,6 +150,9 @@ struct PlanCmd {
     /// Exit 0 for no changes, 2 for changes, 1 for an error.
     #[arg(long)]
     detailed_exitcode: bool,
+    /// Plain line-per-object refresh output instead of a progress bar.
+    #[arg(long)]
+    no_progress: bool,
 }
 
 #[derive(Args)]
@@ -305,6 +324,12 @@ fn terraform_flags(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::f
         "force",
         "show-sensitive",
         "no-progress",
+        "refresh-only",
+        "ignore",
+        "every",
+        "metrics-addr",
+        "notify",
+        "format",
     ];
     args.enumerate()
         .map(|(i, a)| {
@@ -333,6 +358,13 @@ fn run_main() -> ExitCode {
     signals::install();
     let color = ui::use_color(cli.no_color);
     if let Some(dir) = &cli.chdir {
+        if let Err(e) = std::env::set_current_dir(dir) {
+            crate::errln!("Error: cannot change to directory {}: {e}", dir.display());
+            return ExitCode::from(1);
+        }
+    }
+    // `drift DIR` reads the configuration and state of DIR, as -C would.
+    if let Command::Drift(drift_cmd::DriftArgs { dir: Some(dir), .. }) = &cli.command {
         if let Err(e) = std::env::set_current_dir(dir) {
             crate::errln!("Error: cannot change to directory {}: {e}", dir.display());
             return ExitCode::from(1);
@@ -369,11 +401,11 @@ fn run_main() -> ExitCode {
         Command::Validate(a) => validate(a, color),
         Command::Fmt(a) => fmt(a, color),
         Command::Plan(p) => {
-            let args = p.target.into_plan(p.vars, p.destroy);
+            let args = p.target.into_plan(p.vars, p.destroy, p.no_progress);
             code(run::cmd_plan(&common, args, p.out, p.json, p.detailed_exitcode, color))
         }
         Command::Apply(a) => {
-            let plan = a.target.into_plan(a.vars, false);
+            let plan = a.target.into_plan(a.vars, false, a.run.no_progress);
             let args = run::ApplyArgs {
                 plan_file: a.plan_file,
                 plan,
@@ -384,8 +416,15 @@ fn run_main() -> ExitCode {
             code(run::cmd_apply(&common, args, color))
         }
         Command::Destroy(d) => {
-            let plan =
-                run::PlanArgs { vars: d.vars, targets: d.targets, replace: Vec::new(), refresh: true, destroy: true };
+            let plan = run::PlanArgs {
+                vars: d.vars,
+                targets: d.targets,
+                replace: Vec::new(),
+                refresh: true,
+                destroy: true,
+                refresh_only: false,
+                no_progress: d.run.no_progress,
+            };
             let args = run::ApplyArgs {
                 plan_file: None,
                 plan,
@@ -395,6 +434,7 @@ fn run_main() -> ExitCode {
             };
             code(run::cmd_apply(&common, args, color))
         }
+        Command::Drift(d) => code(drift_cmd::run(&common, d, color)),
         Command::Show(s) => code(state_cmd::show_cmd(&common, s.plan_file.as_ref(), s.json, color)),
         Command::Output(o) => code(state_cmd::output(&common, o.name.as_deref(), o.json, color)),
         Command::Graph { dir } => match dir.map(std::env::set_current_dir) {

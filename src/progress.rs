@@ -96,3 +96,49 @@ impl Drop for Bars {
         self.overall.finish_and_clear();
     }
 }
+
+/// Refresh progress: a bar on a terminal, else a line per object read, on
+/// standard error so that machine output on standard output stays clean.
+pub enum Refresh {
+    Bar(ProgressBar),
+    Lines,
+}
+
+impl Refresh {
+    /// A bar when standard error is a terminal and `--no-progress` was not given.
+    pub fn new(no_progress: bool) -> Refresh {
+        if !no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("Refreshing state {bar:40.cyan/dim} {pos}/{len}  {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            Refresh::Bar(bar)
+        } else {
+            Refresh::Lines
+        }
+    }
+}
+
+impl landform_engine::refresh::RefreshProgress for Refresh {
+    fn total(&self, n: usize) {
+        if let Refresh::Bar(b) = self {
+            b.set_length(n as u64);
+        }
+    }
+
+    fn read(&self, addr: &str) {
+        match self {
+            Refresh::Bar(b) => b.inc(1),
+            Refresh::Lines => crate::errln!("{addr}: Refreshing state..."),
+        }
+    }
+}
+
+impl Drop for Refresh {
+    fn drop(&mut self) {
+        if let Refresh::Bar(b) = self {
+            b.finish_and_clear();
+        }
+    }
+}

@@ -108,6 +108,18 @@ pub struct PlanArgs {
     pub replace: Vec<String>,
     pub refresh: bool,
     pub destroy: bool,
+    pub refresh_only: bool,
+    pub no_progress: bool,
+}
+
+/// The team's expected drift: `.landformignore` beside the configuration,
+/// one address (and optionally attribute) per line.
+pub fn ignore_file() -> Result<Vec<landform_engine::drift::IgnoreRule>, String> {
+    match std::fs::read_to_string(".landformignore") {
+        Ok(text) => landform_engine::drift::parse_ignore_file(".landformignore", &text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(format!("cannot read .landformignore: {}", landform_state::files::io_words(&e))),
+    }
 }
 
 /// `module.a.module.b` as a module path, if it is one.
@@ -150,7 +162,13 @@ pub fn make_plan(cfg: &Config, state: &Snapshot, args: &PlanArgs, color: bool) -
         targets,
         target_modules,
         replace: parse_addrs(&args.replace, "--replace").map_err(fail)?,
+        refresh_only: args.refresh_only,
+        ignore: ignore_file().map_err(fail)?,
     };
+    if args.refresh_only && (args.destroy || !args.replace.is_empty() || !args.refresh) {
+        return Err(fail("--refresh-only cannot be combined with --destroy, --replace or --refresh=false".into()));
+    }
+    let progress = crate::progress::Refresh::new(args.no_progress);
     let ctx = PlanContext {
         tree: &cfg.tree,
         sources: &cfg.sources,
@@ -158,6 +176,7 @@ pub fn make_plan(cfg: &Config, state: &Snapshot, args: &PlanArgs, color: bool) -
         host: &DiskHost::plan(),
         state,
         variables: cfg.variables.clone(),
+        progress: &progress,
     };
     planner::plan(&ctx, &opts).map_err(|diags| {
         print_diagnostics(&diags, &cfg.sources, color);
@@ -334,6 +353,9 @@ pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
         crate::errln!("{}", ui::error_line(&e.to_string(), color));
         return 1;
     }
+    if plan.refresh_only {
+        return apply_refresh_only(&st, &plan, color);
+    }
     let mut plan = plan;
     plan.strip_values();
     let report = run_apply(&cfg, &st, snapshot, &plan, args.parallelism, args.no_progress);
@@ -345,6 +367,30 @@ pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
         let _ = st.storage.save_backup(&now);
     }
     report_apply(&report, &cfg.sources, plan.destroy, color)
+}
+
+/// Accept what refresh found into the state, changing nothing in the world.
+fn apply_refresh_only(st: &OpenState, plan: &Plan, color: bool) -> u8 {
+    use landform_state::Change;
+    let mut changes: Vec<Change> = plan.gone.iter().map(|a| Change::Delete(a.clone())).collect();
+    changes.extend(plan.refreshed.iter().map(|r| Change::Put(Box::new(r.clone()))));
+    if !changes.is_empty() {
+        if let Err(e) = st.storage.commit(&changes) {
+            crate::errln!("{}", ui::error_line(&e.to_string(), color));
+            return 1;
+        }
+        if let Ok(now) = st.storage.load() {
+            let _ = st.storage.save_backup(&now);
+        }
+    }
+    crate::outln!(
+        "\n{}Apply complete!{} Resources: 0 added, 0 changed, 0 destroyed. The state now records {} object(s) as found{}.",
+        if color { "\x1b[1;32m" } else { "" },
+        if color { "\x1b[0m" } else { "" },
+        plan.refreshed.len(),
+        if plan.gone.is_empty() { String::new() } else { format!(" and forgets {} deleted outside Landform", plan.gone.len()) }
+    );
+    0
 }
 
 fn run_apply(

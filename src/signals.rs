@@ -4,7 +4,7 @@
 //! the commands in flight (each runs in a process group of its own) so that
 //! their failures are recorded and apply ends; a third, or an apply that has
 //! not ended ten seconds after the second, exits at once, still releasing the
-//! lock.
+//! lock. A long-lived checker stops cleanly at the first.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -12,6 +12,7 @@ use std::time::Duration;
 
 static STOP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 static APPLYING: AtomicBool = AtomicBool::new(false);
+static SERVING: AtomicBool = AtomicBool::new(false);
 static COUNT: AtomicUsize = AtomicUsize::new(0);
 
 /// The flag apply watches: set by the first interrupt during an apply.
@@ -35,6 +36,23 @@ impl Drop for Applying {
     }
 }
 
+/// A long-lived command (the drift checker) runs: the first interrupt asks it
+/// to stop cleanly (it watches `stop_flag`), the second exits at once.
+pub struct Serving;
+
+impl Serving {
+    pub fn start() -> Serving {
+        SERVING.store(true, Ordering::SeqCst);
+        Serving
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        SERVING.store(false, Ordering::SeqCst);
+    }
+}
+
 fn exit_now() -> ! {
     landform_state::release_all_held();
     std::process::exit(130)
@@ -46,6 +64,12 @@ pub fn install() {
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else { return };
     std::thread::spawn(move || {
         for _ in signals.forever() {
+            if SERVING.load(Ordering::SeqCst) {
+                if stop_flag().swap(true, Ordering::SeqCst) {
+                    exit_now();
+                }
+                continue;
+            }
             if !APPLYING.load(Ordering::SeqCst) {
                 crate::errln!("\nInterrupted; nothing was changed.");
                 exit_now();

@@ -292,6 +292,7 @@ output "o" {
         host: &NoHost,
         state: &state,
         variables: checked.vars,
+        progress: &landform_engine::refresh::Quiet,
     };
     let plan = planner::plan(&ctx, &PlanOptions { refresh: true, ..Default::default() }).expect("the plan is made");
     let json = serde_json::to_string_pretty(&plan).unwrap();

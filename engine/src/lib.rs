@@ -6,11 +6,13 @@ pub mod addr;
 pub mod apply;
 pub mod build;
 pub mod convert;
+pub mod drift;
 pub mod graph;
 pub mod lifecycle;
 pub mod plan;
 pub mod planner;
 pub mod providers;
+pub mod refresh;
 pub mod render;
 pub mod world;
 

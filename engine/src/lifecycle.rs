@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json};
 use std::collections::BTreeSet;
 
 /// What `ignore_changes` names.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Ignored {
     None,
     /// `ignore_changes = all`: every argument keeps its value in the state.

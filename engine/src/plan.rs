@@ -101,11 +101,18 @@ pub struct Plan {
     pub lineage: String,
     pub serial: u64,
     pub destroy: bool,
+    /// `--refresh-only`: no actions; applying it accepts what refresh found.
+    #[serde(default)]
+    pub refresh_only: bool,
     /// The root module's variable values, so that apply evaluates the same.
     pub variables: BTreeMap<String, Value>,
     pub targets: Vec<String>,
     pub resource_changes: Vec<ResourceChange>,
     pub output_changes: Vec<OutputChange>,
+    /// What refresh found changed or deleted outside Landform, in the
+    /// arguments the configuration manages (what the plan shows as drift).
+    #[serde(default)]
+    pub resource_drift: Vec<crate::drift::ResourceDrift>,
     /// Instances refresh found deleted outside Landform: apply drops them from state.
     #[serde(default)]
     pub gone: Vec<String>,
@@ -172,6 +179,9 @@ impl Plan {
 
     /// True when applying would change anything, outputs included.
     pub fn has_changes(&self) -> bool {
+        if self.refresh_only {
+            return !self.refreshed.is_empty() || !self.gone.is_empty();
+        }
         self.resource_changes.iter().any(|c| !matches!(c.action, Action::NoOp | Action::Read))
             || self.output_changes.iter().any(|o| o.action != Action::NoOp)
             || !self.gone.is_empty()

@@ -27,6 +27,8 @@ pub struct PlanContext<'a> {
     pub state: &'a Snapshot,
     /// The resolved root variables.
     pub variables: Value,
+    /// Told as refresh reads each object.
+    pub progress: &'a dyn crate::refresh::RefreshProgress,
 }
 
 #[derive(Default, Clone)]
@@ -37,6 +39,11 @@ pub struct PlanOptions {
     /// `--target module.api`: everything in these modules (and below).
     pub target_modules: Vec<ModulePath>,
     pub replace: Vec<ResourceAddr>,
+    /// `--refresh-only`: no actions, only what refresh found, for apply to
+    /// accept into the state.
+    pub refresh_only: bool,
+    /// Drift that is expected (`.landformignore`): not shown.
+    pub ignore: Vec<crate::drift::IgnoreRule>,
 }
 
 /// SHA-256 over every configuration file's name and text.
@@ -206,10 +213,7 @@ pub fn instance_sensitive(schema: &landform_provider::Schema, from_config: &BTre
     out
 }
 
-/// Blank the sensitive attributes of a state object.
-fn redact(obj: &Map<String, Json>, sensitive: &BTreeSet<String>) -> Map<String, Json> {
-    obj.iter().map(|(k, v)| (k.clone(), if sensitive.contains(k) { Json::Null } else { v.clone() })).collect()
-}
+use crate::drift::redact;
 
 fn without_nulls(obj: &Map<String, Json>) -> Map<String, Json> {
     obj.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect()
@@ -277,30 +281,20 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
         return Err(diags);
     }
     let targeted = targeted_nodes(&graph, &opts.targets, &opts.target_modules);
-    // Refresh: what each resource looks like now.
-    // Records are borrowed from the snapshot unless refresh found them changed.
-    let mut prior: HashMap<String, Cow<ResourceRecord>> = HashMap::new();
-    let mut gone = Vec::new();
-    for rec in &ctx.state.resources {
-        let mut rec = Cow::Borrowed(rec);
-        if opts.refresh && rec.mode == "managed" {
-            if let Some((p, _)) = ctx.providers.for_type(false, &rec.type_name) {
-                match p.read(ReadRequest { type_name: &rec.type_name, prior: &rec.attributes }) {
-                    Ok(ReadResponse::Unchanged) => {}
-                    Ok(ReadResponse::Changed(now)) => rec.to_mut().attributes = now,
-                    // Gone outside Landform: forgotten, and created again if still configured.
-                    Ok(ReadResponse::Gone) => {
-                        gone.push(rec.addr.clone());
-                        continue;
-                    }
-                    Err(e) => {
-                        diags.push(Diagnostic::global(format!("Error refreshing {}", rec.addr), e.to_string()));
-                        continue;
-                    }
-                }
-            }
-        }
-        prior.insert(rec.addr.clone(), rec);
+    // Refresh: what each resource looks like now, and what changed outside Landform.
+    let mut rules = crate::drift::DriftRules::from_config(ctx.tree);
+    for r in &opts.ignore {
+        rules.ignore(r.clone());
+    }
+    let refreshed = crate::refresh::refresh(ctx.providers, ctx.state, &rules, opts.refresh, ctx.progress);
+    diags.extend(refreshed.diags);
+    let (mut prior, gone, mut resource_drift) = (refreshed.prior, refreshed.gone, refreshed.drift);
+    if opts.destroy {
+        // Everything goes: what changed on the way is not worth a section.
+        resource_drift.clear();
+    }
+    if opts.refresh_only {
+        return refresh_only_plan(ctx, opts, prior, gone, resource_drift, diags);
     }
     let interrupted = settle_interrupted(ctx, &mut prior, &mut diags);
     let mut changes: Vec<ResourceChange> = Vec::new();
@@ -416,6 +410,21 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
         return Err(diags);
     }
     changes.sort_by(|a, b| a.address.cmp(&b.address));
+    let mut plan = new_plan(ctx, opts, prior, gone, resource_drift);
+    plan.resource_changes = changes;
+    plan.output_changes = output_changes;
+    plan.interrupted = interrupted;
+    Ok(plan)
+}
+
+/// A plan with no actions yet: what it was made against and what refresh found.
+fn new_plan(
+    ctx: &PlanContext,
+    opts: &PlanOptions,
+    prior: HashMap<String, Cow<ResourceRecord>>,
+    gone: Vec<String>,
+    resource_drift: Vec<crate::drift::ResourceDrift>,
+) -> Plan {
     let mut variables = BTreeMap::new();
     if let Value::Object(m) = &ctx.variables {
         for (k, v) in m {
@@ -425,7 +434,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
     let mut refreshed: Vec<ResourceRecord> =
         prior.into_values().filter_map(|c| if let Cow::Owned(r) = c { Some(r) } else { None }).collect();
     refreshed.sort_by(|a, b| a.addr.cmp(&b.addr));
-    Ok(Plan {
+    Plan {
         format_version: PLAN_FORMAT_VERSION,
         landform_version: env!("CARGO_PKG_VERSION").to_string(),
         workspace: ctx.state.workspace.clone(),
@@ -433,6 +442,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
         lineage: ctx.state.lineage.clone(),
         serial: ctx.state.serial,
         destroy: opts.destroy,
+        refresh_only: opts.refresh_only,
         variables,
         targets: opts
             .targets
@@ -440,12 +450,35 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
             .map(|t| t.to_string())
             .chain(opts.target_modules.iter().map(module_addr))
             .collect(),
-        resource_changes: changes,
-        output_changes,
+        resource_changes: Vec::new(),
+        output_changes: Vec::new(),
+        resource_drift,
         gone,
         refreshed,
-        interrupted,
-    })
+        interrupted: Vec::new(),
+    }
+}
+
+/// `--refresh-only`: accept the real world into the state, change nothing.
+/// Only drift that is shown is accepted, so that applying a plan that says
+/// "no changes" writes nothing.
+fn refresh_only_plan(
+    ctx: &PlanContext,
+    opts: &PlanOptions,
+    prior: HashMap<String, Cow<ResourceRecord>>,
+    gone: Vec<String>,
+    resource_drift: Vec<crate::drift::ResourceDrift>,
+    diags: Vec<Diagnostic>,
+) -> Result<Plan, Vec<Diagnostic>> {
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(diags);
+    }
+    let mut plan = new_plan(ctx, opts, prior, gone, resource_drift);
+    if plan.resource_drift.is_empty() {
+        plan.gone.clear();
+        plan.refreshed.clear();
+    }
+    Ok(plan)
 }
 
 /// Objects an earlier apply stopped while creating: look for each in the real

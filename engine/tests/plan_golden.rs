@@ -50,6 +50,7 @@ fn run(case: &Path) -> (String, String) {
         host: &NoHost,
         state: &state,
         variables: checked.vars,
+        progress: &landform_engine::refresh::Quiet,
     };
     let destroy = case.file_name().is_some_and(|n| n.to_string_lossy().starts_with("destroy"));
     let replace = std::fs::read_to_string(case.join("replace.txt"))

@@ -6,6 +6,8 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
+pub mod drift;
+
 #[derive(Clone, Copy)]
 pub struct Colors {
     pub green: &'static str,
@@ -32,7 +34,7 @@ impl Colors {
 
 /// A multi-line string as a heredoc, as Terraform shows one; with the value
 /// it replaces, as a line diff. `None` when neither has more than one line.
-fn heredoc(before: Option<&Value>, after: &Value, col: &Colors) -> Option<String> {
+pub(crate) fn heredoc(before: Option<&Value>, after: &Value, col: &Colors) -> Option<String> {
     let new = after.as_str()?;
     let old = before.and_then(Value::as_str);
     if !new.contains('\n') && !old.is_some_and(|o| o.contains('\n')) {
@@ -268,6 +270,13 @@ fn render_interrupted(plan: &Plan, col: &Colors) -> String {
 
 pub fn render_plan(plan: &Plan, col: &Colors) -> String {
     let mut out = render_interrupted(plan, col);
+    out.push_str(&drift::render_drift_section(&plan.resource_drift, plan.refresh_only, col));
+    if plan.refresh_only {
+        if plan.resource_drift.is_empty() {
+            let _ = write!(out, "\n{}No changes.{} Your infrastructure still matches the configuration.\n\nLandform has checked that the real remote objects still match the result of your most recent changes, and found no differences.\n", col.bold, col.reset);
+        }
+        return out;
+    }
     let visible: Vec<&ResourceChange> = plan.resource_changes.iter().filter(|c| c.action != Action::NoOp).collect();
     // Sorted by name and aligned, like the attributes of a resource.
     let mut changed: Vec<&OutputChange> = plan.output_changes.iter().filter(|o| o.action != Action::NoOp).collect();
@@ -374,7 +383,9 @@ pub fn plan_json(plan: &Plan) -> Value {
         "landform_version": plan.landform_version,
         "workspace": plan.workspace,
         "destroy": plan.destroy,
+        "refresh_only": plan.refresh_only,
         "resource_changes": changes,
+        "resource_drift": drift::resource_drift_json(&plan.resource_drift),
         "output_changes": outputs,
         "summary": { "add": s.add, "change": s.change, "destroy": s.destroy },
     })

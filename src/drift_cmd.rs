@@ -1,0 +1,163 @@
+//! `landform drift`: compare the state with the real world, change nothing.
+//! The state is held only while it is read (never during the provider reads),
+//! so a check never blocks an apply. One check, or with `--every` a
+//! long-lived checker (`checker.rs`).
+
+use crate::{print_diagnostics, run, ui, CommonArgs};
+use clap::{Args, ValueEnum};
+use landform_engine::drift::{DriftRules, IgnoreRule};
+use landform_engine::refresh::RefreshProgress;
+use landform_engine::render::drift::DriftReport;
+use landform_state::Locker;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Args)]
+pub struct DriftArgs {
+    /// The configuration directory (default: the current directory).
+    pub dir: Option<PathBuf>,
+    /// Print the report as JSON (same as --format json).
+    #[arg(long)]
+    pub json: bool,
+    /// How to print the report.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Do not report this resource, instance or module, or one attribute of
+    /// it (e.g. local_file.page.content). Repeatable; see also .landformignore.
+    #[arg(long = "ignore", value_name = "ADDR[.ATTR]")]
+    pub ignore: Vec<String>,
+    /// Keep running: check now, then every DURATION (e.g. 15m), with jitter.
+    #[arg(long, value_name = "DURATION", value_parser = crate::parse_duration)]
+    pub every: Option<Duration>,
+    /// With --every: serve Prometheus metrics at http://ADDR/metrics.
+    #[arg(long, value_name = "HOST:PORT", requires = "every")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// With --every: POST a JSON message (with a `text` field, for Slack-style
+    /// webhooks) to URL whenever drift appears, changes or is resolved.
+    #[arg(long, value_name = "URL", requires = "every", env = "LANDFORM_DRIFT_WEBHOOK", hide_env_values = true)]
+    pub notify: Option<String>,
+    /// Plain line-per-object output instead of a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+/// Why a check produced no report.
+pub enum CheckError {
+    /// Another operation holds the state.
+    Locked(String),
+    Failed(String),
+}
+
+/// The rules for what counts as drift: the configuration's, `.landformignore`'s and `--ignore`'s.
+pub fn rules(ignore: &[String], color: bool) -> Result<DriftRules, u8> {
+    let mut sources = landform_lang::SourceMap::new();
+    let (tree, diags) = landform_lang::module::load_tree(&crate::inputs::DiskFs, ".", &mut sources);
+    if diags.iter().any(|d| d.is_error()) {
+        print_diagnostics(&diags, &sources, color);
+        return Err(1);
+    }
+    let mut rules = DriftRules::from_config(&tree);
+    let fail = |e: String| {
+        crate::errln!("{}", ui::error_line(&e, color));
+        1
+    };
+    for r in run::ignore_file().map_err(fail)? {
+        rules.ignore(r);
+    }
+    for i in ignore {
+        rules.ignore(IgnoreRule::parse(i).map_err(|e| fail(format!("invalid --ignore: {e}")))?);
+    }
+    Ok(rules)
+}
+
+/// One check: hold the state while reading it, then read every object.
+pub fn check(
+    common: &CommonArgs,
+    rules: &DriftRules,
+    wait: Duration,
+    progress: &dyn RefreshProgress,
+) -> Result<DriftReport, CheckError> {
+    let dir = run::state_dir(common);
+    let snapshot = {
+        let locker = landform_state::FileLocker { dir: dir.clone(), workspace: common.workspace.clone() };
+        let _lock = locker.lock("drift", wait).map_err(|e| match e {
+            landform_state::LockError::Held(_) => CheckError::Locked(e.to_string()),
+            other => CheckError::Failed(other.to_string()),
+        })?;
+        landform_state::read_snapshot(&dir, &common.workspace).map_err(|e| CheckError::Failed(e.to_string()))?
+    };
+    let providers = run::providers();
+    let refreshed = landform_engine::refresh::refresh(&providers, &snapshot, rules, true, progress);
+    let errors = refreshed
+        .diags
+        .iter()
+        .map(|d| (d.summary.trim_start_matches("Error refreshing ").to_string(), d.detail.clone()))
+        .collect();
+    Ok(DriftReport {
+        workspace: common.workspace.clone(),
+        checked_at: landform_state::now_rfc3339(),
+        checked: snapshot.resources.iter().filter(|r| r.mode == "managed").count(),
+        resources: refreshed.drift,
+        errors,
+    })
+}
+
+pub fn run(common: &CommonArgs, args: DriftArgs, color: bool) -> u8 {
+    let format = if args.json { Format::Json } else { args.format };
+    let rules = match rules(&args.ignore, color) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    if let Some(every) = args.every {
+        if every < Duration::from_secs(1) {
+            crate::errln!("{}", ui::error_line("--every must be at least 1s", color));
+            return 1;
+        }
+        let opts =
+            crate::checker::Options { every, metrics_addr: args.metrics_addr, notify: args.notify, format, color };
+        return crate::checker::serve(common, &rules, opts);
+    }
+    let progress = crate::progress::Refresh::new(args.no_progress || format != Format::Text);
+    let report = match check(common, &rules, common.lock_timeout, &progress) {
+        Ok(r) => r,
+        Err(CheckError::Locked(m) | CheckError::Failed(m)) => {
+            drop(progress);
+            crate::errln!("{}", ui::error_line(&m, color));
+            return 1;
+        }
+    };
+    drop(progress);
+    print_report(&report, format, color);
+    exit_code(&report)
+}
+
+pub fn print_report(report: &DriftReport, format: Format, color: bool) {
+    match format {
+        Format::Json => crate::outln!("{}", serde_json::to_string_pretty(&report.json()).unwrap_or_default()),
+        Format::Markdown => crate::out!("{}", report.markdown()),
+        Format::Text => {
+            crate::out!("{}", report.text(&run::colors(color)));
+            for (addr, e) in &report.errors {
+                crate::errln!("{}", ui::error_line(&format!("{addr}: cannot be read: {e}"), color));
+            }
+        }
+    }
+}
+
+/// 0 no drift, 2 drift, 1 when an object could not be read.
+pub fn exit_code(report: &DriftReport) -> u8 {
+    if !report.errors.is_empty() {
+        1
+    } else if report.resources.is_empty() {
+        0
+    } else {
+        2
+    }
+}
