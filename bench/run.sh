@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The plan/apply benchmark of issue 3: wall time and peak memory of the release
+# The plan/apply benchmark of issue 3 and the drift benchmark of issue 6: wall time and peak memory of the release
 # binary on generated configurations. Run from anywhere: bench/run.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,3 +48,13 @@ for i in range(200000):
 print('}')" > "$work/locals/main.lf"
 read -r t m <<< "$(measure "$bin" -C "$work/locals" plan)"
 row "plan 200,000 locals" "$t" "$m"
+
+# Drift (issue 6): 10,000 local_file resources, every file read and hashed;
+# one in a hundred edited by hand, so the report has 100 entries (exit 2).
+python3 "$root/bench/gen-files.py" 10000 "$work/files"
+"$bin" -C "$work/files" apply --auto-approve --no-progress > /dev/null
+for i in $(seq 0 100 9999); do printf 'edited\n' > "$work/files/out/$(printf 'f%05d' "$i").txt"; done
+read -r t m <<< "$(measure "$bin" -C "$work/files" drift --no-progress)"
+row "drift, 10000 local_file (100 drifted)" "$t" "$m"
+read -r t m <<< "$(measure "$bin" -C "$work/files" drift --json)"
+row "drift --json, same" "$t" "$m"

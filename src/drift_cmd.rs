@@ -34,9 +34,9 @@ pub struct DriftArgs {
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// With --every: POST a JSON message (with a `text` field, for Slack-style
     /// webhooks) to URL whenever drift appears, changes or is resolved.
-    #[arg(long, value_name = "URL", requires = "every", env = "LANDFORM_DRIFT_WEBHOOK", hide_env_values = true)]
+    #[arg(long, value_name = "URL", env = "LANDFORM_DRIFT_WEBHOOK", hide_env_values = true)]
     pub notify: Option<String>,
-    /// Plain line-per-object output instead of a progress bar.
+    /// No progress bar, even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
 }
@@ -124,7 +124,16 @@ pub fn run(common: &CommonArgs, args: DriftArgs, color: bool) -> u8 {
             crate::checker::Options { every, metrics_addr: args.metrics_addr, notify: args.notify, format, color };
         return crate::checker::serve(common, &rules, opts);
     }
-    let progress = crate::progress::Refresh::new(args.no_progress || format != Format::Text);
+    // A quiet command: a bar on a terminal, nothing per object otherwise.
+    if args.notify.is_some() && std::env::var_os("LANDFORM_DRIFT_WEBHOOK").is_none() {
+        crate::errln!(
+            "{}",
+            ui::error_line("--notify needs --every: a one-off check reports by its exit code and output", color)
+        );
+        return 1;
+    }
+    let progress =
+        crate::progress::Refresh::bar_or(args.no_progress || format != Format::Text, crate::progress::Refresh::Quiet);
     let report = match check(common, &rules, common.lock_timeout, &progress) {
         Ok(r) => r,
         Err(CheckError::Locked(m) | CheckError::Failed(m)) => {

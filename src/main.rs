@@ -128,6 +128,7 @@ impl TargetArgs {
             destroy,
             refresh_only: self.refresh_only,
             no_progress,
+            json: false,
         }
     }
 }
@@ -401,7 +402,8 @@ fn run_main() -> ExitCode {
         Command::Validate(a) => validate(a, color),
         Command::Fmt(a) => fmt(a, color),
         Command::Plan(p) => {
-            let args = p.target.into_plan(p.vars, p.destroy, p.no_progress);
+            let mut args = p.target.into_plan(p.vars, p.destroy, p.no_progress);
+            args.json = p.json;
             code(run::cmd_plan(&common, args, p.out, p.json, p.detailed_exitcode, color))
         }
         Command::Apply(a) => {
@@ -424,6 +426,7 @@ fn run_main() -> ExitCode {
                 destroy: true,
                 refresh_only: false,
                 no_progress: d.run.no_progress,
+                json: false,
             };
             let args = run::ApplyArgs {
                 plan_file: None,

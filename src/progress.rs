@@ -102,11 +102,18 @@ impl Drop for Bars {
 pub enum Refresh {
     Bar(ProgressBar),
     Lines,
+    Quiet,
 }
 
 impl Refresh {
-    /// A bar when standard error is a terminal and `--no-progress` was not given.
+    /// A bar when standard error is a terminal and `--no-progress` was not
+    /// given; else a line per object, as Terraform prints them.
     pub fn new(no_progress: bool) -> Refresh {
+        Refresh::bar_or(no_progress, Refresh::Lines)
+    }
+
+    /// A bar on a terminal, else `otherwise`.
+    pub fn bar_or(no_progress: bool, otherwise: Refresh) -> Refresh {
         if !no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             bar.set_style(
@@ -115,7 +122,7 @@ impl Refresh {
             );
             Refresh::Bar(bar)
         } else {
-            Refresh::Lines
+            otherwise
         }
     }
 }
@@ -131,6 +138,7 @@ impl landform_engine::refresh::RefreshProgress for Refresh {
         match self {
             Refresh::Bar(b) => b.inc(1),
             Refresh::Lines => crate::errln!("{addr}: Refreshing state..."),
+            Refresh::Quiet => {}
         }
     }
 }

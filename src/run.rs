@@ -110,6 +110,8 @@ pub struct PlanArgs {
     pub destroy: bool,
     pub refresh_only: bool,
     pub no_progress: bool,
+    /// The plan is printed as JSON: no refresh lines beside it.
+    pub json: bool,
 }
 
 /// The team's expected drift: `.landformignore` beside the configuration,
@@ -168,7 +170,11 @@ pub fn make_plan(cfg: &Config, state: &Snapshot, args: &PlanArgs, color: bool) -
     if args.refresh_only && (args.destroy || !args.replace.is_empty() || !args.refresh) {
         return Err(fail("--refresh-only cannot be combined with --destroy, --replace or --refresh=false".into()));
     }
-    let progress = crate::progress::Refresh::new(args.no_progress);
+    let progress = if args.json {
+        crate::progress::Refresh::bar_or(args.no_progress, crate::progress::Refresh::Quiet)
+    } else {
+        crate::progress::Refresh::new(args.no_progress)
+    };
     let ctx = PlanContext {
         tree: &cfg.tree,
         sources: &cfg.sources,

@@ -71,7 +71,8 @@ fn drift_reports_edits_and_deletes_and_refresh_only_accepts_them() {
     // A sensitive attribute is reported without its values.
     assert!(report.contains("# local_file.secret has changed"), "{report}");
     assert!(report.contains("~ content = (sensitive value)"), "{report}");
-    for format in [&["drift"][..], &["drift", "--json"], &["drift", "--format", "markdown"], &["plan"], &["plan", "--json"]]
+    for format in
+        [&["drift"][..], &["drift", "--json"], &["drift", "--format", "markdown"], &["plan"], &["plan", "--json"]]
     {
         let o = f.run(format);
         assert!(!all_output(&o).contains("s3cr3t-DRIFT-token"), "{format:?} leaks the secret");
@@ -173,7 +174,10 @@ fn drift_json_validates_against_the_documented_schema() {
     let v = check(2);
     assert_eq!(v["summary"], serde_json::json!({"checked": 4, "drifted": 2, "deleted": 1, "errors": 0}));
     let secret = v["resources"].as_array().unwrap().iter().find(|r| r["address"] == "local_file.secret").unwrap();
-    assert_eq!(secret["changes"], serde_json::json!([{"path": "content", "before": null, "after": null, "sensitive": true}]));
+    assert_eq!(
+        secret["changes"],
+        serde_json::json!([{"path": "content", "before": null, "after": null, "sensitive": true}])
+    );
     // The schema rejects what it should: it is not a schema that accepts anything.
     let mut broken = v.clone();
     broken["resources"][0]["status"] = "changed".into();
@@ -257,7 +261,13 @@ fn http_get(port: u16, path: &str) -> Option<String> {
 
 fn url_encode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"_-.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"_-.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -360,7 +370,11 @@ fn the_scheduled_checker_is_scraped_by_prometheus_notifies_on_changes_and_stops_
         let checks = r#"landform_drift_checks_total{workspace="default"}"#;
         let now = prometheus.query(checks).unwrap_or(0.0);
         prometheus.wait_for(checks, now + 3.0, Duration::from_secs(30)).or_else(|_| {
-            prometheus.query(checks).filter(|n| *n >= now + 3.0).map(|_| ()).ok_or("the checker stopped checking".to_string())
+            prometheus
+                .query(checks)
+                .filter(|n| *n >= now + 3.0)
+                .map(|_| ())
+                .ok_or("the checker stopped checking".to_string())
         })
     })();
     let stopped_at = Instant::now();
@@ -425,7 +439,10 @@ fn the_checker_skips_a_round_while_an_apply_holds_the_state_and_survives_failure
     let good = std::fs::read(&manifest).unwrap();
     std::fs::write(&manifest, b"{ damaged").unwrap();
     let metric = |body: &str, name: &str| {
-        body.lines().find(|l| l.starts_with(name)).and_then(|l| l.rsplit(' ').next()).and_then(|n| n.parse::<f64>().ok())
+        body.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse::<f64>().ok())
     };
     let failed_seen = wait_metrics(metrics, |b| metric(b, "landform_drift_up{") == Some(0.0));
     std::fs::write(&manifest, &good).unwrap();
@@ -442,7 +459,10 @@ fn the_checker_skips_a_round_while_an_apply_holds_the_state_and_survives_failure
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|n| n.parse::<f64>().ok());
     assert!(skipped.is_some_and(|n| n >= 1.0), "{body}");
-    assert!(metric(&failed_seen, "landform_drift_checks_failed_total").is_some_and(|n| n >= 1.0), "{failed_seen}\n{err}");
+    assert!(
+        metric(&failed_seen, "landform_drift_checks_failed_total").is_some_and(|n| n >= 1.0),
+        "{failed_seen}\n{err}"
+    );
     assert!(err.contains("check failed, trying again at the next interval"), "{err}");
     assert!(metric(&recovered, "landform_drift_up{") == Some(1.0), "{recovered}\n{err}");
     assert_eq!(status.code(), Some(0));
