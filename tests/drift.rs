@@ -338,6 +338,7 @@ fn the_scheduled_checker_is_scraped_by_prometheus_notifies_on_changes_and_stops_
     let f = Fixture::new("drift-every", CONFIG);
     f.ok(&["apply", "--auto-approve"]);
     std::fs::write(f.path("out/a.txt"), "edited by hand").unwrap();
+    std::fs::write(f.path("out/secret.txt"), "rotated by hand").unwrap();
     let (hook, messages) = webhook_receiver();
     let metrics = free_port();
     let token = "hook-token-5f2b9c";
@@ -358,7 +359,7 @@ fn the_scheduled_checker_is_scraped_by_prometheus_notifies_on_changes_and_stops_
     let prometheus = Prometheus::start(metrics);
     let drifted = r#"landform_drift_resources{job="landform-drift",workspace="default",status="drifted"}"#;
     let result = (|| {
-        prometheus.wait_for(drifted, 1.0, Duration::from_secs(60))?;
+        prometheus.wait_for(drifted, 2.0, Duration::from_secs(60))?;
         prometheus.wait_for(r#"landform_drift_up{workspace="default"}"#, 1.0, Duration::from_secs(20))?;
         // Resolve it: accept the edit into the state (the checker never blocks the apply for long).
         let out = f.run(&["apply", "--refresh-only", "--auto-approve", "--lock-timeout", "20s"]);
@@ -401,7 +402,11 @@ fn the_scheduled_checker_is_scraped_by_prometheus_notifies_on_changes_and_stops_
     let events: Vec<&str> = got.iter().map(|m| m["event"].as_str().unwrap_or("")).collect();
     assert_eq!(events, ["drift_detected", "drift_resolved"], "{got:#?}");
     assert!(got[0]["text"].as_str().unwrap().contains("local_file.page[\"a\"]: content"), "{:#}", got[0]);
-    assert_eq!(got[0]["report"]["summary"]["drifted"], 1);
+    assert_eq!(got[0]["report"]["summary"]["drifted"], 2);
+    for m in &got {
+        assert!(!m.to_string().contains("s3cr3t-DRIFT-token"), "a webhook message carries the secret: {m}");
+    }
+    assert!(!out.contains("s3cr3t-DRIFT-token") && !err.contains("s3cr3t-DRIFT-token"));
     assert!(!out.contains(token) && !err.contains(token), "the webhook URL's token is never printed");
     assert!(err.contains("webhook: sent drift_detected"), "{err}");
 }
