@@ -48,7 +48,7 @@ fn a_changed_value_updates_in_place_and_a_force_new_one_replaces() {
     f.ok(&["apply", "--auto-approve"]);
     let plan = f.ok(&["plan", "--var", "release=2.0.0"]);
     assert!(plan.contains("# landform_data.build will be updated in-place"), "{plan}");
-    assert!(plan.contains("~ input  = { version = \"1.0.0\" } -> { version = \"2.0.0\" }"), "{plan}");
+    assert!(plan.contains("~ input.version  = \"1.0.0\" -> \"2.0.0\""), "{plan}");
     assert!(plan.contains("Plan: 0 to add, 3 to change, 0 to destroy."), "{plan}");
     f.ok(&["apply", "--auto-approve", "--var", "release=2.0.0"]);
     assert_eq!(std::fs::read_to_string(f.path("out/b.txt")).unwrap(), "page b of 2.0.0");

@@ -521,7 +521,7 @@ impl<'a, 'g> Runner<'a, 'g> {
     ) -> bool {
         let host = self.ctx.host;
         let data = r.mode == Mode::Data;
-        let Some((provider, schema)) = self.ctx.providers.for_type(data, &r.type_name) else {
+        let Some((provider, schema, _)) = self.ctx.providers.for_resource(r) else {
             self.failed.insert(n);
             return true;
         };
@@ -766,7 +766,7 @@ impl<'a, 'g> Runner<'a, 'g> {
                 Step::DeleteFirst | Step::CreateFirst if !self.stopping() && !same_object => {
                     // The other half of the replace.
                     let r = self.graph.resource(&p.module, p.index);
-                    let Some((provider, _)) = self.ctx.providers.for_type(r.mode == Mode::Data, &r.type_name) else {
+                    let Some((provider, _, _)) = self.ctx.providers.for_resource(r) else {
                         continue;
                     };
                     let provider = provider.clone();

@@ -73,8 +73,7 @@ pub fn coerce(config: &mut Map<String, Json>, schema: &landform_provider::Schema
                 s.trim()
                     .parse::<f64>()
                     .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .map(Json::Number)
+                    .and_then(|f| Value::Number(f).to_json().is_number().then(|| Value::Number(f).to_json()))
                     .ok_or_else(|| format!("a number is required, but \"{s}\" is not a number")),
             ),
             (AttrType::Bool, Json::String(s)) if s == "true" || s == "false" => Some(Ok(Json::Bool(s == "true"))),
@@ -97,5 +96,48 @@ pub fn coerce(config: &mut Map<String, Json>, schema: &landform_provider::Schema
             None => {}
         }
     }
+    for (name, block) in &schema.blocks {
+        if let Some(v) = config.get_mut(*name) {
+            coerce_block(name, block, v, &mut errors);
+        }
+    }
     errors
+}
+
+/// Nested blocks arrive from the evaluator as a list of objects, one per
+/// block written: each is coerced to the block's schema, then a single block
+/// becomes its object and a set is sorted, so that order never shows as a change.
+fn coerce_block(path: &str, block: &landform_provider::BlockType, v: &mut Json, errors: &mut Vec<(String, String)>) {
+    use landform_provider::Nesting;
+    let items = match v {
+        Json::Null => return,
+        Json::Array(items) => items,
+        Json::Object(_) => {
+            *v = Json::Array(vec![v.take()]);
+            match v {
+                Json::Array(items) => items,
+                _ => return,
+            }
+        }
+        _ => {
+            errors.push((path.to_string(), "a block is required, not a single value".into()));
+            return;
+        }
+    };
+    for (i, item) in items.iter_mut().enumerate() {
+        let at = if block.nesting == Nesting::Single { path.to_string() } else { format!("{path}[{i}]") };
+        match item {
+            Json::Object(o) => {
+                for (p, e) in coerce(o, &block.block) {
+                    errors.push((format!("{at}.{p}"), e));
+                }
+            }
+            _ => errors.push((at, "a block is required, not a single value".into())),
+        }
+    }
+    match block.nesting {
+        Nesting::Single => *v = items.pop().unwrap_or(Json::Null),
+        Nesting::Set => items.sort_by_cached_key(|i| i.to_string()),
+        Nesting::List => {}
+    }
 }

@@ -5,7 +5,6 @@
 //! `--ignore` or `.landformignore` silence — and names each by its path.
 
 use crate::addr::{Key, ResourceAddr};
-use crate::lifecycle::Ignored;
 use landform_lang::module::LoadedModule;
 use landform_lang::syntax::Item;
 use landform_provider::Schema;
@@ -61,7 +60,7 @@ pub struct ResourceDrift {
 #[derive(Clone, Debug)]
 struct BlockRules {
     set: BTreeSet<String>,
-    ignore: Ignored,
+    ignore: crate::lifecycle::Ignored,
 }
 
 /// `--ignore ADDR[.attr]` and a `.landformignore` line: a module, a resource,
@@ -249,6 +248,7 @@ impl DriftRules {
         let under = |p: &str| path == p || path.starts_with(&format!("{p}.")) || path.starts_with(&format!("{p}["));
         self.ignore.iter().any(|r| r.matches(a) && r.attr.as_deref().is_some_and(under))
             || self.owned.get(addr).is_some_and(|ps| ps.iter().any(|p| under(p)))
+            || self.blocks.get(&a.config_addr()).is_some_and(|b| b.ignore.nested_paths().iter().any(|p| under(p)))
     }
 
     /// The top-level attributes of a record whose changes are drift.
@@ -262,12 +262,15 @@ impl DriftRules {
             if !argument || (attr.computed && !set_in_config) {
                 continue;
             }
-            match block.map(|b| &b.ignore) {
-                Some(Ignored::All) => continue,
-                Some(Ignored::Attributes(names)) if names.iter().any(|n| n == name) => continue,
-                _ => {}
+            if block.is_some_and(|b| b.ignore.whole(name)) {
+                continue;
             }
             out.insert(name.to_string());
+        }
+        for name in schema.blocks.keys() {
+            if block.is_none_or(|b| !b.ignore.whole(name)) {
+                out.insert(name.to_string());
+            }
         }
         out
     }

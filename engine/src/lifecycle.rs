@@ -15,7 +15,40 @@ pub enum Ignored {
     None,
     /// `ignore_changes = all`: every argument keeps its value in the state.
     All,
-    Attributes(Vec<String>),
+    /// Paths: `[content]`, or inside a nested block `[health_check[0], path]`.
+    Attributes(Vec<Vec<String>>),
+}
+
+impl Ignored {
+    /// Whether a whole top-level argument is ignored.
+    pub fn whole(&self, name: &str) -> bool {
+        match self {
+            Ignored::None => false,
+            Ignored::All => true,
+            Ignored::Attributes(paths) => paths.iter().any(|p| p.len() == 1 && p[0] == name),
+        }
+    }
+
+    /// The nested paths, as drift names them: `health_check[0].path`.
+    pub fn nested_paths(&self) -> Vec<String> {
+        let Ignored::Attributes(paths) = self else { return Vec::new() };
+        paths
+            .iter()
+            .filter(|p| p.len() > 1)
+            .map(|p| {
+                let mut out = p[0].clone();
+                for step in &p[1..] {
+                    if step.parse::<u64>().is_ok() {
+                        out.push_str(&format!("[{step}]"));
+                    } else {
+                        out.push('.');
+                        out.push_str(step);
+                    }
+                }
+                out
+            })
+            .collect()
+    }
 }
 
 /// Read `ignore_changes` of a resource.
@@ -23,7 +56,12 @@ pub fn ignored(r: &Resource) -> Ignored {
     match r.lifecycle.ignore_changes.as_ref().map(|e| &e.kind) {
         Some(ExprKind::Variable(id)) if id.name == "all" => Ignored::All,
         Some(ExprKind::List(items)) => Ignored::Attributes(
-            items.iter().filter_map(|e| e.as_traversal().map(|(root, _)| root.name.clone())).collect(),
+            items
+                .iter()
+                .filter_map(|e| {
+                    e.as_traversal().map(|(root, path)| std::iter::once(root.name.clone()).chain(path).collect())
+                })
+                .collect(),
         ),
         _ => Ignored::None,
     }
@@ -38,14 +76,14 @@ pub fn check_ignored(r: &Resource, schema: &Schema, diags: &mut Vec<Diagnostic>)
         ExprKind::List(items) => {
             for item in items {
                 match item.as_traversal() {
-                    Some((root, _)) if schema.attributes.contains_key(root.name.as_str()) => {}
+                    Some((root, _)) if schema.has(root.name.as_str()) => {}
                     Some((root, _)) => diags.push(Diagnostic::error(
                         "Unsupported attribute in ignore_changes",
                         format!(
                             "A {} has no argument named \"{}\".{}",
                             r.type_name,
                             root.name,
-                            suggestion(&root.name, schema.attributes.keys().copied())
+                            suggestion(&root.name, schema.attributes.keys().chain(schema.blocks.keys()).copied())
                         ),
                         root.span,
                     )),
@@ -73,14 +111,31 @@ pub fn apply_ignored(
     config: &mut Map<String, Json>,
     unknown: &mut BTreeSet<String>,
 ) {
-    let names: Vec<String> = match ignored {
+    let paths: Vec<Vec<String>> = match ignored {
         Ignored::None => return,
-        Ignored::All => {
-            schema.attributes.iter().filter(|(_, a)| !a.computed || a.required).map(|(k, _)| k.to_string()).collect()
-        }
+        Ignored::All => schema
+            .attributes
+            .iter()
+            .filter(|(_, a)| !a.computed || a.required)
+            .map(|(k, _)| k.to_string())
+            .chain(schema.blocks.keys().map(|k| k.to_string()))
+            .map(|k| vec![k])
+            .collect(),
         Ignored::Attributes(list) => list.clone(),
     };
-    for name in names {
+    for path in paths {
+        let name = path[0].clone();
+        if path.len() > 1 {
+            // Inside a nested block: keep the prior value at that path.
+            if let (Some(from), Some(to)) =
+                (prior.get(&name).and_then(|v| at_path(v, &path[1..])), config.get_mut(&name))
+            {
+                if let Some(slot) = at_path_mut(to, &path[1..]) {
+                    *slot = from.clone();
+                }
+            }
+            continue;
+        }
         unknown.remove(&name);
         match prior.get(&name) {
             Some(v) => {
@@ -91,6 +146,22 @@ pub fn apply_ignored(
             }
         }
     }
+}
+
+fn at_path<'v>(v: &'v Json, steps: &[String]) -> Option<&'v Json> {
+    steps.iter().try_fold(v, |v, s| match v {
+        Json::Object(o) => o.get(s),
+        Json::Array(a) => a.get(s.parse::<usize>().ok()?),
+        _ => None,
+    })
+}
+
+fn at_path_mut<'v>(v: &'v mut Json, steps: &[String]) -> Option<&'v mut Json> {
+    steps.iter().try_fold(v, |v, s| match v {
+        Json::Object(o) => o.get_mut(s),
+        Json::Array(a) => a.get_mut(s.parse::<usize>().ok()?),
+        _ => None,
+    })
 }
 
 /// Does `replace_triggered_by` of a resource fire, given the changes planned

@@ -123,6 +123,25 @@ fn check_literal_type(
 
 fn check_schema(r: &Resource, providers: &Providers, diags: &mut Vec<Diagnostic>) {
     let data = r.mode == Mode::Data;
+    if let (Some(key), Some(e)) = (crate::providers::provider_ref(r), r.provider.as_ref()) {
+        if providers.for_resource(r).is_none() {
+            let known = providers.keys();
+            diags.push(Diagnostic::error(
+                "Provider configuration not present",
+                format!(
+                    "{} \"{}\" uses provider {key}, but no provider block configures it (or it has no {} type). Add provider \"{}\" {{ alias = \"{}\" ... }}, or use one of: {}.",
+                    if data { "The data source" } else { "The resource" },
+                    r.name,
+                    r.type_name,
+                    key.split('.').next().unwrap_or(&key),
+                    key.split('.').nth(1).unwrap_or(""),
+                    known.join(", ")
+                ),
+                e.span,
+            ));
+            return;
+        }
+    }
     let Some((_, schema)) = providers.for_type(data, &r.type_name) else {
         let kinds = providers.type_names(data);
         diags.push(Diagnostic::error(
@@ -138,64 +157,127 @@ fn check_schema(r: &Resource, providers: &Providers, diags: &mut Vec<Diagnostic>
         ));
         return;
     };
+    let what = format!("a {} \"{}\" block", if data { "data" } else { "resource" }, r.type_name);
+    check_body(r, &r.config.items, schema, (&what, &r.type_name), r.header_span, diags);
+    crate::lifecycle::check_ignored(r, schema, diags);
+    crate::lifecycle::check_triggers(r, diags);
+}
+
+/// Check the arguments and nested blocks of a body (a resource's, or a nested
+/// block's) against a schema, recursively. `what` names the body in messages;
+/// `span` is where a missing argument is reported.
+fn check_body(
+    r: &Resource,
+    items: &[Item],
+    schema: &landform_provider::Schema,
+    (what, owner): (&str, &str),
+    span: landform_lang::Span,
+    diags: &mut Vec<Diagnostic>,
+) {
     let mut present = HashSet::new();
-    for item in &r.config.items {
-        let (name, span) = match item {
+    let mut blocks: HashMap<&str, usize> = HashMap::new();
+    let names = || schema.attributes.keys().chain(schema.blocks.keys()).copied();
+    for item in items {
+        let (name, at) = match item {
             Item::Attribute(a) => (&a.name.name, a.name.span),
             Item::Block(b) => (&b.kind.name, b.kind.span),
         };
         present.insert(name.as_str());
-        if let Item::Block(b) = item {
-            if b.kind.name == "dynamic" {
-                diags.push(Diagnostic::error(
-                    "Dynamic blocks are not supported yet",
-                    "Landform does not expand dynamic blocks yet. Write the nested values as an argument (a list of objects), or one block per value.",
+        match item {
+            Item::Block(b) if b.kind.name == "dynamic" => diags.push(Diagnostic::error(
+                "Dynamic blocks are not supported yet",
+                "Landform does not expand dynamic blocks yet. Write the nested values as an argument (a list of objects), or one block per value.",
+                b.kind.span,
+            )),
+            Item::Block(b) => match schema.blocks.get(b.kind.name.as_str()) {
+                Some(bt) => {
+                    let n = blocks.entry(b.kind.name.as_str()).or_default();
+                    *n += 1;
+                    if bt.max_items > 0 && *n > bt.max_items {
+                        diags.push(Diagnostic::error(
+                            "Too many blocks",
+                            format!(
+                                "No more than {} \"{}\" block{} allowed in {what}.",
+                                bt.max_items,
+                                b.kind.name,
+                                if bt.max_items == 1 { " is" } else { "s are" }
+                            ),
+                            b.kind.span,
+                        ));
+                    }
+                    let inner = format!("a \"{}\" block", b.kind.name);
+                    check_body(r, &b.body.items, &bt.block, (&inner, &b.kind.name), b.kind.span, diags);
+                }
+                None if schema.attributes.contains_key(b.kind.name.as_str()) => diags.push(Diagnostic::error(
+                    "Unsupported block type",
+                    format!("\"{}\" is an argument of {what}, not a block: write it as {} = ...", b.kind.name, b.kind.name),
                     b.kind.span,
-                ));
-                continue;
-            }
-        }
-        match schema.attributes.get(name.as_str()) {
-            None => {
-                diags.push(Diagnostic::error(
+                )),
+                None => diags.push(Diagnostic::error(
+                    "Unsupported block type",
+                    format!(
+                        "Blocks of type \"{}\" are not expected in {what}.{}{}",
+                        b.kind.name,
+                        suggestion(&b.kind.name, schema.blocks.keys().copied()),
+                        if schema.blocks.is_empty() {
+                            " It has no nested blocks.".to_string()
+                        } else {
+                            format!(" Its blocks are: {}.", schema.blocks.keys().copied().collect::<Vec<_>>().join(", "))
+                        }
+                    ),
+                    b.kind.span,
+                )),
+            },
+            Item::Attribute(a) => match schema.attributes.get(name.as_str()) {
+                None if schema.blocks.contains_key(name.as_str()) => diags.push(Diagnostic::error(
+                    "Unsupported argument",
+                    format!("\"{name}\" is a block in {what}, not an argument: write it as {name} {{ ... }}"),
+                    at,
+                )),
+                None => diags.push(Diagnostic::error(
                     "Unsupported argument",
                     format!(
-                        "An argument named \"{name}\" is not expected in a {} \"{}\" block.{} The arguments of {} are: {}.",
-                        if data { "data" } else { "resource" },
-                        r.type_name,
-                        suggestion(name, schema.attributes.keys().copied()),
-                        r.type_name,
-                        schema.attributes.iter().filter(|(_, a)| !a.computed || a.required).map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+                        "An argument named \"{name}\" is not expected in {what}.{} The arguments of {owner} are: {}.",
+                        suggestion(name, names()),
+                        schema
+                            .attributes
+                            .iter()
+                            .filter(|(_, a)| !a.computed || a.required)
+                            .map(|(k, _)| *k)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
-                    span,
-                ));
-            }
-            Some(a) if a.computed && !a.required => {
-                diags.push(Diagnostic::error(
+                    at,
+                )),
+                Some(att) if att.computed && !att.required => diags.push(Diagnostic::error(
                     "Invalid argument",
                     format!("\"{name}\" is set by the provider after apply; it cannot be set in configuration. Read it as {}.{}.{name} instead.", r.type_name, r.name),
-                    span,
-                ));
-            }
-            Some(_) => {
-                if let Item::Attribute(a) = item {
-                    check_literal_type(r, a, schema, diags);
-                }
-            }
+                    at,
+                )),
+                Some(_) => check_literal_type(r, a, schema, diags),
+            },
         }
     }
-    crate::lifecycle::check_ignored(r, schema, diags);
-    crate::lifecycle::check_triggers(r, diags);
     for (name, a) in &schema.attributes {
         if a.required && !present.contains(name) {
             diags.push(Diagnostic::error(
                 "Missing required argument",
+                format!("The argument \"{name}\" is required in {what}, but no definition was found."),
+                span,
+            ));
+        }
+    }
+    for (name, bt) in &schema.blocks {
+        let n = blocks.get(name).copied().unwrap_or(0);
+        if n < bt.min_items {
+            diags.push(Diagnostic::error(
+                "Insufficient blocks",
                 format!(
-                    "The argument \"{name}\" is required in a {} \"{}\" block, but no definition was found.",
-                    if data { "data" } else { "resource" },
-                    r.type_name
+                    "At least {} \"{name}\" block{} required in {what}.",
+                    bt.min_items,
+                    if bt.min_items == 1 { " is" } else { "s are" }
                 ),
-                r.header_span,
+                span,
             ));
         }
     }
@@ -491,7 +573,7 @@ fn settle_interrupted(
 ) -> Vec<InterruptedCreate> {
     let mut out = Vec::new();
     for intent in &ctx.state.pending {
-        let Some((p, _)) = ctx.providers.for_type(false, &intent.type_name) else { continue };
+        let Some((p, _)) = ctx.providers.for_record(&intent.provider, false, &intent.type_name) else { continue };
         let found = match p.adopt(ReadRequest { type_name: &intent.type_name, prior: &intent.attributes }) {
             Ok(ReadResponse::Changed(now)) => Some(now),
             Ok(ReadResponse::Unchanged) => Some(intent.attributes.clone()),
@@ -608,7 +690,7 @@ fn plan_resource(
     diags: &mut Vec<Diagnostic>,
 ) {
     let data = r.mode == Mode::Data;
-    let Some((provider, schema)) = ctx.providers.for_type(data, &r.type_name) else { return };
+    let Some((provider, schema, provider_key)) = ctx.providers.for_resource(r) else { return };
     let Some(keys) = world.expand(module, r, ctx.host, diags) else {
         // Instances cannot be known; leave everything unknown.
         world.init_resource(module, r, &[]);
@@ -666,7 +748,7 @@ fn plan_resource(
             type_name: r.type_name.clone(),
             name: r.name.clone(),
             index: key.to_json(),
-            provider_name: provider.name().to_string(),
+            provider_name: provider_key.to_string(),
             action,
             before: None,
             after: None,

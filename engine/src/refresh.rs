@@ -59,7 +59,7 @@ pub fn refresh<'s>(
         let mut entry = Cow::Borrowed(rec);
         if read && rec.mode == "managed" {
             progress.read(&rec.addr);
-            if let Some((p, schema)) = providers.for_type(false, &rec.type_name) {
+            if let Some((p, schema)) = providers.for_record(&rec.provider, false, &rec.type_name) {
                 match p.read(ReadRequest { type_name: &rec.type_name, prior: &rec.attributes }) {
                     Ok(ReadResponse::Unchanged) => {}
                     Ok(ReadResponse::Changed(now)) => {

@@ -179,6 +179,42 @@ pub fn render_change(c: &ResourceChange, col: &Colors) -> String {
                     }
                     continue;
                 }
+                // Inside nested blocks, maps and lists: one row per leaf that changed, by path.
+                if let (Some(bv), Some(av), false, false) = (b, a, sens, unknown) {
+                    let mut leaves = Vec::new();
+                    // A list of plain values reads best whole: ["v1"] -> ["v2"].
+                    let blocks = |v: &Value| v.as_array().is_some_and(|a| a.iter().any(Value::is_object));
+                    if (bv.is_object() && av.is_object()) || (blocks(bv) && blocks(av)) {
+                        crate::drift::diff_paths(name.clone(), bv, av, &mut leaves);
+                    }
+                    let whole = leaves.len() == 1 && &leaves[0].path == name;
+                    if !leaves.is_empty() && !whole {
+                        for l in leaves {
+                            let forces = if c.replace_paths.contains(&l.path) || c.replace_paths.contains(name) {
+                                format!(" {}# forces replacement{}", col.red, col.reset)
+                            } else {
+                                String::new()
+                            };
+                            let row = match (&l.before, &l.after) {
+                                (Value::Null, after) => {
+                                    (format!("{}+{}", col.green, col.reset), l.path, format!("{}{forces}", show(after)))
+                                }
+                                (before, Value::Null) => (
+                                    format!("{}-{}", col.red, col.reset),
+                                    l.path,
+                                    format!("{} -> null{forces}", show(before)),
+                                ),
+                                (before, after) => (
+                                    format!("{}~{}", col.yellow, col.reset),
+                                    l.path,
+                                    format!("{} -> {}{forces}", show(before), show(after)),
+                                ),
+                            };
+                            rows.push(row);
+                        }
+                        continue;
+                    }
+                }
                 match (b, a, unknown) {
                     // Hidden values are blanked in the plan: that they change is all it says.
                     _ if sens => {
@@ -330,6 +366,30 @@ pub fn render_plan(plan: &Plan, col: &Colors) -> String {
     out
 }
 
+/// `default_action[0].forward.target_group[1].weight` as Terraform's path
+/// steps: `["default_action", 0, "forward", "target_group", 1, "weight"]`.
+pub fn path_steps(path: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let mut rest = part;
+        if let Some(i) = rest.find('[') {
+            out.push(json!(&rest[..i]));
+            rest = &rest[i..];
+            while let Some(inner) = rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
+                let (idx, after) = inner;
+                out.push(match idx.parse::<u64>() {
+                    Ok(n) => json!(n),
+                    Err(_) => json!(idx.trim_matches('"')),
+                });
+                rest = after;
+            }
+        } else {
+            out.push(json!(rest));
+        }
+    }
+    out
+}
+
 fn flags(names: &BTreeSet<String>) -> Value {
     Value::Object(names.iter().map(|n| (n.clone(), Value::Bool(true))).collect())
 }
@@ -355,7 +415,7 @@ pub fn plan_json(plan: &Plan) -> Value {
                     "after_unknown": flags(&c.after_unknown),
                     "before_sensitive": flags(&c.sensitive),
                     "after_sensitive": flags(&c.sensitive),
-                    "replace_paths": c.replace_paths.iter().map(|p| vec![p.clone()]).collect::<Vec<_>>(),
+                    "replace_paths": c.replace_paths.iter().map(|p| path_steps(p)).collect::<Vec<_>>(),
                 },
                 "action_reason": c.reason,
             })

@@ -65,16 +65,71 @@ impl Attribute {
     }
 }
 
-/// The schema of one resource or data source type.
+/// The schema of one resource or data source type: its attributes, and the
+/// nested blocks written inside it (`health_check { ... }`).
 #[derive(Clone, Debug, Default)]
 pub struct Schema {
     pub version: u64,
     pub attributes: BTreeMap<&'static str, Attribute>,
+    pub blocks: BTreeMap<&'static str, BlockType>,
+}
+
+/// How a nested block repeats, and how its value looks: `Single` is an object
+/// (or null when absent), `List` a list of objects in the order written, `Set`
+/// a list of objects whose order does not matter (kept sorted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Nesting {
+    Single,
+    List,
+    Set,
+}
+
+/// A nested block type.
+#[derive(Clone, Debug)]
+pub struct BlockType {
+    pub nesting: Nesting,
+    pub min_items: usize,
+    /// 0 for no limit.
+    pub max_items: usize,
+    /// Any change inside the block replaces the resource.
+    pub force_new: bool,
+    pub block: Schema,
+}
+
+impl BlockType {
+    pub fn new(nesting: Nesting, block: Schema) -> BlockType {
+        let max_items = if nesting == Nesting::Single { 1 } else { 0 };
+        BlockType { nesting, min_items: 0, max_items, force_new: false, block }
+    }
+    pub fn min(mut self, n: usize) -> Self {
+        self.min_items = n;
+        self
+    }
+    pub fn max(mut self, n: usize) -> Self {
+        self.max_items = n;
+        self
+    }
+    pub fn force_new(mut self) -> Self {
+        self.force_new = true;
+        self
+    }
 }
 
 impl Schema {
     pub fn new(version: u64, attrs: impl IntoIterator<Item = (&'static str, Attribute)>) -> Schema {
-        Schema { version, attributes: attrs.into_iter().collect() }
+        Schema { version, attributes: attrs.into_iter().collect(), blocks: BTreeMap::new() }
+    }
+
+    /// Add a nested block type.
+    pub fn block(mut self, name: &'static str, block: BlockType) -> Schema {
+        self.blocks.insert(name, block);
+        self
+    }
+
+    /// Whether `name` is an argument or a block of this schema.
+    pub fn has(&self, name: &str) -> bool {
+        self.attributes.contains_key(name) || self.blocks.contains_key(name)
     }
 
     /// The names of the sensitive attributes.
@@ -225,6 +280,41 @@ pub trait Provider: Send + Sync {
     }
 }
 
+/// The blocks of a value as a list of objects, whatever their nesting.
+pub fn block_items(v: &Value) -> Vec<&Object> {
+    match v {
+        Value::Object(o) => vec![o],
+        Value::Array(items) => items.iter().filter_map(Value::as_object).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The paths of force-new attributes inside a block that changed
+/// (`health_check[0].port`; a single block has no index).
+fn nested_replace(path: &str, block: &BlockType, before: &Value, after: &Value, out: &mut Vec<String>) {
+    let (b, a) = (block_items(before), block_items(after));
+    for i in 0..b.len().max(a.len()) {
+        let item = if block.nesting == Nesting::Single { path.to_string() } else { format!("{path}[{i}]") };
+        let (bo, ao) = (b.get(i).copied(), a.get(i).copied());
+        for (name, attr) in &block.block.attributes {
+            let bv = bo.and_then(|o| o.get(*name)).unwrap_or(&Value::Null);
+            let av = ao.and_then(|o| o.get(*name)).unwrap_or(&Value::Null);
+            if attr.force_new && bv != av {
+                out.push(format!("{item}.{name}"));
+            }
+        }
+        for (name, inner) in &block.block.blocks {
+            let bv = bo.and_then(|o| o.get(*name)).unwrap_or(&Value::Null);
+            let av = ao.and_then(|o| o.get(*name)).unwrap_or(&Value::Null);
+            if inner.force_new && bv != av {
+                out.push(format!("{item}.{name}"));
+            } else {
+                nested_replace(&format!("{item}.{name}"), inner, bv, av, out);
+            }
+        }
+    }
+}
+
 /// The default plan: configuration over prior state; computed attributes stay
 /// from the prior state or, on create, become unknown; changed force-new
 /// attributes require replacement.
@@ -252,6 +342,20 @@ pub fn default_plan(schema: &Schema, req: &PlanRequest) -> PlanResponse {
                 }
             }
         }
+    }
+    for (name, block) in &schema.blocks {
+        let v = req.config.get(*name).cloned().unwrap_or(Value::Null);
+        if let Some(prior) = req.prior {
+            let before = prior.get(*name).unwrap_or(&Value::Null);
+            if !req.unknown.contains(*name) {
+                if block.force_new && before != &v {
+                    requires_replace.push(name.to_string());
+                } else {
+                    nested_replace(name, block, before, &v, &mut requires_replace);
+                }
+            }
+        }
+        planned.insert(name.to_string(), v);
     }
     let replacing = !requires_replace.is_empty();
     for (name, attr) in &schema.attributes {
