@@ -98,7 +98,7 @@ fn ws(workspace: &str) -> Labels {
 }
 
 /// Run until SIGTERM or SIGINT. Returns the exit code: 0 after a clean stop.
-pub fn serve(common: &CommonArgs, rules: &DriftRules, opts: Options) -> u8 {
+pub fn serve(common: &CommonArgs, providers: &landform_engine::Providers, rules: &DriftRules, opts: Options) -> u8 {
     let fail = |m: &str| {
         crate::errln!("{}", crate::ui::error_line(m, opts.color));
         1
@@ -127,6 +127,7 @@ pub fn serve(common: &CommonArgs, rules: &DriftRules, opts: Options) -> u8 {
         None => None,
     };
     let rules = Arc::new(rules.clone());
+    let providers = providers.clone();
     let common = common.clone();
     rt.block_on(async move {
         if let Some(l) = listener {
@@ -167,9 +168,10 @@ pub fn serve(common: &CommonArgs, rules: &DriftRules, opts: Options) -> u8 {
         ));
         loop {
             let started = Instant::now();
-            let (c, r) = (common.clone(), rules.clone());
-            let task =
-                tokio::task::spawn_blocking(move || check(&c, &r, Duration::ZERO, &landform_engine::refresh::Quiet));
+            let (c, r, p) = (common.clone(), rules.clone(), providers.clone());
+            let task = tokio::task::spawn_blocking(move || {
+                check(&c, &p, &r, Duration::ZERO, &landform_engine::refresh::Quiet)
+            });
             let outcome = tokio::select! {
                 o = task => o,
                 _ = stopped() => break,

@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use landform_engine::drift::{DriftRules, IgnoreRule};
 use landform_engine::refresh::RefreshProgress;
 use landform_engine::render::drift::DriftReport;
+use landform_engine::Providers;
 use landform_state::Locker;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -55,14 +56,23 @@ pub enum CheckError {
     Failed(String),
 }
 
-/// The rules for what counts as drift: the configuration's, `.landformignore`'s and `--ignore`'s.
-pub fn rules(ignore: &[String], color: bool) -> Result<DriftRules, u8> {
+/// The rules for what counts as drift (the configuration's, `.landformignore`'s
+/// and `--ignore`'s), and the providers as the configuration sets them up
+/// (variables from their defaults, the environment and `landform.lfvars`).
+pub fn rules(ignore: &[String], color: bool) -> Result<(DriftRules, Providers), u8> {
     let mut sources = landform_lang::SourceMap::new();
     let (tree, diags) = landform_lang::module::load_tree(&crate::inputs::DiskFs, ".", &mut sources);
     if diags.iter().any(|d| d.is_error()) {
         print_diagnostics(&diags, &sources, color);
         return Err(1);
     }
+    let (inputs, _) = crate::inputs::collect(&crate::VarArgs::default(), std::path::Path::new("."), &mut sources);
+    // A variable without a value is only a provider setting left unset here.
+    let (checked, _) = landform_lang::check::check_tree(&tree, &inputs, &crate::inputs::DiskHost::plan());
+    let providers = run::providers_for(&tree, &checked.vars).map_err(|d| {
+        print_diagnostics(&d, &sources, color);
+        1u8
+    })?;
     let mut rules = DriftRules::from_config(&tree);
     let fail = |e: String| {
         crate::errln!("{}", ui::error_line(&e, color));
@@ -74,12 +84,13 @@ pub fn rules(ignore: &[String], color: bool) -> Result<DriftRules, u8> {
     for i in ignore {
         rules.ignore(IgnoreRule::parse(i).map_err(|e| fail(format!("invalid --ignore: {e}")))?);
     }
-    Ok(rules)
+    Ok((rules, providers))
 }
 
 /// One check: hold the state while reading it, then read every object.
 pub fn check(
     common: &CommonArgs,
+    providers: &Providers,
     rules: &DriftRules,
     wait: Duration,
     progress: &dyn RefreshProgress,
@@ -93,8 +104,7 @@ pub fn check(
         })?;
         landform_state::read_snapshot(&dir, &common.workspace).map_err(|e| CheckError::Failed(e.to_string()))?
     };
-    let providers = run::providers();
-    let refreshed = landform_engine::refresh::refresh(&providers, &snapshot, rules, true, progress);
+    let refreshed = landform_engine::refresh::refresh(providers, &snapshot, rules, true, progress);
     let errors = refreshed
         .diags
         .iter()
@@ -111,7 +121,7 @@ pub fn check(
 
 pub fn run(common: &CommonArgs, args: DriftArgs, color: bool) -> u8 {
     let format = if args.json { Format::Json } else { args.format };
-    let rules = match rules(&args.ignore, color) {
+    let (rules, providers) = match rules(&args.ignore, color) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -122,7 +132,7 @@ pub fn run(common: &CommonArgs, args: DriftArgs, color: bool) -> u8 {
         }
         let opts =
             crate::checker::Options { every, metrics_addr: args.metrics_addr, notify: args.notify, format, color };
-        return crate::checker::serve(common, &rules, opts);
+        return crate::checker::serve(common, &providers, &rules, opts);
     }
     // A quiet command: a bar on a terminal, nothing per object otherwise.
     if args.notify.is_some() && std::env::var_os("LANDFORM_DRIFT_WEBHOOK").is_none() {
@@ -134,7 +144,7 @@ pub fn run(common: &CommonArgs, args: DriftArgs, color: bool) -> u8 {
     }
     let progress =
         crate::progress::Refresh::bar_or(args.no_progress || format != Format::Text, crate::progress::Refresh::Quiet);
-    let report = match check(common, &rules, common.lock_timeout, &progress) {
+    let report = match check(common, &providers, &rules, common.lock_timeout, &progress) {
         Ok(r) => r,
         Err(CheckError::Locked(m) | CheckError::Failed(m)) => {
             drop(progress);

@@ -480,7 +480,10 @@ fn validate(args: ValidateArgs, color: bool) -> Result<u8, String> {
     }
     if tree.syntax_errors == 0 {
         diags.extend(landform_lang::check::check_tree(&tree, &inputs, &inputs::DiskHost::plan()).1);
-        diags.extend(landform_engine::planner::validate_schemas(&tree, &run::providers()));
+        match run::providers_for(&tree, &landform_lang::Value::Unknown) {
+            Ok(p) => diags.extend(landform_engine::planner::validate_schemas(&tree, &p)),
+            Err(d) => diags.extend(d),
+        }
         // A cycle between resources, locals or outputs.
         if let Err(d) = landform_engine::build::build(&tree, &sources) {
             diags.extend(d);

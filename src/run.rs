@@ -22,10 +22,67 @@ pub struct Config {
     pub variables: Value,
 }
 
-pub fn providers() -> Providers {
+/// The providers, configured by the root module's `provider` blocks (their
+/// arguments may use variables and functions): `local`, and `aws` (without a
+/// block, from the environment), each with its aliases. A setting that is not
+/// known (a variable without a value, in `validate`) is left unset.
+pub fn providers_for(
+    tree: &LoadedModule,
+    variables: &Value,
+) -> Result<Providers, Vec<landform_lang::diag::Diagnostic>> {
+    use landform_lang::diag::Diagnostic;
+    let mut diags = Vec::new();
+    let mut scope = landform_lang::Scope::new();
+    scope.set("var", variables.clone());
+    let host = DiskHost::plan();
+    let mut default_aws = landform_provider_aws::Settings::default();
+    let mut aliases: Vec<(String, Arc<dyn landform_provider::Provider>)> = Vec::new();
+    for block in &tree.module.providers {
+        let mut config = serde_json::Map::new();
+        for a in block.body.attributes().filter(|a| a.name.name != "alias") {
+            let mut ev = landform_lang::Evaluator::new(&host);
+            let v = ev.eval(&a.value, &scope);
+            diags.append(&mut ev.diags);
+            if !v.contains_unknown() {
+                config.insert(a.name.name.clone(), v.unmark_deep().0.to_json());
+            }
+        }
+        let provider: Arc<dyn landform_provider::Provider> = match block.name.as_str() {
+            "aws" => {
+                let settings = landform_provider_aws::Settings::from_config(&config);
+                if block.alias.is_none() {
+                    default_aws = settings;
+                    continue;
+                }
+                Arc::new(landform_provider_aws::AwsProvider::new(settings))
+            }
+            "local" => Arc::new(landform_provider_local::LocalProvider::new()),
+            other => {
+                diags.push(Diagnostic::error(
+                    "Unknown provider",
+                    format!(
+                        "Landform has no provider named \"{other}\".{} The providers are: aws, local.",
+                        landform_lang::diag::suggestion(other, ["aws", "local"])
+                    ),
+                    block.span,
+                ));
+                continue;
+            }
+        };
+        if let Some(alias) = &block.alias {
+            aliases.push((alias.clone(), provider));
+        }
+    }
+    if diags.iter().any(|d| d.is_error()) {
+        return Err(diags);
+    }
     let mut p = Providers::new();
     p.register(Arc::new(landform_provider_local::LocalProvider::new()));
-    p
+    p.register(Arc::new(landform_provider_aws::AwsProvider::new(default_aws)));
+    for (alias, provider) in aliases {
+        p.register_alias(&alias, provider);
+    }
+    Ok(p)
 }
 
 /// Load and check the configuration; print diagnostics and fail on errors.
@@ -58,7 +115,10 @@ pub fn load_config_with(vars: Vars, color: bool) -> Result<Config, u8> {
         let (checked, d) = landform_lang::check::check_tree(&tree, &inputs, &DiskHost::plan());
         diags.extend(d);
         variables = checked.vars;
-        diags.extend(planner::validate_schemas(&tree, &providers()));
+        match providers_for(&tree, &variables) {
+            Ok(p) => diags.extend(planner::validate_schemas(&tree, &p)),
+            Err(d) => diags.extend(d),
+        }
     }
     crate::dedup(&mut diags);
     print_diagnostics(&diags, &sources, color);
@@ -152,7 +212,10 @@ fn parse_addrs(list: &[String], flag: &str) -> Result<Vec<ResourceAddr>, String>
 
 /// Compute a plan against the current state.
 pub fn make_plan(cfg: &Config, state: &Snapshot, args: &PlanArgs, color: bool) -> Result<Plan, u8> {
-    let providers = providers();
+    let providers = providers_for(&cfg.tree, &cfg.variables).map_err(|d| {
+        print_diagnostics(&d, &cfg.sources, color);
+        1u8
+    })?;
     let fail = |e: String| {
         crate::errln!("{}", ui::error_line(&e, color));
         1
@@ -407,7 +470,10 @@ fn run_apply(
     parallelism: usize,
     no_progress: bool,
 ) -> ApplyReport {
-    let providers = providers();
+    let providers = match providers_for(&cfg.tree, &cfg.variables) {
+        Ok(p) => p,
+        Err(d) => return ApplyReport { diagnostics: d, ..Default::default() },
+    };
     let stop = crate::signals::stop_flag();
     let _applying = crate::signals::Applying::start();
     let host = DiskHost::apply();

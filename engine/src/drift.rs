@@ -256,7 +256,7 @@ impl DriftRules {
         let block = self.blocks.get(&a.config_addr());
         let mut out = BTreeSet::new();
         for (name, attr) in &schema.attributes {
-            let argument = !attr.computed || attr.required;
+            let argument = attr.is_argument();
             let set_in_config = block.is_none_or(|b| b.set.contains(*name));
             // Optional and computed: managed only when the configuration sets it.
             if !argument || (attr.computed && !set_in_config) {

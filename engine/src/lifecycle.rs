@@ -116,7 +116,7 @@ pub fn apply_ignored(
         Ignored::All => schema
             .attributes
             .iter()
-            .filter(|(_, a)| !a.computed || a.required)
+            .filter(|(_, a)| a.is_argument())
             .map(|(k, _)| k.to_string())
             .chain(schema.blocks.keys().map(|k| k.to_string()))
             .map(|k| vec![k])

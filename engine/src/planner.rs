@@ -242,14 +242,14 @@ fn check_body(
                         schema
                             .attributes
                             .iter()
-                            .filter(|(_, a)| !a.computed || a.required)
+                            .filter(|(_, a)| a.is_argument())
                             .map(|(k, _)| *k)
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
                     at,
                 )),
-                Some(att) if att.computed && !att.required => diags.push(Diagnostic::error(
+                Some(att) if !att.is_argument() => diags.push(Diagnostic::error(
                     "Invalid argument",
                     format!("\"{name}\" is set by the provider after apply; it cannot be set in configuration. Read it as {}.{}.{name} instead.", r.type_name, r.name),
                     at,

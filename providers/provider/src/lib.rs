@@ -30,8 +30,12 @@ pub struct Attribute {
     pub ty: AttrType,
     /// Must be set in the configuration.
     pub required: bool,
-    /// Set by the provider (possibly also settable when `required` is false).
+    /// Set by the provider.
     pub computed: bool,
+    /// With `computed`: the configuration may set it too, and when it does
+    /// not, the provider's value (a default) stays.
+    #[serde(default)]
+    pub optional: bool,
     /// A change to this attribute replaces the resource.
     pub force_new: bool,
     /// Never shown in plans or output.
@@ -41,7 +45,15 @@ pub struct Attribute {
 
 impl Attribute {
     pub const fn new(ty: AttrType) -> Attribute {
-        Attribute { ty, required: false, computed: false, force_new: false, sensitive: false, description: "" }
+        Attribute {
+            ty,
+            required: false,
+            computed: false,
+            optional: false,
+            force_new: false,
+            sensitive: false,
+            description: "",
+        }
     }
     pub const fn required(mut self) -> Self {
         self.required = true;
@@ -50,6 +62,16 @@ impl Attribute {
     pub const fn computed(mut self) -> Self {
         self.computed = true;
         self
+    }
+    /// Computed, and settable by the configuration (AWS's defaults).
+    pub const fn optional_computed(mut self) -> Self {
+        self.computed = true;
+        self.optional = true;
+        self
+    }
+    /// Whether the configuration may set it.
+    pub const fn is_argument(&self) -> bool {
+        !self.computed || self.required || self.optional
     }
     pub const fn force_new(mut self) -> Self {
         self.force_new = true;
@@ -94,13 +116,20 @@ pub struct BlockType {
     pub max_items: usize,
     /// Any change inside the block replaces the resource.
     pub force_new: bool,
+    /// The provider fills it in when the configuration leaves it out (AWS's
+    /// defaults for a health check): then the prior value stays.
+    pub computed: bool,
     pub block: Schema,
 }
 
 impl BlockType {
     pub fn new(nesting: Nesting, block: Schema) -> BlockType {
         let max_items = if nesting == Nesting::Single { 1 } else { 0 };
-        BlockType { nesting, min_items: 0, max_items, force_new: false, block }
+        BlockType { nesting, min_items: 0, max_items, force_new: false, computed: false, block }
+    }
+    pub fn computed(mut self) -> Self {
+        self.computed = true;
+        self
     }
     pub fn min(mut self, n: usize) -> Self {
         self.min_items = n;
@@ -289,6 +318,47 @@ pub fn block_items(v: &Value) -> Vec<&Object> {
     }
 }
 
+/// What the configuration leaves out of a block and the provider computes
+/// keeps its prior value: a whole computed block, and computed attributes
+/// inside each item (matched by position).
+pub fn keep_computed(block: &BlockType, prior: &Value, config: &mut Value) {
+    if config.is_null() || config.as_array().is_some_and(Vec::is_empty) {
+        if block.computed && !prior.is_null() {
+            *config = prior.clone();
+        }
+        return;
+    }
+    let prior_items = block_items(prior);
+    let fill = |i: usize, item: &mut Object| {
+        let Some(p) = prior_items.get(i) else { return };
+        for (name, attr) in &block.block.attributes {
+            if attr.computed && item.get(*name).is_none_or(Value::is_null) {
+                if let Some(v) = p.get(*name) {
+                    item.insert(name.to_string(), v.clone());
+                }
+            }
+        }
+        for (name, inner) in &block.block.blocks {
+            let mut v = item.get(*name).cloned().unwrap_or(Value::Null);
+            keep_computed(inner, p.get(*name).unwrap_or(&Value::Null), &mut v);
+            if !v.is_null() {
+                item.insert(name.to_string(), v);
+            }
+        }
+    };
+    match config {
+        Value::Object(o) => fill(0, o),
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                if let Value::Object(o) = item {
+                    fill(i, o);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The paths of force-new attributes inside a block that changed
 /// (`health_check[0].port`; a single block has no index).
 fn nested_replace(path: &str, block: &BlockType, before: &Value, after: &Value, out: &mut Vec<String>) {
@@ -344,8 +414,9 @@ pub fn default_plan(schema: &Schema, req: &PlanRequest) -> PlanResponse {
         }
     }
     for (name, block) in &schema.blocks {
-        let v = req.config.get(*name).cloned().unwrap_or(Value::Null);
+        let mut v = req.config.get(*name).cloned().unwrap_or(Value::Null);
         if let Some(prior) = req.prior {
+            keep_computed(block, prior.get(*name).unwrap_or(&Value::Null), &mut v);
             let before = prior.get(*name).unwrap_or(&Value::Null);
             if !req.unknown.contains(*name) {
                 if block.force_new && before != &v {

@@ -1,0 +1,193 @@
+//! The `aws` provider: Application Load Balancer resources (ELBv2) on the
+//! official AWS SDK for Rust.
+//!
+//! The provider trait is synchronous; the SDK is async. The provider owns one
+//! small tokio runtime and drives each SDK call to completion on it. The
+//! engine calls providers from plain or blocking threads (plan, refresh,
+//! apply's jobs); where a call comes from inside another runtime's worker (a
+//! data source read by apply's coordinator), it is wrapped in
+//! `block_in_place`, so no runtime is ever entered from inside another. The
+//! SDK client is built on first use, so `validate` and plans of other
+//! providers never need AWS credentials.
+
+mod data;
+mod lb;
+mod listener;
+mod schema;
+mod values;
+
+use aws_sdk_elasticloadbalancingv2 as elb;
+use landform_provider::{
+    default_plan, ApplyRequest, ApplyResponse, ImportRequest, Object, PlanRequest, PlanResponse, Provider,
+    ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, ReadResponse, Result, ValidateRequest,
+};
+use std::sync::OnceLock;
+
+/// The `provider "aws" { ... }` block.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    /// An endpoint for every service (a local emulator); else `AWS_ENDPOINT_URL` or AWS's own.
+    pub endpoint: Option<String>,
+}
+
+impl Settings {
+    /// From the provider block's evaluated arguments.
+    pub fn from_config(config: &Object) -> Settings {
+        let s = |k: &str| config.get(k).and_then(|v| v.as_str()).filter(|s| !s.is_empty()).map(String::from);
+        Settings { region: s("region"), profile: s("profile"), endpoint: s("endpoint") }
+    }
+}
+
+pub struct AwsProvider {
+    schema: ProviderSchema,
+    settings: Settings,
+    runtime: OnceLock<std::result::Result<tokio::runtime::Runtime, String>>,
+    client: OnceLock<elb::Client>,
+}
+
+impl AwsProvider {
+    pub fn new(settings: Settings) -> AwsProvider {
+        AwsProvider { schema: schema::schema(), settings, runtime: OnceLock::new(), client: OnceLock::new() }
+    }
+
+    /// Drive a future to completion on the provider's runtime.
+    fn run<F: std::future::Future>(&self, f: F) -> Result<F::Output> {
+        let rt = self
+            .runtime
+            .get_or_init(|| {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("landform-aws")
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| ProviderError::new("Cannot start the AWS provider", e.clone()))?;
+        Ok(if tokio::runtime::Handle::try_current().is_ok() {
+            tokio::task::block_in_place(|| rt.block_on(f))
+        } else {
+            rt.block_on(f)
+        })
+    }
+
+    /// The ELBv2 client: credentials and region through aws-config's standard
+    /// chain (environment, profile, SSO, IMDS), retries with backoff on
+    /// throttling and 5xx through the SDK's standard retry mode.
+    fn client(&self) -> Result<&elb::Client> {
+        if let Some(c) = self.client.get() {
+            return Ok(c);
+        }
+        let settings = self.settings.clone();
+        let config = self.run(async move {
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(5));
+            if let Some(r) = settings.region {
+                loader = loader.region(aws_config::Region::new(r));
+            }
+            if let Some(p) = settings.profile {
+                loader = loader.profile_name(p);
+            }
+            if let Some(e) = settings.endpoint {
+                loader = loader.endpoint_url(e);
+            }
+            loader.load().await
+        })?;
+        if config.region().is_none() {
+            return Err(ProviderError::new(
+                "No AWS region",
+                "Set region in the provider \"aws\" block, or the AWS_REGION environment variable, or a region in your AWS profile.",
+            ));
+        }
+        Ok(self.client.get_or_init(|| elb::Client::new(&config)))
+    }
+}
+
+/// An SDK error as a provider error naming the operation, AWS's error code and its message.
+pub(crate) fn aws_error<E, R>(op: &str, e: elb::error::SdkError<E, R>) -> ProviderError
+where
+    E: elb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use elb::error::ProvideErrorMetadata;
+    match (e.code(), e.message()) {
+        (Some(code), Some(msg)) => ProviderError::new(format!("AWS {op} failed"), format!("{code}: {msg}")),
+        (Some(code), None) => ProviderError::new(format!("AWS {op} failed"), code.to_string()),
+        _ => ProviderError::new(format!("AWS {op} failed"), format!("{}", elb::error::DisplayErrorContext(&e))),
+    }
+}
+
+/// Whether an SDK error says the object does not exist.
+pub(crate) fn not_found<E, R>(e: &elb::error::SdkError<E, R>) -> bool
+where
+    E: elb::error::ProvideErrorMetadata,
+{
+    use elb::error::ProvideErrorMetadata;
+    e.code().is_some_and(|c| c.ends_with("NotFound") || c.ends_with("NotFoundException"))
+}
+
+impl Provider for AwsProvider {
+    fn name(&self) -> &'static str {
+        "aws"
+    }
+
+    fn schema(&self) -> &ProviderSchema {
+        &self.schema
+    }
+
+    fn validate(&self, req: ValidateRequest) -> Vec<ProviderError> {
+        values::validate(req.type_name, req.config)
+    }
+
+    fn plan(&self, req: PlanRequest) -> Result<PlanResponse> {
+        let schema = self
+            .schema
+            .resources
+            .get(req.type_name)
+            .ok_or_else(|| ProviderError::new("Unknown resource type", req.type_name.to_string()))?;
+        Ok(default_plan(schema, &req))
+    }
+
+    fn apply(&self, req: ApplyRequest) -> Result<ApplyResponse> {
+        let client = self.client()?;
+        let t = req.type_name;
+        let state = match (req.prior, req.config) {
+            (None, Some(config)) => Some(self.run(lb::create(client, t, config))??),
+            (Some(prior), Some(config)) => Some(self.run(lb::update(client, t, prior, config))??),
+            (Some(prior), None) => {
+                self.run(lb::delete(client, t, prior))??;
+                None
+            }
+            (None, None) => None,
+        };
+        Ok(ApplyResponse { state })
+    }
+
+    fn read(&self, req: ReadRequest) -> Result<ReadResponse> {
+        let client = self.client()?;
+        match self.run(lb::read(client, req.type_name, req.prior))?? {
+            None => Ok(ReadResponse::Gone),
+            Some(now) if values::same(&now, req.prior) => Ok(ReadResponse::Unchanged),
+            Some(now) => Ok(ReadResponse::Changed(now)),
+        }
+    }
+
+    fn read_data(&self, req: ReadDataRequest) -> Result<Object> {
+        let client = self.client()?;
+        self.run(data::read(client, req.type_name, req.config))?
+    }
+
+    fn import(&self, req: ImportRequest) -> Result<Object> {
+        let client = self.client()?;
+        let prior = lb::import_prior(req.type_name, req.id)?;
+        match self.run(lb::read(client, req.type_name, &prior))?? {
+            Some(now) => Ok(now),
+            None => Err(ProviderError::new(
+                "Cannot import a non-existent object",
+                format!("AWS has no {} with the id {}.", req.type_name, req.id),
+            )),
+        }
+    }
+}
