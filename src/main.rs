@@ -84,6 +84,16 @@ enum Command {
     /// Compare the state with the real world: what changed outside Landform.
     /// Exit 0 no drift, 2 drift, 1 error.
     Drift(drift_cmd::DriftArgs),
+    /// Bring an existing object under management: read it by its ID and save it
+    /// in the state at ADDR, which the configuration must declare.
+    Import {
+        /// The resource instance address, e.g. aws_lb_target_group.blue or local_file.page["a"].
+        addr: String,
+        /// The provider's ID of the object: an ARN for AWS, a path for local_file.
+        id: String,
+        #[command(flatten)]
+        vars: VarArgs,
+    },
     /// Print the dependency graph in Graphviz DOT.
     Graph {
         /// The configuration directory (default: the current directory).
@@ -438,6 +448,7 @@ fn run_main() -> ExitCode {
             code(run::cmd_apply(&common, args, color))
         }
         Command::Drift(d) => code(drift_cmd::run(&common, d, color)),
+        Command::Import { addr, id, vars } => code(run::cmd_import(&common, &addr, &id, &vars, color)),
         Command::Show(s) => code(state_cmd::show_cmd(&common, s.plan_file.as_ref(), s.json, color)),
         Command::Output(o) => code(state_cmd::output(&common, o.name.as_deref(), o.json, color)),
         Command::Graph { dir } => match dir.map(std::env::set_current_dir) {

@@ -562,12 +562,7 @@ fn report_state_failure(st: &OpenState, error: &str, report: &ApplyReport, color
         ),
     };
     crate::errln!("{}", ui::error_line(&msg, color));
-    crate::errln!(
-        "\nApply failed: {} added, {} changed, {} destroyed.",
-        report.added,
-        report.changed,
-        report.destroyed
-    );
+    crate::errln!("\nApply failed: {}.", report.counts());
     1
 }
 
@@ -577,18 +572,16 @@ fn report_apply(report: &ApplyReport, sources: &SourceMap, destroy: bool, color:
         crate::errln!("{}", ui::error_line(&format!("{addr}: {err}"), color));
     }
     if report.interrupted {
-        crate::errln!("\nApply interrupted: {} added, {} changed, {} destroyed before stopping. The state is saved; run apply again to finish.", report.added, report.changed, report.destroyed);
+        crate::errln!(
+            "\nApply interrupted: {} before stopping. The state is saved; run apply again to finish.",
+            report.counts()
+        );
         return 130;
     }
     let failed = !report.errors.is_empty() || report.diagnostics.iter().any(|d| d.is_error());
     let what = if destroy { "Destroy" } else { "Apply" };
     if failed {
-        crate::errln!(
-            "\n{what} failed: {} added, {} changed, {} destroyed.",
-            report.added,
-            report.changed,
-            report.destroyed
-        );
+        crate::errln!("\n{what} failed: {}.", report.counts());
         return 1;
     }
     if destroy {
@@ -600,12 +593,10 @@ fn report_apply(report: &ApplyReport, sources: &SourceMap, destroy: bool, color:
         );
     } else {
         crate::outln!(
-            "\n{}Apply complete!{} Resources: {} added, {} changed, {} destroyed.",
+            "\n{}Apply complete!{} Resources: {}.",
             if color { "\x1b[1;32m" } else { "" },
             if color { "\x1b[0m" } else { "" },
-            report.added,
-            report.changed,
-            report.destroyed
+            report.counts()
         );
         if !report.outputs.is_empty() {
             crate::outln!("\nOutputs:\n");
@@ -617,4 +608,73 @@ fn report_apply(report: &ApplyReport, sources: &SourceMap, destroy: bool, color:
         }
     }
     0
+}
+
+/// `landform import ADDR ID`: read the object, save it in the state, and show
+/// what the configuration would change on it.
+pub fn cmd_import(common: &CommonArgs, addr: &str, id: &str, vars: &VarArgs, color: bool) -> u8 {
+    let cfg = match load_config(vars, color) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let (st, snapshot) = match open_and_load(common, "import", color) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let providers = match providers_for(&cfg.tree, &cfg.variables) {
+        Ok(p) => p,
+        Err(d) => {
+            print_diagnostics(&d, &cfg.sources, color);
+            return 1;
+        }
+    };
+    crate::outln!("{addr}: Importing from ID \"{id}\"...");
+    let record = match landform_engine::import::import_record(&cfg.tree, &cfg.sources, &providers, &snapshot, addr, id)
+    {
+        Ok(r) => r,
+        Err(e) => {
+            crate::errln!("{}", ui::error_line(&e, color));
+            return 1;
+        }
+    };
+    if let Err(e) = st.storage.save_backup(&snapshot) {
+        crate::errln!("{}", ui::error_line(&e.to_string(), color));
+        return 1;
+    }
+    let shown = record.addr.clone();
+    if let Err(e) = st.storage.commit(&[landform_state::Change::Put(Box::new(record))]) {
+        crate::errln!("{}", ui::error_line(&e.to_string(), color));
+        return 1;
+    }
+    crate::outln!(
+        "{shown}: Import prepared!\n\n{}Import successful!{}\n\nThe resource is now in the state and will henceforth be managed by Landform.",
+        if color { "\x1b[1;32m" } else { "" },
+        if color { "\x1b[0m" } else { "" }
+    );
+    // What the configuration would now change on it.
+    let now = match st.storage.load() {
+        Ok(s) => s,
+        Err(e) => {
+            crate::errln!("{}", ui::error_line(&e.to_string(), color));
+            return 1;
+        }
+    };
+    let _ = st.storage.save_backup(&now);
+    let args = PlanArgs {
+        vars: vars.clone(),
+        targets: vec![shown],
+        replace: Vec::new(),
+        refresh: false,
+        destroy: false,
+        refresh_only: false,
+        no_progress: true,
+        json: false,
+    };
+    match make_plan(&cfg, &now, &args, color) {
+        Ok(plan) => {
+            print_plan(&plan, false, color);
+            0
+        }
+        Err(code) => code,
+    }
 }

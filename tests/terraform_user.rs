@@ -234,3 +234,74 @@ fn fmt_normalises_spacing_inside_expressions() {
     );
     f.ok(&["fmt", "--check"]);
 }
+
+#[test]
+fn import_blocks_and_the_import_command_bring_existing_files_under_management() {
+    let resource = "resource \"local_file\" \"page\" {\n  path    = \"page.txt\"\n  content = \"hello\"\n}\n";
+    let f = Fixture::new("import-block", &format!("import {{\n  to = local_file.page\n  id = var.page\n}}\nvariable \"page\" {{\n  default = \"page.txt\"\n}}\n{resource}"));
+    std::fs::write(f.path("page.txt"), "hello").unwrap();
+    // The plan reads the object and shows it whole; nothing else changes.
+    let plan = f.ok(&["plan", "--out", "p.plan"]);
+    assert!(plan.contains("# local_file.page will be imported"), "{plan}");
+    assert!(plan.contains("content        = \"hello\""), "{plan}");
+    assert!(plan.contains("Plan: 1 to import, 0 to add, 0 to change, 0 to destroy."), "{plan}");
+    let json: serde_json::Value = serde_json::from_str(&f.ok(&["plan", "--json"])).unwrap();
+    assert_eq!(json["resource_changes"][0]["change"]["importing"]["id"], "page.txt");
+    assert_eq!(json["resource_changes"][0]["change"]["actions"][0], "no-op");
+    assert_eq!(json["summary"]["import"], 1);
+    // Nothing is in the state until apply.
+    assert_eq!(f.ok(&["state", "list"]).trim(), "");
+    let applied = f.ok(&["apply", "p.plan"]);
+    assert!(applied.contains("Resources: 1 imported, 0 added, 0 changed, 0 destroyed."), "{applied}");
+    assert!(f.ok(&["state", "list"]).contains("local_file.page"));
+    // The block has done its work and may stay: the next plan is clean.
+    let again = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
+
+    // An import that the configuration then changes: imported and updated in one apply.
+    let g = Fixture::new(
+        "import-block-update",
+        &format!(
+            "import {{\n  to = local_file.page\n  id = \"page.txt\"\n}}\n{}",
+            resource.replace("hello", "hello world")
+        ),
+    );
+    std::fs::write(g.path("page.txt"), "hello").unwrap();
+    let plan = g.ok(&["plan"]);
+    assert!(plan.contains("# local_file.page will be updated in-place\n  # (imported from \"page.txt\")"), "{plan}");
+    assert!(plan.contains("Plan: 1 to import, 0 to add, 1 to change, 0 to destroy."), "{plan}");
+    let applied = g.ok(&["apply", "--auto-approve"]);
+    assert!(applied.contains("1 imported, 0 added, 1 changed"), "{applied}");
+    assert_eq!(std::fs::read_to_string(g.path("page.txt")).unwrap(), "hello world");
+
+    // Mistakes point at what is wrong.
+    let h = Fixture::new(
+        "import-block-bad",
+        &format!("import {{\n  to = local_file.page\n  id = \"missing.txt\"\n}}\nimport {{\n  to = local_file.other\n  id = \"page.txt\"\n}}\nimport {{\n  to = \"local_file.page\"\n  id = \"x\"\n}}\n{resource}"),
+    );
+    let out = h.run(&["plan"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("written without quotes"), "{err}");
+    assert!(err.contains("main.lf:10:8"), "{err}");
+    h.write(&format!("import {{\n  to = local_file.page\n  id = \"missing.txt\"\n}}\nimport {{\n  to = local_file.other\n  id = \"page.txt\"\n}}\n{resource}"));
+    let out = h.run(&["plan"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("main.lf:3:8"), "a missing object points at its id: {err}");
+    assert!(err.contains("missing.txt"), "{err}");
+    assert!(err.contains("main.lf:6:8"), "an undeclared resource points at the address: {err}");
+    assert!(err.contains("the configuration has no resource local_file.other"), "{err}");
+    assert_eq!(h.ok(&["state", "list"]).trim(), "", "a failed plan imports nothing");
+
+    // The command does the same in one step, and shows what the configuration would change.
+    let c = Fixture::new("import-command", &resource.replace("hello", "hello world"));
+    std::fs::write(c.path("page.txt"), "hello").unwrap();
+    let out = c.ok(&["import", "local_file.page", "page.txt"]);
+    assert!(out.contains("Import successful!"), "{out}");
+    assert!(out.contains("~ content"), "the plan after it shows the change to come: {out}");
+    assert_eq!(std::fs::read_to_string(c.path("page.txt")).unwrap(), "hello", "import changes nothing in the world");
+    let again = c.run(&["import", "local_file.page", "page.txt"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again.stderr).contains("already managed"), "{}", text(&again.stderr));
+}

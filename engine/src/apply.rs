@@ -67,6 +67,8 @@ pub struct ApplyContext<'a> {
 
 #[derive(Debug, Default)]
 pub struct ApplyReport {
+    /// Objects `import` blocks brought under management.
+    pub imported: usize,
     pub added: usize,
     pub changed: usize,
     pub destroyed: usize,
@@ -83,6 +85,14 @@ pub struct ApplyReport {
     /// After a failed commit: the state apply started from, with every change
     /// it made, saved or not: what the recovery file holds.
     pub recovery: Option<Snapshot>,
+}
+
+impl ApplyReport {
+    /// "1 imported, 2 added, 0 changed, 0 destroyed", as the closing lines say it.
+    pub fn counts(&self) -> String {
+        let imported = if self.imported > 0 { format!("{} imported, ", self.imported) } else { String::new() };
+        format!("{imported}{} added, {} changed, {} destroyed", self.added, self.changed, self.destroyed)
+    }
 }
 
 /// Why a saved plan cannot be applied.
@@ -223,6 +233,7 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         for r in &plan.refreshed {
             state.insert(r.addr.clone(), r.clone());
         }
+        report.imported = plan.resource_changes.iter().filter(|c| c.importing.is_some()).count();
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Done>();
     run.tx = Some(tx);

@@ -28,6 +28,24 @@ pub fn to_config(v: &Value) -> (Map<String, Json>, BTreeSet<String>, BTreeSet<St
     (obj, unknown, sensitive)
 }
 
+/// A configuration with what is unknown as null, at any depth: what a
+/// provider's `validate` checks when planning, so that a known weight inside a
+/// block is checked even when the block also holds an ARN known only after apply.
+pub fn to_partial_config(v: &Value) -> Map<String, Json> {
+    fn conv(v: &Value) -> Json {
+        match v.unmark().0 {
+            Value::Unknown => Json::Null,
+            Value::List(items) => Json::Array(items.iter().map(conv).collect()),
+            Value::Object(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), conv(v))).collect()),
+            other => other.unmark_deep().0.to_json(),
+        }
+    }
+    match conv(v) {
+        Json::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
 /// An instance's value as expressions see it.
 pub fn to_value(obj: &Map<String, Json>, unknown: &BTreeSet<String>, sensitive: &BTreeSet<String>) -> Value {
     let mut m = std::collections::BTreeMap::new();

@@ -8,6 +8,7 @@ pub mod build;
 pub mod convert;
 pub mod drift;
 pub mod graph;
+pub mod import;
 pub mod lifecycle;
 pub mod plan;
 pub mod planner;

@@ -77,6 +77,9 @@ pub struct ResourceChange {
     pub sensitive_changed: BTreeSet<String>,
     pub dependencies: Vec<String>,
     pub create_before_destroy: bool,
+    /// Brought under management by an `import` block: the object's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importing: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -145,12 +148,14 @@ pub struct Summary {
     pub change: usize,
     pub destroy: usize,
     pub read: usize,
+    pub import: usize,
 }
 
 impl Plan {
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for c in &self.resource_changes {
+            s.import += usize::from(c.importing.is_some());
             match c.action {
                 Action::Create => s.add += 1,
                 Action::Update => s.change += 1,
@@ -182,7 +187,7 @@ impl Plan {
         if self.refresh_only {
             return !self.refreshed.is_empty() || !self.gone.is_empty();
         }
-        self.resource_changes.iter().any(|c| !matches!(c.action, Action::NoOp | Action::Read))
+        self.resource_changes.iter().any(|c| !matches!(c.action, Action::NoOp | Action::Read) || c.importing.is_some())
             || self.output_changes.iter().any(|o| o.action != Action::NoOp)
             || !self.gone.is_empty()
             || !self.interrupted.is_empty()

@@ -379,6 +379,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
         return refresh_only_plan(ctx, opts, prior, gone, resource_drift, diags);
     }
     let interrupted = settle_interrupted(ctx, &mut prior, &mut diags);
+    let importing = if opts.destroy { HashMap::new() } else { plan_imports(ctx, &graph, &mut prior, &mut diags) };
     let mut changes: Vec<ResourceChange> = Vec::new();
     let mut visited: HashSet<String> = HashSet::new();
     let mut output_changes = Vec::new();
@@ -456,6 +457,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
             sensitive_changed: BTreeSet::new(),
             dependencies: rec.dependencies.clone(),
             create_before_destroy: rec.create_before_destroy,
+            importing: None,
         });
     }
     if opts.destroy {
@@ -491,12 +493,115 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
     if diags.iter().any(Diagnostic::is_error) {
         return Err(diags);
     }
+    for c in &mut changes {
+        c.importing = importing.get(&c.address).cloned();
+        // An import that changes nothing still shows what it read.
+        if let (Some(_), Action::NoOp, Some(p)) = (&c.importing, c.action, prior.get(&c.address)) {
+            let shown = redact(&p.attributes, &c.sensitive);
+            c.before = Some(shown.clone());
+            c.after = Some(shown);
+        }
+    }
     changes.sort_by(|a, b| a.address.cmp(&b.address));
     let mut plan = new_plan(ctx, opts, prior, gone, resource_drift);
     plan.resource_changes = changes;
     plan.output_changes = output_changes;
     plan.interrupted = interrupted;
     Ok(plan)
+}
+
+/// `import` blocks: each object not yet in the state is read by its id and
+/// joins `prior` as if it had always been managed, so the walk plans it like
+/// any other (no-op, or an update toward the configuration); apply saves the
+/// record first, as it does what refresh found. Returns address → id.
+fn plan_imports(
+    ctx: &PlanContext,
+    graph: &ConfigGraph,
+    prior: &mut HashMap<String, Cow<ResourceRecord>>,
+    diags: &mut Vec<Diagnostic>,
+) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for (path, m) in &graph.modules {
+        if path.is_empty() {
+            continue;
+        }
+        for i in &m.module.imports {
+            diags.push(Diagnostic::error(
+                "Invalid import configuration",
+                "An import block is allowed only in the root module: move it to the root module, with a to address that goes through the module call (module.NAME.TYPE.NAME).".to_string(),
+                i.span,
+            ));
+        }
+    }
+    let root = graph.module(&ModulePath::new());
+    let scope = World::new(graph, ctx.variables.clone(), ctx.host);
+    let mut seen: HashMap<String, landform_lang::Span> = HashMap::new();
+    for i in &root.imports {
+        let text = ctx
+            .sources
+            .get(i.to.span.file)
+            .map(|f| f.text.get(i.to.span.start as usize..i.to.span.end as usize).unwrap_or(""))
+            .unwrap_or("");
+        let to: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let a = match ResourceAddr::parse(&to) {
+            Ok(a) if !a.data => a,
+            Ok(_) => {
+                diags.push(Diagnostic::error(
+                    "Invalid import address",
+                    "Only managed resources can be imported; a data source is read, not imported.".to_string(),
+                    i.to.span,
+                ));
+                continue;
+            }
+            Err(e) => {
+                diags.push(Diagnostic::error("Invalid import address", e, i.to.span));
+                continue;
+            }
+        };
+        let addr = a.to_string();
+        if let Some(first) = seen.insert(addr.clone(), i.to.span) {
+            let line = ctx.sources.get(first.file).map_or(0, |f| f.line_col(first.start).0);
+            diags.push(Diagnostic::error(
+                "Duplicate import configuration",
+                format!("{addr} is already imported by the import block on line {line}; each resource instance can be imported only once."),
+                i.to.span,
+            ));
+            continue;
+        }
+        // Already managed: the block has done its work (Terraform's rule), and may stay.
+        if prior.contains_key(&addr) {
+            continue;
+        }
+        let mut ev = landform_lang::Evaluator::new(ctx.host);
+        let v = ev.eval(&i.id, scope.scope(&ModulePath::new()));
+        let had_errors = ev.diags.iter().any(Diagnostic::is_error);
+        diags.append(&mut ev.diags);
+        if had_errors {
+            continue;
+        }
+        let (v, marks) = v.unmark_deep();
+        let id = match v {
+            Value::String(s) if !s.is_empty() && !marks => s,
+            _ => {
+                diags.push(Diagnostic::error(
+                    "Invalid import id",
+                    "The import block's id must be a non-empty string known when planning, such as \"arn:aws:…\" or var.NAME; it cannot refer to resources, locals or sensitive values.".to_string(),
+                    i.id.span,
+                ));
+                continue;
+            }
+        };
+        match crate::import::record_for(graph, ctx.providers, &a, &id) {
+            Ok(rec) => {
+                prior.insert(addr.clone(), Cow::Owned(rec));
+                out.insert(addr, id);
+            }
+            Err(e) => {
+                diags.push(Diagnostic::error("Cannot import", e.message, if e.address { i.to.span } else { i.id.span }))
+            }
+        }
+    }
+    out
 }
 
 /// A plan with no actions yet: what it was made against and what refresh found.
@@ -738,7 +843,9 @@ fn plan_resource(
             continue;
         }
         let sensitive = instance_sensitive(schema, &cfg_sensitive);
-        for e in provider.validate(ValidateRequest { type_name: &r.type_name, config: &config, unknown: &unknown }) {
+        let mut partial = crate::convert::to_partial_config(&cfg);
+        let _ = coerce(&mut partial, schema);
+        for e in provider.validate(ValidateRequest { type_name: &r.type_name, config: &partial, unknown: &unknown }) {
             diags.push(provider_diag(&addr_s, r, e));
         }
         let base = |action: Action| ResourceChange {
@@ -759,6 +866,7 @@ fn plan_resource(
             sensitive_changed: BTreeSet::new(),
             dependencies: deps.to_vec(),
             create_before_destroy: cbd,
+            importing: None,
         };
         if data {
             // As Terraform does: a data source that depends on a resource with
@@ -856,9 +964,32 @@ fn plan_resource(
 }
 
 fn provider_diag(addr: &str, r: &Resource, e: landform_provider::ProviderError) -> Diagnostic {
-    let span =
-        e.attribute.as_ref().and_then(|a| r.config.attribute(a).map(|at| at.value.span)).unwrap_or(r.header_span);
+    let span = e.attribute.as_ref().and_then(|a| span_of_path(&r.config, a)).unwrap_or(r.header_span);
     Diagnostic::error(format!("{}: {}", addr, e.summary), e.detail, span)
+}
+
+/// Where a path such as `default_action[0].forward.target_group[1].weight`
+/// is written: the value of that argument, or the nearest block on the way.
+fn span_of_path(body: &landform_lang::syntax::Body, path: &str) -> Option<landform_lang::Span> {
+    let (head, rest) = path.split_once('.').map_or((path, None), |(h, r)| (h, Some(r)));
+    let (name, index) = match head.split_once('[') {
+        Some((n, i)) => (n, i.trim_end_matches(']').parse::<usize>().ok()),
+        None => (head, None),
+    };
+    if rest.is_none() && index.is_none() {
+        if let Some(a) = body.attribute(name) {
+            return Some(a.value.span);
+        }
+    }
+    let block = body
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Block(b) if b.kind.name == name => Some(b),
+            _ => None,
+        })
+        .nth(index.unwrap_or(0))?;
+    Some(rest.and_then(|r| span_of_path(&block.body, r)).unwrap_or(block.kind.span))
 }
 
 /// Instance keys as a plan shows them.

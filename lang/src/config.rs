@@ -15,6 +15,8 @@ pub struct Module {
     pub resources: Vec<Resource>,
     pub module_calls: Vec<ModuleCall>,
     pub outputs: Vec<Output>,
+    /// `import { to = ADDR, id = "…" }`: objects to bring under management (root module only).
+    pub imports: Vec<Import>,
 }
 
 #[derive(Clone, Debug)]
@@ -115,7 +117,17 @@ pub struct Output {
     pub span: Span,
 }
 
-const BLOCK_TYPES: &[&str] = &["variable", "locals", "provider", "resource", "data", "module", "output"];
+/// An `import` block (Terraform 1.5's): the plan reads the object by its id
+/// and brings it under management at `to`, which the configuration declares.
+#[derive(Clone, Debug)]
+pub struct Import {
+    /// A resource instance address, kept as written (`aws_lb_target_group.blue`, `local_file.page["a"]`).
+    pub to: Expr,
+    pub id: Expr,
+    pub span: Span,
+}
+
+const BLOCK_TYPES: &[&str] = &["variable", "locals", "provider", "resource", "data", "module", "output", "import"];
 
 impl Module {
     /// Lower the files of one module directory.
@@ -273,6 +285,24 @@ impl Builder<'_> {
                 if let Some(l) = self.labels(block_ref, &["name"]) {
                     if self.declare(format!("output:{}", l[0]), "Output", span) {
                         self.output(l[0].clone(), block_ref, span);
+                    }
+                }
+            }
+            "import" => {
+                if self.labels(block_ref, &[]).is_some() {
+                    let found = self.schema(&block.body, "import", &["to", "id"], &[]);
+                    let to = self.require(&found, "to", "import", block.kind.span).map(|a| a.value.clone());
+                    let id = self.require(&found, "id", "import", block.kind.span).map(|a| a.value.clone());
+                    if let (Some(to), Some(id)) = (to, id) {
+                        if to.as_traversal().is_none() {
+                            self.err(
+                                "Invalid import address",
+                                "The \"to\" argument of an import block is a resource address, written without quotes: to = aws_lb_target_group.blue".into(),
+                                to.span,
+                            );
+                        } else {
+                            self.module.imports.push(Import { to, id, span });
+                        }
                     }
                 }
             }

@@ -105,9 +105,13 @@ fn header(c: &ResourceChange, col: &Colors) -> (String, String) {
         Action::CreateThenDelete => ("+/-", col.green, "must be replaced".to_string()),
         Action::Delete => ("-", col.red, "will be destroyed".to_string()),
         Action::Read => ("<=", col.cyan, "will be read during apply".to_string()),
+        Action::NoOp if c.importing.is_some() => (" ", "", "will be imported".to_string()),
         Action::NoOp => (" ", "", "is unchanged".to_string()),
     };
     let mut h = format!("  {}# {}{} {what}", col.bold, c.address, col.reset);
+    if let (Some(id), false) = (&c.importing, c.action == Action::NoOp) {
+        let _ = write!(h, "\n  {}# (imported from \"{id}\"){}", col.dim, col.reset);
+    }
     if c.reason.as_deref() == Some("delete_because_no_resource_config") {
         let _ = write!(h, "\n  {}# (because {} is not in configuration){}", col.dim, c.address, col.reset);
     }
@@ -170,6 +174,12 @@ pub fn render_change(c: &ResourceChange, col: &Colors) -> String {
                     format!("{} -> null", b.map(val).unwrap_or_default())
                 };
                 (format!("{}-{}", col.red, col.reset), name.clone(), text)
+            }
+            // An import that changes nothing: what was read, in full.
+            Action::NoOp => {
+                let Some(b) = b else { continue };
+                let text = if sens { "(sensitive value)".to_string() } else { heredoc(None, b, col).unwrap_or(val(b)) };
+                (" ".to_string(), name.clone(), text)
             }
             _ => {
                 let changed = if sens { c.sensitive_changed.contains(name) } else { unknown || b != a };
@@ -313,7 +323,8 @@ pub fn render_plan(plan: &Plan, col: &Colors) -> String {
         }
         return out;
     }
-    let visible: Vec<&ResourceChange> = plan.resource_changes.iter().filter(|c| c.action != Action::NoOp).collect();
+    let visible: Vec<&ResourceChange> =
+        plan.resource_changes.iter().filter(|c| c.action != Action::NoOp || c.importing.is_some()).collect();
     // Sorted by name and aligned, like the attributes of a resource.
     let mut changed: Vec<&OutputChange> = plan.output_changes.iter().filter(|o| o.action != Action::NoOp).collect();
     changed.sort_by(|a, b| a.name.cmp(&b.name));
@@ -347,16 +358,21 @@ pub fn render_plan(plan: &Plan, col: &Colors) -> String {
         if has(&|a| a == Action::Read) {
             legend.push(format!(" {}<={} read (data resources)", col.cyan, col.reset));
         }
-        let _ = writeln!(out, "\nLandform used the selected providers to generate the following execution plan.\nResource actions are indicated with the following symbols:\n{}\n", legend.join("\n"));
+        if legend.is_empty() {
+            let _ = writeln!(out, "\nLandform used the selected providers to generate the following execution plan.\n");
+        } else {
+            let _ = writeln!(out, "\nLandform used the selected providers to generate the following execution plan.\nResource actions are indicated with the following symbols:\n{}\n", legend.join("\n"));
+        }
         let _ = writeln!(out, "Landform will perform the following actions:\n");
         for c in &visible {
             out.push_str(&render_change(c, col));
             out.push('\n');
         }
         let s = plan.summary();
+        let imports = if s.import > 0 { format!("{} to import, ", s.import) } else { String::new() };
         let _ = writeln!(
             out,
-            "{}Plan:{} {} to add, {} to change, {} to destroy.",
+            "{}Plan:{} {imports}{} to add, {} to change, {} to destroy.",
             col.bold, col.reset, s.add, s.change, s.destroy
         );
     }
@@ -416,6 +432,7 @@ pub fn plan_json(plan: &Plan) -> Value {
                     "before_sensitive": flags(&c.sensitive),
                     "after_sensitive": flags(&c.sensitive),
                     "replace_paths": c.replace_paths.iter().map(|p| path_steps(p)).collect::<Vec<_>>(),
+                    "importing": c.importing.as_ref().map(|id| json!({ "id": id })),
                 },
                 "action_reason": c.reason,
             })
@@ -447,6 +464,6 @@ pub fn plan_json(plan: &Plan) -> Value {
         "resource_changes": changes,
         "resource_drift": drift::resource_drift_json(&plan.resource_drift),
         "output_changes": outputs,
-        "summary": { "add": s.add, "change": s.change, "destroy": s.destroy },
+        "summary": { "import": s.import, "add": s.add, "change": s.change, "destroy": s.destroy },
     })
 }

@@ -2,7 +2,7 @@
 //! dispatch of create, update, delete and read by type.
 
 use crate::listener;
-use crate::values::{arn_suffix, b, n, s, single, string_map, strings, tags_value};
+use crate::values::{arn_suffix, b, n, s, set_like, single, string_map, strings, tags_value};
 use crate::{aws_error, not_found};
 use aws_sdk_elasticloadbalancingv2 as elb;
 use elb::types::{
@@ -96,7 +96,7 @@ pub async fn delete(c: &elb::Client, t: &str, prior: &Object) -> Result<()> {
 pub async fn read(c: &elb::Client, t: &str, prior: &Object) -> Result<Option<Object>> {
     let id = s(prior, "id").unwrap_or_default().to_string();
     let mut obj = match t {
-        "aws_lb" => read_lb(c, &id).await?,
+        "aws_lb" => read_lb(c, &id, prior).await?,
         "aws_lb_target_group" => read_target_group(c, &id).await?,
         "aws_lb_listener" => listener::read_listener(c, &id, prior).await?,
         "aws_lb_listener_rule" => listener::read_rule(c, &id, prior).await?,
@@ -267,7 +267,7 @@ async fn update_lb(c: &elb::Client, arn: &str, config: &Object) -> Result<()> {
     Ok(())
 }
 
-async fn read_lb(c: &elb::Client, arn: &str) -> Result<Option<Object>> {
+async fn read_lb(c: &elb::Client, arn: &str, prior: &Object) -> Result<Option<Object>> {
     let out = match c.describe_load_balancers().load_balancer_arns(arn).send().await {
         Ok(o) => o,
         Err(e) if not_found(&e) => return Ok(None),
@@ -287,11 +287,12 @@ async fn read_lb(c: &elb::Client, arn: &str) -> Result<Option<Object>> {
         .and_then(|a| a.value())
         .and_then(|v| v.parse::<i64>().ok())
         .unwrap_or(60);
-    let mut subnets: Vec<String> =
-        lb.availability_zones().iter().filter_map(|z| z.subnet_id().map(String::from)).collect();
-    subnets.sort();
-    let mut sgs: Vec<String> = lb.security_groups().to_vec();
-    sgs.sort();
+    let subnets = set_like(
+        prior,
+        "subnets",
+        lb.availability_zones().iter().filter_map(|z| z.subnet_id().map(String::from)).collect(),
+    );
+    let sgs = set_like(prior, "security_groups", lb.security_groups().to_vec());
     let mut o = Object::new();
     o.insert("id".into(), json!(arn));
     o.insert("arn".into(), json!(arn));

@@ -52,6 +52,20 @@ pub fn tags_value(tags: &[(String, String)]) -> Value {
     Value::Object(tags.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
 }
 
+/// A list AWS treats as a set (subnets, security groups), in the order the
+/// configuration wrote it when it holds the same members, else sorted.
+pub fn set_like(prior: &Object, k: &str, mut now: Vec<String>) -> Vec<String> {
+    let written = strings(prior, k);
+    let mut a = written.clone();
+    a.sort();
+    now.sort();
+    if a == now {
+        written
+    } else {
+        now
+    }
+}
+
 /// State objects compare without nulls: an attribute set to null is an absent one.
 pub fn same(a: &Object, b: &Object) -> bool {
     let clean = |o: &Object| -> Object {
@@ -78,7 +92,8 @@ fn check_actions(path: &str, actions: &[&Object], out: &mut Vec<ProviderError>) 
         match kind {
             "forward" => {
                 let fwd = single(a, "forward");
-                if s(a, "target_group_arn").is_none() && fwd.is_none() && !a.contains_key("forward") {
+                // A key present with null is a value known only after apply.
+                if !a.contains_key("target_group_arn") && !a.contains_key("forward") {
                     out.push(
                         ProviderError::new(
                             "Invalid forward action",

@@ -5,8 +5,9 @@
 
 use base64::Engine as _;
 use landform_provider::{
-    default_plan, ApplyRequest, ApplyResponse, AttrType, Attribute, Object, PlanRequest, PlanResponse, Provider,
-    ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, ReadResponse, Result, Schema, ValidateRequest,
+    default_plan, ApplyRequest, ApplyResponse, AttrType, Attribute, ImportRequest, Object, PlanRequest, PlanResponse,
+    Provider, ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, ReadResponse, Result, Schema,
+    ValidateRequest,
 };
 use serde_json::{json, Value};
 use sha2::Digest;
@@ -423,6 +424,29 @@ impl Provider for LocalProvider {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ReadResponse::Gone),
             Err(e) => Err(ProviderError::new("Cannot read file", format!("{path}: {e}"))),
         }
+    }
+
+    /// `landform import local_file.x PATH`: the file as it is.
+    fn import(&self, req: ImportRequest) -> Result<Object> {
+        if req.type_name != "local_file" {
+            return Err(ProviderError::new(
+                "Import not supported",
+                format!("Resources of type {} cannot be imported: only local_file can.", req.type_name),
+            ));
+        }
+        let bytes = std::fs::read(req.id)
+            .map_err(|e| ProviderError::new("Cannot import the file", format!("{}: {e}", req.id)))?;
+        let mut o = Object::new();
+        o.insert("path".into(), json!(req.id));
+        o.insert("id".into(), json!(req.id));
+        o.insert("content_sha256".into(), json!(sha256_hex(&bytes)));
+        match String::from_utf8(bytes) {
+            Ok(text) => o.insert("content".into(), json!(text)),
+            Err(e) => {
+                o.insert("content_base64".into(), json!(base64::engine::general_purpose::STANDARD.encode(e.as_bytes())))
+            }
+        };
+        Ok(o)
     }
 
     /// A file is found by its path; anything else cannot be told apart from

@@ -1,0 +1,324 @@
+//! The aws provider end to end: the real `landform` binary against moto's
+//! standalone server, which speaks the real ELBv2 and EC2 query APIs on
+//! loopback. Each test starts its own server on a free port; the VPC and
+//! subnets are made through the EC2 API with boto3 (a fixture, not part of
+//! the provider), and the tests look at what AWS holds the same way.
+//!
+//! moto lives in a virtualenv that `scripts/test` installs
+//! (`target/test-venv`, or `LANDFORM_TEST_VENV`); without it these tests fail.
+
+mod common;
+
+use common::{text, Fixture};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn venv() -> PathBuf {
+    let dir = std::env::var_os("LANDFORM_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-venv"));
+    assert!(
+        dir.join("bin/python").exists(),
+        "moto is not installed in {}: run scripts/test, which installs moto[server] into that virtualenv",
+        dir.display()
+    );
+    dir
+}
+
+/// moto's server on a free loopback port, with a VPC and two subnets.
+struct Moto {
+    child: Child,
+    url: String,
+    vpc: String,
+    subnets: Vec<String>,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        // Tests run in parallel: a free port can be taken by another server
+        // between the check and moto's bind, so a server that exits is retried.
+        let (child, url) = (0..5)
+            .find_map(|_| {
+                let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+                let mut child = Command::new(venv().join("bin/python"))
+                    .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("moto starts");
+                let start = Instant::now();
+                let mut up = false;
+                while start.elapsed() < Duration::from_secs(30) && child.try_wait().ok().flatten().is_none() {
+                    if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                        std::thread::sleep(Duration::from_millis(200));
+                        up = child.try_wait().ok().flatten().is_none();
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                if up {
+                    return Some((child, format!("http://127.0.0.1:{port}")));
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                None
+            })
+            .expect("moto's server starts on a free port");
+        let mut m = Moto { child, url, vpc: String::new(), subnets: Vec::new() };
+        let net = m.py(r#"
+vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+a = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+b = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.2.0/24", AvailabilityZone="us-east-1b")["Subnet"]["SubnetId"]
+out = {"vpc": vpc, "subnets": [a, b]}
+"#);
+        m.vpc = net["vpc"].as_str().unwrap().to_string();
+        m.subnets = net["subnets"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
+        m
+    }
+
+    /// Run Python with `elb` and `ec2` boto3 clients bound to this server; returns `out` as JSON.
+    fn py(&self, code: &str) -> Value {
+        let script = format!(
+            "import boto3, json\nkw = dict(endpoint_url={url:?}, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\nelb = boto3.client('elbv2', **kw)\nec2 = boto3.client('ec2', **kw)\nout = None\n{code}\nprint(json.dumps(out, default=str))\n",
+            url = self.url
+        );
+        let o = Command::new(venv().join("bin/python")).arg("-c").arg(script).output().unwrap();
+        assert!(o.status.success(), "python failed: {}", text(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn example(name: &str) -> Fixture {
+    let f = Fixture::new(name, "");
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/aws-blue-green/main.lf")).unwrap();
+    f.write(&text);
+    f
+}
+
+/// Run landform with the example's variables in the environment (as
+/// LANDFORM_VAR_name), so that every command, drift included, sees them.
+fn run(f: &Fixture, args: &[&str], m: &Moto) -> Output {
+    f.cmd(args)
+        .env("LANDFORM_VAR_endpoint", &m.url)
+        .env("LANDFORM_VAR_vpc_id", &m.vpc)
+        .env("LANDFORM_VAR_subnet_ids", serde_json::to_string(&m.subnets).unwrap())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn ok(f: &Fixture, args: &[&str], m: &Moto) -> String {
+    let out = run(f, args, m);
+    assert_eq!(out.status.code(), Some(0), "landform {args:?}:\n{}\n{}", text(&out.stdout), text(&out.stderr));
+    text(&out.stdout)
+}
+
+const WEIGHTS: &str = r#"
+lb = elb.describe_load_balancers()["LoadBalancers"]
+out = []
+for l in lb:
+    for li in elb.describe_listeners(LoadBalancerArn=l["LoadBalancerArn"])["Listeners"]:
+        for a in li["DefaultActions"]:
+            out.append(sorted(g["Weight"] for g in a["ForwardConfig"]["TargetGroups"]))
+"#;
+
+#[test]
+fn blue_green_applies_replans_clean_shifts_weights_in_place_and_destroys_everything() {
+    let m = Moto::start();
+    let f = example("aws-bg");
+    let applied = ok(&f, &["apply", "--auto-approve"], &m);
+    assert!(applied.contains("Apply complete! Resources: 4 added, 0 changed, 0 destroyed."), "{applied}");
+    assert_eq!(m.py(WEIGHTS), serde_json::json!([[0, 100]]));
+    // A second plan: nothing to do.
+    let again = run(&f, &["plan", "--detailed-exitcode"], &m);
+    assert_eq!(again.status.code(), Some(0), "{}{}", text(&again.stdout), text(&again.stderr));
+    // New weights: an in-place update of the listener alone.
+    let shift = ["--var", "blue_weight=75", "--var", "green_weight=25"];
+    let plan = ok(&f, &[&["plan"][..], &shift].concat(), &m);
+    assert!(plan.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{plan}");
+    assert!(plan.contains("# aws_lb_listener.http will be updated in-place"), "{plan}");
+    assert!(plan.contains("~ default_action[0].forward.target_group[0].weight = 100 -> 75"), "{plan}");
+    assert!(plan.contains("~ default_action[0].forward.target_group[1].weight = 0 -> 25"), "{plan}");
+    ok(&f, &[&["apply", "--auto-approve"][..], &shift].concat(), &m);
+    assert_eq!(m.py(WEIGHTS), serde_json::json!([[25, 75]]));
+    let again = run(&f, &[&["plan", "--detailed-exitcode"][..], &shift].concat(), &m);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
+    // Destroy leaves no load balancer, listener or target group behind.
+    let destroyed = ok(&f, &[&["destroy", "--auto-approve"][..], &shift].concat(), &m);
+    assert!(destroyed.contains("Resources: 4 destroyed."), "{destroyed}");
+    let left = m.py(
+        "out = [len(elb.describe_load_balancers()['LoadBalancers']), len(elb.describe_target_groups()['TargetGroups'])]",
+    );
+    assert_eq!(left, serde_json::json!([0, 0]));
+}
+
+#[test]
+fn drift_sees_weights_changed_in_the_console_and_a_deleted_target_group() {
+    let m = Moto::start();
+    let f = example("aws-drift");
+    std::fs::write(
+        f.path("canary.lf"),
+        "resource \"aws_lb_target_group\" \"canary\" {\n  name     = \"web-canary\"\n  port     = 8080\n  protocol = \"HTTP\"\n  vpc_id   = var.vpc_id\n}\n",
+    )
+    .unwrap();
+    ok(&f, &["apply", "--auto-approve"], &m);
+    m.py(
+        r#"
+l = elb.describe_listeners(LoadBalancerArn=elb.describe_load_balancers()["LoadBalancers"][0]["LoadBalancerArn"])["Listeners"][0]
+groups = l["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]
+for g in groups:
+    g["Weight"] = 10 if g["Weight"] == 100 else 90
+elb.modify_listener(ListenerArn=l["ListenerArn"], DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}])
+canary = elb.describe_target_groups(Names=["web-canary"])["TargetGroups"][0]["TargetGroupArn"]
+elb.delete_target_group(TargetGroupArn=canary)
+"#,
+    );
+    let drift = run(&f, &["drift"], &m);
+    let report = text(&drift.stdout);
+    assert_eq!(drift.status.code(), Some(2), "{report}{}", text(&drift.stderr));
+    assert!(report.contains("# aws_lb_listener.http has changed"), "{report}");
+    assert!(report.contains("~ default_action[0].forward.target_group[0].weight = 100 -> 10"), "{report}");
+    assert!(report.contains("~ default_action[0].forward.target_group[1].weight = 0 -> 90"), "{report}");
+    assert!(report.contains("# aws_lb_target_group.canary has been deleted"), "{report}");
+    let json: Value = serde_json::from_slice(&run(&f, &["drift", "--json"], &m).stdout).unwrap();
+    assert_eq!(json["summary"]["drifted"], 1);
+    assert_eq!(json["summary"]["deleted"], 1);
+    let plan = ok(&f, &["plan"], &m);
+    assert!(plan.contains("Objects changed outside Landform"), "{plan}");
+    assert!(plan.contains("# aws_lb_target_group.canary will be created"), "{plan}");
+    assert!(plan.contains("~ default_action[0].forward.target_group[0].weight = 10 -> 100"), "{plan}");
+    // A plain apply puts the world back.
+    ok(&f, &["apply", "--auto-approve"], &m);
+    assert_eq!(m.py(WEIGHTS), serde_json::json!([[0, 100]]));
+    assert_eq!(run(&f, &["drift"], &m).status.code(), Some(0));
+}
+
+#[test]
+fn import_brings_an_existing_target_group_under_management() {
+    let m = Moto::start();
+    let arn = m.py(&format!(
+        "out = elb.create_target_group(Name='legacy', Port=80, Protocol='HTTP', VpcId='{}')['TargetGroups'][0]['TargetGroupArn']",
+        m.vpc
+    ));
+    let arn = arn.as_str().unwrap();
+    let f = Fixture::new(
+        "aws-import",
+        &format!(
+            "variable \"endpoint\" {{}}\nvariable \"vpc_id\" {{}}\nvariable \"subnet_ids\" {{}}\nprovider \"aws\" {{\n  region   = \"us-east-1\"\n  endpoint = var.endpoint\n}}\nresource \"aws_lb_target_group\" \"legacy\" {{\n  name     = \"legacy\"\n  port     = 80\n  protocol = \"HTTP\"\n  vpc_id   = \"{}\"\n}}\n",
+            m.vpc
+        ),
+    );
+    let out = ok(&f, &["import", "aws_lb_target_group.legacy", arn], &m);
+    assert!(out.contains("Import successful!"), "{out}");
+    assert!(out.contains("No changes."), "{out}");
+    let plan = run(&f, &["plan", "--detailed-exitcode"], &m);
+    assert_eq!(plan.status.code(), Some(0), "{}{}", text(&plan.stdout), text(&plan.stderr));
+    let state = f.ok(&["state", "show", "aws_lb_target_group.legacy"]);
+    assert!(state.contains(arn), "{state}");
+    // Importing it again, or into an address the configuration lacks, is refused.
+    let again = run(&f, &["import", "aws_lb_target_group.legacy", arn], &m);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again.stderr).contains("already managed"), "{}", text(&again.stderr));
+    let missing = run(&f, &["import", "aws_lb_target_group.other", arn], &m);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("the configuration has no resource aws_lb_target_group.other"));
+}
+
+#[test]
+fn bad_input_is_refused_when_planning_with_its_position() {
+    let m = Moto::start();
+    let f = example("aws-bad");
+    let base = std::fs::read_to_string(f.path("main.lf")).unwrap();
+    // A weight of 1000, pointed at where it is written.
+    let out = run(&f, &["plan", "--var", "green_weight=1000"], &m);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Invalid target group weight"), "{err}");
+    assert!(err.contains("default_action[0].forward.target_group[1].weight is 1000"), "{err}");
+    assert!(err.contains("main.lf:94:"), "the error points at the weight's line: {err}");
+    // Six target groups in one forward.
+    let group = "      target_group {\n        arn = aws_lb_target_group.blue.arn\n      }\n";
+    std::fs::write(
+        f.path("six.lf"),
+        format!(
+            "resource \"aws_lb_listener\" \"six\" {{\n  load_balancer_arn = aws_lb.web.arn\n  port = 81\n  default_action {{\n    type = \"forward\"\n    forward {{\n{}    }}\n  }}\n}}\n",
+            group.repeat(6)
+        ),
+    )
+    .unwrap();
+    let out = run(&f, &["plan"], &m);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Too many blocks"), "{err}");
+    assert!(err.contains("No more than 5 \"target_group\" blocks are allowed in a \"forward\" block."), "{err}");
+    assert!(err.contains("six.lf:22:"), "the sixth block is pointed at: {err}");
+    std::fs::remove_file(f.path("six.lf")).unwrap();
+    // A missing required argument; a block where an argument belongs.
+    f.write(
+        &base
+            .replace("  name     = \"${var.name}-blue\"\n", "")
+            .replace("  port              = 80\n", "  port {\n  }\n"),
+    );
+    let out = run(&f, &["plan"], &m);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("The argument \"name\" is required in a resource \"aws_lb_target_group\" block"), "{err}");
+    assert!(err.contains("\"port\" is an argument of a resource \"aws_lb_listener\" block, not a block"), "{err}");
+    assert!(err.contains("main.lf:"), "{err}");
+}
+
+#[test]
+fn an_aws_error_names_the_resource_and_the_code_and_keeps_what_was_created() {
+    let m = Moto::start();
+    let f = Fixture::new(
+        "aws-error",
+        &format!(
+            r#"
+provider "aws" {{
+  region   = "us-east-1"
+  endpoint = "{url}"
+}}
+resource "aws_lb_target_group" "blue" {{
+  name     = "kept"
+  port     = 80
+  protocol = "HTTP"
+  vpc_id   = "{vpc}"
+}}
+resource "aws_lb_listener" "http" {{
+  load_balancer_arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/missing/0123456789abcdef"
+  port              = 80
+  default_action {{
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.blue.arn
+  }}
+}}
+"#,
+            url = m.url,
+            vpc = m.vpc
+        ),
+    );
+    let out = f
+        .cmd(&["apply", "--auto-approve"])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}{err}", text(&out.stdout));
+    assert!(err.contains("aws_lb_listener.http: AWS CreateListener failed: LoadBalancerNotFound"), "{err}");
+    let list = f.ok(&["state", "list"]);
+    assert_eq!(list.trim(), "aws_lb_target_group.blue", "the target group created before the error is kept");
+}
