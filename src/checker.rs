@@ -27,6 +27,8 @@ pub struct Options {
     pub notify: Option<String>,
     pub format: Format,
     pub color: bool,
+    /// At most N objects read at once in each check.
+    pub parallelism: usize,
 }
 
 type Labels = Vec<(String, String)>;
@@ -169,8 +171,9 @@ pub fn serve(common: &CommonArgs, providers: &landform_engine::Providers, rules:
         loop {
             let started = Instant::now();
             let (c, r, p) = (common.clone(), rules.clone(), providers.clone());
+            let parallelism = opts.parallelism;
             let task = tokio::task::spawn_blocking(move || {
-                check(&c, &p, &r, Duration::ZERO, &landform_engine::refresh::Quiet)
+                check(&c, &p, &r, Duration::ZERO, parallelism, &landform_engine::refresh::Quiet)
             });
             let outcome = tokio::select! {
                 o = task => o,

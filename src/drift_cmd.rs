@@ -40,6 +40,9 @@ pub struct DriftArgs {
     /// No progress bar, even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
+    /// At most N objects read at once.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub parallelism: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -93,6 +96,7 @@ pub fn check(
     providers: &Providers,
     rules: &DriftRules,
     wait: Duration,
+    parallelism: usize,
     progress: &dyn RefreshProgress,
 ) -> Result<DriftReport, CheckError> {
     let dir = run::state_dir(common);
@@ -104,7 +108,7 @@ pub fn check(
         })?;
         landform_state::read_snapshot(&dir, &common.workspace).map_err(|e| CheckError::Failed(e.to_string()))?
     };
-    let refreshed = landform_engine::refresh::refresh(providers, &snapshot, rules, true, progress);
+    let refreshed = landform_engine::refresh::refresh(providers, &snapshot, rules, true, parallelism, progress);
     let errors = refreshed
         .diags
         .iter()
@@ -130,8 +134,14 @@ pub fn run(common: &CommonArgs, args: DriftArgs, color: bool) -> u8 {
             crate::errln!("{}", ui::error_line("--every must be at least 1s", color));
             return 1;
         }
-        let opts =
-            crate::checker::Options { every, metrics_addr: args.metrics_addr, notify: args.notify, format, color };
+        let opts = crate::checker::Options {
+            every,
+            metrics_addr: args.metrics_addr,
+            notify: args.notify,
+            format,
+            color,
+            parallelism: args.parallelism,
+        };
         return crate::checker::serve(common, &providers, &rules, opts);
     }
     // A quiet command: a bar on a terminal, nothing per object otherwise.
@@ -144,7 +154,7 @@ pub fn run(common: &CommonArgs, args: DriftArgs, color: bool) -> u8 {
     }
     let progress =
         crate::progress::Refresh::bar_or(args.no_progress || format != Format::Text, crate::progress::Refresh::Quiet);
-    let report = match check(common, &providers, &rules, common.lock_timeout, &progress) {
+    let report = match check(common, &providers, &rules, common.lock_timeout, args.parallelism, &progress) {
         Ok(r) => r,
         Err(CheckError::Locked(m) | CheckError::Failed(m)) => {
             drop(progress);

@@ -129,7 +129,7 @@ struct TargetArgs {
 }
 
 impl TargetArgs {
-    fn into_plan(self, vars: VarArgs, destroy: bool, no_progress: bool) -> run::PlanArgs {
+    fn into_plan(self, vars: VarArgs, destroy: bool, no_progress: bool, parallelism: usize) -> run::PlanArgs {
         run::PlanArgs {
             vars,
             targets: self.targets,
@@ -139,6 +139,7 @@ impl TargetArgs {
             refresh_only: self.refresh_only,
             no_progress,
             json: false,
+            parallelism,
         }
     }
 }
@@ -164,6 +165,9 @@ struct PlanCmd {
     /// Plain line-per-object refresh output instead of a progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// At most N objects read at once while refreshing.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    parallelism: usize,
 }
 
 #[derive(Args)]
@@ -412,12 +416,12 @@ fn run_main() -> ExitCode {
         Command::Validate(a) => validate(a, color),
         Command::Fmt(a) => fmt(a, color),
         Command::Plan(p) => {
-            let mut args = p.target.into_plan(p.vars, p.destroy, p.no_progress);
+            let mut args = p.target.into_plan(p.vars, p.destroy, p.no_progress, p.parallelism);
             args.json = p.json;
             code(run::cmd_plan(&common, args, p.out, p.json, p.detailed_exitcode, color))
         }
         Command::Apply(a) => {
-            let plan = a.target.into_plan(a.vars, false, a.run.no_progress);
+            let plan = a.target.into_plan(a.vars, false, a.run.no_progress, a.run.parallelism);
             let args = run::ApplyArgs {
                 plan_file: a.plan_file,
                 plan,
@@ -437,6 +441,7 @@ fn run_main() -> ExitCode {
                 refresh_only: false,
                 no_progress: d.run.no_progress,
                 json: false,
+                parallelism: d.run.parallelism,
             };
             let args = run::ApplyArgs {
                 plan_file: None,

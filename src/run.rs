@@ -172,6 +172,8 @@ pub struct PlanArgs {
     pub no_progress: bool,
     /// The plan is printed as JSON: no refresh lines beside it.
     pub json: bool,
+    /// At most N objects read at once by refresh.
+    pub parallelism: usize,
 }
 
 /// The team's expected drift: `.landformignore` beside the configuration,
@@ -229,6 +231,7 @@ pub fn make_plan(cfg: &Config, state: &Snapshot, args: &PlanArgs, color: bool) -
         replace: parse_addrs(&args.replace, "--replace").map_err(fail)?,
         refresh_only: args.refresh_only,
         ignore: ignore_file().map_err(fail)?,
+        parallelism: args.parallelism,
     };
     if args.refresh_only && (args.destroy || !args.replace.is_empty() || !args.refresh) {
         return Err(fail("--refresh-only cannot be combined with --destroy, --replace or --refresh=false".into()));
@@ -669,6 +672,7 @@ pub fn cmd_import(common: &CommonArgs, addr: &str, id: &str, vars: &VarArgs, col
         refresh_only: false,
         no_progress: true,
         json: false,
+        parallelism: 10,
     };
     match make_plan(&cfg, &now, &args, color) {
         Ok(plan) => {

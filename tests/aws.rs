@@ -235,6 +235,28 @@ fn import_brings_an_existing_target_group_under_management() {
     let missing = run(&f, &["import", "aws_lb_target_group.other", arn], &m);
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing.stderr).contains("the configuration has no resource aws_lb_target_group.other"));
+
+    // The same through an import block: planned, then saved by apply.
+    let arn2 = m.py(&format!(
+        "out = elb.create_target_group(Name='legacy2', Port=8080, Protocol='HTTP', VpcId='{}')['TargetGroups'][0]['TargetGroupArn']",
+        m.vpc
+    ));
+    let arn2 = arn2.as_str().unwrap();
+    let config = std::fs::read_to_string(f.path("main.lf")).unwrap();
+    f.write(&format!(
+        "{config}import {{\n  to = aws_lb_target_group.legacy2\n  id = \"{arn2}\"\n}}\nresource \"aws_lb_target_group\" \"legacy2\" {{\n  name     = \"legacy2\"\n  port     = 8080\n  protocol = \"HTTP\"\n  vpc_id   = \"{}\"\n  tags = {{\n    team = \"web\"\n  }}\n}}\n",
+        m.vpc
+    ));
+    let plan = ok(&f, &["plan"], &m);
+    assert!(plan.contains("# aws_lb_target_group.legacy2 will be updated in-place"), "{plan}");
+    assert!(plan.contains(&format!("# (imported from \"{arn2}\")")), "{plan}");
+    assert!(plan.contains("Plan: 1 to import, 0 to add, 1 to change, 0 to destroy."), "{plan}");
+    let applied = ok(&f, &["apply", "--auto-approve"], &m);
+    assert!(applied.contains("1 imported, 0 added, 1 changed, 0 destroyed"), "{applied}");
+    let tags = m.py(&format!("out = elb.describe_tags(ResourceArns=['{arn2}'])['TagDescriptions'][0]['Tags']"));
+    assert_eq!(tags, serde_json::json!([{"Key": "team", "Value": "web"}]));
+    let plan = run(&f, &["plan", "--detailed-exitcode"], &m);
+    assert_eq!(plan.status.code(), Some(0), "{}{}", text(&plan.stdout), text(&plan.stderr));
 }
 
 #[test]

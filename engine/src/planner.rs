@@ -44,6 +44,8 @@ pub struct PlanOptions {
     pub refresh_only: bool,
     /// Drift that is expected (`.landformignore`): not shown.
     pub ignore: Vec<crate::drift::IgnoreRule>,
+    /// At most this many objects read at once by refresh (0: one at a time).
+    pub parallelism: usize,
 }
 
 /// SHA-256 over every configuration file's name and text.
@@ -368,7 +370,8 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
     for r in &opts.ignore {
         rules.ignore(r.clone());
     }
-    let refreshed = crate::refresh::refresh(ctx.providers, ctx.state, &rules, opts.refresh, ctx.progress);
+    let refreshed =
+        crate::refresh::refresh(ctx.providers, ctx.state, &rules, opts.refresh, opts.parallelism, ctx.progress);
     diags.extend(refreshed.diags);
     let (mut prior, gone, mut resource_drift) = (refreshed.prior, refreshed.gone, refreshed.drift);
     if opts.destroy {

@@ -416,7 +416,7 @@ pub fn plan_json(plan: &Plan) -> Value {
         .resource_changes
         .iter()
         .map(|c| {
-            json!({
+            let mut v = json!({
                 "address": c.address,
                 "module_address": if c.module_address.is_empty() { Value::Null } else { json!(c.module_address) },
                 "mode": c.mode,
@@ -432,10 +432,14 @@ pub fn plan_json(plan: &Plan) -> Value {
                     "before_sensitive": flags(&c.sensitive),
                     "after_sensitive": flags(&c.sensitive),
                     "replace_paths": c.replace_paths.iter().map(|p| path_steps(p)).collect::<Vec<_>>(),
-                    "importing": c.importing.as_ref().map(|id| json!({ "id": id })),
                 },
                 "action_reason": c.reason,
-            })
+            });
+            // As Terraform: present only on an import.
+            if let Some(id) = &c.importing {
+                v["change"]["importing"] = json!({ "id": id });
+            }
+            v
         })
         .collect();
     let outputs: Map<String, Value> = plan
