@@ -91,7 +91,7 @@ fn missing(what: &str, config: &Object) -> ProviderError {
 fn lookup_error<E, R>(what: &str, config: &Object, op: &str, e: elb::error::SdkError<E, R>) -> ProviderError
 where
     E: elb::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     if not_found(&e) {
         missing(what, config)

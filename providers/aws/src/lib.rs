@@ -109,14 +109,35 @@ impl AwsProvider {
 pub(crate) fn aws_error<E, R>(op: &str, e: elb::error::SdkError<E, R>) -> ProviderError
 where
     E: elb::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     use elb::error::ProvideErrorMetadata;
     match (e.code(), e.message()) {
         (Some(code), Some(msg)) => ProviderError::new(format!("AWS {op} failed"), format!("{code}: {msg}")),
         (Some(code), None) => ProviderError::new(format!("AWS {op} failed"), code.to_string()),
-        _ => ProviderError::new(format!("AWS {op} failed"), format!("{}", elb::error::DisplayErrorContext(&e))),
+        _ => ProviderError::new(format!("AWS {op} failed"), error_chain(&e)),
     }
+}
+
+/// An error and its sources in words, each said once, with what to do for
+/// the failures a user can fix (no credentials, an endpoint that does not answer).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = err.source();
+    }
+    let mut out = parts.join(": ");
+    if out.contains("no credentials found") || out.contains("CredentialsNotLoaded") {
+        out.push_str("\n\nGive AWS credentials through the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), a profile (AWS_PROFILE, or profile in the provider \"aws\" block), SSO (aws sso login) or an instance role.");
+    } else if out.contains("Connection refused") || out.contains("dns error") || out.contains("timed out") {
+        out.push_str("\n\nThe AWS endpoint could not be reached: check the network, or the endpoint in the provider \"aws\" block (or AWS_ENDPOINT_URL) when using an emulator.");
+    }
+    out
 }
 
 /// Whether an SDK error says the object does not exist.
