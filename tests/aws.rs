@@ -108,8 +108,11 @@ fn example(name: &str) -> Fixture {
 /// Run landform with the example's variables in the environment (as
 /// LANDFORM_VAR_name), so that every command, drift included, sees them.
 fn run(f: &Fixture, args: &[&str], m: &Moto) -> Output {
-    f.cmd(args)
-        .env("LANDFORM_VAR_endpoint", &m.url)
+    run_with(f.cmd(args), m)
+}
+
+fn run_with(mut cmd: Command, m: &Moto) -> Output {
+    cmd.env("LANDFORM_VAR_endpoint", &m.url)
         .env("LANDFORM_VAR_vpc_id", &m.vpc)
         .env("LANDFORM_VAR_subnet_ids", serde_json::to_string(&m.subnets).unwrap())
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -343,4 +346,223 @@ resource "aws_lb_listener" "http" {{
     assert!(err.contains("aws_lb_listener.http: AWS CreateListener failed: LoadBalancerNotFound"), "{err}");
     let list = f.ok(&["state", "list"]);
     assert_eq!(list.trim(), "aws_lb_target_group.blue", "the target group created before the error is kept");
+}
+
+/// Every other part in one configuration: listener rules (weighted forward with
+/// path and host conditions; a redirect), a fixed-response listener, an
+/// attachment, the three data sources, and a second provider configuration
+/// (an alias in another region); the default provider finds moto through
+/// AWS_ENDPOINT_URL alone.
+#[test]
+fn rules_attachments_data_sources_and_aliases_apply_replan_clean_and_destroy() {
+    let m = Moto::start();
+    let config = format!(
+        r#"
+variable "endpoint" {{}}
+variable "vpc_id" {{}}
+variable "subnet_ids" {{
+  type = list(string)
+}}
+
+provider "aws" {{
+  region = "us-east-1"
+}}
+
+provider "aws" {{
+  alias    = "west"
+  region   = "us-west-2"
+  endpoint = var.endpoint
+}}
+
+resource "aws_lb" "web" {{
+  name    = "web"
+  subnets = var.subnet_ids
+}}
+
+resource "aws_lb_target_group" "api" {{
+  count       = 2
+  name        = "api-${{count.index}}"
+  port        = 9000
+  protocol    = "HTTP"
+  target_type = "ip"
+  vpc_id      = var.vpc_id
+  health_check {{
+    path    = "/ready"
+    matcher = "200-299"
+  }}
+}}
+
+resource "aws_lb_target_group_attachment" "api" {{
+  target_group_arn = aws_lb_target_group.api[0].arn
+  target_id        = "10.0.1.10"
+  port             = 9000
+}}
+
+resource "aws_lb_listener" "http" {{
+  load_balancer_arn = aws_lb.web.arn
+  port              = 80
+  default_action {{
+    type = "fixed-response"
+    fixed_response {{
+      content_type = "text/plain"
+      message_body = "nothing here"
+      status_code  = "404"
+    }}
+  }}
+}}
+
+resource "aws_lb_listener_rule" "api" {{
+  listener_arn = aws_lb_listener.http.arn
+  priority     = 10
+  condition {{
+    path_pattern {{
+      values = ["/api/*"]
+    }}
+  }}
+  condition {{
+    host_header {{
+      values = ["example.com"]
+    }}
+  }}
+  action {{
+    type = "forward"
+    forward {{
+      target_group {{
+        arn    = aws_lb_target_group.api[0].arn
+        weight = 90
+      }}
+      target_group {{
+        arn    = aws_lb_target_group.api[1].arn
+        weight = 10
+      }}
+    }}
+  }}
+}}
+
+resource "aws_lb_listener_rule" "old" {{
+  listener_arn = aws_lb_listener.http.arn
+  priority     = 20
+  condition {{
+    path_pattern {{
+      values = ["/old/*"]
+    }}
+  }}
+  action {{
+    type = "redirect"
+    redirect {{
+      status_code = "HTTP_301"
+      path        = "/new/"
+    }}
+  }}
+}}
+
+resource "aws_lb_target_group" "west" {{
+  provider = aws.west
+  name     = "west"
+  port     = 80
+  protocol = "HTTP"
+  vpc_id   = "{west_vpc}"
+}}
+
+data "aws_lb" "web" {{
+  name       = "web"
+  depends_on = [aws_lb.web]
+}}
+
+data "aws_lb_target_group" "api" {{
+  arn = aws_lb_target_group.api[0].arn
+}}
+
+data "aws_lb_target_health" "api" {{
+  target_group_arn = aws_lb_target_group_attachment.api.target_group_arn
+}}
+
+output "dns" {{
+  value = data.aws_lb.web.dns_name
+}}
+
+output "api_port" {{
+  value = data.aws_lb_target_group.api.port
+}}
+
+output "targets" {{
+  value = length(data.aws_lb_target_health.api.targets)
+}}
+"#,
+        west_vpc = m.py(
+            "ec2w = boto3.client('ec2', endpoint_url=kw['endpoint_url'], region_name='us-west-2', aws_access_key_id='testing', aws_secret_access_key='testing')\nout = ec2w.create_vpc(CidrBlock='10.1.0.0/16')['Vpc']['VpcId']"
+        )
+        .as_str()
+        .unwrap()
+    );
+    let f = Fixture::new("aws-all", &config);
+    let env = |args: &[&str]| {
+        let mut c = f.cmd(args);
+        c.env("AWS_ENDPOINT_URL", &m.url);
+        c
+    };
+    let go = |args: &[&str]| {
+        let out = run_with(env(args), &m);
+        assert_eq!(out.status.code(), Some(0), "landform {args:?}:\n{}\n{}", text(&out.stdout), text(&out.stderr));
+        text(&out.stdout)
+    };
+    let applied = go(&["apply", "--auto-approve"]);
+    assert!(applied.contains("Apply complete! Resources: 8 added"), "{applied}");
+    assert!(applied.contains("api_port = 9000"), "{applied}");
+    assert!(applied.contains("targets = 1"), "{applied}");
+    // What AWS now holds, read with boto3.
+    let seen = m.py(
+        r#"
+lb = elb.describe_load_balancers(Names=["web"])["LoadBalancers"][0]
+li = elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"][0]
+rules = {r["Priority"]: r for r in elb.describe_rules(ListenerArn=li["ListenerArn"])["Rules"]}
+api = rules["10"]
+westc = boto3.client("elbv2", endpoint_url=kw["endpoint_url"], region_name="us-west-2", aws_access_key_id="testing", aws_secret_access_key="testing")
+out = {
+  "default": li["DefaultActions"][0]["Type"],
+  "weights": sorted(g["Weight"] for g in api["Actions"][0]["ForwardConfig"]["TargetGroups"]),
+  "conditions": sorted(c["Field"] for c in api["Conditions"]),
+  "redirect": rules["20"]["Actions"][0]["RedirectConfig"]["StatusCode"],
+  "west": [t["TargetGroupName"] for t in westc.describe_target_groups()["TargetGroups"]],
+  "east": sorted(t["TargetGroupName"] for t in elb.describe_target_groups()["TargetGroups"]),
+}
+"#,
+    );
+    assert_eq!(seen["default"], "fixed-response");
+    assert_eq!(seen["weights"], serde_json::json!([10, 90]));
+    assert_eq!(seen["conditions"], serde_json::json!(["host-header", "path-pattern"]));
+    assert_eq!(seen["redirect"], "HTTP_301");
+    assert_eq!(seen["west"], serde_json::json!(["west"]), "the alias's target group is in us-west-2");
+    assert_eq!(seen["east"], serde_json::json!(["api-0", "api-1"]));
+    let plan = run_with(env(&["plan", "--detailed-exitcode"]), &m);
+    assert_eq!(plan.status.code(), Some(0), "a second plan is clean:\n{}{}", text(&plan.stdout), text(&plan.stderr));
+    // A rule's weights, and another's priority, change in place.
+    let changed = config
+        .replace("weight = 90", "weight = 50")
+        .replace("weight = 10", "weight = 50")
+        .replace("priority     = 20", "priority     = 30");
+    std::fs::write(f.path("main.lf"), changed).unwrap();
+    let plan = go(&["plan"]);
+    assert!(plan.contains("# aws_lb_listener_rule.api will be updated in-place"), "{plan}");
+    assert!(plan.contains("action[0].forward.target_group[0].weight = 90 -> 50"), "{plan}");
+    assert!(plan.contains("priority = 20 -> 30"), "{plan}");
+    assert!(plan.contains("Plan: 0 to add, 2 to change, 0 to destroy."), "{plan}");
+    go(&["apply", "--auto-approve"]);
+    let now = m.py(r#"
+lb = elb.describe_load_balancers(Names=["web"])["LoadBalancers"][0]
+li = elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"][0]
+out = sorted(r["Priority"] for r in elb.describe_rules(ListenerArn=li["ListenerArn"])["Rules"])
+"#);
+    assert_eq!(now, serde_json::json!(["10", "30", "default"]));
+    let plan = run_with(env(&["plan", "--detailed-exitcode"]), &m);
+    assert_eq!(plan.status.code(), Some(0), "{}{}", text(&plan.stdout), text(&plan.stderr));
+    let destroyed = go(&["destroy", "--auto-approve"]);
+    assert!(destroyed.contains("Resources: 8 destroyed"), "{destroyed}");
+    let left = m.py(
+        r#"
+westc = boto3.client("elbv2", endpoint_url=kw["endpoint_url"], region_name="us-west-2", aws_access_key_id="testing", aws_secret_access_key="testing")
+out = [len(elb.describe_load_balancers()["LoadBalancers"]), len(elb.describe_target_groups()["TargetGroups"]), len(westc.describe_target_groups()["TargetGroups"])]
+"#,
+    );
+    assert_eq!(left, serde_json::json!([0, 0, 0]));
 }

@@ -39,7 +39,7 @@ pub async fn update(c: &elb::Client, t: &str, prior: &Object, config: &Object) -
         "aws_lb" => update_lb(c, &arn, config).await?,
         "aws_lb_target_group" => update_target_group(c, &arn, config).await?,
         "aws_lb_listener" => listener::update_listener(c, &arn, config).await?,
-        "aws_lb_listener_rule" => listener::update_rule(c, &arn, config).await?,
+        "aws_lb_listener_rule" => listener::update_rule(c, &arn, prior, config).await?,
         _ => {}
     }
     if t != "aws_lb_target_group_attachment" {

@@ -335,7 +335,7 @@ pub async fn create_rule(c: &elb::Client, config: &Object) -> Result<String> {
         .ok_or_else(|| ProviderError::new("AWS CreateRule returned no rule", ""))
 }
 
-pub async fn update_rule(c: &elb::Client, arn: &str, config: &Object) -> Result<()> {
+pub async fn update_rule(c: &elb::Client, arn: &str, prior: &Object, config: &Object) -> Result<()> {
     c.modify_rule()
         .rule_arn(arn)
         .set_conditions(Some(conditions(config)))
@@ -343,7 +343,8 @@ pub async fn update_rule(c: &elb::Client, arn: &str, config: &Object) -> Result<
         .send()
         .await
         .map_err(|e| aws_error("ModifyRule", e))?;
-    if let Some(p) = n(config, "priority") {
+    // Only a new priority: AWS refuses to give a rule the priority it already has.
+    if let Some(p) = n(config, "priority").filter(|p| n(prior, "priority") != Some(*p)) {
         c.set_rule_priorities()
             .rule_priorities(elb::types::RulePriorityPair::builder().rule_arn(arn).priority(p).build())
             .send()
