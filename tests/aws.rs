@@ -566,3 +566,133 @@ out = [len(elb.describe_load_balancers()["LoadBalancers"]), len(elb.describe_tar
     );
     assert_eq!(left, serde_json::json!([0, 0, 0]));
 }
+
+/// moto behind a proxy that holds each request for `delay_ms`, as the network
+/// and AWS's own work do: slow enough to kill an apply in the middle of it.
+struct SlowProxy {
+    child: Child,
+    url: String,
+}
+
+const PROXY: &str = r#"
+import asyncio, sys
+listen, target, delay = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) / 1000
+async def pump(r, w, wait):
+    try:
+        while data := await r.read(65536):
+            if wait:
+                await asyncio.sleep(delay)
+            w.write(data)
+            await w.drain()
+    except ConnectionError:
+        pass
+    finally:
+        w.close()
+async def serve(cr, cw):
+    sr, sw = await asyncio.open_connection("127.0.0.1", target)
+    await asyncio.gather(pump(cr, sw, True), pump(sr, cw, False))
+async def main():
+    async with await asyncio.start_server(serve, "127.0.0.1", listen) as s:
+        await s.serve_forever()
+asyncio.run(main())
+"#;
+
+impl SlowProxy {
+    fn start(m: &Moto, delay_ms: u64) -> SlowProxy {
+        let target = m.url.rsplit(':').next().unwrap().to_string();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(venv().join("bin/python"))
+            .args(["-c", PROXY, &port.to_string(), &target, &delay_ms.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(10), "the proxy did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        SlowProxy { child, url: format!("http://127.0.0.1:{port}") }
+    }
+}
+
+impl Drop for SlowProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// SIGKILL an apply of the example at moments spread over its run, then apply
+/// again: each time the second apply converges, a plan after it is clean, and
+/// AWS holds each object once (an interrupted create is adopted by name, port
+/// or priority, never made twice or refused as a duplicate).
+#[test]
+fn an_apply_killed_midway_is_finished_by_the_next_with_each_object_once() {
+    let m = Moto::start();
+    let proxy = SlowProxy::start(&m, 150);
+    let trials = [250u64, 400, 550, 700, 850, 1000, 1150, 1300];
+    let mut adopted = 0;
+    for (i, kill_ms) in trials.iter().enumerate() {
+        let name = format!("k{i}");
+        let f = example(&format!("aws-kill-{i}"));
+        let with = |args: &[&str], endpoint: &str| {
+            let mut c = f.cmd(args);
+            c.env("LANDFORM_VAR_name", &name);
+            let mut c = {
+                c.env("LANDFORM_VAR_vpc_id", &m.vpc)
+                    .env("LANDFORM_VAR_subnet_ids", serde_json::to_string(&m.subnets).unwrap())
+                    .env("AWS_ACCESS_KEY_ID", "testing")
+                    .env("AWS_SECRET_ACCESS_KEY", "testing")
+                    .env_remove("AWS_PROFILE")
+                    .stdin(Stdio::null());
+                c
+            };
+            c.env("LANDFORM_VAR_endpoint", endpoint);
+            c
+        };
+        let mut child =
+            with(&["apply", "--auto-approve"], &proxy.url).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(*kill_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        // As a person would: force-unlock with the ID the lock names.
+        if let Ok(t) = std::fs::read_to_string(f.path(".landform/state/default.lock")) {
+            let id = serde_json::from_str::<Value>(&t).unwrap()["id"].as_str().unwrap().to_string();
+            f.ok(&["force-unlock", &id]);
+        }
+        let out = with(&["apply", "--auto-approve"], &m.url).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "trial {i} (killed at {kill_ms} ms): the next apply failed:\n{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        let said = text(&out.stdout);
+        let found: Vec<&str> = said
+            .lines()
+            .filter(|l| l.contains("found in the real world; apply adopts it"))
+            .filter_map(|l| l.trim().strip_prefix("- ")?.split(':').next())
+            .collect();
+        adopted += found.len();
+        let plan = with(&["plan", "--detailed-exitcode"], &m.url).output().unwrap();
+        assert_eq!(plan.status.code(), Some(0), "trial {i}: {}{}", text(&plan.stdout), text(&plan.stderr));
+        let held = m.py(&format!(
+            r#"
+lbs = [l for l in elb.describe_load_balancers()["LoadBalancers"] if l["LoadBalancerName"] == "{name}"]
+tgs = sorted(t["TargetGroupName"] for t in elb.describe_target_groups()["TargetGroups"] if t["TargetGroupName"].startswith("{name}-"))
+out = {{"lbs": len(lbs), "tgs": tgs, "listeners": [len(elb.describe_listeners(LoadBalancerArn=l["LoadBalancerArn"])["Listeners"]) for l in lbs]}}
+"#
+        ));
+        assert_eq!(
+            held,
+            serde_json::json!({"lbs": 1, "tgs": [format!("{name}-blue"), format!("{name}-green")], "listeners": [1]}),
+            "trial {i} (killed at {kill_ms} ms)"
+        );
+        let listed = text(&with(&["state", "list"], &m.url).output().unwrap().stdout);
+        assert_eq!(listed.lines().count(), 4, "trial {i}: each object in the state once:\n{listed}");
+        eprintln!("trial {i}: killed at {kill_ms} ms, adopted {found:?}, converged");
+    }
+    assert!(adopted > 0, "no trial was killed while creating: the test exercised nothing");
+}

@@ -112,6 +112,58 @@ pub async fn read(c: &elb::Client, t: &str, prior: &Object) -> Result<Option<Obj
     Ok(obj)
 }
 
+/// The id of the object an interrupted create may have made from `planned`,
+/// found by what AWS keeps unique: a load balancer's or target group's name
+/// (per region), a listener's port on its load balancer, a rule's priority on
+/// its listener, an attachment's target group, target and port.
+pub async fn find(c: &elb::Client, t: &str, planned: &Object) -> Result<Option<String>> {
+    let name = s(planned, "name").unwrap_or_default().to_string();
+    Ok(match t {
+        "aws_lb" if !name.is_empty() => match c.describe_load_balancers().names(&name).send().await {
+            Ok(o) => o.load_balancers().first().and_then(|l| l.load_balancer_arn()).map(String::from),
+            Err(e) if not_found(&e) => None,
+            Err(e) => return Err(aws_error("DescribeLoadBalancers", e)),
+        },
+        "aws_lb_target_group" if !name.is_empty() => match c.describe_target_groups().names(&name).send().await {
+            Ok(o) => o.target_groups().first().and_then(|g| g.target_group_arn()).map(String::from),
+            Err(e) if not_found(&e) => None,
+            Err(e) => return Err(aws_error("DescribeTargetGroups", e)),
+        },
+        "aws_lb_listener" => {
+            let (Some(lb), Some(port)) = (s(planned, "load_balancer_arn"), n(planned, "port")) else { return Ok(None) };
+            match c.describe_listeners().load_balancer_arn(lb).send().await {
+                Ok(o) => o
+                    .listeners()
+                    .iter()
+                    .find(|l| l.port() == Some(port))
+                    .and_then(|l| l.listener_arn())
+                    .map(String::from),
+                Err(e) if not_found(&e) => None,
+                Err(e) => return Err(aws_error("DescribeListeners", e)),
+            }
+        }
+        "aws_lb_listener_rule" => {
+            let (Some(listener), Some(priority)) = (s(planned, "listener_arn"), n(planned, "priority")) else {
+                return Ok(None);
+            };
+            match c.describe_rules().listener_arn(listener).send().await {
+                Ok(o) => o
+                    .rules()
+                    .iter()
+                    .find(|r| r.priority() == Some(priority.to_string().as_str()))
+                    .and_then(|r| r.rule_arn())
+                    .map(String::from),
+                Err(e) if not_found(&e) => None,
+                Err(e) => return Err(aws_error("DescribeRules", e)),
+            }
+        }
+        "aws_lb_target_group_attachment" => {
+            read_attachment(c, planned).await?.and_then(|o| s(&o, "id").map(String::from))
+        }
+        _ => None,
+    })
+}
+
 /// What `read` needs to find an object by the id `landform import` was given.
 pub fn import_prior(t: &str, id: &str) -> Result<Object> {
     let mut o = Object::new();

@@ -195,6 +195,20 @@ impl Provider for AwsProvider {
         }
     }
 
+    /// An object an interrupted apply may have created: found by what AWS
+    /// keeps unique (a name, a port, a priority), so the next apply adopts it
+    /// rather than failing on a duplicate or making a second one.
+    fn adopt(&self, req: ReadRequest) -> Result<ReadResponse> {
+        let client = self.client()?;
+        let Some(id) = self.run(lb::find(client, req.type_name, req.prior))?? else { return Ok(ReadResponse::Gone) };
+        let mut prior = req.prior.clone();
+        prior.insert("id".into(), serde_json::json!(id));
+        Ok(match self.run(lb::read(client, req.type_name, &prior))?? {
+            Some(now) => ReadResponse::Changed(now),
+            None => ReadResponse::Gone,
+        })
+    }
+
     fn read_data(&self, req: ReadDataRequest) -> Result<Object> {
         let client = self.client()?;
         self.run(data::read(client, req.type_name, req.config))?
