@@ -85,6 +85,15 @@ pub fn providers_for(
     Ok(p)
 }
 
+/// Every provider with default settings: what their schemas say, for
+/// showing values (nested blocks as lists); they are never called.
+pub fn schema_providers() -> Providers {
+    let mut p = Providers::new();
+    p.register(Arc::new(landform_provider_local::LocalProvider::new()));
+    p.register(Arc::new(landform_provider_aws::AwsProvider::new(landform_provider_aws::Settings::default())));
+    p
+}
+
 /// Load and check the configuration; print diagnostics and fail on errors.
 pub fn load_config(vars: &VarArgs, color: bool) -> Result<Config, u8> {
     load_config_with(Vars::Given(vars), color)
@@ -266,10 +275,20 @@ pub fn colors(color: bool) -> Colors {
 
 pub fn print_plan(plan: &Plan, json: bool, color: bool) {
     if json {
-        crate::outln!("{}", serde_json::to_string_pretty(&plan_json(plan)).unwrap_or_default());
+        print_plan_json(plan, None, None);
     } else {
         crate::out!("{}", render_plan(plan, &colors(color)));
     }
+}
+
+/// The plan in `terraform show -json`'s format, with its prior state and
+/// configuration when they are at hand.
+pub fn print_plan_json(plan: &Plan, state: Option<&Snapshot>, tree: Option<&LoadedModule>) {
+    let schemas = schema_providers();
+    crate::outln!(
+        "{}",
+        serde_json::to_string_pretty(&plan_json(plan, state, tree, Some(&schemas))).unwrap_or_default()
+    );
 }
 
 pub fn cmd_plan(
@@ -292,7 +311,11 @@ pub fn cmd_plan(
         Ok(p) => p,
         Err(code) => return code,
     };
-    print_plan(&plan, json, color);
+    if json {
+        print_plan_json(&plan, Some(&snapshot), Some(&cfg.tree));
+    } else {
+        print_plan(&plan, false, color);
+    }
     if let Some(path) = out {
         if let Err(e) = write_plan_file(&path, &plan) {
             crate::errln!("{}", ui::error_line(&e, color));

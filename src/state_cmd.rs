@@ -268,29 +268,25 @@ pub fn show_cmd(common: &CommonArgs, plan_file: Option<&PathBuf>, json: bool, co
             Ok(plan) => plan,
             Err(e) => return fail(&format!("cannot read the plan {}: {e}", p.display()), color),
         };
-        run::print_plan(&plan, json, color);
+        if json {
+            // The configuration and state it was made from, when they are still those.
+            let mut sources = landform_lang::SourceMap::new();
+            let (tree, _) = landform_lang::module::load_tree(&crate::inputs::DiskFs, ".", &mut sources);
+            let same_config =
+                tree.syntax_errors == 0 && landform_engine::planner::config_hash(&sources) == plan.config_hash;
+            let state = landform_state::read_snapshot(&run::state_dir(common), &common.workspace)
+                .ok()
+                .filter(|s| s.lineage == plan.lineage && s.serial == plan.serial);
+            run::print_plan_json(&plan, state.as_ref(), same_config.then_some(&tree));
+        } else {
+            run::print_plan(&plan, false, color);
+        }
         return 0;
     }
-    let Ok(mut snap) = run::read_state(common, color) else { return 1 };
+    let Ok(snap) = run::read_state(common, color) else { return 1 };
     if json {
-        for r in &mut snap.resources {
-            for k in &r.sensitive_attributes {
-                if let Some(v) = r.attributes.get_mut(k) {
-                    *v = serde_json::Value::Null;
-                }
-            }
-        }
-        let outputs: serde_json::Map<String, serde_json::Value> = snap
-            .outputs
-            .iter()
-            .map(|(k, o)| (k.clone(), serde_json::json!({ "sensitive": o.sensitive, "value": if o.sensitive { serde_json::Value::Null } else { o.value.clone() } })))
-            .collect();
-        let j = serde_json::json!({
-            "format_version": "1.0",
-            "values": { "outputs": outputs, "resources": snap.resources },
-            "serial": snap.serial,
-            "lineage": snap.lineage,
-        });
+        // Terraform's state representation; hidden values are null there.
+        let j = landform_engine::render::tfjson::state_json(&snap, Some(&run::schema_providers()));
         crate::outln!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
         return 0;
     }

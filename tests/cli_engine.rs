@@ -70,7 +70,7 @@ fn removing_a_block_destroys_it_and_destroy_empties_the_state() {
     f.write(&BASIC.replace("toset([\"a\", \"b\"])", "toset([\"a\"])"));
     let plan = f.ok(&["plan"]);
     assert!(plan.contains("# local_file.page[\"b\"] will be destroyed"), "{plan}");
-    assert!(plan.contains("(because local_file.page[\"b\"] is not in configuration)"), "{plan}");
+    assert!(plan.contains("(because key [\"b\"] is not in for_each map)"), "{plan}");
     f.ok(&["apply", "--auto-approve"]);
     assert!(!f.path("out/b.txt").exists());
     let destroyed = f.ok(&["destroy", "--auto-approve"]);
@@ -218,7 +218,7 @@ fn plan_json_has_the_documented_shape() {
     let f = Fixture::new("json", BASIC);
     let out = f.ok(&["plan", "--json"]);
     let j: serde_json::Value = serde_json::from_str(&out).expect("plan --json is JSON");
-    assert_eq!(j["format_version"], "1.0");
+    assert_eq!(j["format_version"], "1.2");
     let changes = j["resource_changes"].as_array().unwrap();
     let build = changes.iter().find(|c| c["address"] == "landform_data.build").unwrap();
     assert_eq!(build["change"]["actions"], serde_json::json!(["create"]));

@@ -311,7 +311,7 @@ output "o" {
         }
         if let Ok(plan) = serde_json::from_slice::<Plan>(&bytes) {
             let _ = render_plan(&plan, &Colors::NONE);
-            let _ = plan_json(&plan);
+            let _ = plan_json(&plan, Some(&state), Some(&tree), Some(&providers));
             let _ = landform_engine::apply::check_plan_is_current(&plan, &sources, &state);
             let _ = plan.summary();
         }

@@ -429,6 +429,14 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
     }
     let mut targets: HashSet<String> = opts.targets.iter().map(|t| t.config_addr()).collect();
     targets.extend(opts.target_modules.iter().map(|m| format!("{}.", module_addr(m))));
+    // Blocks the configuration still has: an instance of one is gone for its key, not its block.
+    let configured: HashSet<String> = graph
+        .dag
+        .g
+        .node_indices()
+        .filter(|n| matches!(graph.dag.g[*n], Node::Resource { .. }))
+        .map(|n| graph.label(&graph.dag.g[n]))
+        .collect();
     for rec in ctx.state.resources.iter().filter(|r| !visited.contains(&r.addr)) {
         if rec.mode != "managed" {
             continue;
@@ -452,11 +460,18 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
             after_unknown: BTreeSet::new(),
             sensitive,
             replace_paths: Vec::new(),
-            reason: Some(if opts.destroy {
-                "delete_by_request".into()
-            } else {
-                "delete_because_no_resource_config".into()
-            }),
+            reason: Some(
+                match ResourceAddr::parse(&rec.addr) {
+                    _ if opts.destroy => "delete_by_request",
+                    Ok(a) if configured.contains(&a.config_addr()) => match a.key {
+                        Key::Int(_) => "delete_because_count_index",
+                        Key::Str(_) => "delete_because_each_key",
+                        Key::None => "delete_because_wrong_repetition",
+                    },
+                    _ => "delete_because_no_resource_config",
+                }
+                .into(),
+            ),
             sensitive_changed: BTreeSet::new(),
             dependencies: rec.dependencies.clone(),
             create_before_destroy: rec.create_before_destroy,
@@ -960,7 +975,17 @@ fn plan_resource(
                 }
             }
         }
-        change.after = Some(redact(&resp.planned, &sensitive));
+        let mut after = redact(&resp.planned, &sensitive);
+        // A block only partly unknown (a weight known, an ARN not): its known
+        // parts stay in `after`, as Terraform's plan shows them; it stays
+        // named in `after_unknown`.
+        for k in &resp.unknown {
+            if let (Some(v), false) = (partial.get(k).filter(|v| v.is_object() || v.is_array()), sensitive.contains(k))
+            {
+                after.insert(k.clone(), v.clone());
+            }
+        }
+        change.after = Some(after);
         change.after_unknown = resp.unknown;
         changes.push(change);
     }

@@ -229,7 +229,7 @@ fn blocks_plan_as_lists_and_objects_and_a_weight_change_is_an_update_shown_by_pa
     let text = render_plan(&update, &Colors::NONE);
     assert!(text.contains("      ~ default_action[0].forward.target_group[1].weight = 25 -> 50\n"), "{text}");
     assert!(!text.contains("target_group[0]"), "only what changed is shown:\n{text}");
-    let j = plan_json(&update);
+    let j = plan_json(&update, None, None, None);
     assert_eq!(
         j["resource_changes"][0]["change"]["after"]["default_action"][0]["forward"]["target_group"][1]["weight"],
         50
@@ -242,7 +242,7 @@ fn a_force_new_attribute_inside_a_block_replaces_and_says_so() {
     let c = &p.resource_changes[0];
     assert_eq!(c.action, Action::DeleteThenCreate);
     assert_eq!(c.replace_paths, ["health_check.port"]);
-    let j = plan_json(&p);
+    let j = plan_json(&p, None, None, None);
     assert_eq!(j["resource_changes"][0]["change"]["replace_paths"], json!([["health_check", "port"]]));
     let text = render_plan(&p, &Colors::NONE);
     assert!(text.contains("# lb_listener.http must be replaced"), "{text}");

@@ -64,9 +64,26 @@ fn run(case: &Path) -> (String, String) {
         }
     };
     let text = render_plan(&p, &Colors::NONE);
-    let mut json = plan_json(&p);
+    let mut json = plan_json(&p, Some(&state), Some(&tree), Some(&providers));
+    let errors: Vec<String> = schema().iter_errors(&json).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(
+        errors.is_empty(),
+        "{}: the plan JSON breaks Terraform's plan format:\n{}",
+        case.display(),
+        errors.join("\n")
+    );
     json["landform_version"] = serde_json::Value::String("(version)".into());
+    if json.get("prior_state").is_some() {
+        json["prior_state"]["landform_version"] = serde_json::Value::String("(version)".into());
+    }
     (text, serde_json::to_string_pretty(&json).unwrap() + "\n")
+}
+
+/// docs/terraform-plan.schema.json: Terraform's plan representation.
+fn schema() -> jsonschema::Validator {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/terraform-plan.schema.json")).unwrap();
+    jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
 }
 
 #[test]

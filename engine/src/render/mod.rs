@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 pub mod drift;
+pub mod tfjson;
 
 #[derive(Clone, Copy)]
 pub struct Colors {
@@ -112,8 +113,15 @@ fn header(c: &ResourceChange, col: &Colors) -> (String, String) {
     if let (Some(id), false) = (&c.importing, c.action == Action::NoOp) {
         let _ = write!(h, "\n  {}# (imported from \"{id}\"){}", col.dim, col.reset);
     }
-    if c.reason.as_deref() == Some("delete_because_no_resource_config") {
-        let _ = write!(h, "\n  {}# (because {} is not in configuration){}", col.dim, c.address, col.reset);
+    let because = match c.reason.as_deref() {
+        Some("delete_because_no_resource_config") => Some(format!("{} is not in configuration", c.address)),
+        Some("delete_because_count_index") => Some(format!("index [{}] is out of range for count", c.index)),
+        Some("delete_because_each_key") => Some(format!("key [{}] is not in for_each map", c.index)),
+        Some("delete_because_wrong_repetition") => Some("the resource's count or for_each changed".to_string()),
+        _ => None,
+    };
+    if let Some(b) = because {
+        let _ = write!(h, "\n  {}# (because {b}){}", col.dim, col.reset);
     }
     (format!("{colour}{sym}{}", col.reset), h)
 }
@@ -410,12 +418,29 @@ fn flags(names: &BTreeSet<String>) -> Value {
     Value::Object(names.iter().map(|n| (n.clone(), Value::Bool(true))).collect())
 }
 
-/// The plan as JSON: stable field names, documented in docs/json-format.md.
-pub fn plan_json(plan: &Plan) -> Value {
+/// The plan as JSON in `terraform show -json`'s plan representation, with
+/// Landform's own fields beside it; documented in docs/json-format.md.
+/// `state` is the state the plan was made from (for `prior_state` and the
+/// values of unchanged instances) and `config` the configuration it was made
+/// from; a part whose source is not given is left out.
+pub fn plan_json(
+    plan: &Plan,
+    state: Option<&landform_state::Snapshot>,
+    config: Option<&landform_lang::module::LoadedModule>,
+    schemas: tfjson::Schemas,
+) -> Value {
     let changes: Vec<Value> = plan
         .resource_changes
         .iter()
         .map(|c| {
+            let shaped = |m: &Option<Map<String, Value>>| {
+                m.clone().map(|mut m| {
+                    if let Some((_, schema)) = schemas.and_then(|p| p.for_type(c.mode == "data", &c.type_name)) {
+                        tfjson::blocks_as_lists(&mut m, schema);
+                    }
+                    m
+                })
+            };
             let mut v = json!({
                 "address": c.address,
                 "module_address": if c.module_address.is_empty() { Value::Null } else { json!(c.module_address) },
@@ -426,15 +451,18 @@ pub fn plan_json(plan: &Plan) -> Value {
                 "provider_name": c.provider_name,
                 "change": {
                     "actions": c.action.json_actions(),
-                    "before": c.before,
-                    "after": c.after,
+                    "before": shaped(&c.before),
+                    "after": shaped(&c.after),
                     "after_unknown": flags(&c.after_unknown),
                     "before_sensitive": flags(&c.sensitive),
                     "after_sensitive": flags(&c.sensitive),
                     "replace_paths": c.replace_paths.iter().map(|p| path_steps(p)).collect::<Vec<_>>(),
                 },
-                "action_reason": c.reason,
             });
+            // Terraform's reason names, present only when there is one.
+            if let Some(r) = c.reason.as_deref().filter(|r| *r != "delete_by_request") {
+                v["action_reason"] = json!(r);
+            }
             // As Terraform: present only on an import.
             if let Some(id) = &c.importing {
                 v["change"]["importing"] = json!({ "id": id });
@@ -459,15 +487,52 @@ pub fn plan_json(plan: &Plan) -> Value {
         })
         .collect();
     let s = plan.summary();
-    json!({
-        "format_version": "1.0",
+    let prior = state.map(|st| tfjson::refreshed_prior(plan, st));
+    let mut out = json!({
+        "format_version": tfjson::TERRAFORM_FORMAT_VERSION,
+        "terraform_version": tfjson::TERRAFORM_COMPATIBLE_VERSION,
         "landform_version": plan.landform_version,
         "workspace": plan.workspace,
         "destroy": plan.destroy,
         "refresh_only": plan.refresh_only,
+        "planned_values": tfjson::planned_values(plan, prior.as_ref(), schemas),
         "resource_changes": changes,
         "resource_drift": drift::resource_drift_json(&plan.resource_drift),
         "output_changes": outputs,
+        "relevant_attributes": tfjson::relevant_attributes(plan),
         "summary": { "import": s.import, "add": s.add, "change": s.change, "destroy": s.destroy },
-    })
+        "applyable": plan.has_changes(),
+        "complete": true,
+        "errored": false,
+    });
+    if let Some(p) = &prior {
+        out["prior_state"] = json!({
+            "format_version": "1.0",
+            "terraform_version": tfjson::TERRAFORM_COMPATIBLE_VERSION,
+            "landform_version": plan.landform_version,
+            "values": tfjson::state_values(p, schemas),
+        });
+    }
+    if let Some(tree) = config {
+        // Constants set on a sensitive attribute are left out of the configuration.
+        let mut known: std::collections::HashMap<String, (BTreeSet<String>, Option<String>)> =
+            std::collections::HashMap::new();
+        let records =
+            prior.iter().flat_map(|p| p.resources.iter().map(|r| (&r.addr, &r.sensitive_attributes, &r.provider)));
+        let changes = plan.resource_changes.iter().map(|c| (&c.address, &c.sensitive, &c.provider_name));
+        for (addr, sensitive, provider) in changes
+            .map(|(a, s, p)| (a, s.iter().cloned().collect::<Vec<_>>(), p))
+            .chain(records.map(|(a, s, p)| (a, s.clone(), p)))
+        {
+            if let Ok(a) = crate::addr::ResourceAddr::parse(addr) {
+                let e = known.entry(a.config_addr()).or_default();
+                e.0.extend(sensitive);
+                e.1.get_or_insert_with(|| provider.clone());
+            }
+        }
+        let lookup = |addr: &str| known.get(addr).cloned().unwrap_or_default();
+        out["configuration"] = tfjson::configuration(tree, &lookup);
+        out["variables"] = tfjson::variables(plan, tree);
+    }
+    out
 }
