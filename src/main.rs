@@ -1,6 +1,7 @@
 //! The `landform` command: parse flags, call the libraries, render, exit.
 
 mod checker;
+mod comment;
 mod drift_cmd;
 mod inputs;
 mod progress;
@@ -84,6 +85,10 @@ enum Command {
     /// Compare the state with the real world: what changed outside Landform.
     /// Exit 0 no drift, 2 drift, 1 error.
     Drift(drift_cmd::DriftArgs),
+    /// Post a plan (or a drift report, or any markdown) on a pull request:
+    /// one comment per directory and workspace, updated in place; optionally
+    /// a commit status. GitHub (GITHUB_TOKEN, GITHUB_API_URL) or GitLab (GITLAB_TOKEN).
+    Comment(comment::CommentArgs),
     /// Bring an existing object under management: read it by its ID and save it
     /// in the state at ADDR, which the configuration must declare.
     Import {
@@ -156,9 +161,12 @@ struct PlanCmd {
     /// Save the plan to FILE, to apply exactly it later.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
-    /// Print the plan as JSON.
+    /// Print the plan as JSON (same as --format json).
     #[arg(long)]
     json: bool,
+    /// How to print the plan: text, json (terraform show -json's format) or markdown (for a pull request comment).
+    #[arg(long, value_enum, default_value_t = run::PlanFormat::Text)]
+    format: run::PlanFormat,
     /// Exit 0 for no changes, 2 for changes, 1 for an error.
     #[arg(long)]
     detailed_exitcode: bool,
@@ -174,6 +182,10 @@ struct PlanCmd {
 struct ApplyCmd {
     /// A plan saved by `plan --out`.
     plan_file: Option<PathBuf>,
+    /// Refuse the plan file unless its SHA-256 is this: the plan a review saw
+    /// (the pull request comment and `plan --json` show it).
+    #[arg(long, value_name = "SHA256", requires = "plan_file")]
+    expect_hash: Option<String>,
     #[command(flatten)]
     vars: VarArgs,
     #[command(flatten)]
@@ -211,9 +223,12 @@ struct DestroyCmd {
 struct ShowCmd {
     /// A saved plan file; without one, the current state.
     plan_file: Option<PathBuf>,
-    /// Print it as JSON.
+    /// Print it as JSON (same as --format json).
     #[arg(long)]
     json: bool,
+    /// How to print it: text, json, or (a saved plan) markdown for a pull request comment.
+    #[arg(long, value_enum, default_value_t = run::PlanFormat::Text)]
+    format: run::PlanFormat,
 }
 
 #[derive(Args)]
@@ -331,6 +346,8 @@ fn terraform_flags(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::f
         "lock-timeout",
         "parallelism",
         "detailed-exitcode",
+        "expect-hash",
+        "format",
         "state",
         "workspace",
         "check",
@@ -416,14 +433,16 @@ fn run_main() -> ExitCode {
         Command::Validate(a) => validate(a, color),
         Command::Fmt(a) => fmt(a, color),
         Command::Plan(p) => {
+            let format = if p.json { run::PlanFormat::Json } else { p.format };
             let mut args = p.target.into_plan(p.vars, p.destroy, p.no_progress, p.parallelism);
-            args.json = p.json;
-            code(run::cmd_plan(&common, args, p.out, p.json, p.detailed_exitcode, color))
+            args.json = format != run::PlanFormat::Text;
+            code(run::cmd_plan(&common, args, p.out, format, p.detailed_exitcode, color))
         }
         Command::Apply(a) => {
             let plan = a.target.into_plan(a.vars, false, a.run.no_progress, a.run.parallelism);
             let args = run::ApplyArgs {
                 plan_file: a.plan_file,
+                expect_hash: a.expect_hash,
                 plan,
                 auto_approve: a.run.auto_approve,
                 parallelism: a.run.parallelism,
@@ -445,6 +464,7 @@ fn run_main() -> ExitCode {
             };
             let args = run::ApplyArgs {
                 plan_file: None,
+                expect_hash: None,
                 plan,
                 auto_approve: d.run.auto_approve,
                 parallelism: d.run.parallelism,
@@ -453,8 +473,12 @@ fn run_main() -> ExitCode {
             code(run::cmd_apply(&common, args, color))
         }
         Command::Drift(d) => code(drift_cmd::run(&common, d, color)),
+        Command::Comment(c) => code(comment::run(&common, c, color)),
         Command::Import { addr, id, vars } => code(run::cmd_import(&common, &addr, &id, &vars, color)),
-        Command::Show(s) => code(state_cmd::show_cmd(&common, s.plan_file.as_ref(), s.json, color)),
+        Command::Show(s) => {
+            let format = if s.json { run::PlanFormat::Json } else { s.format };
+            code(state_cmd::show_cmd(&common, s.plan_file.as_ref(), format, color))
+        }
         Command::Output(o) => code(state_cmd::output(&common, o.name.as_deref(), o.json, color)),
         Command::Graph { dir } => match dir.map(std::env::set_current_dir) {
             Some(Err(e)) => Err(format!("cannot change to the configuration directory: {e}")),

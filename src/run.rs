@@ -275,7 +275,12 @@ pub fn colors(color: bool) -> Colors {
 
 pub fn print_plan(plan: &Plan, json: bool, color: bool) {
     if json {
-        print_plan_json(plan, None, None);
+        print_plan_json(
+            plan,
+            None,
+            None,
+            &landform_engine::plan::file_hash(&landform_engine::plan::to_file_bytes(plan)),
+        );
     } else {
         crate::out!("{}", render_plan(plan, &colors(color)));
     }
@@ -283,19 +288,40 @@ pub fn print_plan(plan: &Plan, json: bool, color: bool) {
 
 /// The plan in `terraform show -json`'s format, with its prior state and
 /// configuration when they are at hand.
-pub fn print_plan_json(plan: &Plan, state: Option<&Snapshot>, tree: Option<&LoadedModule>) {
+pub fn print_plan_json(plan: &Plan, state: Option<&Snapshot>, tree: Option<&LoadedModule>, hash: &str) {
     let schemas = schema_providers();
-    crate::outln!(
-        "{}",
-        serde_json::to_string_pretty(&plan_json(plan, state, tree, Some(&schemas))).unwrap_or_default()
-    );
+    let mut j = plan_json(plan, state, tree, Some(&schemas));
+    j["plan_hash"] = serde_json::Value::String(hash.to_string());
+    crate::outln!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
+}
+
+/// How `plan` and `show PLANFILE` print a plan.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+    /// For a pull request comment: GitHub's limit, hidden marker, collapsible diffs.
+    Markdown,
+}
+
+/// The directory a comment's marker names: the -C directory, or `.`.
+pub fn comment_dir() -> String {
+    crate::CHDIR.get().and_then(|d| d.as_ref()).map(|d| d.display().to_string()).unwrap_or_else(|| ".".into())
+}
+
+/// A plan as markdown for a pull request comment.
+pub fn plan_markdown(plan: &Plan, hash: &str, limit: usize) -> String {
+    let dir = comment_dir();
+    let ctx =
+        landform_engine::render::markdown::Context { workspace: &plan.workspace, dir: &dir, hash: Some(hash), limit };
+    landform_engine::render::markdown::plan_markdown(plan, &ctx)
 }
 
 pub fn cmd_plan(
     common: &CommonArgs,
     args: PlanArgs,
     out: Option<PathBuf>,
-    json: bool,
+    format: PlanFormat,
     detailed: bool,
     color: bool,
 ) -> u8 {
@@ -311,17 +337,20 @@ pub fn cmd_plan(
         Ok(p) => p,
         Err(code) => return code,
     };
-    if json {
-        print_plan_json(&plan, Some(&snapshot), Some(&cfg.tree));
-    } else {
-        print_plan(&plan, false, color);
+    let hash = landform_engine::plan::file_hash(&landform_engine::plan::to_file_bytes(&plan));
+    match format {
+        PlanFormat::Json => print_plan_json(&plan, Some(&snapshot), Some(&cfg.tree), &hash),
+        PlanFormat::Markdown => {
+            crate::out!("{}", plan_markdown(&plan, &hash, landform_engine::render::markdown::GITHUB_LIMIT))
+        }
+        PlanFormat::Text => print_plan(&plan, false, color),
     }
     if let Some(path) = out {
         if let Err(e) = write_plan_file(&path, &plan) {
             crate::errln!("{}", ui::error_line(&e, color));
             return 1;
         }
-        if !json {
+        if format == PlanFormat::Text {
             // The command that works from where the user is: with their -C.
             let chdir = crate::CHDIR.get().and_then(|d| d.as_ref()).map(|d| format!("-C {} ", d.display()));
             crate::outln!(
@@ -340,7 +369,7 @@ pub fn cmd_plan(
 }
 
 fn write_plan_file(path: &std::path::Path, plan: &Plan) -> Result<(), String> {
-    let text = serde_json::to_vec_pretty(plan).map_err(|e| e.to_string())?;
+    let text = landform_engine::plan::to_file_bytes(plan);
     // A plan file holds variable values, sensitive ones included: always a new
     // private file renamed into place, whatever the mode of one it replaces.
     landform_state::files::write_atomic(path, &text)
@@ -376,6 +405,8 @@ fn confirm(destroy: bool) -> bool {
 
 pub struct ApplyArgs {
     pub plan_file: Option<PathBuf>,
+    /// Refuse a plan file whose SHA-256 is not this (the one a review saw).
+    pub expect_hash: Option<String>,
     pub plan: PlanArgs,
     pub auto_approve: bool,
     pub parallelism: usize,
@@ -385,10 +416,18 @@ pub struct ApplyArgs {
 pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
     let operation = if args.plan.destroy { "destroy" } else { "apply" };
     let saved: Option<Plan> = match &args.plan_file {
-        Some(p) => match std::fs::read(p)
-            .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice::<Plan>(&b).map_err(|e| e.to_string()))
-        {
+        Some(p) => match std::fs::read(p).map_err(|e| e.to_string()).and_then(|b| {
+            if let Some(want) = &args.expect_hash {
+                let got = landform_engine::plan::file_hash(&b);
+                let want = want.trim().trim_start_matches("sha256:").to_ascii_lowercase();
+                if got != want {
+                    return Err(format!(
+                        "its SHA-256 is {got}, not the expected {want}: this is not the plan that was reviewed. Make a new plan and review it."
+                    ));
+                }
+            }
+            serde_json::from_slice::<Plan>(&b).map_err(|e| e.to_string())
+        }) {
             Ok(plan) => Some(plan),
             Err(e) => {
                 crate::errln!("{}", ui::error_line(&format!("cannot read the saved plan {}: {e}", p.display()), color));

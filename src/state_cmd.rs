@@ -259,15 +259,16 @@ pub fn output(common: &CommonArgs, name: Option<&str>, json: bool, color: bool) 
     0
 }
 
-pub fn show_cmd(common: &CommonArgs, plan_file: Option<&PathBuf>, json: bool, color: bool) -> u8 {
+pub fn show_cmd(common: &CommonArgs, plan_file: Option<&PathBuf>, format: run::PlanFormat, color: bool) -> u8 {
+    let json = format == run::PlanFormat::Json;
     if let Some(p) = plan_file {
-        let plan: landform_engine::Plan = match std::fs::read(p)
-            .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
-        {
-            Ok(plan) => plan,
-            Err(e) => return fail(&format!("cannot read the plan {}: {e}", p.display()), color),
-        };
+        let (plan, hash): (landform_engine::Plan, String) =
+            match std::fs::read(p).map_err(|e| e.to_string()).and_then(|b| {
+                Ok((serde_json::from_slice(&b).map_err(|e| e.to_string())?, landform_engine::plan::file_hash(&b)))
+            }) {
+                Ok(x) => x,
+                Err(e) => return fail(&format!("cannot read the plan {}: {e}", p.display()), color),
+            };
         if json {
             // The configuration and state it was made from, when they are still those.
             let mut sources = landform_lang::SourceMap::new();
@@ -277,11 +278,16 @@ pub fn show_cmd(common: &CommonArgs, plan_file: Option<&PathBuf>, json: bool, co
             let state = landform_state::read_snapshot(&run::state_dir(common), &common.workspace)
                 .ok()
                 .filter(|s| s.lineage == plan.lineage && s.serial == plan.serial);
-            run::print_plan_json(&plan, state.as_ref(), same_config.then_some(&tree));
+            run::print_plan_json(&plan, state.as_ref(), same_config.then_some(&tree), &hash);
+        } else if format == run::PlanFormat::Markdown {
+            crate::out!("{}", run::plan_markdown(&plan, &hash, landform_engine::render::markdown::GITHUB_LIMIT));
         } else {
             run::print_plan(&plan, false, color);
         }
         return 0;
+    }
+    if format == run::PlanFormat::Markdown {
+        return fail("--format markdown shows a saved plan: landform show PLANFILE --format markdown", color);
     }
     let Ok(snap) = run::read_state(common, color) else { return 1 };
     if json {

@@ -141,6 +141,18 @@ pub struct InterruptedCreate {
 
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 
+/// The SHA-256 of a saved plan's bytes, in hex: what a reviewed comment shows
+/// and `apply --expect-hash` checks.
+pub fn file_hash(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A plan's bytes as `plan --out` saves them.
+pub fn to_file_bytes(plan: &Plan) -> Vec<u8> {
+    serde_json::to_vec_pretty(plan).unwrap_or_default()
+}
+
 /// Counts for the summary line.
 #[derive(Default, Debug, PartialEq, Eq)]
 pub struct Summary {

@@ -1,7 +1,7 @@
 //! Golden plan tests: each directory under `tests/data/plan` holds a
 //! configuration (`*.lf`) and optionally a prior state (`state.json`, in the
 //! `state pull` format); the expected plan is checked in beside them as
-//! `plan.txt` and `plan.json`. `UPDATE_EXPECT=1` rewrites them.
+//! `plan.txt`, `plan.json` and `plan.md` (the pull request comment). `UPDATE_EXPECT=1` rewrites them.
 
 use landform_engine::planner::{plan, PlanContext, PlanOptions};
 use landform_engine::render::{plan_json, render_plan, Colors};
@@ -31,7 +31,7 @@ impl ModuleFs for CaseFs {
     }
 }
 
-fn run(case: &Path) -> (String, String) {
+fn run(case: &Path) -> (String, String, String) {
     let mut sources = SourceMap::new();
     let (tree, diags) = load_tree(&CaseFs(case.to_path_buf()), ".", &mut sources);
     assert!(diags.is_empty(), "{}: {diags:?}", case.display());
@@ -60,7 +60,7 @@ fn run(case: &Path) -> (String, String) {
         Ok(p) => p,
         Err(d) => {
             let text = landform_lang::diag::render_all(&d, &sources, landform_lang::diag::Style::PLAIN);
-            return (text, String::new());
+            return (text, String::new(), String::new());
         }
     };
     let text = render_plan(&p, &Colors::NONE);
@@ -76,7 +76,14 @@ fn run(case: &Path) -> (String, String) {
     if json.get("prior_state").is_some() {
         json["prior_state"]["landform_version"] = serde_json::Value::String("(version)".into());
     }
-    (text, serde_json::to_string_pretty(&json).unwrap() + "\n")
+    let ctx = landform_engine::render::markdown::Context {
+        workspace: "default",
+        dir: "infra",
+        hash: Some("(hash)"),
+        limit: landform_engine::render::markdown::GITHUB_LIMIT,
+    };
+    let md = landform_engine::render::markdown::plan_markdown(&p, &ctx);
+    (text, serde_json::to_string_pretty(&json).unwrap() + "\n", md)
 }
 
 /// docs/terraform-plan.schema.json: Terraform's plan representation.
@@ -96,8 +103,8 @@ fn plans_match_the_recorded_text_and_json() {
     assert!(cases.len() >= 8, "expected the plan fixtures, found {}", cases.len());
     let mut failures = Vec::new();
     for case in cases {
-        let (text, json) = run(&case);
-        for (name, actual) in [("plan.txt", &text), ("plan.json", &json)] {
+        let (text, json, md) = run(&case);
+        for (name, actual) in [("plan.txt", &text), ("plan.json", &json), ("plan.md", &md)] {
             let path = case.join(name);
             if update {
                 std::fs::write(&path, actual).unwrap();

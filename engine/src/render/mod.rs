@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 pub mod drift;
+pub mod markdown;
 pub mod tfjson;
 
 #[derive(Clone, Copy)]
