@@ -53,6 +53,8 @@ fn a_secret_on_every_successful_path_reaches_no_output() {
     assert_eq!(std::fs::metadata(f.path("saved.plan")).unwrap().permissions().mode() & 0o777, 0o600);
     scan(&f, &["show", "saved.plan"]);
     scan(&f, &["show", "--json", "saved.plan"]);
+    scan(&f, &["show", "saved.plan", "--format", "markdown"]);
+    scan(&f, &["plan", "--format", "markdown"]);
     let (code, all) = scan(&f, &["apply", "saved.plan"]);
     assert_eq!(code, Some(0), "{all}");
     for args in [

@@ -56,10 +56,10 @@ fn verb(a: Action) -> &'static str {
     }
 }
 
-/// One resource's diff as a `diff` block: the symbol moved to the first
-/// column so GitHub colours it (`!` for an in-place change).
-fn details(c: &ResourceChange) -> String {
-    let text = render_change(c, &Colors::NONE);
+/// A rendered change as the lines of a `diff` block: each line's symbol
+/// repeated in the first column so GitHub colours it (`!` for an in-place
+/// change), a fence inside a value defused.
+fn diff_lines(text: &str) -> String {
     let mut body = String::new();
     for line in text.lines() {
         let t = line.trim_start();
@@ -73,8 +73,12 @@ fn details(c: &ResourceChange) -> String {
         };
         let _ = writeln!(body, "{d}{}{t}", " ".repeat(indent.saturating_sub(1).max(usize::from(indent == 0))));
     }
-    // A fence inside a value would close ours early.
-    let body = body.replace("```", "'''");
+    body.replace("```", "'''")
+}
+
+/// One resource's diff in a collapsible block.
+fn details(c: &ResourceChange) -> String {
+    let body = diff_lines(&render_change(c, &Colors::NONE));
     let forces = if c.replace_paths.is_empty() {
         String::new()
     } else {
@@ -144,7 +148,7 @@ pub fn plan_markdown(plan: &Plan, ctx: &Context) -> String {
             if plan.resource_drift.len() == 1 { "" } else { "s" }
         );
         for d in &plan.resource_drift {
-            tail.push_str(&render_resource_drift(d, &Colors::NONE).replace("```", "'''"));
+            tail.push_str(&diff_lines(&render_resource_drift(d, &Colors::NONE)));
         }
         tail.push_str("```\n\n</details>\n\n");
     }
