@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("body").required(true).args(["plan", "drift_report", "body_file"])))]
 pub struct CommentArgs {
     /// The repository: OWNER/NAME on GitHub, the project path (GROUP/NAME) on GitLab.
     #[arg(long, value_name = "OWNER/NAME")]
@@ -22,13 +23,13 @@ pub struct CommentArgs {
     #[arg(long, value_name = "N")]
     pub pr: u64,
     /// A plan saved by `plan --out`: its markdown is the comment.
-    #[arg(long, value_name = "PLANFILE", group = "body")]
+    #[arg(long, value_name = "PLANFILE")]
     pub plan: Option<PathBuf>,
     /// A drift report written by `landform drift --format markdown`.
-    #[arg(long, value_name = "FILE", group = "body")]
+    #[arg(long, value_name = "FILE")]
     pub drift_report: Option<PathBuf>,
     /// Any markdown file.
-    #[arg(long, value_name = "FILE", group = "body")]
+    #[arg(long, value_name = "FILE")]
     pub body_file: Option<PathBuf>,
     /// Set a commit status (context landform/plan[/WORKSPACE]) on this commit: the PR's head.
     #[arg(long, value_name = "SHA")]
@@ -198,12 +199,12 @@ async fn send(
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) if attempt < 5 => {
-                crate::errln!("{what}: {e}; retrying in {} ms", delay.as_millis());
+                crate::errln!("{what}: {}; retrying in {} ms", chain(&e), delay.as_millis());
                 tokio::time::sleep(delay).await;
                 delay *= 2;
                 continue;
             }
-            Err(e) => return Err(format!("{what} failed: {e}")),
+            Err(e) => return Err(format!("{what} failed: {}", chain(&e))),
         };
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -225,6 +226,20 @@ async fn send(
         return Ok((v, headers));
     }
     Err(format!("{what} failed after 5 attempts"))
+}
+
+/// An error and its causes, each said once.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        let t = err.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        next = err.source();
+    }
+    parts.join(": ")
 }
 
 /// How long the server asks to wait: Retry-After (seconds), or until x-ratelimit-reset.
