@@ -36,6 +36,7 @@ pub fn providers_for(
     scope.set("var", variables.clone());
     let host = DiskHost::plan();
     let mut default_aws = landform_provider_aws::Settings::default();
+    let mut default_haproxy = landform_provider_haproxy::Settings::default();
     let mut aliases: Vec<(String, Arc<dyn landform_provider::Provider>)> = Vec::new();
     for block in &tree.module.providers {
         let mut config = serde_json::Map::new();
@@ -56,13 +57,21 @@ pub fn providers_for(
                 }
                 Arc::new(landform_provider_aws::AwsProvider::new(settings))
             }
+            "haproxy" => {
+                let settings = landform_provider_haproxy::Settings::from_config(&config);
+                if block.alias.is_none() {
+                    default_haproxy = settings;
+                    continue;
+                }
+                Arc::new(landform_provider_haproxy::HaproxyProvider::new(settings))
+            }
             "local" => Arc::new(landform_provider_local::LocalProvider::new()),
             other => {
                 diags.push(Diagnostic::error(
                     "Unknown provider",
                     format!(
-                        "Landform has no provider named \"{other}\".{} The providers are: aws, local.",
-                        landform_lang::diag::suggestion(other, ["aws", "local"])
+                        "Landform has no provider named \"{other}\".{} The providers are: aws, haproxy, local.",
+                        landform_lang::diag::suggestion(other, ["aws", "haproxy", "local"])
                     ),
                     block.span,
                 ));
@@ -79,6 +88,7 @@ pub fn providers_for(
     let mut p = Providers::new();
     p.register(Arc::new(landform_provider_local::LocalProvider::new()));
     p.register(Arc::new(landform_provider_aws::AwsProvider::new(default_aws)));
+    p.register(Arc::new(landform_provider_haproxy::HaproxyProvider::new(default_haproxy)));
     for (alias, provider) in aliases {
         p.register_alias(&alias, provider);
     }
@@ -91,6 +101,7 @@ pub fn schema_providers() -> Providers {
     let mut p = Providers::new();
     p.register(Arc::new(landform_provider_local::LocalProvider::new()));
     p.register(Arc::new(landform_provider_aws::AwsProvider::new(landform_provider_aws::Settings::default())));
+    p.register(Arc::new(landform_provider_haproxy::HaproxyProvider::new(Default::default())));
     p
 }
 

@@ -1004,10 +1004,21 @@ fn span_of_path(body: &landform_lang::syntax::Body, path: &str) -> Option<landfo
         Some((n, i)) => (n, i.trim_end_matches(']').parse::<usize>().ok()),
         None => (head, None),
     };
-    if rest.is_none() && index.is_none() {
-        if let Some(a) = body.attribute(name) {
-            return Some(a.value.span);
+    // An argument, or a key inside an argument's map or object: its value.
+    if let Some(a) = body.attribute(name) {
+        let mut at = &a.value;
+        for key in rest.map(|r| r.split('.').collect::<Vec<_>>()).unwrap_or_default() {
+            let landform_lang::syntax::ExprKind::Object(items) = &at.kind else { break };
+            let found = items.iter().find(|i| match &i.key {
+                landform_lang::syntax::ObjectKey::Name(id) => id.name == key,
+                landform_lang::syntax::ObjectKey::Expr(e) => e.as_static_string().as_deref() == Some(key),
+            });
+            match found {
+                Some(i) => at = &i.value,
+                None => break,
+            }
         }
+        return Some(at.span);
     }
     let block = body
         .items

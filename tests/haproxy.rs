@@ -1,0 +1,277 @@
+//! The haproxy provider end to end: a real HAProxy (Debian's package, which
+//! `scripts/test` installs) in front of two small HTTP servers that answer
+//! "blue" and "green", driven through its runtime API by the real binary.
+//! Without HAProxy these tests fail.
+
+mod common;
+
+use common::{text, Fixture};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// An HTTP server that answers every request with its name.
+fn server(name: &'static str) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let mut seen = Vec::new();
+                // Keep-alive: answer each request on the connection.
+                loop {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                    while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                        seen.drain(..end + 4);
+                        let reply = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{name}",
+                            name.len()
+                        );
+                        if s.write_all(reply.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+struct Haproxy {
+    child: Child,
+    api: String,
+    front: u16,
+    _dir: std::path::PathBuf,
+}
+
+impl Haproxy {
+    fn start() -> Haproxy {
+        let bin = ["/usr/sbin/haproxy", "/usr/local/sbin/haproxy", "/usr/bin/haproxy"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("HAProxy is not installed: run scripts/test, which installs the Debian package `haproxy`");
+        let (blue, green) = (server("blue"), server("green"));
+        let (api_port, front) = (free_port(), free_port());
+        let dir = std::env::temp_dir().join(format!("landform-haproxy-{}-{front}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = format!(
+            "global\n    stats socket ipv4@127.0.0.1:{api_port} level admin\ndefaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\nfrontend fe\n    bind 127.0.0.1:{front}\n    default_backend app\nbackend app\n    balance roundrobin\n    server blue 127.0.0.1:{blue} weight 100\n    server green 127.0.0.1:{green} weight 0\n"
+        );
+        std::fs::write(dir.join("haproxy.cfg"), cfg).unwrap();
+        let child = Command::new(bin)
+            .args(["-db", "-f"])
+            .arg(dir.join("haproxy.cfg"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", api_port)).is_err() || TcpStream::connect(("127.0.0.1", front)).is_err()
+        {
+            assert!(start.elapsed() < Duration::from_secs(10), "HAProxy did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Haproxy { child, api: format!("127.0.0.1:{api_port}"), front, _dir: dir }
+    }
+
+    fn runtime(&self, cmd: &str) -> String {
+        let mut s = TcpStream::connect(&self.api).unwrap();
+        s.write_all(format!("{cmd}\n").as_bytes()).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    fn weight(&self, server: &str) -> String {
+        self.runtime(&format!("get weight app/{server}")).split_whitespace().next().unwrap_or_default().to_string()
+    }
+
+    fn get(&self) -> Result<String, String> {
+        get(self.front)
+    }
+
+    fn spread(&self, n: usize) -> (usize, usize) {
+        let mut blue = 0;
+        let mut green = 0;
+        for _ in 0..n {
+            match self.get().as_deref() {
+                Ok("blue") => blue += 1,
+                Ok("green") => green += 1,
+                other => panic!("a request failed: {other:?}"),
+            }
+        }
+        (blue, green)
+    }
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One request through the frontend: the body, or an error.
+fn get(front: u16) -> Result<String, String> {
+    let mut s = TcpStream::connect(("127.0.0.1", front)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).map_err(|e| e.to_string())?;
+    if !out.starts_with("HTTP/1.1 200") {
+        return Err(out.lines().next().unwrap_or_default().to_string());
+    }
+    Ok(out.rsplit("\r\n\r\n").next().unwrap_or_default().to_string())
+}
+
+fn config(api: &str) -> String {
+    format!(
+        r#"
+variable "blue" {{
+  default = 100
+}}
+variable "green" {{
+  default = 0
+}}
+
+provider "haproxy" {{
+  runtime_api = "{api}"
+}}
+
+resource "haproxy_backend" "app" {{
+  name = "app"
+  weights = {{
+    blue  = var.blue
+    green = var.green
+  }}
+}}
+"#
+    )
+}
+
+#[test]
+fn weights_shift_traffic_without_a_failed_request_and_drift_is_seen() {
+    let h = Haproxy::start();
+    let f = Fixture::new("haproxy-weights", &config(&h.api));
+    let out = f.ok(&["apply", "--auto-approve"]);
+    assert!(out.contains("Apply complete! Resources: 1 added"), "{out}");
+    assert_eq!(h.spread(20), (20, 0));
+    let plan = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stdout));
+
+    // Traffic keeps flowing while the weights move: not one request fails.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let front = h.front;
+    let load = {
+        let (stop, ok, failed) = (stop.clone(), ok.clone(), failed.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match get(front) {
+                    Ok(_) => ok.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => failed.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        })
+    };
+    for (b, g) in [("75", "25"), ("50", "50"), ("0", "100")] {
+        let out = f.ok(&["apply", "--auto-approve", "--var", &format!("blue={b}"), "--var", &format!("green={g}")]);
+        assert!(out.contains("Resources: 0 added, 1 changed, 0 destroyed."), "{out}");
+        assert_eq!((h.weight("blue"), h.weight("green")), (b.to_string(), g.to_string()));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::Relaxed);
+    load.join().unwrap();
+    assert_eq!(failed.load(Ordering::Relaxed), 0, "requests failed during the shift");
+    assert!(ok.load(Ordering::Relaxed) > 50, "the load ran: {} requests", ok.load(Ordering::Relaxed));
+    assert_eq!(h.spread(20), (0, 20), "all traffic on green");
+
+    // Someone changes a weight by hand: drift names it; apply puts it back.
+    h.runtime("set server app/blue weight 30");
+    let drift = f.cmd(&["drift"]).env("LANDFORM_VAR_blue", "0").env("LANDFORM_VAR_green", "100").output().unwrap();
+    assert_eq!(drift.status.code(), Some(2), "{}", text(&drift.stdout));
+    assert!(text(&drift.stdout).contains("weights.blue"), "{}", text(&drift.stdout));
+    let plan = f.ok(&["plan", "--var", "blue=0", "--var", "green=100"]);
+    assert!(plan.contains("Objects changed outside Landform"), "{plan}");
+    assert!(plan.contains("~ weights.blue = 30 -> 0"), "{plan}");
+    f.ok(&["apply", "--auto-approve", "--var", "blue=0", "--var", "green=100"]);
+    assert_eq!(h.weight("blue"), "0");
+
+    // Destroy forgets the backend: the weights stay where they are.
+    f.ok(&["destroy", "--auto-approve", "--var", "blue=0", "--var", "green=100"]);
+    assert_eq!((h.weight("blue"), h.weight("green")), ("0".to_string(), "100".to_string()));
+    // And an existing backend is imported with its weights.
+    let out = f.ok(&["import", "--var", "blue=0", "--var", "green=100", "haproxy_backend.app", "app"]);
+    assert!(out.contains("Import successful!") && out.contains("No changes."), "{out}");
+}
+
+#[test]
+fn dynamic_servers_are_added_drained_and_removed() {
+    let h = Haproxy::start();
+    let red = server("red");
+    let f = Fixture::new(
+        "haproxy-server",
+        &format!(
+            "{}\nresource \"haproxy_server\" \"red\" {{\n  backend = \"app\"\n  name    = \"red\"\n  address = \"127.0.0.1\"\n  port    = {red}\n  weight  = 100\n}}\n",
+            config(&h.api)
+        ),
+    );
+    f.ok(&["apply", "--auto-approve", "--var", "blue=0"]);
+    // Only red carries weight now.
+    for _ in 0..10 {
+        assert_eq!(h.get().as_deref(), Ok("red"));
+    }
+    let listed = h.runtime("show servers state app");
+    assert!(listed.contains(" red "), "{listed}");
+    assert!(f.run(&["plan", "--var", "blue=0", "--detailed-exitcode"]).status.code() == Some(0));
+    // Drained: no new requests, still listed.
+    let cfg = std::fs::read_to_string(f.path("main.lf")).unwrap();
+    f.write(&cfg.replace("  weight  = 100\n", "  weight  = 100\n  state   = \"drain\"\n"));
+    f.ok(&["apply", "--auto-approve", "--var", "blue=100"]);
+    assert_eq!(h.spread(10), (10, 0));
+    // Removed with destroy.
+    f.ok(&["destroy", "--auto-approve", "--var", "blue=100"]);
+    assert!(!h.runtime("show servers state app").contains(" red "));
+}
+
+#[test]
+fn bad_input_and_haproxys_refusals_are_clear() {
+    let h = Haproxy::start();
+    let f = Fixture::new("haproxy-bad", &config(&h.api));
+    // A weight HAProxy cannot take, pointed at where it is written.
+    let out = f.run(&["plan", "--var", "green=300"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("weights.green is 300: HAProxy's weights are whole numbers from 0 to 256"), "{err}");
+    assert!(err.contains("main.lf:17:13"), "{err}");
+    // A backend HAProxy does not have: the error names the resource.
+    f.write(&config(&h.api).replace("name = \"app\"", "name = \"nope\""));
+    let out = f.run(&["apply", "--auto-approve"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("haproxy_backend.app") && err.contains("HAProxy has no backend \"nope\""), "{err}");
+    // A server name that would smuggle a second command is refused before anything is sent.
+    f.write(&config(&h.api).replace("green = var.green", "\"green weight 0\\nshutdown\" = 1"));
+    let out = f.run(&["plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("is not a HAProxy server name"), "{}", text(&out.stderr));
+    // HAProxy not answering: says where it looked.
+    f.write(&config("127.0.0.1:9"));
+    let out = f.run(&["apply", "--auto-approve"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.contains("HAProxy's runtime API did not answer") && err.contains("127.0.0.1:9"), "{err}");
+}
