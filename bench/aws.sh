@@ -24,28 +24,7 @@ for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && brea
 # time; a second row per case goes through a proxy that holds each request
 # for $LATENCY_MS ms (default 50) before passing it on.
 lat_port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
-python3 - "$lat_port" "$port" "${LATENCY_MS:-50}" > "$work/proxy.log" 2>&1 <<'PY' &
-import asyncio, sys
-listen, target, delay = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) / 1000
-async def pump(r, w, wait):
-    try:
-        while data := await r.read(65536):
-            if wait:
-                await asyncio.sleep(delay)
-            w.write(data)
-            await w.drain()
-    except ConnectionError:
-        pass
-    finally:
-        w.close()
-async def serve(cr, cw):
-    sr, sw = await asyncio.open_connection("127.0.0.1", target)
-    await asyncio.gather(pump(cr, sw, True), pump(sr, cw, False))
-async def main():
-    async with await asyncio.start_server(serve, "127.0.0.1", listen) as s:
-        await s.serve_forever()
-asyncio.run(main())
-PY
+python3 "$root/bench/slow-proxy.py" "$lat_port" "$port" "${LATENCY_MS:-50}" > "$work/proxy.log" 2>&1 &
 proxy=$!
 trap 'kill $moto $proxy 2>/dev/null; rm -rf "$work"' EXIT
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1

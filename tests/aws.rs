@@ -574,28 +574,7 @@ struct SlowProxy {
     url: String,
 }
 
-const PROXY: &str = r#"
-import asyncio, sys
-listen, target, delay = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) / 1000
-async def pump(r, w, wait):
-    try:
-        while data := await r.read(65536):
-            if wait:
-                await asyncio.sleep(delay)
-            w.write(data)
-            await w.drain()
-    except ConnectionError:
-        pass
-    finally:
-        w.close()
-async def serve(cr, cw):
-    sr, sw = await asyncio.open_connection("127.0.0.1", target)
-    await asyncio.gather(pump(cr, sw, True), pump(sr, cw, False))
-async def main():
-    async with await asyncio.start_server(serve, "127.0.0.1", listen) as s:
-        await s.serve_forever()
-asyncio.run(main())
-"#;
+const PROXY: &str = include_str!("../bench/slow-proxy.py");
 
 impl SlowProxy {
     fn start(m: &Moto, delay_ms: u64) -> SlowProxy {

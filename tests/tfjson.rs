@@ -162,13 +162,7 @@ fn plan_and_state_json_follow_terraforms_format() {
     let prior = plan["prior_state"]["values"]["root_module"]["resources"].as_array().unwrap();
     let home = prior.iter().find(|r| r["address"] == "local_file.page[\"home\"]").unwrap();
     assert_eq!(home["values"]["content"], "edited by hand", "the prior state is the refreshed one");
-    let secret = &plan["planned_values"]["root_module"]["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["address"] == "local_file.secret")
-        .unwrap()
-        .clone();
+    let secret = &by_address(&plan["planned_values"]["root_module"]["resources"], "local_file.secret");
     assert_eq!(secret["values"]["content"], Value::Null);
     assert_eq!(secret["sensitive_values"]["content"], true);
     golden("update.plan.json", plan.clone());
@@ -199,22 +193,10 @@ fn aws_plan(vars: &[&str]) -> Value {
 fn nested_blocks_are_lists_of_objects_as_terraform_shows_them() {
     let plan = aws_plan(&[]);
     check_plan_format(&plan, "the AWS example's plan");
-    let listener = plan["planned_values"]["root_module"]["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["address"] == "aws_lb_listener.http")
-        .unwrap()
-        .clone();
+    let listener = by_address(&plan["planned_values"]["root_module"]["resources"], "aws_lb_listener.http");
     assert_eq!(listener["values"]["default_action"][0]["type"], "forward");
     assert_eq!(listener["values"]["default_action"][0]["forward"][0]["target_group"][1]["weight"], 0);
-    let conf = plan["configuration"]["root_module"]["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["address"] == "aws_lb_listener.http")
-        .unwrap()
-        .clone();
+    let conf = by_address(&plan["configuration"]["root_module"]["resources"], "aws_lb_listener.http");
     assert_eq!(conf["expressions"]["default_action"][0]["type"]["constant_value"], "forward");
     assert_eq!(
         conf["expressions"]["default_action"][0]["forward"][0]["target_group"][0]["arn"]["references"],
@@ -222,6 +204,11 @@ fn nested_blocks_are_lists_of_objects_as_terraform_shows_them() {
     );
     assert_eq!(plan["configuration"]["provider_config"]["aws"]["name"], "aws");
     golden("aws.plan.json", plan);
+}
+
+/// The entry of a JSON list of resources with this address.
+fn by_address(list: &Value, address: &str) -> Value {
+    list.as_array().unwrap().iter().find(|r| r["address"] == address).unwrap_or_else(|| panic!("no {address}")).clone()
 }
 
 fn checkov() -> PathBuf {

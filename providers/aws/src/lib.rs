@@ -163,11 +163,7 @@ impl Provider for AwsProvider {
     }
 
     fn plan(&self, req: PlanRequest) -> Result<PlanResponse> {
-        let schema = self
-            .schema
-            .resources
-            .get(req.type_name)
-            .ok_or_else(|| ProviderError::new("Unknown resource type", req.type_name.to_string()))?;
+        let schema = self.schema.resource(req.type_name)?;
         Ok(default_plan(schema, &req))
     }
 

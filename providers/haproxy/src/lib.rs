@@ -389,11 +389,7 @@ impl Provider for HaproxyProvider {
     }
 
     fn plan(&self, req: PlanRequest) -> Result<PlanResponse> {
-        let schema = self
-            .schema
-            .resources
-            .get(req.type_name)
-            .ok_or_else(|| ProviderError::new("Unknown resource type", req.type_name.to_string()))?;
+        let schema = self.schema.resource(req.type_name)?;
         let mut resp = default_plan(schema, &req);
         // Weights are numbers, however they were written ("50" from an untyped variable).
         if let Some(Value::Object(m)) = resp.planned.get_mut("weights") {

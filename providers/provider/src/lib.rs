@@ -174,6 +174,13 @@ pub struct ProviderSchema {
     pub data_sources: BTreeMap<&'static str, Schema>,
 }
 
+impl ProviderSchema {
+    /// A resource type's schema, or the error a provider gives for a type it does not offer.
+    pub fn resource(&self, type_name: &str) -> Result<&Schema> {
+        self.resources.get(type_name).ok_or_else(|| ProviderError::new("Unknown resource type", type_name.to_string()))
+    }
+}
+
 /// An error from a provider, said to a person: what failed and what to do.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProviderError {
