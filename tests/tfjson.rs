@@ -95,7 +95,7 @@ fn check_plan_format(json: &Value, what: &str) {
     assert!(errors.is_empty(), "{what} breaks Terraform's plan format:\n{}", errors.join("\n"));
 }
 
-/// What changes from run to run: versions, lineage, serial, random ids.
+/// What changes from run to run: versions, lineage, serial, the plan's hash, random ids.
 fn normalize(v: &mut Value) {
     match v {
         Value::Object(m) => {
@@ -104,6 +104,9 @@ fn normalize(v: &mut Value) {
                     *x = Value::String("(version)".into());
                 } else if k == "lineage" {
                     *x = Value::String("(lineage)".into());
+                } else if k == "plan_hash" {
+                    // Covers the state's lineage.
+                    *x = Value::String("(hash)".into());
                 } else if k == "serial" {
                     // Results that arrive together are committed together: the count varies.
                     *x = Value::String("(serial)".into());
