@@ -35,6 +35,8 @@ struct State {
     statuses: Vec<Value>,
     /// Answer this many creates with 502 first.
     fail_creates: u32,
+    /// Answer this many lists with 429 and Retry-After first.
+    rate_limited: u32,
     forbid: bool,
 }
 
@@ -114,6 +116,10 @@ fn answer(s: &mut State, req: &Request, gitlab: bool) -> (&'static str, Value) {
     let statuses = if gitlab { "/projects/acme%2Finfra/statuses/" } else { "/repos/acme/infra/statuses/" };
     let body: Value = serde_json::from_str(&req.body).unwrap_or(Value::Null);
     match (req.method.as_str(), path) {
+        ("GET", p) if p == list && s.rate_limited > 0 => {
+            s.rate_limited -= 1;
+            ("429 Too Many Requests\r\nRetry-After: 1", json!({ "message": "API rate limit exceeded" }))
+        }
         ("GET", p) if p == list => {
             let page: usize =
                 query.split('&').find_map(|kv| kv.strip_prefix("page=")).and_then(|v| v.parse().ok()).unwrap_or(1);
@@ -271,11 +277,21 @@ fn the_same_flow_works_on_gitlab() {
     assert_eq!(forge.comments().len(), 1);
     let out = comment(&f, &forge, true, &["--plan", "p.plan"]);
     assert!(text(&out.stdout).contains("unchanged: nothing sent"), "{}", text(&out.stdout));
+    // A drift report is a comment of its own too; a rate limit is waited out as GitLab asks.
+    forge.state.lock().unwrap().rate_limited = 1;
+    let started = std::time::Instant::now();
+    std::fs::write(f.path("drift.md"), "### Landform drift\n\nNo drift.\n").unwrap();
+    let out = comment(&f, &forge, true, &["--drift-report", "drift.md"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "Retry-After: 1 was honoured");
+    assert!(text(&out.stderr).contains("429"), "{}", text(&out.stderr));
+    assert!(forge.comments().iter().any(|(_, b)| b.starts_with("<!-- landform:drift workspace=default dir=. -->")));
+    assert_eq!(forge.comments().len(), 2);
     std::fs::write(f.path("extra.md"), "hello").unwrap();
     // Another kind of comment is another comment.
     let out = comment(&f, &forge, true, &["--body-file", "extra.md"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(forge.comments().len(), 2);
+    assert_eq!(forge.comments().len(), 3);
     f.write(&CONFIG.replace("\"about\"", "\"contact\""));
     f.ok(&["plan", "--out", "p.plan"]);
     let out = comment(&f, &forge, true, &["--plan", "p.plan"]);
