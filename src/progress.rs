@@ -27,6 +27,7 @@ impl Progress for Plain {
                 crate::outln!("{addr}: {} failed: {error}", action.progress_verb().0.trim_end_matches("..."))
             }
             Event::Skipped { addr, because } => crate::outln!("{addr}: skipped, because {because} failed"),
+            Event::Message(m) => crate::outln!("{m}"),
         }
     }
 }
@@ -52,6 +53,9 @@ impl Bars {
 impl Progress for Bars {
     fn event(&self, e: Event) {
         match e {
+            Event::Message(m) => {
+                let _ = self.multi.println(landform_lang::secrets::redact(&m));
+            }
             Event::Total(n) => self.overall.set_length(n as u64),
             Event::Started { addr, action } => {
                 let bar = self.multi.add(ProgressBar::new_spinner());

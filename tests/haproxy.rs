@@ -19,11 +19,18 @@ fn free_port() -> u16 {
 
 /// An HTTP server that answers every request with its name.
 fn server(name: &'static str) -> u16 {
+    server_failing(name, 0)
+}
+
+/// The same, answering 500 to `percent` of requests.
+fn server_failing(name: &'static str, percent: u64) -> u16 {
+    let counter = Arc::new(AtomicUsize::new(0));
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for s in l.incoming() {
             let Ok(mut s) = s else { continue };
+            let counter = counter.clone();
             std::thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 let mut seen = Vec::new();
@@ -35,8 +42,10 @@ fn server(name: &'static str) -> u16 {
                     }
                     while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
                         seen.drain(..end + 4);
+                        let n = counter.fetch_add(1, Ordering::Relaxed) as u64;
+                        let status = if n % 100 < percent { "500 Internal Server Error" } else { "200 OK" };
                         let reply = format!(
-                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{name}",
+                            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{name}",
                             name.len()
                         );
                         if s.write_all(reply.as_bytes()).is_err() {
@@ -59,11 +68,14 @@ struct Haproxy {
 
 impl Haproxy {
     fn start() -> Haproxy {
+        Haproxy::start_with(server("blue"), server("green"))
+    }
+
+    fn start_with(blue: u16, green: u16) -> Haproxy {
         let bin = ["/usr/sbin/haproxy", "/usr/local/sbin/haproxy", "/usr/bin/haproxy"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
             .expect("HAProxy is not installed: run scripts/test, which installs the Debian package `haproxy`");
-        let (blue, green) = (server("blue"), server("green"));
         let (api_port, front) = (free_port(), free_port());
         let dir = std::env::temp_dir().join(format!("landform-haproxy-{}-{front}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -274,4 +286,123 @@ fn bad_input_and_haproxys_refusals_are_clear() {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     assert!(err.contains("HAProxy's runtime API did not answer") && err.contains("127.0.0.1:9"), "{err}");
+}
+
+const ROLLOUT: &str = r#"
+rollout "web" {
+  switch = haproxy_backend.app
+  stable = "blue"
+  canary = "green"
+  steps  = [25%, 50%, 100%]
+  pause  = 1s
+  analysis {
+    interval      = 250ms
+    failure_limit = 0
+    metric "errors" {
+      source = "haproxy"
+      max    = 1%
+    }
+  }
+}
+"#;
+
+/// Requests through the frontend until stopped: (succeeded, failed).
+fn load(front: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(usize, usize)> {
+    std::thread::spawn(move || {
+        let (mut ok, mut failed) = (0, 0);
+        while !stop.load(Ordering::Relaxed) {
+            match get(front) {
+                Ok(_) => ok += 1,
+                Err(_) => failed += 1,
+            }
+        }
+        (ok, failed)
+    })
+}
+
+#[test]
+fn a_canary_rollout_moves_traffic_step_by_step_and_a_bad_canary_is_rolled_back() {
+    let h = Haproxy::start();
+    let f = Fixture::new("haproxy-rollout", &config(&h.api));
+    f.ok(&["apply", "--auto-approve"]);
+    f.write(&format!("{}{ROLLOUT}", config(&h.api)));
+    // The plan shows the rollout as one entry.
+    let plan = f.ok(&["plan"]);
+    assert!(plan.contains("# rollout.web will move traffic on haproxy_backend.app from blue to green"), "{plan}");
+    assert!(plan.contains("steps    = [25%, 50%, 100%], pause 1s after each"), "{plan}");
+    assert!(plan.contains("1 rollout to run."), "{plan}");
+    let json: serde_json::Value = serde_json::from_str(&f.ok(&["plan", "--json"])).unwrap();
+    assert_eq!(json["rollouts"][0]["steps"], serde_json::json!([0.25, 0.5, 1.0]));
+    // Under load, through every step: no request fails, all traffic ends on green.
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = load(h.front, stop.clone());
+    let out = f.run(&["apply", "--auto-approve"]);
+    stop.store(true, Ordering::Relaxed);
+    let (ok, failed) = traffic.join().unwrap();
+    let said = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
+    for step in ["step 1/3: green 25%, blue 75%", "step 2/3: green 50%, blue 50%", "step 3/3: green 100%, blue 0%"] {
+        assert!(said.contains(step), "{said}");
+    }
+    assert!(said.contains("rollout.web: complete: all traffic on green"), "{said}");
+    assert_eq!(failed, 0, "{failed} of {} requests failed during the rollout", ok + failed);
+    assert!(ok > 100, "the load ran: {ok}");
+    assert_eq!((h.weight("blue"), h.weight("green")), ("0".to_string(), "100".to_string()));
+    // Done: the rollout owns the weights, and the plan is clean.
+    let again = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
+
+    // A canary that answers 500 to 30% of requests: rolled back at the first step.
+    let bad = Haproxy::start_with(server("blue"), server_failing("green", 30));
+    let g = Fixture::new("haproxy-rollback", &config(&bad.api));
+    g.ok(&["apply", "--auto-approve"]);
+    g.write(&format!("{}{ROLLOUT}", config(&bad.api)));
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = load(bad.front, stop.clone());
+    let out = g.run(&["apply", "--auto-approve"]);
+    stop.store(true, Ordering::Relaxed);
+    traffic.join().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}{err}", text(&out.stdout));
+    assert!(err.contains("rollout.web: analysis failed: errors was"), "{err}");
+    assert!(err.contains("above the max of 1.0%"), "{err}");
+    assert!(err.contains("rolled back: all traffic is on blue again"), "{err}");
+    assert!(!text(&out.stdout).contains("step 2/3"), "it stopped at the first step");
+    assert_eq!((bad.weight("blue"), bad.weight("green")), ("100".to_string(), "0".to_string()));
+    // The state says so: the next plan offers the rollout again.
+    assert!(g.ok(&["plan"]).contains("1 rollout to run."));
+}
+
+#[test]
+fn a_rollout_killed_midway_resumes_from_the_step_it_recorded() {
+    let h = Haproxy::start();
+    let f = Fixture::new("haproxy-resume", &config(&h.api));
+    f.ok(&["apply", "--auto-approve"]);
+    f.write(&format!("{}{}", config(&h.api), ROLLOUT.replace("pause  = 1s", "pause  = 3s")));
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = load(h.front, stop.clone());
+    let mut child = f.cmd(&["apply", "--auto-approve"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    // Killed during the first step's pause: 25% is recorded in the state.
+    let start = Instant::now();
+    while h.weight("green") != "25" {
+        assert!(start.elapsed() < Duration::from_secs(20), "the first step never came");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    if let Ok(t) = std::fs::read_to_string(f.path(".landform/state/default.lock")) {
+        let id = serde_json::from_str::<serde_json::Value>(&t).unwrap()["id"].as_str().unwrap().to_string();
+        f.ok(&["force-unlock", &id]);
+    }
+    let plan = f.ok(&["plan"]);
+    assert!(plan.contains("weights  = { blue = 75, green = 25 } -> { blue = 0, green = 100 }"), "{plan}");
+    let out = f.ok(&["apply", "--auto-approve"]);
+    stop.store(true, Ordering::Relaxed);
+    let (_, failed) = traffic.join().unwrap();
+    assert!(out.contains("rollout.web: resuming at 25% on green"), "{out}");
+    assert!(!out.contains("step 1/3"), "the step already taken is not taken again: {out}");
+    assert!(out.contains("step 2/3") && out.contains("complete: all traffic on green"), "{out}");
+    assert_eq!(failed, 0);
+    assert_eq!((h.weight("blue"), h.weight("green")), ("0".to_string(), "100".to_string()));
 }

@@ -43,6 +43,8 @@ pub enum Event {
         action: Action,
         error: String,
     },
+    /// A line of its own: a rollout's steps and analysis.
+    Message(String),
     Skipped {
         addr: String,
         because: String,
@@ -289,6 +291,17 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         report.interrupted = true;
     }
 
+    // Rollouts, once every resource change is in, and only if all went well.
+    let failed_before = !report.errors.is_empty() || report.diagnostics.iter().any(Diagnostic::is_error);
+    if !report.interrupted && !failed_before && report.state_error.is_none() {
+        for r in &plan.rollouts {
+            run.rollout(r, &mut state, &mut report).await;
+            if report.interrupted || report.state_error.is_some() {
+                break;
+            }
+        }
+    }
+
     // Outputs of the root module, once everything they could use is applied.
     if !report.interrupted {
         let outputs: BTreeMap<String, OutputRecord> = if plan.destroy {
@@ -382,6 +395,186 @@ struct Runner<'a, 'g> {
 }
 
 impl<'a, 'g> Runner<'a, 'g> {
+    /// Run one rollout: each step's weights through the switch's provider,
+    /// committed, then analysed for the pause; a failure rolls back.
+    async fn rollout(
+        &mut self,
+        r: &crate::rollout::RolloutPlan,
+        state: &mut HashMap<String, ResourceRecord>,
+        report: &mut ApplyReport,
+    ) {
+        use crate::rollout::{share, weights_at};
+        let addr = format!("rollout.{}", r.name);
+        let Some(mut current) = state.get(&r.switch).cloned() else {
+            report.errors.push((addr, format!("its switch {} is not in the state", r.switch)));
+            return;
+        };
+        let Some((provider, _)) = self.ctx.providers.for_record(&current.provider, false, &current.type_name) else {
+            report.errors.push((addr, format!("no provider for {}", r.switch)));
+            return;
+        };
+        let provider = provider.clone();
+        let set = |provider: Arc<dyn landform_provider::Provider>,
+                   rec: ResourceRecord,
+                   w: serde_json::Map<String, serde_json::Value>| async move {
+            let mut cfg = rec.attributes.clone();
+            cfg.insert("weights".into(), serde_json::Value::Object(w));
+            let t = rec.type_name.clone();
+            tokio::task::spawn_blocking(move || {
+                provider.apply(landform_provider::ApplyRequest {
+                    type_name: &t,
+                    prior: Some(&rec.attributes),
+                    config: Some(&cfg),
+                })
+            })
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+            .and_then(|r| r.state.ok_or_else(|| "the provider returned no state".to_string()))
+        };
+        let weights = |rec: &ResourceRecord| {
+            rec.attributes.get("weights").and_then(serde_json::Value::as_object).cloned().unwrap_or_default()
+        };
+        let done = share(r, &weights(&current));
+        let steps: Vec<(usize, f64)> = r.steps.iter().copied().enumerate().filter(|(_, p)| *p > done + 1e-9).collect();
+        if done > 1e-9 {
+            self.progress.event(Event::Message(format!(
+                "{addr}: resuming at {:.0}% on {} (a step already taken is not taken again)",
+                done * 100.0,
+                r.canary
+            )));
+        }
+        for (i, p) in steps {
+            if self.stopping() {
+                report.interrupted = true;
+                return;
+            }
+            let started = std::time::Instant::now();
+            let result = set(provider.clone(), current.clone(), weights_at(r, p)).await;
+            let failure = match result {
+                Ok(now) => {
+                    current.attributes = now;
+                    if !self.commit(vec![Change::Put(Box::new(current.clone()))], report) {
+                        return;
+                    }
+                    state.insert(current.addr.clone(), current.clone());
+                    self.progress.event(Event::Message(format!(
+                        "{addr}: step {}/{}: {} {:.0}%, {} {:.0}%",
+                        i + 1,
+                        r.steps.len(),
+                        r.canary,
+                        p * 100.0,
+                        r.stable,
+                        (1.0 - p) * 100.0
+                    )));
+                    self.analyse(r, &provider, &current, started).await.err()
+                }
+                Err(e) => Some(format!("setting the weights failed: {e}")),
+            };
+            if let Some(why) = failure {
+                // All traffic back on the stable server, at once.
+                let back = set(provider.clone(), current.clone(), weights_at(r, 0.0)).await;
+                let restored = match back {
+                    Ok(now) => {
+                        current.attributes = now;
+                        self.commit(vec![Change::Put(Box::new(current.clone()))], report);
+                        state.insert(current.addr.clone(), current.clone());
+                        format!("rolled back: all traffic is on {} again", r.stable)
+                    }
+                    Err(e) => format!("and the rollback failed too ({e}): check {} by hand", r.switch),
+                };
+                self.progress.event(Event::Message(format!("{addr}: {why}; {restored}")));
+                report.errors.push((addr, format!("{why}; {restored}")));
+                return;
+            }
+        }
+        self.progress.event(Event::Message(format!("{addr}: complete: all traffic on {}", r.canary)));
+    }
+
+    /// Sample the canary every interval for the step's pause; fail when a
+    /// metric is out of bounds more than `failure_limit` times, or when no
+    /// sample had data (no data never passes).
+    async fn analyse(
+        &self,
+        r: &crate::rollout::RolloutPlan,
+        provider: &Arc<dyn landform_provider::Provider>,
+        switch: &ResourceRecord,
+        started: std::time::Instant,
+    ) -> Result<(), String> {
+        let pause = Duration::from_millis(r.pause_ms);
+        if r.metrics.is_empty() {
+            tokio::time::sleep(pause.saturating_sub(started.elapsed())).await;
+            return Ok(());
+        }
+        let interval = Duration::from_millis(r.interval_ms.max(100));
+        let sample = |provider: Arc<dyn landform_provider::Provider>, rec: ResourceRecord, target: String| async move {
+            tokio::task::spawn_blocking(move || {
+                provider.sample(landform_provider::SampleRequest {
+                    type_name: &rec.type_name,
+                    state: &rec.attributes,
+                    target: &target,
+                })
+            })
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+        };
+        let mut last = sample(provider.clone(), switch.clone(), r.canary.clone()).await?;
+        let (mut failures, mut conclusive) = (0u32, 0u32);
+        let end = started + pause.max(interval);
+        while std::time::Instant::now() < end {
+            if self.stopping() {
+                return Ok(());
+            }
+            tokio::time::sleep(interval.min(end.saturating_duration_since(std::time::Instant::now()))).await;
+            let now = sample(provider.clone(), switch.clone(), r.canary.clone()).await?;
+            let (Some(a), Some(b)) = (last, now) else {
+                return Err(format!("{} has no traffic counters to analyse", switch.type_name));
+            };
+            last = now;
+            let requests = b.requests.saturating_sub(a.requests);
+            if requests == 0 {
+                continue; // inconclusive: neither a pass nor a failure
+            }
+            let rate = b.errors.saturating_sub(a.errors) as f64 / requests as f64;
+            conclusive += 1;
+            for m in &r.metrics {
+                let over = m.max.is_some_and(|x| rate > x);
+                let under = m.min.is_some_and(|x| rate < x);
+                if over || under {
+                    failures += 1;
+                    self.progress.event(Event::Message(format!(
+                        "rollout.{}: {} = {:.1}% of {requests} requests on {} ({} {})",
+                        r.name,
+                        m.name,
+                        rate * 100.0,
+                        r.canary,
+                        if over { "max" } else { "min" },
+                        format_args!("{:.1}%", m.max.or(m.min).unwrap_or(0.0) * 100.0)
+                    )));
+                    if failures > r.failure_limit {
+                        return Err(format!(
+                            "analysis failed: {} was {:.1}% of {requests} requests on {}, {} {:.1}% ({failures} failed samples, failure_limit {})",
+                            m.name,
+                            rate * 100.0,
+                            r.canary,
+                            if over { "above the max of" } else { "below the min of" },
+                            m.max.or(m.min).unwrap_or(0.0) * 100.0,
+                            r.failure_limit
+                        ));
+                    }
+                }
+            }
+        }
+        if conclusive == 0 {
+            return Err(format!(
+                "analysis inconclusive: {} received no requests during the step, and a metric without data never passes",
+                r.canary
+            ));
+        }
+        Ok(())
+    }
+
     fn stopping(&self) -> bool {
         self.ctx.stop.load(Ordering::SeqCst)
     }
@@ -590,7 +783,7 @@ impl<'a, 'g> Runner<'a, 'g> {
             }
             let mut unknown = unknown;
             if let Some(prior) = state.get(&addr_s) {
-                let ignore = crate::lifecycle::ignored(r);
+                let ignore = crate::lifecycle::ignored(r).with(crate::rollout::owned_paths(self.graph, module, r));
                 crate::lifecycle::apply_ignored(&ignore, schema, &prior.attributes, &mut config, &mut unknown);
             }
             if !unknown.is_empty() {

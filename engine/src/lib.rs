@@ -15,6 +15,7 @@ pub mod planner;
 pub mod providers;
 pub mod refresh;
 pub mod render;
+pub mod rollout;
 pub mod world;
 
 pub use addr::ResourceAddr;

@@ -20,6 +20,19 @@ pub enum Ignored {
 }
 
 impl Ignored {
+    /// These paths too (what a rollout owns).
+    pub fn with(self, more: Vec<Vec<String>>) -> Ignored {
+        match self {
+            _ if more.is_empty() => self,
+            Ignored::All => Ignored::All,
+            Ignored::None => Ignored::Attributes(more),
+            Ignored::Attributes(mut v) => {
+                v.extend(more);
+                Ignored::Attributes(v)
+            }
+        }
+    }
+
     /// Whether a whole top-level argument is ignored.
     pub fn whole(&self, name: &str) -> bool {
         match self {

@@ -126,6 +126,9 @@ pub struct Plan {
     /// Objects an earlier apply stopped while creating, and what became of them.
     #[serde(default)]
     pub interrupted: Vec<InterruptedCreate>,
+    /// Rollouts with traffic still to move, run after every resource change.
+    #[serde(default)]
+    pub rollouts: Vec<crate::rollout::RolloutPlan>,
 }
 
 /// An object an earlier apply was creating when it stopped.
@@ -203,5 +206,6 @@ impl Plan {
             || self.output_changes.iter().any(|o| o.action != Action::NoOp)
             || !self.gone.is_empty()
             || !self.interrupted.is_empty()
+            || !self.rollouts.is_empty()
     }
 }

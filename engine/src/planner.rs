@@ -521,7 +521,16 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
         }
     }
     changes.sort_by(|a, b| a.address.cmp(&b.address));
+    let rollouts = if opts.destroy || !opts.targets.is_empty() || !opts.target_modules.is_empty() {
+        Vec::new()
+    } else {
+        crate::rollout::plan_rollouts(&graph, &world, ctx.host, &prior, &mut diags)
+    };
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(diags);
+    }
     let mut plan = new_plan(ctx, opts, prior, gone, resource_drift);
+    plan.rollouts = rollouts;
     plan.resource_changes = changes;
     plan.output_changes = output_changes;
     plan.interrupted = interrupted;
@@ -661,6 +670,7 @@ fn new_plan(
         gone,
         refreshed,
         interrupted: Vec::new(),
+        rollouts: Vec::new(),
     }
 }
 
@@ -828,7 +838,7 @@ fn plan_resource(
         ctx.host,
         diags,
     );
-    let ignore = crate::lifecycle::ignored(r);
+    let ignore = crate::lifecycle::ignored(r).with(crate::rollout::owned_paths(world.graph, module, r));
     for (key, each_value) in keys {
         let addr = world.addr(module, r, key.clone());
         let addr_s = addr.to_string();

@@ -17,6 +17,37 @@ pub struct Module {
     pub outputs: Vec<Output>,
     /// `import { to = ADDR, id = "…" }`: objects to bring under management (root module only).
     pub imports: Vec<Import>,
+    /// `rollout "NAME" { … }`: traffic shifted step by step on a switch (root module only).
+    pub rollouts: Vec<Rollout>,
+}
+
+/// A `rollout` block: move traffic on `switch` from `stable` to `canary`
+/// through `steps`, pausing and analysing after each.
+#[derive(Clone, Debug)]
+pub struct Rollout {
+    pub name: String,
+    /// A resource reference: the traffic switch (`haproxy_backend.app`).
+    pub switch: Expr,
+    pub stable: Expr,
+    pub canary: Expr,
+    pub strategy: Option<Expr>,
+    pub steps: Option<Expr>,
+    pub pause: Option<Expr>,
+    pub interval: Option<Expr>,
+    pub failure_limit: Option<Expr>,
+    pub metrics: Vec<Metric>,
+    pub span: Span,
+}
+
+/// A `metric "NAME" { source = …  max = …  min = … }` of a rollout's analysis.
+#[derive(Clone, Debug)]
+pub struct Metric {
+    pub name: String,
+    pub source: Option<Expr>,
+    pub max: Option<Expr>,
+    pub min: Option<Expr>,
+    pub url: Option<Expr>,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug)]
@@ -127,7 +158,8 @@ pub struct Import {
     pub span: Span,
 }
 
-const BLOCK_TYPES: &[&str] = &["variable", "locals", "provider", "resource", "data", "module", "output", "import"];
+const BLOCK_TYPES: &[&str] =
+    &["variable", "locals", "provider", "resource", "data", "module", "output", "import", "rollout"];
 
 impl Module {
     /// Lower the files of one module directory.
@@ -285,6 +317,13 @@ impl Builder<'_> {
                 if let Some(l) = self.labels(block_ref, &["name"]) {
                     if self.declare(format!("output:{}", l[0]), "Output", span) {
                         self.output(l[0].clone(), block_ref, span);
+                    }
+                }
+            }
+            "rollout" => {
+                if let Some(l) = self.labels(block_ref, &["name"]) {
+                    if self.declare(format!("rollout:{}", l[0]), "Rollout", span) {
+                        self.rollout(l[0].clone(), block_ref, span);
                     }
                 }
             }
@@ -598,6 +637,69 @@ impl Builder<'_> {
             args,
             span,
         });
+    }
+
+    fn rollout(&mut self, name: String, block: &Block, span: Span) {
+        let found = self.schema(
+            &block.body,
+            "rollout",
+            &["switch", "stable", "canary", "strategy", "steps", "pause"],
+            &["analysis"],
+        );
+        let get = |k: &str| found.get(k).map(|a| a.value.clone());
+        let switch = self.require(&found, "switch", "rollout", block.kind.span).map(|a| a.value.clone());
+        let stable = self.require(&found, "stable", "rollout", block.kind.span).map(|a| a.value.clone());
+        let canary = self.require(&found, "canary", "rollout", block.kind.span).map(|a| a.value.clone());
+        let (mut interval, mut failure_limit, mut metrics) = (None, None, Vec::new());
+        let analyses: Vec<&Block> = block.body.blocks().filter(|b| b.kind.name == "analysis").collect();
+        if let Some(extra) = analyses.get(1) {
+            self.err(
+                "Duplicate analysis block",
+                "A rollout has one analysis block; put every metric in it.".into(),
+                extra.kind.span,
+            );
+        }
+        if let Some(a) = analyses.first() {
+            let af = self.schema(&a.body, "analysis", &["interval", "failure_limit"], &["metric"]);
+            interval = af.get("interval").map(|a| a.value.clone());
+            failure_limit = af.get("failure_limit").map(|a| a.value.clone());
+            for m in a.body.blocks().filter(|b| b.kind.name == "metric") {
+                let Some(l) = self.labels(m, &["name"]) else { continue };
+                let mf = self.schema(&m.body, "metric", &["source", "max", "min", "url"], &[]);
+                let mget = |k: &str| mf.get(k).map(|a| a.value.clone());
+                metrics.push(Metric {
+                    name: l[0].clone(),
+                    source: mget("source"),
+                    max: mget("max"),
+                    min: mget("min"),
+                    url: mget("url"),
+                    span: m.kind.span.to(m.labels.last().map_or(m.kind.span, |l| l.span)),
+                });
+            }
+        }
+        if let (Some(switch), Some(stable), Some(canary)) = (switch, stable, canary) {
+            if switch.as_traversal().is_none() {
+                self.err(
+                    "Invalid rollout switch",
+                    "switch is a resource, written without quotes: switch = haproxy_backend.app".into(),
+                    switch.span,
+                );
+                return;
+            }
+            self.module.rollouts.push(Rollout {
+                name,
+                switch,
+                stable,
+                canary,
+                strategy: get("strategy"),
+                steps: get("steps"),
+                pause: get("pause"),
+                interval,
+                failure_limit,
+                metrics,
+                span,
+            });
+        }
     }
 
     fn output(&mut self, name: String, block: &Block, span: Span) {

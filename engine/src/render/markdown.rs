@@ -42,7 +42,12 @@ pub fn summary_line(plan: &Plan) -> String {
     }
     let s = plan.summary();
     let imports = if s.import > 0 { format!("{} to import, ", s.import) } else { String::new() };
-    format!("Plan: {imports}{} to add, {} to change, {} to destroy.", s.add, s.change, s.destroy)
+    let rollouts = match plan.rollouts.len() {
+        0 => String::new(),
+        1 => " 1 rollout to run.".to_string(),
+        n => format!(" {n} rollouts to run."),
+    };
+    format!("Plan: {imports}{} to add, {} to change, {} to destroy.{rollouts}", s.add, s.change, s.destroy)
 }
 
 fn verb(a: Action) -> &'static str {
@@ -140,6 +145,20 @@ pub fn plan_markdown(plan: &Plan, ctx: &Context) -> String {
         head.push('\n');
     }
     let mut tail = String::new();
+    if !plan.rollouts.is_empty() {
+        tail.push_str("#### Rollouts\n\n");
+        for r in &plan.rollouts {
+            let _ = write!(
+                tail,
+                "<details><summary>rollout <code>{}</code>: {} → {} on <code>{}</code></summary>\n\n```diff\n{}```\n\n</details>\n\n",
+                html(&r.name),
+                html(&r.stable),
+                html(&r.canary),
+                html(&r.switch),
+                diff_lines(&crate::rollout::render(r, "", ""))
+            );
+        }
+    }
     if !plan.resource_drift.is_empty() {
         let _ = writeln!(
             tail,

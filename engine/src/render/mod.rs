@@ -339,14 +339,14 @@ pub fn render_plan(plan: &Plan, col: &Colors) -> String {
     changed.sort_by(|a, b| a.name.cmp(&b.name));
     let width = changed.iter().map(|o| o.name.len()).max().unwrap_or(0);
     let outputs: Vec<String> = changed.iter().filter_map(|o| render_output(o, width, col)).collect();
-    if visible.is_empty() && outputs.is_empty() && plan.interrupted.is_empty() {
+    if visible.is_empty() && outputs.is_empty() && plan.interrupted.is_empty() && plan.rollouts.is_empty() {
         out.push_str(&format!(
             "\n{}No changes.{} Your infrastructure matches the configuration.\n\nLandform has compared your real infrastructure against your configuration and found no differences, so no changes are needed.\n",
             col.bold, col.reset
         ));
         return out;
     }
-    if !visible.is_empty() {
+    if !visible.is_empty() || !plan.rollouts.is_empty() {
         let mut legend = Vec::new();
         let has = |f: &dyn Fn(Action) -> bool| visible.iter().any(|c| f(c.action));
         if has(&|a| a == Action::Create) {
@@ -377,11 +377,20 @@ pub fn render_plan(plan: &Plan, col: &Colors) -> String {
             out.push_str(&render_change(c, col));
             out.push('\n');
         }
+        for r in &plan.rollouts {
+            out.push_str(&crate::rollout::render(r, col.bold, col.reset));
+            out.push('\n');
+        }
         let s = plan.summary();
         let imports = if s.import > 0 { format!("{} to import, ", s.import) } else { String::new() };
+        let rollouts = match plan.rollouts.len() {
+            0 => String::new(),
+            1 => " 1 rollout to run.".to_string(),
+            n => format!(" {n} rollouts to run."),
+        };
         let _ = writeln!(
             out,
-            "{}Plan:{} {imports}{} to add, {} to change, {} to destroy.",
+            "{}Plan:{} {imports}{} to add, {} to change, {} to destroy.{rollouts}",
             col.bold, col.reset, s.add, s.change, s.destroy
         );
     }
@@ -501,6 +510,7 @@ pub fn plan_json(
         "resource_drift": drift::resource_drift_json(&plan.resource_drift),
         "output_changes": outputs,
         "relevant_attributes": tfjson::relevant_attributes(plan),
+        "rollouts": plan.rollouts,
         "summary": { "import": s.import, "add": s.add, "change": s.change, "destroy": s.destroy },
         "applyable": plan.has_changes(),
         "complete": true,

@@ -16,8 +16,8 @@
 
 use landform_provider::{
     default_plan, ApplyRequest, ApplyResponse, AttrType, Attribute, ImportRequest, Object, PlanRequest, PlanResponse,
-    Provider, ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, ReadResponse, Result, Schema,
-    ValidateRequest,
+    Provider, ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, ReadResponse, Result, Sample, SampleRequest,
+    Schema, ValidateRequest,
 };
 use serde_json::{json, Value};
 use std::io::{Read, Write};
@@ -468,6 +468,37 @@ impl Provider for HaproxyProvider {
                 .collect::<Vec<_>>()),
         );
         Ok(o)
+    }
+
+    /// A server's requests and 5xx answers, from `show stat`.
+    fn sample(&self, req: SampleRequest) -> Result<Option<Sample>> {
+        if req.type_name != "haproxy_backend" {
+            return Ok(None);
+        }
+        let backend = s(req.state, "name");
+        let reply = self.call("show stat")?;
+        let mut lines = reply.lines();
+        let header: Vec<&str> = lines.next().unwrap_or_default().trim_start_matches("# ").split(',').collect();
+        let col = |name: &str| header.iter().position(|h| *h == name);
+        let (Some(px), Some(sv), Some(req_tot), Some(e5)) =
+            (col("pxname"), col("svname"), col("req_tot"), col("hrsp_5xx"))
+        else {
+            return Err(ProviderError::new(
+                "Unexpected HAProxy statistics",
+                "show stat has no req_tot or hrsp_5xx column",
+            ));
+        };
+        for line in lines {
+            let f: Vec<&str> = line.split(',').collect();
+            if f.get(px) == Some(&backend.as_str()) && f.get(sv) == Some(&req.target) {
+                let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+                return Ok(Some(Sample { requests: n(req_tot), errors: n(e5) }));
+            }
+        }
+        Err(ProviderError::new(
+            "No such server",
+            format!("HAProxy's backend \"{backend}\" has no server \"{}\"", req.target),
+        ))
     }
 
     fn import(&self, req: ImportRequest) -> Result<Object> {

@@ -277,6 +277,21 @@ pub struct ReadDataRequest<'a> {
     pub config: &'a Object,
 }
 
+pub struct SampleRequest<'a> {
+    pub type_name: &'a str,
+    /// The switch as the state has it.
+    pub state: &'a Object,
+    /// The target: a server name.
+    pub target: &'a str,
+}
+
+/// Counters since the target started: a rollout compares two samples.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Sample {
+    pub requests: u64,
+    pub errors: u64,
+}
+
 pub struct ImportRequest<'a> {
     pub type_name: &'a str,
     pub id: &'a str,
@@ -308,6 +323,13 @@ pub trait Provider: Send + Sync {
         Ok(ReadResponse::Gone)
     }
     fn read_data(&self, req: ReadDataRequest) -> Result<Object>;
+    /// Traffic counters of one target behind a switch (a server of a
+    /// haproxy_backend), for a rollout's analysis: `None` when the provider
+    /// has none.
+    fn sample(&self, req: SampleRequest) -> Result<Option<Sample>> {
+        let _ = req;
+        Ok(None)
+    }
     fn import(&self, req: ImportRequest) -> Result<Object> {
         Err(ProviderError::new(
             "Import not supported",

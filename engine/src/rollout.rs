@@ -1,0 +1,397 @@
+//! Rollouts: traffic moved from a stable pool to a canary step by step on a
+//! switch (a `haproxy_backend`), with analysis after each step and automatic
+//! rollback.
+//!
+//! The switch's weights belong to the rollout: the planner keeps the state's
+//! weights for it (so a plan never "corrects" a rollout), and the plan carries
+//! a `RolloutPlan` from the current weights to all traffic on the canary.
+//! Apply runs it after every resource change: each step sets the weights
+//! through the switch's provider, commits the switch's record (the state is
+//! the rollout's progress: a killed apply resumes from the weights it
+//! recorded, skipping the steps already taken), waits `pause` while sampling
+//! the canary every `interval`, and passes only on conclusive samples within
+//! the limits. A failure puts all traffic back on the stable server at once,
+//! commits that, and fails the apply naming the metric, its value and the limit.
+
+use crate::build::{ConfigGraph, ModulePath};
+use crate::world::World;
+use landform_lang::config::{Mode, Resource};
+use landform_lang::diag::Diagnostic;
+use landform_lang::{Evaluator, Host, Value};
+use landform_state::ResourceRecord;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value as Json};
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// The switch types rollouts drive, and the attribute that holds their weights.
+const SWITCHES: &[(&str, &str)] = &[("haproxy_backend", "weights")];
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MetricSpec {
+    pub name: String,
+    /// `haproxy`: the canary server's 5xx share of requests over each interval.
+    pub source: String,
+    /// Upper bound, as a fraction (1% is 0.01).
+    pub max: Option<f64>,
+    pub min: Option<f64>,
+}
+
+/// A rollout the plan will run.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RolloutPlan {
+    pub name: String,
+    /// The switch's address (`haproxy_backend.app`).
+    pub switch: String,
+    pub stable: String,
+    pub canary: String,
+    pub strategy: String,
+    pub from: Map<String, Json>,
+    pub to: Map<String, Json>,
+    /// The canary's share after each step, as fractions (0.05 for 5%).
+    pub steps: Vec<f64>,
+    pub pause_ms: u64,
+    pub interval_ms: u64,
+    pub failure_limit: u32,
+    pub metrics: Vec<MetricSpec>,
+}
+
+impl RolloutPlan {
+    /// Roughly how long it takes when every step passes.
+    pub fn estimated_ms(&self) -> u64 {
+        self.pause_ms * self.steps.len() as u64
+    }
+}
+
+fn is_switch(rollout_switch: &landform_lang::syntax::Expr, r: &Resource) -> bool {
+    rollout_switch.as_traversal().is_some_and(|(root, path)| root.name == r.type_name && path.first() == Some(&r.name))
+}
+
+/// Paths of `r` a rollout owns: the planner and apply keep the state's values there.
+pub fn owned_paths(graph: &ConfigGraph, module: &ModulePath, r: &Resource) -> Vec<Vec<String>> {
+    if !module.is_empty() || r.mode != Mode::Managed {
+        return Vec::new();
+    }
+    let root = graph.module(&ModulePath::new());
+    let Some((_, attr)) = SWITCHES.iter().find(|(t, _)| *t == r.type_name) else { return Vec::new() };
+    if root.rollouts.iter().any(|ro| is_switch(&ro.switch, r)) {
+        vec![vec![attr.to_string()]]
+    } else {
+        Vec::new()
+    }
+}
+
+fn eval(e: &landform_lang::syntax::Expr, world: &World, host: &dyn Host, diags: &mut Vec<Diagnostic>) -> Value {
+    let mut ev = Evaluator::new(host);
+    let v = ev.eval(e, world.scope(&ModulePath::new()));
+    diags.append(&mut ev.diags);
+    v.unmark_deep().0
+}
+
+fn fraction(v: &Value) -> Option<f64> {
+    match v {
+        Value::Percent(p) => Some(p / 100.0),
+        Value::Number(n) if (0.0..=1.0).contains(n) => Some(*n),
+        _ => None,
+    }
+}
+
+/// The rollouts of the root module, evaluated, with the switch's current
+/// weights from `prior`: those with traffic still to move.
+pub fn plan_rollouts(
+    graph: &ConfigGraph,
+    world: &World,
+    host: &dyn Host,
+    prior: &HashMap<String, Cow<ResourceRecord>>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<RolloutPlan> {
+    let mut out = Vec::new();
+    for (path, m) in &graph.modules {
+        if !path.is_empty() {
+            for r in &m.module.rollouts {
+                diags.push(Diagnostic::error(
+                    "Rollout outside the root module",
+                    "A rollout block belongs in the root module; move it there and name the switch through its module's outputs.".to_string(),
+                    r.span,
+                ));
+            }
+        }
+    }
+    let root = graph.module(&ModulePath::new());
+    for ro in &root.rollouts {
+        let Some((sw_root, sw_path)) = ro.switch.as_traversal() else { continue };
+        let target = root.resources.iter().find(|r| r.mode == Mode::Managed && is_switch(&ro.switch, r));
+        let Some(r) = target else {
+            diags.push(Diagnostic::error(
+                "Unknown rollout switch",
+                format!(
+                    "switch refers to {}.{}, which is not a resource of this module.",
+                    sw_root.name,
+                    sw_path.first().cloned().unwrap_or_default()
+                ),
+                ro.switch.span,
+            ));
+            continue;
+        };
+        let Some((_, attr)) = SWITCHES.iter().find(|(t, _)| *t == r.type_name) else {
+            diags.push(Diagnostic::error(
+                "Unsupported rollout switch",
+                format!(
+                    "A rollout drives the weights of a {}; {} is a {}. (aws_lb_listener switches are planned.)",
+                    SWITCHES.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(" or "),
+                    r.address(),
+                    r.type_name
+                ),
+                ro.switch.span,
+            ));
+            continue;
+        };
+        if r.count.is_some() || r.for_each.is_some() {
+            diags.push(Diagnostic::error(
+                "Unsupported rollout switch",
+                "A rollout's switch is a single resource, without count or for_each.".to_string(),
+                ro.switch.span,
+            ));
+            continue;
+        }
+        let text = |e: &landform_lang::syntax::Expr, what: &str, diags: &mut Vec<Diagnostic>| match eval(
+            e, world, host, diags,
+        ) {
+            Value::String(s) if !s.is_empty() => Some(s),
+            _ => {
+                diags.push(Diagnostic::error(
+                    format!("Invalid rollout {what}"),
+                    format!("{what} must be a server name known when planning, such as \"green\"."),
+                    e.span,
+                ));
+                None
+            }
+        };
+        let (Some(stable), Some(canary)) = (text(&ro.stable, "stable", diags), text(&ro.canary, "canary", diags))
+        else {
+            continue;
+        };
+        if stable == canary {
+            diags.push(Diagnostic::error(
+                "Invalid rollout",
+                format!("stable and canary are both \"{stable}\": a rollout moves traffic between two servers."),
+                ro.canary.span,
+            ));
+            continue;
+        }
+        let strategy = match ro.strategy.as_ref().map(|e| eval(e, world, host, diags)) {
+            None => "canary".to_string(),
+            Some(Value::String(s)) if s == "canary" || s == "blue_green" => s,
+            Some(_) => {
+                diags.push(Diagnostic::error(
+                    "Invalid rollout strategy",
+                    "strategy is \"canary\" or \"blue_green\".".to_string(),
+                    ro.strategy.as_ref().map_or(ro.span, |e| e.span),
+                ));
+                continue;
+            }
+        };
+        let steps: Vec<f64> = if strategy == "blue_green" {
+            vec![1.0]
+        } else {
+            match ro.steps.as_ref().map(|e| (e, eval(e, world, host, diags))) {
+                None => vec![0.1, 0.5, 1.0],
+                Some((e, Value::List(items))) => {
+                    let f: Vec<Option<f64>> = items.iter().map(fraction).collect();
+                    let ok = !f.is_empty()
+                        && f.iter().all(Option::is_some)
+                        && f.windows(2).all(|w| w[0] < w[1])
+                        && f.last() == Some(&Some(1.0));
+                    if !ok {
+                        diags.push(Diagnostic::error(
+                            "Invalid rollout steps",
+                            "steps are rising percentages ending at 100%, such as [5%, 25%, 50%, 100%].".to_string(),
+                            e.span,
+                        ));
+                        continue;
+                    }
+                    f.into_iter().flatten().collect()
+                }
+                Some((e, _)) => {
+                    diags.push(Diagnostic::error(
+                        "Invalid rollout steps",
+                        "steps is a list of percentages, such as [5%, 25%, 50%, 100%].".to_string(),
+                        e.span,
+                    ));
+                    continue;
+                }
+            }
+        };
+        let duration =
+            |e: Option<&landform_lang::syntax::Expr>, default: u64, what: &str, diags: &mut Vec<Diagnostic>| match e
+                .map(|e| (e, eval(e, world, host, diags)))
+            {
+                None => Some(default),
+                Some((_, Value::Duration(ms))) => Some(ms),
+                Some((e, _)) => {
+                    diags.push(Diagnostic::error(
+                        format!("Invalid rollout {what}"),
+                        format!("{what} is a duration, such as 30s."),
+                        e.span,
+                    ));
+                    None
+                }
+            };
+        let Some(pause_ms) = duration(ro.pause.as_ref(), 30_000, "pause", diags) else { continue };
+        let Some(interval_ms) = duration(ro.interval.as_ref(), 5_000, "interval", diags) else { continue };
+        let failure_limit = match ro.failure_limit.as_ref().map(|e| eval(e, world, host, diags)) {
+            None => 0,
+            Some(Value::Number(n)) if n >= 0.0 && n.fract() == 0.0 => n as u32,
+            Some(_) => {
+                diags.push(Diagnostic::error(
+                    "Invalid failure_limit",
+                    "failure_limit is a whole number of failed samples a step tolerates.".to_string(),
+                    ro.failure_limit.as_ref().map_or(ro.span, |e| e.span),
+                ));
+                continue;
+            }
+        };
+        let mut metrics = Vec::new();
+        for m in &ro.metrics {
+            let source = match m.source.as_ref().map(|e| eval(e, world, host, diags)) {
+                Some(Value::String(s)) if s == "haproxy" => s,
+                _ => {
+                    diags.push(Diagnostic::error(
+                        "Invalid metric source",
+                        "source = \"haproxy\" (the canary server's error rate, from HAProxy's own statistics); prometheus and http sources are planned.".to_string(),
+                        m.source.as_ref().map_or(m.span, |e| e.span),
+                    ));
+                    continue;
+                }
+            };
+            let bound = |e: &Option<landform_lang::syntax::Expr>, diags: &mut Vec<Diagnostic>| {
+                e.as_ref().map(|e| (e, eval(e, world, host, diags))).and_then(|(e, v)| {
+                    let f = fraction(&v);
+                    if f.is_none() {
+                        diags.push(Diagnostic::error(
+                            "Invalid metric bound",
+                            "An error rate's bound is a percentage, such as max = 1%.".to_string(),
+                            e.span,
+                        ));
+                    }
+                    f
+                })
+            };
+            let (max, min) = (bound(&m.max, diags), bound(&m.min, diags));
+            metrics.push(MetricSpec { name: m.name.clone(), source, max, min });
+        }
+        let addr = r.address();
+        let Some(rec) = prior.get(&addr) else { continue };
+        let from = rec.attributes.get(*attr).and_then(Json::as_object).cloned().unwrap_or_default();
+        let weight = |k: &str| from.get(k).and_then(Json::as_f64).unwrap_or(0.0);
+        for s in [&stable, &canary] {
+            if !from.contains_key(s.as_str()) {
+                diags.push(Diagnostic::error(
+                    "Unknown rollout server",
+                    format!(
+                        "{addr} manages no server \"{s}\"; its weights are for: {}.",
+                        from.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                    if *s == stable { ro.stable.span } else { ro.canary.span },
+                ));
+            }
+        }
+        if !from.contains_key(&stable) || !from.contains_key(&canary) {
+            continue;
+        }
+        let total = (weight(&stable) + weight(&canary)).max(1.0);
+        let total = if total < 2.0 { 100.0 } else { total };
+        let mut to = from.clone();
+        to.insert(stable.clone(), json!(0));
+        to.insert(canary.clone(), json!(total as i64));
+        if weight(&stable) == 0.0 && weight(&canary) > 0.0 {
+            continue; // already all on the canary
+        }
+        out.push(RolloutPlan {
+            name: ro.name.clone(),
+            switch: addr,
+            stable,
+            canary,
+            strategy,
+            from,
+            to,
+            steps,
+            pause_ms,
+            interval_ms,
+            failure_limit,
+            metrics,
+        });
+    }
+    out
+}
+
+/// The weights for the canary's share `p` of `total`.
+pub fn weights_at(plan: &RolloutPlan, p: f64) -> Map<String, Json> {
+    let total = plan.to.get(&plan.canary).and_then(Json::as_f64).unwrap_or(100.0);
+    let canary = (total * p).round();
+    let mut w = plan.from.clone();
+    w.insert(plan.canary.clone(), json!(canary as i64));
+    w.insert(plan.stable.clone(), json!((total - canary) as i64));
+    w
+}
+
+/// The canary's share in `weights`.
+pub fn share(plan: &RolloutPlan, weights: &Map<String, Json>) -> f64 {
+    let g = |k: &str| weights.get(k).and_then(Json::as_f64).unwrap_or(0.0);
+    let total = g(&plan.stable) + g(&plan.canary);
+    if total <= 0.0 {
+        0.0
+    } else {
+        g(&plan.canary) / total
+    }
+}
+
+fn pct(f: f64) -> String {
+    let p = (f * 1000.0).round() / 10.0;
+    if p.fract() == 0.0 {
+        format!("{}%", p as i64)
+    } else {
+        format!("{p}%")
+    }
+}
+
+/// The plan's words for a rollout.
+pub fn render(plan: &RolloutPlan, bold: &str, reset: &str) -> String {
+    let weights = |m: &Map<String, Json>| m.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ");
+    let metrics = if plan.metrics.is_empty() {
+        "none (each step only waits)".to_string()
+    } else {
+        plan.metrics
+            .iter()
+            .map(|m| {
+                let mut s = format!("{} ({} error rate of {})", m.name, m.source, plan.canary);
+                if let Some(x) = m.max {
+                    s.push_str(&format!(" <= {}", pct(x)));
+                }
+                if let Some(x) = m.min {
+                    s.push_str(&format!(" >= {}", pct(x)));
+                }
+                s
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    format!(
+        "  {bold}# rollout.{} will move traffic on {} from {} to {}{reset}\n  ~ rollout \"{}\" {{\n        strategy = \"{}\"\n        weights  = {{ {} }} -> {{ {} }}\n        steps    = [{}], pause {} after each\n        analysis = {}, every {}, failure_limit {}\n        # about {} if every step passes; a failed analysis puts all traffic back on {}\n    }}\n",
+        plan.name,
+        plan.switch,
+        plan.stable,
+        plan.canary,
+        plan.name,
+        plan.strategy,
+        weights(&plan.from),
+        weights(&plan.to),
+        plan.steps.iter().map(|s| pct(*s)).collect::<Vec<_>>().join(", "),
+        landform_lang::value::format_duration(plan.pause_ms),
+        metrics,
+        landform_lang::value::format_duration(plan.interval_ms),
+        plan.failure_limit,
+        landform_lang::value::format_duration(plan.estimated_ms()),
+        plan.stable
+    )
+}
