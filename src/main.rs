@@ -5,6 +5,7 @@ mod comment;
 mod drift_cmd;
 mod inputs;
 mod progress;
+mod rollout_cmd;
 mod run;
 mod signals;
 mod state_cmd;
@@ -110,6 +111,9 @@ enum Command {
     /// List, create, select, show and delete workspaces.
     #[command(subcommand)]
     Workspace(workspace_cmd::WorkspaceCmd),
+    /// A rollout's progress (status), or all traffic back on its stable server now (abort).
+    #[command(subcommand)]
+    Rollout(rollout_cmd::RolloutCmd),
     /// Remove a state lock left behind by an operation that crashed.
     ForceUnlock {
         /// The lock ID, as the lock error shows it.
@@ -486,6 +490,7 @@ fn run_main() -> ExitCode {
         },
         Command::ForceUnlock { id } => code(state_cmd::force_unlock(&common, &id, color)),
         Command::Workspace(w) => code(workspace_cmd::run(&common, w, color)),
+        Command::Rollout(r) => code(rollout_cmd::run(&common, r, color)),
         Command::State(s) => code(match s {
             StateCmd::List { addrs } => state_cmd::list(&common, &addrs, color),
             StateCmd::Show { addr } => state_cmd::show_addr(&common, &addr, color),

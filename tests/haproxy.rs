@@ -397,6 +397,9 @@ fn a_rollout_killed_midway_resumes_from_the_step_it_recorded() {
     }
     let plan = f.ok(&["plan"]);
     assert!(plan.contains("weights  = { blue = 75, green = 25 } -> { blue = 0, green = 100 }"), "{plan}");
+    let status = f.ok(&["rollout", "status", "web"]);
+    assert!(status.contains("green at 25%, blue at 75%"), "{status}");
+    assert!(status.contains("next: step 2 of 3 (an apply resumes here)"), "{status}");
     let out = f.ok(&["apply", "--auto-approve"]);
     stop.store(true, Ordering::Relaxed);
     let (_, failed) = traffic.join().unwrap();
@@ -405,4 +408,39 @@ fn a_rollout_killed_midway_resumes_from_the_step_it_recorded() {
     assert!(out.contains("step 2/3") && out.contains("complete: all traffic on green"), "{out}");
     assert_eq!(failed, 0);
     assert_eq!((h.weight("blue"), h.weight("green")), ("0".to_string(), "100".to_string()));
+}
+
+#[test]
+fn rollout_abort_puts_all_traffic_back_on_the_stable_server() {
+    let h = Haproxy::start();
+    let f = Fixture::new("haproxy-abort", &config(&h.api));
+    f.ok(&["apply", "--auto-approve"]);
+    f.write(&format!("{}{}", config(&h.api), ROLLOUT.replace("pause  = 1s", "pause  = 30s")));
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = load(h.front, stop.clone());
+    let mut child = f.cmd(&["apply", "--auto-approve"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let start = Instant::now();
+    while h.weight("green") != "25" {
+        assert!(start.elapsed() < Duration::from_secs(20), "the first step never came");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    if let Ok(t) = std::fs::read_to_string(f.path(".landform/state/default.lock")) {
+        let id = serde_json::from_str::<serde_json::Value>(&t).unwrap()["id"].as_str().unwrap().to_string();
+        f.ok(&["force-unlock", &id]);
+    }
+    let out = f.ok(&["rollout", "abort", "web"]);
+    stop.store(true, Ordering::Relaxed);
+    let (_, failed) = traffic.join().unwrap();
+    assert!(out.contains("rollout.web: aborted: all traffic is on blue again"), "{out}");
+    assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
+    assert_eq!(failed, 0);
+    // Recorded: the rollout would start again from the beginning.
+    let status = f.ok(&["rollout", "status", "web"]);
+    assert!(status.contains("green at 0%, blue at 100%") && status.contains("(not started)"), "{status}");
+    assert!(f.ok(&["rollout", "abort", "web"]).contains("nothing to abort"));
+    let unknown = f.run(&["rollout", "status", "nope"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(text(&unknown.stderr).contains("its rollouts are: web"), "{}", text(&unknown.stderr));
 }
