@@ -444,3 +444,18 @@ fn rollout_abort_puts_all_traffic_back_on_the_stable_server() {
     assert_eq!(unknown.status.code(), Some(1));
     assert!(text(&unknown.stderr).contains("its rollouts are: web"), "{}", text(&unknown.stderr));
 }
+
+#[test]
+fn traffic_never_moves_to_a_canary_that_is_down() {
+    let h = Haproxy::start();
+    let f = Fixture::new("haproxy-unhealthy", &config(&h.api));
+    f.ok(&["apply", "--auto-approve"]);
+    h.runtime("set server app/green state maint");
+    f.write(&format!("{}{ROLLOUT}", config(&h.api)));
+    let out = f.run(&["apply", "--auto-approve"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("rollout.web: green is not healthy: traffic is not moved to it"), "{err}");
+    assert!(!text(&out.stdout).contains("step 1/3"), "{}", text(&out.stdout));
+    assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
+}

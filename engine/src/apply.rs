@@ -449,6 +449,12 @@ impl<'a, 'g> Runner<'a, 'g> {
                 report.interrupted = true;
                 return;
             }
+            // Traffic moves only to a canary that can take it.
+            if let Err(why) = self.healthy(r, &provider, &current).await {
+                report.errors.push((addr.clone(), format!("{why}; the weights are left as they were")));
+                self.progress.event(Event::Message(format!("{addr}: {why}")));
+                return;
+            }
             let started = std::time::Instant::now();
             let result = set(provider.clone(), current.clone(), weights_at(r, p)).await;
             let failure = match result {
@@ -489,6 +495,36 @@ impl<'a, 'g> Runner<'a, 'g> {
             }
         }
         self.progress.event(Event::Message(format!("{addr}: complete: all traffic on {}", r.canary)));
+    }
+
+    /// Wait (up to the pause, at least 10 s) for the canary to be healthy.
+    async fn healthy(
+        &self,
+        r: &crate::rollout::RolloutPlan,
+        provider: &Arc<dyn landform_provider::Provider>,
+        switch: &ResourceRecord,
+    ) -> Result<(), String> {
+        let deadline = std::time::Instant::now() + Duration::from_millis(r.pause_ms.max(10_000));
+        loop {
+            let (p, rec, target) = (provider.clone(), switch.clone(), r.canary.clone());
+            let sample = tokio::task::spawn_blocking(move || {
+                p.sample(landform_provider::SampleRequest {
+                    type_name: &rec.type_name,
+                    state: &rec.attributes,
+                    target: &target,
+                })
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+            match sample.and_then(|s| s.healthy) {
+                Some(false) if std::time::Instant::now() < deadline && !self.stopping() => {
+                    tokio::time::sleep(Duration::from_millis(r.interval_ms.clamp(100, 1000))).await
+                }
+                Some(false) => return Err(format!("{} is not healthy: traffic is not moved to it", r.canary)),
+                _ => return Ok(()),
+            }
+        }
     }
 
     /// Sample the canary every interval for the step's pause; fail when a

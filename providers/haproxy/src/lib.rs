@@ -480,6 +480,7 @@ impl Provider for HaproxyProvider {
         let mut lines = reply.lines();
         let header: Vec<&str> = lines.next().unwrap_or_default().trim_start_matches("# ").split(',').collect();
         let col = |name: &str| header.iter().position(|h| *h == name);
+        let status = col("status");
         let (Some(px), Some(sv), Some(req_tot), Some(e5)) =
             (col("pxname"), col("svname"), col("req_tot"), col("hrsp_5xx"))
         else {
@@ -492,7 +493,16 @@ impl Provider for HaproxyProvider {
             let f: Vec<&str> = line.split(',').collect();
             if f.get(px) == Some(&backend.as_str()) && f.get(sv) == Some(&req.target) {
                 let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-                return Ok(Some(Sample { requests: n(req_tot), errors: n(e5) }));
+                // UP (or going down but still up): may take traffic; DOWN,
+                // MAINT, DRAIN, NOLB: not; no check: nothing tells.
+                let healthy = status.and_then(|i| f.get(i)).and_then(|s| {
+                    if s.starts_with("no check") {
+                        None
+                    } else {
+                        Some(s.starts_with("UP"))
+                    }
+                });
+                return Ok(Some(Sample { requests: n(req_tot), errors: n(e5), healthy }));
             }
         }
         Err(ProviderError::new(

@@ -290,6 +290,8 @@ pub struct SampleRequest<'a> {
 pub struct Sample {
     pub requests: u64,
     pub errors: u64,
+    /// Whether the target can take traffic (`None`: no health check tells).
+    pub healthy: Option<bool>,
 }
 
 pub struct ImportRequest<'a> {
