@@ -22,6 +22,14 @@ pub enum RolloutCmd {
         #[command(flatten)]
         vars: VarArgs,
     },
+    /// After a rollout completed (blue_green's rollback window): all traffic
+    /// back on the stable server in one operation, recorded. The next apply
+    /// offers the rollout again until the configuration changes.
+    Rollback {
+        name: String,
+        #[command(flatten)]
+        vars: VarArgs,
+    },
 }
 
 fn plan_args(vars: &VarArgs) -> PlanArgs {
@@ -41,7 +49,7 @@ fn plan_args(vars: &VarArgs) -> PlanArgs {
 pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
     let (name, vars, abort) = match &cmd {
         RolloutCmd::Status { name, vars } => (name, vars, false),
-        RolloutCmd::Abort { name, vars } => (name, vars, true),
+        RolloutCmd::Abort { name, vars } | RolloutCmd::Rollback { name, vars } => (name, vars, true),
     };
     let fail = |msg: &str| {
         crate::errln!("{}", ui::error_line(msg, color));
@@ -67,15 +75,27 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let Some(r) = plan.rollouts.iter().find(|r| &r.name == name) else {
-        crate::outln!(
-            "rollout.{name}: nothing to move: all traffic on its switch is on the canary already (or the switch is not created yet)."
-        );
-        let _ = block;
-        return 0;
+    // A pending rollout is in the plan; a completed one is read from its
+    // block and the switch's weights as refresh found them.
+    let r = match plan.rollouts.iter().find(|r| &r.name == name) {
+        Some(r) => r.clone(),
+        None => match completed(&cfg, block, &plan, &snapshot) {
+            Ok(r) => r,
+            Err(e) => return fail(&format!("rollout.{name}: {e}")),
+        },
     };
+    let r = &r;
     let done = share(r, &r.from);
     let weights = r.from.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ");
+    if !abort && done >= 1.0 - 1e-9 {
+        crate::outln!(
+            "rollout.{name} on {}: complete: all traffic on {} ({{ {weights} }}); `landform rollout rollback {name}` puts it back on {}",
+            r.switch,
+            r.canary,
+            r.stable
+        );
+        return 0;
+    }
     if !abort {
         let next = r.steps.iter().position(|p| *p > done + 1e-9).map_or(r.steps.len(), |i| i + 1);
         crate::outln!(
@@ -96,7 +116,8 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
         return 0;
     }
     // Through the switch's provider, as apply would, then into the state.
-    let Some(mut rec) = snapshot.resources.iter().find(|x| x.addr == r.switch).cloned() else {
+    let Some(mut rec) = plan.refreshed.iter().chain(snapshot.resources.iter()).find(|x| x.addr == r.switch).cloned()
+    else {
         return fail(&format!("{} is not in the state", r.switch));
     };
     let providers = match run::providers_for(&cfg.tree, &cfg.variables) {
@@ -132,4 +153,50 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
         }
         Err(e) => fail(&format!("rollout.{name}: the abort failed: {e}")),
     }
+}
+
+/// A completed rollout as a plan entry: its servers from the block (with the
+/// root variables), its weights from the switch as refresh found it.
+fn completed(
+    cfg: &run::Config,
+    block: &landform_lang::config::Rollout,
+    plan: &landform_engine::Plan,
+    snapshot: &landform_state::Snapshot,
+) -> Result<landform_engine::rollout::RolloutPlan, String> {
+    let mut scope = landform_lang::Scope::new();
+    scope.set("var", cfg.variables.clone());
+    let name = |e: &landform_lang::syntax::Expr, what: &str| {
+        let mut ev = landform_lang::Evaluator::new(&landform_lang::NoHost);
+        match ev.eval(e, &scope).unmark_deep().0 {
+            landform_lang::Value::String(s) => Ok(s),
+            _ => Err(format!("its {what} server is not known without a plan")),
+        }
+    };
+    let (stable, canary) = (name(&block.stable, "stable")?, name(&block.canary, "canary")?);
+    let switch = block
+        .switch
+        .as_traversal()
+        .map(|(root, path)| format!("{}.{}", root.name, path.first().cloned().unwrap_or_default()))
+        .ok_or("its switch is not a resource")?;
+    let rec = plan
+        .refreshed
+        .iter()
+        .chain(snapshot.resources.iter())
+        .find(|x| x.addr == switch)
+        .ok_or_else(|| format!("its switch {switch} is not in the state: nothing has run yet"))?;
+    let from = rec.attributes.get("weights").and_then(serde_json::Value::as_object).cloned().unwrap_or_default();
+    Ok(landform_engine::rollout::RolloutPlan {
+        name: block.name.clone(),
+        switch,
+        stable,
+        canary,
+        strategy: String::new(),
+        to: from.clone(),
+        from,
+        steps: vec![1.0],
+        pause_ms: 0,
+        interval_ms: 0,
+        failure_limit: 0,
+        metrics: Vec::new(),
+    })
 }

@@ -408,6 +408,13 @@ fn a_rollout_killed_midway_resumes_from_the_step_it_recorded() {
     assert!(out.contains("step 2/3") && out.contains("complete: all traffic on green"), "{out}");
     assert_eq!(failed, 0);
     assert_eq!((h.weight("blue"), h.weight("green")), ("0".to_string(), "100".to_string()));
+    // Complete; a rollback within the window is one operation.
+    let status = f.ok(&["rollout", "status", "web"]);
+    assert!(status.contains("complete: all traffic on green"), "{status}");
+    let out = f.ok(&["rollout", "rollback", "web"]);
+    assert!(out.contains("all traffic is on blue again"), "{out}");
+    assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
+    assert!(f.ok(&["plan"]).contains("1 rollout to run."), "the configuration still asks for green");
 }
 
 #[test]
