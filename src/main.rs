@@ -1,5 +1,6 @@
 //! The `landform` command: parse flags, call the libraries, render, exit.
 
+mod analysis;
 mod checker;
 mod comment;
 mod drift_cmd;

@@ -577,6 +577,7 @@ fn run_apply(
             variables: cfg.variables.clone(),
             parallelism,
             stop: stop.clone(),
+            measure: Some(Arc::new(crate::analysis::Http)),
         };
         apply::apply(ctx, plan, progress.clone()).await
     })

@@ -466,3 +466,112 @@ fn traffic_never_moves_to_a_canary_that_is_down() {
     assert!(!text(&out.stdout).contains("step 1/3"), "{}", text(&out.stdout));
     assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
 }
+
+/// A real Prometheus (Debian's package, which `scripts/test` installs) with
+/// nothing to scrape: `vector(…)` queries answer, series queries find nothing.
+struct Prometheus {
+    child: Child,
+    url: String,
+    dir: std::path::PathBuf,
+}
+
+impl Prometheus {
+    fn start() -> Prometheus {
+        let bin = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("Prometheus is not installed: run scripts/test, which installs the Debian package `prometheus`");
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("landform-rollout-prometheus-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("prometheus.yml"), "global:\n  scrape_interval: 1s\nscrape_configs: []\n").unwrap();
+        let child = Command::new(bin)
+            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        loop {
+            let ready = TcpStream::connect(("127.0.0.1", port)).ok().and_then(|mut s| {
+                s.write_all(b"GET /-/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+                let mut out = String::new();
+                s.read_to_string(&mut out).ok()?;
+                out.starts_with("HTTP/1.1 200").then_some(())
+            });
+            if ready.is_some() {
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "Prometheus did not become ready");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Prometheus { child, url: format!("http://127.0.0.1:{port}"), dir }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn rollout_with(metrics: &str) -> String {
+    format!(
+        "rollout \"web\" {{\n  switch = haproxy_backend.app\n  stable = \"blue\"\n  canary = \"green\"\n  steps  = [50%, 100%]\n  pause  = 1s\n  analysis {{\n    interval      = 250ms\n    failure_limit = 0\n{metrics}  }}\n}}\n"
+    )
+}
+
+#[test]
+fn http_probes_and_prometheus_queries_judge_a_canary_and_no_data_never_passes() {
+    let prom = Prometheus::start();
+    let healthy = server("ok");
+    let failing = server_failing("down", 100);
+    // Both pass: the probes succeed, the query is under its max.
+    let h = Haproxy::start();
+    let f = Fixture::new("rollout-sources", &config(&h.api));
+    f.ok(&["apply", "--auto-approve"]);
+    let metrics = format!(
+        "    metric \"health\" {{\n      source = \"http\"\n      url    = \"http://127.0.0.1:{healthy}/\"\n      min    = 99%\n    }}\n    metric \"latency\" {{\n      source = \"prometheus\"\n      url    = \"{}\"\n      query  = \"vector(0.2)\"\n      max    = 500ms\n    }}\n",
+        prom.url
+    );
+    f.write(&format!("{}{}", config(&h.api), rollout_with(&metrics)));
+    let plan = f.ok(&["plan"]);
+    assert!(plan.contains("health (http success of http://127.0.0.1:"), "{plan}");
+    assert!(plan.contains("latency (prometheus vector(0.2))"), "{plan}");
+    let out = f.ok(&["apply", "--auto-approve"]);
+    assert!(out.contains("rollout.web: complete: all traffic on green"), "{out}");
+
+    // Probes that fail: rolled back.
+    let h = Haproxy::start();
+    let g = Fixture::new("rollout-http-fails", &config(&h.api));
+    g.ok(&["apply", "--auto-approve"]);
+    let metrics = format!(
+        "    metric \"health\" {{\n      source = \"http\"\n      url    = \"http://127.0.0.1:{failing}/\"\n      min    = 99%\n    }}\n"
+    );
+    g.write(&format!("{}{}", config(&h.api), rollout_with(&metrics)));
+    let out = g.run(&["apply", "--auto-approve"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("analysis failed: health was 0.0% of probes succeeding, below the min of 99.0%"), "{err}");
+    assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
+
+    // A query that finds nothing: inconclusive, never a pass.
+    let h = Haproxy::start();
+    let n = Fixture::new("rollout-no-data", &config(&h.api));
+    n.ok(&["apply", "--auto-approve"]);
+    let metrics = format!(
+        "    metric \"errors\" {{\n      source = \"prometheus\"\n      url    = \"{}\"\n      query  = \"up{{job=\\\"nothing\\\"}}\"\n      max    = 1\n    }}\n",
+        prom.url
+    );
+    n.write(&format!("{}{}", config(&h.api), rollout_with(&metrics)));
+    let out = n.run(&["apply", "--auto-approve"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("analysis inconclusive: metric errors: the query up{job=\"nothing\"} returned no data, and a metric without data never passes"), "{err}");
+    assert!(err.contains("rolled back: all traffic is on blue again"), "{err}");
+    assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
+}

@@ -65,6 +65,8 @@ pub struct ApplyContext<'a> {
     pub variables: Value,
     pub parallelism: usize,
     pub stop: Arc<AtomicBool>,
+    /// Where rollouts measure `http` and `prometheus` metrics.
+    pub measure: Option<Arc<dyn crate::rollout::Measure>>,
 }
 
 #[derive(Debug, Default)]
@@ -555,57 +557,89 @@ impl<'a, 'g> Runner<'a, 'g> {
             .map_err(|e| e.to_string())
             .and_then(|r| r.map_err(|e| e.to_string()))
         };
-        let mut last = sample(provider.clone(), switch.clone(), r.canary.clone()).await?;
-        let (mut failures, mut conclusive) = (0u32, 0u32);
+        let haproxy = r.metrics.iter().any(|m| m.source == "haproxy");
+        let mut last = if haproxy { sample(provider.clone(), switch.clone(), r.canary.clone()).await? } else { None };
+        let mut failures = 0u32;
+        let mut conclusive = vec![0u32; r.metrics.len()];
         let end = started + pause.max(interval);
         while std::time::Instant::now() < end {
             if self.stopping() {
                 return Ok(());
             }
             tokio::time::sleep(interval.min(end.saturating_duration_since(std::time::Instant::now()))).await;
-            let now = sample(provider.clone(), switch.clone(), r.canary.clone()).await?;
-            let (Some(a), Some(b)) = (last, now) else {
-                return Err(format!("{} has no traffic counters to analyse", switch.type_name));
-            };
-            last = now;
-            let requests = b.requests.saturating_sub(a.requests);
-            if requests == 0 {
-                continue; // inconclusive: neither a pass nor a failure
+            // The canary's error rate over the interval, from the switch's counters.
+            let mut rate: Option<(f64, u64)> = None;
+            if haproxy {
+                let now = sample(provider.clone(), switch.clone(), r.canary.clone()).await?;
+                let (Some(a), Some(b)) = (last, now) else {
+                    return Err(format!("{} has no traffic counters to analyse", switch.type_name));
+                };
+                last = now;
+                let requests = b.requests.saturating_sub(a.requests);
+                if requests > 0 {
+                    rate = Some((b.errors.saturating_sub(a.errors) as f64 / requests as f64, requests));
+                }
             }
-            let rate = b.errors.saturating_sub(a.errors) as f64 / requests as f64;
-            conclusive += 1;
-            for m in &r.metrics {
-                let over = m.max.is_some_and(|x| rate > x);
-                let under = m.min.is_some_and(|x| rate < x);
-                if over || under {
-                    failures += 1;
-                    self.progress.event(Event::Message(format!(
-                        "rollout.{}: {} = {:.1}% of {requests} requests on {} ({} {})",
-                        r.name,
+            for (i, m) in r.metrics.iter().enumerate() {
+                let value = if m.source == "haproxy" {
+                    rate.map(|(v, _)| v)
+                } else {
+                    let Some(measure) = self.ctx.measure.clone() else {
+                        return Err(format!("metric {}: no way to measure {} metrics here", m.name, m.source));
+                    };
+                    let spec = m.clone();
+                    tokio::task::spawn_blocking(move || measure.measure(&spec))
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .map_err(|e| format!("metric {}: {e}", m.name))?
+                };
+                // No data: inconclusive, neither a pass nor a failure.
+                let Some(v) = value else { continue };
+                conclusive[i] += 1;
+                let over = m.max.is_some_and(|x| v > x);
+                let under = m.min.is_some_and(|x| v < x);
+                if !(over || under) {
+                    continue;
+                }
+                failures += 1;
+                let bound = m.max.filter(|_| over).or(m.min).unwrap_or(0.0);
+                let shown =
+                    |x: f64| if m.source == "prometheus" { format!("{x}") } else { format!("{:.1}%", x * 100.0) };
+                let what = match (m.source.as_str(), rate) {
+                    ("haproxy", Some((_, n))) => format!(" of {n} requests on {}", r.canary),
+                    ("http", _) => " of probes succeeding".to_string(),
+                    _ => String::new(),
+                };
+                self.progress.event(Event::Message(format!(
+                    "rollout.{}: {} = {}{what} ({} {})",
+                    r.name,
+                    m.name,
+                    shown(v),
+                    if over { "max" } else { "min" },
+                    shown(bound)
+                )));
+                if failures > r.failure_limit {
+                    return Err(format!(
+                        "analysis failed: {} was {}{what}, {} {} ({failures} failed samples, failure_limit {})",
                         m.name,
-                        rate * 100.0,
-                        r.canary,
-                        if over { "max" } else { "min" },
-                        format_args!("{:.1}%", m.max.or(m.min).unwrap_or(0.0) * 100.0)
-                    )));
-                    if failures > r.failure_limit {
-                        return Err(format!(
-                            "analysis failed: {} was {:.1}% of {requests} requests on {}, {} {:.1}% ({failures} failed samples, failure_limit {})",
-                            m.name,
-                            rate * 100.0,
-                            r.canary,
-                            if over { "above the max of" } else { "below the min of" },
-                            m.max.or(m.min).unwrap_or(0.0) * 100.0,
-                            r.failure_limit
-                        ));
-                    }
+                        shown(v),
+                        if over { "above the max of" } else { "below the min of" },
+                        shown(bound),
+                        r.failure_limit
+                    ));
                 }
             }
         }
-        if conclusive == 0 {
+        if let Some(i) = conclusive.iter().position(|c| *c == 0) {
+            let m = &r.metrics[i];
+            let why = match m.source.as_str() {
+                "haproxy" => format!("{} received no requests during the step", r.canary),
+                "prometheus" => format!("the query {} returned no data", m.query.as_deref().unwrap_or_default()),
+                _ => "no probe got an answer".to_string(),
+            };
             return Err(format!(
-                "analysis inconclusive: {} received no requests during the step, and a metric without data never passes",
-                r.canary
+                "analysis inconclusive: metric {}: {why}, and a metric without data never passes",
+                m.name
             ));
         }
         Ok(())

@@ -30,11 +30,24 @@ const SWITCHES: &[(&str, &str)] = &[("haproxy_backend", "weights")];
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct MetricSpec {
     pub name: String,
-    /// `haproxy`: the canary server's 5xx share of requests over each interval.
+    /// `haproxy`: the canary server's 5xx share of requests over each
+    /// interval; `http`: the share of probes of `url` that succeed;
+    /// `prometheus`: the value of an instant `query` on the server at `url`.
     pub source: String,
-    /// Upper bound, as a fraction (1% is 0.01).
+    /// Bounds in the metric's unit: a percentage as a fraction (1% is 0.01),
+    /// a duration in seconds (Prometheus's unit), else the number.
     pub max: Option<f64>,
     pub min: Option<f64>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub query: Option<String>,
+}
+
+/// Where `http` and `prometheus` metrics are measured: the CLI's HTTP client.
+/// `Ok(None)` is no data (inconclusive, never a pass).
+pub trait Measure: Send + Sync {
+    fn measure(&self, metric: &MetricSpec) -> Result<Option<f64>, String>;
 }
 
 /// A rollout the plan will run.
@@ -254,23 +267,46 @@ pub fn plan_rollouts(
         let mut metrics = Vec::new();
         for m in &ro.metrics {
             let source = match m.source.as_ref().map(|e| eval(e, world, host, diags)) {
-                Some(Value::String(s)) if s == "haproxy" => s,
+                Some(Value::String(s)) if ["haproxy", "http", "prometheus"].contains(&s.as_str()) => s,
                 _ => {
                     diags.push(Diagnostic::error(
                         "Invalid metric source",
-                        "source = \"haproxy\" (the canary server's error rate, from HAProxy's own statistics); prometheus and http sources are planned.".to_string(),
+                        "source is \"haproxy\" (the canary server's error rate, from HAProxy's statistics), \"http\" (the share of probes of url that succeed) or \"prometheus\" (an instant query on the server at url).".to_string(),
                         m.source.as_ref().map_or(m.span, |e| e.span),
                     ));
                     continue;
                 }
             };
+            let string = |e: &Option<landform_lang::syntax::Expr>, diags: &mut Vec<Diagnostic>| {
+                e.as_ref().and_then(|e| match eval(e, world, host, diags) {
+                    Value::String(s) if !s.is_empty() => Some(s),
+                    _ => None,
+                })
+            };
+            let (url, query) = (string(&m.url, diags), string(&m.query, diags));
+            let needs = match source.as_str() {
+                "http" if url.is_none() => Some("url = \"http://…\" (the address to probe)"),
+                "prometheus" if url.is_none() || query.is_none() => {
+                    Some("url = \"http://prometheus:9090\" and query = \"…\" (an instant query)")
+                }
+                _ => None,
+            };
+            if let Some(needs) = needs {
+                diags.push(Diagnostic::error("Incomplete metric", format!("A {source} metric needs {needs}."), m.span));
+                continue;
+            }
             let bound = |e: &Option<landform_lang::syntax::Expr>, diags: &mut Vec<Diagnostic>| {
                 e.as_ref().map(|e| (e, eval(e, world, host, diags))).and_then(|(e, v)| {
-                    let f = fraction(&v);
+                    let f = match v {
+                        Value::Percent(p) => Some(p / 100.0),
+                        Value::Duration(ms) => Some(ms as f64 / 1000.0),
+                        Value::Number(n) => Some(n),
+                        _ => None,
+                    };
                     if f.is_none() {
                         diags.push(Diagnostic::error(
                             "Invalid metric bound",
-                            "An error rate's bound is a percentage, such as max = 1%.".to_string(),
+                            "A bound is a percentage (max = 1%), a duration (max = 500ms) or a number.".to_string(),
                             e.span,
                         ));
                     }
@@ -278,7 +314,7 @@ pub fn plan_rollouts(
                 })
             };
             let (max, min) = (bound(&m.max, diags), bound(&m.min, diags));
-            metrics.push(MetricSpec { name: m.name.clone(), source, max, min });
+            metrics.push(MetricSpec { name: m.name.clone(), source, max, min, url, query });
         }
         let addr = r.address();
         let Some(rec) = prior.get(&addr) else { continue };
@@ -364,7 +400,11 @@ pub fn render(plan: &RolloutPlan, bold: &str, reset: &str) -> String {
         plan.metrics
             .iter()
             .map(|m| {
-                let mut s = format!("{} ({} error rate of {})", m.name, m.source, plan.canary);
+                let mut s = match m.source.as_str() {
+                    "haproxy" => format!("{} (haproxy error rate of {})", m.name, plan.canary),
+                    "http" => format!("{} (http success of {})", m.name, m.url.as_deref().unwrap_or("")),
+                    _ => format!("{} (prometheus {})", m.name, m.query.as_deref().unwrap_or("")),
+                };
                 if let Some(x) = m.max {
                     s.push_str(&format!(" <= {}", pct(x)));
                 }

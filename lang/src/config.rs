@@ -47,6 +47,7 @@ pub struct Metric {
     pub max: Option<Expr>,
     pub min: Option<Expr>,
     pub url: Option<Expr>,
+    pub query: Option<Expr>,
     pub span: Span,
 }
 
@@ -665,7 +666,7 @@ impl Builder<'_> {
             failure_limit = af.get("failure_limit").map(|a| a.value.clone());
             for m in a.body.blocks().filter(|b| b.kind.name == "metric") {
                 let Some(l) = self.labels(m, &["name"]) else { continue };
-                let mf = self.schema(&m.body, "metric", &["source", "max", "min", "url"], &[]);
+                let mf = self.schema(&m.body, "metric", &["source", "max", "min", "url", "query"], &[]);
                 let mget = |k: &str| mf.get(k).map(|a| a.value.clone());
                 metrics.push(Metric {
                     name: l[0].clone(),
@@ -673,6 +674,7 @@ impl Builder<'_> {
                     max: mget("max"),
                     min: mget("min"),
                     url: mget("url"),
+                    query: mget("query"),
                     span: m.kind.span.to(m.labels.last().map_or(m.kind.span, |l| l.span)),
                 });
             }

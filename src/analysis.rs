@@ -1,0 +1,72 @@
+//! How rollouts measure `http` and `prometheus` metrics: the engine asks, the
+//! CLI's HTTP client (reqwest, blocking, on apply's blocking threads) answers.
+//! No answer, or an empty query result, is no data: inconclusive, never a pass.
+
+use landform_engine::rollout::{Measure, MetricSpec};
+use std::time::Duration;
+
+pub struct Http;
+
+/// The blocking client runs a runtime of its own, which may not be dropped
+/// inside apply's: built on first use, on a blocking thread, and never dropped.
+static CLIENT: std::sync::OnceLock<Result<reqwest::blocking::Client, String>> = std::sync::OnceLock::new();
+
+fn client() -> Result<&'static reqwest::blocking::Client, String> {
+    CLIENT
+        .get_or_init(|| {
+            reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .user_agent(concat!("landform/", env!("CARGO_PKG_VERSION"), " (rollout analysis)"))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Probes of an `http` metric per interval.
+const PROBES: usize = 5;
+
+impl Measure for Http {
+    fn measure(&self, m: &MetricSpec) -> Result<Option<f64>, String> {
+        let url = m.url.as_deref().ok_or("no url")?;
+        match m.source.as_str() {
+            // The share of probes answered with a 2xx or 3xx.
+            "http" => {
+                let c = client()?;
+                let ok = (0..PROBES)
+                    .filter(|_| c.get(url).send().is_ok_and(|r| r.status().is_success() || r.status().is_redirection()))
+                    .count();
+                Ok(Some(ok as f64 / PROBES as f64))
+            }
+            // The first sample of an instant query; none is no data.
+            "prometheus" => {
+                let query = m.query.as_deref().ok_or("no query")?;
+                let endpoint = reqwest::Url::parse_with_params(
+                    &format!("{}/api/v1/query", url.trim_end_matches('/')),
+                    &[("query", query)],
+                )
+                .map_err(|e| format!("{url} is not a URL: {e}"))?;
+                let resp =
+                    client()?.get(endpoint).send().map_err(|e| format!("Prometheus at {url} did not answer: {e}"))?;
+                let status = resp.status();
+                let body: serde_json::Value =
+                    resp.json().map_err(|e| format!("Prometheus's answer is not JSON: {e}"))?;
+                if !status.is_success() || body["status"] != "success" {
+                    return Err(format!(
+                        "Prometheus refused the query ({status}): {}",
+                        body["error"].as_str().unwrap_or("no reason given")
+                    ));
+                }
+                let result = &body["data"]["result"];
+                let value = match body["data"]["resultType"].as_str() {
+                    Some("vector") => result.get(0).map(|s| &s["value"][1]),
+                    Some("scalar") => Some(&result[1]),
+                    _ => None,
+                };
+                Ok(value.and_then(|v| v.as_str()).and_then(|s| s.parse::<f64>().ok()).filter(|v| v.is_finite()))
+            }
+            other => Err(format!("no way to measure {other} metrics")),
+        }
+    }
+}
