@@ -40,14 +40,7 @@ pub fn summary_line(plan: &Plan) -> String {
     if !plan.has_changes() {
         return "No changes. Your infrastructure matches the configuration.".to_string();
     }
-    let s = plan.summary();
-    let imports = if s.import > 0 { format!("{} to import, ", s.import) } else { String::new() };
-    let rollouts = match plan.rollouts.len() {
-        0 => String::new(),
-        1 => " 1 rollout to run.".to_string(),
-        n => format!(" {n} rollouts to run."),
-    };
-    format!("Plan: {imports}{} to add, {} to change, {} to destroy.{rollouts}", s.add, s.change, s.destroy)
+    format!("Plan: {}", crate::render::plan_counts(plan))
 }
 
 fn verb(a: Action) -> &'static str {

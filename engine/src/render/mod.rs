@@ -381,23 +381,25 @@ pub fn render_plan(plan: &Plan, col: &Colors) -> String {
             out.push_str(&crate::rollout::render(r, col.bold, col.reset));
             out.push('\n');
         }
-        let s = plan.summary();
-        let imports = if s.import > 0 { format!("{} to import, ", s.import) } else { String::new() };
-        let rollouts = match plan.rollouts.len() {
-            0 => String::new(),
-            1 => " 1 rollout to run.".to_string(),
-            n => format!(" {n} rollouts to run."),
-        };
-        let _ = writeln!(
-            out,
-            "{}Plan:{} {imports}{} to add, {} to change, {} to destroy.{rollouts}",
-            col.bold, col.reset, s.add, s.change, s.destroy
-        );
+        let _ = writeln!(out, "{}Plan:{} {}", col.bold, col.reset, plan_counts(plan));
     }
     if !outputs.is_empty() {
         let _ = writeln!(out, "\nChanges to Outputs:\n{}", outputs.join("\n"));
     }
     out
+}
+
+/// What the summary line counts: `1 to import, 2 to add, 0 to change, 0 to
+/// destroy. 1 rollout to run.` (the import and rollout parts only when there are any).
+pub fn plan_counts(plan: &Plan) -> String {
+    let s = plan.summary();
+    let imports = if s.import > 0 { format!("{} to import, ", s.import) } else { String::new() };
+    let rollouts = match plan.rollouts.len() {
+        0 => String::new(),
+        1 => " 1 rollout to run.".to_string(),
+        n => format!(" {n} rollouts to run."),
+    };
+    format!("{imports}{} to add, {} to change, {} to destroy.{rollouts}", s.add, s.change, s.destroy)
 }
 
 /// `default_action[0].forward.target_group[1].weight` as Terraform's path
