@@ -641,10 +641,7 @@ fn an_apply_killed_midway_is_finished_by_the_next_with_each_object_once() {
         // such a late request; moto's are not.)
         std::thread::sleep(Duration::from_millis(600));
         // As a person would: force-unlock with the ID the lock names.
-        if let Ok(t) = std::fs::read_to_string(f.path(".landform/state/default.lock")) {
-            let id = serde_json::from_str::<Value>(&t).unwrap()["id"].as_str().unwrap().to_string();
-            f.ok(&["force-unlock", &id]);
-        }
+        f.unlock();
         let out = with(&["apply", "--auto-approve"], &m.url).output().unwrap();
         assert_eq!(
             out.status.code(),

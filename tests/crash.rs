@@ -43,19 +43,6 @@ impl Rng {
     }
 }
 
-/// Remove the lock a killed apply left, as a person would: with force-unlock
-/// and the ID the lock names.
-fn unlock(f: &Fixture) {
-    let path = f.path(".landform/state/default.lock");
-    if let Ok(t) = std::fs::read_to_string(&path) {
-        let id = serde_json::from_str::<serde_json::Value>(&t)
-            .ok()
-            .and_then(|v| v["id"].as_str().map(str::to_string))
-            .unwrap_or_else(|| "damaged".into());
-        f.ok(&["force-unlock", &id]);
-    }
-}
-
 /// Start an apply and kill it with SIGKILL after `after`.
 fn killed_apply(f: &Fixture, v: &str, after: Duration) -> bool {
     let mut child = f
@@ -79,7 +66,7 @@ fn killed_apply(f: &Fixture, v: &str, after: Duration) -> bool {
 }
 
 fn apply(f: &Fixture, v: &str) {
-    unlock(f);
+    f.unlock();
     f.ok(&["apply", "--auto-approve", "--no-progress", "--var", &format!("v={v}")]);
 }
 
@@ -144,7 +131,7 @@ fn sigkill_at_random_moments_always_converges() {
         let killed = killed_apply(&f, to, at);
         // Sometimes the apply that recovers is killed as well.
         let killed_again = rng.next().is_multiple_of(4) && {
-            unlock(&f);
+            f.unlock();
             killed_apply(&f, to, Duration::from_millis(rng.next() % span))
         };
         apply(&f, to);

@@ -391,10 +391,7 @@ fn a_rollout_killed_midway_resumes_from_the_step_it_recorded() {
     std::thread::sleep(Duration::from_millis(500));
     child.kill().unwrap();
     child.wait().unwrap();
-    if let Ok(t) = std::fs::read_to_string(f.path(".landform/state/default.lock")) {
-        let id = serde_json::from_str::<serde_json::Value>(&t).unwrap()["id"].as_str().unwrap().to_string();
-        f.ok(&["force-unlock", &id]);
-    }
+    f.unlock();
     let plan = f.ok(&["plan"]);
     assert!(plan.contains("weights  = { blue = 75, green = 25 } -> { blue = 0, green = 100 }"), "{plan}");
     let status = f.ok(&["rollout", "status", "web"]);
@@ -433,10 +430,7 @@ fn rollout_abort_puts_all_traffic_back_on_the_stable_server() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    if let Ok(t) = std::fs::read_to_string(f.path(".landform/state/default.lock")) {
-        let id = serde_json::from_str::<serde_json::Value>(&t).unwrap()["id"].as_str().unwrap().to_string();
-        f.ok(&["force-unlock", &id]);
-    }
+    f.unlock();
     let out = f.ok(&["rollout", "abort", "web"]);
     stop.store(true, Ordering::Relaxed);
     let (_, failed) = traffic.join().unwrap();

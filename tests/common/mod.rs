@@ -45,6 +45,18 @@ impl Fixture {
         text(&out.stdout)
     }
 
+    /// Remove the lock a killed apply left, as a person would: with
+    /// force-unlock and the ID the lock names.
+    pub fn unlock(&self) {
+        if let Ok(t) = std::fs::read_to_string(self.path(".landform/state/default.lock")) {
+            let id = serde_json::from_str::<serde_json::Value>(&t)
+                .ok()
+                .and_then(|v| v["id"].as_str().map(str::to_string))
+                .unwrap_or_else(|| "damaged".into());
+            self.ok(&["force-unlock", &id]);
+        }
+    }
+
     pub fn path(&self, p: &str) -> PathBuf {
         self.dir.join(p)
     }
