@@ -112,3 +112,23 @@ fn format_supports_terraforms_flags() {
     f.ok(&["apply", "--auto-approve"]);
     assert_eq!(f.ok(&["output", "x"]).trim(), r#"007|ab   |  3.1|2.50|"q"|true|v|ff|+3"#);
 }
+
+#[test]
+fn a_value_too_deep_for_the_state_is_refused_when_planning_and_one_that_fits_round_trips() {
+    let nested = |n: usize| format!("{}1{}", "[".repeat(n - 1), "]".repeat(n - 1));
+    let f = Fixture::new(
+        "deep-for-state",
+        &format!("resource \"landform_data\" \"deep\" {{\n  input = {}\n}}\n", nested(101)),
+    );
+    let out = f.run(&["apply", "--auto-approve"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("nests lists and objects 101 levels deep; the state stores at most 100"), "{err}");
+    assert!(err.contains("main.lf:2:11"), "{err}");
+    assert_eq!(f.ok(&["state", "list"]).trim(), "", "nothing was saved");
+    // At the limit: saved, read back, and planned again with no changes.
+    f.write(&format!("resource \"landform_data\" \"deep\" {{\n  input = {}\n}}\n", nested(100)));
+    f.ok(&["apply", "--auto-approve"]);
+    let again = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}{}", text(&again.stdout), text(&again.stderr));
+}

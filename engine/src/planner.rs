@@ -870,6 +870,20 @@ fn plan_resource(
         if !bad.is_empty() {
             continue;
         }
+        // The state reads records back with serde_json, which stops at 128
+        // levels of nesting: a deeper argument would be saved and never read again.
+        if let Some((attr, depth)) = config.iter().map(|(k, v)| (k, json_depth(v))).find(|(_, d)| *d > MAX_STORED_DEPTH)
+        {
+            let span = r.config.attribute(attr).map_or(r.header_span, |a| a.value.span);
+            diags.push(Diagnostic::error(
+                "Value nested too deeply to store",
+                format!(
+                    "The argument \"{attr}\" of {addr_s} nests lists and objects {depth} levels deep; the state stores at most {MAX_STORED_DEPTH}. Flatten it, or keep it in a local value."
+                ),
+                span,
+            ));
+            continue;
+        }
         let sensitive = instance_sensitive(schema, &cfg_sensitive);
         let mut partial = crate::convert::to_partial_config(&cfg);
         let _ = coerce(&mut partial, schema);
@@ -999,6 +1013,25 @@ fn plan_resource(
         change.after_unknown = resp.unknown;
         changes.push(change);
     }
+}
+
+/// How deeply an argument may nest lists and objects: the state record around
+/// it adds a few levels, and serde_json reads at most 128.
+const MAX_STORED_DEPTH: usize = 100;
+
+/// The nesting depth of a JSON value, without recursion.
+fn json_depth(v: &Json) -> usize {
+    let mut max = 0;
+    let mut stack = vec![(v, 1usize)];
+    while let Some((v, d)) = stack.pop() {
+        max = max.max(d);
+        match v {
+            Json::Array(a) => stack.extend(a.iter().map(|x| (x, d + 1))),
+            Json::Object(o) => stack.extend(o.values().map(|x| (x, d + 1))),
+            _ => {}
+        }
+    }
+    max
 }
 
 fn provider_diag(addr: &str, r: &Resource, e: landform_provider::ProviderError) -> Diagnostic {
