@@ -5,6 +5,7 @@ mod checker;
 mod comment;
 mod drift_cmd;
 mod inputs;
+mod notify;
 mod progress;
 mod rollout_cmd;
 mod run;
@@ -211,6 +212,11 @@ struct RunArgs {
     /// Plain line-per-event output instead of progress bars.
     #[arg(long)]
     no_progress: bool,
+    /// POST a JSON message to this URL when a rollout starts, takes a step,
+    /// pauses for a person, completes or rolls back (repeatable; also
+    /// LANDFORM_NOTIFY). The URL is never printed.
+    #[arg(long, value_name = "URL", env = "LANDFORM_NOTIFY", hide_env_values = true)]
+    notify: Vec<String>,
 }
 
 #[derive(Args)]
@@ -452,6 +458,7 @@ fn run_main() -> ExitCode {
                 auto_approve: a.run.auto_approve,
                 parallelism: a.run.parallelism,
                 no_progress: a.run.no_progress,
+                notify: a.run.notify,
             };
             code(run::cmd_apply(&common, args, color))
         }
@@ -474,6 +481,7 @@ fn run_main() -> ExitCode {
                 auto_approve: d.run.auto_approve,
                 parallelism: d.run.parallelism,
                 no_progress: d.run.no_progress,
+                notify: d.run.notify,
             };
             code(run::cmd_apply(&common, args, color))
         }

@@ -27,7 +27,8 @@ impl Progress for Plain {
                 crate::outln!("{addr}: {} failed: {error}", action.progress_verb().0.trim_end_matches("..."))
             }
             Event::Skipped { addr, because } => crate::outln!("{addr}: skipped, because {because} failed"),
-            Event::Message(m) => crate::outln!("{m}"),
+            Event::Message(m) | Event::Live { line: m, .. } => crate::outln!("{m}"),
+            Event::Rollout { .. } => {}
         }
     }
 }
@@ -91,6 +92,20 @@ impl Progress for Bars {
             Event::Skipped { addr, because } => {
                 let _ = self.multi.println(format!("{addr}: skipped, because {because} failed"));
             }
+            Event::Live { key, line } => {
+                let Ok(mut l) = self.lines.lock() else { return };
+                let bar = l.entry(key).or_insert_with(|| {
+                    let bar = self.multi.add(ProgressBar::new_spinner());
+                    bar.set_style(
+                        ProgressStyle::with_template("  {spinner} {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    );
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    bar
+                });
+                bar.set_message(landform_lang::secrets::redact(&line).to_string());
+            }
+            Event::Rollout { .. } => {}
         }
     }
 }

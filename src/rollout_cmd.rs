@@ -1,29 +1,40 @@
-//! `landform rollout status NAME` and `landform rollout abort NAME`: where a
-//! rollout stands (its switch's weights as the real world has them), and all
-//! traffic back on the stable server in one step, recorded in the state.
+//! `landform rollout status|promote|abort|rollback NAME`: where a rollout
+//! stands (its record in the state, and the switch's weights as the real world
+//! has them); a gate passed; all traffic back on the stable pool in one
+//! operation, recorded in the state.
 
 use crate::run::{self, PlanArgs};
 use crate::{print_diagnostics, ui, CommonArgs, VarArgs};
 use clap::Subcommand;
-use landform_engine::rollout::{share, weights_at};
-use landform_state::Storage;
+use landform_engine::rollout::{now_secs, read_weights, write_weights, RolloutRecord};
+use landform_state::{Change, Storage};
 
 #[derive(Subcommand)]
 pub enum RolloutCmd {
-    /// Where a rollout stands: the switch's weights now, the steps taken and the next one.
+    /// Where a rollout stands: its phase, the switch's weights now, the steps
+    /// taken, the last analysis values and why it stopped.
     Status {
         name: String,
         #[command(flatten)]
         vars: VarArgs,
     },
-    /// Put all traffic back on the stable server now, and record it.
+    /// Pass the gate a rollout waits at, and go on with it now.
+    Promote {
+        name: String,
+        #[command(flatten)]
+        vars: VarArgs,
+        /// POST rollout events to this URL (as apply --notify).
+        #[arg(long, value_name = "URL", env = "LANDFORM_NOTIFY", hide_env_values = true)]
+        notify: Vec<String>,
+    },
+    /// Put all traffic back on the stable pool now, from any step, and record it.
     Abort {
         name: String,
         #[command(flatten)]
         vars: VarArgs,
     },
-    /// After a rollout completed (blue_green's rollback window): all traffic
-    /// back on the stable server in one operation, recorded. The next apply
+    /// After a rollout completed, within its rollback window: all traffic
+    /// back on the stable pool in one operation, recorded. The next apply
     /// offers the rollout again until the configuration changes.
     Rollback {
         name: String,
@@ -46,10 +57,35 @@ fn plan_args(vars: &VarArgs) -> PlanArgs {
     }
 }
 
+fn pct(f: f64) -> String {
+    let p = (f * 1000.0).round() / 10.0;
+    if p.fract() == 0.0 {
+        format!("{}%", p as i64)
+    } else {
+        format!("{p}%")
+    }
+}
+
+fn words(w: &serde_json::Map<String, serde_json::Value>) -> String {
+    w.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")
+}
+
+fn share(rec: &RolloutRecord, w: &serde_json::Map<String, serde_json::Value>) -> f64 {
+    let g = |k: &str| w.get(k).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+    let total = g(&rec.stable) + g(&rec.canary);
+    if total > 0.0 {
+        g(&rec.canary) / total
+    } else {
+        0.0
+    }
+}
+
 pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
-    let (name, vars, abort) = match &cmd {
-        RolloutCmd::Status { name, vars } => (name, vars, false),
-        RolloutCmd::Abort { name, vars } | RolloutCmd::Rollback { name, vars } => (name, vars, true),
+    let (name, vars, op) = match &cmd {
+        RolloutCmd::Status { name, vars } => (name, vars, "status"),
+        RolloutCmd::Promote { name, vars, .. } => (name, vars, "promote"),
+        RolloutCmd::Abort { name, vars } => (name, vars, "abort"),
+        RolloutCmd::Rollback { name, vars } => (name, vars, "rollback"),
     };
     let fail = |msg: &str| {
         crate::errln!("{}", ui::error_line(msg, color));
@@ -59,144 +95,243 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let Some(block) = cfg.tree.module.rollouts.iter().find(|r| &r.name == name) else {
+    if !cfg.tree.module.rollouts.iter().any(|r| &r.name == name) {
         let known: Vec<&str> = cfg.tree.module.rollouts.iter().map(|r| r.name.as_str()).collect();
         return fail(&format!(
             "the configuration has no rollout \"{name}\"{}",
             if known.is_empty() { String::new() } else { format!("; its rollouts are: {}", known.join(", ")) }
         ));
+    }
+    let (held, snapshot) = match run::open_and_load(common, &format!("rollout {op}"), color) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
-    let (held, snapshot) =
-        match run::open_and_load(common, if abort { "rollout abort" } else { "rollout status" }, color) {
-            Ok(x) => x,
-            Err(code) => return code,
-        };
     let plan = match run::make_plan(&cfg, &snapshot, &plan_args(vars), color) {
         Ok(p) => p,
         Err(code) => return code,
     };
-    // A pending rollout is in the plan; a completed one is read from its
-    // block and the switch's weights as refresh found them.
-    let r = match plan.rollouts.iter().find(|r| &r.name == name) {
-        Some(r) => r.clone(),
-        None => match completed(&cfg, block, &plan, &snapshot) {
-            Ok(r) => r,
-            Err(e) => return fail(&format!("rollout.{name}: {e}")),
-        },
-    };
-    let r = &r;
-    let done = share(r, &r.from);
-    let weights = r.from.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ");
-    if !abort && done >= 1.0 - 1e-9 {
-        crate::outln!(
-            "rollout.{name} on {}: complete: all traffic on {} ({{ {weights} }}); `landform rollout rollback {name}` puts it back on {}",
-            r.switch,
-            r.canary,
-            r.stable
-        );
-        return 0;
-    }
-    if !abort {
-        let next = r.steps.iter().position(|p| *p > done + 1e-9).map_or(r.steps.len(), |i| i + 1);
-        crate::outln!(
-            "rollout.{name} on {}: {} at {:.0}%, {} at {:.0}% ({{ {weights} }})\n  steps: {} — next: step {next} of {}{}",
-            r.switch,
-            r.canary,
-            done * 100.0,
-            r.stable,
-            (1.0 - done) * 100.0,
-            r.steps.iter().map(|s| format!("{:.0}%", s * 100.0)).collect::<Vec<_>>().join(", "),
-            r.steps.len(),
-            if done > 1e-9 { " (an apply resumes here)" } else { " (not started)" }
-        );
-        return 0;
-    }
-    if done <= 1e-9 {
-        crate::outln!("rollout.{name}: nothing to abort: all traffic is on {} already.", r.stable);
-        return 0;
-    }
-    // Through the switch's provider, as apply would, then into the state.
-    let Some(mut rec) = plan.refreshed.iter().chain(snapshot.resources.iter()).find(|x| x.addr == r.switch).cloned()
-    else {
-        return fail(&format!("{} is not in the state", r.switch));
-    };
-    let providers = match run::providers_for(&cfg.tree, &cfg.variables) {
-        Ok(p) => p,
-        Err(d) => {
-            print_diagnostics(&d, &cfg.sources, color);
-            return 1;
-        }
-    };
-    let Some((provider, _)) = providers.for_record(&rec.provider, false, &rec.type_name) else {
-        return fail(&format!("no provider for {}", r.switch));
-    };
-    // The refreshed weights, as the plan read them.
-    rec.attributes.insert("weights".into(), serde_json::Value::Object(r.from.clone()));
-    let mut config = rec.attributes.clone();
-    config.insert("weights".into(), serde_json::Value::Object(weights_at(r, 0.0)));
-    let result = provider.apply(landform_provider::ApplyRequest {
-        type_name: &rec.type_name,
-        prior: Some(&rec.attributes),
-        config: Some(&config),
+    let pending = plan.rollouts.iter().find(|r| &r.name == name).cloned();
+    // What the state records; else (nothing has run yet) what the plan would start.
+    let rec = RolloutRecord::from_state(snapshot.rollouts.get(name.as_str())).or_else(|| {
+        pending.as_ref().map(|r| RolloutRecord {
+            switch: r.switch.clone(),
+            switch_type: r.switch_type.clone(),
+            stable: r.stable.clone(),
+            canary: r.canary.clone(),
+            strategy: r.strategy.clone(),
+            steps: r.steps.clone(),
+            phase: "not started".into(),
+            weights: r.from.clone(),
+            ..Default::default()
+        })
     });
-    match result {
-        Ok(resp) => {
-            if let Some(now) = resp.state {
-                rec.attributes = now;
-            }
-            let _ = held.storage.save_backup(&snapshot);
-            if let Err(e) = held.storage.commit(&[landform_state::Change::Put(Box::new(rec))]) {
-                return fail(&format!("the weights are set, but the state could not record them: {e}"));
-            }
-            crate::outln!("rollout.{name}: aborted: all traffic is on {} again (was {weights}).", r.stable);
+    let Some(mut rec) = rec else {
+        return fail(&format!(
+            "rollout.{name} has not run yet: its switch is created by the next apply, which starts it from the one after"
+        ));
+    };
+    // The switch as refresh found it just now.
+    let Some(mut switch) =
+        plan.refreshed.iter().chain(snapshot.resources.iter()).find(|x| x.addr == rec.switch).cloned()
+    else {
+        return fail(&format!("rollout.{name}: its switch {} is not in the state", rec.switch));
+    };
+    let weights = read_weights(&switch.type_name, &switch.attributes).unwrap_or_default();
+    let done = share(&rec, &weights);
+    match cmd {
+        RolloutCmd::Status { .. } => {
+            status(name, &rec, pending.as_ref(), &weights, done);
             0
         }
-        Err(e) => fail(&format!("rollout.{name}: the abort failed: {e}")),
+        RolloutCmd::Promote { ref notify, .. } => {
+            let Some(gate) = rec.waiting.filter(|_| rec.phase == "paused") else {
+                return fail(&format!(
+                    "rollout.{name} is not waiting at a gate (it is {}); promote passes a gate an apply stopped at",
+                    rec.phase
+                ));
+            };
+            rec.promoted.push(gate);
+            rec.updated = landform_state::now_rfc3339();
+            let who = format!("{}@{}", whoami(), hostname());
+            if let Err(e) = held.storage.commit(&[Change::Rollout(name.clone(), Some(rec.to_json()))]) {
+                return fail(&format!("the promotion could not be recorded: {e}"));
+            }
+            crate::outln!("rollout.{name}: promoted past the gate at {} by {who}", pct(gate));
+            // Go on now, unless the configuration has other changes to review first.
+            let others = plan.resource_changes.iter().filter(|c| c.action != landform_engine::Action::NoOp).count();
+            if others > 0 {
+                crate::outln!(
+                    "The configuration has {others} other change(s): run `landform apply` to review them; it goes on with the rollout after them."
+                );
+                return 0;
+            }
+            let (snapshot, plan) = match held.storage.load() {
+                Ok(s) => match run::make_plan(&cfg, &s, &plan_args(vars), color) {
+                    Ok(p) => (s, p),
+                    Err(code) => return code,
+                },
+                Err(e) => return fail(&e.to_string()),
+            };
+            let how = run::RunHow { parallelism: 10, no_progress: true, notify: notify.clone() };
+            run::apply_plan(&cfg, &held, snapshot, plan, &how, color)
+        }
+        RolloutCmd::Abort { .. } | RolloutCmd::Rollback { .. } => {
+            let rollback = op == "rollback";
+            if rollback {
+                if done < 1.0 - 1e-9 && rec.phase != "complete" {
+                    return fail(&format!(
+                        "rollout.{name} is not complete ({} on {}): `landform rollout abort {name}` puts traffic back while it runs",
+                        pct(done),
+                        rec.canary
+                    ));
+                }
+                if let Some(until) = rec.rollback_until {
+                    if now_secs() > until {
+                        return fail(&format!(
+                            "rollout.{name}'s rollback window closed {} ago: {} may no longer be ready for traffic. To go back, make {} the canary in the configuration and apply.",
+                            landform_lang::value::format_duration((now_secs() - until) * 1000),
+                            rec.stable,
+                            rec.stable
+                        ));
+                    }
+                }
+            }
+            if done <= 1e-9 {
+                crate::outln!("rollout.{name}: nothing to {op}: all traffic is on {} already.", rec.stable);
+                return 0;
+            }
+            let providers = match run::providers_for(&cfg.tree, &cfg.variables) {
+                Ok(p) => p,
+                Err(d) => {
+                    print_diagnostics(&d, &cfg.sources, color);
+                    return 1;
+                }
+            };
+            let Some((provider, _)) = providers.for_record(&switch.provider, false, &switch.type_name) else {
+                return fail(&format!("no provider for {}", rec.switch));
+            };
+            // Through the switch's provider, as apply would, in one operation.
+            let total = weights.get(&rec.canary).and_then(serde_json::Value::as_f64).unwrap_or(0.0)
+                + weights.get(&rec.stable).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+            let mut back = weights.clone();
+            back.insert(rec.canary.clone(), serde_json::json!(0));
+            back.insert(rec.stable.clone(), serde_json::json!(total.max(1.0) as i64));
+            let config = write_weights(&switch.type_name, &switch.attributes, &back);
+            let result = provider.apply(landform_provider::ApplyRequest {
+                type_name: &switch.type_name,
+                prior: Some(&switch.attributes),
+                config: Some(&config),
+            });
+            match result {
+                Ok(resp) => {
+                    if let Some(now) = resp.state {
+                        switch.attributes = now;
+                    }
+                    rec.weights = read_weights(&switch.type_name, &switch.attributes).unwrap_or_default();
+                    rec.phase = if rollback { "rolled_back" } else { "aborted" }.into();
+                    rec.waiting = None;
+                    rec.reason = Some(format!(
+                        "{} by {}@{} at {}",
+                        if rollback { "rolled back" } else { "aborted" },
+                        whoami(),
+                        hostname(),
+                        landform_state::now_rfc3339()
+                    ));
+                    rec.updated = landform_state::now_rfc3339();
+                    let _ = held.storage.save_backup(&snapshot);
+                    let changes = [Change::Put(Box::new(switch)), Change::Rollout(name.clone(), Some(rec.to_json()))];
+                    if let Err(e) = held.storage.commit(&changes) {
+                        return fail(&format!("the weights are set, but the state could not record them: {e}"));
+                    }
+                    crate::outln!(
+                        "rollout.{name}: {}: all traffic is on {} again (was {{ {} }}).",
+                        if rollback { "rolled back" } else { "aborted" },
+                        rec.stable,
+                        words(&weights)
+                    );
+                    0
+                }
+                Err(e) => fail(&format!("rollout.{name}: the {op} failed: {e}")),
+            }
+        }
     }
 }
 
-/// A completed rollout as a plan entry: its servers from the block (with the
-/// root variables), its weights from the switch as refresh found it.
-fn completed(
-    cfg: &run::Config,
-    block: &landform_lang::config::Rollout,
-    plan: &landform_engine::Plan,
-    snapshot: &landform_state::Snapshot,
-) -> Result<landform_engine::rollout::RolloutPlan, String> {
-    let mut scope = landform_lang::Scope::new();
-    scope.set("var", cfg.variables.clone());
-    let name = |e: &landform_lang::syntax::Expr, what: &str| {
-        let mut ev = landform_lang::Evaluator::new(&landform_lang::NoHost);
-        match ev.eval(e, &scope).unmark_deep().0 {
-            landform_lang::Value::String(s) => Ok(s),
-            _ => Err(format!("its {what} server is not known without a plan")),
+fn status(
+    name: &str,
+    rec: &RolloutRecord,
+    pending: Option<&landform_engine::rollout::RolloutPlan>,
+    weights: &serde_json::Map<String, serde_json::Value>,
+    done: f64,
+) {
+    let mut out = format!(
+        "rollout.{name} on {}: {} at {}, {} at {} ({{ {} }})\n  phase:    {}",
+        rec.switch,
+        rec.canary,
+        pct(done),
+        rec.stable,
+        pct(1.0 - done),
+        words(weights),
+        rec.phase
+    );
+    if done >= 1.0 - 1e-9 {
+        out.push_str(&format!("\n  complete: all traffic on {}", rec.canary));
+        match rec.rollback_until {
+            Some(until) if now_secs() <= until => out.push_str(&format!(
+                "; `landform rollout rollback {name}` puts it back on {} for {} more",
+                rec.stable,
+                landform_lang::value::format_duration((until - now_secs()) * 1000)
+            )),
+            Some(_) => out.push_str("; its rollback window has closed"),
+            None => out.push_str(&format!("; `landform rollout rollback {name}` puts it back on {}", rec.stable)),
         }
-    };
-    let (stable, canary) = (name(&block.stable, "stable")?, name(&block.canary, "canary")?);
-    let switch = block
-        .switch
-        .as_traversal()
-        .map(|(root, path)| format!("{}.{}", root.name, path.first().cloned().unwrap_or_default()))
-        .ok_or("its switch is not a resource")?;
-    let rec = plan
-        .refreshed
-        .iter()
-        .chain(snapshot.resources.iter())
-        .find(|x| x.addr == switch)
-        .ok_or_else(|| format!("its switch {switch} is not in the state: nothing has run yet"))?;
-    let from = rec.attributes.get("weights").and_then(serde_json::Value::as_object).cloned().unwrap_or_default();
-    Ok(landform_engine::rollout::RolloutPlan {
-        name: block.name.clone(),
-        switch,
-        stable,
-        canary,
-        strategy: String::new(),
-        to: from.clone(),
-        from,
-        steps: vec![1.0],
-        pause_ms: 0,
-        interval_ms: 0,
-        failure_limit: 0,
-        metrics: Vec::new(),
-    })
+    } else {
+        let steps =
+            if rec.steps.is_empty() { pending.map(|p| p.steps.clone()).unwrap_or_default() } else { rec.steps.clone() };
+        let next = steps.iter().position(|p| *p > done + 1e-9).map_or(steps.len(), |i| i + 1);
+        out.push_str(&format!(
+            "\n  steps:    {} — next: step {next} of {}{}",
+            steps.iter().map(|s| pct(*s)).collect::<Vec<_>>().join(", "),
+            steps.len(),
+            if rec.phase == "paused" {
+                format!(" (waiting for `landform rollout promote {name}`)")
+            } else if done > 1e-9 {
+                " (an apply resumes here)".to_string()
+            } else {
+                " (not started)".to_string()
+            }
+        ));
+    }
+    if !rec.analysis.is_empty() {
+        let metrics = pending.map(|p| p.metrics.clone()).unwrap_or_default();
+        let values: Vec<String> = rec
+            .analysis
+            .iter()
+            .map(|(k, v)| match metrics.iter().find(|m| &m.name == k).map(|m| m.source.as_str()) {
+                Some("prometheus") => format!("{k} = {v}"),
+                _ => format!("{k} = {:.1}%", v * 100.0),
+            })
+            .collect();
+        out.push_str(&format!("\n  analysis: {} (last values)", values.join(", ")));
+    }
+    if let Some(why) = &rec.reason {
+        out.push_str(&format!("\n  reason:   {why}"));
+    }
+    if !rec.updated.is_empty() {
+        out.push_str(&format!("\n  updated:  {}", rec.updated));
+    }
+    crate::outln!("{out}");
+}
+
+fn whoami() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "someone".into())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
 }

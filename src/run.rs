@@ -422,6 +422,8 @@ pub struct ApplyArgs {
     pub auto_approve: bool,
     pub parallelism: usize,
     pub no_progress: bool,
+    /// Webhooks told of rollout events.
+    pub notify: Vec<String>,
 }
 
 pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
@@ -494,18 +496,40 @@ pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
             plan
         }
     };
+    for url in &args.notify {
+        match reqwest::Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => {
+                crate::errln!("{}", ui::error_line("--notify must be an http:// or https:// URL", color));
+                return 1;
+            }
+        }
+    }
+    let how = RunHow { parallelism: args.parallelism, no_progress: args.no_progress, notify: args.notify.clone() };
+    apply_plan(&cfg, &st, snapshot, plan, &how, color)
+}
+
+/// How apply runs a plan.
+pub struct RunHow {
+    pub parallelism: usize,
+    pub no_progress: bool,
+    pub notify: Vec<String>,
+}
+
+/// Run an approved plan against the state `st` holds (locked), and report.
+pub fn apply_plan(cfg: &Config, st: &OpenState, snapshot: Snapshot, plan: Plan, how: &RunHow, color: bool) -> u8 {
     if let Err(e) = st.storage.save_backup(&snapshot) {
         crate::errln!("{}", ui::error_line(&e.to_string(), color));
         return 1;
     }
     if plan.refresh_only {
-        return apply_refresh_only(&st, &plan, color);
+        return apply_refresh_only(st, &plan, color);
     }
     let mut plan = plan;
     plan.strip_values();
-    let report = run_apply(&cfg, &st, snapshot, &plan, args.parallelism, args.no_progress);
+    let report = run_apply(cfg, st, snapshot, &plan, how.parallelism, how.no_progress, &how.notify);
     if let Some(e) = &report.state_error {
-        return report_state_failure(&st, e, &report, color);
+        return report_state_failure(st, e, &report, color);
     }
     // The state after a clean apply is the new last good one.
     if let Ok(now) = st.storage.load() {
@@ -545,6 +569,7 @@ fn run_apply(
     plan: &Plan,
     parallelism: usize,
     no_progress: bool,
+    notify: &[String],
 ) -> ApplyReport {
     let providers = match providers_for(&cfg.tree, &cfg.variables) {
         Ok(p) => p,
@@ -566,7 +591,13 @@ fn run_apply(
     let interactive = !no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let progress: Arc<dyn apply::Progress> =
         if interactive { Arc::new(crate::progress::Bars::new()) } else { Arc::new(crate::progress::Plain) };
-    rt.block_on(async {
+    let notifier =
+        (!notify.is_empty()).then(|| Arc::new(crate::notify::Notifier::new(progress.clone(), notify.to_vec())));
+    let progress: Arc<dyn apply::Progress> = match &notifier {
+        Some(n) => n.clone(),
+        None => progress,
+    };
+    let report = rt.block_on(async {
         let ctx = ApplyContext {
             tree: &cfg.tree,
             sources: &cfg.sources,
@@ -580,7 +611,11 @@ fn run_apply(
             measure: Some(Arc::new(crate::analysis::Http)),
         };
         apply::apply(ctx, plan, progress.clone()).await
-    })
+    });
+    if let Some(n) = notifier {
+        n.finish(std::time::Duration::from_secs(10));
+    }
+    report
 }
 
 /// A commit failed even after retries: put everything apply knows — what the
@@ -596,6 +631,7 @@ fn report_state_failure(st: &OpenState, error: &str, report: &ApplyReport, color
             Change::Put(r) => Some(r.addr.clone()),
             Change::Delete(a) => Some(format!("{a} (destroyed)")),
             Change::Outputs(_) => Some("the outputs".into()),
+            Change::Rollout(n, _) => Some(format!("rollout.{n}'s progress")),
             Change::Intent(_) | Change::ClearIntent(_) => None,
         })
         .collect();

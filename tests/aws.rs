@@ -677,3 +677,115 @@ out = {{"lbs": len(lbs), "tgs": tgs, "listeners": [len(elb.describe_listeners(Lo
     }
     assert!(adopted > 0, "no trial was killed while creating: the test exercised nothing");
 }
+
+/// An HTTP server on loopback that answers every request with `status`.
+fn answering(status: u16) -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut buf = [0u8; 2048];
+                let _ = s.read(&mut buf);
+                let _ = write!(s, "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+            });
+        }
+    });
+    port
+}
+
+/// The listener's weights by target group name, as DescribeListeners reports them.
+const WEIGHTS_BY_NAME: &str = r#"
+names = {t["TargetGroupArn"]: t["TargetGroupName"] for t in elb.describe_target_groups()["TargetGroups"]}
+out = {}
+for l in elb.describe_load_balancers()["LoadBalancers"]:
+    for li in elb.describe_listeners(LoadBalancerArn=l["LoadBalancerArn"])["Listeners"]:
+        for a in li["DefaultActions"]:
+            for g in a["ForwardConfig"]["TargetGroups"]:
+                out[names[g["TargetGroupArn"]]] = g["Weight"]
+"#;
+
+/// The example's rollout against moto's ELBv2 API: the listener's weights
+/// pass through every step (DescribeListeners, polled all along by a second
+/// process, sees each one), and a failing HTTP probe of the canary rolls it
+/// back.
+#[test]
+fn a_canary_rollout_on_an_alb_listener_passes_every_step_and_a_failing_probe_rolls_it_back() {
+    let m = Moto::start();
+    let f = example("aws-rollout");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/aws-blue-green/rollout.lf"), f.path("rollout.lf"))
+        .unwrap();
+    let (ok_port, failing_port) = (answering(200), answering(503));
+    let with = |args: &[&str], health: u16| {
+        let mut c = f.cmd(args);
+        c.env("LANDFORM_VAR_canary_health_url", format!("http://127.0.0.1:{health}/healthz"))
+            .env("LANDFORM_VAR_pause", "2s")
+            .env("LANDFORM_VAR_interval", "500ms");
+        run_with(c, &m)
+    };
+    // The first apply creates the pools and the listener; the rollout runs from the next.
+    let out = with(&["apply", "--auto-approve"], ok_port);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!text(&out.stdout).contains("rollout.web:"), "{}", text(&out.stdout));
+    // Green has no targets yet: traffic is not moved to it.
+    let plan = text(&with(&["plan"], ok_port).stdout);
+    assert!(plan.contains("# rollout.web will move traffic on aws_lb_listener.http"), "{plan}");
+    assert!(plan.contains("steps    = [10%, 50%, 100%], pause 2s after each"), "{plan}");
+    let out = with(&["apply", "--auto-approve"], ok_port);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("is not healthy: traffic is not moved to it"), "{}", text(&out.stderr));
+    assert_eq!(m.py(WEIGHTS_BY_NAME), serde_json::json!({"web-blue": 100, "web-green": 0}));
+    m.py(r#"
+for t in elb.describe_target_groups()["TargetGroups"]:
+    elb.register_targets(TargetGroupArn=t["TargetGroupArn"], Targets=[{"Id": "i-0123456789abcdef0", "Port": 8080}])
+"#);
+    // A second process reads DescribeListeners all along and records each distinct weight pair.
+    let stop = f.path("stop-polling");
+    let poller = Command::new(venv().join("bin/python"))
+        .arg("-c")
+        .arg(format!(
+            "import boto3, json, os, time\nelb = boto3.client('elbv2', endpoint_url={url:?}, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n{WEIGHTS_BY_NAME}\nseen = []\nwhile not os.path.exists({stop:?}):\n    {poll}\n    w = [out['web-blue'], out['web-green']]\n    if not seen or seen[-1] != w:\n        seen.append(w)\n    time.sleep(0.1)\nprint(json.dumps(seen))\n",
+            url = m.url,
+            stop = stop.display().to_string(),
+            poll = WEIGHTS_BY_NAME.trim().replace('\n', "\n    ")
+        ))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = with(&["apply", "--auto-approve"], ok_port);
+    std::fs::write(&stop, "").unwrap();
+    let seen: Value = serde_json::from_slice(&poller.wait_with_output().unwrap().stdout).unwrap();
+    let said = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
+    for step in ["step 1/3:", "step 2/3:", "step 3/3:", "rollout.web: complete: all traffic on arn:"] {
+        assert!(said.contains(step), "{said}");
+    }
+    assert_eq!(seen, serde_json::json!([[100, 0], [90, 10], [50, 50], [0, 100]]), "{said}");
+    let again = with(&["plan", "--detailed-exitcode"], ok_port);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
+    let status = text(&with(&["rollout", "status", "web"], ok_port).stdout);
+    assert!(status.contains("phase:    complete"), "{status}");
+    assert!(status.contains("health = 100.0%"), "{status}");
+
+    // Back on blue, in one operation; then a canary whose probe fails is rolled back.
+    let out = with(&["rollout", "rollback", "web"], ok_port);
+    assert!(text(&out.stdout).contains("rolled back: all traffic is on arn:"), "{}", text(&out.stderr));
+    assert_eq!(m.py(WEIGHTS_BY_NAME), serde_json::json!({"web-blue": 100, "web-green": 0}));
+    let out = with(&["apply", "--auto-approve"], failing_port);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}{err}", text(&out.stdout));
+    assert!(
+        err.contains("rollout.web: analysis failed: health was 0.0% of probes succeeding, below the min of 99.0%"),
+        "{err}"
+    );
+    assert!(err.contains("rolled back: all traffic is on arn:"), "{err}");
+    assert_eq!(m.py(WEIGHTS_BY_NAME), serde_json::json!({"web-blue": 100, "web-green": 0}));
+    let status = text(&with(&["rollout", "status", "web"], ok_port).stdout);
+    assert!(
+        status.contains("phase:    rolled_back") && status.contains("reason:   analysis failed: health"),
+        "{status}"
+    );
+}

@@ -515,7 +515,7 @@ impl Drop for Prometheus {
 
 fn rollout_with(metrics: &str) -> String {
     format!(
-        "rollout \"web\" {{\n  switch = haproxy_backend.app\n  stable = \"blue\"\n  canary = \"green\"\n  steps  = [50%, 100%]\n  pause  = 1s\n  analysis {{\n    interval      = 250ms\n    failure_limit = 0\n{metrics}  }}\n}}\n"
+        "rollout \"web\" {{\n  switch = haproxy_backend.app\n  stable = \"blue\"\n  canary = \"green\"\n  steps  = [50%, 100%]\n  pause  = 1s\n  progress_deadline = 3s\n  analysis {{\n    interval      = 250ms\n    failure_limit = 0\n{metrics}  }}\n}}\n"
     )
 }
 
@@ -565,7 +565,7 @@ fn http_probes_and_prometheus_queries_judge_a_canary_and_no_data_never_passes() 
     let out = n.run(&["apply", "--auto-approve"]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("analysis inconclusive: metric errors: the query up{job=\"nothing\"} returned no data, and a metric without data never passes"), "{err}");
+    assert!(err.contains("analysis inconclusive: metric errors: the query up{job=\"nothing\"} returned no data within the progress deadline of 3s, and a metric without data never passes"), "{err}");
     assert!(err.contains("rolled back: all traffic is on blue again"), "{err}");
     assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
 }

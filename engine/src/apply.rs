@@ -47,6 +47,19 @@ pub enum Event {
     },
     /// A line of its own: a rollout's steps and analysis.
     Message(String),
+    /// A line that replaces the previous one with the same key on a
+    /// terminal (a rollout's live metric values); printed as it is otherwise.
+    Live {
+        key: String,
+        line: String,
+    },
+    /// A rollout started, resumed, took a step, paused for a person,
+    /// completed or rolled back (`event`), with its record as the state keeps it.
+    Rollout {
+        name: String,
+        event: String,
+        record: serde_json::Value,
+    },
     Skipped {
         addr: String,
         because: String,
@@ -344,6 +357,7 @@ enum Journaled {
     Put(Box<[u8]>),
     Delete(String),
     Outputs(BTreeMap<String, OutputRecord>),
+    Rollout(String, Option<serde_json::Value>),
 }
 
 impl Journaled {
@@ -352,6 +366,7 @@ impl Journaled {
             Change::Put(rec) => serde_json::to_vec(rec).ok().map(|b| Journaled::Put(b.into_boxed_slice())),
             Change::Delete(a) => Some(Journaled::Delete(a.clone())),
             Change::Outputs(o) => Some(Journaled::Outputs(o.clone())),
+            Change::Rollout(n, r) => Some(Journaled::Rollout(n.clone(), r.clone())),
             Change::Intent(_) | Change::ClearIntent(_) => None,
         }
     }
@@ -361,6 +376,7 @@ impl Journaled {
             Journaled::Put(b) => Change::Put(Box::new(serde_json::from_slice(b).ok()?)),
             Journaled::Delete(a) => Change::Delete(a.clone()),
             Journaled::Outputs(o) => Change::Outputs(o.clone()),
+            Journaled::Rollout(n, r) => Change::Rollout(n.clone(), r.clone()),
         })
     }
 }
@@ -764,7 +780,7 @@ impl<'a, 'g> Runner<'a, 'g> {
                         Change::Delete(a) => {
                             state.remove(&a);
                         }
-                        Change::Outputs(_) | Change::Intent(_) | Change::ClearIntent(_) => {}
+                        Change::Outputs(_) | Change::Intent(_) | Change::ClearIntent(_) | Change::Rollout(..) => {}
                     }
                 }
             }

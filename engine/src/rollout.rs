@@ -1,6 +1,7 @@
 //! Rollouts: traffic moved from a stable pool to a canary step by step on a
-//! switch (a `haproxy_backend`), with analysis after each step and automatic
-//! rollback.
+//! switch (a `haproxy_backend`'s server weights, or the weighted forward of an
+//! `aws_lb_listener` / `aws_lb_listener_rule`), with analysis after each step
+//! and automatic rollback.
 //!
 //! The switch's weights belong to the rollout: the planner keeps the state's
 //! weights for it (so a plan never "corrects" a rollout), and the plan carries
@@ -25,7 +26,83 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// The switch types rollouts drive, and the attribute that holds their weights.
-const SWITCHES: &[(&str, &str)] = &[("haproxy_backend", "weights")];
+const SWITCHES: &[(&str, &str)] =
+    &[("haproxy_backend", "weights"), ("aws_lb_listener", "default_action"), ("aws_lb_listener_rule", "action")];
+
+/// The metric sources, and the switches whose own statistics each reads.
+const SOURCES: &[(&str, &str)] = &[
+    ("haproxy", "the canary server's 5xx share of requests, from HAProxy's statistics (haproxy_backend switches)"),
+    ("cloudwatch", "the canary target group's 5xx share of requests, from CloudWatch (aws_lb_listener switches)"),
+    ("http", "the share of probes of url that succeed"),
+    ("prometheus", "an instant query on the Prometheus server at url"),
+];
+
+/// Whether a metric source reads the switch's own statistics (through its provider's `sample`).
+pub fn from_switch(source: &str) -> bool {
+    source == "haproxy" || source == "cloudwatch"
+}
+
+/// The forward action of an ALB switch's actions (`default_action` or `action`).
+fn forward_groups(actions: &Json) -> Option<&Vec<Json>> {
+    actions.as_array()?.iter().find_map(|a| {
+        let f = a.get("forward")?;
+        let f = match f {
+            Json::Array(x) => x.first()?,
+            o => o,
+        };
+        f.get("target_group")?.as_array()
+    })
+}
+
+/// A switch's weights by server name (HAProxy) or target group ARN (ALB).
+pub fn read_weights(type_name: &str, attrs: &Map<String, Json>) -> Option<Map<String, Json>> {
+    let (_, attr) = SWITCHES.iter().find(|(t, _)| *t == type_name)?;
+    let v = attrs.get(*attr)?;
+    if type_name == "haproxy_backend" {
+        return v.as_object().cloned();
+    }
+    let groups = forward_groups(v)?;
+    Some(
+        groups
+            .iter()
+            .filter_map(|g| Some((g.get("arn")?.as_str()?.to_string(), g.get("weight").cloned().unwrap_or(json!(1)))))
+            .collect(),
+    )
+}
+
+/// `attrs` with the switch's weights set to `w` (other servers or target groups kept).
+pub fn write_weights(type_name: &str, attrs: &Map<String, Json>, w: &Map<String, Json>) -> Map<String, Json> {
+    let mut out = attrs.clone();
+    let Some((_, attr)) = SWITCHES.iter().find(|(t, _)| *t == type_name) else { return out };
+    if type_name == "haproxy_backend" {
+        out.insert(attr.to_string(), Json::Object(w.clone()));
+        return out;
+    }
+    if let Some(Json::Array(actions)) = out.get_mut(*attr) {
+        for a in actions.iter_mut() {
+            let Some(f) = a.get_mut("forward") else { continue };
+            let f = match f {
+                Json::Array(x) => match x.first_mut() {
+                    Some(f) => f,
+                    None => continue,
+                },
+                o => o,
+            };
+            if let Some(Json::Array(groups)) = f.get_mut("target_group") {
+                for g in groups.iter_mut() {
+                    let arn = g.get("arn").and_then(Json::as_str).map(str::to_string);
+                    if let (Some(arn), Some(o)) = (arn, g.as_object_mut()) {
+                        if let Some(v) = w.get(&arn) {
+                            o.insert("weight".into(), v.clone());
+                        }
+                    }
+                }
+                break;
+            }
+        }
+    }
+    out
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct MetricSpec {
@@ -42,6 +119,13 @@ pub struct MetricSpec {
     pub url: Option<String>,
     #[serde(default)]
     pub query: Option<String>,
+    /// A failure counts only once it has lasted this long (0: at once).
+    #[serde(default)]
+    pub for_ms: u64,
+    /// Compare the canary with the stable pool (Mann-Whitney U on the
+    /// per-interval values): fail when the canary is significantly worse.
+    #[serde(default)]
+    pub compare: bool,
 }
 
 /// Where `http` and `prometheus` metrics are measured: the CLI's HTTP client.
@@ -66,14 +150,84 @@ pub struct RolloutPlan {
     pub pause_ms: u64,
     pub interval_ms: u64,
     pub failure_limit: u32,
+    /// Measurement errors in a row a step tolerates (Argo's default: 4).
+    #[serde(default)]
+    pub consecutive_error_limit: u32,
     pub metrics: Vec<MetricSpec>,
+    /// The switch's resource type.
+    #[serde(default)]
+    pub switch_type: String,
+    /// Steps (shares) that wait for `landform rollout promote` before traffic moves to them.
+    #[serde(default)]
+    pub gates: Vec<f64>,
+    /// How long a step may wait for conclusive data before it fails.
+    #[serde(default)]
+    pub progress_deadline_ms: u64,
+    /// After completion, how long `landform rollout rollback` is offered.
+    #[serde(default)]
+    pub rollback_window_ms: u64,
+    /// The gate the rollout waits at, when a person has not promoted it yet.
+    #[serde(default)]
+    pub waiting: Option<f64>,
 }
 
 impl RolloutPlan {
     /// Roughly how long it takes when every step passes.
     pub fn estimated_ms(&self) -> u64 {
-        self.pause_ms * self.steps.len() as u64
+        let analysed =
+            if self.strategy == "blue_green" && self.metrics.iter().any(|m| !from_switch(&m.source)) { 2 } else { 1 };
+        self.pause_ms * self.steps.len() as u64 * analysed
     }
+}
+
+/// A rollout's progress as the state keeps it (`Snapshot::rollouts`),
+/// committed at every step: what `rollout status` shows and what the next
+/// apply, `promote`, `abort` and `rollback` start from.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct RolloutRecord {
+    pub switch: String,
+    pub switch_type: String,
+    pub stable: String,
+    pub canary: String,
+    pub strategy: String,
+    pub steps: Vec<f64>,
+    /// `running`, `paused` (at a gate, for a person), `complete`,
+    /// `rolled_back` (a failed analysis or an error), `aborted`.
+    pub phase: String,
+    /// Steps taken in this run.
+    pub step: usize,
+    pub weights: Map<String, Json>,
+    /// Why it stopped, for `rolled_back` and `aborted`.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Each metric's last value.
+    #[serde(default)]
+    pub analysis: std::collections::BTreeMap<String, f64>,
+    /// Gates a person promoted (shares), in this run.
+    #[serde(default)]
+    pub promoted: Vec<f64>,
+    /// The gate it waits at, when `paused`.
+    #[serde(default)]
+    pub waiting: Option<f64>,
+    pub started: String,
+    pub updated: String,
+    /// Seconds since the epoch until which `rollout rollback` is offered, once complete.
+    #[serde(default)]
+    pub rollback_until: Option<u64>,
+}
+
+impl RolloutRecord {
+    pub fn from_state(v: Option<&Json>) -> Option<RolloutRecord> {
+        v.and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+    pub fn to_json(&self) -> Json {
+        serde_json::to_value(self).unwrap_or(Json::Null)
+    }
+}
+
+/// Seconds since the epoch.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 fn is_switch(rollout_switch: &landform_lang::syntax::Expr, r: &Resource) -> bool {
@@ -116,6 +270,7 @@ pub fn plan_rollouts(
     world: &World,
     host: &dyn Host,
     prior: &HashMap<String, Cow<ResourceRecord>>,
+    records: &std::collections::BTreeMap<String, Json>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<RolloutPlan> {
     let mut out = Vec::new();
@@ -146,7 +301,7 @@ pub fn plan_rollouts(
             ));
             continue;
         };
-        let Some((_, attr)) = SWITCHES.iter().find(|(t, _)| *t == r.type_name) else {
+        let Some(_) = SWITCHES.iter().find(|(t, _)| *t == r.type_name) else {
             diags.push(Diagnostic::error(
                 "Unsupported rollout switch",
                 format!(
@@ -167,14 +322,20 @@ pub fn plan_rollouts(
             ));
             continue;
         }
+        let addr = r.address();
+        let exists = prior.contains_key(&addr);
         let text = |e: &landform_lang::syntax::Expr, what: &str, diags: &mut Vec<Diagnostic>| match eval(
             e, world, host, diags,
         ) {
             Value::String(s) if !s.is_empty() => Some(s),
+            // The switch and its pools are created by this apply: the rollout runs from the next.
+            Value::Unknown if !exists => None,
             _ => {
                 diags.push(Diagnostic::error(
                     format!("Invalid rollout {what}"),
-                    format!("{what} must be a server name known when planning, such as \"green\"."),
+                    format!(
+                        "{what} must be known when planning: a server name such as \"green\" (HAProxy) or a target group's ARN (aws_lb_target_group.green.arn, once it exists)."
+                    ),
                     e.span,
                 ));
                 None
@@ -267,16 +428,46 @@ pub fn plan_rollouts(
         let mut metrics = Vec::new();
         for m in &ro.metrics {
             let source = match m.source.as_ref().map(|e| eval(e, world, host, diags)) {
-                Some(Value::String(s)) if ["haproxy", "http", "prometheus"].contains(&s.as_str()) => s,
+                Some(Value::String(s)) if SOURCES.iter().any(|(k, _)| *k == s) => s,
                 _ => {
                     diags.push(Diagnostic::error(
                         "Invalid metric source",
-                        "source is \"haproxy\" (the canary server's error rate, from HAProxy's statistics), \"http\" (the share of probes of url that succeed) or \"prometheus\" (an instant query on the server at url).".to_string(),
+                        format!(
+                            "source is one of: {}.",
+                            SOURCES.iter().map(|(k, what)| format!("\"{k}\" ({what})")).collect::<Vec<_>>().join(", ")
+                        ),
                         m.source.as_ref().map_or(m.span, |e| e.span),
                     ));
                     continue;
                 }
             };
+            let wants = if source == "haproxy" { Some("haproxy_backend") } else { None };
+            let wrong = match (source.as_str(), r.type_name.as_str()) {
+                ("haproxy", t) if t != "haproxy_backend" => wants,
+                ("cloudwatch", t) if !t.starts_with("aws_lb_listener") => Some("aws_lb_listener"),
+                _ => None,
+            };
+            if let Some(t) = wrong {
+                diags.push(Diagnostic::error(
+                    "Invalid metric source",
+                    format!("A {source} metric reads the statistics of a {t} switch; this rollout's switch is {addr}."),
+                    m.source.as_ref().map_or(m.span, |e| e.span),
+                ));
+                continue;
+            }
+            let compare = match m.compare.as_ref().map(|e| (e, eval(e, world, host, diags))) {
+                None => false,
+                Some((_, Value::String(s))) if s == "stable" && from_switch(&source) => true,
+                Some((e, _)) => {
+                    diags.push(Diagnostic::error(
+                        "Invalid metric compare",
+                        "compare = \"stable\" compares the canary with the stable pool; it works for metrics the switch measures for both (haproxy, cloudwatch).".to_string(),
+                        e.span,
+                    ));
+                    continue;
+                }
+            };
+            let Some(for_ms) = duration(m.for_.as_ref(), 0, "metric for", diags) else { continue };
             let string = |e: &Option<landform_lang::syntax::Expr>, diags: &mut Vec<Diagnostic>| {
                 e.as_ref().and_then(|e| match eval(e, world, host, diags) {
                     Value::String(s) if !s.is_empty() => Some(s),
@@ -314,18 +505,77 @@ pub fn plan_rollouts(
                 })
             };
             let (max, min) = (bound(&m.max, diags), bound(&m.min, diags));
-            metrics.push(MetricSpec { name: m.name.clone(), source, max, min, url, query });
+            metrics.push(MetricSpec { name: m.name.clone(), source, max, min, url, query, for_ms, compare });
         }
-        let addr = r.address();
+        let Some(progress_deadline_ms) = duration(ro.progress_deadline.as_ref(), 600_000, "progress_deadline", diags)
+        else {
+            continue;
+        };
+        let Some(rollback_window_ms) = duration(ro.rollback_window.as_ref(), 3_600_000, "rollback_window", diags)
+        else {
+            continue;
+        };
+        let consecutive_error_limit = match ro.consecutive_error_limit.as_ref().map(|e| eval(e, world, host, diags)) {
+            None => 4,
+            Some(Value::Number(n)) if n >= 0.0 && n.fract() == 0.0 => n as u32,
+            Some(_) => {
+                diags.push(Diagnostic::error(
+                    "Invalid consecutive_error_limit",
+                    "consecutive_error_limit is a whole number of measurement errors in a row a step tolerates."
+                        .to_string(),
+                    ro.consecutive_error_limit.as_ref().map_or(ro.span, |e| e.span),
+                ));
+                continue;
+            }
+        };
+        let gates: Vec<f64> = match ro.gates.as_ref().map(|e| (e, eval(e, world, host, diags))) {
+            None => Vec::new(),
+            Some((e, Value::List(items))) => {
+                let f: Vec<Option<f64>> = items.iter().map(fraction).collect();
+                if f.iter().any(|g| g.is_none_or(|g| !steps.iter().any(|s| (s - g).abs() < 1e-9))) {
+                    diags.push(Diagnostic::error(
+                        "Invalid rollout gates",
+                        format!(
+                            "gates are steps that wait for `landform rollout promote {}`; each must be one of the steps ({}).",
+                            ro.name,
+                            steps.iter().map(|s| pct(*s)).collect::<Vec<_>>().join(", ")
+                        ),
+                        e.span,
+                    ));
+                    continue;
+                }
+                f.into_iter().flatten().collect()
+            }
+            Some((e, _)) => {
+                diags.push(Diagnostic::error(
+                    "Invalid rollout gates",
+                    "gates is a list of steps, such as [50%].".to_string(),
+                    e.span,
+                ));
+                continue;
+            }
+        };
         let Some(rec) = prior.get(&addr) else { continue };
-        let from = rec.attributes.get(*attr).and_then(Json::as_object).cloned().unwrap_or_default();
+        let Some(from) = read_weights(&r.type_name, &rec.attributes) else {
+            diags.push(Diagnostic::error(
+                "Invalid rollout switch",
+                format!("{addr} has no weighted forward action to move traffic with: give it a forward block with a target_group block for each pool."),
+                ro.switch.span,
+            ));
+            continue;
+        };
         let weight = |k: &str| from.get(k).and_then(Json::as_f64).unwrap_or(0.0);
         for s in [&stable, &canary] {
             if !from.contains_key(s.as_str()) {
                 diags.push(Diagnostic::error(
                     "Unknown rollout server",
                     format!(
-                        "{addr} manages no server \"{s}\"; its weights are for: {}.",
+                        "{addr} {} \"{s}\"; its weights are for: {}.",
+                        if r.type_name == "haproxy_backend" {
+                            "manages no server"
+                        } else {
+                            "forwards to no target group"
+                        },
                         from.keys().cloned().collect::<Vec<_>>().join(", ")
                     ),
                     if *s == stable { ro.stable.span } else { ro.canary.span },
@@ -343,6 +593,22 @@ pub fn plan_rollouts(
         if weight(&stable) == 0.0 && weight(&canary) > 0.0 {
             continue; // already all on the canary
         }
+        // A paused rollout waits at its gate until a person promotes it.
+        let record = RolloutRecord::from_state(records.get(&ro.name));
+        let done = {
+            let t = weight(&stable) + weight(&canary);
+            if t > 0.0 {
+                weight(&canary) / t
+            } else {
+                0.0
+            }
+        };
+        let waiting = steps.iter().copied().find(|p| *p > done + 1e-9).filter(|next| {
+            gates.iter().any(|g| (g - next).abs() < 1e-9)
+                && !record
+                    .as_ref()
+                    .is_some_and(|rec| rec.canary == canary && rec.promoted.iter().any(|g| (g - next).abs() < 1e-9))
+        });
         out.push(RolloutPlan {
             name: ro.name.clone(),
             switch: addr,
@@ -355,7 +621,13 @@ pub fn plan_rollouts(
             pause_ms,
             interval_ms,
             failure_limit,
+            consecutive_error_limit,
             metrics,
+            switch_type: r.type_name.clone(),
+            gates,
+            progress_deadline_ms,
+            rollback_window_ms,
+            waiting,
         });
     }
     out

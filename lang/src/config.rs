@@ -35,6 +35,14 @@ pub struct Rollout {
     pub pause: Option<Expr>,
     pub interval: Option<Expr>,
     pub failure_limit: Option<Expr>,
+    /// Measurement errors in a row (an unreachable Prometheus) a step tolerates.
+    pub consecutive_error_limit: Option<Expr>,
+    /// Steps that wait for `landform rollout promote NAME` before traffic moves to them.
+    pub gates: Option<Expr>,
+    /// How long a step may wait for conclusive data before it fails.
+    pub progress_deadline: Option<Expr>,
+    /// blue_green: how long after the switch `rollout rollback` is offered.
+    pub rollback_window: Option<Expr>,
     pub metrics: Vec<Metric>,
     pub span: Span,
 }
@@ -48,6 +56,10 @@ pub struct Metric {
     pub min: Option<Expr>,
     pub url: Option<Expr>,
     pub query: Option<Expr>,
+    /// A failure counts only when it persists this long (`for = 5m`).
+    pub for_: Option<Expr>,
+    /// `compare = "stable"`: fail when the canary is significantly worse than the stable pool.
+    pub compare: Option<Expr>,
     pub span: Span,
 }
 
@@ -644,14 +656,24 @@ impl Builder<'_> {
         let found = self.schema(
             &block.body,
             "rollout",
-            &["switch", "stable", "canary", "strategy", "steps", "pause"],
+            &[
+                "switch",
+                "stable",
+                "canary",
+                "strategy",
+                "steps",
+                "pause",
+                "gates",
+                "progress_deadline",
+                "rollback_window",
+            ],
             &["analysis"],
         );
         let get = |k: &str| found.get(k).map(|a| a.value.clone());
         let switch = self.require(&found, "switch", "rollout", block.kind.span).map(|a| a.value.clone());
         let stable = self.require(&found, "stable", "rollout", block.kind.span).map(|a| a.value.clone());
         let canary = self.require(&found, "canary", "rollout", block.kind.span).map(|a| a.value.clone());
-        let (mut interval, mut failure_limit, mut metrics) = (None, None, Vec::new());
+        let (mut interval, mut failure_limit, mut errors, mut metrics) = (None, None, None, Vec::new());
         let analyses: Vec<&Block> = block.body.blocks().filter(|b| b.kind.name == "analysis").collect();
         if let Some(extra) = analyses.get(1) {
             self.err(
@@ -661,12 +683,19 @@ impl Builder<'_> {
             );
         }
         if let Some(a) = analyses.first() {
-            let af = self.schema(&a.body, "analysis", &["interval", "failure_limit"], &["metric"]);
+            let af = self.schema(
+                &a.body,
+                "analysis",
+                &["interval", "failure_limit", "consecutive_error_limit"],
+                &["metric"],
+            );
             interval = af.get("interval").map(|a| a.value.clone());
             failure_limit = af.get("failure_limit").map(|a| a.value.clone());
+            errors = af.get("consecutive_error_limit").map(|a| a.value.clone());
             for m in a.body.blocks().filter(|b| b.kind.name == "metric") {
                 let Some(l) = self.labels(m, &["name"]) else { continue };
-                let mf = self.schema(&m.body, "metric", &["source", "max", "min", "url", "query"], &[]);
+                let mf =
+                    self.schema(&m.body, "metric", &["source", "max", "min", "url", "query", "for", "compare"], &[]);
                 let mget = |k: &str| mf.get(k).map(|a| a.value.clone());
                 metrics.push(Metric {
                     name: l[0].clone(),
@@ -675,6 +704,8 @@ impl Builder<'_> {
                     min: mget("min"),
                     url: mget("url"),
                     query: mget("query"),
+                    for_: mget("for"),
+                    compare: mget("compare"),
                     span: m.kind.span.to(m.labels.last().map_or(m.kind.span, |l| l.span)),
                 });
             }
@@ -698,6 +729,10 @@ impl Builder<'_> {
                 pause: get("pause"),
                 interval,
                 failure_limit,
+                consecutive_error_limit: errors,
+                gates: get("gates"),
+                progress_deadline: get("progress_deadline"),
+                rollback_window: get("rollback_window"),
                 metrics,
                 span,
             });

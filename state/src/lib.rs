@@ -69,6 +69,10 @@ pub struct Snapshot {
     /// plan looks for each in the real world, adopts it or creates it again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<ResourceRecord>,
+    /// Each rollout's progress by name: its phase, step, weights, last
+    /// analysis values and why it stopped (the engine's `RolloutRecord`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rollouts: BTreeMap<String, Value>,
 }
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -84,6 +88,7 @@ impl Snapshot {
             resources: Vec::new(),
             outputs: BTreeMap::new(),
             pending: Vec::new(),
+            rollouts: BTreeMap::new(),
         }
     }
 
@@ -106,6 +111,12 @@ impl Snapshot {
                     self.pending.push((**rec).clone());
                 }
                 Change::ClearIntent(addr) => self.pending.retain(|r| &r.addr != addr),
+                Change::Rollout(name, Some(v)) => {
+                    self.rollouts.insert(name.clone(), v.clone());
+                }
+                Change::Rollout(name, None) => {
+                    self.rollouts.remove(name);
+                }
             }
         }
     }
@@ -123,6 +134,8 @@ pub enum Change {
     Intent(Box<ResourceRecord>),
     /// The creation recorded by an `Intent` did not happen, or was settled.
     ClearIntent(String),
+    /// A rollout's progress record by name, or `None` to forget it.
+    Rollout(String, Option<Value>),
 }
 
 #[derive(Debug)]

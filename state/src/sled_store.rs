@@ -1,7 +1,7 @@
 //! The default backend: one sled 0.34 database per workspace, in
-//! `STATE_DIR/workspaces/NAME/db`, with keys prefixed `r/` (resources), `o/`
-//! (outputs) and `m/` (metadata), so that one batch commits records and the new
-//! serial together.
+//! `STATE_DIR/workspaces/NAME/db`, with keys prefixed `r/` (resources), `p/`
+//! (creations under way), `o/` (outputs), `w/` (rollouts' progress) and `m/`
+//! (metadata), so that one batch commits records and the new serial together.
 //!
 //! sled alone cannot tell a damaged or rolled-back database from a young one:
 //! truncated, it opens empty. So beside it sits `manifest.json`, small and
@@ -143,6 +143,7 @@ fn read_db(db: &sled::Db, workspace: &str) -> std::result::Result<(Snapshot, Set
     let mut resources = Vec::new();
     let mut pending = Vec::new();
     let mut outputs = BTreeMap::new();
+    let mut rollouts = BTreeMap::new();
     let (mut lineage, mut serial) = (String::new(), 0);
     for item in db.iter() {
         let (k, v) = item.map_err(|e| sled_words(&e))?;
@@ -162,6 +163,12 @@ fn read_db(db: &sled::Db, workspace: &str) -> std::result::Result<(Snapshot, Set
             let rec: OutputRecord =
                 serde_json::from_slice(&v).map_err(|_| format!("the record of output {name} cannot be read"))?;
             outputs.insert(name, rec);
+        } else if let Some(name) = k.strip_prefix(b"w/") {
+            digest.toggle(&k, &v);
+            let name = String::from_utf8_lossy(name).into_owned();
+            let rec: serde_json::Value =
+                serde_json::from_slice(&v).map_err(|_| format!("the record of rollout {name} cannot be read"))?;
+            rollouts.insert(name, rec);
         } else if &*k == b"m/lineage" {
             lineage = String::from_utf8_lossy(&v).into_owned();
         } else if &*k == b"m/serial" {
@@ -176,6 +183,7 @@ fn read_db(db: &sled::Db, workspace: &str) -> std::result::Result<(Snapshot, Set
         resources,
         outputs,
         pending,
+        rollouts,
     };
     Ok((snap, digest))
 }
@@ -515,6 +523,10 @@ impl Storage for SledStore {
                 Change::ClearIntent(addr) => {
                     after.insert(format!("p/{addr}").into_bytes(), None);
                 }
+                Change::Rollout(name, rec) => {
+                    let v = rec.as_ref().map(to_json).transpose()?;
+                    after.insert(format!("w/{name}").into_bytes(), v);
+                }
                 Change::Outputs(outputs) => {
                     for item in self.db.scan_prefix("o/") {
                         let (k, _) = item.map_err(|e| StateError(sled_words(&e)))?;
@@ -564,6 +576,11 @@ impl Storage for SledStore {
         }
         for rec in &snapshot.pending {
             let (k, v) = (format!("p/{}", rec.addr), serde_json::to_vec(rec).map_err(|e| StateError(e.to_string()))?);
+            digest.toggle(k.as_bytes(), &v);
+            batch.insert(k.into_bytes(), v);
+        }
+        for (name, rec) in &snapshot.rollouts {
+            let (k, v) = (format!("w/{name}"), to_json(rec)?);
             digest.toggle(k.as_bytes(), &v);
             batch.insert(k.into_bytes(), v);
         }
@@ -620,6 +637,7 @@ fn legacy_snapshot(state_dir: &Path, workspace: &str) -> Option<Snapshot> {
         resources,
         outputs,
         pending: Vec::new(),
+        rollouts: BTreeMap::new(),
     })
 }
 

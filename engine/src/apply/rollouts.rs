@@ -1,20 +1,184 @@
 //! Running a rollout inside apply: each step's weights through the switch's
-//! provider, committed like any result, then the canary analysed for the
-//! pause; a failure sets all traffic back on the stable server. (Planning
-//! rollouts is `crate::rollout`.)
+//! provider and read back until the switch reports them, committed with the
+//! rollout's record, then the canary analysed for the pause; a failure sets
+//! all traffic back on the stable pool. `blue_green` analyses the idle pool
+//! through its own address first, then switches all traffic at once. A gate
+//! stops the rollout until a person promotes it. (Planning rollouts is
+//! `crate::rollout`.)
 
 use super::*;
+use crate::rollout::{from_switch, read_weights, share, weights_at, write_weights, RolloutPlan, RolloutRecord};
+use landform_provider::Provider;
+
+type Weights = serde_json::Map<String, serde_json::Value>;
+
+/// How long a weight change may take to show when read back (ALB updates
+/// are eventually consistent).
+const READ_BACK: Duration = Duration::from_secs(30);
+
+fn same_weights(a: &Weights, b: &Weights) -> bool {
+    let n = |w: &Weights, k: &str| w.get(k).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+    a.keys().chain(b.keys()).all(|k| (n(a, k) - n(b, k)).abs() < 1e-9)
+}
+
+fn pct(f: f64) -> String {
+    let p = (f * 1000.0).round() / 10.0;
+    if p.fract() == 0.0 {
+        format!("{}%", p as i64)
+    } else {
+        format!("{p}%")
+    }
+}
+
+/// A metric's value in its unit, for people.
+fn shown(m: &crate::rollout::MetricSpec, x: f64) -> String {
+    if m.source == "prometheus" {
+        format!("{x}")
+    } else {
+        format!("{:.1}%", x * 100.0)
+    }
+}
+
+/// The probability of seeing canary values at least this much larger than
+/// the stable pool's if both came from one distribution: a one-sided
+/// Mann-Whitney U test, normal approximation with ties corrected (as Kayenta
+/// judges a canary). `None` with fewer than three samples on a side.
+pub fn mann_whitney_greater(canary: &[f64], stable: &[f64]) -> Option<f64> {
+    let (n1, n2) = (canary.len(), stable.len());
+    if n1 < 3 || n2 < 3 {
+        return None;
+    }
+    let mut all: Vec<(f64, bool)> =
+        canary.iter().map(|v| (*v, true)).chain(stable.iter().map(|v| (*v, false))).collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut ranks = vec![0.0; all.len()];
+    let mut ties = 0.0;
+    let mut i = 0;
+    while i < all.len() {
+        let mut j = i;
+        while j + 1 < all.len() && all[j + 1].0 == all[i].0 {
+            j += 1;
+        }
+        let rank = (i + j) as f64 / 2.0 + 1.0;
+        for r in ranks.iter_mut().take(j + 1).skip(i) {
+            *r = rank;
+        }
+        let t = (j - i + 1) as f64;
+        ties += t * t * t - t;
+        i = j + 1;
+    }
+    let r1: f64 = all.iter().zip(&ranks).filter(|((_, c), _)| *c).map(|(_, r)| r).sum();
+    let (n1f, n2f) = (n1 as f64, n2 as f64);
+    let u = r1 - n1f * (n1f + 1.0) / 2.0;
+    let n = n1f + n2f;
+    let var = n1f * n2f / 12.0 * ((n + 1.0) - ties / (n * (n - 1.0)));
+    if var <= 0.0 {
+        return Some(1.0); // every value the same: no difference
+    }
+    let z = (u - n1f * n2f / 2.0 - 0.5) / var.sqrt();
+    Some(0.5 * erfc(z / std::f64::consts::SQRT_2))
+}
+
+/// The complementary error function (Numerical Recipes' erfcc, |error| < 1.2e-7).
+fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let r = t
+        * (-z * z - 1.26551223
+            + t * (1.00002368
+                + t * (0.37409196
+                    + t * (0.09678418
+                        + t * (-0.18628806
+                            + t * (0.27886807
+                                + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
+            .exp();
+    if x >= 0.0 {
+        r
+    } else {
+        2.0 - r
+    }
+}
+
+/// Which metrics an analysis looks at.
+#[derive(Clone, Copy, PartialEq)]
+enum Phase {
+    /// After a canary step, or blue_green after its switch: every metric
+    /// (blue_green: only those the switch measures, the others ran before).
+    Step,
+    /// blue_green before the switch: the idle pool through its own address
+    /// (http and prometheus metrics; the switch has no traffic to count yet).
+    Idle,
+    /// blue_green after the switch.
+    AfterSwitch,
+}
 
 impl Runner<'_, '_> {
-    /// Run one rollout: each step's weights through the switch's provider,
-    /// committed, then analysed for the pause; a failure rolls back.
+    fn record_change(&self, name: &str, rec: &RolloutRecord) -> Change {
+        Change::Rollout(name.to_string(), Some(rec.to_json()))
+    }
+
+    fn tell(&self, r: &RolloutPlan, event: &str, rec: &RolloutRecord) {
+        self.progress.event(Event::Rollout { name: r.name.clone(), event: event.to_string(), record: rec.to_json() });
+    }
+
+    /// Set the switch's weights through its provider, then read them back
+    /// until the switch reports them (or a deadline passes).
+    async fn set_weights(
+        &self,
+        provider: &Arc<dyn Provider>,
+        switch: &ResourceRecord,
+        w: Weights,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+        let cfg = write_weights(&switch.type_name, &switch.attributes, &w);
+        let (p, rec) = (provider.clone(), switch.clone());
+        let now = tokio::task::spawn_blocking(move || {
+            p.apply(landform_provider::ApplyRequest {
+                type_name: &rec.type_name,
+                prior: Some(&rec.attributes),
+                config: Some(&cfg),
+            })
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?
+        .state
+        .ok_or_else(|| "the provider returned no state".to_string())?;
+        let deadline = std::time::Instant::now() + READ_BACK;
+        loop {
+            let (p, t, prior) = (provider.clone(), switch.type_name.clone(), now.clone());
+            let read = tokio::task::spawn_blocking(move || {
+                p.read(landform_provider::ReadRequest { type_name: &t, prior: &prior })
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("reading the weights back failed: {e}"))?;
+            let seen = match read {
+                landform_provider::ReadResponse::Unchanged => read_weights(&switch.type_name, &now),
+                landform_provider::ReadResponse::Changed(o) => read_weights(&switch.type_name, &o),
+                landform_provider::ReadResponse::Gone => return Err(format!("{} is gone", switch.addr)),
+            }
+            .unwrap_or_default();
+            if same_weights(&seen, &w) {
+                return Ok(now);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "the switch still reports {{ {} }} {}s after the change",
+                    seen.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", "),
+                    READ_BACK.as_secs()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Run one rollout.
     pub(super) async fn rollout(
         &mut self,
-        r: &crate::rollout::RolloutPlan,
+        r: &RolloutPlan,
         state: &mut HashMap<String, ResourceRecord>,
         report: &mut ApplyReport,
     ) {
-        use crate::rollout::{share, weights_at};
         let addr = format!("rollout.{}", r.name);
         let Some(mut current) = state.get(&r.switch).cloned() else {
             report.errors.push((addr, format!("its switch {} is not in the state", r.switch)));
@@ -25,75 +189,128 @@ impl Runner<'_, '_> {
             return;
         };
         let provider = provider.clone();
-        let set = |provider: Arc<dyn landform_provider::Provider>,
-                   rec: ResourceRecord,
-                   w: serde_json::Map<String, serde_json::Value>| async move {
-            let mut cfg = rec.attributes.clone();
-            cfg.insert("weights".into(), serde_json::Value::Object(w));
-            let t = rec.type_name.clone();
-            tokio::task::spawn_blocking(move || {
-                provider.apply(landform_provider::ApplyRequest {
-                    type_name: &t,
-                    prior: Some(&rec.attributes),
-                    config: Some(&cfg),
-                })
-            })
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()))
-            .and_then(|r| r.state.ok_or_else(|| "the provider returned no state".to_string()))
-        };
-        let weights = |rec: &ResourceRecord| {
-            rec.attributes.get("weights").and_then(serde_json::Value::as_object).cloned().unwrap_or_default()
-        };
+        let weights = |rec: &ResourceRecord| read_weights(&rec.type_name, &rec.attributes).unwrap_or_default();
         let done = share(r, &weights(&current));
-        let steps: Vec<(usize, f64)> = r.steps.iter().copied().enumerate().filter(|(_, p)| *p > done + 1e-9).collect();
+        let now = landform_state::now_rfc3339();
+        // Go on with the run the state records, or start a new one.
+        let mut rec = match RolloutRecord::from_state(self.ctx.state.rollouts.get(&r.name)) {
+            Some(rec)
+                if rec.canary == r.canary
+                    && rec.stable == r.stable
+                    && (rec.phase == "running" || rec.phase == "paused") =>
+            {
+                rec
+            }
+            _ => RolloutRecord {
+                switch: r.switch.clone(),
+                switch_type: r.switch_type.clone(),
+                stable: r.stable.clone(),
+                canary: r.canary.clone(),
+                strategy: r.strategy.clone(),
+                steps: r.steps.clone(),
+                started: now.clone(),
+                ..Default::default()
+            },
+        };
+        rec.steps = r.steps.clone();
+        rec.strategy = r.strategy.clone();
+        rec.weights = weights(&current);
+        rec.phase = "running".into();
+        rec.waiting = None;
+        rec.reason = None;
+        rec.updated = now;
+        let started_event = if done > 1e-9 { "resumed" } else { "started" };
         if done > 1e-9 {
             self.progress.event(Event::Message(format!(
-                "{addr}: resuming at {:.0}% on {} (a step already taken is not taken again)",
-                done * 100.0,
+                "{addr}: resuming at {} on {} (a step already taken is not taken again)",
+                pct(done),
                 r.canary
             )));
         }
+        self.tell(r, started_event, &rec);
+        let steps: Vec<(usize, f64)> = r.steps.iter().copied().enumerate().filter(|(_, p)| *p > done + 1e-9).collect();
         for (i, p) in steps {
             if self.stopping() {
                 report.interrupted = true;
                 return;
             }
-            // Traffic moves only to a canary that can take it.
+            // A gate: a person decides.
+            let gated = r.gates.iter().any(|g| (g - p).abs() < 1e-9);
+            if gated && !rec.promoted.iter().any(|g| (g - p).abs() < 1e-9) {
+                rec.phase = "paused".into();
+                rec.waiting = Some(p);
+                rec.updated = landform_state::now_rfc3339();
+                if !self.commit(vec![self.record_change(&r.name, &rec)], report) {
+                    return;
+                }
+                self.progress.event(Event::Message(format!(
+                    "{addr}: paused before {} on {}: run `landform rollout promote {}` to go on, or `landform rollout abort {}`",
+                    pct(p),
+                    r.canary,
+                    r.name,
+                    r.name
+                )));
+                self.tell(r, "paused", &rec);
+                return;
+            }
+            // Traffic moves only to a pool that can take it.
             if let Err(why) = self.healthy(r, &provider, &current).await {
-                report.errors.push((addr.clone(), format!("{why}; the weights are left as they were")));
+                let why = format!("{why}; the weights are left as they were");
+                self.fail(r, &mut rec, &why, report);
                 self.progress.event(Event::Message(format!("{addr}: {why}")));
                 return;
             }
+            // blue_green: the idle pool passes its checks before any traffic moves.
+            if r.strategy == "blue_green" && r.metrics.iter().any(|m| !from_switch(&m.source)) {
+                self.progress.event(Event::Message(format!(
+                    "{addr}: analysing {} through its own address before the switch",
+                    r.canary
+                )));
+                if let Err(why) =
+                    self.analyse(r, &provider, &current, std::time::Instant::now(), Phase::Idle, &mut rec).await
+                {
+                    let why = format!("{why}; traffic never moved: all of it is on {}", r.stable);
+                    self.fail(r, &mut rec, &why, report);
+                    return;
+                }
+                if self.stopping() {
+                    report.interrupted = true;
+                    return;
+                }
+            }
             let started = std::time::Instant::now();
-            let result = set(provider.clone(), current.clone(), weights_at(r, p)).await;
-            let failure = match result {
+            let failure = match self.set_weights(&provider, &current, weights_at(r, p)).await {
                 Ok(now) => {
                     current.attributes = now;
-                    if !self.commit(vec![Change::Put(Box::new(current.clone()))], report) {
+                    rec.step = i + 1;
+                    rec.weights = weights(&current);
+                    rec.updated = landform_state::now_rfc3339();
+                    let changes = vec![Change::Put(Box::new(current.clone())), self.record_change(&r.name, &rec)];
+                    if !self.commit(changes, report) {
                         return;
                     }
                     state.insert(current.addr.clone(), current.clone());
                     self.progress.event(Event::Message(format!(
-                        "{addr}: step {}/{}: {} {:.0}%, {} {:.0}%",
+                        "{addr}: step {}/{}: {} {}, {} {}",
                         i + 1,
                         r.steps.len(),
                         r.canary,
-                        p * 100.0,
+                        pct(p),
                         r.stable,
-                        (1.0 - p) * 100.0
+                        pct(1.0 - p)
                     )));
-                    self.analyse(r, &provider, &current, started).await.err()
+                    self.tell(r, "step", &rec);
+                    let phase = if r.strategy == "blue_green" { Phase::AfterSwitch } else { Phase::Step };
+                    self.analyse(r, &provider, &current, started, phase, &mut rec).await.err()
                 }
                 Err(e) => Some(format!("setting the weights failed: {e}")),
             };
             if let Some(why) = failure {
-                // All traffic back on the stable server, at once.
-                let back = set(provider.clone(), current.clone(), weights_at(r, 0.0)).await;
-                let restored = match back {
+                // All traffic back on the stable pool, at once.
+                let restored = match self.set_weights(&provider, &current, weights_at(r, 0.0)).await {
                     Ok(now) => {
                         current.attributes = now;
+                        rec.weights = weights(&current);
                         self.commit(vec![Change::Put(Box::new(current.clone()))], report);
                         state.insert(current.addr.clone(), current.clone());
                         format!("rolled back: all traffic is on {} again", r.stable)
@@ -101,33 +318,68 @@ impl Runner<'_, '_> {
                     Err(e) => format!("and the rollback failed too ({e}): check {} by hand", r.switch),
                 };
                 self.progress.event(Event::Message(format!("{addr}: {why}; {restored}")));
-                report.errors.push((addr, format!("{why}; {restored}")));
+                self.fail(r, &mut rec, &format!("{why}; {restored}"), report);
                 return;
             }
         }
-        self.progress.event(Event::Message(format!("{addr}: complete: all traffic on {}", r.canary)));
+        if self.stopping() {
+            report.interrupted = true;
+            return;
+        }
+        rec.phase = "complete".into();
+        rec.updated = landform_state::now_rfc3339();
+        rec.rollback_until = Some(crate::rollout::now_secs() + r.rollback_window_ms / 1000);
+        self.commit(vec![self.record_change(&r.name, &rec)], report);
+        self.progress.event(Event::Message(format!(
+            "{addr}: complete: all traffic on {}; {} is kept as it is: `landform rollout rollback {}` switches back within {}",
+            r.canary,
+            r.stable,
+            r.name,
+            landform_lang::value::format_duration(r.rollback_window_ms)
+        )));
+        self.tell(r, "complete", &rec);
+    }
+
+    /// Record a failed rollout and fail the apply with why.
+    fn fail(&mut self, r: &RolloutPlan, rec: &mut RolloutRecord, why: &str, report: &mut ApplyReport) {
+        rec.phase = "rolled_back".into();
+        rec.reason = Some(why.to_string());
+        rec.updated = landform_state::now_rfc3339();
+        let change = self.record_change(&r.name, rec);
+        self.commit(vec![change], report);
+        self.tell(r, "rolled_back", rec);
+        report.errors.push((format!("rollout.{}", r.name), why.to_string()));
+    }
+
+    async fn sample(
+        &self,
+        provider: &Arc<dyn Provider>,
+        switch: &ResourceRecord,
+        target: &str,
+    ) -> Result<Option<landform_provider::Sample>, String> {
+        let (p, rec, target) = (provider.clone(), switch.clone(), target.to_string());
+        tokio::task::spawn_blocking(move || {
+            p.sample(landform_provider::SampleRequest {
+                type_name: &rec.type_name,
+                state: &rec.attributes,
+                target: &target,
+            })
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
     }
 
     /// Wait (up to the pause, at least 10 s) for the canary to be healthy.
     async fn healthy(
         &self,
-        r: &crate::rollout::RolloutPlan,
-        provider: &Arc<dyn landform_provider::Provider>,
+        r: &RolloutPlan,
+        provider: &Arc<dyn Provider>,
         switch: &ResourceRecord,
     ) -> Result<(), String> {
         let deadline = std::time::Instant::now() + Duration::from_millis(r.pause_ms.max(10_000));
         loop {
-            let (p, rec, target) = (provider.clone(), switch.clone(), r.canary.clone());
-            let sample = tokio::task::spawn_blocking(move || {
-                p.sample(landform_provider::SampleRequest {
-                    type_name: &rec.type_name,
-                    state: &rec.attributes,
-                    target: &target,
-                })
-            })
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+            let sample = self.sample(provider, switch, &r.canary).await?;
             match sample.and_then(|s| s.healthy) {
                 Some(false) if std::time::Instant::now() < deadline && !self.stopping() => {
                     tokio::time::sleep(Duration::from_millis(r.interval_ms.clamp(100, 1000))).await
@@ -138,119 +390,272 @@ impl Runner<'_, '_> {
         }
     }
 
-    /// Sample the canary every interval for the step's pause; fail when a
-    /// metric is out of bounds more than `failure_limit` times, or when no
-    /// sample had data (no data never passes).
+    /// Sample every interval for the step's pause. A metric out of bounds
+    /// (for its `for` window, when it has one) is a failure; more than
+    /// `failure_limit` fail the step. A measurement error is not a failure,
+    /// but more than `consecutive_error_limit` in a row fail the step. No
+    /// data is inconclusive, never a pass: the step waits for data until its
+    /// progress deadline. `compare = "stable"` metrics must not be
+    /// significantly worse than the stable pool's.
     async fn analyse(
         &self,
-        r: &crate::rollout::RolloutPlan,
-        provider: &Arc<dyn landform_provider::Provider>,
+        r: &RolloutPlan,
+        provider: &Arc<dyn Provider>,
         switch: &ResourceRecord,
         started: std::time::Instant,
+        phase: Phase,
+        rec: &mut RolloutRecord,
     ) -> Result<(), String> {
         let pause = Duration::from_millis(r.pause_ms);
-        if r.metrics.is_empty() {
-            tokio::time::sleep(pause.saturating_sub(started.elapsed())).await;
+        let metrics: Vec<&crate::rollout::MetricSpec> = r
+            .metrics
+            .iter()
+            .filter(|m| match phase {
+                Phase::Step => true,
+                Phase::Idle => !from_switch(&m.source),
+                Phase::AfterSwitch => from_switch(&m.source),
+            })
+            .collect();
+        if metrics.is_empty() {
+            if phase != Phase::AfterSwitch {
+                tokio::time::sleep(pause.saturating_sub(started.elapsed())).await;
+            }
             return Ok(());
         }
+        let addr = format!("rollout.{}", r.name);
         let interval = Duration::from_millis(r.interval_ms.max(100));
-        let sample = |provider: Arc<dyn landform_provider::Provider>, rec: ResourceRecord, target: String| async move {
-            tokio::task::spawn_blocking(move || {
-                provider.sample(landform_provider::SampleRequest {
-                    type_name: &rec.type_name,
-                    state: &rec.attributes,
-                    target: &target,
-                })
-            })
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()))
-        };
-        let haproxy = r.metrics.iter().any(|m| m.source == "haproxy");
-        let mut last = if haproxy { sample(provider.clone(), switch.clone(), r.canary.clone()).await? } else { None };
+        let counted = metrics.iter().any(|m| from_switch(&m.source));
+        let compared = metrics.iter().any(|m| m.compare);
+        let mut last = if counted { self.sample(provider, switch, &r.canary).await? } else { None };
+        let mut last_stable = if compared { self.sample(provider, switch, &r.stable).await? } else { None };
         let mut failures = 0u32;
-        let mut conclusive = vec![0u32; r.metrics.len()];
+        let mut errors_in_row = 0u32;
+        let mut conclusive = vec![0u32; metrics.len()];
+        let mut breach: Vec<Option<std::time::Instant>> = vec![None; metrics.len()];
+        let (mut canary_series, mut stable_series) = (Vec::new(), Vec::new());
         let end = started + pause.max(interval);
-        while std::time::Instant::now() < end {
+        let deadline = started + Duration::from_millis(r.progress_deadline_ms).max(pause.max(interval));
+        let mut told_waiting = false;
+        loop {
             if self.stopping() {
                 return Ok(());
             }
-            tokio::time::sleep(interval.min(end.saturating_duration_since(std::time::Instant::now()))).await;
-            // The canary's error rate over the interval, from the switch's counters.
-            let mut rate: Option<(f64, u64)> = None;
-            if haproxy {
-                let now = sample(provider.clone(), switch.clone(), r.canary.clone()).await?;
-                let (Some(a), Some(b)) = (last, now) else {
-                    return Err(format!("{} has no traffic counters to analyse", switch.type_name));
+            let now = std::time::Instant::now();
+            if now >= end && conclusive.iter().all(|c| *c > 0) {
+                break;
+            }
+            if now >= deadline {
+                let i = conclusive.iter().position(|c| *c == 0).unwrap_or(0);
+                let m = metrics[i];
+                let why = match m.source.as_str() {
+                    "haproxy" | "cloudwatch" => format!("{} received no requests", r.canary),
+                    "prometheus" => format!("the query {} returned no data", m.query.as_deref().unwrap_or_default()),
+                    _ => "no probe got an answer".to_string(),
                 };
-                last = now;
-                let requests = b.requests.saturating_sub(a.requests);
-                if requests > 0 {
-                    rate = Some((b.errors.saturating_sub(a.errors) as f64 / requests as f64, requests));
+                return Err(format!(
+                    "analysis inconclusive: metric {}: {why} within the progress deadline of {}, and a metric without data never passes",
+                    m.name,
+                    landform_lang::value::format_duration(r.progress_deadline_ms)
+                ));
+            }
+            if now >= end && !told_waiting {
+                told_waiting = true;
+                let waiting: Vec<&str> =
+                    metrics.iter().zip(&conclusive).filter(|(_, c)| **c == 0).map(|(m, _)| m.name.as_str()).collect();
+                self.progress.event(Event::Message(format!(
+                    "{addr}: no data yet from {}: waiting (a metric without data never passes; progress_deadline {})",
+                    waiting.join(", "),
+                    landform_lang::value::format_duration(r.progress_deadline_ms)
+                )));
+            }
+            let wait = if now >= end { interval } else { interval.min(end.saturating_duration_since(now)) };
+            tokio::time::sleep(wait).await;
+            let mut errored = None;
+            // The error rates over the interval, from the switch's counters.
+            let mut rate: Option<(f64, u64)> = None;
+            if counted {
+                match self.sample(provider, switch, &r.canary).await {
+                    Ok(Some(now)) => {
+                        if let Some(a) = last {
+                            let requests = now.requests.saturating_sub(a.requests);
+                            if requests > 0 {
+                                rate = Some((now.errors.saturating_sub(a.errors) as f64 / requests as f64, requests));
+                            }
+                        }
+                        last = Some(now);
+                    }
+                    Ok(None) => return Err(format!("{} has no traffic counters to analyse", switch.type_name)),
+                    Err(e) => errored = Some(format!("reading {}'s statistics: {e}", r.canary)),
                 }
             }
-            for (i, m) in r.metrics.iter().enumerate() {
-                let value = if m.source == "haproxy" {
+            if compared {
+                match self.sample(provider, switch, &r.stable).await {
+                    Ok(Some(now)) => {
+                        if let (Some(a), Some((c, _))) = (last_stable, rate) {
+                            let requests = now.requests.saturating_sub(a.requests);
+                            if requests > 0 {
+                                stable_series.push(now.errors.saturating_sub(a.errors) as f64 / requests as f64);
+                                canary_series.push(c);
+                            }
+                        }
+                        last_stable = Some(now);
+                    }
+                    Ok(None) => {}
+                    Err(e) => errored = Some(format!("reading {}'s statistics: {e}", r.stable)),
+                }
+            }
+            let mut live = Vec::new();
+            for (i, m) in metrics.iter().enumerate() {
+                let value = if from_switch(&m.source) {
                     rate.map(|(v, _)| v)
                 } else {
                     let Some(measure) = self.ctx.measure.clone() else {
                         return Err(format!("metric {}: no way to measure {} metrics here", m.name, m.source));
                     };
-                    let spec = m.clone();
-                    tokio::task::spawn_blocking(move || measure.measure(&spec))
+                    let spec = (*m).clone();
+                    match tokio::task::spawn_blocking(move || measure.measure(&spec))
                         .await
                         .map_err(|e| e.to_string())?
-                        .map_err(|e| format!("metric {}: {e}", m.name))?
+                    {
+                        Ok(v) => v,
+                        Err(e) => {
+                            errored = Some(format!("metric {}: {e}", m.name));
+                            continue;
+                        }
+                    }
                 };
                 // No data: inconclusive, neither a pass nor a failure.
-                let Some(v) = value else { continue };
+                let Some(v) = value else {
+                    live.push(format!("{} no data", m.name));
+                    continue;
+                };
                 conclusive[i] += 1;
+                rec.analysis.insert(m.name.clone(), v);
                 let over = m.max.is_some_and(|x| v > x);
                 let under = m.min.is_some_and(|x| v < x);
+                let limit = match (m.max, m.min) {
+                    (Some(x), _) => format!(" (max {})", shown(m, x)),
+                    (_, Some(x)) => format!(" (min {})", shown(m, x)),
+                    _ => String::new(),
+                };
+                live.push(format!("{} {}{limit}", m.name, shown(m, v)));
                 if !(over || under) {
+                    breach[i] = None;
                     continue;
                 }
+                // A `for` window: the failure must persist that long.
+                let since = *breach[i].get_or_insert_with(std::time::Instant::now);
+                if since.elapsed() < Duration::from_millis(m.for_ms) {
+                    continue;
+                }
+                breach[i] = None;
                 failures += 1;
                 let bound = m.max.filter(|_| over).or(m.min).unwrap_or(0.0);
-                let shown =
-                    |x: f64| if m.source == "prometheus" { format!("{x}") } else { format!("{:.1}%", x * 100.0) };
                 let what = match (m.source.as_str(), rate) {
-                    ("haproxy", Some((_, n))) => format!(" of {n} requests on {}", r.canary),
+                    ("haproxy" | "cloudwatch", Some((_, n))) => format!(" of {n} requests on {}", r.canary),
                     ("http", _) => " of probes succeeding".to_string(),
                     _ => String::new(),
                 };
+                let held = if m.for_ms > 0 {
+                    format!(" for {}", landform_lang::value::format_duration(m.for_ms))
+                } else {
+                    String::new()
+                };
                 self.progress.event(Event::Message(format!(
-                    "rollout.{}: {} = {}{what} ({} {})",
-                    r.name,
+                    "{addr}: {} = {}{what} ({} {}){held}",
                     m.name,
-                    shown(v),
+                    shown(m, v),
                     if over { "max" } else { "min" },
-                    shown(bound)
+                    shown(m, bound)
                 )));
                 if failures > r.failure_limit {
                     return Err(format!(
-                        "analysis failed: {} was {}{what}, {} {} ({failures} failed samples, failure_limit {})",
+                        "analysis failed: {} was {}{what}{held}, {} {} ({failures} failed samples, failure_limit {})",
                         m.name,
-                        shown(v),
+                        shown(m, v),
                         if over { "above the max of" } else { "below the min of" },
-                        shown(bound),
+                        shown(m, bound),
                         r.failure_limit
                     ));
                 }
             }
+            let weights = rec.weights.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ");
+            self.progress.event(Event::Live {
+                key: addr.clone(),
+                line: format!("{addr}: step {}/{} [{weights}]: {}", rec.step, r.steps.len(), live.join(", ")),
+            });
+            match errored {
+                Some(e) => {
+                    errors_in_row += 1;
+                    self.progress.event(Event::Message(format!(
+                        "{addr}: {e} ({errors_in_row} in a row, consecutive_error_limit {})",
+                        r.consecutive_error_limit
+                    )));
+                    if errors_in_row > r.consecutive_error_limit {
+                        return Err(format!(
+                            "analysis error: {e} ({errors_in_row} measurements in a row failed, consecutive_error_limit {})",
+                            r.consecutive_error_limit
+                        ));
+                    }
+                }
+                None => errors_in_row = 0,
+            }
         }
-        if let Some(i) = conclusive.iter().position(|c| *c == 0) {
-            let m = &r.metrics[i];
-            let why = match m.source.as_str() {
-                "haproxy" => format!("{} received no requests during the step", r.canary),
-                "prometheus" => format!("the query {} returned no data", m.query.as_deref().unwrap_or_default()),
-                _ => "no probe got an answer".to_string(),
-            };
-            return Err(format!(
-                "analysis inconclusive: metric {}: {why}, and a metric without data never passes",
-                m.name
-            ));
+        // The canary against the stable pool, over the step's intervals.
+        for m in metrics.iter().filter(|m| m.compare) {
+            match mann_whitney_greater(&canary_series, &stable_series) {
+                Some(p) if p < 0.05 => {
+                    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+                    return Err(format!(
+                        "analysis failed: {} of {} is significantly worse than {}'s (mean {} against {} over {} intervals; Mann-Whitney p = {:.4})",
+                        m.name,
+                        r.canary,
+                        r.stable,
+                        shown(m, mean(&canary_series)),
+                        shown(m, mean(&stable_series)),
+                        canary_series.len(),
+                        p
+                    ));
+                }
+                Some(_) => {}
+                None => self.progress.event(Event::Message(format!(
+                    "{addr}: {}: too few intervals with traffic on both pools to compare them ({})",
+                    m.name,
+                    canary_series.len()
+                ))),
+            }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mann_whitney_greater;
+
+    #[test]
+    fn mann_whitney_tells_a_worse_canary_from_noise() {
+        let stable = [0.01, 0.02, 0.0, 0.01, 0.015, 0.02, 0.01, 0.0];
+        // Clearly worse: significant.
+        let bad = [0.2, 0.25, 0.3, 0.22, 0.28, 0.3, 0.27, 0.24];
+        assert!(mann_whitney_greater(&bad, &stable).unwrap() < 0.001);
+        // The same distribution: not significant.
+        let same = [0.02, 0.01, 0.0, 0.015, 0.01, 0.02, 0.01, 0.0];
+        assert!(mann_whitney_greater(&same, &stable).unwrap() > 0.3);
+        // Better than stable is never "worse".
+        let better = [0.0; 8];
+        assert!(mann_whitney_greater(&better, &stable).unwrap() > 0.9);
+        // Too few samples: no verdict.
+        assert_eq!(mann_whitney_greater(&bad[..2], &stable), None);
+        // All equal (ties everywhere): no difference.
+        assert!(mann_whitney_greater(&[0.0; 5], &[0.0; 5]).unwrap() >= 0.5);
+    }
+
+    #[test]
+    fn mann_whitney_matches_a_worked_example() {
+        // scipy.stats.mannwhitneyu([7, 8, 9, 10, 11], [1, 2, 3, 4, 5], alternative="greater",
+        // method="asymptotic") gives p = 0.00609.
+        let p = mann_whitney_greater(&[7.0, 8.0, 9.0, 10.0, 11.0], &[1.0, 2.0, 3.0, 4.0, 5.0]).unwrap();
+        assert!((p - 0.00609).abs() < 0.0005, "{p}");
     }
 }

@@ -19,7 +19,8 @@ mod values;
 use aws_sdk_elasticloadbalancingv2 as elb;
 use landform_provider::{
     default_plan, ApplyRequest, ApplyResponse, ImportRequest, Object, PlanRequest, PlanResponse, Provider,
-    ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, ReadResponse, Result, ValidateRequest,
+    ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, ReadResponse, Result, Sample, SampleRequest,
+    ValidateRequest,
 };
 use std::sync::OnceLock;
 
@@ -208,6 +209,25 @@ impl Provider for AwsProvider {
     fn read_data(&self, req: ReadDataRequest) -> Result<Object> {
         let client = self.client()?;
         self.run(data::read(client, req.type_name, req.config))?
+    }
+
+    /// A rollout's target group behind a listener switch: healthy when at
+    /// least one registered target is (an ALB answers 503 for a group with
+    /// none), from DescribeTargetHealth. Traffic counts come from CloudWatch
+    /// metrics, not from here.
+    fn sample(&self, req: SampleRequest) -> Result<Option<Sample>> {
+        if !req.type_name.starts_with("aws_lb_listener") {
+            return Ok(None);
+        }
+        let client = self.client()?;
+        let out = self
+            .run(client.describe_target_health().target_group_arn(req.target).send())?
+            .map_err(|e| aws_error("DescribeTargetHealth", e))?;
+        let healthy = out
+            .target_health_descriptions()
+            .iter()
+            .any(|d| d.target_health().and_then(|h| h.state()).is_some_and(|s| s.as_str() == "healthy"));
+        Ok(Some(Sample { requests: 0, errors: 0, healthy: Some(healthy) }))
     }
 
     fn import(&self, req: ImportRequest) -> Result<Object> {
