@@ -320,57 +320,167 @@ fn load(front: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(usize, us
     })
 }
 
+/// The canary's weight as HAProxy reports it, polled every 20 ms into
+/// `weight` (and the moment it last changed) until `stop`.
+fn watch_weight(
+    api: String,
+    weight: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Vec<(Instant, usize)>> {
+    std::thread::spawn(move || {
+        let mut changes = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            let mut s = TcpStream::connect(&api).unwrap();
+            s.write_all(b"get weight app/green\n").unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            let w: usize = out.split_whitespace().next().and_then(|w| w.parse().ok()).unwrap_or(0);
+            if changes.last().is_none_or(|(_, last)| *last != w) {
+                changes.push((Instant::now(), w));
+            }
+            weight.store(w, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        changes
+    })
+}
+
+/// Done means 1: HAProxy in front of v1 (blue) and v2 (green), a load
+/// generator sending requests through it for the whole of a canary rollout
+/// 0 → 5 → 25 → 50 → 100%: no request fails out of at least 20,000, and the
+/// share of green answers at each weight (as HAProxy reports it) follows the steps.
 #[test]
-fn a_canary_rollout_moves_traffic_step_by_step_and_a_bad_canary_is_rolled_back() {
+fn a_canary_rollout_under_load_loses_no_request_and_the_canary_share_follows_the_steps() {
     let h = Haproxy::start();
     let f = Fixture::new("haproxy-rollout", &config(&h.api));
     f.ok(&["apply", "--auto-approve"]);
-    f.write(&format!("{}{ROLLOUT}", config(&h.api)));
+    let rollout = ROLLOUT.replace("[25%, 50%, 100%]", "[5%, 25%, 50%, 100%]").replace("pause  = 1s", "pause  = 3s");
+    f.write(&format!("{}{rollout}", config(&h.api)));
     // The plan shows the rollout as one entry.
     let plan = f.ok(&["plan"]);
     assert!(plan.contains("# rollout.web will move traffic on haproxy_backend.app from blue to green"), "{plan}");
-    assert!(plan.contains("steps    = [25%, 50%, 100%], pause 1s after each"), "{plan}");
+    assert!(plan.contains("steps    = [5%, 25%, 50%, 100%], pause 3s after each"), "{plan}");
     assert!(plan.contains("1 rollout to run."), "{plan}");
     let json: serde_json::Value = serde_json::from_str(&f.ok(&["plan", "--json"])).unwrap();
-    assert_eq!(json["rollouts"][0]["steps"], serde_json::json!([0.25, 0.5, 1.0]));
-    // Under load, through every step: no request fails, all traffic ends on green.
-    let stop = Arc::new(AtomicBool::new(false));
-    let traffic = load(h.front, stop.clone());
+    assert_eq!(json["rollouts"][0]["steps"], serde_json::json!([0.05, 0.25, 0.5, 1.0]));
+    // Four clients; each answer counted under the canary weight HAProxy reported when it came.
+    let (stop, weight) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
+    let watcher = watch_weight(h.api.clone(), weight.clone(), stop.clone());
+    let counts: Arc<std::sync::Mutex<std::collections::BTreeMap<usize, (usize, usize, usize)>>> = Arc::default();
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let (stop, weight, counts, front) = (stop.clone(), weight.clone(), counts.clone(), h.front);
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let answer = get(front);
+                    let w = weight.load(Ordering::SeqCst);
+                    let mut c = counts.lock().unwrap();
+                    let e = c.entry(w).or_default();
+                    match answer.as_deref() {
+                        Ok("green") => e.1 += 1,
+                        Ok(_) => e.0 += 1,
+                        Err(_) => e.2 += 1,
+                    }
+                }
+            })
+        })
+        .collect();
     let out = f.run(&["apply", "--auto-approve"]);
+    // At least 20,000 requests, the last of them at 100%.
+    let total = || counts.lock().unwrap().values().map(|(b, g, e)| b + g + e).sum::<usize>();
+    let start = Instant::now();
+    while total() < 20_000 && start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     stop.store(true, Ordering::Relaxed);
-    let (ok, failed) = traffic.join().unwrap();
+    for c in clients {
+        c.join().unwrap();
+    }
+    watcher.join().unwrap();
     let said = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
-    for step in ["step 1/3: green 25%, blue 75%", "step 2/3: green 50%, blue 50%", "step 3/3: green 100%, blue 0%"] {
+    for step in ["step 1/4: green 5%, blue 95%", "step 2/4: green 25%, blue 75%", "step 3/4: green 50%, blue 50%"] {
         assert!(said.contains(step), "{said}");
     }
+    assert!(said.contains("step 4/4: green 100%, blue 0%"), "{said}");
     assert!(said.contains("rollout.web: complete: all traffic on green"), "{said}");
-    assert_eq!(failed, 0, "{failed} of {} requests failed during the rollout", ok + failed);
-    assert!(ok > 100, "the load ran: {ok}");
+    let counts = counts.lock().unwrap().clone();
+    let failed: usize = counts.values().map(|c| c.2).sum();
+    let total: usize = counts.values().map(|(b, g, e)| b + g + e).sum();
+    eprintln!("requests by green weight (blue, green, failed): {counts:?}");
+    assert_eq!(failed, 0, "{failed} of {total} requests failed during the rollout");
+    assert!(total >= 20_000, "only {total} requests");
+    for w in [0, 5, 25, 50, 100] {
+        let (b, g, _) = counts.get(&w).copied().unwrap_or_default();
+        assert!(b + g >= 200, "too few requests at {w}%: {counts:?}");
+        let share = g as f64 / (b + g) as f64;
+        assert!((share - w as f64 / 100.0).abs() <= 0.03, "at {w}% the green share was {share:.3}: {counts:?}");
+    }
     assert_eq!((h.weight("blue"), h.weight("green")), ("0".to_string(), "100".to_string()));
     // Done: the rollout owns the weights, and the plan is clean.
     let again = f.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
+}
 
-    // A canary that answers 500 to 30% of requests: rolled back at the first step.
+/// Done means 2: v2 answers 500 to 30% of requests. The analysis fails at the
+/// first step, v2's weight is back to 0 within 1 s of the failed check (as
+/// HAProxy reports it), apply exits 1 naming the metric, and the errors
+/// clients saw stay within 5% of the traffic of one analysis interval.
+#[test]
+fn a_bad_canary_is_rolled_back_within_a_second_of_the_failed_check() {
     let bad = Haproxy::start_with(server("blue"), server_failing("green", 30));
     let g = Fixture::new("haproxy-rollback", &config(&bad.api));
     g.ok(&["apply", "--auto-approve"]);
-    g.write(&format!("{}{ROLLOUT}", config(&bad.api)));
-    let stop = Arc::new(AtomicBool::new(false));
-    let traffic = load(bad.front, stop.clone());
-    let out = g.run(&["apply", "--auto-approve"]);
+    let rollout = ROLLOUT
+        .replace("[25%, 50%, 100%]", "[5%, 25%, 50%, 100%]")
+        .replace("interval      = 250ms", "interval      = 1s");
+    g.write(&format!("{}{rollout}", config(&bad.api)));
+    let (stop, weight) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
+    let watcher = watch_weight(bad.api.clone(), weight, stop.clone());
+    let traffic: Vec<_> = (0..2).map(|_| load(bad.front, stop.clone())).collect();
+    let started = Instant::now();
+    let mut child = g.cmd(&["apply", "--auto-approve"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    // Each line of apply's output with the moment it came.
+    let stdout = child.stdout.take().unwrap();
+    let lines = std::thread::spawn(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stdout).lines().map_while(Result::ok).map(|l| (Instant::now(), l)).collect::<Vec<_>>()
+    });
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    let lines = lines.join().unwrap();
+    let elapsed = started.elapsed();
+    std::thread::sleep(Duration::from_millis(200));
     stop.store(true, Ordering::Relaxed);
-    traffic.join().unwrap();
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{}{err}", text(&out.stdout));
-    assert!(err.contains("rollout.web: analysis failed: errors was"), "{err}");
-    assert!(err.contains("above the max of 1.0%"), "{err}");
-    assert!(err.contains("rolled back: all traffic is on blue again"), "{err}");
-    assert!(!text(&out.stdout).contains("step 2/3"), "it stopped at the first step");
+    let changes = watcher.join().unwrap();
+    let (ok, failed) = traffic.into_iter().map(|t| t.join().unwrap()).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let said: String = lines.iter().map(|(_, l)| format!("{l}\n")).collect();
+    assert_eq!(status.code(), Some(1), "{said}{stderr}");
+    assert!(stderr.contains("rollout.web: analysis failed: errors was"), "{stderr}");
+    assert!(stderr.contains("above the max of 1.0%"), "{stderr}");
+    assert!(stderr.contains("rolled back: all traffic is on blue again"), "{stderr}");
+    assert!(!said.contains("step 2/4"), "it stopped at the first step: {said}");
     assert_eq!((bad.weight("blue"), bad.weight("green")), ("100".to_string(), "0".to_string()));
-    // The state says so: the next plan offers the rollout again.
+    // The failed check, as apply said it, and the moment HAProxy had green at 0 again.
+    let (failed_at, _) = lines
+        .iter()
+        .find(|(_, l)| l.starts_with("rollout.web: errors = "))
+        .unwrap_or_else(|| panic!("no failed check reported: {said}"));
+    let went_up = changes.iter().position(|(_, w)| *w > 0).expect("the canary never got traffic");
+    let (back_at, _) = changes[went_up..].iter().find(|(_, w)| *w == 0).expect("HAProxy never had green at 0 again");
+    let took = back_at.saturating_duration_since(*failed_at);
+    eprintln!("green's weight back to 0 {took:?} after the failed check; {failed} of {} requests failed", ok + failed);
+    assert!(took <= Duration::from_secs(1), "green was back at 0 only {took:?} after the failed check");
+    // 5% of the traffic of one analysis interval (1 s), at the rate the clients ran.
+    let rate = (ok + failed) as f64 / elapsed.as_secs_f64();
+    assert!(failed > 0, "the canary's 500s reached no client: the test exercised nothing");
+    assert!((failed as f64) <= 0.05 * rate * 1.0, "{failed} errors at {rate:.0} requests/s");
+    // The state says so: the next plan offers the rollout again, and status tells why it stopped.
     assert!(g.ok(&["plan"]).contains("1 rollout to run."));
+    let status = g.ok(&["rollout", "status", "web"]);
+    assert!(status.contains("phase:    rolled_back"), "{status}");
+    assert!(status.contains("reason:   analysis failed: errors was"), "{status}");
 }
 
 #[test]
@@ -568,4 +678,173 @@ fn http_probes_and_prometheus_queries_judge_a_canary_and_no_data_never_passes() 
     assert!(err.contains("analysis inconclusive: metric errors: the query up{job=\"nothing\"} returned no data within the progress deadline of 3s, and a metric without data never passes"), "{err}");
     assert!(err.contains("rolled back: all traffic is on blue again"), "{err}");
     assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
+}
+
+/// Done means 5: blue/green. Green is analysed through its own address while
+/// it has no traffic, then takes all of it at once (HAProxy never reports a
+/// weight in between); `rollout rollback` within the window is one operation
+/// back, and refused once the window has closed. A green whose own address
+/// fails its checks never gets traffic.
+#[test]
+fn blue_green_switches_at_once_after_the_idle_pool_passes_and_rolls_back_within_its_window() {
+    let (blue, green) = (server("blue"), server("green"));
+    let h = Haproxy::start_with(blue, green);
+    let f = Fixture::new("haproxy-blue-green", &config(&h.api));
+    f.ok(&["apply", "--auto-approve"]);
+    let rollout = |probe: u16, window: &str| {
+        format!(
+            "rollout \"web\" {{\n  switch   = haproxy_backend.app\n  stable   = \"blue\"\n  canary   = \"green\"\n  strategy = \"blue_green\"\n  pause    = 1s\n  rollback_window = {window}\n  analysis {{\n    interval = 250ms\n    metric \"ready\" {{\n      source = \"http\"\n      url    = \"http://127.0.0.1:{probe}/healthz\"\n      min    = 99%\n    }}\n    metric \"errors\" {{\n      source = \"haproxy\"\n      max    = 1%\n    }}\n  }}\n}}\n"
+        )
+    };
+    f.write(&format!("{}{}", config(&h.api), rollout(green, "3s")));
+    let plan = f.ok(&["plan"]);
+    assert!(plan.contains("strategy = \"blue_green\""), "{plan}");
+    assert!(plan.contains("green is analysed through its own address first, then takes all traffic at once"), "{plan}");
+    let (stop, weight) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
+    let watcher = watch_weight(h.api.clone(), weight, stop.clone());
+    let traffic = load(h.front, stop.clone());
+    let out = f.ok(&["apply", "--auto-approve"]);
+    std::thread::sleep(Duration::from_millis(100));
+    stop.store(true, Ordering::Relaxed);
+    let (_, failed) = traffic.join().unwrap();
+    let seen: Vec<usize> = watcher.join().unwrap().into_iter().map(|(_, w)| w).collect();
+    assert!(out.contains("rollout.web: analysing green through its own address before the switch"), "{out}");
+    assert!(out.contains("step 1/1: green 100%, blue 0%"), "{out}");
+    assert!(out.contains("complete: all traffic on green"), "{out}");
+    assert_eq!(seen, vec![0, 100], "HAProxy's weights for green, in order: switched at once");
+    assert_eq!(failed, 0);
+    // Within the window: back in one operation, recorded.
+    let status = f.ok(&["rollout", "status", "web"]);
+    assert!(status.contains("`landform rollout rollback web` puts it back on blue for"), "{status}");
+    let out = f.ok(&["rollout", "rollback", "web"]);
+    assert!(out.contains("rollout.web: rolled back: all traffic is on blue again"), "{out}");
+    assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
+    // Past the window: refused, the weights untouched.
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = load(h.front, stop.clone());
+    f.ok(&["apply", "--auto-approve"]);
+    stop.store(true, Ordering::Relaxed);
+    traffic.join().unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    let late = f.run(&["rollout", "rollback", "web"]);
+    assert_eq!(late.status.code(), Some(1));
+    assert!(text(&late.stderr).contains("rollback window closed"), "{}", text(&late.stderr));
+    assert_eq!(h.weight("green"), "100");
+
+    // A green whose own address fails its checks: traffic never moves.
+    let h = Haproxy::start_with(server("blue"), server("green"));
+    let g = Fixture::new("haproxy-blue-green-bad", &config(&h.api));
+    g.ok(&["apply", "--auto-approve"]);
+    g.write(&format!("{}{}", config(&h.api), rollout(server_failing("down", 100), "1h")));
+    let out = g.run(&["apply", "--auto-approve"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("analysis failed: ready was 0.0% of probes succeeding"), "{err}");
+    assert!(err.contains("traffic never moved: all of it is on blue"), "{err}");
+    assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
+}
+
+/// A webhook receiver on loopback: every POST body, in order.
+fn receiver() -> (u16, Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    let got: Arc<std::sync::Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let keep = got.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 8192];
+            loop {
+                let Ok(n) = s.read(&mut buf) else { break };
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buf[..n]);
+                let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+                let head = String::from_utf8_lossy(&seen[..end]).to_ascii_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if seen.len() >= end + 4 + len {
+                    if let Ok(v) = serde_json::from_slice(&seen[end + 4..end + 4 + len]) {
+                        keep.lock().unwrap().push(v);
+                    }
+                    let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    break;
+                }
+            }
+        }
+    });
+    (port, got)
+}
+
+/// A gate: apply stops before the gated step and says how to go on;
+/// `rollout promote` passes it and finishes the rollout. Every event reaches
+/// the --notify webhook, whose URL (with its token) is never printed.
+#[test]
+fn a_gate_waits_for_a_person_and_every_rollout_event_reaches_the_webhook() {
+    let h = Haproxy::start();
+    let f = Fixture::new("haproxy-gate", &config(&h.api));
+    f.ok(&["apply", "--auto-approve"]);
+    f.write(&format!("{}{}", config(&h.api), ROLLOUT.replace("pause  = 1s", "pause  = 1s\n  gates  = [50%]")));
+    let (port, got) = receiver();
+    let url = format!("http://127.0.0.1:{port}/hook?token=hunter2-webhook-token");
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = load(h.front, stop.clone());
+    let out = f.run(&["apply", "--auto-approve", "--notify", &url]);
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("step 1/3: green 25%, blue 75%"), "{said}");
+    assert!(
+        said.contains("rollout.web: paused before 50% on green: run `landform rollout promote web` to go on"),
+        "{said}"
+    );
+    assert!(!said.contains("step 2/3"), "{said}");
+    assert_eq!(h.weight("green"), "25");
+    let plan = f.ok(&["plan"]);
+    assert!(plan.contains("# paused before 50%: waiting for `landform rollout promote web`"), "{plan}");
+    let status = f.ok(&["rollout", "status", "web"]);
+    assert!(
+        status.contains("phase:    paused") && status.contains("waiting for `landform rollout promote web`"),
+        "{status}"
+    );
+    // A second apply does not pass the gate either.
+    assert!(f.ok(&["apply", "--auto-approve"]).contains("paused before 50%"));
+    assert_eq!(h.weight("green"), "25");
+    let out = f.run(&["rollout", "promote", "web", "--notify", &url]);
+    let promoted = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{promoted}");
+    assert!(promoted.contains("rollout.web: promoted past the gate at 50%"), "{promoted}");
+    assert!(
+        promoted.contains("step 2/3: green 50%") && promoted.contains("complete: all traffic on green"),
+        "{promoted}"
+    );
+    assert_eq!(h.weight("green"), "100");
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(traffic.join().unwrap().1, 0);
+    let again = f.run(&["rollout", "promote", "web"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again.stderr).contains("is not waiting at a gate"), "{}", text(&again.stderr));
+    // The webhook heard each event, in order; the token was never printed.
+    let events: Vec<String> =
+        got.lock().unwrap().iter().map(|v| v["event"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(
+        events,
+        [
+            "rollout_started",
+            "rollout_step",
+            "rollout_paused",
+            "rollout_resumed",
+            "rollout_step",
+            "rollout_step",
+            "rollout_complete"
+        ],
+        "{:?}",
+        got.lock().unwrap()
+    );
+    assert!(got.lock().unwrap()[2]["text"].as_str().unwrap().contains("landform rollout promote web"));
+    assert!(!said.contains("hunter2") && !promoted.contains("hunter2"));
 }

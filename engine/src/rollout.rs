@@ -674,6 +674,7 @@ pub fn render(plan: &RolloutPlan, bold: &str, reset: &str) -> String {
             .map(|m| {
                 let mut s = match m.source.as_str() {
                     "haproxy" => format!("{} (haproxy error rate of {})", m.name, plan.canary),
+                    "cloudwatch" => format!("{} (cloudwatch error rate of {})", m.name, plan.canary),
                     "http" => format!("{} (http success of {})", m.name, m.url.as_deref().unwrap_or("")),
                     _ => format!("{} (prometheus {})", m.name, m.query.as_deref().unwrap_or("")),
                 };
@@ -683,13 +684,43 @@ pub fn render(plan: &RolloutPlan, bold: &str, reset: &str) -> String {
                 if let Some(x) = m.min {
                     s.push_str(&format!(" >= {}", pct(x)));
                 }
+                if m.for_ms > 0 {
+                    s.push_str(&format!(" for {}", landform_lang::value::format_duration(m.for_ms)));
+                }
+                if m.compare {
+                    s.push_str(&format!(", not worse than {}", plan.stable));
+                }
                 s
             })
             .collect::<Vec<_>>()
             .join("; ")
     };
+    let mut extra = String::new();
+    if !plan.gates.is_empty() {
+        extra.push_str(&format!(
+            "        gates    = [{}] (each waits for `landform rollout promote {}`)\n",
+            plan.gates.iter().map(|s| pct(*s)).collect::<Vec<_>>().join(", "),
+            plan.name
+        ));
+    }
+    if plan.strategy == "blue_green" {
+        extra.push_str(&format!(
+            "        # {} is analysed through its own address first, then takes all traffic at once; {} is kept ready for `landform rollout rollback {}` for {}\n",
+            plan.canary,
+            plan.stable,
+            plan.name,
+            landform_lang::value::format_duration(plan.rollback_window_ms)
+        ));
+    }
+    if let Some(g) = plan.waiting {
+        extra.push_str(&format!(
+            "        # paused before {}: waiting for `landform rollout promote {}`\n",
+            pct(g),
+            plan.name
+        ));
+    }
     format!(
-        "  {bold}# rollout.{} will move traffic on {} from {} to {}{reset}\n  ~ rollout \"{}\" {{\n        strategy = \"{}\"\n        weights  = {{ {} }} -> {{ {} }}\n        steps    = [{}], pause {} after each\n        analysis = {}, every {}, failure_limit {}\n        # about {} if every step passes; a failed analysis puts all traffic back on {}\n    }}\n",
+        "  {bold}# rollout.{} will move traffic on {} from {} to {}{reset}\n  ~ rollout \"{}\" {{\n        strategy = \"{}\"\n        weights  = {{ {} }} -> {{ {} }}\n        steps    = [{}], pause {} after each\n        analysis = {}, every {}, failure_limit {}\n{extra}        # about {} if every step passes; a failed analysis puts all traffic back on {}\n    }}\n",
         plan.name,
         plan.switch,
         plan.stable,
