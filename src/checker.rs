@@ -43,6 +43,9 @@ struct Metrics {
     failed: Family<Labels, Counter>,
     skipped: Family<Labels, Counter>,
     up: Family<Labels, Gauge>,
+    rollout_step: Family<Labels, Gauge>,
+    rollout_weight: Family<Labels, Gauge>,
+    rollout_phase: Family<Labels, Gauge>,
 }
 
 impl Metrics {
@@ -56,6 +59,9 @@ impl Metrics {
             failed: Family::default(),
             skipped: Family::default(),
             up: Family::default(),
+            rollout_step: Family::default(),
+            rollout_weight: Family::default(),
+            rollout_phase: Family::default(),
         };
         let r = &mut m.registry;
         r.register(
@@ -85,6 +91,21 @@ impl Metrics {
             m.skipped.clone(),
         );
         r.register("landform_drift_up", "1 when the last check succeeded, 0 when it failed", m.up.clone());
+        r.register(
+            "landform_rollout_step",
+            "Steps a rollout has taken in its current run, as the state recorded them at the last check",
+            m.rollout_step.clone(),
+        );
+        r.register(
+            "landform_rollout_weight",
+            "A rollout switch's weight for each pool (server or target group), as the state recorded it",
+            m.rollout_weight.clone(),
+        );
+        r.register(
+            "landform_rollout_phase",
+            "1 for a rollout's phase (running, paused, complete, rolled_back, aborted), 0 for the others",
+            m.rollout_phase.clone(),
+        );
         m
     }
 
@@ -196,6 +217,7 @@ pub fn serve(common: &CommonArgs, providers: &landform_engine::Providers, rules:
                     metrics.resources.get_or_create(&status_labels(&common.workspace, "drifted")).set(drifted as i64);
                     metrics.resources.get_or_create(&status_labels(&common.workspace, "deleted")).set(deleted as i64);
                     metrics.last_check.get_or_create(&labels).set(unix_now());
+                    export_rollouts(&metrics, &common.workspace, &report.rollouts);
                     metrics.last_duration.get_or_create(&labels).set(elapsed.as_secs_f64());
                     log(&format!("{} ({:.2}s)", report.headline(), elapsed.as_secs_f64()));
                     let now = report.fingerprint();
@@ -243,6 +265,26 @@ pub fn serve(common: &CommonArgs, providers: &landform_engine::Providers, rules:
     rt.shutdown_timeout(Duration::from_millis(200));
     drop(stop);
     0
+}
+
+/// Each rollout's step, weights and phase, from its record in the state.
+fn export_rollouts(m: &Metrics, workspace: &str, rollouts: &std::collections::BTreeMap<String, serde_json::Value>) {
+    for (name, rec) in rollouts {
+        let base = vec![("workspace".to_string(), workspace.to_string()), ("rollout".to_string(), name.clone())];
+        m.rollout_step.get_or_create(&base).set(rec["step"].as_i64().unwrap_or(0));
+        if let Some(w) = rec["weights"].as_object() {
+            for (target, v) in w {
+                let mut l = base.clone();
+                l.push(("target".into(), target.clone()));
+                m.rollout_weight.get_or_create(&l).set(v.as_f64().unwrap_or(0.0) as i64);
+            }
+        }
+        for phase in ["running", "paused", "complete", "rolled_back", "aborted"] {
+            let mut l = base.clone();
+            l.push(("phase".into(), phase.into()));
+            m.rollout_phase.get_or_create(&l).set((rec["phase"] == phase) as i64);
+        }
+    }
 }
 
 fn status_labels(workspace: &str, status: &str) -> Labels {

@@ -120,6 +120,7 @@ pub fn check(
         checked: snapshot.resources.iter().filter(|r| r.mode == "managed").count(),
         resources: refreshed.drift,
         errors,
+        rollouts: snapshot.rollouts.clone(),
     })
 }
 

@@ -847,4 +847,38 @@ fn a_gate_waits_for_a_person_and_every_rollout_event_reaches_the_webhook() {
     );
     assert!(got.lock().unwrap()[2]["text"].as_str().unwrap().contains("landform rollout promote web"));
     assert!(!said.contains("hunter2") && !promoted.contains("hunter2"));
+    // The drift checker's metrics endpoint exports the rollout's step, weights and phase.
+    let port = free_port();
+    let mut checker = f
+        .cmd(&["drift", "--every", "1s", "--metrics-addr", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let mut metrics = String::new();
+    while start.elapsed() < Duration::from_secs(20) {
+        metrics = TcpStream::connect(("127.0.0.1", port))
+            .and_then(|mut s| {
+                s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+                let mut out = String::new();
+                s.read_to_string(&mut out).map(|_| out)
+            })
+            .unwrap_or_default();
+        if metrics.contains("landform_rollout_step") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = checker.kill();
+    let _ = checker.wait();
+    assert!(metrics.contains(r#"landform_rollout_step{workspace="default",rollout="web"} 3"#), "{metrics}");
+    assert!(
+        metrics.contains(r#"landform_rollout_weight{workspace="default",rollout="web",target="green"} 100"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"landform_rollout_phase{workspace="default",rollout="web",phase="complete"} 1"#),
+        "{metrics}"
+    );
 }

@@ -97,6 +97,8 @@ pub struct DriftReport {
     pub resources: Vec<ResourceDrift>,
     /// Instances that could not be read: address and error.
     pub errors: Vec<(String, String)>,
+    /// Each rollout's record as the state holds it (for the checker's metrics).
+    pub rollouts: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl DriftReport {
