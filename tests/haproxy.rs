@@ -345,6 +345,9 @@ fn watch_weight(
     })
 }
 
+/// Answers by the canary weight HAProxy reported when they came: (blue, green, failed).
+type ByWeight = std::collections::BTreeMap<usize, (usize, usize, usize)>;
+
 /// Done means 1: HAProxy in front of v1 (blue) and v2 (green), a load
 /// generator sending requests through it for the whole of a canary rollout
 /// 0 → 5 → 25 → 50 → 100%: no request fails out of at least 20,000, and the
@@ -366,7 +369,7 @@ fn a_canary_rollout_under_load_loses_no_request_and_the_canary_share_follows_the
     // Four clients; each answer counted under the canary weight HAProxy reported when it came.
     let (stop, weight) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
     let watcher = watch_weight(h.api.clone(), weight.clone(), stop.clone());
-    let counts: Arc<std::sync::Mutex<std::collections::BTreeMap<usize, (usize, usize, usize)>>> = Arc::default();
+    let counts: Arc<std::sync::Mutex<ByWeight>> = Arc::default();
     let clients: Vec<_> = (0..4)
         .map(|_| {
             let (stop, weight, counts, front) = (stop.clone(), weight.clone(), counts.clone(), h.front);
@@ -755,8 +758,7 @@ fn receiver() -> (u16, Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
             let Ok(mut s) = s else { continue };
             let mut seen = Vec::new();
             let mut buf = [0u8; 8192];
-            loop {
-                let Ok(n) = s.read(&mut buf) else { break };
+            while let Ok(n) = s.read(&mut buf) {
                 if n == 0 {
                     break;
                 }

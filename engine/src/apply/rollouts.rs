@@ -356,6 +356,7 @@ impl Runner<'_, '_> {
         provider: &Arc<dyn Provider>,
         switch: &ResourceRecord,
         target: &str,
+        counts: bool,
     ) -> Result<Option<landform_provider::Sample>, String> {
         let (p, rec, target) = (provider.clone(), switch.clone(), target.to_string());
         tokio::task::spawn_blocking(move || {
@@ -363,6 +364,7 @@ impl Runner<'_, '_> {
                 type_name: &rec.type_name,
                 state: &rec.attributes,
                 target: &target,
+                counts,
             })
         })
         .await
@@ -379,7 +381,7 @@ impl Runner<'_, '_> {
     ) -> Result<(), String> {
         let deadline = std::time::Instant::now() + Duration::from_millis(r.pause_ms.max(10_000));
         loop {
-            let sample = self.sample(provider, switch, &r.canary).await?;
+            let sample = self.sample(provider, switch, &r.canary, false).await?;
             match sample.and_then(|s| s.healthy) {
                 Some(false) if std::time::Instant::now() < deadline && !self.stopping() => {
                     tokio::time::sleep(Duration::from_millis(r.interval_ms.clamp(100, 1000))).await
@@ -426,8 +428,8 @@ impl Runner<'_, '_> {
         let interval = Duration::from_millis(r.interval_ms.max(100));
         let counted = metrics.iter().any(|m| from_switch(&m.source));
         let compared = metrics.iter().any(|m| m.compare);
-        let mut last = if counted { self.sample(provider, switch, &r.canary).await? } else { None };
-        let mut last_stable = if compared { self.sample(provider, switch, &r.stable).await? } else { None };
+        let mut last = if counted { self.sample(provider, switch, &r.canary, true).await? } else { None };
+        let mut last_stable = if compared { self.sample(provider, switch, &r.stable, true).await? } else { None };
         let mut failures = 0u32;
         let mut errors_in_row = 0u32;
         let mut conclusive = vec![0u32; metrics.len()];
@@ -448,7 +450,7 @@ impl Runner<'_, '_> {
                 let i = conclusive.iter().position(|c| *c == 0).unwrap_or(0);
                 let m = metrics[i];
                 let why = match m.source.as_str() {
-                    "haproxy" | "cloudwatch" => format!("{} received no requests", r.canary),
+                    "haproxy" => format!("{} received no requests", r.canary),
                     "prometheus" => format!("the query {} returned no data", m.query.as_deref().unwrap_or_default()),
                     _ => "no probe got an answer".to_string(),
                 };
@@ -474,7 +476,7 @@ impl Runner<'_, '_> {
             // The error rates over the interval, from the switch's counters.
             let mut rate: Option<(f64, u64)> = None;
             if counted {
-                match self.sample(provider, switch, &r.canary).await {
+                match self.sample(provider, switch, &r.canary, true).await {
                     Ok(Some(now)) => {
                         if let Some(a) = last {
                             let requests = now.requests.saturating_sub(a.requests);
@@ -489,7 +491,7 @@ impl Runner<'_, '_> {
                 }
             }
             if compared {
-                match self.sample(provider, switch, &r.stable).await {
+                match self.sample(provider, switch, &r.stable, true).await {
                     Ok(Some(now)) => {
                         if let (Some(a), Some((c, _))) = (last_stable, rate) {
                             let requests = now.requests.saturating_sub(a.requests);
@@ -552,7 +554,7 @@ impl Runner<'_, '_> {
                 failures += 1;
                 let bound = m.max.filter(|_| over).or(m.min).unwrap_or(0.0);
                 let what = match (m.source.as_str(), rate) {
-                    ("haproxy" | "cloudwatch", Some((_, n))) => format!(" of {n} requests on {}", r.canary),
+                    ("haproxy", Some((_, n))) => format!(" of {n} requests on {}", r.canary),
                     ("http", _) => " of probes succeeding".to_string(),
                     _ => String::new(),
                 };

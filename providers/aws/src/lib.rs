@@ -45,12 +45,19 @@ pub struct AwsProvider {
     schema: ProviderSchema,
     settings: Settings,
     runtime: OnceLock<std::result::Result<tokio::runtime::Runtime, String>>,
+    config: OnceLock<aws_config::SdkConfig>,
     client: OnceLock<elb::Client>,
 }
 
 impl AwsProvider {
     pub fn new(settings: Settings) -> AwsProvider {
-        AwsProvider { schema: schema::schema(), settings, runtime: OnceLock::new(), client: OnceLock::new() }
+        AwsProvider {
+            schema: schema::schema(),
+            settings,
+            runtime: OnceLock::new(),
+            config: OnceLock::new(),
+            client: OnceLock::new(),
+        }
     }
 
     /// Drive a future to completion on the provider's runtime.
@@ -81,6 +88,14 @@ impl AwsProvider {
         if let Some(c) = self.client.get() {
             return Ok(c);
         }
+        let config = self.sdk_config()?;
+        Ok(self.client.get_or_init(|| elb::Client::new(config)))
+    }
+
+    fn sdk_config(&self) -> Result<&aws_config::SdkConfig> {
+        if let Some(c) = self.config.get() {
+            return Ok(c);
+        }
         let settings = self.settings.clone();
         let config = self.run(async move {
             let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -102,7 +117,7 @@ impl AwsProvider {
                 "Set region in the provider \"aws\" block, or the AWS_REGION environment variable, or a region in your AWS profile.",
             ));
         }
-        Ok(self.client.get_or_init(|| elb::Client::new(&config)))
+        Ok(self.config.get_or_init(|| config))
     }
 }
 
@@ -213,8 +228,8 @@ impl Provider for AwsProvider {
 
     /// A rollout's target group behind a listener switch: healthy when at
     /// least one registered target is (an ALB answers 503 for a group with
-    /// none), from DescribeTargetHealth. Traffic counts come from CloudWatch
-    /// metrics, not from here.
+    /// none), from DescribeTargetHealth. (No traffic counts: CloudWatch
+    /// metrics are not read yet, see the rollout issue's note.)
     fn sample(&self, req: SampleRequest) -> Result<Option<Sample>> {
         if !req.type_name.starts_with("aws_lb_listener") {
             return Ok(None);

@@ -281,8 +281,11 @@ pub struct SampleRequest<'a> {
     pub type_name: &'a str,
     /// The switch as the state has it.
     pub state: &'a Object,
-    /// The target: a server name.
+    /// The target: a server name, a target group's ARN.
     pub target: &'a str,
+    /// Whether traffic counts are wanted, or only health (counts may cost
+    /// API calls, and permissions a health check does not need).
+    pub counts: bool,
 }
 
 /// Counters since the target started: a rollout compares two samples.
