@@ -304,8 +304,8 @@ pub fn plan_rollouts(
             diags.push(Diagnostic::error(
                 "Unsupported rollout switch",
                 format!(
-                    "A rollout drives the weights of a {}; {} is a {}. (aws_lb_listener switches are planned.)",
-                    SWITCHES.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(" or "),
+                    "A rollout drives the weights of a {}; {} is a {}.",
+                    SWITCHES.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(", a "),
                     r.address(),
                     r.type_name
                 ),
