@@ -789,3 +789,69 @@ for t in elb.describe_target_groups()["TargetGroups"]:
         "{status}"
     );
 }
+
+/// `cloudwatch` metrics: the canary target group's 5xx share of requests
+/// from CloudWatch's AWS/ApplicationELB metrics (moto's CloudWatch API; a
+/// second process plays the load balancer, publishing the green pool's counts).
+/// 30% of 5xx roll the canary back; clean counts pass every step.
+#[test]
+fn cloudwatch_error_rates_judge_a_canary_behind_an_alb() {
+    let m = Moto::start();
+    let f = example("aws-cloudwatch");
+    let rollout = r#"
+rollout "web" {
+  switch = aws_lb_listener.http
+  stable = aws_lb_target_group.blue.arn
+  canary = aws_lb_target_group.green.arn
+  steps  = [50%, 100%]
+  pause  = 2s
+  progress_deadline = 10s
+  analysis {
+    interval = 500ms
+    metric "errors" {
+      source = "cloudwatch"
+      max    = 1%
+    }
+  }
+}
+"#;
+    std::fs::write(f.path("rollout.lf"), rollout).unwrap();
+    ok(&f, &["apply", "--auto-approve"], &m);
+    m.py(r#"
+for t in elb.describe_target_groups()["TargetGroups"]:
+    elb.register_targets(TargetGroupArn=t["TargetGroupArn"], Targets=[{"Id": "i-0123456789abcdef0", "Port": 8080}])
+"#);
+    let plan = ok(&f, &["plan"], &m);
+    assert!(plan.contains("errors (cloudwatch error rate of arn:"), "{plan}");
+    // The load balancer's metrics, published every 200 ms with `errors` 5xx in each 100 requests.
+    let publish = |errors: u32| {
+        let stop = f.path(&format!("stop-{errors}"));
+        let child = Command::new(venv().join("bin/python"))
+            .arg("-c")
+            .arg(format!(
+                "import boto3, os, time\nkw = dict(endpoint_url={url:?}, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\nelb = boto3.client('elbv2', **kw)\ncw = boto3.client('cloudwatch', **kw)\nlb = elb.describe_load_balancers()['LoadBalancers'][0]['LoadBalancerArn'].split(':loadbalancer/')[1]\ngreen = [t['TargetGroupArn'] for t in elb.describe_target_groups()['TargetGroups'] if t['TargetGroupName'] == 'web-green'][0].rsplit(':', 1)[1]\ndims = [{{'Name': 'TargetGroup', 'Value': green}}, {{'Name': 'LoadBalancer', 'Value': lb}}]\nwhile not os.path.exists({stop:?}):\n    cw.put_metric_data(Namespace='AWS/ApplicationELB', MetricData=[{{'MetricName': 'RequestCount', 'Dimensions': dims, 'Value': 100, 'Unit': 'Count'}}, {{'MetricName': 'HTTPCode_Target_5XX_Count', 'Dimensions': dims, 'Value': {errors}, 'Unit': 'Count'}}])\n    time.sleep(0.2)\n",
+                url = m.url,
+                stop = stop.display().to_string()
+            ))
+            .spawn()
+            .unwrap();
+        (child, stop)
+    };
+    let (mut child, stop) = publish(30);
+    let out = run(&f, &["apply", "--auto-approve"], &m);
+    std::fs::write(&stop, "").unwrap();
+    child.wait().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}{err}", text(&out.stdout));
+    assert!(err.contains("rollout.web: analysis failed: errors was 30.0% of"), "{err}");
+    assert!(err.contains("rolled back: all traffic is on arn:"), "{err}");
+    assert_eq!(m.py(WEIGHTS_BY_NAME), serde_json::json!({"web-blue": 100, "web-green": 0}));
+    // Clean counts: every step passes.
+    let (mut child, stop) = publish(0);
+    let out = run(&f, &["apply", "--auto-approve"], &m);
+    std::fs::write(&stop, "").unwrap();
+    child.wait().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("rollout.web: complete: all traffic on arn:"), "{}", text(&out.stdout));
+    assert_eq!(m.py(WEIGHTS_BY_NAME), serde_json::json!({"web-blue": 0, "web-green": 100}));
+}

@@ -32,13 +32,14 @@ const SWITCHES: &[(&str, &str)] =
 /// The metric sources, and the switches whose own statistics each reads.
 const SOURCES: &[(&str, &str)] = &[
     ("haproxy", "the canary server's 5xx share of requests, from HAProxy's statistics (haproxy_backend switches)"),
+    ("cloudwatch", "the canary target group's 5xx share of requests, from CloudWatch (aws_lb_listener switches)"),
     ("http", "the share of probes of url that succeed"),
     ("prometheus", "an instant query on the Prometheus server at url"),
 ];
 
 /// Whether a metric source reads the switch's own statistics (through its provider's `sample`).
 pub fn from_switch(source: &str) -> bool {
-    source == "haproxy"
+    source == "haproxy" || source == "cloudwatch"
 }
 
 /// The forward action of an ALB switch's actions (`default_action` or `action`).
@@ -443,6 +444,7 @@ pub fn plan_rollouts(
             let wants = if source == "haproxy" { Some("haproxy_backend") } else { None };
             let wrong = match (source.as_str(), r.type_name.as_str()) {
                 ("haproxy", t) if t != "haproxy_backend" => wants,
+                ("cloudwatch", t) if !t.starts_with("aws_lb_listener") => Some("aws_lb_listener"),
                 _ => None,
             };
             if let Some(t) = wrong {
@@ -459,7 +461,7 @@ pub fn plan_rollouts(
                 Some((e, _)) => {
                     diags.push(Diagnostic::error(
                         "Invalid metric compare",
-                        "compare = \"stable\" compares the canary with the stable pool; it works for metrics the switch measures for both (haproxy).".to_string(),
+                        "compare = \"stable\" compares the canary with the stable pool; it works for metrics the switch measures for both (haproxy, cloudwatch).".to_string(),
                         e.span,
                     ));
                     continue;
@@ -672,6 +674,7 @@ pub fn render(plan: &RolloutPlan, bold: &str, reset: &str) -> String {
             .map(|m| {
                 let mut s = match m.source.as_str() {
                     "haproxy" => format!("{} (haproxy error rate of {})", m.name, plan.canary),
+                    "cloudwatch" => format!("{} (cloudwatch error rate of {})", m.name, plan.canary),
                     "http" => format!("{} (http success of {})", m.name, m.url.as_deref().unwrap_or("")),
                     _ => format!("{} (prometheus {})", m.name, m.query.as_deref().unwrap_or("")),
                 };

@@ -450,7 +450,7 @@ impl Runner<'_, '_> {
                 let i = conclusive.iter().position(|c| *c == 0).unwrap_or(0);
                 let m = metrics[i];
                 let why = match m.source.as_str() {
-                    "haproxy" => format!("{} received no requests", r.canary),
+                    "haproxy" | "cloudwatch" => format!("{} received no requests", r.canary),
                     "prometheus" => format!("the query {} returned no data", m.query.as_deref().unwrap_or_default()),
                     _ => "no probe got an answer".to_string(),
                 };
@@ -554,7 +554,7 @@ impl Runner<'_, '_> {
                 failures += 1;
                 let bound = m.max.filter(|_| over).or(m.min).unwrap_or(0.0);
                 let what = match (m.source.as_str(), rate) {
-                    ("haproxy", Some((_, n))) => format!(" of {n} requests on {}", r.canary),
+                    ("haproxy" | "cloudwatch", Some((_, n))) => format!(" of {n} requests on {}", r.canary),
                     ("http", _) => " of probes succeeding".to_string(),
                     _ => String::new(),
                 };

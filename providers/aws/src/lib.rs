@@ -47,6 +47,7 @@ pub struct AwsProvider {
     runtime: OnceLock<std::result::Result<tokio::runtime::Runtime, String>>,
     config: OnceLock<aws_config::SdkConfig>,
     client: OnceLock<elb::Client>,
+    cloudwatch: OnceLock<aws_sdk_cloudwatch::Client>,
 }
 
 impl AwsProvider {
@@ -57,6 +58,7 @@ impl AwsProvider {
             runtime: OnceLock::new(),
             config: OnceLock::new(),
             client: OnceLock::new(),
+            cloudwatch: OnceLock::new(),
         }
     }
 
@@ -92,6 +94,15 @@ impl AwsProvider {
         Ok(self.client.get_or_init(|| elb::Client::new(config)))
     }
 
+    /// The CloudWatch client, for rollouts' `cloudwatch` metrics.
+    fn cloudwatch(&self) -> Result<&aws_sdk_cloudwatch::Client> {
+        if let Some(c) = self.cloudwatch.get() {
+            return Ok(c);
+        }
+        let config = self.sdk_config()?;
+        Ok(self.cloudwatch.get_or_init(|| aws_sdk_cloudwatch::Client::new(config)))
+    }
+
     fn sdk_config(&self) -> Result<&aws_config::SdkConfig> {
         if let Some(c) = self.config.get() {
             return Ok(c);
@@ -118,6 +129,42 @@ impl AwsProvider {
             ));
         }
         Ok(self.config.get_or_init(|| config))
+    }
+
+    /// A target group's requests and 5xx answers behind a load balancer, as
+    /// CloudWatch sums them (AWS/ApplicationELB RequestCount and
+    /// HTTPCode_Target_5XX_Count over the last three hours): counters whose
+    /// difference between two samples is the traffic in between.
+    fn counts(&self, switch: &Object, target_group: &str) -> Result<(u64, u64)> {
+        use aws_sdk_cloudwatch::types::{Dimension, Statistic};
+        // app/NAME/ID from the listener's or rule's ARN; targetgroup/NAME/ID from the group's.
+        let arn = switch.get("arn").and_then(|v| v.as_str()).unwrap_or_default();
+        let lb = arn.split('/').skip(1).take(3).collect::<Vec<_>>().join("/");
+        let tg = target_group.rsplit(':').next().unwrap_or_default().to_string();
+        let cw = self.cloudwatch()?.clone();
+        let now = std::time::SystemTime::now();
+        let sum = |metric: &'static str| {
+            let (cw, lb, tg) = (cw.clone(), lb.clone(), tg.clone());
+            async move {
+                let out = cw
+                    .get_metric_statistics()
+                    .namespace("AWS/ApplicationELB")
+                    .metric_name(metric)
+                    .dimensions(Dimension::builder().name("TargetGroup").value(tg).build())
+                    .dimensions(Dimension::builder().name("LoadBalancer").value(lb).build())
+                    .start_time((now - std::time::Duration::from_secs(3 * 3600)).into())
+                    .end_time((now + std::time::Duration::from_secs(60)).into())
+                    .period(60)
+                    .statistics(Statistic::Sum)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("GetMetricStatistics", e))?;
+                Ok::<u64, ProviderError>(out.datapoints().iter().filter_map(|d| d.sum()).sum::<f64>().max(0.0) as u64)
+            }
+        };
+        let requests = self.run(sum("RequestCount"))??;
+        let errors = self.run(sum("HTTPCode_Target_5XX_Count"))??;
+        Ok((requests, errors))
     }
 }
 
@@ -228,8 +275,8 @@ impl Provider for AwsProvider {
 
     /// A rollout's target group behind a listener switch: healthy when at
     /// least one registered target is (an ALB answers 503 for a group with
-    /// none), from DescribeTargetHealth. (No traffic counts: CloudWatch
-    /// metrics are not read yet, see the rollout issue's note.)
+    /// none), from DescribeTargetHealth; its requests and 5xx answers from
+    /// CloudWatch when counts are wanted.
     fn sample(&self, req: SampleRequest) -> Result<Option<Sample>> {
         if !req.type_name.starts_with("aws_lb_listener") {
             return Ok(None);
@@ -242,7 +289,8 @@ impl Provider for AwsProvider {
             .target_health_descriptions()
             .iter()
             .any(|d| d.target_health().and_then(|h| h.state()).is_some_and(|s| s.as_str() == "healthy"));
-        Ok(Some(Sample { requests: 0, errors: 0, healthy: Some(healthy) }))
+        let (requests, errors) = if req.counts { self.counts(req.state, req.target)? } else { (0, 0) };
+        Ok(Some(Sample { requests, errors, healthy: Some(healthy) }))
     }
 
     fn import(&self, req: ImportRequest) -> Result<Object> {
