@@ -26,11 +26,38 @@ fn client() -> Result<&'static reqwest::blocking::Client, String> {
 
 /// Probes of an `http` metric per interval.
 const PROBES: usize = 5;
+/// Probes per interval of an `http` metric that measures latency.
+const LATENCY_PROBES: usize = 20;
 
 impl Measure for Http {
     fn measure(&self, m: &MetricSpec) -> Result<Option<f64>, String> {
         let url = m.url.as_deref().ok_or("no url")?;
         match m.source.as_str() {
+            // A latency percentile of the probes answered with a 2xx or 3xx;
+            // none answered is no data.
+            "http" if m.percentile.is_some() => {
+                let c = client()?;
+                let mut took: Vec<f64> = (0..LATENCY_PROBES)
+                    .filter_map(|_| {
+                        let start = std::time::Instant::now();
+                        let r = c
+                            .get(url)
+                            .send()
+                            .ok()
+                            .filter(|r| r.status().is_success() || r.status().is_redirection())?;
+                        let _ = r.bytes();
+                        (start.elapsed().as_secs_f64()).into()
+                    })
+                    .collect();
+                if took.is_empty() {
+                    return Ok(None);
+                }
+                took.sort_by(f64::total_cmp);
+                // Nearest rank.
+                let p = m.percentile.unwrap_or(95.0) / 100.0;
+                let rank = ((p * took.len() as f64).ceil() as usize).clamp(1, took.len());
+                Ok(Some(took[rank - 1]))
+            }
             // The share of probes answered with a 2xx or 3xx.
             "http" => {
                 let c = client()?;

@@ -59,6 +59,24 @@ fn server_failing(name: &'static str, percent: u64) -> u16 {
     port
 }
 
+/// An HTTP server that answers "slow" after `delay_ms`.
+fn server_slow(delay_ms: u64) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                std::thread::sleep(Duration::from_millis(delay_ms));
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nslow");
+            });
+        }
+    });
+    port
+}
+
 struct Haproxy {
     child: Child,
     api: String,
@@ -642,13 +660,14 @@ fn http_probes_and_prometheus_queries_judge_a_canary_and_no_data_never_passes() 
     let f = Fixture::new("rollout-sources", &config(&h.api));
     f.ok(&["apply", "--auto-approve"]);
     let metrics = format!(
-        "    metric \"health\" {{\n      source = \"http\"\n      url    = \"http://127.0.0.1:{healthy}/\"\n      min    = 99%\n    }}\n    metric \"latency\" {{\n      source = \"prometheus\"\n      url    = \"{}\"\n      query  = \"vector(0.2)\"\n      max    = 500ms\n    }}\n",
+        "    metric \"health\" {{\n      source = \"http\"\n      url    = \"http://127.0.0.1:{healthy}/\"\n      min    = 99%\n    }}\n    metric \"latency\" {{\n      source = \"prometheus\"\n      url    = \"{}\"\n      query  = \"vector(0.2)\"\n      max    = 500ms\n    }}\n    metric \"p95\" {{\n      source = \"http\"\n      url    = \"http://127.0.0.1:{healthy}/\"\n      stat   = \"p95\"\n      max    = 500ms\n    }}\n",
         prom.url
     );
     f.write(&format!("{}{}", config(&h.api), rollout_with(&metrics)));
     let plan = f.ok(&["plan"]);
     assert!(plan.contains("health (http success of http://127.0.0.1:"), "{plan}");
     assert!(plan.contains("latency (prometheus vector(0.2))"), "{plan}");
+    assert!(plan.contains("p95 (http p95 latency of http://127.0.0.1:"), "{plan}");
     let out = f.ok(&["apply", "--auto-approve"]);
     assert!(out.contains("rollout.web: complete: all traffic on green"), "{out}");
 
@@ -664,6 +683,22 @@ fn http_probes_and_prometheus_queries_judge_a_canary_and_no_data_never_passes() 
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("analysis failed: health was 0.0% of probes succeeding, below the min of 99.0%"), "{err}");
+    assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
+
+    // Probes answered, but slowly: the p95 latency is over its max.
+    let h = Haproxy::start();
+    let s = Fixture::new("rollout-http-slow", &config(&h.api));
+    s.ok(&["apply", "--auto-approve"]);
+    let slow = server_slow(300);
+    let metrics = format!(
+        "    metric \"p95\" {{\n      source = \"http\"\n      url    = \"http://127.0.0.1:{slow}/\"\n      stat   = \"p95\"\n      max    = 100ms\n    }}\n"
+    );
+    s.write(&format!("{}{}", config(&h.api), rollout_with(&metrics)));
+    let out = s.run(&["apply", "--auto-approve"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("analysis failed: p95 was 3"), "{err}");
+    assert!(err.contains("(p95 of probe latency), above the max of 100ms"), "{err}");
     assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
 
     // A query that finds nothing: inconclusive, never a pass.
@@ -883,4 +918,90 @@ fn a_gate_waits_for_a_person_and_every_rollout_event_reaches_the_webhook() {
         metrics.contains(r#"landform_rollout_phase{workspace="default",rollout="web",phase="complete"} 1"#),
         "{metrics}"
     );
+}
+
+/// The finer rules of analysis, end to end: a breach fails only once it has
+/// lasted its `for` window (and a step does not pass while one is pending);
+/// `compare = "stable"` fails a canary significantly worse than the stable
+/// server though under its max; measurement errors fail the step only past
+/// `consecutive_error_limit` in a row.
+#[test]
+fn for_windows_canary_versus_stable_and_consecutive_errors() {
+    let analysis = |metrics: &str, extra: &str| {
+        format!(
+            "rollout \"web\" {{\n  switch = haproxy_backend.app\n  stable = \"blue\"\n  canary = \"green\"\n  steps  = [50%, 100%]\n  pause  = 1s\n  progress_deadline = 20s\n  analysis {{\n    interval = 250ms\n{extra}{metrics}  }}\n}}\n"
+        )
+    };
+    let run_with = |h: &Haproxy, name: &str, rollout: String| {
+        let f = Fixture::new(name, &config(&h.api));
+        f.ok(&["apply", "--auto-approve"]);
+        f.write(&format!("{}{rollout}", config(&h.api)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let traffic = load(h.front, stop.clone());
+        let started = Instant::now();
+        let out = f.run(&["apply", "--auto-approve"]);
+        stop.store(true, Ordering::Relaxed);
+        traffic.join().unwrap();
+        (out, started.elapsed())
+    };
+    // `for = 2s`: the failing canary is judged only after its breach lasted 2 s, past the 1 s pause.
+    let h = Haproxy::start_with(server("blue"), server_failing("green", 30));
+    let (out, took) = run_with(
+        &h,
+        "rollout-for",
+        analysis(
+            "    metric \"errors\" {\n      source = \"haproxy\"\n      max    = 1%\n      for    = 2s\n    }\n",
+            "",
+        ),
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("analysis failed: errors was") && err.contains("for 2s, above the max of 1.0%"), "{err}");
+    assert!(took >= Duration::from_secs(2), "judged after {took:?}, before its for window");
+    assert_eq!(h.weight("green"), "0");
+
+    // Under its max (50%), but clearly worse than blue: rolled back by the comparison.
+    let h = Haproxy::start_with(server("blue"), server_failing("green", 10));
+    let (out, _) = run_with(
+        &h,
+        "rollout-compare",
+        analysis(
+            "    metric \"errors\" {\n      source  = \"haproxy\"\n      max     = 50%\n      compare = \"stable\"\n    }\n",
+            "",
+        )
+        .replace("pause  = 1s", "pause  = 3s"),
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("analysis failed: errors of green is significantly worse than blue's"), "{err}");
+    assert!(err.contains("Mann-Whitney p = "), "{err}");
+    assert_eq!(h.weight("green"), "0");
+    // The same comparison passes a canary as good as blue.
+    let h = Haproxy::start();
+    let (out, _) = run_with(
+        &h,
+        "rollout-compare-ok",
+        analysis(
+            "    metric \"errors\" {\n      source  = \"haproxy\"\n      max     = 50%\n      compare = \"stable\"\n    }\n",
+            "",
+        ),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+
+    // A Prometheus that does not answer: errors, tolerated twice in a row, failing the third time.
+    let h = Haproxy::start();
+    let (out, _) = run_with(
+        &h,
+        "rollout-errors",
+        analysis(
+            "    metric \"p95\" {\n      source = \"prometheus\"\n      url    = \"http://127.0.0.1:9\"\n      query  = \"vector(1)\"\n      max    = 2\n    }\n",
+            "    consecutive_error_limit = 2\n",
+        ),
+    );
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("(1 in a row, consecutive_error_limit 2)"), "{said}");
+    assert!(said.contains("analysis error: metric p95: Prometheus at http://127.0.0.1:9 did not answer"), "{said}");
+    assert!(said.contains("(3 measurements in a row failed, consecutive_error_limit 2)"), "{said}");
+    assert_eq!(h.weight("green"), "0");
 }

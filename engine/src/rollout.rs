@@ -126,6 +126,10 @@ pub struct MetricSpec {
     /// per-interval values): fail when the canary is significantly worse.
     #[serde(default)]
     pub compare: bool,
+    /// For `http` metrics: a latency percentile of the probes that got an
+    /// answer (95 for `stat = "p95"`, in seconds), instead of the share that succeed.
+    #[serde(default)]
+    pub percentile: Option<f64>,
 }
 
 /// Where `http` and `prometheus` metrics are measured: the CLI's HTTP client.
@@ -468,6 +472,26 @@ pub fn plan_rollouts(
                 }
             };
             let Some(for_ms) = duration(m.for_.as_ref(), 0, "metric for", diags) else { continue };
+            let percentile = match m.stat.as_ref().map(|e| (e, eval(e, world, host, diags))) {
+                None => None,
+                Some((_, Value::String(s))) if s == "success" && source == "http" => None,
+                Some((_, Value::String(s)))
+                    if source == "http"
+                        && s.strip_prefix('p')
+                            .and_then(|n| n.parse::<f64>().ok())
+                            .is_some_and(|n| n > 0.0 && n <= 100.0) =>
+                {
+                    s.strip_prefix('p').and_then(|n| n.parse::<f64>().ok())
+                }
+                Some((e, _)) => {
+                    diags.push(Diagnostic::error(
+                        "Invalid metric stat",
+                        "stat is for http metrics: \"success\" (the share of probes that succeed, the default) or a latency percentile such as \"p95\" (bounds are then durations: max = 500ms).".to_string(),
+                        e.span,
+                    ));
+                    continue;
+                }
+            };
             let string = |e: &Option<landform_lang::syntax::Expr>, diags: &mut Vec<Diagnostic>| {
                 e.as_ref().and_then(|e| match eval(e, world, host, diags) {
                     Value::String(s) if !s.is_empty() => Some(s),
@@ -505,7 +529,17 @@ pub fn plan_rollouts(
                 })
             };
             let (max, min) = (bound(&m.max, diags), bound(&m.min, diags));
-            metrics.push(MetricSpec { name: m.name.clone(), source, max, min, url, query, for_ms, compare });
+            metrics.push(MetricSpec {
+                name: m.name.clone(),
+                source,
+                max,
+                min,
+                url,
+                query,
+                for_ms,
+                compare,
+                percentile,
+            });
         }
         let Some(progress_deadline_ms) = duration(ro.progress_deadline.as_ref(), 600_000, "progress_deadline", diags)
         else {
@@ -675,7 +709,10 @@ pub fn render(plan: &RolloutPlan, bold: &str, reset: &str) -> String {
                 let mut s = match m.source.as_str() {
                     "haproxy" => format!("{} (haproxy error rate of {})", m.name, plan.canary),
                     "cloudwatch" => format!("{} (cloudwatch error rate of {})", m.name, plan.canary),
-                    "http" => format!("{} (http success of {})", m.name, m.url.as_deref().unwrap_or("")),
+                    "http" => match m.percentile {
+                        Some(p) => format!("{} (http p{p} latency of {})", m.name, m.url.as_deref().unwrap_or("")),
+                        None => format!("{} (http success of {})", m.name, m.url.as_deref().unwrap_or("")),
+                    },
                     _ => format!("{} (prometheus {})", m.name, m.query.as_deref().unwrap_or("")),
                 };
                 if let Some(x) = m.max {

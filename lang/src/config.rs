@@ -60,6 +60,9 @@ pub struct Metric {
     pub for_: Option<Expr>,
     /// `compare = "stable"`: fail when the canary is significantly worse than the stable pool.
     pub compare: Option<Expr>,
+    /// What an `http` metric measures: `"success"` (the share of probes that
+    /// succeed, the default) or a latency percentile (`"p50"`, `"p95"`, `"p99"`).
+    pub stat: Option<Expr>,
     pub span: Span,
 }
 
@@ -694,8 +697,12 @@ impl Builder<'_> {
             errors = af.get("consecutive_error_limit").map(|a| a.value.clone());
             for m in a.body.blocks().filter(|b| b.kind.name == "metric") {
                 let Some(l) = self.labels(m, &["name"]) else { continue };
-                let mf =
-                    self.schema(&m.body, "metric", &["source", "max", "min", "url", "query", "for", "compare"], &[]);
+                let mf = self.schema(
+                    &m.body,
+                    "metric",
+                    &["source", "max", "min", "url", "query", "for", "compare", "stat"],
+                    &[],
+                );
                 let mget = |k: &str| mf.get(k).map(|a| a.value.clone());
                 metrics.push(Metric {
                     name: l[0].clone(),
@@ -706,6 +713,7 @@ impl Builder<'_> {
                     query: mget("query"),
                     for_: mget("for"),
                     compare: mget("compare"),
+                    stat: mget("stat"),
                     span: m.kind.span.to(m.labels.last().map_or(m.kind.span, |l| l.span)),
                 });
             }

@@ -32,7 +32,9 @@ fn pct(f: f64) -> String {
 
 /// A metric's value in its unit, for people.
 fn shown(m: &crate::rollout::MetricSpec, x: f64) -> String {
-    if m.source == "prometheus" {
+    if m.percentile.is_some() {
+        landform_lang::value::format_duration((x * 1000.0).round() as u64)
+    } else if m.source == "prometheus" {
         format!("{x}")
     } else {
         format!("{:.1}%", x * 100.0)
@@ -443,7 +445,9 @@ impl Runner<'_, '_> {
                 return Ok(());
             }
             let now = std::time::Instant::now();
-            if now >= end && conclusive.iter().all(|c| *c > 0) {
+            // A step passes once its pause is over, every metric had data, and
+            // none is in a breach its `for` window has not judged yet.
+            if now >= end && conclusive.iter().all(|c| *c > 0) && breach.iter().all(Option::is_none) {
                 break;
             }
             if now >= deadline {
@@ -555,6 +559,9 @@ impl Runner<'_, '_> {
                 let bound = m.max.filter(|_| over).or(m.min).unwrap_or(0.0);
                 let what = match (m.source.as_str(), rate) {
                     ("haproxy" | "cloudwatch", Some((_, n))) => format!(" of {n} requests on {}", r.canary),
+                    ("http", _) if m.percentile.is_some() => {
+                        format!(" (p{} of probe latency)", m.percentile.unwrap_or(0.0))
+                    }
                     ("http", _) => " of probes succeeding".to_string(),
                     _ => String::new(),
                 };
