@@ -102,7 +102,21 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
             if known.is_empty() { String::new() } else { format!("; its rollouts are: {}", known.join(", ")) }
         ));
     }
-    let (held, snapshot) = match run::open_and_load(common, &format!("rollout {op}"), color) {
+    // An abort while an apply runs the rollout: ask that apply (it rolls
+    // back at its next check, within one interval), then wait for the lock.
+    let ws_dir = landform_state::workspace_dir(&run::state_dir(common), &common.workspace);
+    let request = run::abort_request(&ws_dir, name);
+    let mut common = common.clone();
+    if op == "abort" && ws_dir.is_dir() {
+        if let Err(e) = std::fs::write(&request, landform_state::now_rfc3339()) {
+            return fail(&format!("cannot ask a running apply to abort ({}): {e}", request.display()));
+        }
+        common.lock_timeout = common.lock_timeout.max(std::time::Duration::from_secs(120));
+    }
+    let opened = run::open_and_load(&common, &format!("rollout {op}"), color);
+    // Whoever acted on it, the request is settled now.
+    let _ = std::fs::remove_file(&request);
+    let (held, snapshot) = match opened {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -197,7 +211,17 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
                 }
             }
             if done <= 1e-9 {
-                crate::outln!("rollout.{name}: nothing to {op}: all traffic is on {} already.", rec.stable);
+                if rec.phase == "aborted"
+                    && rec.reason.as_deref().is_some_and(|r| r.starts_with("aborted by `landform rollout abort`"))
+                    && op == "abort"
+                {
+                    crate::outln!(
+                        "rollout.{name}: aborted: the apply that was running it put all traffic back on {}.",
+                        rec.stable
+                    );
+                } else {
+                    crate::outln!("rollout.{name}: nothing to {op}: all traffic is on {} already.", rec.stable);
+                }
                 return 0;
             }
             let providers = match run::providers_for(&cfg.tree, &cfg.variables) {

@@ -509,6 +509,12 @@ pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
     apply_plan(&cfg, &st, snapshot, plan, &how, color)
 }
 
+/// Where `landform rollout abort NAME` asks a running apply to abort the
+/// rollout: a file in the workspace's state directory.
+pub fn abort_request(workspace_dir: &std::path::Path, name: &str) -> PathBuf {
+    workspace_dir.join(format!("rollout-abort-{name}"))
+}
+
 /// How apply runs a plan.
 pub struct RunHow {
     pub parallelism: usize,
@@ -609,6 +615,11 @@ fn run_apply(
             parallelism,
             stop: stop.clone(),
             measure: Some(Arc::new(crate::analysis::Http)),
+            abort_requested: Some(Arc::new({
+                let dir = st.storage.dir().to_path_buf();
+                // `rollout abort` leaves a request beside the state; taking it consumes it.
+                move |name: &str| std::fs::remove_file(abort_request(&dir, name)).is_ok()
+            })),
         };
         apply::apply(ctx, plan, progress.clone()).await
     });

@@ -1005,3 +1005,43 @@ fn for_windows_canary_versus_stable_and_consecutive_errors() {
     assert!(said.contains("(3 measurements in a row failed, consecutive_error_limit 2)"), "{said}");
     assert_eq!(h.weight("green"), "0");
 }
+
+/// `rollout abort` while an apply is running the rollout (and holds the
+/// state's lock): the apply rolls back at its next check and stops, and the
+/// abort returns once it has, within seconds, not at the end of the pause.
+#[test]
+fn rollout_abort_stops_a_running_apply_at_its_next_check() {
+    let h = Haproxy::start();
+    let f = Fixture::new("haproxy-abort-running", &config(&h.api));
+    f.ok(&["apply", "--auto-approve"]);
+    f.write(&format!("{}{}", config(&h.api), ROLLOUT.replace("pause  = 1s", "pause  = 60s")));
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = load(h.front, stop.clone());
+    let apply = f.cmd(&["apply", "--auto-approve"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let start = Instant::now();
+    while h.weight("green") != "25" {
+        assert!(start.elapsed() < Duration::from_secs(20), "the first step never came");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let asked = Instant::now();
+    let out = f.ok(&["rollout", "abort", "web"]);
+    let took = asked.elapsed();
+    assert!(out.contains("rollout.web: aborted: the apply that was running it put all traffic back on blue"), "{out}");
+    assert!(took < Duration::from_secs(10), "the abort took {took:?}");
+    let applied = apply.wait_with_output().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let (_, failed) = traffic.join().unwrap();
+    let err = text(&applied.stderr);
+    assert_eq!(applied.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("rollout.web: aborted by `landform rollout abort`; rolled back: all traffic is on blue again"),
+        "{err}"
+    );
+    assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
+    assert_eq!(failed, 0);
+    let status = f.ok(&["rollout", "status", "web"]);
+    assert!(status.contains("phase:    aborted"), "{status}");
+    // The request was consumed: the next apply runs the rollout again.
+    assert!(f.path(".landform/state/workspaces/default").is_dir());
+    assert!(!f.path(".landform/state/workspaces/default/rollout-abort-web").exists());
+}

@@ -82,7 +82,13 @@ pub struct ApplyContext<'a> {
     pub stop: Arc<AtomicBool>,
     /// Where rollouts measure `http` and `prometheus` metrics.
     pub measure: Option<Arc<dyn crate::rollout::Measure>>,
+    /// Whether a person asked (`landform rollout abort NAME`, from another
+    /// process) to abort the named rollout while this apply runs it.
+    pub abort_requested: Option<AbortCheck>,
 }
+
+/// Asked with a rollout's name: whether a person asked to abort it.
+pub type AbortCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 #[derive(Debug, Default)]
 pub struct ApplyReport {

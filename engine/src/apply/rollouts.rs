@@ -114,7 +114,14 @@ enum Phase {
     AfterSwitch,
 }
 
+/// Why a rollout stops when a person aborts it from another process.
+const ABORTED: &str = "aborted by `landform rollout abort`";
+
 impl Runner<'_, '_> {
+    fn abort_requested(&self, name: &str) -> bool {
+        self.ctx.abort_requested.as_ref().is_some_and(|f| f(name))
+    }
+
     fn record_change(&self, name: &str, rec: &RolloutRecord) -> Change {
         Change::Rollout(name.to_string(), Some(rec.to_json()))
     }
@@ -236,6 +243,10 @@ impl Runner<'_, '_> {
                 report.interrupted = true;
                 return;
             }
+            if self.abort_requested(&r.name) {
+                self.abort(r, &mut rec, &provider, &mut current, state, report).await;
+                return;
+            }
             // A gate: a person decides.
             let gated = r.gates.iter().any(|g| (g - p).abs() < 1e-9);
             if gated && !rec.promoted.iter().any(|g| (g - p).abs() < 1e-9) {
@@ -344,13 +355,43 @@ impl Runner<'_, '_> {
 
     /// Record a failed rollout and fail the apply with why.
     fn fail(&mut self, r: &RolloutPlan, rec: &mut RolloutRecord, why: &str, report: &mut ApplyReport) {
-        rec.phase = "rolled_back".into();
+        rec.phase = if why.starts_with(ABORTED) { "aborted" } else { "rolled_back" }.into();
         rec.reason = Some(why.to_string());
         rec.updated = landform_state::now_rfc3339();
         let change = self.record_change(&r.name, rec);
         self.commit(vec![change], report);
         self.tell(r, "rolled_back", rec);
         report.errors.push((format!("rollout.{}", r.name), why.to_string()));
+    }
+
+    /// A person aborted from another process before a step: all traffic back
+    /// on the stable pool (when any moved), recorded.
+    async fn abort(
+        &mut self,
+        r: &RolloutPlan,
+        rec: &mut RolloutRecord,
+        provider: &Arc<dyn Provider>,
+        current: &mut ResourceRecord,
+        state: &mut HashMap<String, ResourceRecord>,
+        report: &mut ApplyReport,
+    ) {
+        let moved = share(r, &read_weights(&current.type_name, &current.attributes).unwrap_or_default()) > 1e-9;
+        let restored = if !moved {
+            format!("all traffic is on {} as it was", r.stable)
+        } else {
+            match self.set_weights(provider, current, weights_at(r, 0.0)).await {
+                Ok(now) => {
+                    current.attributes = now;
+                    rec.weights = read_weights(&current.type_name, &current.attributes).unwrap_or_default();
+                    self.commit(vec![Change::Put(Box::new(current.clone()))], report);
+                    state.insert(current.addr.clone(), current.clone());
+                    format!("rolled back: all traffic is on {} again", r.stable)
+                }
+                Err(e) => format!("and the rollback failed ({e}): check {} by hand", r.switch),
+            }
+        };
+        self.progress.event(Event::Message(format!("rollout.{}: {ABORTED}; {restored}", r.name)));
+        self.fail(r, rec, &format!("{ABORTED}; {restored}"), report);
     }
 
     async fn sample(
@@ -422,7 +463,12 @@ impl Runner<'_, '_> {
             .collect();
         if metrics.is_empty() {
             if phase != Phase::AfterSwitch {
-                tokio::time::sleep(pause.saturating_sub(started.elapsed())).await;
+                while started.elapsed() < pause && !self.stopping() {
+                    if self.abort_requested(&r.name) {
+                        return Err(ABORTED.to_string());
+                    }
+                    tokio::time::sleep(pause.saturating_sub(started.elapsed()).min(Duration::from_millis(250))).await;
+                }
             }
             return Ok(());
         }
@@ -443,6 +489,9 @@ impl Runner<'_, '_> {
         loop {
             if self.stopping() {
                 return Ok(());
+            }
+            if self.abort_requested(&r.name) {
+                return Err(ABORTED.to_string());
             }
             let now = std::time::Instant::now();
             // A step passes once its pause is over, every metric had data, and
