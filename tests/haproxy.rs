@@ -988,6 +988,22 @@ fn for_windows_canary_versus_stable_and_consecutive_errors() {
     );
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
 
+    // HAProxy's own response time for the canary (stat = "response_time"): a slow green is rolled back.
+    let h = Haproxy::start_with(server("blue"), server_slow(300));
+    let (out, _) = run_with(
+        &h,
+        "rollout-rtime",
+        analysis(
+            "    metric \"latency\" {\n      source = \"haproxy\"\n      stat   = \"response_time\"\n      max    = 100ms\n    }\n",
+            "",
+        ),
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("analysis failed: latency was 3"), "{err}");
+    assert!(err.contains("on green (average response time), above the max of 100ms"), "{err}");
+    assert_eq!(h.weight("green"), "0");
+
     // A Prometheus that does not answer: errors, tolerated twice in a row, failing the third time.
     let h = Haproxy::start();
     let (out, _) = run_with(

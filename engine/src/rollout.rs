@@ -130,6 +130,10 @@ pub struct MetricSpec {
     /// answer (95 for `stat = "p95"`, in seconds), instead of the share that succeed.
     #[serde(default)]
     pub percentile: Option<f64>,
+    /// For `haproxy` metrics: the canary's average response time (seconds)
+    /// instead of its 5xx share (`stat = "response_time"`).
+    #[serde(default)]
+    pub response_time: bool,
 }
 
 /// Where `http` and `prometheus` metrics are measured: the CLI's HTTP client.
@@ -472,26 +476,41 @@ pub fn plan_rollouts(
                 }
             };
             let Some(for_ms) = duration(m.for_.as_ref(), 0, "metric for", diags) else { continue };
-            let percentile = match m.stat.as_ref().map(|e| (e, eval(e, world, host, diags))) {
-                None => None,
-                Some((_, Value::String(s))) if s == "success" && source == "http" => None,
-                Some((_, Value::String(s)))
-                    if source == "http"
-                        && s.strip_prefix('p')
-                            .and_then(|n| n.parse::<f64>().ok())
-                            .is_some_and(|n| n > 0.0 && n <= 100.0) =>
-                {
-                    s.strip_prefix('p').and_then(|n| n.parse::<f64>().ok())
-                }
-                Some((e, _)) => {
-                    diags.push(Diagnostic::error(
-                        "Invalid metric stat",
-                        "stat is for http metrics: \"success\" (the share of probes that succeed, the default) or a latency percentile such as \"p95\" (bounds are then durations: max = 500ms).".to_string(),
-                        e.span,
-                    ));
-                    continue;
-                }
+            let stat = m.stat.as_ref().map(|e| (e, eval(e, world, host, diags)));
+            let stat_text = match &stat {
+                Some((_, Value::String(s))) => Some(s.clone()),
+                _ => None,
             };
+            let percentile = stat_text
+                .as_deref()
+                .filter(|_| source == "http")
+                .and_then(|s| s.strip_prefix('p'))
+                .and_then(|n| n.parse::<f64>().ok())
+                .filter(|n| *n > 0.0 && *n <= 100.0);
+            let response_time = source == "haproxy" && stat_text.as_deref() == Some("response_time");
+            let plain = match (source.as_str(), stat_text.as_deref()) {
+                ("http", Some("success")) | ("haproxy", Some("error_rate")) | ("cloudwatch", Some("error_rate")) => {
+                    true
+                }
+                _ => false,
+            };
+            if let Some((e, _)) = stat.filter(|_| percentile.is_none() && !response_time && !plain) {
+                diags.push(Diagnostic::error(
+                    "Invalid metric stat",
+                    "stat is \"success\" (the default) or a latency percentile such as \"p95\" for http metrics, \"error_rate\" (the default) or \"response_time\" for haproxy metrics; bounds of latencies are durations (max = 500ms).".to_string(),
+                    e.span,
+                ));
+                continue;
+            }
+            if compare && response_time {
+                diags.push(Diagnostic::error(
+                    "Invalid metric compare",
+                    "compare = \"stable\" compares error rates; it does not work with stat = \"response_time\"."
+                        .to_string(),
+                    m.span,
+                ));
+                continue;
+            }
             let string = |e: &Option<landform_lang::syntax::Expr>, diags: &mut Vec<Diagnostic>| {
                 e.as_ref().and_then(|e| match eval(e, world, host, diags) {
                     Value::String(s) if !s.is_empty() => Some(s),
@@ -539,6 +558,7 @@ pub fn plan_rollouts(
                 for_ms,
                 compare,
                 percentile,
+                response_time,
             });
         }
         let Some(progress_deadline_ms) = duration(ro.progress_deadline.as_ref(), 600_000, "progress_deadline", diags)
@@ -707,6 +727,7 @@ pub fn render(plan: &RolloutPlan, bold: &str, reset: &str) -> String {
             .iter()
             .map(|m| {
                 let mut s = match m.source.as_str() {
+                    "haproxy" if m.response_time => format!("{} (haproxy response time of {})", m.name, plan.canary),
                     "haproxy" => format!("{} (haproxy error rate of {})", m.name, plan.canary),
                     "cloudwatch" => format!("{} (cloudwatch error rate of {})", m.name, plan.canary),
                     "http" => match m.percentile {

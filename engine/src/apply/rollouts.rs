@@ -32,7 +32,7 @@ fn pct(f: f64) -> String {
 
 /// A metric's value in its unit, for people.
 fn shown(m: &crate::rollout::MetricSpec, x: f64) -> String {
-    if m.percentile.is_some() {
+    if m.percentile.is_some() || m.response_time {
         landform_lang::value::format_duration((x * 1000.0).round() as u64)
     } else if m.source == "prometheus" {
         format!("{x}")
@@ -528,6 +528,7 @@ impl Runner<'_, '_> {
             let mut errored = None;
             // The error rates over the interval, from the switch's counters.
             let mut rate: Option<(f64, u64)> = None;
+            let mut response: Option<f64> = None;
             if counted {
                 match self.sample(provider, switch, &r.canary, true).await {
                     Ok(Some(now)) => {
@@ -535,6 +536,7 @@ impl Runner<'_, '_> {
                             let requests = now.requests.saturating_sub(a.requests);
                             if requests > 0 {
                                 rate = Some((now.errors.saturating_sub(a.errors) as f64 / requests as f64, requests));
+                                response = now.response_ms.map(|ms| ms / 1000.0);
                             }
                         }
                         last = Some(now);
@@ -561,7 +563,9 @@ impl Runner<'_, '_> {
             }
             let mut live = Vec::new();
             for (i, m) in metrics.iter().enumerate() {
-                let value = if from_switch(&m.source) {
+                let value = if m.response_time {
+                    response
+                } else if from_switch(&m.source) {
                     rate.map(|(v, _)| v)
                 } else {
                     let Some(measure) = self.ctx.measure.clone() else {
@@ -607,6 +611,7 @@ impl Runner<'_, '_> {
                 failures += 1;
                 let bound = m.max.filter(|_| over).or(m.min).unwrap_or(0.0);
                 let what = match (m.source.as_str(), rate) {
+                    ("haproxy", Some(_)) if m.response_time => format!(" on {} (average response time)", r.canary),
                     ("haproxy" | "cloudwatch", Some((_, n))) => format!(" of {n} requests on {}", r.canary),
                     ("http", _) if m.percentile.is_some() => {
                         format!(" (p{} of probe latency)", m.percentile.unwrap_or(0.0))

@@ -502,7 +502,8 @@ impl Provider for HaproxyProvider {
                         Some(s.starts_with("UP"))
                     }
                 });
-                return Ok(Some(Sample { requests: n(req_tot), errors: n(e5), healthy }));
+                let response_ms = col("rtime").and_then(|i| f.get(i)).and_then(|v| v.parse::<f64>().ok());
+                return Ok(Some(Sample { requests: n(req_tot), errors: n(e5), healthy, response_ms }));
             }
         }
         Err(ProviderError::new(

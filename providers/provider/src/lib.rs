@@ -295,6 +295,9 @@ pub struct Sample {
     pub errors: u64,
     /// Whether the target can take traffic (`None`: no health check tells).
     pub healthy: Option<bool>,
+    /// The target's recent average response time in milliseconds, when the
+    /// switch measures one (HAProxy: over its last 1,024 requests).
+    pub response_ms: Option<f64>,
 }
 
 pub struct ImportRequest<'a> {
