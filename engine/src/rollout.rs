@@ -488,12 +488,10 @@ pub fn plan_rollouts(
                 .and_then(|n| n.parse::<f64>().ok())
                 .filter(|n| *n > 0.0 && *n <= 100.0);
             let response_time = source == "haproxy" && stat_text.as_deref() == Some("response_time");
-            let plain = match (source.as_str(), stat_text.as_deref()) {
-                ("http", Some("success")) | ("haproxy", Some("error_rate")) | ("cloudwatch", Some("error_rate")) => {
-                    true
-                }
-                _ => false,
-            };
+            let plain = matches!(
+                (source.as_str(), stat_text.as_deref()),
+                ("http", Some("success")) | ("haproxy" | "cloudwatch", Some("error_rate"))
+            );
             if let Some((e, _)) = stat.filter(|_| percentile.is_none() && !response_time && !plain) {
                 diags.push(Diagnostic::error(
                     "Invalid metric stat",
