@@ -855,3 +855,91 @@ for t in elb.describe_target_groups()["TargetGroups"]:
     assert!(text(&out.stdout).contains("rollout.web: complete: all traffic on arn:"), "{}", text(&out.stdout));
     assert_eq!(m.py(WEIGHTS_BY_NAME), serde_json::json!({"web-blue": 0, "web-green": 100}));
 }
+
+/// A listener rule as the switch: its forward action's weights move through
+/// the steps (read with DescribeRules), and `rollout abort` after it puts
+/// them back.
+#[test]
+fn a_rollout_drives_a_listener_rules_weights() {
+    let m = Moto::start();
+    let f = example("aws-rule-rollout");
+    let (port, rule) = (
+        answering(200),
+        r#"
+resource "aws_lb_listener_rule" "api" {
+  listener_arn = aws_lb_listener.http.arn
+  priority     = 10
+  condition {
+    path_pattern {
+      values = ["/api/*"]
+    }
+  }
+  action {
+    type = "forward"
+    forward {
+      target_group {
+        arn    = aws_lb_target_group.blue.arn
+        weight = 100
+      }
+      target_group {
+        arn    = aws_lb_target_group.green.arn
+        weight = 0
+      }
+    }
+  }
+}
+
+variable "probe" {}
+
+rollout "api" {
+  switch = aws_lb_listener_rule.api
+  stable = aws_lb_target_group.blue.arn
+  canary = aws_lb_target_group.green.arn
+  steps  = [50%, 100%]
+  pause  = 1s
+  analysis {
+    interval = 250ms
+    metric "health" {
+      source = "http"
+      url    = var.probe
+      min    = 99%
+    }
+  }
+}
+"#,
+    );
+    std::fs::write(f.path("rule.lf"), rule).unwrap();
+    let with = |args: &[&str]| {
+        let mut c = f.cmd(args);
+        c.env("LANDFORM_VAR_probe", format!("http://127.0.0.1:{port}/"));
+        run_with(c, &m)
+    };
+    let out = with(&["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    m.py(r#"
+for t in elb.describe_target_groups()["TargetGroups"]:
+    elb.register_targets(TargetGroupArn=t["TargetGroupArn"], Targets=[{"Id": "i-0123456789abcdef0", "Port": 8080}])
+"#);
+    let rule_weights = r#"
+names = {t["TargetGroupArn"]: t["TargetGroupName"] for t in elb.describe_target_groups()["TargetGroups"]}
+li = elb.describe_listeners(LoadBalancerArn=elb.describe_load_balancers()["LoadBalancers"][0]["LoadBalancerArn"])["Listeners"][0]
+out = {}
+for r in elb.describe_rules(ListenerArn=li["ListenerArn"])["Rules"]:
+    if r["Priority"] == "10":
+        for g in r["Actions"][0]["ForwardConfig"]["TargetGroups"]:
+            out[names[g["TargetGroupArn"]]] = g["Weight"]
+"#;
+    assert_eq!(m.py(rule_weights), serde_json::json!({"web-blue": 100, "web-green": 0}));
+    let out = with(&["apply", "--auto-approve"]);
+    let said = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
+    assert!(said.contains("rollout.api: step 1/2:") && said.contains("rollout.api: complete"), "{said}");
+    assert_eq!(m.py(rule_weights), serde_json::json!({"web-blue": 0, "web-green": 100}));
+    // The listener's own weights were not touched.
+    assert_eq!(m.py(WEIGHTS_BY_NAME), serde_json::json!({"web-blue": 100, "web-green": 0}));
+    let plan = with(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stdout));
+    let out = with(&["rollout", "abort", "api"]);
+    assert!(text(&out.stdout).contains("rollout.api: aborted: all traffic is on arn:"), "{}", text(&out.stderr));
+    assert_eq!(m.py(rule_weights), serde_json::json!({"web-blue": 100, "web-green": 0}));
+}
