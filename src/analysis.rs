@@ -73,9 +73,11 @@ impl Measure for Http {
                     &format!("{}/api/v1/query", url.trim_end_matches('/')),
                     &[("query", query)],
                 )
-                .map_err(|e| format!("{url} is not a URL: {e}"))?;
-                let resp =
-                    client()?.get(endpoint).send().map_err(|e| format!("Prometheus at {url} did not answer: {e}"))?;
+                .map_err(|e| format!("{} is not a URL: {e}", m.shown_url()))?;
+                let resp = client()?
+                    .get(endpoint)
+                    .send()
+                    .map_err(|e| format!("Prometheus at {} did not answer: {}", m.shown_url(), e.without_url()))?;
                 let status = resp.status();
                 let body: serde_json::Value =
                     resp.json().map_err(|e| format!("Prometheus's answer is not JSON: {e}"))?;

@@ -1061,3 +1061,51 @@ fn rollout_abort_stops_a_running_apply_at_its_next_check() {
     assert!(f.path(".landform/state/workspaces/default").is_dir());
     assert!(!f.path(".landform/state/workspaces/default/rollout-abort-web").exists());
 }
+
+/// A secret in a metric's URL (a probe token from a sensitive variable)
+/// reaches no output: the plan, its JSON, a saved plan shown as text, JSON or
+/// markdown by another process, apply's errors, status, and the state.
+#[test]
+fn a_secret_in_a_metric_url_reaches_no_output() {
+    let h = Haproxy::start();
+    let f = Fixture::new("haproxy-secret", &config(&h.api));
+    f.ok(&["apply", "--auto-approve"]);
+    let secret = "s3cr3t-probe-token-4711";
+    f.write(&format!(
+        "{}variable \"token\" {{\n  sensitive = true\n}}\n{}",
+        config(&h.api),
+        rollout_with(
+            "    metric \"health\" {\n      source = \"http\"\n      url    = \"http://127.0.0.1:9/health?token=${var.token}\"\n      min    = 99%\n    }\n    metric \"q\" {\n      source = \"prometheus\"\n      url    = \"http://127.0.0.1:9/\"\n      query  = \"up{token=\\\"${var.token}\\\"}\"\n      max    = 1\n    }\n"
+        )
+    ));
+    let with = |args: &[&str]| {
+        let mut c = f.cmd(args);
+        c.env("LANDFORM_VAR_token", secret);
+        c.output().unwrap()
+    };
+    let mut seen = String::new();
+    for args in [&["plan"][..], &["plan", "--json"], &["plan", "--out", "saved.plan"]] {
+        let out = with(args);
+        seen.push_str(&text(&out.stdout));
+        seen.push_str(&text(&out.stderr));
+    }
+    assert!(seen.contains("health (http success of (sensitive value))"), "{seen}");
+    // Another process, which never evaluated the variable, shows the saved plan.
+    for args in [
+        &["show", "saved.plan"][..],
+        &["show", "--json", "saved.plan"],
+        &["show", "--format", "markdown", "saved.plan"],
+    ] {
+        let out = f.run(args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        seen.push_str(&text(&out.stdout));
+    }
+    let out = f.run(&["apply", "--auto-approve", "saved.plan"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    seen.push_str(&text(&out.stdout));
+    seen.push_str(&text(&out.stderr));
+    seen.push_str(&text(&with(&["rollout", "status", "web"]).stdout));
+    assert!(!seen.contains(secret), "the secret was printed:\n{seen}");
+    let state = f.ok(&["state", "pull"]);
+    assert!(!state.contains(secret));
+}

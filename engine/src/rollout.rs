@@ -134,6 +134,55 @@ pub struct MetricSpec {
     /// instead of its 5xx share (`stat = "response_time"`).
     #[serde(default)]
     pub response_time: bool,
+    /// The url or query carries a sensitive value: shown as `(sensitive value)`.
+    #[serde(default)]
+    pub sensitive: bool,
+}
+
+impl MetricSpec {
+    /// The url as people may see it.
+    pub fn shown_url(&self) -> &str {
+        if self.sensitive {
+            landform_lang::secrets::HIDDEN
+        } else {
+            self.url.as_deref().unwrap_or_default()
+        }
+    }
+
+    /// The query as people may see it.
+    pub fn shown_query(&self) -> &str {
+        if self.sensitive {
+            landform_lang::secrets::HIDDEN
+        } else {
+            self.query.as_deref().unwrap_or_default()
+        }
+    }
+}
+
+/// A rollout as machine output shows it: sensitive urls and queries hidden.
+pub fn shown_json(plan: &RolloutPlan) -> Json {
+    remember_secrets(plan);
+    let mut v = serde_json::to_value(plan).unwrap_or(Json::Null);
+    if let Some(metrics) = v.get_mut("metrics").and_then(Json::as_array_mut) {
+        for (m, spec) in metrics.iter_mut().zip(&plan.metrics) {
+            if spec.sensitive {
+                for k in ["url", "query"] {
+                    if m.get(k).is_some_and(|u| !u.is_null()) {
+                        m[k] = json!(landform_lang::secrets::HIDDEN);
+                    }
+                }
+            }
+        }
+    }
+    v
+}
+
+/// Keep the secrets a rollout's metrics carry out of every line this process
+/// prints (a saved plan read by another process, say).
+pub fn remember_secrets(plan: &RolloutPlan) {
+    for m in plan.metrics.iter().filter(|m| m.sensitive) {
+        landform_lang::secrets::remember_texts(m.url.iter().chain(m.query.iter()).cloned());
+    }
 }
 
 /// Where `http` and `prometheus` metrics are measured: the CLI's HTTP client.
@@ -509,10 +558,19 @@ pub fn plan_rollouts(
                 ));
                 continue;
             }
-            let string = |e: &Option<landform_lang::syntax::Expr>, diags: &mut Vec<Diagnostic>| {
-                e.as_ref().and_then(|e| match eval(e, world, host, diags) {
-                    Value::String(s) if !s.is_empty() => Some(s),
-                    _ => None,
+            // A URL or query may carry a secret (a token): kept, but never shown.
+            let mut sensitive = false;
+            let mut string = |e: &Option<landform_lang::syntax::Expr>, diags: &mut Vec<Diagnostic>| {
+                e.as_ref().and_then(|e| {
+                    let mut ev = Evaluator::new(host);
+                    let v = ev.eval(e, world.scope(&ModulePath::new()));
+                    diags.append(&mut ev.diags);
+                    let (v, secret) = v.unmark_deep();
+                    sensitive |= secret;
+                    match v {
+                        Value::String(s) if !s.is_empty() => Some(s),
+                        _ => None,
+                    }
                 })
             };
             let (url, query) = (string(&m.url, diags), string(&m.query, diags));
@@ -557,6 +615,7 @@ pub fn plan_rollouts(
                 compare,
                 percentile,
                 response_time,
+                sensitive,
             });
         }
         let Some(progress_deadline_ms) = duration(ro.progress_deadline.as_ref(), 600_000, "progress_deadline", diags)
@@ -717,6 +776,7 @@ fn pct(f: f64) -> String {
 
 /// The plan's words for a rollout.
 pub fn render(plan: &RolloutPlan, bold: &str, reset: &str) -> String {
+    remember_secrets(plan);
     let weights = |m: &Map<String, Json>| m.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ");
     let metrics = if plan.metrics.is_empty() {
         "none (each step only waits)".to_string()
@@ -729,10 +789,10 @@ pub fn render(plan: &RolloutPlan, bold: &str, reset: &str) -> String {
                     "haproxy" => format!("{} (haproxy error rate of {})", m.name, plan.canary),
                     "cloudwatch" => format!("{} (cloudwatch error rate of {})", m.name, plan.canary),
                     "http" => match m.percentile {
-                        Some(p) => format!("{} (http p{p} latency of {})", m.name, m.url.as_deref().unwrap_or("")),
-                        None => format!("{} (http success of {})", m.name, m.url.as_deref().unwrap_or("")),
+                        Some(p) => format!("{} (http p{p} latency of {})", m.name, m.shown_url()),
+                        None => format!("{} (http success of {})", m.name, m.shown_url()),
                     },
-                    _ => format!("{} (prometheus {})", m.name, m.query.as_deref().unwrap_or("")),
+                    _ => format!("{} (prometheus {})", m.name, m.shown_query()),
                 };
                 if let Some(x) = m.max {
                     s.push_str(&format!(" <= {}", pct(x)));

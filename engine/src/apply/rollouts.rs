@@ -189,6 +189,7 @@ impl Runner<'_, '_> {
         report: &mut ApplyReport,
     ) {
         let addr = format!("rollout.{}", r.name);
+        crate::rollout::remember_secrets(r);
         let Some(mut current) = state.get(&r.switch).cloned() else {
             report.errors.push((addr, format!("its switch {} is not in the state", r.switch)));
             return;
@@ -504,7 +505,7 @@ impl Runner<'_, '_> {
                 let m = metrics[i];
                 let why = match m.source.as_str() {
                     "haproxy" | "cloudwatch" => format!("{} received no requests", r.canary),
-                    "prometheus" => format!("the query {} returned no data", m.query.as_deref().unwrap_or_default()),
+                    "prometheus" => format!("the query {} returned no data", m.shown_query()),
                     _ => "no probe got an answer".to_string(),
                 };
                 return Err(format!(

@@ -512,7 +512,7 @@ pub fn plan_json(
         "resource_drift": drift::resource_drift_json(&plan.resource_drift),
         "output_changes": outputs,
         "relevant_attributes": tfjson::relevant_attributes(plan),
-        "rollouts": plan.rollouts,
+        "rollouts": plan.rollouts.iter().map(crate::rollout::shown_json).collect::<Vec<_>>(),
         "summary": { "import": s.import, "add": s.add, "change": s.change, "destroy": s.destroy },
         "applyable": plan.has_changes(),
         "complete": true,
