@@ -717,10 +717,11 @@ fn report_apply(report: &ApplyReport, sources: &SourceMap, destroy: bool, color:
         );
     } else {
         crate::outln!(
-            "\n{}Apply complete!{} Resources: {}.",
+            "\n{}Apply complete!{} Resources: {}.{}",
             if color { "\x1b[1;32m" } else { "" },
             if color { "\x1b[0m" } else { "" },
-            report.counts()
+            report.counts(),
+            if report.rollouts.is_empty() { String::new() } else { format!(" {}.", report.rollouts.join("; ")) }
         );
         if !report.outputs.is_empty() {
             crate::outln!("\nOutputs:\n");

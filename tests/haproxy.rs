@@ -97,10 +97,12 @@ impl Haproxy {
         let (api_port, front) = (free_port(), free_port());
         let dir = std::env::temp_dir().join(format!("landform-haproxy-{}-{front}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("admin.sock").display().to_string();
         let cfg = format!(
-            "global\n    stats socket ipv4@127.0.0.1:{api_port} level admin\ndefaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\nfrontend fe\n    bind 127.0.0.1:{front}\n    default_backend app\nbackend app\n    balance roundrobin\n    server blue 127.0.0.1:{blue} weight 100\n    server green 127.0.0.1:{green} weight 0\n"
+            "global\n    stats socket ipv4@127.0.0.1:{api_port} level admin\n    stats socket {sock} level admin\ndefaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\nfrontend fe\n    bind 127.0.0.1:{front}\n    default_backend app\nbackend app\n    balance roundrobin\n    server blue 127.0.0.1:{blue} weight 100\n    server green 127.0.0.1:{green} weight 0\n"
         );
         std::fs::write(dir.join("haproxy.cfg"), cfg).unwrap();
+        let _ = sock;
         let child = Command::new(bin)
             .args(["-db", "-f"])
             .arg(dir.join("haproxy.cfg"))
@@ -840,6 +842,10 @@ fn a_gate_waits_for_a_person_and_every_rollout_event_reaches_the_webhook() {
         "{said}"
     );
     assert!(!said.contains("step 2/3"), "{said}");
+    assert!(
+        said.contains("Apply complete! Resources: 0 added, 0 changed, 0 destroyed. rollout.web paused before 50% (landform rollout promote web)."),
+        "{said}"
+    );
     assert_eq!(h.weight("green"), "25");
     let plan = f.ok(&["plan"]);
     assert!(plan.contains("# paused before 50%: waiting for `landform rollout promote web`"), "{plan}");
@@ -1108,4 +1114,35 @@ fn a_secret_in_a_metric_url_reaches_no_output() {
     assert!(!seen.contains(secret), "the secret was printed:\n{seen}");
     let state = f.ok(&["state", "pull"]);
     assert!(!state.contains(secret));
+}
+
+/// The runtime API over a unix socket; and a switch a rollout owns: weights
+/// changed by hand afterwards are drift against the rollout's last committed
+/// weights (not the configuration's), and the plan does not "correct" them
+/// back to the configuration: it offers the rollout from where they are.
+#[test]
+fn a_unix_socket_runtime_api_and_drift_against_the_rollouts_weights() {
+    let h = Haproxy::start();
+    let api = format!("unix:{}", h._dir.join("admin.sock").display());
+    let f = Fixture::new("haproxy-unix", &config(&api));
+    f.ok(&["apply", "--auto-approve"]);
+    f.write(&format!("{}{}", config(&api), ROLLOUT));
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = load(h.front, stop.clone());
+    let out = f.ok(&["apply", "--auto-approve"]);
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(traffic.join().unwrap().1, 0);
+    assert!(out.contains("rollout.web: complete: all traffic on green"), "{out}");
+    assert_eq!((h.weight("blue"), h.weight("green")), ("0".to_string(), "100".to_string()));
+    // Clean: drift compares with what the rollout committed.
+    assert_eq!(f.run(&["drift"]).status.code(), Some(0));
+    h.runtime("set weight app/blue 50");
+    h.runtime("set weight app/green 50");
+    let drift = f.run(&["drift"]);
+    let said = text(&drift.stdout);
+    assert_eq!(drift.status.code(), Some(2), "{said}");
+    assert!(said.contains("haproxy_backend.app") && said.contains("weights"), "{said}");
+    let plan = f.ok(&["plan"]);
+    assert!(!plan.contains("will be updated in-place"), "{plan}");
+    assert!(plan.contains("weights  = { blue = 50, green = 50 } -> { blue = 0, green = 100 }"), "{plan}");
 }

@@ -107,6 +107,8 @@ pub struct ApplyReport {
     pub state_error: Option<String>,
     /// Results that are not in the state because a commit failed, in order.
     pub uncommitted: Vec<Change>,
+    /// Rollouts that completed or paused for a person: how each ended, in words.
+    pub rollouts: Vec<String>,
     /// After a failed commit: the state apply started from, with every change
     /// it made, saved or not: what the recovery file holds.
     pub recovery: Option<Snapshot>,

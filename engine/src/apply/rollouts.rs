@@ -265,6 +265,12 @@ impl Runner<'_, '_> {
                     r.name
                 )));
                 self.tell(r, "paused", &rec);
+                report.rollouts.push(format!(
+                    "rollout.{} paused before {} (landform rollout promote {})",
+                    r.name,
+                    pct(p),
+                    r.name
+                ));
                 return;
             }
             // Traffic moves only to a pool that can take it.
@@ -352,6 +358,7 @@ impl Runner<'_, '_> {
             landform_lang::value::format_duration(r.rollback_window_ms)
         )));
         self.tell(r, "complete", &rec);
+        report.rollouts.push(format!("rollout.{} complete: all traffic on {}", r.name, r.canary));
     }
 
     /// Record a failed rollout and fail the apply with why.
