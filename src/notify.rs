@@ -22,8 +22,8 @@ fn text(name: &str, event: &str, record: &serde_json::Value) -> String {
         .as_object()
         .map(|w| w.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", "))
         .unwrap_or_default();
-    let canary = record["canary"].as_str().unwrap_or("the canary");
-    let stable = record["stable"].as_str().unwrap_or("the stable pool");
+    let canary = landform_engine::rollout::pool(record["canary"].as_str().unwrap_or("the canary"));
+    let stable = landform_engine::rollout::pool(record["stable"].as_str().unwrap_or("the stable pool"));
     let what = match event {
         "started" => format!("started moving traffic from {stable} to {canary}"),
         "resumed" => format!("resumed at {{ {weights} }}"),

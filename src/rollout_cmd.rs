@@ -6,7 +6,7 @@
 use crate::run::{self, PlanArgs};
 use crate::{print_diagnostics, ui, CommonArgs, VarArgs};
 use clap::Subcommand;
-use landform_engine::rollout::{now_secs, read_weights, write_weights, RolloutRecord};
+use landform_engine::rollout::{now_secs, pool, read_weights, write_weights, RolloutRecord};
 use landform_state::{Change, Storage};
 
 #[derive(Subcommand)]
@@ -67,7 +67,7 @@ fn pct(f: f64) -> String {
 }
 
 fn words(w: &serde_json::Map<String, serde_json::Value>) -> String {
-    w.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")
+    w.iter().map(|(k, v)| format!("{} = {v}", pool(k))).collect::<Vec<_>>().join(", ")
 }
 
 fn share(rec: &RolloutRecord, w: &serde_json::Map<String, serde_json::Value>) -> f64 {
@@ -196,7 +196,7 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
                     return fail(&format!(
                         "rollout.{name} is not complete ({} on {}): `landform rollout abort {name}` puts traffic back while it runs",
                         pct(done),
-                        rec.canary
+                        pool(&rec.canary)
                     ));
                 }
                 if let Some(until) = rec.rollback_until {
@@ -204,8 +204,8 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
                         return fail(&format!(
                             "rollout.{name}'s rollback window closed {} ago: {} may no longer be ready for traffic. To go back, make {} the canary in the configuration and apply.",
                             landform_lang::value::format_duration((now_secs() - until) * 1000),
-                            rec.stable,
-                            rec.stable
+                            pool(&rec.stable),
+                            pool(&rec.stable)
                         ));
                     }
                 }
@@ -217,10 +217,10 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
                 {
                     crate::outln!(
                         "rollout.{name}: aborted: the apply that was running it put all traffic back on {}.",
-                        rec.stable
+                        pool(&rec.stable)
                     );
                 } else {
-                    crate::outln!("rollout.{name}: nothing to {op}: all traffic is on {} already.", rec.stable);
+                    crate::outln!("rollout.{name}: nothing to {op}: all traffic is on {} already.", pool(&rec.stable));
                 }
                 return 0;
             }
@@ -270,7 +270,7 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
                     crate::outln!(
                         "rollout.{name}: {}: all traffic is on {} again (was {{ {} }}).",
                         if rollback { "rolled back" } else { "aborted" },
-                        rec.stable,
+                        pool(&rec.stable),
                         words(&weights)
                     );
                     0
@@ -291,23 +291,25 @@ fn status(
     let mut out = format!(
         "rollout.{name} on {}: {} at {}, {} at {} ({{ {} }})\n  phase:    {}",
         rec.switch,
-        rec.canary,
+        pool(&rec.canary),
         pct(done),
-        rec.stable,
+        pool(&rec.stable),
         pct(1.0 - done),
         words(weights),
         rec.phase
     );
     if done >= 1.0 - 1e-9 {
-        out.push_str(&format!("\n  complete: all traffic on {}", rec.canary));
+        out.push_str(&format!("\n  complete: all traffic on {}", pool(&rec.canary)));
         match rec.rollback_until {
             Some(until) if now_secs() <= until => out.push_str(&format!(
                 "; `landform rollout rollback {name}` puts it back on {} for {} more",
-                rec.stable,
+                pool(&rec.stable),
                 landform_lang::value::format_duration((until - now_secs()) * 1000)
             )),
             Some(_) => out.push_str("; its rollback window has closed"),
-            None => out.push_str(&format!("; `landform rollout rollback {name}` puts it back on {}", rec.stable)),
+            None => {
+                out.push_str(&format!("; `landform rollout rollback {name}` puts it back on {}", pool(&rec.stable)))
+            }
         }
     } else {
         let steps =

@@ -731,7 +731,14 @@ fn a_canary_rollout_on_an_alb_listener_passes_every_step_and_a_failing_probe_rol
     assert!(!text(&out.stdout).contains("rollout.web:"), "{}", text(&out.stdout));
     // Green has no targets yet: traffic is not moved to it.
     let plan = text(&with(&["plan"], ok_port).stdout);
-    assert!(plan.contains("# rollout.web will move traffic on aws_lb_listener.http"), "{plan}");
+    assert!(
+        plan.contains("# rollout.web will move traffic on aws_lb_listener.http from web-blue to web-green"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("weights  = { web-blue = 100, web-green = 0 } -> { web-blue = 0, web-green = 100 }"),
+        "{plan}"
+    );
     assert!(plan.contains("steps    = [10%, 50%, 100%], pause 2s after each"), "{plan}");
     let out = with(&["apply", "--auto-approve"], ok_port);
     assert_eq!(out.status.code(), Some(1));
@@ -760,7 +767,7 @@ for t in elb.describe_target_groups()["TargetGroups"]:
     let seen: Value = serde_json::from_slice(&poller.wait_with_output().unwrap().stdout).unwrap();
     let said = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
-    for step in ["step 1/3:", "step 2/3:", "step 3/3:", "rollout.web: complete: all traffic on arn:"] {
+    for step in ["step 1/3:", "step 2/3:", "step 3/3:", "rollout.web: complete: all traffic on web-green"] {
         assert!(said.contains(step), "{said}");
     }
     assert_eq!(seen, serde_json::json!([[100, 0], [90, 10], [50, 50], [0, 100]]), "{said}");
@@ -772,7 +779,7 @@ for t in elb.describe_target_groups()["TargetGroups"]:
 
     // Back on blue, in one operation; then a canary whose probe fails is rolled back.
     let out = with(&["rollout", "rollback", "web"], ok_port);
-    assert!(text(&out.stdout).contains("rolled back: all traffic is on arn:"), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("rolled back: all traffic is on web-blue again"), "{}", text(&out.stderr));
     assert_eq!(m.py(WEIGHTS_BY_NAME), serde_json::json!({"web-blue": 100, "web-green": 0}));
     let out = with(&["apply", "--auto-approve"], failing_port);
     let err = text(&out.stderr);
@@ -781,7 +788,7 @@ for t in elb.describe_target_groups()["TargetGroups"]:
         err.contains("rollout.web: analysis failed: health was 0.0% of probes succeeding, below the min of 99.0%"),
         "{err}"
     );
-    assert!(err.contains("rolled back: all traffic is on arn:"), "{err}");
+    assert!(err.contains("rolled back: all traffic is on web-blue again"), "{err}");
     assert_eq!(m.py(WEIGHTS_BY_NAME), serde_json::json!({"web-blue": 100, "web-green": 0}));
     let status = text(&with(&["rollout", "status", "web"], ok_port).stdout);
     assert!(
@@ -822,7 +829,7 @@ for t in elb.describe_target_groups()["TargetGroups"]:
     elb.register_targets(TargetGroupArn=t["TargetGroupArn"], Targets=[{"Id": "i-0123456789abcdef0", "Port": 8080}])
 "#);
     let plan = ok(&f, &["plan"], &m);
-    assert!(plan.contains("errors (cloudwatch error rate of arn:"), "{plan}");
+    assert!(plan.contains("errors (cloudwatch error rate of web-green)"), "{plan}");
     // The load balancer's metrics, published every 200 ms with `errors` 5xx in each 100 requests.
     let publish = |errors: u32| {
         let stop = f.path(&format!("stop-{errors}"));
@@ -844,7 +851,7 @@ for t in elb.describe_target_groups()["TargetGroups"]:
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{}{err}", text(&out.stdout));
     assert!(err.contains("rollout.web: analysis failed: errors was 30.0% of"), "{err}");
-    assert!(err.contains("rolled back: all traffic is on arn:"), "{err}");
+    assert!(err.contains("rolled back: all traffic is on web-blue again"), "{err}");
     assert_eq!(m.py(WEIGHTS_BY_NAME), serde_json::json!({"web-blue": 100, "web-green": 0}));
     // Clean counts: every step passes.
     let (mut child, stop) = publish(0);
@@ -852,7 +859,7 @@ for t in elb.describe_target_groups()["TargetGroups"]:
     std::fs::write(&stop, "").unwrap();
     child.wait().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(text(&out.stdout).contains("rollout.web: complete: all traffic on arn:"), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("rollout.web: complete: all traffic on web-green"), "{}", text(&out.stdout));
     assert_eq!(m.py(WEIGHTS_BY_NAME), serde_json::json!({"web-blue": 0, "web-green": 100}));
 }
 
@@ -940,6 +947,10 @@ for r in elb.describe_rules(ListenerArn=li["ListenerArn"])["Rules"]:
     let plan = with(&["plan", "--detailed-exitcode"]);
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stdout));
     let out = with(&["rollout", "abort", "api"]);
-    assert!(text(&out.stdout).contains("rollout.api: aborted: all traffic is on arn:"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("rollout.api: aborted: all traffic is on web-blue again"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(m.py(rule_weights), serde_json::json!({"web-blue": 100, "web-green": 0}));
 }

@@ -37,6 +37,15 @@ const SOURCES: &[(&str, &str)] = &[
     ("prometheus", "an instant query on the Prometheus server at url"),
 ];
 
+/// A pool as people read it: a target group's name for its ARN
+/// (`…:targetgroup/web-green/6d0ecf831eec9f09` is `web-green`), else as it is.
+pub fn pool(s: &str) -> &str {
+    match s.split_once(":targetgroup/") {
+        Some((head, rest)) if head.starts_with("arn:") => rest.split('/').next().unwrap_or(s),
+        _ => s,
+    }
+}
+
 /// Whether a metric source reads the switch's own statistics (through its provider's `sample`).
 pub fn from_switch(source: &str) -> bool {
     source == "haproxy" || source == "cloudwatch"
@@ -777,7 +786,8 @@ fn pct(f: f64) -> String {
 /// The plan's words for a rollout.
 pub fn render(plan: &RolloutPlan, bold: &str, reset: &str) -> String {
     remember_secrets(plan);
-    let weights = |m: &Map<String, Json>| m.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ");
+    let weights =
+        |m: &Map<String, Json>| m.iter().map(|(k, v)| format!("{} = {v}", pool(k))).collect::<Vec<_>>().join(", ");
     let metrics = if plan.metrics.is_empty() {
         "none (each step only waits)".to_string()
     } else {
@@ -785,9 +795,11 @@ pub fn render(plan: &RolloutPlan, bold: &str, reset: &str) -> String {
             .iter()
             .map(|m| {
                 let mut s = match m.source.as_str() {
-                    "haproxy" if m.response_time => format!("{} (haproxy response time of {})", m.name, plan.canary),
-                    "haproxy" => format!("{} (haproxy error rate of {})", m.name, plan.canary),
-                    "cloudwatch" => format!("{} (cloudwatch error rate of {})", m.name, plan.canary),
+                    "haproxy" if m.response_time => {
+                        format!("{} (haproxy response time of {})", m.name, pool(&plan.canary))
+                    }
+                    "haproxy" => format!("{} (haproxy error rate of {})", m.name, pool(&plan.canary)),
+                    "cloudwatch" => format!("{} (cloudwatch error rate of {})", m.name, pool(&plan.canary)),
                     "http" => match m.percentile {
                         Some(p) => format!("{} (http p{p} latency of {})", m.name, m.shown_url()),
                         None => format!("{} (http success of {})", m.name, m.shown_url()),
@@ -804,7 +816,7 @@ pub fn render(plan: &RolloutPlan, bold: &str, reset: &str) -> String {
                     s.push_str(&format!(" for {}", landform_lang::value::format_duration(m.for_ms)));
                 }
                 if m.compare {
-                    s.push_str(&format!(", not worse than {}", plan.stable));
+                    s.push_str(&format!(", not worse than {}", pool(&plan.stable)));
                 }
                 s
             })
@@ -822,8 +834,8 @@ pub fn render(plan: &RolloutPlan, bold: &str, reset: &str) -> String {
     if plan.strategy == "blue_green" {
         extra.push_str(&format!(
             "        # {} is analysed through its own address first, then takes all traffic at once; {} is kept ready for `landform rollout rollback {}` for {}\n",
-            plan.canary,
-            plan.stable,
+            pool(&plan.canary),
+            pool(&plan.stable),
             plan.name,
             landform_lang::value::format_duration(plan.rollback_window_ms)
         ));
@@ -839,8 +851,8 @@ pub fn render(plan: &RolloutPlan, bold: &str, reset: &str) -> String {
         "  {bold}# rollout.{} will move traffic on {} from {} to {}{reset}\n  ~ rollout \"{}\" {{\n        strategy = \"{}\"\n        weights  = {{ {} }} -> {{ {} }}\n        steps    = [{}], pause {} after each\n        analysis = {}, every {}, failure_limit {}\n{extra}        # about {} if every step passes; a failed analysis puts all traffic back on {}\n    }}\n",
         plan.name,
         plan.switch,
-        plan.stable,
-        plan.canary,
+        pool(&plan.stable),
+        pool(&plan.canary),
         plan.name,
         plan.strategy,
         weights(&plan.from),
@@ -851,6 +863,6 @@ pub fn render(plan: &RolloutPlan, bold: &str, reset: &str) -> String {
         landform_lang::value::format_duration(plan.interval_ms),
         plan.failure_limit,
         landform_lang::value::format_duration(plan.estimated_ms()),
-        plan.stable
+        pool(&plan.stable)
     )
 }

@@ -7,7 +7,7 @@
 //! `crate::rollout`.)
 
 use super::*;
-use crate::rollout::{from_switch, read_weights, share, weights_at, write_weights, RolloutPlan, RolloutRecord};
+use crate::rollout::{from_switch, pool, read_weights, share, weights_at, write_weights, RolloutPlan, RolloutRecord};
 use landform_provider::Provider;
 
 type Weights = serde_json::Map<String, serde_json::Value>;
@@ -234,7 +234,7 @@ impl Runner<'_, '_> {
             self.progress.event(Event::Message(format!(
                 "{addr}: resuming at {} on {} (a step already taken is not taken again)",
                 pct(done),
-                r.canary
+                pool(&r.canary)
             )));
         }
         self.tell(r, started_event, &rec);
@@ -260,7 +260,7 @@ impl Runner<'_, '_> {
                 self.progress.event(Event::Message(format!(
                     "{addr}: paused before {} on {}: run `landform rollout promote {}` to go on, or `landform rollout abort {}`",
                     pct(p),
-                    r.canary,
+                    pool(&r.canary),
                     r.name,
                     r.name
                 )));
@@ -284,12 +284,12 @@ impl Runner<'_, '_> {
             if r.strategy == "blue_green" && r.metrics.iter().any(|m| !from_switch(&m.source)) {
                 self.progress.event(Event::Message(format!(
                     "{addr}: analysing {} through its own address before the switch",
-                    r.canary
+                    pool(&r.canary)
                 )));
                 if let Err(why) =
                     self.analyse(r, &provider, &current, std::time::Instant::now(), Phase::Idle, &mut rec).await
                 {
-                    let why = format!("{why}; traffic never moved: all of it is on {}", r.stable);
+                    let why = format!("{why}; traffic never moved: all of it is on {}", pool(&r.stable));
                     self.fail(r, &mut rec, &why, report);
                     return;
                 }
@@ -314,9 +314,9 @@ impl Runner<'_, '_> {
                         "{addr}: step {}/{}: {} {}, {} {}",
                         i + 1,
                         r.steps.len(),
-                        r.canary,
+                        pool(&r.canary),
                         pct(p),
-                        r.stable,
+                        pool(&r.stable),
                         pct(1.0 - p)
                     )));
                     self.tell(r, "step", &rec);
@@ -333,7 +333,7 @@ impl Runner<'_, '_> {
                         rec.weights = weights(&current);
                         self.commit(vec![Change::Put(Box::new(current.clone()))], report);
                         state.insert(current.addr.clone(), current.clone());
-                        format!("rolled back: all traffic is on {} again", r.stable)
+                        format!("rolled back: all traffic is on {} again", pool(&r.stable))
                     }
                     Err(e) => format!("and the rollback failed too ({e}): check {} by hand", r.switch),
                 };
@@ -352,13 +352,13 @@ impl Runner<'_, '_> {
         self.commit(vec![self.record_change(&r.name, &rec)], report);
         self.progress.event(Event::Message(format!(
             "{addr}: complete: all traffic on {}; {} is kept as it is: `landform rollout rollback {}` switches back within {}",
-            r.canary,
-            r.stable,
+            pool(&r.canary),
+            pool(&r.stable),
             r.name,
             landform_lang::value::format_duration(r.rollback_window_ms)
         )));
         self.tell(r, "complete", &rec);
-        report.rollouts.push(format!("rollout.{} complete: all traffic on {}", r.name, r.canary));
+        report.rollouts.push(format!("rollout.{} complete: all traffic on {}", r.name, pool(&r.canary)));
     }
 
     /// Record a failed rollout and fail the apply with why.
@@ -385,7 +385,7 @@ impl Runner<'_, '_> {
     ) {
         let moved = share(r, &read_weights(&current.type_name, &current.attributes).unwrap_or_default()) > 1e-9;
         let restored = if !moved {
-            format!("all traffic is on {} as it was", r.stable)
+            format!("all traffic is on {} as it was", pool(&r.stable))
         } else {
             match self.set_weights(provider, current, weights_at(r, 0.0)).await {
                 Ok(now) => {
@@ -393,7 +393,7 @@ impl Runner<'_, '_> {
                     rec.weights = read_weights(&current.type_name, &current.attributes).unwrap_or_default();
                     self.commit(vec![Change::Put(Box::new(current.clone()))], report);
                     state.insert(current.addr.clone(), current.clone());
-                    format!("rolled back: all traffic is on {} again", r.stable)
+                    format!("rolled back: all traffic is on {} again", pool(&r.stable))
                 }
                 Err(e) => format!("and the rollback failed ({e}): check {} by hand", r.switch),
             }
@@ -437,7 +437,7 @@ impl Runner<'_, '_> {
                 Some(false) if std::time::Instant::now() < deadline && !self.stopping() => {
                     tokio::time::sleep(Duration::from_millis(r.interval_ms.clamp(100, 1000))).await
                 }
-                Some(false) => return Err(format!("{} is not healthy: traffic is not moved to it", r.canary)),
+                Some(false) => return Err(format!("{} is not healthy: traffic is not moved to it", pool(&r.canary))),
                 _ => return Ok(()),
             }
         }
@@ -511,7 +511,7 @@ impl Runner<'_, '_> {
                 let i = conclusive.iter().position(|c| *c == 0).unwrap_or(0);
                 let m = metrics[i];
                 let why = match m.source.as_str() {
-                    "haproxy" | "cloudwatch" => format!("{} received no requests", r.canary),
+                    "haproxy" | "cloudwatch" => format!("{} received no requests", pool(&r.canary)),
                     "prometheus" => format!("the query {} returned no data", m.shown_query()),
                     _ => "no probe got an answer".to_string(),
                 };
@@ -550,7 +550,7 @@ impl Runner<'_, '_> {
                         last = Some(now);
                     }
                     Ok(None) => return Err(format!("{} has no traffic counters to analyse", switch.type_name)),
-                    Err(e) => errored = Some(format!("reading {}'s statistics: {e}", r.canary)),
+                    Err(e) => errored = Some(format!("reading {}'s statistics: {e}", pool(&r.canary))),
                 }
             }
             if compared {
@@ -566,7 +566,7 @@ impl Runner<'_, '_> {
                         last_stable = Some(now);
                     }
                     Ok(None) => {}
-                    Err(e) => errored = Some(format!("reading {}'s statistics: {e}", r.stable)),
+                    Err(e) => errored = Some(format!("reading {}'s statistics: {e}", pool(&r.stable))),
                 }
             }
             let mut live = Vec::new();
@@ -619,8 +619,10 @@ impl Runner<'_, '_> {
                 failures += 1;
                 let bound = m.max.filter(|_| over).or(m.min).unwrap_or(0.0);
                 let what = match (m.source.as_str(), rate) {
-                    ("haproxy", Some(_)) if m.response_time => format!(" on {} (average response time)", r.canary),
-                    ("haproxy" | "cloudwatch", Some((_, n))) => format!(" of {n} requests on {}", r.canary),
+                    ("haproxy", Some(_)) if m.response_time => {
+                        format!(" on {} (average response time)", pool(&r.canary))
+                    }
+                    ("haproxy" | "cloudwatch", Some((_, n))) => format!(" of {n} requests on {}", pool(&r.canary)),
                     ("http", _) if m.percentile.is_some() => {
                         format!(" (p{} of probe latency)", m.percentile.unwrap_or(0.0))
                     }
@@ -650,7 +652,7 @@ impl Runner<'_, '_> {
                     ));
                 }
             }
-            let weights = rec.weights.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ");
+            let weights = rec.weights.iter().map(|(k, v)| format!("{} {v}", pool(k))).collect::<Vec<_>>().join(", ");
             self.progress.event(Event::Live {
                 key: addr.clone(),
                 line: format!("{addr}: step {}/{} [{weights}]: {}", rec.step, r.steps.len(), live.join(", ")),
@@ -680,8 +682,8 @@ impl Runner<'_, '_> {
                     return Err(format!(
                         "analysis failed: {} of {} is significantly worse than {}'s (mean {} against {} over {} intervals; Mann-Whitney p = {:.4})",
                         m.name,
-                        r.canary,
-                        r.stable,
+                        pool(&r.canary),
+                        pool(&r.stable),
                         shown(m, mean(&canary_series)),
                         shown(m, mean(&stable_series)),
                         canary_series.len(),

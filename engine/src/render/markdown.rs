@@ -145,8 +145,8 @@ pub fn plan_markdown(plan: &Plan, ctx: &Context) -> String {
                 tail,
                 "<details><summary>rollout <code>{}</code>: {} → {} on <code>{}</code></summary>\n\n```diff\n{}```\n\n</details>\n\n",
                 html(&r.name),
-                html(&r.stable),
-                html(&r.canary),
+                html(crate::rollout::pool(&r.stable)),
+                html(crate::rollout::pool(&r.canary)),
                 html(&r.switch),
                 diff_lines(&crate::rollout::render(r, "", ""))
             );
