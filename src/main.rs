@@ -541,6 +541,8 @@ fn validate(args: ValidateArgs, color: bool) -> Result<u8, String> {
         // A cycle between resources, locals or outputs.
         if let Err(d) = landform_engine::build::build(&tree, &sources) {
             diags.extend(d);
+        } else {
+            diags.extend(landform_engine::rollout::validate_rollouts(&tree, &sources, &inputs::DiskHost::plan()));
         }
     }
     dedup(&mut diags);

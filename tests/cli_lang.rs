@@ -159,3 +159,61 @@ fn global_flags_work_before_or_after_the_command() {
     let help = landform(&["fmt", "--help"], root);
     assert!(text(&help.stdout).contains("--check"));
 }
+
+/// `validate` checks rollout blocks without a state or values: a literal
+/// that is wrong is reported at its position; what depends on variables or
+/// resources (known only at plan time) is left for the plan. The rollout
+/// examples validate clean.
+#[test]
+fn validate_checks_rollout_blocks() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for example in ["examples/canary-haproxy", "examples/aws-blue-green"] {
+        let out = landform(&["-C", example, "validate"], root);
+        assert_eq!(out.status.code(), Some(0), "{example}: {}", text(&out.stderr));
+    }
+    let dir = temp_dir("validate-rollout");
+    std::fs::write(
+        dir.join("main.lf"),
+        r#"variable "pause" {
+  type = duration
+}
+
+provider "haproxy" {
+  runtime_api = "127.0.0.1:9999"
+}
+
+resource "haproxy_backend" "app" {
+  name    = "app"
+  weights = { blue = 100, green = 0 }
+}
+
+rollout "web" {
+  switch   = haproxy_backend.app
+  stable   = "blue"
+  canary   = "green"
+  strategy = "fast"
+  steps    = [5%, 50%]
+  pause    = var.pause
+  analysis {
+    metric "p" {
+      source = "prometheus"
+      max    = 1
+    }
+  }
+}
+"#,
+    )
+    .unwrap();
+    let out = landform(&["validate", "--no-color"], &dir);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Invalid rollout strategy") && err.contains("main.lf:18:14"), "{err}");
+    assert!(!err.contains("Invalid rollout pause"), "a variable is not known to validate: {err}");
+    let fixed = std::fs::read_to_string(dir.join("main.lf")).unwrap().replace("\"fast\"", "\"canary\"");
+    std::fs::write(dir.join("main.lf"), &fixed).unwrap();
+    let err = text(&landform(&["validate", "--no-color"], &dir).stderr);
+    assert!(err.contains("Invalid rollout steps") && err.contains("main.lf:19:14"), "{err}");
+    std::fs::write(dir.join("main.lf"), fixed.replace("[5%, 50%]", "[5%, 50%, 100%]")).unwrap();
+    let err = text(&landform(&["validate", "--no-color"], &dir).stderr);
+    assert!(err.contains("Incomplete metric") && err.contains("A prometheus metric needs url"), "{err}");
+}

@@ -394,8 +394,9 @@ pub fn plan_rollouts(
             e, world, host, diags,
         ) {
             Value::String(s) if !s.is_empty() => Some(s),
-            // The switch and its pools are created by this apply: the rollout runs from the next.
-            Value::Unknown if !exists => None,
+            // The switch and its pools are created by this apply (or validate
+            // has no values): the rest is checked, and the rollout runs from the next apply.
+            Value::Unknown if !exists => Some(format!("({what})")),
             _ => {
                 diags.push(Diagnostic::error(
                     format!("Invalid rollout {what}"),
@@ -421,6 +422,7 @@ pub fn plan_rollouts(
         }
         let strategy = match ro.strategy.as_ref().map(|e| eval(e, world, host, diags)) {
             None => "canary".to_string(),
+            Some(Value::Unknown) if !exists => "canary".to_string(),
             Some(Value::String(s)) if s == "canary" || s == "blue_green" => s,
             Some(_) => {
                 diags.push(Diagnostic::error(
@@ -436,6 +438,7 @@ pub fn plan_rollouts(
         } else {
             match ro.steps.as_ref().map(|e| (e, eval(e, world, host, diags))) {
                 None => vec![0.1, 0.5, 1.0],
+                Some((_, Value::Unknown)) if !exists => vec![0.1, 0.5, 1.0],
                 Some((e, Value::List(items))) => {
                     let f: Vec<Option<f64>> = items.iter().map(fraction).collect();
                     let ok = !f.is_empty()
@@ -467,6 +470,7 @@ pub fn plan_rollouts(
                 .map(|e| (e, eval(e, world, host, diags)))
             {
                 None => Some(default),
+                Some((_, Value::Unknown)) if !exists => Some(default),
                 Some((_, Value::Duration(ms))) => Some(ms),
                 Some((e, _)) => {
                     diags.push(Diagnostic::error(
@@ -481,6 +485,7 @@ pub fn plan_rollouts(
         let Some(interval_ms) = duration(ro.interval.as_ref(), 5_000, "interval", diags) else { continue };
         let failure_limit = match ro.failure_limit.as_ref().map(|e| eval(e, world, host, diags)) {
             None => 0,
+            Some(Value::Unknown) if !exists => 0,
             Some(Value::Number(n)) if n >= 0.0 && n.fract() == 0.0 => n as u32,
             Some(_) => {
                 diags.push(Diagnostic::error(
@@ -637,6 +642,7 @@ pub fn plan_rollouts(
         };
         let consecutive_error_limit = match ro.consecutive_error_limit.as_ref().map(|e| eval(e, world, host, diags)) {
             None => 4,
+            Some(Value::Unknown) if !exists => 4,
             Some(Value::Number(n)) if n >= 0.0 && n.fract() == 0.0 => n as u32,
             Some(_) => {
                 diags.push(Diagnostic::error(
@@ -650,6 +656,7 @@ pub fn plan_rollouts(
         };
         let gates: Vec<f64> = match ro.gates.as_ref().map(|e| (e, eval(e, world, host, diags))) {
             None => Vec::new(),
+            Some((_, Value::Unknown)) if !exists => Vec::new(),
             Some((e, Value::List(items))) => {
                 let f: Vec<Option<f64>> = items.iter().map(fraction).collect();
                 if f.iter().any(|g| g.is_none_or(|g| !steps.iter().any(|s| (s - g).abs() < 1e-9))) {
@@ -865,4 +872,53 @@ pub fn render(plan: &RolloutPlan, bold: &str, reset: &str) -> String {
         landform_lang::value::format_duration(plan.estimated_ms()),
         pool(&plan.stable)
     )
+}
+
+/// What `validate` can say of the rollout blocks without a state or values:
+/// everything `plan_rollouts` checks, except on expressions that depend on
+/// variables or resources (unknown until a plan).
+pub fn validate_rollouts(
+    tree: &landform_lang::module::LoadedModule,
+    sources: &landform_lang::source::SourceMap,
+    host: &dyn Host,
+) -> Vec<Diagnostic> {
+    let Ok(graph) = crate::build::build(tree, sources) else { return Vec::new() };
+    let world = World::new(&graph, Value::Unknown, host);
+    let mut diags = Vec::new();
+    plan_rollouts(&graph, &world, host, &HashMap::new(), &Default::default(), &mut diags);
+    // Spans of the rollouts' expressions that are not constants.
+    let mut open: Vec<landform_lang::source::Span> = Vec::new();
+    for ro in &tree.module.rollouts {
+        let mut exprs: Vec<&landform_lang::syntax::Expr> = vec![&ro.stable, &ro.canary];
+        exprs.extend(
+            [
+                &ro.strategy,
+                &ro.steps,
+                &ro.pause,
+                &ro.interval,
+                &ro.failure_limit,
+                &ro.consecutive_error_limit,
+                &ro.gates,
+                &ro.progress_deadline,
+                &ro.rollback_window,
+            ]
+            .into_iter()
+            .flatten(),
+        );
+        for m in &ro.metrics {
+            exprs.extend(
+                [&m.source, &m.max, &m.min, &m.url, &m.query, &m.for_, &m.compare, &m.stat].into_iter().flatten(),
+            );
+            // A url or query known only at plan time: "incomplete" says nothing yet.
+            if [&m.url, &m.query].into_iter().flatten().any(|e| !landform_lang::refs::references(e).is_empty()) {
+                open.push(m.span);
+            }
+        }
+        open.extend(exprs.into_iter().filter(|e| !landform_lang::refs::references(e).is_empty()).map(|e| e.span));
+    }
+    diags.retain(|d| {
+        let Some(at) = d.span else { return true };
+        !open.iter().any(|s| s.file == at.file && s.start <= at.start && at.end <= s.end)
+    });
+    diags
 }
