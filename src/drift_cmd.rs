@@ -100,7 +100,18 @@ pub fn check(
     progress: &dyn RefreshProgress,
 ) -> Result<DriftReport, CheckError> {
     let dir = run::state_dir(common);
-    let snapshot = {
+    // PostgreSQL: reads need no lock, and run while an apply holds it.
+    let pg = run::pg_target(common)
+        .map(|t| {
+            t.and_then(|t| {
+                landform_state::PgStore::open(&t, &common.workspace).map(|(_, s)| s).map_err(|e| e.to_string())
+            })
+        })
+        .transpose()
+        .map_err(CheckError::Failed)?;
+    let snapshot = if let Some(snapshot) = pg {
+        snapshot
+    } else {
         let locker = landform_state::FileLocker { dir: dir.clone(), workspace: common.workspace.clone() };
         let _lock = locker.lock("drift", wait).map_err(|e| match e {
             landform_state::LockError::Held(_) => CheckError::Locked(e.to_string()),

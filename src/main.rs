@@ -51,6 +51,11 @@ pub struct CommonArgs {
     /// The state directory (default: .landform/state beside the configuration).
     #[arg(long, global = true, value_name = "DIR")]
     pub state: Option<PathBuf>,
+    /// Keep the state in PostgreSQL instead (postgres://USER@HOST:PORT/DB,
+    /// `?schema=NAME` for a schema other than `landform`): one state and one
+    /// lock for a team. Never printed.
+    #[arg(long, global = true, value_name = "URL", env = "LANDFORM_BACKEND_URL", hide_env_values = true)]
+    pub backend_url: Option<String>,
     /// The workspace: a separate state for each environment (dev, staging, prod).
     /// Default: the one `landform workspace select` chose, else "default".
     #[arg(long = "workspace", global = true, env = "LANDFORM_WORKSPACE", value_name = "NAME")]

@@ -7,7 +7,7 @@ use crate::run::{self, PlanArgs};
 use crate::{print_diagnostics, ui, CommonArgs, VarArgs};
 use clap::Subcommand;
 use landform_engine::rollout::{now_secs, pool, read_weights, write_weights, RolloutRecord};
-use landform_state::{Change, Storage};
+use landform_state::Change;
 
 #[derive(Subcommand)]
 pub enum RolloutCmd {

@@ -10,7 +10,7 @@ use landform_engine::{Plan, Providers, ResourceAddr};
 use landform_lang::check::{Input, InputValue};
 use landform_lang::module::LoadedModule;
 use landform_lang::{SourceMap, Value};
-use landform_state::{LockGuard, Locker, SledStore, Snapshot, Storage};
+use landform_state::{Locker, SledStore, Snapshot, Storage};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -149,9 +149,19 @@ pub fn load_config_with(vars: Vars, color: bool) -> Result<Config, u8> {
 }
 
 pub struct OpenState {
-    pub storage: Arc<SledStore>,
-    pub _lock: LockGuard,
+    pub storage: Arc<dyn Storage>,
+    /// The lock, released on drop: a lock file (sled) or a PostgreSQL session.
+    pub _lock: Box<dyn std::any::Any + Send>,
     pub workspace: String,
+    /// The workspace's local directory (rollout abort requests).
+    pub dir: PathBuf,
+}
+
+/// The PostgreSQL state the flags name, if any (the URL is remembered as a secret).
+pub fn pg_target(common: &CommonArgs) -> Option<Result<landform_state::PgTarget, String>> {
+    let url = common.backend_url.as_ref().filter(|u| !u.is_empty())?;
+    landform_lang::secrets::remember_texts([url.clone()]);
+    Some(landform_state::PgTarget::parse(url).map_err(|e| e.to_string()))
 }
 
 pub fn state_dir(common: &CommonArgs) -> PathBuf {
@@ -167,15 +177,33 @@ pub fn open_and_load(common: &CommonArgs, operation: &str, color: bool) -> Resul
     };
     let dir = state_dir(common);
     let workspace = common.workspace.clone();
+    let local = landform_state::workspace_dir(&dir, &workspace);
+    if let Some(target) = pg_target(common) {
+        let target = target.map_err(|e| fail(&e))?;
+        let lock = landform_state::PgLock::take(&target, &workspace, operation, common.lock_timeout)
+            .map_err(|e| fail(&e.to_string()))?;
+        let (storage, snap) = landform_state::PgStore::open(&target, &workspace).map_err(|e| fail(&e.to_string()))?;
+        return Ok((OpenState { storage: Arc::new(storage), _lock: Box::new(lock), workspace, dir: local }, snap));
+    }
     let locker = landform_state::FileLocker { dir: dir.clone(), workspace: workspace.clone() };
     let lock = locker.lock(operation, common.lock_timeout).map_err(|e| fail(&e.to_string()))?;
     let (storage, snap) = SledStore::open(&dir, &workspace).map_err(|e| fail(&e.to_string()))?;
-    Ok((OpenState { storage: Arc::new(storage), _lock: lock, workspace }, snap))
+    Ok((OpenState { storage: Arc::new(storage), _lock: Box::new(lock), workspace, dir: local }, snap))
 }
 
 /// Read the state without the lock or the database's writer handle, so that
 /// it works while another operation runs; errors are printed.
 pub fn read_state(common: &CommonArgs, color: bool) -> Result<Snapshot, u8> {
+    if let Some(target) = pg_target(common) {
+        return target
+            .and_then(|t| {
+                landform_state::PgStore::open(&t, &common.workspace).map(|(_, s)| s).map_err(|e| e.to_string())
+            })
+            .map_err(|e| {
+                crate::errln!("{}", ui::error_line(&e, color));
+                1
+            });
+    }
     landform_state::read_snapshot(&state_dir(common), &common.workspace).map_err(|e| {
         crate::errln!("{}", ui::error_line(&e.to_string(), color));
         1
@@ -616,7 +644,7 @@ fn run_apply(
             stop: stop.clone(),
             measure: Some(Arc::new(crate::analysis::Http)),
             abort_requested: Some(Arc::new({
-                let dir = st.storage.dir().to_path_buf();
+                let dir = st.dir.clone();
                 // `rollout abort` leaves a request beside the state; taking it consumes it.
                 move |name: &str| std::fs::remove_file(abort_request(&dir, name)).is_ok()
             })),

@@ -5,7 +5,7 @@ use crate::run;
 use crate::{ui, CommonArgs};
 use landform_engine::render::show;
 use landform_engine::ResourceAddr;
-use landform_state::{Change, Locker, ResourceRecord, Snapshot, Storage};
+use landform_state::{Change, Locker, ResourceRecord, Snapshot};
 use std::path::PathBuf;
 
 fn fail(msg: &str, color: bool) -> u8 {
@@ -343,6 +343,18 @@ pub fn recover(common: &CommonArgs, color: bool) -> u8 {
 }
 
 pub fn force_unlock(common: &CommonArgs, id: &str, color: bool) -> u8 {
+    if let Some(target) = run::pg_target(common) {
+        // PostgreSQL: the session holding the lock is ended, and its lock with it.
+        return match target
+            .and_then(|t| landform_state::PgLock::force_unlock(&t, &common.workspace, id).map_err(|e| e.to_string()))
+        {
+            Ok(()) => {
+                crate::outln!("Landform state has been successfully unlocked!");
+                0
+            }
+            Err(e) => fail(&e, color),
+        };
+    }
     let locker = landform_state::FileLocker { dir: run::state_dir(common), workspace: common.workspace.clone() };
     match locker.force_unlock(id) {
         Ok(()) => {

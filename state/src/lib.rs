@@ -7,10 +7,12 @@
 
 pub mod files;
 mod lock;
+mod pg_store;
 mod sled_store;
 mod time;
 
 pub use lock::{release_all_held, FileLocker, LockGuard, LockInfo, DAMAGED_LOCK_ID};
+pub use pg_store::{PgLock, PgStore, PgTarget};
 pub use sled_store::{read_snapshot, workspace_dir, workspaces, SledStore};
 pub use time::now_rfc3339;
 
@@ -158,6 +160,13 @@ pub trait Storage: Send + Sync {
     fn commit(&self, changes: &[Change]) -> Result<u64>;
     /// Replace the whole state (for `state push`), keeping nothing of the old.
     fn replace(&self, snapshot: &Snapshot) -> Result<()>;
+    /// Keep `snap` as the last good state where the backend needs one beside
+    /// it (sled: a file it can be restored from); a database that keeps its
+    /// own durable copies needs none.
+    fn save_backup(&self, snap: &Snapshot) -> Result<()> {
+        let _ = snap;
+        Ok(())
+    }
 }
 
 /// Serializing operations on one workspace.

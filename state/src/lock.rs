@@ -108,7 +108,7 @@ impl LockInfo {
 /// The ID under which `force-unlock` removes a lock file that cannot be read.
 pub const DAMAGED_LOCK_ID: &str = "damaged";
 
-fn who() -> String {
+pub(crate) fn who() -> String {
     let user = user_name();
     format!("{user}@{}", host_name())
 }

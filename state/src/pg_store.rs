@@ -1,0 +1,515 @@
+//! The team backend: the state in PostgreSQL, one row per record, so that
+//! several machines share one state and one lock.
+//!
+//! Schema (created on first use, versioned in `meta`; migrations only add):
+//! `workspaces(name, lineage, serial)`, `records(workspace, kind, key,
+//! value)` with kind `r` (resources), `p` (creations under way), `o`
+//! (outputs), `w` (rollouts' progress) and the record's JSON as text (kept
+//! byte for byte, unlike jsonb), `locks(workspace, …)` saying who holds the
+//! lock. A commit is one transaction that bumps the serial.
+//!
+//! The lock is a session-level advisory lock held by a connection of its own
+//! for as long as the operation runs: when the holder dies, PostgreSQL ends
+//! its session and the lock with it; the `locks` row says who holds it.
+//!
+//! tokio-postgres is async and the storage traits are not: the store owns a
+//! small runtime and drives each call to completion on it (inside another
+//! runtime's worker, through `block_in_place`, as the aws provider does).
+
+use crate::{
+    Change, LockError, LockInfo, OutputRecord, ResourceRecord, Result, Snapshot, StateError, Storage, FORMAT_VERSION,
+};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use tokio_postgres::{Client, NoTls};
+
+/// The schema version this build writes; older ones are migrated on open.
+const SCHEMA_VERSION: i64 = 1;
+
+fn words(e: &tokio_postgres::Error) -> String {
+    // The server's own message when it sent one; never the connection string.
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => {
+            let mut out = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                let t = c.to_string();
+                if !out.contains(&t) {
+                    out.push_str(": ");
+                    out.push_str(&t);
+                }
+                cause = c.source();
+            }
+            out
+        }
+    }
+}
+
+fn err(what: &str) -> impl Fn(tokio_postgres::Error) -> StateError + '_ {
+    move |e| StateError(format!("{what}: {}", words(&e)))
+}
+
+/// A quoted SQL identifier.
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// A runtime of one worker that keeps the connections' tasks running.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("landform-pg")
+        .enable_all()
+        .build()
+        .map_err(|e| StateError(format!("cannot start the PostgreSQL client: {e}")))
+}
+
+fn run<F: std::future::Future>(rt: &tokio::runtime::Runtime, f: F) -> F::Output {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        tokio::task::block_in_place(|| rt.block_on(f))
+    } else {
+        rt.block_on(f)
+    }
+}
+
+async fn connect(rt: &tokio::runtime::Handle, url: &str) -> Result<Client> {
+    let (client, conn) = tokio_postgres::connect(url, NoTls)
+        .await
+        .map_err(|e| StateError(format!("cannot connect to the PostgreSQL state: {}", words(&e))))?;
+    rt.spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(client)
+}
+
+/// Create or migrate the schema: tables are only ever added.
+fn migrate(rt: &tokio::runtime::Runtime, client: &Client, schema: &str) -> Result<()> {
+    let s = ident(schema);
+    let sql = format!(
+            "CREATE SCHEMA IF NOT EXISTS {s};
+             CREATE TABLE IF NOT EXISTS {s}.meta (key text PRIMARY KEY, value text NOT NULL);
+             CREATE TABLE IF NOT EXISTS {s}.workspaces (name text PRIMARY KEY, lineage text NOT NULL, serial bigint NOT NULL);
+             CREATE TABLE IF NOT EXISTS {s}.records (
+                 workspace text NOT NULL, kind text NOT NULL, key text NOT NULL, value text NOT NULL,
+                 PRIMARY KEY (workspace, kind, key));
+             CREATE TABLE IF NOT EXISTS {s}.locks (
+                 workspace text PRIMARY KEY, id text NOT NULL, operation text NOT NULL, who text NOT NULL,
+                 pid integer NOT NULL, created text NOT NULL, backend_pid integer NOT NULL);"
+        );
+    run(rt, async {
+            // Two first uses at once: one creates, the other waits for it.
+            client.execute("SELECT pg_advisory_lock(7331)", &[]).await?;
+            let out = client.batch_execute(&sql).await;
+            let version = match out {
+                Ok(()) => {
+                    let row = client
+                        .query_opt(&format!("SELECT value FROM {s}.meta WHERE key = 'schema_version'"), &[])
+                        .await?;
+                    row.and_then(|r| r.get::<_, String>(0).parse::<i64>().ok())
+                }
+                Err(e) => {
+                    client.execute("SELECT pg_advisory_unlock(7331)", &[]).await?;
+                    return Err(e);
+                }
+            };
+            if version.is_none() {
+                client
+                    .execute(
+                        &format!("INSERT INTO {s}.meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING"),
+                        &[&SCHEMA_VERSION.to_string()],
+                    )
+                    .await?;
+            }
+            client.execute("SELECT pg_advisory_unlock(7331)", &[]).await?;
+            Ok(version)
+        })
+        .map_err(err("cannot prepare the PostgreSQL state's tables"))
+        .and_then(|v| match v {
+            Some(v) if v > SCHEMA_VERSION => Err(StateError(format!(
+                "the PostgreSQL state's schema is version {v}, made by a newer Landform; this one knows version {SCHEMA_VERSION}: upgrade Landform"
+            ))),
+            _ => Ok(()),
+        })
+}
+
+/// Where a PostgreSQL state is: the URL and the schema that holds its tables.
+#[derive(Clone, Debug)]
+pub struct PgTarget {
+    pub url: String,
+    pub schema: String,
+}
+
+impl PgTarget {
+    /// From `postgres://…` (or `postgresql://…`); `?schema=NAME` (default
+    /// `landform`) is Landform's and taken off before connecting.
+    pub fn parse(url: &str) -> Result<PgTarget> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(StateError("a backend URL starts with postgres:// (postgres://USER@HOST:PORT/DB)".into()));
+        }
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut schema = "landform".to_string();
+        let mut rest = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("schema", v)) if !v.is_empty() => schema = v.to_string(),
+                _ => rest.push(pair),
+            }
+        }
+        let url = if rest.is_empty() { base.to_string() } else { format!("{base}?{}", rest.join("&")) };
+        Ok(PgTarget { url, schema })
+    }
+}
+
+pub struct PgStore {
+    rt: tokio::runtime::Runtime,
+    client: tokio::sync::Mutex<Client>,
+    schema: String,
+    workspace: String,
+}
+
+impl PgStore {
+    /// Connect, create or migrate the schema, and read the workspace's state
+    /// (an empty one, with a new lineage, when it has none yet).
+    pub fn open(target: &PgTarget, workspace: &str) -> Result<(PgStore, Snapshot)> {
+        let rt = runtime()?;
+        let client = run(&rt, connect(rt.handle(), &target.url))?;
+        migrate(&rt, &client, &target.schema)?;
+        let store = PgStore {
+            rt,
+            client: tokio::sync::Mutex::new(client),
+            schema: target.schema.clone(),
+            workspace: workspace.to_string(),
+        };
+        let snap = store.load()?;
+        Ok((store, snap))
+    }
+
+    fn t(&self, table: &str) -> String {
+        format!("{}.{}", ident(&self.schema), ident(table))
+    }
+
+    pub fn workspace(&self) -> &str {
+        &self.workspace
+    }
+}
+
+impl Storage for PgStore {
+    fn load(&self) -> Result<Snapshot> {
+        run(&self.rt, async {
+            let client = self.client.lock().await;
+            let head = client
+                .query_opt(
+                    &format!("SELECT lineage, serial FROM {} WHERE name = $1", self.t("workspaces")),
+                    &[&self.workspace],
+                )
+                .await?;
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT kind, key, value FROM {} WHERE workspace = $1 ORDER BY kind, key",
+                        self.t("records")
+                    ),
+                    &[&self.workspace],
+                )
+                .await?;
+            Ok::<_, tokio_postgres::Error>((head, rows))
+        })
+        .map_err(err("cannot read the PostgreSQL state"))
+        .and_then(|(head, rows)| {
+            let mut snap = Snapshot::empty(&self.workspace);
+            if let Some(h) = head {
+                snap.lineage = h.get(0);
+                snap.serial = h.get::<_, i64>(1) as u64;
+            }
+            let mut outputs = BTreeMap::new();
+            for r in rows {
+                let (kind, key, value): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+                let what = format!("the PostgreSQL state's record {kind}/{key} cannot be read");
+                let bad = || StateError(what.clone());
+                match kind.as_str() {
+                    "r" => snap.resources.push(serde_json::from_str::<ResourceRecord>(&value).map_err(|_| bad())?),
+                    "p" => snap.pending.push(serde_json::from_str::<ResourceRecord>(&value).map_err(|_| bad())?),
+                    "o" => {
+                        outputs.insert(key, serde_json::from_str::<OutputRecord>(&value).map_err(|_| bad())?);
+                    }
+                    "w" => {
+                        snap.rollouts.insert(key, serde_json::from_str(&value).map_err(|_| bad())?);
+                    }
+                    _ => {}
+                }
+            }
+            snap.outputs = outputs;
+            snap.format_version = FORMAT_VERSION;
+            Ok(snap)
+        })
+    }
+
+    fn commit(&self, changes: &[Change]) -> Result<u64> {
+        fn json<T: serde::Serialize>(v: &T) -> Result<String> {
+            erased::Json::text(v)
+        }
+        let mut puts: Vec<(&str, String, Option<String>)> = Vec::new();
+        let mut clear_outputs = false;
+        for c in changes {
+            match c {
+                Change::Put(rec) => {
+                    puts.push(("r", rec.addr.clone(), Some(json(rec.as_ref())?)));
+                    puts.push(("p", rec.addr.clone(), None));
+                }
+                Change::Delete(addr) => {
+                    puts.push(("r", addr.clone(), None));
+                    puts.push(("p", addr.clone(), None));
+                }
+                Change::Intent(rec) => puts.push(("p", rec.addr.clone(), Some(json(rec.as_ref())?))),
+                Change::ClearIntent(addr) => puts.push(("p", addr.clone(), None)),
+                Change::Outputs(outputs) => {
+                    clear_outputs = true;
+                    for (name, rec) in outputs {
+                        puts.push(("o", name.clone(), Some(json(rec)?)));
+                    }
+                }
+                Change::Rollout(name, rec) => {
+                    puts.push(("w", name.clone(), rec.as_ref().map(json::<serde_json::Value>).transpose()?))
+                }
+            }
+        }
+        let (workspaces, records) = (self.t("workspaces"), self.t("records"));
+        run(&self.rt, async {
+            let mut client = self.client.lock().await;
+            let tx = client.transaction().await?;
+            let serial: i64 = tx
+                .query_one(
+                    &format!(
+                        "INSERT INTO {workspaces} (name, lineage, serial) VALUES ($1, $2, 1)
+                         ON CONFLICT (name) DO UPDATE SET serial = {workspaces}.serial + 1 RETURNING serial"
+                    ),
+                    &[&self.workspace, &crate::random_id()],
+                )
+                .await?
+                .get(0);
+            if clear_outputs {
+                tx.execute(&format!("DELETE FROM {records} WHERE workspace = $1 AND kind = 'o'"), &[&self.workspace])
+                    .await?;
+            }
+            for (kind, key, value) in &puts {
+                match value {
+                    Some(v) => {
+                        tx.execute(
+                            &format!(
+                                "INSERT INTO {records} (workspace, kind, key, value) VALUES ($1, $2, $3, $4)
+                                 ON CONFLICT (workspace, kind, key) DO UPDATE SET value = EXCLUDED.value"
+                            ),
+                            &[&self.workspace, kind, key, v],
+                        )
+                        .await?;
+                    }
+                    None => {
+                        tx.execute(
+                            &format!("DELETE FROM {records} WHERE workspace = $1 AND kind = $2 AND key = $3"),
+                            &[&self.workspace, kind, key],
+                        )
+                        .await?;
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok::<_, tokio_postgres::Error>(serial as u64)
+        })
+        .map_err(err("cannot commit to the PostgreSQL state"))
+    }
+
+    fn replace(&self, snapshot: &Snapshot) -> Result<()> {
+        let mut rows: Vec<(&str, String, String)> = Vec::new();
+        for r in &snapshot.resources {
+            rows.push(("r", r.addr.clone(), erased::Json::text(r)?));
+        }
+        for r in &snapshot.pending {
+            rows.push(("p", r.addr.clone(), erased::Json::text(r)?));
+        }
+        for (k, o) in &snapshot.outputs {
+            rows.push(("o", k.clone(), erased::Json::text(o)?));
+        }
+        for (k, w) in &snapshot.rollouts {
+            rows.push(("w", k.clone(), erased::Json::text(w)?));
+        }
+        let (workspaces, records) = (self.t("workspaces"), self.t("records"));
+        let lineage = if snapshot.lineage.is_empty() { crate::random_id() } else { snapshot.lineage.clone() };
+        run(&self.rt, async {
+            let mut client = self.client.lock().await;
+            let tx = client.transaction().await?;
+            tx.execute(&format!("DELETE FROM {records} WHERE workspace = $1"), &[&self.workspace]).await?;
+            tx.execute(
+                &format!(
+                    "INSERT INTO {workspaces} (name, lineage, serial) VALUES ($1, $2, $3)
+                     ON CONFLICT (name) DO UPDATE SET lineage = EXCLUDED.lineage, serial = EXCLUDED.serial"
+                ),
+                &[&self.workspace, &lineage, &(snapshot.serial as i64)],
+            )
+            .await?;
+            for (kind, key, value) in &rows {
+                tx.execute(
+                    &format!("INSERT INTO {records} (workspace, kind, key, value) VALUES ($1, $2, $3, $4)"),
+                    &[&self.workspace, kind, key, value],
+                )
+                .await?;
+            }
+            tx.commit().await
+        })
+        .map_err(err("cannot write the PostgreSQL state"))
+    }
+}
+
+mod erased {
+    /// A value stored as its JSON text.
+    pub trait Json {
+        fn text(&self) -> crate::Result<String>;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn text(&self) -> crate::Result<String> {
+            serde_json::to_string(self).map_err(|e| crate::StateError(e.to_string()))
+        }
+    }
+}
+
+/// The lock of one workspace in a PostgreSQL state: a session-level advisory
+/// lock on a connection of its own, released when the guard drops or the
+/// process dies.
+pub struct PgLock {
+    rt: tokio::runtime::Runtime,
+    client: Option<Client>,
+    schema: String,
+    pub info: LockInfo,
+}
+
+fn lock_key(schema: &str, workspace: &str) -> String {
+    format!("landform:{schema}:{workspace}")
+}
+
+impl PgLock {
+    pub fn take(
+        target: &PgTarget,
+        workspace: &str,
+        operation: &str,
+        timeout: Duration,
+    ) -> std::result::Result<PgLock, LockError> {
+        let rt = runtime().map_err(|e| LockError::Io(e.0))?;
+        let client = run(&rt, connect(rt.handle(), &target.url)).map_err(|e| LockError::Io(e.0))?;
+        migrate(&rt, &client, &target.schema).map_err(|e| LockError::Io(e.0))?;
+        let info = LockInfo {
+            id: crate::random_id(),
+            operation: operation.to_string(),
+            who: crate::lock::who(),
+            pid: std::process::id(),
+            created: crate::now_rfc3339(),
+            workspace: workspace.to_string(),
+        };
+        let s = ident(&target.schema);
+        let key = lock_key(&target.schema, workspace);
+        let deadline = Instant::now() + timeout;
+        loop {
+            let got: bool = run(&rt, async {
+                client.query_one("SELECT pg_try_advisory_lock(hashtext($1))", &[&key]).await.map(|r| r.get(0))
+            })
+            .map_err(|e| LockError::Io(words(&e)))?;
+            if got {
+                run(&rt, async {
+                    client
+                        .execute(
+                            &format!(
+                                "INSERT INTO {s}.locks (workspace, id, operation, who, pid, created, backend_pid)
+                                 VALUES ($1, $2, $3, $4, $5, $6, pg_backend_pid())
+                                 ON CONFLICT (workspace) DO UPDATE SET id = EXCLUDED.id, operation = EXCLUDED.operation,
+                                   who = EXCLUDED.who, pid = EXCLUDED.pid, created = EXCLUDED.created,
+                                   backend_pid = EXCLUDED.backend_pid"
+                            ),
+                            &[&info.workspace, &info.id, &info.operation, &info.who, &(info.pid as i32), &info.created],
+                        )
+                        .await
+                })
+                .map_err(|e| LockError::Io(words(&e)))?;
+                return Ok(PgLock { rt, client: Some(client), schema: target.schema.clone(), info });
+            }
+            if Instant::now() >= deadline {
+                let holder = run(&rt, async {
+                    client
+                        .query_opt(
+                            &format!("SELECT id, operation, who, pid, created FROM {s}.locks WHERE workspace = $1"),
+                            &[&workspace],
+                        )
+                        .await
+                })
+                .ok()
+                .flatten();
+                let info = match holder {
+                    Some(r) => LockInfo {
+                        id: r.get(0),
+                        operation: r.get(1),
+                        who: r.get(2),
+                        pid: r.get::<_, i32>(3) as u32,
+                        created: r.get(4),
+                        workspace: workspace.to_string(),
+                    },
+                    None => LockInfo {
+                        id: "unknown".into(),
+                        operation: "unknown".into(),
+                        who: "another session".into(),
+                        pid: 0,
+                        created: String::new(),
+                        workspace: workspace.to_string(),
+                    },
+                };
+                // The holder is alive (its session holds the lock): never "stale".
+                let info = LockInfo { pid: if info.is_stale() { 0 } else { info.pid }, ..info };
+                return Err(LockError::Held(Box::new(info)));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// End the session that holds the lock `id` (a hung operation): its lock goes with it.
+    pub fn force_unlock(target: &PgTarget, workspace: &str, id: &str) -> Result<()> {
+        let rt = runtime()?;
+        let client = run(&rt, connect(rt.handle(), &target.url))?;
+        let s = ident(&target.schema);
+        let ended: Option<bool> = run(&rt, async {
+            let row = client
+                .query_opt(
+                    &format!(
+                        "SELECT pg_terminate_backend(backend_pid) FROM {s}.locks WHERE workspace = $1 AND id = $2"
+                    ),
+                    &[&workspace, &id],
+                )
+                .await?;
+            Ok::<_, tokio_postgres::Error>(row.map(|r| r.get(0)))
+        })
+        .map_err(err("cannot force the PostgreSQL lock"))?;
+        match ended {
+            Some(_) => {
+                let _ = run(&rt, async {
+                    client
+                        .execute(&format!("DELETE FROM {s}.locks WHERE workspace = $1 AND id = $2"), &[&workspace, &id])
+                        .await
+                });
+                Ok(())
+            }
+            None => Err(StateError(format!("no lock with ID {id} on workspace \"{workspace}\""))),
+        }
+    }
+}
+
+impl Drop for PgLock {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            let s = ident(&self.schema);
+            let key = lock_key(&self.schema, &self.info.workspace);
+            let (id, ws) = (self.info.id.clone(), self.info.workspace.clone());
+            let _ = run(&self.rt, async move {
+                let _ = client
+                    .execute(&format!("DELETE FROM {s}.locks WHERE workspace = $1 AND id = $2"), &[&ws, &id])
+                    .await;
+                client.execute("SELECT pg_advisory_unlock(hashtext($1))", &[&key]).await
+            });
+        }
+    }
+}
