@@ -294,6 +294,17 @@ enum StateCmd {
     },
     /// Restore the last good state (kept in backup.json) over a damaged one.
     Recover,
+    /// Copy every workspace, lineage and serial intact, from the state in
+    /// use (sled, or --backend-url) to another backend: `--to
+    /// postgres://…` or `--to sled` (the --state directory).
+    Migrate {
+        /// postgres://USER@HOST:PORT/DB (`?schema=NAME`), or `sled`.
+        #[arg(long, value_name = "URL|sled")]
+        to: String,
+        /// Overwrite workspaces the target already holds.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Args, Clone, Default)]
@@ -513,6 +524,7 @@ fn run_main() -> ExitCode {
             StateCmd::Pull { show_sensitive } => state_cmd::pull(&common, show_sensitive, color),
             StateCmd::Push { file, force } => state_cmd::push(&common, &file, force, color),
             StateCmd::Recover => state_cmd::recover(&common, color),
+            StateCmd::Migrate { to, force } => state_cmd::migrate(&common, &to, force, color),
         }),
     };
     match result {

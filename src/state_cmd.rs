@@ -342,6 +342,92 @@ pub fn recover(common: &CommonArgs, color: bool) -> u8 {
     }
 }
 
+/// `state migrate --to URL|sled`: every workspace of the state in use, copied
+/// with its lineage and serial to the other backend. Each source workspace is
+/// locked while it is read; a target workspace that holds anything is left
+/// alone unless --force.
+pub fn migrate(common: &CommonArgs, to: &str, force: bool, color: bool) -> u8 {
+    use landform_state::{PgStore, PgTarget, SledStore, Storage};
+    let dir = run::state_dir(common);
+    let from_pg = run::pg_target(common).transpose();
+    let from_pg = match from_pg {
+        Ok(t) => t,
+        Err(e) => return fail(&e, color),
+    };
+    let to_pg = if to == "sled" {
+        None
+    } else {
+        landform_lang::secrets::remember_texts([to.to_string()]);
+        match PgTarget::parse(to) {
+            Ok(t) => Some(t),
+            Err(e) => return fail(&format!("--to: {e} (or `sled`)"), color),
+        }
+    };
+    if from_pg.is_none() && to_pg.is_none() {
+        return fail("the state in use is already sled: give --to postgres://… (or run with --backend-url to migrate from PostgreSQL to sled)", color);
+    }
+    let names = match &from_pg {
+        Some(t) => match PgStore::workspaces(t) {
+            Ok(n) => n,
+            Err(e) => return fail(&e.to_string(), color),
+        },
+        None => landform_state::workspaces(&dir),
+    };
+    if names.is_empty() {
+        return fail("the state in use holds no workspace: nothing to migrate", color);
+    }
+    // Open every target first: refuse before writing anything.
+    let mut targets: Vec<(String, Box<dyn Storage>, Snapshot)> = Vec::new();
+    for name in &names {
+        let opened: Result<(Box<dyn Storage>, Snapshot), String> = match &to_pg {
+            Some(t) => PgStore::open(t, name)
+                .map(|(s, snap)| (Box::new(s) as Box<dyn Storage>, snap))
+                .map_err(|e| e.to_string()),
+            None => SledStore::open(&dir, name)
+                .map(|(s, snap)| (Box::new(s) as Box<dyn Storage>, snap))
+                .map_err(|e| e.to_string()),
+        };
+        let (store, existing) = match opened {
+            Ok(x) => x,
+            Err(e) => return fail(&format!("workspace \"{name}\": {e}"), color),
+        };
+        let holds = !existing.resources.is_empty() || !existing.outputs.is_empty() || existing.serial > 0;
+        if holds && !force {
+            return fail(
+                &format!("the target already holds workspace \"{name}\" (serial {}); nothing was copied. Add --force to overwrite it.", existing.serial),
+                color,
+            );
+        }
+        targets.push((name.clone(), store, existing));
+    }
+    let mut copied = 0;
+    for (name, store, _) in targets {
+        let mut c = common.clone();
+        c.workspace = name.clone();
+        let (held, snap) = match run::open_and_load(&c, "state migrate", color) {
+            Ok(x) => x,
+            Err(code) => return code,
+        };
+        if let Err(e) = store.replace(&snap) {
+            return fail(&format!("workspace \"{name}\": {e} ({copied} workspace(s) copied before it)"), color);
+        }
+        drop(held);
+        crate::outln!(
+            "workspace \"{name}\": {} resource(s), serial {}, lineage {}",
+            snap.resources.len(),
+            snap.serial,
+            snap.lineage
+        );
+        copied += 1;
+    }
+    crate::outln!(
+        "Migrated {copied} workspace(s) to {}. Use it with {}.",
+        if to_pg.is_some() { "PostgreSQL" } else { "sled" },
+        if to_pg.is_some() { "--backend-url (or LANDFORM_BACKEND_URL)" } else { "no --backend-url" }
+    );
+    0
+}
+
 pub fn force_unlock(common: &CommonArgs, id: &str, color: bool) -> u8 {
     if let Some(target) = run::pg_target(common) {
         // PostgreSQL: the session holding the lock is ended, and its lock with it.

@@ -222,3 +222,55 @@ fn a_killed_holder_frees_the_lock_within_seconds() {
     assert!(killed.elapsed() < Duration::from_secs(10), "the lock was free only after {:?}", killed.elapsed());
     assert!(text(&out.stdout).contains("Apply complete!"));
 }
+
+/// Done means 4: sled → PostgreSQL → sled round-trips `state pull` byte for
+/// byte, every workspace with its lineage and serial; a target that holds a
+/// workspace already is refused without --force.
+#[test]
+fn state_migrate_round_trips_sled_to_postgresql_and_back() {
+    let pg = Postgres::start();
+    let f = quickstart("pg-migrate");
+    f.ok(&["apply", "--auto-approve"]);
+    f.ok(&["workspace", "new", "staging"]);
+    f.ok(&["apply", "--auto-approve", "--var", "env=staging"]);
+    f.ok(&["workspace", "select", "default"]);
+    let pull = |f: &Fixture, env: Option<&str>, ws: &str| {
+        let mut c = f.cmd(&["state", "pull", "--show-sensitive", "--workspace", ws]);
+        if let Some(url) = env {
+            c.env("LANDFORM_BACKEND_URL", url);
+        }
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        out.stdout
+    };
+    let before = [pull(&f, None, "default"), pull(&f, None, "staging")];
+    let out = f.ok(&["state", "migrate", "--to", &pg.url]);
+    assert!(out.contains("Migrated 2 workspace(s) to PostgreSQL"), "{out}");
+    let on_pg = [pull(&f, Some(&pg.url), "default"), pull(&f, Some(&pg.url), "staging")];
+    assert_eq!(text(&on_pg[0]), text(&before[0]));
+    assert_eq!(on_pg, before);
+    // Again: refused, the target holds them now.
+    let again = f.run(&["state", "migrate", "--to", &pg.url]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).contains("already holds workspace \"default\"") && text(&again.stderr).contains("--force")
+    );
+    // The copy is the state: staging (applied last; both share the pages' files) plans clean from it.
+    let plan = on(&f, &pg, &["plan", "--detailed-exitcode", "--workspace", "staging", "--var", "env=staging"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stdout));
+    // And back, into another directory.
+    let back = f.dir.join("back");
+    let out = f
+        .cmd(&["state", "migrate", "--to", "sled", "--state", back.to_str().unwrap()])
+        .env("LANDFORM_BACKEND_URL", &pg.url)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for (i, ws) in ["default", "staging"].iter().enumerate() {
+        let out = f
+            .cmd(&["state", "pull", "--show-sensitive", "--workspace", ws, "--state", back.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.stdout, before[i], "workspace {ws} after sled → PostgreSQL → sled");
+    }
+}

@@ -192,6 +192,19 @@ impl PgStore {
     pub fn workspace(&self) -> &str {
         &self.workspace
     }
+
+    /// The workspaces the PostgreSQL state holds, sorted.
+    pub fn workspaces(target: &PgTarget) -> Result<Vec<String>> {
+        let rt = runtime()?;
+        let client = run(&rt, connect(rt.handle(), &target.url))?;
+        migrate(&rt, &client, &target.schema)?;
+        let s = ident(&target.schema);
+        let rows = run(&rt, async {
+            client.query(&format!("SELECT name FROM {s}.workspaces ORDER BY name COLLATE \"C\""), &[]).await
+        })
+        .map_err(err("cannot list the PostgreSQL state's workspaces"))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
 }
 
 impl Storage for PgStore {
