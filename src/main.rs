@@ -450,7 +450,7 @@ fn run_main() -> ExitCode {
             | Command::ForceUnlock { .. }
     ) && !matches!(&cli.command, Command::Show(s) if s.plan_file.is_some());
     if uses_state {
-        if let Err(e) = workspace_cmd::check_exists(&run::state_dir(&common), &common.workspace) {
+        if let Err(e) = workspace_cmd::check_exists(&common, &common.workspace) {
             crate::errln!("{}", ui::error_line(&e, color));
             return ExitCode::from(1);
         }

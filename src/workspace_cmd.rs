@@ -46,17 +46,21 @@ pub fn selected(state_dir: &Path) -> String {
         .unwrap_or_else(|| "default".into())
 }
 
-fn all(state_dir: &Path) -> Vec<String> {
-    let mut names = landform_state::workspaces(state_dir);
+/// The workspaces of the state in use: sled's directories, or PostgreSQL's rows.
+fn all(common: &CommonArgs) -> Result<Vec<String>, String> {
+    let mut names = match run::pg_target(common) {
+        Some(t) => t.and_then(|t| landform_state::PgStore::workspaces(&t).map_err(|e| e.to_string()))?,
+        None => landform_state::workspaces(&run::state_dir(common)),
+    };
     if !names.iter().any(|n| n == "default") {
         names.insert(0, "default".into());
     }
-    names
+    Ok(names)
 }
 
 /// An error, with "did you mean", for a workspace that was never created.
-pub fn check_exists(state_dir: &Path, name: &str) -> Result<(), String> {
-    let names = all(state_dir);
+pub fn check_exists(common: &CommonArgs, name: &str) -> Result<(), String> {
+    let names = all(common)?;
     if names.iter().any(|n| n == name) {
         return Ok(());
     }
@@ -80,7 +84,11 @@ pub fn run(common: &CommonArgs, cmd: WorkspaceCmd, color: bool) -> u8 {
     match cmd {
         WorkspaceCmd::List => {
             let current = &common.workspace;
-            for n in all(&dir) {
+            let names = match all(common) {
+                Ok(n) => n,
+                Err(e) => return fail(&e),
+            };
+            for n in names {
                 crate::outln!("{} {n}", if &n == current { "*" } else { " " });
             }
             0
@@ -93,18 +101,30 @@ pub fn run(common: &CommonArgs, cmd: WorkspaceCmd, color: bool) -> u8 {
             if let Err(e) = crate::check_workspace_name(&name) {
                 return fail(&e);
             }
-            if all(&dir).contains(&name) {
+            let names = match all(common) {
+                Ok(n) => n,
+                Err(e) => return fail(&e),
+            };
+            if names.contains(&name) {
                 return fail(&format!(
                     "the workspace \"{name}\" already exists; select it with: landform workspace select {name}"
                 ));
             }
-            let locker = landform_state::FileLocker { dir: dir.clone(), workspace: name.clone() };
-            let _lock = match locker.lock("workspace new", common.lock_timeout) {
-                Ok(l) => l,
-                Err(e) => return fail(&e.to_string()),
-            };
-            if let Err(e) = SledStore::open(&dir, &name) {
-                return fail(&e.to_string());
+            if let Some(t) = run::pg_target(common) {
+                if let Err(e) =
+                    t.and_then(|t| landform_state::PgStore::create_workspace(&t, &name).map_err(|e| e.to_string()))
+                {
+                    return fail(&e);
+                }
+            } else {
+                let locker = landform_state::FileLocker { dir: dir.clone(), workspace: name.clone() };
+                let _lock = match locker.lock("workspace new", common.lock_timeout) {
+                    Ok(l) => l,
+                    Err(e) => return fail(&e.to_string()),
+                };
+                if let Err(e) = SledStore::open(&dir, &name) {
+                    return fail(&e.to_string());
+                }
             }
             if let Err(e) = select(&name) {
                 return fail(&e);
@@ -113,7 +133,7 @@ pub fn run(common: &CommonArgs, cmd: WorkspaceCmd, color: bool) -> u8 {
             0
         }
         WorkspaceCmd::Select { name } => {
-            if let Err(e) = check_exists(&dir, &name) {
+            if let Err(e) = check_exists(common, &name) {
                 return fail(&e);
             }
             if let Err(e) = select(&name) {
@@ -123,7 +143,7 @@ pub fn run(common: &CommonArgs, cmd: WorkspaceCmd, color: bool) -> u8 {
             0
         }
         WorkspaceCmd::Delete { name, force } => {
-            if let Err(e) = check_exists(&dir, &name) {
+            if let Err(e) = check_exists(common, &name) {
                 return fail(&e);
             }
             if name == "default" {
@@ -131,6 +151,31 @@ pub fn run(common: &CommonArgs, cmd: WorkspaceCmd, color: bool) -> u8 {
             }
             if name == common.workspace {
                 return fail(&format!("the workspace \"{name}\" is selected; select another one before deleting it"));
+            }
+            if run::pg_target(common).is_some() {
+                let mut c = common.clone();
+                c.workspace = name.clone();
+                let (held, snap) = match run::open_and_load(&c, "workspace delete", color) {
+                    Ok(x) => x,
+                    Err(code) => return code,
+                };
+                if !snap.resources.is_empty() && !force {
+                    return fail(&format!(
+                        "the workspace \"{name}\" still manages {} resource instance(s). Destroy them first (landform destroy --workspace {name}), or delete it with --force to forget them.",
+                        snap.resources.len()
+                    ));
+                }
+                let t = run::pg_target(common).and_then(Result::ok);
+                let deleted = t
+                    .ok_or_else(|| "no PostgreSQL state".to_string())
+                    .and_then(|t| landform_state::PgStore::open(&t, &name).map_err(|e| e.to_string()))
+                    .and_then(|(store, _)| store.delete_workspace().map_err(|e| e.to_string()));
+                drop(held);
+                if let Err(e) = deleted {
+                    return fail(&e);
+                }
+                crate::outln!("Deleted workspace \"{name}\".");
+                return 0;
             }
             let locker = landform_state::FileLocker { dir: dir.clone(), workspace: name.clone() };
             let _lock = match locker.lock("workspace delete", common.lock_timeout) {

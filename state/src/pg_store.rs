@@ -193,6 +193,37 @@ impl PgStore {
         &self.workspace
     }
 
+    /// Create an empty workspace (a new lineage, serial 0), if it is not there.
+    pub fn create_workspace(target: &PgTarget, name: &str) -> Result<()> {
+        let rt = runtime()?;
+        let client = run(&rt, connect(rt.handle(), &target.url))?;
+        migrate(&rt, &client, &target.schema)?;
+        let s = ident(&target.schema);
+        run(&rt, async {
+            client
+                .execute(
+                    &format!("INSERT INTO {s}.workspaces (name, lineage, serial) VALUES ($1, $2, 0) ON CONFLICT (name) DO NOTHING"),
+                    &[&name, &crate::random_id()],
+                )
+                .await
+        })
+        .map(|_| ())
+        .map_err(err("cannot create the workspace"))
+    }
+
+    /// Delete a workspace and everything it records, in one transaction.
+    pub fn delete_workspace(&self) -> Result<()> {
+        let (workspaces, records) = (self.t("workspaces"), self.t("records"));
+        run(&self.rt, async {
+            let mut client = self.client.lock().await;
+            let tx = client.transaction().await?;
+            tx.execute(&format!("DELETE FROM {records} WHERE workspace = $1"), &[&self.workspace]).await?;
+            tx.execute(&format!("DELETE FROM {workspaces} WHERE name = $1"), &[&self.workspace]).await?;
+            tx.commit().await
+        })
+        .map_err(err("cannot delete the workspace"))
+    }
+
     /// The workspaces the PostgreSQL state holds, sorted.
     pub fn workspaces(target: &PgTarget) -> Result<Vec<String>> {
         let rt = runtime()?;
@@ -444,16 +475,28 @@ impl PgLock {
                 return Ok(PgLock { rt, client: Some(client), schema: target.schema.clone(), info });
             }
             if Instant::now() >= deadline {
-                let holder = run(&rt, async {
-                    client
-                        .query_opt(
-                            &format!("SELECT id, operation, who, pid, created FROM {s}.locks WHERE workspace = $1"),
-                            &[&workspace],
-                        )
-                        .await
-                })
-                .ok()
-                .flatten();
+                // The holder writes its row just after taking the lock: give it a moment,
+                // and never name a row left by a session that holds no lock any more.
+                let mut holder = None;
+                for _ in 0..20 {
+                    holder = run(&rt, async {
+                        client
+                            .query_opt(
+                                &format!(
+                                    "SELECT id, operation, who, pid, created FROM {s}.locks WHERE workspace = $1
+                                     AND backend_pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)"
+                                ),
+                                &[&workspace],
+                            )
+                            .await
+                    })
+                    .ok()
+                    .flatten();
+                    if holder.is_some() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
                 let info = match holder {
                     Some(r) => LockInfo {
                         id: r.get(0),
