@@ -495,6 +495,11 @@ fn poisoned<T>(_: T) -> StateError {
 }
 
 impl Storage for SledStore {
+    /// The last good state in `backup.json`, which `state recover` restores.
+    fn save_backup(&self, snap: &Snapshot) -> Result<()> {
+        SledStore::save_backup(self, snap)
+    }
+
     fn load(&self) -> Result<Snapshot> {
         let (snap, _) = read_db(&self.db, &self.name).map_err(|why| damaged(&self.dir, &self.name, &why))?;
         Ok(snap)
