@@ -24,6 +24,8 @@ fn bin_dir() -> PathBuf {
 struct Postgres {
     dir: PathBuf,
     url: String,
+    /// Connections only over TLS (`hostssl`), with a certificate from `ca.pem`.
+    tls: bool,
 }
 
 /// Run a PostgreSQL program as the `postgres` user when we are root (it refuses to run as root).
@@ -41,8 +43,17 @@ fn pg_cmd(program: &str) -> Command {
     }
 }
 
+fn openssl(args: &[&str], dir: &Path) {
+    let out = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
+    assert!(out.status.success(), "openssl {args:?}: {}", text(&out.stderr));
+}
+
 impl Postgres {
     fn start() -> Postgres {
+        Postgres::start_with(false)
+    }
+
+    fn start_with(tls: bool) -> Postgres {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = std::env::temp_dir().join(format!("landform-pg-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -51,13 +62,80 @@ impl Postgres {
         let data = dir.join("data");
         let out = pg_cmd("initdb").args(["-A", "trust", "-U", "landform", "-D"]).arg(&data).output().unwrap();
         assert!(out.status.success(), "initdb failed: {}", text(&out.stderr));
+        let mut ssl = String::new();
+        if tls {
+            // A CA of the test's own, and a server certificate for 127.0.0.1 it signed.
+            openssl(
+                &[
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=landform-test-ca",
+                ],
+                &dir,
+            );
+            openssl(
+                &[
+                    "req",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-keyout",
+                    "server.key",
+                    "-out",
+                    "server.csr",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                ],
+                &dir,
+            );
+            std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+            openssl(
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    "server.csr",
+                    "-CA",
+                    "ca.pem",
+                    "-CAkey",
+                    "ca.key",
+                    "-CAcreateserial",
+                    "-out",
+                    "server.crt",
+                    "-days",
+                    "2",
+                    "-extfile",
+                    "san.ext",
+                ],
+                &dir,
+            );
+            for f in ["server.crt", "server.key"] {
+                std::fs::copy(dir.join(f), data.join(f)).unwrap();
+                let _ = Command::new("chown").arg("postgres:postgres").arg(data.join(f)).status();
+                let _ = Command::new("chmod").arg("600").arg(data.join(f)).status();
+            }
+            // Only TLS connections over TCP.
+            let hba = data.join("pg_hba.conf");
+            std::fs::write(&hba, "local all all trust\nhostssl all all 127.0.0.1/32 trust\n").unwrap();
+            ssl = " -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key".into();
+        }
         let out = pg_cmd("pg_ctl")
             .arg("-D")
             .arg(&data)
             .args(["-l"])
             .arg(dir.join("log"))
             .arg("-o")
-            .arg(format!("-p {port} -k {} -c listen_addresses=127.0.0.1", dir.display()))
+            .arg(format!("-p {port} -k {} -c listen_addresses=127.0.0.1{ssl}", dir.display()))
             .args(["-w", "start"])
             .output()
             .unwrap();
@@ -75,16 +153,18 @@ impl Postgres {
                 "-c",
                 "CREATE DATABASE landform",
             ])
+            .env("PGSSLMODE", if tls { "require" } else { "prefer" })
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", text(&out.stderr));
-        Postgres { dir, url: format!("postgres://landform@127.0.0.1:{port}/landform") }
+        Postgres { dir, url: format!("postgres://landform@127.0.0.1:{port}/landform"), tls }
     }
 
     fn sql(&self, q: &str) -> String {
         let port = self.url.rsplit(':').next().unwrap().split('/').next().unwrap().to_string();
         let out = Command::new("psql")
             .args(["-h", "127.0.0.1", "-p", &port, "-U", "landform", "-d", "landform", "-At", "-c", q])
+            .env("PGSSLMODE", if self.tls { "require" } else { "prefer" })
             .output()
             .unwrap();
         assert!(out.status.success(), "{q}: {}", text(&out.stderr));
@@ -304,4 +384,34 @@ fn workspaces_on_postgresql() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing.stderr).contains("the workspace \"staging\" does not exist"), "{}", text(&missing.stderr));
     assert!(!f.path(".landform/state/workspaces").exists(), "a sled workspace was made");
+}
+
+/// TLS: a server that accepts only TLS connections, with a certificate from
+/// a CA of the test's own. `sslmode=require&sslrootcert=CA` applies and
+/// re-plans; without sslmode the server refuses the connection; with
+/// sslmode but not the CA, the certificate is refused. The URL is never printed.
+#[test]
+fn tls_with_sslmode_require_verifies_the_server() {
+    let pg = Postgres::start_with(true);
+    let f = quickstart("pg-tls");
+    let ca = pg.dir.join("ca.pem");
+    let url = format!("{}?sslmode=require&sslrootcert={}", pg.url, ca.display());
+    let run =
+        |url: &str, args: &[&str]| f.cmd(args).env("LANDFORM_BACKEND_URL", url).stdin(Stdio::null()).output().unwrap();
+    let out = run(&url, &["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(run(&url, &["plan", "--detailed-exitcode"]).status.code(), Some(0));
+    assert_eq!(pg.sql("SELECT count(*) FROM landform.records WHERE kind = 'r'"), "5");
+    let plain = run(&pg.url, &["plan"]);
+    assert_eq!(plain.status.code(), Some(1));
+    let err = text(&plain.stderr);
+    assert!(err.contains("cannot connect to the PostgreSQL state") && err.contains("no encryption"), "{err}");
+    let unverified = run(&format!("{}?sslmode=require", pg.url), &["plan"]);
+    assert_eq!(unverified.status.code(), Some(1));
+    let err = text(&unverified.stderr);
+    assert!(
+        err.contains("cannot connect to the PostgreSQL state") && err.to_lowercase().contains("certificate"),
+        "{err}"
+    );
+    assert!(!err.contains("postgres://"), "{err}");
 }

@@ -73,13 +73,52 @@ fn run<F: std::future::Future>(rt: &tokio::runtime::Runtime, f: F) -> F::Output 
     }
 }
 
-async fn connect(rt: &tokio::runtime::Handle, url: &str) -> Result<Client> {
-    let (client, conn) = tokio_postgres::connect(url, NoTls)
-        .await
-        .map_err(|e| StateError(format!("cannot connect to the PostgreSQL state: {}", words(&e))))?;
-    rt.spawn(async move {
-        let _ = conn.await;
-    });
+/// TLS for `sslmode=require` (and verify-ca, verify-full): the server's
+/// certificate is always verified, against `sslrootcert=FILE` when given,
+/// else the system's roots. Without sslmode, no TLS.
+fn tls(target: &PgTarget) -> Result<Option<tokio_postgres_rustls::MakeRustlsConnect>> {
+    if !target.tls {
+        return Ok(None);
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    match &target.root_cert {
+        Some(path) => {
+            use rustls::pki_types::pem::PemObject;
+            let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
+                .and_then(|i| i.collect::<std::result::Result<Vec<_>, _>>())
+                .map_err(|e| StateError(format!("cannot read sslrootcert {path}: {e}")))?;
+            for c in certs {
+                roots.add(c).map_err(|e| StateError(format!("sslrootcert {path}: {e}")))?;
+            }
+        }
+        None => {
+            for c in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(c);
+            }
+        }
+    }
+    let config = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    Ok(Some(tokio_postgres_rustls::MakeRustlsConnect::new(config)))
+}
+
+async fn connect(rt: &tokio::runtime::Handle, target: &PgTarget) -> Result<Client> {
+    let fail = |e: tokio_postgres::Error| StateError(format!("cannot connect to the PostgreSQL state: {}", words(&e)));
+    let client = match tls(target)? {
+        Some(tls) => {
+            let (client, conn) = tokio_postgres::connect(&target.url, tls).await.map_err(fail)?;
+            rt.spawn(async move {
+                let _ = conn.await;
+            });
+            client
+        }
+        None => {
+            let (client, conn) = tokio_postgres::connect(&target.url, NoTls).await.map_err(fail)?;
+            rt.spawn(async move {
+                let _ = conn.await;
+            });
+            client
+        }
+    };
     Ok(client)
 }
 
@@ -138,6 +177,10 @@ fn migrate(rt: &tokio::runtime::Runtime, client: &Client, schema: &str) -> Resul
 pub struct PgTarget {
     pub url: String,
     pub schema: String,
+    /// `sslmode=require`, `verify-ca` or `verify-full`: TLS, the server verified.
+    pub tls: bool,
+    /// `sslrootcert=FILE`: the CA that signed the server's certificate.
+    pub root_cert: Option<String>,
 }
 
 impl PgTarget {
@@ -149,15 +192,22 @@ impl PgTarget {
         }
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
         let mut schema = "landform".to_string();
+        let (mut tls, mut root_cert) = (false, None);
         let mut rest = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
                 Some(("schema", v)) if !v.is_empty() => schema = v.to_string(),
+                Some(("sslrootcert", v)) if !v.is_empty() => root_cert = Some(v.to_string()),
+                // tokio-postgres knows require; verify-ca and verify-full are what it does with TLS here.
+                Some(("sslmode", "require" | "verify-ca" | "verify-full")) => {
+                    tls = true;
+                    rest.push("sslmode=require");
+                }
                 _ => rest.push(pair),
             }
         }
         let url = if rest.is_empty() { base.to_string() } else { format!("{base}?{}", rest.join("&")) };
-        Ok(PgTarget { url, schema })
+        Ok(PgTarget { url, schema, tls, root_cert })
     }
 }
 
@@ -173,7 +223,7 @@ impl PgStore {
     /// (an empty one, with a new lineage, when it has none yet).
     pub fn open(target: &PgTarget, workspace: &str) -> Result<(PgStore, Snapshot)> {
         let rt = runtime()?;
-        let client = run(&rt, connect(rt.handle(), &target.url))?;
+        let client = run(&rt, connect(rt.handle(), target))?;
         migrate(&rt, &client, &target.schema)?;
         let store = PgStore {
             rt,
@@ -196,7 +246,7 @@ impl PgStore {
     /// Create an empty workspace (a new lineage, serial 0), if it is not there.
     pub fn create_workspace(target: &PgTarget, name: &str) -> Result<()> {
         let rt = runtime()?;
-        let client = run(&rt, connect(rt.handle(), &target.url))?;
+        let client = run(&rt, connect(rt.handle(), target))?;
         migrate(&rt, &client, &target.schema)?;
         let s = ident(&target.schema);
         run(&rt, async {
@@ -227,7 +277,7 @@ impl PgStore {
     /// The workspaces the PostgreSQL state holds, sorted.
     pub fn workspaces(target: &PgTarget) -> Result<Vec<String>> {
         let rt = runtime()?;
-        let client = run(&rt, connect(rt.handle(), &target.url))?;
+        let client = run(&rt, connect(rt.handle(), target))?;
         migrate(&rt, &client, &target.schema)?;
         let s = ident(&target.schema);
         let rows = run(&rt, async {
@@ -438,7 +488,7 @@ impl PgLock {
         timeout: Duration,
     ) -> std::result::Result<PgLock, LockError> {
         let rt = runtime().map_err(|e| LockError::Io(e.0))?;
-        let client = run(&rt, connect(rt.handle(), &target.url)).map_err(|e| LockError::Io(e.0))?;
+        let client = run(&rt, connect(rt.handle(), target)).map_err(|e| LockError::Io(e.0))?;
         migrate(&rt, &client, &target.schema).map_err(|e| LockError::Io(e.0))?;
         let info = LockInfo {
             id: crate::random_id(),
@@ -451,6 +501,7 @@ impl PgLock {
         let s = ident(&target.schema);
         let key = lock_key(&target.schema, workspace);
         let deadline = Instant::now() + timeout;
+        let mut rechecked = false;
         loop {
             let got: bool = run(&rt, async {
                 client.query_one("SELECT pg_try_advisory_lock(hashtext($1))", &[&key]).await.map(|r| r.get(0))
@@ -497,6 +548,11 @@ impl PgLock {
                     }
                     std::thread::sleep(Duration::from_millis(50));
                 }
+                // No holder to name: it may have finished meanwhile. Try once more.
+                if holder.is_none() && !rechecked {
+                    rechecked = true;
+                    continue;
+                }
                 let info = match holder {
                     Some(r) => LockInfo {
                         id: r.get(0),
@@ -526,7 +582,7 @@ impl PgLock {
     /// End the session that holds the lock `id` (a hung operation): its lock goes with it.
     pub fn force_unlock(target: &PgTarget, workspace: &str, id: &str) -> Result<()> {
         let rt = runtime()?;
-        let client = run(&rt, connect(rt.handle(), &target.url))?;
+        let client = run(&rt, connect(rt.handle(), target))?;
         let s = ident(&target.schema);
         let ended: Option<bool> = run(&rt, async {
             let row = client
