@@ -6,7 +6,7 @@
 use crate::run::{self, PlanArgs};
 use crate::{print_diagnostics, ui, CommonArgs, VarArgs};
 use clap::Subcommand;
-use landform_engine::rollout::{now_secs, pool, read_weights, write_weights, RolloutRecord};
+use landform_engine::rollout::{now_secs, pct, pool, read_weights, write_weights, RolloutRecord};
 use landform_state::Change;
 
 #[derive(Subcommand)]
@@ -54,15 +54,6 @@ fn plan_args(vars: &VarArgs) -> PlanArgs {
         no_progress: true,
         json: true,
         parallelism: 10,
-    }
-}
-
-fn pct(f: f64) -> String {
-    let p = (f * 1000.0).round() / 10.0;
-    if p.fract() == 0.0 {
-        format!("{}%", p as i64)
-    } else {
-        format!("{p}%")
     }
 }
 

@@ -781,7 +781,8 @@ pub fn share(plan: &RolloutPlan, weights: &Map<String, Json>) -> f64 {
     }
 }
 
-fn pct(f: f64) -> String {
+/// A share as people read it: 0.05 is `5%`, 0.125 is `12.5%`.
+pub fn pct(f: f64) -> String {
     let p = (f * 1000.0).round() / 10.0;
     if p.fract() == 0.0 {
         format!("{}%", p as i64)

@@ -7,7 +7,9 @@
 //! `crate::rollout`.)
 
 use super::*;
-use crate::rollout::{from_switch, pool, read_weights, share, weights_at, write_weights, RolloutPlan, RolloutRecord};
+use crate::rollout::{
+    from_switch, pct, pool, read_weights, share, weights_at, write_weights, RolloutPlan, RolloutRecord,
+};
 use landform_provider::Provider;
 
 type Weights = serde_json::Map<String, serde_json::Value>;
@@ -19,15 +21,6 @@ const READ_BACK: Duration = Duration::from_secs(30);
 fn same_weights(a: &Weights, b: &Weights) -> bool {
     let n = |w: &Weights, k: &str| w.get(k).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
     a.keys().chain(b.keys()).all(|k| (n(a, k) - n(b, k)).abs() < 1e-9)
-}
-
-fn pct(f: f64) -> String {
-    let p = (f * 1000.0).round() / 10.0;
-    if p.fract() == 0.0 {
-        format!("{}%", p as i64)
-    } else {
-        format!("{p}%")
-    }
 }
 
 /// A metric's value in its unit, for people.
