@@ -118,17 +118,7 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
     let pending = plan.rollouts.iter().find(|r| &r.name == name).cloned();
     // What the state records; else (nothing has run yet) what the plan would start.
     let rec = RolloutRecord::from_state(snapshot.rollouts.get(name.as_str())).or_else(|| {
-        pending.as_ref().map(|r| RolloutRecord {
-            switch: r.switch.clone(),
-            switch_type: r.switch_type.clone(),
-            stable: r.stable.clone(),
-            canary: r.canary.clone(),
-            strategy: r.strategy.clone(),
-            steps: r.steps.clone(),
-            phase: "not started".into(),
-            weights: r.from.clone(),
-            ..Default::default()
-        })
+        pending.as_ref().map(|r| RolloutRecord { phase: "not started".into(), ..RolloutRecord::new_run(r) })
     });
     let Some(mut rec) = rec else {
         return fail(&format!(

@@ -283,6 +283,20 @@ pub struct RolloutRecord {
 }
 
 impl RolloutRecord {
+    /// A new run of the rollout `plan` describes, not yet started.
+    pub fn new_run(plan: &RolloutPlan) -> RolloutRecord {
+        RolloutRecord {
+            switch: plan.switch.clone(),
+            switch_type: plan.switch_type.clone(),
+            stable: plan.stable.clone(),
+            canary: plan.canary.clone(),
+            strategy: plan.strategy.clone(),
+            steps: plan.steps.clone(),
+            weights: plan.from.clone(),
+            ..Default::default()
+        }
+    }
+
     pub fn from_state(v: Option<&Json>) -> Option<RolloutRecord> {
         v.and_then(|v| serde_json::from_value(v.clone()).ok())
     }

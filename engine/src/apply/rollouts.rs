@@ -204,16 +204,7 @@ impl Runner<'_, '_> {
             {
                 rec
             }
-            _ => RolloutRecord {
-                switch: r.switch.clone(),
-                switch_type: r.switch_type.clone(),
-                stable: r.stable.clone(),
-                canary: r.canary.clone(),
-                strategy: r.strategy.clone(),
-                steps: r.steps.clone(),
-                started: now.clone(),
-                ..Default::default()
-            },
+            _ => RolloutRecord { started: now.clone(), ..RolloutRecord::new_run(r) },
         };
         rec.steps = r.steps.clone();
         rec.strategy = r.strategy.clone();
