@@ -216,4 +216,17 @@ rollout "web" {
     std::fs::write(dir.join("main.lf"), fixed.replace("[5%, 50%]", "[5%, 50%, 100%]")).unwrap();
     let err = text(&landform(&["validate", "--no-color"], &dir).stderr);
     assert!(err.contains("Incomplete metric") && err.contains("A prometheus metric needs url"), "{err}");
+    // Hostile: thousands of steps and gates are refused, at once.
+    std::fs::write(
+        dir.join("main.lf"),
+        fixed.replace(
+            "[5%, 50%]",
+            "flatten([for j in range(0, 100) : [for i in range(1, 101) : (j * 100 + i) / 10000]])",
+        ),
+    )
+    .unwrap();
+    let start = std::time::Instant::now();
+    let err = text(&landform(&["validate", "--no-color"], &dir).stderr);
+    assert!(err.contains("steps are at most 100 rising percentages"), "{err}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
 }

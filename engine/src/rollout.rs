@@ -25,6 +25,9 @@ use serde_json::{json, Map, Value as Json};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+/// The most steps a rollout has (each one a pause and an analysis): more is a mistake.
+const MAX_STEPS: usize = 100;
+
 /// The switch types rollouts drive, and the attribute that holds their weights.
 const SWITCHES: &[(&str, &str)] =
     &[("haproxy_backend", "weights"), ("aws_lb_listener", "default_action"), ("aws_lb_listener_rule", "action")];
@@ -456,13 +459,14 @@ pub fn plan_rollouts(
                 Some((e, Value::List(items))) => {
                     let f: Vec<Option<f64>> = items.iter().map(fraction).collect();
                     let ok = !f.is_empty()
+                        && f.len() <= MAX_STEPS
                         && f.iter().all(Option::is_some)
                         && f.windows(2).all(|w| w[0] < w[1])
                         && f.last() == Some(&Some(1.0));
                     if !ok {
                         diags.push(Diagnostic::error(
                             "Invalid rollout steps",
-                            "steps are rising percentages ending at 100%, such as [5%, 25%, 50%, 100%].".to_string(),
+                            format!("steps are at most {MAX_STEPS} rising percentages ending at 100%, such as [5%, 25%, 50%, 100%]."),
                             e.span,
                         ));
                         continue;
@@ -672,8 +676,10 @@ pub fn plan_rollouts(
             None => Vec::new(),
             Some((_, Value::Unknown)) if !exists => Vec::new(),
             Some((e, Value::List(items))) => {
-                let f: Vec<Option<f64>> = items.iter().map(fraction).collect();
-                if f.iter().any(|g| g.is_none_or(|g| !steps.iter().any(|s| (s - g).abs() < 1e-9))) {
+                let f: Vec<Option<f64>> = items.iter().take(MAX_STEPS + 1).map(fraction).collect();
+                if f.len() > MAX_STEPS
+                    || f.iter().any(|g| g.is_none_or(|g| !steps.iter().any(|s| (s - g).abs() < 1e-9)))
+                {
                     diags.push(Diagnostic::error(
                         "Invalid rollout gates",
                         format!(
