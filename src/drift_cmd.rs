@@ -100,11 +100,12 @@ pub fn check(
     progress: &dyn RefreshProgress,
 ) -> Result<DriftReport, CheckError> {
     let dir = run::state_dir(common);
+    let crypt = run::crypt(common).map_err(CheckError::Failed)?;
     // PostgreSQL: reads need no lock, and run while an apply holds it.
     let pg = run::pg_target(common)
         .map(|t| {
             t.and_then(|t| {
-                landform_state::PgStore::open(&t, &common.workspace).map(|(_, s)| s).map_err(|e| e.to_string())
+                landform_state::PgStore::open(&t, &common.workspace, &crypt).map(|(_, s)| s).map_err(|e| e.to_string())
             })
         })
         .transpose()
@@ -117,7 +118,7 @@ pub fn check(
             landform_state::LockError::Held(_) => CheckError::Locked(e.to_string()),
             other => CheckError::Failed(other.to_string()),
         })?;
-        landform_state::read_snapshot(&dir, &common.workspace).map_err(|e| CheckError::Failed(e.to_string()))?
+        landform_state::read_snapshot(&dir, &common.workspace, &crypt).map_err(|e| CheckError::Failed(e.to_string()))?
     };
     let refreshed = landform_engine::refresh::refresh(providers, &snapshot, rules, true, parallelism, progress);
     let errors = refreshed

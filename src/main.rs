@@ -56,6 +56,10 @@ pub struct CommonArgs {
     /// lock for a team. Never printed.
     #[arg(long, global = true, value_name = "URL", env = "LANDFORM_BACKEND_URL", hide_env_values = true)]
     pub backend_url: Option<String>,
+    /// Encrypt the state at rest (AES-256-GCM) with the key in this file: 64
+    /// hex digits or base64 of 32 bytes. `LANDFORM_STATE_KEY` may hold the key itself.
+    #[arg(long, global = true, value_name = "FILE", env = "LANDFORM_STATE_KEY_FILE")]
+    pub state_key_file: Option<PathBuf>,
     /// The workspace: a separate state for each environment (dev, staging, prod).
     /// Default: the one `landform workspace select` chose, else "default".
     #[arg(long = "workspace", global = true, env = "LANDFORM_WORKSPACE", value_name = "NAME")]
@@ -305,6 +309,17 @@ enum StateCmd {
         #[arg(long)]
         force: bool,
     },
+    /// Encrypt every workspace with a new state key (read with the current one,
+    /// LANDFORM_STATE_KEY or --state-key-file), or decrypt it with --decrypt.
+    Rekey {
+        /// The file holding the new key (64 hex digits or base64 of 32 bytes);
+        /// or set LANDFORM_STATE_NEW_KEY to the key itself.
+        #[arg(long, value_name = "FILE", conflicts_with = "decrypt")]
+        new_key_file: Option<PathBuf>,
+        /// Store the state unencrypted from now on.
+        #[arg(long)]
+        decrypt: bool,
+    },
 }
 
 #[derive(Args, Clone, Default)]
@@ -525,6 +540,9 @@ fn run_main() -> ExitCode {
             StateCmd::Push { file, force } => state_cmd::push(&common, &file, force, color),
             StateCmd::Recover => state_cmd::recover(&common, color),
             StateCmd::Migrate { to, force } => state_cmd::migrate(&common, &to, force, color),
+            StateCmd::Rekey { new_key_file, decrypt } => {
+                state_cmd::rekey(&common, new_key_file.as_deref(), decrypt, color)
+            }
         }),
     };
     match result {

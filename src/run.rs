@@ -155,6 +155,8 @@ pub struct OpenState {
     pub workspace: String,
     /// The workspace's local directory (rollout abort requests).
     pub dir: PathBuf,
+    /// How the state is sealed; recovery files are sealed the same way.
+    pub crypt: landform_state::Crypt,
 }
 
 /// The PostgreSQL state the flags name, if any (the URL is remembered as a secret).
@@ -162,6 +164,36 @@ pub fn pg_target(common: &CommonArgs) -> Option<Result<landform_state::PgTarget,
     let url = common.backend_url.as_ref().filter(|u| !u.is_empty())?;
     landform_lang::secrets::remember_texts([url.clone()]);
     Some(landform_state::PgTarget::parse(url).map_err(|e| e.to_string()))
+}
+
+/// How the state is sealed: with the key in `LANDFORM_STATE_KEY`, or in the
+/// file `--state-key-file` / `LANDFORM_STATE_KEY_FILE` names; else not at all.
+/// The key is remembered as a secret, so that no output ever shows it.
+pub fn crypt(common: &CommonArgs) -> Result<landform_state::Crypt, String> {
+    let text = match (std::env::var("LANDFORM_STATE_KEY").ok().filter(|k| !k.is_empty()), &common.state_key_file) {
+        (Some(k), _) => k,
+        (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| {
+            format!("cannot read the state key file {}: {}", path.display(), landform_state::files::io_words(&e))
+        })?,
+        (None, None) => return Ok(landform_state::Crypt::none()),
+    };
+    landform_lang::secrets::remember_texts([text.trim().to_string()]);
+    let key = landform_state::StateKey::parse(&text)?;
+    Ok(landform_state::Crypt::with_key(key))
+}
+
+/// Read a saved plan (decrypting it with the state key when it was saved
+/// encrypted): the plan and the SHA-256 of its plain bytes, the hash shown
+/// when it was made.
+pub fn read_plan_file(common: &CommonArgs, path: &std::path::Path) -> Result<(Plan, String), String> {
+    let stored = std::fs::read(path).map_err(|e| landform_state::files::io_words(&e))?;
+    let bytes = if landform_state::Crypt::is_sealed(&stored) {
+        crypt(common)?.open_file("plan", &stored, "the plan")?
+    } else {
+        stored
+    };
+    let plan = serde_json::from_slice(&bytes).map_err(|e| format!("it is not a saved plan: {e}"))?;
+    Ok((plan, landform_engine::plan::file_hash(&bytes)))
 }
 
 pub fn state_dir(common: &CommonArgs) -> PathBuf {
@@ -175,39 +207,85 @@ pub fn open_and_load(common: &CommonArgs, operation: &str, color: bool) -> Resul
         crate::errln!("{}", ui::error_line(msg, color));
         1
     };
+    let crypt = crypt(common).map_err(|e| fail(&e))?;
+    let (st, snap) = open_with(common, operation, &crypt, color)?;
+    if crypt.plain_seen() > 0 {
+        // The store sealed what it held in plain text as it opened.
+        crate::errln!(
+            "Encrypted the state of workspace \"{}\" with the state key (key ID {}): it was stored unencrypted.",
+            st.workspace,
+            crypt.key_id().unwrap_or_default()
+        );
+    }
+    Ok((st, snap))
+}
+
+/// `open_and_load` with the given encryption, as it is: what `state rekey` uses.
+pub fn open_with(
+    common: &CommonArgs,
+    operation: &str,
+    crypt: &landform_state::Crypt,
+    color: bool,
+) -> Result<(OpenState, Snapshot), u8> {
+    let fail = |msg: &str| {
+        crate::errln!("{}", ui::error_line(msg, color));
+        1
+    };
     let dir = state_dir(common);
     let workspace = common.workspace.clone();
     let local = landform_state::workspace_dir(&dir, &workspace);
-    if let Some(target) = pg_target(common) {
+    let (st, snap) = if let Some(target) = pg_target(common) {
         let target = target.map_err(|e| fail(&e))?;
         let lock = landform_state::PgLock::take(&target, &workspace, operation, common.lock_timeout)
             .map_err(|e| fail(&e.to_string()))?;
-        let (storage, snap) = landform_state::PgStore::open(&target, &workspace).map_err(|e| fail(&e.to_string()))?;
-        return Ok((OpenState { storage: Arc::new(storage), _lock: Box::new(lock), workspace, dir: local }, snap));
-    }
-    let locker = landform_state::FileLocker { dir: dir.clone(), workspace: workspace.clone() };
-    let lock = locker.lock(operation, common.lock_timeout).map_err(|e| fail(&e.to_string()))?;
-    let (storage, snap) = SledStore::open(&dir, &workspace).map_err(|e| fail(&e.to_string()))?;
-    Ok((OpenState { storage: Arc::new(storage), _lock: Box::new(lock), workspace, dir: local }, snap))
+        let (storage, snap) =
+            landform_state::PgStore::open_locked(&target, &workspace, crypt).map_err(|e| fail(&e.to_string()))?;
+        (
+            OpenState {
+                storage: Arc::new(storage),
+                _lock: Box::new(lock),
+                workspace,
+                dir: local,
+                crypt: crypt.clone(),
+            },
+            snap,
+        )
+    } else {
+        let locker = landform_state::FileLocker { dir: dir.clone(), workspace: workspace.clone() };
+        let lock = locker.lock(operation, common.lock_timeout).map_err(|e| fail(&e.to_string()))?;
+        let (storage, snap) = SledStore::open(&dir, &workspace, crypt).map_err(|e| fail(&e.to_string()))?;
+        (
+            OpenState {
+                storage: Arc::new(storage),
+                _lock: Box::new(lock),
+                workspace,
+                dir: local,
+                crypt: crypt.clone(),
+            },
+            snap,
+        )
+    };
+    Ok((st, snap))
 }
 
 /// Read the state without the lock or the database's writer handle, so that
 /// it works while another operation runs; errors are printed.
 pub fn read_state(common: &CommonArgs, color: bool) -> Result<Snapshot, u8> {
-    if let Some(target) = pg_target(common) {
-        return target
-            .and_then(|t| {
-                landform_state::PgStore::open(&t, &common.workspace).map(|(_, s)| s).map_err(|e| e.to_string())
-            })
-            .map_err(|e| {
-                crate::errln!("{}", ui::error_line(&e, color));
-                1
-            });
-    }
-    landform_state::read_snapshot(&state_dir(common), &common.workspace).map_err(|e| {
-        crate::errln!("{}", ui::error_line(&e.to_string(), color));
+    read_state_quiet(common).map_err(|e| {
+        crate::errln!("{}", ui::error_line(&e, color));
         1
     })
+}
+
+/// `read_state` with the error returned, not printed.
+pub fn read_state_quiet(common: &CommonArgs) -> Result<Snapshot, String> {
+    let crypt = crypt(common)?;
+    if let Some(target) = pg_target(common) {
+        return target.and_then(|t| {
+            landform_state::PgStore::open(&t, &common.workspace, &crypt).map(|(_, s)| s).map_err(|e| e.to_string())
+        });
+    }
+    landform_state::read_snapshot(&state_dir(common), &common.workspace, &crypt).map_err(|e| e.to_string())
 }
 
 pub struct PlanArgs {
@@ -385,7 +463,7 @@ pub fn cmd_plan(
         PlanFormat::Text => print_plan(&plan, false, color),
     }
     if let Some(path) = out {
-        if let Err(e) = write_plan_file(&path, &plan) {
+        if let Err(e) = write_plan_file(common, &path, &plan) {
             crate::errln!("{}", ui::error_line(&e, color));
             return 1;
         }
@@ -407,8 +485,9 @@ pub fn cmd_plan(
     }
 }
 
-fn write_plan_file(path: &std::path::Path, plan: &Plan) -> Result<(), String> {
-    let text = landform_engine::plan::to_file_bytes(plan);
+fn write_plan_file(common: &CommonArgs, path: &std::path::Path, plan: &Plan) -> Result<(), String> {
+    // With a state key, the plan is sealed with it: it holds the variables' values.
+    let text = crypt(common)?.seal("plan", landform_engine::plan::to_file_bytes(plan));
     // A plan file holds variable values, sensitive ones included: always a new
     // private file renamed into place, whatever the mode of one it replaces.
     landform_state::files::write_atomic(path, &text)
@@ -457,9 +536,8 @@ pub struct ApplyArgs {
 pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
     let operation = if args.plan.destroy { "destroy" } else { "apply" };
     let saved: Option<Plan> = match &args.plan_file {
-        Some(p) => match std::fs::read(p).map_err(|e| e.to_string()).and_then(|b| {
+        Some(p) => match read_plan_file(common, p).and_then(|(plan, got)| {
             if let Some(want) = &args.expect_hash {
-                let got = landform_engine::plan::file_hash(&b);
                 let want = want.trim().trim_start_matches("sha256:").to_ascii_lowercase();
                 if got != want {
                     return Err(format!(
@@ -467,7 +545,7 @@ pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
                     ));
                 }
             }
-            serde_json::from_slice::<Plan>(&b).map_err(|e| e.to_string())
+            Ok(plan)
         }) {
             Ok(plan) => Some(plan),
             Err(e) => {
@@ -688,7 +766,8 @@ fn report_state_failure(st: &OpenState, error: &str, report: &ApplyReport, color
         return 1;
     }
     let name = format!("landform-recovery-{}-{}.json", st.workspace, landform_state::now_rfc3339().replace(':', ""));
-    let bytes = serde_json::to_vec_pretty(&snap).unwrap_or_default();
+    // Sealed like the state when it is: it holds every attribute value.
+    let bytes = st.crypt.seal("state", serde_json::to_vec_pretty(&snap).unwrap_or_default());
     let mut written = None;
     for dir in [PathBuf::from("."), std::env::temp_dir()] {
         let path = dir.join(&name);

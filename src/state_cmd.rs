@@ -186,6 +186,15 @@ pub fn push(common: &CommonArgs, file: &PathBuf, force: bool, color: bool) -> u8
         Ok(t) => t,
         Err(e) => return fail(&format!("cannot read {}: {e}", file.display()), color),
     };
+    // A recovery file written while the state was encrypted is encrypted too.
+    let text = if landform_state::Crypt::is_sealed(&text) {
+        match run::crypt(common).and_then(|c| c.open_file("state", &text, &file.display().to_string())) {
+            Ok(t) => t,
+            Err(e) => return fail(&e, color),
+        }
+    } else {
+        text
+    };
     let new: Snapshot = match serde_json::from_slice(&text) {
         Ok(s) => s,
         Err(e) => {
@@ -262,22 +271,18 @@ pub fn output(common: &CommonArgs, name: Option<&str>, json: bool, color: bool) 
 pub fn show_cmd(common: &CommonArgs, plan_file: Option<&PathBuf>, format: run::PlanFormat, color: bool) -> u8 {
     let json = format == run::PlanFormat::Json;
     if let Some(p) = plan_file {
-        let (plan, hash): (landform_engine::Plan, String) =
-            match std::fs::read(p).map_err(|e| e.to_string()).and_then(|b| {
-                Ok((serde_json::from_slice(&b).map_err(|e| e.to_string())?, landform_engine::plan::file_hash(&b)))
-            }) {
-                Ok(x) => x,
-                Err(e) => return fail(&format!("cannot read the plan {}: {e}", p.display()), color),
-            };
+        let (plan, hash) = match run::read_plan_file(common, p) {
+            Ok(x) => x,
+            Err(e) => return fail(&format!("cannot read the plan {}: {e}", p.display()), color),
+        };
         if json {
             // The configuration and state it was made from, when they are still those.
             let mut sources = landform_lang::SourceMap::new();
             let (tree, _) = landform_lang::module::load_tree(&crate::inputs::DiskFs, ".", &mut sources);
             let same_config =
                 tree.syntax_errors == 0 && landform_engine::planner::config_hash(&sources) == plan.config_hash;
-            let state = landform_state::read_snapshot(&run::state_dir(common), &common.workspace)
-                .ok()
-                .filter(|s| s.lineage == plan.lineage && s.serial == plan.serial);
+            let state =
+                run::read_state_quiet(common).ok().filter(|s| s.lineage == plan.lineage && s.serial == plan.serial);
             run::print_plan_json(&plan, state.as_ref(), same_config.then_some(&tree), &hash);
         } else if format == run::PlanFormat::Markdown {
             crate::out!("{}", run::plan_markdown(&plan, &hash, landform_engine::render::markdown::GITHUB_LIMIT));
@@ -321,13 +326,17 @@ pub fn recover(common: &CommonArgs, color: bool) -> u8 {
         Ok(l) => l,
         Err(e) => return fail(&e.to_string(), color),
     };
-    if landform_state::read_snapshot(&dir, &common.workspace).is_ok() {
+    let crypt = match run::crypt(common) {
+        Ok(c) => c,
+        Err(e) => return fail(&e, color),
+    };
+    if landform_state::read_snapshot(&dir, &common.workspace, &crypt).is_ok() {
         return fail(
             &format!("the state of workspace \"{}\" is not damaged; there is nothing to recover", common.workspace),
             color,
         );
     }
-    match landform_state::SledStore::recover(&dir, &common.workspace) {
+    match landform_state::SledStore::recover(&dir, &common.workspace, &crypt) {
         Ok((snap, kept)) => {
             crate::outln!(
                 "Restored the last good state of workspace \"{}\": serial {}, {} resource instance(s). The damaged state was kept in {}.\nRun `landform plan` to see how the real infrastructure differs from it.",
@@ -349,6 +358,10 @@ pub fn recover(common: &CommonArgs, color: bool) -> u8 {
 pub fn migrate(common: &CommonArgs, to: &str, force: bool, color: bool) -> u8 {
     use landform_state::{PgStore, PgTarget, SledStore, Storage};
     let dir = run::state_dir(common);
+    let crypt = match run::crypt(common) {
+        Ok(c) => c,
+        Err(e) => return fail(&e, color),
+    };
     let from_pg = run::pg_target(common).transpose();
     let from_pg = match from_pg {
         Ok(t) => t,
@@ -380,10 +393,10 @@ pub fn migrate(common: &CommonArgs, to: &str, force: bool, color: bool) -> u8 {
     let mut targets: Vec<(String, Box<dyn Storage>, Snapshot)> = Vec::new();
     for name in &names {
         let opened: Result<(Box<dyn Storage>, Snapshot), String> = match &to_pg {
-            Some(t) => PgStore::open(t, name)
+            Some(t) => PgStore::open(t, name, &crypt)
                 .map(|(s, snap)| (Box::new(s) as Box<dyn Storage>, snap))
                 .map_err(|e| e.to_string()),
-            None => SledStore::open(&dir, name)
+            None => SledStore::open(&dir, name, &crypt)
                 .map(|(s, snap)| (Box::new(s) as Box<dyn Storage>, snap))
                 .map_err(|e| e.to_string()),
         };
@@ -424,6 +437,89 @@ pub fn migrate(common: &CommonArgs, to: &str, force: bool, color: bool) -> u8 {
         "Migrated {copied} workspace(s) to {}. Use it with {}.",
         if to_pg.is_some() { "PostgreSQL" } else { "sled" },
         if to_pg.is_some() { "--backend-url (or LANDFORM_BACKEND_URL)" } else { "no --backend-url" }
+    );
+    0
+}
+
+/// `state rekey`: every workspace of the state in use read with the current
+/// key (or none) and written again whole with the new one (or none), one
+/// workspace at a time, each in one commit under its lock. Values sealed with
+/// either key are read, so that a rekey stopped halfway is finished by running
+/// it again.
+pub fn rekey(common: &CommonArgs, new_key_file: Option<&std::path::Path>, decrypt: bool, color: bool) -> u8 {
+    use landform_state::{Crypt, StateKey};
+    let current = match run::crypt(common) {
+        Ok(c) => c,
+        Err(e) => return fail(&e, color),
+    };
+    let new_text = match (std::env::var("LANDFORM_STATE_NEW_KEY").ok().filter(|k| !k.is_empty()), new_key_file) {
+        _ if decrypt => None,
+        (_, Some(path)) => match std::fs::read_to_string(path) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let why = landform_state::files::io_words(&e);
+                return fail(&format!("cannot read the new key file {}: {why}", path.display()), color);
+            }
+        },
+        (Some(k), None) => Some(k),
+        (None, None) => {
+            return fail(
+                "say what to rekey to: --new-key-file FILE (or LANDFORM_STATE_NEW_KEY), or --decrypt to store the state unencrypted",
+                color,
+            )
+        }
+    };
+    let target = match new_text {
+        Some(t) => {
+            landform_lang::secrets::remember_texts([t.trim().to_string()]);
+            match StateKey::parse(&t) {
+                Ok(k) => Crypt::with_key(k),
+                Err(e) => return fail(&format!("the new key: {e}"), color),
+            }
+        }
+        None => Crypt::none(),
+    };
+    // Read with the current key and the new one, write with the new one.
+    let crypt = target.clone().also_reading_from(&current);
+    let names = match run::pg_target(common) {
+        Some(t) => match t.and_then(|t| landform_state::PgStore::workspaces(&t).map_err(|e| e.to_string())) {
+            Ok(n) => n,
+            Err(e) => return fail(&e, color),
+        },
+        None => landform_state::workspaces(&run::state_dir(common)),
+    };
+    if names.is_empty() {
+        return fail("the state in use holds no workspace: nothing to rekey", color);
+    }
+    let to = match target.key_id() {
+        Some(id) => format!("encrypted with key ID {id}"),
+        None => "stored unencrypted".into(),
+    };
+    for name in &names {
+        let mut c = common.clone();
+        c.workspace = name.clone();
+        let (held, snap) = match run::open_with(&c, "state rekey", &crypt, color) {
+            Ok(x) => x,
+            Err(code) => return code,
+        };
+        // Opening it wrote every record again as the new key stores it.
+        if let Err(e) = held.storage.save_backup(&snap) {
+            return fail(&format!("workspace \"{name}\": {e}; its state is as it was"), color);
+        }
+        drop(held);
+        crate::outln!(
+            "workspace \"{name}\": {} resource(s) and {} output(s) {to}",
+            snap.resources.len(),
+            snap.outputs.len()
+        );
+    }
+    crate::outln!(
+        "Rekeyed {} workspace(s). From now on, {}. Plan files saved before this cannot be applied; make new ones.",
+        names.len(),
+        match target.key_id() {
+            Some(_) => "give the new key (LANDFORM_STATE_KEY or --state-key-file)",
+            None => "give no state key",
+        }
     );
     0
 }

@@ -76,6 +76,10 @@ pub fn run(common: &CommonArgs, cmd: WorkspaceCmd, color: bool) -> u8 {
         crate::errln!("{}", ui::error_line(msg, color));
         1
     };
+    let crypt = match run::crypt(common) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
     let select = |name: &str| {
         std::fs::create_dir_all(&dir)
             .and_then(|_| landform_state::files::write_atomic(&selection_file(&dir), name.as_bytes()))
@@ -122,7 +126,7 @@ pub fn run(common: &CommonArgs, cmd: WorkspaceCmd, color: bool) -> u8 {
                     Ok(l) => l,
                     Err(e) => return fail(&e.to_string()),
                 };
-                if let Err(e) = SledStore::open(&dir, &name) {
+                if let Err(e) = SledStore::open(&dir, &name, &crypt) {
                     return fail(&e.to_string());
                 }
             }
@@ -168,7 +172,7 @@ pub fn run(common: &CommonArgs, cmd: WorkspaceCmd, color: bool) -> u8 {
                 let t = run::pg_target(common).and_then(Result::ok);
                 let deleted = t
                     .ok_or_else(|| "no PostgreSQL state".to_string())
-                    .and_then(|t| landform_state::PgStore::open(&t, &name).map_err(|e| e.to_string()))
+                    .and_then(|t| landform_state::PgStore::open(&t, &name, &crypt).map_err(|e| e.to_string()))
                     .and_then(|(store, _)| store.delete_workspace().map_err(|e| e.to_string()));
                 drop(held);
                 if let Err(e) = deleted {
@@ -182,7 +186,7 @@ pub fn run(common: &CommonArgs, cmd: WorkspaceCmd, color: bool) -> u8 {
                 Ok(l) => l,
                 Err(e) => return fail(&e.to_string()),
             };
-            match SledStore::open(&dir, &name).and_then(|(store, _)| store.load()) {
+            match SledStore::open(&dir, &name, &crypt).and_then(|(store, _)| store.load()) {
                 Ok(snap) if !snap.resources.is_empty() && !force => {
                     return fail(&format!(
                         "the workspace \"{name}\" still manages {} resource instance(s). Destroy them first (landform destroy --workspace {name}), or delete it with --force to forget them.",

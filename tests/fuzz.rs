@@ -339,11 +339,13 @@ fn record(i: usize) -> ResourceRecord {
 
 #[test]
 fn fuzz_state_reader() {
-    // A state with a few commits behind it, and a backup.
+    // A state with a few commits behind it, and a backup; one plain, one encrypted.
     let base = std::env::temp_dir().join(format!("landform-fuzz-state-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
-    let good = {
-        let (store, snap) = SledStore::open(&base, "default").unwrap();
+    let key = landform_state::StateKey::parse(&"5a".repeat(32)).unwrap();
+    let crypts = [landform_state::Crypt::none(), landform_state::Crypt::with_key(key)];
+    let make = |base: &std::path::Path, crypt: &landform_state::Crypt| {
+        let (store, snap) = SledStore::open(base, "default", crypt).unwrap();
         store.save_backup(&snap).unwrap();
         for batch in 0..4 {
             let changes: Vec<Change> =
@@ -353,7 +355,10 @@ fn fuzz_state_reader() {
         store.commit(&[Change::Delete("local_file.f[3]".into())]).unwrap();
         store.load().unwrap()
     };
-    let ws = landform_state::workspace_dir(&base, "default");
+    let good = make(&base.join("plain"), &crypts[0]);
+    let sealed = make(&base.join("sealed"), &crypts[1]);
+    assert_eq!((&sealed.resources, sealed.serial), (&good.resources, good.serial));
+    let lineages = [good.lineage.clone(), sealed.lineage];
     let files: Vec<String> =
         ["db/db", "db/conf", "manifest.json", "backup.json"].into_iter().map(String::from).collect();
     let damage = || {
@@ -368,7 +373,8 @@ fn fuzz_state_reader() {
         let n = trial.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("landform-fuzz-state-{}-{n}", std::process::id()));
         let wdir = landform_state::workspace_dir(&dir, "default");
-        copy_dir(&ws, &wdir);
+        let crypt = &crypts[n % 2];
+        copy_dir(&landform_state::workspace_dir(&base.join(["plain", "sealed"][n % 2]), "default"), &wdir);
         let path = wdir.join(file);
         if let Ok(mut bytes) = std::fs::read(&path) {
             // Damage the written part of the file, not its zero padding.
@@ -384,13 +390,13 @@ fn fuzz_state_reader() {
             }
             std::fs::write(&path, bytes).unwrap();
         }
-        let read = landform_state::read_snapshot(&dir, "default");
-        let opened = SledStore::open(&dir, "default").map(|(_, s)| s);
+        let read = landform_state::read_snapshot(&dir, "default", crypt);
+        let opened = SledStore::open(&dir, "default", crypt).map(|(_, s)| s);
         let _ = std::fs::remove_dir_all(&dir);
         // Read at all, the state must be exactly the good one: never a wrong state.
         for (what, got) in [("read_snapshot", read), ("open", opened)] {
             if let Ok(s) = got {
-                if s.resources.len() != good.resources.len() || s.serial != good.serial || s.lineage != good.lineage {
+                if s.resources != good.resources || s.serial != good.serial || s.lineage != lineages[n % 2] {
                     return Err(format!(
                         "{what} read a wrong state after damage to {file}: {} resources at serial {}",
                         s.resources.len(),

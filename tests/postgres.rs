@@ -415,3 +415,116 @@ fn tls_with_sslmode_require_verifies_the_server() {
     );
     assert!(!err.contains("postgres://"), "{err}");
 }
+
+const ENCRYPTED: &str = r#"
+variable "token" {
+  type      = string
+  sensitive = true
+  default   = "tok-canary-5150"
+}
+variable "word" {
+  type    = string
+  default = "canary-plain-4242"
+}
+resource "landform_data" "a" {
+  input = { word = var.word, token = var.token }
+}
+resource "local_file" "f" {
+  path    = "${path.module}/out.txt"
+  content = "canary-file-7788"
+}
+output "content" { value = local_file.f.content }
+"#;
+
+/// Every file under `dir` (skipping `skip`) that holds one of `needles`, with the needle.
+fn files_holding(dir: &Path, skip: &[&str], needles: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if skip.iter().any(|s| p.file_name().is_some_and(|n| n == *s)) {
+            continue;
+        }
+        if p.is_dir() {
+            out.extend(files_holding(&p, skip, needles));
+        } else {
+            let bytes = std::fs::read(&p).unwrap();
+            for n in needles {
+                if bytes.windows(n.len()).any(|w| w == n.as_bytes()) {
+                    out.push(format!("{} holds {n}", p.display()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Done means 5: with encryption on, no attribute value appears in plain text
+/// in the sled files (database, backup, saved plan) or in the PostgreSQL
+/// rows; a missing or wrong key is a clear error that changes nothing;
+/// `state rekey` rotates the key.
+#[test]
+fn encryption_leaves_no_attribute_value_readable_in_sled_files_or_postgresql_rows() {
+    let canaries = ["canary-plain-4242", "tok-canary-5150", "canary-file-7788", "canary-plain-9999"];
+    let f = Fixture::new("encryption", ENCRYPTED);
+    let skip = ["main.lf", "out.txt", "key1", "key2"];
+    let key1 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    std::fs::write(f.path("key1"), format!("{key1}\n")).unwrap();
+    std::fs::write(f.path("key2"), "qrvOLu8sQ1dYWWNkZWZnaGlqa2xtbm9wcXJzdHV2d3g=").unwrap();
+    let with = |key: &str, args: &[&str]| {
+        let mut c = f.cmd(args);
+        c.env("LANDFORM_STATE_KEY_FILE", f.path(key)).stdin(Stdio::null());
+        c.output().unwrap()
+    };
+    // Without a key the values are in the files: the scans below can fail.
+    f.ok(&["apply", "--auto-approve"]);
+    assert!(!files_holding(&f.dir, &skip, &canaries).is_empty());
+    // The key turned on: the next command that takes the lock seals all of it.
+    let out = with("key1", &["plan", "-out", "p.plan"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("Encrypted the state of workspace \"default\""), "{}", text(&out.stderr));
+    let out = with("key1", &["apply", "--auto-approve", "--var", "word=canary-plain-9999"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(files_holding(&f.dir, &skip, &canaries), Vec::<String>::new());
+    // ... and the values are all there to whom holds the key.
+    let out = with("key1", &["state", "pull", "--show-sensitive"]);
+    assert!(text(&out.stdout).contains("canary-plain-9999") && text(&out.stdout).contains("tok-canary-5150"));
+    // No key, or a wrong one: exit 1 naming the key ID needed, nothing written.
+    let manifest = std::fs::read(f.path(".landform/state/workspaces/default/manifest.json")).unwrap();
+    for out in [f.run(&["apply", "--auto-approve"]), with("key2", &["state", "list"]), f.run(&["apply", "p.plan"])] {
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+        let err = text(&out.stderr);
+        assert!(err.contains("encrypted") && err.contains("LANDFORM_STATE_KEY") && !err.contains(key1), "{err}");
+    }
+    assert_eq!(std::fs::read(f.path(".landform/state/workspaces/default/manifest.json")).unwrap(), manifest);
+
+    // To PostgreSQL, sealed with the same key: no value in any row.
+    let pg = Postgres::start();
+    let out = with("key1", &["state", "migrate", "--to", &pg.url]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let on_pg = |key: &str, args: &[&str]| {
+        let mut c = f.cmd(args);
+        c.env("LANDFORM_BACKEND_URL", &pg.url).env("LANDFORM_STATE_KEY_FILE", f.path(key)).stdin(Stdio::null());
+        c.output().unwrap()
+    };
+    let out = on_pg("key1", &["apply", "--auto-approve", "--var", "word=canary-plain-4242"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let rows = pg.sql("SELECT kind || ' ' || key || ' ' || value FROM landform.records ORDER BY kind, key");
+    let everything = format!("{rows}\n{}", pg.sql("SELECT row_to_json(w)::text FROM landform.workspaces w"));
+    assert!(rows.contains("lfenc1:") && rows.contains("r local_file.f"), "{rows}");
+    for c in canaries {
+        assert!(!everything.contains(c), "{c} is in a row:\n{everything}");
+    }
+    // Rekey on PostgreSQL: the old key no longer reads it, the new one does.
+    let mut c = f.cmd(&["state", "rekey", "--new-key-file", f.path("key2").to_str().unwrap()]);
+    c.env("LANDFORM_BACKEND_URL", &pg.url).env("LANDFORM_STATE_KEY_FILE", f.path("key1"));
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(on_pg("key1", &["state", "list"]).status.code(), Some(1));
+    let out = on_pg("key2", &["plan", "--detailed-exitcode", "--var", "word=canary-plain-4242"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let rows = pg.sql("SELECT value FROM landform.records");
+    assert!(!rows.is_empty() && !canaries.iter().any(|c| rows.contains(c)), "{rows}");
+    // The sled state it was copied from keeps key1.
+    let sled = with("key2", &["state", "list"]);
+    assert!(sled.status.code() == Some(1) && text(&sled.stderr).contains("key ID"), "{}", text(&sled.stderr));
+}

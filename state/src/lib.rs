@@ -5,12 +5,14 @@
 //! **Invariant:** a commit is atomic and durable before it returns: a crash
 //! loses nothing that was committed and never leaves half a change.
 
+pub mod crypt;
 pub mod files;
 mod lock;
 mod pg_store;
 mod sled_store;
 mod time;
 
+pub use crypt::{Crypt, StateKey};
 pub use lock::{release_all_held, FileLocker, LockGuard, LockInfo, DAMAGED_LOCK_ID};
 pub use pg_store::{PgLock, PgStore, PgTarget};
 pub use sled_store::{read_snapshot, workspace_dir, workspaces, SledStore};

@@ -16,6 +16,7 @@
 //! small runtime and drives each call to completion on it (inside another
 //! runtime's worker, through `block_in_place`, as the aws provider does).
 
+use crate::crypt::{Crypt, OpenError};
 use crate::{
     Change, LockError, LockInfo, OutputRecord, ResourceRecord, Result, Snapshot, StateError, Storage, FORMAT_VERSION,
 };
@@ -216,12 +217,13 @@ pub struct PgStore {
     client: tokio::sync::Mutex<Client>,
     schema: String,
     workspace: String,
+    crypt: Crypt,
 }
 
 impl PgStore {
     /// Connect, create or migrate the schema, and read the workspace's state
     /// (an empty one, with a new lineage, when it has none yet).
-    pub fn open(target: &PgTarget, workspace: &str) -> Result<(PgStore, Snapshot)> {
+    pub fn open(target: &PgTarget, workspace: &str, crypt: &Crypt) -> Result<(PgStore, Snapshot)> {
         let rt = runtime()?;
         let client = run(&rt, connect(rt.handle(), target))?;
         migrate(&rt, &client, &target.schema)?;
@@ -230,9 +232,47 @@ impl PgStore {
             client: tokio::sync::Mutex::new(client),
             schema: target.schema.clone(),
             workspace: workspace.to_string(),
+            crypt: crypt.clone(),
         };
         let snap = store.load()?;
         Ok((store, snap))
+    }
+
+    /// `open` for an operation that holds the workspace's lock: records not
+    /// stored as `crypt` stores them (encryption turned on, off, or to another
+    /// key) are written again first, in one transaction.
+    pub fn open_locked(target: &PgTarget, workspace: &str, crypt: &Crypt) -> Result<(PgStore, Snapshot)> {
+        let (store, snap) = PgStore::open(target, workspace, crypt)?;
+        if store.stale_records()? > 0 {
+            store.replace(&snap)?;
+        }
+        Ok((store, snap))
+    }
+
+    /// How many records are not stored as the key in use would store them.
+    fn stale_records(&self) -> Result<i64> {
+        let records = self.t("records");
+        let (sql, pattern) = match self.crypt.key_id() {
+            Some(id) => (
+                format!("SELECT count(*) FROM {records} WHERE workspace = $1 AND value NOT LIKE $2"),
+                format!("lfenc1:{id}:%"),
+            ),
+            None => (
+                format!("SELECT count(*) FROM {records} WHERE workspace = $1 AND value LIKE $2"),
+                "lfenc1:%".to_string(),
+            ),
+        };
+        run(&self.rt, async {
+            let client = self.client.lock().await;
+            client.query_one(&sql, &[&self.workspace, &pattern]).await.map(|r| r.get::<_, i64>(0))
+        })
+        .map_err(err("cannot read the PostgreSQL state"))
+    }
+
+    /// A record's JSON as stored: sealed for its slot when a key is set.
+    fn seal(&self, kind: &str, key: &str, json: String) -> String {
+        let sealed = self.crypt.seal(&format!("{kind}/{key}"), json.into_bytes());
+        String::from_utf8(sealed).unwrap_or_default()
     }
 
     fn t(&self, table: &str) -> String {
@@ -318,9 +358,18 @@ impl Storage for PgStore {
             }
             let mut outputs = BTreeMap::new();
             for r in rows {
-                let (kind, key, value): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+                let (kind, key, stored): (String, String, String) = (r.get(0), r.get(1), r.get(2));
                 let what = format!("the PostgreSQL state's record {kind}/{key} cannot be read");
                 let bad = || StateError(what.clone());
+                let value = match self.crypt.open(&format!("{kind}/{key}"), stored.as_bytes()) {
+                    Ok(v) => String::from_utf8(v).map_err(|_| bad())?,
+                    Err(OpenError::Key(why)) => return Err(StateError(format!("{why}. Nothing was changed."))),
+                    Err(OpenError::Damaged) => {
+                        return Err(StateError(format!(
+                            "the PostgreSQL state's record {kind}/{key} does not decrypt: it was changed or damaged"
+                        )))
+                    }
+                };
                 match kind.as_str() {
                     "r" => snap.resources.push(serde_json::from_str::<ResourceRecord>(&value).map_err(|_| bad())?),
                     "p" => snap.pending.push(serde_json::from_str::<ResourceRecord>(&value).map_err(|_| bad())?),
@@ -368,6 +417,8 @@ impl Storage for PgStore {
                 }
             }
         }
+        let puts: Vec<(&str, String, Option<String>)> =
+            puts.into_iter().map(|(kind, key, v)| (kind, key.clone(), v.map(|v| self.seal(kind, &key, v)))).collect();
         let (workspaces, records) = (self.t("workspaces"), self.t("records"));
         run(&self.rt, async {
             let mut client = self.client.lock().await;
@@ -427,6 +478,8 @@ impl Storage for PgStore {
         for (k, w) in &snapshot.rollouts {
             rows.push(("w", k.clone(), erased::Json::text(w)?));
         }
+        let rows: Vec<(&str, String, String)> =
+            rows.into_iter().map(|(kind, key, v)| (kind, key.clone(), self.seal(kind, &key, v))).collect();
         let (workspaces, records) = (self.t("workspaces"), self.t("records"));
         let lineage = if snapshot.lineage.is_empty() { crate::random_id() } else { snapshot.lineage.clone() };
         run(&self.rt, async {

@@ -12,6 +12,7 @@
 //! opened as a copy, so that sled's recovery never rewrites the original, and
 //! `backup.json` keeps the last good state for `landform state recover`.
 
+use crate::crypt::{Crypt, OpenError};
 use crate::files::{copy_dir, io_words, make_private, sync_dir, write_atomic};
 use crate::{Change, OutputRecord, ResourceRecord, Result, Snapshot, StateError, Storage, FORMAT_VERSION};
 use serde::{Deserialize, Serialize};
@@ -90,6 +91,7 @@ pub struct SledStore {
     name: String,
     db: sled::Db,
     meta: Mutex<Meta>,
+    crypt: Crypt,
 }
 
 #[derive(Clone)]
@@ -137,34 +139,88 @@ fn open_db(path: &Path) -> std::result::Result<sled::Db, sled::Error> {
     }
 }
 
+/// Why a database was not read: a key it needs was not given, or it is damaged.
+enum Bad {
+    Key(String),
+    Damaged(String),
+}
+
+impl From<String> for Bad {
+    fn from(why: String) -> Bad {
+        Bad::Damaged(why)
+    }
+}
+
+impl From<&str> for Bad {
+    fn from(why: &str) -> Bad {
+        Bad::Damaged(why.to_string())
+    }
+}
+
+impl Bad {
+    /// The error for a workspace: a key error as it is, damage with the way back.
+    fn into_error(self, dir: &Path, workspace: &str, crypt: &Crypt) -> StateError {
+        match self {
+            Bad::Key(why) => StateError(format!("{why}. Nothing was changed.")),
+            Bad::Damaged(why) => damaged(dir, workspace, &why, crypt),
+        }
+    }
+}
+
+/// A stored value, opened: key errors as they are, a value that does not
+/// decrypt as damage of `what`.
+fn unseal(crypt: &Crypt, k: &[u8], v: &[u8], what: impl FnOnce() -> String) -> std::result::Result<Vec<u8>, Bad> {
+    crypt.open(&String::from_utf8_lossy(k), v).map_err(|e| match e {
+        OpenError::Key(why) => Bad::Key(why),
+        OpenError::Damaged => Bad::Damaged(format!("{} does not decrypt: it was changed or damaged", what())),
+    })
+}
+
+/// What a database holds, read.
+struct Read {
+    snap: Snapshot,
+    digest: SetDigest,
+    /// Records not stored as `crypt` would store them now: in plain text while
+    /// a key is set, or sealed with another key (or with one while none is).
+    stale: usize,
+}
+
 /// Read every entry of a database: the snapshot and the digest of its records.
-fn read_db(db: &sled::Db, workspace: &str) -> std::result::Result<(Snapshot, SetDigest), String> {
+fn read_db(db: &sled::Db, workspace: &str, crypt: &Crypt) -> std::result::Result<Read, Bad> {
     let mut digest = SetDigest::default();
+    let mut stale = 0;
     let mut resources = Vec::new();
     let mut pending = Vec::new();
     let mut outputs = BTreeMap::new();
     let mut rollouts = BTreeMap::new();
     let (mut lineage, mut serial) = (String::new(), 0);
     for item in db.iter() {
-        let (k, v) = item.map_err(|e| sled_words(&e))?;
+        let (k, stored) = item.map_err(|e| sled_words(&e))?;
+        if [&b"r/"[..], b"p/", b"o/", b"w/"].iter().any(|p| k.starts_with(p)) {
+            digest.toggle(&k, &stored);
+            if Crypt::sealed_with(&stored).as_deref() != crypt.key_id() {
+                stale += 1;
+            }
+        }
+        let v = if k.starts_with(b"m/") {
+            stored.to_vec()
+        } else {
+            unseal(crypt, &k, &stored, || format!("the record {}", String::from_utf8_lossy(&k)))?
+        };
         if let Some(addr) = k.strip_prefix(b"r/") {
-            digest.toggle(&k, &v);
             let rec: ResourceRecord = serde_json::from_slice(&v)
                 .map_err(|_| format!("the record of {} cannot be read", String::from_utf8_lossy(addr)))?;
             resources.push(rec);
         } else if let Some(addr) = k.strip_prefix(b"p/") {
-            digest.toggle(&k, &v);
             let rec: ResourceRecord = serde_json::from_slice(&v)
                 .map_err(|_| format!("the pending record of {} cannot be read", String::from_utf8_lossy(addr)))?;
             pending.push(rec);
         } else if let Some(name) = k.strip_prefix(b"o/") {
-            digest.toggle(&k, &v);
             let name = String::from_utf8_lossy(name).into_owned();
             let rec: OutputRecord =
                 serde_json::from_slice(&v).map_err(|_| format!("the record of output {name} cannot be read"))?;
             outputs.insert(name, rec);
         } else if let Some(name) = k.strip_prefix(b"w/") {
-            digest.toggle(&k, &v);
             let name = String::from_utf8_lossy(name).into_owned();
             let rec: serde_json::Value =
                 serde_json::from_slice(&v).map_err(|_| format!("the record of rollout {name} cannot be read"))?;
@@ -172,7 +228,10 @@ fn read_db(db: &sled::Db, workspace: &str) -> std::result::Result<(Snapshot, Set
         } else if &*k == b"m/lineage" {
             lineage = String::from_utf8_lossy(&v).into_owned();
         } else if &*k == b"m/serial" {
-            serial = std::str::from_utf8(&v).ok().and_then(|s| s.parse().ok()).ok_or("its serial cannot be read")?;
+            serial = std::str::from_utf8(&v)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or(Bad::Damaged("its serial cannot be read".into()))?;
         }
     }
     let snap = Snapshot {
@@ -185,7 +244,7 @@ fn read_db(db: &sled::Db, workspace: &str) -> std::result::Result<(Snapshot, Set
         pending,
         rollouts,
     };
-    Ok((snap, digest))
+    Ok(Read { snap, digest, stale })
 }
 
 /// Does what the database holds match the manifest (or the commit it names as pending)?
@@ -234,8 +293,8 @@ fn write_manifest(dir: &Path, m: &Manifest) -> Result<()> {
         .map_err(|e| StateError(format!("cannot write {}: {}", dir.join("manifest.json").display(), io_words(&e))))
 }
 
-fn damaged(dir: &Path, workspace: &str, why: &str) -> StateError {
-    let backup = match read_backup(dir) {
+fn damaged(dir: &Path, workspace: &str, why: &str, crypt: &Crypt) -> StateError {
+    let backup = match read_backup(dir, crypt) {
         Ok(b) => format!(
             " The last good state (serial {}, {} resource instance(s)) is in {}: restore it with `landform state recover`{}.",
             b.serial,
@@ -251,50 +310,53 @@ fn damaged(dir: &Path, workspace: &str, why: &str) -> StateError {
     ))
 }
 
-fn read_backup(dir: &Path) -> std::result::Result<Snapshot, String> {
-    let bytes = std::fs::read(dir.join("backup.json")).map_err(|e| io_words(&e))?;
+fn read_backup(dir: &Path, crypt: &Crypt) -> std::result::Result<Snapshot, String> {
+    let stored = std::fs::read(dir.join("backup.json")).map_err(|e| io_words(&e))?;
+    let bytes = crypt.open_file("backup.json", &stored, "backup.json")?;
     serde_json::from_slice(&bytes).map_err(|_| "backup.json cannot be read".into())
 }
 
 /// Open a copy of the database in a temporary directory and check it, so that
 /// sled's recovery of a damaged database never writes to the original.
-fn check_copy(dir: &Path, workspace: &str, manifest: &Manifest) -> Result<Snapshot> {
+fn check_copy(dir: &Path, workspace: &str, manifest: &Manifest, crypt: &Crypt) -> Result<(Snapshot, usize)> {
     let tmp = std::env::temp_dir().join(format!("landform-check-{}-{}", std::process::id(), crate::random_id()));
     let result = (|| {
-        copy_dir(&dir.join("db"), &tmp).map_err(|e| format!("its database cannot be copied: {}", io_words(&e)))?;
+        copy_dir(&live_db(dir), &tmp).map_err(|e| format!("its database cannot be copied: {}", io_words(&e)))?;
         make_private(&tmp);
         let db = open_db(&tmp).map_err(|e| format!("its database cannot be opened: {}", sled_words(&e)))?;
-        let (snap, digest) = read_db(&db, workspace)?;
+        let read = read_db(&db, workspace, crypt)?;
         drop(db);
-        check(manifest, &snap, &digest)?;
-        Ok(snap)
+        check(manifest, &read.snap, &read.digest)?;
+        Ok((read.snap, read.stale))
     })();
     let _ = std::fs::remove_dir_all(&tmp);
-    result.map_err(|why: String| damaged(dir, workspace, &why))
+    result.map_err(|bad: Bad| bad.into_error(dir, workspace, crypt))
 }
 
 /// Read a workspace's state without opening its database for writing: what
 /// `state list`, `output` and `show` use, so that they work during an apply.
 /// Nothing in the state directory is written. A workspace with no state reads
 /// as empty.
-pub fn read_snapshot(state_dir: &Path, workspace: &str) -> Result<Snapshot> {
+pub fn read_snapshot(state_dir: &Path, workspace: &str, crypt: &Crypt) -> Result<Snapshot> {
     let dir = workspace_dir(state_dir, workspace);
     let mut last = None;
     // An apply may commit while the copy is taken; a copy that does not match
     // is taken again before the state is called damaged.
     for attempt in 0..5 {
-        let manifest = read_manifest(&dir).map_err(|why| damaged(&dir, workspace, &why))?;
+        let manifest = read_manifest(&dir).map_err(|why| damaged(&dir, workspace, &why, crypt))?;
         let Some(manifest) = manifest else {
             if dir.join("db").exists() {
-                return Err(damaged(&dir, workspace, "its manifest.json is missing"));
+                return Err(damaged(&dir, workspace, "its manifest.json is missing", crypt));
             }
             return Ok(Snapshot::empty(workspace));
         };
-        if !dir.join("db").join("db").exists() {
-            return Err(damaged(&dir, workspace, "its database file db/db is missing"));
+        if !live_db(&dir).join("db").exists() {
+            return Err(damaged(&dir, workspace, "its database file db/db is missing", crypt));
         }
-        match check_copy(&dir, workspace, &manifest) {
-            Ok(s) => return Ok(s),
+        match check_copy(&dir, workspace, &manifest, crypt) {
+            Ok((s, _)) => return Ok(s),
+            // A key error does not go away with another copy.
+            Err(e) if !e.0.contains("is damaged") => return Err(e),
             Err(e) => last = Some(e),
         }
         std::thread::sleep(std::time::Duration::from_millis(50 * (attempt + 1)));
@@ -315,33 +377,43 @@ pub fn read_snapshot(state_dir: &Path, workspace: &str) -> Result<Snapshot> {
 impl SledStore {
     /// Open a workspace's state for writing (creating it if it has none) and
     /// read it. A damaged or rolled-back state is refused, and nothing written.
-    pub fn open(state_dir: &Path, workspace: &str) -> Result<(SledStore, Snapshot)> {
+    pub fn open(state_dir: &Path, workspace: &str, crypt: &Crypt) -> Result<(SledStore, Snapshot)> {
         let dir = workspace_dir(state_dir, workspace);
-        let manifest = read_manifest(&dir).map_err(|why| damaged(&dir, workspace, &why))?;
+        let damaged = |why: &str| damaged(&dir, workspace, why, crypt);
+        let manifest = read_manifest(&dir).map_err(|why| damaged(&why))?;
         let db_file = dir.join("db").join("db");
         let manifest = match manifest {
             Some(m) => {
+                settle_rebuild(&dir);
                 if !db_file.exists() {
-                    return Err(damaged(&dir, workspace, "its database file db/db is missing"));
+                    return Err(damaged("its database file db/db is missing"));
                 }
                 if m.workspace != workspace {
-                    return Err(damaged(&dir, workspace, &format!("its manifest names workspace \"{}\"", m.workspace)));
+                    return Err(damaged(&format!("its manifest names workspace \"{}\"", m.workspace)));
                 }
-                check_copy(&dir, workspace, &m)?;
-                m
+                let (snap, stale) = check_copy(&dir, workspace, &m, crypt)?;
+                if stale > 0 {
+                    // Encryption turned on, off, or to another key: the whole
+                    // database is written again, so that no old value stays
+                    // behind in sled's log.
+                    rebuild(&dir, &snap, crypt, &m)?
+                } else {
+                    m
+                }
             }
-            None if dir.join("db").exists() => return Err(damaged(&dir, workspace, "its manifest.json is missing")),
-            None => Self::create(state_dir, &dir, workspace)?,
+            None if dir.join("db").exists() => return Err(damaged("its manifest.json is missing")),
+            None => Self::create(state_dir, &dir, workspace, crypt)?,
         };
         let db = open_db(&dir.join("db")).map_err(|e| {
             StateError(format!("cannot open the state database in {}: {}", dir.display(), sled_words(&e)))
         })?;
         make_private(state_dir);
-        let (snap, digest) = read_db(&db, workspace).map_err(|why| damaged(&dir, workspace, &why))?;
-        check(&manifest, &snap, &digest).map_err(|why| damaged(&dir, workspace, &why))?;
+        let Read { snap, digest, .. } =
+            read_db(&db, workspace, crypt).map_err(|bad| bad.into_error(&dir, workspace, crypt))?;
+        check(&manifest, &snap, &digest).map_err(|why| damaged(&why))?;
         let meta =
             Meta { lineage: snap.lineage.clone(), serial: snap.serial, digest, backup_serial: manifest.backup_serial };
-        let store = SledStore { dir, name: workspace.to_string(), db, meta: Mutex::new(meta) };
+        let store = SledStore { dir, name: workspace.to_string(), db, meta: Mutex::new(meta), crypt: crypt.clone() };
         if manifest.pending.is_some() || manifest.serial != snap.serial {
             // The last commit was interrupted between sled and the manifest: settle it.
             let meta = store.meta.lock().map_err(poisoned)?.clone();
@@ -353,13 +425,13 @@ impl SledStore {
     /// A new, empty workspace: its manifest first, then the database.
     /// It is built in a temporary directory beside its place and renamed into
     /// place whole, so that a crash never leaves half a workspace.
-    fn create(state_dir: &Path, final_dir: &Path, workspace: &str) -> Result<Manifest> {
+    fn create(state_dir: &Path, final_dir: &Path, workspace: &str, crypt: &Crypt) -> Result<Manifest> {
         let parent = final_dir.parent().unwrap_or(state_dir);
         let dir = &parent.join(format!(".new-{workspace}-{}", crate::random_id()));
         std::fs::create_dir_all(dir)
             .map_err(|e| StateError(format!("cannot create {}: {}", dir.display(), io_words(&e))))?;
         make_private(state_dir);
-        let result = Self::fill_new(state_dir, dir, workspace).and_then(|m| {
+        let result = Self::fill_new(state_dir, dir, workspace, crypt).and_then(|m| {
             std::fs::rename(dir, final_dir)
                 .map_err(|e| StateError(format!("cannot create {}: {}", final_dir.display(), io_words(&e))))?;
             sync_dir(parent);
@@ -371,7 +443,7 @@ impl SledStore {
         result
     }
 
-    fn fill_new(state_dir: &Path, dir: &Path, workspace: &str) -> Result<Manifest> {
+    fn fill_new(state_dir: &Path, dir: &Path, workspace: &str, crypt: &Crypt) -> Result<Manifest> {
         let lineage = crate::random_id();
         let db = open_db(&dir.join("db")).map_err(|e| {
             StateError(format!("cannot create the state database in {}: {}", dir.display(), sled_words(&e)))
@@ -383,12 +455,14 @@ impl SledStore {
         let (lineage, serial) = match &legacy {
             Some(s) => {
                 for rec in &s.resources {
-                    let (k, v) = (format!("r/{}", rec.addr), serde_json::to_vec(rec).unwrap_or_default());
+                    let k = format!("r/{}", rec.addr);
+                    let v = crypt.seal(&k, serde_json::to_vec(rec).unwrap_or_default());
                     digest.toggle(k.as_bytes(), &v);
                     batch.insert(k.into_bytes(), v);
                 }
                 for (name, rec) in &s.outputs {
-                    let (k, v) = (format!("o/{name}"), serde_json::to_vec(rec).unwrap_or_default());
+                    let k = format!("o/{name}");
+                    let v = crypt.seal(&k, serde_json::to_vec(rec).unwrap_or_default());
                     digest.toggle(k.as_bytes(), &v);
                     batch.insert(k.into_bytes(), v);
                 }
@@ -443,13 +517,21 @@ impl SledStore {
         )
     }
 
+    /// Is `backup.json` there, sealed with the key in use (or plain without one)?
+    fn backup_is_current(&self) -> bool {
+        let Ok(mut f) = std::fs::File::open(self.dir.join("backup.json")) else { return false };
+        let mut head = [0u8; 64];
+        let n = std::io::Read::read(&mut f, &mut head).unwrap_or(0);
+        Crypt::sealed_with(&head[..n]).as_deref() == self.crypt.key_id()
+    }
+
     /// Keep `snap` as the last good state, unless it is already kept.
     pub fn save_backup(&self, snap: &Snapshot) -> Result<()> {
         let mut meta = self.meta.lock().map_err(poisoned)?;
-        if meta.backup_serial == Some(snap.serial) && self.dir.join("backup.json").exists() {
+        if meta.backup_serial == Some(snap.serial) && self.backup_is_current() {
             return Ok(());
         }
-        let bytes = serde_json::to_vec(snap).map_err(|e| StateError(e.to_string()))?;
+        let bytes = self.crypt.seal("backup.json", serde_json::to_vec(snap).map_err(|e| StateError(e.to_string()))?);
         write_atomic(&self.dir.join("backup.json"), &bytes)
             .map_err(|e| StateError(format!("cannot write the state backup: {}", io_words(&e))))?;
         meta.backup_serial = Some(snap.serial);
@@ -459,16 +541,16 @@ impl SledStore {
     /// Replace a damaged database by the last good state in `backup.json`. The
     /// damaged database is kept beside it, renamed. Returns the restored state
     /// and where the damaged one went.
-    pub fn recover(state_dir: &Path, workspace: &str) -> Result<(Snapshot, PathBuf)> {
+    pub fn recover(state_dir: &Path, workspace: &str, crypt: &Crypt) -> Result<(Snapshot, PathBuf)> {
         let dir = workspace_dir(state_dir, workspace);
-        let backup = read_backup(&dir).map_err(|e| {
+        let backup = read_backup(&dir, crypt).map_err(|e| {
             StateError(format!("there is no usable backup in {} ({e}); nothing was changed", dir.display()))
         })?;
         // The damaged workspace is kept whole beside the new one.
         let kept = dir.with_file_name(format!(".damaged-{workspace}-{}", crate::now_rfc3339().replace(':', "")));
         std::fs::rename(&dir, &kept)
             .map_err(|e| StateError(format!("cannot move {} aside: {}", dir.display(), io_words(&e))))?;
-        let (store, _) = SledStore::open(state_dir, workspace)?;
+        let (store, _) = SledStore::open(state_dir, workspace, crypt)?;
         let mut restored = backup.clone();
         restored.workspace = workspace.to_string();
         store.replace(&restored)?;
@@ -501,8 +583,9 @@ impl Storage for SledStore {
     }
 
     fn load(&self) -> Result<Snapshot> {
-        let (snap, _) = read_db(&self.db, &self.name).map_err(|why| damaged(&self.dir, &self.name, &why))?;
-        Ok(snap)
+        let read = read_db(&self.db, &self.name, &self.crypt)
+            .map_err(|bad| bad.into_error(&self.dir, &self.name, &self.crypt))?;
+        Ok(read.snap)
     }
 
     fn commit(&self, changes: &[Change]) -> Result<u64> {
@@ -544,6 +627,7 @@ impl Storage for SledStore {
             }
         }
         for (k, v) in after {
+            let v = v.map(|v| self.crypt.seal(&String::from_utf8_lossy(&k), v));
             let old = self.db.get(&k).map_err(|e| StateError(sled_words(&e)))?;
             if let Some(old) = &old {
                 next.digest.toggle(&k, old);
@@ -568,29 +652,7 @@ impl Storage for SledStore {
             let (k, _) = item.map_err(|e| StateError(sled_words(&e)))?;
             batch.remove(k);
         }
-        let mut digest = SetDigest::default();
-        for rec in &snapshot.resources {
-            let (k, v) = (format!("r/{}", rec.addr), serde_json::to_vec(rec).map_err(|e| StateError(e.to_string()))?);
-            digest.toggle(k.as_bytes(), &v);
-            batch.insert(k.into_bytes(), v);
-        }
-        for (name, rec) in &snapshot.outputs {
-            let (k, v) = (format!("o/{name}"), serde_json::to_vec(rec).map_err(|e| StateError(e.to_string()))?);
-            digest.toggle(k.as_bytes(), &v);
-            batch.insert(k.into_bytes(), v);
-        }
-        for rec in &snapshot.pending {
-            let (k, v) = (format!("p/{}", rec.addr), serde_json::to_vec(rec).map_err(|e| StateError(e.to_string()))?);
-            digest.toggle(k.as_bytes(), &v);
-            batch.insert(k.into_bytes(), v);
-        }
-        for (name, rec) in &snapshot.rollouts {
-            let (k, v) = (format!("w/{name}"), to_json(rec)?);
-            digest.toggle(k.as_bytes(), &v);
-            batch.insert(k.into_bytes(), v);
-        }
-        batch.insert("m/lineage", snapshot.lineage.as_bytes());
-        batch.insert("m/serial", snapshot.serial.to_string().as_bytes());
+        let digest = fill_batch(&mut batch, snapshot, &self.crypt)?;
         let next = Meta {
             lineage: snapshot.lineage.clone(),
             serial: snapshot.serial,
@@ -606,6 +668,114 @@ impl Drop for SledStore {
         let _ = self.db.flush();
         make_private(&self.dir);
     }
+}
+
+/// Every record of `snap`, sealed as `crypt` seals, with its lineage and
+/// serial, into `batch`: the digest of the records.
+fn fill_batch(batch: &mut sled::Batch, snap: &Snapshot, crypt: &Crypt) -> Result<SetDigest> {
+    let mut entries = Vec::new();
+    for rec in &snap.resources {
+        entries.push((format!("r/{}", rec.addr), to_json(rec)?));
+    }
+    for (name, rec) in &snap.outputs {
+        entries.push((format!("o/{name}"), to_json(rec)?));
+    }
+    for rec in &snap.pending {
+        entries.push((format!("p/{}", rec.addr), to_json(rec)?));
+    }
+    for (name, rec) in &snap.rollouts {
+        entries.push((format!("w/{name}"), to_json(rec)?));
+    }
+    let mut digest = SetDigest::default();
+    for (k, v) in entries {
+        let v = crypt.seal(&k, v);
+        digest.toggle(k.as_bytes(), &v);
+        batch.insert(k.into_bytes(), v);
+    }
+    batch.insert("m/lineage", snap.lineage.as_bytes());
+    batch.insert("m/serial", snap.serial.to_string().as_bytes());
+    Ok(digest)
+}
+
+/// The database directory to read: `db`, or the rebuilt `db.new` when a crash
+/// came between the two renames that swap it in.
+fn live_db(dir: &Path) -> PathBuf {
+    let (db, new) = (dir.join("db"), dir.join("db.new"));
+    if !db.join("db").exists() && new.join("db").exists() {
+        new
+    } else {
+        db
+    }
+}
+
+/// Finish or undo a rebuild a crash interrupted: a complete `db.new` whose
+/// `db` is gone is swapped in; a `db.new` beside a `db` is an unfinished
+/// build; a `db.old` is the database a rebuild replaced. Either may hold
+/// values as they were before the rebuild, so neither is kept.
+fn settle_rebuild(dir: &Path) {
+    let (db, new, old) = (dir.join("db"), dir.join("db.new"), dir.join("db.old"));
+    if new.exists() {
+        if !db.join("db").exists() && new.join("db").exists() {
+            let _ = std::fs::remove_dir_all(&db);
+            let _ = std::fs::rename(&new, &db);
+        } else {
+            let _ = std::fs::remove_dir_all(&new);
+        }
+    }
+    if old.exists() && db.join("db").exists() {
+        let _ = std::fs::remove_dir_all(&old);
+    }
+    sync_dir(dir);
+}
+
+/// Write `snap` into a new database, every record stored as `crypt` stores
+/// it, and swap it in for the old one, which is deleted: sled keeps
+/// overwritten values in its log, and a key turned on or changed must leave
+/// none of them readable. The manifest names the new database as pending
+/// before the swap, so that a crash at any point leaves one that matches.
+fn rebuild(dir: &Path, snap: &Snapshot, crypt: &Crypt, m: &Manifest) -> Result<Manifest> {
+    let (db_dir, new, old) = (dir.join("db"), dir.join("db.new"), dir.join("db.old"));
+    let fail = |what: &str, e: String| {
+        StateError(format!("cannot rewrite the state database in {}: {what}: {e}", dir.display()))
+    };
+    let _ = std::fs::remove_dir_all(&new);
+    let db = open_db(&new).map_err(|e| fail("creating it", sled_words(&e)))?;
+    let mut batch = sled::Batch::default();
+    let digest = fill_batch(&mut batch, snap, crypt)?;
+    db.apply_batch(batch).and_then(|_| db.flush().map(|_| ())).map_err(|e| fail("writing it", sled_words(&e)))?;
+    drop(db);
+    make_private(&new);
+    let point = Point { lineage: snap.lineage.clone(), serial: snap.serial, digest: digest.hex() };
+    write_manifest(dir, &Manifest { pending: Some(point), ..m.clone() })?;
+    std::fs::rename(&db_dir, &old).map_err(|e| fail("moving the old one aside", io_words(&e)))?;
+    std::fs::rename(&new, &db_dir).map_err(|e| fail("moving the new one into place", io_words(&e)))?;
+    sync_dir(dir);
+    let settled = Manifest {
+        lineage: snap.lineage.clone(),
+        serial: snap.serial,
+        digest: digest.hex(),
+        pending: None,
+        ..m.clone()
+    };
+    write_manifest(dir, &settled)?;
+    let _ = std::fs::remove_dir_all(&old);
+    // The backup holds every value too: sealed again, or removed when it
+    // cannot be read with the keys given.
+    let backup = dir.join("backup.json");
+    if backup.exists() {
+        match read_backup(dir, crypt) {
+            Ok(b) => {
+                let bytes = crypt.seal("backup.json", to_json(&b)?);
+                write_atomic(&backup, &bytes)
+                    .map_err(|e| StateError(format!("cannot write the state backup: {}", io_words(&e))))?;
+            }
+            Err(_) => {
+                let _ = std::fs::remove_file(&backup);
+            }
+        }
+    }
+    sync_dir(dir);
+    Ok(settled)
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<Vec<u8>> {
@@ -657,7 +827,7 @@ mod tests {
         let base = std::env::temp_dir().join(format!("landform-new-ws-{}", std::process::id()));
         for i in 0..40 {
             let dir = base.join(i.to_string());
-            let (store, snap) = SledStore::open(&dir, "default").expect("a new workspace opens");
+            let (store, snap) = SledStore::open(&dir, "default", &Crypt::none()).expect("a new workspace opens");
             assert_eq!(snap.serial, 0);
             store.commit(&[Change::Delete("x".into())]).expect("and commits");
         }
@@ -680,12 +850,100 @@ mod tests {
             tree.insert("m/serial", "7").unwrap();
             db.flush().unwrap();
         }
-        let (_store, snap) = SledStore::open(&dir, "default").unwrap();
+        let (_store, snap) = SledStore::open(&dir, "default", &Crypt::none()).unwrap();
         assert_eq!(snap.resources.len(), 1);
         assert_eq!(snap.resources[0].addr, "local_file.a");
         assert_eq!(snap.outputs.len(), 1);
         assert_eq!((snap.lineage.as_str(), snap.serial), ("old-lineage", 7));
         drop(_store);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn record(addr: &str, content: &str) -> ResourceRecord {
+        serde_json::from_value(serde_json::json!({"addr": addr, "mode": "managed", "type": "local_file", "name": "a",
+            "provider": "local", "attributes": {"id": addr, "content": content}}))
+        .unwrap()
+    }
+
+    fn key(b: u8) -> Crypt {
+        Crypt::with_key(crate::StateKey::parse(&format!("{b:02x}").repeat(32)).unwrap())
+    }
+
+    /// Every file under `dir` that holds `needle`.
+    fn files_holding(dir: &Path, needle: &str) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_holding(&p, needle));
+            } else if std::fs::read(&p).unwrap().windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_key_turned_on_leaves_no_value_readable_in_any_file() {
+        let dir = std::env::temp_dir().join(format!("landform-enc-on-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            let (store, _) = SledStore::open(&dir, "default", &Crypt::none()).unwrap();
+            store.commit(&[Change::Put(Box::new(record("local_file.a", "plain-canary-1")))]).unwrap();
+            store.commit(&[Change::Put(Box::new(record("local_file.a", "plain-canary-2")))]).unwrap();
+            let snap = store.load().unwrap();
+            store.save_backup(&snap).unwrap();
+        }
+        // Without a key, the values are there to read: the scan below can fail.
+        assert!(!files_holding(&dir, "plain-canary-1").is_empty());
+        let (store, snap) = SledStore::open(&dir, "default", &key(1)).unwrap();
+        assert_eq!(snap.resources[0].attributes["content"], "plain-canary-2");
+        store.commit(&[Change::Put(Box::new(record("local_file.b", "plain-canary-3")))]).unwrap();
+        drop(store);
+        for canary in ["plain-canary-1", "plain-canary-2", "plain-canary-3"] {
+            assert_eq!(files_holding(&dir, canary), Vec::<PathBuf>::new(), "{canary} is readable");
+        }
+        // No key, or another: refused with the key ID it needs, and nothing changed.
+        let manifest = std::fs::read(workspace_dir(&dir, "default").join("manifest.json")).unwrap();
+        for other in [Crypt::none(), key(2)] {
+            let e = SledStore::open(&dir, "default", &other).err().expect("refused").0;
+            assert!(e.contains(key(1).key_id().unwrap()) && !e.contains("damaged"), "{e}");
+            let e = read_snapshot(&dir, "default", &other).unwrap_err().0;
+            assert!(e.contains("encrypted"), "{e}");
+        }
+        assert_eq!(std::fs::read(workspace_dir(&dir, "default").join("manifest.json")).unwrap(), manifest);
+        let (_, snap) = SledStore::open(&dir, "default", &key(1)).unwrap();
+        assert_eq!(snap.resources.len(), 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_rebuild_stopped_between_its_renames_is_finished_on_open() {
+        let base = std::env::temp_dir().join(format!("landform-enc-crash-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let (before, after) = (base.join("before"), base.join("after"));
+        {
+            let (store, _) = SledStore::open(&before, "default", &Crypt::none()).unwrap();
+            store.commit(&[Change::Put(Box::new(record("local_file.a", "crash-canary")))]).unwrap();
+        }
+        copy_dir(&before, &after).unwrap();
+        drop(SledStore::open(&after, "default", &key(3)).unwrap());
+        // The state of a rebuild stopped after `db` became `db.old` and before
+        // `db.new` became `db`: the manifest names the new database as pending.
+        let (b, a) = (workspace_dir(&before, "default"), workspace_dir(&after, "default"));
+        let mut m = read_manifest(&b).unwrap().unwrap();
+        let done = read_manifest(&a).unwrap().unwrap();
+        m.pending = Some(Point { lineage: done.lineage, serial: done.serial, digest: done.digest });
+        write_manifest(&b, &m).unwrap();
+        std::fs::rename(b.join("db"), b.join("db.old")).unwrap();
+        copy_dir(&a.join("db"), &b.join("db.new")).unwrap();
+        // A reader sees the new database; the next writer swaps it in.
+        assert_eq!(read_snapshot(&before, "default", &key(3)).unwrap().resources.len(), 1);
+        let (_store, snap) = SledStore::open(&before, "default", &key(3)).unwrap();
+        assert_eq!(snap.resources[0].attributes["content"], "crash-canary");
+        assert!(!b.join("db.old").exists() && !b.join("db.new").exists());
+        assert_eq!(files_holding(&b, "crash-canary"), Vec::<PathBuf>::new());
+        drop(_store);
+        let _ = std::fs::remove_dir_all(&base);
     }
 }

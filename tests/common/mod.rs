@@ -26,6 +26,9 @@ impl Fixture {
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_landform"));
         c.args(args).arg("--no-color").current_dir(&self.dir).env_remove("LANDFORM_WORKSPACE").env("NO_COLOR", "1");
+        for v in ["LANDFORM_STATE_KEY", "LANDFORM_STATE_KEY_FILE", "LANDFORM_STATE_NEW_KEY", "LANDFORM_BACKEND_URL"] {
+            c.env_remove(v);
+        }
         c
     }
 
