@@ -159,11 +159,82 @@ pub struct OpenState {
     pub crypt: landform_state::Crypt,
 }
 
-/// The PostgreSQL state the flags name, if any (the URL is remembered as a secret).
+/// The PostgreSQL state in use, if any: the one `--backend-url` (or
+/// `LANDFORM_BACKEND_URL`) names, else the configuration's `backend
+/// "postgres"` block. The URL is remembered as a secret.
 pub fn pg_target(common: &CommonArgs) -> Option<Result<landform_state::PgTarget, String>> {
-    let url = common.backend_url.as_ref().filter(|u| !u.is_empty())?;
+    if let Some(url) = common.backend_url.as_ref().filter(|u| !u.is_empty()) {
+        landform_lang::secrets::remember_texts([url.clone()]);
+        return Some(landform_state::PgTarget::parse(url).map_err(|e| e.to_string()));
+    }
+    let (url, schema) = match config_backend()? {
+        Ok(x) => x,
+        Err(e) => return Some(Err(e.clone())),
+    };
     landform_lang::secrets::remember_texts([url.clone()]);
-    Some(landform_state::PgTarget::parse(url).map_err(|e| e.to_string()))
+    Some(
+        landform_state::PgTarget::parse(url)
+            .map(|mut t| {
+                if let Some(s) = schema {
+                    t.schema = s.clone();
+                }
+                t
+            })
+            .map_err(|e| format!("the backend block's url: {e}")),
+    )
+}
+
+/// A backend block's URL and schema.
+type BackendSettings = (String, Option<String>);
+
+/// The root module's `backend` block, evaluated (once): `None` without one.
+/// A configuration that does not parse is an error only when it mentions a
+/// backend: which state to use must never be guessed.
+fn config_backend() -> Option<&'static Result<BackendSettings, String>> {
+    static BACKEND: std::sync::OnceLock<Option<Result<BackendSettings, String>>> = std::sync::OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            use landform_lang::module::ModuleFs;
+            let files = DiskFs.read_module(".").ok()?;
+            if !files.iter().any(|(_, text)| text.lines().any(|l| l.trim_start().starts_with("backend"))) {
+                return None;
+            }
+            let mut sources = SourceMap::new();
+            let mut bodies = Vec::new();
+            let mut diags = Vec::new();
+            for (name, text) in files {
+                let id = sources.add(name, text);
+                if let Some(f) = sources.get(id) {
+                    let (file, d) = landform_lang::parse::parse_file(id, &f.text);
+                    diags.extend(d.into_iter().filter(|d| d.is_error()));
+                    bodies.push(file.body);
+                }
+            }
+            let (module, d) = landform_lang::config::Module::from_bodies(bodies, &sources);
+            let where_ = |d: &landform_lang::diag::Diagnostic| {
+                let at = d
+                    .span
+                    .and_then(|s| sources.get(s.file).map(|f| (f.name.clone(), f.line_col(s.start))))
+                    .map(|(n, (l, c))| format!("{n}:{l}:{c}: "))
+                    .unwrap_or_default();
+                format!("{at}{}: {}", d.summary, d.detail)
+            };
+            if let Some(d) = diags.first() {
+                return Some(Err(format!(
+                    "cannot tell where the state is kept, the configuration does not parse: {}. Fix it, or name the state with --backend-url.",
+                    where_(d)
+                )));
+            }
+            let about_backend = |d: &&landform_lang::diag::Diagnostic| {
+                d.is_error() && format!("{} {}", d.summary, d.detail).to_lowercase().contains("backend")
+            };
+            if let Some(d) = d.iter().find(about_backend) {
+                return Some(Err(where_(d)));
+            }
+            let backend = module.backend?;
+            Some(backend.settings(&DiskHost::plan()).map_err(|d| where_(&d)))
+        })
+        .as_ref()
 }
 
 /// How the state is sealed: with the key in `LANDFORM_STATE_KEY`, or in the

@@ -168,6 +168,37 @@ fn blue_green_applies_replans_clean_shifts_weights_in_place_and_destroys_everyth
     assert_eq!(left, serde_json::json!([0, 0]));
 }
 
+/// Issue 10's first Done-means item for the AWS example: it applies, re-plans
+/// clean and destroys with its state in PostgreSQL, encrypted, and no row
+/// holds an ARN in plain text.
+#[test]
+fn the_example_applies_replans_clean_and_destroys_with_its_state_in_postgresql() {
+    let pg = common::postgres::Postgres::start();
+    let m = Moto::start();
+    let f = example("aws-pg");
+    std::fs::write(f.path("state.key"), "7f".repeat(32)).unwrap();
+    let on_pg = |args: &[&str]| {
+        let mut c = f.cmd(args);
+        c.env("LANDFORM_BACKEND_URL", &pg.url).env("LANDFORM_STATE_KEY_FILE", f.path("state.key"));
+        run_with(c, &m)
+    };
+    let out = on_pg(&["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("Resources: 4 added"), "{}", text(&out.stdout));
+    assert_eq!(m.py(WEIGHTS), serde_json::json!([[0, 100]]));
+    let again = on_pg(&["plan", "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}{}", text(&again.stdout), text(&again.stderr));
+    assert_eq!(pg.sql("SELECT count(*) FROM landform.records WHERE kind = 'r'"), "4");
+    let rows = pg.sql("SELECT value FROM landform.records");
+    assert!(!rows.contains("arn:aws") && !rows.contains(&m.vpc), "{rows}");
+    assert!(!f.path(".landform/state/workspaces").exists(), "a sled state was written");
+    let out = on_pg(&["destroy", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(pg.sql("SELECT count(*) FROM landform.records WHERE kind = 'r'"), "0");
+    let left = m.py("out = len(elb.describe_load_balancers()['LoadBalancers'])");
+    assert_eq!(left, serde_json::json!(0));
+}
+
 #[test]
 fn drift_sees_weights_changed_in_the_console_and_a_deleted_target_group() {
     let m = Moto::start();

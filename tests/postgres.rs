@@ -5,179 +5,11 @@
 
 mod common;
 
+use common::postgres::Postgres;
 use common::{copy_dir, text, Fixture};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn bin_dir() -> PathBuf {
-    let root = Path::new("/usr/lib/postgresql");
-    let mut versions: Vec<PathBuf> = std::fs::read_dir(root)
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|p| p.join("initdb").exists()).collect())
-        .unwrap_or_default();
-    versions.sort();
-    versions
-        .pop()
-        .expect("PostgreSQL is not installed: run scripts/test, which installs the Debian package `postgresql`")
-}
-
-struct Postgres {
-    dir: PathBuf,
-    url: String,
-    /// Connections only over TLS (`hostssl`), with a certificate from `ca.pem`.
-    tls: bool,
-}
-
-/// Run a PostgreSQL program as the `postgres` user when we are root (it refuses to run as root).
-fn pg_cmd(program: &str) -> Command {
-    let path = bin_dir().join(program);
-    let root = std::fs::read_to_string("/proc/self/status")
-        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
-        .unwrap_or(false);
-    if root {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(path);
-        c
-    } else {
-        Command::new(path)
-    }
-}
-
-fn openssl(args: &[&str], dir: &Path) {
-    let out = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
-    assert!(out.status.success(), "openssl {args:?}: {}", text(&out.stderr));
-}
-
-impl Postgres {
-    fn start() -> Postgres {
-        Postgres::start_with(false)
-    }
-
-    fn start_with(tls: bool) -> Postgres {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let dir = std::env::temp_dir().join(format!("landform-pg-{}-{port}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let _ = Command::new("chown").args(["postgres:postgres"]).arg(&dir).status();
-        let data = dir.join("data");
-        let out = pg_cmd("initdb").args(["-A", "trust", "-U", "landform", "-D"]).arg(&data).output().unwrap();
-        assert!(out.status.success(), "initdb failed: {}", text(&out.stderr));
-        let mut ssl = String::new();
-        if tls {
-            // A CA of the test's own, and a server certificate for 127.0.0.1 it signed.
-            openssl(
-                &[
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "rsa:2048",
-                    "-nodes",
-                    "-keyout",
-                    "ca.key",
-                    "-out",
-                    "ca.pem",
-                    "-days",
-                    "2",
-                    "-subj",
-                    "/CN=landform-test-ca",
-                ],
-                &dir,
-            );
-            openssl(
-                &[
-                    "req",
-                    "-newkey",
-                    "rsa:2048",
-                    "-nodes",
-                    "-keyout",
-                    "server.key",
-                    "-out",
-                    "server.csr",
-                    "-subj",
-                    "/CN=127.0.0.1",
-                ],
-                &dir,
-            );
-            std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-            openssl(
-                &[
-                    "x509",
-                    "-req",
-                    "-in",
-                    "server.csr",
-                    "-CA",
-                    "ca.pem",
-                    "-CAkey",
-                    "ca.key",
-                    "-CAcreateserial",
-                    "-out",
-                    "server.crt",
-                    "-days",
-                    "2",
-                    "-extfile",
-                    "san.ext",
-                ],
-                &dir,
-            );
-            for f in ["server.crt", "server.key"] {
-                std::fs::copy(dir.join(f), data.join(f)).unwrap();
-                let _ = Command::new("chown").arg("postgres:postgres").arg(data.join(f)).status();
-                let _ = Command::new("chmod").arg("600").arg(data.join(f)).status();
-            }
-            // Only TLS connections over TCP.
-            let hba = data.join("pg_hba.conf");
-            std::fs::write(&hba, "local all all trust\nhostssl all all 127.0.0.1/32 trust\n").unwrap();
-            ssl = " -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key".into();
-        }
-        let out = pg_cmd("pg_ctl")
-            .arg("-D")
-            .arg(&data)
-            .args(["-l"])
-            .arg(dir.join("log"))
-            .arg("-o")
-            .arg(format!("-p {port} -k {} -c listen_addresses=127.0.0.1{ssl}", dir.display()))
-            .args(["-w", "start"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "PostgreSQL did not start: {}{}", text(&out.stdout), text(&out.stderr));
-        let out = Command::new("psql")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-U",
-                "landform",
-                "-d",
-                "postgres",
-                "-c",
-                "CREATE DATABASE landform",
-            ])
-            .env("PGSSLMODE", if tls { "require" } else { "prefer" })
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        Postgres { dir, url: format!("postgres://landform@127.0.0.1:{port}/landform"), tls }
-    }
-
-    fn sql(&self, q: &str) -> String {
-        let port = self.url.rsplit(':').next().unwrap().split('/').next().unwrap().to_string();
-        let out = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-p", &port, "-U", "landform", "-d", "landform", "-At", "-c", q])
-            .env("PGSSLMODE", if self.tls { "require" } else { "prefer" })
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{q}: {}", text(&out.stderr));
-        text(&out.stdout).trim().to_string()
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let _ = pg_cmd("pg_ctl").arg("-D").arg(self.dir.join("data")).args(["-m", "immediate", "stop"]).output();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 fn quickstart(name: &str) -> Fixture {
     let f = Fixture::new(name, "");
@@ -527,4 +359,43 @@ fn encryption_leaves_no_attribute_value_readable_in_sled_files_or_postgresql_row
     // The sled state it was copied from keeps key1.
     let sled = with("key2", &["state", "list"]);
     assert!(sled.status.code() == Some(1) && text(&sled.stderr).contains("key ID"), "{}", text(&sled.stderr));
+}
+
+/// The other way to choose the backend: a `backend "postgres"` block
+/// whose URL comes from the environment; errors point at the block.
+#[test]
+fn a_backend_block_keeps_the_state_in_postgresql() {
+    let pg = Postgres::start();
+    let f = quickstart("pg-block");
+    let block = "backend \"postgres\" {\n  url    = env(\"LANDFORM_PG_URL\")\n  schema = \"team\"\n}\n";
+    std::fs::write(f.path("backend.lf"), block).unwrap();
+    let run = |args: &[&str]| f.cmd(args).env("LANDFORM_PG_URL", &pg.url).stdin(Stdio::null()).output().unwrap();
+    let out = run(&["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let port = pg.url.rsplit(':').next().unwrap().split('/').next().unwrap().to_string();
+    assert!(!text(&out.stdout).contains(&port) && !text(&out.stderr).contains(&port));
+    assert_eq!(pg.sql("SELECT count(*) > 0 FROM team.records WHERE workspace = 'default'"), "t");
+    assert!(!f.path(".landform/state/workspaces").exists(), "a sled state was written");
+    let out = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let listed = run(&["state", "list"]);
+    assert!(text(&listed.stdout).contains("landform_data.build"), "{}", text(&listed.stdout));
+    // The variable unset: an error at the block, and no sled state made instead.
+    let out = f.run(&["state", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("backend.lf:2:") && text(&out.stderr).contains("LANDFORM_PG_URL"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!f.path(".landform/state/workspaces").exists());
+    // A reference: refused by validate, at its position.
+    std::fs::write(f.path("backend.lf"), "backend \"postgres\" {\n  url = var.env\n}\n").unwrap();
+    let out = f.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("Reference in a backend setting"), "{}", text(&out.stderr));
+    std::fs::write(f.path("backend.lf"), block).unwrap();
+    let out = run(&["destroy", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(pg.sql("SELECT count(*) FROM team.records WHERE workspace = 'default' AND kind = 'r'"), "0");
 }

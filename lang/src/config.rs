@@ -19,6 +19,44 @@ pub struct Module {
     pub imports: Vec<Import>,
     /// `rollout "NAME" { … }`: traffic shifted step by step on a switch (root module only).
     pub rollouts: Vec<Rollout>,
+    /// `backend "postgres" { url = …  schema = … }`: where the state is kept (root module only).
+    pub backend: Option<Backend>,
+}
+
+/// A `backend` block. Its settings are read before anything else in the
+/// configuration is evaluated, so they may use functions (`env("…")`) but
+/// refer to nothing.
+#[derive(Clone, Debug)]
+pub struct Backend {
+    /// `postgres`, the only backend besides the default, sled, which needs no block.
+    pub kind: String,
+    pub url: Expr,
+    pub schema: Option<Expr>,
+    pub span: Span,
+}
+
+impl Backend {
+    /// The URL and schema, evaluated with `host` (for `env`): errors at their spans.
+    pub fn settings(&self, host: &dyn crate::eval::Host) -> Result<(String, Option<String>), Diagnostic> {
+        let eval = |expr: &Expr, what: &str| -> Result<String, Diagnostic> {
+            let mut ev = crate::eval::Evaluator::new(host);
+            let v = ev.eval(expr, &crate::eval::Scope::new());
+            if let Some(d) = ev.diags.into_iter().find(|d| d.is_error()) {
+                return Err(d);
+            }
+            match v.unmark_deep().0 {
+                crate::Value::String(s) if !s.trim().is_empty() => Ok(s),
+                _ => Err(Diagnostic::error(
+                    "Invalid backend setting",
+                    format!("The backend's {what} must be a non-empty string, such as env(\"LANDFORM_PG_URL\")."),
+                    expr.span,
+                )),
+            }
+        };
+        let url = eval(&self.url, "url")?;
+        let schema = self.schema.as_ref().map(|e| eval(e, "schema")).transpose()?;
+        Ok((url, schema))
+    }
 }
 
 /// A `rollout` block: move traffic on `switch` from `stable` to `canary`
@@ -175,7 +213,7 @@ pub struct Import {
 }
 
 const BLOCK_TYPES: &[&str] =
-    &["variable", "locals", "provider", "resource", "data", "module", "output", "import", "rollout"];
+    &["variable", "locals", "provider", "resource", "data", "module", "output", "import", "rollout", "backend"];
 
 impl Module {
     /// Lower the files of one module directory.
@@ -361,6 +399,13 @@ impl Builder<'_> {
                     }
                 }
             }
+            "backend" => {
+                if let Some(l) = self.labels(block_ref, &["type"]) {
+                    if self.declare("backend:".into(), "Backend configuration", span) {
+                        self.backend(l[0].clone(), block_ref, span);
+                    }
+                }
+            }
             other => self.err(
                 "Unsupported block type",
                 format!(
@@ -371,6 +416,34 @@ impl Builder<'_> {
                 block.kind.span,
             ),
         }
+    }
+
+    fn backend(&mut self, kind: String, block: &Block, span: Span) {
+        if kind != "postgres" {
+            let hint = if kind == "pg" { " Terraform's \"pg\" backend is \"postgres\" here." } else { "" };
+            self.err(
+                "Unsupported backend",
+                format!("Landform keeps its state in sled (the default: no backend block) or in PostgreSQL: backend \"postgres\" {{ url = env(\"LANDFORM_PG_URL\") }}. There is no backend \"{kind}\".{hint}"),
+                block.labels[0].span,
+            );
+            return;
+        }
+        self.no_blocks(&block.body, "backend");
+        let found = self.schema(&block.body, "backend", &["url", "schema"], &[]);
+        for a in found.values() {
+            if let Some(r) = crate::refs::references(&a.value).first() {
+                self.err(
+                    "Reference in a backend setting",
+                    format!("The backend is chosen before variables, locals and resources are evaluated, so its settings cannot refer to \"{}\". Write the value, or read it from the environment with env(\"NAME\").", r.subject().unwrap_or_else(|| r.root.clone())),
+                    r.span,
+                );
+                return;
+            }
+        }
+        let Some(url) = self.require(&found, "url", "backend", block.kind.span) else { return };
+        let url = url.value.clone();
+        let schema = found.get("schema").map(|a| a.value.clone());
+        self.module.backend = Some(Backend { kind, url, schema, span });
     }
 
     /// Report attributes set twice in one body.

@@ -81,6 +81,13 @@ fn load(
     }
     let (module, mut d) = Module::from_bodies(bodies, sources);
     diags.append(&mut d);
+    if let (Some(b), false) = (&module.backend, stack.is_empty()) {
+        diags.push(Diagnostic::error(
+            "Backend in a child module",
+            "A backend block says where the whole configuration's state is kept: it belongs in the root module. Remove it from this module.",
+            b.span,
+        ));
+    }
     let mut children = BTreeMap::new();
     stack.push(fs.canonical(dir).unwrap_or_else(|| normalize(dir)));
     for call in &module.module_calls {

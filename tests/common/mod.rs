@@ -2,6 +2,8 @@
 //! directory and the real `landform` binary run in it.
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
