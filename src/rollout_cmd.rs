@@ -95,18 +95,42 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
     }
     // An abort while an apply runs the rollout: ask that apply (it rolls
     // back at its next check, within one interval), then wait for the lock.
+    // With PostgreSQL the request is a row, seen by an apply on any machine.
     let ws_dir = landform_state::workspace_dir(&run::state_dir(common), &common.workspace);
-    let request = run::abort_request(&ws_dir, name);
+    let request = landform_state::abort_request_file(&ws_dir, name);
+    let pg = run::pg_target(common).and_then(Result::ok);
     let mut common = common.clone();
-    if op == "abort" && ws_dir.is_dir() {
-        if let Err(e) = std::fs::write(&request, landform_state::now_rfc3339()) {
-            return fail(&format!("cannot ask a running apply to abort ({}): {e}", request.display()));
+    if op == "abort" {
+        let asked = match &pg {
+            Some(t) => {
+                let who = format!("{}@{}", whoami(), hostname());
+                landform_state::PgStore::request_abort(t, &common.workspace, name, &who)
+                    .map(|_| true)
+                    .map_err(|e| e.to_string())
+            }
+            None if ws_dir.is_dir() => std::fs::write(&request, landform_state::now_rfc3339())
+                .map(|_| true)
+                .map_err(|e| format!("{}: {e}", request.display())),
+            None => Ok(false),
+        };
+        match asked {
+            Ok(true) => common.lock_timeout = common.lock_timeout.max(std::time::Duration::from_secs(120)),
+            Ok(false) => {}
+            Err(e) => return fail(&format!("cannot ask a running apply to abort: {e}")),
         }
-        common.lock_timeout = common.lock_timeout.max(std::time::Duration::from_secs(120));
     }
     let opened = run::open_and_load(&common, &format!("rollout {op}"), color);
     // Whoever acted on it, the request is settled now.
-    let _ = std::fs::remove_file(&request);
+    if op == "abort" {
+        match &pg {
+            Some(t) => {
+                let _ = landform_state::PgStore::clear_abort(t, &common.workspace, name);
+            }
+            None => {
+                let _ = std::fs::remove_file(&request);
+            }
+        }
+    }
     let (held, snapshot) = match opened {
         Ok(x) => x,
         Err(code) => return code,

@@ -153,8 +153,6 @@ pub struct OpenState {
     /// The lock, released on drop: a lock file (sled) or a PostgreSQL session.
     pub _lock: Box<dyn std::any::Any + Send>,
     pub workspace: String,
-    /// The workspace's local directory (rollout abort requests).
-    pub dir: PathBuf,
     /// How the state is sealed; recovery files are sealed the same way.
     pub crypt: landform_state::Crypt,
 }
@@ -304,37 +302,18 @@ pub fn open_with(
     };
     let dir = state_dir(common);
     let workspace = common.workspace.clone();
-    let local = landform_state::workspace_dir(&dir, &workspace);
     let (st, snap) = if let Some(target) = pg_target(common) {
         let target = target.map_err(|e| fail(&e))?;
         let lock = landform_state::PgLock::take(&target, &workspace, operation, common.lock_timeout)
             .map_err(|e| fail(&e.to_string()))?;
         let (storage, snap) =
             landform_state::PgStore::open_locked(&target, &workspace, crypt).map_err(|e| fail(&e.to_string()))?;
-        (
-            OpenState {
-                storage: Arc::new(storage),
-                _lock: Box::new(lock),
-                workspace,
-                dir: local,
-                crypt: crypt.clone(),
-            },
-            snap,
-        )
+        (OpenState { storage: Arc::new(storage), _lock: Box::new(lock), workspace, crypt: crypt.clone() }, snap)
     } else {
         let locker = landform_state::FileLocker { dir: dir.clone(), workspace: workspace.clone() };
         let lock = locker.lock(operation, common.lock_timeout).map_err(|e| fail(&e.to_string()))?;
         let (storage, snap) = SledStore::open(&dir, &workspace, crypt).map_err(|e| fail(&e.to_string()))?;
-        (
-            OpenState {
-                storage: Arc::new(storage),
-                _lock: Box::new(lock),
-                workspace,
-                dir: local,
-                crypt: crypt.clone(),
-            },
-            snap,
-        )
+        (OpenState { storage: Arc::new(storage), _lock: Box::new(lock), workspace, crypt: crypt.clone() }, snap)
     };
     Ok((st, snap))
 }
@@ -686,12 +665,6 @@ pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
     apply_plan(&cfg, &st, snapshot, plan, &how, color)
 }
 
-/// Where `landform rollout abort NAME` asks a running apply to abort the
-/// rollout: a file in the workspace's state directory.
-pub fn abort_request(workspace_dir: &std::path::Path, name: &str) -> PathBuf {
-    workspace_dir.join(format!("rollout-abort-{name}"))
-}
-
 /// How apply runs a plan.
 pub struct RunHow {
     pub parallelism: usize,
@@ -793,9 +766,9 @@ fn run_apply(
             stop: stop.clone(),
             measure: Some(Arc::new(crate::analysis::Http)),
             abort_requested: Some(Arc::new({
-                let dir = st.dir.clone();
-                // `rollout abort` leaves a request beside the state; taking it consumes it.
-                move |name: &str| std::fs::remove_file(abort_request(&dir, name)).is_ok()
+                // `rollout abort` leaves a request in the state's backend; taking it consumes it.
+                let storage = st.storage.clone();
+                move |name: &str| storage.take_abort_request(name)
             })),
         };
         apply::apply(ctx, plan, progress.clone()).await

@@ -1068,6 +1068,48 @@ fn rollout_abort_stops_a_running_apply_at_its_next_check() {
     assert!(!f.path(".landform/state/workspaces/default/rollout-abort-web").exists());
 }
 
+/// The same with the state in PostgreSQL and the abort run from another
+/// directory (another machine: no file is shared): the request travels
+/// through the database to the apply holding the lock.
+#[test]
+fn rollout_abort_reaches_an_apply_on_another_machine_through_postgresql() {
+    let pg = common::postgres::Postgres::start();
+    let h = Haproxy::start();
+    let (a, b) = (Fixture::new("haproxy-abort-pg-a", &config(&h.api)), Fixture::new("haproxy-abort-pg-b", ""));
+    let on = |f: &Fixture, args: &[&str]| {
+        let mut c = f.cmd(args);
+        c.env("LANDFORM_BACKEND_URL", &pg.url).stdin(Stdio::null());
+        c
+    };
+    let ok = |f: &Fixture, args: &[&str]| {
+        let out = on(f, args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}{}", text(&out.stdout), text(&out.stderr));
+        text(&out.stdout)
+    };
+    ok(&a, &["apply", "--auto-approve"]);
+    let slow = format!("{}{}", config(&h.api), ROLLOUT.replace("pause  = 1s", "pause  = 60s"));
+    a.write(&slow);
+    b.write(&slow);
+    let apply = on(&a, &["apply", "--auto-approve"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let start = Instant::now();
+    while h.weight("green") != "25" {
+        assert!(start.elapsed() < Duration::from_secs(20), "the first step never came");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let asked = Instant::now();
+    let out = ok(&b, &["rollout", "abort", "web"]);
+    let took = asked.elapsed();
+    assert!(out.contains("rollout.web: aborted: the apply that was running it put all traffic back on blue"), "{out}");
+    assert!(took < Duration::from_secs(10), "the abort took {took:?}");
+    let applied = apply.wait_with_output().unwrap();
+    assert_eq!(applied.status.code(), Some(1), "{}", text(&applied.stderr));
+    assert!(text(&applied.stderr).contains("aborted by `landform rollout abort`"), "{}", text(&applied.stderr));
+    assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
+    assert!(ok(&b, &["rollout", "status", "web"]).contains("phase:    aborted"));
+    assert_eq!(pg.sql("SELECT count(*) FROM landform.requests"), "0");
+    assert!(!a.path(".landform/state/workspaces").exists() && !b.path(".landform/state/workspaces").exists());
+}
+
 /// A secret in a metric's URL (a probe token from a sensitive variable)
 /// reaches no output: the plan, its JSON, a saved plan shown as text, JSON or
 /// markdown by another process, apply's errors, status, and the state.

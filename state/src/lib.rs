@@ -15,7 +15,7 @@ mod time;
 pub use crypt::{Crypt, StateKey};
 pub use lock::{release_all_held, FileLocker, LockGuard, LockInfo, DAMAGED_LOCK_ID};
 pub use pg_store::{PgLock, PgStore, PgTarget};
-pub use sled_store::{read_snapshot, workspace_dir, workspaces, SledStore};
+pub use sled_store::{abort_request_file, read_snapshot, workspace_dir, workspaces, SledStore};
 pub use time::now_rfc3339;
 
 use serde::{Deserialize, Serialize};
@@ -168,6 +168,12 @@ pub trait Storage: Send + Sync {
     fn save_backup(&self, snap: &Snapshot) -> Result<()> {
         let _ = snap;
         Ok(())
+    }
+    /// Take (consume) a request that `landform rollout abort`, run by another
+    /// process or on another machine, left for the operation holding the lock.
+    fn take_abort_request(&self, name: &str) -> bool {
+        let _ = name;
+        false
     }
 }
 

@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 use tokio_postgres::{Client, NoTls};
 
 /// The schema version this build writes; older ones are migrated on open.
-const SCHEMA_VERSION: i64 = 1;
+/// 1: meta, workspaces, records, locks. 2: requests (rollout aborts).
+const SCHEMA_VERSION: i64 = 2;
 
 fn words(e: &tokio_postgres::Error) -> String {
     // The server's own message when it sent one; never the connection string.
@@ -135,7 +136,10 @@ fn migrate(rt: &tokio::runtime::Runtime, client: &Client, schema: &str) -> Resul
                  PRIMARY KEY (workspace, kind, key));
              CREATE TABLE IF NOT EXISTS {s}.locks (
                  workspace text PRIMARY KEY, id text NOT NULL, operation text NOT NULL, who text NOT NULL,
-                 pid integer NOT NULL, created text NOT NULL, backend_pid integer NOT NULL);"
+                 pid integer NOT NULL, created text NOT NULL, backend_pid integer NOT NULL);
+             CREATE TABLE IF NOT EXISTS {s}.requests (
+                 workspace text NOT NULL, rollout text NOT NULL, kind text NOT NULL, who text NOT NULL, at text NOT NULL,
+                 PRIMARY KEY (workspace, rollout, kind));"
         );
     run(rt, async {
             // Two first uses at once: one creates, the other waits for it.
@@ -153,13 +157,25 @@ fn migrate(rt: &tokio::runtime::Runtime, client: &Client, schema: &str) -> Resul
                     return Err(e);
                 }
             };
-            if version.is_none() {
-                client
-                    .execute(
-                        &format!("INSERT INTO {s}.meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING"),
-                        &[&SCHEMA_VERSION.to_string()],
-                    )
-                    .await?;
+            match version {
+                None => {
+                    client
+                        .execute(
+                            &format!("INSERT INTO {s}.meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING"),
+                            &[&SCHEMA_VERSION.to_string()],
+                        )
+                        .await?;
+                }
+                // Older: the tables it lacked were added above; nothing is ever dropped.
+                Some(v) if v < SCHEMA_VERSION => {
+                    client
+                        .execute(
+                            &format!("UPDATE {s}.meta SET value = $1 WHERE key = 'schema_version'"),
+                            &[&SCHEMA_VERSION.to_string()],
+                        )
+                        .await?;
+                }
+                Some(_) => {}
             }
             client.execute("SELECT pg_advisory_unlock(7331)", &[]).await?;
             Ok(version)
@@ -249,6 +265,42 @@ impl PgStore {
         Ok((store, snap))
     }
 
+    /// Ask the operation that holds this workspace's lock (on any machine) to
+    /// abort rollout `name` at its next check: a row it takes.
+    pub fn request_abort(target: &PgTarget, workspace: &str, name: &str, who: &str) -> Result<()> {
+        Self::request(target, |s| {
+            (
+                format!(
+                    "INSERT INTO {s}.requests (workspace, rollout, kind, who, at) VALUES ($1, $2, 'abort', $3, $4)
+                     ON CONFLICT (workspace, rollout, kind) DO UPDATE SET who = EXCLUDED.who, at = EXCLUDED.at"
+                ),
+                vec![workspace.to_string(), name.to_string(), who.to_string(), crate::now_rfc3339()],
+            )
+        })
+    }
+
+    /// Withdraw an abort request (it was acted on, or nobody was running the rollout).
+    pub fn clear_abort(target: &PgTarget, workspace: &str, name: &str) -> Result<()> {
+        Self::request(target, |s| {
+            (
+                format!("DELETE FROM {s}.requests WHERE workspace = $1 AND rollout = $2 AND kind = 'abort'"),
+                vec![workspace.to_string(), name.to_string()],
+            )
+        })
+    }
+
+    fn request(target: &PgTarget, sql: impl FnOnce(&str) -> (String, Vec<String>)) -> Result<()> {
+        let rt = runtime()?;
+        let client = run(&rt, connect(rt.handle(), target))?;
+        migrate(&rt, &client, &target.schema)?;
+        let (sql, args) = sql(&ident(&target.schema));
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            args.iter().map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+        run(&rt, async { client.execute(&sql, &params).await })
+            .map(|_| ())
+            .map_err(err("cannot leave the request in the PostgreSQL state"))
+    }
+
     /// How many records are not stored as the key in use would store them.
     fn stale_records(&self) -> Result<i64> {
         let records = self.t("records");
@@ -329,6 +381,22 @@ impl PgStore {
 }
 
 impl Storage for PgStore {
+    fn take_abort_request(&self, name: &str) -> bool {
+        let requests = self.t("requests");
+        run(&self.rt, async {
+            let client = self.client.lock().await;
+            client
+                .query_opt(
+                    &format!(
+                        "DELETE FROM {requests} WHERE workspace = $1 AND rollout = $2 AND kind = 'abort' RETURNING 1"
+                    ),
+                    &[&self.workspace, &name],
+                )
+                .await
+        })
+        .is_ok_and(|row| row.is_some())
+    }
+
     fn load(&self) -> Result<Snapshot> {
         run(&self.rt, async {
             let client = self.client.lock().await;

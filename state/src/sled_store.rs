@@ -576,7 +576,17 @@ fn poisoned<T>(_: T) -> StateError {
     StateError("the state store is unusable after an earlier failure".into())
 }
 
+/// Where `landform rollout abort NAME` asks the operation holding a sled
+/// workspace's lock to abort the rollout: a file beside the state.
+pub fn abort_request_file(workspace_dir: &Path, name: &str) -> PathBuf {
+    workspace_dir.join(format!("rollout-abort-{name}"))
+}
+
 impl Storage for SledStore {
+    fn take_abort_request(&self, name: &str) -> bool {
+        std::fs::remove_file(abort_request_file(&self.dir, name)).is_ok()
+    }
+
     /// The last good state in `backup.json`, which `state recover` restores.
     fn save_backup(&self, snap: &Snapshot) -> Result<()> {
         SledStore::save_backup(self, snap)
