@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 10's benchmark: apply of 1,000 landform_data resources (chains of 10)
 # and a no-op plan, with the state in PostgreSQL on loopback (Debian's
-# package, started here in a temporary directory) and, for comparison, sled.
+# package, started here in a temporary directory) and, for comparison, sled;
+# then both again with state encryption on.
 # Run from anywhere: bench/postgres.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,3 +49,16 @@ SETUP="rm -rf $work/s && python3 $root/bench/gen-chains.py 1000 $work/s"
 printf '%-52s %10s\n' "apply from empty, N=1000, sled" "$(best "$bin" -C "$work/s" apply --auto-approve --no-progress)"
 SETUP=""
 printf '%-52s %10s\n' "plan with no changes, N=1000, sled" "$(best "$bin" -C "$work/s" plan)"
+
+# The same with state encryption on (AES-256-GCM of every record).
+key=$(python3 -c 'import os; print(os.urandom(32).hex())')
+SETUP="rm -rf $work/c && python3 $root/bench/gen-chains.py 1000 $work/c && psql -h 127.0.0.1 -p $port -U landform -d landform -qc 'DROP SCHEMA IF EXISTS landform CASCADE' 2>/dev/null"
+printf '%-52s %10s\n' "apply from empty, N=1000, PostgreSQL, encrypted" "$(best env LANDFORM_STATE_KEY="$key" LANDFORM_BACKEND_URL="$url" "$bin" -C "$work/c" apply --auto-approve --no-progress)"
+SETUP=""
+sealed=$(psql -h 127.0.0.1 -p "$port" -U landform -d landform -Atc "SELECT count(*) FROM landform.records WHERE kind = 'r' AND value LIKE 'lfenc1:%'")
+[ "$sealed" = 1000 ] || { echo "$sealed of 1000 PostgreSQL records are encrypted: the apply failed" >&2; exit 1; }
+printf '%-52s %10s\n' "plan with no changes, N=1000, PostgreSQL, encrypted" "$(best env LANDFORM_STATE_KEY="$key" LANDFORM_BACKEND_URL="$url" "$bin" -C "$work/c" plan)"
+SETUP="rm -rf $work/s && python3 $root/bench/gen-chains.py 1000 $work/s"
+printf '%-52s %10s\n' "apply from empty, N=1000, sled, encrypted" "$(best env LANDFORM_STATE_KEY="$key" "$bin" -C "$work/s" apply --auto-approve --no-progress)"
+SETUP=""
+printf '%-52s %10s\n' "plan with no changes, N=1000, sled, encrypted" "$(best env LANDFORM_STATE_KEY="$key" "$bin" -C "$work/s" plan)"
