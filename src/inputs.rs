@@ -70,6 +70,57 @@ impl landform_lang::Host for DiskHost {
     fn uuid(&self) -> Option<String> {
         self.applying.as_ref().map(|_| landform_state::random_id())
     }
+    fn file_exists(&self, path: &str) -> Result<bool, String> {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => Err(format!("\"{path}\" is a directory, not a file")),
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(format!("cannot look at \"{path}\": {}", landform_state::files::io_words(&e))),
+        }
+    }
+    fn list_files(&self, dir: &str) -> Result<Vec<String>, String> {
+        /// At most this many files are listed: a fileset over `/` must end.
+        const MAX_FILES: usize = 100_000;
+        let mut out = Vec::new();
+        let mut stack = vec![(std::path::PathBuf::from(if dir.is_empty() { "." } else { dir }), String::new())];
+        while let Some((path, rel)) = stack.pop() {
+            let entries = std::fs::read_dir(&path)
+                .map_err(|e| format!("cannot list \"{}\": {}", path.display(), landform_state::files::io_words(&e)))?;
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let child = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+                match e.file_type() {
+                    Ok(t) if t.is_dir() => stack.push((e.path(), child)),
+                    Ok(_) if e.path().is_file() => out.push(child),
+                    _ => {}
+                }
+                if out.len() > MAX_FILES {
+                    return Err(format!("\"{dir}\" holds more than {MAX_FILES} files"));
+                }
+            }
+        }
+        Ok(out)
+    }
+    fn abs_path(&self, path: &str) -> Result<String, String> {
+        let p = std::path::Path::new(path);
+        let joined = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir().map_err(|e| landform_state::files::io_words(&e))?.join(p)
+        };
+        // Cleaned lexically, as Go's filepath.Abs does: `..` removes the element before it.
+        let mut out = std::path::PathBuf::new();
+        for c in joined.components() {
+            match c {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => out.push(other),
+            }
+        }
+        Ok(out.to_string_lossy().into_owned())
+    }
 }
 
 /// Gather variable values, later sources winning: LANDFORM_VAR_ environment

@@ -159,7 +159,7 @@ impl ModuleFs for OneDir {
 
 /// Expressions over functions, operators and the locals around them.
 fn evaluated() -> impl Strategy<Value = String> {
-    let call = (prop::sample::select(landform_lang::functions::NAMES), prop::collection::vec(gen::expr(), 0..3))
+    let call = (prop::sample::select(landform_lang::functions::names()), prop::collection::vec(gen::expr(), 0..3))
         .prop_map(|(f, args)| format!("{f}({})", args.join(", ")));
     let value = prop_oneof![3 => gen::expr(), 2 => call, 1 => mutated(gen::expr())];
     prop::collection::vec(value, 1..6).prop_map(|exprs| {

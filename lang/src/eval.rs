@@ -9,43 +9,12 @@ use crate::syntax::*;
 use crate::value::Value;
 use std::collections::{BTreeMap, HashMap};
 
-/// What evaluation needs from the outside world.
-pub trait Host {
-    /// Read a file for `file()`; relative paths are the host's to resolve.
-    fn read_file(&self, path: &str) -> Result<String, String>;
-    /// An environment variable for `env()`.
-    fn env(&self, name: &str) -> Option<String>;
-    /// The apply-time timestamp; `None` (unknown) while planning.
-    fn timestamp(&self) -> Option<String> {
-        None
-    }
-    /// A fresh UUID at apply time; `None` (unknown) while planning.
-    fn uuid(&self) -> Option<String> {
-        None
-    }
-    /// The workspace in use, for `landform.workspace` (and Terraform's
-    /// `terraform.workspace`); `None` leaves it unknown.
-    fn workspace(&self) -> Option<String> {
-        None
-    }
-}
+pub use crate::host::{Host, NoHost};
 
 /// The `landform` object of every module's scope: `{ workspace = … }`.
 pub fn landform_object(host: &dyn Host) -> Value {
     let ws = host.workspace().map(Value::String).unwrap_or(Value::Unknown);
     Value::Object([("workspace".to_string(), ws)].into_iter().collect())
-}
-
-/// A host that reads nothing: `file()` and `env()` fail.
-pub struct NoHost;
-
-impl Host for NoHost {
-    fn read_file(&self, path: &str) -> Result<String, String> {
-        Err(format!("cannot read \"{path}\": no files are available here"))
-    }
-    fn env(&self, _name: &str) -> Option<String> {
-        None
-    }
 }
 
 /// Names that are not resource types.
@@ -553,11 +522,7 @@ impl<'h> Evaluator<'h> {
         let Some((min, max)) = functions::arity(&name.name) else {
             return self.error(
                 "Call to unknown function",
-                format!(
-                    "There is no function named \"{}\".{}",
-                    name.name,
-                    suggestion(&name.name, functions::NAMES.iter().copied())
-                ),
+                format!("There is no function named \"{}\".{}", name.name, suggestion(&name.name, functions::names())),
                 name.span,
             );
         };

@@ -13,6 +13,7 @@ pub use diag::{Diagnostic, Severity};
 pub use source::{FileId, SourceFile, SourceMap, Span};
 pub mod eval;
 pub mod functions;
+pub mod host;
 pub mod refs;
 pub mod secrets;
 pub mod types;

@@ -1,0 +1,376 @@
+//! Lists, maps and sets, and the conversions between types.
+
+use super::{
+    arg_err, call_err, def, describe, element_string, integer, list, num, object, sort_dedup, string, CallError,
+    FuncDef, Kind,
+};
+use crate::eval::Host;
+use crate::value::Value;
+use std::collections::BTreeMap;
+
+type R = Result<Value, CallError>;
+
+pub const DEFS: &[FuncDef] = &[
+    def("length", &[Kind::Any], length).sees_unknown(),
+    def("concat", &[], concat).variadic(Kind::List),
+    def("merge", &[], merge).variadic(Kind::Any),
+    def("keys", &[Kind::Map], keys),
+    def("values", &[Kind::Map], values),
+    def("lookup", &[Kind::Map, Kind::String, Kind::Any], lookup).optional(1),
+    def("element", &[Kind::List, Kind::Number], element),
+    def("contains", &[Kind::List, Kind::Any], contains),
+    def("index", &[Kind::List, Kind::Any], index),
+    def("flatten", &[Kind::List], flatten),
+    def("distinct", &[Kind::List], distinct),
+    def("compact", &[Kind::List], compact),
+    def("coalesce", &[Kind::Any], coalesce).variadic(Kind::Any),
+    def("coalescelist", &[Kind::List], coalescelist).variadic(Kind::List),
+    def("sort", &[Kind::List], sort),
+    def("reverse", &[Kind::List], reverse),
+    def("slice", &[Kind::List, Kind::Number, Kind::Number], slice),
+    def("zipmap", &[Kind::List, Kind::List], zipmap),
+    def("one", &[Kind::Collection], one),
+    def("alltrue", &[Kind::List], alltrue),
+    def("anytrue", &[Kind::List], anytrue),
+    def("chunklist", &[Kind::List, Kind::Number], chunklist),
+    def("matchkeys", &[Kind::List, Kind::List, Kind::List], matchkeys),
+    def("transpose", &[Kind::Map], transpose),
+    def("setunion", &[Kind::List], setunion).variadic(Kind::List),
+    def("setintersection", &[Kind::List], setintersection).variadic(Kind::List),
+    def("setsubtract", &[Kind::List, Kind::List], setsubtract),
+    def("setproduct", &[Kind::List], setproduct).variadic(Kind::List),
+    def("toset", &[Kind::List], toset),
+    def("tolist", &[Kind::List], tolist),
+    def("tomap", &[Kind::Map], tomap),
+    def("tostring", &[Kind::Any], tostring),
+    def("tonumber", &[Kind::Any], tonumber),
+    def("tobool", &[Kind::Any], tobool),
+];
+
+/// Functions of a collection's shape stay known when only elements are unknown.
+fn length(a: &[Value], _: &dyn Host) -> R {
+    match &a[0] {
+        Value::List(l) => Ok(num(l.len())),
+        Value::Object(m) => Ok(num(m.len())),
+        Value::String(s) => Ok(num(s.chars().count())),
+        Value::Unknown => Ok(Value::Unknown),
+        other => Err(arg_err(0, format!("length() takes a list, map or string, not {}", describe(other)))),
+    }
+}
+
+fn concat(a: &[Value], _: &dyn Host) -> R {
+    let mut out = Vec::new();
+    for i in 0..a.len() {
+        out.extend(list(a, i)?.iter().cloned());
+    }
+    Ok(Value::List(out))
+}
+
+fn merge(a: &[Value], _: &dyn Host) -> R {
+    let mut out = BTreeMap::new();
+    for (i, v) in a.iter().enumerate() {
+        match v {
+            Value::Null => {}
+            Value::Object(m) => out.extend(m.clone()),
+            other => return Err(arg_err(i, format!("merge() takes maps or objects, not {}", describe(other)))),
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+fn keys(a: &[Value], _: &dyn Host) -> R {
+    Ok(Value::List(object(a, 0)?.keys().map(|k| Value::String(k.clone())).collect()))
+}
+
+fn values(a: &[Value], _: &dyn Host) -> R {
+    Ok(Value::List(object(a, 0)?.values().cloned().collect()))
+}
+
+fn lookup(a: &[Value], _: &dyn Host) -> R {
+    let m = object(a, 0)?;
+    let k = string(a, 1)?;
+    match (m.get(k), a.get(2)) {
+        (Some(v), _) => Ok(v.clone()),
+        (None, Some(d)) => Ok(d.clone()),
+        (None, None) => Err(arg_err(1, format!("the map has no element \"{k}\" and no default was given"))),
+    }
+}
+
+fn element(a: &[Value], _: &dyn Host) -> R {
+    let l = list(a, 0)?;
+    if l.is_empty() {
+        return Err(arg_err(0, "element() cannot use an empty list"));
+    }
+    let i = integer(a, 1)?;
+    if i < 0 {
+        return Err(arg_err(1, "the index must not be negative"));
+    }
+    Ok(l[(i as usize) % l.len()].clone())
+}
+
+fn contains(a: &[Value], _: &dyn Host) -> R {
+    Ok(Value::Bool(list(a, 0)?.iter().any(|v| v == &a[1])))
+}
+
+fn index(a: &[Value], _: &dyn Host) -> R {
+    list(a, 0)?
+        .iter()
+        .position(|v| v == &a[1])
+        .map(num)
+        .ok_or_else(|| arg_err(1, format!("{} is not in the list", describe(&a[1]))))
+}
+
+fn flatten(a: &[Value], _: &dyn Host) -> R {
+    fn flat(v: &[Value], out: &mut Vec<Value>) {
+        for x in v {
+            match x {
+                Value::List(inner) => flat(inner, out),
+                other => out.push(other.clone()),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    flat(list(a, 0)?, &mut out);
+    Ok(Value::List(out))
+}
+
+fn distinct(a: &[Value], _: &dyn Host) -> R {
+    let mut out: Vec<Value> = Vec::new();
+    for v in list(a, 0)? {
+        if !out.contains(v) {
+            out.push(v.clone());
+        }
+    }
+    Ok(Value::List(out))
+}
+
+fn compact(a: &[Value], _: &dyn Host) -> R {
+    let mut out = Vec::new();
+    for (j, v) in list(a, 0)?.iter().enumerate() {
+        if v.is_null() {
+            continue;
+        }
+        let s = element_string(v, 0, j)?;
+        if !s.is_empty() {
+            out.push(Value::String(s));
+        }
+    }
+    Ok(Value::List(out))
+}
+
+fn coalesce(a: &[Value], _: &dyn Host) -> R {
+    a.iter()
+        .find(|v| !v.is_null() && v.as_str() != Some(""))
+        .cloned()
+        .ok_or_else(|| call_err("every argument is null or an empty string"))
+}
+
+fn coalescelist(a: &[Value], _: &dyn Host) -> R {
+    for i in 0..a.len() {
+        if !list(a, i)?.is_empty() {
+            return Ok(a[i].clone());
+        }
+    }
+    Err(call_err("every argument is an empty list"))
+}
+
+fn sort(a: &[Value], _: &dyn Host) -> R {
+    let mut out =
+        list(a, 0)?.iter().enumerate().map(|(j, v)| element_string(v, 0, j)).collect::<Result<Vec<String>, _>>()?;
+    out.sort();
+    Ok(Value::List(out.into_iter().map(Value::String).collect()))
+}
+
+fn reverse(a: &[Value], _: &dyn Host) -> R {
+    Ok(Value::List(list(a, 0)?.iter().rev().cloned().collect()))
+}
+
+fn slice(a: &[Value], _: &dyn Host) -> R {
+    let l = list(a, 0)?;
+    let (start, end) = (integer(a, 1)?, integer(a, 2)?);
+    if start < 0 {
+        return Err(arg_err(1, "the start index must not be negative"));
+    }
+    if end > l.len() as i64 {
+        return Err(arg_err(2, format!("the end index {end} is past the end of the list ({} elements)", l.len())));
+    }
+    if start > end {
+        return Err(arg_err(1, format!("the start index {start} is after the end index {end}")));
+    }
+    Ok(Value::List(l[start as usize..end as usize].to_vec()))
+}
+
+fn zipmap(a: &[Value], _: &dyn Host) -> R {
+    let (ks, vs) = (list(a, 0)?, list(a, 1)?);
+    if ks.len() != vs.len() {
+        return Err(arg_err(
+            1,
+            format!("there are {} keys but {} values: the lists must be as long as each other", ks.len(), vs.len()),
+        ));
+    }
+    let mut out = BTreeMap::new();
+    for (j, (k, v)) in ks.iter().zip(vs).enumerate() {
+        out.insert(element_string(k, 0, j)?, v.clone());
+    }
+    Ok(Value::Object(out))
+}
+
+fn one(a: &[Value], _: &dyn Host) -> R {
+    let items: Vec<&Value> = match &a[0] {
+        Value::List(l) => l.iter().collect(),
+        Value::Object(m) => m.values().collect(),
+        v => return Err(arg_err(0, format!("one() takes a list or a set, not {}", describe(v)))),
+    };
+    match items.as_slice() {
+        [] => Ok(Value::Null),
+        [v] => Ok((*v).clone()),
+        _ => Err(arg_err(0, format!("the collection has {} elements; one() takes at most one", items.len()))),
+    }
+}
+
+fn bools(a: &[Value]) -> Result<Vec<bool>, CallError> {
+    list(a, 0)?
+        .iter()
+        .enumerate()
+        .map(|(j, v)| match v {
+            Value::Bool(b) => Ok(*b),
+            Value::String(s) if s == "true" || s == "false" => Ok(s == "true"),
+            other => Err(arg_err(0, format!("element {j} is {}, not a bool", describe(other)))),
+        })
+        .collect()
+}
+
+fn alltrue(a: &[Value], _: &dyn Host) -> R {
+    Ok(Value::Bool(bools(a)?.into_iter().all(|b| b)))
+}
+
+fn anytrue(a: &[Value], _: &dyn Host) -> R {
+    Ok(Value::Bool(bools(a)?.into_iter().any(|b| b)))
+}
+
+fn chunklist(a: &[Value], _: &dyn Host) -> R {
+    let l = list(a, 0)?;
+    let size = integer(a, 1)?;
+    if size < 0 {
+        return Err(arg_err(1, "the chunk size must not be negative"));
+    }
+    if size == 0 {
+        return Ok(Value::List(vec![Value::List(l.to_vec())]));
+    }
+    Ok(Value::List(l.chunks(size as usize).map(|c| Value::List(c.to_vec())).collect()))
+}
+
+fn matchkeys(a: &[Value], _: &dyn Host) -> R {
+    let (vals, ks, search) = (list(a, 0)?, list(a, 1)?, list(a, 2)?);
+    if vals.len() != ks.len() {
+        return Err(arg_err(
+            1,
+            format!("there are {} values but {} keys: the lists must be as long as each other", vals.len(), ks.len()),
+        ));
+    }
+    Ok(Value::List(vals.iter().zip(ks).filter(|(_, k)| search.contains(k)).map(|(v, _)| v.clone()).collect()))
+}
+
+fn transpose(a: &[Value], _: &dyn Host) -> R {
+    let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for (k, v) in object(a, 0)? {
+        let Value::List(items) = v else {
+            return Err(arg_err(0, format!("the value of \"{k}\" is {}, not a list of strings", describe(v))));
+        };
+        for (j, item) in items.iter().enumerate() {
+            out.entry(element_string(item, 0, j)?).or_default().push(Value::String(k.clone()));
+        }
+    }
+    Ok(Value::Object(out.into_iter().map(|(k, v)| (k, Value::List(v))).collect()))
+}
+
+fn set(v: &[Value]) -> Vec<Value> {
+    let mut out = v.to_vec();
+    sort_dedup(&mut out);
+    out
+}
+
+fn setunion(a: &[Value], _: &dyn Host) -> R {
+    let mut out = Vec::new();
+    for i in 0..a.len() {
+        out.extend(list(a, i)?.iter().cloned());
+    }
+    Ok(Value::List(set(&out)))
+}
+
+fn setintersection(a: &[Value], _: &dyn Host) -> R {
+    let mut out = set(list(a, 0)?);
+    for i in 1..a.len() {
+        let other = list(a, i)?;
+        out.retain(|v| other.contains(v));
+    }
+    Ok(Value::List(out))
+}
+
+fn setsubtract(a: &[Value], _: &dyn Host) -> R {
+    let other = list(a, 1)?;
+    Ok(Value::List(set(list(a, 0)?).into_iter().filter(|v| !other.contains(v)).collect()))
+}
+
+fn setproduct(a: &[Value], _: &dyn Host) -> R {
+    if a.len() < 2 {
+        return Err(call_err("setproduct() needs at least two collections"));
+    }
+    let mut out: Vec<Vec<Value>> = vec![vec![]];
+    let mut size = 1usize;
+    for i in 0..a.len() {
+        let l = list(a, i)?;
+        size = size.saturating_mul(l.len());
+        if size > 100_000 {
+            return Err(call_err("the product would have more than 100,000 elements"));
+        }
+        out = out
+            .into_iter()
+            .flat_map(|prefix| l.iter().map(move |v| [prefix.clone(), vec![v.clone()]].concat()))
+            .collect();
+    }
+    Ok(Value::List(out.into_iter().map(Value::List).collect()))
+}
+
+fn toset(a: &[Value], _: &dyn Host) -> R {
+    Ok(Value::List(set(list(a, 0)?)))
+}
+
+fn tolist(a: &[Value], _: &dyn Host) -> R {
+    Ok(Value::List(list(a, 0)?.to_vec()))
+}
+
+fn tomap(a: &[Value], _: &dyn Host) -> R {
+    Ok(Value::Object(object(a, 0)?.clone()))
+}
+
+fn tostring(a: &[Value], _: &dyn Host) -> R {
+    match &a[0] {
+        Value::Null => Ok(Value::Null),
+        v => v
+            .to_template_string()
+            .map(Value::String)
+            .ok_or_else(|| arg_err(0, format!("cannot convert {} to a string", describe(v)))),
+    }
+}
+
+fn tonumber(a: &[Value], _: &dyn Host) -> R {
+    match &a[0] {
+        Value::Null => Ok(Value::Null),
+        Value::Number(n) => Ok(Value::Number(*n)),
+        Value::String(s) => {
+            s.trim().parse().map(Value::Number).map_err(|_| arg_err(0, format!("cannot convert \"{s}\" to a number")))
+        }
+        v => Err(arg_err(0, format!("cannot convert {} to a number", describe(v)))),
+    }
+}
+
+fn tobool(a: &[Value], _: &dyn Host) -> R {
+    match &a[0] {
+        Value::Null => Ok(Value::Null),
+        Value::Bool(b) => Ok(Value::Bool(*b)),
+        Value::String(s) if s == "true" => Ok(Value::Bool(true)),
+        Value::String(s) if s == "false" => Ok(Value::Bool(false)),
+        v => Err(arg_err(0, format!("cannot convert {v} to a bool"))),
+    }
+}

@@ -1,0 +1,629 @@
+//! Encodings and hashes: JSON, YAML, base64, URLs, text encodings, digests
+//! and UUIDs, with Terraform's output byte for byte (checked against
+//! Terraform in `tests/terraform.rs`).
+
+use super::{arg_err, call_err, def, hex, string, CallError, FuncDef, Kind};
+use crate::eval::Host;
+use crate::value::{format_number, Value};
+use base64::Engine as _;
+use std::collections::BTreeMap;
+
+type R = Result<Value, CallError>;
+
+pub const DEFS: &[FuncDef] = &[
+    def("jsonencode", &[Kind::Any], jsonencode),
+    def("jsondecode", &[Kind::String], jsondecode),
+    def("yamlencode", &[Kind::Any], yamlencode),
+    def("yamldecode", &[Kind::String], yamldecode),
+    def("base64encode", &[Kind::String], base64encode),
+    def("base64decode", &[Kind::String], base64decode),
+    def("base64gzip", &[Kind::String], base64gzip),
+    def("textencodebase64", &[Kind::String, Kind::String], textencodebase64),
+    def("textdecodebase64", &[Kind::String, Kind::String], textdecodebase64),
+    def("urlencode", &[Kind::String], urlencode),
+    def("md5", &[Kind::String], md5),
+    def("sha1", &[Kind::String], sha1),
+    def("sha256", &[Kind::String], sha256),
+    def("sha512", &[Kind::String], sha512),
+    def("base64sha256", &[Kind::String], base64sha256),
+    def("base64sha512", &[Kind::String], base64sha512),
+    def("uuid", &[], uuid),
+    def("uuidv5", &[Kind::String, Kind::String], uuidv5),
+    def("sensitive", &[Kind::Any], sensitive).sees_marks(),
+    def("nonsensitive", &[Kind::Any], nonsensitive).sees_marks(),
+];
+
+fn b64(bytes: &[u8]) -> Value {
+    Value::String(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+fn jsonencode(a: &[Value], _: &dyn Host) -> R {
+    Ok(Value::String(serde_json::to_string(&a[0].to_json()).unwrap_or_default()))
+}
+
+fn jsondecode(a: &[Value], _: &dyn Host) -> R {
+    let j: serde_json::Value =
+        serde_json::from_str(string(a, 0)?).map_err(|e| arg_err(0, format!("the string is not valid JSON: {e}")))?;
+    Ok(Value::from_json(&j))
+}
+
+fn base64encode(a: &[Value], _: &dyn Host) -> R {
+    Ok(b64(string(a, 0)?.as_bytes()))
+}
+
+fn decode64(a: &[Value], i: usize) -> Result<Vec<u8>, CallError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(string(a, i)?)
+        .map_err(|e| arg_err(i, format!("the string is not valid base64: {e}")))
+}
+
+fn base64decode(a: &[Value], _: &dyn Host) -> R {
+    let bytes = decode64(a, 0)?;
+    Ok(Value::String(String::from_utf8(bytes).map_err(|_| arg_err(0, "the decoded bytes are not UTF-8 text"))?))
+}
+
+/// gzip, then base64. The compressed bytes are zlib's (miniz), not Go's: they
+/// decompress to the same text, but are not Terraform's byte for byte.
+fn base64gzip(a: &[Value], _: &dyn Host) -> R {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(string(a, 0)?.as_bytes()).map_err(|e| call_err(e.to_string()))?;
+    Ok(b64(&enc.finish().map_err(|e| call_err(e.to_string()))?))
+}
+
+/// The encodings `textencodebase64` knows, by IANA name or alias, and the
+/// name Terraform gives each in its errors.
+fn encoding(name: &str, arg: usize) -> Result<(&'static str, &'static str), CallError> {
+    let n = name.to_ascii_uppercase().replace('_', "-");
+    Ok(match n.as_str() {
+        "UTF-8" | "UTF8" => ("utf8", "UTF-8"),
+        "UTF-16" | "UTF16" => ("utf16", "UTF-16"),
+        "UTF-16LE" => ("utf16le", "UTF-16LE"),
+        "UTF-16BE" => ("utf16be", "UTF-16BE"),
+        "UTF-32" => ("utf32", "UTF-32"),
+        "UTF-32LE" => ("utf32le", "UTF-32LE"),
+        "UTF-32BE" => ("utf32be", "UTF-32BE"),
+        "ISO-8859-1" | "ISO8859-1" | "LATIN1" | "L1" | "ISO-IR-100" | "IBM819" | "CP819" | "CSISOLATIN1"
+        | "ISO-8859-1:1987" => ("latin1", "ISO_8859-1:1987"),
+        "US-ASCII" | "ASCII" | "ANSI-X3.4-1968" | "ISO646-US" | "US" | "IBM367" | "CP367" | "CSASCII" => {
+            ("ascii", "US-ASCII")
+        }
+        _ => {
+            return Err(arg_err(
+                arg,
+                format!("\"{name}\" is not a supported encoding: use UTF-8, UTF-16, UTF-16LE, UTF-16BE, UTF-32, UTF-32LE, UTF-32BE, ISO-8859-1 or US-ASCII"),
+            ))
+        }
+    })
+}
+
+fn textencodebase64(a: &[Value], _: &dyn Host) -> R {
+    let s = string(a, 0)?;
+    let (enc, shown) = encoding(string(a, 1)?, 1)?;
+    let narrow = |max: u32| -> Result<Vec<u8>, CallError> {
+        s.chars()
+            .map(|c| u8::try_from(c as u32).ok().filter(|b| u32::from(*b) <= max))
+            .collect::<Option<Vec<u8>>>()
+            .ok_or_else(|| {
+                arg_err(0, format!("the given string contains characters that cannot be represented in {shown}"))
+            })
+    };
+    let bytes: Vec<u8> = match enc {
+        "utf8" => s.as_bytes().to_vec(),
+        "utf16le" => s.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+        // Without an order named, big-endian with a byte-order mark, as Go writes it.
+        "utf16be" | "utf16" => {
+            let bom: &[u8] = if enc == "utf16" { &[0xfe, 0xff] } else { &[] };
+            bom.iter().copied().chain(s.encode_utf16().flat_map(u16::to_be_bytes)).collect()
+        }
+        "utf32le" => s.chars().flat_map(|c| (c as u32).to_le_bytes()).collect(),
+        "utf32be" | "utf32" => s.chars().flat_map(|c| (c as u32).to_be_bytes()).collect(),
+        "latin1" => narrow(0xff)?,
+        _ => narrow(0x7f)?,
+    };
+    Ok(b64(&bytes))
+}
+
+fn textdecodebase64(a: &[Value], _: &dyn Host) -> R {
+    let bytes = decode64(a, 0)?;
+    let (enc, shown) = encoding(string(a, 1)?, 1)?;
+    let bad = || arg_err(0, format!("the decoded bytes are not valid {shown}"));
+    let units16 = |be: bool, b: &[u8]| -> Vec<u16> {
+        b.chunks(2)
+            .map(|c| if be { u16::from_be_bytes([c[0], c[1]]) } else { u16::from_le_bytes([c[0], c[1]]) })
+            .collect()
+    };
+    let text = match enc {
+        "utf8" => String::from_utf8(bytes).map_err(|_| bad())?,
+        "utf16le" | "utf16be" | "utf16" => {
+            if bytes.len() % 2 != 0 {
+                return Err(bad());
+            }
+            let (be, body) = match bytes.as_slice() {
+                [0xfe, 0xff, rest @ ..] if enc == "utf16" => (true, rest),
+                [0xff, 0xfe, rest @ ..] if enc == "utf16" => (false, rest),
+                b => (enc != "utf16le", b),
+            };
+            String::from_utf16(&units16(be, body)).map_err(|_| bad())?
+        }
+        "utf32le" | "utf32be" | "utf32" => {
+            if bytes.len() % 4 != 0 {
+                return Err(bad());
+            }
+            bytes
+                .chunks(4)
+                .map(|c| {
+                    let arr = [c[0], c[1], c[2], c[3]];
+                    char::from_u32(if enc == "utf32le" { u32::from_le_bytes(arr) } else { u32::from_be_bytes(arr) })
+                })
+                .collect::<Option<String>>()
+                .ok_or_else(bad)?
+        }
+        "latin1" => bytes.iter().map(|&b| char::from(b)).collect(),
+        _ => {
+            if !bytes.is_ascii() {
+                return Err(bad());
+            }
+            bytes.iter().map(|&b| char::from(b)).collect()
+        }
+    };
+    Ok(Value::String(text))
+}
+
+/// Go's `url.QueryEscape`: letters, digits and `-_.~` as they are, a space as
+/// `+`, every other byte as `%XX`.
+fn urlencode(a: &[Value], _: &dyn Host) -> R {
+    let mut out = String::new();
+    for b in string(a, 0)?.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(char::from(b)),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    Ok(Value::String(out))
+}
+
+fn md5(a: &[Value], _: &dyn Host) -> R {
+    use md5::Digest;
+    Ok(Value::String(hex(&md5::Md5::digest(string(a, 0)?.as_bytes()))))
+}
+
+fn sha1(a: &[Value], _: &dyn Host) -> R {
+    use sha1::Digest;
+    Ok(Value::String(hex(&sha1::Sha1::digest(string(a, 0)?.as_bytes()))))
+}
+
+fn sha256(a: &[Value], _: &dyn Host) -> R {
+    use sha2::Digest;
+    Ok(Value::String(hex(&sha2::Sha256::digest(string(a, 0)?.as_bytes()))))
+}
+
+fn sha512(a: &[Value], _: &dyn Host) -> R {
+    use sha2::Digest;
+    Ok(Value::String(hex(&sha2::Sha512::digest(string(a, 0)?.as_bytes()))))
+}
+
+fn base64sha256(a: &[Value], _: &dyn Host) -> R {
+    use sha2::Digest;
+    Ok(b64(&sha2::Sha256::digest(string(a, 0)?.as_bytes())))
+}
+
+fn base64sha512(a: &[Value], _: &dyn Host) -> R {
+    use sha2::Digest;
+    Ok(b64(&sha2::Sha512::digest(string(a, 0)?.as_bytes())))
+}
+
+fn uuid(_: &[Value], host: &dyn Host) -> R {
+    Ok(host.uuid().map(Value::String).unwrap_or(Value::Unknown))
+}
+
+/// A UUID's 16 bytes from its text form.
+fn uuid_bytes(s: &str) -> Option<[u8; 16]> {
+    let h: String = s.chars().filter(|c| *c != '-').collect();
+    if h.len() != 32 || s.len() != 36 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// RFC 4122 name-based UUID (SHA-1), in one of the well-known namespaces or one given as a UUID.
+fn uuidv5(a: &[Value], _: &dyn Host) -> R {
+    use sha1::Digest;
+    let ns = string(a, 0)?;
+    let ns_text = match ns {
+        "dns" => "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+        "url" => "6ba7b811-9dad-11d1-80b4-00c04fd430c8",
+        "oid" => "6ba7b812-9dad-11d1-80b4-00c04fd430c8",
+        "x500" => "6ba7b814-9dad-11d1-80b4-00c04fd430c8",
+        other => other,
+    };
+    let ns_bytes = uuid_bytes(ns_text)
+        .ok_or_else(|| arg_err(0, format!("the namespace \"{ns}\" is neither dns, url, oid, x500 nor a UUID")))?;
+    let mut h = sha1::Sha1::new();
+    h.update(ns_bytes);
+    h.update(string(a, 1)?.as_bytes());
+    let d = h.finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let x = hex(&b);
+    Ok(Value::String(format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])))
+}
+
+fn sensitive(a: &[Value], _: &dyn Host) -> R {
+    Ok(a[0].clone().secret())
+}
+
+fn nonsensitive(a: &[Value], _: &dyn Host) -> R {
+    Ok(a[0].unmark_deep().0)
+}
+
+// --- YAML ---
+
+fn yamlencode(a: &[Value], _: &dyn Host) -> R {
+    let mut out = String::new();
+    match &a[0] {
+        Value::Object(m) if !m.is_empty() => yaml_map(m, 0, false, &mut out)?,
+        Value::List(l) if !l.is_empty() => yaml_list(l, 0, false, &mut out)?,
+        v => match yaml_scalar(v)? {
+            Scalar::Inline(s) if matches!(v, Value::String(_)) || s.starts_with(['{', '[']) => {
+                out.push_str(&s);
+                out.push('\n');
+            }
+            // A plain scalar document ends with `...`, as go-yaml writes it.
+            Scalar::Inline(s) => {
+                out.push_str(&s);
+                out.push_str("\n...\n");
+            }
+            Scalar::Block(header, lines) => yaml_block(&header, &lines, 2, &mut out),
+        },
+    }
+    Ok(Value::String(out))
+}
+
+enum Scalar {
+    Inline(String),
+    /// A literal block: `|`, `|-` or `|+`, and its lines.
+    Block(String, Vec<String>),
+}
+
+fn yaml_scalar(v: &Value) -> Result<Scalar, CallError> {
+    Ok(Scalar::Inline(match v {
+        Value::Null | Value::Unknown => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => format_number(*n),
+        Value::String(s) => return Ok(yaml_string(s)),
+        Value::Duration(_) | Value::Percent(_) => return Ok(yaml_string(&v.to_template_string().unwrap_or_default())),
+        Value::Object(m) if m.is_empty() => "{}".into(),
+        Value::List(l) if l.is_empty() => "[]".into(),
+        Value::Sensitive(inner) => return yaml_scalar(inner),
+        _ => return Err(call_err("a collection is not a scalar")),
+    }))
+}
+
+/// A string as go-yaml writes it: a literal block when it spans lines and
+/// holds nothing a block cannot, else double-quoted.
+fn yaml_string(s: &str) -> Scalar {
+    let blockable = s.contains('\n')
+        && !s.starts_with([' ', '\n'])
+        && s.chars().all(|c| c == '\n' || (!c.is_control() && c != '\u{feff}'))
+        && s.split('\n').all(|l| !l.ends_with(' '));
+    if blockable {
+        let trailing = s.len() - s.trim_end_matches('\n').len();
+        let header = match trailing {
+            0 => "|-",
+            1 => "|",
+            _ => "|+",
+        };
+        let body = if trailing > 0 { &s[..s.len() - 1] } else { s };
+        return Scalar::Block(header.into(), body.split('\n').map(str::to_string).collect());
+    }
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push_str("\\0"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02X}", c as u32)),
+            '\u{feff}' => out.push_str("\\uFEFF"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    Scalar::Inline(out)
+}
+
+fn yaml_block(header: &str, lines: &[String], indent: usize, out: &mut String) {
+    out.push_str(header);
+    out.push('\n');
+    for l in lines {
+        if !l.is_empty() {
+            out.push_str(&" ".repeat(indent));
+            out.push_str(l);
+        }
+        out.push('\n');
+    }
+}
+
+/// A value after `key:` or `-`: on the same line if it is a scalar or empty,
+/// else on the lines below.
+fn yaml_after(v: &Value, indent: usize, in_list: bool, out: &mut String) -> Result<(), CallError> {
+    match v.unmark().0 {
+        Value::Object(m) if !m.is_empty() => {
+            if in_list {
+                out.push(' ');
+                yaml_map(m, indent + 2, true, out)
+            } else {
+                out.push('\n');
+                yaml_map(m, indent + 2, false, out)
+            }
+        }
+        Value::List(l) if !l.is_empty() => {
+            if in_list {
+                out.push(' ');
+                yaml_list(l, indent + 2, true, out)
+            } else {
+                // go-yaml puts a map's list at the map's own indentation.
+                out.push('\n');
+                yaml_list(l, indent, false, out)
+            }
+        }
+        other => {
+            out.push(' ');
+            match yaml_scalar(other)? {
+                Scalar::Inline(s) => {
+                    out.push_str(&s);
+                    out.push('\n');
+                }
+                Scalar::Block(h, lines) => yaml_block(&h, &lines, indent + 2, out),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn yaml_map(m: &BTreeMap<String, Value>, indent: usize, inline_first: bool, out: &mut String) -> Result<(), CallError> {
+    for (i, (k, v)) in m.iter().enumerate() {
+        if i > 0 || !inline_first {
+            out.push_str(&" ".repeat(indent));
+        }
+        match yaml_string(k) {
+            Scalar::Inline(q) => out.push_str(&q),
+            Scalar::Block(..) => out.push_str(&serde_json::to_string(k).unwrap_or_default()),
+        }
+        out.push(':');
+        yaml_after(v, indent, false, out)?;
+    }
+    Ok(())
+}
+
+fn yaml_list(l: &[Value], indent: usize, inline_first: bool, out: &mut String) -> Result<(), CallError> {
+    for (i, v) in l.iter().enumerate() {
+        if i > 0 || !inline_first {
+            out.push_str(&" ".repeat(indent));
+        }
+        out.push('-');
+        yaml_after(v, indent, true, out)?;
+    }
+    Ok(())
+}
+
+/// Builds values from the parser's events, resolving plain scalars as
+/// Terraform's YAML library does (YAML 1.1's booleans, 1.2's numbers).
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Node>,
+    anchors: BTreeMap<usize, Value>,
+    done: Vec<Value>,
+    error: Option<String>,
+    /// Bytes copied by aliases so far.
+    copied: usize,
+}
+
+enum Node {
+    List(usize, Vec<Value>),
+    Map(usize, BTreeMap<String, Value>, Option<String>),
+}
+
+impl Builder {
+    fn push(&mut self, v: Value, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, v.clone());
+        }
+        match self.stack.last_mut() {
+            Some(Node::List(_, items)) => items.push(v),
+            Some(Node::Map(_, m, key)) => match key.take() {
+                Some(k) => {
+                    m.insert(k, v);
+                }
+                None => match v.to_template_string().or_else(|| v.is_null().then(|| "null".to_string())) {
+                    Some(k) => *key = Some(k),
+                    None => self.error = Some("a map key must be a string, number or bool".into()),
+                },
+            },
+            None => self.done.push(v),
+        }
+    }
+}
+
+impl yaml_rust2::parser::EventReceiver for Builder {
+    fn on_event(&mut self, ev: yaml_rust2::parser::Event) {
+        use yaml_rust2::parser::Event;
+        match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let plain = style == yaml_rust2::scanner::TScalarStyle::Plain;
+                let as_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
+                let v = if plain && !as_str {
+                    match resolve(&text) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            self.error.get_or_insert(e);
+                            Value::Null
+                        }
+                    }
+                } else {
+                    Value::String(text)
+                };
+                self.push(v, anchor);
+            }
+            Event::Alias(id) => {
+                let v = self.anchors.get(&id).cloned().unwrap_or(Value::Null);
+                // Aliases of aliases grow exponentially ("billion laughs"): count what they copy.
+                self.copied = self.copied.saturating_add(v.size_up_to(crate::value::MAX_VALUE_SIZE + 1));
+                if self.copied > crate::value::MAX_VALUE_SIZE {
+                    self.error.get_or_insert_with(|| {
+                        format!("its aliases expand past {} MiB", crate::value::MAX_VALUE_SIZE >> 20)
+                    });
+                    self.anchors.clear();
+                    return;
+                }
+                self.push(v, 0);
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) if self.stack.len() >= crate::value::MAX_VALUE_DEPTH => {
+                let _ = anchor;
+                self.error.get_or_insert_with(|| format!("it nests deeper than {} levels", crate::value::MAX_VALUE_DEPTH));
+                self.stack.push(Node::List(0, Vec::new()));
+            }
+            Event::SequenceStart(anchor, _) => self.stack.push(Node::List(anchor, Vec::new())),
+            Event::MappingStart(anchor, _) => self.stack.push(Node::Map(anchor, BTreeMap::new(), None)),
+            Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
+                Some(Node::List(anchor, items)) => self.push(Value::List(items), anchor),
+                Some(Node::Map(anchor, m, _)) => self.push(Value::Object(m), anchor),
+                None => {}
+            },
+            _ => {}
+        }
+    }
+}
+
+/// A plain scalar's value.
+fn resolve(s: &str) -> Result<Value, String> {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Ok(Value::Null),
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Ok(Value::Bool(true))
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Ok(Value::Bool(false))
+        }
+        ".nan" | ".NaN" | ".NAN" => return Err("floating point NaN is not supported".into()),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" => {
+            return Err("infinity cannot be represented as a number".into())
+        }
+        _ => {}
+    }
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return number(s);
+    }
+    if let Some(oct) = s.strip_prefix("0o").filter(|o| !o.is_empty() && o.bytes().all(|b| (b'0'..=b'7').contains(&b))) {
+        return Ok(Value::Number(u64::from_str_radix(oct, 8).map_err(|e| e.to_string())? as f64));
+    }
+    if let Some(h) = s.strip_prefix("0x").filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit())) {
+        return Ok(Value::Number(u64::from_str_radix(h, 16).map_err(|e| e.to_string())? as f64));
+    }
+    if is_float(s) {
+        return number(s);
+    }
+    if is_date(s) {
+        return Ok(Value::String(format!("{s}T00:00:00Z")));
+    }
+    Ok(Value::String(s.to_string()))
+}
+
+fn number(s: &str) -> Result<Value, String> {
+    match s.parse::<f64>() {
+        Ok(n) if n.is_finite() => Ok(Value::Number(if n == 0.0 { 0.0 } else { n })),
+        _ => Err(format!("the number {s} is too large")),
+    }
+}
+
+/// YAML 1.2's float: `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`.
+fn is_float(s: &str) -> bool {
+    let s = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let (int, frac) = mantissa.split_once('.').map_or((mantissa, None), |(i, f)| (i, Some(f)));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match frac {
+        None => !int.is_empty() && digits(int),
+        Some(f) if int.is_empty() => !f.is_empty() && digits(f),
+        Some(f) => digits(int) && digits(f),
+    };
+    let exp_ok = exp.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    mantissa_ok && exp_ok
+}
+
+/// `2001-12-14` (or with one-digit month or day).
+fn is_date(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 3
+        && parts[0].len() == 4
+        && (1..=2).contains(&parts[1].len())
+        && (1..=2).contains(&parts[2].len())
+        && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn yamldecode(a: &[Value], _: &dyn Host) -> R {
+    let text = string(a, 0)?;
+    let mut b = Builder::default();
+    let mut parser = yaml_rust2::parser::Parser::new_from_str(text);
+    parser.load(&mut b, true).map_err(|e| {
+        arg_err(
+            0,
+            format!(
+                "the string is not valid YAML: on line {}, column {}: {}",
+                e.marker().line(),
+                e.marker().col() + 1,
+                e.info()
+            ),
+        )
+    })?;
+    if let Some(e) = b.error {
+        return Err(arg_err(0, e));
+    }
+    match b.done.len() {
+        0 => Ok(Value::Null),
+        1 => Ok(b.done.remove(0)),
+        _ => Err(arg_err(0, "the string holds more than one YAML document")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(text: &str) -> Result<Value, String> {
+        yamldecode(&[Value::string(text)], &crate::eval::NoHost).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn hostile_yaml_is_refused_not_expanded() {
+        let mut laughs = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let prev = (b'a' + i - 1) as char;
+            let name = (b'a' + i) as char;
+            laughs.push_str(&format!("{name}: &{name} [{}]\n", vec![format!("*{prev}"); 10].join(", ")));
+        }
+        assert!(decode(&laughs).unwrap_err().contains("expand past"));
+        let deep = "[".repeat(100_000);
+        assert!(decode(&deep).is_err());
+        let deep_ok = format!("{}1{}", "[".repeat(300), "]".repeat(300));
+        let e = decode(&deep_ok).unwrap_err();
+        assert!(e.contains("deeper") || e.contains("recursion"), "{e}");
+    }
+}

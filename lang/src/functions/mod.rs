@@ -1,0 +1,328 @@
+//! The standard library, as data: one [`FuncDef`] per function — its name,
+//! the kinds of its parameters, and its implementation — so that arity, kind
+//! checks, Terraform's argument conversions, unknown values and sensitive
+//! marks are handled once, here, and each function is only its own logic.
+//!
+//! Functions are pure: what they need from outside (files, the environment,
+//! the clock) comes through the [`Host`]. `try`, `can` and `templatefile`
+//! evaluate expressions rather than values, so the evaluator runs them; they
+//! are listed here for their arity and names only.
+
+mod collections;
+mod encoding;
+mod files;
+mod format;
+mod net;
+mod numeric;
+mod strings;
+mod time;
+
+use crate::eval::Host;
+use crate::value::{format_number, Value};
+use std::collections::{BTreeMap, HashMap};
+
+/// What a parameter accepts. Known arguments are converted as Terraform
+/// converts them: a number or bool where a string is wanted becomes its
+/// text, a string of digits where a number is wanted becomes the number.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Any,
+    String,
+    Number,
+    Bool,
+    List,
+    Map,
+    /// A list or a map.
+    Collection,
+}
+
+/// A check of a call's known arguments.
+pub type Precheck = fn(&[Value]) -> Result<(), CallError>;
+
+/// A function's implementation: the arguments, converted to their kinds.
+pub type Imp = fn(&[Value], &dyn Host) -> Result<Value, CallError>;
+
+/// One function of the standard library.
+pub struct FuncDef {
+    pub name: &'static str,
+    pub params: &'static [Kind],
+    /// How many of the trailing `params` may be left out.
+    pub optional: usize,
+    /// Any number of further arguments of this kind may follow.
+    pub variadic: Option<Kind>,
+    /// The implementation sees unknown values (a list's length is known while
+    /// its elements are not); otherwise any unknown argument makes the result unknown.
+    pub sees_unknown: bool,
+    /// The implementation sees sensitive marks and sets its own (`sensitive`,
+    /// `nonsensitive`); otherwise a result is sensitive when an argument is.
+    pub sees_marks: bool,
+    /// Checks on known arguments made before unknown ones end the call (a
+    /// format string against its values), so that `validate` finds them.
+    pub precheck: Option<Precheck>,
+    pub imp: Imp,
+}
+
+/// A function taking `params`, all required.
+pub const fn def(name: &'static str, params: &'static [Kind], imp: Imp) -> FuncDef {
+    FuncDef { name, params, optional: 0, variadic: None, sees_unknown: false, sees_marks: false, precheck: None, imp }
+}
+
+impl FuncDef {
+    pub const fn optional(self, n: usize) -> FuncDef {
+        FuncDef { optional: n, ..self }
+    }
+    pub const fn variadic(self, k: Kind) -> FuncDef {
+        FuncDef { variadic: Some(k), ..self }
+    }
+    pub const fn sees_unknown(self) -> FuncDef {
+        FuncDef { sees_unknown: true, ..self }
+    }
+    pub const fn sees_marks(self) -> FuncDef {
+        FuncDef { sees_marks: true, ..self }
+    }
+    pub const fn precheck(self, f: Precheck) -> FuncDef {
+        FuncDef { precheck: Some(f), ..self }
+    }
+
+    /// The least and the most arguments it takes (`None`: no upper bound).
+    pub fn arity(&self) -> (usize, Option<usize>) {
+        let max = if self.variadic.is_some() { None } else { Some(self.params.len()) };
+        (self.params.len() - self.optional, max)
+    }
+
+    /// The kind of argument `i`.
+    fn kind(&self, i: usize) -> Kind {
+        self.params.get(i).copied().or(self.variadic).unwrap_or(Kind::Any)
+    }
+}
+
+/// Special forms: evaluated by the evaluator, listed for arity and names.
+fn special(_: &[Value], _: &dyn Host) -> Result<Value, CallError> {
+    Err(call_err("this function is evaluated by the evaluator"))
+}
+
+const SPECIAL: &[FuncDef] = &[
+    def("can", &[Kind::Any], special),
+    def("try", &[Kind::Any], special).variadic(Kind::Any),
+    def("templatefile", &[Kind::String, Kind::Map], special),
+];
+
+fn table() -> &'static HashMap<&'static str, &'static FuncDef> {
+    static TABLE: std::sync::OnceLock<HashMap<&'static str, &'static FuncDef>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        [
+            SPECIAL,
+            collections::DEFS,
+            encoding::DEFS,
+            files::DEFS,
+            format::DEFS,
+            net::DEFS,
+            numeric::DEFS,
+            strings::DEFS,
+            time::DEFS,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|d| (d.name, d))
+        .collect()
+    })
+}
+
+/// The function named `name`, if there is one.
+pub fn lookup(name: &str) -> Option<&'static FuncDef> {
+    table().get(name).copied()
+}
+
+/// Every function name, sorted, for "did you mean".
+pub fn names() -> Vec<&'static str> {
+    let mut n: Vec<&str> = table().keys().copied().collect();
+    n.sort_unstable();
+    n
+}
+
+/// How many arguments a function takes: (least, most); `None` for no upper bound.
+pub fn arity(name: &str) -> Option<(usize, Option<usize>)> {
+    lookup(name).map(FuncDef::arity)
+}
+
+/// Why a call failed: which argument (if one), and what to say.
+pub struct CallError {
+    pub arg: Option<usize>,
+    pub message: String,
+}
+
+pub(crate) fn arg_err(arg: usize, message: impl Into<String>) -> CallError {
+    CallError { arg: Some(arg), message: message.into() }
+}
+
+pub(crate) fn call_err(message: impl Into<String>) -> CallError {
+    CallError { arg: None, message: message.into() }
+}
+
+/// Call a function on evaluated arguments (arity already checked).
+pub fn call(name: &str, args: &[Value], host: &dyn Host) -> Result<Value, CallError> {
+    let def = lookup(name).ok_or_else(|| call_err(format!("there is no function named {name}")))?;
+    if def.sees_marks {
+        return (def.imp)(args, host);
+    }
+    let mut sensitive = false;
+    let mut plain: Vec<Value> = args
+        .iter()
+        .map(|a| {
+            let (v, s) = a.unmark_deep();
+            sensitive |= s;
+            v
+        })
+        .collect();
+    // Check (and convert) the known arguments before giving up on unknown ones.
+    for (i, v) in plain.iter_mut().enumerate() {
+        convert(def, i, v)?;
+    }
+    if let Some(check) = def.precheck {
+        check(&plain)?;
+    }
+    if !def.sees_unknown && plain.iter().any(Value::contains_unknown) {
+        return Ok(Value::Unknown);
+    }
+    let out = (def.imp)(&plain, host)?;
+    Ok(if sensitive { out.secret() } else { out })
+}
+
+/// Argument `i`, converted to its parameter's kind as Terraform converts it,
+/// or the error that it cannot be.
+fn convert(def: &FuncDef, i: usize, v: &mut Value) -> Result<(), CallError> {
+    if v.contains_unknown() || v.is_null() {
+        return Ok(());
+    }
+    let kind = def.kind(i);
+    let converted = match (kind, &*v) {
+        (Kind::Any, _)
+        | (Kind::String, Value::String(_))
+        | (Kind::Number, Value::Number(_))
+        | (Kind::Bool, Value::Bool(_))
+        | (Kind::List | Kind::Collection, Value::List(_))
+        | (Kind::Map | Kind::Collection, Value::Object(_)) => return Ok(()),
+        (Kind::String, Value::Number(_) | Value::Bool(_) | Value::Duration(_) | Value::Percent(_)) => {
+            v.to_template_string().map(Value::String)
+        }
+        (Kind::Number, Value::String(s)) => s.parse::<f64>().ok().filter(|n| n.is_finite()).map(Value::Number),
+        (Kind::Bool, Value::String(s)) if s == "true" || s == "false" => Some(Value::Bool(s == "true")),
+        _ => None,
+    };
+    match converted {
+        Some(c) => {
+            *v = c;
+            Ok(())
+        }
+        None => {
+            let what = match kind {
+                Kind::String => "a string",
+                Kind::Number => "a number",
+                Kind::Bool => "a bool",
+                Kind::List => "a list",
+                Kind::Map => "a map",
+                Kind::Collection => "a list or a map",
+                Kind::Any => "a value",
+            };
+            Err(arg_err(i, format!("{}() needs {what} here, not {}", def.name, describe(v))))
+        }
+    }
+}
+
+pub(crate) fn describe(v: &Value) -> String {
+    match v {
+        Value::String(s) if s.chars().count() <= 30 => format!("the string \"{s}\""),
+        Value::Number(n) => format!("the number {}", format_number(*n)),
+        Value::Null => "null".to_string(),
+        other => format!("a {}", other.type_name()),
+    }
+}
+
+pub(crate) fn num(n: usize) -> Value {
+    Value::Number(n as f64)
+}
+
+pub(crate) fn list(a: &[Value], i: usize) -> Result<&[Value], CallError> {
+    match &a[i] {
+        Value::List(l) => Ok(l),
+        v => Err(arg_err(i, format!("a list is required, not {}", describe(v)))),
+    }
+}
+
+pub(crate) fn object(a: &[Value], i: usize) -> Result<&BTreeMap<String, Value>, CallError> {
+    match &a[i] {
+        Value::Object(m) => Ok(m),
+        v => Err(arg_err(i, format!("a map is required, not {}", describe(v)))),
+    }
+}
+
+pub(crate) fn string(a: &[Value], i: usize) -> Result<&str, CallError> {
+    match &a[i] {
+        Value::String(s) => Ok(s),
+        v => Err(arg_err(i, format!("a string is required, not {}", describe(v)))),
+    }
+}
+
+pub(crate) fn number(a: &[Value], i: usize) -> Result<f64, CallError> {
+    match &a[i] {
+        Value::Number(n) => Ok(*n),
+        Value::String(s) => s.parse().map_err(|_| arg_err(i, format!("a number is required, not the string \"{s}\""))),
+        v => Err(arg_err(i, format!("a number is required, not {}", describe(v)))),
+    }
+}
+
+pub(crate) fn integer(a: &[Value], i: usize) -> Result<i64, CallError> {
+    let n = number(a, i)?;
+    if n.fract() != 0.0 {
+        return Err(arg_err(i, format!("a whole number is required, not {}", format_number(n))));
+    }
+    Ok(n as i64)
+}
+
+/// An element of a list as a string, as functions of lists of strings take it.
+pub(crate) fn element_string(v: &Value, arg: usize, j: usize) -> Result<String, CallError> {
+    v.to_template_string().ok_or_else(|| arg_err(arg, format!("element {j} is {}, not a string", describe(v))))
+}
+
+/// Order of two values of one kind: numbers, durations, percentages, strings.
+pub fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) | (Value::Percent(x), Value::Percent(y)) => x.partial_cmp(y),
+        (Value::Duration(x), Value::Duration(y)) => Some(x.cmp(y)),
+        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+/// Sort and remove duplicates, as a set of strings iterates.
+pub fn sort_dedup(items: &mut Vec<Value>) {
+    items.sort_by(|a, b| compare(a, b).unwrap_or_else(|| a.to_string().cmp(&b.to_string())));
+    items.dedup();
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A result as large as `size` bytes must stay under the value limit.
+pub(crate) fn check_size(size: usize) -> Result<(), CallError> {
+    if size > crate::value::MAX_VALUE_SIZE {
+        return Err(call_err(format!("the result would be larger than {} MiB", crate::value::MAX_VALUE_SIZE >> 20)));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_function_has_a_sound_signature() {
+        for name in names() {
+            let d = lookup(name).unwrap();
+            assert!(d.optional <= d.params.len(), "{name}");
+            assert_eq!(d.name, name);
+        }
+        assert!(names().len() > 90, "{}", names().len());
+    }
+}

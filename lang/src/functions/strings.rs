@@ -1,0 +1,188 @@
+//! Strings: case, trimming, splitting and joining, substrings, regular expressions.
+
+use super::{arg_err, check_size, def, element_string, integer, list, string, CallError, FuncDef, Kind};
+use crate::eval::Host;
+use crate::value::Value;
+
+type R = Result<Value, CallError>;
+
+pub const DEFS: &[FuncDef] = &[
+    def("lower", &[Kind::String], lower),
+    def("upper", &[Kind::String], upper),
+    def("title", &[Kind::String], title),
+    def("trimspace", &[Kind::String], trimspace),
+    def("trim", &[Kind::String, Kind::String], trim),
+    def("trimprefix", &[Kind::String, Kind::String], trimprefix),
+    def("trimsuffix", &[Kind::String, Kind::String], trimsuffix),
+    def("chomp", &[Kind::String], chomp),
+    def("strrev", &[Kind::String], strrev),
+    def("indent", &[Kind::Number, Kind::String], indent),
+    def("substr", &[Kind::String, Kind::Number, Kind::Number], substr),
+    def("startswith", &[Kind::String, Kind::String], startswith),
+    def("endswith", &[Kind::String, Kind::String], endswith),
+    def("strcontains", &[Kind::String, Kind::String], strcontains),
+    def("split", &[Kind::String, Kind::String], split),
+    def("join", &[Kind::String], join).variadic(Kind::List),
+    def("replace", &[Kind::String, Kind::String, Kind::String], replace),
+    def("regex", &[Kind::String, Kind::String], regex),
+    def("regexall", &[Kind::String, Kind::String], regexall),
+];
+
+fn lower(a: &[Value], _: &dyn Host) -> R {
+    Ok(Value::String(string(a, 0)?.to_lowercase()))
+}
+
+fn upper(a: &[Value], _: &dyn Host) -> R {
+    Ok(Value::String(string(a, 0)?.to_uppercase()))
+}
+
+/// Go's `strings.Title`: the first letter of every word in upper case, a word
+/// beginning after anything but a letter, a digit or `_`.
+fn title(a: &[Value], _: &dyn Host) -> R {
+    let mut out = String::new();
+    let mut prev_sep = true;
+    for c in string(a, 0)?.chars() {
+        // Go maps one letter to one title-case letter: ß stays ß (Rust's upper case is SS).
+        let mut up = c.to_uppercase();
+        out.push(match (prev_sep, up.next(), up.next()) {
+            (true, Some(u), None) => u,
+            _ => c,
+        });
+        prev_sep = if c.is_ascii() { !(c.is_ascii_alphanumeric() || c == '_') } else { c.is_whitespace() };
+    }
+    Ok(Value::String(out))
+}
+
+fn trimspace(a: &[Value], _: &dyn Host) -> R {
+    Ok(Value::String(string(a, 0)?.trim().to_string()))
+}
+
+fn trim(a: &[Value], _: &dyn Host) -> R {
+    let cut: Vec<char> = string(a, 1)?.chars().collect();
+    Ok(Value::String(string(a, 0)?.trim_matches(|c| cut.contains(&c)).to_string()))
+}
+
+fn trimprefix(a: &[Value], _: &dyn Host) -> R {
+    let (s, p) = (string(a, 0)?, string(a, 1)?);
+    Ok(Value::String(s.strip_prefix(p).unwrap_or(s).to_string()))
+}
+
+fn trimsuffix(a: &[Value], _: &dyn Host) -> R {
+    let (s, p) = (string(a, 0)?, string(a, 1)?);
+    Ok(Value::String(s.strip_suffix(p).unwrap_or(s).to_string()))
+}
+
+fn chomp(a: &[Value], _: &dyn Host) -> R {
+    Ok(Value::String(string(a, 0)?.trim_end_matches(['\n', '\r']).to_string()))
+}
+
+fn strrev(a: &[Value], _: &dyn Host) -> R {
+    Ok(Value::String(string(a, 0)?.chars().rev().collect()))
+}
+
+fn indent(a: &[Value], _: &dyn Host) -> R {
+    let n = integer(a, 0)?;
+    if !(0..=1024).contains(&n) {
+        return Err(arg_err(0, "the indentation must be between 0 and 1024 spaces"));
+    }
+    let s = string(a, 1)?;
+    let pad = " ".repeat(n as usize);
+    check_size(s.len() + s.matches('\n').count() * pad.len())?;
+    Ok(Value::String(s.replace('\n', &format!("\n{pad}"))))
+}
+
+fn substr(a: &[Value], _: &dyn Host) -> R {
+    let s: Vec<char> = string(a, 0)?.chars().collect();
+    let len = s.len() as i64;
+    let mut off = integer(a, 1)?;
+    if off < 0 {
+        off += len;
+    }
+    let off = off.clamp(0, len) as usize;
+    let n = integer(a, 2)?;
+    let end = if n < 0 { s.len() } else { (off + n as usize).min(s.len()) };
+    Ok(Value::String(s[off..end].iter().collect()))
+}
+
+fn startswith(a: &[Value], _: &dyn Host) -> R {
+    Ok(Value::Bool(string(a, 0)?.starts_with(string(a, 1)?)))
+}
+
+fn endswith(a: &[Value], _: &dyn Host) -> R {
+    Ok(Value::Bool(string(a, 0)?.ends_with(string(a, 1)?)))
+}
+
+fn strcontains(a: &[Value], _: &dyn Host) -> R {
+    Ok(Value::Bool(string(a, 0)?.contains(string(a, 1)?)))
+}
+
+fn split(a: &[Value], _: &dyn Host) -> R {
+    let sep = string(a, 0)?;
+    let s = string(a, 1)?;
+    // Go's strings.Split: "" split on a separator is [""].
+    Ok(Value::List(if sep.is_empty() {
+        s.chars().map(|c| Value::String(c.to_string())).collect()
+    } else {
+        s.split(sep).map(Value::string).collect()
+    }))
+}
+
+fn join(a: &[Value], _: &dyn Host) -> R {
+    let sep = string(a, 0)?;
+    let mut parts = Vec::new();
+    for i in 1..a.len() {
+        for (j, v) in list(a, i)?.iter().enumerate() {
+            parts.push(element_string(v, i, j)?);
+        }
+    }
+    Ok(Value::String(parts.join(sep)))
+}
+
+/// A `/pattern/` argument of `replace`, compiled.
+fn compile(pattern: &str, arg: usize) -> Result<regex::Regex, CallError> {
+    regex::Regex::new(pattern).map_err(|e| arg_err(arg, format!("invalid regular expression: {e}")))
+}
+
+/// `replace`: a substring, or a `/regular expression/` whose replacement may
+/// name its groups (`$1`, `${name}`) as Go's `ReplaceAllString` does.
+fn replace(a: &[Value], _: &dyn Host) -> R {
+    let (s, from, to) = (string(a, 0)?, string(a, 1)?, string(a, 2)?);
+    if from.len() > 2 && from.starts_with('/') && from.ends_with('/') {
+        let re = compile(&from[1..from.len() - 1], 1)?;
+        check_size(s.len() + re.find_iter(s).count().saturating_mul(to.len()))?;
+        return Ok(Value::String(re.replace_all(s, to).into_owned()));
+    }
+    if from.is_empty() {
+        return Ok(Value::String(s.to_string()));
+    }
+    check_size(s.len() + s.matches(from).count().saturating_mul(to.len()))?;
+    Ok(Value::String(s.replace(from, to)))
+}
+
+/// One match in `regex`'s shape: the match itself without groups, a map by
+/// name with named groups, else a list of the groups.
+fn captured(re: &regex::Regex, caps: &regex::Captures) -> Value {
+    if re.captures_len() == 1 {
+        Value::String(caps[0].to_string())
+    } else if re.capture_names().flatten().next().is_some() {
+        Value::Object(
+            re.capture_names()
+                .flatten()
+                .map(|n| (n.to_string(), caps.name(n).map(|m| Value::string(m.as_str())).unwrap_or(Value::Null)))
+                .collect(),
+        )
+    } else {
+        Value::List(caps.iter().skip(1).map(|m| m.map(|m| Value::string(m.as_str())).unwrap_or(Value::Null)).collect())
+    }
+}
+
+fn regex(a: &[Value], _: &dyn Host) -> R {
+    let re = compile(string(a, 0)?, 0)?;
+    let caps = re.captures(string(a, 1)?).ok_or_else(|| arg_err(1, "the pattern did not match the string"))?;
+    Ok(captured(&re, &caps))
+}
+
+fn regexall(a: &[Value], _: &dyn Host) -> R {
+    let re = compile(string(a, 0)?, 0)?;
+    Ok(Value::List(re.captures_iter(string(a, 1)?).map(|c| captured(&re, &c)).collect()))
+}

