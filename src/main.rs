@@ -205,6 +205,9 @@ struct ApplyCmd {
     vars: VarArgs,
     #[command(flatten)]
     target: TargetArgs,
+    /// Destroy everything this configuration manages, as `landform destroy` does.
+    #[arg(long, conflicts_with = "plan_file")]
+    destroy: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -256,8 +259,12 @@ struct OutputCmd {
     /// One output's name; without it, every output.
     name: Option<String>,
     /// Print as JSON (sensitive values as null).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "raw")]
     json: bool,
+    /// Print one string, number or bool output as it is, with no quotes or
+    /// newline, for scripts (`-raw` as Terraform spells it works too).
+    #[arg(long, requires = "name")]
+    raw: bool,
 }
 
 #[derive(Subcommand)]
@@ -398,6 +405,7 @@ fn terraform_flags(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::f
         "force",
         "show-sensitive",
         "no-progress",
+        "raw",
         "refresh-only",
         "ignore",
         "every",
@@ -481,7 +489,7 @@ fn run_main() -> ExitCode {
             code(run::cmd_plan(&common, args, p.out, format, p.detailed_exitcode, color))
         }
         Command::Apply(a) => {
-            let plan = a.target.into_plan(a.vars, false, a.run.no_progress, a.run.parallelism);
+            let plan = a.target.into_plan(a.vars, a.destroy, a.run.no_progress, a.run.parallelism);
             let args = run::ApplyArgs {
                 plan_file: a.plan_file,
                 expect_hash: a.expect_hash,
@@ -522,6 +530,9 @@ fn run_main() -> ExitCode {
         Command::Show(s) => {
             let format = if s.json { run::PlanFormat::Json } else { s.format };
             code(state_cmd::show_cmd(&common, s.plan_file.as_ref(), format, color))
+        }
+        Command::Output(o) if o.raw => {
+            code(state_cmd::output_raw(&common, o.name.as_deref().unwrap_or_default(), color))
         }
         Command::Output(o) => code(state_cmd::output(&common, o.name.as_deref(), o.json, color)),
         Command::Graph { dir } => match dir.map(std::env::set_current_dir) {

@@ -227,6 +227,40 @@ pub fn push(common: &CommonArgs, file: &PathBuf, force: bool, color: bool) -> u8
     0
 }
 
+/// `output -raw NAME`: a string, number or bool exactly as it is, for
+/// scripts. Unlike Terraform, never a sensitive one: no output shows a secret.
+pub fn output_raw(common: &CommonArgs, name: &str, color: bool) -> u8 {
+    let Ok(snap) = run::read_state(common, color) else { return 1 };
+    let Some(o) = snap.outputs.get(name) else {
+        return fail(
+            &format!(
+                "no output named \"{name}\" in the state; run apply first, or check the name with `landform output`"
+            ),
+            color,
+        );
+    };
+    if o.sensitive {
+        return fail(&format!("output \"{name}\" is sensitive: Landform never prints a sensitive value"), color);
+    }
+    let text =
+        match &o.value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            serde_json::Value::Null => {
+                return fail(&format!("output \"{name}\" is null; -raw prints only strings, numbers and bools"), color)
+            }
+            _ => return fail(
+                &format!(
+                    "output \"{name}\" is a list or an object; -raw prints only strings, numbers and bools: use --json"
+                ),
+                color,
+            ),
+        };
+    crate::out!("{text}");
+    0
+}
+
 pub fn output(common: &CommonArgs, name: Option<&str>, json: bool, color: bool) -> u8 {
     let Ok(snap) = run::read_state(common, color) else { return 1 };
     if let Some(n) = name {

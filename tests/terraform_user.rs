@@ -305,3 +305,24 @@ fn import_blocks_and_the_import_command_bring_existing_files_under_management() 
     assert_eq!(again.status.code(), Some(1));
     assert!(text(&again.stderr).contains("already managed"), "{}", text(&again.stderr));
 }
+
+/// Issue 13's CLI odds and ends: `apply -destroy` as `destroy`, and
+/// `output -raw NAME` for scripts (never a sensitive one).
+#[test]
+fn apply_destroy_and_output_raw() {
+    let f = Fixture::new(
+        "apply-destroy-raw",
+        "variable \"t\" {\n  default   = \"hunter2-secret\"\n  sensitive = true\n}\nresource \"landform_data\" \"x\" {\n  input = \"v\"\n}\noutput \"word\" {\n  value = \"two words\"\n}\noutput \"n\" {\n  value = 42\n}\noutput \"l\" {\n  value = [1]\n}\noutput \"s\" {\n  value     = var.t\n  sensitive = true\n}\n",
+    );
+    f.ok(&["apply", "-auto-approve"]);
+    assert_eq!(f.ok(&["output", "-raw", "word"]), "two words");
+    assert_eq!(f.ok(&["output", "--raw", "n"]), "42");
+    for name in ["l", "s"] {
+        let out = f.run(&["output", "-raw", name]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(!text(&out.stdout).contains("hunter2") && !text(&out.stderr).contains("hunter2"));
+    }
+    let out = f.ok(&["apply", "-destroy", "-auto-approve"]);
+    assert!(out.contains("Resources: 1 destroyed."), "{out}");
+    assert_eq!(f.ok(&["state", "list"]), "");
+}

@@ -488,9 +488,12 @@ impl yaml_rust2::parser::EventReceiver for Builder {
                 }
                 self.push(v, 0);
             }
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) if self.stack.len() >= crate::value::MAX_VALUE_DEPTH => {
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _)
+                if self.stack.len() >= crate::value::MAX_VALUE_DEPTH =>
+            {
                 let _ = anchor;
-                self.error.get_or_insert_with(|| format!("it nests deeper than {} levels", crate::value::MAX_VALUE_DEPTH));
+                self.error
+                    .get_or_insert_with(|| format!("it nests deeper than {} levels", crate::value::MAX_VALUE_DEPTH));
                 self.stack.push(Node::List(0, Vec::new()));
             }
             Event::SequenceStart(anchor, _) => self.stack.push(Node::List(anchor, Vec::new())),
