@@ -242,21 +242,22 @@ pub fn output_raw(common: &CommonArgs, name: &str, color: bool) -> u8 {
     if o.sensitive {
         return fail(&format!("output \"{name}\" is sensitive: Landform never prints a sensitive value"), color);
     }
-    let text =
-        match &o.value {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Number(n) => n.to_string(),
-            serde_json::Value::Bool(b) => b.to_string(),
-            serde_json::Value::Null => {
-                return fail(&format!("output \"{name}\" is null; -raw prints only strings, numbers and bools"), color)
-            }
-            _ => return fail(
+    let text = match &o.value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::Bool(b) => b.to_string(),
+        serde_json::Value::Null => {
+            return fail(&format!("output \"{name}\" is null; -raw prints only strings, numbers and bools"), color)
+        }
+        _ => {
+            return fail(
                 &format!(
                     "output \"{name}\" is a list or an object; -raw prints only strings, numbers and bools: use --json"
                 ),
                 color,
-            ),
-        };
+            )
+        }
+    };
     crate::out!("{text}");
     0
 }

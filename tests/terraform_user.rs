@@ -326,3 +326,52 @@ fn apply_destroy_and_output_raw() {
     assert!(out.contains("Resources: 1 destroyed."), "{out}");
     assert_eq!(f.ok(&["state", "list"]), "");
 }
+
+/// Issue 13: `templatefile` and directives in heredocs, on the real binary;
+/// a broken template file is an error naming it and its line.
+#[test]
+fn templatefile_and_heredoc_directives() {
+    let f = Fixture::new(
+        "templates",
+        r#"variable "names" {
+  default = ["web", "api"]
+}
+locals {
+  listing = <<-EOT
+    %{ for n in var.names ~}
+    - ${n}
+    %{ endfor ~}
+    %{ if length(var.names) > 1 }many%{ else }one%{ endif }
+  EOT
+}
+resource "local_file" "conf" {
+  path    = "${path.module}/out.conf"
+  content = templatefile("${path.module}/backends.tftpl", { names = var.names, port = 8080 })
+}
+output "listing" {
+  value = local.listing
+}
+"#,
+    );
+    std::fs::write(
+        f.path("backends.tftpl"),
+        "%{ for i, n in names ~}\nserver ${n} 10.0.0.${i + 1}:${port}\n%{ endfor ~}\n# 100% done, $${not} %%{interpolated}\n",
+    )
+    .unwrap();
+    f.ok(&["apply", "-auto-approve"]);
+    assert_eq!(
+        std::fs::read_to_string(f.path("out.conf")).unwrap(),
+        "server web 10.0.0.1:8080\nserver api 10.0.0.2:8080\n# 100% done, ${not} %{interpolated}\n"
+    );
+    assert_eq!(f.ok(&["output", "-json", "listing"]).trim(), r#""- web\n- api\nmany\n""#);
+    // A directive left open: the file and the line, at the call.
+    std::fs::write(f.path("backends.tftpl"), "line one\n%{ for n in names }\n${n}\n").unwrap();
+    let out = f.run(&["plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("backends.tftpl, line 2") && err.contains("endfor"), "{err}");
+    // A variable the template uses but was not given.
+    std::fs::write(f.path("backends.tftpl"), "${missing}\n").unwrap();
+    let err = text(&f.run(&["plan"]).stderr);
+    assert!(err.contains("backends.tftpl") && err.contains("missing"), "{err}");
+}

@@ -47,6 +47,27 @@ fn body_into(body: &Body, sources: Option<&SourceMap>, depth: usize, out: &mut S
     }
 }
 
+fn template(parts: &[TemplatePart]) -> String {
+    let inner: Vec<String> = parts
+        .iter()
+        .map(|p| match p {
+            TemplatePart::Literal(s) => quote(s),
+            TemplatePart::Interpolation(e) => expr(e),
+            TemplatePart::If { cond, then, otherwise } => {
+                format!("(if {} ({}) ({}))", expr(cond), template(then), template(otherwise))
+            }
+            TemplatePart::For { key_var, value_var, collection, body } => format!(
+                "(for {}{} {} ({}))",
+                key_var.as_ref().map(|k| format!("{} ", k.name)).unwrap_or_default(),
+                value_var.name,
+                expr(collection),
+                template(body)
+            ),
+        })
+        .collect();
+    inner.join(" ")
+}
+
 /// An expression as an S-expression.
 pub fn expr(e: &Expr) -> String {
     match &e.kind {
@@ -62,14 +83,7 @@ pub fn expr(e: &Expr) -> String {
             if parts.is_empty() {
                 return "\"\"".into();
             }
-            let inner: Vec<String> = parts
-                .iter()
-                .map(|p| match p {
-                    TemplatePart::Literal(s) => quote(s),
-                    TemplatePart::Interpolation(e) => expr(e),
-                })
-                .collect();
-            format!("(template {})", inner.join(" "))
+            format!("(template {})", template(parts))
         }
         ExprKind::List(items) => sexp("list", items.iter().map(expr)),
         ExprKind::Object(items) => sexp(

@@ -44,6 +44,30 @@ pub fn references(expr: &Expr) -> Vec<Reference> {
     out
 }
 
+fn visit_template(parts: &[TemplatePart], bound: &mut Vec<String>, out: &mut Vec<Reference>) {
+    for p in parts {
+        match p {
+            TemplatePart::Literal(_) => {}
+            TemplatePart::Interpolation(e) => visit(e, bound, out),
+            TemplatePart::If { cond, then, otherwise } => {
+                visit(cond, bound, out);
+                visit_template(then, bound, out);
+                visit_template(otherwise, bound, out);
+            }
+            TemplatePart::For { key_var, value_var, collection, body } => {
+                visit(collection, bound, out);
+                let n = bound.len();
+                if let Some(k) = key_var {
+                    bound.push(k.name.clone());
+                }
+                bound.push(value_var.name.clone());
+                visit_template(body, bound, out);
+                bound.truncate(n);
+            }
+        }
+    }
+}
+
 fn visit(expr: &Expr, bound: &mut Vec<String>, out: &mut Vec<Reference>) {
     if let ExprKind::GetAttr(..) | ExprKind::Index(..) | ExprKind::Variable(_) = &expr.kind {
         if let Some(r) = traversal(expr) {
@@ -58,13 +82,7 @@ fn visit(expr: &Expr, bound: &mut Vec<String>, out: &mut Vec<Reference>) {
     match &expr.kind {
         ExprKind::Null | ExprKind::Bool(_) | ExprKind::Number(_) | ExprKind::Duration(_) | ExprKind::Percent(_) => {}
         ExprKind::Variable(_) => {}
-        ExprKind::Template(parts) => {
-            for p in parts {
-                if let TemplatePart::Interpolation(e) = p {
-                    visit(e, bound, out);
-                }
-            }
-        }
+        ExprKind::Template(parts) => visit_template(parts, bound, out),
         ExprKind::List(items) => items.iter().for_each(|e| visit(e, bound, out)),
         ExprKind::Object(items) => {
             for i in items {

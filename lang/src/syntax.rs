@@ -102,6 +102,19 @@ pub enum ExprKind {
 pub enum TemplatePart {
     Literal(String),
     Interpolation(Expr),
+    /// `%{ if cond }…%{ else }…%{ endif }`.
+    If {
+        cond: Expr,
+        then: Vec<TemplatePart>,
+        otherwise: Vec<TemplatePart>,
+    },
+    /// `%{ for k, v in collection }…%{ endfor }`.
+    For {
+        key_var: Option<Ident>,
+        value_var: Ident,
+        collection: Expr,
+        body: Vec<TemplatePart>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -186,7 +199,7 @@ impl Expr {
                 for p in parts {
                     match p {
                         TemplatePart::Literal(l) => s.push_str(l),
-                        TemplatePart::Interpolation(_) => return None,
+                        _ => return None,
                     }
                 }
                 Some(s)

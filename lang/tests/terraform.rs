@@ -108,3 +108,12 @@ fn functions_give_terraforms_answers() {
     assert!(n >= 200, "only {n} cases");
     assert!(bad.is_empty(), "{} of {n} expressions disagree with Terraform:\n{}", bad.len(), bad.join("\n"));
 }
+
+/// Issue 13: `%{ if }` and `%{ for }` directives, `~` strip markers and the
+/// `%%{`/`$${` escapes render exactly as Terraform renders them.
+#[test]
+fn templates_render_as_terraform_renders_them() {
+    let (n, bad) = disagreements("templates");
+    assert!(n >= 25, "only {n} cases");
+    assert!(bad.is_empty(), "{} of {n} templates disagree with Terraform:\n{}", bad.len(), bad.join("\n"));
+}

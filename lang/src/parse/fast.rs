@@ -4,7 +4,8 @@
 //! parser then reads the file again and says precisely what is wrong. The
 //! differential property test keeps the two in step.
 
-use super::{parse_duration, strip_indent, unescape, PostfixChain};
+use super::template::{self, Directive, Tok};
+use super::{parse_duration, unescape, PostfixChain};
 use crate::source::{FileId, Span};
 use crate::syntax::*;
 
@@ -29,6 +30,32 @@ pub fn parse_expr(file: FileId, text: &str) -> Option<Expr> {
     let e = p.expr()?;
     p.ws();
     (p.pos == p.b.len()).then_some(e)
+}
+
+/// Parse a template file (`templatefile`): text whose `${ }` and `%{ }` are
+/// live, with no quotes or escapes. On an error, the offset where it is.
+pub fn parse_template(file: FileId, text: &str) -> Result<Vec<TemplatePart>, (usize, String)> {
+    let mut p =
+        P { b: text.as_bytes(), s: text, pos: 0, file, depth: 0, failed_operands: Default::default(), furthest: 0 };
+    let mut toks = Vec::new();
+    let mut run = 0;
+    while let Some(c) = p.peek() {
+        match c {
+            b'$' if p.starts("$${") => p.pos += 3,
+            b'%' if p.starts("%%{") => p.pos += 3,
+            b'$' | b'%' if p.starts("${") || p.starts("%{") => {
+                template::push_lit(&mut toks, &text[run..p.pos].replace("$${", "${").replace("%%{", "%{"));
+                let at = p.pos;
+                let t = if c == b'$' { p.interpolation() } else { p.directive() };
+                toks.push(t.ok_or((at, "this ${ } or %{ } sequence does not parse".to_string()))?);
+                run = p.pos;
+            }
+            _ => p.pos += 1,
+        }
+    }
+    template::push_lit(&mut toks, &text[run..].replace("$${", "${").replace("%%{", "%{"));
+    template::build(toks, false)
+        .map_err(|d| (d.span.map_or(0, |s| s.start as usize), format!("{}: {}", d.summary, d.detail)))
 }
 
 /// A guard only: `limits::check` refuses deeper input before either parser
@@ -657,54 +684,95 @@ impl<'a> P<'a> {
         })
     }
 
-    /// `${ expr }` at the cursor.
-    fn interpolation(&mut self) -> Option<Expr> {
+    /// `${ expr }` (with `~` strip markers) at the cursor.
+    fn interpolation(&mut self) -> Option<Tok> {
         self.pos += 2;
         self.ws();
-        let e = self.expr()?;
+        let strip_left = self.eat("~");
         self.ws();
-        self.eat("}").then_some(e)
+        let expr = self.expr()?;
+        self.ws();
+        let strip_right = self.eat("~");
+        self.ws();
+        self.eat("}").then_some(Tok::Interp { expr, strip_left, strip_right })
     }
 
-    fn push_literal(parts: &mut Vec<TemplatePart>, s: String) {
-        match parts.last_mut() {
-            Some(TemplatePart::Literal(l)) => l.push_str(&s),
-            _ => parts.push(TemplatePart::Literal(s)),
+    /// `%{ if … }`, `%{ else }`, `%{ endif }`, `%{ for … in … }` or `%{ endfor }` at the cursor.
+    fn directive(&mut self) -> Option<Tok> {
+        let start = self.pos;
+        self.pos += 2;
+        self.ws();
+        let strip_left = self.eat("~");
+        self.ws();
+        let dir = if self.keyword("if") {
+            self.ws();
+            Directive::If(self.expr()?)
+        } else if self.keyword("else") {
+            Directive::Else
+        } else if self.keyword("endif") {
+            Directive::EndIf
+        } else if self.keyword("endfor") {
+            Directive::EndFor
+        } else if self.keyword("for") {
+            self.ws();
+            let first = self.ident()?;
+            self.ws();
+            let mut second = None;
+            if self.eat(",") {
+                self.ws();
+                second = Some(self.ident()?);
+                self.ws();
+            }
+            if !self.keyword("in") {
+                return None;
+            }
+            self.ws();
+            let collection = self.expr()?;
+            match second {
+                Some(value_var) => Directive::For { key_var: Some(first), value_var, collection },
+                None => Directive::For { key_var: None, value_var: first, collection },
+            }
+        } else {
+            return None;
+        };
+        self.ws();
+        let strip_right = self.eat("~");
+        self.ws();
+        if !self.eat("}") {
+            return None;
         }
+        Some(Tok::Dir { dir, strip_left, strip_right, span: self.span(start, self.pos) })
     }
 
     fn string(&mut self) -> Option<Expr> {
         let start = self.pos;
         self.pos += 1;
-        let mut parts = Vec::new();
+        let mut toks = Vec::new();
         let mut run = self.pos;
         loop {
             let c = self.peek()?;
             match c {
                 b'"' => break,
                 b'$' if self.starts("$${") => self.pos += 3,
+                b'%' if self.starts("%%{") => self.pos += 3,
                 b'\\' => {
                     self.pos += 1;
                     let ch = self.s[self.pos..].chars().next()?;
                     self.pos += ch.len_utf8();
                 }
-                b'$' if self.starts("${") => {
-                    if run < self.pos {
-                        Self::push_literal(&mut parts, unescape(&self.s[run..self.pos]));
-                    }
-                    let e = self.interpolation()?;
-                    parts.push(TemplatePart::Interpolation(e));
+                b'$' | b'%' if self.starts("${") || self.starts("%{") => {
+                    template::push_lit(&mut toks, &unescape(&self.s[run..self.pos]));
+                    let t = if c == b'$' { self.interpolation()? } else { self.directive()? };
+                    toks.push(t);
                     run = self.pos;
                 }
                 b'\n' => return None,
                 _ => self.pos += 1,
             }
         }
-        if run < self.pos {
-            // A literal run is one token in the grammar; consecutive runs cannot occur.
-            parts.push(TemplatePart::Literal(unescape(&self.s[run..self.pos])));
-        }
+        template::push_lit(&mut toks, &unescape(&self.s[run..self.pos]));
         self.pos += 1;
+        let parts = template::build(toks, false).ok()?;
         Some(Expr { kind: ExprKind::Template(parts), span: self.span(start, self.pos) })
     }
 
@@ -724,7 +792,7 @@ impl<'a> P<'a> {
         if !self.eat("\n") {
             return None;
         }
-        let mut parts = Vec::new();
+        let mut toks = Vec::new();
         loop {
             // At a line start: is this the closing marker?
             let mut i = self.pos;
@@ -735,32 +803,27 @@ impl<'a> P<'a> {
                 self.pos = i + n;
                 break;
             }
-            // One line: interpolations and literal runs, then the newline.
+            // One line: literal runs, interpolations and directives, then the newline.
             let mut run = self.pos;
             loop {
                 match self.peek()? {
                     b'\n' => break,
                     b'$' if self.starts("$${") => self.pos += 3,
-                    b'$' if self.starts("${") => {
-                        if run < self.pos {
-                            Self::push_literal(&mut parts, self.s[run..self.pos].replace("$${", "${"));
-                        }
-                        let e = self.interpolation()?;
-                        parts.push(TemplatePart::Interpolation(e));
+                    b'%' if self.starts("%%{") => self.pos += 3,
+                    c @ (b'$' | b'%') if self.starts("${") || self.starts("%{") => {
+                        template::push_lit(&mut toks, &self.s[run..self.pos].replace("$${", "${").replace("%%{", "%{"));
+                        let t = if c == b'$' { self.interpolation()? } else { self.directive()? };
+                        toks.push(t);
                         run = self.pos;
                     }
                     _ => self.pos += 1,
                 }
             }
-            if run < self.pos {
-                Self::push_literal(&mut parts, self.s[run..self.pos].replace("$${", "${"));
-            }
+            template::push_lit(&mut toks, &self.s[run..self.pos].replace("$${", "${").replace("%%{", "%{"));
             self.pos += 1;
-            Self::push_literal(&mut parts, "\n".to_string());
+            template::push_lit(&mut toks, "\n");
         }
-        if strip {
-            strip_indent(&mut parts);
-        }
+        let parts = template::build(toks, strip).ok()?;
         Some(Expr { kind: ExprKind::Template(parts), span: self.span(start, self.pos) })
     }
 }

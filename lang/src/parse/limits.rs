@@ -63,14 +63,18 @@ pub fn check(file: FileId, text: &str) -> Option<Diagnostic> {
                     }
                 }
                 // Skip plain text in one step: only these bytes matter here.
-                if !matches!(c, b'\\' | b'$' | b'"' | b'\n') {
-                    i += b[i..].iter().position(|c| matches!(c, b'\\' | b'$' | b'"' | b'\n')).unwrap_or(b.len() - i);
+                if !matches!(c, b'\\' | b'$' | b'%' | b'"' | b'\n') {
+                    i += b[i..]
+                        .iter()
+                        .position(|c| matches!(c, b'\\' | b'$' | b'%' | b'"' | b'\n'))
+                        .unwrap_or(b.len() - i);
                     continue;
                 }
                 match c {
                     b'\\' if top == Ctx::Str => i += 2,
-                    b'$' if b.get(i + 1) == Some(&b'$') && b.get(i + 2) == Some(&b'{') => i += 3,
-                    b'$' if b.get(i + 1) == Some(&b'{') => {
+                    b'$' | b'%' if b.get(i + 1) == Some(&c) && b.get(i + 2) == Some(&b'{') => i += 3,
+                    // An interpolation or a directive: code, one level down.
+                    b'$' | b'%' if b.get(i + 1) == Some(&b'{') => {
                         below += 1 + stack.last().map_or(0, |l| l.chain);
                         stack.push(Level { ctx: Ctx::Interp, chain: 0 });
                         if depth(&stack, below) > MAX_NESTING {

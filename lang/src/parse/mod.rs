@@ -7,9 +7,11 @@ use crate::source::{FileId, Span};
 use crate::syntax::*;
 use pest::iterators::Pair;
 use pest::Parser as _;
+use template::{Directive, Tok};
 
 mod fast;
 pub mod limits;
+mod template;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "parse/grammar.pest"]
@@ -104,6 +106,14 @@ pub fn parse_file_reference(file: FileId, text: &str) -> (File, Vec<Diagnostic>)
             (File { body: Body { items } }, lower.diags)
         }
     }
+}
+
+/// Parse a template file's text (`templatefile`); on an error, its offset and what it is.
+pub fn parse_template(file: FileId, text: &str) -> Result<Vec<TemplatePart>, (usize, String)> {
+    if let Some(d) = limits::check(file, text) {
+        return Err((0, d.detail));
+    }
+    fast::parse_template(file, text)
 }
 
 /// Parse a lone expression, as given in `--var name=value` or a test.
@@ -805,96 +815,89 @@ impl Lower {
     fn template(&mut self, pair: Pair<Rule>) -> Expr {
         let span = self.span(&pair);
         let heredoc = pair.as_rule() == Rule::heredoc;
-        let mut parts: Vec<TemplatePart> = Vec::new();
+        let mut toks: Vec<Tok> = Vec::new();
         let mut strip = false;
-        let push_lit = |parts: &mut Vec<TemplatePart>, s: String| match parts.last_mut() {
-            Some(TemplatePart::Literal(l)) => l.push_str(&s),
-            _ => parts.push(TemplatePart::Literal(s)),
-        };
-        let walk = |lower: &mut Lower, p: Pair<Rule>, parts: &mut Vec<TemplatePart>| match p.as_rule() {
-            Rule::string_lit => push_lit(parts, unescape(p.as_str())),
-            Rule::heredoc_lit => push_lit(parts, p.as_str().replace("$${", "${")),
-            Rule::heredoc_nl => push_lit(parts, "\n".to_string()),
-            Rule::interp => {
-                if let Some(e) = p.into_inner().next() {
-                    parts.push(TemplatePart::Interpolation(lower.expr(e)));
-                }
-            }
-            _ => {}
-        };
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::heredoc_strip => strip = true,
                 Rule::ident => {}
                 Rule::heredoc_line => {
                     for q in p.into_inner() {
-                        walk(self, q, &mut parts);
+                        self.template_piece(q, &mut toks);
                     }
                 }
-                _ => walk(self, p, &mut parts),
+                _ => self.template_piece(p, &mut toks),
             }
         }
-        if heredoc && strip {
-            strip_indent(&mut parts);
+        match template::build(toks, heredoc && strip) {
+            Ok(parts) => Expr { kind: ExprKind::Template(parts), span },
+            Err(d) => {
+                self.diags.push(d);
+                Expr { kind: ExprKind::Null, span }
+            }
         }
-        Expr { kind: ExprKind::Template(parts), span }
     }
-}
 
-/// `<<-` heredocs lose the indentation common to all their non-blank lines.
-fn strip_indent(parts: &mut [TemplatePart]) {
-    let mut min = usize::MAX;
-    let mut at_line_start = true;
-    for p in parts.iter() {
-        match p {
-            TemplatePart::Literal(s) => {
-                for (i, line) in s.split('\n').enumerate() {
-                    if i > 0 {
-                        at_line_start = true;
-                    }
-                    if at_line_start && !line.trim().is_empty() {
-                        min = min.min(line.len() - line.trim_start_matches([' ', '\t']).len());
-                        at_line_start = false;
-                    } else if at_line_start && i + 1 < s.split('\n').count() {
-                        // A blank line counts for nothing.
-                    } else if at_line_start && !line.is_empty() {
-                        min = min.min(line.len());
-                        at_line_start = false;
+    /// One literal run, interpolation or directive of a template.
+    fn template_piece(&mut self, p: Pair<Rule>, toks: &mut Vec<Tok>) {
+        match p.as_rule() {
+            Rule::string_lit => template::push_lit(toks, &unescape(p.as_str())),
+            Rule::heredoc_lit => template::push_lit(toks, &p.as_str().replace("$${", "${").replace("%%{", "%{")),
+            Rule::heredoc_nl => template::push_lit(toks, "\n"),
+            Rule::interp => {
+                let (mut strip_left, mut strip_right, mut expr) = (false, false, None);
+                for q in p.into_inner() {
+                    match q.as_rule() {
+                        Rule::strip_mark if expr.is_none() => strip_left = true,
+                        Rule::strip_mark => strip_right = true,
+                        _ => expr = Some(self.expr(q)),
                     }
                 }
-            }
-            TemplatePart::Interpolation(_) => {
-                if at_line_start {
-                    min = 0;
+                if let Some(expr) = expr {
+                    toks.push(Tok::Interp { expr, strip_left, strip_right });
                 }
-                at_line_start = false;
             }
-        }
-    }
-    if min == 0 || min == usize::MAX {
-        return;
-    }
-    let mut at_line_start = true;
-    for p in parts.iter_mut() {
-        match p {
-            TemplatePart::Literal(s) => {
-                let mut out = String::with_capacity(s.len());
-                for (i, line) in s.split('\n').enumerate() {
-                    if i > 0 {
-                        out.push('\n');
-                        at_line_start = true;
-                    }
-                    if at_line_start && !line.is_empty() {
-                        let ws = line.len() - line.trim_start_matches([' ', '\t']).len();
-                        out.push_str(&line[ws.min(min)..]);
-                        at_line_start = false;
-                    } else {
-                        out.push_str(line);
+            Rule::directive => {
+                let span = self.span(&p);
+                let (mut strip_left, mut strip_right, mut dir) = (false, false, None);
+                for q in p.into_inner() {
+                    match q.as_rule() {
+                        Rule::strip_mark if dir.is_none() => strip_left = true,
+                        Rule::strip_mark => strip_right = true,
+                        Rule::dir_else => dir = Some(Directive::Else),
+                        Rule::dir_endif => dir = Some(Directive::EndIf),
+                        Rule::dir_endfor => dir = Some(Directive::EndFor),
+                        Rule::dir_if => {
+                            if let Some(e) = q.into_inner().find(|x| x.as_rule() == Rule::expr) {
+                                dir = Some(Directive::If(self.expr(e)));
+                            }
+                        }
+                        Rule::dir_for => {
+                            let mut names = Vec::new();
+                            let mut collection = None;
+                            for x in q.into_inner() {
+                                match x.as_rule() {
+                                    Rule::ident => names.push(self.ident(&x)),
+                                    Rule::expr => collection = Some(self.expr(x)),
+                                    _ => {}
+                                }
+                            }
+                            let mut names = names.into_iter();
+                            if let (Some(first), Some(collection)) = (names.next(), collection) {
+                                dir = Some(match names.next() {
+                                    Some(value_var) => Directive::For { key_var: Some(first), value_var, collection },
+                                    None => Directive::For { key_var: None, value_var: first, collection },
+                                });
+                            }
+                        }
+                        _ => {}
                     }
                 }
-                *s = out;
+                if let Some(dir) = dir {
+                    toks.push(Tok::Dir { dir, strip_left, strip_right, span });
+                }
             }
-            TemplatePart::Interpolation(_) => at_line_start = false,
+            _ => {}
         }
     }
 }
@@ -903,13 +906,13 @@ fn unescape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == '$' && s.is_char_boundary(0) && chars.peek() == Some(&'$') {
-            // `$${` is a literal `${`.
+        if (c == '$' || c == '%') && chars.peek() == Some(&c) {
+            // `$${` is a literal `${`, and `%%{` a literal `%{`.
             let mut look = chars.clone();
             look.next();
             if look.peek() == Some(&'{') {
                 chars.next();
-                out.push('$');
+                out.push(c);
                 continue;
             }
         }
