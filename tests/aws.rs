@@ -199,6 +199,34 @@ fn the_example_applies_replans_clean_and_destroys_with_its_state_in_postgresql()
     assert_eq!(left, serde_json::json!(0));
 }
 
+/// Issue 13: a `dynamic` block makes the listener's weighted target groups
+/// from a map; it applies, re-plans clean and shifts weights in place,
+/// exactly as the written-out blocks do.
+#[test]
+fn a_dynamic_block_makes_the_weighted_target_groups() {
+    let m = Moto::start();
+    let f = example("aws-dynamic");
+    let main = std::fs::read_to_string(f.path("main.lf")).unwrap();
+    let written = "      target_group {\n        arn    = aws_lb_target_group.blue.arn\n        weight = var.blue_weight\n      }\n      target_group {\n        arn    = aws_lb_target_group.green.arn\n        weight = var.green_weight\n      }\n";
+    assert!(main.contains(written));
+    let dynamic = "      dynamic \"target_group\" {\n        for_each = { blue = var.blue_weight, green = var.green_weight }\n        iterator = tg\n        content {\n          arn    = tg.key == \"blue\" ? aws_lb_target_group.blue.arn : aws_lb_target_group.green.arn\n          weight = tg.value\n        }\n      }\n";
+    f.write(&main.replace(written, dynamic));
+    ok(&f, &["apply", "--auto-approve"], &m);
+    assert_eq!(m.py(WEIGHTS), serde_json::json!([[0, 100]]));
+    let again = run(&f, &["plan", "--detailed-exitcode"], &m);
+    assert_eq!(again.status.code(), Some(0), "{}{}", text(&again.stdout), text(&again.stderr));
+    let shift = ["--var", "blue_weight=75", "--var", "green_weight=25"];
+    let plan = ok(&f, &[&["plan"][..], &shift].concat(), &m);
+    assert!(plan.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{plan}");
+    assert!(plan.contains("~ default_action[0].forward.target_group[0].weight = 100 -> 75"), "{plan}");
+    ok(&f, &[&["apply", "--auto-approve"][..], &shift].concat(), &m);
+    assert_eq!(m.py(WEIGHTS), serde_json::json!([[25, 75]]));
+    // The written-out blocks describe the same listener: no change.
+    f.write(&main);
+    let same = run(&f, &[&["plan", "--detailed-exitcode"][..], &shift].concat(), &m);
+    assert_eq!(same.status.code(), Some(0), "{}{}", text(&same.stdout), text(&same.stderr));
+}
+
 #[test]
 fn drift_sees_weights_changed_in_the_console_and_a_deleted_target_group() {
     let m = Moto::start();

@@ -183,9 +183,38 @@ fn optional_object_fields_and_a_clear_word_on_dynamic_blocks() {
     );
     f.ok(&["apply", "--auto-approve"]);
     assert_eq!(f.ok(&["output", "--json", "o"]).trim(), r#"{"a":null,"b":3,"c":"x"}"#);
+    // A dynamic block of a type the resource has no blocks of: said at its label.
     f.write("resource \"landform_data\" \"x\" {\n  input = 1\n  dynamic \"tag\" {\n    for_each = [1]\n    content {\n      a = 1\n    }\n  }\n}\n");
     let err = text(&f.run(&["validate"]).stderr);
-    assert!(err.contains("Dynamic blocks are not supported yet"), "{err}");
+    assert!(err.contains("main.lf:3:11") && err.contains("has no \"tag\" blocks"), "{err}");
+}
+
+/// Issue 13: dynamic blocks are checked like the blocks they make: the
+/// content against the nested block's schema, the iterator bound in it,
+/// for_each required.
+#[test]
+fn dynamic_blocks_are_checked_like_the_blocks_they_make() {
+    let listener = |inner: &str| {
+        format!(
+            "resource \"aws_lb_listener\" \"l\" {{\n  load_balancer_arn = \"arn:aws:x\"\n  port = 80\n  protocol = \"HTTP\"\n  default_action {{\n    type = \"forward\"\n    forward {{\n{inner}    }}\n  }}\n}}\n"
+        )
+    };
+    let f = Fixture::new(
+        "dynamic-checks",
+        &listener("      dynamic \"target_group\" {\n        for_each = [\"a\", \"b\"]\n        iterator = g\n        content {\n          arn    = g.value\n          weight = g.key\n        }\n      }\n"),
+    );
+    f.ok(&["validate"]);
+    f.write(&listener("      dynamic \"target_group\" {\n        for_each = [1]\n        content {\n          arn  = \"x\"\n          wieght = 1\n        }\n      }\n"));
+    let err = text(&f.run(&["validate"]).stderr);
+    assert!(err.contains("\"wieght\"") && err.contains("Did you mean \"weight\"?"), "{err}");
+    f.write(&listener(
+        "      dynamic \"target_group\" {\n        content {\n          arn = \"x\"\n        }\n      }\n",
+    ));
+    let err = text(&f.run(&["validate"]).stderr);
+    assert!(err.contains("needs for_each"), "{err}");
+    f.write(&listener("      dynamic \"target_group\" {\n        for_each = [1]\n        content {\n          arn = target_grp.value\n        }\n      }\n"));
+    let err = text(&f.run(&["validate"]).stderr);
+    assert!(err.contains("target_grp"), "{err}");
 }
 
 #[test]

@@ -162,12 +162,12 @@ pub fn build<'a>(root: &'a LoadedModule, sources: &SourceMap) -> Result<ConfigGr
         let module = &m.module;
         for l in &module.locals {
             let me = g.index[&Node::Local { module: path.clone(), name: l.name.clone() }];
-            connect_expr(&mut g, me, path, &l.value);
+            connect_expr(&mut g, me, path, &l.value, &[]);
         }
         for (i, r) in module.resources.iter().enumerate() {
             let me = g.index[&Node::Resource { module: path.clone(), index: i }];
             for e in r.count.iter().chain(r.for_each.iter()) {
-                connect_expr(&mut g, me, path, e);
+                connect_expr(&mut g, me, path, e, &[]);
             }
             connect_body(&mut g, me, path, &r.config);
             for d in &r.depends_on {
@@ -175,12 +175,12 @@ pub fn build<'a>(root: &'a LoadedModule, sources: &SourceMap) -> Result<ConfigGr
             }
             // What replace_triggered_by watches is planned first.
             if let Some(e) = &r.lifecycle.replace_triggered_by {
-                connect_expr(&mut g, me, path, e);
+                connect_expr(&mut g, me, path, e, &[]);
             }
         }
         for o in &module.outputs {
             let me = g.index[&Node::Output { module: path.clone(), name: o.name.clone() }];
-            connect_expr(&mut g, me, path, &o.value);
+            connect_expr(&mut g, me, path, &o.value, &[]);
             for d in &o.depends_on {
                 connect_depends_on(&mut g, me, path, d);
             }
@@ -191,7 +191,7 @@ pub fn build<'a>(root: &'a LoadedModule, sources: &SourceMap) -> Result<ConfigGr
             child.push(call.name.clone());
             for arg in &call.args {
                 if let Some(&me) = g.index.get(&Node::Var { module: child.clone(), name: arg.name.name.clone() }) {
-                    connect_expr(&mut g, me, path, &arg.value);
+                    connect_expr(&mut g, me, path, &arg.value, &[]);
                     for d in &call.depends_on {
                         connect_depends_on(&mut g, me, path, d);
                     }
@@ -234,16 +234,33 @@ pub fn build<'a>(root: &'a LoadedModule, sources: &SourceMap) -> Result<ConfigGr
 }
 
 fn connect_body(g: &mut ConfigGraph, me: NodeIndex, path: &ModulePath, body: &Body) {
+    connect_body_within(g, me, path, body, &[]);
+}
+
+/// `bound`: names a dynamic block's iterator binds (not references to anything).
+fn connect_body_within(g: &mut ConfigGraph, me: NodeIndex, path: &ModulePath, body: &Body, bound: &[String]) {
     for item in &body.items {
         match item {
-            Item::Attribute(a) => connect_expr(g, me, path, &a.value),
-            Item::Block(b) => connect_body(g, me, path, &b.body),
+            Item::Attribute(a) => connect_expr(g, me, path, &a.value, bound),
+            Item::Block(b) => match b.as_dynamic() {
+                Some(d) => {
+                    if let Some(f) = d.for_each {
+                        connect_expr(g, me, path, f, bound);
+                    }
+                    if let Some(content) = d.content {
+                        let mut inner = bound.to_vec();
+                        inner.push(d.iterator.clone());
+                        connect_body_within(g, me, path, content, &inner);
+                    }
+                }
+                None => connect_body_within(g, me, path, &b.body, bound),
+            },
         }
     }
 }
 
-fn connect_expr(g: &mut ConfigGraph, me: NodeIndex, path: &ModulePath, expr: &Expr) {
-    for r in references(expr) {
+fn connect_expr(g: &mut ConfigGraph, me: NodeIndex, path: &ModulePath, expr: &Expr, bound: &[String]) {
+    for r in references(expr).into_iter().filter(|r| !bound.contains(&r.root)) {
         for target in targets(g, path, &r) {
             g.dag.depend(me, target);
         }

@@ -220,7 +220,7 @@ impl DriftRules {
                     .iter()
                     .map(|i| match i {
                         Item::Attribute(a) => a.name.name.clone(),
-                        Item::Block(b) => b.kind.name.clone(),
+                        Item::Block(b) => b.as_dynamic().map_or_else(|| b.kind.name.clone(), |d| d.name.to_string()),
                     })
                     .collect();
                 blocks.insert(addr.config_addr(), BlockRules { set, ignore: crate::lifecycle::ignored(r) });

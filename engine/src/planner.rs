@@ -165,6 +165,96 @@ fn check_schema(r: &Resource, providers: &Providers, diags: &mut Vec<Diagnostic>
     crate::lifecycle::check_triggers(r, diags);
 }
 
+/// A `dynamic "NAME"` block: NAME a nested block type of the schema, its own
+/// arguments `for_each` (required), `iterator` and `labels`, one `content`
+/// block, checked as a NAME block.
+fn check_dynamic(
+    r: &Resource,
+    b: &landform_lang::syntax::Block,
+    schema: &landform_provider::Schema,
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Some(label) = b.labels.first().filter(|_| b.labels.len() == 1) else {
+        diags.push(Diagnostic::error(
+            "Invalid dynamic block",
+            "A dynamic block takes one label, the type of the blocks it makes: dynamic \"ingress\" { … }.".to_string(),
+            b.kind.span,
+        ));
+        return;
+    };
+    let Some(bt) = schema.blocks.get(label.value.as_str()) else {
+        diags.push(Diagnostic::error(
+            "Unsupported block type",
+            format!(
+                "A dynamic block makes blocks of a nested block type, and {what} has no \"{}\" blocks.{}",
+                label.value,
+                suggestion(&label.value, schema.blocks.keys().copied())
+            ),
+            label.span,
+        ));
+        return;
+    };
+    for item in &b.body.items {
+        match item {
+            Item::Attribute(a) if matches!(a.name.name.as_str(), "for_each" | "labels") => {}
+            Item::Attribute(a) if a.name.name == "iterator" => {
+                if !matches!(a.value.kind, landform_lang::syntax::ExprKind::Variable(_)) {
+                    diags.push(Diagnostic::error(
+                        "Invalid dynamic iterator",
+                        "The iterator is a name, written without quotes: iterator = rule".to_string(),
+                        a.value.span,
+                    ));
+                }
+            }
+            Item::Attribute(a) => diags.push(Diagnostic::error(
+                "Unsupported argument",
+                format!(
+                    "A dynamic block takes for_each, iterator and labels; \"{}\" belongs in its content block.",
+                    a.name.name
+                ),
+                a.name.span,
+            )),
+            Item::Block(c) if c.kind.name == "content" => {}
+            Item::Block(c) => diags.push(Diagnostic::error(
+                "Unsupported block type",
+                format!("A dynamic block holds one content block; \"{}\" belongs inside it.", c.kind.name),
+                c.kind.span,
+            )),
+        }
+    }
+    if b.body.attribute("for_each").is_none() {
+        diags.push(Diagnostic::error(
+            "Missing required argument",
+            format!(
+                "The dynamic \"{}\" block needs for_each: the collection to make one block of each element.",
+                label.value
+            ),
+            b.kind.span,
+        ));
+    }
+    let contents: Vec<_> = b.body.blocks().filter(|c| c.kind.name == "content").collect();
+    match contents.as_slice() {
+        [c] => {
+            let inner = format!("a \"{}\" block", label.value);
+            check_body(r, &c.body.items, &bt.block, (&inner, &label.value), c.kind.span, diags);
+        }
+        [] => diags.push(Diagnostic::error(
+            "Missing content block",
+            format!(
+                "The dynamic \"{}\" block needs a content {{ … }} block: the body of each block it makes.",
+                label.value
+            ),
+            b.kind.span,
+        )),
+        [_, second, ..] => diags.push(Diagnostic::error(
+            "Duplicate content block",
+            "A dynamic block has one content block.".to_string(),
+            second.kind.span,
+        )),
+    }
+}
+
 /// Check the arguments and nested blocks of a body (a resource's, or a nested
 /// block's) against a schema, recursively. `what` names the body in messages;
 /// `span` is where a missing argument is reported.
@@ -186,11 +276,7 @@ fn check_body(
         };
         present.insert(name.as_str());
         match item {
-            Item::Block(b) if b.kind.name == "dynamic" => diags.push(Diagnostic::error(
-                "Dynamic blocks are not supported yet",
-                "Landform does not expand dynamic blocks yet. Write the nested values as an argument (a list of objects), or one block per value.",
-                b.kind.span,
-            )),
+            Item::Block(b) if b.kind.name == "dynamic" => check_dynamic(r, b, schema, what, diags),
             Item::Block(b) => match schema.blocks.get(b.kind.name.as_str()) {
                 Some(bt) => {
                     let n = blocks.entry(b.kind.name.as_str()).or_default();
@@ -269,9 +355,17 @@ fn check_body(
             ));
         }
     }
+    // A dynamic block makes however many blocks its for_each has: counted at plan time.
+    let dynamic: HashSet<&str> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Block(b) => b.as_dynamic().map(|d| d.name),
+            Item::Attribute(_) => None,
+        })
+        .collect();
     for (name, bt) in &schema.blocks {
         let n = blocks.get(name).copied().unwrap_or(0);
-        if n < bt.min_items {
+        if n < bt.min_items && !dynamic.contains(name) {
             diags.push(Diagnostic::error(
                 "Insufficient blocks",
                 format!(

@@ -310,13 +310,63 @@ fn eval_body_value(body: &Body, scope: &Scope, host: &dyn Host, diags: &mut Vec<
                 out.insert(a.name.name.clone(), v);
             }
             Item::Block(b) => {
-                let v = eval_body_value(&b.body, scope, host, diags);
-                match out.entry(b.kind.name.clone()).or_insert_with(|| Value::List(Vec::new())) {
-                    Value::List(l) => l.push(v),
-                    other => *other = Value::List(vec![v]),
+                let (name, values) = match b.as_dynamic() {
+                    Some(d) => (d.name.to_string(), expand_dynamic(&d, scope, host, diags)),
+                    None => (b.kind.name.clone(), Some(vec![eval_body_value(&b.body, scope, host, diags)])),
+                };
+                let entry = out.entry(name).or_insert_with(|| Value::List(Vec::new()));
+                match (values, &mut *entry) {
+                    (None, _) => *entry = Value::Unknown,
+                    (Some(vs), Value::List(l)) => l.extend(vs),
+                    (Some(_), _) => {}
                 }
             }
         }
     }
     Value::Object(out)
+}
+
+/// The blocks a `dynamic` block stands for: its `content` once per element
+/// of `for_each`, with the element as `ITERATOR.key` and `ITERATOR.value`;
+/// `None` while `for_each` is unknown.
+fn expand_dynamic(
+    d: &landform_lang::syntax::Dynamic,
+    scope: &Scope,
+    host: &dyn Host,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Vec<Value>> {
+    let (Some(for_each), Some(content)) = (d.for_each, d.content) else { return Some(Vec::new()) };
+    let mut ev = Evaluator::new(host);
+    let coll = ev.eval(for_each, scope);
+    diags.append(&mut ev.diags);
+    let (inner, sensitive) = coll.unmark();
+    if sensitive {
+        diags.push(Diagnostic::error(
+            "Invalid dynamic for_each value",
+            "A sensitive value cannot be used as a dynamic block's for_each: it would show how many blocks there are and their keys. Use nonsensitive() on a value that is not secret.".to_string(),
+            for_each.span,
+        ));
+        return Some(Vec::new());
+    }
+    let pairs: Vec<(Value, Value)> = match inner {
+        Value::Unknown => return None,
+        Value::Null => Vec::new(),
+        Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v.clone())).collect(),
+        Value::Object(m) => m.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect(),
+        other => {
+            diags.push(Diagnostic::error(
+                "Invalid dynamic for_each value",
+                format!("A dynamic block's for_each is a list, set or map, not a {}.", other.type_name()),
+                for_each.span,
+            ));
+            return Some(Vec::new());
+        }
+    };
+    let mut out = Vec::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        let mut child = scope.child();
+        child.set(d.iterator.clone(), Value::Object([("key".to_string(), key), ("value".to_string(), value)].into()));
+        out.push(eval_body_value(content, &child, host, diags));
+    }
+    Some(out)
 }

@@ -602,7 +602,22 @@ pub fn eval_body(body: &Body, scope: &Scope, host: &dyn Host, diags: &mut Vec<Di
                 ev.eval(&a.value, scope);
                 diags.append(&mut ev.diags);
             }
-            Item::Block(b) => eval_body(&b.body, scope, host, diags),
+            Item::Block(b) => match b.as_dynamic() {
+                Some(d) => {
+                    if let Some(f) = d.for_each {
+                        let mut ev = Evaluator::new(host);
+                        ev.eval(f, scope);
+                        diags.append(&mut ev.diags);
+                    }
+                    // The content once, with the element unknown: its references and types.
+                    if let Some(content) = d.content {
+                        let mut child = scope.child();
+                        child.set(d.iterator.clone(), Value::Unknown);
+                        eval_body(content, &child, host, diags);
+                    }
+                }
+                None => eval_body(&b.body, scope, host, diags),
+            },
         }
     }
 }

@@ -40,6 +40,36 @@ pub struct Block {
     pub span: Span,
 }
 
+/// A `dynamic "NAME" { for_each = …  iterator = …  content { … } }` block, read:
+/// one `NAME` block for each element of `for_each`.
+pub struct Dynamic<'a> {
+    pub name: &'a str,
+    pub for_each: Option<&'a Expr>,
+    /// The name the element is known by in `content`: `iterator`, else `NAME`.
+    pub iterator: String,
+    pub content: Option<&'a Body>,
+}
+
+impl Block {
+    /// This block as a `dynamic` block, if it is one (with its one label).
+    pub fn as_dynamic(&self) -> Option<Dynamic<'_>> {
+        if self.kind.name != "dynamic" || self.labels.len() != 1 {
+            return None;
+        }
+        let name = self.labels[0].value.as_str();
+        let iterator = match self.body.attribute("iterator").map(|a| &a.value.kind) {
+            Some(ExprKind::Variable(id)) => id.name.clone(),
+            _ => name.to_string(),
+        };
+        Some(Dynamic {
+            name,
+            for_each: self.body.attribute("for_each").map(|a| &a.value),
+            iterator,
+            content: self.body.blocks().find(|b| b.kind.name == "content").map(|b| &b.body),
+        })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Label {
     pub value: String,

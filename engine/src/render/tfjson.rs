@@ -336,8 +336,13 @@ fn body_expressions(body: &Body, hidden: &BTreeSet<String>) -> Value {
                 o.insert(a.name.name.clone(), expression(&a.value, hidden.contains(&a.name.name)));
             }
             Item::Block(b) => {
-                let v = body_expressions(&b.body, &BTreeSet::new());
-                match o.entry(b.kind.name.clone()).or_insert_with(|| json!([])) {
+                // A dynamic block stands for blocks of its label's type, with its content's expressions.
+                let (name, body) = match b.as_dynamic() {
+                    Some(d) => (d.name.to_string(), d.content.unwrap_or(&b.body)),
+                    None => (b.kind.name.clone(), &b.body),
+                };
+                let v = body_expressions(body, &BTreeSet::new());
+                match o.entry(name).or_insert_with(|| json!([])) {
                     Value::Array(list) => list.push(v),
                     other => *other = json!([v]),
                 }
