@@ -94,6 +94,10 @@ pub type AbortCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 pub struct ApplyReport {
     /// Objects `import` blocks brought under management.
     pub imported: usize,
+    /// Instances `moved` blocks renamed in the state.
+    pub moved: usize,
+    /// Instances `removed` blocks dropped from the state (their objects kept).
+    pub forgotten: usize,
     pub added: usize,
     pub changed: usize,
     pub destroyed: usize,
@@ -118,7 +122,8 @@ impl ApplyReport {
     /// "1 imported, 2 added, 0 changed, 0 destroyed", as the closing lines say it.
     pub fn counts(&self) -> String {
         let imported = if self.imported > 0 { format!("{} imported, ", self.imported) } else { String::new() };
-        format!("{imported}{} added, {} changed, {} destroyed", self.added, self.changed, self.destroyed)
+        let forgotten = if self.forgotten > 0 { format!(", {} forgotten", self.forgotten) } else { String::new() };
+        format!("{imported}{} added, {} changed, {} destroyed{forgotten}", self.added, self.changed, self.destroyed)
     }
 }
 
@@ -228,7 +233,7 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
     };
     let changes: HashMap<&str, &ResourceChange> =
         plan.resource_changes.iter().map(|c| (c.address.as_str(), c)).collect();
-    let total = plan.resource_changes.iter().filter(|c| !matches!(c.action, Action::NoOp)).count();
+    let total = plan.resource_changes.iter().filter(|c| !matches!(c.action, Action::NoOp | Action::Forget)).count();
     progress.event(Event::Total(total));
     let mut state: HashMap<String, ResourceRecord> =
         ctx.state.resources.iter().map(|r| (r.addr.clone(), r.clone())).collect();
@@ -249,11 +254,37 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         queue: Vec::new(),
         intended: HashSet::new(),
     };
-    // What refresh saw, first: apply evaluates from it, as the plan did.
-    let mut seen: Vec<Change> = plan.interrupted.iter().map(|i| Change::ClearIntent(i.address.clone())).collect();
+    // Moves and forgets first, then what refresh saw: apply evaluates from
+    // the state as the plan saw it, in one commit.
+    let mut renamed: Vec<(String, ResourceRecord)> = Vec::new();
+    for m in &plan.moved {
+        if let (Some(r), Ok(to)) = (state.get(&m.from), crate::addr::ResourceAddr::parse(&m.to)) {
+            let mut r = r.clone();
+            crate::moved::rename(&mut r, &to);
+            renamed.push((m.from.clone(), r));
+        }
+    }
+    let forgotten: Vec<&str> =
+        plan.resource_changes.iter().filter(|c| c.action == Action::Forget).map(|c| c.address.as_str()).collect();
+    let mut seen: Vec<Change> = Vec::new();
+    for (from, r) in &renamed {
+        seen.push(Change::Delete(from.clone()));
+        seen.push(Change::Put(Box::new(r.clone())));
+    }
+    seen.extend(forgotten.iter().map(|a| Change::Delete(a.to_string())));
+    seen.extend(plan.interrupted.iter().map(|i| Change::ClearIntent(i.address.clone())));
     seen.extend(plan.gone.iter().map(|a| Change::Delete(a.clone())));
     seen.extend(plan.refreshed.iter().map(|r| Change::Put(Box::new(r.clone()))));
     if !seen.is_empty() && run.commit(seen, &mut report) {
+        for (from, r) in renamed {
+            state.remove(&from);
+            state.insert(r.addr.clone(), r);
+        }
+        for a in &forgotten {
+            state.remove(*a);
+        }
+        report.moved = plan.moved.len();
+        report.forgotten = forgotten.len();
         for a in &plan.gone {
             state.remove(a);
         }

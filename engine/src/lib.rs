@@ -10,6 +10,7 @@ pub mod drift;
 pub mod graph;
 pub mod import;
 pub mod lifecycle;
+pub mod moved;
 pub mod plan;
 pub mod planner;
 pub mod providers;

@@ -17,6 +17,8 @@ pub enum Action {
     DeleteThenCreate,
     CreateThenDelete,
     Delete,
+    /// `removed { lifecycle { destroy = false } }`: dropped from the state, the object kept.
+    Forget,
 }
 
 impl Action {
@@ -30,6 +32,7 @@ impl Action {
             Action::DeleteThenCreate => vec!["delete", "create"],
             Action::CreateThenDelete => vec!["create", "delete"],
             Action::Delete => vec!["delete"],
+            Action::Forget => vec!["forget"],
         }
     }
 
@@ -45,7 +48,7 @@ impl Action {
             Action::DeleteThenCreate | Action::CreateThenDelete => ("Replacing...", "Replacement complete"),
             Action::Delete => ("Destroying...", "Destruction complete"),
             Action::Read => ("Reading...", "Read complete"),
-            Action::NoOp => ("", ""),
+            Action::NoOp | Action::Forget => ("", ""),
         }
     }
 }
@@ -80,6 +83,23 @@ pub struct ResourceChange {
     /// Brought under management by an `import` block: the object's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub importing: Option<String>,
+    /// The address the state recorded it under before a `moved` block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_address: Option<String>,
+}
+
+impl ResourceChange {
+    /// Shown in a plan: an action, or an import or move with no action.
+    pub fn is_shown(&self) -> bool {
+        self.action != Action::NoOp || self.importing.is_some() || self.previous_address.is_some()
+    }
+}
+
+/// An instance a `moved` block renames in the state.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MovedObject {
+    pub from: String,
+    pub to: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -129,6 +149,9 @@ pub struct Plan {
     /// Rollouts with traffic still to move, run after every resource change.
     #[serde(default)]
     pub rollouts: Vec<crate::rollout::RolloutPlan>,
+    /// Instances `moved` blocks rename: apply renames them in the state first.
+    #[serde(default)]
+    pub moved: Vec<MovedObject>,
 }
 
 /// An object an earlier apply was creating when it stopped.
@@ -164,6 +187,7 @@ pub struct Summary {
     pub destroy: usize,
     pub read: usize,
     pub import: usize,
+    pub forget: usize,
 }
 
 impl Plan {
@@ -180,6 +204,7 @@ impl Plan {
                     s.destroy += 1;
                 }
                 Action::Read => s.read += 1,
+                Action::Forget => s.forget += 1,
                 Action::NoOp => {}
             }
         }
@@ -207,5 +232,6 @@ impl Plan {
             || !self.gone.is_empty()
             || !self.interrupted.is_empty()
             || !self.rollouts.is_empty()
+            || !self.moved.is_empty()
     }
 }

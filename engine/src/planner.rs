@@ -455,9 +455,20 @@ fn targeted_nodes(
 pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnostic>> {
     let mut diags = validate_schemas(ctx.tree, ctx.providers);
     let graph = build(ctx.tree, ctx.sources)?;
+    // `moved` blocks rename the state's records before anything is planned.
+    let moved = crate::moved::resolve(&graph, ctx.sources, ctx.state, &mut diags);
     if diags.iter().any(Diagnostic::is_error) {
         return Err(diags);
     }
+    let ctx = &PlanContext {
+        tree: ctx.tree,
+        sources: ctx.sources,
+        providers: ctx.providers,
+        host: ctx.host,
+        state: &moved.snapshot,
+        variables: ctx.variables.clone(),
+        progress: ctx.progress,
+    };
     let targeted = targeted_nodes(&graph, &opts.targets, &opts.target_modules);
     // Refresh: what each resource looks like now, and what changed outside Landform.
     let mut rules = crate::drift::DriftRules::from_config(ctx.tree);
@@ -540,6 +551,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
         }
         let Some(current) = prior.get(&rec.addr) else { continue };
         let sensitive: BTreeSet<String> = rec.sensitive_attributes.iter().cloned().collect();
+        let forget = moved.forget.contains(&rec.addr) && !opts.destroy;
         changes.push(ResourceChange {
             address: rec.addr.clone(),
             module_address: rec.module.clone(),
@@ -548,9 +560,10 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
             name: rec.name.clone(),
             index: rec.index_key.clone(),
             provider_name: rec.provider.clone(),
-            action: Action::Delete,
+            action: if forget { Action::Forget } else { Action::Delete },
             before: Some(redact(&current.attributes, &sensitive)),
-            after: None,
+            // Forgotten, the object stays as it is.
+            after: forget.then(|| redact(&current.attributes, &sensitive)),
             after_unknown: BTreeSet::new(),
             sensitive,
             replace_paths: Vec::new(),
@@ -562,6 +575,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
                         Key::Str(_) => "delete_because_each_key",
                         Key::None => "delete_because_wrong_repetition",
                     },
+                    _ if forget => "forget_because_removed",
                     _ => "delete_because_no_resource_config",
                 }
                 .into(),
@@ -570,6 +584,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
             dependencies: rec.dependencies.clone(),
             create_before_destroy: rec.create_before_destroy,
             importing: None,
+            previous_address: None,
         });
     }
     if opts.destroy {
@@ -605,10 +620,14 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
     if diags.iter().any(Diagnostic::is_error) {
         return Err(diags);
     }
+    let previous: HashMap<&str, &str> = moved.moves.iter().map(|(f, t)| (t.as_str(), f.as_str())).collect();
     for c in &mut changes {
+        c.previous_address = previous.get(c.address.as_str()).map(|f| f.to_string());
         c.importing = importing.get(&c.address).cloned();
-        // An import that changes nothing still shows what it read.
-        if let (Some(_), Action::NoOp, Some(p)) = (&c.importing, c.action, prior.get(&c.address)) {
+        // An import or a move that changes nothing still shows the object.
+        if let (true, Action::NoOp, Some(p)) =
+            (c.importing.is_some() || c.previous_address.is_some(), c.action, prior.get(&c.address))
+        {
             let shown = redact(&p.attributes, &c.sensitive);
             c.before = Some(shown.clone());
             c.after = Some(shown);
@@ -624,6 +643,8 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
         return Err(diags);
     }
     let mut plan = new_plan(ctx, opts, prior, gone, resource_drift);
+    plan.moved =
+        moved.moves.iter().map(|(from, to)| crate::plan::MovedObject { from: from.clone(), to: to.clone() }).collect();
     plan.rollouts = rollouts;
     plan.resource_changes = changes;
     plan.output_changes = output_changes;
@@ -765,6 +786,7 @@ fn new_plan(
         refreshed,
         interrupted: Vec::new(),
         rollouts: Vec::new(),
+        moved: Vec::new(),
     }
 }
 
@@ -1003,6 +1025,7 @@ fn plan_resource(
             dependencies: deps.to_vec(),
             create_before_destroy: cbd,
             importing: None,
+            previous_address: None,
         };
         if data {
             // As Terraform does: a data source that depends on a resource with

@@ -17,6 +17,10 @@ pub struct Module {
     pub outputs: Vec<Output>,
     /// `import { to = ADDR, id = "…" }`: objects to bring under management (root module only).
     pub imports: Vec<Import>,
+    /// `moved { from = ADDR  to = ADDR }`: objects the state records under `from` are now `to`.
+    pub moved: Vec<Moved>,
+    /// `removed { from = ADDR  lifecycle { destroy = false } }`: forget without destroying.
+    pub removed: Vec<Removed>,
     /// `rollout "NAME" { … }`: traffic shifted step by step on a switch (root module only).
     pub rollouts: Vec<Rollout>,
     /// `backend "postgres" { url = …  schema = … }`: where the state is kept (root module only).
@@ -212,8 +216,27 @@ pub struct Import {
     pub span: Span,
 }
 
-const BLOCK_TYPES: &[&str] =
-    &["variable", "locals", "provider", "resource", "data", "module", "output", "import", "rollout", "backend"];
+const BLOCK_TYPES: &[&str] = &[
+    "variable", "locals", "provider", "resource", "data", "module", "output", "import", "rollout", "backend", "moved",
+    "removed",
+];
+
+/// A `moved` block: two addresses, kept as written.
+#[derive(Clone, Debug)]
+pub struct Moved {
+    pub from: Expr,
+    pub to: Expr,
+    pub span: Span,
+}
+
+/// A `removed` block: the address, and whether the object is destroyed
+/// (`lifecycle { destroy = true }`, the default) or only forgotten.
+#[derive(Clone, Debug)]
+pub struct Removed {
+    pub from: Expr,
+    pub destroy: bool,
+    pub span: Span,
+}
 
 impl Module {
     /// Lower the files of one module directory.
@@ -399,6 +422,43 @@ impl Builder<'_> {
                     }
                 }
             }
+            "moved" => {
+                if self.labels(block_ref, &[]).is_some() {
+                    let found = self.schema(&block.body, "moved", &["from", "to"], &[]);
+                    let from = self.require(&found, "from", "moved", block.kind.span).map(|a| a.value.clone());
+                    let to = self.require(&found, "to", "moved", block.kind.span).map(|a| a.value.clone());
+                    if let (Some(from), Some(to)) = (from, to) {
+                        if self.address_expr(&from, "moved") && self.address_expr(&to, "moved") {
+                            self.module.moved.push(Moved { from, to, span });
+                        }
+                    }
+                }
+            }
+            "removed" => {
+                if self.labels(block_ref, &[]).is_some() {
+                    let found = self.schema(&block.body, "removed", &["from"], &["lifecycle"]);
+                    let from = self.require(&found, "from", "removed", block.kind.span).map(|a| a.value.clone());
+                    let mut destroy = true;
+                    for lc in block.body.blocks().filter(|b| b.kind.name == "lifecycle") {
+                        let inner = self.schema(&lc.body, "lifecycle", &["destroy"], &[]);
+                        if let Some(a) = inner.get("destroy") {
+                            match a.value.kind {
+                                crate::syntax::ExprKind::Bool(b) => destroy = b,
+                                _ => self.err(
+                                    "Invalid removed lifecycle",
+                                    "destroy is true or false, written as it is: destroy = false".into(),
+                                    a.value.span,
+                                ),
+                            }
+                        }
+                    }
+                    if let Some(from) = from {
+                        if self.address_expr(&from, "removed") {
+                            self.module.removed.push(Removed { from, destroy, span });
+                        }
+                    }
+                }
+            }
             "backend" => {
                 if let Some(l) = self.labels(block_ref, &["type"]) {
                     if self.declare("backend:".into(), "Backend configuration", span) {
@@ -416,6 +476,19 @@ impl Builder<'_> {
                 block.kind.span,
             ),
         }
+    }
+
+    /// A `moved` or `removed` address: a resource or module address, written without quotes.
+    fn address_expr(&mut self, e: &Expr, block: &str) -> bool {
+        if e.as_traversal().is_some() {
+            return true;
+        }
+        self.err(
+            &format!("Invalid {block} address"),
+            format!("The addresses of a {block} block are written without quotes: local_file.a, local_file.a[0], module.web or module.web.local_file.a"),
+            e.span,
+        );
+        false
     }
 
     fn backend(&mut self, kind: String, block: &Block, span: Span) {

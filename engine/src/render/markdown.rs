@@ -50,6 +50,7 @@ fn verb(a: Action) -> &'static str {
         Action::DeleteThenCreate | Action::CreateThenDelete => "replace",
         Action::Delete => "destroy",
         Action::Read => "read",
+        Action::Forget => "forget",
         Action::NoOp => "import",
     }
 }

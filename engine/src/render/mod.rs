@@ -108,9 +108,22 @@ fn header(c: &ResourceChange, col: &Colors) -> (String, String) {
         Action::Delete => ("-", col.red, "will be destroyed".to_string()),
         Action::Read => ("<=", col.cyan, "will be read during apply".to_string()),
         Action::NoOp if c.importing.is_some() => (" ", "", "will be imported".to_string()),
+        Action::Forget => (".", col.dim, "will no longer be managed by Landform".to_string()),
         Action::NoOp => (" ", "", "is unchanged".to_string()),
     };
-    let mut h = format!("  {}# {}{} {what}", col.bold, c.address, col.reset);
+    let mut h = match (&c.previous_address, c.action, &c.importing) {
+        // Only moved: Terraform's words, from the old address to the new.
+        (Some(prev), Action::NoOp, None) => {
+            format!("  {}# {prev}{} has moved to {}{}{}", col.bold, col.reset, col.bold, c.address, col.reset)
+        }
+        (Some(prev), _, _) => {
+            format!(
+                "  {}# {}{} {what}\n  {}# (moved from {prev}){}",
+                col.bold, c.address, col.reset, col.dim, col.reset
+            )
+        }
+        _ => format!("  {}# {}{} {what}", col.bold, c.address, col.reset),
+    };
     if let (Some(id), false) = (&c.importing, c.action == Action::NoOp) {
         let _ = write!(h, "\n  {}# (imported from \"{id}\"){}", col.dim, col.reset);
     }
@@ -118,6 +131,9 @@ fn header(c: &ResourceChange, col: &Colors) -> (String, String) {
         Some("delete_because_no_resource_config") => Some(format!("{} is not in configuration", c.address)),
         Some("delete_because_count_index") => Some(format!("index [{}] is out of range for count", c.index)),
         Some("delete_because_each_key") => Some(format!("key [{}] is not in for_each map", c.index)),
+        Some("forget_because_removed") => {
+            Some("a removed block forgets it: the object itself is kept, and Landform no longer manages it".to_string())
+        }
         Some("delete_because_wrong_repetition") => Some("the resource's count or for_each changed".to_string()),
         _ => None,
     };
@@ -332,8 +348,7 @@ pub fn render_plan(plan: &Plan, col: &Colors) -> String {
         }
         return out;
     }
-    let visible: Vec<&ResourceChange> =
-        plan.resource_changes.iter().filter(|c| c.action != Action::NoOp || c.importing.is_some()).collect();
+    let visible: Vec<&ResourceChange> = plan.resource_changes.iter().filter(|c| c.is_shown()).collect();
     // Sorted by name and aligned, like the attributes of a resource.
     let mut changed: Vec<&OutputChange> = plan.output_changes.iter().filter(|o| o.action != Action::NoOp).collect();
     changed.sort_by(|a, b| a.name.cmp(&b.name));
@@ -399,7 +414,8 @@ pub fn plan_counts(plan: &Plan) -> String {
         1 => " 1 rollout to run.".to_string(),
         n => format!(" {n} rollouts to run."),
     };
-    format!("{imports}{} to add, {} to change, {} to destroy.{rollouts}", s.add, s.change, s.destroy)
+    let forget = if s.forget > 0 { format!(", {} to forget", s.forget) } else { String::new() };
+    format!("{imports}{} to add, {} to change, {} to destroy{forget}.{rollouts}", s.add, s.change, s.destroy)
 }
 
 /// `default_action[0].forward.target_group[1].weight` as Terraform's path
@@ -479,6 +495,10 @@ pub fn plan_json(
             if let Some(id) = &c.importing {
                 v["change"]["importing"] = json!({ "id": id });
             }
+            // As Terraform: present only on a moved object.
+            if let Some(prev) = &c.previous_address {
+                v["previous_address"] = json!(prev);
+            }
             v
         })
         .collect();
@@ -513,7 +533,7 @@ pub fn plan_json(
         "output_changes": outputs,
         "relevant_attributes": tfjson::relevant_attributes(plan),
         "rollouts": plan.rollouts.iter().map(crate::rollout::shown_json).collect::<Vec<_>>(),
-        "summary": { "import": s.import, "add": s.add, "change": s.change, "destroy": s.destroy },
+        "summary": { "import": s.import, "add": s.add, "change": s.change, "destroy": s.destroy, "forget": s.forget, "move": plan.moved.len() },
         "applyable": plan.has_changes(),
         "complete": true,
         "errored": false,
