@@ -404,3 +404,19 @@ output "listing" {
     let err = text(&f.run(&["plan"]).stderr);
     assert!(err.contains("backends.tftpl") && err.contains("missing"), "{err}");
 }
+
+/// Issue 13: `landform { required_version }` is checked at load; Terraform's
+/// `terraform { required_version, required_providers }` is read and left alone.
+#[test]
+fn required_version_is_checked_and_terraform_settings_are_accepted() {
+    let f = Fixture::new("required-version", "landform {\n  required_version = \">= 99.0\"\n}\n");
+    let out = f.run(&["plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("main.lf:2:22") && err.contains("needs Landform >= 99.0"), "{err}");
+    f.write("landform {\n  required_version = \">= 0.1, < 99\"\n}\nterraform {\n  required_version = \">= 1.9\"\n  required_providers {\n    aws = {\n      source  = \"hashicorp/aws\"\n      version = \"~> 5.0\"\n    }\n  }\n}\n");
+    f.ok(&["validate"]);
+    f.write("landform {\n  required_version = \"soon\"\n}\n");
+    let err = text(&f.run(&["validate"]).stderr);
+    assert!(err.contains("not a version constraint"), "{err}");
+}

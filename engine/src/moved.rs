@@ -27,7 +27,8 @@ enum Target {
 impl Target {
     fn parse(text: &str) -> Result<Target, String> {
         let parts: Vec<&str> = text.split('.').collect();
-        if parts.len().is_multiple_of(2) && parts.chunks(2).all(|c| c[0] == "module" && !c[1].is_empty() && !c[1].contains('['))
+        if parts.len().is_multiple_of(2)
+            && parts.chunks(2).all(|c| c[0] == "module" && !c[1].is_empty() && !c[1].contains('['))
         {
             return Ok(Target::Module(parts.chunks(2).map(|c| c[1].to_string()).collect()));
         }

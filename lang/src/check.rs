@@ -326,8 +326,31 @@ pub fn check_tree(
     host: &dyn Host,
 ) -> (Checked, Vec<Diagnostic>) {
     let mut diags = Vec::new();
+    check_versions(root, &mut diags);
     let checked = check_module(root, inputs, host, &mut diags);
     (checked, diags)
+}
+
+/// The Landform version, which every module's `landform { required_version }` must allow.
+pub const LANDFORM_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn check_versions(m: &LoadedModule, diags: &mut Vec<Diagnostic>) {
+    if let Some((text, span)) = &m.module.required_version {
+        let running = crate::version::Version::parse(LANDFORM_VERSION).ok();
+        let allowed = crate::version::Constraint::parse(text).ok().zip(running).is_none_or(|(c, v)| c.allows(&v));
+        if !allowed {
+            diags.push(Diagnostic::error(
+                "Unsupported Landform version",
+                format!(
+                    "This module needs Landform {text}, and this is Landform {LANDFORM_VERSION}. Use a Landform that its required_version allows, or change the constraint."
+                ),
+                *span,
+            ));
+        }
+    }
+    for child in m.children.values() {
+        check_versions(child, diags);
+    }
 }
 
 fn check_module(

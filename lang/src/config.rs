@@ -25,6 +25,8 @@ pub struct Module {
     pub rollouts: Vec<Rollout>,
     /// `backend "postgres" { url = …  schema = … }`: where the state is kept (root module only).
     pub backend: Option<Backend>,
+    /// `landform { required_version = ">= 0.2" }`: the Landform versions this module works with.
+    pub required_version: Option<(String, Span)>,
 }
 
 /// A `backend` block. Its settings are read before anything else in the
@@ -217,8 +219,20 @@ pub struct Import {
 }
 
 const BLOCK_TYPES: &[&str] = &[
-    "variable", "locals", "provider", "resource", "data", "module", "output", "import", "rollout", "backend", "moved",
+    "variable",
+    "locals",
+    "provider",
+    "resource",
+    "data",
+    "module",
+    "output",
+    "import",
+    "rollout",
+    "backend",
+    "moved",
     "removed",
+    "landform",
+    "terraform",
 ];
 
 /// A `moved` block: two addresses, kept as written.
@@ -422,6 +436,11 @@ impl Builder<'_> {
                     }
                 }
             }
+            "landform" | "terraform" => {
+                if self.labels(block_ref, &[]).is_some() {
+                    self.settings(block_ref);
+                }
+            }
             "moved" => {
                 if self.labels(block_ref, &[]).is_some() {
                     let found = self.schema(&block.body, "moved", &["from", "to"], &[]);
@@ -475,6 +494,33 @@ impl Builder<'_> {
                 ),
                 block.kind.span,
             ),
+        }
+    }
+
+    /// `landform { required_version = "…" }`, or Terraform's `terraform { … }`:
+    /// Landform enforces its own block's version; Terraform's versions are
+    /// not Landform's, so `terraform { required_version }` and
+    /// `required_providers` are read and left alone.
+    fn settings(&mut self, block: &Block) {
+        let kind = block.kind.name.as_str();
+        let blocks: &[&str] = if kind == "terraform" { &["required_providers"] } else { &[] };
+        let found = self.schema(&block.body, kind, &["required_version"], blocks);
+        let Some(a) = found.get("required_version") else { return };
+        let Some(text) = a.value.as_static_string() else {
+            self.err(
+                "Invalid required_version",
+                "required_version is a version constraint written as a string: required_version = \">= 0.2\"".into(),
+                a.value.span,
+            );
+            return;
+        };
+        if let Err(e) = crate::version::Constraint::parse(&text) {
+            self.err("Invalid required_version", e, a.value.span);
+            return;
+        }
+        if kind == "landform" && self.declare("landform:required_version".into(), "Landform settings", block.kind.span)
+        {
+            self.module.required_version = Some((text, a.value.span));
         }
     }
 

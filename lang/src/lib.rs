@@ -18,6 +18,7 @@ pub mod refs;
 pub mod secrets;
 pub mod types;
 pub mod value;
+pub mod version;
 
 pub use eval::{Evaluator, Host, NoHost, Scope};
 pub use value::Value;
