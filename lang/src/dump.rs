@@ -109,7 +109,9 @@ pub fn expr(e: &Expr) -> String {
                 .collect();
             format!("(splat {} {s})", expr(src))
         }
-        ExprKind::Call(n, args) => sexp(&format!("call {}", n.name), args.iter().map(expr)),
+        ExprKind::Call(n, args, expand) => {
+            sexp(&format!("call {}{}", n.name, if *expand { "..." } else { "" }), args.iter().map(expr))
+        }
         ExprKind::Unary(op, e) => format!("({} {})", if *op == UnaryOp::Not { "!" } else { "neg" }, expr(e)),
         ExprKind::Binary(op, l, r) => format!("({} {} {})", op.symbol(), expr(l), expr(r)),
         ExprKind::Conditional(c, a, b) => format!("(if {} {} {})", expr(c), expr(a), expr(b)),

@@ -224,7 +224,7 @@ impl<'h> Evaluator<'h> {
                 }
                 mark(Value::List(out), sensitive)
             }
-            ExprKind::Call(name, args) => self.call(name, args, expr.span, scope),
+            ExprKind::Call(name, args, expand) => self.call(name, args, *expand, expr.span, scope),
             ExprKind::Unary(op, e) => {
                 let v = self.eval(e, scope);
                 let (inner, s) = v.unmark();
@@ -631,7 +631,7 @@ impl<'h> Evaluator<'h> {
         }
     }
 
-    fn call(&mut self, name: &Ident, args: &[Expr], span: Span, scope: &Scope) -> Value {
+    fn call(&mut self, name: &Ident, args: &[Expr], expand: bool, span: Span, scope: &Scope) -> Value {
         let Some((min, max)) = functions::arity(&name.name) else {
             return self.error(
                 "Call to unknown function",
@@ -639,6 +639,9 @@ impl<'h> Evaluator<'h> {
                 name.span,
             );
         };
+        if expand {
+            return self.call_expanded(name, args, (min, max), span, scope);
+        }
         if args.len() < min {
             return self.error(
                 "Not enough function arguments",
@@ -696,7 +699,69 @@ impl<'h> Evaluator<'h> {
             Ok(v) => v,
             Err(e) => return e,
         };
-        match functions::call(&name.name, &values, self.host) {
+        self.call_values(name, args, &values, span)
+    }
+
+    /// `f(a, list...)`: the last argument's elements become arguments.
+    fn call_expanded(
+        &mut self,
+        name: &Ident,
+        args: &[Expr],
+        (min, max): (usize, Option<usize>),
+        span: Span,
+        scope: &Scope,
+    ) -> Value {
+        if matches!(name.name.as_str(), "try" | "can" | "templatefile") {
+            return self.error(
+                "Invalid expanding argument",
+                format!("The arguments of {} are expressions, so a list cannot be expanded into them.", name.name),
+                span,
+            );
+        }
+        let mut values = match self.eval_all(args, scope) {
+            Ok(v) => v,
+            Err(e) => return e,
+        };
+        let Some(last) = values.pop() else { return Value::Unknown };
+        let (inner, sensitive) = last.unmark();
+        match inner {
+            Value::List(items) => {
+                values.extend(items.iter().map(|v| if sensitive { v.clone().sensitive() } else { v.clone() }))
+            }
+            Value::Unknown => return Value::Unknown,
+            other => {
+                let at = args.last().map_or(span, |a| a.span);
+                return self.error(
+                    "Invalid expanding argument",
+                    format!("The argument before ... must be a list, set or tuple, not a {}.", other.type_name()),
+                    at,
+                );
+            }
+        }
+        if values.len() < min || max.is_some_and(|m| values.len() > m) {
+            let want = match max {
+                Some(m) if m == min => format!("{min}"),
+                Some(m) => format!("{min} to {m}"),
+                None => format!("at least {min}"),
+            };
+            return self.error(
+                "Invalid function arguments",
+                format!(
+                    "Function \"{}\" expects {want} argument(s), but the expanded list makes {}.",
+                    name.name,
+                    values.len()
+                ),
+                span,
+            );
+        }
+        // Errors point at the call: an element has no span of its own.
+        let spans: Vec<Expr> = Vec::new();
+        self.call_values(name, &spans, &values, span)
+    }
+
+    /// Call a function on evaluated arguments; `args` give errors their spans.
+    fn call_values(&mut self, name: &Ident, args: &[Expr], values: &[Value], span: Span) -> Value {
+        match functions::call(&name.name, values, self.host) {
             Ok(v) => v,
             Err(e) => {
                 let at = e.arg.and_then(|i| args.get(i)).map_or(span, |a| a.span);
@@ -919,6 +984,13 @@ impl<'h> Evaluator<'h> {
                             ke.span,
                         );
                     };
+                    if f.group {
+                        match map.entry(key).or_insert_with(|| Value::List(Vec::new())) {
+                            Value::List(l) => l.push(value),
+                            other => *other = Value::List(vec![value]),
+                        }
+                        continue;
+                    }
                     if map.insert(key.clone(), value).is_some() {
                         let shown = if key_sensitive { "(sensitive value)".to_string() } else { format!("\"{key}\"") };
                         return self.error(

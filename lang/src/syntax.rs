@@ -120,7 +120,9 @@ pub enum ExprKind {
     Index(Box<Expr>, Box<Expr>),
     /// `source[*]` followed by the steps applied to each element.
     Splat(Box<Expr>, Vec<Step>),
-    Call(Ident, Vec<Expr>),
+    /// A function call; `true` when the last argument ends in `...` (a
+    /// list expanded into arguments).
+    Call(Ident, Vec<Expr>, bool),
     Unary(UnaryOp, Box<Expr>),
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
     Conditional(Box<Expr>, Box<Expr>, Box<Expr>),
@@ -175,6 +177,8 @@ pub struct ForExpr {
     pub key: Option<Expr>,
     pub value: Expr,
     pub condition: Option<Expr>,
+    /// `{for …: k => v...}`: values of one key grouped into a list.
+    pub group: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

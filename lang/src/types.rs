@@ -81,7 +81,7 @@ pub fn type_from_expr(expr: &Expr) -> Result<Type, Diagnostic> {
             }
             other => Err(bad(format!("\"{other}\" is not a type.{}", crate::diag::suggestion(other, TYPE_NAMES)))),
         },
-        ExprKind::Call(name, args) => {
+        ExprKind::Call(name, args, _) => {
             if args.len() != 1 {
                 return Err(bad(format!("{}(…) takes exactly one argument.", name.name)));
             }
@@ -117,7 +117,7 @@ pub fn type_from_expr(expr: &Expr) -> Result<Type, Diagnostic> {
 
 /// An object field's type: a type, or `optional(T)` / `optional(T, default)`.
 fn field_type(expr: &Expr) -> Result<Type, Diagnostic> {
-    let ExprKind::Call(name, args) = &expr.kind else { return type_from_expr(expr) };
+    let ExprKind::Call(name, args, _) = &expr.kind else { return type_from_expr(expr) };
     if name.name != "optional" {
         return type_from_expr(expr);
     }

@@ -117,3 +117,11 @@ fn templates_render_as_terraform_renders_them() {
     assert!(n >= 25, "only {n} cases");
     assert!(bad.is_empty(), "{} of {n} templates disagree with Terraform:\n{}", bad.len(), bad.join("\n"));
 }
+
+/// Issue 13: `f(list...)` and `{for …: k => v...}` mean what they mean in Terraform.
+#[test]
+fn expansion_and_grouping_agree_with_terraform() {
+    let (n, bad) = disagreements("language");
+    assert!(n >= 17, "only {n} cases");
+    assert!(bad.is_empty(), "{} of {n} expressions disagree with Terraform:\n{}", bad.len(), bad.join("\n"));
+}

@@ -577,9 +577,37 @@ impl<'a> P<'a> {
 
     fn call(&mut self, name: Ident) -> Option<Expr> {
         self.pos += 1;
-        let args = self.items(b')')?;
+        let mut args = Vec::new();
+        let mut expand = false;
+        self.ws();
+        if !self.eat(")") {
+            loop {
+                args.push(self.expr()?);
+                self.ws();
+                if self.eat("...") {
+                    // Only the last argument expands: `)` must follow.
+                    self.ws();
+                    if !self.eat(")") {
+                        return None;
+                    }
+                    expand = true;
+                    break;
+                }
+                if self.eat(",") {
+                    self.ws();
+                    if self.eat(")") {
+                        break;
+                    }
+                    continue;
+                }
+                if self.eat(")") {
+                    break;
+                }
+                return None;
+            }
+        }
         let span = self.span(name.span.start as usize, self.pos);
-        Some(Expr { kind: ExprKind::Call(name, args), span })
+        Some(Expr { kind: ExprKind::Call(name, args, expand), span })
     }
 
     fn object(&mut self) -> Option<Expr> {
@@ -648,12 +676,15 @@ impl<'a> P<'a> {
         self.ws();
         let first_expr = self.expr()?;
         self.ws();
+        let mut group = false;
         let (key, value) = if is_map {
             if !self.eat("=>") {
                 return None;
             }
             self.ws();
             let v = self.expr()?;
+            self.ws();
+            group = self.eat("...");
             self.ws();
             (Some(first_expr), v)
         } else {
@@ -679,7 +710,7 @@ impl<'a> P<'a> {
             None => (None, first),
         };
         Some(Expr {
-            kind: ExprKind::For(Box::new(ForExpr { key_var, value_var, collection, key, value, condition })),
+            kind: ExprKind::For(Box::new(ForExpr { key_var, value_var, collection, key, value, condition, group })),
             span: self.span(start, self.pos),
         })
     }

@@ -716,8 +716,15 @@ impl Lower {
                     return Expr { kind: ExprKind::Null, span };
                 };
                 let name = self.ident(&name);
-                let args = inner.map(|p| self.expr(p)).collect();
-                Expr { kind: ExprKind::Call(name, args), span }
+                let mut expand = false;
+                let mut args = Vec::new();
+                for p in inner {
+                    match p.as_rule() {
+                        Rule::ellipsis => expand = true,
+                        _ => args.push(self.expr(p)),
+                    }
+                }
+                Expr { kind: ExprKind::Call(name, args, expand), span }
             }
             Rule::variable => {
                 let Some(id) = pair.into_inner().next() else { return Expr { kind: ExprKind::Null, span } };
@@ -790,9 +797,12 @@ impl Lower {
         }
         let mut exprs = Vec::new();
         let mut condition = None;
+        let mut group = false;
         for p in inner {
             if p.as_rule() == Rule::for_cond {
                 condition = p.into_inner().find(|c| c.as_rule() == Rule::expr).map(|c| self.expr(c));
+            } else if p.as_rule() == Rule::ellipsis {
+                group = true;
             } else {
                 exprs.push(self.expr(p));
             }
@@ -809,7 +819,10 @@ impl Lower {
             (None, exprs.into_iter().next())
         };
         let (Some(collection), Some(value)) = (collection, value) else { return null };
-        Expr { kind: ExprKind::For(Box::new(ForExpr { key_var, value_var, collection, key, value, condition })), span }
+        Expr {
+            kind: ExprKind::For(Box::new(ForExpr { key_var, value_var, collection, key, value, condition, group })),
+            span,
+        }
     }
 
     fn template(&mut self, pair: Pair<Rule>) -> Expr {
