@@ -426,10 +426,12 @@ pub fn make_plan(cfg: &Config, state: &Snapshot, args: &PlanArgs, color: bool) -
         variables: cfg.variables.clone(),
         progress: &progress,
     };
-    planner::plan(&ctx, &opts).map_err(|diags| {
+    let plan = planner::plan(&ctx, &opts).map_err(|diags| {
         print_diagnostics(&diags, &cfg.sources, color);
         1
-    })
+    })?;
+    print_diagnostics(&plan.warnings, &cfg.sources, color);
+    Ok(plan)
 }
 
 pub fn colors(color: bool) -> Colors {

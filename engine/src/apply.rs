@@ -220,6 +220,8 @@ struct Pending {
     sensitive: BTreeSet<String>,
     /// The new object of a create-then-delete, kept while the old one is deleted.
     created: Option<Object>,
+    /// `each.value`, for the instance's postconditions.
+    each_value: Value,
 }
 
 pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progress>) -> ApplyReport {
@@ -654,6 +656,18 @@ impl<'a, 'g> Runner<'a, 'g> {
                 self.failed.insert(n);
                 continue;
             }
+            // Preconditions not known at plan time are known now.
+            let mut cond = Vec::new();
+            {
+                let scope = self.world.instance_scope(module, &key, &each_value);
+                let what = if data { "Data source precondition" } else { "Resource precondition" };
+                crate::conditions::check_all(&r.lifecycle.preconditions, what, &addr_s, &scope, host, false, &mut cond);
+            }
+            if let Some(d) = cond.iter().find(|d| d.is_error()) {
+                report.errors.push((addr_s.clone(), condition_words(d)));
+                self.failed.insert(n);
+                continue;
+            }
             let (mut config, unknown, cfg_sensitive) = to_config(&cfg);
             if let Some((attr, why)) = coerce(&mut config, schema).into_iter().next() {
                 report.errors.push((addr_s.clone(), format!("inappropriate value for argument \"{attr}\": {why}")));
@@ -693,6 +707,7 @@ impl<'a, 'g> Runner<'a, 'g> {
                     replace_config: (action == Action::DeleteThenCreate).then_some(config),
                     sensitive,
                     created: None,
+                    each_value: each_value.clone(),
                 },
             );
             waiting += 1;
@@ -886,6 +901,21 @@ impl<'a, 'g> Runner<'a, 'g> {
                         }
                     });
                     let r = self.graph.resource(&p.module, p.index);
+                    // Postconditions, with `self` the object as it now is: the
+                    // object is saved either way; a failure stops its dependents.
+                    let mut cond = Vec::new();
+                    let addr_s = done.addr.clone();
+                    let ok = crate::planner::postconditions(
+                        &self.world,
+                        &p.module,
+                        r,
+                        &p.key,
+                        &p.each_value,
+                        &value,
+                        &addr_s,
+                        self.ctx.host,
+                        &mut cond,
+                    );
                     self.world.set_instance(&p.module, r, &p.key, value);
                     match done.action {
                         Action::Create => report.added += 1,
@@ -902,6 +932,15 @@ impl<'a, 'g> Runner<'a, 'g> {
                         elapsed: done.elapsed,
                         id,
                     });
+                    if !ok {
+                        if let Some(d) = cond.iter().find(|d| d.is_error()) {
+                            report.errors.push((addr_s, condition_words(d)));
+                        }
+                        // As a failed operation: its dependents are skipped.
+                        self.failed.insert(p.node);
+                        completed.extend(self.instance_done(p.node));
+                        continue;
+                    }
                     completed.extend(self.instance_done(p.node));
                 }
             }
@@ -1018,4 +1057,10 @@ impl<'a, 'g> Runner<'a, 'g> {
             }
         }
     }
+}
+
+/// A failed condition as apply reports it: its summary and message on one line.
+fn condition_words(d: &Diagnostic) -> String {
+    let message = d.detail.split("\n\n").next().unwrap_or(&d.detail);
+    format!("{}: {message}", d.summary.to_lowercase())
 }

@@ -177,10 +177,20 @@ pub fn build<'a>(root: &'a LoadedModule, sources: &SourceMap) -> Result<ConfigGr
             if let Some(e) = &r.lifecycle.replace_triggered_by {
                 connect_expr(&mut g, me, path, e, &[]);
             }
+            // And what its conditions read (`self` is the resource itself).
+            let own = ["self".to_string()];
+            for c in r.lifecycle.preconditions.iter().chain(&r.lifecycle.postconditions) {
+                connect_expr(&mut g, me, path, &c.condition, &own);
+                connect_expr(&mut g, me, path, &c.error_message, &own);
+            }
         }
         for o in &module.outputs {
             let me = g.index[&Node::Output { module: path.clone(), name: o.name.clone() }];
             connect_expr(&mut g, me, path, &o.value, &[]);
+            for c in &o.preconditions {
+                connect_expr(&mut g, me, path, &c.condition, &[]);
+                connect_expr(&mut g, me, path, &c.error_message, &[]);
+            }
             for d in &o.depends_on {
                 connect_depends_on(&mut g, me, path, d);
             }

@@ -5,6 +5,7 @@
 pub mod addr;
 pub mod apply;
 pub mod build;
+pub mod conditions;
 pub mod convert;
 pub mod drift;
 pub mod graph;

@@ -152,6 +152,10 @@ pub struct Plan {
     /// Instances `moved` blocks rename: apply renames them in the state first.
     #[serde(default)]
     pub moved: Vec<MovedObject>,
+    /// What planning warns of (failed `check` assertions, skipped moves), shown
+    /// with the plan; not saved in a plan file.
+    #[serde(skip)]
+    pub warnings: Vec<landform_lang::Diagnostic>,
 }
 
 /// An object an earlier apply was creating when it stopped.

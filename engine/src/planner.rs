@@ -503,6 +503,19 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
             Node::Var { .. } => {}
             Node::Local { module, name } => world.eval_local(module, name, ctx.host, &mut diags),
             Node::Output { module, name } => {
+                if let Some(o) = graph.module(module).outputs.iter().find(|o| &o.name == name) {
+                    let addr = format!("{}output.{name}", crate::addr::module_prefix(module));
+                    let scope = world.scope(module);
+                    crate::conditions::check_all(
+                        &o.preconditions,
+                        "Output precondition",
+                        &addr,
+                        scope,
+                        ctx.host,
+                        false,
+                        &mut diags,
+                    );
+                }
                 let v = world.eval_output(module, name, ctx.host, &mut diags);
                 if module.is_empty() && !opts.destroy {
                     output_changes.push(output_change(name, &v, ctx.state));
@@ -649,7 +662,56 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
     plan.resource_changes = changes;
     plan.output_changes = output_changes;
     plan.interrupted = interrupted;
+    if !opts.destroy {
+        check_blocks(&graph, &world, ctx.host, &mut diags);
+    }
+    plan.warnings = diags;
     Ok(plan)
+}
+
+/// The root module's `check` blocks: a failed assertion is a warning, and one
+/// not known until apply is checked after it.
+pub fn check_blocks(graph: &ConfigGraph, world: &World, host: &dyn landform_lang::Host, diags: &mut Vec<Diagnostic>) {
+    let root = ModulePath::new();
+    for c in &graph.module(&root).checks {
+        let what = "Check block assertion";
+        crate::conditions::check_all(
+            &c.asserts,
+            what,
+            &format!("check.{}", c.name),
+            world.scope(&root),
+            host,
+            true,
+            diags,
+        );
+    }
+}
+
+/// A resource's or data source's postconditions, with `self` the object as
+/// planned (or read): those not known until apply are checked then.
+#[allow(clippy::too_many_arguments)]
+pub fn postconditions(
+    world: &World,
+    module: &ModulePath,
+    r: &Resource,
+    key: &Key,
+    each_value: &Value,
+    object: &Value,
+    addr: &str,
+    host: &dyn landform_lang::Host,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    if r.lifecycle.postconditions.is_empty() {
+        return true;
+    }
+    let mut scope = world.instance_scope(module, key, each_value);
+    scope.set("self", object.clone());
+    let what = if r.mode == landform_lang::config::Mode::Data {
+        "Data source postcondition"
+    } else {
+        "Resource postcondition"
+    };
+    crate::conditions::check_all(&r.lifecycle.postconditions, what, addr, &scope, host, false, diags)
 }
 
 /// `import` blocks: each object not yet in the state is read by its id and
@@ -787,6 +849,7 @@ fn new_plan(
         interrupted: Vec::new(),
         rollouts: Vec::new(),
         moved: Vec::new(),
+        warnings: Vec::new(),
     }
 }
 
@@ -970,6 +1033,12 @@ fn plan_resource(
         }
         let before_errors = diags.len();
         let cfg = world.eval_config(module, r, &key, &each_value, ctx.host, diags);
+        let kind = if data { "Data source" } else { "Resource" };
+        {
+            let scope = world.instance_scope(module, &key, &each_value);
+            let what = format!("{kind} precondition");
+            crate::conditions::check_all(&r.lifecycle.preconditions, &what, &addr_s, &scope, ctx.host, false, diags);
+        }
         if diags[before_errors..].iter().any(Diagnostic::is_error) {
             continue;
         }
@@ -1037,7 +1106,11 @@ fn plan_resource(
                 });
             if unknown.is_empty() && !waits {
                 match provider.read_data(ReadDataRequest { type_name: &r.type_name, config: &config }) {
-                    Ok(v) => world.set_instance(module, r, &key, to_value(&v, &BTreeSet::new(), &sensitive)),
+                    Ok(v) => {
+                        let value = to_value(&v, &BTreeSet::new(), &sensitive);
+                        postconditions(world, module, r, &key, &each_value, &value, &addr_s, ctx.host, diags);
+                        world.set_instance(module, r, &key, value);
+                    }
                     Err(e) => diags.push(provider_diag(&addr_s, r, e)),
                 }
             } else {
@@ -1102,7 +1175,9 @@ fn plan_resource(
         } else {
             resp
         };
-        world.set_instance(module, r, &key, to_value(&resp.planned, &resp.unknown, &sensitive));
+        let planned = to_value(&resp.planned, &resp.unknown, &sensitive);
+        postconditions(world, module, r, &key, &each_value, &planned, &addr_s, ctx.host, diags);
+        world.set_instance(module, r, &key, planned);
         if action == Action::NoOp {
             // Nothing to show or do: keep no copies of the values.
             changes.push(change);

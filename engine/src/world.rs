@@ -263,6 +263,12 @@ impl<'g> World<'g> {
         host: &dyn Host,
         diags: &mut Vec<Diagnostic>,
     ) -> Value {
+        let scope = self.instance_scope(module, key, each_value);
+        eval_body_value(&r.config, &scope, host, diags)
+    }
+
+    /// The scope of one instance: the module's, with `count.index` or `each`.
+    pub fn instance_scope(&self, module: &ModulePath, key: &Key, each_value: &Value) -> Scope<'_> {
         let mut scope = self.scope(module).child();
         match key {
             Key::Int(i) => scope
@@ -277,7 +283,7 @@ impl<'g> World<'g> {
             ),
             Key::None => {}
         }
-        eval_body_value(&r.config, &scope, host, diags)
+        scope
     }
 
     pub fn addr(&self, module: &ModulePath, r: &Resource, key: Key) -> ResourceAddr {

@@ -455,9 +455,17 @@ fn check_module(
             diags.append(&mut ev.diags);
         }
         check_lifecycle_flags(r, &base, host, diags);
+        // Conditions: their references and types (`self` is the object, unknown here).
+        let mut own = scope.child();
+        own.set("self", Value::Unknown);
+        check_conditions(r.lifecycle.preconditions.iter().chain(&r.lifecycle.postconditions), &own, host, diags);
+    }
+    for c in &module.checks {
+        check_conditions(c.asserts.iter(), &base, host, diags);
     }
     let mut outputs = BTreeMap::new();
     for o in &module.outputs {
+        check_conditions(o.preconditions.iter(), &base, host, diags);
         let mut ev = Evaluator::new(host);
         let v = ev.eval(&o.value, &base);
         for d in &o.depends_on {
@@ -613,6 +621,28 @@ pub fn for_each_keys(v: &Value) -> Result<Option<Vec<(String, Value)>>, String> 
             Ok(Some(out))
         }
         other => Err(format!("The for_each argument must be a map or a set of strings, not a {}.", other.type_name())),
+    }
+}
+
+/// Evaluate conditions and their messages for what `validate` finds in them.
+fn check_conditions<'c>(
+    conds: impl Iterator<Item = &'c crate::config::Condition>,
+    scope: &Scope,
+    host: &dyn Host,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for c in conds {
+        let mut ev = Evaluator::new(host);
+        let v = ev.eval(&c.condition, scope);
+        ev.eval(&c.error_message, scope);
+        diags.append(&mut ev.diags);
+        if !matches!(v.unmark().0, Value::Bool(_) | Value::Unknown) {
+            diags.push(Diagnostic::error(
+                "Invalid condition result",
+                format!("A condition must be true or false, not a {}.", v.type_name()),
+                c.condition.span,
+            ));
+        }
     }
 }
 

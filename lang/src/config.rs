@@ -27,6 +27,8 @@ pub struct Module {
     pub backend: Option<Backend>,
     /// `landform { required_version = ">= 0.2" }`: the Landform versions this module works with.
     pub required_version: Option<(String, Span)>,
+    /// `check "NAME" { assert { … } }` blocks (root module only).
+    pub checks: Vec<Check>,
 }
 
 /// A `backend` block. Its settings are read before anything else in the
@@ -183,6 +185,28 @@ pub struct Lifecycle {
     pub prevent_destroy: Option<Expr>,
     pub ignore_changes: Option<Expr>,
     pub replace_triggered_by: Option<Expr>,
+    /// Checked before the resource is planned.
+    pub preconditions: Vec<Condition>,
+    /// Checked on the planned and the applied object (`self`).
+    pub postconditions: Vec<Condition>,
+}
+
+/// A `precondition`, `postcondition` or `assert` block: a condition that must
+/// hold, and what to say when it does not.
+#[derive(Clone, Debug)]
+pub struct Condition {
+    pub condition: Expr,
+    pub error_message: Expr,
+    pub span: Span,
+}
+
+/// A top-level `check "NAME" { assert { … } }` block: failed assertions are
+/// warnings, after plan and after apply.
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub name: String,
+    pub asserts: Vec<Condition>,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug)]
@@ -205,6 +229,8 @@ pub struct Output {
     pub description: Option<String>,
     pub sensitive: bool,
     pub depends_on: Vec<Expr>,
+    /// `precondition` blocks: checked before the output is recorded.
+    pub preconditions: Vec<Condition>,
     pub span: Span,
 }
 
@@ -233,6 +259,7 @@ const BLOCK_TYPES: &[&str] = &[
     "removed",
     "landform",
     "terraform",
+    "check",
 ];
 
 /// A `moved` block: two addresses, kept as written.
@@ -433,6 +460,13 @@ impl Builder<'_> {
                         } else {
                             self.module.imports.push(Import { to, id, span });
                         }
+                    }
+                }
+            }
+            "check" => {
+                if let Some(l) = self.labels(block_ref, &["name"]) {
+                    if self.declare(format!("check:{}", l[0]), "Check", span) {
+                        self.check(l[0].clone(), block_ref, span);
                     }
                 }
             }
@@ -771,14 +805,22 @@ impl Builder<'_> {
                         &b.body,
                         "lifecycle",
                         &["create_before_destroy", "prevent_destroy", "ignore_changes", "replace_triggered_by"],
-                        &[],
+                        &["precondition", "postcondition"],
                     );
                     lifecycle = Lifecycle {
                         create_before_destroy: lf.get("create_before_destroy").map(|a| a.value.clone()),
                         prevent_destroy: lf.get("prevent_destroy").map(|a| a.value.clone()),
                         ignore_changes: lf.get("ignore_changes").map(|a| a.value.clone()),
                         replace_triggered_by: lf.get("replace_triggered_by").map(|a| a.value.clone()),
+                        preconditions: self.conditions(&b.body, "precondition"),
+                        postconditions: self.conditions(&b.body, "postcondition"),
                     };
+                }
+                // A data source's lifecycle holds only its conditions.
+                Item::Block(b) if b.kind.name == "lifecycle" => {
+                    self.schema(&b.body, "lifecycle", &[], &["precondition", "postcondition"]);
+                    lifecycle.preconditions = self.conditions(&b.body, "precondition");
+                    lifecycle.postconditions = self.conditions(&b.body, "postcondition");
                 }
                 other => config.items.push(other),
             }
@@ -939,14 +981,43 @@ impl Builder<'_> {
         }
     }
 
+    /// The `precondition`, `postcondition` or `assert` blocks of a body.
+    fn conditions(&mut self, body: &Body, kind: &str) -> Vec<Condition> {
+        let mut out = Vec::new();
+        for b in body.blocks().filter(|b| b.kind.name == kind) {
+            let found = self.schema(&b.body, kind, &["condition", "error_message"], &[]);
+            let condition = self.require(&found, "condition", kind, b.kind.span).map(|a| a.value.clone());
+            let message = self.require(&found, "error_message", kind, b.kind.span).map(|a| a.value.clone());
+            if let (Some(condition), Some(error_message)) = (condition, message) {
+                out.push(Condition { condition, error_message, span: b.kind.span });
+            }
+        }
+        out
+    }
+
+    fn check(&mut self, name: String, block: &Block, span: Span) {
+        self.schema(&block.body, "check", &[], &["assert"]);
+        let asserts = self.conditions(&block.body, "assert");
+        if asserts.is_empty() {
+            self.err(
+                "Missing assert block",
+                "A check block holds at least one assert { condition = …  error_message = … } block.".into(),
+                block.kind.span,
+            );
+        }
+        self.module.checks.push(Check { name, asserts, span });
+    }
+
     fn output(&mut self, name: String, block: &Block, span: Span) {
-        let found = self.schema(&block.body, "output", &["value", "description", "sensitive", "depends_on"], &[]);
+        let found =
+            self.schema(&block.body, "output", &["value", "description", "sensitive", "depends_on"], &["precondition"]);
+        let preconditions = self.conditions(&block.body, "precondition");
         let value = self.require(&found, "value", "output", block.kind.span).map(|a| a.value.clone());
         let description = self.static_string(found.get("description"));
         let sensitive = self.static_bool(found.get("sensitive"));
         let depends_on = self.depends_on(found.get("depends_on"));
         if let Some(value) = value {
-            self.module.outputs.push(Output { name, value, description, sensitive, depends_on, span });
+            self.module.outputs.push(Output { name, value, description, sensitive, depends_on, preconditions, span });
         }
     }
 }
