@@ -3,6 +3,7 @@
 mod analysis;
 mod checker;
 mod comment;
+mod console;
 mod drift_cmd;
 mod inputs;
 mod notify;
@@ -108,6 +109,13 @@ enum Command {
         addr: String,
         /// The provider's ID of the object: an ARN for AWS, a path for local_file.
         id: String,
+        #[command(flatten)]
+        vars: VarArgs,
+    },
+    /// Evaluate expressions against the configuration and the state: one per
+    /// line from a terminal (an open bracket continues on the next), or every
+    /// line of standard input for scripts. `exit` or Ctrl-D ends it.
+    Console {
         #[command(flatten)]
         vars: VarArgs,
     },
@@ -535,6 +543,7 @@ fn run_main() -> ExitCode {
             code(state_cmd::output_raw(&common, o.name.as_deref().unwrap_or_default(), color))
         }
         Command::Output(o) => code(state_cmd::output(&common, o.name.as_deref(), o.json, color)),
+        Command::Console { vars } => code(console::run(&common, &vars, color)),
         Command::Graph { dir } => match dir.map(std::env::set_current_dir) {
             Some(Err(e)) => Err(format!("cannot change to the configuration directory: {e}")),
             _ => code(state_cmd::graph(color)),

@@ -420,3 +420,39 @@ fn required_version_is_checked_and_terraform_settings_are_accepted() {
     let err = text(&f.run(&["validate"]).stderr);
     assert!(err.contains("not a version constraint"), "{err}");
 }
+
+/// Issue 13: `landform console` reads expressions from standard input, with
+/// the state's values and multi-line input; secrets stay hidden; an error
+/// is said with its position and makes the exit status 1.
+#[test]
+fn console_evaluates_expressions_against_the_configuration_and_state() {
+    use std::io::Write;
+    let f = Fixture::new(
+        "console",
+        "variable \"n\" {\n  default = 2\n}\nvariable \"secret\" {\n  default   = \"hunter2-console\"\n  sensitive = true\n}\nlocals {\n  twice = var.n * 2\n}\nresource \"landform_data\" \"a\" {\n  count = 2\n  input = \"v${count.index}\"\n}\n",
+    );
+    f.ok(&["apply", "-auto-approve"]);
+    let console = |input: &str| {
+        let mut child = f
+            .cmd(&["console"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = console(
+        "local.twice\nlandform_data.a[1].output\n{\n  a = [1,\n  2]\n}\nvar.secret\ncidrhost(\"10.0.0.0/24\", 5)\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "4\n\"v1\"\n{\n  \"a\" = [\n    1,\n    2,\n  ]\n}\n(sensitive value)\n\"10.0.0.5\"\n"
+    );
+    let out = console("upper(var.nope)\n1 + 1\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("<console>:1:7") && text(&out.stdout) == "2\n", "{}", text(&out.stderr));
+    assert!(!text(&console("var.secret\nnonsensitive(var.secret) == \"x\"\n").stdout).contains("hunter2"));
+}

@@ -1,0 +1,207 @@
+//! `landform console`: evaluate expressions against the configuration and
+//! the state, as `terraform console` does — one expression per line from a
+//! terminal (an unfinished one continues on the next line), or every line of
+//! a pipe for scripts. Resources have their values from the state; what the
+//! state does not hold is `(known after apply)`. Sensitive values are never
+//! shown.
+
+use crate::run::{self, Config};
+use crate::{inputs, ui, CommonArgs, VarArgs};
+use landform_lang::diag::{render_all, Style};
+use landform_lang::parse::parse_expr;
+use landform_lang::{Evaluator, Scope, SourceMap, Value};
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+
+/// The root module's scope: variables, locals, resources and data sources
+/// from the state, `path`, `landform`/`terraform`.
+fn scope(cfg: &Config, snap: &landform_state::Snapshot, host: &inputs::DiskHost) -> Scope<'static> {
+    let mut base = Scope::new();
+    base.set("var", cfg.variables.clone());
+    base.set(
+        "path",
+        Value::Object([("module".to_string(), Value::string(".")), ("root".to_string(), Value::string("."))].into()),
+    );
+    base.set("landform", landform_lang::eval::landform_object(host));
+    base.set("terraform", landform_lang::eval::landform_object(host));
+    // Every declared resource: unknown, unless the state has it.
+    let mut managed: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+    let mut data: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+    for r in &cfg.tree.module.resources {
+        let into = if r.mode == landform_lang::config::Mode::Data { &mut data } else { &mut managed };
+        into.entry(r.type_name.clone()).or_default().insert(r.name.clone(), Value::Unknown);
+    }
+    let mut instances: BTreeMap<(bool, String, String), Vec<(serde_json::Value, Value)>> = BTreeMap::new();
+    for rec in snap.resources.iter().filter(|r| r.module.is_empty()) {
+        let mut obj = BTreeMap::new();
+        for (k, v) in &rec.attributes {
+            let value = Value::from_json(v);
+            obj.insert(k.clone(), if rec.sensitive_attributes.contains(k) { value.sensitive() } else { value });
+        }
+        let key = (rec.mode == "data", rec.type_name.clone(), rec.name.clone());
+        instances.entry(key).or_default().push((rec.index_key.clone(), Value::Object(obj)));
+    }
+    for ((is_data, t, n), mut list) in instances {
+        let value = match list.first().map(|(k, _)| k.clone()) {
+            Some(serde_json::Value::Number(_)) => {
+                list.sort_by_key(|(k, _)| k.as_u64().unwrap_or(0));
+                Value::List(list.into_iter().map(|(_, v)| v).collect())
+            }
+            Some(serde_json::Value::String(_)) => {
+                Value::Object(list.into_iter().map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), v)).collect())
+            }
+            _ => list.pop().map(|(_, v)| v).unwrap_or(Value::Unknown),
+        };
+        let into = if is_data { &mut data } else { &mut managed };
+        into.entry(t).or_default().insert(n, value);
+    }
+    for (t, names) in managed {
+        base.set(t, Value::Object(names));
+    }
+    base.set("data", Value::Object(data.into_iter().map(|(t, n)| (t, Value::Object(n))).collect()));
+    base.set("module", Value::Unknown);
+    let mut diags = Vec::new();
+    let locals = landform_lang::check::evaluate_locals(&cfg.tree.module, &base, host, &mut diags);
+    base.set("local", locals);
+    base
+}
+
+/// A value as `terraform console` prints it.
+fn shown(v: &Value, indent: usize) -> String {
+    let pad = "  ".repeat(indent + 1);
+    let end = "  ".repeat(indent);
+    match v {
+        Value::Sensitive(_) => "(sensitive value)".into(),
+        Value::Unknown => "(known after apply)".into(),
+        Value::Null => "null".into(),
+        Value::String(s) => landform_lang::value::quote(s),
+        Value::List(items) if items.is_empty() => "[]".into(),
+        Value::List(items) => {
+            let inner: Vec<String> = items.iter().map(|i| format!("{pad}{},\n", shown(i, indent + 1))).collect();
+            format!("[\n{}{end}]", inner.concat())
+        }
+        Value::Object(m) if m.is_empty() => "{}".into(),
+        Value::Object(m) => {
+            let width = m.keys().map(|k| k.len() + 2).max().unwrap_or(0);
+            let inner: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{pad}{:<width$} = {}\n", landform_lang::value::quote(k), shown(v, indent + 1)))
+                .collect();
+            format!("{{\n{}{end}}}", inner.concat())
+        }
+        other => other.to_template_string().unwrap_or_else(|| other.to_string()),
+    }
+}
+
+/// Is this text an expression left open (a bracket, brace, parenthesis or
+/// quote not yet closed), to be continued on the next line?
+fn unfinished(text: &str) -> bool {
+    let mut depth = 0i64;
+    let mut in_str = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if in_str => {
+                chars.next();
+            }
+            '"' => in_str = !in_str,
+            '(' | '[' | '{' if !in_str => depth += 1,
+            ')' | ']' | '}' if !in_str => depth -= 1,
+            _ => {}
+        }
+    }
+    depth > 0 || in_str || text.trim_end().starts_with("<<") && !text.trim_end().contains('\n')
+}
+
+pub fn run(common: &CommonArgs, vars: &VarArgs, color: bool) -> u8 {
+    let cfg = match run::load_config(vars, color) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let Ok(snap) = run::read_state(common, color) else { return 1 };
+    let host = inputs::DiskHost::plan();
+    let scope = scope(&cfg, &snap, &host);
+    let stdin = std::io::stdin();
+    let interactive = stdin.is_terminal();
+    let mut pending = String::new();
+    let mut failed = false;
+    let prompt = |more: bool| {
+        if interactive {
+            crate::out!("{}", if more { ". " } else { "> " });
+            let _ = std::io::stdout().flush();
+        }
+    };
+    prompt(false);
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { break };
+        if pending.is_empty() && matches!(line.trim(), "exit" | "quit") {
+            break;
+        }
+        if !pending.is_empty() {
+            pending.push('\n');
+        }
+        pending.push_str(&line);
+        if unfinished(&pending) {
+            prompt(true);
+            continue;
+        }
+        let text = std::mem::take(&mut pending);
+        if !text.trim().is_empty() {
+            failed |= !evaluate(&text, &scope, &host, color);
+        }
+        prompt(false);
+    }
+    if !pending.trim().is_empty() {
+        failed |= !evaluate(&pending, &scope, &host, color);
+    }
+    if interactive {
+        crate::outln!();
+    }
+    u8::from(failed)
+}
+
+/// Evaluate one expression and print its value, or its error; true if it had a value.
+fn evaluate(text: &str, scope: &Scope, host: &inputs::DiskHost, color: bool) -> bool {
+    let mut sources = SourceMap::new();
+    let id = sources.add("<console>".to_string(), text.to_string());
+    let (expr, mut diags) = parse_expr(id, text);
+    let value = expr.map(|e| {
+        let mut ev = Evaluator::new(host);
+        let v = ev.eval(&e, scope);
+        diags.append(&mut ev.diags);
+        v
+    });
+    if diags.iter().any(|d| d.is_error()) {
+        let style = if color { Style::COLOR } else { Style::PLAIN };
+        crate::errln!("{}", render_all(&diags, &sources, style));
+        return false;
+    }
+    match value {
+        Some(v) => {
+            crate::outln!("{}", shown(&v, 0));
+            true
+        }
+        None => {
+            crate::errln!("{}", ui::error_line("no expression", color));
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_brackets_and_strings_continue_on_the_next_line() {
+        assert!(unfinished("[1,") && unfinished("{ a = \"x") && unfinished("f(1,\n  2"));
+        assert!(!unfinished("[1, 2]") && !unfinished("\"(\"") && !unfinished("var.x"));
+    }
+
+    #[test]
+    fn values_print_as_terraform_console_prints_them() {
+        let v = Value::Object([("a".to_string(), Value::List(vec![Value::Number(1.0)]))].into());
+        assert_eq!(shown(&v, 0), "{\n  \"a\" = [\n    1,\n  ]\n}");
+        assert_eq!(shown(&Value::string("x").sensitive(), 0), "(sensitive value)");
+    }
+}
