@@ -15,7 +15,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 /// The root module's scope: variables, locals, resources and data sources
 /// from the state, `path`, `landform`/`terraform`.
-fn scope(cfg: &Config, snap: &landform_state::Snapshot, host: &inputs::DiskHost) -> Scope<'static> {
+pub fn scope(cfg: &Config, snap: &landform_state::Snapshot, host: &inputs::DiskHost) -> Scope<'static> {
     let mut base = Scope::new();
     base.set("var", cfg.variables.clone());
     base.set(
@@ -63,11 +63,20 @@ fn scope(cfg: &Config, snap: &landform_state::Snapshot, host: &inputs::DiskHost)
     let mut diags = Vec::new();
     let locals = landform_lang::check::evaluate_locals(&cfg.tree.module, &base, host, &mut diags);
     base.set("local", locals);
+    let outputs = snap
+        .outputs
+        .iter()
+        .map(|(k, o)| {
+            let v = Value::from_json(&o.value);
+            (k.clone(), if o.sensitive { v.sensitive() } else { v })
+        })
+        .collect();
+    base.set("output", Value::Object(outputs));
     base
 }
 
 /// A value as `terraform console` prints it.
-fn shown(v: &Value, indent: usize) -> String {
+pub fn shown(v: &Value, indent: usize) -> String {
     let pad = "  ".repeat(indent + 1);
     let end = "  ".repeat(indent);
     match v {

@@ -18,7 +18,10 @@ impl landform_lang::module::ModuleFs for DiskFs {
             .map_err(|e| e.to_string())?
             .filter_map(|e| e.ok())
             .map(|e| e.path())
-            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "lf"))
+            // `*.lftest.lf` files are `landform test`'s, not configuration.
+            .filter(|p| {
+                p.is_file() && p.extension().is_some_and(|x| x == "lf") && !p.to_string_lossy().ends_with(".lftest.lf")
+            })
             .collect();
         names.sort();
         names

@@ -12,6 +12,7 @@ mod rollout_cmd;
 mod run;
 mod signals;
 mod state_cmd;
+mod test_cmd;
 mod ui;
 mod workspace_cmd;
 
@@ -118,6 +119,13 @@ enum Command {
     Console {
         #[command(flatten)]
         vars: VarArgs,
+    },
+    /// Run the tests in `*.lftest.lf` files (here and in tests/): each `run`
+    /// block plans or applies against a throwaway state and checks its
+    /// `assert`s; what the runs created is destroyed after. Exit 1 on a failure.
+    Test {
+        /// Only these test files.
+        files: Vec<String>,
     },
     /// Print the dependency graph in Graphviz DOT.
     Graph {
@@ -477,6 +485,7 @@ fn run_main() -> ExitCode {
         Command::Validate(_)
             | Command::Fmt(_)
             | Command::Graph { .. }
+            | Command::Test { .. }
             | Command::Workspace(_)
             | Command::ForceUnlock { .. }
     ) && !matches!(&cli.command, Command::Show(s) if s.plan_file.is_some());
@@ -544,6 +553,7 @@ fn run_main() -> ExitCode {
         }
         Command::Output(o) => code(state_cmd::output(&common, o.name.as_deref(), o.json, color)),
         Command::Console { vars } => code(console::run(&common, &vars, color)),
+        Command::Test { files } => code(test_cmd::run(&common, &files, color)),
         Command::Graph { dir } => match dir.map(std::env::set_current_dir) {
             Some(Err(e)) => Err(format!("cannot change to the configuration directory: {e}")),
             _ => code(state_cmd::graph(color)),

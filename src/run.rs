@@ -720,6 +720,17 @@ fn apply_refresh_only(st: &OpenState, plan: &Plan, color: bool) -> u8 {
     0
 }
 
+/// Apply a plan telling nobody how it goes (`landform test`): the report only.
+pub fn apply_silently(cfg: &Config, st: &OpenState, snapshot: Snapshot, plan: &Plan) -> ApplyReport {
+    struct Silent;
+    impl apply::Progress for Silent {
+        fn event(&self, _: apply::Event) {}
+    }
+    let mut plan = plan.clone();
+    plan.strip_values();
+    run_apply_with(cfg, st, snapshot, &plan, 10, Some(Arc::new(Silent)), &[])
+}
+
 fn run_apply(
     cfg: &Config,
     st: &OpenState,
@@ -727,6 +738,21 @@ fn run_apply(
     plan: &Plan,
     parallelism: usize,
     no_progress: bool,
+    notify: &[String],
+) -> ApplyReport {
+    let interactive = !no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress: Arc<dyn apply::Progress> =
+        if interactive { Arc::new(crate::progress::Bars::new()) } else { Arc::new(crate::progress::Plain) };
+    run_apply_with(cfg, st, snapshot, plan, parallelism, Some(progress), notify)
+}
+
+fn run_apply_with(
+    cfg: &Config,
+    st: &OpenState,
+    snapshot: Snapshot,
+    plan: &Plan,
+    parallelism: usize,
+    progress: Option<Arc<dyn apply::Progress>>,
     notify: &[String],
 ) -> ApplyReport {
     let providers = match providers_for(&cfg.tree, &cfg.variables) {
@@ -746,9 +772,7 @@ fn run_apply(
             return ApplyReport { errors: vec![("runtime".into(), e.to_string())], ..Default::default() };
         }
     };
-    let interactive = !no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let progress: Arc<dyn apply::Progress> =
-        if interactive { Arc::new(crate::progress::Bars::new()) } else { Arc::new(crate::progress::Plain) };
+    let progress: Arc<dyn apply::Progress> = progress.unwrap_or_else(|| Arc::new(crate::progress::Plain));
     let notifier =
         (!notify.is_empty()).then(|| Arc::new(crate::notify::Notifier::new(progress.clone(), notify.to_vec())));
     let progress: Arc<dyn apply::Progress> = match &notifier {

@@ -456,3 +456,41 @@ fn console_evaluates_expressions_against_the_configuration_and_state() {
     assert!(text(&out.stderr).contains("<console>:1:7") && text(&out.stdout) == "2\n", "{}", text(&out.stderr));
     assert!(!text(&console("var.secret\nnonsensitive(var.secret) == \"x\"\n").stdout).contains("hunter2"));
 }
+
+/// Issue 13: `landform test` runs a passing and a failing suite: each run
+/// plans or applies in a throwaway state, assertions see resources and
+/// outputs, a failed one is said at its condition with its message, and
+/// what the runs created is destroyed after.
+#[test]
+fn landform_test_runs_passing_and_failing_suites() {
+    let f = Fixture::new(
+        "lftest",
+        "variable \"name\" {\n  type    = string\n  default = \"web\"\n}\nresource \"local_file\" \"page\" {\n  path    = \"${path.module}/${var.name}.html\"\n  content = \"<h1>${var.name}</h1>\"\n}\noutput \"path\" {\n  value = local_file.page.path\n}\n",
+    );
+    std::fs::write(
+        f.path("pass.lftest.lf"),
+        "variables {\n  name = \"test\"\n}\nrun \"plans\" {\n  command = plan\n  assert {\n    condition     = local_file.page.content == \"<h1>test</h1>\"\n    error_message = \"wrong content\"\n  }\n}\nrun \"applies\" {\n  variables {\n    name = \"api\"\n  }\n  assert {\n    condition     = output.path == \"./api.html\" && fileexists(\"api.html\")\n    error_message = \"the path is ${output.path}\"\n  }\n}\n",
+    )
+    .unwrap();
+    let out = f.ok(&["test", "pass.lftest.lf"]);
+    assert!(
+        out.contains("  run \"plans\"... pass\n  run \"applies\"... pass")
+            && out.contains("Success! 2 passed, 0 failed."),
+        "{out}"
+    );
+    assert!(!f.path("api.html").exists(), "the run's file was not destroyed");
+    assert_eq!(f.ok(&["state", "list"]), "");
+    std::fs::create_dir_all(f.path("tests")).unwrap();
+    std::fs::write(
+        f.path("tests/fail.lftest.lf"),
+        "run \"wrong\" {\n  command = plan\n  assert {\n    condition     = local_file.page.content == \"nope\"\n    error_message = \"the page says ${local_file.page.content}\"\n  }\n}\n",
+    )
+    .unwrap();
+    let out = f.run(&["test"]);
+    assert_eq!(out.status.code(), Some(1));
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(stdout.contains("run \"wrong\"... fail") && stdout.contains("Failure! 2 passed, 1 failed."), "{stdout}");
+    assert!(stderr.contains("tests/fail.lftest.lf:4:21") && stderr.contains("the page says <h1>web</h1>"), "{stderr}");
+    // The configuration itself never reads test files.
+    f.ok(&["validate"]);
+}
