@@ -18,10 +18,7 @@ use std::io::{BufRead, IsTerminal, Write};
 pub fn scope(cfg: &Config, snap: &landform_state::Snapshot, host: &inputs::DiskHost) -> Scope<'static> {
     let mut base = Scope::new();
     base.set("var", cfg.variables.clone());
-    base.set(
-        "path",
-        Value::Object([("module".to_string(), Value::string(".")), ("root".to_string(), Value::string("."))].into()),
-    );
+    base.set("path", landform_lang::eval::path_object(".", host));
     base.set("landform", landform_lang::eval::landform_object(host));
     base.set("terraform", landform_lang::eval::landform_object(host));
     // Every declared resource: unknown, unless the state has it.

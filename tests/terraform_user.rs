@@ -494,3 +494,29 @@ fn landform_test_runs_passing_and_failing_suites() {
     // The configuration itself never reads test files.
     f.ok(&["validate"]);
 }
+
+/// Issue 14's names on the real binary: Terraform's `error_message` in a
+/// validation, `ephemeral` variables (never shown), `path.cwd`, a null for a
+/// variable that is not nullable meaning its default, and a provisioner said
+/// in words that point to local_exec.
+#[test]
+fn terraform_spellings_of_validation_ephemeral_cwd_nullable_and_provisioners() {
+    let f = Fixture::new(
+        "tf-spellings",
+        "variable \"env\" {\n  default = \"dev\"\n  validation {\n    condition     = contains([\"dev\", \"prod\"], var.env)\n    error_message = \"env must be dev or prod\"\n  }\n}\nvariable \"token\" {\n  default   = \"tok-ephemeral-1234\"\n  ephemeral = true\n}\nvariable \"size\" {\n  type     = number\n  default  = 3\n  nullable = false\n}\noutput \"cwd\" {\n  value = path.cwd\n}\noutput \"size\" {\n  value = var.size\n}\n",
+    );
+    let out = f.run(&["plan", "--var", "env=qa"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("env must be dev or prod"), "{}", text(&out.stderr));
+    let out = f.ok(&["apply", "-auto-approve", "--var", "size=null"]);
+    assert!(!out.contains("tok-ephemeral"), "{out}");
+    assert_eq!(f.ok(&["output", "-raw", "size"]), "3");
+    let cwd = std::fs::canonicalize(&f.dir).unwrap();
+    assert_eq!(std::path::Path::new(&f.ok(&["output", "-raw", "cwd"])), cwd.as_path());
+    f.write("resource \"landform_data\" \"x\" {\n  input = 1\n  provisioner \"local-exec\" {\n    command = \"echo hi\"\n  }\n}\n");
+    let err = text(&f.run(&["validate"]).stderr);
+    assert!(
+        err.contains("Provisioners are not supported") && err.contains("local_exec") && err.contains("main.lf:3:3"),
+        "{err}"
+    );
+}

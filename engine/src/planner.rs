@@ -277,6 +277,11 @@ fn check_body(
         present.insert(name.as_str());
         match item {
             Item::Block(b) if b.kind.name == "dynamic" => check_dynamic(r, b, schema, what, diags),
+            Item::Block(b) if b.kind.name == "provisioner" || b.kind.name == "connection" => diags.push(Diagnostic::error(
+                "Provisioners are not supported",
+                "Landform has no provisioners. Run the command with a local_exec resource instead — resource \"local_exec\" \"setup\" { create = \"…\"  destroy = \"…\" } — which runs create when it is created (again when its triggers change) and destroy when it is destroyed; reference the resource it follows so that it runs after it.",
+                b.kind.span,
+            )),
             Item::Block(b) => match schema.blocks.get(b.kind.name.as_str()) {
                 Some(bt) => {
                     let n = blocks.entry(b.kind.name.as_str()).or_default();

@@ -35,7 +35,7 @@ impl<'g> World<'g> {
             s.set("var", if path.is_empty() { root_vars.clone() } else { obj() });
             s.set("local", obj());
             s.set("data", obj());
-            s.set("path", Value::Object([("module".to_string(), Value::String(m.dir.clone()))].into_iter().collect()));
+            s.set("path", landform_lang::eval::path_object(&m.dir, host));
             s.set("landform", landform.clone());
             s.set("terraform", landform.clone());
             let mut modules = BTreeMap::new();

@@ -131,7 +131,10 @@ fn variable_value(
         Some(Input { value: InputValue::Raw(text), origin }) => {
             let simple =
                 matches!(ty, Type::String | Type::Number | Type::Bool | Type::Duration | Type::Percent | Type::Any);
-            if simple {
+            if simple && text.trim() == "null" && *ty != Type::String && *ty != Type::Any {
+                // As Terraform reads `-var size=null` for a variable that is not a string.
+                (Value::Null, v.span, origin.clone())
+            } else if simple {
                 (Value::String(text.clone()), v.span, origin.clone())
             } else {
                 let (e, d) = crate::parse::parse_expr(crate::source::FileId(u32::MAX), text);
@@ -187,6 +190,16 @@ fn variable_value(
                 return Value::Unknown;
             }
         },
+    };
+    // Not nullable: a null given means the default, as Terraform has it.
+    let (raw, span, origin) = match (&v.default, raw.is_null() && !v.nullable) {
+        (Some(d), true) => {
+            let mut ev = Evaluator::new(host);
+            let val = ev.eval(d, &Scope::new());
+            diags.append(&mut ev.diags);
+            (val, d.span, "its default".to_string())
+        }
+        _ => (raw, span, origin),
     };
     if raw.is_null() && !v.nullable {
         diags.push(Diagnostic::error(
@@ -363,7 +376,7 @@ fn check_module(
     let var = resolve_variables(module, inputs, host, diags);
     let mut base = Scope::new();
     base.set("var", var);
-    base.set("path", Value::Object([("module".to_string(), Value::String(m.dir.clone()))].into_iter().collect()));
+    base.set("path", crate::eval::path_object(&m.dir, host));
     base.set("landform", crate::eval::landform_object(host));
     base.set("terraform", crate::eval::landform_object(host));
     // Resources and data sources are unknown until apply.

@@ -735,20 +735,26 @@ impl Builder<'_> {
         let found = self.schema(
             &block.body,
             "variable",
-            &["type", "default", "description", "sensitive", "nullable"],
+            &["type", "default", "description", "sensitive", "nullable", "ephemeral"],
             &["validation"],
         );
         let mut validations = Vec::new();
         for v in block.body.blocks().filter(|b| b.kind.name == "validation") {
-            let vf = self.schema(&v.body, "validation", &["condition", "message"], &[]);
+            // Terraform's `error_message`, or Landform's first name for it, `message`.
+            let vf = self.schema(&v.body, "validation", &["condition", "error_message", "message"], &[]);
             let c = self.require(&vf, "condition", "validation", v.kind.span);
-            let m = self.require(&vf, "message", "validation", v.kind.span);
+            let m = match (vf.get("error_message"), vf.get("message")) {
+                (Some(m), _) | (None, Some(m)) => Some(*m),
+                (None, None) => self.require(&vf, "error_message", "validation", v.kind.span),
+            };
             if let (Some(c), Some(m)) = (c, m) {
                 validations.push(Validation { condition: c.value.clone(), message: m.value.clone() });
             }
         }
         let description = self.static_string(found.get("description"));
-        let sensitive = self.static_bool(found.get("sensitive"));
+        // `ephemeral = true` (Terraform 1.10): a value never to be kept; Landform
+        // treats it as sensitive, so it is never shown.
+        let sensitive = self.static_bool(found.get("sensitive")) || self.static_bool(found.get("ephemeral"));
         let nullable = !found.contains_key("nullable") || self.static_bool(found.get("nullable"));
         self.module.variables.push(Variable {
             name,

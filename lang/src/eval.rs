@@ -11,6 +11,21 @@ use std::collections::{BTreeMap, HashMap};
 
 pub use crate::host::{Host, NoHost};
 
+/// The `path` object of a module's scope: `module` (its directory), `root`
+/// (the root module's) and `cwd` (where Landform runs, absolute).
+pub fn path_object(module_dir: &str, host: &dyn Host) -> Value {
+    let cwd = host.abs_path(".").map(Value::String).unwrap_or(Value::Unknown);
+    Value::Object(
+        [
+            ("module".to_string(), Value::String(module_dir.to_string())),
+            ("root".to_string(), Value::String(".".to_string())),
+            ("cwd".to_string(), cwd),
+        ]
+        .into_iter()
+        .collect(),
+    )
+}
+
 /// The `landform` object of every module's scope: `{ workspace = … }`.
 pub fn landform_object(host: &dyn Host) -> Value {
     let ws = host.workspace().map(Value::String).unwrap_or(Value::Unknown);
