@@ -364,7 +364,7 @@ pub fn ignore_file() -> Result<Vec<landform_engine::drift::IgnoreRule>, String> 
 
 /// `module.a.module.b` as a module path, if it is one.
 fn parse_module_path(s: &str) -> Option<Vec<String>> {
-    let parts: Vec<&str> = s.split('.').collect();
+    let parts: Vec<&str> = landform_engine::addr::split_address(s)?;
     if !parts.len().is_multiple_of(2) || parts.is_empty() {
         return None;
     }

@@ -5,7 +5,7 @@
 //! in flight finish and commit.
 
 use crate::addr::{Key, ResourceAddr};
-use crate::build::{build, ConfigGraph, ModulePath, Node};
+use crate::build::{ConfigGraph, ModulePath, Node};
 use crate::convert::{coerce, to_config, to_value};
 use crate::plan::{Action, Plan, ResourceChange};
 use crate::planner::{config_hash, resource_dependencies};
@@ -226,7 +226,9 @@ struct Pending {
 
 pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progress>) -> ApplyReport {
     let mut report = ApplyReport::default();
-    let graph = match build(ctx.tree, ctx.sources) {
+    // The module instances the plan was made with: the same variables give the same.
+    let (instances, _) = crate::build::module_instances(ctx.tree, &ctx.variables, ctx.host);
+    let graph = match crate::build::build_with(ctx.tree, ctx.sources, Some(&instances)) {
         Ok(g) => g,
         Err(d) => {
             report.diagnostics = d;

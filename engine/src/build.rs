@@ -39,6 +39,8 @@ pub enum Node {
 pub struct ConfigGraph<'a> {
     pub dag: Dag<Node>,
     pub modules: BTreeMap<ModulePath, &'a LoadedModule>,
+    /// `each.value` of each instance of a module call with for_each, by its path.
+    pub each_values: HashMap<ModulePath, landform_lang::Value>,
     index: HashMap<Node, NodeIndex>,
     /// (module, data?, type, name) → resource node, so a reference resolves in O(1).
     resources: HashMap<(ModulePath, bool, String, String), NodeIndex>,
@@ -61,6 +63,20 @@ impl<'a> ConfigGraph<'a> {
     pub fn output(&self, path: &ModulePath, name: &str) -> Option<&'a landform_lang::config::Output> {
         let i = self.outputs.get(&(path.clone(), name.to_string()))?;
         self.module(path).outputs.get(*i)
+    }
+
+    /// The paths of the instances of module call `call` in `path` (one, for a
+    /// call without count or for_each).
+    pub fn instances_of(&self, path: &ModulePath, call: &str) -> Vec<ModulePath> {
+        self.modules
+            .keys()
+            .filter(|p| {
+                p.len() == path.len() + 1
+                    && p.starts_with(path)
+                    && p.last().is_some_and(|e| crate::addr::module_element(e).0 == call)
+            })
+            .cloned()
+            .collect()
     }
 
     pub fn resource(&self, module: &ModulePath, index: usize) -> &'a Resource {
@@ -115,11 +131,92 @@ impl<'a> ConfigGraph<'a> {
     }
 }
 
-/// Build the graph; a cycle is an error that names every node on it.
+/// The instances of module calls with `count` or `for_each`, by (the calling
+/// module's path, the call's name): each instance's key and `each.value`.
+#[derive(Default, Clone, Debug)]
+pub struct ModuleInstances(pub HashMap<(ModulePath, String), Vec<(crate::addr::Key, landform_lang::Value)>>);
+
+/// Evaluate the root module's calls' `count` and `for_each` from variables and
+/// locals, before the graph is built: a module's instances are part of the
+/// graph's shape, so they must be known before anything is planned.
+pub fn module_instances(
+    root: &LoadedModule,
+    variables: &landform_lang::Value,
+    host: &dyn landform_lang::Host,
+) -> (ModuleInstances, Vec<Diagnostic>) {
+    use crate::addr::Key;
+    use landform_lang::{Evaluator, Scope, Value};
+    let mut out = ModuleInstances::default();
+    let mut diags = Vec::new();
+    let calls: Vec<_> = root.module.module_calls.iter().filter(|c| c.count.is_some() || c.for_each.is_some()).collect();
+    if calls.is_empty() {
+        return (out, diags);
+    }
+    let mut base = Scope::new();
+    base.set("var", variables.clone());
+    base.set("path", landform_lang::eval::path_object(&root.dir, host));
+    base.set("landform", landform_lang::eval::landform_object(host));
+    base.set("terraform", landform_lang::eval::landform_object(host));
+    base.set("data", Value::Unknown);
+    base.set("module", Value::Unknown);
+    for r in &root.module.resources {
+        base.set(r.type_name.clone(), Value::Unknown);
+    }
+    // Locals that read resources come out unknown; their errors are reported by the plan.
+    let locals = landform_lang::check::evaluate_locals(&root.module, &base, host, &mut Vec::new());
+    base.set("local", locals);
+    for call in calls {
+        let (expr, what) = match (&call.count, &call.for_each) {
+            (Some(c), _) => (c, "count"),
+            (None, Some(f)) => (f, "for_each"),
+            _ => continue,
+        };
+        let mut ev = Evaluator::new(host);
+        let v = ev.eval(expr, &base);
+        if !ev.diags.is_empty() {
+            diags.append(&mut ev.diags);
+            continue;
+        }
+        let keys: Result<Option<Vec<(Key, Value)>>, String> = if what == "count" {
+            landform_lang::check::count_value(&v)
+                .map(|n| n.map(|n| (0..n).map(|i| (Key::Int(i), Value::Unknown)).collect()))
+        } else {
+            landform_lang::check::for_each_keys(&v)
+                .map(|k| k.map(|k| k.into_iter().map(|(k, v)| (Key::Str(k), v)).collect()))
+        };
+        match keys {
+            Ok(Some(keys)) => {
+                out.0.insert((ModulePath::new(), call.name.clone()), keys);
+            }
+            Ok(None) => diags.push(Diagnostic::error(
+                format!("Invalid {what} argument"),
+                format!("The {what} of module \"{}\" depends on values known only after apply (a resource's attributes). A module's instances must be known when planning: use variables and locals.", call.name),
+                expr.span,
+            )),
+            Err(why) => diags.push(Diagnostic::error(format!("Invalid {what} argument"), why, expr.span)),
+        }
+    }
+    (out, diags)
+}
+
+/// Build the graph; a cycle is an error that names every node on it. Module
+/// calls with count or for_each are one module each (their bodies checked
+/// once): for `validate` and `graph`.
 pub fn build<'a>(root: &'a LoadedModule, sources: &SourceMap) -> Result<ConfigGraph<'a>, Vec<Diagnostic>> {
+    build_with(root, sources, None)
+}
+
+/// Build the graph with each module call's instances: a module path element
+/// is `NAME` or, for an instance, `NAME[KEY]`.
+pub fn build_with<'a>(
+    root: &'a LoadedModule,
+    sources: &SourceMap,
+    instances: Option<&ModuleInstances>,
+) -> Result<ConfigGraph<'a>, Vec<Diagnostic>> {
     let mut g = ConfigGraph {
         dag: Dag::default(),
         modules: BTreeMap::new(),
+        each_values: HashMap::new(),
         index: HashMap::new(),
         resources: HashMap::new(),
         locals: HashMap::new(),
@@ -128,9 +225,21 @@ pub fn build<'a>(root: &'a LoadedModule, sources: &SourceMap) -> Result<ConfigGr
     let mut stack = vec![(Vec::new(), root)];
     while let Some((path, m)) = stack.pop() {
         for (name, child) in &m.children {
-            let mut p = path.clone();
-            p.push(name.clone());
-            stack.push((p, child));
+            match instances.and_then(|i| i.0.get(&(path.clone(), name.clone()))) {
+                Some(keys) => {
+                    for (k, v) in keys {
+                        let mut p = path.clone();
+                        p.push(crate::addr::instance_element(name, k));
+                        g.each_values.insert(p.clone(), v.clone());
+                        stack.push((p, child));
+                    }
+                }
+                None => {
+                    let mut p = path.clone();
+                    p.push(name.clone());
+                    stack.push((p, child));
+                }
+            }
         }
         g.modules.insert(path, m);
     }
@@ -197,13 +306,13 @@ pub fn build<'a>(root: &'a LoadedModule, sources: &SourceMap) -> Result<ConfigGr
         }
         // A child's variables depend on what the call's arguments refer to.
         for call in &module.module_calls {
-            let mut child = path.clone();
-            child.push(call.name.clone());
-            for arg in &call.args {
-                if let Some(&me) = g.index.get(&Node::Var { module: child.clone(), name: arg.name.name.clone() }) {
-                    connect_expr(&mut g, me, path, &arg.value, &[]);
-                    for d in &call.depends_on {
-                        connect_depends_on(&mut g, me, path, d);
+            for child in g.instances_of(path, &call.name) {
+                for arg in &call.args {
+                    if let Some(&me) = g.index.get(&Node::Var { module: child.clone(), name: arg.name.name.clone() }) {
+                        connect_expr(&mut g, me, path, &arg.value, &[]);
+                        for d in &call.depends_on {
+                            connect_depends_on(&mut g, me, path, d);
+                        }
                     }
                 }
             }
@@ -305,22 +414,25 @@ fn targets(g: &ConfigGraph, path: &ModulePath, r: &Reference) -> Vec<NodeIndex> 
         ("local", [name, ..]) => {
             g.node(&Node::Local { module: path.clone(), name: name.clone() }).into_iter().collect()
         }
-        ("module", [call, rest @ ..]) => {
-            let mut child = path.clone();
-            child.push(call.clone());
-            if !g.modules.contains_key(&child) {
-                return Vec::new();
-            }
-            match rest.first() {
-                Some(out) => g.node(&Node::Output { module: child, name: out.clone() }).into_iter().collect(),
+        // Every instance of the call: `module.api["eu"].x` names one, but its key may be dynamic.
+        ("module", [call, rest @ ..]) => g
+            .instances_of(path, call)
+            .into_iter()
+            .map(|child| {
+                // `module.api.out`, or `module.api["eu"].out` (the key a step of its own).
+                let named = rest.iter().take(2).find(|s| g.module(&child).outputs.iter().any(|o| &o.name == *s));
+                (named, child)
+            })
+            .flat_map(|(named, child)| match named {
+                Some(out) => g.node(&Node::Output { module: child, name: out.clone() }).into_iter().collect::<Vec<_>>(),
                 None => g
                     .module(&child)
                     .outputs
                     .iter()
                     .filter_map(|o| g.node(&Node::Output { module: child.clone(), name: o.name.clone() }))
                     .collect(),
-            }
-        }
+            })
+            .collect(),
         ("data", [t, n, ..]) => find_resource(Mode::Data, t, n).into_iter().collect(),
         ("each" | "count" | "path" | "self" | "terraform" | "data" | "var" | "local" | "module", _) => Vec::new(),
         (t, [n, ..]) => find_resource(Mode::Managed, t, n).into_iter().collect(),

@@ -26,11 +26,13 @@ enum Target {
 
 impl Target {
     fn parse(text: &str) -> Result<Target, String> {
-        let parts: Vec<&str> = text.split('.').collect();
-        if parts.len().is_multiple_of(2)
-            && parts.chunks(2).all(|c| c[0] == "module" && !c[1].is_empty() && !c[1].contains('['))
+        let parts: Vec<&str> = crate::addr::split_address(text).unwrap_or_default();
+        if !parts.is_empty()
+            && parts.len().is_multiple_of(2)
+            && parts.chunks(2).all(|c| c[0] == "module" && !c[1].is_empty())
         {
-            return Ok(Target::Module(parts.chunks(2).map(|c| c[1].to_string()).collect()));
+            // Module instances as the graph writes them: `module.site["eu"]`.
+            return Ok(Target::Module(parts.chunks(2).map(|c| normalize_element(c[1])).collect()));
         }
         let a = ResourceAddr::parse(text)?;
         if a.data {
@@ -289,4 +291,10 @@ pub fn rename(rec: &mut ResourceRecord, to: &ResourceAddr) {
     rec.type_name = to.type_name.clone();
     rec.name = to.name.clone();
     rec.index_key = to.key.to_json();
+}
+
+/// A module path element as the graph writes it: `site["eu"]`, `site[0]`.
+fn normalize_element(e: &str) -> String {
+    let (name, key) = crate::addr::module_element(e);
+    crate::addr::instance_element(name, &key)
 }

@@ -2,7 +2,7 @@
 //! each resource instance and ask its provider what would change.
 
 use crate::addr::{Key, ResourceAddr};
-use crate::build::{build, ConfigGraph, ModulePath, Node};
+use crate::build::{ConfigGraph, ModulePath, Node};
 use crate::convert::{coerce, to_config, to_value};
 use crate::plan::{Action, InterruptedCreate, OutputChange, Plan, ResourceChange, PLAN_FORMAT_VERSION};
 use crate::providers::Providers;
@@ -76,18 +76,19 @@ pub fn validate_schemas(tree: &LoadedModule, providers: &Providers) -> Vec<Diagn
     diags
 }
 
-/// `count` and `for_each` on module calls are not supported yet: say so
-/// rather than plan the module once.
+/// `count` and `for_each` on module calls are evaluated in the root module
+/// (where variables and locals give them); in a child module, say so rather
+/// than plan the module once.
 pub fn unsupported_module_repetition(tree: &LoadedModule) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    let mut stack = vec![tree];
+    let mut stack: Vec<&LoadedModule> = tree.children.values().collect();
     while let Some(m) = stack.pop() {
         stack.extend(m.children.values());
         for call in &m.module.module_calls {
             if let Some(e) = call.count.as_ref().or(call.for_each.as_ref()) {
                 diags.push(Diagnostic::error(
-                    "Module repetition is not supported yet",
-                    format!("The module \"{}\" sets count or for_each, which Landform does not support on module calls yet. Declare one module block per instance instead.", call.name),
+                    "Module repetition in a child module",
+                    format!("The module \"{}\" sets count or for_each inside another module; Landform repeats modules called from the root module. Move the repetition to the root module's call, or declare one module block per instance.", call.name),
                     e.span,
                 ));
             }
@@ -459,7 +460,9 @@ fn targeted_nodes(
 
 pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnostic>> {
     let mut diags = validate_schemas(ctx.tree, ctx.providers);
-    let graph = build(ctx.tree, ctx.sources)?;
+    let (instances, d) = crate::build::module_instances(ctx.tree, &ctx.variables, ctx.host);
+    diags.extend(d);
+    let graph = crate::build::build_with(ctx.tree, ctx.sources, Some(&instances))?;
     // `moved` blocks rename the state's records before anything is planned.
     let moved = crate::moved::resolve(&graph, ctx.sources, ctx.state, &mut diags);
     if diags.iter().any(Diagnostic::is_error) {

@@ -40,7 +40,22 @@ impl<'g> World<'g> {
             s.set("terraform", landform.clone());
             let mut modules = BTreeMap::new();
             for c in &m.module.module_calls {
-                modules.insert(c.name.clone(), obj());
+                // A call with count is a list of its instances' outputs, one
+                // with for_each a map of them, by key; else the outputs.
+                let instances = graph.instances_of(path, &c.name);
+                let keys: Vec<Key> =
+                    instances.iter().filter_map(|p| p.last().map(|e| crate::addr::module_element(e).1)).collect();
+                let keyed = keys.iter().all(|k| *k != Key::None);
+                let value = if !instances.is_empty() && !keyed {
+                    obj()
+                } else if c.count.is_some() {
+                    Value::List(vec![obj(); keys.len()])
+                } else if c.for_each.is_some() {
+                    Value::Object(keys.iter().map(|k| (key_str(k), obj())).collect())
+                } else {
+                    obj()
+                };
+                modules.insert(c.name.clone(), value);
             }
             s.set("module", Value::Object(modules));
             for r in &m.module.resources {
@@ -63,15 +78,19 @@ impl<'g> World<'g> {
 
     /// A child module's variable, from the call's argument or its default.
     pub fn eval_child_var(&mut self, module: &ModulePath, name: &str, host: &dyn Host, diags: &mut Vec<Diagnostic>) {
-        let Some((call_name, parent)) = module.split_last() else { return };
+        let Some((element, parent)) = module.split_last() else { return };
         let parent = parent.to_vec();
-        let Some(call) = self.graph.module(&parent).module_calls.iter().find(|c| &c.name == call_name) else { return };
+        let (call_name, key) = crate::addr::module_element(element);
+        let Some(call) = self.graph.module(&parent).module_calls.iter().find(|c| c.name == call_name) else { return };
         let child = self.graph.module(module);
         let Some(var) = child.variable(name) else { return };
         let mut inputs = BTreeMap::new();
         if let Some(arg) = call.args.iter().find(|a| a.name.name == name) {
             let mut ev = Evaluator::new(host);
-            let v = ev.eval(&arg.value, self.scope(&parent));
+            // An instance's arguments see its `count.index` or `each`.
+            let each_value = self.graph.each_values.get(module).cloned().unwrap_or(Value::Unknown);
+            let scope = self.instance_scope(&parent, &key, &each_value);
+            let v = ev.eval(&arg.value, &scope);
             diags.append(&mut ev.diags);
             inputs.insert(
                 name.to_string(),
@@ -120,11 +139,21 @@ impl<'g> World<'g> {
         if o.sensitive {
             v = v.secret();
         }
-        if let Some((call, parent)) = module.split_last() {
+        if let Some((element, parent)) = module.split_last() {
             let parent = parent.to_vec();
+            let (call, key) = crate::addr::module_element(element);
             if let Some(Value::Object(m)) = self.scope_mut(&parent).get_mut("module") {
-                let entry = m.entry(call.clone()).or_insert_with(obj);
-                insert(entry, name, v.clone());
+                let entry = m.entry(call.to_string()).or_insert_with(obj);
+                // One instance's outputs sit under its key (or index) in the call's value.
+                let target = match (key, entry) {
+                    (Key::None, e) => Some(e),
+                    (Key::Int(i), Value::List(l)) => l.get_mut(i as usize),
+                    (Key::Str(k), Value::Object(m)) => Some(m.entry(k).or_insert_with(obj)),
+                    (_, _) => None,
+                };
+                if let Some(t) = target {
+                    insert(t, name, v.clone());
+                }
             }
         }
         v
