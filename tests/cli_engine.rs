@@ -401,8 +401,11 @@ fn validate_checks_attributes_against_the_provider_schema() {
         ),
         "{err}"
     );
-    assert!(err.contains("The argument \"path\" is required"), "{err}");
     assert!(err.contains("Unsupported resource type"), "{err}");
+    // path (or Terraform's filename) is required: said when planning.
+    f.write("resource \"local_file\" \"x\" {\n  content = \"b\"\n}\n");
+    let err = text(&f.run(&["plan"]).stderr);
+    assert!(err.contains("A local_file needs path") && err.contains("filename"), "{err}");
 }
 
 #[test]

@@ -386,13 +386,15 @@ fn check_body(
 }
 
 /// The attributes of an instance to hide: the schema's sensitive ones, those
-/// set from sensitive values, and, when any is, every computed attribute, since
-/// a provider may derive them from the secret (a hash of it, say).
+/// set from sensitive values, and, when any is, every attribute only the
+/// provider sets, since it may derive them from the secret (a hash of it,
+/// say). One the configuration may also set (a path, a default) is hidden
+/// only when it is set from a secret.
 pub fn instance_sensitive(schema: &landform_provider::Schema, from_config: &BTreeSet<String>) -> BTreeSet<String> {
     let mut out = schema.sensitive();
     out.extend(from_config.iter().cloned());
     if !from_config.is_empty() {
-        out.extend(schema.attributes.iter().filter(|(_, a)| a.computed).map(|(k, _)| k.to_string()));
+        out.extend(schema.attributes.iter().filter(|(_, a)| a.computed && !a.optional).map(|(k, _)| k.to_string()));
     }
     out
 }

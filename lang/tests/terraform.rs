@@ -125,3 +125,36 @@ fn expansion_and_grouping_agree_with_terraform() {
     assert!(n >= 17, "only {n} cases");
     assert!(bad.is_empty(), "{} of {n} expressions disagree with Terraform:\n{}", bad.len(), bad.join("\n"));
 }
+
+/// Heredocs and template files with directives and `~` markers: the answers
+/// Terraform 1.15 gave for these (the corpus files hold one-line expressions,
+/// so these multi-line ones are here). A `~` takes the white space of the one
+/// literal beside it, which ends at a newline; a `<<-` heredoc then loses the
+/// indentation of the lines that still start one.
+#[test]
+fn heredoc_directives_and_strip_markers_render_as_terraform_renders_them() {
+    let cases = [
+        (
+            "<<-EOT\n    upstream a {\n    %{ for i in range(3) ~}\n      server 10.0.0.${i + 10}:8080;\n    %{ endfor ~}\n    }\n  EOT\n",
+            "upstream a {\n      server 10.0.0.10:8080;\n      server 10.0.0.11:8080;\n      server 10.0.0.12:8080;\n    }\n",
+        ),
+        (
+            "<<-EOT\n    %{ for n in [\"web\", \"api\"] ~}\n    - ${n}\n    %{ endfor ~}\n    %{ if true }many%{ else }one%{ endif }\n  EOT\n",
+            "    - web\n    - api\n    many\n",
+        ),
+    ];
+    for (expr, want) in cases {
+        assert_eq!(landform(expr), Ok(serde_json::Value::String(want.to_string())), "{expr}");
+    }
+    let (parts, _) = (landform_lang::parse::parse_template(FileId(0), "<nav>\n%{ if true ~}\n<p>${upper(\"dev\")}</p>\n%{ endif ~}\n%{ for p in [\"index\", \"about\"] ~}\n  <a href=\"${p}.html\">${title(p)}</a>\n%{ endfor ~}\n</nav>\n"), ());
+    let parts = parts.unwrap();
+    let e = landform_lang::syntax::Expr {
+        kind: landform_lang::syntax::ExprKind::Template(parts),
+        span: landform_lang::Span::new(FileId(0), 0, 0),
+    };
+    let v = Evaluator::new(&FsHost).eval(&e, &Scope::new());
+    assert_eq!(
+        v.as_str(),
+        Some("<nav>\n<p>DEV</p>\n  <a href=\"index.html\">Index</a>\n  <a href=\"about.html\">About</a>\n</nav>\n")
+    );
+}

@@ -44,7 +44,7 @@ pub fn parse_template(file: FileId, text: &str) -> Result<Vec<TemplatePart>, (us
             b'$' if p.starts("$${") => p.pos += 3,
             b'%' if p.starts("%%{") => p.pos += 3,
             b'$' | b'%' if p.starts("${") || p.starts("%{") => {
-                template::push_lit(&mut toks, &text[run..p.pos].replace("$${", "${").replace("%%{", "%{"));
+                template::push_source_lines(&mut toks, &text[run..p.pos].replace("$${", "${").replace("%%{", "%{"));
                 let at = p.pos;
                 let t = if c == b'$' { p.interpolation() } else { p.directive() };
                 toks.push(t.ok_or((at, "this ${ } or %{ } sequence does not parse".to_string()))?);
@@ -53,7 +53,7 @@ pub fn parse_template(file: FileId, text: &str) -> Result<Vec<TemplatePart>, (us
             _ => p.pos += 1,
         }
     }
-    template::push_lit(&mut toks, &text[run..].replace("$${", "${").replace("%%{", "%{"));
+    template::push_source_lines(&mut toks, &text[run..].replace("$${", "${").replace("%%{", "%{"));
     template::build(toks, false)
         .map_err(|d| (d.span.map_or(0, |s| s.start as usize), format!("{}: {}", d.summary, d.detail)))
 }

@@ -23,14 +23,24 @@ pub(crate) enum Directive {
     EndFor,
 }
 
-/// Append literal text, joining it to a literal before it.
+/// Append literal text, joining it to a literal before it on the same line:
+/// as HCL scans them, a literal ends at a newline in the source, and a `~`
+/// strip marker takes the white space of the one literal beside it.
 pub(crate) fn push_lit(toks: &mut Vec<Tok>, s: &str) {
     if s.is_empty() {
         return;
     }
     match toks.last_mut() {
-        Some(Tok::Lit(l)) => l.push_str(s),
+        Some(Tok::Lit(l)) if !l.ends_with('\n') => l.push_str(s),
         _ => toks.push(Tok::Lit(s.to_string())),
+    }
+}
+
+/// Append a run of source text that may span lines (a template file): one
+/// literal per line.
+pub(crate) fn push_source_lines(toks: &mut Vec<Tok>, s: &str) {
+    for line in s.split_inclusive('\n') {
+        push_lit(toks, line);
     }
 }
 
@@ -60,10 +70,9 @@ impl Frame {
 
 /// The template's parts, or the error of a directive out of place.
 pub(crate) fn build(mut toks: Vec<Tok>, heredoc_strip: bool) -> Result<Vec<TemplatePart>, Diagnostic> {
-    if heredoc_strip {
-        strip_indent(&mut toks);
-    }
-    // `~` takes the white space (newlines too) on its side of the interpolation or directive.
+    // `~` takes the white space (newlines too) of the literal on its side of
+    // the interpolation or directive; then a `<<-` heredoc loses its indentation,
+    // counted on the lines that still start one (HCL's order).
     for i in 0..toks.len() {
         let (left, right) = match &toks[i] {
             Tok::Interp { strip_left, strip_right, .. } | Tok::Dir { strip_left, strip_right, .. } => {
@@ -81,6 +90,9 @@ pub(crate) fn build(mut toks: Vec<Tok>, heredoc_strip: bool) -> Result<Vec<Templ
                 *s = s.trim_start().to_string();
             }
         }
+    }
+    if heredoc_strip {
+        strip_indent(&mut toks);
     }
     let mut root = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();

@@ -11,6 +11,7 @@ use landform_provider::{
 };
 use serde_json::{json, Value};
 use sha2::Digest;
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::process::Command;
 
@@ -46,7 +47,9 @@ impl LocalProvider {
             Schema::new(
                 0,
                 [
-                    ("path", a(String).required().force_new()),
+                    // `path`, or hashicorp/local's name for it, `filename`.
+                    ("path", a(String).optional_computed().force_new()),
+                    ("filename", a(String).force_new()),
                     ("content", a(String)),
                     ("content_base64", a(String)),
                     ("file_permission", a(String)),
@@ -197,6 +200,21 @@ impl Provider for LocalProvider {
 
     fn validate(&self, req: ValidateRequest) -> Vec<ProviderError> {
         let mut errors = Vec::new();
+        if req.type_name == "local_file" {
+            let given = |k: &str| req.config.contains_key(k) || req.unknown.contains(k);
+            if !given("path") && !given("filename") {
+                errors.push(ProviderError::new(
+                    "Missing required argument",
+                    "A local_file needs path: the file to write (Terraform's name for it, filename, works too).",
+                ));
+            }
+            if req.config.contains_key("path") && req.config.contains_key("filename") {
+                errors.push(
+                    ProviderError::new("Conflicting arguments", "path and filename name the same thing: keep one.")
+                        .on("filename"),
+                );
+            }
+        }
         if req.type_name == "local_exec" {
             if let Some(Value::Object(env)) = req.config.get("environment") {
                 for k in env.keys() {
@@ -218,6 +236,8 @@ impl Provider for LocalProvider {
     }
 
     fn plan(&self, req: PlanRequest) -> Result<PlanResponse> {
+        let (config, unknown) = with_path(req.type_name, req.config, req.unknown);
+        let req = PlanRequest { type_name: req.type_name, prior: req.prior, config: &config, unknown: &unknown };
         let schema = &self.schema.resources[req.type_name];
         let mut resp = default_plan(schema, &req);
         match req.type_name {
@@ -271,6 +291,8 @@ impl Provider for LocalProvider {
     }
 
     fn apply(&self, req: ApplyRequest) -> Result<ApplyResponse> {
+        let normalized = req.config.map(|c| with_path(req.type_name, c, &BTreeSet::new()).0);
+        let req = ApplyRequest { type_name: req.type_name, prior: req.prior, config: normalized.as_ref() };
         let Some(config) = req.config else {
             // Delete.
             if let Some(prior) = req.prior {
@@ -480,4 +502,19 @@ impl Provider for LocalProvider {
             other => Err(ProviderError::new("Unknown data source", other.to_string())),
         }
     }
+}
+
+/// A local_file written with Terraform's `filename`: its path, as Landform
+/// names it, is the same (and unknown when it is).
+fn with_path(type_name: &str, config: &Object, unknown: &BTreeSet<String>) -> (Object, BTreeSet<String>) {
+    let (mut config, mut unknown) = (config.clone(), unknown.clone());
+    if type_name == "local_file" && !config.contains_key("path") {
+        if let Some(f) = config.get("filename").cloned() {
+            config.insert("path".into(), f);
+        }
+        if unknown.contains("filename") {
+            unknown.insert("path".into());
+        }
+    }
+    (config, unknown)
 }
