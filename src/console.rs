@@ -11,7 +11,7 @@ use landform_lang::diag::{render_all, Style};
 use landform_lang::parse::parse_expr;
 use landform_lang::{Evaluator, Scope, SourceMap, Value};
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 /// The root module's scope: variables, locals, resources and data sources
 /// from the state, `path`, `landform`/`terraform`.
@@ -128,16 +128,12 @@ pub fn run(common: &CommonArgs, vars: &VarArgs, color: bool) -> u8 {
     let host = inputs::DiskHost::plan();
     let scope = scope(&cfg, &snap, &host);
     let stdin = std::io::stdin();
-    let interactive = stdin.is_terminal();
+    if stdin.is_terminal() && std::io::stdout().is_terminal() {
+        return interactive(&scope, &host, color);
+    }
+    // From a pipe or a file: every line, an open bracket continuing on the next.
     let mut pending = String::new();
     let mut failed = false;
-    let prompt = |more: bool| {
-        if interactive {
-            crate::out!("{}", if more { ". " } else { "> " });
-            let _ = std::io::stdout().flush();
-        }
-    };
-    prompt(false);
     for line in stdin.lock().lines() {
         let Ok(line) = line else { break };
         if pending.is_empty() && matches!(line.trim(), "exit" | "quit") {
@@ -148,22 +144,55 @@ pub fn run(common: &CommonArgs, vars: &VarArgs, color: bool) -> u8 {
         }
         pending.push_str(&line);
         if unfinished(&pending) {
-            prompt(true);
             continue;
         }
         let text = std::mem::take(&mut pending);
         if !text.trim().is_empty() {
             failed |= !evaluate(&text, &scope, &host, color);
         }
-        prompt(false);
     }
     if !pending.trim().is_empty() {
         failed |= !evaluate(&pending, &scope, &host, color);
     }
-    if interactive {
-        crate::outln!();
-    }
     u8::from(failed)
+}
+
+/// On a terminal: line editing, and the session's expressions recalled with
+/// the arrow keys; `exit`, Ctrl-D or Ctrl-C ends it.
+fn interactive(scope: &Scope, host: &inputs::DiskHost, color: bool) -> u8 {
+    let mut editor = match rustyline::DefaultEditor::new() {
+        Ok(e) => e,
+        Err(e) => {
+            crate::errln!("{}", ui::error_line(&format!("cannot read the terminal: {e}"), color));
+            return 1;
+        }
+    };
+    let mut pending = String::new();
+    loop {
+        let prompt = if pending.is_empty() { "> " } else { ". " };
+        match editor.readline(prompt) {
+            Ok(line) => {
+                if pending.is_empty() && matches!(line.trim(), "exit" | "quit") {
+                    break;
+                }
+                if !pending.is_empty() {
+                    pending.push('\n');
+                }
+                pending.push_str(&line);
+                if unfinished(&pending) {
+                    continue;
+                }
+                let text = std::mem::take(&mut pending);
+                if !text.trim().is_empty() {
+                    let _ = editor.add_history_entry(text.as_str());
+                    evaluate(&text, scope, host, color);
+                }
+            }
+            Err(rustyline::error::ReadlineError::Interrupted) if !pending.is_empty() => pending.clear(),
+            Err(_) => break,
+        }
+    }
+    0
 }
 
 /// Evaluate one expression and print its value, or its error; true if it had a value.

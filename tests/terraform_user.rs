@@ -550,3 +550,30 @@ fn the_from_terraform_example_applies_and_replans_clean() {
     assert_eq!(f.run(&["plan", "-detailed-exitcode"]).status.code(), Some(0));
     assert!(f.ok(&["output", "-json", "backends"]).contains("\"prod\":[\"10.0.0.10\",\"10.0.0.11\",\"10.0.0.12\"]"));
 }
+
+/// The functions that read the machine (their answers depend on it, so they
+/// are not in the Terraform corpus): fileset, fileexists, abspath,
+/// pathexpand, and base64gzip (its bytes are zlib's; they unzip to the text).
+#[test]
+fn functions_that_read_the_machine() {
+    let f = Fixture::new(
+        "machine-functions",
+        "output \"set\" {\n  value = fileset(path.module, \"files/**/*.txt\")\n}\noutput \"exists\" {\n  value = [fileexists(\"files/a.txt\"), fileexists(\"files/none.txt\")]\n}\noutput \"abs\" {\n  value = abspath(\"files/../files/a.txt\")\n}\noutput \"home\" {\n  value = pathexpand(\"~/x\")\n}\noutput \"gz\" {\n  value = base64gzip(\"hello landform\")\n}\n",
+    );
+    std::fs::create_dir_all(f.path("files/sub")).unwrap();
+    for p in ["files/a.txt", "files/sub/b.txt", "files/c.md"] {
+        std::fs::write(f.path(p), "x").unwrap();
+    }
+    f.cmd(&["apply", "-auto-approve"]).env("HOME", "/home/landform").output().unwrap();
+    assert_eq!(f.ok(&["output", "-json", "set"]).trim(), r#"["files/a.txt","files/sub/b.txt"]"#);
+    assert_eq!(f.ok(&["output", "-json", "exists"]).trim(), "[true,false]");
+    let abs = f.ok(&["output", "-raw", "abs"]);
+    assert!(abs.starts_with('/') && abs.ends_with("/files/a.txt") && !abs.contains(".."), "{abs}");
+    assert_eq!(f.ok(&["output", "-raw", "home"]), "/home/landform/x");
+    let gz = f.ok(&["output", "-raw", "gz"]);
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(gz.trim()).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text).unwrap();
+    assert_eq!(text, "hello landform");
+}

@@ -21,6 +21,8 @@ pub enum Type {
     Set(Box<Type>),
     Map(Box<Type>),
     Object(BTreeMap<String, Type>),
+    /// `tuple([T, U, …])`: a list of exactly these element types.
+    Tuple(Vec<Type>),
     /// An object field that may be left out: `optional(T)` (null then) or
     /// `optional(T, default)`.
     Optional(Box<Type>, Option<Box<Value>>),
@@ -48,6 +50,16 @@ impl fmt::Display for Type {
                 }
                 f.write_str("})")
             }
+            Type::Tuple(ts) => {
+                f.write_str("tuple([")?;
+                for (i, t) in ts.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{t}")?;
+                }
+                f.write_str("])")
+            }
             Type::Optional(t, None) => write!(f, "optional({t})"),
             Type::Optional(t, Some(d)) => write!(f, "optional({t}, {d})"),
         }
@@ -63,7 +75,7 @@ pub fn type_from_expr(expr: &Expr) -> Result<Type, Diagnostic> {
         Diagnostic::error(
             "Invalid type specification",
             format!(
-                "{what} A type is one of string, number, bool, duration, percent, any, or list(T), set(T), map(T), object({{name = T, …}})."
+                "{what} A type is one of string, number, bool, duration, percent, any, or list(T), set(T), map(T), object({{name = T, …}}), tuple([T, …])."
             ),
             expr.span,
         )
@@ -76,7 +88,7 @@ pub fn type_from_expr(expr: &Expr) -> Result<Type, Diagnostic> {
             "bool" => Ok(Type::Bool),
             "duration" => Ok(Type::Duration),
             "percent" => Ok(Type::Percent),
-            "list" | "set" | "map" | "object" => {
+            "list" | "set" | "map" | "object" | "tuple" => {
                 Err(bad(format!("The type \"{}\" needs an element type, as in {}(string).", id.name, id.name)))
             }
             other => Err(bad(format!("\"{other}\" is not a type.{}", crate::diag::suggestion(other, TYPE_NAMES)))),
@@ -89,6 +101,12 @@ pub fn type_from_expr(expr: &Expr) -> Result<Type, Diagnostic> {
                 "list" => Ok(Type::List(Box::new(type_from_expr(&args[0])?))),
                 "set" => Ok(Type::Set(Box::new(type_from_expr(&args[0])?))),
                 "map" => Ok(Type::Map(Box::new(type_from_expr(&args[0])?))),
+                "tuple" => match &args[0].kind {
+                    ExprKind::List(items) => {
+                        Ok(Type::Tuple(items.iter().map(type_from_expr).collect::<Result<_, _>>()?))
+                    }
+                    _ => Err(bad("tuple(…) takes a list of element types, as in tuple([string, number]).".into())),
+                },
                 "object" => match &args[0].kind {
                     ExprKind::Object(items) => {
                         let mut fields = BTreeMap::new();
@@ -216,6 +234,17 @@ fn convert_inner(value: &Value, ty: &Type) -> Result<Value, String> {
                 }
                 Ok(Value::List(out))
             }
+            _ => Err(mismatch()),
+        },
+        Type::Tuple(types) => match value {
+            Value::List(items) if items.len() == types.len() => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, (v, t)) in items.iter().zip(types).enumerate() {
+                    out.push(convert(v, t).map_err(|e| format!("element {i}: {e}"))?);
+                }
+                Ok(Value::List(out))
+            }
+            Value::List(items) => Err(format!("{ty} required, but got a list of {} elements", items.len())),
             _ => Err(mismatch()),
         },
         Type::Map(elem) => match value {
