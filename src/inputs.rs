@@ -62,7 +62,16 @@ impl landform_lang::Host for DiskHost {
         WORKSPACE.get().cloned()
     }
     fn read_file(&self, path: &str) -> Result<String, String> {
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read \"{path}\": {e}"))
+        use std::io::Read;
+        // At most the largest value an expression may hold: `file("/dev/zero")` must end.
+        let limit = landform_lang::value::MAX_VALUE_SIZE as u64;
+        let f = std::fs::File::open(path).map_err(|e| format!("cannot read \"{path}\": {e}"))?;
+        let mut bytes = Vec::new();
+        f.take(limit + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read \"{path}\": {e}"))?;
+        if bytes.len() as u64 > limit {
+            return Err(format!("\"{path}\" is larger than {} MiB", limit >> 20));
+        }
+        String::from_utf8(bytes).map_err(|_| format!("\"{path}\" is not UTF-8 text"))
     }
     fn env(&self, name: &str) -> Option<String> {
         std::env::var(name).ok()

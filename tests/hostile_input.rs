@@ -132,3 +132,15 @@ fn a_value_too_deep_for_the_state_is_refused_when_planning_and_one_that_fits_rou
     let again = f.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(again.status.code(), Some(0), "{}{}", text(&again.stdout), text(&again.stderr));
 }
+
+/// A file that never ends (`/dev/zero`) read by file() or templatefile() is
+/// refused at the value limit, not read until memory runs out.
+#[test]
+fn an_endless_file_is_refused_at_the_value_limit() {
+    for call in ["file(\"/dev/zero\")", "templatefile(\"/dev/zero\", {})"] {
+        let f = Fixture::new("endless-file", &format!("output \"z\" {{\n  value = length({call})\n}}\n"));
+        let out = f.run(&["plan"]);
+        assert_eq!(out.status.code(), Some(1), "{call}");
+        assert!(text(&out.stderr).contains("larger than 64 MiB"), "{call}: {}", text(&out.stderr));
+    }
+}
