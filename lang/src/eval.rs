@@ -802,6 +802,17 @@ impl<'h> Evaluator<'h> {
 
     fn binary(&mut self, op: BinaryOp, l: &Expr, r: &Expr, scope: &Scope) -> Value {
         let lv = self.eval(l, scope);
+        // `false && …` and `true || …` do not evaluate the right side (Terraform 1.12's rule).
+        if let (BinaryOp::And | BinaryOp::Or, (inner, s)) = (op, lv.unmark()) {
+            let decided = match inner {
+                Value::Bool(b) => Some(*b),
+                Value::String(t) if t == "true" || t == "false" => Some(t == "true"),
+                _ => None,
+            };
+            if decided == Some(op == BinaryOp::Or) {
+                return mark(Value::Bool(op == BinaryOp::Or), s);
+            }
+        }
         let rv = self.eval(r, scope);
         let (a, s1) = lv.unmark_deep();
         let (b, s2) = rv.unmark_deep();
@@ -816,6 +827,8 @@ impl<'h> Evaluator<'h> {
         if matches!(op, And | Or) {
             let get = |v: &Value, e: &Expr, me: &mut Self| match v {
                 Value::Bool(b) => Some(Some(*b)),
+                // As Terraform converts them: the strings "true" and "false" are bools.
+                Value::String(t) if t == "true" || t == "false" => Some(Some(t == "true")),
                 Value::Unknown => Some(None),
                 other => {
                     me.error(
