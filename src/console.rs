@@ -136,25 +136,46 @@ pub fn run(common: &CommonArgs, vars: &VarArgs, color: bool) -> u8 {
     let mut failed = false;
     for line in stdin.lock().lines() {
         let Ok(line) = line else { break };
-        if pending.is_empty() && matches!(line.trim(), "exit" | "quit") {
-            break;
-        }
-        if !pending.is_empty() {
-            pending.push('\n');
-        }
-        pending.push_str(&line);
-        if unfinished(&pending) {
-            continue;
-        }
-        let text = std::mem::take(&mut pending);
-        if !text.trim().is_empty() {
-            failed |= !evaluate(&text, &scope, &host, color);
+        match feed(&mut pending, &line) {
+            Fed::Exit => break,
+            Fed::More => {}
+            Fed::Expression(text) => failed |= !evaluate(&text, &scope, &host, color),
         }
     }
     if !pending.trim().is_empty() {
         failed |= !evaluate(&pending, &scope, &host, color);
     }
     u8::from(failed)
+}
+
+/// What a line of input makes.
+enum Fed {
+    /// `exit` or `quit`.
+    Exit,
+    /// Nothing yet: the line was blank, or an expression continues.
+    More,
+    /// A whole expression.
+    Expression(String),
+}
+
+/// Add a line to what is pending: a whole expression, more to come, or the end.
+fn feed(pending: &mut String, line: &str) -> Fed {
+    if pending.is_empty() && matches!(line.trim(), "exit" | "quit") {
+        return Fed::Exit;
+    }
+    if !pending.is_empty() {
+        pending.push('\n');
+    }
+    pending.push_str(line);
+    if unfinished(pending) {
+        return Fed::More;
+    }
+    let text = std::mem::take(pending);
+    if text.trim().is_empty() {
+        Fed::More
+    } else {
+        Fed::Expression(text)
+    }
 }
 
 /// On a terminal: line editing, and the session's expressions recalled with
@@ -171,23 +192,14 @@ fn interactive(scope: &Scope, host: &inputs::DiskHost, color: bool) -> u8 {
     loop {
         let prompt = if pending.is_empty() { "> " } else { ". " };
         match editor.readline(prompt) {
-            Ok(line) => {
-                if pending.is_empty() && matches!(line.trim(), "exit" | "quit") {
-                    break;
-                }
-                if !pending.is_empty() {
-                    pending.push('\n');
-                }
-                pending.push_str(&line);
-                if unfinished(&pending) {
-                    continue;
-                }
-                let text = std::mem::take(&mut pending);
-                if !text.trim().is_empty() {
+            Ok(line) => match feed(&mut pending, &line) {
+                Fed::Exit => break,
+                Fed::More => {}
+                Fed::Expression(text) => {
                     let _ = editor.add_history_entry(text.as_str());
                     evaluate(&text, scope, host, color);
                 }
-            }
+            },
             Err(rustyline::error::ReadlineError::Interrupted) if !pending.is_empty() => pending.clear(),
             Err(_) => break,
         }

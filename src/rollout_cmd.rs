@@ -44,17 +44,7 @@ pub enum RolloutCmd {
 }
 
 fn plan_args(vars: &VarArgs) -> PlanArgs {
-    PlanArgs {
-        vars: vars.clone(),
-        targets: Vec::new(),
-        replace: Vec::new(),
-        refresh: true,
-        destroy: false,
-        refresh_only: false,
-        no_progress: true,
-        json: true,
-        parallelism: 10,
-    }
+    PlanArgs::quiet(vars.clone(), false)
 }
 
 fn words(w: &serde_json::Map<String, serde_json::Value>) -> String {

@@ -338,6 +338,24 @@ pub fn read_state_quiet(common: &CommonArgs) -> Result<Snapshot, String> {
     landform_state::read_snapshot(&state_dir(common), &common.workspace, &crypt).map_err(|e| e.to_string())
 }
 
+impl PlanArgs {
+    /// A plan made for a command's own use (rollout, test): refreshed, nothing
+    /// printed while it is made.
+    pub fn quiet(vars: VarArgs, destroy: bool) -> PlanArgs {
+        PlanArgs {
+            vars,
+            targets: Vec::new(),
+            replace: Vec::new(),
+            refresh: true,
+            destroy,
+            refresh_only: false,
+            no_progress: true,
+            json: true,
+            parallelism: 10,
+        }
+    }
+}
+
 pub struct PlanArgs {
     pub vars: VarArgs,
     pub targets: Vec<String>,

@@ -241,18 +241,7 @@ fn one_run(
 ) -> Result<(Config, bool), ()> {
     let cfg = run::load_config_with(Vars::Saved(values), color).map_err(|_| ())?;
     let (st, snapshot) = run::open_and_load(common, "test", color).map_err(|_| ())?;
-    let args = PlanArgs {
-        vars: Default::default(),
-        targets: Vec::new(),
-        replace: Vec::new(),
-        refresh: true,
-        destroy: false,
-        refresh_only: false,
-        no_progress: true,
-        json: true,
-        parallelism: 10,
-    };
-    let plan = run::make_plan(&cfg, &snapshot, &args, color).map_err(|_| ())?;
+    let plan = run::make_plan(&cfg, &snapshot, &PlanArgs::quiet(Default::default(), false), color).map_err(|_| ())?;
     let after = if r.apply {
         let report = run::apply_silently(&cfg, &st, snapshot, &plan);
         if !report.errors.is_empty() || report.diagnostics.iter().any(Diagnostic::is_error) {
@@ -289,18 +278,7 @@ fn teardown(common: &CommonArgs, cfg: &Config, color: bool) {
     if snapshot.resources.is_empty() {
         return;
     }
-    let args = PlanArgs {
-        vars: Default::default(),
-        targets: Vec::new(),
-        replace: Vec::new(),
-        refresh: true,
-        destroy: true,
-        refresh_only: false,
-        no_progress: true,
-        json: true,
-        parallelism: 10,
-    };
-    if let Ok(plan) = run::make_plan(cfg, &snapshot, &args, color) {
+    if let Ok(plan) = run::make_plan(cfg, &snapshot, &PlanArgs::quiet(Default::default(), true), color) {
         let report = run::apply_silently(cfg, &st, snapshot, &plan);
         for (addr, e) in &report.errors {
             crate::errln!("{}", ui::error_line(&format!("could not destroy {addr}: {e}"), color));

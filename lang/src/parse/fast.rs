@@ -655,20 +655,7 @@ impl<'a> P<'a> {
         if !self.keyword("for") {
             return None;
         }
-        self.ws();
-        let first = self.ident()?;
-        self.ws();
-        let mut second = None;
-        if self.eat(",") {
-            self.ws();
-            second = Some(self.ident()?);
-            self.ws();
-        }
-        if !self.keyword("in") {
-            return None;
-        }
-        self.ws();
-        let collection = self.expr()?;
+        let (key_var, value_var, collection) = self.for_intro()?;
         self.ws();
         if !self.eat(":") {
             return None;
@@ -705,10 +692,6 @@ impl<'a> P<'a> {
         if !self.eat(if is_map { "}" } else { "]" }) {
             return None;
         }
-        let (key_var, value_var) = match second {
-            Some(v) => (Some(first), v),
-            None => (None, first),
-        };
         Some(Expr {
             kind: ExprKind::For(Box::new(ForExpr { key_var, value_var, collection, key, value, condition, group })),
             span: self.span(start, self.pos),
@@ -728,6 +711,30 @@ impl<'a> P<'a> {
         self.eat("}").then_some(Tok::Interp { expr, strip_left, strip_right })
     }
 
+    /// After `for`: `NAME, NAME in COLLECTION` or `NAME in COLLECTION`, as
+    /// (key variable, value variable, collection), for `for` expressions and
+    /// `%{ for }` directives alike.
+    fn for_intro(&mut self) -> Option<(Option<Ident>, Ident, Expr)> {
+        self.ws();
+        let first = self.ident()?;
+        self.ws();
+        let mut second = None;
+        if self.eat(",") {
+            self.ws();
+            second = Some(self.ident()?);
+            self.ws();
+        }
+        if !self.keyword("in") {
+            return None;
+        }
+        self.ws();
+        let collection = self.expr()?;
+        Some(match second {
+            Some(value_var) => (Some(first), value_var, collection),
+            None => (None, first, collection),
+        })
+    }
+
     /// `%{ if … }`, `%{ else }`, `%{ endif }`, `%{ for … in … }` or `%{ endfor }` at the cursor.
     fn directive(&mut self) -> Option<Tok> {
         let start = self.pos;
@@ -745,24 +752,8 @@ impl<'a> P<'a> {
         } else if self.keyword("endfor") {
             Directive::EndFor
         } else if self.keyword("for") {
-            self.ws();
-            let first = self.ident()?;
-            self.ws();
-            let mut second = None;
-            if self.eat(",") {
-                self.ws();
-                second = Some(self.ident()?);
-                self.ws();
-            }
-            if !self.keyword("in") {
-                return None;
-            }
-            self.ws();
-            let collection = self.expr()?;
-            match second {
-                Some(value_var) => Directive::For { key_var: Some(first), value_var, collection },
-                None => Directive::For { key_var: None, value_var: first, collection },
-            }
+            let (key_var, value_var, collection) = self.for_intro()?;
+            Directive::For { key_var, value_var, collection }
         } else {
             return None;
         };
