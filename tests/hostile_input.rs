@@ -144,3 +144,21 @@ fn an_endless_file_is_refused_at_the_value_limit() {
         assert!(text(&out.stderr).contains("larger than 64 MiB"), "{call}: {}", text(&out.stderr));
     }
 }
+
+/// Template directives nested past the limit (found by feeding 300,000 nested
+/// `%{ for }`: the stack overflowed) are refused, in a string and in a
+/// template file, not a crash.
+#[test]
+fn deeply_nested_template_directives_are_refused() {
+    let nested = format!("{}x{}", "%{ for x in [1] }".repeat(20_000), "%{ endfor }".repeat(20_000));
+    let f = Fixture::new("nested-directives", &format!("output \"a\" {{\n  value = \"{nested}\"\n}}\n"));
+    let out = f.run(&["plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("Template directives nested too deeply"), "{}", text(&out.stderr));
+    std::fs::write(f.path("t.tpl"), &nested).unwrap();
+    f.write("output \"a\" {\n  value = templatefile(\"t.tpl\", {})\n}\n");
+    let out = f.run(&["plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("t.tpl") && (err.contains("nested too deeply") || err.contains("500 levels deep")), "{err}");
+}

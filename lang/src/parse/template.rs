@@ -101,6 +101,17 @@ pub(crate) fn build(mut toks: Vec<Tok>, heredoc_strip: bool) -> Result<Vec<Templ
             Tok::Lit(s) => TemplatePart::Literal(s),
             Tok::Interp { expr, .. } => TemplatePart::Interpolation(expr),
             Tok::Dir { dir, span, .. } => match dir {
+                Directive::If(_) | Directive::For { .. } if stack.len() >= super::limits::MAX_NESTING => {
+                    // Every walk over the tree recurses into directives: keep it shallow.
+                    return Err(Diagnostic::error(
+                        "Template directives nested too deeply",
+                        format!(
+                            "This template nests %{{ if }} and %{{ for }} directives more than {} levels deep. Split it into several templates or locals.",
+                            super::limits::MAX_NESTING
+                        ),
+                        span,
+                    ));
+                }
                 Directive::If(cond) => {
                     stack.push(Frame::If { cond, then: Vec::new(), otherwise: None, span });
                     continue;
