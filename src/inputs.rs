@@ -85,6 +85,8 @@ impl landform_lang::Host for DiskHost {
     fn file_exists(&self, path: &str) -> Result<bool, String> {
         match std::fs::metadata(path) {
             Ok(m) if m.is_dir() => Err(format!("\"{path}\" is a directory, not a file")),
+            // A device or a pipe, as Terraform says of them.
+            Ok(m) if !m.is_file() => Err(format!("\"{path}\" is not a regular file")),
             Ok(_) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(format!("cannot look at \"{path}\": {}", landform_state::files::io_words(&e))),

@@ -38,9 +38,14 @@ fn number_and_duration_literals_are_read_exactly_or_refused() {
     let f = Fixture::new("numbers", &out("1e-3 * 1000"));
     f.ok(&["apply", "--auto-approve"]);
     assert_eq!(f.ok(&["output", "x"]).trim(), "1");
+    // As in Terraform, numbers keep every digit (issue 16)...
+    let nines = "9".repeat(400);
+    f.write(&out(&format!("{nines} + 1")));
+    f.ok(&["apply", "--auto-approve"]);
+    assert_eq!(f.ok(&["output", "-json", "x"]).trim(), format!("1{}", "0".repeat(400)));
+    // ...up to Landform's limit, far past any real number.
     for (e, says) in [
-        ("1e400", "Invalid number"),
-        (&"9".repeat(400), "Invalid number"),
+        ("1e100000", "Invalid number"),
         ("18446744073709551615ms + 1ms", "Invalid duration"),
         ("9223372036854775807ms + 9223372036854775807ms + 10ms", "Duration out of range"),
         ("99999999999999999999h", "Invalid duration"),
@@ -167,10 +172,10 @@ fn a_literal_format_string_is_checked_by_validate_and_errors_are_said_once() {
 fn numbers_print_as_terraform_prints_them_and_output_changes_are_sorted_and_aligned() {
     let f = Fixture::new(
         "numbers-outputs",
-        "output \"zeta\" {\n  value = 0.1 + 0.2\n}\noutput \"a\" {\n  value = \"${0.1 + 0.2}\"\n}\n",
+        "output \"zeta\" {\n  value = 0.1 + 0.2\n}\noutput \"a\" {\n  value = \"v${0.1 + 0.2}\"\n}\n",
     );
     let plan = f.ok(&["plan"]);
-    let a = plan.find("+ a    = \"0.3\"").unwrap_or_else(|| panic!("{plan}"));
+    let a = plan.find("+ a    = \"v0.3\"").unwrap_or_else(|| panic!("{plan}"));
     let z = plan.find("+ zeta = 0.3").unwrap_or_else(|| panic!("{plan}"));
     assert!(a < z, "sorted by name:\n{plan}");
 }

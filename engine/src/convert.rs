@@ -83,15 +83,14 @@ pub fn coerce(config: &mut Map<String, Json>, schema: &landform_provider::Schema
             | (AttrType::Number, Json::Number(_))
             | (AttrType::Bool, Json::Bool(_)) => None,
             (AttrType::List, Json::Array(_)) | (AttrType::Map, Json::Object(_)) => None,
-            (AttrType::String, Json::Number(n)) => {
-                Some(Ok(Json::String(landform_lang::value::format_number(n.as_f64().unwrap_or(0.0)))))
-            }
+            (AttrType::String, Json::Number(n)) => Some(Ok(Json::String(
+                Value::from_json(&Json::Number(n.clone())).to_template_string().unwrap_or_default(),
+            ))),
             (AttrType::String, Json::Bool(b)) => Some(Ok(Json::String(b.to_string()))),
             (AttrType::Number, Json::String(s)) => Some(
-                s.trim()
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(|f| Value::Number(f).to_json().is_number().then(|| Value::Number(f).to_json()))
+                landform_lang::number::Number::parse(s)
+                    .filter(|n| !n.is_infinite())
+                    .map(|n| Value::Number(n).to_json())
                     .ok_or_else(|| format!("a number is required, but \"{s}\" is not a number")),
             ),
             (AttrType::Bool, Json::String(s)) if s == "true" || s == "false" => Some(Ok(Json::Bool(s == "true"))),

@@ -341,7 +341,7 @@ fn eval(e: &landform_lang::syntax::Expr, world: &World, host: &dyn Host, diags: 
 fn fraction(v: &Value) -> Option<f64> {
     match v {
         Value::Percent(p) => Some(p / 100.0),
-        Value::Number(n) if (0.0..=1.0).contains(n) => Some(*n),
+        Value::Number(n) if (0.0..=1.0).contains(&n.to_f64()) => Some(n.to_f64()),
         _ => None,
     }
 }
@@ -504,7 +504,9 @@ pub fn plan_rollouts(
         let failure_limit = match ro.failure_limit.as_ref().map(|e| eval(e, world, host, diags)) {
             None => 0,
             Some(Value::Unknown) if !exists => 0,
-            Some(Value::Number(n)) if n >= 0.0 && n.fract() == 0.0 => n as u32,
+            Some(Value::Number(n)) if n.to_i64().is_some_and(|i| (0..=i64::from(u32::MAX)).contains(&i)) => {
+                n.to_i64().unwrap_or(0) as u32
+            }
             Some(_) => {
                 diags.push(Diagnostic::error(
                     "Invalid failure_limit",
@@ -622,7 +624,7 @@ pub fn plan_rollouts(
                     let f = match v {
                         Value::Percent(p) => Some(p / 100.0),
                         Value::Duration(ms) => Some(ms as f64 / 1000.0),
-                        Value::Number(n) => Some(n),
+                        Value::Number(n) => Some(n.to_f64()),
                         _ => None,
                     };
                     if f.is_none() {
@@ -661,7 +663,9 @@ pub fn plan_rollouts(
         let consecutive_error_limit = match ro.consecutive_error_limit.as_ref().map(|e| eval(e, world, host, diags)) {
             None => 4,
             Some(Value::Unknown) if !exists => 4,
-            Some(Value::Number(n)) if n >= 0.0 && n.fract() == 0.0 => n as u32,
+            Some(Value::Number(n)) if n.to_i64().is_some_and(|i| (0..=i64::from(u32::MAX)).contains(&i)) => {
+                n.to_i64().unwrap_or(0) as u32
+            }
             Some(_) => {
                 diags.push(Diagnostic::error(
                     "Invalid consecutive_error_limit",

@@ -300,8 +300,9 @@ impl<'g> World<'g> {
     pub fn instance_scope(&self, module: &ModulePath, key: &Key, each_value: &Value) -> Scope<'_> {
         let mut scope = self.scope(module).child();
         match key {
-            Key::Int(i) => scope
-                .set("count", Value::Object([("index".to_string(), Value::Number(*i as f64))].into_iter().collect())),
+            Key::Int(i) => {
+                scope.set("count", Value::Object([("index".to_string(), Value::from(*i))].into_iter().collect()))
+            }
             Key::Str(k) => scope.set(
                 "each",
                 Value::Object(
@@ -386,7 +387,7 @@ fn expand_dynamic(
     let pairs: Vec<(Value, Value)> = match inner {
         Value::Unknown => return None,
         Value::Null => Vec::new(),
-        Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v.clone())).collect(),
+        Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::from(i), v.clone())).collect(),
         Value::Object(m) => m.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect(),
         other => {
             diags.push(Diagnostic::error(

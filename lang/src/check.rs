@@ -540,11 +540,12 @@ pub const MAX_INSTANCES: usize = 100_000;
 pub fn count_value(v: &Value) -> Result<Option<u64>, String> {
     match v.unmark().0 {
         Value::Unknown => Ok(None),
-        Value::Number(n) if n.fract() == 0.0 && *n >= 0.0 && *n <= MAX_INSTANCES as f64 => Ok(Some(*n as u64)),
-        Value::Number(n) if n.fract() == 0.0 && *n > 0.0 => Err(format!(
-            "The count argument is {}, more than the {MAX_INSTANCES} instances one resource may have.",
-            crate::value::format_number(*n)
-        )),
+        Value::Number(n) if n.is_integer() && !n.is_negative() => match n.to_i64() {
+            Some(i) if i as u64 <= MAX_INSTANCES as u64 => Ok(Some(i as u64)),
+            _ => Err(format!(
+                "The count argument is {n}, more than the {MAX_INSTANCES} instances one resource may have."
+            )),
+        },
         _ if v.is_sensitive() => Err("The count argument must be a whole number of 0 or more.".into()),
         other => Err(format!("The count argument must be a whole number of 0 or more, not {other}.")),
     }

@@ -73,7 +73,7 @@ pub fn expr(e: &Expr) -> String {
     match &e.kind {
         ExprKind::Null => "null".into(),
         ExprKind::Bool(b) => b.to_string(),
-        ExprKind::Number(n) => format_number(*n),
+        ExprKind::Number(n) => n.text(),
         ExprKind::Duration(ms) => format!("(duration {})", format_duration(*ms)),
         ExprKind::Percent(p) => format!("(percent {})", format_number(*p)),
         ExprKind::Template(parts) => {

@@ -91,11 +91,14 @@ impl<'p> Scope<'p> {
 pub struct Evaluator<'h> {
     pub host: &'h dyn Host,
     pub diags: Vec<Diagnostic>,
+    /// Evaluating an untaken `?:` branch for its type: nested conditionals
+    /// there do not look at their own untaken branches (no 2^depth work).
+    typing_only: bool,
 }
 
 impl<'h> Evaluator<'h> {
     pub fn new(host: &'h dyn Host) -> Evaluator<'h> {
-        Evaluator { host, diags: Vec::new() }
+        Evaluator { host, diags: Vec::new(), typing_only: false }
     }
 
     fn error(&mut self, summary: &str, detail: String, span: Span) -> Value {
@@ -146,7 +149,7 @@ impl<'h> Evaluator<'h> {
         match &expr.kind {
             ExprKind::Null => Value::Null,
             ExprKind::Bool(b) => Value::Bool(*b),
-            ExprKind::Number(n) => Value::Number(*n),
+            ExprKind::Number(n) => Value::Number(n.clone()),
             ExprKind::Duration(ms) => Value::Duration(*ms),
             ExprKind::Percent(p) => Value::Percent(*p),
             ExprKind::Template(parts) => self.template(parts, scope),
@@ -246,7 +249,8 @@ impl<'h> Evaluator<'h> {
                 let out = match (op, inner) {
                     (_, Value::Unknown) => Value::Unknown,
                     (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
-                    (UnaryOp::Neg, Value::Number(n)) => Value::Number(-n),
+                    (UnaryOp::Not, Value::String(t)) if t == "true" || t == "false" => Value::Bool(t == "false"),
+                    (UnaryOp::Neg, Value::Number(n)) => Value::Number(n.neg()),
                     (UnaryOp::Not, other) => {
                         return self.error(
                             "Invalid operand",
@@ -268,9 +272,16 @@ impl<'h> Evaluator<'h> {
             ExprKind::Conditional(c, a, b) => {
                 let cv = self.eval(c, scope);
                 let (inner, s) = cv.unmark();
+                let inner = match inner {
+                    Value::String(t) if t == "true" || t == "false" => &Value::Bool(t == "true"),
+                    other => other,
+                };
                 match inner {
-                    Value::Bool(true) => mark(self.eval(a, scope), s),
-                    Value::Bool(false) => mark(self.eval(b, scope), s),
+                    Value::Bool(pick) => {
+                        let (taken, other) = if *pick { (a, b) } else { (b, a) };
+                        let v = self.eval(taken, scope);
+                        mark(self.unify_with_branch(v, other, scope), s)
+                    }
                     Value::Unknown => {
                         // Both sides are checked even when the result is unknown.
                         self.eval(a, scope);
@@ -289,6 +300,24 @@ impl<'h> Evaluator<'h> {
             }
             ExprKind::For(f) => self.for_expr(f, scope),
             ExprKind::Paren(e) => self.eval(e, scope),
+        }
+    }
+
+    /// The taken branch of `?:` converted to the type both branches unify to,
+    /// as Terraform gives it (`true ? 1 : "x"` is "1"). The other branch is
+    /// evaluated for its type only: its errors are not this expression's.
+    fn unify_with_branch(&mut self, v: Value, other: &Expr, scope: &Scope) -> Value {
+        if self.typing_only || v.is_null() || v.contains_unknown() || matches!(other.kind, ExprKind::Null) {
+            return v;
+        }
+        let before = self.diags.len();
+        self.typing_only = true;
+        let o = self.eval(other, scope);
+        self.typing_only = false;
+        self.diags.truncate(before);
+        match crate::unify::unify(&crate::unify::shape(&v), &crate::unify::shape(&o)) {
+            Some(target) => crate::unify::conform(v, &target),
+            None => v,
         }
     }
 
@@ -423,20 +452,18 @@ impl<'h> Evaluator<'h> {
             (Value::Unknown, _) | (_, Value::Unknown) => Value::Unknown,
             (Value::List(l), k) => {
                 let n = match k {
-                    Value::Number(n) => Some(*n),
-                    Value::String(s) => s.parse::<f64>().ok(),
+                    Value::Number(n) => Some(n.clone()),
+                    Value::String(s) => crate::number::Number::parse(s),
                     _ => None,
                 };
                 match n {
-                    Some(n) if n.fract() == 0.0 && n >= 0.0 && (n as usize) < l.len() => l[n as usize].clone(),
+                    Some(n) if n.to_i64().is_some_and(|i| i >= 0 && (i as usize) < l.len()) => {
+                        l[n.to_i64().unwrap_or(0) as usize].clone()
+                    }
                     Some(n) => {
                         return self.error(
                             "Invalid index",
-                            format!(
-                                "The index {} is out of range: the list has {} element(s).",
-                                crate::value::format_number(n),
-                                l.len()
-                            ),
+                            format!("The index {n} is out of range: the list has {} element(s).", l.len()),
                             span,
                         )
                     }
@@ -490,6 +517,10 @@ impl<'h> Evaluator<'h> {
     }
 
     fn template(&mut self, parts: &[TemplatePart], scope: &Scope) -> Value {
+        if let [TemplatePart::Interpolation(e)] = parts {
+            // `"${x}"` is x itself, of its own type, as in Terraform.
+            return self.eval(e, scope);
+        }
         let mut t = Rendered::default();
         self.render(parts, scope, &mut t);
         mark(if t.unknown { Value::Unknown } else { Value::String(t.out) }, t.sensitive)
@@ -612,9 +643,7 @@ impl<'h> Evaluator<'h> {
                     let (inner, s) = v.unmark();
                     t.sensitive |= s;
                     let pairs: Vec<(Value, Value)> = match inner {
-                        Value::List(l) => {
-                            l.iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v.clone())).collect()
-                        }
+                        Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::from(i), v.clone())).collect(),
                         Value::Object(m) => m.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect(),
                         Value::Unknown => {
                             t.unknown = true;
@@ -865,14 +894,31 @@ impl<'h> Evaluator<'h> {
                     None => return self.operand_error(op, &a, &b, l, r),
                 }
             }
-            (Add, Value::Number(x), Value::Number(y)) => Value::Number(x + y),
-            (Sub, Value::Number(x), Value::Number(y)) => Value::Number(x - y),
-            (Mul, Value::Number(x), Value::Number(y)) => Value::Number(x * y),
-            (Div | Mod, Value::Number(_), Value::Number(y)) if *y == 0.0 => {
-                return self.error("Division by zero", "The right operand of / or % is zero.".into(), r.span)
+            (Div, Value::Number(_), Value::Number(y)) if y.is_zero() => {
+                return self.error("Division by zero", "The right operand of / is zero.".into(), r.span)
             }
-            (Div, Value::Number(x), Value::Number(y)) => Value::Number(x / y),
-            (Mod, Value::Number(x), Value::Number(y)) => Value::Number(x % y),
+            (Add | Sub | Mul | Div | Mod, Value::Number(x), Value::Number(y)) => {
+                let n = match op {
+                    Add => x.add(y),
+                    Sub => x.sub(y),
+                    Mul => x.mul(y),
+                    Div => x.div(y),
+                    _ => x.rem(y),
+                };
+                match n {
+                    Some(n) if !n.is_infinite() || x.is_infinite() || y.is_infinite() => Value::Number(n),
+                    _ => {
+                        return self.error(
+                            "Number out of range",
+                            format!(
+                                "The result of {} is too large: Landform's numbers reach about 10^78000.",
+                                op.symbol()
+                            ),
+                            r.span,
+                        )
+                    }
+                }
+            }
             (Add, Value::Duration(x), Value::Duration(y)) => match x.checked_add(*y) {
                 Some(d) => Value::Duration(d),
                 None => {
@@ -884,8 +930,10 @@ impl<'h> Evaluator<'h> {
                 }
             },
             (Sub, Value::Duration(x), Value::Duration(y)) => Value::Duration(x.saturating_sub(*y)),
-            (Mul, Value::Duration(d), Value::Number(n)) | (Mul, Value::Number(n), Value::Duration(d)) if *n >= 0.0 => {
-                let ms = (*d as f64 * n).round();
+            (Mul, Value::Duration(d), Value::Number(n)) | (Mul, Value::Number(n), Value::Duration(d))
+                if !n.is_negative() =>
+            {
+                let ms = (*d as f64 * n.to_f64()).round();
                 if ms >= u64::MAX as f64 {
                     return self.error(
                         "Duration out of range",
@@ -895,18 +943,20 @@ impl<'h> Evaluator<'h> {
                 }
                 Value::Duration(ms as u64)
             }
-            (Div, Value::Duration(_), Value::Number(n)) if *n == 0.0 => {
+            (Div, Value::Duration(_), Value::Number(n)) if n.is_zero() => {
                 return self.error("Division by zero", "The right operand of / is zero.".into(), r.span)
             }
-            (Div, Value::Duration(d), Value::Number(n)) if *n > 0.0 => Value::Duration((*d as f64 / n).round() as u64),
+            (Div, Value::Duration(d), Value::Number(n)) if n.signum() > 0 => {
+                Value::Duration((*d as f64 / n.to_f64()).round() as u64)
+            }
             (Div, Value::Duration(_), Value::Duration(0)) => {
                 return self.error("Division by zero", "The right operand of / is zero.".into(), r.span)
             }
-            (Div, Value::Duration(x), Value::Duration(y)) => Value::Number(*x as f64 / *y as f64),
+            (Div, Value::Duration(x), Value::Duration(y)) => Value::float(*x as f64 / *y as f64),
             (Add, Value::Percent(x), Value::Percent(y)) => Value::Percent(x + y),
             (Sub, Value::Percent(x), Value::Percent(y)) => Value::Percent(x - y),
             (Mul, Value::Percent(p), Value::Number(n)) | (Mul, Value::Number(n), Value::Percent(p)) => {
-                Value::Number(p / 100.0 * n)
+                Value::float(p / 100.0 * n.to_f64())
             }
             _ => return self.operand_error(op, &a, &b, l, r),
         };
@@ -950,7 +1000,7 @@ impl<'h> Evaluator<'h> {
                 }
                 return Value::Unknown;
             }
-            Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v.clone())).collect(),
+            Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::from(i), v.clone())).collect(),
             Value::Object(m) => m.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect(),
             other => {
                 return self.error(
@@ -1048,7 +1098,7 @@ fn lookup<'s>(expr: &Expr, scope: &'s Scope) -> Option<&'s Value> {
             _ => return None,
         },
         ExprKind::Index(base, key) => match (lookup(base, scope)?, &key.kind) {
-            (Value::List(l), ExprKind::Number(n)) if n.fract() == 0.0 && *n >= 0.0 => l.get(*n as usize)?,
+            (Value::List(l), ExprKind::Number(n)) => l.get(usize::try_from(n.to_i64()?).ok()?)?,
             (Value::Object(m), _) => m.get(&key.as_static_string()?)?,
             _ => return None,
         },
@@ -1071,7 +1121,7 @@ fn is_operand_kind(v: &Value) -> bool {
 /// Strings that hold numbers take part in arithmetic, as in HCL.
 fn numeric(v: &Value) -> Value {
     match v {
-        Value::String(s) => s.trim().parse::<f64>().map(Value::Number).unwrap_or_else(|_| v.clone()),
+        Value::String(s) => crate::number::Number::parse(s).map(Value::Number).unwrap_or_else(|| v.clone()),
         other => other.clone(),
     }
 }

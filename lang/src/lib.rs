@@ -14,9 +14,11 @@ pub use source::{FileId, SourceFile, SourceMap, Span};
 pub mod eval;
 pub mod functions;
 pub mod host;
+pub mod number;
 pub mod refs;
 pub mod secrets;
 pub mod types;
+pub mod unify;
 pub mod value;
 pub mod version;
 

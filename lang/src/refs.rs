@@ -171,7 +171,7 @@ fn traversal_open(expr: &Expr) -> Option<(Reference, bool)> {
                 return Some((r, false));
             }
             match (&k.kind, k.as_static_string()) {
-                (ExprKind::Number(n), _) => r.path.push(crate::value::format_number(*n)),
+                (ExprKind::Number(n), _) => r.path.push(n.text()),
                 (_, Some(s)) => r.path.push(s),
                 // A dynamic key ends the static part.
                 _ => return Some((r, false)),

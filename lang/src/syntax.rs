@@ -106,7 +106,7 @@ pub struct Expr {
 pub enum ExprKind {
     Null,
     Bool(bool),
-    Number(f64),
+    Number(crate::number::Number),
     /// Milliseconds.
     Duration(u64),
     Percent(f64),

@@ -193,11 +193,9 @@ fn convert_inner(value: &Value, ty: &Type) -> Result<Value, String> {
         },
         Type::Number => match value {
             Value::Number(_) => Ok(value.clone()),
-            Value::String(s) => s
-                .trim()
-                .parse::<f64>()
+            Value::String(s) => crate::number::Number::parse(s)
                 .map(Value::Number)
-                .map_err(|_| format!("a number is required, but \"{s}\" is not a number")),
+                .ok_or_else(|| format!("a number is required, but \"{s}\" is not a number")),
             _ => Err(mismatch()),
         },
         Type::Bool => match value {

@@ -4,11 +4,13 @@
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
 
+pub use crate::number::Number;
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Null,
     Bool(bool),
-    Number(f64),
+    Number(Number),
     String(String),
     /// Milliseconds.
     Duration(u64),
@@ -207,11 +209,29 @@ impl Value {
         }
     }
 
+    /// A number as f64 (counts, weights, thresholds: where Landform needs no more).
     pub fn as_number(&self) -> Option<f64> {
         match self.unmark().0 {
-            Value::Number(n) => Some(*n),
+            Value::Number(n) => Some(n.to_f64()),
             _ => None,
         }
+    }
+
+    pub fn as_num(&self) -> Option<&Number> {
+        match self.unmark().0 {
+            Value::Number(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// A whole number, as Terraform's integers are made (64 bits).
+    pub fn int(i: i64) -> Value {
+        Value::Number(Number::from_i64(i))
+    }
+
+    /// What a float computation gives; NaN is null.
+    pub fn float(f: f64) -> Value {
+        Number::from_f64(f).map_or(Value::Null, Value::Number)
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {
@@ -225,7 +245,7 @@ impl Value {
     pub fn to_template_string(&self) -> Option<String> {
         match self {
             Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(format_number(*n)),
+            Value::Number(n) => Some(n.text()),
             Value::Bool(b) => Some(b.to_string()),
             Value::Duration(ms) => Some(format_duration(*ms)),
             Value::Percent(p) => Some(format!("{}%", format_number(*p))),
@@ -238,7 +258,7 @@ impl Value {
         match self {
             Value::Null | Value::Unknown => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
-            Value::Number(n) => number_to_json(*n),
+            Value::Number(n) => number_to_json(n),
             Value::String(s) => serde_json::Value::String(s.clone()),
             Value::Duration(ms) => serde_json::Value::String(format_duration(*ms)),
             Value::Percent(p) => serde_json::Value::String(format!("{}%", format_number(*p))),
@@ -252,7 +272,7 @@ impl Value {
         match j {
             serde_json::Value::Null => Value::Null,
             serde_json::Value::Bool(b) => Value::Bool(*b),
-            serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
+            serde_json::Value::Number(n) => Number::parse(n.as_str()).map_or(Value::Null, Value::Number),
             serde_json::Value::String(s) => Value::String(s.clone()),
             serde_json::Value::Array(a) => Value::List(a.iter().map(Value::from_json).collect()),
             serde_json::Value::Object(o) => {
@@ -262,18 +282,21 @@ impl Value {
     }
 }
 
-fn number_to_json(n: f64) -> serde_json::Value {
-    if n.fract() == 0.0 && n.abs() < 9.0e15 {
-        serde_json::Value::from(n as i64)
-    } else {
-        serde_json::Number::from_f64(n).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null)
+/// A number as Terraform writes it in JSON: every digit, no exponent
+/// (infinity has no JSON: null).
+fn number_to_json(n: &Number) -> serde_json::Value {
+    if n.is_infinite() {
+        return serde_json::Value::Null;
     }
+    if n.is_zero() {
+        // Terraform's values pass through msgpack, where -0 is the integer 0.
+        return serde_json::Value::from(0);
+    }
+    n.json_text().parse::<serde_json::Number>().map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
 
-/// A number as people write it. Terraform computes in decimal, where
-/// 0.1 + 0.2 is 0.3; Landform computes in binary floating point and shows
-/// results rounded to 15 significant digits, which gives the same text for
-/// such sums (and keeps the full value in the state).
+/// A percentage's number as people write it (Landform's own type, in
+/// binary floating point, shown to 15 significant digits).
 pub fn format_number(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
         return format!("{}", n as i64);
@@ -301,13 +324,31 @@ pub fn format_duration(ms: u64) -> String {
     out
 }
 
+impl From<usize> for Value {
+    fn from(i: usize) -> Value {
+        Value::Number(Number::from_usize(i))
+    }
+}
+
+impl From<u64> for Value {
+    fn from(i: u64) -> Value {
+        Value::Number(Number::from_u64(i))
+    }
+}
+
+impl From<i64> for Value {
+    fn from(i: i64) -> Value {
+        Value::Number(Number::from_i64(i))
+    }
+}
+
 /// Literal syntax for a value, as plan output and golden tests show it.
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Null => f.write_str("null"),
             Value::Bool(b) => write!(f, "{b}"),
-            Value::Number(n) => f.write_str(&format_number(*n)),
+            Value::Number(n) => f.write_str(&n.text()),
             Value::String(s) => write!(f, "{}", quote(s)),
             Value::Duration(ms) => f.write_str(&format_duration(*ms)),
             Value::Percent(p) => write!(f, "{}%", format_number(*p)),

@@ -52,7 +52,7 @@ fn length(a: &[Value], _: &dyn Host) -> R {
     match &a[0] {
         Value::List(l) => Ok(num(l.len())),
         Value::Object(m) => Ok(num(m.len())),
-        Value::String(s) => Ok(num(s.chars().count())),
+        Value::String(s) => Ok(num(super::graphemes(s))),
         Value::Unknown => Ok(Value::Unknown),
         other => Err(arg_err(0, format!("length() takes a list, map or string, not {}", describe(other)))),
     }
@@ -101,11 +101,9 @@ fn element(a: &[Value], _: &dyn Host) -> R {
     if l.is_empty() {
         return Err(arg_err(0, "element() cannot use an empty list"));
     }
+    // Terraform 1.15: a negative index counts from the end, wrapping as a positive one does.
     let i = integer(a, 1)?;
-    if i < 0 {
-        return Err(arg_err(1, "the index must not be negative"));
-    }
-    Ok(l[(i as usize) % l.len()].clone())
+    Ok(l[i.rem_euclid(l.len() as i64) as usize].clone())
 }
 
 fn contains(a: &[Value], _: &dyn Host) -> R {
@@ -136,12 +134,18 @@ fn flatten(a: &[Value], _: &dyn Host) -> R {
 
 fn distinct(a: &[Value], _: &dyn Host) -> R {
     let mut out: Vec<Value> = Vec::new();
-    for v in list(a, 0)? {
-        if !out.contains(v) {
-            out.push(v.clone());
+    for v in as_list(a, 0)? {
+        if !out.contains(&v) {
+            out.push(v);
         }
     }
     Ok(Value::List(out))
+}
+
+/// A list or tuple as a list of one element type (`[1, "a"]` is `["1", "a"]`).
+fn as_list(a: &[Value], i: usize) -> Result<Vec<Value>, CallError> {
+    crate::unify::unify_values(list(a, i)?.to_vec())
+        .ok_or_else(|| arg_err(i, "cannot convert tuple to list of any single type"))
 }
 
 fn compact(a: &[Value], _: &dyn Host) -> R {
@@ -159,10 +163,11 @@ fn compact(a: &[Value], _: &dyn Host) -> R {
 }
 
 fn coalesce(a: &[Value], _: &dyn Host) -> R {
-    a.iter()
+    let all =
+        crate::unify::unify_values(a.to_vec()).ok_or_else(|| call_err("all arguments must have the same type"))?;
+    all.into_iter()
         .find(|v| !v.is_null() && v.as_str() != Some(""))
-        .cloned()
-        .ok_or_else(|| call_err("every argument is null or an empty string"))
+        .ok_or_else(|| call_err("no non-null, non-empty-string arguments"))
 }
 
 fn coalescelist(a: &[Value], _: &dyn Host) -> R {
@@ -333,15 +338,18 @@ fn setproduct(a: &[Value], _: &dyn Host) -> R {
 }
 
 fn toset(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::List(set(list(a, 0)?)))
+    Ok(Value::List(set(&as_list(a, 0)?)))
 }
 
 fn tolist(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::List(list(a, 0)?.to_vec()))
+    Ok(Value::List(as_list(a, 0)?))
 }
 
 fn tomap(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::Object(object(a, 0)?.clone()))
+    let m = object(a, 0)?;
+    let values = crate::unify::unify_values(m.values().cloned().collect())
+        .ok_or_else(|| arg_err(0, "cannot convert object to map of any single type"))?;
+    Ok(Value::Object(m.keys().cloned().zip(values).collect()))
 }
 
 fn tostring(a: &[Value], _: &dyn Host) -> R {
@@ -357,10 +365,10 @@ fn tostring(a: &[Value], _: &dyn Host) -> R {
 fn tonumber(a: &[Value], _: &dyn Host) -> R {
     match &a[0] {
         Value::Null => Ok(Value::Null),
-        Value::Number(n) => Ok(Value::Number(*n)),
-        Value::String(s) => {
-            s.trim().parse().map(Value::Number).map_err(|_| arg_err(0, format!("cannot convert \"{s}\" to a number")))
-        }
+        Value::Number(n) => Ok(Value::Number(n.clone())),
+        Value::String(s) => crate::number::Number::parse(s)
+            .map(Value::Number)
+            .ok_or_else(|| arg_err(0, format!("cannot convert \"{s}\" to a number"))),
         v => Err(arg_err(0, format!("cannot convert {} to a number", describe(v)))),
     }
 }

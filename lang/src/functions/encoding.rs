@@ -4,7 +4,7 @@
 
 use super::{arg_err, call_err, def, hex, string, CallError, FuncDef, Kind};
 use crate::eval::Host;
-use crate::value::{format_number, Value};
+use crate::value::Value;
 use base64::Engine as _;
 use std::collections::BTreeMap;
 
@@ -38,7 +38,28 @@ fn b64(bytes: &[u8]) -> Value {
 }
 
 fn jsonencode(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::String(serde_json::to_string(&a[0].to_json()).unwrap_or_default()))
+    Ok(Value::String(go_json(&a[0].to_json())))
+}
+
+/// JSON as Go's encoding/json writes it: `<`, `>`, `&`, U+2028 and U+2029
+/// escaped (they can only appear inside strings, so replacing them is safe).
+pub(crate) fn go_json(v: &serde_json::Value) -> String {
+    let text = serde_json::to_string(v).unwrap_or_default();
+    if !text.contains(['<', '>', '&', '\u{2028}', '\u{2029}']) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn jsondecode(a: &[Value], _: &dyn Host) -> R {
@@ -297,7 +318,7 @@ fn yaml_scalar(v: &Value) -> Result<Scalar, CallError> {
     Ok(Scalar::Inline(match v {
         Value::Null | Value::Unknown => "null".into(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) => format_number(*n),
+        Value::Number(n) => n.text(),
         Value::String(s) => return Ok(yaml_string(s)),
         Value::Duration(_) | Value::Percent(_) => return Ok(yaml_string(&v.to_template_string().unwrap_or_default())),
         Value::Object(m) if m.is_empty() => "{}".into(),
@@ -529,10 +550,12 @@ fn resolve(s: &str) -> Result<Value, String> {
         return number(s);
     }
     if let Some(oct) = s.strip_prefix("0o").filter(|o| !o.is_empty() && o.bytes().all(|b| (b'0'..=b'7').contains(&b))) {
-        return Ok(Value::Number(u64::from_str_radix(oct, 8).map_err(|e| e.to_string())? as f64));
+        let n = num_bigint::BigUint::parse_bytes(oct.as_bytes(), 8).unwrap_or_default();
+        return Ok(Value::Number(crate::number::Number::from_big(false, n)));
     }
     if let Some(h) = s.strip_prefix("0x").filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit())) {
-        return Ok(Value::Number(u64::from_str_radix(h, 16).map_err(|e| e.to_string())? as f64));
+        let n = num_bigint::BigUint::parse_bytes(h.as_bytes(), 16).unwrap_or_default();
+        return Ok(Value::Number(crate::number::Number::from_big(false, n)));
     }
     if is_float(s) {
         return number(s);
@@ -544,8 +567,8 @@ fn resolve(s: &str) -> Result<Value, String> {
 }
 
 fn number(s: &str) -> Result<Value, String> {
-    match s.parse::<f64>() {
-        Ok(n) if n.is_finite() => Ok(Value::Number(if n == 0.0 { 0.0 } else { n })),
+    match crate::number::Number::parse(s) {
+        Some(n) if !n.is_infinite() => Ok(Value::Number(if n.is_zero() { n.abs() } else { n })),
         _ => Err(format!("the number {s} is too large")),
     }
 }

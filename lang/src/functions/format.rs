@@ -2,7 +2,8 @@
 
 use super::{arg_err, def, describe, list, string, CallError, FuncDef, Kind};
 use crate::eval::Host;
-use crate::value::{format_number, Value};
+use crate::number::Number;
+use crate::value::Value;
 
 type R = Result<Value, CallError>;
 
@@ -65,40 +66,103 @@ struct Spec {
     plus: bool,
     space: bool,
     zero: bool,
+    sharp: bool,
     width: Option<usize>,
     precision: Option<usize>,
 }
 
 impl Spec {
-    /// Pad `body` to the width: spaces on the left (or right, with `-`), or
-    /// zeros after the sign for numbers with `0`.
-    fn pad(&self, body: String, numeric: bool) -> String {
+    /// `formatPadWidth`: strings and JSON padded to the width in grapheme
+    /// clusters, with spaces or (flag `0`) zeros, on the left or (flag `-`) right.
+    fn pad(&self, body: String) -> String {
         let Some(w) = self.width else { return body };
-        let len = body.chars().count();
+        let len = super::graphemes(&body);
         if len >= w {
             return body;
         }
-        let fill = w - len;
+        let fill = if self.zero { "0" } else { " " }.repeat(w - len);
         if self.minus {
-            body + &" ".repeat(fill)
-        } else if self.zero && numeric {
-            let sign_len = usize::from(body.starts_with(['-', '+', ' ']));
-            format!("{}{}{}", &body[..sign_len], "0".repeat(fill), &body[sign_len..])
+            body + &fill
         } else {
-            " ".repeat(fill) + &body
+            fill + &body
         }
     }
 
-    fn sign(&self, n: f64, digits: String) -> String {
-        if n.is_sign_negative() && !digits.starts_with('-') && n != 0.0 {
-            format!("-{digits}")
-        } else if !digits.starts_with('-') && self.plus {
-            format!("+{digits}")
-        } else if !digits.starts_with('-') && self.space {
-            format!(" {digits}")
+    /// Go's `big.Float.Format`: sign, then zeros, or spaces on either side.
+    fn float(&self, n: &Number, verb: char) -> String {
+        let prec = match (verb, self.precision) {
+            (_, Some(p)) => p as i64,
+            ('g' | 'G', None) => -1,
+            (_, None) => 6,
+        };
+        let body = n.go_text(verb, prec);
+        let sign = if n.sign_bit() {
+            "-"
+        } else if n.is_infinite() && !self.space || self.plus {
+            "+"
+        } else if self.space {
+            " "
         } else {
-            digits
+            ""
+        };
+        let pad = self.width.map_or(0, |w| w.saturating_sub(sign.len() + body.len()));
+        if self.zero && !n.is_infinite() {
+            format!("{sign}{}{body}", "0".repeat(pad))
+        } else if self.minus {
+            format!("{sign}{body}{}", " ".repeat(pad))
+        } else {
+            format!("{}{sign}{body}", " ".repeat(pad))
         }
+    }
+
+    /// Go's `big.Int.Format` for `d b o x X`.
+    fn integer(&self, neg: bool, mag: &num_bigint::BigUint, verb: char) -> String {
+        let sign = if neg {
+            "-"
+        } else if self.plus {
+            "+"
+        } else if self.space {
+            " "
+        } else {
+            ""
+        };
+        let prefix = match (self.sharp, verb) {
+            (true, 'b') => "0b",
+            (true, 'o') => "0",
+            (true, 'x') => "0x",
+            (true, 'X') => "0X",
+            _ => "",
+        };
+        let mut digits = mag.to_str_radix(match verb {
+            'b' => 2,
+            'o' => 8,
+            'x' | 'X' => 16,
+            _ => 10,
+        });
+        if verb == 'X' {
+            digits = digits.to_uppercase();
+        }
+        let mut zeros = 0;
+        if let Some(p) = self.precision {
+            if digits.len() < p {
+                zeros = p - digits.len();
+            } else if digits == "0" && p == 0 {
+                return String::new();
+            }
+        }
+        let length = sign.len() + prefix.len() + zeros + digits.len();
+        let (mut left, mut right) = (0, 0);
+        if let Some(w) = self.width.filter(|w| length < *w) {
+            let d = w - length;
+            if self.minus {
+                right = d;
+            } else if self.zero && self.precision.is_none() {
+                zeros = d;
+            } else {
+                left = d;
+            }
+        }
+        format!("{}{sign}{prefix}{}{digits}{}", " ".repeat(left), "0".repeat(zeros), " ".repeat(right))
     }
 }
 
@@ -138,7 +202,7 @@ fn directives(spec: &str) -> Result<Vec<Piece>, CallError> {
                 '+' => f.plus = true,
                 ' ' => f.space = true,
                 '0' => f.zero = true,
-                _ => {}
+                _ => f.sharp = true,
             }
         }
         f.width = digits(&mut chars, "width")?;
@@ -189,72 +253,49 @@ fn format(spec: &str, args: &[Value]) -> Result<String, CallError> {
         };
         let v = &args[next];
         next += 1;
-        let num = |v: &Value| match v {
-            Value::Number(n) => Ok(*n),
-            Value::String(s) => s.trim().parse::<f64>().map_err(|_| ()),
-            _ => Err(()),
-        };
         let need = |what: &str| arg_err(next, format!("%{verb} needs {what}, not {}", describe(v)));
+        let as_number = |v: &Value| match v {
+            Value::Number(n) => Some(n.clone()),
+            Value::String(s) => Number::parse(s),
+            _ => None,
+        };
         let text = match verb {
-            's' | 'v' => {
-                let mut t = v.to_template_string().unwrap_or_else(|| v.to_string());
-                if let Some(p) = f.precision {
-                    t = t.chars().take(p).collect();
+            'v' => match v {
+                Value::String(s) if !f.sharp => f.pad(s.clone()),
+                Value::Number(n) if !f.sharp => f.pad(n.go_text_signed('g', -1)),
+                other => f.pad(serde_json::to_string(&other.to_json()).unwrap_or_default()),
+            },
+            's' | 'q' => {
+                let mut t = match v {
+                    Value::List(_) | Value::Object(_) | Value::Null => return Err(need("a string")),
+                    other => other.to_template_string().ok_or_else(|| need("a string"))?,
+                };
+                if let Some(p) = f.precision.filter(|p| *p > 0) {
+                    t = super::take_graphemes(&t, p);
                 }
-                f.pad(t, false)
+                if verb == 'q' {
+                    t = serde_json::to_string(&t).unwrap_or_default();
+                }
+                f.pad(t)
             }
-            'q' => f.pad(crate::value::quote(&v.to_template_string().ok_or_else(|| need("a string"))?), false),
             't' => match v {
-                Value::Bool(b) => f.pad(b.to_string(), false),
+                Value::Bool(b) => f.pad(b.to_string()),
+                Value::String(s) if s == "true" || s == "false" => f.pad(s.clone()),
                 _ => return Err(need("a bool")),
             },
             'd' | 'x' | 'X' | 'o' | 'b' => {
-                let n = num(v).map_err(|_| need("a number"))?;
-                if n.fract() != 0.0 || n.abs() > 9.007_199_254_740_992e15 {
-                    return Err(need("a whole number"));
+                let n = as_number(v).ok_or_else(|| need("a number"))?;
+                match n.trunc_big() {
+                    Some((neg, mag, true)) => f.integer(neg, &mag, verb),
+                    _ => return Err(arg_err(next, format!("unsupported value for %{verb}: an integer is required"))),
                 }
-                let i = n as i64;
-                let mag = i.unsigned_abs();
-                let body = match verb {
-                    'd' => mag.to_string(),
-                    'x' => format!("{mag:x}"),
-                    'X' => format!("{mag:X}"),
-                    'o' => format!("{mag:o}"),
-                    _ => format!("{mag:b}"),
-                };
-                f.pad(f.sign(n, if i < 0 { format!("-{body}") } else { body }), true)
             }
             _ => {
-                let n = num(v).map_err(|_| need("a number"))?;
-                let p = f.precision.unwrap_or(6);
-                let body = match verb {
-                    'f' => format!("{:.*}", p, n.abs()),
-                    'e' | 'E' => {
-                        let t = go_exp(n.abs(), p);
-                        if verb == 'E' {
-                            t.to_uppercase()
-                        } else {
-                            t
-                        }
-                    }
-                    _ => format_number(n.abs()),
-                };
-                f.pad(f.sign(n, if n < 0.0 { format!("-{body}") } else { body }), true)
+                let n = as_number(v).ok_or_else(|| need("a number"))?;
+                f.float(&n, verb)
             }
         };
         out.push_str(&text);
     }
     Ok(out)
-}
-
-/// `%e` as Go prints it: `1.234560e+03` (a sign and at least two exponent digits).
-fn go_exp(n: f64, precision: usize) -> String {
-    let t = format!("{:.*e}", precision, n);
-    match t.split_once('e') {
-        Some((m, e)) => {
-            let (sign, digits) = e.strip_prefix('-').map_or(("+", e), |d| ("-", d));
-            format!("{m}e{sign}{digits:0>2}")
-        }
-        None => t,
-    }
 }

@@ -18,7 +18,8 @@ mod strings;
 mod time;
 
 use crate::eval::Host;
-use crate::value::{format_number, Value};
+use crate::number::Number;
+use crate::value::Value;
 use std::collections::{BTreeMap, HashMap};
 
 /// What a parameter accepts. Known arguments are converted as Terraform
@@ -205,7 +206,7 @@ fn convert(def: &FuncDef, i: usize, v: &mut Value) -> Result<(), CallError> {
         (Kind::String, Value::Number(_) | Value::Bool(_) | Value::Duration(_) | Value::Percent(_)) => {
             v.to_template_string().map(Value::String)
         }
-        (Kind::Number, Value::String(s)) => s.parse::<f64>().ok().filter(|n| n.is_finite()).map(Value::Number),
+        (Kind::Number, Value::String(s)) => Number::parse(s).map(Value::Number),
         (Kind::Bool, Value::String(s)) if s == "true" || s == "false" => Some(Value::Bool(s == "true")),
         _ => None,
     };
@@ -232,14 +233,14 @@ fn convert(def: &FuncDef, i: usize, v: &mut Value) -> Result<(), CallError> {
 pub(crate) fn describe(v: &Value) -> String {
     match v {
         Value::String(s) if s.chars().count() <= 30 => format!("the string \"{s}\""),
-        Value::Number(n) => format!("the number {}", format_number(*n)),
+        Value::Number(n) => format!("the number {n}"),
         Value::Null => "null".to_string(),
         other => format!("a {}", other.type_name()),
     }
 }
 
 pub(crate) fn num(n: usize) -> Value {
-    Value::Number(n as f64)
+    Value::from(n)
 }
 
 pub(crate) fn list(a: &[Value], i: usize) -> Result<&[Value], CallError> {
@@ -263,20 +264,38 @@ pub(crate) fn string(a: &[Value], i: usize) -> Result<&str, CallError> {
     }
 }
 
-pub(crate) fn number(a: &[Value], i: usize) -> Result<f64, CallError> {
+/// Argument `i` as a number (a string converts as Terraform converts it).
+pub(crate) fn big_number(a: &[Value], i: usize) -> Result<Number, CallError> {
     match &a[i] {
-        Value::Number(n) => Ok(*n),
-        Value::String(s) => s.parse().map_err(|_| arg_err(i, format!("a number is required, not the string \"{s}\""))),
+        Value::Number(n) => Ok(n.clone()),
+        Value::String(s) => {
+            Number::parse(s).ok_or_else(|| arg_err(i, format!("a number is required, not the string \"{s}\"")))
+        }
         v => Err(arg_err(i, format!("a number is required, not {}", describe(v)))),
     }
 }
 
+/// Argument `i` as f64, where Terraform computes in float64 too (`pow`, `log`).
+pub(crate) fn number(a: &[Value], i: usize) -> Result<f64, CallError> {
+    big_number(a, i).map(|n| n.to_f64())
+}
+
 pub(crate) fn integer(a: &[Value], i: usize) -> Result<i64, CallError> {
-    let n = number(a, i)?;
-    if n.fract() != 0.0 {
-        return Err(arg_err(i, format!("a whole number is required, not {}", format_number(n))));
+    let n = big_number(a, i)?;
+    if !n.is_integer() {
+        return Err(arg_err(i, format!("a whole number is required, not {n}")));
     }
-    Ok(n as i64)
+    n.to_i64().ok_or_else(|| arg_err(i, format!("the number {n} is too large here")))
+}
+
+/// The length of a string as Terraform counts it: in grapheme clusters.
+pub(crate) fn graphemes(s: &str) -> usize {
+    unicode_segmentation::UnicodeSegmentation::graphemes(s, true).count()
+}
+
+/// The first `n` grapheme clusters of a string.
+pub(crate) fn take_graphemes(s: &str, n: usize) -> String {
+    unicode_segmentation::UnicodeSegmentation::graphemes(s, true).take(n).collect()
 }
 
 /// An element of a list as a string, as functions of lists of strings take it.
@@ -287,7 +306,8 @@ pub(crate) fn element_string(v: &Value, arg: usize, j: usize) -> Result<String, 
 /// Order of two values of one kind: numbers, durations, percentages, strings.
 pub fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) | (Value::Percent(x), Value::Percent(y)) => x.partial_cmp(y),
+        (Value::Number(x), Value::Number(y)) => Some(x.compare(y)),
+        (Value::Percent(x), Value::Percent(y)) => x.partial_cmp(y),
         (Value::Duration(x), Value::Duration(y)) => Some(x.cmp(y)),
         (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
         _ => None,

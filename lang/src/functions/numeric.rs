@@ -1,7 +1,10 @@
 //! Numbers: rounding, extremes, sums, powers, ranges, and parsing in a base.
 
-use super::{arg_err, call_err, compare, def, describe, integer, list, number, string, CallError, FuncDef, Kind};
+use super::{
+    arg_err, big_number, call_err, compare, def, describe, integer, list, number, string, CallError, FuncDef, Kind,
+};
 use crate::eval::Host;
+use crate::number::Number;
 use crate::value::Value;
 
 type R = Result<Value, CallError>;
@@ -20,35 +23,34 @@ pub const DEFS: &[FuncDef] = &[
     def("parseint", &[Kind::String, Kind::Number], parseint),
 ];
 
+/// What a float64 function gives, as `cty.NumberFloatVal` makes it.
 fn finite(n: f64) -> R {
     if n.is_finite() {
-        Ok(Value::Number(n))
+        Ok(Value::float(n))
     } else {
         Err(call_err("the result is not a finite number"))
     }
 }
 
 fn abs(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::Number(number(a, 0)?.abs()))
+    Ok(Value::Number(big_number(a, 0)?.abs()))
 }
 
 fn ceil(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::Number(number(a, 0)?.ceil()))
+    Ok(Value::Number(big_number(a, 0)?.ceil()))
 }
 
 fn floor(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::Number(number(a, 0)?.floor()))
+    Ok(Value::Number(big_number(a, 0)?.floor()))
 }
 
+/// Terraform's signum takes a whole number (it reads its argument as an int64).
 fn signum(a: &[Value], _: &dyn Host) -> R {
-    let n = number(a, 0)?;
-    Ok(Value::Number(if n > 0.0 {
-        1.0
-    } else if n < 0.0 {
-        -1.0
-    } else {
-        0.0
-    }))
+    let n = big_number(a, 0)?;
+    if n.to_i64().is_none() {
+        return Err(arg_err(0, "value must be a whole number, between -9223372036854775808 and 9223372036854775807"));
+    }
+    Ok(Value::int(i64::from(n.signum())))
 }
 
 fn pow(a: &[Value], _: &dyn Host) -> R {
@@ -60,6 +62,17 @@ fn log(a: &[Value], _: &dyn Host) -> R {
 }
 
 fn extreme(a: &[Value], want: std::cmp::Ordering) -> R {
+    // Terraform's min and max take numbers: strings convert, or are refused.
+    let a: Vec<Value> = a
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::String(_) => big_number(std::slice::from_ref(v), 0)
+                .map(Value::Number)
+                .map_err(|_| arg_err(i, "a number is required")),
+            other => Ok(other.clone()),
+        })
+        .collect::<Result<_, _>>()?;
     let mut best = a[0].clone();
     for (i, v) in a.iter().enumerate().skip(1) {
         let ord = compare(v, &best)
@@ -84,37 +97,57 @@ fn sum(a: &[Value], _: &dyn Host) -> R {
     if l.is_empty() {
         return Err(arg_err(0, "cannot sum an empty list"));
     }
-    let mut total = 0.0;
+    let mut total: Option<Number> = None;
     for (j, v) in l.iter().enumerate() {
-        total += match v {
-            Value::Number(n) => *n,
+        let n = match v {
+            Value::Number(n) => n.clone(),
             Value::String(s) => {
-                s.parse().map_err(|_| arg_err(0, format!("element {j} is {}, not a number", describe(v))))?
+                Number::parse(s).ok_or_else(|| arg_err(0, format!("element {j} is {}, not a number", describe(v))))?
             }
             other => return Err(arg_err(0, format!("element {j} is {}, not a number", describe(other)))),
         };
+        total = Some(match total {
+            None => n,
+            Some(t) => t.add(&n).ok_or_else(|| call_err("the sum is not a finite number"))?,
+        });
     }
-    finite(total)
+    Ok(total.map_or(Value::Null, Value::Number))
 }
 
-/// `range(limit)`, `range(start, limit)`, `range(start, limit, step)`; a
-/// start above the limit counts down.
+/// `range(limit)`, `range(start, limit)`, `range(start, limit, step)`, as
+/// Terraform counts: by repeated addition, down when the step is negative.
 fn range(a: &[Value], _: &dyn Host) -> R {
-    let nums: Vec<f64> = (0..a.len()).map(|i| number(a, i)).collect::<Result<_, _>>()?;
-    let (start, limit, step) = match nums.as_slice() {
-        [l] => (0.0, *l, 1.0),
-        [s, l] => (*s, *l, if l >= s { 1.0 } else { -1.0 }),
-        [s, l, st] => (*s, *l, *st),
-        _ => (0.0, 0.0, 1.0),
+    let nums: Vec<Number> = (0..a.len()).map(|i| big_number(a, i)).collect::<Result<_, _>>()?;
+    let one = |neg: bool| Number::from_i64(if neg { -1 } else { 1 });
+    let (start, end, step) = match nums.as_slice() {
+        [l] => (Number::zero(), l.clone(), one(l.is_negative())),
+        [s, l] => (s.clone(), l.clone(), one(l.compare(s).is_lt())),
+        [s, l, st] => (s.clone(), l.clone(), st.clone()),
+        _ => return Err(call_err("range() takes one, two or three numbers")),
     };
-    if step == 0.0 {
-        return Err(arg_err(2, "the step must not be zero"));
+    if step.is_zero() {
+        return Err(arg_err(2, "step must not be zero"));
     }
-    let count = ((limit - start) / step).ceil().max(0.0);
-    if count.is_nan() || count > 1024.0 {
-        return Err(call_err("range() would make more than 1024 elements"));
+    let down = step.is_negative();
+    if down && end.compare(&start).is_gt() {
+        return Err(arg_err(1, "end must be less than start when step is negative"));
     }
-    Ok(Value::List((0..count as usize).map(|i| Value::Number(start + step * i as f64)).collect()))
+    if !down && end.compare(&start).is_lt() {
+        return Err(arg_err(1, "end must be greater than start when step is positive"));
+    }
+    let mut out = Vec::new();
+    let mut n = start;
+    while if down { n.compare(&end).is_gt() } else { n.compare(&end).is_lt() } {
+        if out.len() >= 1024 {
+            return Err(call_err(
+                "more than 1024 values were generated; either decrease the difference between start and end or use a smaller step",
+            ));
+        }
+        let next = n.add(&step).ok_or_else(|| call_err("range() ran past the largest number"))?;
+        out.push(Value::Number(n));
+        n = next;
+    }
+    Ok(Value::List(out))
 }
 
 fn parseint(a: &[Value], _: &dyn Host) -> R {
@@ -129,7 +162,7 @@ fn parseint(a: &[Value], _: &dyn Host) -> R {
     if digits.is_empty() {
         return Err(arg_err(0, format!("cannot parse \"{s}\" as a base {base} integer")));
     }
-    let mut n: f64 = 0.0;
+    let mut n = num_bigint::BigUint::default();
     for c in digits.chars() {
         let d = match c {
             '0'..='9' => c as u32 - '0' as u32,
@@ -142,7 +175,7 @@ fn parseint(a: &[Value], _: &dyn Host) -> R {
         if i64::from(d) >= base {
             return Err(arg_err(0, format!("cannot parse \"{s}\" as a base {base} integer")));
         }
-        n = n * base as f64 + f64::from(d);
+        n = n * base as u32 + d;
     }
-    finite(if neg { -n } else { n })
+    Ok(Value::Number(Number::from_big(neg, n)))
 }

@@ -28,12 +28,36 @@ pub const DEFS: &[FuncDef] = &[
     def("regexall", &[Kind::String, Kind::String], regexall),
 ];
 
+/// Go's `strings.ToLower`/`ToUpper`: each character mapped on its own to one
+/// character (ß stays ß; Σ is σ wherever it stands).
+fn per_char(s: &str, map: fn(char) -> Option<char>) -> String {
+    s.chars().map(|c| map(c).unwrap_or(c)).collect()
+}
+
+fn one<I: Iterator<Item = char>>(mut it: I) -> Option<char> {
+    match (it.next(), it.next()) {
+        (Some(c), None) => Some(c),
+        _ => None,
+    }
+}
+
 fn lower(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::String(string(a, 0)?.to_lowercase()))
+    Ok(Value::String(per_char(string(a, 0)?, |c| one(c.to_lowercase()))))
 }
 
 fn upper(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::String(string(a, 0)?.to_uppercase()))
+    Ok(Value::String(per_char(string(a, 0)?, |c| one(c.to_uppercase()))))
+}
+
+/// Unicode's title case where it differs from upper case: the digraphs.
+fn to_title(c: char) -> Option<char> {
+    match c {
+        '\u{1C4}'..='\u{1C6}' => Some('\u{1C5}'),
+        '\u{1C7}'..='\u{1C9}' => Some('\u{1C8}'),
+        '\u{1CA}'..='\u{1CC}' => Some('\u{1CB}'),
+        '\u{1F1}'..='\u{1F3}' => Some('\u{1F2}'),
+        _ => one(c.to_uppercase()),
+    }
 }
 
 /// Go's `strings.Title`: the first letter of every word in upper case, a word
@@ -43,11 +67,7 @@ fn title(a: &[Value], _: &dyn Host) -> R {
     let mut prev_sep = true;
     for c in string(a, 0)?.chars() {
         // Go maps one letter to one title-case letter: ß stays ß (Rust's upper case is SS).
-        let mut up = c.to_uppercase();
-        out.push(match (prev_sep, up.next(), up.next()) {
-            (true, Some(u), None) => u,
-            _ => c,
-        });
+        out.push(if prev_sep { to_title(c).unwrap_or(c) } else { c });
         prev_sep = if c.is_ascii() { !(c.is_ascii_alphanumeric() || c == '_') } else { c.is_whitespace() };
     }
     Ok(Value::String(out))
@@ -77,7 +97,8 @@ fn chomp(a: &[Value], _: &dyn Host) -> R {
 }
 
 fn strrev(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::String(string(a, 0)?.chars().rev().collect()))
+    // Grapheme clusters reversed, as Terraform does: an accent stays on its letter.
+    Ok(Value::String(unicode_segmentation::UnicodeSegmentation::graphemes(string(a, 0)?, true).rev().collect()))
 }
 
 fn indent(a: &[Value], _: &dyn Host) -> R {
@@ -92,7 +113,7 @@ fn indent(a: &[Value], _: &dyn Host) -> R {
 }
 
 fn substr(a: &[Value], _: &dyn Host) -> R {
-    let s: Vec<char> = string(a, 0)?.chars().collect();
+    let s: Vec<&str> = unicode_segmentation::UnicodeSegmentation::graphemes(string(a, 0)?, true).collect();
     let len = s.len() as i64;
     let mut off = integer(a, 1)?;
     if off < 0 {
@@ -101,7 +122,7 @@ fn substr(a: &[Value], _: &dyn Host) -> R {
     let off = off.clamp(0, len) as usize;
     let n = integer(a, 2)?;
     let end = if n < 0 { s.len() } else { (off + n as usize).min(s.len()) };
-    Ok(Value::String(s[off..end].iter().collect()))
+    Ok(Value::String(s[off..end].concat()))
 }
 
 fn startswith(a: &[Value], _: &dyn Host) -> R {
@@ -153,7 +174,14 @@ fn replace(a: &[Value], _: &dyn Host) -> R {
         return Ok(Value::String(re.replace_all(s, to).into_owned()));
     }
     if from.is_empty() {
-        return Ok(Value::String(s.to_string()));
+        // Go's strings.Replace: the empty string matches before every character and at the end.
+        check_size(s.len() + (s.chars().count() + 1).saturating_mul(to.len()))?;
+        let mut out = String::from(to);
+        for c in s.chars() {
+            out.push(c);
+            out.push_str(to);
+        }
+        return Ok(Value::String(out));
     }
     check_size(s.len() + s.matches(from).count().saturating_mul(to.len()))?;
     Ok(Value::String(s.replace(from, to)))

@@ -180,10 +180,10 @@ fn timeadd(a: &[Value], _: &dyn Host) -> R {
 
 fn timecmp(a: &[Value], _: &dyn Host) -> R {
     let (x, y) = (parse_time(string(a, 0)?, 0)?, parse_time(string(a, 1)?, 1)?);
-    Ok(Value::Number(match (x.secs, x.nanos).cmp(&(y.secs, y.nanos)) {
-        std::cmp::Ordering::Less => -1.0,
-        std::cmp::Ordering::Equal => 0.0,
-        std::cmp::Ordering::Greater => 1.0,
+    Ok(Value::int(match (x.secs, x.nanos).cmp(&(y.secs, y.nanos)) {
+        std::cmp::Ordering::Less => -1,
+        std::cmp::Ordering::Equal => 0,
+        std::cmp::Ordering::Greater => 1,
     }))
 }
 

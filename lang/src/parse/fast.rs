@@ -6,6 +6,7 @@
 
 use super::template::{self, Directive, Tok};
 use super::{parse_duration, unescape, PostfixChain};
+use crate::number::Number;
 use crate::source::{FileId, Span};
 use crate::syntax::*;
 
@@ -339,7 +340,7 @@ impl<'a> P<'a> {
         for (op, at) in ops.into_iter().rev() {
             let ospan = self.span(at, at + 1);
             if let (UnaryOp::Neg, ExprKind::Number(n)) = (op, &e.kind) {
-                e = Expr { kind: ExprKind::Number(-n), span: ospan.to(e.span) };
+                e = Expr { kind: ExprKind::Number(n.neg()), span: ospan.to(e.span) };
                 continue;
             }
             let s = ospan.to(e.span);
@@ -363,7 +364,7 @@ impl<'a> P<'a> {
                     if self.eat("*") {
                         self.ws();
                         if self.eat("]") {
-                            chain.splat(self.span(start, self.pos));
+                            chain.splat(self.span(start, self.pos), false);
                             continue;
                         }
                         self.pos = save;
@@ -384,7 +385,7 @@ impl<'a> P<'a> {
                     self.pos += 1;
                     self.ws();
                     if self.eat("*") {
-                        chain.splat(self.span(start, self.pos));
+                        chain.splat(self.span(start, self.pos), true);
                         continue;
                     }
                     if let Some(id) = self.ident() {
@@ -394,7 +395,7 @@ impl<'a> P<'a> {
                         while self.peek().is_some_and(|c| c.is_ascii_digit()) {
                             self.pos += 1;
                         }
-                        let n = self.s[d0..self.pos].parse::<f64>().unwrap_or(0.0);
+                        let n = Number::parse(&self.s[d0..self.pos])?;
                         Step::Index(Expr { kind: ExprKind::Number(n), span: self.span(d0, self.pos) })
                     } else {
                         self.pos = save;
@@ -486,7 +487,13 @@ impl<'a> P<'a> {
             |i: usize, extra: &[u8]| b.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || extra.contains(c));
         let n = num_end(start)?;
         // percent
-        if b.get(n) == Some(&b'%') && !alnum_or(n + 1, b"_(") {
+        // `10% 3` is 10 modulo 3, as in Terraform: an operand after the blanks
+        // means the `%` is an operator.
+        let mut after = n + 1;
+        while matches!(b.get(after), Some(b' ' | b'\t')) {
+            after += 1;
+        }
+        if b.get(n) == Some(&b'%') && !alnum_or(n + 1, b"_(") && !(after > n + 1 && alnum_or(after, b"_(\"")) {
             self.pos = n + 1;
             let v: f64 = self.s[start..n].parse().ok()?;
             if !(0.0..=100.0).contains(&v) {
@@ -508,8 +515,8 @@ impl<'a> P<'a> {
             }
         }
         if !b.get(end).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') {
-            let v: f64 = self.s[start..end].parse().ok()?;
-            if !v.is_finite() {
+            let v = Number::parse(&self.s[start..end])?;
+            if v.is_infinite() {
                 // Out of range: the reference parser says so.
                 return None;
             }
@@ -633,6 +640,10 @@ impl<'a> P<'a> {
                     ObjectKey::Expr(Expr { kind: ExprKind::Paren(Box::new(inner)), span: self.span(s, self.pos) })
                 }
                 c if is_ident_start(c) => ObjectKey::Name(self.ident()?),
+                c if c.is_ascii_digit() => match self.numeric()? {
+                    e @ Expr { kind: ExprKind::Number(_), .. } => ObjectKey::Expr(e),
+                    _ => return None,
+                },
                 _ => return None,
             };
             self.ws();
@@ -793,6 +804,10 @@ impl<'a> P<'a> {
             }
         }
         template::push_lit(&mut toks, &unescape(&self.s[run..self.pos]));
+        if super::bad_escape(&self.s[start..self.pos]).is_some() {
+            // The reference parser says where and why.
+            return None;
+        }
         self.pos += 1;
         let parts = template::build(toks, false).ok()?;
         Some(Expr { kind: ExprKind::Template(parts), span: self.span(start, self.pos) })

@@ -3,6 +3,7 @@
 //! syntax error in one top-level block does not hide the errors of the others.
 
 use crate::diag::Diagnostic;
+use crate::number::Number;
 use crate::source::{FileId, Span};
 use crate::syntax::*;
 use pest::iterators::Pair;
@@ -401,24 +402,42 @@ fn top_level_chunks(text: &str) -> Vec<(usize, usize)> {
 struct PostfixChain {
     e: Expr,
     splat: Option<(Expr, Vec<Step>)>,
+    /// The splat is the old `.*`, which takes only the attribute steps after it.
+    legacy: bool,
 }
 
 impl PostfixChain {
     fn new(e: Expr) -> PostfixChain {
-        PostfixChain { e, splat: None }
+        PostfixChain { e, splat: None, legacy: false }
     }
 
-    /// `[*]` or `.*`, spanning `pspan`.
-    fn splat(&mut self, pspan: Span) {
+    /// `[*]` or (`legacy`) `.*`, spanning `pspan`.
+    fn splat(&mut self, pspan: Span, legacy: bool) {
+        self.close(pspan);
+        self.splat = Some((self.e.clone(), Vec::new()));
+        self.legacy = legacy;
+    }
+
+    /// End the open splat here: what follows applies to its result.
+    fn close(&mut self, pspan: Span) {
         if let Some((src, steps)) = self.splat.take() {
             let s = src.span.to(pspan);
             self.e = Expr { kind: ExprKind::Splat(Box::new(src), steps), span: s };
         }
-        self.splat = Some((self.e.clone(), Vec::new()));
     }
 
     /// `.name` or `[key]`, spanning `pspan`.
     fn step(&mut self, step: Step, pspan: Span) {
+        if self.legacy && matches!(step, Step::Index(_)) {
+            // `a.*.b[0]` is `(a.*.b)[0]`, as HCL reads the attribute-only splat.
+            let end = match self.splat.as_ref().and_then(|(_, steps)| steps.last()) {
+                Some(Step::Attr(i)) => i.span,
+                Some(Step::Index(e)) => e.span,
+                None => pspan,
+            };
+            self.close(end);
+            self.legacy = false;
+        }
         match &mut self.splat {
             Some((_, steps)) => steps.push(step),
             None => {
@@ -641,7 +660,7 @@ impl Lower {
                     let op = if not { UnaryOp::Not } else { UnaryOp::Neg };
                     // Fold `-5` into a literal so that it prints and evaluates as one.
                     if let (UnaryOp::Neg, ExprKind::Number(n)) = (op, &e.kind) {
-                        e = Expr { kind: ExprKind::Number(-n), span: ospan.to(e.span) };
+                        e = Expr { kind: ExprKind::Number(n.neg()), span: ospan.to(e.span) };
                         continue;
                     }
                     let s = ospan.to(e.span);
@@ -651,14 +670,11 @@ impl Lower {
             }
             Rule::postfix_expr => self.postfix(pair),
             Rule::number => {
-                let n = pair.as_str().parse::<f64>().unwrap_or(f64::NAN);
-                if !n.is_finite() {
+                let n = Number::parse(pair.as_str()).unwrap_or_else(|| Number::infinity(false));
+                if n.is_infinite() {
                     self.diags.push(Diagnostic::error(
                         "Invalid number",
-                        format!(
-                            "The number {} is too large: numbers are 64-bit floating point, at most about 1.8e308.",
-                            pair.as_str()
-                        ),
+                        format!("The number {} is too large: Landform's numbers reach about 10^78000.", pair.as_str()),
                         span,
                     ));
                 }
@@ -756,7 +772,7 @@ impl Lower {
                 Rule::get_attr => {
                     let Some(name) = p.into_inner().next() else { continue };
                     if name.as_rule() == Rule::attr_index {
-                        let n = name.as_str().parse::<f64>().unwrap_or(0.0);
+                        let n = Number::parse(name.as_str()).unwrap_or_else(Number::zero);
                         Step::Index(Expr { kind: ExprKind::Number(n), span: self.span(&name) })
                     } else {
                         Step::Attr(self.ident(&name))
@@ -767,7 +783,7 @@ impl Lower {
                     None => continue,
                 },
                 Rule::splat => {
-                    chain.splat(pspan);
+                    chain.splat(pspan, p.as_str().starts_with('.'));
                     continue;
                 }
                 _ => {
@@ -854,7 +870,20 @@ impl Lower {
     /// One literal run, interpolation or directive of a template.
     fn template_piece(&mut self, p: Pair<Rule>, toks: &mut Vec<Tok>) {
         match p.as_rule() {
-            Rule::string_lit => template::push_lit(toks, &unescape(p.as_str())),
+            Rule::string_lit => {
+                if let Some((at, what)) = bad_escape(p.as_str()) {
+                    let start = self.offset + p.as_span().start() + at;
+                    let span = Span::new(self.file, start, start + 1 + what.len());
+                    self.diags.push(Diagnostic::error(
+                        "Invalid escape sequence",
+                        format!(
+                            "The symbol \"{what}\" is not a valid escape sequence selector. Use \\n, \\r, \\t, \\\", \\\\, \\uNNNN or \\UNNNNNNNN; write \\\\ for a backslash."
+                        ),
+                        span,
+                    ));
+                }
+                template::push_lit(toks, &unescape(p.as_str()))
+            }
             Rule::heredoc_lit => template::push_lit(toks, &p.as_str().replace("$${", "${").replace("%%{", "%{")),
             Rule::heredoc_nl => template::push_lit(toks, "\n"),
             Rule::interp => {
@@ -939,12 +968,13 @@ fn unescape(s: &str) -> String {
             Some('r') => out.push('\r'),
             Some('"') => out.push('"'),
             Some('\\') => out.push('\\'),
-            Some('u') => {
-                let hex: String = chars.by_ref().take(4).collect();
+            Some(u @ ('u' | 'U')) => {
+                let hex: String = chars.by_ref().take(if u == 'u' { 4 } else { 8 }).collect();
                 match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
                     Some(ch) => out.push(ch),
                     None => {
-                        out.push_str("\\u");
+                        out.push('\\');
+                        out.push(u);
                         out.push_str(&hex);
                     }
                 }
@@ -957,6 +987,32 @@ fn unescape(s: &str) -> String {
         }
     }
     out
+}
+
+/// The first escape in a quoted string's text that HCL does not have: its
+/// byte offset (at the backslash) and the text after the backslash.
+pub(crate) fn bad_escape(s: &str) -> Option<(usize, String)> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let hex = |n: usize| b.len() > i + 1 + n && b[i + 2..i + 2 + n].iter().all(u8::is_ascii_hexdigit);
+        let ok = match b.get(i + 1) {
+            Some(b'n' | b'r' | b't' | b'"' | b'\\') => true,
+            Some(b'u') => hex(4),
+            Some(b'U') => hex(8),
+            _ => false,
+        };
+        if !ok {
+            let what: String = s[i + 1..].chars().take(1).collect();
+            return Some((i, what));
+        }
+        i += 2;
+    }
+    None
 }
 
 /// Parse `1h30m`, `500ms`, `1.5s` into milliseconds.

@@ -30,6 +30,14 @@ pub(crate) fn push_lit(toks: &mut Vec<Tok>, s: &str) {
     if s.is_empty() {
         return;
     }
+    // Terraform keeps every string in Unicode normal form C: "e\u0301" is "é".
+    let normal;
+    let s = if s.is_ascii() || unicode_normalization::is_nfc(s) {
+        s
+    } else {
+        normal = unicode_normalization::UnicodeNormalization::nfc(s).collect::<String>();
+        normal.as_str()
+    };
     match toks.last_mut() {
         Some(Tok::Lit(l)) if !l.ends_with('\n') => l.push_str(s),
         _ => toks.push(Tok::Lit(s.to_string())),
