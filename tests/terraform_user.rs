@@ -582,3 +582,34 @@ fn functions_that_read_the_machine() {
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text).unwrap();
     assert_eq!(text, "hello landform");
 }
+
+/// Issue 16: numbers in the plan, the state and the outputs are Terraform's:
+/// every digit, no exponent for integers, no binary noise; they read back
+/// from the state as the same values, so the next plan has nothing to do.
+#[test]
+fn numbers_keep_every_digit_through_plan_state_and_outputs() {
+    let f = Fixture::new(
+        "numbers-exact",
+        "locals {\n  n = {\n    sum   = 0.1 + 0.2\n    big   = 12345678901234567890\n    large = 1e21\n    third = 1/3\n    tiny  = 1/1152921504606846976\n    typed = \"${0.5 * 3}\"\n  }\n}\nresource \"landform_data\" \"d\" {\n  input = local.n\n}\noutput \"n\" {\n  value = local.n\n}\n",
+    );
+    let third = format!("0.{}5", "3".repeat(154));
+    let plan = f.ok(&["plan"]);
+    for want in ["= 0.3", "= 12345678901234567890", "= 1000000000000000000000", third.as_str(), "= 1.5"] {
+        assert!(plan.contains(want), "{want} not in:\n{plan}");
+    }
+    assert!(!plan.contains("0.30000000000000004") && !plan.contains("e+21") && !plan.contains("1e21"), "{plan}");
+    f.ok(&["apply", "-auto-approve"]);
+    let want = format!(
+        r#"{{"big":12345678901234567890,"large":1000000000000000000000,"sum":0.3,"third":{third},"tiny":0.0000000000000000008673617379884035,"typed":1.5}}"#
+    );
+    assert_eq!(f.ok(&["output", "-json", "n"]).trim(), want);
+    let state = f.ok(&["state", "pull"]);
+    for n in ["12345678901234567890", "1000000000000000000000", third.as_str(), "0.0000000000000000008673617379884035"] {
+        assert!(state.contains(n), "{n} not in the state:\n{state}");
+    }
+    assert!(!state.contains("e+") && !state.contains("e21"), "{state}");
+    let again = f.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "the state reads back as the same numbers:\n{}", text(&again.stdout));
+    let json = f.ok(&["show", "-json"]);
+    assert!(json.contains("12345678901234567890") && json.contains(&third), "{json}");
+}

@@ -710,7 +710,9 @@ impl PartialEq for Number {
                 } else if a {
                     self.form == other.form
                 } else {
-                    self.form == other.form && self.prec == other.prec || self.text() == other.text()
+                    // By the text Terraform stores, so that a value read back from
+                    // the state equals the one the configuration gives.
+                    self.form == other.form && self.prec == other.prec || self.json_text() == other.json_text()
                 }
             }
             _ => false,

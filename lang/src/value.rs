@@ -348,7 +348,7 @@ impl fmt::Display for Value {
         match self {
             Value::Null => f.write_str("null"),
             Value::Bool(b) => write!(f, "{b}"),
-            Value::Number(n) => f.write_str(&n.text()),
+            Value::Number(n) => f.write_str(&n.json_text()),
             Value::String(s) => write!(f, "{}", quote(s)),
             Value::Duration(ms) => f.write_str(&format_duration(*ms)),
             Value::Percent(p) => write!(f, "{}%", format_number(*p)),

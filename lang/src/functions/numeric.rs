@@ -150,6 +150,8 @@ fn range(a: &[Value], _: &dyn Host) -> R {
     Ok(Value::List(out))
 }
 
+const MAX_PARSEINT_DIGITS: usize = 10_000;
+
 fn parseint(a: &[Value], _: &dyn Host) -> R {
     let (s, base) = (string(a, 0)?, integer(a, 1)?);
     if !(2..=62).contains(&base) {
@@ -161,6 +163,10 @@ fn parseint(a: &[Value], _: &dyn Host) -> R {
     };
     if digits.is_empty() {
         return Err(arg_err(0, format!("cannot parse \"{s}\" as a base {base} integer")));
+    }
+    if digits.len() > MAX_PARSEINT_DIGITS {
+        // Far past any real number; reading digit by digit grows as the square.
+        return Err(arg_err(0, format!("the number has more than {MAX_PARSEINT_DIGITS} digits")));
     }
     let mut n = num_bigint::BigUint::default();
     for c in digits.chars() {
