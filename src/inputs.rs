@@ -36,6 +36,10 @@ impl landform_lang::module::ModuleFs for DiskFs {
     fn canonical(&self, dir: &str) -> Option<String> {
         std::fs::canonicalize(dir).ok().map(|p| p.to_string_lossy().into_owned())
     }
+
+    fn installed(&self, root: &str, key: &str) -> Option<String> {
+        crate::init::installed(root, key)
+    }
 }
 
 /// `file()` reads relative to the working directory; `env()` reads the process

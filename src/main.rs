@@ -5,6 +5,7 @@ mod checker;
 mod comment;
 mod console;
 mod drift_cmd;
+mod init;
 mod inputs;
 mod notify;
 mod progress;
@@ -88,6 +89,14 @@ enum Command {
     Apply(ApplyCmd),
     /// Destroy every resource this configuration manages.
     Destroy(DestroyCmd),
+    /// Download the modules that are not local paths (registry, git, .tar.gz)
+    /// into .landform/modules and record what they resolved to in
+    /// .landform.lock.json; run again to check, with -upgrade to take newer versions.
+    Init {
+        /// Take the newest versions the constraints allow, not the locked ones.
+        #[arg(long)]
+        upgrade: bool,
+    },
     /// Check that the configuration is valid, without touching any state.
     Validate(ValidateArgs),
     /// Rewrite configuration files in the canonical layout.
@@ -427,7 +436,7 @@ fn terraform_flags(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::f
         "every",
         "metrics-addr",
         "notify",
-        "format",
+        "upgrade",
     ];
     args.enumerate()
         .map(|(i, a)| {
@@ -483,6 +492,7 @@ fn run_main() -> ExitCode {
     let uses_state = !matches!(
         cli.command,
         Command::Validate(_)
+            | Command::Init { .. }
             | Command::Fmt(_)
             | Command::Graph { .. }
             | Command::Test { .. }
@@ -498,6 +508,7 @@ fn run_main() -> ExitCode {
     let code = |c: u8| -> Result<u8, String> { Ok(c) };
     let result = match cli.command {
         Command::Validate(a) => validate(a, color),
+        Command::Init { upgrade } => init::run(&init::InitArgs { upgrade }, color),
         Command::Fmt(a) => fmt(a, color),
         Command::Plan(p) => {
             let format = if p.json { run::PlanFormat::Json } else { p.format };

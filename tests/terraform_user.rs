@@ -604,7 +604,8 @@ fn numbers_keep_every_digit_through_plan_state_and_outputs() {
     );
     assert_eq!(f.ok(&["output", "-json", "n"]).trim(), want);
     let state = f.ok(&["state", "pull"]);
-    for n in ["12345678901234567890", "1000000000000000000000", third.as_str(), "0.0000000000000000008673617379884035"] {
+    for n in ["12345678901234567890", "1000000000000000000000", third.as_str(), "0.0000000000000000008673617379884035"]
+    {
         assert!(state.contains(n), "{n} not in the state:\n{state}");
     }
     assert!(!state.contains("e+") && !state.contains("e21"), "{state}");

@@ -214,6 +214,8 @@ pub struct ModuleCall {
     pub name: String,
     pub source: String,
     pub source_span: Span,
+    /// `version = "~> 5.0"`: the registry versions `landform init` may take.
+    pub version: Option<(String, Span)>,
     pub count: Option<Expr>,
     pub for_each: Option<Expr>,
     pub depends_on: Vec<Expr>,
@@ -874,6 +876,7 @@ impl Builder<'_> {
         let source_attr = self.require(&found, "source", "module", block.kind.span);
         let source = self.static_string(source_attr.as_ref()).unwrap_or_default();
         let source_span = source_attr.map_or(span, |a| a.value.span);
+        let version = found.get("version").map(|a| (self.static_string(Some(a)).unwrap_or_default(), a.value.span));
         if let (Some(c), Some(f)) = (found.get("count"), found.get("for_each")) {
             let later = if c.span.start > f.span.start { c } else { f };
             self.err(
@@ -887,6 +890,7 @@ impl Builder<'_> {
             name,
             source,
             source_span,
+            version,
             count: found.get("count").map(|a| a.value.clone()),
             for_each: found.get("for_each").map(|a| a.value.clone()),
             depends_on,

@@ -19,6 +19,19 @@ pub trait ModuleFs {
         let _ = dir;
         None
     }
+
+    /// Where `landform init` put the module at `key` (`net`, `net.subnets`)
+    /// of the configuration rooted at `root`, if it did.
+    fn installed(&self, root: &str, key: &str) -> Option<String> {
+        let _ = (root, key);
+        None
+    }
+}
+
+/// A module source on this machine: a path starting with `./` or `../`.
+/// Anything else (registry, git, HTTP) is downloaded by `landform init`.
+pub fn is_local_source(source: &str) -> bool {
+    source.starts_with("./") || source.starts_with("../")
 }
 
 /// One module directory, lowered, with the modules it calls.
@@ -43,13 +56,22 @@ pub fn load_tree(fs: &dyn ModuleFs, dir: &str, sources: &mut SourceMap) -> (Load
     let mut diags = Vec::new();
     let mut stack = Vec::new();
     let mut loaded = 0;
-    let m = load(fs, dir, sources, &mut diags, &mut stack, &mut loaded);
+    let at = At { root: dir, key: String::new() };
+    let m = load(fs, dir, &at, sources, &mut diags, &mut stack, &mut loaded);
     (m, diags)
+}
+
+/// Where in the tree a module is being loaded: the root directory and its
+/// key (`net.subnets`; empty for the root).
+struct At<'a> {
+    root: &'a str,
+    key: String,
 }
 
 fn load(
     fs: &dyn ModuleFs,
     dir: &str,
+    at: &At,
     sources: &mut SourceMap,
     diags: &mut Vec<Diagnostic>,
     stack: &mut Vec<String>,
@@ -94,20 +116,32 @@ fn load(
         if call.source.is_empty() {
             continue;
         }
-        if !(call.source.starts_with("./") || call.source.starts_with("../")) {
-            diags.push(Diagnostic::error(
-                "Unsupported module source",
-                format!(
-                    "The module source \"{}\" is not a local path. Landform loads modules from local directories: write a path that starts with ./ or ../.",
-                    call.source
-                ),
-                call.source_span,
-            ));
-            continue;
-        }
-        let joined = Path::new(dir).join(&call.source).to_string_lossy().into_owned();
-        let norm = normalize(&joined);
-        let child_dir = if norm.is_empty() { ".".to_string() } else { norm.clone() };
+        let key = if at.key.is_empty() { call.name.clone() } else { format!("{}.{}", at.key, call.name) };
+        let child_dir = if is_local_source(&call.source) {
+            let joined = Path::new(dir).join(&call.source).to_string_lossy().into_owned();
+            let norm = normalize(&joined);
+            if norm.is_empty() {
+                ".".to_string()
+            } else {
+                norm
+            }
+        } else {
+            match fs.installed(at.root, &key) {
+                Some(d) => d,
+                None => {
+                    diags.push(Diagnostic::error(
+                        "Module not installed",
+                        format!(
+                            "The module \"{}\" comes from \"{}\", which is downloaded by `landform init`. Run `landform init` in the root module's directory.",
+                            call.name, call.source
+                        ),
+                        call.source_span,
+                    ));
+                    continue;
+                }
+            }
+        };
+        let norm = child_dir.clone();
         let identity = fs.canonical(&child_dir).unwrap_or_else(|| norm.clone());
         if *loaded >= MAX_MODULES {
             diags.push(Diagnostic::error(
@@ -126,7 +160,8 @@ fn load(
             continue;
         }
         let before = diags.len();
-        let child = load(fs, &child_dir, sources, diags, stack, loaded);
+        let child_at = At { root: at.root, key };
+        let child = load(fs, &child_dir, &child_at, sources, diags, stack, loaded);
         if fs.read_module(&child_dir).is_err() {
             diags.truncate(before);
             diags.push(Diagnostic::error(

@@ -1,0 +1,574 @@
+//! `landform init`: download the modules that are not local paths — from a
+//! module registry (`NAMESPACE/NAME/PROVIDER` with `version`), from git
+//! (`git::URL//SUBDIR?ref=REF`, `github.com/ORG/REPO`) or as a `.tar.gz` over
+//! HTTP — into `.landform/modules/KEY`, with a manifest the loader reads and a
+//! lock file (`.landform.lock.json`) recording what each resolved to, so that
+//! the next `init` (here or on another machine) takes exactly that again.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use landform_lang::diag::Diagnostic;
+use landform_lang::module::{is_local_source, ModuleFs};
+use landform_lang::source::{SourceMap, Span};
+use landform_lang::version::{Constraint, Version};
+use serde_json::{json, Value as Json};
+
+use crate::inputs::DiskFs;
+
+pub const MODULES_DIR: &str = ".landform/modules";
+pub const MANIFEST: &str = ".landform/modules/modules.json";
+pub const LOCK_FILE: &str = ".landform.lock.json";
+
+/// One module `init` resolved.
+#[derive(Clone, Debug, PartialEq)]
+struct Resolved {
+    source: String,
+    /// The constraint written, if any.
+    constraint: Option<String>,
+    /// The registry version taken.
+    version: Option<String>,
+    /// What was downloaded: a git URL and commit, or an archive URL.
+    fetched: String,
+    /// SHA-256 over the module's files (names and contents).
+    hash: String,
+    /// The module's directory inside what was downloaded, if not its top.
+    subdir: Option<String>,
+    /// The module's directory, under `.landform/modules`.
+    dir: String,
+}
+
+pub struct InitArgs {
+    /// Take the newest versions the constraints allow, not the locked ones.
+    pub upgrade: bool,
+}
+
+pub fn run(args: &InitArgs, color: bool) -> Result<u8, String> {
+    let lock = read_json(Path::new(LOCK_FILE)).map(|j| lock_entries(&j)).unwrap_or_default();
+    let mut init = Init { lock, upgrade: args.upgrade, found: BTreeMap::new(), diags: Vec::new(), changed: 0 };
+    let mut sources = SourceMap::new();
+    init.walk(".", "", &mut sources, 0);
+    if landform_lang::diag::has_errors(&init.diags) {
+        crate::print_diagnostics(&init.diags, &sources, color);
+        return Ok(1);
+    }
+    let lock_json = json!({
+        "modules": init.found.iter().map(|(k, r)| (k.clone(), json!({
+            "source": r.source, "constraint": r.constraint, "version": r.version, "fetched": r.fetched,
+            "subdir": r.subdir, "hash": r.hash,
+        }))).collect::<serde_json::Map<_, _>>()
+    });
+    let manifest = json!({
+        "modules": init.found.iter().map(|(k, r)| json!({"key": k, "source": r.source, "dir": r.dir})).collect::<Vec<_>>()
+    });
+    let wrote_lock = write_if_changed(Path::new(LOCK_FILE), &lock_json)?;
+    let wrote_manifest = write_if_changed(Path::new(MANIFEST), &manifest)?;
+    if init.found.is_empty() {
+        crate::outln!("No modules to download: every module source is a local path.");
+    } else if init.changed == 0 && !wrote_lock && !wrote_manifest {
+        crate::outln!("Modules are up to date: {} module(s) as {LOCK_FILE} records them.", init.found.len());
+    } else {
+        crate::outln!(
+            "{}",
+            crate::ui::success(
+                &format!(
+                    "Landform has been initialized: {} module(s) in {MODULES_DIR}, recorded in {LOCK_FILE}.",
+                    init.found.len()
+                ),
+                color
+            )
+        );
+    }
+    Ok(0)
+}
+
+struct Init {
+    lock: BTreeMap<String, Resolved>,
+    upgrade: bool,
+    found: BTreeMap<String, Resolved>,
+    diags: Vec<Diagnostic>,
+    changed: usize,
+}
+
+impl Init {
+    /// The module calls of the module in `dir` (at `key`), and theirs.
+    fn walk(&mut self, dir: &str, key: &str, sources: &mut SourceMap, depth: usize) {
+        if depth > 32 {
+            return;
+        }
+        let Ok(files) = DiskFs.read_module(dir) else { return };
+        let mut bodies = Vec::new();
+        for (name, text) in files {
+            let id = sources.add(name, text);
+            if let Some(f) = sources.get(id) {
+                let (file, d) = landform_lang::parse::parse_file(id, &f.text);
+                if d.iter().any(Diagnostic::is_error) {
+                    self.diags.extend(d);
+                    continue;
+                }
+                bodies.push(file.body);
+            }
+        }
+        let (module, _) = landform_lang::config::Module::from_bodies(bodies, sources);
+        for call in &module.module_calls {
+            let child_key = if key.is_empty() { call.name.clone() } else { format!("{key}.{}", call.name) };
+            if call.source.is_empty() {
+                continue;
+            }
+            if is_local_source(&call.source) {
+                let child = Path::new(dir).join(&call.source);
+                self.walk(&child.to_string_lossy(), &child_key, sources, depth + 1);
+                continue;
+            }
+            let constraint = match &call.version {
+                Some((text, span)) => match Constraint::parse(text) {
+                    Ok(c) => Some((text.clone(), c)),
+                    Err(e) => {
+                        self.diags.push(Diagnostic::error("Invalid version constraint", e, *span));
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            match self.install(&child_key, &call.source, constraint.as_ref(), call.source_span) {
+                Ok(r) => {
+                    let d = r.dir.clone();
+                    self.found.insert(child_key.clone(), r);
+                    self.walk(&d, &child_key, sources, depth + 1);
+                }
+                Err(e) => self.diags.push(e),
+            }
+        }
+    }
+
+    /// The module at `key`: as locked and installed already, or downloaded.
+    fn install(
+        &mut self,
+        key: &str,
+        source: &str,
+        constraint: Option<&(String, Constraint)>,
+        span: Span,
+    ) -> Result<Resolved, Diagnostic> {
+        let fail = |why: String| {
+            Diagnostic::error(
+                "Failed to download module",
+                format!("The module \"{key}\" from \"{source}\": {why}"),
+                span,
+            )
+        };
+        let parsed = parse_source(source).map_err(|e| {
+            Diagnostic::error(
+                "Invalid module source",
+                format!("The module \"{key}\" has source \"{source}\": {e}"),
+                span,
+            )
+        })?;
+        if constraint.is_some() && !matches!(parsed.kind, Kind::Registry { .. }) {
+            return Err(Diagnostic::error(
+                "Version constraint on a module that is not from a registry",
+                format!("\"{source}\" is not a registry address; a git source takes its version as ?ref=TAG, an archive has none. Remove the version argument."),
+                span,
+            ));
+        }
+        let written = constraint.map(|(t, _)| t.clone());
+        let locked = self.lock.get(key).filter(|l| !self.upgrade && l.source == source && l.constraint == written);
+        let dir = format!("{MODULES_DIR}/{}", key.replace(['/', '\\'], "_"));
+        // Installed as locked: nothing to do.
+        if let Some(l) = locked {
+            let module_dir = with_subdir(&dir, &l.subdir);
+            if tree_hash(Path::new(&dir)).ok().as_deref() == Some(l.hash.as_str()) {
+                return Ok(Resolved { dir: module_dir, ..l.clone() });
+            }
+        }
+        // What to fetch: the registry says for a registry address.
+        let (fetch, version, subdir) = match &parsed.kind {
+            Kind::Registry { host, path } => {
+                let want_version = locked.and_then(|l| l.version.clone());
+                let (v, getter) =
+                    registry_resolve(host, path, constraint.map(|(_, c)| c), want_version.as_deref()).map_err(&fail)?;
+                let got = parse_source(&getter).map_err(|e| fail(format!("the registry gave \"{getter}\": {e}")))?;
+                let sub = join_subdirs(&got.subdir, &parsed.subdir);
+                (got.kind, Some(v), sub)
+            }
+            other => (other.clone(), None, parsed.subdir.clone()),
+        };
+        // A locked git source is fetched at the commit the lock names.
+        let fetch = match (&fetch, locked) {
+            (Kind::Git { url, .. }, Some(l)) if l.fetched.starts_with(&format!("{url}@")) => {
+                Kind::Git { url: url.clone(), rev: l.fetched.rsplit_once('@').map(|(_, c)| c.to_string()) }
+            }
+            _ => fetch,
+        };
+        let tmp = format!("{dir}.tmp");
+        let _ = std::fs::remove_dir_all(&tmp);
+        let fetched = fetch_into(&fetch, Path::new(&tmp)).map_err(|e| {
+            let _ = std::fs::remove_dir_all(&tmp);
+            fail(e)
+        })?;
+        let hash = tree_hash(Path::new(&tmp)).map_err(&fail)?;
+        if let Some(l) = locked {
+            if l.fetched == fetched && l.hash != hash {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(fail(format!(
+                    "its files are not what {LOCK_FILE} recorded (hash {} now, {} then): the source changed under the same version. Run `landform init -upgrade` to accept it.",
+                    short(&hash),
+                    short(&l.hash)
+                )));
+            }
+        }
+        let module_dir = with_subdir(&dir, &subdir);
+        if !Path::new(&with_subdir(&tmp, &subdir)).is_dir() {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(fail(format!("it has no directory \"{}\"", subdir.unwrap_or_default())));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::rename(&tmp, &dir).map_err(|e| fail(format!("cannot move it into {dir}: {e}")))?;
+        self.changed += 1;
+        crate::outln!("- {key}: {source}{}", version.as_ref().map(|v| format!(" {v}")).unwrap_or_default());
+        Ok(Resolved {
+            source: source.to_string(),
+            constraint: written,
+            version,
+            fetched,
+            hash,
+            subdir,
+            dir: module_dir,
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Kind {
+    Registry { host: String, path: String },
+    Git { url: String, rev: Option<String> },
+    Archive { url: String },
+}
+
+struct Source {
+    kind: Kind,
+    subdir: Option<String>,
+}
+
+/// Read a module source as Terraform reads one.
+fn parse_source(source: &str) -> Result<Source, String> {
+    let (body, query) = source.split_once('?').map_or((source, None), |(b, q)| (b, Some(q)));
+    let rev = query.and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("ref=")).map(str::to_string));
+    let (body, forced_git) = match body.strip_prefix("git::") {
+        Some(rest) => (rest, true),
+        None => (body, false),
+    };
+    // `//` after the scheme's `://` starts the subdirectory.
+    let after_scheme = body.find("://").map_or(0, |i| i + 3);
+    let (base, subdir) = match body[after_scheme..].find("//") {
+        Some(i) => (&body[..after_scheme + i], Some(body[after_scheme + i + 2..].trim_matches('/').to_string())),
+        None => (body, None),
+    };
+    let subdir = subdir.filter(|s| !s.is_empty());
+    if subdir.as_deref().is_some_and(|s| s.split('/').any(|p| p == "..")) {
+        return Err("a module's subdirectory may not leave it (\"..\")".into());
+    }
+    if forced_git {
+        return Ok(Source { kind: Kind::Git { url: base.to_string(), rev }, subdir });
+    }
+    if let Some(rest) = base.strip_prefix("github.com/") {
+        let url = format!("https://github.com/{}", rest.trim_end_matches(".git"));
+        return Ok(Source { kind: Kind::Git { url: format!("{url}.git"), rev }, subdir });
+    }
+    if base.starts_with("http://") || base.starts_with("https://") {
+        let is_archive = base.ends_with(".tar.gz")
+            || base.ends_with(".tgz")
+            || query.is_some_and(|q| q.split('&').any(|kv| kv == "archive=tar.gz" || kv == "archive=tgz"));
+        if !is_archive {
+            return Err("Landform downloads modules over HTTP as .tar.gz archives (or ?archive=tar.gz); for a git repository write git::URL".into());
+        }
+        let url = match query {
+            Some(q) => format!("{base}?{q}"),
+            None => base.to_string(),
+        };
+        return Ok(Source { kind: Kind::Archive { url }, subdir });
+    }
+    let parts: Vec<&str> = base.split('/').collect();
+    let ok = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    match parts.as_slice() {
+        [ns, name, provider] if ok(ns) && ok(name) && ok(provider) => Ok(Source {
+            kind: Kind::Registry { host: "registry.terraform.io".into(), path: base.to_string() },
+            subdir,
+        }),
+        [host, ns, name, provider] if host.contains(['.', ':']) && ok(ns) && ok(name) && ok(provider) => Ok(Source {
+            kind: Kind::Registry { host: host.to_string(), path: [*ns, *name, *provider].join("/") },
+            subdir,
+        }),
+        _ => Err("not a local path (./ or ../), a registry address (NAMESPACE/NAME/PROVIDER), git::URL or an https:// .tar.gz".into()),
+    }
+}
+
+fn with_subdir(dir: &str, sub: &Option<String>) -> String {
+    match sub {
+        Some(s) => format!("{dir}/{s}"),
+        None => dir.to_string(),
+    }
+}
+
+fn join_subdirs(a: &Option<String>, b: &Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(format!("{a}/{b}")),
+        (a, b) => a.clone().or_else(|| b.clone()),
+    }
+}
+
+fn client() -> Result<reqwest::blocking::Client, String> {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .user_agent(concat!("landform/", env!("CARGO_PKG_VERSION"), " (init)"))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// A registry's module API: its address through service discovery
+/// (`/.well-known/terraform.json`). A registry on this machine (localhost,
+/// 127.0.0.1) is spoken to over plain HTTP; any other over HTTPS only.
+fn registry_base(c: &reqwest::blocking::Client, host: &str) -> Result<String, String> {
+    let local = host.starts_with("localhost") || host.starts_with("127.0.0.1") || host.starts_with("[::1]");
+    let origin = format!("{}://{host}", if local { "http" } else { "https" });
+    let url = format!("{origin}/.well-known/terraform.json");
+    let j: Json = get_json(c, &url)?;
+    let base =
+        j["modules.v1"].as_str().ok_or_else(|| format!("{host} is not a module registry (no modules.v1 in {url})"))?;
+    let base = if base.starts_with("http") { base.to_string() } else { format!("{origin}{base}") };
+    Ok(if base.ends_with('/') { base } else { format!("{base}/") })
+}
+
+fn get_json(c: &reqwest::blocking::Client, url: &str) -> Result<Json, String> {
+    let r = c.get(url).send().map_err(|e| format!("cannot reach {url}: {}", words(&e)))?;
+    if !r.status().is_success() {
+        return Err(format!("{url} answered {}", r.status()));
+    }
+    r.json().map_err(|e| format!("{url} did not answer JSON: {e}"))
+}
+
+fn words(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s = format!("{s}: {inner}");
+        src = inner.source();
+    }
+    s
+}
+
+/// The version to take (the locked one, or the newest the constraint
+/// allows) and where to get it (`X-Terraform-Get`).
+fn registry_resolve(
+    host: &str,
+    path: &str,
+    constraint: Option<&Constraint>,
+    locked: Option<&str>,
+) -> Result<(String, String), String> {
+    let c = client()?;
+    let base = registry_base(&c, host)?;
+    let list = get_json(&c, &format!("{base}{path}/versions"))?;
+    let mut versions: Vec<(Version, String)> = list["modules"][0]["versions"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v["version"].as_str()).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|s| Version::parse(s).ok().map(|v| (v, s.to_string())))
+        .collect();
+    versions.sort_by(|a, b| a.0.cmp(&b.0));
+    let pick = match locked {
+        Some(l) => versions.iter().find(|(_, s)| s == l),
+        None => versions.iter().rev().find(|(v, _)| constraint.is_none_or(|c| c.allows(v))),
+    };
+    let Some((_, version)) = pick else {
+        let have: Vec<&str> = versions.iter().map(|(_, s)| s.as_str()).collect();
+        return Err(match locked {
+            Some(l) => format!("the locked version {l} is no longer offered (the registry has {})", have.join(", ")),
+            None => format!("no version matches the constraint (the registry has {})", have.join(", ")),
+        });
+    };
+    let url = format!("{base}{path}/{version}/download");
+    let r = c.get(&url).send().map_err(|e| format!("cannot reach {url}: {}", words(&e)))?;
+    if !r.status().is_success() {
+        return Err(format!("{url} answered {}", r.status()));
+    }
+    let getter = r
+        .headers()
+        .get("x-terraform-get")
+        .and_then(|h| h.to_str().ok())
+        .ok_or_else(|| format!("{url} gave no X-Terraform-Get header"))?
+        .to_string();
+    // A relative location is relative to the download URL.
+    let getter = if getter.starts_with("./") || getter.starts_with('/') {
+        reqwest::Url::parse(&url).and_then(|u| u.join(&getter)).map(|u| u.to_string()).map_err(|e| e.to_string())?
+    } else {
+        getter
+    };
+    Ok((version.clone(), getter))
+}
+
+/// Fetch into `dest` (which must not exist); what was fetched, for the lock.
+fn fetch_into(kind: &Kind, dest: &Path) -> Result<String, String> {
+    match kind {
+        Kind::Git { url, rev } => {
+            let git = |args: &[&str], dir: Option<&Path>| -> Result<String, String> {
+                let mut cmd = std::process::Command::new("git");
+                cmd.args(args).env("GIT_TERMINAL_PROMPT", "0");
+                if let Some(d) = dir {
+                    cmd.current_dir(d);
+                }
+                let out = cmd.output().map_err(|e| format!("cannot run git: {e}"))?;
+                if !out.status.success() {
+                    let err = String::from_utf8_lossy(&out.stderr);
+                    return Err(format!("git {} failed: {}", args[0], err.trim()));
+                }
+                Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+            };
+            git(&["clone", "--quiet", "--no-checkout", url, &dest.to_string_lossy()], None)?;
+            let target = rev.clone().unwrap_or_else(|| "HEAD".to_string());
+            git(&["checkout", "--quiet", "--detach", &target], Some(dest)).map_err(|e| match rev {
+                Some(r) => format!("there is no ref \"{r}\" ({e})"),
+                None => e,
+            })?;
+            let commit = git(&["rev-parse", "HEAD"], Some(dest))?;
+            std::fs::remove_dir_all(dest.join(".git")).map_err(|e| e.to_string())?;
+            Ok(format!("{url}@{commit}"))
+        }
+        Kind::Archive { url } => {
+            let c = client()?;
+            let r = c.get(url).send().map_err(|e| format!("cannot reach {url}: {}", words(&e)))?;
+            if !r.status().is_success() {
+                return Err(format!("{url} answered {}", r.status()));
+            }
+            // A module is source text: 256 MiB is far past any real one.
+            let bytes = r.bytes().map_err(|e| format!("reading {url}: {e}"))?;
+            if bytes.len() > 256 << 20 {
+                return Err(format!("{url} is larger than 256 MiB"));
+            }
+            std::fs::create_dir_all(dest).map_err(|e| e.to_string())?;
+            let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
+            // unpack_in refuses entries that would land outside dest.
+            for entry in archive.entries().map_err(|e| format!("{url} is not a .tar.gz: {e}"))? {
+                let mut entry = entry.map_err(|e| format!("{url} is not a .tar.gz: {e}"))?;
+                entry.unpack_in(dest).map_err(|e| format!("unpacking {url}: {e}"))?;
+            }
+            Ok(url.clone())
+        }
+        Kind::Registry { .. } => Err("a registry gave another registry address".into()),
+    }
+}
+
+/// SHA-256 over every file's path and contents, in path order.
+fn tree_hash(dir: &Path) -> Result<String, String> {
+    use sha2::{Digest, Sha256};
+    let mut files = Vec::new();
+    let mut stack = vec![PathBuf::from(dir)];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).map_err(|e| format!("cannot read {}: {e}", d.display()))?.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.is_file() {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut h = Sha256::new();
+    for f in files {
+        let rel = f.strip_prefix(dir).unwrap_or(&f).to_string_lossy().into_owned();
+        h.update(rel.as_bytes());
+        h.update([0]);
+        h.update(std::fs::read(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?);
+        h.update([0]);
+    }
+    Ok(format!("sha256:{}", hex(&h.finalize())))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(19)]
+}
+
+fn read_json(p: &Path) -> Option<Json> {
+    serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
+}
+
+fn lock_entries(j: &Json) -> BTreeMap<String, Resolved> {
+    let s = |v: &Json| v.as_str().map(str::to_string);
+    j["modules"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| {
+                    Some((
+                        k.clone(),
+                        Resolved {
+                            source: s(&v["source"])?,
+                            constraint: s(&v["constraint"]),
+                            version: s(&v["version"]),
+                            fetched: s(&v["fetched"])?,
+                            hash: s(&v["hash"])?,
+                            subdir: s(&v["subdir"]),
+                            dir: String::new(),
+                        },
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Write `j` unless the file already holds exactly it; whether it wrote.
+fn write_if_changed(p: &Path, j: &Json) -> Result<bool, String> {
+    let text = format!("{}\n", serde_json::to_string_pretty(j).unwrap_or_default());
+    if std::fs::read_to_string(p).ok().as_deref() == Some(text.as_str()) {
+        return Ok(false);
+    }
+    if let Some(parent) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    let tmp = p.with_extension("json.tmp");
+    std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, p).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+    Ok(true)
+}
+
+/// Where `init` put the module at `key` under `root`, from its manifest.
+pub fn installed(root: &str, key: &str) -> Option<String> {
+    let manifest = read_json(&Path::new(root).join(MANIFEST))?;
+    let dir = manifest["modules"].as_array()?.iter().find(|m| m["key"] == key)?["dir"].as_str()?.to_string();
+    let full = Path::new(root).join(&dir);
+    full.is_dir().then(|| if root == "." { dir } else { full.to_string_lossy().into_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_are_read_as_terraform_reads_them() {
+        let s = parse_source("git::https://example.com/vpc.git//modules/vpc?ref=v1.2.0").unwrap();
+        assert!(
+            matches!(&s.kind, Kind::Git { url, rev: Some(r) } if url == "https://example.com/vpc.git" && r == "v1.2.0")
+        );
+        assert_eq!(s.subdir.as_deref(), Some("modules/vpc"));
+        let s = parse_source("git::file:///tmp/repo?ref=main").unwrap();
+        assert!(matches!(&s.kind, Kind::Git { url, .. } if url == "file:///tmp/repo"));
+        assert!(s.subdir.is_none());
+        let s = parse_source("terraform-aws-modules/vpc/aws//modules/vpc-endpoints").unwrap();
+        assert!(
+            matches!(&s.kind, Kind::Registry { host, path } if host == "registry.terraform.io" && path == "terraform-aws-modules/vpc/aws")
+        );
+        assert_eq!(s.subdir.as_deref(), Some("modules/vpc-endpoints"));
+        let s = parse_source("localhost:8080/acme/net/aws").unwrap();
+        assert!(matches!(&s.kind, Kind::Registry { host, .. } if host == "localhost:8080"));
+        assert!(matches!(parse_source("https://x.test/m.tar.gz").unwrap().kind, Kind::Archive { .. }));
+        assert!(parse_source("https://x.test/m.zip").is_err());
+        assert!(parse_source("git::https://x.test/r.git//../up").is_err());
+        assert!(parse_source("nonsense").is_err());
+    }
+}

@@ -1,0 +1,187 @@
+//! Issue 14: `landform init` downloads modules from a registry (a local
+//! stand-in speaking the module registry protocol), from git (a local
+//! repository) and as .tar.gz archives over HTTP, records them in a lock
+//! file, and plan uses them; a second init changes nothing.
+
+mod common;
+use common::{text, Fixture};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.email=t@example.com", "-c", "user.name=t", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
+}
+
+/// A repository whose module says which version it is, tagged v1.0.0, v1.1.0, v2.0.0.
+fn repository(dir: &Path) {
+    std::fs::create_dir_all(dir.join("modules/net")).unwrap();
+    git(dir, &["init", "-q"]);
+    for v in ["1.0.0", "1.1.0", "2.0.0"] {
+        std::fs::write(
+            dir.join("modules/net/main.lf"),
+            format!("variable \"name\" {{}}\noutput \"id\" {{\n  value = \"{v}-${{var.name}}\"\n}}\n"),
+        )
+        .unwrap();
+        git(dir, &["add", "-A"]);
+        git(dir, &["commit", "-qm", v]);
+        git(dir, &["tag", &format!("v{v}")]);
+    }
+}
+
+/// The module registry protocol, as far as init uses it; and an archive.
+struct Registry {
+    addr: String,
+    versions: Arc<Mutex<Vec<&'static str>>>,
+    downloads: Arc<Mutex<usize>>,
+}
+
+fn registry(repo: &Path, archive: Vec<u8>) -> Registry {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let versions = Arc::new(Mutex::new(vec!["1.0.0", "1.1.0", "2.0.0"]));
+    let downloads = Arc::new(Mutex::new(0));
+    let (v, d, repo) = (versions.clone(), downloads.clone(), repo.to_string_lossy().into_owned());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h.trim_end().is_empty() {
+                    break;
+                }
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            let (status, headers, body): (&str, String, Vec<u8>) = if path == "/.well-known/terraform.json" {
+                ("200 OK", String::new(), br#"{"modules.v1": "/v1/modules/"}"#.to_vec())
+            } else if path == "/v1/modules/acme/net/local/versions" {
+                let list: Vec<String> = v.lock().unwrap().iter().map(|v| format!("{{\"version\":\"{v}\"}}")).collect();
+                (
+                    "200 OK",
+                    String::new(),
+                    format!("{{\"modules\":[{{\"versions\":[{}]}}]}}", list.join(",")).into_bytes(),
+                )
+            } else if let Some(ver) =
+                path.strip_prefix("/v1/modules/acme/net/local/").and_then(|p| p.strip_suffix("/download"))
+            {
+                *d.lock().unwrap() += 1;
+                ("204 No Content", format!("X-Terraform-Get: git::file://{repo}//modules/net?ref=v{ver}\r\n"), vec![])
+            } else if path == "/archive/net.tar.gz" {
+                ("200 OK", String::new(), archive.clone())
+            } else {
+                ("404 Not Found", String::new(), b"{}".to_vec())
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    Registry { addr, versions, downloads }
+}
+
+/// A .tar.gz holding one module at `net/main.lf`.
+fn tarball() -> Vec<u8> {
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+    let text = b"variable \"name\" {}\noutput \"id\" {\n  value = \"archive-${var.name}\"\n}\n";
+    let mut h = tar::Header::new_gnu();
+    h.set_size(text.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append_data(&mut h, "net/main.lf", &text[..]).unwrap();
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+#[test]
+fn init_resolves_registry_git_and_archive_modules_records_them_and_plan_uses_them() {
+    let f = Fixture::new("init", "");
+    let repo = f.dir.join("upstream");
+    repository(&repo);
+    let reg = registry(&repo, tarball());
+    let config = |version: &str| {
+        format!(
+            "module \"a\" {{\n  source  = \"{}/acme/net/local\"\n  version = \"{version}\"\n  name    = \"a\"\n}}\n\
+             module \"b\" {{\n  source = \"git::file://{}//modules/net?ref=v2.0.0\"\n  name   = \"b\"\n}}\n\
+             module \"c\" {{\n  source = \"http://{}/archive/net.tar.gz//net\"\n  name   = \"c\"\n}}\n\
+             output \"ids\" {{\n  value = [module.a.id, module.b.id, module.c.id]\n}}\n",
+            reg.addr,
+            repo.display(),
+            reg.addr
+        )
+    };
+    f.write(&config("~> 1.0"));
+
+    // Before init: plan says what to run.
+    let out = f.run(&["plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("Module not installed") && err.contains("landform init") && err.contains("main.lf:2:"),
+        "{err}"
+    );
+
+    let said = f.ok(&["init"]);
+    assert!(said.contains("initialized: 3 module(s)"), "{said}");
+    let lock = std::fs::read_to_string(f.path(".landform.lock.json")).unwrap();
+    let j: serde_json::Value = serde_json::from_str(&lock).unwrap();
+    assert_eq!(j["modules"]["a"]["version"], "1.1.0", "~> 1.0 takes the newest 1.x: {lock}");
+    assert!(j["modules"]["b"]["fetched"].as_str().unwrap().contains('@'), "the commit is recorded: {lock}");
+    assert!(j["modules"]["c"]["hash"].as_str().unwrap().starts_with("sha256:"), "{lock}");
+
+    f.ok(&["apply", "-auto-approve"]);
+    assert_eq!(f.ok(&["output", "-json", "ids"]).trim(), r#"["1.1.0-a","2.0.0-b","archive-c"]"#);
+
+    // A second init changes nothing: same lock, no download.
+    let downloads = *reg.downloads.lock().unwrap();
+    let said = f.ok(&["init"]);
+    assert!(said.contains("up to date"), "{said}");
+    assert_eq!(std::fs::read_to_string(f.path(".landform.lock.json")).unwrap(), lock);
+    assert_eq!(*reg.downloads.lock().unwrap(), downloads);
+    let replan = f.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(replan.status.code(), Some(0), "{}", text(&replan.stdout));
+
+    // A newer release is taken only with -upgrade; the lock holds otherwise.
+    git(&repo, &["tag", "v1.2.0", "v1.1.0"]);
+    reg.versions.lock().unwrap().push("1.2.0");
+    f.ok(&["init"]);
+    assert!(std::fs::read_to_string(f.path(".landform.lock.json")).unwrap().contains("\"1.1.0\""));
+    f.ok(&["init", "-upgrade"]);
+    assert!(std::fs::read_to_string(f.path(".landform.lock.json")).unwrap().contains("\"1.2.0\""));
+
+    // A bad constraint: where, and why.
+    f.write(&config("~> banana"));
+    let out = f.run(&["init"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("Invalid version constraint") && err.contains("main.lf:3:13"), "{err}");
+    // No version allowed.
+    f.write(&config("~> 9.0"));
+    let err = text(&f.run(&["init"]).stderr);
+    assert!(err.contains("no version matches") && err.contains("1.0.0, 1.1.0"), "{err}");
+    // An unreachable registry, a missing git ref.
+    f.write("module \"x\" {\n  source  = \"127.0.0.1:1/acme/net/local\"\n  version = \"1.0.0\"\n}\n");
+    let out = f.run(&["init"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("cannot reach") && text(&out.stderr).contains("main.lf:2:"),
+        "{}",
+        text(&out.stderr)
+    );
+    f.write(&format!("module \"y\" {{\n  source = \"git::file://{}?ref=v7\"\n}}\n", repo.display()));
+    let err = text(&f.run(&["init"]).stderr);
+    assert!(err.contains("no ref \"v7\""), "{err}");
+}
