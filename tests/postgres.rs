@@ -399,3 +399,30 @@ fn a_backend_block_keeps_the_state_in_postgresql() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(pg.sql("SELECT count(*) FROM team.records WHERE workspace = 'default' AND kind = 'r'"), "0");
 }
+
+/// Issue 14: Terraform's own spelling, `terraform { backend "pg" { conn_str,
+/// schema_name } }` (or PG_CONN_STR), is Landform's PostgreSQL backend; other
+/// Terraform backends and `cloud` are refused at their line.
+#[test]
+fn terraforms_pg_backend_block_is_the_postgresql_backend_and_others_are_refused() {
+    let pg = Postgres::start();
+    let f = quickstart("tf-pg-block");
+    std::fs::write(f.path("backend.lf"), "terraform {\n  backend \"pg\" {\n    schema_name = \"tfteam\"\n  }\n}\n")
+        .unwrap();
+    let run = |args: &[&str]| f.cmd(args).env("PG_CONN_STR", &pg.url).stdin(Stdio::null()).output().unwrap();
+    let out = run(&["apply", "-auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(pg.sql("SELECT count(*) > 0 FROM tfteam.records WHERE workspace = 'default'"), "t");
+    assert!(!f.path(".landform/state/workspaces").exists(), "a sled state was written");
+    let out = run(&["destroy", "-auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for (block, line) in
+        [("backend \"s3\" {\n    bucket = \"b\"\n  }", "backend.lf:2:11"), ("cloud {\n  }", "backend.lf:2:3")]
+    {
+        std::fs::write(f.path("backend.lf"), format!("terraform {{\n  {block}\n}}\n")).unwrap();
+        let out = f.run(&["validate"]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = text(&out.stderr);
+        assert!(err.contains("Unsupported backend") && err.contains(line) && err.contains("backend \"pg\""), "{err}");
+    }
+}

@@ -539,8 +539,21 @@ impl Builder<'_> {
     /// `required_providers` are read and left alone.
     fn settings(&mut self, block: &Block) {
         let kind = block.kind.name.as_str();
-        let blocks: &[&str] = if kind == "terraform" { &["required_providers"] } else { &[] };
+        let blocks: &[&str] = if kind == "terraform" { &["required_providers", "backend", "cloud"] } else { &[] };
         let found = self.schema(&block.body, kind, &["required_version"], blocks);
+        if kind == "terraform" {
+            for b in block.body.blocks() {
+                match b.kind.name.as_str() {
+                    "backend" => self.terraform_backend(b),
+                    "cloud" => self.err(
+                        "Unsupported backend",
+                        "HCP Terraform (the cloud block) keeps state where Landform cannot. Landform keeps its state in .landform (the default) or in PostgreSQL: backend \"pg\" { conn_str = \"...\" }. Remove the cloud block.".into(),
+                        b.kind.span,
+                    ),
+                    _ => {}
+                }
+            }
+        }
         let Some(a) = found.get("required_version") else { return };
         let Some(text) = a.value.as_static_string() else {
             self.err(
@@ -557,6 +570,55 @@ impl Builder<'_> {
         if kind == "landform" && self.declare("landform:required_version".into(), "Landform settings", block.kind.span)
         {
             self.module.required_version = Some((text, a.value.span));
+        }
+    }
+
+    /// Terraform's `backend` inside `terraform {}`: `pg` is Landform's
+    /// PostgreSQL backend (`conn_str`, `schema_name`), `local` is the default;
+    /// any other is refused, saying what Landform has.
+    fn terraform_backend(&mut self, block: &Block) {
+        let Some(l) = self.labels(block, &["type"]) else { return };
+        let span = block.kind.span;
+        match l[0].as_str() {
+            "local" => {}
+            "pg" => {
+                if !self.declare("backend:".into(), "Backend configuration", span) {
+                    return;
+                }
+                let found = self.schema(&block.body, "backend", &["conn_str", "schema_name"], &[]);
+                if let Some(r) = found.values().flat_map(|a| crate::refs::references(&a.value)).next() {
+                    self.err(
+                        "Reference in a backend setting",
+                        "The backend is chosen before variables, locals and resources are evaluated: write the value, or leave conn_str out and set PG_CONN_STR or LANDFORM_BACKEND_URL.".into(),
+                        r.span,
+                    );
+                    return;
+                }
+                let url = match found.get("conn_str") {
+                    Some(a) => a.value.clone(),
+                    // Terraform's pg backend reads PG_CONN_STR when conn_str is not set.
+                    None => Expr {
+                        kind: crate::syntax::ExprKind::Call(
+                            Ident { name: "env".into(), span },
+                            vec![Expr {
+                                kind: crate::syntax::ExprKind::Template(vec![crate::syntax::TemplatePart::Literal(
+                                    "PG_CONN_STR".into(),
+                                )]),
+                                span,
+                            }],
+                            false,
+                        ),
+                        span,
+                    },
+                };
+                let schema = found.get("schema_name").map(|a| a.value.clone());
+                self.module.backend = Some(Backend { kind: "postgres".into(), url, schema, span });
+            }
+            other => self.err(
+                "Unsupported backend",
+                format!("Terraform's backend \"{other}\" keeps state where Landform cannot. Landform keeps its state in .landform (the default: remove the block) or in PostgreSQL: backend \"pg\" {{ conn_str = \"postgres://...\" }}."),
+                block.labels[0].span,
+            ),
         }
     }
 
