@@ -601,9 +601,11 @@ fn validate(args: ValidateArgs, color: bool) -> Result<u8, String> {
     let (tree, mut diags) = landform_lang::module::load_tree(&inputs::DiskFs, &dir.to_string_lossy(), &mut sources);
     let (mut inputs, mut d) = inputs::collect(&args.vars, &dir, &mut sources);
     diags.append(&mut d);
-    // As Terraform does, validate without values: a variable not given any is unknown.
+    // As Terraform does, validate without values: every variable is unknown
+    // (its default too), so a body is checked for what any value would break,
+    // not evaluated with one choice (`count = var.on ? 1 : 0` off).
     for v in &tree.module.variables {
-        if v.default.is_none() && !inputs.contains_key(&v.name) {
+        if !inputs.contains_key(&v.name) {
             let value = InputValue::Value(landform_lang::Value::Unknown, v.span);
             inputs.insert(v.name.clone(), Input { value, origin: "validate".into() });
         }
@@ -635,12 +637,7 @@ fn validate(args: ValidateArgs, color: bool) -> Result<u8, String> {
     Ok(if valid { 0 } else { 1 })
 }
 
-/// The same diagnostic can come from a module checked twice (e.g. both branches
-/// of an unknown conditional); show it once.
-pub fn dedup(diags: &mut Vec<Diagnostic>) {
-    let mut seen = std::collections::HashSet::new();
-    diags.retain(|d| seen.insert((d.summary.clone(), d.detail.clone(), format!("{:?}", d.span))));
-}
+pub use landform_lang::diag::dedup;
 
 pub fn print_diagnostics(diags: &[Diagnostic], sources: &SourceMap, color: bool) {
     if diags.is_empty() {

@@ -614,3 +614,34 @@ fn numbers_keep_every_digit_through_plan_state_and_outputs() {
     let json = f.ok(&["show", "-json"]);
     assert!(json.contains("12345678901234567890") && json.contains(&third), "{json}");
 }
+
+/// Issue 14: validate judges what Terraform judges. Every variable is
+/// unknown (a resource switched off by `count = var.on ? 1 : 0` is not
+/// evaluated with the default's null); a call to a function that does not
+/// exist is found wherever it is; a for variable's missing attribute is
+/// said as one.
+#[test]
+fn validate_judges_what_terraform_judges() {
+    let f = Fixture::new(
+        "validate-like-terraform",
+        "variable \"on\" {\n  default = false\n}\nvariable \"cfg\" {\n  type    = object({ name = string })\n  default = null\n}\nresource \"landform_data\" \"x\" {\n  count = var.on ? 1 : 0\n  input = var.cfg.name\n}\n",
+    );
+    f.ok(&["validate"]);
+    for (expr, at) in [("try(nosuchfn(1), 2)", "main.lf:2:15"), ("true ? 1 : otherbad(2)", "main.lf:2:22")] {
+        f.write(&format!("output \"x\" {{\n  value = {expr}\n}}\n"));
+        let out = f.run(&["validate"]);
+        assert_eq!(out.status.code(), Some(1), "{expr}");
+        let err = text(&out.stderr);
+        assert!(err.contains("Call to unknown function") && err.contains(at), "{expr}: {err}");
+        assert_eq!(err.matches("Call to unknown function").count(), 1, "said once: {err}");
+    }
+    f.write("output \"x\" {\n  value = [for s in [{ a = 1 }] : s.b]\n}\n");
+    let err = text(&f.run(&["validate"]).stderr);
+    assert!(
+        err.contains("Unsupported attribute")
+            && err.contains("no")
+            && err.contains("\"b\"")
+            && !err.contains("undeclared resource"),
+        "{err}"
+    );
+}

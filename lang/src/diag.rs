@@ -175,6 +175,14 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
 }
 
 /// `Did you mean "x"?` or nothing, ready to append to a detail.
+/// The same diagnostic can come from a module checked twice (both branches
+/// of an unknown conditional; a call to an unknown function, found when the
+/// files are read and again when evaluated): keep the first.
+pub fn dedup(diags: &mut Vec<Diagnostic>) {
+    let mut seen = std::collections::HashSet::new();
+    diags.retain(|d| seen.insert((d.summary.clone(), d.detail.clone(), format!("{:?}", d.span))));
+}
+
 pub fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
     match did_you_mean(name, candidates) {
         Some(s) => format!(" Did you mean \"{s}\"?"),

@@ -94,11 +94,14 @@ pub struct Evaluator<'h> {
     /// Evaluating an untaken `?:` branch for its type: nested conditionals
     /// there do not look at their own untaken branches (no 2^depth work).
     typing_only: bool,
+    /// Names the enclosing `for` expressions bind: `s.b` on one of them is a
+    /// missing attribute, not a resource.
+    bound: Vec<String>,
 }
 
 impl<'h> Evaluator<'h> {
     pub fn new(host: &'h dyn Host) -> Evaluator<'h> {
-        Evaluator { host, diags: Vec::new(), typing_only: false }
+        Evaluator { host, diags: Vec::new(), typing_only: false, bound: Vec::new() }
     }
 
     fn error(&mut self, summary: &str, detail: String, span: Span) -> Value {
@@ -426,6 +429,10 @@ impl<'h> Evaluator<'h> {
                 "module" => ("Reference to undeclared module", format!("No module call named \"{n}\" is declared in this module.{hint}")),
                 "data" => ("Reference to undeclared data source", format!("No data source of type \"{n}\" is declared in this module.{hint}")),
                 "each" | "count" | "path" => ("Unsupported attribute", format!("\"{}\" has no attribute \"{n}\".{hint}", root.name)),
+                r if self.bound.iter().any(|b| b == r) => (
+                    "Unsupported attribute",
+                    format!("This object does not have an attribute named \"{n}\".{hint} (\"{r}\" is the for expression's variable.)"),
+                ),
                 r => (
                     "Reference to undeclared resource",
                     format!("A managed resource \"{r}\" \"{n}\" has not been declared in this module.{hint}"),
@@ -981,6 +988,15 @@ impl<'h> Evaluator<'h> {
     }
 
     fn for_expr(&mut self, f: &ForExpr, scope: &Scope) -> Value {
+        let n = self.bound.len();
+        self.bound.extend(f.key_var.iter().map(|k| k.name.clone()));
+        self.bound.push(f.value_var.name.clone());
+        let v = self.for_expr_bound(f, scope);
+        self.bound.truncate(n);
+        v
+    }
+
+    fn for_expr_bound(&mut self, f: &ForExpr, scope: &Scope) -> Value {
         let coll = self.eval(&f.collection, scope);
         let (inner, sensitive) = coll.unmark();
         let pairs: Vec<(Value, Value)> = match inner {

@@ -96,6 +96,7 @@ fn load(
                 };
                 syntax_errors += d.iter().filter(|d| crate::parse::is_syntax_error(d)).count();
                 diags.append(&mut d);
+                unknown_functions(&file.body, diags);
                 bodies.push(file.body);
             }
         }
@@ -179,6 +180,44 @@ fn load(
     }
     stack.pop();
     LoadedModule { dir: dir.to_string(), syntax_errors, module, children }
+}
+
+/// A call to a function that does not exist is an error wherever it is —
+/// inside `try()`, in a branch not taken, in a resource with no instances —
+/// as Terraform finds it before evaluating anything.
+fn unknown_functions(body: &crate::syntax::Body, diags: &mut Vec<Diagnostic>) {
+    use crate::syntax::{ExprKind, Item};
+    let mut check = |e: &crate::syntax::Expr| {
+        if let ExprKind::Call(name, ..) = &e.kind {
+            if crate::functions::arity(&name.name).is_none() {
+                diags.push(Diagnostic::error(
+                    "Call to unknown function",
+                    format!(
+                        "There is no function named \"{}\".{}",
+                        name.name,
+                        crate::diag::suggestion(&name.name, crate::functions::names())
+                    ),
+                    name.span,
+                ));
+            }
+        }
+    };
+    for item in &body.items {
+        match item {
+            // A variable's `type` is a type (`list(string)`), not calls.
+            Item::Block(b) if b.kind.name == "variable" => {
+                for i in &b.body.items {
+                    match i {
+                        Item::Attribute(a) if a.name.name == "type" => {}
+                        Item::Attribute(a) => crate::syntax::walk_expr(&a.value, &mut check),
+                        Item::Block(inner) => crate::syntax::walk_body(&inner.body, &mut check),
+                    }
+                }
+            }
+            Item::Block(b) => crate::syntax::walk_body(&b.body, &mut check),
+            Item::Attribute(a) => crate::syntax::walk_expr(&a.value, &mut check),
+        }
+    }
 }
 
 /// Collapse `.` and `..` without touching the file system.

@@ -263,3 +263,74 @@ impl Expr {
         }
     }
 }
+
+/// Every expression in a body, its nested blocks and the expressions inside
+/// them, outermost first.
+pub fn walk_body(body: &Body, f: &mut dyn FnMut(&Expr)) {
+    for item in &body.items {
+        match item {
+            Item::Attribute(a) => walk_expr(&a.value, f),
+            Item::Block(b) => walk_body(&b.body, f),
+        }
+    }
+}
+
+/// An expression and every expression inside it, outermost first; iterative,
+/// so that deeply nested input cannot overflow the stack.
+pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+    let mut stack = vec![e];
+    let mut parts: Vec<&TemplatePart> = Vec::new();
+    while !stack.is_empty() || !parts.is_empty() {
+        if let Some(p) = parts.pop() {
+            match p {
+                TemplatePart::Literal(_) => {}
+                TemplatePart::Interpolation(e) => stack.push(e),
+                TemplatePart::If { cond, then, otherwise } => {
+                    stack.push(cond);
+                    parts.extend(then.iter().chain(otherwise));
+                }
+                TemplatePart::For { collection, body, .. } => {
+                    stack.push(collection);
+                    parts.extend(body.iter());
+                }
+            }
+            continue;
+        }
+        let Some(e) = stack.pop() else { break };
+        f(e);
+        match &e.kind {
+            ExprKind::Null
+            | ExprKind::Bool(_)
+            | ExprKind::Number(_)
+            | ExprKind::Duration(_)
+            | ExprKind::Percent(_)
+            | ExprKind::Variable(_) => {}
+            ExprKind::Template(ps) => parts.extend(ps.iter()),
+            ExprKind::List(items) | ExprKind::Call(_, items, _) => stack.extend(items.iter()),
+            ExprKind::Object(items) => {
+                for i in items {
+                    if let ObjectKey::Expr(k) = &i.key {
+                        stack.push(k);
+                    }
+                    stack.push(&i.value);
+                }
+            }
+            ExprKind::GetAttr(b, _) | ExprKind::Unary(_, b) | ExprKind::Paren(b) => stack.push(b),
+            ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => stack.extend([&**a, &**b]),
+            ExprKind::Splat(b, steps) => {
+                stack.push(b);
+                stack.extend(steps.iter().filter_map(|s| match s {
+                    Step::Index(k) => Some(k),
+                    Step::Attr(_) => None,
+                }));
+            }
+            ExprKind::Conditional(c, a, b) => stack.extend([&**c, &**a, &**b]),
+            ExprKind::For(fe) => {
+                stack.push(&fe.collection);
+                stack.extend(fe.key.iter());
+                stack.push(&fe.value);
+                stack.extend(fe.condition.iter());
+            }
+        }
+    }
+}

@@ -71,6 +71,8 @@ fn run_case(path: &Path) -> (String, bool) {
         diags.extend(d);
         checked = Some(c);
     }
+    // As the CLI shows them: each once.
+    landform_lang::diag::dedup(&mut diags);
     let has_errors = diags.iter().any(|d| d.is_error());
     if has_errors {
         out.push_str(&render_all(&diags, &sources, Style::PLAIN));
