@@ -611,7 +611,7 @@ fn validate(args: ValidateArgs, color: bool) -> Result<u8, String> {
         }
     }
     if tree.syntax_errors == 0 {
-        diags.extend(landform_lang::check::check_tree(&tree, &inputs, &inputs::DiskHost::plan()).1);
+        diags.extend(landform_lang::check::validate_tree(&tree, &inputs, &inputs::DiskHost::plan()).1);
         match run::providers_for(&tree, &landform_lang::Value::Unknown) {
             Ok(p) => diags.extend(landform_engine::planner::validate_schemas(&tree, &p)),
             Err(d) => diags.extend(d),

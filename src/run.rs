@@ -35,6 +35,13 @@ pub fn providers_for(
     let mut scope = landform_lang::Scope::new();
     scope.set("var", variables.clone());
     let host = DiskHost::plan();
+    // Provider settings may use locals (`region = local.region`), as in
+    // Terraform; what depends on resources, data or modules is unknown here.
+    let validating = variables.is_unknown();
+    scope.set("module", landform_lang::Value::Unknown);
+    scope.set("data", landform_lang::Value::Unknown);
+    let local = landform_lang::check::evaluate_locals(&tree.module, &scope, &host, &mut Vec::new());
+    scope.set("local", local);
     let mut default_aws = landform_provider_aws::Settings::default();
     let mut default_haproxy = landform_provider_haproxy::Settings::default();
     let mut aliases: Vec<(String, Arc<dyn landform_provider::Provider>)> = Vec::new();
@@ -43,9 +50,16 @@ pub fn providers_for(
         for a in block.body.attributes().filter(|a| a.name.name != "alias") {
             let mut ev = landform_lang::Evaluator::new(&host);
             let v = ev.eval(&a.value, &scope);
+            let had_errors = !ev.diags.is_empty();
             diags.append(&mut ev.diags);
             if !v.contains_unknown() {
                 config.insert(a.name.name.clone(), v.unmark_deep().0.to_json());
+            } else if !validating && !had_errors {
+                diags.push(Diagnostic::error(
+                    "Provider setting not known when planning",
+                    format!("The {} provider's \"{}\" depends on a value known only after apply (a resource, data source or module output). Landform needs provider settings when it plans: use variables, locals or literals.", block.name, a.name.name),
+                    a.value.span,
+                ));
             }
         }
         let provider: Arc<dyn landform_provider::Provider> = match block.name.as_str() {

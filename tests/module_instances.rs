@@ -97,3 +97,56 @@ fn instances_that_cannot_be_known_when_planning_are_refused_at_the_expression() 
     let err = text(&out.stderr);
     assert!(err.contains("main.lf:6:14") && err.contains("known only after apply"), "{err}");
 }
+
+/// Issue 14: count and for_each on module calls inside child modules, as
+/// real modules have them (terraform-aws-eks's node groups, terraform-aws-rds's
+/// role associations): the instances nest, apply, re-plan clean, and a
+/// smaller count destroys only what it drops.
+#[test]
+fn module_calls_repeat_inside_repeated_modules() {
+    let f = Fixture::new(
+        "module-nested-repetition",
+        "module \"region\" {\n  source   = \"./modules/region\"\n  for_each = { eu = 2, us = 1 }\n  name     = each.key\n  sites    = each.value\n}\noutput \"ids\" {\n  value = { for k, m in module.region : k => m.ids }\n}\n",
+    );
+    std::fs::create_dir_all(f.path("modules/region")).unwrap();
+    std::fs::create_dir_all(f.path("modules/site")).unwrap();
+    std::fs::write(
+        f.path("modules/region/main.lf"),
+        "variable \"name\" {}\nvariable \"sites\" {\n  type = number\n}\nmodule \"site\" {\n  source = \"../site\"\n  count  = var.sites\n  label  = \"${var.name}-${count.index}\"\n}\noutput \"ids\" {\n  value = module.site[*].id\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        f.path("modules/site/main.lf"),
+        "variable \"label\" {}\nresource \"landform_data\" \"x\" {\n  input = var.label\n}\noutput \"id\" {\n  value = landform_data.x.output\n}\n",
+    )
+    .unwrap();
+    f.ok(&["validate"]);
+    f.ok(&["apply", "-auto-approve"]);
+    let listed = f.ok(&["state", "list"]);
+    for a in [
+        "module.region[\"eu\"].module.site[0].landform_data.x",
+        "module.region[\"eu\"].module.site[1].landform_data.x",
+        "module.region[\"us\"].module.site[0].landform_data.x",
+    ] {
+        assert!(listed.contains(a), "{a} not in:\n{listed}");
+    }
+    assert_eq!(f.ok(&["output", "-json", "ids"]).trim(), r#"{"eu":["eu-0","eu-1"],"us":["us-0"]}"#);
+    let again = f.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
+    f.write(&std::fs::read_to_string(f.path("main.lf")).unwrap().replace("eu = 2", "eu = 1"));
+    let out = f.ok(&["apply", "-auto-approve"]);
+    assert!(
+        out.contains("0 added, 0 changed, 1 destroyed") && out.contains("module.region[\"eu\"].module.site[1]"),
+        "{out}"
+    );
+    // A nested count that depends on a resource: refused at its expression.
+    std::fs::write(
+        f.path("modules/region/main.lf"),
+        "variable \"name\" {}\nvariable \"sites\" {}\nresource \"landform_data\" \"n\" {\n  input = 1\n}\nmodule \"site\" {\n  source = \"../site\"\n  count  = landform_data.n.output\n  label  = var.name\n}\noutput \"ids\" {\n  value = []\n}\n",
+    )
+    .unwrap();
+    let out = f.run(&["plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("modules/region/main.lf:8:12") && err.contains("known only after apply"), "{err}");
+}

@@ -136,67 +136,144 @@ impl<'a> ConfigGraph<'a> {
 #[derive(Default, Clone, Debug)]
 pub struct ModuleInstances(pub HashMap<(ModulePath, String), Vec<(crate::addr::Key, landform_lang::Value)>>);
 
-/// Evaluate the root module's calls' `count` and `for_each` from variables and
-/// locals, before the graph is built: a module's instances are part of the
-/// graph's shape, so they must be known before anything is planned.
+/// Evaluate the module calls' `count` and `for_each` — in the root module and
+/// in the modules it calls, at any depth — from variables and locals, before
+/// the graph is built: a module's instances are part of the graph's shape, so
+/// they must be known before anything is planned.
 pub fn module_instances(
     root: &LoadedModule,
     variables: &landform_lang::Value,
     host: &dyn landform_lang::Host,
 ) -> (ModuleInstances, Vec<Diagnostic>) {
-    use crate::addr::Key;
-    use landform_lang::{Evaluator, Scope, Value};
     let mut out = ModuleInstances::default();
     let mut diags = Vec::new();
-    let calls: Vec<_> = root.module.module_calls.iter().filter(|c| c.count.is_some() || c.for_each.is_some()).collect();
-    if calls.is_empty() {
-        return (out, diags);
+    if has_repetition(root) {
+        instances_in(root, &ModulePath::new(), variables.clone(), host, &mut out, &mut diags);
     }
+    (out, diags)
+}
+
+/// Whether a call in this module or below sets count or for_each.
+fn has_repetition(m: &LoadedModule) -> bool {
+    m.module.module_calls.iter().any(|c| c.count.is_some() || c.for_each.is_some())
+        || m.children.values().any(has_repetition)
+}
+
+/// The instances of `m`'s repeated calls, and of those below them; `var` is
+/// `m`'s variables.
+fn instances_in(
+    m: &LoadedModule,
+    path: &ModulePath,
+    var: landform_lang::Value,
+    host: &dyn landform_lang::Host,
+    out: &mut ModuleInstances,
+    diags: &mut Vec<Diagnostic>,
+) {
+    use crate::addr::Key;
+    use landform_lang::{Evaluator, Scope, Value};
     let mut base = Scope::new();
-    base.set("var", variables.clone());
-    base.set("path", landform_lang::eval::path_object(&root.dir, host));
+    base.set("var", var);
+    base.set("path", landform_lang::eval::path_object(&m.dir, host));
     base.set("landform", landform_lang::eval::landform_object(host));
     base.set("terraform", landform_lang::eval::landform_object(host));
     base.set("data", Value::Unknown);
     base.set("module", Value::Unknown);
-    for r in &root.module.resources {
+    for r in &m.module.resources {
         base.set(r.type_name.clone(), Value::Unknown);
     }
     // Locals that read resources come out unknown; their errors are reported by the plan.
-    let locals = landform_lang::check::evaluate_locals(&root.module, &base, host, &mut Vec::new());
+    let locals = landform_lang::check::evaluate_locals(&m.module, &base, host, &mut Vec::new());
     base.set("local", locals);
-    for call in calls {
-        let (expr, what) = match (&call.count, &call.for_each) {
-            (Some(c), _) => (c, "count"),
-            (None, Some(f)) => (f, "for_each"),
-            _ => continue,
-        };
-        let mut ev = Evaluator::new(host);
-        let v = ev.eval(expr, &base);
-        if !ev.diags.is_empty() {
-            diags.append(&mut ev.diags);
+    for call in &m.module.module_calls {
+        let Some(child) = m.children.get(&call.name) else { continue };
+        let repeated = call.count.is_some() || call.for_each.is_some();
+        if !repeated && !has_repetition(child) {
             continue;
         }
-        let keys: Result<Option<Vec<(Key, Value)>>, String> = if what == "count" {
-            landform_lang::check::count_value(&v)
-                .map(|n| n.map(|n| (0..n).map(|i| (Key::Int(i), Value::Unknown)).collect()))
-        } else {
-            landform_lang::check::for_each_keys(&v)
-                .map(|k| k.map(|k| k.into_iter().map(|(k, v)| (Key::Str(k), v)).collect()))
-        };
-        match keys {
-            Ok(Some(keys)) => {
-                out.0.insert((ModulePath::new(), call.name.clone()), keys);
+        let keys: Vec<(Key, Value)> = match (&call.count, &call.for_each) {
+            (None, None) => vec![(Key::None, Value::Unknown)],
+            (count, for_each) => {
+                let (expr, what) = match (count, for_each) {
+                    (Some(c), _) => (c, "count"),
+                    (None, Some(f)) => (f, "for_each"),
+                    _ => continue,
+                };
+                let mut ev = Evaluator::new(host);
+                let v = ev.eval(expr, &base);
+                if !ev.diags.is_empty() {
+                    diags.append(&mut ev.diags);
+                    continue;
+                }
+                let keys: Result<Option<Vec<(Key, Value)>>, String> = if what == "count" {
+                    landform_lang::check::count_value(&v)
+                        .map(|n| n.map(|n| (0..n).map(|i| (Key::Int(i), Value::Unknown)).collect()))
+                } else {
+                    landform_lang::check::for_each_keys(&v)
+                        .map(|k| k.map(|k| k.into_iter().map(|(k, v)| (Key::Str(k), v)).collect()))
+                };
+                match keys {
+                    Ok(Some(keys)) => {
+                        out.0.insert((path.clone(), call.name.clone()), keys.clone());
+                        keys
+                    }
+                    Ok(None) => {
+                        diags.push(Diagnostic::error(
+                            format!("Invalid {what} argument"),
+                            format!("The {what} of module \"{}\" depends on values known only after apply (a resource's attributes). A module's instances must be known when planning: use variables and locals.", call.name),
+                            expr.span,
+                        ));
+                        continue;
+                    }
+                    Err(why) => {
+                        diags.push(Diagnostic::error(format!("Invalid {what} argument"), why, expr.span));
+                        continue;
+                    }
+                }
             }
-            Ok(None) => diags.push(Diagnostic::error(
-                format!("Invalid {what} argument"),
-                format!("The {what} of module \"{}\" depends on values known only after apply (a resource's attributes). A module's instances must be known when planning: use variables and locals.", call.name),
-                expr.span,
-            )),
-            Err(why) => diags.push(Diagnostic::error(format!("Invalid {what} argument"), why, expr.span)),
+        };
+        if !has_repetition(child) {
+            continue;
+        }
+        for (key, value) in &keys {
+            // The child instance's variables: the call's arguments, with its
+            // `each`/`count`, or the variables' defaults.
+            let mut scope = base.child();
+            match key {
+                Key::Int(i) => scope.set("count", Value::Object([("index".to_string(), Value::from(*i))].into())),
+                Key::Str(k) => scope.set(
+                    "each",
+                    Value::Object(
+                        [("key".to_string(), Value::String(k.clone())), ("value".to_string(), value.clone())].into(),
+                    ),
+                ),
+                Key::None => {}
+            }
+            let mut vars = std::collections::BTreeMap::new();
+            for v in &child.module.variables {
+                let given = call.args.iter().find(|a| a.name.name == v.name).map(|a| {
+                    let mut ev = Evaluator::new(host);
+                    ev.eval(&a.value, &scope)
+                });
+                let value = match given {
+                    Some(x) if !x.is_null() || v.nullable => x,
+                    _ => v
+                        .default
+                        .as_ref()
+                        .map(|d| Evaluator::new(host).eval(d, &Scope::new()))
+                        .unwrap_or(Value::Unknown),
+                };
+                let ty = v.type_expr.as_ref().and_then(|e| landform_lang::types::type_from_expr(e).ok());
+                let value = match ty {
+                    Some(t) => landform_lang::types::convert(&value, &t).unwrap_or(value),
+                    None => value,
+                };
+                vars.insert(v.name.clone(), value);
+            }
+            let mut p = path.clone();
+            p.push(crate::addr::instance_element(&call.name, key));
+            instances_in(child, &p, Value::Object(vars), host, out, diags);
         }
     }
-    (out, diags)
 }
 
 /// Build the graph; a cycle is an error that names every node on it. Module

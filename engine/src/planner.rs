@@ -65,33 +65,12 @@ pub fn config_hash(sources: &SourceMap) -> String {
 
 /// Check every resource and data block against its type's schema.
 pub fn validate_schemas(tree: &LoadedModule, providers: &Providers) -> Vec<Diagnostic> {
-    let mut diags = unsupported_module_repetition(tree);
+    let mut diags = Vec::new();
     let mut stack = vec![tree];
     while let Some(m) = stack.pop() {
         stack.extend(m.children.values());
         for r in &m.module.resources {
             check_schema(r, providers, &mut diags);
-        }
-    }
-    diags
-}
-
-/// `count` and `for_each` on module calls are evaluated in the root module
-/// (where variables and locals give them); in a child module, say so rather
-/// than plan the module once.
-pub fn unsupported_module_repetition(tree: &LoadedModule) -> Vec<Diagnostic> {
-    let mut diags = Vec::new();
-    let mut stack: Vec<&LoadedModule> = tree.children.values().collect();
-    while let Some(m) = stack.pop() {
-        stack.extend(m.children.values());
-        for call in &m.module.module_calls {
-            if let Some(e) = call.count.as_ref().or(call.for_each.as_ref()) {
-                diags.push(Diagnostic::error(
-                    "Module repetition in a child module",
-                    format!("The module \"{}\" sets count or for_each inside another module; Landform repeats modules called from the root module. Move the repetition to the root module's call, or declare one module block per instance.", call.name),
-                    e.span,
-                ));
-            }
         }
     }
     diags

@@ -340,7 +340,21 @@ pub fn check_tree(
 ) -> (Checked, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     check_versions(root, &mut diags);
-    let checked = check_module(root, inputs, host, &mut diags);
+    let checked = check_module(root, inputs, host, false, &mut diags);
+    (checked, diags)
+}
+
+/// `landform validate`'s check, as Terraform validates: every variable of
+/// every module is unknown (the caller makes the root's so), so a body is
+/// checked for what any value would break, not evaluated with one choice.
+pub fn validate_tree(
+    root: &LoadedModule,
+    inputs: &BTreeMap<String, Input>,
+    host: &dyn Host,
+) -> (Checked, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    check_versions(root, &mut diags);
+    let checked = check_module(root, inputs, host, true, &mut diags);
     (checked, diags)
 }
 
@@ -370,6 +384,7 @@ fn check_module(
     m: &LoadedModule,
     inputs: &BTreeMap<String, Input>,
     host: &dyn Host,
+    validating: bool,
     diags: &mut Vec<Diagnostic>,
 ) -> Checked {
     let module = &m.module;
@@ -451,7 +466,17 @@ fn check_module(
         if missing {
             continue;
         }
-        let checked = check_module(child, &child_inputs, host, diags);
+        if validating {
+            for v in &child.module.variables {
+                let span = child_inputs.get(&v.name).map_or(v.span, |i| match &i.value {
+                    InputValue::Value(_, s) => *s,
+                    _ => v.span,
+                });
+                let origin = format!("module \"{}\"", call.name);
+                child_inputs.insert(v.name.clone(), Input { value: InputValue::Value(Value::Unknown, span), origin });
+            }
+        }
+        let checked = check_module(child, &child_inputs, host, validating, diags);
         modules.insert(call.name.clone(), if repeated { Value::Unknown } else { checked.outputs });
     }
     base.set("module", Value::Object(modules));

@@ -539,8 +539,12 @@ impl Builder<'_> {
     /// `required_providers` are read and left alone.
     fn settings(&mut self, block: &Block) {
         let kind = block.kind.name.as_str();
-        let blocks: &[&str] = if kind == "terraform" { &["required_providers", "backend", "cloud"] } else { &[] };
-        let found = self.schema(&block.body, kind, &["required_version"], blocks);
+        let (attrs, blocks): (&[&str], &[&str]) = if kind == "terraform" {
+            (&["required_version", "experiments"], &["required_providers", "backend", "cloud", "provider_meta"])
+        } else {
+            (&["required_version"], &[])
+        };
+        let found = self.schema(&block.body, kind, attrs, blocks);
         if kind == "terraform" {
             for b in block.body.blocks() {
                 match b.kind.name.as_str() {
