@@ -150,17 +150,19 @@ impl Init {
         constraint: Option<&(String, Constraint)>,
         span: Span,
     ) -> Result<Resolved, Diagnostic> {
+        landform_lang::module::remember_credentials(source);
+        let shown = redact(source);
         let fail = |why: String| {
             Diagnostic::error(
                 "Failed to download module",
-                format!("The module \"{key}\" from \"{source}\": {why}"),
+                format!("The module \"{key}\" from \"{shown}\": {why}"),
                 span,
             )
         };
         let parsed = parse_source(source).map_err(|e| {
             Diagnostic::error(
                 "Invalid module source",
-                format!("The module \"{key}\" has source \"{source}\": {e}"),
+                format!("The module \"{key}\" has source \"{shown}\": {e}"),
                 span,
             )
         })?;
@@ -172,7 +174,7 @@ impl Init {
             ));
         }
         let written = constraint.map(|(t, _)| t.clone());
-        let locked = self.lock.get(key).filter(|l| !self.upgrade && l.source == source && l.constraint == written);
+        let locked = self.lock.get(key).filter(|l| !self.upgrade && l.source == shown && l.constraint == written);
         let dir = format!("{MODULES_DIR}/{}", key.replace(['/', '\\'], "_"));
         // Installed as locked: nothing to do.
         if let Some(l) = locked {
@@ -195,7 +197,7 @@ impl Init {
         };
         // A locked git source is fetched at the commit the lock names.
         let fetch = match (&fetch, locked) {
-            (Kind::Git { url, .. }, Some(l)) if l.fetched.starts_with(&format!("{url}@")) => {
+            (Kind::Git { url, .. }, Some(l)) if l.fetched.starts_with(&format!("{}@", redact(url))) => {
                 Kind::Git { url: url.clone(), rev: l.fetched.rsplit_once('@').map(|(_, c)| c.to_string()) }
             }
             _ => fetch,
@@ -225,16 +227,8 @@ impl Init {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::rename(&tmp, &dir).map_err(|e| fail(format!("cannot move it into {dir}: {e}")))?;
         self.changed += 1;
-        crate::outln!("- {key}: {source}{}", version.as_ref().map(|v| format!(" {v}")).unwrap_or_default());
-        Ok(Resolved {
-            source: source.to_string(),
-            constraint: written,
-            version,
-            fetched,
-            hash,
-            subdir,
-            dir: module_dir,
-        })
+        crate::outln!("- {key}: {shown}{}", version.as_ref().map(|v| format!(" {v}")).unwrap_or_default());
+        Ok(Resolved { source: shown.clone(), constraint: written, version, fetched, hash, subdir, dir: module_dir })
     }
 }
 
@@ -340,11 +334,11 @@ fn registry_base(c: &reqwest::blocking::Client, host: &str) -> Result<String, St
 }
 
 fn get_json(c: &reqwest::blocking::Client, url: &str) -> Result<Json, String> {
-    let r = c.get(url).send().map_err(|e| format!("cannot reach {url}: {}", words(&e)))?;
+    let r = c.get(url).send().map_err(|e| format!("cannot reach {}: {}", redact(url), words(&e)))?;
     if !r.status().is_success() {
-        return Err(format!("{url} answered {}", r.status()));
+        return Err(format!("{} answered {}", redact(url), r.status()));
     }
-    r.json().map_err(|e| format!("{url} did not answer JSON: {e}"))
+    r.json().map_err(|e| format!("{} did not answer JSON: {e}", redact(url)))
 }
 
 fn words(e: &reqwest::Error) -> String {
@@ -424,7 +418,8 @@ fn fetch_into(kind: &Kind, dest: &Path) -> Result<String, String> {
                 }
                 Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
             };
-            git(&["clone", "--quiet", "--no-checkout", url, &dest.to_string_lossy()], None)?;
+            git(&["clone", "--quiet", "--no-checkout", url, &dest.to_string_lossy()], None)
+                .map_err(|e| e.replace(url.as_str(), &redact(url)))?;
             let target = rev.clone().unwrap_or_else(|| "HEAD".to_string());
             git(&["checkout", "--quiet", "--detach", &target], Some(dest)).map_err(|e| match rev {
                 Some(r) => format!("there is no ref \"{r}\" ({e})"),
@@ -432,31 +427,42 @@ fn fetch_into(kind: &Kind, dest: &Path) -> Result<String, String> {
             })?;
             let commit = git(&["rev-parse", "HEAD"], Some(dest))?;
             std::fs::remove_dir_all(dest.join(".git")).map_err(|e| e.to_string())?;
-            Ok(format!("{url}@{commit}"))
+            Ok(format!("{}@{commit}", redact(url)))
         }
         Kind::Archive { url } => {
             let c = client()?;
-            let r = c.get(url).send().map_err(|e| format!("cannot reach {url}: {}", words(&e)))?;
+            let r = c.get(url).send().map_err(|e| format!("cannot reach {}: {}", redact(url), words(&e)))?;
             if !r.status().is_success() {
-                return Err(format!("{url} answered {}", r.status()));
+                return Err(format!("{} answered {}", redact(url), r.status()));
             }
             // A module is source text: 256 MiB is far past any real one.
-            let bytes = r.bytes().map_err(|e| format!("reading {url}: {e}"))?;
+            let bytes = r.bytes().map_err(|e| format!("reading {}: {e}", redact(url)))?;
             if bytes.len() > 256 << 20 {
-                return Err(format!("{url} is larger than 256 MiB"));
+                return Err(format!("{} is larger than 256 MiB", redact(url)));
             }
             std::fs::create_dir_all(dest).map_err(|e| e.to_string())?;
             let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
-            // unpack_in refuses entries that would land outside dest.
-            for entry in archive.entries().map_err(|e| format!("{url} is not a .tar.gz: {e}"))? {
-                let mut entry = entry.map_err(|e| format!("{url} is not a .tar.gz: {e}"))?;
-                entry.unpack_in(dest).map_err(|e| format!("unpacking {url}: {e}"))?;
+            let mut unpacked: u64 = 0;
+            for entry in archive.entries().map_err(|e| format!("{} is not a .tar.gz: {e}", redact(url)))? {
+                let mut entry = entry.map_err(|e| format!("{} is not a .tar.gz: {e}", redact(url)))?;
+                // Files and directories only: a link could point anywhere.
+                if !matches!(entry.header().entry_type(), tar::EntryType::Regular | tar::EntryType::Directory) {
+                    continue;
+                }
+                unpacked += entry.header().size().unwrap_or(0);
+                if unpacked > 1 << 30 {
+                    return Err(format!("{} unpacks to more than 1 GiB", redact(url)));
+                }
+                // unpack_in refuses entries that would land outside dest.
+                entry.unpack_in(dest).map_err(|e| format!("unpacking {}: {e}", redact(url)))?;
             }
-            Ok(url.clone())
+            Ok(redact(url))
         }
         Kind::Registry { .. } => Err("a registry gave another registry address".into()),
     }
 }
+
+use landform_lang::module::redact_url as redact;
 
 /// SHA-256 over every file's path and contents, in path order.
 fn tree_hash(dir: &Path) -> Result<String, String> {
@@ -570,5 +576,10 @@ mod tests {
         assert!(parse_source("https://x.test/m.zip").is_err());
         assert!(parse_source("git::https://x.test/r.git//../up").is_err());
         assert!(parse_source("nonsense").is_err());
+        assert_eq!(
+            redact("git::https://bob:s3cret@example.com/r.git?ref=v1"),
+            "git::https://***@example.com/r.git?ref=v1"
+        );
+        assert_eq!(redact("https://example.com/a@b.tar.gz"), "https://example.com/a@b.tar.gz");
     }
 }

@@ -185,3 +185,55 @@ fn init_resolves_registry_git_and_archive_modules_records_them_and_plan_uses_the
     let err = text(&f.run(&["init"]).stderr);
     assert!(err.contains("no ref \"v7\""), "{err}");
 }
+
+/// An archive is a hostile input: entries that climb out of the module's
+/// directory and links are not written; a token in a source's URL reaches
+/// neither the lock file (which is committed) nor any output.
+#[test]
+fn hostile_archives_and_credentials_in_sources() {
+    let f = Fixture::new("init-hostile", "");
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+    let body = b"output \"ok\" {\n  value = 1\n}\n";
+    let mut h = tar::Header::new_gnu();
+    h.set_size(body.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append_data(&mut h, "net/main.lf", &body[..]).unwrap();
+    // `../` in a name: tar::Builder refuses to write one, so the header is made by hand.
+    let mut evil = tar::Header::new_old();
+    evil.as_old_mut().name[..18].copy_from_slice(b"../../escaped.lf\0\0");
+    evil.set_size(body.len() as u64);
+    evil.set_mode(0o644);
+    evil.set_cksum();
+    b.append(&evil, &body[..]).unwrap();
+    let mut link = tar::Header::new_gnu();
+    link.set_entry_type(tar::EntryType::Symlink);
+    link.set_size(0);
+    link.set_cksum();
+    b.append_link(&mut link, "net/passwd", "/etc/passwd").unwrap();
+    let archive = b.into_inner().unwrap().finish().unwrap();
+    let reg = registry(&f.dir, archive);
+    let token = "s3cr3t-t0ken-4242";
+    f.write(&format!("module \"m\" {{\n  source = \"http://bob:{token}@{}/archive/net.tar.gz//net\"\n}}\n", reg.addr));
+    let out = f.run(&["init"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(!f.dir.parent().unwrap().join("escaped.lf").exists() && !f.path("escaped.lf").exists());
+    assert!(!f.path(".landform/modules/m/net/passwd").exists(), "a link was written");
+    assert!(f.path(".landform/modules/m/net/main.lf").exists());
+    let lock = std::fs::read_to_string(f.path(".landform.lock.json")).unwrap();
+    for said in [&stdout, &stderr, &lock] {
+        assert!(!said.contains(token), "the token leaked: {said}");
+    }
+    // Unreachable with the token in it: the error does not say it either.
+    f.write(&format!("module \"m\" {{\n  source = \"http://bob:{token}@127.0.0.1:1/net.tar.gz\"\n}}\n"));
+    let out = f.run(&["init", "-upgrade"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        !text(&out.stderr).contains(token) && text(&out.stderr).contains("***@127.0.0.1:1"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = f.run(&["plan"]);
+    assert!(!text(&out.stderr).contains(token), "{}", text(&out.stderr));
+}

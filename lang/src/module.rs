@@ -118,6 +118,7 @@ fn load(
             continue;
         }
         let key = if at.key.is_empty() { call.name.clone() } else { format!("{}.{}", at.key, call.name) };
+        remember_credentials(&call.source);
         let child_dir = if is_local_source(&call.source) {
             let joined = Path::new(dir).join(&call.source).to_string_lossy().into_owned();
             let norm = normalize(&joined);
@@ -134,7 +135,8 @@ fn load(
                         "Module not installed",
                         format!(
                             "The module \"{}\" comes from \"{}\", which is downloaded by `landform init`. Run `landform init` in the root module's directory.",
-                            call.name, call.source
+                            call.name,
+                            redact_url(&call.source)
                         ),
                         call.source_span,
                     ));
@@ -217,6 +219,29 @@ fn unknown_functions(body: &crate::syntax::Body, diags: &mut Vec<Diagnostic>) {
             Item::Block(b) => crate::syntax::walk_body(&b.body, &mut check),
             Item::Attribute(a) => crate::syntax::walk_expr(&a.value, &mut check),
         }
+    }
+}
+
+/// A password or token written into a source's URL is a secret: every line
+/// Landform prints (the source line of a diagnostic too) hides it.
+pub fn remember_credentials(source: &str) {
+    let Some(start) = source.find("://").map(|i| i + 3) else { return };
+    let host_end = source[start..].find('/').map_or(source.len(), |i| start + i);
+    if let Some(at) = source[start..host_end].rfind('@') {
+        let userinfo = &source[start..start + at];
+        let secret = userinfo.split_once(':').map_or(userinfo, |(_, p)| p);
+        crate::secrets::remember_texts([secret.to_string()]);
+    }
+}
+
+/// A module source with any credentials in it (`https://user:token@host/…`)
+/// hidden, for every message and the lock file.
+pub fn redact_url(url: &str) -> String {
+    let Some(start) = url.find("://").map(|i| i + 3) else { return url.to_string() };
+    let host_end = url[start..].find('/').map_or(url.len(), |i| start + i);
+    match url[start..host_end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
+        None => url.to_string(),
     }
 }
 
