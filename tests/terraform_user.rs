@@ -645,3 +645,29 @@ fn validate_judges_what_terraform_judges() {
         "{err}"
     );
 }
+
+/// Issue 14: hashicorp/local's local_file arguments (`filename`,
+/// `sensitive_content`, `directory_permission`, `file_permission`), and a
+/// resource of a provider the configuration asks for in required_providers
+/// but Landform lacks: named in one clear error when it is planned.
+#[test]
+fn hashicorp_local_arguments_and_a_required_provider_landform_lacks() {
+    let f = Fixture::new(
+        "local-file-terraform",
+        "terraform {\n  required_providers {\n    tls = {\n      source = \"hashicorp/tls\"\n    }\n  }\n}\nresource \"local_file\" \"f\" {\n  filename             = \"${path.module}/out/a.txt\"\n  sensitive_content    = \"hush-4242\"\n  directory_permission = \"0750\"\n  file_permission      = \"0640\"\n}\n",
+    );
+    let applied = f.ok(&["apply", "-auto-approve"]);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &str| std::fs::metadata(f.path(p)).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode("out"), mode("out/a.txt")), (0o750, 0o640));
+    assert_eq!(std::fs::read_to_string(f.path("out/a.txt")).unwrap(), "hush-4242");
+    for said in [applied, f.ok(&["plan"]), f.ok(&["state", "pull"]), f.ok(&["show"])] {
+        assert!(!said.contains("hush-4242"), "{said}");
+    }
+    std::fs::write(f.path("tls.lf"), "resource \"tls_private_key\" \"k\" {\n  algorithm = \"RSA\"\n}\n").unwrap();
+    let out = f.run(&["plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.matches("Error:").count(), 1, "{err}");
+    assert!(err.contains("tls.lf:1:1") && err.contains("provider \"tls\" (hashicorp/tls)"), "{err}");
+}

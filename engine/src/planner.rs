@@ -70,10 +70,29 @@ pub fn validate_schemas(tree: &LoadedModule, providers: &Providers) -> Vec<Diagn
     while let Some(m) = stack.pop() {
         stack.extend(m.children.values());
         for r in &m.module.resources {
+            let before = diags.len();
             check_schema(r, providers, &mut diags);
+            name_required_provider(r, &m.module.required_providers, &mut diags[before..]);
         }
     }
     diags
+}
+
+/// A resource of a provider the configuration asks for in
+/// `required_providers` and Landform does not have: say which provider.
+fn name_required_provider(
+    r: &Resource,
+    required: &std::collections::BTreeMap<String, String>,
+    diags: &mut [Diagnostic],
+) {
+    let prefix = r.type_name.split('_').next().unwrap_or_default();
+    let Some(source) = required.get(prefix) else { return };
+    for d in diags.iter_mut().filter(|d| d.summary.starts_with("Unsupported") && d.summary.ends_with("type")) {
+        d.detail = format!(
+            "\"{}\" comes from the provider \"{prefix}\" ({source}), which the configuration asks for in required_providers; Landform has no such provider. Its providers are aws (Application Load Balancers), haproxy and local.",
+            r.type_name
+        );
+    }
 }
 
 /// An argument written as a constant (`length = "six"`) is checked against

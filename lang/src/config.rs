@@ -27,6 +27,9 @@ pub struct Module {
     pub backend: Option<Backend>,
     /// `landform { required_version = ">= 0.2" }`: the Landform versions this module works with.
     pub required_version: Option<(String, Span)>,
+    /// `terraform { required_providers { NAME = { source = "ns/NAME" } } }`:
+    /// named when a resource of a provider Landform does not have is planned.
+    pub required_providers: std::collections::BTreeMap<String, String>,
     /// `check "NAME" { assert { … } }` blocks (root module only).
     pub checks: Vec<Check>,
 }
@@ -548,6 +551,20 @@ impl Builder<'_> {
         if kind == "terraform" {
             for b in block.body.blocks() {
                 match b.kind.name.as_str() {
+                    "required_providers" => {
+                        for a in b.body.attributes() {
+                            let source = match &a.value.kind {
+                                crate::syntax::ExprKind::Object(items) => items
+                                    .iter()
+                                    .find(|i| matches!(&i.key, crate::syntax::ObjectKey::Name(n) if n.name == "source"))
+                                    .and_then(|i| i.value.as_static_string()),
+                                _ => a.value.as_static_string(),
+                            };
+                            self.module
+                                .required_providers
+                                .insert(a.name.name.clone(), source.unwrap_or_else(|| a.name.name.clone()));
+                        }
+                    }
                     "backend" => self.terraform_backend(b),
                     "cloud" => self.err(
                         "Unsupported backend",

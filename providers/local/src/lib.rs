@@ -52,7 +52,10 @@ impl LocalProvider {
                     ("filename", a(String).force_new()),
                     ("content", a(String)),
                     ("content_base64", a(String)),
+                    // hashicorp/local's: content kept out of every output.
+                    ("sensitive_content", a(String).sensitive()),
                     ("file_permission", a(String)),
+                    ("directory_permission", a(String)),
                     ("content_sha256", a(String).computed()),
                     ("id", a(String).computed()),
                 ],
@@ -140,19 +143,33 @@ fn uuid() -> Result<String> {
     Ok(format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32]))
 }
 
-/// The bytes a local_file holds: `content` or decoded `content_base64`.
+/// The bytes a local_file holds: `content`, `sensitive_content` or decoded
+/// `content_base64` (one of them).
 fn file_bytes(config: &Object) -> Result<Vec<u8>> {
-    match (s(config, "content"), s(config, "content_base64")) {
-        (Some(c), None) => Ok(c.as_bytes().to_vec()),
-        (None, Some(b)) => base64::engine::general_purpose::STANDARD
-            .decode(b)
-            .map_err(|e| ProviderError::new("Invalid content_base64", e.to_string()).on("content_base64")),
-        (Some(_), Some(_)) => {
-            Err(ProviderError::new("Conflicting arguments", "Set either content or content_base64, not both.")
-                .on("content_base64"))
-        }
-        (None, None) => Ok(Vec::new()),
+    let given: Vec<&str> =
+        ["content", "sensitive_content", "content_base64"].into_iter().filter(|k| s(config, k).is_some()).collect();
+    if given.len() > 1 {
+        return Err(ProviderError::new(
+            "Conflicting arguments",
+            format!("Set one of content, sensitive_content and content_base64, not {}.", given.join(" and ")),
+        )
+        .on(given[1]));
     }
+    match given.first() {
+        Some(&"content_base64") => base64::engine::general_purpose::STANDARD
+            .decode(s(config, "content_base64").unwrap_or_default())
+            .map_err(|e| ProviderError::new("Invalid content_base64", e.to_string()).on("content_base64")),
+        Some(k) => Ok(s(config, k).unwrap_or_default().as_bytes().to_vec()),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// An octal mode argument (`"0644"`).
+fn mode(config: &Object, key: &str, default: &str) -> Result<u32> {
+    let m = s(config, key).unwrap_or(default);
+    u32::from_str_radix(m, 8).map_err(|_| {
+        ProviderError::new(format!("Invalid {key}"), format!("\"{m}\" is not an octal mode such as \"0644\".")).on(key)
+    })
 }
 
 fn run_shell(command: &str, config: &Object) -> Result<String> {
@@ -253,7 +270,7 @@ impl Provider for LocalProvider {
             }
             // The hash follows the content, so it is known whenever the content is.
             "local_file" => {
-                if !(req.unknown.contains("content") || req.unknown.contains("content_base64")) {
+                if !["content", "sensitive_content", "content_base64"].iter().any(|k| req.unknown.contains(*k)) {
                     let bytes = file_bytes(req.config)?;
                     resp.unknown.remove("content_sha256");
                     resp.planned.insert("content_sha256".into(), json!(sha256_hex(&bytes)));
@@ -332,23 +349,32 @@ impl Provider for LocalProvider {
             "local_file" => {
                 let path = s(config, "path").ok_or_else(|| ProviderError::new("Missing path", "").on("path"))?;
                 let bytes = file_bytes(config)?;
+                let mode_value = mode(config, "file_permission", "0644")?;
+                let dir_mode = mode(config, "directory_permission", "0777")?;
                 if let Some(parent) = std::path::Path::new(path).parent() {
+                    // The directories this creates get directory_permission (as hashicorp/local's do).
+                    let mut missing = Vec::new();
+                    let mut d = parent;
+                    while !d.as_os_str().is_empty() && !d.exists() {
+                        missing.push(d.to_path_buf());
+                        d = d.parent().unwrap_or(std::path::Path::new(""));
+                    }
                     if !parent.as_os_str().is_empty() {
                         std::fs::create_dir_all(parent).map_err(|e| {
                             ProviderError::new("Cannot create directory", format!("{}: {e}", parent.display()))
                         })?;
                     }
+                    #[cfg(unix)]
+                    for d in missing {
+                        use std::os::unix::fs::PermissionsExt;
+                        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(dir_mode)).map_err(|e| {
+                            ProviderError::new("Cannot set permissions", format!("{}: {e}", d.display()))
+                        })?;
+                    }
                 }
                 std::fs::write(path, &bytes)
                     .map_err(|e| ProviderError::new("Cannot write file", format!("{path}: {e}")))?;
-                let mode = s(config, "file_permission").unwrap_or("0644");
-                let mode = u32::from_str_radix(mode, 8).map_err(|_| {
-                    ProviderError::new(
-                        "Invalid file_permission",
-                        format!("\"{mode}\" is not an octal mode such as \"0644\"."),
-                    )
-                    .on("file_permission")
-                })?;
+                let mode = mode_value;
                 #[cfg(unix)]
                 {
                     use std::os::unix::fs::PermissionsExt;
@@ -433,7 +459,9 @@ impl Provider for LocalProvider {
                 }
                 let mut now = req.prior.clone();
                 now.insert("content_sha256".into(), json!(hash));
-                if req.prior.contains_key("content_base64") {
+                if req.prior.contains_key("sensitive_content") {
+                    now.insert("sensitive_content".into(), json!(String::from_utf8_lossy(&bytes)));
+                } else if req.prior.contains_key("content_base64") {
                     now.insert(
                         "content_base64".into(),
                         json!(base64::engine::general_purpose::STANDARD.encode(&bytes)),
