@@ -204,9 +204,11 @@ fn unknown_functions(body: &crate::syntax::Body, diags: &mut Vec<Diagnostic>) {
             }
         }
     };
+    // A variable's `type` is a type (`list(string)`), not calls: walked
+    // without it, everything else in one pass.
+    let mut rest = Vec::with_capacity(body.items.len());
     for item in &body.items {
         match item {
-            // A variable's `type` is a type (`list(string)`), not calls.
             Item::Block(b) if b.kind.name == "variable" => {
                 for i in &b.body.items {
                     match i {
@@ -216,10 +218,10 @@ fn unknown_functions(body: &crate::syntax::Body, diags: &mut Vec<Diagnostic>) {
                     }
                 }
             }
-            Item::Block(b) => crate::syntax::walk_body(&b.body, &mut check),
-            Item::Attribute(a) => crate::syntax::walk_expr(&a.value, &mut check),
+            other => rest.push(other),
         }
     }
+    crate::syntax::walk_items(rest, &mut check);
 }
 
 /// A password or token written into a source's URL is a secret: every line

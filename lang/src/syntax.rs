@@ -267,19 +267,36 @@ impl Expr {
 /// Every expression in a body, its nested blocks and the expressions inside
 /// them, outermost first.
 pub fn walk_body(body: &Body, f: &mut dyn FnMut(&Expr)) {
-    for item in &body.items {
-        match item {
-            Item::Attribute(a) => walk_expr(&a.value, f),
-            Item::Block(b) => walk_body(&b.body, f),
+    walk_items(&body.items, f);
+}
+
+/// [`walk_body`] over some of a body's items.
+pub fn walk_items<'a>(items: impl IntoIterator<Item = &'a Item>, f: &mut dyn FnMut(&Expr)) {
+    let mut exprs = Vec::new();
+    let mut bodies: Vec<&Body> = Vec::new();
+    let take = |item: &'a Item, exprs: &mut Vec<&'a Expr>, bodies: &mut Vec<&'a Body>| match item {
+        Item::Attribute(a) => exprs.push(&a.value),
+        Item::Block(b) => bodies.push(&b.body),
+    };
+    for item in items {
+        take(item, &mut exprs, &mut bodies);
+    }
+    while let Some(b) = bodies.pop() {
+        for item in &b.items {
+            take(item, &mut exprs, &mut bodies);
         }
     }
+    walk_exprs(exprs, f);
 }
 
 /// An expression and every expression inside it, outermost first; iterative,
 /// so that deeply nested input cannot overflow the stack.
 pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    let mut stack = vec![e];
-    let mut parts: Vec<&TemplatePart> = Vec::new();
+    walk_exprs(vec![e], f);
+}
+
+fn walk_exprs<'e>(mut stack: Vec<&'e Expr>, f: &mut dyn FnMut(&Expr)) {
+    let mut parts: Vec<&'e TemplatePart> = Vec::new();
     while !stack.is_empty() || !parts.is_empty() {
         if let Some(p) = parts.pop() {
             match p {
