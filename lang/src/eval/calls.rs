@@ -1,0 +1,165 @@
+//! Function calls: arity, `...` expansion, and the special forms (`try`,
+//! `can`, `templatefile`) that evaluate their arguments themselves.
+
+use super::{Evaluator, Scope};
+use crate::diag::suggestion;
+use crate::functions;
+use crate::source::Span;
+use crate::syntax::*;
+use crate::value::Value;
+
+impl Evaluator<'_> {
+    pub(super) fn call(&mut self, name: &Ident, args: &[Expr], expand: bool, span: Span, scope: &Scope) -> Value {
+        let Some((min, max)) = functions::arity(&name.name) else {
+            return self.error(
+                "Call to unknown function",
+                format!("There is no function named \"{}\".{}", name.name, suggestion(&name.name, functions::names())),
+                name.span,
+            );
+        };
+        if expand {
+            return self.call_expanded(name, args, (min, max), span, scope);
+        }
+        if args.len() < min {
+            return self.error(
+                "Not enough function arguments",
+                format!(
+                    "Function \"{}\" expects {}{} argument(s), but {} were given.",
+                    name.name,
+                    if max == Some(min) { "" } else { "at least " },
+                    min,
+                    args.len()
+                ),
+                span,
+            );
+        }
+        if let Some(max) = max {
+            if args.len() > max {
+                return self.error(
+                    "Too many function arguments",
+                    format!(
+                        "Function \"{}\" expects at most {max} argument(s), but {} were given.",
+                        name.name,
+                        args.len()
+                    ),
+                    args[max].span.to(args[args.len() - 1].span),
+                );
+            }
+        }
+        match name.name.as_str() {
+            "try" => {
+                // The first argument that evaluates without error wins.
+                for a in args {
+                    let mut sub = Evaluator::new(self.host);
+                    let v = sub.eval(a, scope);
+                    if sub.diags.is_empty() {
+                        return v;
+                    }
+                }
+                return self.error(
+                    "Error in function call",
+                    "Call to function \"try\" failed: no expression succeeded.".into(),
+                    span,
+                );
+            }
+            "templatefile" => return self.templatefile(args, span, scope),
+            "can" => {
+                let mut sub = Evaluator::new(self.host);
+                let v = sub.eval(&args[0], scope);
+                if sub.diags.is_empty() && v.contains_unknown() {
+                    return Value::Unknown;
+                }
+                return Value::Bool(sub.diags.is_empty());
+            }
+            _ => {}
+        }
+        let values = match self.eval_all(args, scope) {
+            Ok(v) => v,
+            Err(e) => return e,
+        };
+        self.call_values(name, args, &values, span)
+    }
+
+    /// `f(a, list...)`: the last argument's elements become arguments.
+    fn call_expanded(
+        &mut self,
+        name: &Ident,
+        args: &[Expr],
+        (min, max): (usize, Option<usize>),
+        span: Span,
+        scope: &Scope,
+    ) -> Value {
+        if matches!(name.name.as_str(), "try" | "can" | "templatefile") {
+            return self.error(
+                "Invalid expanding argument",
+                format!("The arguments of {} are expressions, so a list cannot be expanded into them.", name.name),
+                span,
+            );
+        }
+        let mut values = match self.eval_all(args, scope) {
+            Ok(v) => v,
+            Err(e) => return e,
+        };
+        let Some(last) = values.pop() else { return Value::Unknown };
+        let (inner, sensitive) = last.unmark();
+        match inner {
+            Value::List(items) => {
+                values.extend(items.iter().map(|v| if sensitive { v.clone().sensitive() } else { v.clone() }))
+            }
+            Value::Unknown => return Value::Unknown,
+            other => {
+                let at = args.last().map_or(span, |a| a.span);
+                return self.error(
+                    "Invalid expanding argument",
+                    format!("The argument before ... must be a list, set or tuple, not a {}.", other.type_name()),
+                    at,
+                );
+            }
+        }
+        if values.len() < min || max.is_some_and(|m| values.len() > m) {
+            let want = match max {
+                Some(m) if m == min => format!("{min}"),
+                Some(m) => format!("{min} to {m}"),
+                None => format!("at least {min}"),
+            };
+            return self.error(
+                "Invalid function arguments",
+                format!(
+                    "Function \"{}\" expects {want} argument(s), but the expanded list makes {}.",
+                    name.name,
+                    values.len()
+                ),
+                span,
+            );
+        }
+        // Errors point at the call: an element has no span of its own.
+        let spans: Vec<Expr> = Vec::new();
+        self.call_values(name, &spans, &values, span)
+    }
+
+    /// Call a function on evaluated arguments; `args` give errors their spans.
+    fn call_values(&mut self, name: &Ident, args: &[Expr], values: &[Value], span: Span) -> Value {
+        match functions::call(&name.name, values, self.host) {
+            Ok(v) => v,
+            Err(e) => {
+                let at = e.arg.and_then(|i| args.get(i)).map_or(span, |a| a.span);
+                // The message may quote the arguments: never when one is secret.
+                let message = if values.iter().any(Value::contains_sensitive) {
+                    "the value is not valid here (it is sensitive, so it is not shown)".to_string()
+                } else {
+                    e.message
+                };
+                self.error(
+                    "Invalid function argument",
+                    format!(
+                        "Invalid value for argument {} of \"{}\": {}.",
+                        e.arg.map_or(1, |i| i + 1),
+                        name.name,
+                        message
+                    ),
+                    at,
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Templates: strings and heredocs with interpolations and directives, and
+//! `templatefile`, rendered into a string (or, for `"${x}"` alone, x itself).
+
+use super::{mark, Evaluator, Scope};
+use crate::source::Span;
+use crate::syntax::*;
+use crate::value::Value;
+
+impl Evaluator<'_> {
+    pub(super) fn template(&mut self, parts: &[TemplatePart], scope: &Scope) -> Value {
+        if let [TemplatePart::Interpolation(e)] = parts {
+            // `"${x}"` is x itself, of its own type, as in Terraform.
+            return self.eval(e, scope);
+        }
+        let mut t = Rendered::default();
+        self.render(parts, scope, &mut t);
+        mark(if t.unknown { Value::Unknown } else { Value::String(t.out) }, t.sensitive)
+    }
+
+    /// `templatefile(path, vars)`: the file read through the host, parsed as
+    /// a template, and rendered with `vars` as its only variables.
+    pub(super) fn templatefile(&mut self, args: &[Expr], span: Span, scope: &Scope) -> Value {
+        let path = self.eval(&args[0], scope);
+        let vars = self.eval(&args[1], scope);
+        let (path_plain, path_secret) = path.unmark();
+        let (vars_plain, vars_secret) = vars.unmark();
+        let (Value::String(path), Value::Object(vars)) = (path_plain, vars_plain) else {
+            if path_plain.contains_unknown() || vars_plain.contains_unknown() {
+                return Value::Unknown;
+            }
+            return self.error(
+                "Invalid function argument",
+                "templatefile takes a path (a string) and a map of the template's variables: templatefile(\"${path.module}/x.tftpl\", { name = var.name }).".into(),
+                span,
+            );
+        };
+        let text = match self.host.read_file(path) {
+            Ok(t) => t,
+            Err(e) => {
+                return self.error(
+                    "Invalid function argument",
+                    format!("Invalid value for argument 1 of \"templatefile\": {e}."),
+                    args[0].span,
+                )
+            }
+        };
+        let parts = match crate::parse::parse_template(span.file, &text) {
+            Ok(p) => p,
+            Err((at, why)) => {
+                let line = text[..at.min(text.len())].matches('\n').count() + 1;
+                return self.error("Invalid template file", format!("{path}, line {line}: {why}"), args[0].span);
+            }
+        };
+        let mut local = Scope::new();
+        for (k, v) in vars {
+            local.set(k.clone(), v.clone());
+        }
+        let mut sub = Evaluator::new(self.host);
+        let mut t = Rendered::default();
+        sub.render(&parts, &local, &mut t);
+        if let Some(d) = sub.diags.iter().find(|d| d.is_error()) {
+            // Spans inside the template file are not in the source map: say where in words.
+            return self.error("Error in template file", format!("{path}: {}: {}", d.summary, d.detail), span);
+        }
+        if t.out.len() > crate::value::MAX_VALUE_SIZE {
+            return self
+                .too_large(&format!("it would be larger than {} MiB", crate::value::MAX_VALUE_SIZE >> 20), span);
+        }
+        mark(if t.unknown { Value::Unknown } else { Value::String(t.out) }, t.sensitive || path_secret || vars_secret)
+    }
+
+    /// Render template parts into `t`: literals, interpolations, and the
+    /// `%{ if }` and `%{ for }` directives around them.
+    fn render(&mut self, parts: &[TemplatePart], scope: &Scope, t: &mut Rendered) {
+        for part in parts {
+            if t.out.len() > crate::value::MAX_VALUE_SIZE {
+                return;
+            }
+            match part {
+                TemplatePart::Literal(s) => t.out.push_str(s),
+                TemplatePart::Interpolation(e) => {
+                    let v = self.eval(e, scope);
+                    let (inner, s) = v.unmark();
+                    t.sensitive |= s;
+                    match inner {
+                        Value::Unknown => t.unknown = true,
+                        Value::Null => {
+                            self.error(
+                                "Invalid template interpolation value",
+                                "The expression result is null. Cannot include a null value in a string template."
+                                    .into(),
+                                e.span,
+                            );
+                            t.unknown = true;
+                        }
+                        other => match other.to_template_string() {
+                            Some(s) => t.out.push_str(&s),
+                            None => {
+                                self.error(
+                                    "Invalid template interpolation value",
+                                    format!(
+                                        "Cannot include a {} in a string template: a string is required. Use jsonencode() or join() to make one.",
+                                        other.type_name()
+                                    ),
+                                    e.span,
+                                );
+                                t.unknown = true;
+                            }
+                        },
+                    }
+                }
+                TemplatePart::If { cond, then, otherwise } => {
+                    let v = self.eval(cond, scope);
+                    let (inner, s) = v.unmark();
+                    t.sensitive |= s;
+                    match inner {
+                        Value::Bool(b) => self.render(if *b { then } else { otherwise }, scope, t),
+                        Value::String(x) if x == "true" || x == "false" => {
+                            self.render(if x == "true" { then } else { otherwise }, scope, t)
+                        }
+                        Value::Unknown => t.unknown = true,
+                        other => {
+                            self.error(
+                                "Invalid template if condition",
+                                format!("The condition of %{{ if }} must be a bool, not a {}.", other.type_name()),
+                                cond.span,
+                            );
+                            t.unknown = true;
+                        }
+                    }
+                }
+                TemplatePart::For { key_var, value_var, collection, body } => {
+                    let v = self.eval(collection, scope);
+                    let (inner, s) = v.unmark();
+                    t.sensitive |= s;
+                    let pairs: Vec<(Value, Value)> = match inner {
+                        Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::from(i), v.clone())).collect(),
+                        Value::Object(m) => m.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect(),
+                        Value::Unknown => {
+                            t.unknown = true;
+                            continue;
+                        }
+                        other => {
+                            self.error(
+                                "Iteration over non-iterable value",
+                                format!("%{{ for }} iterates over a list or a map, not a {}.", other.type_name()),
+                                collection.span,
+                            );
+                            t.unknown = true;
+                            continue;
+                        }
+                    };
+                    for (k, v) in pairs {
+                        let mut child = scope.child();
+                        if let Some(kv) = key_var {
+                            child.set(kv.name.clone(), k);
+                        }
+                        child.set(value_var.name.clone(), v);
+                        self.render(body, &child, t);
+                        if t.out.len() > crate::value::MAX_VALUE_SIZE {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A template being rendered.
+#[derive(Default)]
+struct Rendered {
+    out: String,
+    unknown: bool,
+    sensitive: bool,
+}
