@@ -278,9 +278,10 @@ fn format(spec: &str, args: &[Value]) -> Result<String, CallError> {
                 }
                 f.pad(t)
             }
+            // Terraform writes %t's word without width or flags.
             't' => match v {
-                Value::Bool(b) => f.pad(b.to_string()),
-                Value::String(s) if s == "true" || s == "false" => f.pad(s.clone()),
+                Value::Bool(b) => b.to_string(),
+                Value::String(s) if s == "true" || s == "false" => s.clone(),
                 _ => return Err(need("a bool")),
             },
             'd' | 'x' | 'X' | 'o' | 'b' => {
