@@ -286,7 +286,7 @@ impl<'h> Evaluator<'h> {
                     Value::Bool(pick) => {
                         let (taken, other) = if *pick { (a, b) } else { (b, a) };
                         let v = self.eval(taken, scope);
-                        mark(self.unify_with_branch(v, other, scope), s)
+                        mark(self.unify_with_branch(v, other, scope, expr.span), s)
                     }
                     Value::Unknown => {
                         // Both sides are checked even when the result is unknown.
@@ -312,7 +312,7 @@ impl<'h> Evaluator<'h> {
     /// The taken branch of `?:` converted to the type both branches unify to,
     /// as Terraform gives it (`true ? 1 : "x"` is "1"). The other branch is
     /// evaluated for its type only: its errors are not this expression's.
-    fn unify_with_branch(&mut self, v: Value, other: &Expr, scope: &Scope) -> Value {
+    fn unify_with_branch(&mut self, v: Value, other: &Expr, scope: &Scope, span: Span) -> Value {
         if self.typing_only || v.is_null() || v.contains_unknown() || matches!(other.kind, ExprKind::Null) {
             return v;
         }
@@ -323,7 +323,15 @@ impl<'h> Evaluator<'h> {
         self.diags.truncate(before);
         match crate::unify::unify(&crate::unify::shape(&v), &crate::unify::shape(&o)) {
             Some(target) => crate::unify::conform(v, &target),
-            None => v,
+            None => self.error(
+                "Inconsistent conditional result types",
+                format!(
+                    "The true and false results of a conditional must have one type they both convert to; here one is a {} and the other a {}. Convert one of them (tostring, tolist, …) so that both agree.",
+                    v.type_name(),
+                    o.type_name()
+                ),
+                span,
+            ),
         }
     }
 

@@ -49,7 +49,8 @@ pub fn unify(a: &Shape, b: &Shape) -> Option<Shape> {
     }
     Some(match (a, b) {
         (Shape::Dynamic, x) | (x, Shape::Dynamic) => x.clone(),
-        (x, y) if primitive(x) && primitive(y) => Shape::String,
+        // cty takes one of the types given: a bool and a number have none.
+        (Shape::String, y) | (y, Shape::String) if primitive(y) => Shape::String,
         (Shape::Tuple(x), Shape::Tuple(y)) if x.len() == y.len() => {
             Shape::Tuple(x.iter().zip(y).map(|(p, q)| unify(p, q)).collect::<Option<_>>()?)
         }
@@ -77,9 +78,14 @@ fn elements(s: &Shape) -> Box<dyn Iterator<Item = Shape> + '_> {
 }
 
 pub fn unify_all(shapes: impl IntoIterator<Item = Shape>) -> Option<Shape> {
+    let shapes: Vec<Shape> = shapes.into_iter().collect();
+    // Primitives of several kinds unify to string if a string is among them.
+    if shapes.contains(&Shape::String) && shapes.iter().all(|s| primitive(s) || *s == Shape::Dynamic) {
+        return Some(Shape::String);
+    }
     let mut out = Shape::Dynamic;
-    for s in shapes {
-        out = unify(&out, &s)?;
+    for s in &shapes {
+        out = unify(&out, s)?;
     }
     Some(out)
 }
