@@ -72,7 +72,7 @@ pub fn validate_schemas(tree: &LoadedModule, providers: &Providers) -> Vec<Diagn
         for r in &m.module.resources {
             let before = diags.len();
             check_schema(r, providers, &mut diags);
-            name_required_provider(r, &m.module.required_providers, &mut diags[before..]);
+            name_required_provider(r, &m.module.required_providers, providers, &mut diags[before..]);
         }
     }
     diags
@@ -83,11 +83,19 @@ pub fn validate_schemas(tree: &LoadedModule, providers: &Providers) -> Vec<Diagn
 fn name_required_provider(
     r: &Resource,
     required: &std::collections::BTreeMap<String, String>,
+    providers: &Providers,
     diags: &mut [Diagnostic],
 ) {
     let prefix = r.type_name.split('_').next().unwrap_or_default();
     let Some(source) = required.get(prefix) else { return };
-    for d in diags.iter_mut().filter(|d| d.summary.starts_with("Unsupported") && d.summary.ends_with("type")) {
+    // A provider Landform has (aws: a type it lacks) keeps the message that lists its types.
+    if providers.keys().iter().any(|k| k.split('.').next() == Some(prefix)) {
+        return;
+    }
+    for d in diags
+        .iter_mut()
+        .filter(|d| d.summary == "Unsupported resource type" || d.summary == "Unsupported data source type")
+    {
         d.detail = format!(
             "\"{}\" comes from the provider \"{prefix}\" ({source}), which the configuration asks for in required_providers; Landform has no such provider. Its providers are aws (Application Load Balancers), haproxy and local.",
             r.type_name
