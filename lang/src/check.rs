@@ -338,10 +338,7 @@ pub fn check_tree(
     inputs: &BTreeMap<String, Input>,
     host: &dyn Host,
 ) -> (Checked, Vec<Diagnostic>) {
-    let mut diags = Vec::new();
-    check_versions(root, &mut diags);
-    let checked = check_module(root, inputs, host, false, &mut diags);
-    (checked, diags)
+    check(root, inputs, host, false)
 }
 
 /// `landform validate`'s check, as Terraform validates: every variable of
@@ -352,9 +349,18 @@ pub fn validate_tree(
     inputs: &BTreeMap<String, Input>,
     host: &dyn Host,
 ) -> (Checked, Vec<Diagnostic>) {
+    check(root, inputs, host, true)
+}
+
+fn check(
+    root: &LoadedModule,
+    inputs: &BTreeMap<String, Input>,
+    host: &dyn Host,
+    validating: bool,
+) -> (Checked, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     check_versions(root, &mut diags);
-    let checked = check_module(root, inputs, host, true, &mut diags);
+    let checked = check_module(root, inputs, host, validating, &mut diags);
     (checked, diags)
 }
 
