@@ -192,15 +192,7 @@ fn unknown_functions(body: &crate::syntax::Body, diags: &mut Vec<Diagnostic>) {
     let mut check = |e: &crate::syntax::Expr| {
         if let ExprKind::Call(name, ..) = &e.kind {
             if crate::functions::arity(&name.name).is_none() {
-                diags.push(Diagnostic::error(
-                    "Call to unknown function",
-                    format!(
-                        "There is no function named \"{}\".{}",
-                        name.name,
-                        crate::diag::suggestion(&name.name, crate::functions::names())
-                    ),
-                    name.span,
-                ));
+                diags.push(crate::functions::unknown_function(name));
             }
         }
     };

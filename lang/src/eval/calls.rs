@@ -2,7 +2,6 @@
 //! `can`, `templatefile`) that evaluate their arguments themselves.
 
 use super::{Evaluator, Scope};
-use crate::diag::suggestion;
 use crate::functions;
 use crate::source::Span;
 use crate::syntax::*;
@@ -11,11 +10,8 @@ use crate::value::Value;
 impl Evaluator<'_> {
     pub(super) fn call(&mut self, name: &Ident, args: &[Expr], expand: bool, span: Span, scope: &Scope) -> Value {
         let Some((min, max)) = functions::arity(&name.name) else {
-            return self.error(
-                "Call to unknown function",
-                format!("There is no function named \"{}\".{}", name.name, suggestion(&name.name, functions::names())),
-                name.span,
-            );
+            self.diags.push(functions::unknown_function(name));
+            return Value::Unknown;
         };
         if expand {
             return self.call_expanded(name, args, (min, max), span, scope);

@@ -141,6 +141,16 @@ pub fn names() -> Vec<&'static str> {
     n
 }
 
+/// The error for a call to a function there is not (said when the files are
+/// read and again if evaluated: the same words, so it is shown once).
+pub fn unknown_function(name: &crate::syntax::Ident) -> crate::diag::Diagnostic {
+    crate::diag::Diagnostic::error(
+        "Call to unknown function",
+        format!("There is no function named \"{}\".{}", name.name, crate::diag::suggestion(&name.name, names())),
+        name.span,
+    )
+}
+
 /// How many arguments a function takes: (least, most); `None` for no upper bound.
 pub fn arity(name: &str) -> Option<(usize, Option<usize>)> {
     lookup(name).map(FuncDef::arity)
