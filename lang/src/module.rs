@@ -216,25 +216,29 @@ fn unknown_functions(body: &crate::syntax::Body, diags: &mut Vec<Diagnostic>) {
     crate::syntax::walk_items(rest, &mut check);
 }
 
+/// Where the credentials of a URL are (`https://USER:TOKEN@host/…`): the
+/// range of `USER:TOKEN`.
+fn userinfo(url: &str) -> Option<std::ops::Range<usize>> {
+    let start = url.find("://")? + 3;
+    let host_end = url[start..].find('/').map_or(url.len(), |i| start + i);
+    url[start..host_end].rfind('@').map(|at| start..start + at)
+}
+
 /// A password or token written into a source's URL is a secret: every line
 /// Landform prints (the source line of a diagnostic too) hides it.
 pub fn remember_credentials(source: &str) {
-    let Some(start) = source.find("://").map(|i| i + 3) else { return };
-    let host_end = source[start..].find('/').map_or(source.len(), |i| start + i);
-    if let Some(at) = source[start..host_end].rfind('@') {
-        let userinfo = &source[start..start + at];
-        let secret = userinfo.split_once(':').map_or(userinfo, |(_, p)| p);
+    if let Some(r) = userinfo(source) {
+        let info = &source[r];
+        let secret = info.split_once(':').map_or(info, |(_, p)| p);
         crate::secrets::remember_texts([secret.to_string()]);
     }
 }
 
-/// A module source with any credentials in it (`https://user:token@host/…`)
-/// hidden, for every message and the lock file.
+/// A module source with any credentials in it hidden, for every message and
+/// the lock file.
 pub fn redact_url(url: &str) -> String {
-    let Some(start) = url.find("://").map(|i| i + 3) else { return url.to_string() };
-    let host_end = url[start..].find('/').map_or(url.len(), |i| start + i);
-    match url[start..host_end].rfind('@') {
-        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
+    match userinfo(url) {
+        Some(r) => format!("{}***{}", &url[..r.start], &url[r.end..]),
         None => url.to_string(),
     }
 }
