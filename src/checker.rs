@@ -384,7 +384,7 @@ fn message(event: &str, report: &DriftReport) -> serde_json::Value {
 
 /// An error and its causes ("error sending request: connection refused"),
 /// which never include the URL.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {

@@ -334,22 +334,13 @@ fn registry_base(c: &reqwest::blocking::Client, host: &str) -> Result<String, St
 }
 
 fn get_json(c: &reqwest::blocking::Client, url: &str) -> Result<Json, String> {
-    let r = c.get(url).send().map_err(|e| format!("cannot reach {}: {}", redact(url), words(&e)))?;
+    let r = c.get(url).send().map_err(|e| format!("cannot reach {}: {}", redact(url), crate::checker::error_chain(&e.without_url())))?;
     if !r.status().is_success() {
         return Err(format!("{} answered {}", redact(url), r.status()));
     }
     r.json().map_err(|e| format!("{} did not answer JSON: {e}", redact(url)))
 }
 
-fn words(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(inner) = src {
-        s = format!("{s}: {inner}");
-        src = inner.source();
-    }
-    s
-}
 
 /// The version to take (the locked one, or the newest the constraint
 /// allows) and where to get it (`X-Terraform-Get`).
@@ -382,7 +373,7 @@ fn registry_resolve(
         });
     };
     let url = format!("{base}{path}/{version}/download");
-    let r = c.get(&url).send().map_err(|e| format!("cannot reach {url}: {}", words(&e)))?;
+    let r = c.get(&url).send().map_err(|e| format!("cannot reach {}: {}", redact(&url), crate::checker::error_chain(&e.without_url())))?;
     if !r.status().is_success() {
         return Err(format!("{url} answered {}", r.status()));
     }
@@ -431,7 +422,7 @@ fn fetch_into(kind: &Kind, dest: &Path) -> Result<String, String> {
         }
         Kind::Archive { url } => {
             let c = client()?;
-            let r = c.get(url).send().map_err(|e| format!("cannot reach {}: {}", redact(url), words(&e)))?;
+            let r = c.get(url).send().map_err(|e| format!("cannot reach {}: {}", redact(url), crate::checker::error_chain(&e.without_url())))?;
             if !r.status().is_success() {
                 return Err(format!("{} answered {}", redact(url), r.status()));
             }
@@ -488,12 +479,9 @@ fn tree_hash(dir: &Path) -> Result<String, String> {
         h.update(std::fs::read(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?);
         h.update([0]);
     }
-    Ok(format!("sha256:{}", hex(&h.finalize())))
+    Ok(format!("sha256:{:x}", h.finalize()))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn short(hash: &str) -> &str {
     &hash[..hash.len().min(19)]
@@ -537,9 +525,8 @@ fn write_if_changed(p: &Path, j: &Json) -> Result<bool, String> {
     if let Some(parent) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
-    let tmp = p.with_extension("json.tmp");
-    std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, p).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+    landform_state::files::write_atomic(p, text.as_bytes())
+        .map_err(|e| format!("cannot write {}: {}", p.display(), landform_state::files::io_words(&e)))?;
     Ok(true)
 }
 
