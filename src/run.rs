@@ -32,16 +32,11 @@ pub fn providers_for(
 ) -> Result<Providers, Vec<landform_lang::diag::Diagnostic>> {
     use landform_lang::diag::Diagnostic;
     let mut diags = Vec::new();
-    let mut scope = landform_lang::Scope::new();
-    scope.set("var", variables.clone());
     let host = DiskHost::plan();
-    // Provider settings may use locals (`region = local.region`), as in
-    // Terraform; what depends on resources, data or modules is unknown here.
+    // Provider settings may use locals (`region = local.region`) and `path`,
+    // as in Terraform; what depends on resources, data or modules is unknown here.
     let validating = variables.is_unknown();
-    scope.set("module", landform_lang::Value::Unknown);
-    scope.set("data", landform_lang::Value::Unknown);
-    let local = landform_lang::check::evaluate_locals(&tree.module, &scope, &host, &mut Vec::new());
-    scope.set("local", local);
+    let scope = landform_lang::check::planning_scope(tree, variables.clone(), &host);
     let mut default_aws = landform_provider_aws::Settings::default();
     let mut default_haproxy = landform_provider_haproxy::Settings::default();
     let mut aliases: Vec<(String, Arc<dyn landform_provider::Provider>)> = Vec::new();

@@ -170,20 +170,9 @@ fn instances_in(
     diags: &mut Vec<Diagnostic>,
 ) {
     use crate::addr::Key;
-    use landform_lang::{Evaluator, Scope, Value};
-    let mut base = Scope::new();
-    base.set("var", var);
-    base.set("path", landform_lang::eval::path_object(&m.dir, host));
-    base.set("landform", landform_lang::eval::landform_object(host));
-    base.set("terraform", landform_lang::eval::landform_object(host));
-    base.set("data", Value::Unknown);
-    base.set("module", Value::Unknown);
-    for r in &m.module.resources {
-        base.set(r.type_name.clone(), Value::Unknown);
-    }
-    // Locals that read resources come out unknown; their errors are reported by the plan.
-    let locals = landform_lang::check::evaluate_locals(&m.module, &base, host, &mut Vec::new());
-    base.set("local", locals);
+    use landform_lang::check::{Input, InputValue};
+    use landform_lang::{Evaluator, Value};
+    let base = landform_lang::check::planning_scope(m, var, host);
     for call in &m.module.module_calls {
         let Some(child) = m.children.get(&call.name) else { continue };
         let repeated = call.count.is_some() || call.for_each.is_some();
@@ -248,30 +237,20 @@ fn instances_in(
                 ),
                 Key::None => {}
             }
-            let mut vars = std::collections::BTreeMap::new();
-            for v in &child.module.variables {
-                let given = call.args.iter().find(|a| a.name.name == v.name).map(|a| {
-                    let mut ev = Evaluator::new(host);
-                    ev.eval(&a.value, &scope)
-                });
-                let value = match given {
-                    Some(x) if !x.is_null() || v.nullable => x,
-                    _ => v
-                        .default
-                        .as_ref()
-                        .map(|d| Evaluator::new(host).eval(d, &Scope::new()))
-                        .unwrap_or(Value::Unknown),
-                };
-                let ty = v.type_expr.as_ref().and_then(|e| landform_lang::types::type_from_expr(e).ok());
-                let value = match ty {
-                    Some(t) => landform_lang::types::convert(&value, &t).unwrap_or(value),
-                    None => value,
-                };
-                vars.insert(v.name.clone(), value);
-            }
+            // Their errors are the plan's to report.
+            let inputs = call
+                .args
+                .iter()
+                .map(|a| {
+                    let v = Evaluator::new(host).eval(&a.value, &scope);
+                    let input = Input { value: InputValue::Value(v, a.value.span), origin: call.name.clone() };
+                    (a.name.name.clone(), input)
+                })
+                .collect();
+            let vars = landform_lang::check::resolve_variables(&child.module, &inputs, host, &mut Vec::new());
             let mut p = path.clone();
             p.push(crate::addr::instance_element(&call.name, key));
-            instances_in(child, &p, Value::Object(vars), host, out, diags);
+            instances_in(child, &p, vars, host, out, diags);
         }
     }
 }

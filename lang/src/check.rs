@@ -33,6 +33,26 @@ pub struct Input {
     pub origin: String,
 }
 
+/// A module's scope before anything is planned, for what must be known then
+/// (module instances, provider settings): its variables, `path`, and its
+/// locals; resources, data sources and module outputs are unknown, and so are
+/// the locals that read them (their errors are the plan's to report).
+pub fn planning_scope(m: &LoadedModule, var: Value, host: &dyn Host) -> Scope<'static> {
+    let mut base = Scope::new();
+    base.set("var", var);
+    base.set("path", crate::eval::path_object(&m.dir, host));
+    base.set("landform", crate::eval::landform_object(host));
+    base.set("terraform", crate::eval::landform_object(host));
+    base.set("data", Value::Unknown);
+    base.set("module", Value::Unknown);
+    for r in &m.module.resources {
+        base.set(r.type_name.clone(), Value::Unknown);
+    }
+    let locals = evaluate_locals(&m.module, &base, host, &mut Vec::new());
+    base.set("local", locals);
+    base
+}
+
 /// Resolve a module's variables from inputs and defaults into the `var` object.
 pub fn resolve_variables(
     module: &Module,
