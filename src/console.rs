@@ -247,7 +247,7 @@ mod tests {
 
     #[test]
     fn values_print_as_terraform_console_prints_them() {
-        let v = Value::Object([("a".to_string(), Value::List(vec![Value::int(1)]))].into());
+        let v = Value::Object([("a".to_string(), Value::List(vec![Value::from(1i64)]))].into());
         assert_eq!(shown(&v, 0), "{\n  \"a\" = [\n    1,\n  ]\n}");
         assert_eq!(shown(&Value::string("x").sensitive(), 0), "(sensitive value)");
     }

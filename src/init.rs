@@ -334,13 +334,15 @@ fn registry_base(c: &reqwest::blocking::Client, host: &str) -> Result<String, St
 }
 
 fn get_json(c: &reqwest::blocking::Client, url: &str) -> Result<Json, String> {
-    let r = c.get(url).send().map_err(|e| format!("cannot reach {}: {}", redact(url), crate::checker::error_chain(&e.without_url())))?;
+    let r = c
+        .get(url)
+        .send()
+        .map_err(|e| format!("cannot reach {}: {}", redact(url), crate::checker::error_chain(&e.without_url())))?;
     if !r.status().is_success() {
         return Err(format!("{} answered {}", redact(url), r.status()));
     }
     r.json().map_err(|e| format!("{} did not answer JSON: {e}", redact(url)))
 }
-
 
 /// The version to take (the locked one, or the newest the constraint
 /// allows) and where to get it (`X-Terraform-Get`).
@@ -373,7 +375,10 @@ fn registry_resolve(
         });
     };
     let url = format!("{base}{path}/{version}/download");
-    let r = c.get(&url).send().map_err(|e| format!("cannot reach {}: {}", redact(&url), crate::checker::error_chain(&e.without_url())))?;
+    let r = c
+        .get(&url)
+        .send()
+        .map_err(|e| format!("cannot reach {}: {}", redact(&url), crate::checker::error_chain(&e.without_url())))?;
     if !r.status().is_success() {
         return Err(format!("{url} answered {}", r.status()));
     }
@@ -422,7 +427,9 @@ fn fetch_into(kind: &Kind, dest: &Path) -> Result<String, String> {
         }
         Kind::Archive { url } => {
             let c = client()?;
-            let r = c.get(url).send().map_err(|e| format!("cannot reach {}: {}", redact(url), crate::checker::error_chain(&e.without_url())))?;
+            let r = c.get(url).send().map_err(|e| {
+                format!("cannot reach {}: {}", redact(url), crate::checker::error_chain(&e.without_url()))
+            })?;
             if !r.status().is_success() {
                 return Err(format!("{} answered {}", redact(url), r.status()));
             }
@@ -481,7 +488,6 @@ fn tree_hash(dir: &Path) -> Result<String, String> {
     }
     Ok(format!("sha256:{:x}", h.finalize()))
 }
-
 
 fn short(hash: &str) -> &str {
     &hash[..hash.len().min(19)]

@@ -529,18 +529,18 @@ impl Number {
             };
         } else {
             match verb {
-                'e' | 'E' => d.round_to((1 + prec) as usize),
+                'e' | 'E' => d.round((1 + prec) as usize),
                 'f' => {
                     let n = d.exp + prec;
                     if n >= 0 {
-                        d.round_to(n as usize)
+                        d.round(n as usize)
                     }
                 }
                 _ => {
                     if prec == 0 {
                         prec = 1;
                     }
-                    d.round_to(prec as usize)
+                    d.round(prec as usize)
                 }
             }
         }
@@ -619,10 +619,6 @@ impl Decimal {
         } else {
             self.round_down(n)
         }
-    }
-
-    fn round_to(&mut self, n: usize) {
-        self.round(n)
     }
 
     fn round_up(&mut self, n: usize) {
@@ -723,24 +719,6 @@ impl PartialEq for Number {
 impl fmt::Display for Number {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text())
-    }
-}
-
-impl From<i64> for Number {
-    fn from(i: i64) -> Number {
-        Number::from_i64(i)
-    }
-}
-
-impl From<usize> for Number {
-    fn from(i: usize) -> Number {
-        Number::from_usize(i)
-    }
-}
-
-impl From<u32> for Number {
-    fn from(i: u32) -> Number {
-        Number::from_u64(u64::from(i))
     }
 }
 

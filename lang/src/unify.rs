@@ -130,11 +130,12 @@ mod tests {
 
     #[test]
     fn mixed_kinds_unify_to_strings_and_collections_element_by_element() {
-        let got = unify_values(vec![Value::int(1), Value::String("x".into())]).unwrap();
+        let got = unify_values(vec![Value::from(1i64), Value::String("x".into())]).unwrap();
         assert_eq!(got, vec![Value::String("1".into()), Value::String("x".into())]);
-        let got = unify_values(vec![Value::List(vec![Value::int(1)]), Value::List(vec![Value::String("a".into())])]);
+        let got =
+            unify_values(vec![Value::List(vec![Value::from(1i64)]), Value::List(vec![Value::String("a".into())])]);
         assert_eq!(got.unwrap()[0], Value::List(vec![Value::String("1".into())]));
         assert!(unify_values(vec![Value::List(vec![]), Value::String("a".into())]).is_none());
-        assert_eq!(unify_values(vec![Value::Null, Value::int(1)]).unwrap(), vec![Value::Null, Value::int(1)]);
+        assert_eq!(unify_values(vec![Value::Null, Value::from(1i64)]).unwrap(), vec![Value::Null, Value::from(1i64)]);
     }
 }

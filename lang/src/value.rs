@@ -224,11 +224,6 @@ impl Value {
         }
     }
 
-    /// A whole number, as Terraform's integers are made (64 bits).
-    pub fn int(i: i64) -> Value {
-        Value::Number(Number::from_i64(i))
-    }
-
     /// What a float computation gives; NaN is null.
     pub fn float(f: f64) -> Value {
         Number::from_f64(f).map_or(Value::Null, Value::Number)

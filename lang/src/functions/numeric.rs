@@ -50,7 +50,7 @@ fn signum(a: &[Value], _: &dyn Host) -> R {
     if n.to_i64().is_none() {
         return Err(arg_err(0, "value must be a whole number, between -9223372036854775808 and 9223372036854775807"));
     }
-    Ok(Value::int(i64::from(n.signum())))
+    Ok(Value::from(i64::from(n.signum())))
 }
 
 fn pow(a: &[Value], _: &dyn Host) -> R {

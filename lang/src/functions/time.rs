@@ -180,8 +180,8 @@ fn timeadd(a: &[Value], _: &dyn Host) -> R {
 
 fn timecmp(a: &[Value], _: &dyn Host) -> R {
     let (x, y) = (parse_time(string(a, 0)?, 0)?, parse_time(string(a, 1)?, 1)?);
-    Ok(Value::int(match (x.secs, x.nanos).cmp(&(y.secs, y.nanos)) {
-        std::cmp::Ordering::Less => -1,
+    Ok(Value::from(match (x.secs, x.nanos).cmp(&(y.secs, y.nanos)) {
+        std::cmp::Ordering::Less => -1i64,
         std::cmp::Ordering::Equal => 0,
         std::cmp::Ordering::Greater => 1,
     }))
