@@ -96,14 +96,23 @@ fn registry(repo: &Path, archive: Vec<u8>) -> Registry {
 
 /// A .tar.gz holding one module at `net/main.lf`.
 fn tarball() -> Vec<u8> {
-    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
-    let text = b"variable \"name\" {}\noutput \"id\" {\n  value = \"archive-${var.name}\"\n}\n";
+    let mut b = gz_archive();
+    add_file(&mut b, "net/main.lf", b"variable \"name\" {}\noutput \"id\" {\n  value = \"archive-${var.name}\"\n}\n");
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+type GzArchive = tar::Builder<flate2::write::GzEncoder<Vec<u8>>>;
+
+fn gz_archive() -> GzArchive {
+    tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()))
+}
+
+fn add_file(b: &mut GzArchive, name: &str, body: &[u8]) {
     let mut h = tar::Header::new_gnu();
-    h.set_size(text.len() as u64);
+    h.set_size(body.len() as u64);
     h.set_mode(0o644);
     h.set_cksum();
-    b.append_data(&mut h, "net/main.lf", &text[..]).unwrap();
-    b.into_inner().unwrap().finish().unwrap()
+    b.append_data(&mut h, name, body).unwrap();
 }
 
 #[test]
@@ -192,13 +201,9 @@ fn init_resolves_registry_git_and_archive_modules_records_them_and_plan_uses_the
 #[test]
 fn hostile_archives_and_credentials_in_sources() {
     let f = Fixture::new("init-hostile", "");
-    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+    let mut b = gz_archive();
     let body = b"output \"ok\" {\n  value = 1\n}\n";
-    let mut h = tar::Header::new_gnu();
-    h.set_size(body.len() as u64);
-    h.set_mode(0o644);
-    h.set_cksum();
-    b.append_data(&mut h, "net/main.lf", &body[..]).unwrap();
+    add_file(&mut b, "net/main.lf", body);
     // `../` in a name: tar::Builder refuses to write one, so the header is made by hand.
     let mut evil = tar::Header::new_old();
     evil.as_old_mut().name[..18].copy_from_slice(b"../../escaped.lf\0\0");
