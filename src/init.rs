@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use landform_lang::diag::Diagnostic;
-use landform_lang::module::{is_local_source, ModuleFs};
+use landform_lang::module::ModuleFs;
 use landform_lang::source::{SourceMap, Span};
 use landform_lang::version::{Constraint, Version};
 use serde_json::{json, Value as Json};
@@ -46,11 +46,22 @@ pub struct InitArgs {
 
 pub fn run(args: &InitArgs, color: bool) -> Result<u8, String> {
     let lock = read_json(Path::new(LOCK_FILE)).map(|j| lock_entries(&j)).unwrap_or_default();
-    let mut init = Init { lock, upgrade: args.upgrade, found: BTreeMap::new(), diags: Vec::new(), changed: 0 };
+    let init = std::cell::RefCell::new(Init {
+        lock,
+        upgrade: args.upgrade,
+        found: BTreeMap::new(),
+        diags: Vec::new(),
+        changed: 0,
+    });
+    // The loader walks the tree (keys, local paths, depth and cycle limits);
+    // each module it needs from elsewhere is downloaded as it asks for it.
     let mut sources = SourceMap::new();
-    init.walk(".", "", &mut sources, 0);
-    if landform_lang::diag::has_errors(&init.diags) {
-        crate::print_diagnostics(&init.diags, &sources, color);
+    let (_, loaded) = landform_lang::module::load_tree(&Installer(&init), ".", &mut sources);
+    let mut init = init.into_inner();
+    let mut diags: Vec<Diagnostic> = loaded.into_iter().filter(landform_lang::parse::is_syntax_error).collect();
+    diags.append(&mut init.diags);
+    if landform_lang::diag::has_errors(&diags) {
+        crate::print_diagnostics(&diags, &sources, color);
         return Ok(1);
     }
     let lock_json = json!({
@@ -91,57 +102,46 @@ struct Init {
     changed: usize,
 }
 
-impl Init {
-    /// The module calls of the module in `dir` (at `key`), and theirs.
-    fn walk(&mut self, dir: &str, key: &str, sources: &mut SourceMap, depth: usize) {
-        if depth > 32 {
-            return;
-        }
-        let Ok(files) = DiskFs.read_module(dir) else { return };
-        let mut bodies = Vec::new();
-        for (name, text) in files {
-            let id = sources.add(name, text);
-            if let Some(f) = sources.get(id) {
-                let (file, d) = landform_lang::parse::parse_file(id, &f.text);
-                if d.iter().any(Diagnostic::is_error) {
-                    self.diags.extend(d);
-                    continue;
+/// The disk, for the loader, with modules from elsewhere downloaded when it
+/// asks where they are.
+struct Installer<'a>(&'a std::cell::RefCell<Init>);
+
+impl ModuleFs for Installer<'_> {
+    fn read_module(&self, dir: &str) -> Result<Vec<(String, String)>, String> {
+        DiskFs.read_module(dir)
+    }
+
+    fn canonical(&self, dir: &str) -> Option<String> {
+        DiskFs.canonical(dir)
+    }
+
+    fn installed(&self, _root: &str, key: &str, call: &landform_lang::config::ModuleCall) -> Option<String> {
+        let mut init = self.0.borrow_mut();
+        let constraint = match &call.version {
+            Some((text, span)) => match Constraint::parse(text) {
+                Ok(c) => Some((text.clone(), c)),
+                Err(e) => {
+                    init.diags.push(Diagnostic::error("Invalid version constraint", e, *span));
+                    return None;
                 }
-                bodies.push(file.body);
+            },
+            None => None,
+        };
+        match init.install(key, &call.source, constraint.as_ref(), call.source_span) {
+            Ok(r) => {
+                let dir = r.dir.clone();
+                init.found.insert(key.to_string(), r);
+                Some(dir)
             }
-        }
-        let (module, _) = landform_lang::config::Module::from_bodies(bodies, sources);
-        for call in &module.module_calls {
-            let child_key = if key.is_empty() { call.name.clone() } else { format!("{key}.{}", call.name) };
-            if call.source.is_empty() {
-                continue;
-            }
-            if is_local_source(&call.source) {
-                let child = Path::new(dir).join(&call.source);
-                self.walk(&child.to_string_lossy(), &child_key, sources, depth + 1);
-                continue;
-            }
-            let constraint = match &call.version {
-                Some((text, span)) => match Constraint::parse(text) {
-                    Ok(c) => Some((text.clone(), c)),
-                    Err(e) => {
-                        self.diags.push(Diagnostic::error("Invalid version constraint", e, *span));
-                        continue;
-                    }
-                },
-                None => None,
-            };
-            match self.install(&child_key, &call.source, constraint.as_ref(), call.source_span) {
-                Ok(r) => {
-                    let d = r.dir.clone();
-                    self.found.insert(child_key.clone(), r);
-                    self.walk(&d, &child_key, sources, depth + 1);
-                }
-                Err(e) => self.diags.push(e),
+            Err(e) => {
+                init.diags.push(e);
+                None
             }
         }
     }
+}
 
+impl Init {
     /// The module at `key`: as locked and installed already, or downloaded.
     fn install(
         &mut self,

@@ -37,7 +37,7 @@ impl landform_lang::module::ModuleFs for DiskFs {
         std::fs::canonicalize(dir).ok().map(|p| p.to_string_lossy().into_owned())
     }
 
-    fn installed(&self, root: &str, key: &str) -> Option<String> {
+    fn installed(&self, root: &str, key: &str, _: &landform_lang::config::ModuleCall) -> Option<String> {
         crate::init::installed(root, key)
     }
 }

@@ -20,10 +20,12 @@ pub trait ModuleFs {
         None
     }
 
-    /// Where `landform init` put the module at `key` (`net`, `net.subnets`)
-    /// of the configuration rooted at `root`, if it did.
-    fn installed(&self, root: &str, key: &str) -> Option<String> {
-        let _ = (root, key);
+    /// Where the module `call` at `key` (`net`, `net.subnets`) of the
+    /// configuration rooted at `root`, from a source that is not a local
+    /// path, is on this machine: where `landform init` put it (or, for init
+    /// itself, puts it now), if anywhere.
+    fn installed(&self, root: &str, key: &str, call: &crate::config::ModuleCall) -> Option<String> {
+        let _ = (root, key, call);
         None
     }
 }
@@ -128,7 +130,7 @@ fn load(
                 norm
             }
         } else {
-            match fs.installed(at.root, &key) {
+            match fs.installed(at.root, &key, call) {
                 Some(d) => d,
                 None => {
                     diags.push(Diagnostic::error(
