@@ -45,7 +45,20 @@ pub struct InitArgs {
 }
 
 pub fn run(args: &InitArgs, color: bool) -> Result<u8, String> {
-    let lock = read_json(Path::new(LOCK_FILE)).map(|j| lock_entries(&j)).unwrap_or_default();
+    // A lock file that cannot be read is not the same as none: taking the
+    // newest versions instead would change what every machine gets.
+    let lock = match std::fs::read(LOCK_FILE) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        Err(e) => return Err(format!("cannot read {LOCK_FILE}: {}", landform_state::files::io_words(&e))),
+        Ok(bytes) => match serde_json::from_slice::<Json>(&bytes) {
+            Ok(j) if j["modules"].is_object() => lock_entries(&j),
+            _ => {
+                return Err(format!(
+                    "{LOCK_FILE} is damaged (not the JSON init writes). Restore it from version control, or remove it to resolve every module again."
+                ))
+            }
+        },
+    };
     let init = std::cell::RefCell::new(Init {
         lock,
         upgrade: args.upgrade,

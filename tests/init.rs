@@ -163,6 +163,19 @@ fn init_resolves_registry_git_and_archive_modules_records_them_and_plan_uses_the
     let replan = f.run(&["plan", "-detailed-exitcode"]);
     assert_eq!(replan.status.code(), Some(0), "{}", text(&replan.stdout));
 
+    // A damaged lock file is refused, not read as none (which would take the newest versions).
+    std::fs::write(f.path(".landform.lock.json"), b"{\"modules\": [\x00\xff").unwrap();
+    let out = f.run(&["init"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains(".landform.lock.json is damaged"), "{}", text(&out.stderr));
+    std::fs::write(f.path(".landform.lock.json"), &lock).unwrap();
+    // A module's files changed on disk are restored from what the lock records.
+    std::fs::write(f.path(".landform/modules/b/modules/net/main.lf"), "output \"id\" {\n  value = \"tampered\"\n}\n")
+        .unwrap();
+    f.ok(&["init"]);
+    assert_eq!(f.ok(&["output", "-json", "ids"]).trim(), r#"["1.1.0-a","2.0.0-b","archive-c"]"#);
+    assert!(f.ok(&["plan"]).contains("No changes"));
+
     // A newer release is taken only with -upgrade; the lock holds otherwise.
     git(&repo, &["tag", "v1.2.0", "v1.1.0"]);
     reg.versions.lock().unwrap().push("1.2.0");
