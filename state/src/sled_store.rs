@@ -119,6 +119,7 @@ fn is_locked(e: &sled::Error) -> bool {
 }
 
 fn open_db(path: &Path) -> std::result::Result<sled::Db, sled::Error> {
+    drop_unfinished_snapshots(path);
     // A database this process just closed may still be locked for a moment:
     // sled's background thread lets go of the file after the handle drops.
     let mut waited = 0;
@@ -135,6 +136,25 @@ fn open_db(path: &Path) -> std::result::Result<sled::Db, sled::Error> {
                 waited += 20;
             }
             other => return other,
+        }
+    }
+}
+
+/// sled 0.34 writes a snapshot of its page table to `snap.LSN.generating` and
+/// renames it to `snap.LSN` when it is whole, yet when it opens it reads the
+/// last of *all* `snap.*` files, the unfinished one too: a process killed while
+/// writing one (every open writes one) left a database sled calls corrupted
+/// (spacejam/sled#1527, #1533). An unfinished snapshot was never in use, and the
+/// finished one before it and the log after it hold everything, so it goes.
+/// Only a writer holding the workspace's lock, or a reader's private copy, opens
+/// a database, so no other process is writing the file removed.
+fn drop_unfinished_snapshots(path: &Path) {
+    let Ok(entries) = std::fs::read_dir(path) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            let _ = std::fs::remove_file(e.path());
         }
     }
 }
@@ -319,6 +339,7 @@ fn read_backup(dir: &Path, crypt: &Crypt) -> std::result::Result<Snapshot, Strin
 /// Open a copy of the database in a temporary directory and check it, so that
 /// sled's recovery of a damaged database never writes to the original.
 fn check_copy(dir: &Path, workspace: &str, manifest: &Manifest, crypt: &Crypt) -> Result<(Snapshot, usize)> {
+    sweep_abandoned_copies();
     let tmp = std::env::temp_dir().join(format!("landform-check-{}-{}", std::process::id(), crate::random_id()));
     let result = (|| {
         copy_dir(&live_db(dir), &tmp).map_err(|e| format!("its database cannot be copied: {}", io_words(&e)))?;
@@ -331,6 +352,29 @@ fn check_copy(dir: &Path, workspace: &str, manifest: &Manifest, crypt: &Crypt) -
     })();
     let _ = std::fs::remove_dir_all(&tmp);
     result.map_err(|bad: Bad| bad.into_error(dir, workspace, crypt))
+}
+
+/// Remove the copies `check_copy` left behind in processes that were killed
+/// before they could: each holds the whole state, values and all.
+fn sweep_abandoned_copies() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("landform-check-")) else { continue };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !process_alive(pid) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// Is a process running? Where that cannot be told, it is taken to be.
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
 }
 
 /// Read a workspace's state without opening its database for writing: what
@@ -842,6 +886,57 @@ mod tests {
             store.commit(&[Change::Delete("x".into())]).expect("and commits");
         }
         let _ = std::fs::remove_dir_all(&base);
+    }
+
+    /// A process killed while sled wrote a snapshot leaves half of one behind.
+    #[test]
+    fn an_unfinished_sled_snapshot_is_not_damage() {
+        let dir = std::env::temp_dir().join(format!("landform-snap-gen-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            let (store, _) = SledStore::open(&dir, "default", &Crypt::none()).unwrap();
+            store.commit(&[Change::Put(Box::new(record("local_file.a", "kept")))]).unwrap();
+        }
+        let db = workspace_dir(&dir, "default").join("db");
+        let half = db.join("snap.7FFFFFFFFFFFFFFF.generating");
+        let plant = || std::fs::write(&half, b"\x01\x02\x03\x04\x05\x06\x07\x08\x09").unwrap();
+        // sled on its own calls this database corrupted: the test below can fail.
+        plant();
+        let raw = sled::Config::new().path(&db).open();
+        assert!(matches!(raw, Err(sled::Error::Corruption { .. })), "sled opened it: {:?}", raw.err());
+        plant();
+        let read = read_snapshot(&dir, "default", &Crypt::none()).expect("a reader reads it");
+        assert_eq!(read.resources[0].attributes["content"], "kept");
+        plant();
+        let (store, snap) = SledStore::open(&dir, "default", &Crypt::none()).expect("a writer opens it");
+        assert_eq!(snap.resources[0].attributes["content"], "kept");
+        assert!(!half.exists());
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A process killed while it checked a copy of the state leaves the copy;
+    /// the next one removes it.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn copies_left_by_killed_processes_are_removed() {
+        let dir = std::env::temp_dir().join(format!("landform-sweep-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        drop(SledStore::open(&dir, "default", &Crypt::none()).unwrap());
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let left = std::env::temp_dir().join(format!("landform-check-{dead}-left"));
+        let mine = std::env::temp_dir().join(format!("landform-check-{}-mine", std::process::id()));
+        for d in [&left, &mine] {
+            std::fs::create_dir_all(d).unwrap();
+            std::fs::write(d.join("db"), b"state").unwrap();
+        }
+        read_snapshot(&dir, "default", &Crypt::none()).unwrap();
+        assert!(!left.exists(), "a dead process's copy is still there");
+        assert!(mine.exists(), "a running process's copy was removed");
+        let _ = std::fs::remove_dir_all(&mine);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
