@@ -18,6 +18,7 @@ pub mod providers;
 pub mod refresh;
 pub mod render;
 pub mod rollout;
+pub mod schema_check;
 pub mod world;
 
 pub use addr::ResourceAddr;
