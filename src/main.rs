@@ -13,6 +13,7 @@ mod rollout_cmd;
 mod run;
 mod signals;
 mod state_cmd;
+mod state_open;
 mod test_cmd;
 mod ui;
 mod workspace_cmd;
