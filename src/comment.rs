@@ -199,12 +199,12 @@ async fn send(
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) if attempt < 5 => {
-                crate::errln!("{what}: {}; retrying in {} ms", chain(&e), delay.as_millis());
+                crate::errln!("{what}: {}; retrying in {} ms", crate::checker::error_chain(&e), delay.as_millis());
                 tokio::time::sleep(delay).await;
                 delay *= 2;
                 continue;
             }
-            Err(e) => return Err(format!("{what} failed: {}", chain(&e))),
+            Err(e) => return Err(format!("{what} failed: {}", crate::checker::error_chain(&e))),
         };
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -226,20 +226,6 @@ async fn send(
         return Ok((v, headers));
     }
     Err(format!("{what} failed after 5 attempts"))
-}
-
-/// An error and its causes, each said once.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(e);
-    while let Some(err) = next {
-        let t = err.to_string();
-        if !parts.iter().any(|p| p.contains(&t)) {
-            parts.push(t);
-        }
-        next = err.source();
-    }
-    parts.join(": ")
 }
 
 /// How long the server asks to wait: Retry-After (seconds), or until x-ratelimit-reset.
