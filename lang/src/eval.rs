@@ -254,16 +254,17 @@ impl<'h> Evaluator<'h> {
                 let (inner, s) = v.unmark();
                 let out = match (op, inner) {
                     (_, Value::Unknown) => Value::Unknown,
-                    (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
-                    (UnaryOp::Not, Value::String(t)) if t == "true" || t == "false" => Value::Bool(t == "false"),
                     (UnaryOp::Neg, Value::Number(n)) => Value::Number(n.neg()),
-                    (UnaryOp::Not, other) => {
-                        return self.error(
-                            "Invalid operand",
-                            format!("The ! operator needs a bool, not a {}.", other.type_name()),
-                            e.span,
-                        )
-                    }
+                    (UnaryOp::Not, other) => match other.to_bool() {
+                        Some(b) => Value::Bool(!b),
+                        None => {
+                            return self.error(
+                                "Invalid operand",
+                                format!("The ! operator needs a bool, not a {}.", other.type_name()),
+                                e.span,
+                            )
+                        }
+                    },
                     (UnaryOp::Neg, other) => {
                         return self.error(
                             "Invalid operand",
@@ -278,23 +279,19 @@ impl<'h> Evaluator<'h> {
             ExprKind::Conditional(c, a, b) => {
                 let cv = self.eval(c, scope);
                 let (inner, s) = cv.unmark();
-                let inner = match inner {
-                    Value::String(t) if t == "true" || t == "false" => &Value::Bool(t == "true"),
-                    other => other,
-                };
-                match inner {
-                    Value::Bool(pick) => {
-                        let (taken, other) = if *pick { (a, b) } else { (b, a) };
+                match (inner.to_bool(), inner) {
+                    (Some(pick), _) => {
+                        let (taken, other) = if pick { (a, b) } else { (b, a) };
                         let v = self.eval(taken, scope);
                         mark(self.unify_with_branch(v, other, scope, expr.span), s)
                     }
-                    Value::Unknown => {
+                    (None, Value::Unknown) => {
                         // Both sides are checked even when the result is unknown.
                         self.eval(a, scope);
                         self.eval(b, scope);
                         Value::Unknown
                     }
-                    other => self.error(
+                    (None, other) => self.error(
                         "Incorrect condition type",
                         format!(
                             "The condition of a conditional expression must be a bool, not a {}.",
@@ -537,15 +534,8 @@ impl<'h> Evaluator<'h> {
     fn binary(&mut self, op: BinaryOp, l: &Expr, r: &Expr, scope: &Scope) -> Value {
         let lv = self.eval(l, scope);
         // `false && …` and `true || …` do not evaluate the right side (Terraform 1.12's rule).
-        if let (BinaryOp::And | BinaryOp::Or, (inner, s)) = (op, lv.unmark()) {
-            let decided = match inner {
-                Value::Bool(b) => Some(*b),
-                Value::String(t) if t == "true" || t == "false" => Some(t == "true"),
-                _ => None,
-            };
-            if decided == Some(op == BinaryOp::Or) {
-                return mark(Value::Bool(op == BinaryOp::Or), s);
-            }
+        if matches!(op, BinaryOp::And | BinaryOp::Or) && lv.to_bool() == Some(op == BinaryOp::Or) {
+            return mark(Value::Bool(op == BinaryOp::Or), lv.unmark().1);
         }
         let rv = self.eval(r, scope);
         let (a, s1) = lv.unmark_deep();
@@ -560,9 +550,8 @@ impl<'h> Evaluator<'h> {
         }
         if matches!(op, And | Or) {
             let get = |v: &Value, e: &Expr, me: &mut Self| match v {
-                Value::Bool(b) => Some(Some(*b)),
                 // As Terraform converts them: the strings "true" and "false" are bools.
-                Value::String(t) if t == "true" || t == "false" => Some(Some(t == "true")),
+                v if v.to_bool().is_some() => Some(v.to_bool()),
                 Value::Unknown => Some(None),
                 other => {
                     me.error(

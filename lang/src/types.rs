@@ -199,9 +199,7 @@ fn convert_inner(value: &Value, ty: &Type) -> Result<Value, String> {
             _ => Err(mismatch()),
         },
         Type::Bool => match value {
-            Value::Bool(_) => Ok(value.clone()),
-            Value::String(s) if s == "true" => Ok(Value::Bool(true)),
-            Value::String(s) if s == "false" => Ok(Value::Bool(false)),
+            Value::Bool(_) | Value::String(_) => value.to_bool().map(Value::Bool).ok_or_else(mismatch),
             _ => Err(mismatch()),
         },
         Type::Duration => match value {

@@ -202,9 +202,13 @@ impl Value {
         }
     }
 
-    pub fn as_bool(&self) -> Option<bool> {
+    /// A bool, or a string Terraform converts to one (`"true"`, `"false"`):
+    /// what a condition, `!`, `&&`, `||` and a bool argument accept.
+    pub fn to_bool(&self) -> Option<bool> {
         match self.unmark().0 {
             Value::Bool(b) => Some(*b),
+            Value::String(s) if s == "true" => Some(true),
+            Value::String(s) if s == "false" => Some(false),
             _ => None,
         }
     }

@@ -113,13 +113,10 @@ impl Evaluator<'_> {
                     let v = self.eval(cond, scope);
                     let (inner, s) = v.unmark();
                     t.sensitive |= s;
-                    match inner {
-                        Value::Bool(b) => self.render(if *b { then } else { otherwise }, scope, t),
-                        Value::String(x) if x == "true" || x == "false" => {
-                            self.render(if x == "true" { then } else { otherwise }, scope, t)
-                        }
-                        Value::Unknown => t.unknown = true,
-                        other => {
+                    match (inner.to_bool(), inner) {
+                        (Some(b), _) => self.render(if b { then } else { otherwise }, scope, t),
+                        (None, Value::Unknown) => t.unknown = true,
+                        (None, other) => {
                             self.error(
                                 "Invalid template if condition",
                                 format!("The condition of %{{ if }} must be a bool, not a {}.", other.type_name()),

@@ -237,11 +237,7 @@ fn bools(a: &[Value]) -> Result<Vec<bool>, CallError> {
     list(a, 0)?
         .iter()
         .enumerate()
-        .map(|(j, v)| match v {
-            Value::Bool(b) => Ok(*b),
-            Value::String(s) if s == "true" || s == "false" => Ok(s == "true"),
-            other => Err(arg_err(0, format!("element {j} is {}, not a bool", describe(other)))),
-        })
+        .map(|(j, v)| v.to_bool().ok_or_else(|| arg_err(0, format!("element {j} is {}, not a bool", describe(v)))))
         .collect()
 }
 
@@ -376,9 +372,6 @@ fn tonumber(a: &[Value], _: &dyn Host) -> R {
 fn tobool(a: &[Value], _: &dyn Host) -> R {
     match &a[0] {
         Value::Null => Ok(Value::Null),
-        Value::Bool(b) => Ok(Value::Bool(*b)),
-        Value::String(s) if s == "true" => Ok(Value::Bool(true)),
-        Value::String(s) if s == "false" => Ok(Value::Bool(false)),
-        v => Err(arg_err(0, format!("cannot convert {v} to a bool"))),
+        v => v.to_bool().map(Value::Bool).ok_or_else(|| arg_err(0, format!("cannot convert {v} to a bool"))),
     }
 }

@@ -279,10 +279,9 @@ fn format(spec: &str, args: &[Value]) -> Result<String, CallError> {
                 f.pad(t)
             }
             // Terraform writes %t's word without width or flags.
-            't' => match v {
-                Value::Bool(b) => b.to_string(),
-                Value::String(s) if s == "true" || s == "false" => s.clone(),
-                _ => return Err(need("a bool")),
+            't' => match v.to_bool() {
+                Some(b) => b.to_string(),
+                None => return Err(need("a bool")),
             },
             'd' | 'x' | 'X' | 'o' | 'b' => {
                 let n = as_number(v).ok_or_else(|| need("a number"))?;

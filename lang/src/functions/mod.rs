@@ -217,7 +217,7 @@ fn convert(def: &FuncDef, i: usize, v: &mut Value) -> Result<(), CallError> {
             v.to_template_string().map(Value::String)
         }
         (Kind::Number, Value::String(s)) => Number::parse(s).map(Value::Number),
-        (Kind::Bool, Value::String(s)) if s == "true" || s == "false" => Some(Value::Bool(s == "true")),
+        (Kind::Bool, Value::String(_)) => v.to_bool().map(Value::Bool),
         _ => None,
     };
     match converted {
