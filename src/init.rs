@@ -13,6 +13,7 @@ use landform_lang::diag::Diagnostic;
 use landform_lang::module::ModuleFs;
 use landform_lang::source::{SourceMap, Span};
 use landform_lang::version::{Constraint, Version};
+use landform_state::files::io_words;
 use serde_json::{json, Value as Json};
 
 use crate::inputs::DiskFs;
@@ -49,7 +50,7 @@ pub fn run(args: &InitArgs, color: bool) -> Result<u8, String> {
     // newest versions instead would change what every machine gets.
     let lock = match std::fs::read(LOCK_FILE) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-        Err(e) => return Err(format!("cannot read {LOCK_FILE}: {}", landform_state::files::io_words(&e))),
+        Err(e) => return Err(format!("cannot read {LOCK_FILE}: {}", io_words(&e))),
         Ok(bytes) => match serde_json::from_slice::<Json>(&bytes) {
             Ok(j) if j["modules"].is_object() => lock_entries(&j),
             _ => {
@@ -238,7 +239,7 @@ impl Init {
             return Err(fail(format!("it has no directory \"{}\"", subdir.unwrap_or_default())));
         }
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::rename(&tmp, &dir).map_err(|e| fail(format!("cannot move it into {dir}: {e}")))?;
+        std::fs::rename(&tmp, &dir).map_err(|e| fail(format!("cannot move it into {dir}: {}", io_words(&e))))?;
         self.changed += 1;
         crate::outln!("- {key}: {shown}{}", version.as_ref().map(|v| format!(" {v}")).unwrap_or_default());
         Ok(Resolved { source: shown.clone(), constraint: written, version, fetched, hash, subdir, dir: module_dir })
@@ -420,7 +421,7 @@ fn fetch_into(kind: &Kind, dest: &Path) -> Result<String, String> {
                 if let Some(d) = dir {
                     cmd.current_dir(d);
                 }
-                let out = cmd.output().map_err(|e| format!("cannot run git: {e}"))?;
+                let out = cmd.output().map_err(|e| format!("cannot run git: {}", io_words(&e)))?;
                 if !out.status.success() {
                     let err = String::from_utf8_lossy(&out.stderr);
                     return Err(format!("git {} failed: {}", args[0], err.trim()));
@@ -447,7 +448,9 @@ fn fetch_into(kind: &Kind, dest: &Path) -> Result<String, String> {
                 return Err(format!("{} answered {}", redact(url), r.status()));
             }
             // A module is source text: 256 MiB is far past any real one.
-            let bytes = r.bytes().map_err(|e| format!("reading {}: {e}", redact(url)))?;
+            let bytes = r
+                .bytes()
+                .map_err(|e| format!("reading {}: {}", redact(url), crate::checker::error_chain(&e.without_url())))?;
             if bytes.len() > 256 << 20 {
                 return Err(format!("{} is larger than 256 MiB", redact(url)));
             }
@@ -465,7 +468,7 @@ fn fetch_into(kind: &Kind, dest: &Path) -> Result<String, String> {
                     return Err(format!("{} unpacks to more than 1 GiB", redact(url)));
                 }
                 // unpack_in refuses entries that would land outside dest.
-                entry.unpack_in(dest).map_err(|e| format!("unpacking {}: {e}", redact(url)))?;
+                entry.unpack_in(dest).map_err(|e| format!("unpacking {}: {}", redact(url), io_words(&e)))?;
             }
             Ok(redact(url))
         }
@@ -481,7 +484,8 @@ fn tree_hash(dir: &Path) -> Result<String, String> {
     let mut files = Vec::new();
     let mut stack = vec![PathBuf::from(dir)];
     while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).map_err(|e| format!("cannot read {}: {e}", d.display()))?.flatten() {
+        for e in std::fs::read_dir(&d).map_err(|e| format!("cannot read {}: {}", d.display(), io_words(&e)))?.flatten()
+        {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
@@ -496,7 +500,7 @@ fn tree_hash(dir: &Path) -> Result<String, String> {
         let rel = f.strip_prefix(dir).unwrap_or(&f).to_string_lossy().into_owned();
         h.update(rel.as_bytes());
         h.update([0]);
-        h.update(std::fs::read(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?);
+        h.update(std::fs::read(&f).map_err(|e| format!("cannot read {}: {}", f.display(), io_words(&e)))?);
         h.update([0]);
     }
     Ok(format!("sha256:{:x}", h.finalize()))
@@ -542,10 +546,10 @@ fn write_if_changed(p: &Path, j: &Json) -> Result<bool, String> {
         return Ok(false);
     }
     if let Some(parent) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {}", parent.display(), io_words(&e)))?;
     }
     landform_state::files::write_atomic(p, text.as_bytes())
-        .map_err(|e| format!("cannot write {}: {}", p.display(), landform_state::files::io_words(&e)))?;
+        .map_err(|e| format!("cannot write {}: {}", p.display(), io_words(&e)))?;
     Ok(true)
 }
 
