@@ -60,6 +60,9 @@ impl Style {
         Style { error: "\x1b[1;31m", warning: "\x1b[1;33m", bold: "\x1b[1m", dim: "\x1b[2m", reset: "\x1b[0m" };
 }
 
+/// The most characters of a source line a diagnostic shows.
+const SHOWN: usize = 160;
+
 /// Render one diagnostic for a person:
 ///
 /// ```text
@@ -86,13 +89,25 @@ pub fn render(diag: &Diagnostic, sources: &SourceMap, style: Style) -> String {
         let pad = " ".repeat(gutter);
         let _ = writeln!(out, "{pad}{}--> {}{}:{line}:{col}", style.dim, style.reset, file.name);
         let _ = writeln!(out, "{pad} {}|{}", style.dim, style.reset);
-        let _ = writeln!(out, "{}{line} |{} {}", style.dim, style.reset, text.replace('\t', " "));
-        let line_chars = text.chars().count();
+        let chars: Vec<char> = text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
         let width =
-            if end_line == line { end_col.saturating_sub(col) } else { line_chars + 1 - col.min(line_chars + 1) };
+            if end_line == line { end_col.saturating_sub(col) } else { chars.len() + 1 - col.min(chars.len() + 1) };
+        // A long line (generated or minified input) is shown around the column.
+        let (first, last) = if chars.len() <= SHOWN {
+            (0, chars.len())
+        } else {
+            let first = (col - 1).saturating_sub(SHOWN / 3).min(chars.len() - SHOWN);
+            (first, first + SHOWN)
+        };
+        let lead = if first > 0 { "…" } else { "" };
+        let tail = if last < chars.len() { "…" } else { "" };
+        let shown: String = chars[first..last].iter().collect();
+        let _ = writeln!(out, "{}{line} |{} {lead}{shown}{tail}", style.dim, style.reset);
+        let offset = col - 1 - first + lead.chars().count();
+        let width = width.min((last + tail.chars().count()).saturating_sub(col - 1));
         let carets = "^".repeat(width.max(1));
         let _ =
-            writeln!(out, "{pad} {}|{} {}{colour}{carets}{}", style.dim, style.reset, " ".repeat(col - 1), style.reset);
+            writeln!(out, "{pad} {}|{} {}{colour}{carets}{}", style.dim, style.reset, " ".repeat(offset), style.reset);
     }
     if !diag.detail.is_empty() {
         let _ = writeln!(out);
@@ -211,4 +226,32 @@ fn levenshtein(a: &str, b: &str) -> usize {
         }
     }
     d[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A line of generated input is shown around the column, not whole.
+    #[test]
+    fn a_long_line_is_shown_around_the_error() {
+        let mut sources = SourceMap::new();
+        let line = format!("x = {}oops{}", "a".repeat(5000), "b".repeat(5000));
+        let file = sources.add("main.lf", line.clone());
+        let at = line.find("oops").unwrap();
+        let out = render(&Diagnostic::error("Bad", "", Span::new(file, at, at + 4)), &sources, Style::PLAIN);
+        assert!(out.contains("--> main.lf:1:5005"), "{out}");
+        let lines: Vec<&str> = out.lines().collect();
+        let shown = lines.iter().find(|l| l.starts_with("1 |")).unwrap();
+        assert!(shown.chars().count() < 200, "{shown}");
+        assert!(shown.contains("…aaa") && shown.contains("oops") && shown.ends_with("bbb…"), "{shown}");
+        // The carets stand under "oops".
+        let carets = lines.iter().find(|l| l.contains('^')).unwrap();
+        let column = |s: &str, pat: &str| s.chars().count() - s[s.find(pat).unwrap()..].chars().count();
+        assert_eq!(column(carets, "^^^^"), column(shown, "oops"), "\n{shown}\n{carets}");
+        // A short line is shown whole.
+        let short = sources.add("b.lf", "x = oops");
+        let out = render(&Diagnostic::error("Bad", "", Span::new(short, 4, 8)), &sources, Style::PLAIN);
+        assert!(out.contains("1 | x = oops\n  |     ^^^^\n"), "{out}");
+    }
 }
