@@ -6,14 +6,14 @@
 mod common;
 
 use common::postgres::Postgres;
-use common::{copy_dir, text, Fixture};
+use common::{copy_example, text, Fixture};
 use std::path::Path;
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn quickstart(name: &str) -> Fixture {
     let f = Fixture::new(name, "");
-    copy_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart")), &f.dir);
+    copy_example("quickstart", &f.dir);
     f
 }
 

@@ -534,9 +534,7 @@ fn terraform_spellings_of_validation_ephemeral_cwd_nullable_and_provisioners() {
 fn the_from_terraform_example_applies_and_replans_clean() {
     let f = Fixture::new("from-terraform", "");
     std::fs::remove_file(f.path("main.lf")).unwrap();
-    common::copy_dir(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/from-terraform")), &f.dir);
-    let _ = std::fs::remove_dir_all(f.path("public"));
-    let _ = std::fs::remove_dir_all(f.path(".landform"));
+    common::copy_example("from-terraform", &f.dir);
     let out = f.ok(&["apply", "-auto-approve"]);
     assert!(out.contains("Apply complete! Resources: 10 added, 0 changed, 0 destroyed."), "{out}");
     let index = std::fs::read_to_string(f.path("public/dev/index.html")).unwrap();

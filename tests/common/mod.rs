@@ -71,6 +71,30 @@ pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Copy one of the repository's examples as git tracks it: never the state,
+/// lock or output files a person's own run left beside it (the README's order
+/// applies the quickstart in place before `./scripts/test`).
+pub fn copy_example(name: &str, to: &std::path::Path) {
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name);
+    let out = Command::new("git")
+        .args(["ls-files", "-z", "--", "."])
+        .current_dir(&from)
+        .output()
+        .expect("the tests copy examples as git tracks them: git must be installed");
+    assert!(
+        out.status.success() && !out.stdout.is_empty(),
+        "git lists no tracked files in {} (the tests run in a git checkout): {}",
+        from.display(),
+        text(&out.stderr)
+    );
+    for rel in out.stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+        let rel = std::path::Path::new(std::str::from_utf8(rel).expect("a UTF-8 path"));
+        let dest = to.join(rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(from.join(rel), dest).unwrap();
+    }
+}
+
 /// Copy a directory tree, as a test damages or rolls back a state.
 pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
