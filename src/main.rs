@@ -461,7 +461,16 @@ fn check_workspace_name(name: &str) -> Result<(), String> {
 }
 
 fn run_main() -> ExitCode {
-    let cli = Cli::parse_from(terraform_flags(std::env::args_os()));
+    let cli = match Cli::try_parse_from(terraform_flags(std::env::args_os())) {
+        Ok(cli) => cli,
+        // A usage error exits 1, as Terraform's do: clap's 2 is what drift and
+        // plan --detailed-exitcode say for "changes found". --help and
+        // --version print on stdout and exit 0.
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(u8::from(e.use_stderr()));
+        }
+    };
     let _ = CHDIR.set(cli.chdir.clone());
     signals::install();
     let color = ui::use_color(cli.no_color);

@@ -230,3 +230,43 @@ rollout "web" {
     assert!(err.contains("steps are at most 100 rising percentages"), "{err}");
     assert!(start.elapsed() < std::time::Duration::from_secs(10));
 }
+
+/// Issue 26 item 14: a usage error exits 1 on every command (Terraform's code),
+/// never clap's 2, which drift and plan --detailed-exitcode use for "changes
+/// found"; --help and --version still exit 0. The commands are read from the
+/// binary's own help, so a new one is covered.
+#[test]
+fn usage_errors_exit_1_on_every_command_and_help_exits_0() {
+    let dir = temp_dir("usage");
+    let help = landform(&["--help"], &dir);
+    assert_eq!(help.status.code(), Some(0), "{}", text(&help.stderr));
+    let help = text(&help.stdout);
+    let commands: Vec<&str> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        // A description's continuation lines are indented further.
+        .filter(|l| !l[2..].starts_with(' '))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() >= 15 && commands.contains(&"drift") && commands.contains(&"plan"), "{help}");
+    for c in &commands {
+        let out = landform(&[c, "--no-such-flag"], &dir);
+        assert_eq!(out.status.code(), Some(1), "landform {c} --no-such-flag:\n{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("--no-such-flag"), "{}", text(&out.stderr));
+        let out = landform(&[c, "--help"], &dir);
+        assert_eq!(out.status.code(), Some(0), "landform {c} --help:\n{}", text(&out.stderr));
+    }
+    for args in
+        [&["no-such-command"][..], &[], &["plan", "--parallelism", "many"], &["drift", "--every"], &["state", "mv"]]
+    {
+        let out = landform(args, &dir);
+        assert_eq!(out.status.code(), Some(1), "landform {args:?}:\n{}", text(&out.stderr));
+    }
+    for args in [&["--version"][..], &["help"], &["help", "plan"]] {
+        let out = landform(args, &dir);
+        assert_eq!(out.status.code(), Some(0), "landform {args:?}:\n{}", text(&out.stderr));
+    }
+}
