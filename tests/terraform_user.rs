@@ -669,3 +669,65 @@ fn hashicorp_local_arguments_and_a_required_provider_landform_lacks() {
     assert_eq!(err.matches("Error:").count(), 1, "{err}");
     assert!(err.contains("tls.lf:1:1") && err.contains("provider \"tls\" (hashicorp/tls)"), "{err}");
 }
+
+/// Issue 26 item 9: Terraform's built-in `terraform_data` (input, output,
+/// triggers_replace, id) plans, applies, re-plans clean, updates in place and
+/// is replaced when triggers_replace changes, as `landform_data` is.
+#[test]
+fn terraform_data_plans_applies_and_replans_clean() {
+    let config = |version: &str, env: &str| {
+        format!(
+            "resource \"terraform_data\" \"build\" {{\n  input            = {{ version = \"{version}\" }}\n  triggers_replace = [\"{env}\"]\n}}\n\noutput \"version\" {{\n  value = terraform_data.build.output.version\n}}\n\noutput \"id\" {{\n  value = terraform_data.build.id\n}}\n"
+        )
+    };
+    let f = Fixture::new("terraform-data", &config("1.0", "dev"));
+    f.ok(&["validate"]);
+    let out = f.ok(&["apply", "-auto-approve"]);
+    assert!(out.contains("Apply complete! Resources: 1 added, 0 changed, 0 destroyed."), "{out}");
+    assert_eq!(f.ok(&["output", "-raw", "version"]), "1.0");
+    let id = f.ok(&["output", "-raw", "id"]);
+    assert_eq!(id.len(), 36, "{id}");
+    assert_eq!(f.run(&["plan", "-detailed-exitcode"]).status.code(), Some(0));
+    f.write(&config("1.1", "dev"));
+    let plan = f.ok(&["plan"]);
+    assert!(plan.contains("# terraform_data.build will be updated in-place"), "{plan}");
+    f.ok(&["apply", "-auto-approve"]);
+    assert_eq!(f.ok(&["output", "-raw", "version"]), "1.1");
+    assert_eq!(f.ok(&["output", "-raw", "id"]), id);
+    f.write(&config("1.1", "prod"));
+    let plan = f.ok(&["plan"]);
+    assert!(plan.contains("# terraform_data.build must be replaced"), "{plan}");
+    f.ok(&["apply", "-auto-approve"]);
+    assert_ne!(f.ok(&["output", "-raw", "id"]), id);
+    assert_eq!(f.run(&["plan", "-detailed-exitcode"]).status.code(), Some(0));
+}
+
+/// Issue 26 item 9: `terraform_remote_state` reads a Terraform state file
+/// (the local backend) as Terraform does, defaults under its outputs; another
+/// backend, or a sensitive output, is refused in words.
+#[test]
+fn terraform_remote_state_reads_the_local_backend_and_refuses_others_clearly() {
+    let f = Fixture::new(
+        "remote-state",
+        "data \"terraform_remote_state\" \"net\" {\n  backend  = \"local\"\n  config   = { path = \"net/terraform.tfstate\" }\n  defaults = { region = \"eu-west-1\", vpc_id = \"none\" }\n}\n\noutput \"vpc\" {\n  value = data.terraform_remote_state.net.outputs.vpc_id\n}\n\noutput \"region\" {\n  value = data.terraform_remote_state.net.outputs.region\n}\n",
+    );
+    std::fs::create_dir_all(f.path("net")).unwrap();
+    let state = |sensitive: bool| {
+        format!("{{\"version\": 4, \"terraform_version\": \"1.15.5\", \"serial\": 3, \"lineage\": \"x\", \"outputs\": {{\"vpc_id\": {{\"value\": \"vpc-123\", \"type\": \"string\"}}, \"token\": {{\"value\": \"t0k3n-REMOTE\", \"type\": \"string\", \"sensitive\": {sensitive}}}}}, \"resources\": []}}")
+    };
+    std::fs::write(f.path("net/terraform.tfstate"), state(false)).unwrap();
+    f.ok(&["apply", "-auto-approve"]);
+    assert_eq!(f.ok(&["output", "-raw", "vpc"]), "vpc-123");
+    assert_eq!(f.ok(&["output", "-raw", "region"]), "eu-west-1");
+    assert_eq!(f.run(&["plan", "-detailed-exitcode"]).status.code(), Some(0));
+    std::fs::write(f.path("net/terraform.tfstate"), state(true)).unwrap();
+    let out = f.run(&["plan"]);
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("\"token\"") && said.contains("sensitive") && !said.contains("t0k3n-REMOTE"), "{said}");
+    f.write("data \"terraform_remote_state\" \"net\" {\n  backend = \"s3\"\n  config  = { bucket = \"b\", key = \"k\" }\n}\n");
+    let out = f.run(&["plan"]);
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("only the \"local\" backend") && said.contains("\"s3\""), "{said}");
+}

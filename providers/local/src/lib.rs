@@ -1,5 +1,5 @@
 //! The built-in `local` provider: resources that live on this machine, so the
-//! quickstart needs nothing installed. `landform_data` (like terraform_data),
+//! quickstart needs nothing installed. `landform_data` (also as Terraform's `terraform_data`),
 //! `local_file`, `local_exec`, `random_id`, `random_string`, and the
 //! `local_file` data source.
 
@@ -30,18 +30,22 @@ impl LocalProvider {
         use AttrType::*;
         let a = Attribute::new;
         let mut schema = ProviderSchema::default();
-        schema.resources.insert(
-            "landform_data",
-            Schema::new(
-                0,
-                [
-                    ("input", a(Any).describe("Any value; stored, and copied to output")),
-                    ("triggers_replace", a(Any).force_new().describe("A change replaces the resource")),
-                    ("output", a(Any).computed()),
-                    ("id", a(String).computed()),
-                ],
-            ),
-        );
+        // Terraform's built-in `terraform_data` is the same resource, so a
+        // Terraform configuration that uses it ports unchanged.
+        for name in ["landform_data", "terraform_data"] {
+            schema.resources.insert(
+                name,
+                Schema::new(
+                    0,
+                    [
+                        ("input", a(Any).describe("Any value; stored, and copied to output")),
+                        ("triggers_replace", a(Any).force_new().describe("A change replaces the resource")),
+                        ("output", a(Any).computed()),
+                        ("id", a(String).computed()),
+                    ],
+                ),
+            );
+        }
         schema.resources.insert(
             "local_file",
             Schema::new(
@@ -114,6 +118,21 @@ impl LocalProvider {
                     ("content", a(String).computed()),
                     ("content_base64", a(String).computed()),
                     ("content_sha256", a(String).computed()),
+                ],
+            ),
+        );
+        // Terraform's built-in data source, for the backend whose state is
+        // a file here: `backend = "local"`, `config = { path = "…" }`.
+        schema.data_sources.insert(
+            "terraform_remote_state",
+            Schema::new(
+                0,
+                [
+                    ("backend", a(String).required()),
+                    ("config", a(Any)),
+                    ("defaults", a(Any)),
+                    ("workspace", a(String)),
+                    ("outputs", a(Any).computed()),
                 ],
             ),
         );
@@ -259,7 +278,7 @@ impl Provider for LocalProvider {
         let mut resp = default_plan(schema, &req);
         match req.type_name {
             // output follows input, and is known whenever input is.
-            "landform_data" => {
+            "landform_data" | "terraform_data" => {
                 if req.unknown.contains("input") {
                     resp.unknown.insert("output".into());
                     resp.planned.remove("output");
@@ -336,7 +355,7 @@ impl Provider for LocalProvider {
         let mut state = config.clone();
         let id = req.prior.and_then(|p| s(p, "id")).map(str::to_string);
         match req.type_name {
-            "landform_data" => {
+            "landform_data" | "terraform_data" => {
                 state.insert("output".into(), config.get("input").cloned().unwrap_or(Value::Null));
                 state.insert(
                     "id".into(),
@@ -527,9 +546,50 @@ impl Provider for LocalProvider {
                 out.insert("content_sha256".into(), json!(sha256_hex(&bytes)));
                 Ok(out)
             }
+            "terraform_remote_state" => remote_state(req.config),
             other => Err(ProviderError::new("Unknown data source", other.to_string())),
         }
     }
+}
+
+/// `terraform_remote_state` with the local backend: the root outputs of a
+/// Terraform state file (format 4), over `defaults`. Other backends are
+/// refused by name, and so is a sensitive output (it would lose its mark).
+fn remote_state(config: &Object) -> Result<Object> {
+    let backend = s(config, "backend").unwrap_or_default();
+    if backend != "local" {
+        return Err(ProviderError::new(
+            "Unsupported backend",
+            format!("terraform_remote_state reads only the \"local\" backend here (a Terraform state file: config = {{ path = \"…/terraform.tfstate\" }}), not \"{backend}\"."),
+        )
+        .on("backend"));
+    }
+    let settings = config.get("config").and_then(Value::as_object);
+    let workspace = s(config, "workspace").unwrap_or("default");
+    let setting = |k: &str| settings.and_then(|c| c.get(k)).and_then(Value::as_str);
+    // Terraform's local backend keeps other workspaces under terraform.tfstate.d.
+    let path = match (setting("path"), workspace) {
+        (Some(p), "default") => p.to_string(),
+        (None, "default") => "terraform.tfstate".to_string(),
+        (_, ws) => format!("{}/{ws}/terraform.tfstate", setting("workspace_dir").unwrap_or("terraform.tfstate.d")),
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| ProviderError::new("Cannot read the remote state", format!("{path}: {e}")).on("config"))?;
+    let state: Value = serde_json::from_str(&text)
+        .map_err(|e| ProviderError::new("Invalid remote state", format!("{path} is not a Terraform state: {e}")))?;
+    let mut outputs = config.get("defaults").and_then(Value::as_object).cloned().unwrap_or_default();
+    for (name, o) in state.get("outputs").and_then(Value::as_object).into_iter().flatten() {
+        if o.get("sensitive").and_then(Value::as_bool) == Some(true) {
+            return Err(ProviderError::new(
+                "Sensitive remote output",
+                format!("The output \"{name}\" of {path} is sensitive; Landform does not read sensitive outputs of a remote state."),
+            ));
+        }
+        outputs.insert(name.clone(), o.get("value").cloned().unwrap_or(Value::Null));
+    }
+    let mut out = config.clone();
+    out.insert("outputs".into(), Value::Object(outputs));
+    Ok(out)
 }
 
 /// A local_file written with Terraform's `filename`: its path, as Landform
