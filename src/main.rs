@@ -622,10 +622,9 @@ fn validate(args: ValidateArgs, color: bool) -> Result<u8, String> {
     }
     if tree.syntax_errors == 0 {
         diags.extend(landform_lang::check::validate_tree(&tree, &inputs, &inputs::DiskHost::plan()).1);
-        match run::providers_for(&tree, &landform_lang::Value::Unknown) {
-            Ok(p) => diags.extend(landform_engine::planner::validate_schemas(&tree, &p)),
-            Err(d) => diags.extend(d),
-        }
+        let (p, d) = run::providers_checked(&tree, &landform_lang::Value::Unknown);
+        diags.extend(d);
+        diags.extend(landform_engine::planner::validate_schemas(&tree, &p));
         // A cycle between resources, locals or outputs.
         if let Err(d) = landform_engine::build::build(&tree, &sources) {
             diags.extend(d);

@@ -34,6 +34,17 @@ pub fn providers_for(
     tree: &LoadedModule,
     variables: &Value,
 ) -> Result<Providers, Vec<landform_lang::diag::Diagnostic>> {
+    let (p, diags) = providers_checked(tree, variables);
+    if diags.iter().any(|d| d.is_error()) {
+        return Err(diags);
+    }
+    Ok(p)
+}
+
+/// The providers the configuration sets up, with what is wrong in its
+/// provider blocks: an unknown provider is left out, the others are there, so
+/// `validate` goes on checking every resource after an unknown provider.
+pub fn providers_checked(tree: &LoadedModule, variables: &Value) -> (Providers, Vec<landform_lang::diag::Diagnostic>) {
     use landform_lang::diag::Diagnostic;
     let mut diags = Vec::new();
     let host = DiskHost::plan();
@@ -95,9 +106,6 @@ pub fn providers_for(
             aliases.push((alias.clone(), provider));
         }
     }
-    if diags.iter().any(|d| d.is_error()) {
-        return Err(diags);
-    }
     let mut p = Providers::new();
     p.register(Arc::new(landform_provider_local::LocalProvider::new()));
     p.register(Arc::new(landform_provider_aws::AwsProvider::new(default_aws)));
@@ -105,7 +113,7 @@ pub fn providers_for(
     for (alias, provider) in aliases {
         p.register_alias(&alias, provider);
     }
-    Ok(p)
+    (p, diags)
 }
 
 /// Every provider with default settings: what their schemas say, for
@@ -148,10 +156,9 @@ pub fn load_config_with(vars: Vars, color: bool) -> Result<Config, u8> {
         let (checked, d) = landform_lang::check::check_tree(&tree, &inputs, &DiskHost::plan());
         diags.extend(d);
         variables = checked.vars;
-        match providers_for(&tree, &variables) {
-            Ok(p) => diags.extend(planner::validate_schemas(&tree, &p)),
-            Err(d) => diags.extend(d),
-        }
+        let (p, d) = providers_checked(&tree, &variables);
+        diags.extend(d);
+        diags.extend(planner::validate_schemas(&tree, &p));
     }
     crate::dedup(&mut diags);
     print_diagnostics(&diags, &sources, color);

@@ -702,6 +702,29 @@ fn terraform_data_plans_applies_and_replans_clean() {
     assert_eq!(f.run(&["plan", "-detailed-exitcode"]).status.code(), Some(0));
 }
 
+/// Issue 26 items 10 and 11: a type the aliased provider lacks is said to be
+/// missing from that provider (not the alias to be missing), and validate
+/// goes on checking resource types and arguments after an unknown provider.
+#[test]
+fn validate_names_the_provider_a_type_is_missing_from_and_goes_on_after_an_unknown_provider() {
+    let f = Fixture::new(
+        "alias-type",
+        "provider \"aws\" {\n  alias  = \"replica\"\n  region = \"eu-west-1\"\n}\n\nresource \"aws_s3_bucket\" \"b\" {\n  provider = aws.replica\n  bucket   = \"x\"\n}\n",
+    );
+    let out = f.run(&["validate"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("uses provider aws.replica, which has no resource type \"aws_s3_bucket\""), "{err}");
+    assert!(!err.contains("no provider block configures it") && !err.contains("use one of"), "{err}");
+    f.write("provider \"google\" {\n  project = \"p\"\n}\n\nresource \"local_file\" \"f\" {\n  path    = \"x\"\n  contnet = \"typo\"\n}\n\nresource \"random_strin\" \"s\" {\n  length = 4\n}\n");
+    let out = f.run(&["validate"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Unknown provider"), "{err}");
+    assert!(err.contains("contnet"), "an argument error after the unknown provider: {err}");
+    assert!(err.contains("random_strin") && err.contains("Unsupported resource type"), "{err}");
+}
+
 /// Issue 26 item 9: `terraform_remote_state` reads a Terraform state file
 /// (the local backend) as Terraform does, defaults under its outputs; another
 /// backend, or a sensitive output, is refused in words.

@@ -82,6 +82,28 @@ fn check_schema(r: &Resource, providers: &Providers, diags: &mut Vec<Diagnostic>
     let data = r.mode == Mode::Data;
     if let (Some(key), Some(e)) = (crate::providers::provider_ref(r), r.provider.as_ref()) {
         if providers.for_resource(r).is_none() {
+            if let Some(p) = providers.by_name(&key) {
+                // The configuration is there: it is the type its provider lacks.
+                let s = p.schema();
+                let mut kinds: Vec<&str> = if data { &s.data_sources } else { &s.resources }.keys().copied().collect();
+                kinds.sort_unstable();
+                diags.push(Diagnostic::error(
+                    if data { "Unsupported data source type" } else { "Unsupported resource type" },
+                    format!(
+                        "{} \"{}\" uses provider {key}, which has no {} type \"{}\".{} The {} types of provider \"{}\" are: {}.",
+                        if data { "The data source" } else { "The resource" },
+                        r.name,
+                        if data { "data source" } else { "resource" },
+                        r.type_name,
+                        suggestion(&r.type_name, kinds.iter().copied()),
+                        if data { "data source" } else { "resource" },
+                        p.name(),
+                        kinds.join(", ")
+                    ),
+                    r.header_span,
+                ));
+                return;
+            }
             let known = providers.keys();
             diags.push(Diagnostic::error(
                 "Provider configuration not present",
