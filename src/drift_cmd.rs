@@ -43,6 +43,9 @@ pub struct DriftArgs {
     /// At most N objects read at once.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallelism: usize,
+    /// Variables, as plan takes them (provider settings often come from them).
+    #[command(flatten)]
+    pub vars: crate::VarArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -61,17 +64,27 @@ pub enum CheckError {
 
 /// The rules for what counts as drift (the configuration's, `.landformignore`'s
 /// and `--ignore`'s), and the providers as the configuration sets them up
-/// (variables from their defaults, the environment and `landform.lfvars`).
-pub fn rules(ignore: &[String], color: bool) -> Result<(DriftRules, Providers), u8> {
+/// (variables as plan takes them: defaults, the environment, `landform.lfvars`,
+/// `--var-file` and `--var`).
+pub fn rules(ignore: &[String], vars: &crate::VarArgs, color: bool) -> Result<(DriftRules, Providers), u8> {
     let mut sources = landform_lang::SourceMap::new();
-    let (tree, diags) = landform_lang::module::load_tree(&crate::inputs::DiskFs, ".", &mut sources);
+    let (tree, mut diags) = landform_lang::module::load_tree(&crate::inputs::DiskFs, ".", &mut sources);
+    let (inputs, mut d) = crate::inputs::collect(vars, std::path::Path::new("."), &mut sources);
+    diags.append(&mut d);
     if diags.iter().any(|d| d.is_error()) {
         print_diagnostics(&diags, &sources, color);
         return Err(1);
     }
-    let (inputs, _) = crate::inputs::collect(&crate::VarArgs::default(), std::path::Path::new("."), &mut sources);
-    // A variable without a value is only a provider setting left unset here.
-    let (checked, _) = landform_lang::check::check_tree(&tree, &inputs, &crate::inputs::DiskHost::plan());
+    // A variable without a value matters only where a provider setting uses
+    // it (providers_for says so); the state has what the resources were made
+    // with. A value given that its variable refuses is an error, as in plan.
+    let (checked, d) = landform_lang::check::check_tree(&tree, &inputs, &crate::inputs::DiskHost::plan());
+    let refused: Vec<_> =
+        d.into_iter().filter(|d| d.is_error() && d.summary != "No value for required variable").collect();
+    if !refused.is_empty() {
+        print_diagnostics(&refused, &sources, color);
+        return Err(1);
+    }
     let providers = run::providers_for(&tree, &checked.vars).map_err(|d| {
         print_diagnostics(&d, &sources, color);
         1u8
@@ -138,7 +151,7 @@ pub fn check(
 
 pub fn run(common: &CommonArgs, args: DriftArgs, color: bool) -> u8 {
     let format = if args.json { Format::Json } else { args.format };
-    let (rules, providers) = match rules(&args.ignore, color) {
+    let (rules, providers) = match rules(&args.ignore, &args.vars, color) {
         Ok(r) => r,
         Err(code) => return code,
     };

@@ -65,6 +65,21 @@ pub fn providers_checked(tree: &LoadedModule, variables: &Value) -> (Providers, 
             if !v.contains_unknown() {
                 config.insert(a.name.name.clone(), v.unmark_deep().0.to_json());
             } else if !validating && !had_errors {
+                // A variable without a value is the usual reason, and says so.
+                let unset: Vec<String> = landform_lang::refs::references(&a.value)
+                    .into_iter()
+                    .filter(|r| r.root == "var")
+                    .filter_map(|r| r.path.first().cloned())
+                    .filter(|name| variables.get(name).is_none_or(Value::is_unknown))
+                    .collect();
+                if let Some(name) = unset.first() {
+                    diags.push(Diagnostic::error(
+                        "No value for required variable",
+                        format!("The {} provider's \"{}\" uses the input variable \"{name}\", which is not set and has no default value. Give it a value with --var '{name}=…', a --var-file, or the LANDFORM_VAR_{name} environment variable.", block.name, a.name.name),
+                        a.value.span,
+                    ));
+                    continue;
+                }
                 diags.push(Diagnostic::error(
                     "Provider setting not known when planning",
                     format!("The {} provider's \"{}\" depends on a value known only after apply (a resource, data source or module output). Landform needs provider settings when it plans: use variables, locals or literals.", block.name, a.name.name),

@@ -268,6 +268,65 @@ elb.delete_target_group(TargetGroupArn=canary)
     assert_eq!(run(&f, &["drift"], &m).status.code(), Some(0));
 }
 
+/// Issue 26 items 13 and 15: drift takes --var and --var-file as plan does
+/// (the provider's endpoint comes from a variable); a variable left unset is
+/// named as such, not as "known only after apply"; and a listener changed by
+/// hand is reported by its weights alone, without attributes the
+/// configuration never set (the action's `order`).
+#[test]
+fn drift_takes_variables_as_plan_does_and_reports_only_what_the_configuration_set() {
+    let m = Moto::start();
+    let f = example("aws-drift-vars");
+    let main = std::fs::read_to_string(f.path("main.lf")).unwrap();
+    let with_default = "variable \"endpoint\" {\n  type        = string\n  default     = \"\"\n";
+    assert!(main.contains(with_default));
+    f.write(&main.replace(with_default, "variable \"endpoint\" {\n  type        = string\n"));
+    ok(&f, &["apply", "--auto-approve"], &m);
+    m.py(
+        r#"
+l = elb.describe_listeners(LoadBalancerArn=elb.describe_load_balancers()["LoadBalancers"][0]["LoadBalancerArn"])["Listeners"][0]
+groups = l["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]
+for g in groups:
+    g["Weight"] = 10 if g["Weight"] == 100 else 90
+elb.modify_listener(ListenerArn=l["ListenerArn"], DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}])
+"#,
+    );
+    let bare = |args: &[&str]| {
+        f.cmd(args)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    // No value for the endpoint: said so, exit 1.
+    let out = bare(&["drift"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}{err}", text(&out.stdout));
+    assert!(err.contains("input variable \"endpoint\"") && err.contains("not set"), "{err}");
+    assert!(!err.contains("known only after apply"), "{err}");
+    // The same values as --var and a --var-file: the same report as with the environment.
+    std::fs::write(f.path("moto.lfvars"), format!("endpoint = \"{}\"\n", m.url)).unwrap();
+    let subnets = format!("subnet_ids={}", serde_json::to_string(&m.subnets).unwrap());
+    for args in [
+        &["drift", "--var", &format!("endpoint={}", m.url), "--var", &format!("vpc_id={}", m.vpc), "--var", &subnets][..],
+        &["drift", "--var-file", "moto.lfvars"],
+        &["drift", "-var-file=moto.lfvars", "-var", "blue_weight=100"],
+    ] {
+        let out = bare(args);
+        let report = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {report}{}", text(&out.stderr));
+        assert!(report.contains("~ default_action[0].forward.target_group[0].weight = 100 -> 10"), "{report}");
+        assert!(report.contains("~ default_action[0].forward.target_group[1].weight = 0 -> 90"), "{report}");
+        let changed: Vec<&str> = report.lines().filter(|l| l.contains(" = ")).collect();
+        assert_eq!(changed.len(), 2, "only the two weights are reported, not {changed:?}:\n{report}");
+    }
+    let with_env = run(&f, &["drift"], &m);
+    assert_eq!(with_env.status.code(), Some(2), "{}", text(&with_env.stderr));
+    assert!(!text(&with_env.stdout).contains("order"), "{}", text(&with_env.stdout));
+}
+
 #[test]
 fn import_brings_an_existing_target_group_under_management() {
     let m = Moto::start();

@@ -59,6 +59,8 @@ pub struct ResourceDrift {
 /// alone, so `landform drift` needs no variable values.
 #[derive(Clone, Debug)]
 struct BlockRules {
+    /// What the block sets: its arguments and blocks by name, and within
+    /// nested blocks by dotted path without indices (`default_action.forward`).
     set: BTreeSet<String>,
     ignore: crate::lifecycle::Ignored,
 }
@@ -214,15 +216,8 @@ impl DriftRules {
                     name: r.name.clone(),
                     key: Key::None,
                 };
-                let set = r
-                    .config
-                    .items
-                    .iter()
-                    .map(|i| match i {
-                        Item::Attribute(a) => a.name.name.clone(),
-                        Item::Block(b) => b.as_dynamic().map_or_else(|| b.kind.name.clone(), |d| d.name.to_string()),
-                    })
-                    .collect();
+                let mut set = BTreeSet::new();
+                set_paths(&r.config, "", &mut set);
                 blocks.insert(addr.config_addr(), BlockRules { set, ignore: crate::lifecycle::ignored(r) });
             }
         }
@@ -332,7 +327,73 @@ pub fn resource_drift(
         diff_paths(name.clone(), before, after, &mut changes);
     }
     changes.retain(|c| c.sensitive || !rules.ignored_path(&addr, &rec.addr, &c.path));
+    // Inside nested blocks too: a computed attribute the configuration never
+    // set (a listener action's `order`) is the provider's, not drift.
+    if let (Some(schema), Some(block)) = (schema, rules.blocks.get(&addr.config_addr())) {
+        changes.retain(|c| c.sensitive || !unset_computed(schema, &c.path, &block.set));
+    }
     (!changes.is_empty()).then(|| base(DriftStatus::Drifted, changes))
+}
+
+/// The arguments and blocks a body sets, by dotted path under `prefix`
+/// (a `dynamic` block by the name of the blocks it makes).
+fn set_paths(body: &landform_lang::syntax::Body, prefix: &str, out: &mut BTreeSet<String>) {
+    for i in &body.items {
+        match i {
+            Item::Attribute(a) => {
+                out.insert(format!("{prefix}{}", a.name.name));
+            }
+            Item::Block(b) => {
+                let (name, inner) = match b.as_dynamic() {
+                    Some(d) => (d.name, d.content),
+                    None => (b.kind.name.as_str(), Some(&b.body)),
+                };
+                out.insert(format!("{prefix}{name}"));
+                if let Some(inner) = inner {
+                    set_paths(inner, &format!("{prefix}{name}."), out);
+                }
+            }
+        }
+    }
+}
+
+/// Whether a change at `path` (`default_action[0].order`) is to a computed
+/// attribute of a nested block that the configuration does not set there.
+fn unset_computed(schema: &Schema, path: &str, set: &BTreeSet<String>) -> bool {
+    // The names along the path, without the indices and keys in brackets.
+    let mut names = Vec::new();
+    let mut name = String::new();
+    let mut depth = 0;
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in path.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' if depth > 0 => quoted = !quoted,
+            '[' if !quoted => depth += 1,
+            ']' if !quoted => depth -= 1,
+            '.' if depth == 0 => names.push(std::mem::take(&mut name)),
+            _ if depth == 0 => name.push(c),
+            _ => {}
+        }
+    }
+    names.push(name);
+    let mut block = schema;
+    let mut seen = String::new();
+    for (i, n) in names.iter().enumerate() {
+        if !seen.is_empty() {
+            seen.push('.');
+        }
+        seen.push_str(n);
+        if let Some(b) = block.blocks.get(n.as_str()) {
+            block = &b.block;
+            continue;
+        }
+        // Top-level attributes are `managed`'s to decide.
+        return i > 0 && block.attributes.get(n.as_str()).is_some_and(|a| a.computed) && !set.contains(&seen);
+    }
+    false
 }
 
 /// The leaf paths where two values differ. Null and absent are the same;
