@@ -13,13 +13,14 @@ not one run per expression.
     echo '["0.1 + 0.2", "upper(5)"]' | python scripts/terraform-oracle.py
 
 With --update DIR, it reads each DIR/NAME.txt (one expression a line, `#`
-comments) and writes Terraform's answers to DIR/NAME.json, which the tests
+comments; DIR/files is there as `files`) and writes Terraform's answers to DIR/NAME.json, which the tests
 read; with --check DIR it exits 1, naming them, if any cached answer is no
 longer what Terraform gives.
 """
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -77,13 +78,17 @@ def corpus(path):
         return [l.rstrip("\n") for l in f if l.strip() and not l.lstrip().startswith("#")]
 
 
-def answers(exprs):
+def answers(exprs, files=None):
     with tempfile.TemporaryDirectory(prefix="landform-oracle-") as d:
         rc = os.path.join(d, "terraformrc")
         open(rc, "w").close()
         os.environ["TF_CLI_CONFIG_FILE"] = rc
         d = os.path.join(d, "work")
         os.mkdir(d)
+        # The files the expressions read (`filemd5("files/hello.txt")`), as
+        # the test reads them: relative to the corpus directory.
+        if files and os.path.isdir(files):
+            shutil.copytree(files, os.path.join(d, "files"))
         results = []
         for start in range(0, len(exprs), 200):
             results += evaluate(exprs[start : start + 200], d)
@@ -101,7 +106,7 @@ def main():
             if not name.endswith(".txt"):
                 continue
             exprs = corpus(os.path.join(sys.argv[2], name))
-            fresh = cases(exprs, answers(exprs))
+            fresh = cases(exprs, answers(exprs, os.path.join(sys.argv[2], "files")))
             out = os.path.join(sys.argv[2], name[:-4] + ".json")
             if sys.argv[1] == "--update":
                 with open(out, "w", encoding="utf-8") as f:

@@ -46,15 +46,22 @@ impl landform_lang::module::ModuleFs for DiskFs {
 /// environment; `timestamp()` and `uuid()` are known only while applying.
 pub struct DiskHost {
     applying: Option<String>,
+    /// A saved plan's time, for `plantimestamp()` when applying it.
+    planned: Option<String>,
 }
 
 impl DiskHost {
     pub fn plan() -> DiskHost {
-        DiskHost { applying: None }
+        DiskHost { applying: None, planned: None }
     }
 
     pub fn apply() -> DiskHost {
-        DiskHost { applying: Some(landform_state::now_rfc3339()) }
+        DiskHost { applying: Some(landform_state::now_rfc3339()), planned: None }
+    }
+
+    /// Applying a plan made at `planned` (its `plantimestamp()`).
+    pub fn apply_planned_at(planned: Option<String>) -> DiskHost {
+        DiskHost { planned, ..DiskHost::apply() }
     }
 }
 
@@ -66,6 +73,9 @@ impl landform_lang::Host for DiskHost {
         WORKSPACE.get().cloned()
     }
     fn read_file(&self, path: &str) -> Result<String, String> {
+        String::from_utf8(self.read_file_bytes(path)?).map_err(|_| format!("\"{path}\" is not UTF-8 text"))
+    }
+    fn read_file_bytes(&self, path: &str) -> Result<Vec<u8>, String> {
         use std::io::Read;
         // At most the largest value an expression may hold: `file("/dev/zero")` must end.
         let limit = landform_lang::value::MAX_VALUE_SIZE as u64;
@@ -75,7 +85,12 @@ impl landform_lang::Host for DiskHost {
         if bytes.len() as u64 > limit {
             return Err(format!("\"{path}\" is larger than {} MiB", limit >> 20));
         }
-        String::from_utf8(bytes).map_err(|_| format!("\"{path}\" is not UTF-8 text"))
+        Ok(bytes)
+    }
+    fn plan_timestamp(&self) -> Option<String> {
+        // One for the whole run, as Terraform has one per plan.
+        static PLANNED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        Some(self.planned.clone().unwrap_or_else(|| PLANNED.get_or_init(landform_state::now_rfc3339).clone()))
     }
     fn env(&self, name: &str) -> Option<String> {
         std::env::var(name).ok()

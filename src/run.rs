@@ -624,7 +624,7 @@ fn run_apply_with(
     };
     let stop = crate::signals::stop_flag();
     let _applying = crate::signals::Applying::start();
-    let host = DiskHost::apply();
+    let host = DiskHost::apply_planned_at(plan.planned_at.clone());
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(parallelism.max(1) + 16)

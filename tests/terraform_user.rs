@@ -754,3 +754,76 @@ fn terraform_remote_state_reads_the_local_backend_and_refuses_others_clearly() {
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(said.contains("only the \"local\" backend") && said.contains("\"s3\""), "{said}");
 }
+
+/// Issue 26 item 3: the functions a Terraform module calls are there —
+/// `filebase64sha256` hashes the file (not its path: no "did you mean
+/// base64sha256"), `templatestring` renders a template held in a local,
+/// `plantimestamp` is known in the plan, `bcrypt` after apply, and `core::`
+/// names the built-ins. The values are Terraform 1.15's for the same files.
+#[test]
+fn terraform_functions_a_module_calls_work_on_files_beside_it() {
+    let f = Fixture::new(
+        "functions-26",
+        r#"locals {
+  template = "$${a}-$${upper(b)}"
+}
+
+resource "landform_data" "x" {
+  input = {
+    hash     = filebase64sha256("${path.module}/lambda.zip")
+    md5      = filemd5("${path.module}/lambda.zip")
+    rendered = templatestring(local.template, { a = 1, b = "x" })
+    upper    = core::upper("a")
+    rows     = csvdecode("name,port\nweb,80\n")
+    planned  = plantimestamp()
+  }
+}
+
+resource "landform_data" "password" {
+  input = bcrypt("s3cret")
+}
+
+output "x" {
+  value = landform_data.x.output
+}
+
+output "password" {
+  value = landform_data.password.output
+}
+"#,
+    );
+    std::fs::write(f.path("lambda.zip"), "hello, world\n").unwrap();
+    let out = f.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let plan = f.ok(&["plan"]);
+    assert!(plan.contains("planned = \"20"), "plantimestamp is known when planning: {plan}");
+    assert!(plan.contains("+ input  = (known after apply)"), "bcrypt is known at apply: {plan}");
+    f.ok(&["apply", "-auto-approve"]);
+    let x: serde_json::Value = serde_json::from_str(&f.ok(&["output", "-json", "x"])).unwrap();
+    assert_eq!(x["hash"], "hT/5N2Kgbdv3IsTr6d3WbY9j3a6pf1IcPswg2nyXYCA=");
+    assert_eq!(x["md5"], "22c3683b094136c3398391ae71b20f04");
+    assert_eq!(x["rendered"], "1-X");
+    assert_eq!(x["upper"], "A");
+    assert_eq!(x["rows"], serde_json::json!([{ "name": "web", "port": "80" }]));
+    let hash = f.ok(&["output", "-raw", "password"]);
+    assert!(hash.starts_with("$2a$10$") && hash.len() == 60, "{hash}");
+    f.write("output \"x\" {\n  value = templatestring(\"$${a}\", { a = 1 })\n}\n");
+    let out = f.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("does not take a literal template"), "{}", text(&out.stderr));
+}
+
+/// Issue 26 item 3: a saved plan applies with the plantimestamp() it showed,
+/// however much later it is applied.
+#[test]
+fn a_saved_plan_applies_with_its_own_plantimestamp() {
+    let f = Fixture::new(
+        "plantimestamp",
+        "resource \"landform_data\" \"x\" {\n  input = plantimestamp()\n}\n\noutput \"at\" {\n  value = landform_data.x.output\n}\n",
+    );
+    let plan = f.ok(&["plan", "-out", "p.plan"]);
+    let shown = plan.lines().find(|l| l.contains("+ input")).and_then(|l| l.split('"').nth(1)).unwrap().to_string();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    f.ok(&["apply", "p.plan"]);
+    assert_eq!(f.ok(&["output", "-raw", "at"]), shown);
+}

@@ -129,6 +129,9 @@ pub struct Plan {
     pub refresh_only: bool,
     /// The root module's variable values, so that apply evaluates the same.
     pub variables: BTreeMap<String, Value>,
+    /// When it was planned (`plantimestamp()`), so that apply evaluates the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_at: Option<String>,
     pub targets: Vec<String>,
     pub resource_changes: Vec<ResourceChange>,
     pub output_changes: Vec<OutputChange>,

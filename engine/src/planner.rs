@@ -525,6 +525,7 @@ fn new_plan(
         destroy: opts.destroy,
         refresh_only: opts.refresh_only,
         variables,
+        planned_at: ctx.host.plan_timestamp(),
         targets: opts
             .targets
             .iter()

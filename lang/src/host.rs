@@ -6,10 +6,19 @@
 pub trait Host {
     /// Read a file for `file()`; relative paths are the host's to resolve.
     fn read_file(&self, path: &str) -> Result<String, String>;
+    /// Read a file's bytes (`filebase64`, `filemd5`…): by default `read_file`'s text.
+    fn read_file_bytes(&self, path: &str) -> Result<Vec<u8>, String> {
+        self.read_file(path).map(String::into_bytes)
+    }
     /// An environment variable for `env()`.
     fn env(&self, name: &str) -> Option<String>;
     /// The apply-time timestamp; `None` (unknown) while planning.
     fn timestamp(&self) -> Option<String> {
+        None
+    }
+    /// When this plan was made (`plantimestamp()`), known while planning
+    /// too; `None` leaves it unknown.
+    fn plan_timestamp(&self) -> Option<String> {
         None
     }
     /// A fresh UUID at apply time; `None` (unknown) while planning.

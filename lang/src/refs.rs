@@ -105,7 +105,7 @@ fn visit(expr: &Expr, bound: &mut Vec<String>, out: &mut Vec<Reference>) {
                 }
             }
         }
-        ExprKind::Call(_, args, _) => args.iter().for_each(|e| visit(e, bound, out)),
+        ExprKind::Call(name, args, _) => value_args(name, args).for_each(|e| visit(e, bound, out)),
         ExprKind::Unary(_, e) | ExprKind::Paren(e) => visit(e, bound, out),
         ExprKind::Binary(_, l, r) => {
             visit(l, bound, out);

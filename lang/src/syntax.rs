@@ -289,6 +289,13 @@ pub fn walk_items<'a>(items: impl IntoIterator<Item = &'a Item>, f: &mut dyn FnM
     walk_exprs(exprs, f);
 }
 
+/// The arguments of a call that are values: all but the type of
+/// `convert(value, list(string))`, which is a type, not calls and references.
+pub fn value_args<'a>(name: &Ident, args: &'a [Expr]) -> impl Iterator<Item = &'a Expr> {
+    let is_convert = matches!(name.name.as_str(), "convert" | "core::convert");
+    args.iter().enumerate().filter(move |(i, _)| !(is_convert && *i == 1)).map(|(_, a)| a)
+}
+
 /// An expression and every expression inside it, outermost first; iterative,
 /// so that deeply nested input cannot overflow the stack.
 pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
@@ -323,7 +330,8 @@ fn walk_exprs<'e>(mut stack: Vec<&'e Expr>, f: &mut dyn FnMut(&Expr)) {
             | ExprKind::Percent(_)
             | ExprKind::Variable(_) => {}
             ExprKind::Template(ps) => parts.extend(ps.iter()),
-            ExprKind::List(items) | ExprKind::Call(_, items, _) => stack.extend(items.iter()),
+            ExprKind::List(items) => stack.extend(items.iter()),
+            ExprKind::Call(name, args, _) => stack.extend(value_args(name, args)),
             ExprKind::Object(items) => {
                 for i in items {
                     if let ObjectKey::Expr(k) = &i.key {

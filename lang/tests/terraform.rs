@@ -12,12 +12,23 @@ use std::path::Path;
 
 /// The real file system, as the CLI's host has it while applying (when
 /// `timestamp()` and `uuid()` are known, as they are in Terraform's outputs);
-/// no environment.
+/// no environment. Relative paths are read from the corpus directory, as
+/// the oracle has its `files` beside the expressions.
 struct FsHost;
+
+fn at_corpus(path: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/terraform").join(path)
+}
 
 impl Host for FsHost {
     fn read_file(&self, path: &str) -> Result<String, String> {
-        std::fs::read_to_string(path).map_err(|e| e.to_string())
+        std::fs::read_to_string(at_corpus(path)).map_err(|e| e.to_string())
+    }
+    fn read_file_bytes(&self, path: &str) -> Result<Vec<u8>, String> {
+        std::fs::read(at_corpus(path)).map_err(|e| e.to_string())
+    }
+    fn plan_timestamp(&self) -> Option<String> {
+        Some("2026-11-26T04:59:00Z".into())
     }
     fn env(&self, _: &str) -> Option<String> {
         None
@@ -29,7 +40,7 @@ impl Host for FsHost {
         Some("0f8fad5b-d9cb-469f-a165-70867728950e".into())
     }
     fn file_exists(&self, path: &str) -> Result<bool, String> {
-        match std::fs::metadata(path) {
+        match std::fs::metadata(at_corpus(path)) {
             Ok(m) if m.is_dir() => Err(format!("\"{path}\" is a directory, not a file")),
             Ok(m) if !m.is_file() => Err(format!("\"{path}\" is not a regular file")),
             Ok(_) => Ok(true),
@@ -38,7 +49,7 @@ impl Host for FsHost {
     }
     fn list_files(&self, dir: &str) -> Result<Vec<String>, String> {
         // One level is enough for the corpus; regular files only, as fileset lists.
-        let entries = std::fs::read_dir(dir).map_err(|e| e.to_string())?;
+        let entries = std::fs::read_dir(at_corpus(dir)).map_err(|e| e.to_string())?;
         Ok(entries
             .flatten()
             .filter(|e| e.path().is_file())

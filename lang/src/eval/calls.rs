@@ -1,5 +1,6 @@
 //! Function calls: arity, `...` expansion, and the special forms (`try`,
-//! `can`, `templatefile`) that evaluate their arguments themselves.
+//! `can`, `templatefile`, `templatestring`, `convert`) that evaluate their
+//! arguments themselves.
 
 use super::{Evaluator, Scope};
 use crate::functions;
@@ -42,7 +43,7 @@ impl Evaluator<'_> {
                 );
             }
         }
-        match name.name.as_str() {
+        match name.name.strip_prefix("core::").unwrap_or(&name.name) {
             "try" => {
                 // The first argument that evaluates without error wins.
                 for a in args {
@@ -59,6 +60,8 @@ impl Evaluator<'_> {
                 );
             }
             "templatefile" => return self.templatefile(args, span, scope),
+            "templatestring" => return self.templatestring(args, span, scope),
+            "convert" => return self.convert(args, scope),
             "can" => {
                 let mut sub = Evaluator::new(self.host);
                 let v = sub.eval(&args[0], scope);
@@ -85,7 +88,7 @@ impl Evaluator<'_> {
         span: Span,
         scope: &Scope,
     ) -> Value {
-        if matches!(name.name.as_str(), "try" | "can" | "templatefile") {
+        if functions::SPECIAL_FORMS.contains(&name.name.strip_prefix("core::").unwrap_or(&name.name)) {
             return self.error(
                 "Invalid expanding argument",
                 format!("The arguments of {} are expressions, so a list cannot be expanded into them.", name.name),
@@ -131,6 +134,30 @@ impl Evaluator<'_> {
         // Errors point at the call: an element has no span of its own.
         let spans: Vec<Expr> = Vec::new();
         self.call_values(name, &spans, &values, span)
+    }
+
+    /// `convert(value, type)`: the value converted to a type written as in a
+    /// variable's `type`, as Terraform converts it.
+    fn convert(&mut self, args: &[Expr], scope: &Scope) -> Value {
+        let ty = match crate::types::type_from_expr(&args[1]) {
+            Ok(t) => t,
+            Err(d) => {
+                self.diags.push(d);
+                return Value::Unknown;
+            }
+        };
+        let v = self.eval(&args[0], scope);
+        match crate::types::convert(&v, &ty) {
+            Ok(v) => v,
+            Err(e) => {
+                let e = if v.contains_sensitive() { "the sensitive value does not convert".to_string() } else { e };
+                self.error(
+                    "Invalid function argument",
+                    format!("Invalid value for argument 1 of \"convert\": {e}."),
+                    args[0].span,
+                )
+            }
+        }
     }
 
     /// Call a function on evaluated arguments; `args` give errors their spans.

@@ -44,11 +44,69 @@ impl Evaluator<'_> {
                 )
             }
         };
-        let parts = match crate::parse::parse_template(span.file, &text) {
+        let v = self.render_text(&text, vars, path, span, args[0].span);
+        if path_secret || vars_secret {
+            v.secret()
+        } else {
+            v
+        }
+    }
+
+    /// `templatestring(ref, vars)`: a template held in a string from
+    /// elsewhere (a data source, a variable), referred to directly, and
+    /// rendered with `vars` as its only variables; a literal template is
+    /// refused, as in Terraform (write the template expression instead).
+    pub(super) fn templatestring(&mut self, args: &[Expr], span: Span, scope: &Scope) -> Value {
+        let not_allowed = match &args[0].kind {
+            ExprKind::Template(_) => Some("templatestring is only for rendering templates retrieved dynamically from elsewhere, so it does not take a literal template; write a template string expression instead"),
+            _ if args[0].as_traversal().is_none() => Some("the template must be a direct reference to a single string from elsewhere (local.template, data.http.x.response_body), containing valid template syntax"),
+            _ => None,
+        };
+        if let Some(why) = not_allowed {
+            return self.error(
+                "Invalid function argument",
+                format!("Invalid value for argument 1 of \"templatestring\": {why}."),
+                args[0].span,
+            );
+        }
+        let text = self.eval(&args[0], scope);
+        let vars = self.eval(&args[1], scope);
+        let (text_plain, text_secret) = text.unmark();
+        let (vars_plain, vars_secret) = vars.unmark();
+        let (Value::String(text), Value::Object(vars)) = (text_plain, vars_plain) else {
+            if text_plain.contains_unknown() || vars_plain.contains_unknown() {
+                return Value::Unknown;
+            }
+            return self.error(
+                "Invalid function argument",
+                "templatestring takes a template (a string) and a map of its variables: templatestring(local.template, { name = var.name }).".into(),
+                span,
+            );
+        };
+        let v = self.render_text(text, vars, "the template", span, args[0].span);
+        if text_secret || vars_secret {
+            v.secret()
+        } else {
+            v
+        }
+    }
+
+    /// A template's text parsed and rendered with `vars` as its only
+    /// variables; `what` names it in errors.
+    fn render_text(
+        &mut self,
+        text: &str,
+        vars: &std::collections::BTreeMap<String, Value>,
+        what: &str,
+        span: Span,
+        at: Span,
+    ) -> Value {
+        let path = what;
+        let parts = match crate::parse::parse_template(span.file, text) {
             Ok(p) => p,
-            Err((at, why)) => {
-                let line = text[..at.min(text.len())].matches('\n').count() + 1;
-                return self.error("Invalid template file", format!("{path}, line {line}: {why}"), args[0].span);
+            Err((at_byte, why)) => {
+                let line = text[..at_byte.min(text.len())].matches('\n').count() + 1;
+                return self.error("Invalid template", format!("{path}, line {line}: {why}"), at);
             }
         };
         let mut local = Scope::new();
@@ -59,14 +117,14 @@ impl Evaluator<'_> {
         let mut t = Rendered::default();
         sub.render(&parts, &local, &mut t);
         if let Some(d) = sub.diags.iter().find(|d| d.is_error()) {
-            // Spans inside the template file are not in the source map: say where in words.
-            return self.error("Error in template file", format!("{path}: {}: {}", d.summary, d.detail), span);
+            // Spans inside the template are not in the source map: say where in words.
+            return self.error("Error in template", format!("{path}: {}: {}", d.summary, d.detail), span);
         }
         if t.out.len() > crate::value::MAX_VALUE_SIZE {
             return self
                 .too_large(&format!("it would be larger than {} MiB", crate::value::MAX_VALUE_SIZE >> 20), span);
         }
-        mark(if t.unknown { Value::Unknown } else { Value::String(t.out) }, t.sensitive || path_secret || vars_secret)
+        mark(if t.unknown { Value::Unknown } else { Value::String(t.out) }, t.sensitive)
     }
 
     /// Render template parts into `t`: literals, interpolations, and the

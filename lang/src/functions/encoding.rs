@@ -31,6 +31,8 @@ pub const DEFS: &[FuncDef] = &[
     def("uuidv5", &[Kind::String, Kind::String], uuidv5),
     def("sensitive", &[Kind::Any], sensitive).sees_marks(),
     def("nonsensitive", &[Kind::Any], nonsensitive).sees_marks(),
+    def("issensitive", &[Kind::Any], issensitive).sees_marks(),
+    def("ephemeralasnull", &[Kind::Any], ephemeralasnull).sees_marks(),
 ];
 
 fn b64(bytes: &[u8]) -> Value {
@@ -283,6 +285,21 @@ fn sensitive(a: &[Value], _: &dyn Host) -> R {
 
 fn nonsensitive(a: &[Value], _: &dyn Host) -> R {
     Ok(a[0].unmark_deep().0)
+}
+
+/// Whether the value itself is marked sensitive (not a value inside it);
+/// unknown when it is unmarked and not yet known.
+fn issensitive(a: &[Value], _: &dyn Host) -> R {
+    Ok(match &a[0] {
+        Value::Sensitive(_) => Value::Bool(true),
+        Value::Unknown => Value::Unknown,
+        _ => Value::Bool(false),
+    })
+}
+
+/// Landform has no ephemeral values, so nothing inside becomes null.
+fn ephemeralasnull(a: &[Value], _: &dyn Host) -> R {
+    Ok(a[0].clone())
 }
 
 // --- YAML ---

@@ -1,6 +1,6 @@
 //! Files, paths and the environment, all through the [`Host`].
 
-use super::{arg_err, def, string, CallError, FuncDef, Kind};
+use super::{arg_err, def, hex, string, CallError, FuncDef, Kind};
 use crate::eval::Host;
 use crate::value::Value;
 
@@ -15,7 +15,32 @@ pub const DEFS: &[FuncDef] = &[
     def("dirname", &[Kind::String], dirname),
     def("basename", &[Kind::String], basename),
     def("env", &[Kind::String, Kind::Any], env).optional(1),
+    def("filebase64", &[Kind::String], filebase64),
+    def("filemd5", &[Kind::String], |a, h| file_digest::<md5::Md5>(a, h, hex)),
+    def("filesha1", &[Kind::String], |a, h| file_digest::<sha1::Sha1>(a, h, hex)),
+    def("filesha256", &[Kind::String], |a, h| file_digest::<sha2::Sha256>(a, h, hex)),
+    def("filesha512", &[Kind::String], |a, h| file_digest::<sha2::Sha512>(a, h, hex)),
+    def("filebase64sha256", &[Kind::String], |a, h| file_digest::<sha2::Sha256>(a, h, base64)),
+    def("filebase64sha512", &[Kind::String], |a, h| file_digest::<sha2::Sha512>(a, h, base64)),
 ];
+
+fn base64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn filebase64(a: &[Value], host: &dyn Host) -> R {
+    let bytes = host.read_file_bytes(string(a, 0)?).map_err(|e| arg_err(0, e))?;
+    super::check_size(bytes.len() / 3 * 4 + 4)?;
+    Ok(Value::String(base64(&bytes)))
+}
+
+/// A file's digest, written as `show` writes it (hex or base64): the
+/// `file*` forms of `md5`, `sha256`… hash the bytes, not a path.
+fn file_digest<D: sha2::Digest>(a: &[Value], host: &dyn Host, show: fn(&[u8]) -> String) -> R {
+    let bytes = host.read_file_bytes(string(a, 0)?).map_err(|e| arg_err(0, e))?;
+    Ok(Value::String(show(&D::digest(&bytes))))
+}
 
 fn file(a: &[Value], host: &dyn Host) -> R {
     Ok(Value::String(host.read_file(string(a, 0)?).map_err(|e| arg_err(0, e))?))

@@ -9,6 +9,8 @@
 //! are listed here for their arity and names only.
 
 mod collections;
+mod crypto;
+mod csv;
 mod encoding;
 mod files;
 mod format;
@@ -106,7 +108,13 @@ const SPECIAL: &[FuncDef] = &[
     def("can", &[Kind::Any], special),
     def("try", &[Kind::Any], special).variadic(Kind::Any),
     def("templatefile", &[Kind::String, Kind::Map], special),
+    def("templatestring", &[Kind::String, Kind::Map], special),
+    // The second argument is a type (`list(string)`), not a value.
+    def("convert", &[Kind::Any, Kind::Any], special),
 ];
+
+/// The functions the evaluator runs itself: their arguments are expressions.
+pub const SPECIAL_FORMS: &[&str] = &["can", "try", "templatefile", "templatestring", "convert"];
 
 fn table() -> &'static HashMap<&'static str, &'static FuncDef> {
     static TABLE: std::sync::OnceLock<HashMap<&'static str, &'static FuncDef>> = std::sync::OnceLock::new();
@@ -114,6 +122,8 @@ fn table() -> &'static HashMap<&'static str, &'static FuncDef> {
         [
             SPECIAL,
             collections::DEFS,
+            crypto::DEFS,
+            csv::DEFS,
             encoding::DEFS,
             files::DEFS,
             format::DEFS,
@@ -129,9 +139,10 @@ fn table() -> &'static HashMap<&'static str, &'static FuncDef> {
     })
 }
 
-/// The function named `name`, if there is one.
+/// The function named `name`, if there is one: Terraform's `core::` prefix
+/// names the same built-in functions (`core::upper`).
 pub fn lookup(name: &str) -> Option<&'static FuncDef> {
-    table().get(name).copied()
+    table().get(name.strip_prefix("core::").unwrap_or(name)).copied()
 }
 
 /// Every function name, sorted, for "did you mean".
@@ -144,9 +155,17 @@ pub fn names() -> Vec<&'static str> {
 /// The error for a call to a function there is not (said when the files are
 /// read and again if evaluated: the same words, so it is shown once).
 pub fn unknown_function(name: &crate::syntax::Ident) -> crate::diag::Diagnostic {
+    if name.name.starts_with("provider::") {
+        return crate::diag::Diagnostic::error(
+            "Call to unknown function",
+            format!("There is no function named \"{}\": Landform's providers offer no functions, only the built-in ones (also written core::NAME).", name.name),
+            name.span,
+        );
+    }
+    let bare = name.name.strip_prefix("core::").unwrap_or(&name.name);
     crate::diag::Diagnostic::error(
         "Call to unknown function",
-        format!("There is no function named \"{}\".{}", name.name, crate::diag::suggestion(&name.name, names())),
+        format!("There is no function named \"{}\".{}", name.name, crate::diag::suggestion(bare, names())),
         name.span,
     )
 }

@@ -9,6 +9,7 @@ type R = Result<Value, CallError>;
 
 pub const DEFS: &[FuncDef] = &[
     def("timestamp", &[], timestamp),
+    def("plantimestamp", &[], plantimestamp),
     def("timeadd", &[Kind::String, Kind::Any], timeadd),
     def("timecmp", &[Kind::String, Kind::String], timecmp),
     def("formatdate", &[Kind::String, Kind::String], formatdate),
@@ -16,6 +17,11 @@ pub const DEFS: &[FuncDef] = &[
 
 fn timestamp(_: &[Value], host: &dyn Host) -> R {
     Ok(host.timestamp().map(Value::String).unwrap_or(Value::Unknown))
+}
+
+/// When the plan was made: known while planning, unlike `timestamp()`.
+fn plantimestamp(_: &[Value], host: &dyn Host) -> R {
+    Ok(host.plan_timestamp().map(Value::String).unwrap_or(Value::Unknown))
 }
 
 /// An instant: seconds since the epoch (UTC), nanoseconds, and the offset it was written in.

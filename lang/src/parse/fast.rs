@@ -443,7 +443,16 @@ impl<'a> P<'a> {
                 Some(Expr { kind: ExprKind::Paren(Box::new(inner)), span: self.span(start, self.pos) })
             }
             c if is_ident_start(c) => {
-                let id = self.ident()?;
+                let mut id = self.ident()?;
+                // A namespaced function: `core::upper(…)`, `provider::aws::f(…)`.
+                while self.starts("::") && self.b.get(self.pos + 2).is_some_and(|c| is_ident_start(*c)) {
+                    self.pos += 2;
+                    let more = self.ident()?;
+                    id = Ident { name: format!("{}::{}", id.name, more.name), span: id.span.to(more.span) };
+                    if self.peek() != Some(b'(') && !self.starts("::") {
+                        return None;
+                    }
+                }
                 if self.peek() == Some(b'(') {
                     return self.call(id);
                 }
