@@ -347,6 +347,12 @@ impl Builder<'_> {
     }
 
     fn labels(&mut self, block: &Block, want: &[&str]) -> Option<Vec<String>> {
+        // A label that is not a name was reported by the parser
+        // (`parse::labels`); the block is left out, so that nothing built
+        // from the model (addresses, directories, output) ever holds one.
+        if block.labels.iter().any(|l| !crate::parse::labels::is_identifier(&l.value)) {
+            return None;
+        }
         if block.labels.len() == want.len() {
             return Some(block.labels.iter().map(|l| l.value.clone()).collect());
         }

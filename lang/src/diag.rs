@@ -89,7 +89,16 @@ pub fn render(diag: &Diagnostic, sources: &SourceMap, style: Style) -> String {
         let pad = " ".repeat(gutter);
         let _ = writeln!(out, "{pad}{}--> {}{}:{line}:{col}", style.dim, style.reset, file.name);
         let _ = writeln!(out, "{pad} {}|{}", style.dim, style.reset);
-        let chars: Vec<char> = text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+        // A control character in the source (an escape sequence) is shown as
+        // one replacement character: it never reaches the terminal.
+        let chars: Vec<char> = text
+            .chars()
+            .map(|c| match c {
+                '\t' => ' ',
+                c if c.is_control() => '\u{FFFD}',
+                c => c,
+            })
+            .collect();
         let width =
             if end_line == line { end_col.saturating_sub(col) } else { chars.len() + 1 - col.min(chars.len() + 1) };
         // A long line (generated or minified input) is shown around the column.

@@ -11,6 +11,7 @@ use pest::Parser as _;
 use template::{Directive, Tok};
 
 mod fast;
+pub mod labels;
 pub mod limits;
 mod recover;
 mod template;
@@ -30,10 +31,12 @@ pub fn parse_file(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     if let Some(d) = limits::check(file, text) {
         return (File { body: Body::default() }, vec![d]);
     }
-    match fast::parse_file(file, text) {
+    let (parsed, mut diags) = match fast::parse_file(file, text) {
         Ok(body) => (File { body }, Vec::new()),
         Err(furthest) => reference_or_give_up(file, text, furthest),
-    }
+    };
+    labels::check(&parsed.body, &mut diags);
+    (parsed, diags)
 }
 
 /// How much work pest may do on a file, in rule calls: linear in its length.

@@ -293,15 +293,17 @@ fn starts_top_level_block(line: &str) -> bool {
         .any(|k| line.starts_with(k))
 }
 
-/// True for diagnostics that mean the parser could not read part of a file, so
-/// the tree is incomplete.
+/// True for diagnostics that mean the parser could not read part of a file, or
+/// a block has a label that is not a name (lowering leaves it out), so the
+/// tree is incomplete.
 pub fn is_syntax_error(d: &Diagnostic) -> bool {
-    matches!(
-        d.summary.as_str(),
-        "Invalid syntax"
-            | "Unclosed configuration block"
-            | "Invalid expression"
-            | "Argument or block definition required"
-            | "Expression nested too deeply"
-    )
+    super::labels::SUMMARIES.contains(&d.summary.as_str())
+        || matches!(
+            d.summary.as_str(),
+            "Invalid syntax"
+                | "Unclosed configuration block"
+                | "Invalid expression"
+                | "Argument or block definition required"
+                | "Expression nested too deeply"
+        )
 }
