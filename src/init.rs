@@ -189,10 +189,12 @@ impl Init {
         }
         let written = constraint.map(|(t, _)| t.clone());
         let locked = self.lock.get(key).filter(|l| !self.upgrade && l.source == shown && l.constraint == written);
-        let dir = format!("{MODULES_DIR}/{}", key.replace(['/', '\\'], "_"));
-        // Installed as locked: nothing to do.
+        let dir = inside(Path::new(MODULES_DIR), key).map_err(|e| fail(format!("its key {e}")))?;
+        // Installed as locked: nothing to do. The lock file is data anyone
+        // can edit: its subdirectory must stay inside the module too.
         if let Some(l) = locked {
-            let module_dir = with_subdir(&dir, &l.subdir);
+            let module_dir = with_subdir(&dir, &l.subdir)
+                .map_err(|e| fail(format!("the subdirectory {LOCK_FILE} records for it {e}")))?;
             if tree_hash(Path::new(&dir)).ok().as_deref() == Some(l.hash.as_str()) {
                 return Ok(Resolved { dir: module_dir, ..l.clone() });
             }
@@ -222,6 +224,7 @@ impl Init {
             let _ = std::fs::remove_dir_all(&tmp);
             fail(e)
         })?;
+        remove_links_out(Path::new(&tmp)).map_err(&fail)?;
         let hash = tree_hash(Path::new(&tmp)).map_err(&fail)?;
         if let Some(l) = locked {
             if l.fetched == fetched && l.hash != hash {
@@ -233,13 +236,18 @@ impl Init {
                 )));
             }
         }
-        let module_dir = with_subdir(&dir, &subdir);
-        if !Path::new(&with_subdir(&tmp, &subdir)).is_dir() {
+        let why = match with_subdir(&tmp, &subdir) {
+            Ok(d) if Path::new(&d).is_dir() => None,
+            Ok(_) => Some(format!("it has no directory \"{}\"", subdir.clone().unwrap_or_default())),
+            Err(e) => Some(format!("its subdirectory {e}")),
+        };
+        if let Some(why) = why {
             let _ = std::fs::remove_dir_all(&tmp);
-            return Err(fail(format!("it has no directory \"{}\"", subdir.unwrap_or_default())));
+            return Err(fail(why));
         }
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::rename(&tmp, &dir).map_err(|e| fail(format!("cannot move it into {dir}: {}", io_words(&e))))?;
+        let module_dir = with_subdir(&dir, &subdir).map_err(|e| fail(format!("its subdirectory {e}")))?;
         self.changed += 1;
         crate::outln!("- {key}: {shown}{}", version.as_ref().map(|v| format!(" {v}")).unwrap_or_default());
         Ok(Resolved { source: shown.clone(), constraint: written, version, fetched, hash, subdir, dir: module_dir })
@@ -311,10 +319,16 @@ fn parse_source(source: &str) -> Result<Source, String> {
     }
 }
 
-fn with_subdir(dir: &str, sub: &Option<String>) -> String {
+/// `base/name` for a name read from data (a module key, a subdirectory from
+/// a source or the lock file), proven to stay inside `base`.
+fn inside(base: &Path, name: &str) -> Result<String, String> {
+    landform_state::files::join_inside(base, name).map(|p| p.to_string_lossy().into_owned())
+}
+
+fn with_subdir(dir: &str, sub: &Option<String>) -> Result<String, String> {
     match sub {
-        Some(s) => format!("{dir}/{s}"),
-        None => dir.to_string(),
+        Some(s) => inside(Path::new(dir), s),
+        None => Ok(dir.to_string()),
     }
 }
 
@@ -428,9 +442,14 @@ fn fetch_into(kind: &Kind, dest: &Path) -> Result<String, String> {
                 }
                 Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
             };
-            git(&["clone", "--quiet", "--no-checkout", url, &dest.to_string_lossy()], None)
+            // `--`: a URL that begins with `-` is a URL, never an option.
+            git(&["clone", "--quiet", "--no-checkout", "--", url, &dest.to_string_lossy()], None)
                 .map_err(|e| e.replace(url.as_str(), &redact(url)))?;
             let target = rev.clone().unwrap_or_else(|| "HEAD".to_string());
+            // A ref (from the source or the lock file) is a name, never an option.
+            if target.starts_with('-') {
+                return Err(format!("\"{target}\" is not a ref: a ref does not begin with \"-\""));
+            }
             git(&["checkout", "--quiet", "--detach", &target], Some(dest)).map_err(|e| match rev {
                 Some(r) => format!("there is no ref \"{r}\" ({e})"),
                 None => e,
@@ -467,7 +486,13 @@ fn fetch_into(kind: &Kind, dest: &Path) -> Result<String, String> {
                 if unpacked > 1 << 30 {
                     return Err(format!("{} unpacks to more than 1 GiB", redact(url)));
                 }
-                // unpack_in refuses entries that would land outside dest.
+                // An entry is written only where it stays inside dest (unpack_in
+                // refuses the others too).
+                let name = entry.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+                let name = name.trim_start_matches("./").trim_end_matches('/');
+                if name.is_empty() || landform_state::files::join_inside(dest, name).is_err() {
+                    continue;
+                }
                 entry.unpack_in(dest).map_err(|e| format!("unpacking {}: {}", redact(url), io_words(&e)))?;
             }
             Ok(redact(url))
@@ -478,29 +503,55 @@ fn fetch_into(kind: &Kind, dest: &Path) -> Result<String, String> {
 
 use landform_lang::module::redact_url as redact;
 
-/// SHA-256 over every file's path and contents, in path order.
-fn tree_hash(dir: &Path) -> Result<String, String> {
-    use sha2::{Digest, Sha256};
-    let mut files = Vec::new();
+/// Every entry under `dir`, without following links: a link is listed, never
+/// entered, so that a link to `.` cannot make a walk endless.
+fn walk(dir: &Path) -> Result<Vec<(PathBuf, std::fs::FileType)>, String> {
+    let mut found = Vec::new();
     let mut stack = vec![PathBuf::from(dir)];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).map_err(|e| format!("cannot read {}: {}", d.display(), io_words(&e)))?.flatten()
         {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.is_file() {
-                files.push(p);
+            let Ok(t) = e.file_type() else { continue };
+            if t.is_dir() {
+                stack.push(e.path());
             }
+            found.push((e.path(), t));
         }
     }
-    files.sort();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(found)
+}
+
+/// A download is data: a symbolic link in it that leads out of it (to
+/// `/etc/passwd`, `~/.ssh`, a file of the project's) is removed, so that
+/// nothing outside a module is ever read as part of it.
+fn remove_links_out(dir: &Path) -> Result<(), String> {
+    for (p, t) in walk(dir)? {
+        let rel = p.strip_prefix(dir).unwrap_or(&p).to_string_lossy().into_owned();
+        if t.is_symlink() && landform_state::files::join_inside(dir, &rel).is_err() {
+            std::fs::remove_file(&p).map_err(|e| format!("cannot remove the link {rel}: {}", io_words(&e)))?;
+        }
+    }
+    Ok(())
+}
+
+/// SHA-256 over every file's path and contents (a link's target), in path order.
+fn tree_hash(dir: &Path) -> Result<String, String> {
+    use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    for f in files {
+    for (f, t) in walk(dir)? {
         let rel = f.strip_prefix(dir).unwrap_or(&f).to_string_lossy().into_owned();
+        let body = if t.is_file() {
+            std::fs::read(&f).map_err(|e| format!("cannot read {}: {}", f.display(), io_words(&e)))?
+        } else if t.is_symlink() {
+            let to = std::fs::read_link(&f).map_err(|e| format!("cannot read {}: {}", f.display(), io_words(&e)))?;
+            format!("-> {}", to.to_string_lossy()).into_bytes()
+        } else {
+            continue;
+        };
         h.update(rel.as_bytes());
         h.update([0]);
-        h.update(std::fs::read(&f).map_err(|e| format!("cannot read {}: {}", f.display(), io_words(&e)))?);
+        h.update(body);
         h.update([0]);
     }
     Ok(format!("sha256:{:x}", h.finalize()))
@@ -553,10 +604,13 @@ fn write_if_changed(p: &Path, j: &Json) -> Result<bool, String> {
     Ok(true)
 }
 
-/// Where `init` put the module at `key` under `root`, from its manifest.
+/// Where `init` put the module at `key` under `root`, from its manifest: a
+/// directory inside `.landform/modules`, or none.
 pub fn installed(root: &str, key: &str) -> Option<String> {
     let manifest = read_json(&Path::new(root).join(MANIFEST))?;
     let dir = manifest["modules"].as_array()?.iter().find(|m| m["key"] == key)?["dir"].as_str()?.to_string();
+    let under = dir.strip_prefix(MODULES_DIR)?.strip_prefix('/')?;
+    inside(&Path::new(root).join(MODULES_DIR), under).ok()?;
     let full = Path::new(root).join(&dir);
     full.is_dir().then(|| if root == "." { dir } else { full.to_string_lossy().into_owned() })
 }

@@ -452,7 +452,7 @@ fn terraform_flags(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::f
 }
 
 /// A workspace name: letters, digits, `-` and `_`, as a directory name it is safe.
-fn check_workspace_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_workspace_name(name: &str) -> Result<(), String> {
     if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         Ok(())
     } else {

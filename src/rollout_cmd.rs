@@ -86,7 +86,10 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
     // An abort while an apply runs the rollout: ask that apply (it rolls
     // back at its next check, within one interval), then wait for the lock.
     // With PostgreSQL the request is a row, seen by an apply on any machine.
-    let ws_dir = landform_state::workspace_dir(&run::state_dir(common), &common.workspace);
+    let ws_dir = match landform_state::workspace_dir(&run::state_dir(common), &common.workspace) {
+        Ok(d) => d,
+        Err(e) => return fail(&e.to_string()),
+    };
     let request = landform_state::abort_request_file(&ws_dir, name);
     let pg = run::pg_target(common).and_then(Result::ok);
     let mut common = common.clone();

@@ -424,6 +424,12 @@ pub fn migrate(common: &CommonArgs, to: &str, force: bool, color: bool) -> u8 {
     if names.is_empty() {
         return fail("the state in use holds no workspace: nothing to migrate", color);
     }
+    // A name read from the database becomes a directory: it must be one.
+    if to_pg.is_none() {
+        if let Some(Err(e)) = names.iter().map(|n| crate::check_workspace_name(n)).find(Result::is_err) {
+            return fail(&format!("{e}; nothing was copied"), color);
+        }
+    }
     // Open every target first: refuse before writing anything.
     let mut targets: Vec<(String, Box<dyn Storage>, Snapshot)> = Vec::new();
     for name in &names {

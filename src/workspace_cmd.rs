@@ -196,7 +196,11 @@ pub fn run(common: &CommonArgs, cmd: WorkspaceCmd, color: bool) -> u8 {
                 Err(e) if !force => return fail(&e.to_string()),
                 _ => {}
             }
-            if let Err(e) = std::fs::remove_dir_all(landform_state::workspace_dir(&dir, &name)) {
+            let ws_dir = match landform_state::workspace_dir(&dir, &name) {
+                Ok(d) => d,
+                Err(e) => return fail(&e.to_string()),
+            };
+            if let Err(e) = std::fs::remove_dir_all(ws_dir) {
                 return fail(&format!("cannot delete the workspace: {}", landform_state::files::io_words(&e)));
             }
             crate::outln!("Deleted workspace \"{name}\".");

@@ -372,9 +372,9 @@ fn fuzz_state_reader() {
     fuzz("state-reader", damage, |(file, flips, cut)| {
         let n = trial.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("landform-fuzz-state-{}-{n}", std::process::id()));
-        let wdir = landform_state::workspace_dir(&dir, "default");
+        let wdir = landform_state::workspace_dir(&dir, "default").unwrap();
         let crypt = &crypts[n % 2];
-        copy_dir(&landform_state::workspace_dir(&base.join(["plain", "sealed"][n % 2]), "default"), &wdir);
+        copy_dir(&landform_state::workspace_dir(&base.join(["plain", "sealed"][n % 2]), "default").unwrap(), &wdir);
         let path = wdir.join(file);
         if let Ok(mut bytes) = std::fs::read(&path) {
             // Damage the written part of the file, not its zero padding.

@@ -96,3 +96,156 @@ fn a_module_named_dot_dot_leaves_the_state_alone() {
     let out = f.run(&["plan", "-detailed-exitcode"]);
     assert_eq!(out.status.code(), Some(0), "the state is intact:\n{}{}", text(&out.stdout), text(&out.stderr));
 }
+
+/// `init` in `f`, given at most `secs` seconds: a hang is a failure, not a stuck test.
+fn init_within(f: &Fixture, secs: u64) -> std::process::Output {
+    let child = f
+        .cmd(&["init"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("init did not finish within {secs} s");
+        }
+    }
+}
+
+/// The lock file and the manifest are data anyone can edit: a subdirectory
+/// or directory in them that leaves `.landform/modules` is refused, and
+/// nothing outside is loaded as the module.
+#[test]
+fn a_lock_file_subdir_outside_the_modules_is_refused() {
+    let f = Fixture::new("lock-subdir", "");
+    let repo = f.dir.join("upstream");
+    std::fs::create_dir_all(repo.join("sub")).unwrap();
+    git(&repo, &["init", "-q"]);
+    std::fs::write(repo.join("sub/main.lf"), "output \"id\" {\n  value = \"from-git\"\n}\n").unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "module"]);
+    // What an attacker would have loaded instead: a directory outside the modules.
+    std::fs::create_dir_all(f.dir.join("evil")).unwrap();
+    std::fs::write(f.dir.join("evil/main.lf"), "output \"id\" {\n  value = \"EVIL\"\n}\n").unwrap();
+    f.write(&format!(
+        "module \"m\" {{\n  source = \"git::file://{}//sub\"\n}}\noutput \"id\" {{\n  value = module.m.id\n}}\n",
+        repo.display()
+    ));
+    f.ok(&["init"]);
+    f.ok(&["apply", "-auto-approve"]);
+    assert_eq!(f.ok(&["output", "id"]).trim(), "from-git");
+
+    let lock = std::fs::read_to_string(f.path(".landform.lock.json")).unwrap();
+    for subdir in ["../../../evil", "/etc", "sub/../../../../evil"] {
+        std::fs::write(f.path(".landform.lock.json"), lock.replace("\"sub\"", &format!("\"{subdir}\""))).unwrap();
+        let out = f.run(&["init"]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "init must refuse subdir {subdir:?}:\n{}{err}", text(&out.stdout));
+        assert!(err.contains(".landform.lock.json") && err.contains("main.lf:2:"), "{err}");
+        let plan = f.run(&["plan"]);
+        assert!(!text(&plan.stdout).contains("EVIL") && !text(&plan.stderr).contains("EVIL"), "{}", text(&plan.stdout));
+    }
+    std::fs::write(f.path(".landform.lock.json"), &lock).unwrap();
+    f.ok(&["init"]);
+    // The manifest the loader reads, edited to point outside: not loaded.
+    let manifest = std::fs::read_to_string(f.path(".landform/modules/modules.json")).unwrap();
+    std::fs::write(
+        f.path(".landform/modules/modules.json"),
+        manifest.replace(".landform/modules/m/sub", ".landform/modules/../../evil"),
+    )
+    .unwrap();
+    let plan = f.run(&["plan"]);
+    assert!(!text(&plan.stdout).contains("EVIL"), "{}", text(&plan.stdout));
+    assert_eq!(plan.status.code(), Some(1), "{}", text(&plan.stderr));
+}
+
+/// A git module is data too: a URL is never read as an option of git, a
+/// link in it that leads outside is not read, and links that make a loop
+/// (`a -> .`) do not make init walk forever.
+#[test]
+fn git_urls_are_never_options() {
+    let f = Fixture::new("git-hostile", "");
+    // A URL that begins with `-` is a URL (here a repository beside the
+    // configuration), never options of git's.
+    module_repository(&f.dir.join("-repo"));
+    f.write("module \"m\" {\n  source = \"git::-repo\"\n}\noutput \"id\" {\n  value = module.m.id\n}\n");
+    let out = init_within(&f, 60);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    f.ok(&["apply", "-auto-approve"]);
+    assert_eq!(f.ok(&["output", "id"]).trim(), "from-git");
+    f.write("module \"m\" {\n  source = \"git::--upload-pack=touch pwned\"\n}\n");
+    let out = init_within(&f, 60);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("repository '--upload-pack=touch pwned' does not exist"),
+        "git read the URL as an option: {err}"
+    );
+    assert!(!f.path("pwned").exists(), "git ran the URL as an option");
+}
+
+#[test]
+fn links_in_a_git_module_neither_lead_out_nor_loop() {
+    let f = Fixture::new("git-links", "");
+    let secret = f.dir.join("secret.txt");
+    std::fs::write(&secret, "TOP-SECRET-4242 is not configuration\n").unwrap();
+    let repo = f.dir.join("upstream");
+    module_repository(&repo);
+    std::os::unix::fs::symlink(&secret, repo.join("leak.lf")).unwrap();
+    std::os::unix::fs::symlink("../secret.txt", repo.join("relative.lf")).unwrap();
+    std::os::unix::fs::symlink(".", repo.join("a")).unwrap();
+    std::os::unix::fs::symlink(".", repo.join("b")).unwrap();
+    std::os::unix::fs::symlink("main.lf", repo.join("inside.lf.txt")).unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "links"]);
+    f.write(&format!(
+        "module \"m\" {{\n  source = \"git::file://{}\"\n}}\noutput \"id\" {{\n  value = module.m.id\n}}\n",
+        repo.display()
+    ));
+    let out = init_within(&f, 60);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!f.path(".landform/modules/m/leak.lf").exists() && !f.path(".landform/modules/m/relative.lf").exists());
+    assert!(f.path(".landform/modules/m/inside.lf.txt").exists(), "a link inside the module is kept");
+    let plan = f.run(&["plan"]);
+    let said = format!("{}{}", text(&plan.stdout), text(&plan.stderr));
+    assert_eq!(plan.status.code(), Some(0), "{said}");
+    assert!(!said.contains("TOP-SECRET"), "a file outside the module was read: {said}");
+    // A second init finds it as locked, walking the same links.
+    let again = init_within(&f, 60);
+    assert!(text(&again.stdout).contains("up to date"), "{}", text(&again.stdout));
+}
+
+/// `state migrate --to sled` makes a directory for each workspace a
+/// PostgreSQL state names: a row named to climb out of the state directory is
+/// refused, and nothing is written outside it.
+#[test]
+fn workspace_names_from_the_database_stay_in_the_state_directory() {
+    let pg = common::postgres::Postgres::start();
+    let f = Fixture::new("migrate-names", "resource \"landform_data\" \"a\" {\n  input = 1\n}\n");
+    let on_pg = |args: &[&str]| f.cmd(args).env("LANDFORM_BACKEND_URL", &pg.url).output().unwrap();
+    let out = on_pg(&["apply", "-auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for name in ["../../escaped", "../escaped", "/tmp/escaped-abs", "a/../../escaped"] {
+        pg.sql(&format!(
+            "INSERT INTO landform.workspaces SELECT '{name}', lineage, serial FROM landform.workspaces WHERE name = 'default';
+             INSERT INTO landform.records SELECT '{name}', kind, key, value FROM landform.records WHERE workspace = 'default'"
+        ));
+        let back = f.dir.join("back");
+        let out = on_pg(&["state", "migrate", "--to", "sled", "--state", back.to_str().unwrap()]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}{err}", text(&out.stdout));
+        assert!(err.contains(name), "the error names the workspace {name:?}: {err}");
+        for escaped in [f.dir.join("escaped"), back.join("escaped"), "/tmp/escaped-abs".into()] {
+            assert!(!escaped.exists(), "{name}: {} was written", escaped.display());
+        }
+        pg.sql(&format!("DELETE FROM landform.records WHERE workspace = '{name}'; DELETE FROM landform.workspaces WHERE name = '{name}'"));
+    }
+}

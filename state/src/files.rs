@@ -2,7 +2,7 @@
 //! recursive copies, permissions, and I/O errors said in words.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Write `bytes` to `path` so that a crash leaves either the old file or the
 /// new one, never half of either: a new private (0600) file beside it, synced,
@@ -76,6 +76,53 @@ pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `base` joined with `name`, a relative path read from data Landform does not
+/// control (a block label, the lock file, a database row, an archive entry),
+/// proven to stay inside `base`: `name` is not empty, holds no NUL, is not
+/// absolute, has no `.` or `..` part, and no part of it that exists on disk is
+/// a symbolic link leading out of `base`. The one place such paths are made.
+pub fn join_inside(base: &Path, name: &str) -> std::result::Result<PathBuf, String> {
+    use std::path::Component;
+    let shown = || format!("\"{}\"", name.escape_debug());
+    if name.is_empty() {
+        return Err("an empty name is not a path inside it".into());
+    }
+    if name.contains('\0') {
+        return Err(format!("{} holds a NUL character", shown()));
+    }
+    // A backslash is a separator on Windows: refused everywhere, so that a
+    // name means the same on every machine.
+    if name.contains('\\') {
+        return Err(format!("{} holds a backslash", shown()));
+    }
+    let rel = Path::new(name);
+    if rel.is_absolute() {
+        return Err(format!("{} is an absolute path", shown()));
+    }
+    for c in rel.components() {
+        if !matches!(c, Component::Normal(_)) || name.split('/').any(|p| p == "." || p == "..") {
+            return Err(format!("{} leaves the directory (\".\" or \"..\")", shown()));
+        }
+    }
+    let joined = base.join(rel);
+    // A link inside `base` may lead anywhere: every part that exists must
+    // resolve to a place inside it.
+    if let Ok(root) = base.canonicalize() {
+        let mut at = base.to_path_buf();
+        for c in rel.components() {
+            at.push(c);
+            match std::fs::symlink_metadata(&at) {
+                Ok(_) => match at.canonicalize() {
+                    Ok(real) if real.starts_with(&root) => {}
+                    _ => return Err(format!("{} leads out of the directory through a symbolic link", shown())),
+                },
+                Err(_) => break,
+            }
+        }
+    }
+    Ok(joined)
+}
+
 /// An I/O error as a person would say it, without Rust's debug form.
 pub fn io_words(e: &std::io::Error) -> String {
     use std::io::ErrorKind as K;
@@ -118,6 +165,42 @@ mod tests {
             assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
         }
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn names_from_data_stay_inside_their_directory() {
+        let base = std::env::temp_dir().join(format!("lf-inside-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("sub")).unwrap();
+        assert_eq!(join_inside(&base, "a").unwrap(), base.join("a"));
+        assert_eq!(join_inside(&base, "sub/b.c").unwrap(), base.join("sub/b.c"));
+        assert_eq!(join_inside(&base, "a..b").unwrap(), base.join("a..b"));
+        for bad in [
+            "",
+            "..",
+            ".",
+            "../x",
+            "a/../../x",
+            "a/./b",
+            "./a",
+            "/etc",
+            "/",
+            "a\0b",
+            "a\\..\\b",
+            "../../../../x",
+            "a/..",
+        ] {
+            assert!(join_inside(&base, bad).is_err(), "{bad:?} must be refused");
+        }
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("/tmp", base.join("out")).unwrap();
+            std::os::unix::fs::symlink("sub", base.join("in")).unwrap();
+            assert!(join_inside(&base, "out").is_err());
+            assert!(join_inside(&base, "out/x").is_err());
+            assert_eq!(join_inside(&base, "in/x").unwrap(), base.join("in/x"));
+        }
+        let _ = std::fs::remove_dir_all(&base);
     }
 
     #[test]

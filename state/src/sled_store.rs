@@ -64,9 +64,12 @@ struct Manifest {
     backup_serial: Option<u64>,
 }
 
-/// Where a workspace's files live.
-pub fn workspace_dir(state_dir: &Path, workspace: &str) -> PathBuf {
-    state_dir.join("workspaces").join(workspace)
+/// Where a workspace's files live: `STATE_DIR/workspaces/NAME`, for a name
+/// that stays inside it (names also come from database rows, in `state
+/// migrate`).
+pub fn workspace_dir(state_dir: &Path, workspace: &str) -> Result<PathBuf> {
+    crate::files::join_inside(&state_dir.join("workspaces"), workspace)
+        .map_err(|e| StateError(format!("the workspace name {e}")))
 }
 
 /// The workspaces that have a state, sorted.
@@ -387,7 +390,7 @@ fn process_alive(pid: u32) -> bool {
 /// Nothing in the state directory is written. A workspace with no state reads
 /// as empty.
 pub fn read_snapshot(state_dir: &Path, workspace: &str, crypt: &Crypt) -> Result<Snapshot> {
-    let dir = workspace_dir(state_dir, workspace);
+    let dir = workspace_dir(state_dir, workspace)?;
     let mut last = None;
     // An apply may commit while the copy is taken; a copy that does not match
     // is taken again before the state is called damaged.
@@ -427,7 +430,7 @@ impl SledStore {
     /// Open a workspace's state for writing (creating it if it has none) and
     /// read it. A damaged or rolled-back state is refused, and nothing written.
     pub fn open(state_dir: &Path, workspace: &str, crypt: &Crypt) -> Result<(SledStore, Snapshot)> {
-        let dir = workspace_dir(state_dir, workspace);
+        let dir = workspace_dir(state_dir, workspace)?;
         let damaged = |why: &str| damaged(&dir, workspace, why, crypt);
         let manifest = read_manifest(&dir).map_err(|why| damaged(&why))?;
         let db_file = dir.join("db").join("db");
@@ -591,7 +594,7 @@ impl SledStore {
     /// damaged database is kept beside it, renamed. Returns the restored state
     /// and where the damaged one went.
     pub fn recover(state_dir: &Path, workspace: &str, crypt: &Crypt) -> Result<(Snapshot, PathBuf)> {
-        let dir = workspace_dir(state_dir, workspace);
+        let dir = workspace_dir(state_dir, workspace)?;
         let backup = read_backup(&dir, crypt).map_err(|e| {
             StateError(format!("there is no usable backup in {} ({e}); nothing was changed", dir.display()))
         })?;

@@ -26,7 +26,7 @@ fn an_unfinished_sled_snapshot_is_not_damage() {
         let (store, _) = SledStore::open(&dir, "default", &Crypt::none()).unwrap();
         store.commit(&[Change::Put(Box::new(record("local_file.a", "kept")))]).unwrap();
     }
-    let db = workspace_dir(&dir, "default").join("db");
+    let db = workspace_dir(&dir, "default").unwrap().join("db");
     let half = db.join("snap.7FFFFFFFFFFFFFFF.generating");
     let plant = || std::fs::write(&half, b"\x01\x02\x03\x04\x05\x06\x07\x08\x09").unwrap();
     // sled on its own calls this database corrupted: the test below can fail.
@@ -142,14 +142,14 @@ fn a_key_turned_on_leaves_no_value_readable_in_any_file() {
         assert_eq!(files_holding(&dir, canary), Vec::<PathBuf>::new(), "{canary} is readable");
     }
     // No key, or another: refused with the key ID it needs, and nothing changed.
-    let manifest = std::fs::read(workspace_dir(&dir, "default").join("manifest.json")).unwrap();
+    let manifest = std::fs::read(workspace_dir(&dir, "default").unwrap().join("manifest.json")).unwrap();
     for other in [Crypt::none(), key(2)] {
         let e = SledStore::open(&dir, "default", &other).err().expect("refused").0;
         assert!(e.contains(key(1).key_id().unwrap()) && !e.contains("damaged"), "{e}");
         let e = read_snapshot(&dir, "default", &other).unwrap_err().0;
         assert!(e.contains("encrypted"), "{e}");
     }
-    assert_eq!(std::fs::read(workspace_dir(&dir, "default").join("manifest.json")).unwrap(), manifest);
+    assert_eq!(std::fs::read(workspace_dir(&dir, "default").unwrap().join("manifest.json")).unwrap(), manifest);
     let (_, snap) = SledStore::open(&dir, "default", &key(1)).unwrap();
     assert_eq!(snap.resources.len(), 2);
     let _ = std::fs::remove_dir_all(&dir);
@@ -168,7 +168,7 @@ fn a_rebuild_stopped_between_its_renames_is_finished_on_open() {
     drop(SledStore::open(&after, "default", &key(3)).unwrap());
     // The state of a rebuild stopped after `db` became `db.old` and before
     // `db.new` became `db`: the manifest names the new database as pending.
-    let (b, a) = (workspace_dir(&before, "default"), workspace_dir(&after, "default"));
+    let (b, a) = (workspace_dir(&before, "default").unwrap(), workspace_dir(&after, "default").unwrap());
     let mut m = read_manifest(&b).unwrap().unwrap();
     let done = read_manifest(&a).unwrap().unwrap();
     m.pending = Some(Point { lineage: done.lineage, serial: done.serial, digest: done.digest });
