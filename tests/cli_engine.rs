@@ -118,18 +118,37 @@ fn a_second_apply_fails_at_once_naming_the_lock_holder() {
     assert!(first.wait().unwrap().success());
 }
 
+/// A lock file that no process holds is no lock; `force-unlock ID` does not
+/// take the lock from a process that still runs.
 #[test]
-fn force_unlock_removes_a_stale_lock() {
+fn a_left_lock_file_is_no_lock_and_a_running_holder_keeps_its_lock() {
     let f = Fixture::new("unlock", BASIC);
     std::fs::create_dir_all(f.path(".landform/state")).unwrap();
     let info = r#"{"id":"abc-123","operation":"apply","who":"ci@runner","pid":999999,"created":"2026-01-01T00:00:00Z","workspace":"default"}"#;
     std::fs::write(f.path(".landform/state/default.lock"), info).unwrap();
+    f.ok(&["plan"]);
+    f.write("resource \"local_exec\" \"slow\" {\n  create = \"sleep 4\"\n}\n");
+    let mut first = f.cmd(&["apply", "--auto-approve"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let lock = f.path(".landform/state/default.lock");
+    let pid = format!("\"pid\": {}", first.id());
+    let start = Instant::now();
+    while !std::fs::read_to_string(&lock).unwrap_or_default().contains(&pid)
+        && start.elapsed() < Duration::from_secs(10)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let blocked = f.run(&["plan"]);
     assert_eq!(blocked.status.code(), Some(1));
-    assert!(text(&blocked.stderr).contains("ID:        abc-123"));
+    let err = text(&blocked.stderr);
+    let id = err.lines().find_map(|l| l.trim().strip_prefix("ID:")).map(str::trim).unwrap_or_default().to_string();
+    assert!(!id.is_empty(), "{err}");
     let wrong = f.run(&["force-unlock", "nope"]);
     assert_eq!(wrong.status.code(), Some(1));
-    f.ok(&["force-unlock", "abc-123"]);
+    // The holder is running: removing its lock would let a second operation write at once.
+    let refused = f.run(&["force-unlock", &id]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("still running"), "{}", text(&refused.stderr));
+    assert!(first.wait().unwrap().success());
     f.ok(&["plan"]);
 }
 

@@ -65,8 +65,8 @@ fn killed_apply(f: &Fixture, v: &str, after: Duration) -> bool {
     true
 }
 
+/// No `force-unlock` first: a killed apply's lock went with it.
 fn apply(f: &Fixture, v: &str) {
-    f.unlock();
     f.ok(&["apply", "--auto-approve", "--no-progress", "--var", &format!("v={v}")]);
 }
 
@@ -130,10 +130,8 @@ fn sigkill_at_random_moments_always_converges() {
         let at = Duration::from_millis(rng.next() % (span * 11 / 10));
         let killed = killed_apply(&f, to, at);
         // Sometimes the apply that recovers is killed as well.
-        let killed_again = rng.next().is_multiple_of(4) && {
-            f.unlock();
-            killed_apply(&f, to, Duration::from_millis(rng.next() % span))
-        };
+        let killed_again =
+            rng.next().is_multiple_of(4) && { killed_apply(&f, to, Duration::from_millis(rng.next() % span)) };
         apply(&f, to);
         let trial = format!("trial {t} (seed {seed})");
         let objects = check_converged(&f, to, &trial);
@@ -149,4 +147,64 @@ fn sigkill_at_random_moments_always_converges() {
     }
     println!("crash harness: {converged}/{trials} trials converged");
     let _ = std::fs::remove_dir_all(&probe.dir);
+}
+
+const SMALL: &str = r#"
+variable "v" {
+  default = "1"
+}
+resource "local_exec" "e" {
+  count   = 20
+  create  = "sleep 0.0${count.index % 5}; echo ${count.index} > out/e-${count.index}-v${var.v}.txt"
+  destroy = "rm -f out/e-${count.index}-v${var.v}.txt"
+}
+"#;
+
+/// Issue 25 item 23: the lock of an apply killed with SIGKILL goes with it
+/// (the kernel releases it), so the next command proceeds with no
+/// `force-unlock`, twenty times in a row, and apply converges each time.
+#[test]
+fn twenty_sigkilled_applies_in_a_row_leave_no_lock() {
+    let f = Fixture::new("crash-lock", SMALL);
+    std::fs::create_dir_all(f.path("out")).unwrap();
+    f.ok(&["apply", "--auto-approve", "--no-progress"]);
+    let lock = f.path(".landform/state/default.lock");
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    for t in 0..20 {
+        let v = format!("{}", t + 2);
+        let mut child = f
+            .cmd(&["apply", "--auto-approve", "--no-progress", "--var", &format!("v={v}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Killed while it holds the lock: its details are in the lock file.
+        let pid = format!("\"pid\": {}", child.id());
+        let started = Instant::now();
+        while !std::fs::read_to_string(&lock).unwrap_or_default().contains(&pid) {
+            assert!(started.elapsed() < Duration::from_secs(20), "trial {t}: the apply never took the lock");
+            assert!(child.try_wait().unwrap().is_none(), "trial {t}: the apply ended before it took the lock");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(rng.next() % 400));
+        let finished = child.try_wait().unwrap().is_some();
+        let _ = child.kill();
+        let _ = child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+        // No manual step: the next plan runs.
+        let plan = f.run(&["plan", "--no-progress", "--detailed-exitcode", "--var", &format!("v={v}")]);
+        let said = format!("{}{}", text(&plan.stdout), text(&plan.stderr));
+        assert!(
+            matches!(plan.status.code(), Some(0 | 2)),
+            "trial {t}: the plan after a killed apply{} failed:\n{said}",
+            if finished { " (it had finished)" } else { "" }
+        );
+        assert!(!said.contains("locked"), "trial {t}: {said}");
+        f.ok(&["apply", "--auto-approve", "--no-progress", "--var", &format!("v={v}")]);
+        let again = f.run(&["plan", "--detailed-exitcode", "--var", &format!("v={v}")]);
+        assert_eq!(again.status.code(), Some(0), "trial {t}: did not converge:\n{}", text(&again.stdout));
+        let on_disk = std::fs::read_dir(f.path("out")).unwrap().count();
+        assert_eq!(on_disk, 20, "trial {t}: {on_disk} files for 20 objects");
+    }
+    let _ = std::fs::remove_dir_all(&f.dir);
 }

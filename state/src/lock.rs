@@ -1,9 +1,14 @@
-//! The workspace lock: a file created exclusively beside the state, holding
-//! who took it. It is taken before the database is opened, so a second
-//! operation fails at once and can say who holds the lock.
+//! The workspace lock: an OS lock (`flock`) on the file `DIR/WORKSPACE.lock`
+//! beside the state, which holds who took it. The kernel releases the lock
+//! when its process ends, however it ends — `kill -9` and a machine's crash
+//! included — so a crash never leaves the state locked: the next operation
+//! takes the lock over the file left behind. The file's text is only there to
+//! say who holds the lock. It is taken before the database is opened, so a
+//! second operation fails at once and can say who holds it.
 
 use crate::{now_rfc3339, random_id, LockError, Locker, Result, StateError};
 use serde::{Deserialize, Serialize};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -25,10 +30,13 @@ pub struct FileLocker {
     pub workspace: String,
 }
 
-/// Held while an operation runs; released on drop.
+/// Held while an operation runs; released on drop, and by the kernel when
+/// the process ends without dropping it.
 #[derive(Debug)]
 pub struct LockGuard {
     path: PathBuf,
+    /// The open lock file: its OS lock lasts as long as it stays open.
+    _file: File,
     pub info: LockInfo,
 }
 
@@ -114,35 +122,69 @@ pub(crate) fn who() -> String {
 }
 
 impl FileLocker {
-    fn path(&self) -> PathBuf {
-        self.dir.join(format!("{}.lock", self.workspace))
+    fn path(&self) -> std::result::Result<PathBuf, String> {
+        crate::files::join_inside(&self.dir, &format!("{}.lock", self.workspace))
+            .map_err(|e| format!("the workspace name {e}"))
     }
 
-    fn try_lock(&self, info: &LockInfo) -> std::result::Result<(), LockError> {
-        let path = self.path();
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(mut f) => {
-                let text = serde_json::to_string_pretty(info).unwrap_or_default();
-                f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| LockError::Io(e.to_string()))
+    fn try_lock(&self, info: &LockInfo) -> std::result::Result<File, LockError> {
+        use rustix::fs::{flock, FlockOperation};
+        let path = self.path().map_err(LockError::Io)?;
+        let io = |e: std::io::Error| LockError::Io(format!("{}: {}", path.display(), crate::files::io_words(&e)));
+        // The holder removes the file as it releases the lock: a file opened
+        // just before that is not the lock any more, so open it again.
+        for _ in 0..100 {
+            let mut opts = std::fs::OpenOptions::new();
+            opts.read(true).write(true).create(true).truncate(false);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                match serde_json::from_str::<LockInfo>(&text) {
-                    Ok(holder) => Err(LockError::Held(Box::new(holder))),
-                    // Another process may still be writing its lock file; one
-                    // that stays unreadable was left by a crash or a full disk.
-                    Err(_) => Err(LockError::Held(Box::new(LockInfo {
-                        id: DAMAGED_LOCK_ID.into(),
-                        operation: "unknown".into(),
-                        who: "unknown".into(),
-                        pid: 0,
-                        created: String::new(),
-                        workspace: self.workspace.clone(),
-                    }))),
+            let mut file = opts.open(&path).map_err(io)?;
+            match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => {
+                    if !same_file(&file, &path) {
+                        continue;
+                    }
+                    // Whatever a crashed holder left is replaced by who holds it now.
+                    let text = serde_json::to_string_pretty(info).unwrap_or_default();
+                    file.set_len(0)
+                        .and_then(|_| file.write_all(text.as_bytes()))
+                        .and_then(|_| file.sync_all())
+                        .map_err(io)?;
+                    return Ok(file);
                 }
+                Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                    return Err(LockError::Held(Box::new(self.holder(&path))))
+                }
+                Err(e) => return Err(io(e.into())),
             }
-            Err(e) => Err(LockError::Io(format!("{}: {e}", path.display()))),
         }
+        Err(LockError::Io(format!("{}: the lock file keeps being replaced", path.display())))
+    }
+
+    /// Who holds the lock, from the file's text.
+    fn holder(&self, path: &Path) -> LockInfo {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        // The holder may still be writing its details.
+        serde_json::from_str::<LockInfo>(&text).unwrap_or_else(|_| LockInfo {
+            id: DAMAGED_LOCK_ID.into(),
+            operation: "unknown".into(),
+            who: "unknown".into(),
+            pid: 0,
+            created: String::new(),
+            workspace: self.workspace.clone(),
+        })
+    }
+}
+
+/// Whether the open `file` is the one at `path` now.
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
     }
 }
 
@@ -159,13 +201,14 @@ impl Locker for FileLocker {
         };
         let deadline = Instant::now() + timeout;
         let mut tries = 0;
+        let path = self.path().map_err(LockError::Io)?;
         loop {
             match self.try_lock(&info) {
-                Ok(()) => {
+                Ok(file) => {
                     if let Ok(mut held) = HELD.lock() {
-                        held.push((self.path(), info.id.clone()));
+                        held.push((path.clone(), info.id.clone()));
                     }
-                    return Ok(LockGuard { path: self.path(), info });
+                    return Ok(LockGuard { path, _file: file, info });
                 }
                 Err(LockError::Held(h)) if Instant::now() < deadline || (h.id == DAMAGED_LOCK_ID && tries < 10) => {
                     // An unreadable lock file may be one another process is still writing.
@@ -177,25 +220,73 @@ impl Locker for FileLocker {
         }
     }
 
+    /// Remove the lock file `id` names. A lock a running process holds is
+    /// not removed: two operations would then write the state at once, and
+    /// the lock goes by itself when that process ends (stop it).
     fn force_unlock(&self, id: &str) -> Result<()> {
-        let path = self.path();
-        let text = std::fs::read_to_string(&path)
+        use rustix::fs::{flock, FlockOperation};
+        let path = self.path().map_err(StateError)?;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
             .map_err(|_| StateError(format!("the workspace \"{}\" is not locked", self.workspace)))?;
-        let Ok(info) = serde_json::from_str::<LockInfo>(&text) else {
-            if id != DAMAGED_LOCK_ID {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let info = serde_json::from_str::<LockInfo>(&text).ok();
+        match &info {
+            None if id != DAMAGED_LOCK_ID => {
                 return Err(StateError(format!(
                     "the lock file {} is empty or damaged, so it names no lock ID; remove it with: landform force-unlock {DAMAGED_LOCK_ID}",
                     path.display()
-                )));
+                )))
             }
-            return std::fs::remove_file(&path).map_err(|e| StateError(crate::files::io_words(&e)));
-        };
-        if info.id != id {
-            return Err(StateError(format!(
-                "the lock ID \"{id}\" does not match the lock held ({}, by {} for {}). Use that ID to remove it.",
-                info.id, info.who, info.operation
-            )));
+            Some(info) if info.id != id => {
+                return Err(StateError(format!(
+                    "the lock ID \"{id}\" does not match the lock held ({}, by {} for {}). Use that ID to remove it.",
+                    info.id, info.who, info.operation
+                )))
+            }
+            _ => {}
+        }
+        if let Err(e) = flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            let by = info.map_or_else(
+                || "another process".to_string(),
+                |i| format!("pid {} ({}, {} since {})", i.pid, i.who, i.operation, i.created),
+            );
+            return Err(StateError(if e == rustix::io::Errno::WOULDBLOCK {
+                format!("the lock is held by {by}, which is still running: removing it would let two operations write the state at once. Wait for it, or stop it: its lock is released when it ends.")
+            } else {
+                format!("cannot check the lock {}: {}", path.display(), crate::files::io_words(&e.into()))
+            }));
         }
         std::fs::remove_file(&path).map_err(|e| StateError(crate::files::io_words(&e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_is_held_until_dropped_and_a_left_file_holds_nothing() {
+        let dir = std::env::temp_dir().join(format!("lf-lock-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let locker = FileLocker { dir: dir.clone(), workspace: "default".into() };
+        let held = locker.lock("apply", Duration::ZERO).unwrap();
+        match locker.lock("plan", Duration::ZERO) {
+            Err(LockError::Held(h)) => assert_eq!(h.id, held.info.id),
+            other => panic!("a second lock was taken: {other:?}"),
+        }
+        drop(held);
+        assert!(!dir.join("default.lock").exists());
+        // What a killed process leaves: the file, with nobody holding it.
+        std::fs::write(dir.join("default.lock"), "{\"id\":\"gone\"}").unwrap();
+        let again = locker.lock("plan", Duration::ZERO).unwrap();
+        assert!(std::fs::read_to_string(dir.join("default.lock")).unwrap().contains(&again.info.id));
+        assert!(locker.force_unlock(&again.info.id).unwrap_err().0.contains("still running"));
+        drop(again);
+        let bad = FileLocker { dir: dir.clone(), workspace: "../x".into() };
+        assert!(matches!(bad.lock("plan", Duration::ZERO), Err(LockError::Io(_))));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
