@@ -111,3 +111,17 @@ fn public_modules_parse_and_validate_after_a_rename() {
         failing.join("\n")
     );
 }
+
+/// Issue 26: `terraform fmt -check` accepts every file of the corpus (the
+/// cached answers of lang/tests/fmt.rs say so), and teams run `fmt -check` in
+/// CI: `landform fmt --check` must accept them too, listing nothing.
+#[test]
+fn public_modules_pass_fmt_check_as_they_pass_terraform_fmt_check() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_landform"))
+        .args(["fmt", "--check", "--recursive", "--no-color"])
+        .arg(corpus())
+        .output()
+        .unwrap();
+    assert!(text(&out.stdout).is_empty(), "fmt --check would change:\n{}", text(&out.stdout));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

@@ -264,7 +264,8 @@ fn fmt_normalises_spacing_inside_expressions() {
     let out = std::fs::read_to_string(f.path("main.lf")).unwrap();
     assert_eq!(
         out,
-        "locals {\n  a = { a = 1, b = \"x  y\" }\n  b = [1, 2, 3]\n  c = upper(\"x\")\n  e = { for k, v in {} : k => v }\n  d = 1   # keep  this\n}\n"
+        // As `terraform fmt` writes it (one space before a comment that has no neighbour to align with).
+        "locals {\n  a = { a = 1, b = \"x  y\" }\n  b = [1, 2, 3]\n  c = upper(\"x\")\n  e = { for k, v in {} : k => v }\n  d = 1 # keep  this\n}\n"
     );
     f.ok(&["fmt", "--check"]);
 }
