@@ -5,7 +5,7 @@
 //! `type = list` (`map`, `set`) becomes `list(any)` and the quoted types of
 //! Terraform 0.11 (`"string"`, `"list"`, `"map"`) become `string`,
 //! `list(string)`, `map(string)`; a block label written as a bare name is
-//! written quoted.
+//! written quoted, and a comment between block labels is dropped.
 
 use super::lex::{Tok, K};
 
@@ -13,6 +13,8 @@ enum Edit {
     Value(usize, usize),
     Type(usize, usize),
     Label(usize),
+    /// A comment between block labels, which Terraform drops.
+    Drop(usize),
 }
 
 /// Apply the rules; `None` when the tokens do not have the shape of a body
@@ -30,6 +32,7 @@ pub(super) fn rewrite(toks: &[Tok]) -> Option<Vec<Tok>> {
             Edit::Value(s, e) => (s, e, value_expr(&toks[s..e])),
             Edit::Type(s, e) => (s, e, type_expr(&toks[s..e])),
             Edit::Label(i) => (i, i + 1, label(&toks[i])),
+            Edit::Drop(i) => (i, i + 1, Some(Vec::new())),
         };
         out.extend_from_slice(&toks[at..s]);
         match new {
@@ -102,6 +105,10 @@ fn body(toks: &[Tok], mut i: usize, blocks: &mut Vec<String>, edits: &mut Vec<Ed
                     if toks.get(i)?.kind != K::CQuote {
                         return None;
                     }
+                    i += 1;
+                }
+                K::Comment if !toks[i].ends_line() => {
+                    edits.push(Edit::Drop(i));
                     i += 1;
                 }
                 K::OBrace => break,
