@@ -115,3 +115,13 @@ fn fmt_keeps_every_comment() {
         assert!(out.contains(c), "lost {c} in:\n{out}");
     }
 }
+
+/// Landform's own literals (Terraform has none to compare with): a
+/// percentage and a duration are laid out as one token, not as `5 %` or
+/// `10 s` (which would change the meaning, and leave the file unformatted).
+#[test]
+fn percentages_and_durations_are_laid_out_whole() {
+    let src = "locals {\n  steps = [5%,25% , 100%]\n  interval=10s\n  long = 1m30s\n  max    = 1%\n  mod = 10% 3\n}\n";
+    let want = "locals {\n  steps    = [5%, 25%, 100%]\n  interval = 10s\n  long     = 1m30s\n  max      = 1%\n  mod      = 10 % 3\n}\n";
+    assert_eq!(format_source(src).unwrap(), want);
+}

@@ -218,6 +218,7 @@ impl Lexer<'_> {
                     break;
                 }
             }
+            let i = landform_literal(b).unwrap_or(i);
             return self.emit(K::Number, i);
         }
         if ident_start(c) {
@@ -296,6 +297,65 @@ impl Lexer<'_> {
         };
         self.emit(kind, c.len_utf8());
     }
+}
+
+/// Landform's own literals, which Terraform's language lacks (there, they
+/// are errors): a percentage `10%` and a duration `1m30s` are one token, as
+/// the grammar reads them, so that layout never writes `10 %` or `1 m30s`.
+fn landform_literal(b: &[u8]) -> Option<usize> {
+    let digits = |mut i: usize| {
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        i
+    };
+    // digits, then optionally "." and digits
+    let num_end = |i: usize| {
+        let j = digits(i);
+        if j == i {
+            return None;
+        }
+        if b.get(j) == Some(&b'.') && digits(j + 1) > j + 1 {
+            return Some(digits(j + 1));
+        }
+        Some(j)
+    };
+    let alnum_or = |i: usize, extra: &[u8]| b.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || extra.contains(c));
+    let n = num_end(0)?;
+    // A percentage: `%` not followed by an operand (`10% 3` is 10 modulo 3).
+    let mut after = n + 1;
+    while matches!(b.get(after), Some(b' ' | b'\t')) {
+        after += 1;
+    }
+    if b.get(n) == Some(&b'%') && !alnum_or(n + 1, b"_(") && !(after > n + 1 && alnum_or(after, b"_(\"")) {
+        return Some(n + 1);
+    }
+    // A duration: (number letters)+, not followed by an identifier character;
+    // a number with an exponent (`1e3`) is a number, as the grammar tries it first.
+    let mut end = n;
+    if matches!(b.get(end), Some(b'e' | b'E')) {
+        let k = end + 1 + usize::from(matches!(b.get(end + 1), Some(b'+' | b'-')));
+        if digits(k) > k {
+            end = digits(k);
+        }
+    }
+    if !b.get(end).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') {
+        return None;
+    }
+    let mut i = 0;
+    let mut matched = None;
+    while let Some(ne) = num_end(i) {
+        let mut a = ne;
+        while b.get(a).is_some_and(u8::is_ascii_alphabetic) {
+            a += 1;
+        }
+        if a == ne {
+            break;
+        }
+        matched = Some(a);
+        i = a;
+    }
+    matched.filter(|&m| !alnum_or(m, b"_"))
 }
 
 /// Length of `<<EOT\n` / `<<-EOT\r\n` at the start of `r`, if it is one.
