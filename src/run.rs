@@ -225,26 +225,9 @@ pub fn ignore_file() -> Result<Vec<landform_engine::drift::IgnoreRule>, String> 
     }
 }
 
-/// `module.a.module.b` as a module path, if it is one.
-fn parse_module_path(s: &str) -> Option<Vec<String>> {
-    let parts: Vec<&str> = landform_engine::addr::split_address(s)?;
-    if !parts.len().is_multiple_of(2) || parts.is_empty() {
-        return None;
-    }
-    parts.chunks(2).map(|c| (c[0] == "module" && !c[1].is_empty()).then(|| c[1].to_string())).collect()
-}
-
-/// --target values: resource addresses, or module addresses for everything in a module.
-fn parse_targets(list: &[String]) -> Result<(Vec<ResourceAddr>, Vec<Vec<String>>), String> {
-    let mut resources = Vec::new();
-    let mut modules = Vec::new();
-    for t in list {
-        match parse_module_path(t) {
-            Some(m) => modules.push(m),
-            None => resources.push(ResourceAddr::parse(t).map_err(|e| format!("invalid --target: {e}"))?),
-        }
-    }
-    Ok((resources, modules))
+/// --target values: resources, instances, or modules for everything in them.
+fn parse_targets(list: &[String]) -> Result<Vec<landform_engine::addr::Target>, String> {
+    list.iter().map(|t| landform_engine::addr::Target::parse(t).map_err(|e| format!("invalid --target: {e}"))).collect()
 }
 
 fn parse_addrs(list: &[String], flag: &str) -> Result<Vec<ResourceAddr>, String> {
@@ -261,12 +244,11 @@ pub fn make_plan(cfg: &Config, state: &Snapshot, args: &PlanArgs, color: bool) -
         crate::errln!("{}", ui::error_line(&e, color));
         1
     };
-    let (targets, target_modules) = parse_targets(&args.targets).map_err(fail)?;
+    let targets = parse_targets(&args.targets).map_err(fail)?;
     let opts = PlanOptions {
         refresh: args.refresh,
         destroy: args.destroy,
         targets,
-        target_modules,
         replace: parse_addrs(&args.replace, "--replace").map_err(fail)?,
         refresh_only: args.refresh_only,
         ignore: ignore_file().map_err(fail)?,

@@ -29,8 +29,13 @@ fn matches(rec: &ResourceRecord, wanted: &str) -> bool {
 
 pub fn list(common: &CommonArgs, filters: &[String], color: bool) -> u8 {
     let Ok(snap) = run::read_state(common, color) else { return 1 };
+    // A filter is an address: a module or resource contains what is inside it.
+    let targets: Vec<landform_engine::addr::Target> =
+        filters.iter().filter_map(|f| landform_engine::addr::Target::parse(f).ok()).collect();
     let wanted = |r: &&ResourceRecord| {
-        filters.is_empty() || filters.iter().any(|f| matches(r, f) || r.addr.starts_with(&format!("{f}.")))
+        filters.is_empty()
+            || filters.iter().any(|f| matches(r, f))
+            || ResourceAddr::parse(&r.addr).is_ok_and(|a| targets.iter().any(|t| t.contains(&a)))
     };
     let mut addrs: Vec<&str> = snap.resources.iter().filter(wanted).map(|r| r.addr.as_str()).collect();
     addrs.sort();

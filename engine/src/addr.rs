@@ -133,6 +133,86 @@ pub fn instance_element(call: &str, key: &Key) -> String {
     }
 }
 
+/// What `--target` names, matched as an address, never as a prefix of a
+/// string: a module contains everything inside it (`module.api` every
+/// instance of the call, `module.api["eu"]` that one), a resource every one
+/// of its instances, an instance only itself. `local_file.a` contains
+/// neither `local_file.ab` nor `module.x.local_file.a`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Module(Vec<String>),
+    Resource(ResourceAddr),
+}
+
+impl Target {
+    /// `module.a`, `module.a["k"].module.b`, or a resource address.
+    pub fn parse(s: &str) -> Result<Target, String> {
+        let parts = split_address(s).unwrap_or_default();
+        if !parts.is_empty() && parts.len().is_multiple_of(2) && parts.chunks(2).all(|c| c[0] == "module") {
+            let path: Vec<String> = parts.chunks(2).map(|c| c[1].to_string()).collect();
+            let well_formed = path.iter().all(|e| {
+                !module_element(e).0.is_empty()
+                    && (!e.contains('[') || parse_key(&e[e.find('[').unwrap_or(0)..]).is_some())
+            });
+            if !well_formed {
+                return Err(format!("\"{s}\" is not a module address; write it as module.NAME or module.NAME[KEY]"));
+            }
+            return Ok(Target::Module(path));
+        }
+        ResourceAddr::parse(s).map(Target::Resource)
+    }
+
+    /// Whether the instance `addr` is inside what this target names.
+    pub fn contains(&self, addr: &ResourceAddr) -> bool {
+        match self {
+            Target::Module(path) => module_contains(path, &addr.module),
+            Target::Resource(t) => {
+                t.module.len() == addr.module.len()
+                    && module_contains(&t.module, &addr.module)
+                    && t.data == addr.data
+                    && t.type_name == addr.type_name
+                    && t.name == addr.name
+                    && (t.key == Key::None || t.key == addr.key)
+            }
+        }
+    }
+
+    /// Whether some instance of the block at `block` (its key ignored) may be inside.
+    pub fn touches_block(&self, block: &ResourceAddr) -> bool {
+        match self {
+            Target::Resource(r) => self.contains(&ResourceAddr { key: r.key.clone(), ..block.clone() }),
+            Target::Module(_) => self.contains_block(block),
+        }
+    }
+
+    /// Whether every instance of the block at `block` (its key ignored) is inside.
+    pub fn contains_block(&self, block: &ResourceAddr) -> bool {
+        let block = ResourceAddr { key: Key::None, ..block.clone() };
+        self.contains(&block)
+    }
+}
+
+/// Whether the module path `outer` is `inner` or holds it: an element
+/// without a key stands for every instance of its call.
+fn module_contains(outer: &[String], inner: &[String]) -> bool {
+    outer.len() <= inner.len()
+        && outer.iter().zip(inner).all(|(o, i)| {
+            let ((on, ok), (inn, ik)) = (module_element(o), module_element(i));
+            on == inn && (ok == Key::None || ok == ik)
+        })
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Module(path) => {
+                f.write_str(&path.iter().map(|m| format!("module.{m}")).collect::<Vec<_>>().join("."))
+            }
+            Target::Resource(r) => r.fmt(f),
+        }
+    }
+}
+
 impl fmt::Display for ResourceAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.config_addr())?;
@@ -162,5 +242,50 @@ mod tests {
         }
         assert!(ResourceAddr::parse("nonsense").is_err());
         assert!(ResourceAddr::parse("a.b[x]").is_err());
+    }
+
+    #[test]
+    fn targets_contain_addresses_not_string_prefixes() {
+        let t = |s: &str| Target::parse(s).unwrap();
+        let a = |s: &str| ResourceAddr::parse(s).unwrap();
+        let yes = [
+            ("landform_data.a", "landform_data.a"),
+            ("landform_data.a", "landform_data.a[0]"),
+            ("landform_data.a", "landform_data.a[\"k\"]"),
+            ("landform_data.a[0]", "landform_data.a[0]"),
+            ("data.x.y", "data.x.y"),
+            ("module.m", "module.m.x.y"),
+            ("module.m", "module.m[0].x.y[2]"),
+            ("module.m", "module.m.module.n.x.y"),
+            ("module.m[\"eu\"]", "module.m[\"eu\"].x.y"),
+            ("module.m.x.y", "module.m.x.y[1]"),
+            ("module.m.x.y", "module.m[3].x.y"),
+        ];
+        for (target, addr) in yes {
+            assert!(t(target).contains(&a(addr)), "{target} contains {addr}");
+        }
+        let no = [
+            ("landform_data.a", "landform_data.ab"),
+            ("landform_data.a", "landform_data.a_b[0]"),
+            ("landform_data.a", "data.landform_data.a"),
+            ("landform_data.a", "module.x.landform_data.a"),
+            ("landform_data.a[0]", "landform_data.a[1]"),
+            ("landform_data.a[0]", "landform_data.a[\"0\"]"),
+            ("module.m", "module.mm.x.y"),
+            ("module.m", "module.m2[0].x.y"),
+            ("module.m", "x.y"),
+            ("module.m[\"eu\"]", "module.m[\"us\"].x.y"),
+            ("module.m.x.y", "module.m.module.n.x.y"),
+            ("module.m.x.y", "module.m.x.yy"),
+        ];
+        for (target, addr) in no {
+            assert!(!t(target).contains(&a(addr)), "{target} does not contain {addr}");
+        }
+        assert!(t("landform_data.a").contains_block(&a("landform_data.a")));
+        assert!(!t("landform_data.a[0]").contains_block(&a("landform_data.a")));
+        assert!(t("landform_data.a[0]").touches_block(&a("landform_data.a")));
+        assert!(!t("landform_data.a[0]").touches_block(&a("landform_data.ab")));
+        assert!(Target::parse("module.").is_err() && Target::parse("module.m[x]").is_err());
+        assert_eq!(t("module.m[\"eu\"].module.n").to_string(), "module.m[\"eu\"].module.n");
     }
 }

@@ -1,7 +1,7 @@
 //! Planning: refresh the state, walk the graph in dependency order, evaluate
 //! each resource instance and ask its provider what would change.
 
-use crate::addr::{Key, ResourceAddr};
+use crate::addr::{Key, ResourceAddr, Target};
 use crate::build::{ConfigGraph, ModulePath, Node};
 use crate::convert::{coerce, to_config, to_value};
 use crate::plan::{Action, InterruptedCreate, OutputChange, Plan, ResourceChange, PLAN_FORMAT_VERSION};
@@ -37,9 +37,8 @@ pub struct PlanContext<'a> {
 pub struct PlanOptions {
     pub refresh: bool,
     pub destroy: bool,
-    pub targets: Vec<ResourceAddr>,
-    /// `--target module.api`: everything in these modules (and below).
-    pub target_modules: Vec<ModulePath>,
+    /// `--target`: resources, instances and modules, matched as addresses.
+    pub targets: Vec<Target>,
     pub replace: Vec<ResourceAddr>,
     /// `--refresh-only`: no actions, only what refresh found, for apply to
     /// accept into the state.
@@ -110,28 +109,37 @@ pub fn module_addr(m: &ModulePath) -> String {
     m.iter().map(|n| format!("module.{n}")).collect::<Vec<_>>().join(".")
 }
 
-/// The resource nodes to plan under --target: the targets and all they depend on.
-fn targeted_nodes(
-    g: &ConfigGraph,
-    targets: &[ResourceAddr],
-    modules: &[ModulePath],
-) -> Option<HashSet<petgraph::graph::NodeIndex>> {
-    if targets.is_empty() && modules.is_empty() {
+/// The address of a resource node's block (no instance key).
+fn block_addr(g: &ConfigGraph, n: petgraph::graph::NodeIndex) -> Option<ResourceAddr> {
+    let Node::Resource { module, index } = &g.dag.g[n] else { return None };
+    let r = g.resource(module, *index);
+    Some(ResourceAddr {
+        module: module.clone(),
+        data: r.mode == Mode::Data,
+        type_name: r.type_name.clone(),
+        name: r.name.clone(),
+        key: Key::None,
+    })
+}
+
+/// The resource nodes whose every instance is planned under --target: the
+/// blocks a target contains whole and everything the targets depend on. A
+/// block only some of whose instances are targets (`--target a.b[0]`) is not
+/// in it: those instances are planned alone.
+fn targeted_nodes(g: &ConfigGraph, targets: &[Target]) -> Option<HashSet<petgraph::graph::NodeIndex>> {
+    if targets.is_empty() {
         return None;
     }
-    let wanted: HashSet<String> = targets.iter().map(|t| t.config_addr()).collect();
     let mut set = HashSet::new();
-    let mut stack: Vec<_> = g
-        .dag
-        .g
-        .node_indices()
-        .filter(|i| match &g.dag.g[*i] {
-            Node::Resource { module, .. } => {
-                wanted.contains(&g.label(&g.dag.g[*i])) || modules.iter().any(|m| module.starts_with(m))
-            }
-            _ => false,
-        })
-        .collect();
+    let mut stack = Vec::new();
+    for n in g.dag.g.node_indices() {
+        let Some(block) = block_addr(g, n) else { continue };
+        if targets.iter().any(|t| t.contains_block(&block)) {
+            stack.push(n);
+        } else if targets.iter().any(|t| t.touches_block(&block)) {
+            stack.extend(g.dag.dependencies(n));
+        }
+    }
     while let Some(n) = stack.pop() {
         if set.insert(n) {
             stack.extend(g.dag.dependencies(n));
@@ -159,7 +167,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
         variables: ctx.variables.clone(),
         progress: ctx.progress,
     };
-    let targeted = targeted_nodes(&graph, &opts.targets, &opts.target_modules);
+    let targeted = targeted_nodes(&graph, &opts.targets);
     // Refresh: what each resource looks like now, and what changed outside Landform.
     let mut rules = crate::drift::DriftRules::from_config(ctx.tree);
     for r in &opts.ignore {
@@ -213,7 +221,9 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
             }
             Node::Resource { module, index } => {
                 let r = graph.resource(module, *index);
-                let skip = opts.destroy || targeted.as_ref().is_some_and(|t| !t.contains(&n));
+                let whole = targeted.as_ref().is_none_or(|t| t.contains(&n));
+                let skip =
+                    |addr: &ResourceAddr| opts.destroy || !(whole || opts.targets.iter().any(|t| t.contains(addr)));
                 let deps = resource_dependencies(&graph, n);
                 plan_resource(
                     ctx,
@@ -221,7 +231,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
                     module,
                     r,
                     &deps,
-                    skip,
+                    &skip,
                     &prior,
                     &replace,
                     &mut visited,
@@ -235,8 +245,6 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
     if opts.destroy {
         visited.clear();
     }
-    let mut targets: HashSet<String> = opts.targets.iter().map(|t| t.config_addr()).collect();
-    targets.extend(opts.target_modules.iter().map(|m| format!("{}.", module_addr(m))));
     // Blocks the configuration still has: an instance of one is gone for its key, not its block.
     let configured: HashSet<String> = graph
         .dag
@@ -249,7 +257,8 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
         if rec.mode != "managed" {
             continue;
         }
-        if !targets.is_empty() && !targets.iter().any(|t| rec.addr.starts_with(t.as_str())) {
+        let targeted = || ResourceAddr::parse(&rec.addr).is_ok_and(|a| opts.targets.iter().any(|t| t.contains(&a)));
+        if !opts.targets.is_empty() && !targeted() {
             continue;
         }
         let Some(current) = prior.get(&rec.addr) else { continue };
@@ -337,7 +346,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
         }
     }
     changes.sort_by(|a, b| a.address.cmp(&b.address));
-    let rollouts = if opts.destroy || !opts.targets.is_empty() || !opts.target_modules.is_empty() {
+    let rollouts = if opts.destroy || !opts.targets.is_empty() {
         Vec::new()
     } else {
         crate::rollout::plan_rollouts(&graph, &world, ctx.host, &prior, &ctx.state.rollouts, &mut diags)
@@ -526,12 +535,7 @@ fn new_plan(
         refresh_only: opts.refresh_only,
         variables,
         planned_at: ctx.host.plan_timestamp(),
-        targets: opts
-            .targets
-            .iter()
-            .map(|t| t.to_string())
-            .chain(opts.target_modules.iter().map(module_addr))
-            .collect(),
+        targets: opts.targets.iter().map(|t| t.to_string()).collect(),
         resource_changes: Vec::new(),
         output_changes: Vec::new(),
         resource_drift,
@@ -685,7 +689,7 @@ fn plan_resource(
     module: &ModulePath,
     r: &Resource,
     deps: &[String],
-    skip: bool,
+    skip: &dyn Fn(&ResourceAddr) -> bool,
     prior: &HashMap<String, Cow<ResourceRecord>>,
     replace: &HashSet<String>,
     visited: &mut HashSet<String>,
@@ -714,7 +718,7 @@ fn plan_resource(
         let addr_s = addr.to_string();
         visited.insert(addr_s.clone());
         let prior_rec = prior.get(&addr_s).map(|c| c.as_ref());
-        if skip {
+        if skip(&addr) {
             // Not part of this plan: others see the values in state.
             if let Some(p) = prior_rec {
                 let sens: BTreeSet<String> = p.sensitive_attributes.iter().cloned().collect();
