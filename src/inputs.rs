@@ -76,16 +76,8 @@ impl landform_lang::Host for DiskHost {
         String::from_utf8(self.read_file_bytes(path)?).map_err(|_| format!("\"{path}\" is not UTF-8 text"))
     }
     fn read_file_bytes(&self, path: &str) -> Result<Vec<u8>, String> {
-        use std::io::Read;
-        // At most the largest value an expression may hold: `file("/dev/zero")` must end.
-        let limit = landform_lang::value::MAX_VALUE_SIZE as u64;
-        let f = std::fs::File::open(path).map_err(|e| format!("cannot read \"{path}\": {e}"))?;
-        let mut bytes = Vec::new();
-        f.take(limit + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read \"{path}\": {e}"))?;
-        if bytes.len() as u64 > limit {
-            return Err(format!("\"{path}\" is larger than {} MiB", limit >> 20));
-        }
-        Ok(bytes)
+        // At most the largest value an expression may hold; only regular files (a pipe or device would hang).
+        read_regular_file(Path::new(path), landform_lang::value::MAX_VALUE_SIZE as u64)
     }
     fn plan_timestamp(&self) -> Option<String> {
         // One for the whole run, as Terraform has one per plan.
@@ -156,6 +148,35 @@ impl landform_lang::Host for DiskHost {
     }
 }
 
+/// Read a regular file of at most `limit` bytes. Anything else is refused
+/// before a byte is read: a named pipe would block (in `open` itself, until
+/// a writer comes, which may be never), a device may never end.
+pub fn read_regular_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let shown = path.display();
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .map_err(|e| format!("cannot read \"{shown}\": {}", landform_state::files::io_words(&e)))?;
+    let meta = f.metadata().map_err(|e| format!("cannot read \"{shown}\": {}", landform_state::files::io_words(&e)))?;
+    if meta.is_dir() {
+        return Err(format!("\"{shown}\" is a directory, not a file"));
+    }
+    if !meta.is_file() {
+        return Err(format!("\"{shown}\" is not a regular file (a named pipe, socket or device): only files are read"));
+    }
+    let mut bytes = Vec::new();
+    f.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read \"{shown}\": {}", landform_state::files::io_words(&e)))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("\"{shown}\" is larger than {} MiB", limit >> 20));
+    }
+    Ok(bytes)
+}
+
 /// Gather variable values, later sources winning: LANDFORM_VAR_ environment
 /// variables, then `landform.lfvars` and `*.auto.lfvars` in the configuration
 /// directory, then each --var-file, then each --var.
@@ -202,13 +223,12 @@ fn read_var_file(
     diags: &mut Vec<Diagnostic>,
     sources: &mut SourceMap,
 ) {
-    let text = match std::fs::read_to_string(file) {
+    let read = read_regular_file(file, landform_lang::value::MAX_VALUE_SIZE as u64)
+        .and_then(|b| String::from_utf8(b).map_err(|_| format!("\"{}\" is not UTF-8 text", file.display())));
+    let text = match read {
         Ok(t) => t,
         Err(e) => {
-            diags.push(Diagnostic::global(
-                "Failed to read variables file",
-                format!("Cannot read {}: {e}", file.display()),
-            ));
+            diags.push(Diagnostic::global("Failed to read variables file", format!("{e}.")));
             return;
         }
     };

@@ -133,16 +133,67 @@ fn a_value_too_deep_for_the_state_is_refused_when_planning_and_one_that_fits_rou
     assert_eq!(again.status.code(), Some(0), "{}{}", text(&again.stdout), text(&again.stderr));
 }
 
-/// A file that never ends (`/dev/zero`) read by file() or templatefile() is
-/// refused at the value limit, not read until memory runs out.
-#[test]
-fn an_endless_file_is_refused_at_the_value_limit() {
-    for call in ["file(\"/dev/zero\")", "templatefile(\"/dev/zero\", {})"] {
-        let f = Fixture::new("endless-file", &format!("output \"z\" {{\n  value = length({call})\n}}\n"));
-        let out = f.run(&["plan"]);
-        assert_eq!(out.status.code(), Some(1), "{call}");
-        assert!(text(&out.stderr).contains("larger than 64 MiB"), "{call}: {}", text(&out.stderr));
+/// Run `args` in `f`, killed (and failed) if it takes longer than `secs`.
+fn run_within(f: &Fixture, args: &[&str], secs: u64) -> std::process::Output {
+    let child = f
+        .cmd(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("landform {args:?} hung: killed after {secs} s");
+        }
     }
+}
+
+/// A file that never ends (`/dev/zero`), a named pipe nobody writes to (which
+/// blocks `open` itself) or any other file that is not a regular file, read by
+/// file(), templatefile() or as a variables file, is refused at once with an
+/// error at the call; a regular file too large is refused at the value limit,
+/// not read until memory runs out.
+#[test]
+fn files_that_are_not_regular_or_too_large_are_refused_not_read() {
+    let f = Fixture::new("endless-file", "");
+    let fifo = f.path("pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let big = std::fs::File::create(f.path("big.txt")).unwrap();
+    big.set_len(65 << 20).unwrap();
+    for (call, said) in [
+        ("file(\"/dev/zero\")", "not a regular file"),
+        ("templatefile(\"/dev/zero\", {})", "not a regular file"),
+        ("file(\"pipe\")", "not a regular file"),
+        ("templatefile(\"pipe\", {})", "not a regular file"),
+        ("file(\"big.txt\")", "larger than 64 MiB"),
+        ("templatefile(\"big.txt\", {})", "larger than 64 MiB"),
+    ] {
+        f.write(&format!("output \"z\" {{\n  value = length({call})\n}}\n"));
+        for cmd in ["validate", "plan"] {
+            let out = run_within(&f, &[cmd], 30);
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{cmd} {call}: {err}");
+            assert!(err.contains(said) && err.contains("--> main.lf:2:"), "{cmd} {call}: {err}");
+        }
+    }
+    // A variables file that is a pipe, named or found beside the configuration.
+    f.write("variable \"x\" {\n  default = 1\n}\n");
+    let out = run_within(&f, &["plan", "--var-file", "pipe"], 30);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not a regular file"), "{}", text(&out.stderr));
+    std::fs::rename(&fifo, f.path("landform.lfvars")).unwrap();
+    let out = run_within(&f, &["plan"], 30);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not a regular file"), "{}", text(&out.stderr));
 }
 
 /// Template directives nested past the limit (found by feeding 300,000 nested
