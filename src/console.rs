@@ -11,7 +11,7 @@ use landform_lang::diag::{render_all, Style};
 use landform_lang::parse::parse_expr;
 use landform_lang::{Evaluator, Scope, SourceMap, Value};
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Read};
 
 /// The root module's scope: variables, locals, resources and data sources
 /// from the state, `path`, `landform`/`terraform`.
@@ -134,9 +134,41 @@ pub fn run(common: &CommonArgs, vars: &VarArgs, color: bool) -> u8 {
     // From a pipe or a file: every line, an open bracket continuing on the next.
     let mut pending = String::new();
     let mut failed = false;
-    for line in stdin.lock().lines() {
-        let Ok(line) = line else { break };
-        match feed(&mut pending, &line) {
+    let mut input = stdin.lock();
+    let mut bytes = Vec::new();
+    for number in 1.. {
+        bytes.clear();
+        // A line is at most the largest value an expression may hold.
+        let limit = landform_lang::value::MAX_VALUE_SIZE as u64;
+        match (&mut input).take(limit + 1).read_until(b'\n', &mut bytes) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                let why = landform_state::files::io_words(&e);
+                crate::errln!("{}", ui::error_line(&format!("cannot read line {number} of the input: {why}"), color));
+                return 1;
+            }
+        }
+        if bytes.len() as u64 > limit {
+            crate::errln!(
+                "{}",
+                ui::error_line(&format!("line {number} of the input is longer than {} MiB", limit >> 20), color)
+            );
+            return 1;
+        }
+        // Input that is not text is an error, never the end of the input.
+        let Ok(line) = std::str::from_utf8(&bytes) else {
+            crate::errln!(
+                "{}",
+                ui::error_line(
+                    &format!("line {number} of the input is not UTF-8 text; nothing after it was read"),
+                    color
+                )
+            );
+            return 1;
+        };
+        let line = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(line);
+        match feed(&mut pending, line) {
             Fed::Exit => break,
             Fed::More => {}
             Fed::Expression(text) => failed |= !evaluate(&text, &scope, &host, color),

@@ -213,3 +213,24 @@ fn deeply_nested_template_directives_are_refused() {
     let err = text(&out.stderr);
     assert!(err.contains("t.tpl") && (err.contains("nested too deeply") || err.contains("500 levels deep")), "{err}");
 }
+
+/// Piped `console` input that is not UTF-8 is an error naming its line,
+/// exit 1 — not a silent end of the input and exit 0 (issue 25 item 22).
+#[test]
+fn console_input_that_is_not_text_is_an_error_naming_the_line() {
+    use std::io::Write;
+    let f = Fixture::new("console-bytes", "locals {\n  x = 2\n}\n");
+    let mut child = f
+        .cmd(&["console"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"local.x + 1\n\"caf\xe9\"\nlocal.x * 10\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains('3') && !stdout.contains("20"), "{stdout}");
+    assert!(stderr.contains("line 2") && stderr.contains("not UTF-8"), "{stderr}");
+}
