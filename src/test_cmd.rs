@@ -213,17 +213,34 @@ pub fn run(common: &CommonArgs, filter: &[String], color: bool) -> u8 {
                     crate::outln!("  run \"{}\"... fail", r.name);
                     last_cfg = Some(cfg);
                 }
-                Err(()) => {
+                Err(cfg) => {
                     failed += 1;
                     crate::outln!("  run \"{}\"... fail", r.name);
+                    // A run that failed part way may have created objects:
+                    // its configuration is what tears them down.
+                    last_cfg = cfg.map(|c| *c).or(last_cfg);
                 }
             }
         }
         crate::outln!("{shown}... tearing down");
-        if let Some(cfg) = last_cfg {
-            teardown(&c, &cfg, color);
+        // The throwaway state goes only when nothing is left in it: what the
+        // runs created is never orphaned.
+        if teardown(&c, last_cfg.as_ref(), color) {
+            let _ = std::fs::remove_dir_all(&dir);
+        } else {
+            failed += 1;
+            crate::errln!(
+                "{}",
+                ui::error_line(
+                    &format!(
+                        "{shown}: what its runs created could not all be destroyed; their state is kept in {}. Destroy them with: landform destroy --state {}",
+                        dir.display(),
+                        dir.display()
+                    ),
+                    color
+                )
+            );
         }
-        let _ = std::fs::remove_dir_all(&dir);
         crate::outln!("{shown}... {}", if failed == 0 { "pass" } else { "fail" });
     }
     crate::outln!("\n{}! {passed} passed, {failed} failed.", if failed == 0 { "Success" } else { "Failure" });
@@ -231,17 +248,21 @@ pub fn run(common: &CommonArgs, filter: &[String], color: bool) -> u8 {
 }
 
 /// Plan (and apply) one run, then check its assertions: the configuration it
-/// used, and whether every assertion held; `Err` when it could not run.
+/// used, and whether every assertion held; `Err` when it could not run, with
+/// the configuration if it was read (an apply that failed part way may have
+/// created objects, which it destroys).
 fn one_run(
     common: &CommonArgs,
     r: &Run,
     values: &BTreeMap<String, serde_json::Value>,
     sources: &SourceMap,
     color: bool,
-) -> Result<(Config, bool), ()> {
-    let cfg = run::load_config_with(Vars::Saved(values), color).map_err(|_| ())?;
-    let (st, snapshot) = run::open_and_load(common, "test", color).map_err(|_| ())?;
-    let plan = run::make_plan(&cfg, &snapshot, &PlanArgs::quiet(Default::default(), false), color).map_err(|_| ())?;
+) -> Result<(Config, bool), Option<Box<Config>>> {
+    let cfg = run::load_config_with(Vars::Saved(values), color).map_err(|_| None)?;
+    let Ok((st, snapshot)) = run::open_and_load(common, "test", color) else { return Err(Some(Box::new(cfg))) };
+    let Ok(plan) = run::make_plan(&cfg, &snapshot, &PlanArgs::quiet(Default::default(), false), color) else {
+        return Err(Some(Box::new(cfg)));
+    };
     let after = if r.apply {
         let report = run::apply_silently(&cfg, &st, snapshot, &plan);
         if !report.errors.is_empty() || report.diagnostics.iter().any(Diagnostic::is_error) {
@@ -249,9 +270,15 @@ fn one_run(
             for (addr, e) in &report.errors {
                 crate::errln!("{}", ui::error_line(&format!("{addr}: {e}"), color));
             }
-            return Err(());
+            return Err(Some(Box::new(cfg)));
         }
-        st.storage.load().map_err(|e| crate::errln!("{}", ui::error_line(&e.to_string(), color)))?
+        match st.storage.load() {
+            Ok(s) => s,
+            Err(e) => {
+                crate::errln!("{}", ui::error_line(&e.to_string(), color));
+                return Err(Some(Box::new(cfg)));
+            }
+        }
     } else {
         planned(&snapshot, &plan)
     };
@@ -272,16 +299,20 @@ fn one_run(
     Ok((cfg, ok && !diags.iter().any(Diagnostic::is_error)))
 }
 
-/// Destroy what the file's runs created, in its throwaway state.
-fn teardown(common: &CommonArgs, cfg: &Config, color: bool) {
-    let Ok((st, snapshot)) = run::open_and_load(common, "test", color) else { return };
-    if snapshot.resources.is_empty() {
-        return;
+/// Destroy what the file's runs created, in its throwaway state; whether
+/// nothing is left in it.
+fn teardown(common: &CommonArgs, cfg: Option<&Config>, color: bool) -> bool {
+    let Ok((st, snapshot)) = run::open_and_load(common, "test", color) else { return false };
+    if snapshot.resources.iter().all(|r| r.mode != "managed") {
+        return true;
     }
-    if let Ok(plan) = run::make_plan(cfg, &snapshot, &PlanArgs::quiet(Default::default(), true), color) {
-        let report = run::apply_silently(cfg, &st, snapshot, &plan);
-        for (addr, e) in &report.errors {
-            crate::errln!("{}", ui::error_line(&format!("could not destroy {addr}: {e}"), color));
-        }
+    let Some(cfg) = cfg else { return false };
+    let Ok(plan) = run::make_plan(cfg, &snapshot, &PlanArgs::quiet(Default::default(), true), color) else {
+        return false;
+    };
+    let report = run::apply_silently(cfg, &st, snapshot, &plan);
+    for (addr, e) in &report.errors {
+        crate::errln!("{}", ui::error_line(&format!("could not destroy {addr}: {e}"), color));
     }
+    st.storage.load().is_ok_and(|s| s.resources.iter().all(|r| r.mode != "managed"))
 }

@@ -473,3 +473,35 @@ fn an_interrupted_create_is_adopted_when_found_and_created_again_when_not() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(!f.ok(&["state", "pull"]).contains("\"pending\""));
 }
+
+/// `landform test`: when a run fails part way, what it created is destroyed;
+/// what cannot be destroyed keeps its throwaway state, whose path is said —
+/// never an orphan (issue 25 item 16).
+#[test]
+fn a_test_run_that_fails_part_way_is_torn_down_or_its_state_kept() {
+    let f = Fixture::new(
+        "test-teardown",
+        "resource \"local_file\" \"made\" {\n  path    = \"made.txt\"\n  content = \"x\"\n}\nresource \"local_exec\" \"broken\" {\n  create     = \"exit 3\"\n  depends_on = [local_file.made]\n}\n",
+    );
+    std::fs::write(f.path("t.lftest.lf"), "run \"first\" {\n}\nrun \"second\" {\n}\n").unwrap();
+    let out = f.run(&["test"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(!f.path("made.txt").exists(), "what the failed runs created was left behind:\n{stdout}{stderr}");
+    assert!(!stderr.contains("kept in"), "{stderr}");
+
+    // An object that cannot be destroyed: its state is kept, and said where.
+    f.write("resource \"local_exec\" \"stuck\" {\n  create  = \"touch stuck.txt\"\n  destroy = \"exit 4\"\n}\nresource \"local_exec\" \"broken\" {\n  create     = \"exit 3\"\n  depends_on = [local_exec.stuck]\n}\n");
+    let out = f.run(&["test"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let kept = stderr
+        .split("state is kept in ")
+        .nth(1)
+        .and_then(|r| r.split(". Destroy").next())
+        .unwrap_or_else(|| panic!("the kept state is not named: {stderr}"));
+    assert!(Path::new(kept).join("workspaces/default/manifest.json").exists(), "{kept}: {stderr}");
+    let list = f.ok(&["state", "list", "--state", kept]);
+    assert_eq!(list.trim(), "local_exec.stuck");
+    let _ = std::fs::remove_dir_all(kept);
+}
