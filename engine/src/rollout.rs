@@ -272,6 +272,10 @@ pub struct RolloutRecord {
     /// Each metric's last value.
     #[serde(default)]
     pub analysis: std::collections::BTreeMap<String, f64>,
+    /// Failed samples in this run, over every step (as Argo's AnalysisRun
+    /// counts `failureLimit` over the run): more than `failure_limit` roll it back.
+    #[serde(default)]
+    pub failures: u32,
     /// Gates a person promoted (shares), in this run.
     #[serde(default)]
     pub promoted: Vec<f64>,
@@ -306,6 +310,38 @@ impl RolloutRecord {
     pub fn to_json(&self) -> Json {
         serde_json::to_value(self).unwrap_or(Json::Null)
     }
+}
+
+/// The window HAProxy decays its time averages over (`TIME_STATS_SAMPLES`,
+/// 512 in its source; its documentation says "the last 1024 requests"): each
+/// response adds its time to a sum that first loses 1/512 of itself, and
+/// `show stat` prints that sum divided by min(responses, 512), rounded up.
+const HAPROXY_TIME_WINDOW: f64 = 512.0;
+
+/// The mean response time in milliseconds of the responses a server gave
+/// between two reads of HAProxy's running average `(average, responses)`,
+/// as `(low, estimate, high)`: the sum the average hides is rebuilt from
+/// both reads, the older part's decay taken out, and the rounding of the
+/// printed averages carried as bounds (tight after many responses, wide
+/// after few when the server had a long history). The mean weighs the later
+/// responses more, as HAProxy does (at most e times, within 512 responses).
+/// `None` without responses in between, or when the counters went back (a
+/// reload).
+pub fn interval_response_ms(before: (f64, u64), after: (f64, u64)) -> Option<(f64, f64, f64)> {
+    let ((a0, c0), (a1, c1)) = (before, after);
+    let k = c1.checked_sub(c0).filter(|k| *k > 0)? as f64;
+    let n = HAPROXY_TIME_WINDOW;
+    let decay = (1.0 - 1.0 / n).powf(k);
+    let weight = n * (1.0 - decay);
+    let (w0, w1) = ((c0 as f64).min(n), (c1 as f64).min(n));
+    // The sums behind the printed (rounded up) averages.
+    let sum = |a: f64, w: f64| (((a - 1.0).max(0.0) * w), a * w);
+    let ((s0lo, s0hi), (s1lo, s1hi)) = (sum(a0, w0), sum(a1, w1));
+    // Each response's integer division loses under 1 ms from the sum.
+    let lo = ((s1lo - s0hi * decay - k) / weight).max(0.0);
+    let hi = (s1hi - s0lo * decay + k) / weight;
+    let mid = ((s1lo + s1hi) / 2.0 - (s0lo + s0hi) / 2.0 * decay) / weight;
+    Some((lo, mid.clamp(lo, hi), hi))
 }
 
 /// Seconds since the epoch.
@@ -946,4 +982,31 @@ pub fn validate_rollouts(
         !open.iter().any(|s| s.file == at.file && s.start <= at.start && at.end <= s.end)
     });
     diags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interval_response_ms;
+
+    /// Figures read from HAProxy 2.6.12's `show stat` (rtime, req_tot) in
+    /// front of a server after 1,100 answers of about 1 ms, then 3, 10 and
+    /// 30 answers of 401 ms: HAProxy printed 1 -> 4 -> 11 -> 34 ms, and the
+    /// bounds recovered from two reads hold the true 401 ms each time,
+    /// tightening as answers come.
+    #[test]
+    fn the_intervals_mean_response_time_is_recovered_from_haproxys_running_average() {
+        for (before, after, width) in
+            [((1.0, 1110), (4.0, 1113), 400.0), ((4.0, 1113), (11.0, 1123), 110.0), ((11.0, 1123), (34.0, 1153), 40.0)]
+        {
+            let (lo, mid, hi) = interval_response_ms(before, after).unwrap();
+            assert!(lo <= 401.0 && 401.0 <= hi, "{before:?} -> {after:?}: {lo}..{hi}");
+            assert!(lo <= mid && mid <= hi && hi - lo <= width, "{before:?} -> {after:?}: {lo}..{hi}");
+        }
+        // A fresh server: 5 answers of about 100 ms, then 5 of about 300 ms (102 -> 202 printed).
+        let (lo, _, hi) = interval_response_ms((102.0, 5), (202.0, 10)).unwrap();
+        assert!(lo <= 302.0 && 300.0 <= hi && hi - lo <= 6.0, "{lo}..{hi}");
+        // No answers in between, or counters that went back (a reload): nothing to say.
+        assert_eq!(interval_response_ms((4.0, 10), (4.0, 10)), None);
+        assert_eq!(interval_response_ms((4.0, 10), (3.0, 2)), None);
+    }
 }

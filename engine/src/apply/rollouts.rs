@@ -428,10 +428,14 @@ impl Runner<'_, '_> {
     }
 
     /// Sample every interval for the step's pause. A metric out of bounds
-    /// (for its `for` window, when it has one) is a failure; more than
-    /// `failure_limit` fail the step. A measurement error is not a failure,
-    /// but more than `consecutive_error_limit` in a row fail the step. No
-    /// data is inconclusive, never a pass: the step waits for data until its
+    /// (for its `for` window, when it has one) is a failure, counted over the
+    /// whole run (`rec.failures`): more than `failure_limit` fail the
+    /// rollout. A step passes only on positive evidence: once its pause is
+    /// over, every metric's last conclusive sample must be within bounds (a
+    /// failure the limit tolerates is never a pass; the step keeps sampling).
+    /// A measurement error is not a failure, but more than
+    /// `consecutive_error_limit` in a row fail the step. No data is
+    /// inconclusive, never a pass: the step waits for data until its
     /// progress deadline. `compare = "stable"` metrics must not be
     /// significantly worse than the stable pool's.
     async fn analyse(
@@ -470,9 +474,10 @@ impl Runner<'_, '_> {
         let compared = metrics.iter().any(|m| m.compare);
         let mut last = if counted { self.sample(provider, switch, &r.canary, true).await? } else { None };
         let mut last_stable = if compared { self.sample(provider, switch, &r.stable, true).await? } else { None };
-        let mut failures = 0u32;
         let mut errors_in_row = 0u32;
         let mut conclusive = vec![0u32; metrics.len()];
+        // Whether each metric's last conclusive sample was within its bounds.
+        let mut passing = vec![false; metrics.len()];
         let mut breach: Vec<Option<std::time::Instant>> = vec![None; metrics.len()];
         let (mut canary_series, mut stable_series) = (Vec::new(), Vec::new());
         let end = started + pause.max(interval);
@@ -486,15 +491,20 @@ impl Runner<'_, '_> {
                 return Err(ABORTED.to_string());
             }
             let now = std::time::Instant::now();
-            // A step passes once its pause is over, every metric had data, and
-            // none is in a breach its `for` window has not judged yet.
-            if now >= end && conclusive.iter().all(|c| *c > 0) && breach.iter().all(Option::is_none) {
+            // A step passes once its pause is over, every metric's last
+            // conclusive sample passed, and none is in a breach its `for`
+            // window has not judged yet.
+            if now >= end && passing.iter().all(|p| *p) && breach.iter().all(Option::is_none) {
                 break;
             }
             if now >= deadline {
-                let i = conclusive.iter().position(|c| *c == 0).unwrap_or(0);
+                let i = passing.iter().position(|p| !*p).unwrap_or(0);
                 let m = metrics[i];
                 let why = match m.source.as_str() {
+                    _ if conclusive[i] > 0 => "its last sample did not pass and no passing sample came".to_string(),
+                    "haproxy" if m.response_time => {
+                        format!("{} answered too few requests to tell its response time", pool(&r.canary))
+                    }
                     "haproxy" | "cloudwatch" => format!("{} received no requests", pool(&r.canary)),
                     "prometheus" => format!("the query {} returned no data", m.shown_query()),
                     _ => "no probe got an answer".to_string(),
@@ -508,27 +518,37 @@ impl Runner<'_, '_> {
             if now >= end && !told_waiting {
                 told_waiting = true;
                 let waiting: Vec<&str> =
-                    metrics.iter().zip(&conclusive).filter(|(_, c)| **c == 0).map(|(m, _)| m.name.as_str()).collect();
-                self.progress.event(Event::Message(format!(
-                    "{addr}: no data yet from {}: waiting (a metric without data never passes; progress_deadline {})",
-                    waiting.join(", "),
-                    landform_lang::value::format_duration(r.progress_deadline_ms)
-                )));
+                    metrics.iter().zip(&passing).filter(|(_, p)| !**p).map(|(m, _)| m.name.as_str()).collect();
+                if !waiting.is_empty() {
+                    self.progress.event(Event::Message(format!(
+                        "{addr}: no passing sample yet from {}: waiting (a step passes only on a passing sample; progress_deadline {})",
+                        waiting.join(", "),
+                        landform_lang::value::format_duration(r.progress_deadline_ms)
+                    )));
+                }
             }
             let wait = if now >= end { interval } else { interval.min(end.saturating_duration_since(now)) };
             tokio::time::sleep(wait).await;
             let mut errored = None;
             // The error rates over the interval, from the switch's counters.
             let mut rate: Option<(f64, u64)> = None;
-            let mut response: Option<f64> = None;
+            // The interval's mean response time, as bounds (seconds).
+            let mut response: Option<(f64, f64, f64)> = None;
             if counted {
                 match self.sample(provider, switch, &r.canary, true).await {
                     Ok(Some(now)) => {
                         if let Some(a) = last {
-                            let requests = now.requests.saturating_sub(a.requests);
-                            if requests > 0 {
-                                rate = Some((now.errors.saturating_sub(a.errors) as f64 / requests as f64, requests));
-                                response = now.response_ms.map(|ms| ms / 1000.0);
+                            // Counters that went back (a reload): no data.
+                            if now.requests >= a.requests && now.errors >= a.errors {
+                                let requests = now.requests - a.requests;
+                                if requests > 0 {
+                                    rate = Some(((now.errors - a.errors) as f64 / requests as f64, requests));
+                                }
+                            }
+                            if let (Some(before), Some(after)) = (a.response_ms, now.response_ms) {
+                                response =
+                                    crate::rollout::interval_response_ms((before, a.responses), (after, now.responses))
+                                        .map(|(lo, mid, hi)| (lo / 1000.0, mid / 1000.0, hi / 1000.0));
                             }
                         }
                         last = Some(now);
@@ -556,7 +576,13 @@ impl Runner<'_, '_> {
             let mut live = Vec::new();
             for (i, m) in metrics.iter().enumerate() {
                 let value = if m.response_time {
-                    response
+                    // Judged only when its bounds are clear of the limits
+                    // (the estimate between them then falls on the same side).
+                    response.and_then(|(lo, mid, hi)| {
+                        let failing = m.max.is_some_and(|x| lo > x) || m.min.is_some_and(|x| hi < x);
+                        let passing = m.max.is_none_or(|x| hi <= x) && m.min.is_none_or(|x| lo >= x);
+                        (failing || passing).then_some(mid)
+                    })
                 } else if from_switch(&m.source) {
                     rate.map(|(v, _)| v)
                 } else {
@@ -580,6 +606,7 @@ impl Runner<'_, '_> {
                     live.push(format!("{} no data", m.name));
                     continue;
                 };
+                passing[i] = false;
                 conclusive[i] += 1;
                 rec.analysis.insert(m.name.clone(), v);
                 let over = m.max.is_some_and(|x| v > x);
@@ -592,6 +619,7 @@ impl Runner<'_, '_> {
                 live.push(format!("{} {}{limit}", m.name, shown(m, v)));
                 if !(over || under) {
                     breach[i] = None;
+                    passing[i] = true;
                     continue;
                 }
                 // A `for` window: the failure must persist that long.
@@ -600,7 +628,8 @@ impl Runner<'_, '_> {
                     continue;
                 }
                 breach[i] = None;
-                failures += 1;
+                rec.failures += 1;
+                let failures = rec.failures;
                 let bound = m.max.filter(|_| over).or(m.min).unwrap_or(0.0);
                 let what = match (m.source.as_str(), rate) {
                     ("haproxy", Some(_)) if m.response_time => {
@@ -627,11 +656,12 @@ impl Runner<'_, '_> {
                 )));
                 if failures > r.failure_limit {
                     return Err(format!(
-                        "analysis failed: {} was {}{what}{held}, {} {} ({failures} failed samples, failure_limit {})",
+                        "analysis failed: {} was {}{what}{held}, {} {} ({failures} failed {} in this rollout, failure_limit {})",
                         m.name,
                         shown(m, v),
                         if over { "above the max of" } else { "below the min of" },
                         shown(m, bound),
+                        if failures == 1 { "sample" } else { "samples" },
                         r.failure_limit
                     ));
                 }

@@ -470,7 +470,11 @@ impl Provider for HaproxyProvider {
         Ok(o)
     }
 
-    /// A server's requests and 5xx answers, from `show stat`.
+    /// A server's requests and failures, from `show stat`. A server's
+    /// `hrsp_*` count only the answers the server itself gave: a refused or
+    /// failed connection (`econ`) and a response error or abort (`eresp`)
+    /// are answered by HAProxy (503, 502, 504) and never show there, so they
+    /// are added to both the requests and the errors.
     fn sample(&self, req: SampleRequest) -> Result<Option<Sample>> {
         if req.type_name != "haproxy_backend" {
             return Ok(None);
@@ -481,12 +485,14 @@ impl Provider for HaproxyProvider {
         let header: Vec<&str> = lines.next().unwrap_or_default().trim_start_matches("# ").split(',').collect();
         let col = |name: &str| header.iter().position(|h| *h == name);
         let status = col("status");
-        let (Some(px), Some(sv), Some(req_tot), Some(e5)) =
-            (col("pxname"), col("svname"), col("req_tot"), col("hrsp_5xx"))
+        let answers: Vec<Option<usize>> =
+            ["hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other"].iter().map(|h| col(h)).collect();
+        let (Some(px), Some(sv), Some(req_tot), Some(e5), Some(econ), Some(eresp)) =
+            (col("pxname"), col("svname"), col("req_tot"), col("hrsp_5xx"), col("econ"), col("eresp"))
         else {
             return Err(ProviderError::new(
                 "Unexpected HAProxy statistics",
-                "show stat has no req_tot or hrsp_5xx column",
+                "show stat has no req_tot, hrsp_5xx, econ or eresp column",
             ));
         };
         for line in lines {
@@ -502,8 +508,16 @@ impl Provider for HaproxyProvider {
                         Some(s.starts_with("UP"))
                     }
                 });
+                let answered: u64 = answers.iter().flatten().map(|i| n(*i)).sum();
+                let failed = n(econ) + n(eresp);
                 let response_ms = col("rtime").and_then(|i| f.get(i)).and_then(|v| v.parse::<f64>().ok());
-                return Ok(Some(Sample { requests: n(req_tot), errors: n(e5), healthy, response_ms }));
+                return Ok(Some(Sample {
+                    requests: answered + failed,
+                    errors: n(e5) + failed,
+                    healthy,
+                    response_ms,
+                    responses: n(req_tot),
+                }));
             }
         }
         Err(ProviderError::new(

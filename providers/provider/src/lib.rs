@@ -291,13 +291,21 @@ pub struct SampleRequest<'a> {
 /// Counters since the target started: a rollout compares two samples.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Sample {
+    /// Requests sent to the target, including those that never got an answer
+    /// from it (connection refused or failed, response errors).
     pub requests: u64,
+    /// Requests that failed: 5xx answers and connection or response errors.
     pub errors: u64,
     /// Whether the target can take traffic (`None`: no health check tells).
     pub healthy: Option<bool>,
-    /// The target's recent average response time in milliseconds, when the
-    /// switch measures one (HAProxy: over its last 1,024 requests).
+    /// The target's running average response time in milliseconds, when the
+    /// switch measures one. Not an interval's: HAProxy decays it over about
+    /// 512 responses; see `responses`.
     pub response_ms: Option<f64>,
+    /// The responses the running average has seen since the counters started
+    /// (HAProxy's `req_tot`): with two samples, the interval's own mean can
+    /// be recovered (`landform_engine::rollout::interval_response_ms`).
+    pub responses: u64,
 }
 
 pub struct ImportRequest<'a> {

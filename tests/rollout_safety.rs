@@ -1,0 +1,142 @@
+//! Rollouts that never hurt production (issue 24): a bad canary is rolled
+//! back at the first step whatever way it is bad, and a rollout never moves
+//! on without positive evidence. Each test drives the real binary against a
+//! real HAProxy (and Prometheus) under load.
+
+mod common;
+#[path = "common/haproxy.rs"]
+mod haproxy_env;
+
+use common::{text, Fixture};
+use haproxy_env::{config, good, rollout, server, Behaviour, Haproxy, Load};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The first apply creates the switch at blue 100, green 0; then the rollout is added.
+fn fixture(name: &str, h: &Haproxy, weights: &[(&str, u32)], body: &str) -> Fixture {
+    let f = Fixture::new(name, &config(&h.api, weights));
+    f.ok(&["apply", "--auto-approve"]);
+    f.write(&format!("{}{}", config(&h.api, weights), rollout(body)));
+    f
+}
+
+/// Apply under `clients` clients of load: (exit code, stdout, stderr, seconds it took).
+fn apply_under_load(f: &Fixture, h: &Haproxy, clients: usize) -> (Option<i32>, String, String, f64) {
+    let load = Load::start(h.front, clients);
+    let started = Instant::now();
+    let out = f.run(&["apply", "--auto-approve"]);
+    let took = started.elapsed().as_secs_f64();
+    let (answers, failed) = load.stop();
+    eprintln!("answers {answers:?}, {failed} failed, in {took:.1}s");
+    (out.status.code(), text(&out.stdout), text(&out.stderr), took)
+}
+
+fn rolled_back_at_the_first_step(h: &Haproxy, code: Option<i32>, out: &str, err: &str) {
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(out.contains("step 1/"), "{out}");
+    assert!(!out.contains("step 2/"), "it went past the first step: {out}{err}");
+    assert!(!out.contains("complete: all traffic on green"), "{out}");
+    assert!(err.contains("rolled back: all traffic is on blue again"), "{err}");
+    assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
+}
+
+/// Done means 2: a canary failing 30% of requests, `pause` equal to
+/// `interval` and `failure_limit = 1`: the first step's one sample fails and
+/// is tolerated, but the step has no passing sample, so it samples again;
+/// the second failure is over the limit. (It used to move on at each step
+/// and reach 100%.)
+#[test]
+fn a_canary_failing_30_percent_is_rolled_back_at_the_first_step_when_pause_equals_interval() {
+    let h = Haproxy::start(&[("blue", good("blue"), 100), ("green", server("green", Behaviour::new(30, 0)), 0)]);
+    let body = "  steps  = [5%, 25%, 50%, 100%]\n  pause  = 1s\n  analysis {\n    interval      = 1s\n    failure_limit = 1\n    metric \"errors\" {\n      source = \"haproxy\"\n      max    = 1%\n    }\n  }\n";
+    let f = fixture("safety-30", &h, &[("blue", 100), ("green", 0)], body);
+    let (code, out, err, _) = apply_under_load(&f, &h, 2);
+    rolled_back_at_the_first_step(&h, code, &out, &err);
+    assert!(err.contains("analysis failed: errors was"), "{err}");
+    assert!(err.contains("(2 failed samples in this rollout, failure_limit 1)"), "{err}");
+}
+
+/// Failures count over the whole rollout, not per step: a canary that fails
+/// for the first 0.7 s after each weight change (one failed sample per step,
+/// then passing ones) has its second failure at the second step, over
+/// `failure_limit = 1`. (A per-step count let it reach 100%.)
+#[test]
+fn failures_count_over_the_whole_rollout_not_per_step() {
+    let green = Behaviour::new(0, 0);
+    let h = Haproxy::start(&[("blue", good("blue"), 100), ("green", server("green", green.clone()), 0)]);
+    let body = "  steps  = [20%, 50%, 100%]\n  pause  = 3s\n  analysis {\n    interval      = 1s\n    failure_limit = 1\n    metric \"errors\" {\n      source = \"haproxy\"\n      max    = 1%\n    }\n  }\n";
+    let f = fixture("safety-whole-run", &h, &[("blue", 100), ("green", 0)], body);
+    // Green fails every request for 700 ms after each change of its weight.
+    let stop = Arc::new(AtomicBool::new(false));
+    let flipper = {
+        let (api, stop, green) = (h.api.clone(), stop.clone(), green.clone());
+        std::thread::spawn(move || {
+            let mut last = String::from("0");
+            while !stop.load(Ordering::Relaxed) {
+                let w = haproxy_env::runtime(&api, "get weight app/green");
+                let w = w.split_whitespace().next().unwrap_or_default().to_string();
+                if w != last && w != "0" {
+                    green.fail_percent.store(100, Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(700));
+                    green.fail_percent.store(0, Ordering::Relaxed);
+                }
+                last = w;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+    let (code, out, err, _) = apply_under_load(&f, &h, 2);
+    stop.store(true, Ordering::Relaxed);
+    flipper.join().unwrap();
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(out.contains("step 2/3"), "the first step had passing samples after its failure: {out}{err}");
+    assert!(!out.contains("step 3/3"), "the second failure of the run is over the limit: {out}{err}");
+    assert!(err.contains("(2 failed samples in this rollout, failure_limit 1)"), "{err}");
+    assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
+    let status = f.ok(&["rollout", "status", "web"]);
+    assert!(status.contains("phase:    rolled_back"), "{status}");
+}
+
+/// A dead canary (nothing listens on its port, no health check): HAProxy
+/// answers the clients 503 and counts `econ`, while the server's `req_tot`
+/// and `hrsp_5xx` stay 0. Connection errors are errors: rolled back at the
+/// first step, long before the progress deadline.
+#[test]
+fn a_canary_that_refuses_connections_is_rolled_back_at_the_first_step() {
+    let dead = haproxy_env::free_port();
+    let h = Haproxy::start(&[("blue", good("blue"), 100), ("green", dead, 0)]);
+    let body = "  steps  = [10%, 50%, 100%]\n  pause  = 1s\n  progress_deadline = 60s\n  analysis {\n    interval      = 1s\n    failure_limit = 1\n    metric \"errors\" {\n      source = \"haproxy\"\n      max    = 1%\n    }\n  }\n";
+    let f = fixture("safety-dead", &h, &[("blue", 100), ("green", 0)], body);
+    let (code, out, err, took) = apply_under_load(&f, &h, 4);
+    rolled_back_at_the_first_step(&h, code, &out, &err);
+    assert!(err.contains("analysis failed: errors was 100.0%"), "{err}");
+    assert!(!err.contains("inconclusive"), "{err}");
+    assert!(took < 30.0, "it took {took:.1}s: the failures were not seen");
+}
+
+/// `stat = "response_time"` measures the interval: a canary that served
+/// 1,500 fast requests of an earlier release, then is slow (401 ms) on every
+/// request, is rolled back at the first step with max 200ms. HAProxy's own
+/// `rtime` is a running average that its fast history holds down (it showed
+/// a few ms and the canary was promoted).
+#[test]
+fn a_canary_slow_on_every_request_is_rolled_back_at_the_first_step() {
+    let green = Behaviour::new(0, 0);
+    let h = Haproxy::start(&[("blue", good("blue"), 100), ("green", server("green", green.clone()), 0)]);
+    // Green's history: 1,500 fast answers.
+    h.runtime("set server app/green weight 100");
+    h.runtime("set server app/blue weight 0");
+    for _ in 0..1500 {
+        haproxy_env::get(h.front).unwrap();
+    }
+    h.runtime("set server app/blue weight 100");
+    h.runtime("set server app/green weight 0");
+    green.delay_ms.store(401, Ordering::Relaxed);
+    let body = "  steps  = [10%, 50%, 100%]\n  pause  = 2s\n  progress_deadline = 60s\n  analysis {\n    interval      = 2s\n    failure_limit = 1\n    metric \"latency\" {\n      source = \"haproxy\"\n      stat   = \"response_time\"\n      max    = 200ms\n    }\n  }\n";
+    let f = fixture("safety-slow", &h, &[("blue", 100), ("green", 0)], body);
+    let (code, out, err, _) = apply_under_load(&f, &h, 6);
+    rolled_back_at_the_first_step(&h, code, &out, &err);
+    assert!(err.contains("analysis failed: latency was"), "{err}");
+    assert!(err.contains("above the max of 200ms"), "{err}");
+}
