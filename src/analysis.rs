@@ -66,7 +66,9 @@ impl Measure for Http {
                     .count();
                 Ok(Some(ok as f64 / PROBES as f64))
             }
-            // The first sample of an instant query; none is no data.
+            // An instant query: every series it returns must pass, so the
+            // worst of them is judged (the highest against a max, the lowest
+            // against a min). None, or a series without a number, is no data.
             "prometheus" => {
                 let query = m.query.as_deref().ok_or("no query")?;
                 let endpoint = reqwest::Url::parse_with_params(
@@ -88,14 +90,39 @@ impl Measure for Http {
                     ));
                 }
                 let result = &body["data"]["result"];
-                let value = match body["data"]["resultType"].as_str() {
-                    Some("vector") => result.get(0).map(|s| &s["value"][1]),
-                    Some("scalar") => Some(&result[1]),
-                    _ => None,
+                let values: Vec<&serde_json::Value> = match body["data"]["resultType"].as_str() {
+                    Some("vector") => result.as_array().into_iter().flatten().map(|s| &s["value"][1]).collect(),
+                    Some("scalar") => vec![&result[1]],
+                    other => {
+                        return Err(format!(
+                            "the query returns a {}: a metric needs an instant vector or a scalar",
+                            other.unwrap_or("result of no known type")
+                        ))
+                    }
                 };
-                Ok(value.and_then(|v| v.as_str()).and_then(|s| s.parse::<f64>().ok()).filter(|v| v.is_finite()))
+                let numbers: Vec<Option<f64>> = values
+                    .into_iter()
+                    .map(|v| v.as_str().and_then(|s| s.parse::<f64>().ok()).filter(|v| v.is_finite()))
+                    .collect();
+                Ok(worst(m, &numbers))
             }
             other => Err(format!("no way to measure {other} metrics")),
         }
+    }
+}
+
+/// The series that decides a metric: each must pass, so the one out of
+/// bounds (the highest against a max, else the lowest against a min), else
+/// the one nearest a bound. None when there is no series, or one of them
+/// has no number (a series without data has not passed).
+fn worst(m: &MetricSpec, series: &[Option<f64>]) -> Option<f64> {
+    let values: Vec<f64> = series.iter().copied().collect::<Option<Vec<f64>>>()?;
+    let high = values.iter().copied().reduce(f64::max)?;
+    let low = values.iter().copied().reduce(f64::min)?;
+    match (m.max, m.min) {
+        (Some(x), _) if high > x => Some(high),
+        (_, Some(x)) if low < x => Some(low),
+        (None, Some(_)) => Some(low),
+        _ => Some(high),
     }
 }

@@ -140,3 +140,48 @@ fn a_canary_slow_on_every_request_is_rolled_back_at_the_first_step() {
     assert!(err.contains("analysis failed: latency was"), "{err}");
     assert!(err.contains("above the max of 200ms"), "{err}");
 }
+
+/// A Prometheus query that returns several series: every one must pass. A
+/// canary bad on only one of them (0 and 0.9, max 0.01) is rolled back at the
+/// first step; it used to be judged on the first series alone and promoted.
+/// With min, the lowest series decides; a series without a number is no data.
+#[test]
+fn a_canary_bad_on_one_of_several_prometheus_series_is_rolled_back_at_the_first_step() {
+    let prom = haproxy_env::Prometheus::start();
+    let h = Haproxy::start(&[("blue", good("blue"), 100), ("green", good("green"), 0)]);
+    let metric = |name: &str, query: &str, bound: &str| {
+        format!(
+            "  steps  = [10%, 50%, 100%]\n  pause  = 1s\n  progress_deadline = 4s\n  analysis {{\n    interval      = 500ms\n    failure_limit = 0\n    metric \"{name}\" {{\n      source = \"prometheus\"\n      url    = \"{}\"\n      query  = \"{query}\"\n      {bound}\n    }}\n  }}\n",
+            prom.url
+        )
+    };
+    let two = r#"vector(0) or label_replace(vector(0.9), \"route\", \"checkout\", \"\", \"\")"#;
+    let f = fixture("safety-series", &h, &[("blue", 100), ("green", 0)], &metric("errors", two, "max = 0.01"));
+    let (code, out, err, _) = apply_under_load(&f, &h, 1);
+    rolled_back_at_the_first_step(&h, code, &out, &err);
+    assert!(err.contains("analysis failed: errors was 0.9, above the max of 0.01"), "{err}");
+
+    // With min: the lowest series decides (0.2 of 0.2 and 0.99, min 0.95).
+    let low = r#"vector(0.99) or label_replace(vector(0.2), \"route\", \"checkout\", \"\", \"\")"#;
+    f.write(&format!(
+        "{}{}",
+        config(&h.api, &[("blue", 100), ("green", 0)]),
+        rollout(&metric("ok", low, "min = 0.95"))
+    ));
+    let (code, out, err, _) = apply_under_load(&f, &h, 1);
+    rolled_back_at_the_first_step(&h, code, &out, &err);
+    assert!(err.contains("analysis failed: ok was 0.2, below the min of 0.95"), "{err}");
+
+    // A series that is NaN (no traffic to divide by) has not passed: no data, never promoted.
+    let nan = r#"vector(0) or label_replace(vector(0) / 0, \"route\", \"checkout\", \"\", \"\")"#;
+    f.write(&format!(
+        "{}{}",
+        config(&h.api, &[("blue", 100), ("green", 0)]),
+        rollout(&metric("errors", nan, "max = 0.01"))
+    ));
+    let (code, out, err, _) = apply_under_load(&f, &h, 1);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(!out.contains("step 2/"), "{out}");
+    assert!(err.contains("returned no data"), "{err}");
+    assert_eq!(h.weight("green"), "0");
+}
