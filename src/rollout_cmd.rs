@@ -51,14 +51,9 @@ fn words(w: &serde_json::Map<String, serde_json::Value>) -> String {
     w.iter().map(|(k, v)| format!("{} = {v}", pool(k))).collect::<Vec<_>>().join(", ")
 }
 
+/// The canary's share of the whole switch.
 fn share(rec: &RolloutRecord, w: &serde_json::Map<String, serde_json::Value>) -> f64 {
-    let g = |k: &str| w.get(k).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
-    let total = g(&rec.stable) + g(&rec.canary);
-    if total > 0.0 {
-        g(&rec.canary) / total
-    } else {
-        0.0
-    }
+    landform_engine::rollout::whole_share(w, &rec.canary)
 }
 
 pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
@@ -232,12 +227,18 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
             let Some((provider, _)) = providers.for_record(&switch.provider, false, &switch.type_name) else {
                 return fail(&format!("no provider for {}", rec.switch));
             };
-            // Through the switch's provider, as apply would, in one operation.
-            let total = weights.get(&rec.canary).and_then(serde_json::Value::as_f64).unwrap_or(0.0)
-                + weights.get(&rec.stable).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
-            let mut back = weights.clone();
-            back.insert(rec.canary.clone(), serde_json::json!(0));
-            back.insert(rec.stable.clone(), serde_json::json!(total.max(1.0) as i64));
+            // Through the switch's provider, as apply would, in one operation:
+            // the weights the run started from (every other server too).
+            let back = if rec.baseline.is_empty() {
+                let total = weights.get(&rec.canary).and_then(serde_json::Value::as_f64).unwrap_or(0.0)
+                    + weights.get(&rec.stable).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+                let mut back = weights.clone();
+                back.insert(rec.canary.clone(), serde_json::json!(0));
+                back.insert(rec.stable.clone(), serde_json::json!(total.max(1.0) as i64));
+                back
+            } else {
+                landform_engine::rollout::weights_for(&switch.type_name, &rec.baseline, &rec.stable, &rec.canary, 0.0)
+            };
             let config = write_weights(&switch.type_name, &switch.attributes, &back);
             let result = provider.apply(landform_provider::ApplyRequest {
                 type_name: &switch.type_name,
@@ -292,7 +293,7 @@ fn status(
         pool(&rec.canary),
         pct(done),
         pool(&rec.stable),
-        pct(1.0 - done),
+        pct(landform_engine::rollout::whole_share(weights, &rec.stable)),
         words(weights),
         rec.phase
     );

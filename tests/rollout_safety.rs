@@ -185,3 +185,80 @@ fn a_canary_bad_on_one_of_several_prometheus_series_is_rolled_back_at_the_first_
     assert!(err.contains("returned no data"), "{err}");
     assert_eq!(h.weight("green"), "0");
 }
+
+/// Weights are shares of the whole backend: with a second stable server
+/// (blue2) beside blue, green gets the step's share of all the traffic (as
+/// HAProxy's weights divide it), the output says each server's true share,
+/// 100% leaves nothing on blue or blue2, and a rollback puts both back.
+#[test]
+fn a_second_stable_server_does_not_dilute_the_canarys_share() {
+    let h = Haproxy::start(&[("blue", good("blue"), 100), ("blue2", good("blue2"), 100), ("green", good("green"), 0)]);
+    let weights = [("blue", 100), ("blue2", 100), ("green", 0)];
+    let body = "  steps  = [10%, 50%, 100%]\n  pause  = 1s\n  analysis {\n    interval      = 250ms\n    metric \"errors\" {\n      source = \"haproxy\"\n      max    = 1%\n    }\n  }\n";
+    let f = fixture("safety-share", &h, &weights, body);
+    let plan = f.ok(&["plan"]);
+    assert!(
+        plan.contains("weights  = { blue = 100, blue2 = 100, green = 0 } -> { blue = 0, blue2 = 0, green = 200 }"),
+        "{plan}"
+    );
+    // HAProxy's weights at the first step, read while the apply runs.
+    let watcher = {
+        let api = h.api.clone();
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(30) {
+                let w = |s: &str| -> f64 {
+                    haproxy_env::runtime(&api, &format!("get weight app/{s}"))
+                        .split_whitespace()
+                        .next()
+                        .and_then(|w| w.parse().ok())
+                        .unwrap_or(0.0)
+                };
+                let (b, b2, g) = (w("blue"), w("blue2"), w("green"));
+                if g > 0.0 {
+                    return g / (b + b2 + g);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            0.0
+        })
+    };
+    let (code, out, err, _) = apply_under_load(&f, &h, 2);
+    let first = watcher.join().unwrap();
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!((first - 0.10).abs() < 0.005, "green had {first:.3} of the backend at the 10% step");
+    assert!(out.contains("step 1/3: green 10%, blue 45%, blue2 45%"), "{out}");
+    assert!(out.contains("step 2/3: green 50%, blue 25%, blue2 25%"), "{out}");
+    assert!(out.contains("step 3/3: green 100%, blue 0%, blue2 0%"), "{out}");
+    assert_eq!((h.weight("blue"), h.weight("blue2"), h.weight("green")), ("0".into(), "0".into(), "200".into()));
+    let out = f.ok(&["rollout", "rollback", "web"]);
+    assert!(out.contains("all traffic is on blue again"), "{out}");
+    assert_eq!((h.weight("blue"), h.weight("blue2"), h.weight("green")), ("100".into(), "100".into(), "0".into()));
+}
+
+/// A step that rounds to a weight of 0 for the canary (0.4% of a backend
+/// whose weights sum to 100) would move nothing and then fail at its
+/// deadline: refused at plan time, pointing at the steps.
+#[test]
+fn a_step_that_rounds_to_nothing_is_refused_at_plan_time() {
+    let h = Haproxy::start(&[("blue", good("blue"), 100), ("green", good("green"), 0)]);
+    let body = "  steps  = [0.4%, 100%]\n  pause  = 1s\n";
+    let f = fixture("safety-zero-step", &h, &[("blue", 100), ("green", 0)], body);
+    for cmd in [&["plan"][..], &["apply", "--auto-approve"]] {
+        let out = f.run(cmd);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("Unreachable rollout step"), "{err}");
+        assert!(err.contains("The step 0.4% gives green 0%"), "{err}");
+        assert!(err.contains("--> main.lf:17:12"), "{err}");
+    }
+    assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
+    // Two steps with the same weights: the second is unreachable too.
+    f.write(&format!(
+        "{}{}",
+        config(&h.api, &[("blue", 100), ("green", 0)]),
+        rollout("  steps  = [10%, 10.2%, 100%]\n  pause  = 1s\n")
+    ));
+    let err = text(&f.run(&["plan"]).stderr);
+    assert!(err.contains("The step 10.2% gives green 10%"), "{err}");
+}

@@ -238,6 +238,11 @@ pub struct RolloutPlan {
     /// The gate the rollout waits at, when a person has not promoted it yet.
     #[serde(default)]
     pub waiting: Option<f64>,
+    /// The switch's weights when this run started (every server or target
+    /// group): each step's weights are computed from them, and a rollback
+    /// puts them back.
+    #[serde(default)]
+    pub baseline: Map<String, Json>,
 }
 
 impl RolloutPlan {
@@ -287,6 +292,9 @@ pub struct RolloutRecord {
     /// Seconds since the epoch until which `rollout rollback` is offered, once complete.
     #[serde(default)]
     pub rollback_until: Option<u64>,
+    /// The switch's weights when this run started: what a rollback puts back.
+    #[serde(default)]
+    pub baseline: Map<String, Json>,
 }
 
 impl RolloutRecord {
@@ -300,6 +308,7 @@ impl RolloutRecord {
             strategy: plan.strategy.clone(),
             steps: plan.steps.clone(),
             weights: plan.from.clone(),
+            baseline: plan.baseline.clone(),
             ..Default::default()
         }
     }
@@ -751,7 +760,6 @@ pub fn plan_rollouts(
             ));
             continue;
         };
-        let weight = |k: &str| from.get(k).and_then(Json::as_f64).unwrap_or(0.0);
         for s in [&stable, &canary] {
             if !from.contains_key(s.as_str()) {
                 diags.push(Diagnostic::error(
@@ -772,25 +780,59 @@ pub fn plan_rollouts(
         if !from.contains_key(&stable) || !from.contains_key(&canary) {
             continue;
         }
-        let total = (weight(&stable) + weight(&canary)).max(1.0);
-        let total = if total < 2.0 { 100.0 } else { total };
-        let mut to = from.clone();
-        to.insert(stable.clone(), json!(0));
-        to.insert(canary.clone(), json!(total as i64));
-        if weight(&stable) == 0.0 && weight(&canary) > 0.0 {
+        let record = RolloutRecord::from_state(records.get(&ro.name));
+        // The weights this run started from: a run under way keeps its own.
+        let baseline = match &record {
+            Some(rec)
+                if rec.canary == canary
+                    && rec.stable == stable
+                    && (rec.phase == "running" || rec.phase == "paused")
+                    && !rec.baseline.is_empty() =>
+            {
+                rec.baseline.clone()
+            }
+            _ => from.clone(),
+        };
+        let done = whole_share(&from, &canary);
+        if done >= 1.0 - 1e-9 {
             continue; // already all on the canary
         }
-        // A paused rollout waits at its gate until a person promotes it.
-        let record = RolloutRecord::from_state(records.get(&ro.name));
-        let done = {
-            let t = weight(&stable) + weight(&canary);
-            if t > 0.0 {
-                weight(&canary) / t
-            } else {
-                0.0
+        let to = weights_for(&r.type_name, &baseline, &stable, &canary, 1.0);
+        // Every step must be one the switch can take: a weight of at least 1
+        // for the canary, and for the rest before 100%, and different
+        // weights from the step before.
+        let mut unreachable = None;
+        let mut before = weights_for(&r.type_name, &baseline, &stable, &canary, 0.0);
+        for p in &steps {
+            let w = weights_for(&r.type_name, &baseline, &stable, &canary, *p);
+            let s = whole_share(&w, &canary);
+            if s <= 0.0 || (*p < 1.0 && s >= 1.0) || w == before {
+                unreachable = Some((*p, s));
+                break;
             }
-        };
-        let waiting = steps.iter().copied().find(|p| *p > done + 1e-9).filter(|next| {
+            before = w;
+        }
+        if let Some((p, s)) = unreachable {
+            diags.push(Diagnostic::error(
+                "Unreachable rollout step",
+                format!(
+                    "The step {} gives {} {} of {addr}'s traffic with whole weights ({}): it would move nothing, or the same as the step before. The smallest step this switch can take is about {}.",
+                    pct(p),
+                    pool(&canary),
+                    pct(s),
+                    weights_for(&r.type_name, &baseline, &stable, &canary, p)
+                        .iter()
+                        .map(|(k, v)| format!("{} = {v}", pool(k)))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    pct(smallest_step(&r.type_name, &baseline, &stable, &canary))
+                ),
+                ro.steps.as_ref().map_or(ro.span, |e| e.span),
+            ));
+            continue;
+        }
+        let taken = |p: f64| whole_share(&weights_for(&r.type_name, &baseline, &stable, &canary, p), &canary);
+        let waiting = steps.iter().copied().find(|p| taken(*p) > done + 1e-9).filter(|next| {
             gates.iter().any(|g| (g - next).abs() < 1e-9)
                 && !record
                     .as_ref()
@@ -815,30 +857,88 @@ pub fn plan_rollouts(
             progress_deadline_ms,
             rollback_window_ms,
             waiting,
+            baseline,
         });
     }
     out
 }
 
-/// The weights for the canary's share `p` of `total`.
+/// The weights for the canary's share `p` of the whole switch.
 pub fn weights_at(plan: &RolloutPlan, p: f64) -> Map<String, Json> {
-    let total = plan.to.get(&plan.canary).and_then(Json::as_f64).unwrap_or(100.0);
-    let canary = (total * p).round();
-    let mut w = plan.from.clone();
-    w.insert(plan.canary.clone(), json!(canary as i64));
-    w.insert(plan.stable.clone(), json!((total - canary) as i64));
-    w
+    let base = if plan.baseline.is_empty() { &plan.from } else { &plan.baseline };
+    weights_for(&plan.switch_type, base, &plan.stable, &plan.canary, p)
 }
 
-/// The canary's share in `weights`.
+/// The canary's share of the whole switch in `weights`.
 pub fn share(plan: &RolloutPlan, weights: &Map<String, Json>) -> f64 {
-    let g = |k: &str| weights.get(k).and_then(Json::as_f64).unwrap_or(0.0);
-    let total = g(&plan.stable) + g(&plan.canary);
+    whole_share(weights, &plan.canary)
+}
+
+/// `target`'s share of every server's (target group's) traffic: its weight
+/// over the sum of all weights, as HAProxy and an ALB divide it.
+pub fn whole_share(weights: &Map<String, Json>, target: &str) -> f64 {
+    let total: f64 = weights.values().filter_map(Json::as_f64).map(|w| w.max(0.0)).sum();
+    let own = weights.get(target).and_then(Json::as_f64).unwrap_or(0.0).max(0.0);
     if total <= 0.0 {
         0.0
     } else {
-        g(&plan.canary) / total
+        own / total
     }
+}
+
+/// The weights that give the canary the share `p` of the whole switch, from
+/// the weights the run started with: every other server (the stable one and
+/// any beside it) keeps its proportion of the rest, so a second stable
+/// server dilutes nothing; at 100% they are all at 0. Whole weights, at most
+/// the switch's maximum (HAProxy 256, ALB 999), on a scale of at least 100
+/// so that small steps have a weight; 0% is the starting weights as they
+/// were (the canary at 0; the stable server at 100 when nothing had any).
+pub fn weights_for(
+    switch_type: &str,
+    base: &Map<String, Json>,
+    stable: &str,
+    canary: &str,
+    p: f64,
+) -> Map<String, Json> {
+    let max = if switch_type == "haproxy_backend" { 256.0 } else { 999.0 };
+    let w = |k: &str| base.get(k).and_then(Json::as_f64).unwrap_or(0.0).max(0.0);
+    let mut rest: Vec<(String, f64)> = base.keys().filter(|k| *k != canary).map(|k| (k.clone(), w(k))).collect();
+    if !rest.iter().any(|(_, v)| *v > 0.0) {
+        // Nothing had traffic but (perhaps) the canary: the stable server stands for the rest.
+        rest.retain(|(k, _)| k != stable);
+        rest.push((stable.to_string(), 100.0));
+    }
+    let sum: f64 = rest.iter().map(|(_, v)| v).sum();
+    let mut out = base.clone();
+    if p <= 0.0 {
+        for (k, v) in &rest {
+            out.insert(k.clone(), json!(*v as i64));
+        }
+        out.insert(canary.to_string(), json!(0));
+        return out;
+    }
+    let raw_canary = p * sum;
+    let raw_max = rest.iter().map(|(_, v)| v * (1.0 - p)).fold(raw_canary, f64::max);
+    let scale = (100.0 / sum).max(1.0).min(max / raw_max);
+    for (k, v) in &rest {
+        out.insert(k.clone(), json!((v * (1.0 - p) * scale).round() as i64));
+    }
+    out.insert(canary.to_string(), json!((raw_canary * scale).round().min(max) as i64));
+    out
+}
+
+/// About the smallest share above 0 the canary can get on this switch.
+fn smallest_step(switch_type: &str, base: &Map<String, Json>, stable: &str, canary: &str) -> f64 {
+    let mut p = 0.001;
+    while p < 1.0 {
+        let w = weights_for(switch_type, base, stable, canary, p);
+        let s = whole_share(&w, canary);
+        if s > 0.0 && (p - s).abs() <= p * 0.5 {
+            return s;
+        }
+        p += 0.001;
+    }
+    1.0
 }
 
 /// A share as people read it: 0.05 is `5%`, 0.125 is `12.5%`.

@@ -208,6 +208,9 @@ impl Runner<'_, '_> {
         };
         rec.steps = r.steps.clone();
         rec.strategy = r.strategy.clone();
+        if rec.baseline.is_empty() {
+            rec.baseline = r.baseline.clone();
+        }
         rec.weights = weights(&current);
         rec.phase = "running".into();
         rec.waiting = None;
@@ -222,7 +225,9 @@ impl Runner<'_, '_> {
             )));
         }
         self.tell(r, started_event, &rec);
-        let steps: Vec<(usize, f64)> = r.steps.iter().copied().enumerate().filter(|(_, p)| *p > done + 1e-9).collect();
+        // The steps ahead: those whose weights give the canary more than it has.
+        let steps: Vec<(usize, f64)> =
+            r.steps.iter().copied().enumerate().filter(|(_, p)| share(r, &weights_at(r, *p)) > done + 1e-9).collect();
         for (i, p) in steps {
             if self.stopping() {
                 report.interrupted = true;
@@ -294,14 +299,19 @@ impl Runner<'_, '_> {
                         return;
                     }
                     state.insert(current.addr.clone(), current.clone());
+                    // Each server's true share of the switch, the canary first.
+                    let now = weights(&current);
+                    let mut names: Vec<&String> = vec![&r.canary, &r.stable];
+                    names.extend(now.keys().filter(|k| **k != r.canary && **k != r.stable));
+                    let shares: Vec<String> = names
+                        .iter()
+                        .map(|k| format!("{} {}", pool(k), pct(crate::rollout::whole_share(&now, k))))
+                        .collect();
                     self.progress.event(Event::Message(format!(
-                        "{addr}: step {}/{}: {} {}, {} {}",
+                        "{addr}: step {}/{}: {}",
                         i + 1,
                         r.steps.len(),
-                        pool(&r.canary),
-                        pct(p),
-                        pool(&r.stable),
-                        pct(1.0 - p)
+                        shares.join(", ")
                     )));
                     self.tell(r, "step", &rec);
                     let phase = if r.strategy == "blue_green" { Phase::AfterSwitch } else { Phase::Step };
