@@ -33,9 +33,21 @@ pub enum RolloutCmd {
         #[command(flatten)]
         vars: VarArgs,
     },
+    /// Run a rollout that stopped (rolled back or aborted) again, from its
+    /// first step, for the same release: a stopped rollout is otherwise not
+    /// run again until its release (the rollout block) changes.
+    Retry {
+        name: String,
+        #[command(flatten)]
+        vars: VarArgs,
+        /// POST rollout events to this URL (as apply --notify).
+        #[arg(long, value_name = "URL", env = "LANDFORM_NOTIFY", hide_env_values = true)]
+        notify: Vec<String>,
+    },
     /// After a rollout completed, within its rollback window: all traffic
-    /// back on the stable pool in one operation, recorded. The next apply
-    /// offers the rollout again until the configuration changes.
+    /// back on the stable pool in one operation, recorded. The rollout is
+    /// then stopped: no apply runs it again until its release changes or
+    /// `rollout retry`.
     Rollback {
         name: String,
         #[command(flatten)]
@@ -62,6 +74,7 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
         RolloutCmd::Promote { name, vars, .. } => (name, vars, "promote"),
         RolloutCmd::Abort { name, vars } => (name, vars, "abort"),
         RolloutCmd::Rollback { name, vars } => (name, vars, "rollback"),
+        RolloutCmd::Retry { name, vars, .. } => (name, vars, "retry"),
     };
     let fail = |msg: &str| {
         crate::errln!("{}", ui::error_line(msg, color));
@@ -149,6 +162,38 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
         RolloutCmd::Status { .. } => {
             status(name, &rec, pending.as_ref(), &weights, done);
             0
+        }
+        RolloutCmd::Retry { ref notify, .. } => {
+            if !landform_engine::rollout::STOPPED.contains(&rec.phase.as_str()) {
+                return fail(&format!(
+                    "rollout.{name} is not stopped (it is {}); retry runs a rollout that rolled back or was aborted again",
+                    rec.phase
+                ));
+            }
+            let who = format!("{}@{}", whoami(), hostname());
+            rec.phase = "retry".into();
+            rec.reason = Some(format!("retry asked by {who} at {}", landform_state::now_rfc3339()));
+            rec.updated = landform_state::now_rfc3339();
+            if let Err(e) = held.storage.commit(&[Change::Rollout(name.clone(), Some(rec.to_json()))]) {
+                return fail(&format!("the retry could not be recorded: {e}"));
+            }
+            crate::outln!("rollout.{name}: retried by {who}: it runs again from its first step");
+            let others = plan.resource_changes.iter().filter(|c| c.action != landform_engine::Action::NoOp).count();
+            if others > 0 {
+                crate::outln!(
+                    "The configuration has {others} other change(s): run `landform apply` to review them; it runs the rollout after them."
+                );
+                return 0;
+            }
+            let (snapshot, plan) = match held.storage.load() {
+                Ok(s) => match run::make_plan(&cfg, &s, &plan_args(vars), color) {
+                    Ok(p) => (s, p),
+                    Err(code) => return code,
+                },
+                Err(e) => return fail(&e.to_string()),
+            };
+            let how = run::RunHow { parallelism: 10, no_progress: true, notify: notify.clone() };
+            run::apply_plan(&cfg, &held, snapshot, plan, &how, color)
         }
         RolloutCmd::Promote { ref notify, .. } => {
             let Some(gate) = rec.waiting.filter(|_| rec.phase == "paused") else {
@@ -310,6 +355,16 @@ fn status(
                 out.push_str(&format!("; `landform rollout rollback {name}` puts it back on {}", pool(&rec.stable)))
             }
         }
+    } else if rec.phase == "rollback_failed" {
+        out.push_str(&format!(
+            "\n  stopped:  the rollback failed: traffic may still reach {}; check {}, then `landform rollout abort {name}`",
+            pool(&rec.canary),
+            rec.switch
+        ));
+    } else if landform_engine::rollout::STOPPED.contains(&rec.phase.as_str()) {
+        out.push_str(&format!(
+            "\n  stopped:  no apply runs it again for this release; a new release (a change to the rollout block) or `landform rollout retry {name}` does"
+        ));
     } else {
         let steps =
             if rec.steps.is_empty() { pending.map(|p| p.steps.clone()).unwrap_or_default() } else { rec.steps.clone() };

@@ -499,8 +499,10 @@ fn a_bad_canary_is_rolled_back_within_a_second_of_the_failed_check() {
     let rate = (ok + failed) as f64 / elapsed.as_secs_f64();
     assert!(failed > 0, "the canary's 500s reached no client: the test exercised nothing");
     assert!((failed as f64) <= 0.05 * rate * 1.0, "{failed} errors at {rate:.0} requests/s");
-    // The state says so: the next plan offers the rollout again, and status tells why it stopped.
-    assert!(g.ok(&["plan"]).contains("1 rollout to run."));
+    // The state says so: the next plan does not run it again for this release, and status tells why it stopped.
+    let plan = g.run(&["plan"]);
+    assert!(!text(&plan.stdout).contains("rollout to run"), "{}", text(&plan.stdout));
+    assert!(text(&plan.stderr).contains("Rollout stopped"), "{}", text(&plan.stderr));
     let status = g.ok(&["rollout", "status", "web"]);
     assert!(status.contains("phase:    rolled_back"), "{status}");
     assert!(status.contains("reason:   analysis failed: errors was"), "{status}");
@@ -534,7 +536,8 @@ fn a_rollout_killed_midway_resumes_from_the_step_it_recorded() {
     stop.store(true, Ordering::Relaxed);
     let (_, failed) = traffic.join().unwrap();
     assert!(out.contains("rollout.web: resuming at 25% on green"), "{out}");
-    assert!(!out.contains("step 1/3"), "the step already taken is not taken again: {out}");
+    assert!(!out.contains("step 1/3: green"), "the step already taken is not taken again: {out}");
+    assert!(out.contains("analysing the step it resumes at again before going on"), "{out}");
     assert!(out.contains("step 2/3") && out.contains("complete: all traffic on green"), "{out}");
     assert_eq!(failed, 0);
     assert_eq!((h.weight("blue"), h.weight("green")), ("0".to_string(), "100".to_string()));
@@ -544,7 +547,10 @@ fn a_rollout_killed_midway_resumes_from_the_step_it_recorded() {
     let out = f.ok(&["rollout", "rollback", "web"]);
     assert!(out.contains("all traffic is on blue again"), "{out}");
     assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
-    assert!(f.ok(&["plan"]).contains("1 rollout to run."), "the configuration still asks for green");
+    // Rolled back by hand: stopped for this release; a retry is a person's decision.
+    let plan = f.run(&["plan"]);
+    assert!(!text(&plan.stdout).contains("rollout to run"), "{}", text(&plan.stdout));
+    assert!(text(&plan.stderr).contains("landform rollout retry web"), "{}", text(&plan.stderr));
 }
 
 #[test]
@@ -572,7 +578,8 @@ fn rollout_abort_puts_all_traffic_back_on_the_stable_server() {
     assert_eq!(failed, 0);
     // Recorded: the rollout would start again from the beginning.
     let status = f.ok(&["rollout", "status", "web"]);
-    assert!(status.contains("green at 0%, blue at 100%") && status.contains("(not started)"), "{status}");
+    assert!(status.contains("green at 0%, blue at 100%") && status.contains("phase:    aborted"), "{status}");
+    assert!(status.contains("stopped:  no apply runs it again for this release"), "{status}");
     assert!(f.ok(&["rollout", "abort", "web"]).contains("nothing to abort"));
     let unknown = f.run(&["rollout", "status", "nope"]);
     assert_eq!(unknown.status.code(), Some(1));
@@ -762,7 +769,10 @@ fn blue_green_switches_at_once_after_the_idle_pool_passes_and_rolls_back_within_
     // Past the window: refused, the weights untouched.
     let stop = Arc::new(AtomicBool::new(false));
     let traffic = load(h.front, stop.clone());
-    f.ok(&["apply", "--auto-approve"]);
+    // Rolled back, it stays stopped until a person retries it.
+    assert!(!f.ok(&["apply", "--auto-approve"]).contains("step 1/1"));
+    assert_eq!(h.weight("green"), "0");
+    f.ok(&["rollout", "retry", "web"]);
     stop.store(true, Ordering::Relaxed);
     traffic.join().unwrap();
     std::thread::sleep(Duration::from_secs(5));

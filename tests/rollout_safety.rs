@@ -262,3 +262,120 @@ fn a_step_that_rounds_to_nothing_is_refused_at_plan_time() {
     let err = text(&f.run(&["plan"]).stderr);
     assert!(err.contains("The step 10.2% gives green 10%"), "{err}");
 }
+
+/// Killed (kill -9) right after the first step is committed: the next apply
+/// resumes at that step and analyses it again before it passes, so a bad
+/// canary is rolled back there and never gets the next step's share (it used
+/// to move on to 50% at once).
+#[test]
+fn a_step_resumed_after_kill_9_is_analysed_again_before_it_passes() {
+    let h = Haproxy::start(&[("blue", good("blue"), 100), ("green", server("green", Behaviour::new(30, 0)), 0)]);
+    let body = "  steps  = [25%, 50%, 100%]\n  pause  = 2s\n  analysis {\n    interval      = 500ms\n    failure_limit = 0\n    metric \"errors\" {\n      source = \"haproxy\"\n      max    = 1%\n    }\n  }\n";
+    let f = fixture("safety-resume", &h, &[("blue", 100), ("green", 0)], body);
+    let mut child = f
+        .cmd(&["apply", "--auto-approve"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while h.weight("green") != "25" {
+        assert!(start.elapsed() < Duration::from_secs(20), "the first step never came");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL: nothing of the step's analysis ran
+    child.wait().unwrap();
+    f.unlock();
+    let (code, out, err, _) = apply_under_load(&f, &h, 2);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(out.contains("resuming at 25% on green"), "{out}");
+    assert!(out.contains("analysing the step it resumes at again before going on"), "{out}");
+    assert!(!out.contains("step 2/3"), "it moved on without analysing the resumed step: {out}{err}");
+    assert!(err.contains("analysis failed: errors was"), "{err}");
+    assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
+}
+
+/// A rollback that fails (HAProxy's runtime API gone for 6 s) is retried
+/// until the stable weights read back, and the record says so; it is never
+/// left as `rolled_back` with a next step to go on from.
+#[test]
+fn a_failing_rollback_is_retried_until_the_stable_weights_read_back() {
+    let mut h = Haproxy::start(&[("blue", good("blue"), 100), ("green", server("green", Behaviour::new(30, 0)), 0)]);
+    let body = "  steps  = [25%, 50%, 100%]\n  pause  = 2s\n  analysis {\n    interval      = 1s\n    failure_limit = 0\n    consecutive_error_limit = 0\n    metric \"errors\" {\n      source = \"haproxy\"\n      max    = 1%\n    }\n  }\n";
+    let f = fixture("safety-rollback-retry", &h, &[("blue", 100), ("green", 0)], body);
+    let mut child = f
+        .cmd(&["apply", "--auto-approve"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while h.weight("green") != "25" {
+        assert!(start.elapsed() < Duration::from_secs(20), "the first step never came");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The runtime API goes away mid-step: the analysis errors, the rollback fails, and HAProxy is back 6 s later.
+    h.stop();
+    std::thread::sleep(Duration::from_secs(6));
+    h.restart();
+    h.runtime("set server app/green weight 25");
+    h.runtime("set server app/blue weight 75");
+    let out = child.wait_with_output().unwrap();
+    let (said, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{said}{err}");
+    assert!(said.contains("the rollback failed") && said.contains("trying again"), "{said}{err}");
+    assert!(err.contains("rolled back: all traffic is on blue again (after"), "{err}");
+    assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
+    let status = f.ok(&["rollout", "status", "web"]);
+    assert!(status.contains("phase:    rolled_back"), "{status}");
+    assert!(!status.contains("next: step 2"), "{status}");
+}
+
+/// A rollout that rolled back stays stopped: an apply for an unrelated
+/// change neither moves traffic to the canary again nor fails; a person's
+/// `rollout retry` runs it again, and so does a new release (a change to the
+/// rollout block). It used to run the same bad canary on every apply.
+#[test]
+fn a_rolled_back_rollout_stays_stopped_until_a_new_release_or_a_retry() {
+    let green = Behaviour::new(30, 0);
+    let h = Haproxy::start(&[("blue", good("blue"), 100), ("green", server("green", green.clone()), 0)]);
+    let weights = [("blue", 100), ("green", 0)];
+    let body = "  steps  = [25%, 100%]\n  pause  = 1s\n  analysis {\n    interval      = 250ms\n    metric \"errors\" {\n      source = \"haproxy\"\n      max    = 1%\n    }\n  }\n";
+    let f = fixture("safety-stopped", &h, &weights, body);
+    let (code, _, err, _) = apply_under_load(&f, &h, 2);
+    assert_eq!(code, Some(1), "{err}");
+    // An unrelated change: applied, and the canary gets nothing.
+    f.write(&format!("{}{}output \"unrelated\" {{\n  value = 1\n}}\n", config(&h.api, &weights), rollout(body)));
+    let (code, out, err, _) = apply_under_load(&f, &h, 2);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(!out.contains("step 1/"), "{out}");
+    assert!(err.contains("Rollout stopped") && err.contains("rolled back: analysis failed"), "{err}");
+    assert_eq!(h.weight("green"), "0");
+    let status = f.ok(&["rollout", "status", "web"]);
+    assert!(status.contains("phase:    rolled_back") && status.contains("landform rollout retry web"), "{status}");
+    assert!(!status.contains("next: step"), "{status}");
+    // A person fixed green and retries: it runs from its first step.
+    green.fail_percent.store(0, Ordering::Relaxed);
+    let load = Load::start(h.front, 2);
+    let out = f.ok(&["rollout", "retry", "web"]);
+    load.stop();
+    assert!(
+        out.contains("retried by") && out.contains("step 1/2") && out.contains("complete: all traffic on green"),
+        "{out}"
+    );
+    // The next release once green has everything: the pools swapped (blue, idle now, gets it) is a new canary.
+    let swapped = rollout(body)
+        .replace("stable = \"blue\"", "stable = \"x\"")
+        .replace("canary = \"green\"", "canary = \"blue\"")
+        .replace("stable = \"x\"", "stable = \"green\"");
+    f.write(&format!("{}{swapped}", config(&h.api, &weights)));
+    let plan = f.ok(&["plan"]);
+    assert!(plan.contains("1 rollout to run.") && plan.contains("from green to blue"), "{plan}");
+    // Rolled back by hand: stopped; a new release (other steps) runs again.
+    f.write(&format!("{}{}", config(&h.api, &weights), rollout(body)));
+    f.ok(&["rollout", "rollback", "web"]);
+    assert_eq!(h.weight("green"), "0");
+    assert!(!f.ok(&["plan"]).contains("rollout to run"));
+    f.write(&format!("{}{}", config(&h.api, &weights), rollout(&body.replace("[25%, 100%]", "[10%, 100%]"))));
+    assert!(f.ok(&["plan"]).contains("1 rollout to run."));
+}

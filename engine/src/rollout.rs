@@ -243,6 +243,10 @@ pub struct RolloutPlan {
     /// puts them back.
     #[serde(default)]
     pub baseline: Map<String, Json>,
+    /// What this release of the rollout is (a fingerprint of its evaluated
+    /// block): a rollout that stopped stays stopped until it changes.
+    #[serde(default)]
+    pub release: String,
 }
 
 impl RolloutPlan {
@@ -295,7 +299,14 @@ pub struct RolloutRecord {
     /// The switch's weights when this run started: what a rollback puts back.
     #[serde(default)]
     pub baseline: Map<String, Json>,
+    /// The release this run is of (`RolloutPlan::release`).
+    #[serde(default)]
+    pub release: String,
 }
+
+/// The phases in which a rollout is stopped: it is not run again until its
+/// release changes or a person runs `landform rollout retry`.
+pub const STOPPED: &[&str] = &["rolled_back", "aborted", "rollback_failed"];
 
 impl RolloutRecord {
     /// A new run of the rollout `plan` describes, not yet started.
@@ -309,6 +320,7 @@ impl RolloutRecord {
             steps: plan.steps.clone(),
             weights: plan.from.clone(),
             baseline: plan.baseline.clone(),
+            release: plan.release.clone(),
             ..Default::default()
         }
     }
@@ -797,6 +809,37 @@ pub fn plan_rollouts(
         if done >= 1.0 - 1e-9 {
             continue; // already all on the canary
         }
+        let release = fingerprint(&json!([
+            strategy,
+            stable,
+            canary,
+            steps,
+            pause_ms,
+            interval_ms,
+            failure_limit,
+            consecutive_error_limit,
+            metrics,
+            gates,
+            progress_deadline_ms
+        ]));
+        // Stopped (rolled back, aborted): it stays stopped for this release.
+        if let Some(rec) = record.as_ref().filter(|rec| {
+            STOPPED.contains(&rec.phase.as_str())
+                && (rec.release == release || (rec.release.is_empty() && rec.canary == canary && rec.stable == stable))
+        }) {
+            diags.push(Diagnostic::warning(
+                "Rollout stopped",
+                format!(
+                    "rollout.{} is stopped ({}{}): it is not run again for this release. A new release (a change to the rollout block: another canary, the pools swapped, new steps or analysis) runs it again, or `landform rollout retry {}` does for this one.",
+                    ro.name,
+                    rec.phase.replace('_', " "),
+                    rec.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default(),
+                    ro.name
+                ),
+                ro.span,
+            ));
+            continue;
+        }
         let to = weights_for(&r.type_name, &baseline, &stable, &canary, 1.0);
         // Every step must be one the switch can take: a weight of at least 1
         // for the canary, and for the rest before 100%, and different
@@ -858,9 +901,20 @@ pub fn plan_rollouts(
             rollback_window_ms,
             waiting,
             baseline,
+            release,
         });
     }
     out
+}
+
+/// A short, stable fingerprint of a value (FNV-1a over its JSON).
+fn fingerprint(v: &Json) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in v.to_string().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
 }
 
 /// The weights for the canary's share `p` of the whole switch.

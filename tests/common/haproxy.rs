@@ -86,10 +86,6 @@ pub struct Haproxy {
 impl Haproxy {
     /// HAProxy with backend `app` of the servers `(name, port, weight)`, in order.
     pub fn start(servers: &[(&str, u16, u32)]) -> Haproxy {
-        let bin = ["/usr/sbin/haproxy", "/usr/local/sbin/haproxy", "/usr/bin/haproxy"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .expect("HAProxy is not installed: run scripts/test, which installs the Debian package `haproxy`");
         let (api_port, front) = (free_port(), free_port());
         let dir = std::env::temp_dir().join(format!("landform-haproxy-{}-{front}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -99,6 +95,15 @@ impl Haproxy {
             "global\n    stats socket ipv4@127.0.0.1:{api_port} level admin\ndefaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\nfrontend fe\n    bind 127.0.0.1:{front}\n    default_backend app\nbackend app\n    balance roundrobin\n{lines}"
         );
         std::fs::write(dir.join("haproxy.cfg"), cfg).unwrap();
+        let child = Haproxy::spawn(&dir, api_port, front);
+        Haproxy { child, api: format!("127.0.0.1:{api_port}"), front, dir }
+    }
+
+    fn spawn(dir: &std::path::Path, api_port: u16, front: u16) -> Child {
+        let bin = ["/usr/sbin/haproxy", "/usr/local/sbin/haproxy", "/usr/bin/haproxy"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("HAProxy is not installed");
         let child = Command::new(bin)
             .args(["-db", "-f"])
             .arg(dir.join("haproxy.cfg"))
@@ -112,7 +117,14 @@ impl Haproxy {
             assert!(start.elapsed() < Duration::from_secs(10), "HAProxy did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Haproxy { child, api: format!("127.0.0.1:{api_port}"), front, dir }
+        child
+    }
+
+    /// Start HAProxy again from its configuration (its runtime weights are lost).
+    pub fn restart(&mut self) {
+        self.stop();
+        let api_port: u16 = self.api.rsplit(':').next().unwrap().parse().unwrap();
+        self.child = Haproxy::spawn(&self.dir, api_port, self.front);
     }
 
     pub fn runtime(&self, cmd: &str) -> String {

@@ -110,6 +110,9 @@ enum Phase {
 /// Why a rollout stops when a person aborts it from another process.
 const ABORTED: &str = "aborted by `landform rollout abort`";
 
+/// How long a rollback is retried while the switch cannot be reached.
+const ROLL_BACK_FOR: Duration = Duration::from_secs(300);
+
 impl Runner<'_, '_> {
     fn abort_requested(&self, name: &str) -> bool {
         self.ctx.abort_requested.as_ref().is_some_and(|f| f(name))
@@ -211,6 +214,7 @@ impl Runner<'_, '_> {
         if rec.baseline.is_empty() {
             rec.baseline = r.baseline.clone();
         }
+        rec.release = r.release.clone();
         rec.weights = weights(&current);
         rec.phase = "running".into();
         rec.waiting = None;
@@ -224,7 +228,29 @@ impl Runner<'_, '_> {
                 pool(&r.canary)
             )));
         }
+        // Recorded before any weight moves: a run killed between a weight
+        // change and its commit resumes with the weights it started from.
+        if !self.commit(vec![self.record_change(&r.name, &rec)], report) {
+            return;
+        }
         self.tell(r, started_event, &rec);
+        // Resumed at a step a killed apply committed: its analysis may never
+        // have run (or not to the end), so it is analysed again before any
+        // step ahead is taken.
+        if done > 1e-9 && done < 1.0 - 1e-9 {
+            self.progress
+                .event(Event::Message(format!("{addr}: analysing the step it resumes at again before going on")));
+            let phase = if r.strategy == "blue_green" { Phase::AfterSwitch } else { Phase::Step };
+            let result = self.analyse(r, &provider, &current, std::time::Instant::now(), phase, &mut rec).await;
+            if self.stopping() {
+                report.interrupted = true;
+                return;
+            }
+            if let Err(why) = result {
+                self.roll_back(r, &mut rec, &provider, &mut current, state, report, &why).await;
+                return;
+            }
+        }
         // The steps ahead: those whose weights give the canary more than it has.
         let steps: Vec<(usize, f64)> =
             r.steps.iter().copied().enumerate().filter(|(_, p)| share(r, &weights_at(r, *p)) > done + 1e-9).collect();
@@ -320,19 +346,7 @@ impl Runner<'_, '_> {
                 Err(e) => Some(format!("setting the weights failed: {e}")),
             };
             if let Some(why) = failure {
-                // All traffic back on the stable pool, at once.
-                let restored = match self.set_weights(&provider, &current, weights_at(r, 0.0)).await {
-                    Ok(now) => {
-                        current.attributes = now;
-                        rec.weights = weights(&current);
-                        self.commit(vec![Change::Put(Box::new(current.clone()))], report);
-                        state.insert(current.addr.clone(), current.clone());
-                        format!("rolled back: all traffic is on {} again", pool(&r.stable))
-                    }
-                    Err(e) => format!("and the rollback failed too ({e}): check {} by hand", r.switch),
-                };
-                self.progress.event(Event::Message(format!("{addr}: {why}; {restored}")));
-                self.fail(r, &mut rec, &format!("{why}; {restored}"), report);
+                self.roll_back(r, &mut rec, &provider, &mut current, state, report, &why).await;
                 return;
             }
         }
@@ -378,22 +392,80 @@ impl Runner<'_, '_> {
         report: &mut ApplyReport,
     ) {
         let moved = share(r, &read_weights(&current.type_name, &current.attributes).unwrap_or_default()) > 1e-9;
-        let restored = if !moved {
-            format!("all traffic is on {} as it was", pool(&r.stable))
-        } else {
-            match self.set_weights(provider, current, weights_at(r, 0.0)).await {
-                Ok(now) => {
-                    current.attributes = now;
-                    rec.weights = read_weights(&current.type_name, &current.attributes).unwrap_or_default();
-                    self.commit(vec![Change::Put(Box::new(current.clone()))], report);
-                    state.insert(current.addr.clone(), current.clone());
-                    format!("rolled back: all traffic is on {} again", pool(&r.stable))
-                }
-                Err(e) => format!("and the rollback failed ({e}): check {} by hand", r.switch),
-            }
-        };
+        if moved {
+            self.roll_back(r, rec, provider, current, state, report, ABORTED).await;
+            return;
+        }
+        let restored = format!("all traffic is on {} as it was", pool(&r.stable));
         self.progress.event(Event::Message(format!("rollout.{}: {ABORTED}; {restored}", r.name)));
         self.fail(r, rec, &format!("{ABORTED}; {restored}"), report);
+    }
+
+    /// All traffic back on the weights the run started from, at once, and
+    /// read back; retried (every second, then less often, for up to
+    /// `ROLL_BACK_FOR`) while the switch cannot be reached or does not report
+    /// them. Recorded as it ends: `rolled_back` (or `aborted`) once the
+    /// weights read back, else `rollback_failed` with the weights last known,
+    /// which no apply goes on from.
+    #[allow(clippy::too_many_arguments)]
+    async fn roll_back(
+        &mut self,
+        r: &RolloutPlan,
+        rec: &mut RolloutRecord,
+        provider: &Arc<dyn Provider>,
+        current: &mut ResourceRecord,
+        state: &mut HashMap<String, ResourceRecord>,
+        report: &mut ApplyReport,
+        why: &str,
+    ) {
+        let addr = format!("rollout.{}", r.name);
+        let began = std::time::Instant::now();
+        let mut wait = Duration::from_secs(1);
+        let mut tries = 0;
+        let outcome = loop {
+            tries += 1;
+            match self.set_weights(provider, current, weights_at(r, 0.0)).await {
+                Ok(now) => break Ok(now),
+                Err(e) if began.elapsed() + wait > ROLL_BACK_FOR || self.stopping() => break Err(e),
+                Err(e) => {
+                    self.progress.event(Event::Message(format!(
+                        "{addr}: {why}; the rollback failed ({e}): trying again in {}s ({tries} tried)",
+                        wait.as_secs()
+                    )));
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(10));
+                }
+            }
+        };
+        match outcome {
+            Ok(now) => {
+                current.attributes = now;
+                rec.weights = read_weights(&current.type_name, &current.attributes).unwrap_or_default();
+                self.commit(vec![Change::Put(Box::new(current.clone()))], report);
+                state.insert(current.addr.clone(), current.clone());
+                let again = if tries > 1 { format!(" (after {tries} tries)") } else { String::new() };
+                let said = format!("{why}; rolled back: all traffic is on {} again{again}", pool(&r.stable));
+                self.progress.event(Event::Message(format!("{addr}: {said}")));
+                self.fail(r, rec, &said, report);
+            }
+            Err(e) => {
+                let said = format!(
+                    "{why}; and the rollback failed for {}s ({e}): traffic may still reach {}: check {} by hand, then `landform rollout abort {}`",
+                    began.elapsed().as_secs(),
+                    pool(&r.canary),
+                    r.switch,
+                    r.name
+                );
+                self.progress.event(Event::Message(format!("{addr}: {said}")));
+                rec.phase = "rollback_failed".into();
+                rec.reason = Some(said.clone());
+                rec.updated = landform_state::now_rfc3339();
+                let change = self.record_change(&r.name, rec);
+                self.commit(vec![change], report);
+                self.tell(r, "rolled_back", rec);
+                report.errors.push((addr, said));
+            }
+        }
     }
 
     async fn sample(
