@@ -32,6 +32,11 @@ pub enum RolloutCmd {
         name: String,
         #[command(flatten)]
         vars: VarArgs,
+        /// Move the traffic even when the switch reports the stable pool
+        /// unhealthy (HAProxy: DOWN, MAINT, DRAIN): every request it gets
+        /// fails until it is up again.
+        #[arg(long)]
+        force: bool,
     },
     /// Run a rollout that stopped (rolled back or aborted) again, from its
     /// first step, for the same release: a stopped rollout is otherwise not
@@ -52,6 +57,11 @@ pub enum RolloutCmd {
         name: String,
         #[command(flatten)]
         vars: VarArgs,
+        /// Move the traffic even when the switch reports the stable pool
+        /// unhealthy (HAProxy: DOWN, MAINT, DRAIN): every request it gets
+        /// fails until it is up again.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -69,11 +79,12 @@ fn share(rec: &RolloutRecord, w: &serde_json::Map<String, serde_json::Value>) ->
 }
 
 pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
+    let force = matches!(cmd, RolloutCmd::Abort { force: true, .. } | RolloutCmd::Rollback { force: true, .. });
     let (name, vars, op) = match &cmd {
         RolloutCmd::Status { name, vars } => (name, vars, "status"),
         RolloutCmd::Promote { name, vars, .. } => (name, vars, "promote"),
-        RolloutCmd::Abort { name, vars } => (name, vars, "abort"),
-        RolloutCmd::Rollback { name, vars } => (name, vars, "rollback"),
+        RolloutCmd::Abort { name, vars, .. } => (name, vars, "abort"),
+        RolloutCmd::Rollback { name, vars, .. } => (name, vars, "rollback"),
         RolloutCmd::Retry { name, vars, .. } => (name, vars, "retry"),
     };
     let fail = |msg: &str| {
@@ -91,9 +102,13 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
             if known.is_empty() { String::new() } else { format!("; its rollouts are: {}", known.join(", ")) }
         ));
     }
-    // An abort while an apply runs the rollout: ask that apply (it rolls
-    // back at its next check, within one interval), then wait for the lock.
-    // With PostgreSQL the request is a row, seen by an apply on any machine.
+    // An abort while an apply runs the rollout: ask that apply, which looks
+    // for the request every 200 ms and rolls back at once. With a local
+    // state this needs no lock (the apply holds it): the request is a file
+    // beside the state, and the outcome is read from the state as it is
+    // committed. With PostgreSQL the request is a row, seen by an apply on
+    // any machine, and the lock is waited for. A request is for the run under
+    // way when it was made: one left behind never aborts a later run.
     let ws_dir = match landform_state::workspace_dir(&run::state_dir(common), &common.workspace) {
         Ok(d) => d,
         Err(e) => return fail(&e.to_string()),
@@ -101,35 +116,62 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
     let request = landform_state::abort_request_file(&ws_dir, name);
     let pg = run::pg_target(common).and_then(Result::ok);
     let mut common = common.clone();
-    if op == "abort" {
-        let asked = match &pg {
-            Some(t) => {
-                let who = format!("{}@{}", whoami(), hostname());
-                landform_state::PgStore::request_abort(t, &common.workspace, name, &who)
-                    .map(|_| true)
-                    .map_err(|e| e.to_string())
-            }
-            None if ws_dir.is_dir() => std::fs::write(&request, landform_state::now_rfc3339())
-                .map(|_| true)
-                .map_err(|e| format!("{}: {e}", request.display())),
-            None => Ok(false),
-        };
-        match asked {
-            Ok(true) => common.lock_timeout = common.lock_timeout.max(std::time::Duration::from_secs(120)),
-            Ok(false) => {}
-            Err(e) => return fail(&format!("cannot ask a running apply to abort: {e}")),
+    let holder = if pg.is_none() { lock_holder(&common) } else { None };
+    if op == "abort" && pg.is_none() {
+        if let Some(h) = holder.as_ref().filter(|h| !h.is_stale()) {
+            return abort_running(&common, name, &request, h, color);
         }
+    }
+    if op == "abort" {
+        if let Some(t) = &pg {
+            let who = format!("{}@{}", whoami(), hostname());
+            if let Err(e) = landform_state::PgStore::request_abort(t, &common.workspace, name, &who) {
+                return fail(&format!("cannot ask a running apply to abort: {e}"));
+            }
+            common.lock_timeout = common.lock_timeout.max(std::time::Duration::from_secs(120));
+        }
+    }
+    // `status` reads the state as it is, without the lock: it works while an apply runs.
+    if op == "status" {
+        let snapshot = match run::read_state(&common, color) {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let plan = match run::make_plan(&cfg, &snapshot, &plan_args(vars), color) {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
+        let pending = plan.rollouts.iter().find(|r| &r.name == name).cloned();
+        let rec = RolloutRecord::from_state(snapshot.rollouts.get(name.as_str())).or_else(|| {
+            pending.as_ref().map(|r| RolloutRecord { phase: "not started".into(), ..RolloutRecord::new_run(r) })
+        });
+        let Some(rec) = rec else {
+            return fail(&format!(
+                "rollout.{name} has not run yet: its switch is created by the next apply, which starts it from the one after"
+            ));
+        };
+        let Some(switch) =
+            plan.refreshed.iter().chain(snapshot.resources.iter()).find(|x| x.addr == rec.switch).cloned()
+        else {
+            return fail(&format!("rollout.{name}: its switch {} is not in the state", rec.switch));
+        };
+        let weights = read_weights(&switch.type_name, &switch.attributes).unwrap_or_default();
+        let done = share(&rec, &weights);
+        let running = match (&pg, &holder) {
+            (Some(_), _) => Running::Unknown,
+            (None, Some(h)) if !h.is_stale() => {
+                Running::By(format!("{} by {}, pid {}, since {}", h.operation, h.who, h.pid, h.created))
+            }
+            (None, _) => Running::Nobody,
+        };
+        status(name, &rec, pending.as_ref(), &weights, done, &running);
+        return 0;
     }
     let opened = run::open_and_load(&common, &format!("rollout {op}"), color);
     // Whoever acted on it, the request is settled now.
     if op == "abort" {
-        match &pg {
-            Some(t) => {
-                let _ = landform_state::PgStore::clear_abort(t, &common.workspace, name);
-            }
-            None => {
-                let _ = std::fs::remove_file(&request);
-            }
+        if let Some(t) = &pg {
+            let _ = landform_state::PgStore::clear_abort(t, &common.workspace, name);
         }
     }
     let (held, snapshot) = match opened {
@@ -159,10 +201,7 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
     let weights = read_weights(&switch.type_name, &switch.attributes).unwrap_or_default();
     let done = share(&rec, &weights);
     match cmd {
-        RolloutCmd::Status { .. } => {
-            status(name, &rec, pending.as_ref(), &weights, done);
-            0
-        }
+        RolloutCmd::Status { .. } => 0,
         RolloutCmd::Retry { ref notify, .. } => {
             if !landform_engine::rollout::STOPPED.contains(&rec.phase.as_str()) {
                 return fail(&format!(
@@ -272,6 +311,27 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
             let Some((provider, _)) = providers.for_record(&switch.provider, false, &switch.type_name) else {
                 return fail(&format!("no provider for {}", rec.switch));
             };
+            // Traffic goes back only to a pool that can take it, unless a person insists.
+            let health = provider.sample(landform_provider::SampleRequest {
+                type_name: &switch.type_name,
+                state: &switch.attributes,
+                target: &rec.stable,
+                counts: false,
+            });
+            if let Ok(Some(landform_provider::Sample { healthy: Some(false), .. })) = health {
+                if !force {
+                    return fail(&format!(
+                        "rollout.{name}: {} is not healthy ({} reports it down, in maintenance or draining): all traffic on it would fail, so the weights are left as they are ({{ {} }}). `landform rollout {op} {name} --force` moves all traffic to it anyway, and every request fails until it is up again.",
+                        pool(&rec.stable),
+                        rec.switch,
+                        words(&weights)
+                    ));
+                }
+                crate::errln!(
+                    "Warning: {} is not healthy; --force: all traffic is moved to it anyway, and every request fails until it is up again.",
+                    pool(&rec.stable)
+                );
+            }
             // Through the switch's provider, as apply would, in one operation:
             // the weights the run started from (every other server too).
             let back = if rec.baseline.is_empty() {
@@ -325,13 +385,86 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
     }
 }
 
+/// Whether an operation holds the state (and so may be running the rollout).
+enum Running {
+    By(String),
+    Nobody,
+    Unknown,
+}
+
+/// Who holds a local state's lock, as its lock file says.
+fn lock_holder(common: &CommonArgs) -> Option<landform_state::LockInfo> {
+    let path = run::state_dir(common).join(format!("{}.lock", common.workspace));
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+/// `rollout abort` while an apply holds the state: leave the request for it
+/// and watch the state until its record says the rollout stopped.
+fn abort_running(
+    common: &CommonArgs,
+    name: &str,
+    request: &std::path::Path,
+    holder: &landform_state::LockInfo,
+    color: bool,
+) -> u8 {
+    let fail = |msg: &str| {
+        crate::errln!("{}", ui::error_line(msg, color));
+        1
+    };
+    let asked = landform_state::now_rfc3339();
+    if let Err(e) = std::fs::write(request, &asked) {
+        return fail(&format!("cannot ask the running apply to abort: {}: {e}", request.display()));
+    }
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let rec = run::read_state_quiet(common)
+            .ok()
+            .and_then(|s| RolloutRecord::from_state(s.rollouts.get(name)))
+            .filter(|r| r.updated >= asked && landform_engine::rollout::STOPPED.contains(&r.phase.as_str()));
+        if let Some(rec) = rec {
+            if rec.phase == "rollback_failed" {
+                return fail(&format!("rollout.{name}: {}", rec.reason.unwrap_or_default()));
+            }
+            crate::outln!(
+                "rollout.{name}: aborted: the apply that was running it put all traffic back on {} ({}).",
+                pool(&rec.stable),
+                rec.reason.unwrap_or_default()
+            );
+            return 0;
+        }
+        // The apply ended without running this rollout: nothing took the request.
+        if lock_holder(common).is_none_or(|h| h.id != holder.id) {
+            let _ = std::fs::remove_file(request);
+            return fail(&format!(
+                "the {} that held the state ended without running rollout.{name}; run `landform rollout abort {name}` again to abort it yourself",
+                holder.operation
+            ));
+        }
+    }
+    fail(&format!(
+        "asked the running {} ({}, pid {}) to abort rollout.{name} at {asked}, but it has not done so within 30 s: it does at its next check while it runs the rollout (every 200 ms); the request stays for that run",
+        holder.operation, holder.who, holder.pid
+    ))
+}
+
 fn status(
     name: &str,
     rec: &RolloutRecord,
     pending: Option<&landform_engine::rollout::RolloutPlan>,
     weights: &serde_json::Map<String, serde_json::Value>,
     done: f64,
+    running: &Running,
 ) {
+    // The record says `running` from the moment a run starts; whether an
+    // operation still runs it is the lock's to say.
+    let phase = match (rec.phase.as_str(), running) {
+        ("running", Running::By(who)) => format!("running ({who})"),
+        ("running", Running::Nobody) => {
+            "interrupted: the apply that ran it stopped without finishing (killed?): the next apply resumes at this step and analyses it again before going on".to_string()
+        }
+        (p, _) => p.to_string(),
+    };
     let mut out = format!(
         "rollout.{name} on {}: {} at {}, {} at {} ({{ {} }})\n  phase:    {}",
         rec.switch,
@@ -340,7 +473,7 @@ fn status(
         pool(&rec.stable),
         pct(landform_engine::rollout::whole_share(weights, &rec.stable)),
         words(weights),
-        rec.phase
+        phase
     );
     if done >= 1.0 - 1e-9 {
         out.push_str(&format!("\n  complete: all traffic on {}", pool(&rec.canary)));

@@ -637,9 +637,12 @@ fn run_apply_with(
             stop: stop.clone(),
             measure: Some(Arc::new(crate::analysis::Http)),
             abort_requested: Some(Arc::new({
-                // `rollout abort` leaves a request in the state's backend; taking it consumes it.
+                // `rollout abort` leaves a request in the state's backend; taking it
+                // consumes it. Only a request made since the run started is for it.
                 let storage = st.storage.clone();
-                move |name: &str| storage.take_abort_request(name)
+                move |name: &str, run_started: &str| {
+                    storage.take_abort_request(name).is_some_and(|at| at.as_str() >= run_started)
+                }
             })),
         };
         apply::apply(ctx, plan, progress.clone()).await

@@ -303,7 +303,7 @@ fn a_failing_rollback_is_retried_until_the_stable_weights_read_back() {
     let mut h = Haproxy::start(&[("blue", good("blue"), 100), ("green", server("green", Behaviour::new(30, 0)), 0)]);
     let body = "  steps  = [25%, 50%, 100%]\n  pause  = 2s\n  analysis {\n    interval      = 1s\n    failure_limit = 0\n    consecutive_error_limit = 0\n    metric \"errors\" {\n      source = \"haproxy\"\n      max    = 1%\n    }\n  }\n";
     let f = fixture("safety-rollback-retry", &h, &[("blue", 100), ("green", 0)], body);
-    let mut child = f
+    let child = f
         .cmd(&["apply", "--auto-approve"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -378,4 +378,143 @@ fn a_rolled_back_rollout_stays_stopped_until_a_new_release_or_a_retry() {
     assert!(!f.ok(&["plan"]).contains("rollout to run"));
     f.write(&format!("{}{}", config(&h.api, &weights), rollout(&body.replace("[25%, 100%]", "[10%, 100%]"))));
     assert!(f.ok(&["plan"]).contains("1 rollout to run."));
+}
+
+/// `rollout abort` to a stable server HAProxy reports DOWN would send every
+/// request to it (all 503): refused, saying why and what `--force` does, the
+/// weights left as they were; with `--force` the traffic moves and it warns.
+#[test]
+fn abort_to_a_stable_server_that_is_down_is_refused_without_force() {
+    let h =
+        Haproxy::start_with_options(&[("blue", good("blue"), 100), ("green", good("green"), 0)], " check inter 60s");
+    let body = "  steps  = [25%, 100%]\n  pause  = 60s\n";
+    let f = fixture("safety-down-stable", &h, &[("blue", 100), ("green", 0)], body);
+    let mut child = f
+        .cmd(&["apply", "--auto-approve"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while h.weight("green") != "25" {
+        assert!(start.elapsed() < Duration::from_secs(20), "the first step never came");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    f.unlock();
+    h.runtime("set server app/blue health down");
+    assert!(h.runtime("show stat").lines().any(|l| l.starts_with("app,blue,") && l.contains(",DOWN,")));
+    let out = f.run(&["rollout", "abort", "web"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("blue is not healthy") && err.contains("--force"), "{err}");
+    assert_eq!((h.weight("blue"), h.weight("green")), ("75".to_string(), "25".to_string()));
+    let out = f.run(&["rollout", "abort", "web", "--force"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--force: all traffic is moved to it anyway"), "{}", text(&out.stderr));
+    assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
+}
+
+/// Done means 3 and 4: with `interval = 5m`, `rollout abort` from another
+/// shell reaches the running apply within a second (it neither waits for the
+/// state's lock nor for the interval), and `rollout status` reads the state
+/// while the apply runs, and says the truth after a kill -9.
+#[test]
+fn an_abort_reaches_a_running_apply_within_a_second_and_status_reads_while_it_runs() {
+    let h = Haproxy::start(&[("blue", good("blue"), 100), ("green", good("green"), 0)]);
+    let body = "  steps  = [25%, 100%]\n  pause  = 10m\n  analysis {\n    interval      = 5m\n    metric \"errors\" {\n      source = \"haproxy\"\n      max    = 1%\n    }\n  }\n";
+    let f = fixture("safety-abort-fast", &h, &[("blue", 100), ("green", 0)], body);
+    let load = Load::start(h.front, 1);
+    let apply = f
+        .cmd(&["apply", "--auto-approve"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while h.weight("green") != "25" {
+        assert!(start.elapsed() < Duration::from_secs(20), "the first step never came");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // Status while the apply holds the state.
+    let status = f.run(&["rollout", "status", "web"]);
+    let said = text(&status.stdout);
+    assert_eq!(status.status.code(), Some(0), "{said}{}", text(&status.stderr));
+    assert!(said.contains("green at 25%, blue at 75%") && said.contains("phase:    running (apply by"), "{said}");
+    // The abort, and the moment HAProxy has green at 0 again.
+    let asked = Instant::now();
+    let abort = f
+        .cmd(&["rollout", "abort", "web"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while h.weight("green") != "0" {
+        assert!(asked.elapsed() < Duration::from_secs(30), "the abort never landed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let took = asked.elapsed();
+    let abort = abort.wait_with_output().unwrap();
+    let applied = apply.wait_with_output().unwrap();
+    load.stop();
+    eprintln!("green at 0 {took:?} after the abort was run");
+    assert!(took <= Duration::from_secs(1), "the abort took {took:?} to land");
+    assert_eq!(abort.status.code(), Some(0), "{}", text(&abort.stderr));
+    assert!(
+        text(&abort.stdout).contains("aborted: the apply that was running it put all traffic back on blue"),
+        "{}",
+        text(&abort.stdout)
+    );
+    assert_eq!(applied.status.code(), Some(1));
+    assert!(
+        text(&applied.stderr)
+            .contains("aborted by `landform rollout abort`; rolled back: all traffic is on blue again"),
+        "{}",
+        text(&applied.stderr)
+    );
+}
+
+/// An abort request left behind (a `rollout abort` interrupted before any
+/// apply took it) is for the run that was under way when it was made: a
+/// later run ignores it, drops it, and completes.
+#[test]
+fn an_abort_request_left_behind_never_aborts_a_later_rollout() {
+    let h = Haproxy::start(&[("blue", good("blue"), 100), ("green", good("green"), 0)]);
+    let body = "  steps  = [50%, 100%]\n  pause  = 1s\n";
+    let f = fixture("safety-stale-abort", &h, &[("blue", 100), ("green", 0)], body);
+    let request = f.path(".landform/state/workspaces/default/rollout-abort-web");
+    std::fs::write(&request, "2026-01-01T00:00:00Z").unwrap();
+    let (code, out, err, _) = apply_under_load(&f, &h, 1);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("complete: all traffic on green"), "{out}");
+    assert!(!request.exists(), "the stale request was dropped");
+}
+
+/// `rollout status` after the apply running the rollout was killed (kill -9):
+/// not "running", but interrupted, and what the next apply does.
+#[test]
+fn rollout_status_after_kill_9_says_the_run_was_interrupted() {
+    let h = Haproxy::start(&[("blue", good("blue"), 100), ("green", good("green"), 0)]);
+    let body = "  steps  = [25%, 100%]\n  pause  = 60s\n";
+    let f = fixture("safety-status-killed", &h, &[("blue", 100), ("green", 0)], body);
+    let mut child = f
+        .cmd(&["apply", "--auto-approve"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while h.weight("green") != "25" {
+        assert!(start.elapsed() < Duration::from_secs(20), "the first step never came");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let status = f.ok(&["rollout", "status", "web"]);
+    assert!(status.contains("green at 25%, blue at 75%"), "{status}");
+    assert!(status.contains("phase:    interrupted: the apply that ran it stopped without finishing"), "{status}");
+    assert!(!status.contains("phase:    running"), "{status}");
 }

@@ -88,8 +88,10 @@ pub struct ApplyContext<'a> {
     pub abort_requested: Option<AbortCheck>,
 }
 
-/// Asked with a rollout's name: whether a person asked to abort it.
-pub type AbortCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+/// Asked with a rollout's name and when its run started (RFC 3339): whether
+/// a person asked to abort that run (a request made before it started was
+/// for an earlier run, and is dropped, never acted on).
+pub type AbortCheck = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
 
 #[derive(Debug, Default)]
 pub struct ApplyReport {

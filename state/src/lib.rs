@@ -171,9 +171,10 @@ pub trait Storage: Send + Sync {
     }
     /// Take (consume) a request that `landform rollout abort`, run by another
     /// process or on another machine, left for the operation holding the lock.
-    fn take_abort_request(&self, name: &str) -> bool {
+    /// When it was made (RFC 3339), if there was one.
+    fn take_abort_request(&self, name: &str) -> Option<String> {
         let _ = name;
-        false
+        None
     }
 }
 

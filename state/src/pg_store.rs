@@ -381,20 +381,22 @@ impl PgStore {
 }
 
 impl Storage for PgStore {
-    fn take_abort_request(&self, name: &str) -> bool {
+    fn take_abort_request(&self, name: &str) -> Option<String> {
         let requests = self.t("requests");
         run(&self.rt, async {
             let client = self.client.lock().await;
             client
                 .query_opt(
                     &format!(
-                        "DELETE FROM {requests} WHERE workspace = $1 AND rollout = $2 AND kind = 'abort' RETURNING 1"
+                        "DELETE FROM {requests} WHERE workspace = $1 AND rollout = $2 AND kind = 'abort' RETURNING at"
                     ),
                     &[&self.workspace, &name],
                 )
                 .await
         })
-        .is_ok_and(|row| row.is_some())
+        .ok()
+        .flatten()
+        .and_then(|row| row.try_get::<_, String>(0).ok())
     }
 
     fn load(&self) -> Result<Snapshot> {

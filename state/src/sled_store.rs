@@ -635,8 +635,11 @@ pub fn abort_request_file(workspace_dir: &Path, name: &str) -> PathBuf {
 }
 
 impl Storage for SledStore {
-    fn take_abort_request(&self, name: &str) -> bool {
-        std::fs::remove_file(abort_request_file(&self.dir, name)).is_ok()
+    fn take_abort_request(&self, name: &str) -> Option<String> {
+        let path = abort_request_file(&self.dir, name);
+        let at = std::fs::read_to_string(&path).ok()?;
+        std::fs::remove_file(&path).ok()?;
+        Some(at.trim().to_string())
     }
 
     /// The last good state in `backup.json`, which `state recover` restores.

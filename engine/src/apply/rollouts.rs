@@ -110,12 +110,32 @@ enum Phase {
 /// Why a rollout stops when a person aborts it from another process.
 const ABORTED: &str = "aborted by `landform rollout abort`";
 
+/// How often a waiting rollout looks for an abort request.
+const ABORT_POLL: Duration = Duration::from_millis(200);
+
 /// How long a rollback is retried while the switch cannot be reached.
 const ROLL_BACK_FOR: Duration = Duration::from_secs(300);
 
 impl Runner<'_, '_> {
-    fn abort_requested(&self, name: &str) -> bool {
-        self.ctx.abort_requested.as_ref().is_some_and(|f| f(name))
+    fn abort_requested(&self, name: &str, run_started: &str) -> bool {
+        self.ctx.abort_requested.as_ref().is_some_and(|f| f(name, run_started))
+    }
+
+    /// Sleep `d`, looking for an abort request (and Ctrl-C) every 200 ms, so
+    /// that an abort lands within a fraction of a second whatever the
+    /// interval. Whether an abort was asked for.
+    async fn wait_or_abort(&self, name: &str, run_started: &str, d: Duration) -> bool {
+        let end = std::time::Instant::now() + d;
+        loop {
+            if self.abort_requested(name, run_started) {
+                return true;
+            }
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() || self.stopping() {
+                return false;
+            }
+            tokio::time::sleep(left.min(ABORT_POLL)).await;
+        }
     }
 
     fn record_change(&self, name: &str, rec: &RolloutRecord) -> Change {
@@ -259,7 +279,7 @@ impl Runner<'_, '_> {
                 report.interrupted = true;
                 return;
             }
-            if self.abort_requested(&r.name) {
+            if self.abort_requested(&r.name, &rec.started) {
                 self.abort(r, &mut rec, &provider, &mut current, state, report).await;
                 return;
             }
@@ -541,11 +561,8 @@ impl Runner<'_, '_> {
             .collect();
         if metrics.is_empty() {
             if phase != Phase::AfterSwitch {
-                while started.elapsed() < pause && !self.stopping() {
-                    if self.abort_requested(&r.name) {
-                        return Err(ABORTED.to_string());
-                    }
-                    tokio::time::sleep(pause.saturating_sub(started.elapsed()).min(Duration::from_millis(250))).await;
+                if self.wait_or_abort(&r.name, &rec.started, pause.saturating_sub(started.elapsed())).await {
+                    return Err(ABORTED.to_string());
                 }
             }
             return Ok(());
@@ -569,7 +586,7 @@ impl Runner<'_, '_> {
             if self.stopping() {
                 return Ok(());
             }
-            if self.abort_requested(&r.name) {
+            if self.abort_requested(&r.name, &rec.started) {
                 return Err(ABORTED.to_string());
             }
             let now = std::time::Instant::now();
@@ -610,7 +627,12 @@ impl Runner<'_, '_> {
                 }
             }
             let wait = if now >= end { interval } else { interval.min(end.saturating_duration_since(now)) };
-            tokio::time::sleep(wait).await;
+            if self.wait_or_abort(&r.name, &rec.started, wait).await {
+                return Err(ABORTED.to_string());
+            }
+            if self.stopping() {
+                return Ok(());
+            }
             let mut errored = None;
             // The error rates over the interval, from the switch's counters.
             let mut rate: Option<(f64, u64)> = None;
