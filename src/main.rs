@@ -148,7 +148,8 @@ enum Command {
     /// List, create, select, show and delete workspaces.
     #[command(subcommand)]
     Workspace(workspace_cmd::WorkspaceCmd),
-    /// A rollout's progress (status), or all traffic back on its stable server now (abort).
+    /// A rollout: where it stands (status), pass its gate (promote), all traffic back
+    /// on its stable pool now (abort, rollback), run a stopped one again (retry).
     #[command(subcommand)]
     Rollout(rollout_cmd::RolloutCmd),
     /// Remove a state lock left behind by an operation that crashed.

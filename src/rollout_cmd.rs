@@ -415,26 +415,37 @@ fn abort_running(
     if let Err(e) = std::fs::write(request, &asked) {
         return fail(&format!("cannot ask the running apply to abort: {}: {e}", request.display()));
     }
+    // The record once the apply committed the rollout's end (a read may
+    // fail while the apply writes: it is tried again).
+    let outcome = || {
+        run::read_state_quiet(common)
+            .ok()
+            .and_then(|s| RolloutRecord::from_state(s.rollouts.get(name)))
+            .filter(|r| r.updated >= asked && landform_engine::rollout::STOPPED.contains(&r.phase.as_str()))
+    };
+    let report = |rec: RolloutRecord| {
+        if rec.phase == "rollback_failed" {
+            return fail(&format!("rollout.{name}: {}", rec.reason.unwrap_or_default()));
+        }
+        crate::outln!(
+            "rollout.{name}: aborted: the apply that was running it put all traffic back on {} ({}).",
+            pool(&rec.stable),
+            rec.reason.unwrap_or_default()
+        );
+        0
+    };
     let start = std::time::Instant::now();
     while start.elapsed() < std::time::Duration::from_secs(30) {
         std::thread::sleep(std::time::Duration::from_millis(100));
-        let rec = run::read_state_quiet(common)
-            .ok()
-            .and_then(|s| RolloutRecord::from_state(s.rollouts.get(name)))
-            .filter(|r| r.updated >= asked && landform_engine::rollout::STOPPED.contains(&r.phase.as_str()));
-        if let Some(rec) = rec {
-            if rec.phase == "rollback_failed" {
-                return fail(&format!("rollout.{name}: {}", rec.reason.unwrap_or_default()));
-            }
-            crate::outln!(
-                "rollout.{name}: aborted: the apply that was running it put all traffic back on {} ({}).",
-                pool(&rec.stable),
-                rec.reason.unwrap_or_default()
-            );
-            return 0;
+        if let Some(rec) = outcome() {
+            return report(rec);
         }
-        // The apply ended without running this rollout: nothing took the request.
+        // The apply ended: its last commit is readable now.
         if lock_holder(common).is_none_or(|h| h.id != holder.id) {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            if let Some(rec) = outcome() {
+                return report(rec);
+            }
             let _ = std::fs::remove_file(request);
             return fail(&format!(
                 "the {} that held the state ended without running rollout.{name}; run `landform rollout abort {name}` again to abort it yourself",
@@ -520,9 +531,10 @@ fn status(
         let values: Vec<String> = rec
             .analysis
             .iter()
-            .map(|(k, v)| match metrics.iter().find(|m| &m.name == k).map(|m| m.source.as_str()) {
-                Some("prometheus") => format!("{k} = {v}"),
-                _ => format!("{k} = {:.1}%", v * 100.0),
+            .map(|(k, v)| match (rec.analysis_shown.get(k), metrics.iter().find(|m| &m.name == k)) {
+                (Some(shown), _) => format!("{k} = {shown}"),
+                (None, Some(m)) => format!("{k} = {}", m.shown(*v)),
+                (None, None) => format!("{k} = {v}"),
             })
             .collect();
         out.push_str(&format!("\n  analysis: {} (last values)", values.join(", ")));

@@ -518,3 +518,29 @@ fn rollout_status_after_kill_9_says_the_run_was_interrupted() {
     assert!(status.contains("phase:    interrupted: the apply that ran it stopped without finishing"), "{status}");
     assert!(!status.contains("phase:    running"), "{status}");
 }
+
+/// Values and bounds are shown in the unit they were written in: a
+/// duration as a duration (not "<= 20%" for 200ms), a Prometheus number as
+/// a number (not "<= 25000%" for 250), and status shows the last response
+/// time as a duration (not "5.3%" for 53 ms). The estimate counts only the
+/// steps still to take.
+#[test]
+fn bounds_and_values_are_shown_in_their_own_units() {
+    let prom = haproxy_env::Prometheus::start();
+    let h = Haproxy::start(&[("blue", good("blue"), 100), ("green", good("green"), 0)]);
+    let body = format!(
+        "  steps  = [50%, 100%]\n  pause  = 2s\n  analysis {{\n    interval      = 500ms\n    metric \"latency\" {{\n      source = \"haproxy\"\n      stat   = \"response_time\"\n      max    = 200ms\n    }}\n    metric \"queue\" {{\n      source = \"prometheus\"\n      url    = \"{}\"\n      query  = \"vector(3)\"\n      max    = 250\n    }}\n    metric \"p99\" {{\n      source = \"prometheus\"\n      url    = \"{}\"\n      query  = \"vector(0.01)\"\n      max    = 500ms\n    }}\n  }}\n",
+        prom.url, prom.url
+    );
+    let f = fixture("safety-units", &h, &[("blue", 100), ("green", 0)], &body);
+    let plan = f.ok(&["plan"]);
+    assert!(plan.contains("latency (haproxy response time of green) <= 200ms"), "{plan}");
+    assert!(plan.contains("queue (prometheus vector(3)) <= 250;"), "{plan}");
+    assert!(plan.contains("p99 (prometheus vector(0.01)) <= 500ms"), "{plan}");
+    assert!(plan.contains("# about 4s if every step passes"), "{plan}");
+    let (code, out, err, _) = apply_under_load(&f, &h, 2);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let status = f.ok(&["rollout", "status", "web"]);
+    assert!(status.contains("queue = 3") && status.contains("p99 = 10ms"), "{status}");
+    assert!(status.contains("latency = ") && status.contains("ms,") && !status.contains("latency = 0."), "{status}");
+}

@@ -149,9 +149,27 @@ pub struct MetricSpec {
     /// The url or query carries a sensitive value: shown as `(sensitive value)`.
     #[serde(default)]
     pub sensitive: bool,
+    /// How its bounds were written: `percent`, `duration` or `number`, so
+    /// values are shown in the same unit.
+    #[serde(default)]
+    pub unit: Option<String>,
 }
 
 impl MetricSpec {
+    /// A value of this metric in its unit, for people: a duration for
+    /// latencies (and bounds written as durations), a plain number for a
+    /// Prometheus query (unless its bounds are percentages), else a percentage.
+    pub fn shown(&self, x: f64) -> String {
+        let unit = self.unit.as_deref();
+        if self.percentile.is_some() || self.response_time || unit == Some("duration") {
+            landform_lang::value::format_duration((x * 1000.0).round().max(0.0) as u64)
+        } else if self.source == "prometheus" && unit != Some("percent") {
+            format!("{x}")
+        } else {
+            format!("{:.1}%", x * 100.0)
+        }
+    }
+
     /// The url as people may see it.
     pub fn shown_url(&self) -> &str {
         if self.sensitive {
@@ -250,11 +268,13 @@ pub struct RolloutPlan {
 }
 
 impl RolloutPlan {
-    /// Roughly how long it takes when every step passes.
+    /// Roughly how long the steps still to take last when each passes.
     pub fn estimated_ms(&self) -> u64 {
         let analysed =
             if self.strategy == "blue_green" && self.metrics.iter().any(|m| !from_switch(&m.source)) { 2 } else { 1 };
-        self.pause_ms * self.steps.len() as u64 * analysed
+        let done = share(self, &self.from);
+        let left = self.steps.iter().filter(|p| share(self, &weights_at(self, **p)) > done + 1e-9).count();
+        self.pause_ms * left as u64 * analysed
     }
 }
 
@@ -281,6 +301,9 @@ pub struct RolloutRecord {
     /// Each metric's last value.
     #[serde(default)]
     pub analysis: std::collections::BTreeMap<String, f64>,
+    /// Each metric's last value as people read it, in its unit.
+    #[serde(default)]
+    pub analysis_shown: std::collections::BTreeMap<String, String>,
     /// Failed samples in this run, over every step (as Argo's AnalysisRun
     /// counts `failureLimit` over the run): more than `failure_limit` roll it back.
     #[serde(default)]
@@ -676,14 +699,19 @@ pub fn plan_rollouts(
                 diags.push(Diagnostic::error("Incomplete metric", format!("A {source} metric needs {needs}."), m.span));
                 continue;
             }
-            let bound = |e: &Option<landform_lang::syntax::Expr>, diags: &mut Vec<Diagnostic>| {
+            let mut unit = None;
+            let mut bound = |e: &Option<landform_lang::syntax::Expr>, diags: &mut Vec<Diagnostic>| {
                 e.as_ref().map(|e| (e, eval(e, world, host, diags))).and_then(|(e, v)| {
                     let f = match v {
-                        Value::Percent(p) => Some(p / 100.0),
-                        Value::Duration(ms) => Some(ms as f64 / 1000.0),
-                        Value::Number(n) => Some(n.to_f64()),
+                        Value::Percent(p) => Some((p / 100.0, "percent")),
+                        Value::Duration(ms) => Some((ms as f64 / 1000.0, "duration")),
+                        Value::Number(n) => Some((n.to_f64(), "number")),
                         _ => None,
                     };
+                    if let Some((_, u)) = f {
+                        unit.get_or_insert(u.to_string());
+                    }
+                    let f = f.map(|(f, _)| f);
                     if f.is_none() {
                         diags.push(Diagnostic::error(
                             "Invalid metric bound",
@@ -707,6 +735,7 @@ pub fn plan_rollouts(
                 percentile,
                 response_time,
                 sensitive,
+                unit,
             });
         }
         let Some(progress_deadline_ms) = duration(ro.progress_deadline.as_ref(), 600_000, "progress_deadline", diags)
@@ -1029,10 +1058,10 @@ pub fn render(plan: &RolloutPlan, bold: &str, reset: &str) -> String {
                     _ => format!("{} (prometheus {})", m.name, m.shown_query()),
                 };
                 if let Some(x) = m.max {
-                    s.push_str(&format!(" <= {}", pct(x)));
+                    s.push_str(&format!(" <= {}", m.shown(x)));
                 }
                 if let Some(x) = m.min {
-                    s.push_str(&format!(" >= {}", pct(x)));
+                    s.push_str(&format!(" >= {}", m.shown(x)));
                 }
                 if m.for_ms > 0 {
                     s.push_str(&format!(" for {}", landform_lang::value::format_duration(m.for_ms)));

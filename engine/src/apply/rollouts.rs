@@ -25,13 +25,7 @@ fn same_weights(a: &Weights, b: &Weights) -> bool {
 
 /// A metric's value in its unit, for people.
 fn shown(m: &crate::rollout::MetricSpec, x: f64) -> String {
-    if m.percentile.is_some() || m.response_time {
-        landform_lang::value::format_duration((x * 1000.0).round() as u64)
-    } else if m.source == "prometheus" {
-        format!("{x}")
-    } else {
-        format!("{:.1}%", x * 100.0)
-    }
+    m.shown(x)
 }
 
 /// The probability of seeing canary values at least this much larger than
@@ -560,10 +554,10 @@ impl Runner<'_, '_> {
             })
             .collect();
         if metrics.is_empty() {
-            if phase != Phase::AfterSwitch {
-                if self.wait_or_abort(&r.name, &rec.started, pause.saturating_sub(started.elapsed())).await {
-                    return Err(ABORTED.to_string());
-                }
+            if phase != Phase::AfterSwitch
+                && self.wait_or_abort(&r.name, &rec.started, pause.saturating_sub(started.elapsed())).await
+            {
+                return Err(ABORTED.to_string());
             }
             return Ok(());
         }
@@ -713,6 +707,7 @@ impl Runner<'_, '_> {
                 passing[i] = false;
                 conclusive[i] += 1;
                 rec.analysis.insert(m.name.clone(), v);
+                rec.analysis_shown.insert(m.name.clone(), shown(m, v));
                 let over = m.max.is_some_and(|x| v > x);
                 let under = m.min.is_some_and(|x| v < x);
                 let limit = match (m.max, m.min) {
@@ -773,7 +768,11 @@ impl Runner<'_, '_> {
             let weights = rec.weights.iter().map(|(k, v)| format!("{} {v}", pool(k))).collect::<Vec<_>>().join(", ");
             self.progress.event(Event::Live {
                 key: addr.clone(),
-                line: format!("{addr}: step {}/{} [{weights}]: {}", rec.step, r.steps.len(), live.join(", ")),
+                line: if phase == Phase::Idle {
+                    format!("{addr}: {} before the switch: {}", pool(&r.canary), live.join(", "))
+                } else {
+                    format!("{addr}: step {}/{} [{weights}]: {}", rec.step, r.steps.len(), live.join(", "))
+                },
             });
             match errored {
                 Some(e) => {
