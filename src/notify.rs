@@ -32,8 +32,12 @@ fn text(name: &str, event: &str, record: &serde_json::Value) -> String {
         }
         "paused" => format!("paused for a person at {{ {weights} }}: `landform rollout promote {name}` goes on"),
         "complete" => format!("complete: all traffic on {canary}"),
-        "rolled_back" => {
-            format!("rolled back to {stable}: {}", record["reason"].as_str().unwrap_or("no reason recorded"))
+        "rolled_back" | "aborted" => {
+            format!(
+                "{} to {stable}: {}",
+                event.replace('_', " "),
+                record["reason"].as_str().unwrap_or("no reason recorded")
+            )
         }
         other => other.to_string(),
     };

@@ -37,6 +37,9 @@ pub enum RolloutCmd {
         /// fails until it is up again.
         #[arg(long)]
         force: bool,
+        /// POST the rollout's event to this URL (as apply --notify).
+        #[arg(long, value_name = "URL", env = "LANDFORM_NOTIFY", hide_env_values = true)]
+        notify: Vec<String>,
     },
     /// Run a rollout that stopped (rolled back or aborted) again, from its
     /// first step, for the same release: a stopped rollout is otherwise not
@@ -62,6 +65,9 @@ pub enum RolloutCmd {
         /// fails until it is up again.
         #[arg(long)]
         force: bool,
+        /// POST the rollout's event to this URL (as apply --notify).
+        #[arg(long, value_name = "URL", env = "LANDFORM_NOTIFY", hide_env_values = true)]
+        notify: Vec<String>,
     },
 }
 
@@ -268,14 +274,15 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
         }
         RolloutCmd::Abort { .. } | RolloutCmd::Rollback { .. } => {
             let rollback = op == "rollback";
-            if rollback {
-                if done < 1.0 - 1e-9 && rec.phase != "complete" {
-                    return fail(&format!(
-                        "rollout.{name} is not complete ({} on {}): `landform rollout abort {name}` puts traffic back while it runs",
-                        pct(done),
-                        pool(&rec.canary)
-                    ));
-                }
+            if rollback && done < 1.0 - 1e-9 && rec.phase != "complete" {
+                return fail(&format!(
+                    "rollout.{name} is not complete ({} on {}): `landform rollout abort {name}` puts traffic back while it runs",
+                    pct(done),
+                    pool(&rec.canary)
+                ));
+            }
+            // After completion an abort is a rollback: the same window holds.
+            if rollback || (rec.phase == "complete" && done >= 1.0 - 1e-9) {
                 if let Some(until) = rec.rollback_until {
                     if now_secs() > until {
                         return fail(&format!(
@@ -377,12 +384,34 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
                         pool(&rec.stable),
                         words(&weights)
                     );
+                    // The same webhook message an apply sends when it rolls back.
+                    let urls = match &cmd {
+                        RolloutCmd::Abort { notify, .. } | RolloutCmd::Rollback { notify, .. } => notify.clone(),
+                        _ => Vec::new(),
+                    };
+                    if !urls.is_empty() {
+                        let n = crate::notify::Notifier::new(std::sync::Arc::new(Silent), urls);
+                        use landform_engine::apply::Progress;
+                        n.event(landform_engine::apply::Event::Rollout {
+                            name: name.clone(),
+                            event: if rollback { "rolled_back" } else { "aborted" }.into(),
+                            record: rec.to_json(),
+                        });
+                        n.finish(std::time::Duration::from_secs(10));
+                    }
                     0
                 }
                 Err(e) => fail(&format!("rollout.{name}: the {op} failed: {e}")),
             }
         }
     }
+}
+
+/// Events already said by the command itself.
+struct Silent;
+
+impl landform_engine::apply::Progress for Silent {
+    fn event(&self, _: landform_engine::apply::Event) {}
 }
 
 /// Whether an operation holds the state (and so may be running the rollout).

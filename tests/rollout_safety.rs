@@ -544,3 +544,67 @@ fn bounds_and_values_are_shown_in_their_own_units() {
     assert!(status.contains("queue = 3") && status.contains("p99 = 10ms"), "{status}");
     assert!(status.contains("latency = ") && status.contains("ms,") && !status.contains("latency = 0."), "{status}");
 }
+
+/// A webhook receiver on loopback: the JSON bodies POSTed to it.
+fn receiver() -> (String, Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}/hook", l.local_addr().unwrap().port());
+    let got: Arc<std::sync::Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let seen = got.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Headers, then Content-Length bytes of body.
+            let body = loop {
+                match s.read(&mut chunk) {
+                    Ok(0) | Err(_) => break None,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+                let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+                let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + len {
+                    break Some(buf[end + 4..end + 4 + len].to_vec());
+                }
+            };
+            if let Some(b) = body.and_then(|b| serde_json::from_slice(&b).ok()) {
+                seen.lock().unwrap().push(b);
+            }
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, got)
+}
+
+/// A manual rollback sends the webhook message an apply would
+/// (`LANDFORM_NOTIFY` or `--notify`), and after completion `abort` honours
+/// the rollback window as `rollback` does.
+#[test]
+fn manual_rollbacks_notify_and_abort_honours_the_rollback_window() {
+    let h = Haproxy::start(&[("blue", good("blue"), 100), ("green", good("green"), 0)]);
+    let body = "  steps  = [50%, 100%]\n  pause  = 500ms\n  rollback_window = 3s\n";
+    let f = fixture("safety-manual", &h, &[("blue", 100), ("green", 0)], body);
+    f.ok(&["apply", "--auto-approve"]);
+    assert_eq!(h.weight("green"), "100");
+    let (url, got) = receiver();
+    let out = f.cmd(&["rollout", "rollback", "web"]).env("LANDFORM_NOTIFY", &url).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let events: Vec<String> =
+        got.lock().unwrap().iter().map(|b| b["event"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(events, vec!["rollout_rolled_back".to_string()], "{:?}", got.lock().unwrap());
+    assert!(!text(&out.stdout).contains(&url) && !text(&out.stderr).contains(&url));
+    // Again to 100%, then past the window: abort is refused as rollback is.
+    f.ok(&["rollout", "retry", "web"]);
+    assert_eq!(h.weight("green"), "100");
+    std::thread::sleep(Duration::from_secs(5));
+    let out = f.run(&["rollout", "abort", "web"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("rollback window closed"), "{}", text(&out.stderr));
+    assert_eq!(h.weight("green"), "100");
+}
