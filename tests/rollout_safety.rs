@@ -608,3 +608,30 @@ fn manual_rollbacks_notify_and_abort_honours_the_rollback_window() {
     assert!(text(&out.stderr).contains("rollback window closed"), "{}", text(&out.stderr));
     assert_eq!(h.weight("green"), "100");
 }
+
+/// `drift` tells the truth about a rollout's switch: when nothing could be
+/// read it does not say "No drift", and weights changed by hand on a switch a
+/// rollout owns are not offered back through `landform apply` (an apply
+/// never writes them) but through the rollout's commands.
+#[test]
+fn drift_says_what_it_could_read_and_how_a_rollouts_weights_go_back() {
+    let mut h = Haproxy::start(&[("blue", good("blue"), 100), ("green", good("green"), 0)]);
+    let body = "  steps  = [50%, 100%]\n  pause  = 500ms\n  gates  = [100%]\n";
+    let f = fixture("safety-drift", &h, &[("blue", 100), ("green", 0)], body);
+    f.ok(&["apply", "--auto-approve"]);
+    assert_eq!(h.weight("green"), "50");
+    h.runtime("set server app/green weight 10");
+    let drift = f.run(&["drift"]);
+    let said = text(&drift.stdout);
+    assert_eq!(drift.status.code(), Some(2), "{said}");
+    assert!(said.contains("haproxy_backend.app's weights belong to rollout.web"), "{said}");
+    assert!(said.contains("landform rollout abort web"), "{said}");
+    assert!(!said.contains("To put the real world back as configured: landform apply"), "{said}");
+    // HAProxy gone: nothing could be read, and drift does not say all is well.
+    h.stop();
+    let drift = f.run(&["drift"]);
+    let said = format!("{}{}", text(&drift.stdout), text(&drift.stderr));
+    assert!(!said.contains("No drift"), "{said}");
+    assert!(said.contains("1 of 1 resource could not be read"), "{said}");
+    assert_ne!(drift.status.code(), Some(0), "{said}");
+}

@@ -116,6 +116,16 @@ impl DriftReport {
 
     /// A one-line summary: "2 resources changed outside Landform (1 drifted, 1 deleted)".
     pub fn headline(&self) -> String {
+        let read = self.checked.saturating_sub(self.errors.len());
+        if self.resources.is_empty() && !self.errors.is_empty() {
+            return format!(
+                "Drift unknown in workspace \"{}\": {} of {} resource{} could not be read; {read} read match the state.",
+                self.workspace,
+                self.errors.len(),
+                self.checked,
+                if self.checked == 1 { "" } else { "s" },
+            );
+        }
         if self.resources.is_empty() {
             return format!(
                 "No drift: the {} resource{} in workspace \"{}\" match the state.",
@@ -144,8 +154,28 @@ impl DriftReport {
             out.push_str(&render_resource_drift(d, col));
             out.push('\n');
         }
+        // A rollout's switch: its weights are the rollout's, which an apply never writes back.
+        let owned: Vec<(String, String)> = self
+            .resources
+            .iter()
+            .filter_map(|d| {
+                self.rollouts
+                    .iter()
+                    .find(|(_, r)| r["switch"].as_str() == Some(d.address.as_str()))
+                    .map(|(name, _)| (d.address.clone(), name.clone()))
+            })
+            .collect();
         if !self.resources.is_empty() {
-            out.push_str("To accept these changes into the state: landform apply --refresh-only\nTo put the real world back as configured: landform apply\n");
+            out.push_str("To accept these changes into the state: landform apply --refresh-only\n");
+            if owned.len() < self.resources.len() {
+                out.push_str("To put the real world back as configured: landform apply\n");
+            }
+            for (addr, name) in owned {
+                let _ = writeln!(
+                    out,
+                    "{addr}'s weights belong to rollout.{name}, which an apply does not write back: `landform rollout status {name}` says where it stands, `landform rollout abort {name}` puts all traffic on its stable pool"
+                );
+            }
         }
         out
     }
