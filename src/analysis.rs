@@ -2,6 +2,7 @@
 //! CLI's HTTP client (reqwest, blocking, on apply's blocking threads) answers.
 //! No answer, or an empty query result, is no data: inconclusive, never a pass.
 
+use crate::http::Request;
 use landform_engine::rollout::{Measure, MetricSpec};
 use std::time::Duration;
 
@@ -9,17 +10,13 @@ pub struct Http;
 
 /// The blocking client runs a runtime of its own, which may not be dropped
 /// inside apply's: built on first use, on a blocking thread, and never dropped.
-static CLIENT: std::sync::OnceLock<Result<reqwest::blocking::Client, String>> = std::sync::OnceLock::new();
+/// It follows the one HTTP policy (crate::http): TLS unless loopback, a
+/// deadline, a size limit on every answer.
+static CLIENT: std::sync::OnceLock<Result<crate::http::Client, String>> = std::sync::OnceLock::new();
 
-fn client() -> Result<&'static reqwest::blocking::Client, String> {
+fn client() -> Result<&'static crate::http::Client, String> {
     CLIENT
-        .get_or_init(|| {
-            reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(5))
-                .user_agent(concat!("landform/", env!("CARGO_PKG_VERSION"), " (rollout analysis)"))
-                .build()
-                .map_err(|e| e.to_string())
-        })
+        .get_or_init(|| crate::http::Client::new("rollout analysis", Duration::from_secs(5), 16 << 20))
         .as_ref()
         .map_err(Clone::clone)
 }
@@ -41,11 +38,10 @@ impl Measure for Http {
                     .filter_map(|_| {
                         let start = std::time::Instant::now();
                         let r = c
-                            .get(url)
-                            .send()
+                            .send(Request::get(url))
                             .ok()
                             .filter(|r| r.status().is_success() || r.status().is_redirection())?;
-                        let _ = r.bytes();
+                        r.bytes().ok()?;
                         (start.elapsed().as_secs_f64()).into()
                     })
                     .collect();
@@ -62,7 +58,9 @@ impl Measure for Http {
             "http" => {
                 let c = client()?;
                 let ok = (0..PROBES)
-                    .filter(|_| c.get(url).send().is_ok_and(|r| r.status().is_success() || r.status().is_redirection()))
+                    .filter(|_| {
+                        c.send(Request::get(url)).is_ok_and(|r| r.status().is_success() || r.status().is_redirection())
+                    })
                     .count();
                 Ok(Some(ok as f64 / PROBES as f64))
             }
@@ -77,12 +75,10 @@ impl Measure for Http {
                 )
                 .map_err(|e| format!("{} is not a URL: {e}", m.shown_url()))?;
                 let resp = client()?
-                    .get(endpoint)
-                    .send()
-                    .map_err(|e| format!("Prometheus at {} did not answer: {}", m.shown_url(), e.without_url()))?;
+                    .send(Request::get(endpoint.as_str()))
+                    .map_err(|e| format!("Prometheus at {} did not answer: {e}", m.shown_url()))?;
                 let status = resp.status();
-                let body: serde_json::Value =
-                    resp.json().map_err(|e| format!("Prometheus's answer is not JSON: {e}"))?;
+                let body = resp.json().map_err(|e| format!("Prometheus at {}: {e}", m.shown_url()))?;
                 if !status.is_success() || body["status"] != "success" {
                     return Err(format!(
                         "Prometheus refused the query ({status}): {}",

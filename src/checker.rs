@@ -130,7 +130,11 @@ pub fn serve(common: &CommonArgs, providers: &landform_engine::Providers, rules:
         // Whatever prints it by mistake prints it redacted.
         landform_lang::secrets::remember_texts([url.clone()]);
         match reqwest::Url::parse(url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            Ok(u) => {
+                if let Err(e) = crate::http::check_url(&u) {
+                    return fail(&format!("--notify: {e}"));
+                }
+            }
             _ => return fail("--notify must be an http:// or https:// URL"),
         }
     }
@@ -167,15 +171,19 @@ pub fn serve(common: &CommonArgs, providers: &landform_engine::Providers, rules:
         }
         // Messages go out in order on a task of their own, so that a slow or
         // failing receiver never delays a check.
-        let notifier = opts.notify.clone().and_then(|url| {
-            let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().ok()?;
-            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(&'static str, serde_json::Value)>();
-            tokio::spawn(async move {
-                while let Some((event, body)) = rx.recv().await {
-                    notify(&client, &url, event, &body).await;
+        // A thread, because the shared HTTP client is a blocking one.
+        let notifier = opts.notify.clone().map(|url| {
+            let (tx, rx) = std::sync::mpsc::channel::<(&'static str, serde_json::Value)>();
+            std::thread::spawn(move || {
+                let client = match crate::http::Client::new("drift webhook", Duration::from_secs(10), 64 << 10) {
+                    Ok(c) => c,
+                    Err(e) => return log(&format!("webhook: cannot send notifications: {e}")),
+                };
+                for (event, body) in rx {
+                    notify(&client, &url, event, &body);
                 }
             });
-            Some(tx)
+            tx
         });
         let labels = ws(&common.workspace);
         for f in [&metrics.checks, &metrics.failed, &metrics.skipped] {
@@ -399,10 +407,10 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// POST the message, retrying with backoff on errors, 429 and 5xx.
-async fn notify(client: &reqwest::Client, url: &str, event: &str, body: &serde_json::Value) {
+fn notify(client: &crate::http::Client, url: &str, event: &str, body: &serde_json::Value) {
     let mut delay = Duration::from_secs(1);
     for attempt in 1..=4 {
-        let why = match client.post(url).json(body).send().await {
+        let why = match client.send(crate::http::Request::new(reqwest::Method::POST, url).json(body)) {
             Ok(r) if r.status().is_success() => {
                 log(&format!("webhook: sent {event}"));
                 return;
@@ -412,16 +420,20 @@ async fn notify(client: &reqwest::Client, url: &str, event: &str, body: &serde_j
                 return;
             }
             Ok(r) => format!("the receiver answered {}", r.status()),
-            Err(e) => error_chain(&e.without_url()),
+            Err(e) => e,
         };
-        if attempt == 4 || crate::signals::stop_flag().load(Ordering::SeqCst) {
+        let stop = crate::signals::stop_flag();
+        if attempt == 4 || stop.load(Ordering::SeqCst) {
             log(&format!("webhook: could not send {event}: {why}"));
             return;
         }
         log(&format!("webhook: attempt {attempt} failed ({why}); retrying in {}s", delay.as_secs()));
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = stopped() => return,
+        let until = Instant::now() + delay;
+        while Instant::now() < until {
+            if stop.load(Ordering::SeqCst) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
         delay *= 2;
     }

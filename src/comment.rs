@@ -5,6 +5,7 @@
 //! are retried with backoff (honouring Retry-After and x-ratelimit-reset); the
 //! token is remembered as a secret, so no output can show it.
 
+use crate::http::{self, Request};
 use crate::{run, ui, CommonArgs};
 use clap::Args;
 use landform_engine::render::markdown::{self, GITHUB_LIMIT, GITLAB_LIMIT};
@@ -53,23 +54,23 @@ struct Forge {
     gitlab: bool,
     api: String,
     token: String,
-    client: reqwest::Client,
+    client: http::Client,
 }
 
+/// The most one API answer may hold: a page of 100 comments of 64 KiB each
+/// is 6.5 MiB.
+const MAX_ANSWER: u64 = 32 << 20;
+/// Pages of comments read at most (100 each) while looking for ours.
+const MAX_PAGES: u64 = 100;
+
 pub fn run(common: &CommonArgs, args: CommentArgs, color: bool) -> u8 {
-    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => match rt.block_on(comment(common, &args)) {
-            Ok(msg) => {
-                crate::outln!("{msg}");
-                0
-            }
-            Err(e) => {
-                crate::errln!("{}", ui::error_line(&e, color));
-                1
-            }
-        },
+    match comment(common, &args) {
+        Ok(msg) => {
+            crate::outln!("{msg}");
+            0
+        }
         Err(e) => {
-            crate::errln!("{}", ui::error_line(&format!("cannot start: {e}"), color));
+            crate::errln!("{}", ui::error_line(&e, color));
             1
         }
     }
@@ -97,11 +98,7 @@ fn forge(args: &CommentArgs) -> Result<Forge, String> {
     };
     // Never printed, whatever an error says.
     landform_lang::secrets::remember_texts([token.clone()]);
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .user_agent(concat!("landform/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| e.to_string())?;
+    let client = http::Client::new("comment", Duration::from_secs(60), MAX_ANSWER)?;
     Ok(Forge { gitlab, api: api.trim_end_matches('/').to_string(), token, client })
 }
 
@@ -151,10 +148,12 @@ fn body(common: &CommonArgs, args: &CommentArgs, limit: usize) -> Result<(String
 
 /// What a failed request means, in words that say what to check.
 fn explain(status: StatusCode, what: &str, text: &str, f: &Forge) -> String {
+    // Redacted whole before it is cut: a token across the cut would show in part.
     let message = serde_json::from_str::<Value>(text)
         .ok()
         .and_then(|v| v.get("message").map(|m| m.to_string().trim_matches('"').to_string()))
-        .unwrap_or_else(|| text.chars().take(300).collect());
+        .unwrap_or_else(|| text.to_string());
+    let message: String = landform_lang::secrets::redact(&message).chars().take(300).collect();
     let who = if f.gitlab { "GitLab" } else { "GitHub" };
     let hint = match status.as_u16() {
         401 => format!(
@@ -175,8 +174,9 @@ fn explain(status: StatusCode, what: &str, text: &str, f: &Forge) -> String {
     format!("{what} failed ({status}): {hint}. {who} said: {message}")
 }
 
-/// One request, retried on 5xx and rate limits with backoff.
-async fn send(
+/// One request, retried on 5xx and rate limits with backoff. A success must
+/// answer JSON (or nothing): anything else, or an answer cut short, is an error.
+fn send(
     f: &Forge,
     method: Method,
     url: &str,
@@ -185,44 +185,53 @@ async fn send(
 ) -> Result<(Value, reqwest::header::HeaderMap), String> {
     let mut delay = Duration::from_millis(500);
     for attempt in 1..=5 {
-        let mut req = f.client.request(method.clone(), url);
+        let mut req = Request::new(method.clone(), url);
         req = if f.gitlab {
-            req.header("PRIVATE-TOKEN", &f.token)
+            req.credential("private-token", &f.token)
         } else {
-            req.bearer_auth(&f.token)
-                .header("Accept", "application/vnd.github+json")
-                .header("X-GitHub-Api-Version", "2022-11-28")
+            req.bearer(&f.token)
+                .header("accept", "application/vnd.github+json")
+                .header("x-github-api-version", "2022-11-28")
         };
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = match req.send().await {
+        let resp = match f.client.send(req) {
             Ok(r) => r,
             Err(e) if attempt < 5 => {
-                crate::errln!("{what}: {}; retrying in {} ms", crate::checker::error_chain(&e), delay.as_millis());
-                tokio::time::sleep(delay).await;
+                crate::errln!("{what}: {e}; retrying in {} ms", delay.as_millis());
+                std::thread::sleep(delay);
                 delay *= 2;
                 continue;
             }
-            Err(e) => return Err(format!("{what} failed: {}", crate::checker::error_chain(&e))),
+            Err(e) => return Err(format!("{what} failed: {e}")),
         };
         let status = resp.status();
         let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap_or_default();
         let limited = status == StatusCode::TOO_MANY_REQUESTS
             || (status == StatusCode::FORBIDDEN
                 && headers.get("x-ratelimit-remaining").and_then(|v| v.to_str().ok()) == Some("0"));
         if (status.is_server_error() || limited) && attempt < 5 {
             let wait = retry_after(&headers).unwrap_or(delay).min(Duration::from_secs(60));
             crate::errln!("{what}: {status}; retrying in {} ms", wait.as_millis());
-            tokio::time::sleep(wait).await;
+            std::thread::sleep(wait);
             delay *= 2;
             continue;
         }
         if !status.is_success() {
+            let text = resp.text().unwrap_or_default();
             return Err(explain(status, what, &text, f));
         }
-        let v = if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
+        let text = resp.text().map_err(|e| format!("{what} failed: {e}"))?;
+        let v = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).map_err(|_| {
+                format!(
+                    "{what} failed: the answer is not JSON (is GITHUB_API_URL or GITLAB_API_URL the API's address?)"
+                )
+            })?
+        };
         return Ok((v, headers));
     }
     Err(format!("{what} failed after 5 attempts"))
@@ -239,6 +248,37 @@ fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(reset.saturating_sub(now) + 1))
 }
 
+/// Who the token is: only a comment this user wrote is ours to update; a
+/// marker copied into another user's comment is not.
+enum Author {
+    Id(u64),
+    /// GitHub Actions' GITHUB_TOKEN may not read `/user`; what it writes is
+    /// written by this bot.
+    Login(&'static str),
+}
+
+impl Author {
+    fn wrote(&self, comment: &Value, gitlab: bool) -> bool {
+        let user = if gitlab { &comment["author"] } else { &comment["user"] };
+        match self {
+            Author::Id(id) => user["id"].as_u64() == Some(*id),
+            Author::Login(login) => user["login"].as_str() == Some(login),
+        }
+    }
+}
+
+fn author(f: &Forge) -> Result<Author, String> {
+    let url = format!("{}/user", f.api);
+    match send(f, Method::GET, &url, None, "asking who the token belongs to") {
+        Ok((v, _)) => v["id"]
+            .as_u64()
+            .map(Author::Id)
+            .ok_or_else(|| "asking who the token belongs to failed: the answer names no user id".to_string()),
+        Err(e) if !f.gitlab && e.contains("(403 Forbidden)") => Ok(Author::Login("github-actions[bot]")),
+        Err(e) => Err(e),
+    }
+}
+
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -248,7 +288,7 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-async fn comment(common: &CommonArgs, args: &CommentArgs) -> Result<String, String> {
+fn comment(common: &CommonArgs, args: &CommentArgs) -> Result<String, String> {
     let f = forge(args)?;
     if !f.gitlab && args.repo.split('/').count() != 2 {
         return Err(format!("--repo {} is not OWNER/NAME", args.repo));
@@ -264,31 +304,51 @@ async fn comment(common: &CommonArgs, args: &CommentArgs) -> Result<String, Stri
             format!("{}/repos/{}/issues/{}/comments", f.api, args.repo, args.pr),
         )
     };
-    // Our earlier comment, through every page.
+    let me = author(&f)?;
+    // Our earlier comment, through every page: a list that is not a list, a
+    // server that ignores `page` or a list without end is an error, never
+    // "no comment yet" (which would post a second one).
     let mut found: Option<(u64, String)> = None;
-    for page in 1.. {
+    let mut previous: Option<Vec<Value>> = None;
+    for page in 1..=MAX_PAGES + 1 {
+        if page > MAX_PAGES {
+            return Err(format!(
+                "listing the comments failed: more than {} comments; the API may be ignoring `page`",
+                MAX_PAGES * 100
+            ));
+        }
         let url = format!("{list}?per_page=100&page={page}");
-        let (v, _) = send(&f, Method::GET, &url, None, "listing the comments").await?;
-        let items = v.as_array().cloned().unwrap_or_default();
-        for c in &items {
+        let (v, _) = send(&f, Method::GET, &url, None, "listing the comments")?;
+        let Some(items) = v.as_array() else {
+            return Err("listing the comments failed: the answer is not a list of comments".into());
+        };
+        let ids: Vec<Value> = items.iter().map(|c| c["id"].clone()).collect();
+        if !items.is_empty() && previous.as_ref() == Some(&ids) {
+            return Err(format!(
+                "listing the comments failed: page {page} is page {} again: the API ignores `page`",
+                page - 1
+            ));
+        }
+        for c in items {
             let b = c["body"].as_str().unwrap_or_default();
-            if b.starts_with(&marker) {
+            if b.starts_with(&marker) && me.wrote(c, f.gitlab) {
                 found = c["id"].as_u64().map(|id| (id, b.to_string()));
             }
         }
         if found.is_some() || items.len() < 100 {
             break;
         }
+        previous = Some(ids);
     }
     let what = match &found {
         Some((_, old)) if *old == text => "unchanged: nothing sent".to_string(),
         Some((id, _)) => {
             let m = if f.gitlab { Method::PUT } else { Method::PATCH };
-            send(&f, m, &format!("{one}{id}"), Some(&json!({ "body": text })), "updating the comment").await?;
+            send(&f, m, &format!("{one}{id}"), Some(&json!({ "body": text })), "updating the comment")?;
             format!("updated comment {id}")
         }
         None => {
-            let (v, _) = send(&f, Method::POST, &create, Some(&json!({ "body": text })), "posting the comment").await?;
+            let (v, _) = send(&f, Method::POST, &create, Some(&json!({ "body": text })), "posting the comment")?;
             format!("posted comment {}", v["id"].as_u64().map(|i| i.to_string()).unwrap_or_default())
         }
     };
@@ -307,12 +367,12 @@ async fn comment(common: &CommonArgs, args: &CommentArgs) -> Result<String, Stri
             let url = format!("{}/projects/{}/statuses/{sha}", f.api, encode(&args.repo));
             let state = if failed { "failed" } else { "success" };
             let body = json!({ "state": state, "name": context, "description": description });
-            send(&f, Method::POST, &url, Some(&body), "setting the commit status").await?;
+            send(&f, Method::POST, &url, Some(&body), "setting the commit status")?;
         } else {
             let url = format!("{}/repos/{}/statuses/{sha}", f.api, args.repo);
             let state = if failed { "failure" } else { "success" };
             let body = json!({ "state": state, "context": context, "description": description });
-            send(&f, Method::POST, &url, Some(&body), "setting the commit status").await?;
+            send(&f, Method::POST, &url, Some(&body), "setting the commit status")?;
         }
         msg.push_str(&format!("; status {context} set on {sha}"));
     }

@@ -16,6 +16,7 @@ use landform_lang::version::{Constraint, Version};
 use landform_state::files::io_words;
 use serde_json::{json, Value as Json};
 
+use crate::http;
 use crate::inputs::DiskFs;
 
 pub const MODULES_DIR: &str = ".landform/modules";
@@ -339,19 +340,19 @@ fn join_subdirs(a: &Option<String>, b: &Option<String>) -> Option<String> {
     }
 }
 
-fn client() -> Result<reqwest::blocking::Client, String> {
-    reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .user_agent(concat!("landform/", env!("CARGO_PKG_VERSION"), " (init)"))
-        .build()
-        .map_err(|e| e.to_string())
+/// A registry's answers are small JSON documents.
+fn client() -> Result<http::Client, String> {
+    http::Client::new("init", Duration::from_secs(60), 4 << 20)
 }
 
+/// A module is source text: 256 MiB is far past any real one.
+const MAX_ARCHIVE: u64 = 256 << 20;
+
 /// A registry's module API: its address through service discovery
-/// (`/.well-known/terraform.json`). A registry on this machine (localhost,
-/// 127.0.0.1) is spoken to over plain HTTP; any other over HTTPS only.
-fn registry_base(c: &reqwest::blocking::Client, host: &str) -> Result<String, String> {
-    let local = host.starts_with("localhost") || host.starts_with("127.0.0.1") || host.starts_with("[::1]");
+/// (`/.well-known/terraform.json`). A registry on this machine (a host that
+/// is loopback, parsed) is spoken to over plain HTTP; any other over HTTPS only.
+fn registry_base(c: &http::Client, host: &str) -> Result<String, String> {
+    let local = http::is_loopback_authority(host);
     let origin = format!("{}://{host}", if local { "http" } else { "https" });
     let url = format!("{origin}/.well-known/terraform.json");
     let j: Json = get_json(c, &url)?;
@@ -361,15 +362,12 @@ fn registry_base(c: &reqwest::blocking::Client, host: &str) -> Result<String, St
     Ok(if base.ends_with('/') { base } else { format!("{base}/") })
 }
 
-fn get_json(c: &reqwest::blocking::Client, url: &str) -> Result<Json, String> {
-    let r = c
-        .get(url)
-        .send()
-        .map_err(|e| format!("cannot reach {}: {}", redact(url), crate::checker::error_chain(&e.without_url())))?;
+fn get_json(c: &http::Client, url: &str) -> Result<Json, String> {
+    let r = c.send(http::Request::get(url)).map_err(|e| format!("cannot reach {}: {e}", redact(url)))?;
     if !r.status().is_success() {
         return Err(format!("{} answered {}", redact(url), r.status()));
     }
-    r.json().map_err(|e| format!("{} did not answer JSON: {e}", redact(url)))
+    r.json().map_err(|e| format!("{}: {e}", redact(url)))
 }
 
 /// The version to take (the locked one, or the newest the constraint
@@ -403,12 +401,9 @@ fn registry_resolve(
         });
     };
     let url = format!("{base}{path}/{version}/download");
-    let r = c
-        .get(&url)
-        .send()
-        .map_err(|e| format!("cannot reach {}: {}", redact(&url), crate::checker::error_chain(&e.without_url())))?;
+    let r = c.send(http::Request::get(&url)).map_err(|e| format!("cannot reach {}: {e}", redact(&url)))?;
     if !r.status().is_success() {
-        return Err(format!("{url} answered {}", r.status()));
+        return Err(format!("{} answered {}", redact(&url), r.status()));
     }
     let getter = r
         .headers()
@@ -459,22 +454,35 @@ fn fetch_into(kind: &Kind, dest: &Path) -> Result<String, String> {
             Ok(format!("{}@{commit}", redact(url)))
         }
         Kind::Archive { url } => {
-            let c = client()?;
-            let r = c.get(url).send().map_err(|e| {
-                format!("cannot reach {}: {}", redact(url), crate::checker::error_chain(&e.without_url()))
-            })?;
+            // Streamed to a file beside dest, never held in memory, and
+            // refused past its size limit.
+            let c = http::Client::new("init", Duration::from_secs(600), MAX_ARCHIVE)?;
+            let r = c.send(http::Request::get(url)).map_err(|e| format!("cannot reach {}: {e}", redact(url)))?;
             if !r.status().is_success() {
                 return Err(format!("{} answered {}", redact(url), r.status()));
             }
-            // A module is source text: 256 MiB is far past any real one.
-            let bytes = r
-                .bytes()
-                .map_err(|e| format!("reading {}: {}", redact(url), crate::checker::error_chain(&e.without_url())))?;
-            if bytes.len() > 256 << 20 {
-                return Err(format!("{} is larger than 256 MiB", redact(url)));
+            let mut download = dest.as_os_str().to_owned();
+            download.push(".download");
+            let download = PathBuf::from(download);
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| io_words(&e))?;
             }
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&download)
+                .map_err(|e| io_words(&e))?;
+            let _remove = RemoveOnDrop(download.clone());
+            let mut w = std::io::BufWriter::new(&file);
+            r.copy_to(&mut w).map_err(|e| format!("downloading {}: {e}", redact(url)))?;
+            std::io::Write::flush(&mut w).map_err(|e| io_words(&e))?;
+            drop(w);
+            let mut file = file;
+            std::io::Seek::rewind(&mut file).map_err(|e| io_words(&e))?;
             std::fs::create_dir_all(dest).map_err(|e| e.to_string())?;
-            let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
+            let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
             let mut unpacked: u64 = 0;
             for entry in archive.entries().map_err(|e| format!("{} is not a .tar.gz: {e}", redact(url)))? {
                 let mut entry = entry.map_err(|e| format!("{} is not a .tar.gz: {e}", redact(url)))?;
@@ -502,6 +510,16 @@ fn fetch_into(kind: &Kind, dest: &Path) -> Result<String, String> {
 }
 
 use landform_lang::module::redact_url as redact;
+
+/// A file removed when this goes out of scope (a download once unpacked, or
+/// one that failed).
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
 
 /// Every entry under `dir`, without following links: a link is listed, never
 /// entered, so that a link to `.` cannot make a walk endless.

@@ -5,6 +5,7 @@ mod checker;
 mod comment;
 mod console;
 mod drift_cmd;
+mod http;
 mod init;
 mod inputs;
 mod notify;

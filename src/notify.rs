@@ -49,11 +49,7 @@ impl Notifier {
         landform_lang::secrets::remember_texts(urls.clone());
         let (tx, rx) = channel::<(String, serde_json::Value)>();
         let worker = std::thread::spawn(move || {
-            let client = match reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(5))
-                .user_agent(concat!("landform/", env!("CARGO_PKG_VERSION"), " (rollout notifications)"))
-                .build()
-            {
+            let client = match crate::http::Client::new("rollout notifications", Duration::from_secs(5), 64 << 10) {
                 Ok(c) => c,
                 Err(e) => {
                     crate::errln!("notify: cannot send notifications: {e}");
@@ -85,17 +81,18 @@ impl Notifier {
     }
 }
 
-fn send(client: &reqwest::blocking::Client, url: &str, event: &str, body: &serde_json::Value) {
+fn send(client: &crate::http::Client, url: &str, event: &str, body: &serde_json::Value) {
     let mut delay = Duration::from_millis(500);
     for attempt in 1..=4 {
-        let why = match client.post(url).json(body).send() {
+        let req = crate::http::Request::new(reqwest::Method::POST, url).json(body);
+        let why = match client.send(req) {
             Ok(r) if r.status().is_success() => return,
             Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 => {
                 crate::errln!("notify: the receiver refused {event} with {}; not retrying", r.status());
                 return;
             }
             Ok(r) => format!("the receiver answered {}", r.status()),
-            Err(e) => e.without_url().to_string(),
+            Err(e) => e,
         };
         if attempt == 4 {
             crate::errln!("notify: could not send {event}: {why}");

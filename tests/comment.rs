@@ -37,7 +37,34 @@ struct State {
     fail_creates: u32,
     /// Answer this many lists with 429 and Retry-After first.
     rate_limited: u32,
+    /// Bytes of an endless list sent before the client hung up.
+    body_sent: u64,
     forbid: bool,
+    /// With `forbid`: the message of the 403.
+    forbid_message: Option<String>,
+    /// How the comment list is answered.
+    list: ListMode,
+}
+
+/// Ways a comment list can go wrong.
+#[derive(Default, Clone, Copy, PartialEq)]
+enum ListMode {
+    #[default]
+    Normal,
+    /// The connection ends half way through the list.
+    CutShort,
+    /// A 200 with a page that is not JSON.
+    NotJson,
+    /// A 200 with JSON that is not a list.
+    NotAList,
+    /// Every page is the first page.
+    IgnoresPage,
+    /// Every page is 100 new comments.
+    Endless,
+    /// A body that never ends.
+    EndlessBody,
+    /// A redirect to another host (localhost, this port).
+    RedirectTo(u16),
 }
 
 struct Forge {
@@ -82,6 +109,9 @@ impl Forge {
                 let mut body = vec![0; len];
                 reader.read_exact(&mut body).unwrap();
                 let req = Request { method, path, headers, body: String::from_utf8_lossy(&body).into_owned() };
+                if odd_list(&mut s.lock().unwrap(), &req, gitlab, &mut stream) {
+                    continue;
+                }
                 let (status, reply) = answer(&mut s.lock().unwrap(), &req, gitlab);
                 let reply = reply.to_string();
                 let _ = write!(
@@ -103,10 +133,77 @@ impl Forge {
     }
 }
 
+/// A comment list answered as `s.list` says; false when it is answered as usual.
+fn odd_list(s: &mut State, req: &Request, gitlab: bool, stream: &mut std::net::TcpStream) -> bool {
+    let list =
+        if gitlab { "/projects/acme%2Finfra/merge_requests/7/notes" } else { "/repos/acme/infra/issues/7/comments" };
+    if req.method != "GET" || req.path.split('?').next() != Some(list) || s.list == ListMode::Normal {
+        return false;
+    }
+    s.requests.push(req.clone());
+    let page: u64 =
+        req.path.split(['?', '&']).find_map(|kv| kv.strip_prefix("page=")).and_then(|v| v.parse().ok()).unwrap_or(1);
+    let hundred = |from: u64| -> String {
+        let items: Vec<Value> = (from..from + 100)
+            .map(|id| json!({ "id": id, "body": "a review comment", "user": { "id": 2 }, "author": { "id": 2 } }))
+            .collect();
+        json!(items).to_string()
+    };
+    let head = |len: usize| {
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+        )
+    };
+    let _ = match s.list {
+        ListMode::Normal => unreachable!(),
+        ListMode::CutShort => {
+            let body = hundred(1);
+            write!(stream, "{}{}", head(body.len()), &body[..body.len() / 2])
+        }
+        ListMode::NotJson => {
+            let body = "<html><body>Sign in</body></html>";
+            write!(stream, "{}{body}", head(body.len()))
+        }
+        ListMode::NotAList => {
+            let body = json!({ "comments": [] }).to_string();
+            write!(stream, "{}{body}", head(body.len()))
+        }
+        ListMode::IgnoresPage => {
+            let body = hundred(1);
+            write!(stream, "{}{body}", head(body.len()))
+        }
+        ListMode::Endless => {
+            let body = hundred(page * 100);
+            write!(stream, "{}{body}", head(body.len()))
+        }
+        ListMode::EndlessBody => {
+            let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n[");
+            let chunk = format!("{},", json!({ "id": 1, "body": "x".repeat(4000) })).repeat(256);
+            let mut sent = 0u64;
+            // At most 1 GiB; the client should hang up long before.
+            while sent < 1 << 30 && stream.write_all(chunk.as_bytes()).is_ok() {
+                sent += chunk.len() as u64;
+            }
+            s.body_sent = sent;
+            Ok(())
+        }
+        ListMode::RedirectTo(port) => write!(
+            stream,
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://localhost:{port}{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            req.path
+        ),
+    };
+    true
+}
+
 fn answer(s: &mut State, req: &Request, gitlab: bool) -> (&'static str, Value) {
     s.requests.push(req.clone());
     if s.forbid {
-        return ("403 Forbidden", json!({ "message": "Resource not accessible by integration" }));
+        // A message of its own comes as a bare string, as a proxy in front might answer.
+        return match s.forbid_message.clone() {
+            Some(m) => ("403 Forbidden", Value::String(m)),
+            None => ("403 Forbidden", json!({ "message": "Resource not accessible by integration" })),
+        };
     }
     let (path, query) = req.path.split_once('?').unwrap_or((&req.path, ""));
     let list =
@@ -116,6 +213,8 @@ fn answer(s: &mut State, req: &Request, gitlab: bool) -> (&'static str, Value) {
     let statuses = if gitlab { "/projects/acme%2Finfra/statuses/" } else { "/repos/acme/infra/statuses/" };
     let body: Value = serde_json::from_str(&req.body).unwrap_or(Value::Null);
     match (req.method.as_str(), path) {
+        // The token's user: id 1. Comments made through the API are its.
+        ("GET", "/user") => ("200 OK", json!({ "id": 1, "login": "landform-bot", "username": "landform-bot" })),
         ("GET", p) if p == list && s.rate_limited > 0 => {
             s.rate_limited -= 1;
             ("429 Too Many Requests\r\nRetry-After: 1", json!({ "message": "API rate limit exceeded" }))
@@ -130,7 +229,10 @@ fn answer(s: &mut State, req: &Request, gitlab: bool) -> (&'static str, Value) {
                 .iter()
                 .skip((page - 1) * per)
                 .take(per)
-                .map(|(id, b)| json!({ "id": id, "body": b }))
+                .map(|(id, b)| {
+                    let author = json!({ "id": if *id >= 1000 { 1 } else { 2 } });
+                    json!({ "id": id, "body": b, "user": author, "author": author })
+                })
                 .collect();
             ("200 OK", json!(items))
         }
@@ -364,4 +466,94 @@ fn golden(name: &str, md: &str) {
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(expected == out, "{} differs (UPDATE_EXPECT=1 rewrites it):\n{out}", path.display());
+}
+
+#[test]
+fn a_comment_list_that_is_cut_short_not_json_unpaged_or_endless_is_an_error_and_nothing_is_posted() {
+    let f = Fixture::new("comment-bad-lists", CONFIG);
+    f.ok(&["plan", "--out", "p.plan"]);
+    for (gitlab, mode, says) in [
+        (false, ListMode::CutShort, "cut short"),
+        (true, ListMode::CutShort, "cut short"),
+        (false, ListMode::NotJson, "not JSON"),
+        (false, ListMode::NotAList, "not a list"),
+        (false, ListMode::IgnoresPage, "ignores `page`"),
+        (true, ListMode::Endless, "more than 10000 comments"),
+        (false, ListMode::EndlessBody, "larger than"),
+    ] {
+        let forge = Forge::start(gitlab);
+        forge.state.lock().unwrap().list = mode;
+        let started = std::time::Instant::now();
+        let out = comment(&f, &forge, gitlab, &["--plan", "p.plan"]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{says}: exit 1, not \"no comments yet\"\n{}{err}", text(&out.stdout));
+        assert!(err.contains(says), "{says}: {err}");
+        assert_eq!(writes(&forge), 0, "{says}: nothing was posted");
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "{says}: took {:?}", started.elapsed());
+        if mode == ListMode::EndlessBody {
+            let sent = forge.state.lock().unwrap().body_sent;
+            assert!(sent < 256 << 20, "{} MiB of an endless answer were read", sent >> 20);
+        }
+    }
+}
+
+#[test]
+fn a_marker_comment_written_by_another_user_is_not_ours_to_update() {
+    let f = Fixture::new("comment-planted", CONFIG);
+    f.ok(&["plan", "--out", "p.plan"]);
+    for gitlab in [false, true] {
+        let forge = Forge::start(gitlab);
+        // Another user (id 2) copied our marker into a comment of theirs.
+        let planted = "<!-- landform:plan workspace=default dir=. -->\nApproved, apply at will.".to_string();
+        forge.state.lock().unwrap().comments.push((5, planted.clone()));
+        let out = comment(&f, &forge, gitlab, &["--plan", "p.plan"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("posted comment"), "{}", text(&out.stdout));
+        let comments = forge.comments();
+        assert_eq!(comments[0], (5, planted), "the planted comment is untouched");
+        assert_eq!(comments.len(), 2);
+        assert!(forge.requests().iter().any(|r| r.method == "GET" && r.path == "/user"), "asked who the token is");
+        // Ours is found again next time, and nothing is sent.
+        let out = comment(&f, &forge, gitlab, &["--plan", "p.plan"]);
+        assert!(text(&out.stdout).contains("unchanged: nothing sent"), "{}", text(&out.stdout));
+    }
+}
+
+#[test]
+fn an_error_body_is_redacted_whole_before_it_is_cut() {
+    let f = Fixture::new("comment-redact-cut", CONFIG);
+    f.ok(&["plan", "--out", "p.plan"]);
+    // The token straddles character 300 of the message, where it is cut.
+    for at in [280, 290, 299] {
+        let forge = Forge::start(false);
+        {
+            let mut s = forge.state.lock().unwrap();
+            s.forbid = true;
+            s.forbid_message = Some(format!("{}{TOKEN} was refused", "x".repeat(at)));
+        }
+        let out = comment(&f, &forge, false, &["--plan", "p.plan"]);
+        assert_eq!(out.status.code(), Some(1));
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(!all.contains(&TOKEN[..8]), "part of the token was printed:\n{all}");
+    }
+}
+
+#[test]
+fn credentials_do_not_follow_a_redirect_to_another_host() {
+    let f = Fixture::new("comment-redirect", CONFIG);
+    f.ok(&["plan", "--out", "p.plan"]);
+    for gitlab in [false, true] {
+        let elsewhere = Forge::start(gitlab);
+        let port: u16 = elsewhere.url.rsplit(':').next().unwrap().parse().unwrap();
+        let forge = Forge::start(gitlab);
+        forge.state.lock().unwrap().list = ListMode::RedirectTo(port);
+        let _ = comment(&f, &forge, gitlab, &["--plan", "p.plan"]);
+        let there = elsewhere.requests();
+        assert!(!there.is_empty(), "the redirect was followed");
+        for r in &there {
+            assert_eq!(r.header("private-token"), None, "{r:?}");
+            assert_eq!(r.header("authorization"), None, "{r:?}");
+            assert_eq!(r.header("referer"), None, "{r:?}");
+        }
+    }
 }
