@@ -526,7 +526,14 @@ pub fn rekey(common: &CommonArgs, new_key_file: Option<&std::path::Path>, decryp
         None => Crypt::none(),
     };
     // Read with the current key and the new one, write with the new one.
-    let crypt = target.clone().also_reading_from(&current);
+    // Rekey is where values in the older binding (slot only) are read and
+    // sealed again for their workspace; plain values are read only when the
+    // state has no key yet (encrypting a plain state is asked for here, and
+    // nowhere else).
+    let mut crypt = target.clone().also_reading_from(&current).accepting_old_binding();
+    if !current.is_on() {
+        crypt = crypt.accepting_plain();
+    }
     let names = match run::pg_target(common) {
         Some(t) => match t.and_then(|t| landform_state::PgStore::workspaces(&t).map_err(|e| e.to_string())) {
             Ok(n) => n,

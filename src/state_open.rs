@@ -141,14 +141,6 @@ pub fn open_and_load(common: &CommonArgs, operation: &str, color: bool) -> Resul
     };
     let crypt = crypt(common).map_err(|e| fail(&e))?;
     let (st, snap) = open_with(common, operation, &crypt, color)?;
-    if crypt.plain_seen() > 0 {
-        // The store sealed what it held in plain text as it opened.
-        crate::errln!(
-            "Encrypted the state of workspace \"{}\" with the state key (key ID {}): it was stored unencrypted.",
-            st.workspace,
-            crypt.key_id().unwrap_or_default()
-        );
-    }
     Ok((st, snap))
 }
 

@@ -310,10 +310,15 @@ fn encryption_leaves_no_attribute_value_readable_in_sled_files_or_postgresql_row
     // Without a key the values are in the files: the scans below can fail.
     f.ok(&["apply", "--auto-approve"]);
     assert!(!files_holding(&f.dir, &skip, &canaries).is_empty());
-    // The key turned on: the next command that takes the lock seals all of it.
+    // The key turned on: a plain state is not read with it (a plain record
+    // could have been written by anyone) ...
+    let out = with("key1", &["plan", "-out", "p.plan"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("not encrypted although a state key is set"), "{}", text(&out.stderr));
+    // ... it is encrypted when asked: `state rekey` with no key set yet.
+    f.ok(&["state", "rekey", "--new-key-file", f.path("key1").to_str().unwrap()]);
     let out = with("key1", &["plan", "-out", "p.plan"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("Encrypted the state of workspace \"default\""), "{}", text(&out.stderr));
     let out = with("key1", &["apply", "--auto-approve", "--var", "word=canary-plain-9999"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(files_holding(&f.dir, &skip, &canaries), Vec::<String>::new());
@@ -342,7 +347,7 @@ fn encryption_leaves_no_attribute_value_readable_in_sled_files_or_postgresql_row
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let rows = pg.sql("SELECT kind || ' ' || key || ' ' || value FROM landform.records ORDER BY kind, key");
     let everything = format!("{rows}\n{}", pg.sql("SELECT row_to_json(w)::text FROM landform.workspaces w"));
-    assert!(rows.contains("lfenc1:") && rows.contains("r local_file.f"), "{rows}");
+    assert!(rows.contains("lfenc2:") && rows.contains("r local_file.f"), "{rows}");
     for c in canaries {
         assert!(!everything.contains(c), "{c} is in a row:\n{everything}");
     }
@@ -359,6 +364,61 @@ fn encryption_leaves_no_attribute_value_readable_in_sled_files_or_postgresql_row
     // The sled state it was copied from keeps key1.
     let sled = with("key2", &["state", "list"]);
     assert!(sled.status.code() == Some(1) && text(&sled.stderr).contains("key ID"), "{}", text(&sled.stderr));
+}
+
+/// Issue 25 item 9: with a key set, a record in plain text (which anyone who
+/// can write the database could forge) or a sealed record copied from another
+/// workspace is refused, naming it; it is never read, never sealed again.
+#[test]
+fn with_a_key_a_plain_or_copied_postgresql_record_is_refused_naming_it_and_never_resealed() {
+    let pg = Postgres::start();
+    let f = Fixture::new("pg-forged", ENCRYPTED);
+    std::fs::write(f.path("key1"), "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff").unwrap();
+    let run = |workspace: &str, key: bool, args: &[&str]| {
+        let mut c = f.cmd(args);
+        c.env("LANDFORM_BACKEND_URL", &pg.url).env("LANDFORM_WORKSPACE", workspace).stdin(Stdio::null());
+        if key {
+            c.env("LANDFORM_STATE_KEY_FILE", f.path("key1"));
+        }
+        c.output().unwrap()
+    };
+    let ok = |workspace: &str, key: bool, args: &[&str]| {
+        let out = run(workspace, key, args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}{}", text(&out.stdout), text(&out.stderr));
+    };
+    ok("default", true, &["apply", "--auto-approve"]);
+    for ws in ["dev", "plain"] {
+        ok("default", true, &["workspace", "new", ws]);
+    }
+    ok("dev", true, &["apply", "--auto-approve"]);
+    ok("plain", false, &["apply", "--auto-approve"]);
+    let value = |ws: &str, key: &str| {
+        pg.sql(&format!("SELECT value FROM landform.records WHERE workspace = '{ws}' AND kind = 'r' AND key = '{key}'"))
+    };
+    // A forged record: the plain one, put in place of the sealed one.
+    pg.sql(
+        "UPDATE landform.records SET value = (SELECT value FROM landform.records WHERE workspace = 'plain' AND kind = 'r' AND key = 'landform_data.a') WHERE workspace = 'default' AND kind = 'r' AND key = 'landform_data.a'",
+    );
+    let forged = value("default", "landform_data.a");
+    assert!(forged.starts_with('{'), "{forged}");
+    for args in [&["plan"][..], &["apply", "--auto-approve"], &["state", "list"]] {
+        let out = run("default", true, args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?} read a plain record: {}{err}", text(&out.stdout));
+        assert!(err.contains("record r/landform_data.a") && err.contains("not encrypted"), "{err}");
+    }
+    assert_eq!(value("default", "landform_data.a"), forged, "the forged record was sealed as if it were ours");
+    // A sealed record copied from workspace dev into default: it does not open there.
+    pg.sql(
+        "UPDATE landform.records SET value = (SELECT value FROM landform.records WHERE workspace = 'dev' AND kind = 'r' AND key = 'local_file.f') WHERE workspace = 'default' AND kind = 'r' AND key = 'local_file.f'",
+    );
+    pg.sql("UPDATE landform.records SET value = (SELECT value FROM landform.records WHERE workspace = 'dev' AND kind = 'r' AND key = 'landform_data.a') WHERE workspace = 'default' AND kind = 'r' AND key = 'landform_data.a'");
+    let out = run("default", true, &["plan"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "a record of workspace dev opened in default: {}{err}", text(&out.stdout));
+    assert!(err.contains("of workspace \"default\"") && err.contains("does not decrypt"), "{err}");
+    // dev itself is untouched and reads.
+    ok("dev", true, &["plan"]);
 }
 
 /// The issue's other way to choose the backend: a `backend "postgres"` block

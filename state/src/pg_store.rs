@@ -248,7 +248,7 @@ impl PgStore {
             client: tokio::sync::Mutex::new(client),
             schema: target.schema.clone(),
             workspace: workspace.to_string(),
-            crypt: crypt.clone(),
+            crypt: crypt.for_workspace(workspace),
         };
         let snap = store.load()?;
         Ok((store, snap))
@@ -307,11 +307,11 @@ impl PgStore {
         let (sql, pattern) = match self.crypt.key_id() {
             Some(id) => (
                 format!("SELECT count(*) FROM {records} WHERE workspace = $1 AND value NOT LIKE $2"),
-                format!("lfenc1:{id}:%"),
+                format!("{}{id}:%", crate::crypt::PREFIX),
             ),
             None => (
                 format!("SELECT count(*) FROM {records} WHERE workspace = $1 AND value LIKE $2"),
-                "lfenc1:%".to_string(),
+                "lfenc_:%".to_string(),
             ),
         };
         run(&self.rt, async {
@@ -434,10 +434,10 @@ impl Storage for PgStore {
                 let value = match self.crypt.open(&format!("{kind}/{key}"), stored.as_bytes()) {
                     Ok(v) => String::from_utf8(v).map_err(|_| bad())?,
                     Err(OpenError::Key(why)) => return Err(StateError(format!("{why}. Nothing was changed."))),
-                    Err(OpenError::Damaged) => {
-                        return Err(StateError(format!(
-                            "the PostgreSQL state's record {kind}/{key} does not decrypt: it was changed or damaged"
-                        )))
+                    Err(e) => {
+                        let what =
+                            format!("the PostgreSQL state's record {kind}/{key} of workspace \"{}\"", self.workspace);
+                        return Err(StateError(format!("{}. Nothing was changed.", e.words(&what))));
                     }
                 };
                 match kind.as_str() {

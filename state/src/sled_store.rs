@@ -200,7 +200,9 @@ impl Bad {
 fn unseal(crypt: &Crypt, k: &[u8], v: &[u8], what: impl FnOnce() -> String) -> std::result::Result<Vec<u8>, Bad> {
     crypt.open(&String::from_utf8_lossy(k), v).map_err(|e| match e {
         OpenError::Key(why) => Bad::Key(why),
-        OpenError::Damaged => Bad::Damaged(format!("{} does not decrypt: it was changed or damaged", what())),
+        // Not damage that `state recover` should repair by itself: refused, named.
+        OpenError::Unsealed | OpenError::OldBinding => Bad::Key(e.words(&what())),
+        OpenError::Damaged => Bad::Damaged(e.words(&what())),
     })
 }
 
@@ -226,7 +228,7 @@ fn read_db(db: &sled::Db, workspace: &str, crypt: &Crypt) -> std::result::Result
         let (k, stored) = item.map_err(|e| sled_words(&e))?;
         if [&b"r/"[..], b"p/", b"o/", b"w/"].iter().any(|p| k.starts_with(p)) {
             digest.toggle(&k, &stored);
-            if Crypt::sealed_with(&stored).as_deref() != crypt.key_id() {
+            if !crypt.is_current(&stored) {
                 stale += 1;
             }
         }
@@ -390,6 +392,7 @@ fn process_alive(pid: u32) -> bool {
 /// Nothing in the state directory is written. A workspace with no state reads
 /// as empty.
 pub fn read_snapshot(state_dir: &Path, workspace: &str, crypt: &Crypt) -> Result<Snapshot> {
+    let crypt = &crypt.for_workspace(workspace);
     let dir = workspace_dir(state_dir, workspace)?;
     let mut last = None;
     // An apply may commit while the copy is taken; a copy that does not match
@@ -430,6 +433,7 @@ impl SledStore {
     /// Open a workspace's state for writing (creating it if it has none) and
     /// read it. A damaged or rolled-back state is refused, and nothing written.
     pub fn open(state_dir: &Path, workspace: &str, crypt: &Crypt) -> Result<(SledStore, Snapshot)> {
+        let crypt = &crypt.for_workspace(workspace);
         let dir = workspace_dir(state_dir, workspace)?;
         let damaged = |why: &str| damaged(&dir, workspace, why, crypt);
         let manifest = read_manifest(&dir).map_err(|why| damaged(&why))?;
@@ -594,6 +598,7 @@ impl SledStore {
     /// damaged database is kept beside it, renamed. Returns the restored state
     /// and where the damaged one went.
     pub fn recover(state_dir: &Path, workspace: &str, crypt: &Crypt) -> Result<(Snapshot, PathBuf)> {
+        let crypt = &crypt.for_workspace(workspace);
         let dir = workspace_dir(state_dir, workspace)?;
         let backup = read_backup(&dir, crypt).map_err(|e| {
             StateError(format!("there is no usable backup in {} ({e}); nothing was changed", dir.display()))

@@ -134,7 +134,11 @@ fn a_key_turned_on_leaves_no_value_readable_in_any_file() {
     }
     // Without a key, the values are there to read: the scan below can fail.
     assert!(!files_holding(&dir, "plain-canary-1").is_empty());
-    let (store, snap) = SledStore::open(&dir, "default", &key(1)).unwrap();
+    // A key alone does not read plain records (anyone could have written them) ...
+    let e = SledStore::open(&dir, "default", &key(1)).err().expect("refused").0;
+    assert!(e.contains("record r/local_file.a") && e.contains("not encrypted"), "{e}");
+    // ... `state rekey` from no key asks for them to be read, and seals them.
+    let (store, snap) = SledStore::open(&dir, "default", &key(1).accepting_plain()).unwrap();
     assert_eq!(snap.resources[0].attributes["content"], "plain-canary-2");
     store.commit(&[Change::Put(Box::new(record("local_file.b", "plain-canary-3")))]).unwrap();
     drop(store);
@@ -165,7 +169,7 @@ fn a_rebuild_stopped_between_its_renames_is_finished_on_open() {
         store.commit(&[Change::Put(Box::new(record("local_file.a", "crash-canary")))]).unwrap();
     }
     copy_dir(&before, &after).unwrap();
-    drop(SledStore::open(&after, "default", &key(3)).unwrap());
+    drop(SledStore::open(&after, "default", &key(3).accepting_plain()).unwrap());
     // The state of a rebuild stopped after `db` became `db.old` and before
     // `db.new` became `db`: the manifest names the new database as pending.
     let (b, a) = (workspace_dir(&before, "default").unwrap(), workspace_dir(&after, "default").unwrap());
