@@ -33,16 +33,12 @@ pub fn pg_target(common: &CommonArgs) -> Option<Result<landform_state::PgTarget,
         Err(e) => return Some(Err(e.clone())),
     };
     landform_lang::secrets::remember_texts([url.clone()]);
-    Some(
-        landform_state::PgTarget::parse(url)
-            .map(|mut t| {
-                if let Some(s) = schema {
-                    t.schema = s.clone();
-                }
-                t
-            })
-            .map_err(|e| format!("the backend block's url: {e}")),
-    )
+    Some(landform_state::PgTarget::parse(url).map_err(|e| format!("the backend block's url: {e}")).and_then(|t| {
+        match schema {
+            Some(s) => t.with_schema(s).map_err(|e| format!("the backend block's schema: {e}")),
+            None => Ok(t),
+        }
+    }))
 }
 
 /// A backend block's URL and schema.

@@ -366,6 +366,50 @@ fn encryption_leaves_no_attribute_value_readable_in_sled_files_or_postgresql_row
     assert!(sled.status.code() == Some(1) && text(&sled.stderr).contains("key ID"), "{}", text(&sled.stderr));
 }
 
+/// Issue 25 items 11 and 14: `sslmode=prefer` tries TLS first, as psql
+/// does (a server that takes only TLS is reached); a parameter given twice
+/// (`sslmode=require&sslmode=disable`) is an error, never the last one
+/// silently; a schema name PostgreSQL would cut to 63 bytes is refused.
+#[test]
+fn sslmode_prefer_uses_tls_and_a_repeated_parameter_or_an_overlong_schema_is_refused() {
+    let tls = Postgres::start_with(true);
+    let f = quickstart("pg-sslmode");
+    let run =
+        |url: &str, args: &[&str]| f.cmd(args).env("LANDFORM_BACKEND_URL", url).stdin(Stdio::null()).output().unwrap();
+    let ca = tls.dir.join("ca.pem");
+    for mode in ["prefer", "allow"] {
+        let out = run(&format!("{}?sslmode={mode}&sslrootcert={}", tls.url, ca.display()), &["state", "list"]);
+        assert_eq!(out.status.code(), Some(0), "sslmode={mode} did not use TLS: {}", text(&out.stderr));
+    }
+    drop(tls);
+    let pg = Postgres::start();
+    for query in ["sslmode=require&sslmode=disable", "sslmode=disable&sslmode=disable", "schema=a&schema=b"] {
+        let out = run(&format!("{}?{query}", pg.url), &["apply", "--auto-approve"]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{query} was taken: {}{err}", text(&out.stdout));
+        assert!(err.contains("more than once"), "{query}: {err}");
+    }
+    let out = run(&format!("{}?sslmode=sometimes", pg.url), &["state", "list"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    // Two names that share their first 63 bytes would be one schema.
+    let long = format!("{}{}", "s".repeat(63), "a");
+    let out = run(&format!("{}?schema={long}", pg.url), &["apply", "--auto-approve"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}{err}", text(&out.stdout));
+    assert!(err.contains("63 bytes") && err.contains("64 bytes long"), "{err}");
+    std::fs::write(
+        f.path("backend.lf"),
+        format!("backend \"postgres\" {{\n  url    = env(\"LANDFORM_PG_URL\")\n  schema = \"{long}\"\n}}\n"),
+    )
+    .unwrap();
+    let out =
+        f.cmd(&["apply", "--auto-approve"]).env("LANDFORM_PG_URL", &pg.url).stdin(Stdio::null()).output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}{err}", text(&out.stdout));
+    assert!(err.contains("63 bytes"), "{err}");
+    assert_eq!(pg.sql(&format!("SELECT count(*) FROM pg_namespace WHERE nspname LIKE '{}%'", "s".repeat(20))), "0");
+}
+
 /// Issue 25 item 9: with a key set, a record in plain text (which anyone who
 /// can write the database could forge) or a sealed record copied from another
 /// workspace is refused, naming it; it is never read, never sealed again.

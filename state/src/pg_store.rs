@@ -75,9 +75,9 @@ fn run<F: std::future::Future>(rt: &tokio::runtime::Runtime, f: F) -> F::Output 
     }
 }
 
-/// TLS for `sslmode=require` (and verify-ca, verify-full): the server's
-/// certificate is always verified, against `sslrootcert=FILE` when given,
-/// else the system's roots. Without sslmode, no TLS.
+/// TLS for `sslmode=prefer`, `require` (and verify-ca, verify-full): the
+/// server's certificate is always verified, against `sslrootcert=FILE` when
+/// given, else the system's roots. Without sslmode, or with `disable`, no TLS.
 fn tls(target: &PgTarget) -> Result<Option<tokio_postgres_rustls::MakeRustlsConnect>> {
     if !target.tls {
         return Ok(None);
@@ -200,9 +200,14 @@ pub struct PgTarget {
     pub root_cert: Option<String>,
 }
 
+/// PostgreSQL keeps this many bytes of a name and silently drops the rest.
+const MAX_IDENTIFIER: usize = 63;
+
 impl PgTarget {
     /// From `postgres://…` (or `postgresql://…`); `?schema=NAME` (default
-    /// `landform`) is Landform's and taken off before connecting.
+    /// `landform`) is Landform's and taken off before connecting. A
+    /// parameter given twice is an error: which one wins must never be
+    /// guessed (`sslmode=require&sslmode=disable` would be plain text).
     pub fn parse(url: &str) -> Result<PgTarget> {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(StateError("a backend URL starts with postgres:// (postgres://USER@HOST:PORT/DB)".into()));
@@ -211,7 +216,14 @@ impl PgTarget {
         let mut schema = "landform".to_string();
         let (mut tls, mut root_cert) = (false, None);
         let mut rest = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let name = pair.split_once('=').map_or(pair, |(k, _)| k);
+            if !seen.insert(name) {
+                return Err(StateError(format!(
+                    "the backend URL gives {name} more than once: give it once (which one would count cannot be guessed)"
+                )));
+            }
             match pair.split_once('=') {
                 Some(("schema", v)) if !v.is_empty() => schema = v.to_string(),
                 Some(("sslrootcert", v)) if !v.is_empty() => root_cert = Some(v.to_string()),
@@ -220,11 +232,37 @@ impl PgTarget {
                     tls = true;
                     rest.push("sslmode=require");
                 }
+                // As psql: TLS first when the server offers it, plain text only when it does not.
+                Some(("sslmode", "prefer" | "allow")) => {
+                    tls = true;
+                    rest.push("sslmode=prefer");
+                }
+                Some(("sslmode", "disable")) => rest.push("sslmode=disable"),
+                Some(("sslmode", other)) => {
+                    return Err(StateError(format!(
+                        "the backend URL's sslmode={other} is not one of disable, allow, prefer, require, verify-ca, verify-full"
+                    )))
+                }
                 _ => rest.push(pair),
             }
         }
         let url = if rest.is_empty() { base.to_string() } else { format!("{base}?{}", rest.join("&")) };
-        Ok(PgTarget { url, schema, tls, root_cert })
+        PgTarget { url, schema: String::new(), tls, root_cert }.with_schema(&schema)
+    }
+
+    /// This target with its tables in `schema`, which PostgreSQL must be able
+    /// to hold whole: a longer name would be cut to 63 bytes, and two names
+    /// that share those would share one state.
+    pub fn with_schema(mut self, schema: &str) -> Result<PgTarget> {
+        if schema.is_empty() || schema.len() > MAX_IDENTIFIER || schema.contains('\0') {
+            return Err(StateError(format!(
+                "the schema name \"{}\" is {} bytes long: PostgreSQL keeps only the first {MAX_IDENTIFIER} bytes of a name, so two longer names could share one state; choose a name of 1 to {MAX_IDENTIFIER} bytes",
+                schema.chars().take(80).collect::<String>(),
+                schema.len()
+            )));
+        }
+        self.schema = schema.to_string();
+        Ok(self)
     }
 }
 
