@@ -157,8 +157,8 @@ pub fn open_with(
         let target = target.map_err(|e| fail(&e))?;
         let lock = landform_state::PgLock::take(&target, &workspace, operation, common.lock_timeout)
             .map_err(|e| fail(&e.to_string()))?;
-        let (storage, snap) =
-            landform_state::PgStore::open_locked(&target, &workspace, crypt).map_err(|e| fail(&e.to_string()))?;
+        let (storage, snap) = landform_state::PgStore::open_locked(&target, &workspace, crypt, &lock)
+            .map_err(|e| fail(&e.to_string()))?;
         (OpenState { storage: Arc::new(storage), _lock: Box::new(lock), workspace, crypt: crypt.clone() }, snap)
     } else {
         let locker = landform_state::FileLocker { dir: dir.clone(), workspace: workspace.clone() };

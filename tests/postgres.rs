@@ -366,6 +366,91 @@ fn encryption_leaves_no_attribute_value_readable_in_sled_files_or_postgresql_row
     assert!(sled.status.code() == Some(1) && text(&sled.stderr).contains("key ID"), "{}", text(&sled.stderr));
 }
 
+/// Issue 25 item 10 (done means 5): the lock's session is kept alive through
+/// the server's idle_session_timeout (a second apply is refused all along);
+/// a lock whose session is ended anyway stops the apply before its next
+/// operation, saying so, and nothing it did is lost.
+#[test]
+fn the_lock_outlives_idle_session_timeout_and_a_lost_lock_stops_the_apply_saying_so() {
+    let pg = Postgres::start();
+    pg.sql("ALTER DATABASE landform SET idle_session_timeout = '1s'");
+    let config = r#"
+resource "local_exec" "a" {
+  create = "touch a.started; sleep 4; echo a >> ran.txt"
+}
+resource "local_exec" "b" {
+  create     = "echo b >> ran.txt"
+  depends_on = [local_exec.a]
+}
+"#;
+    let spawn = |f: &Fixture, ws: &str| {
+        f.cmd(&["apply", "--auto-approve", "--no-progress"])
+            .env("LANDFORM_BACKEND_URL", &pg.url)
+            .env("LANDFORM_WORKSPACE", ws)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let wait_for = |p: &Path| {
+        let start = Instant::now();
+        while !p.exists() && start.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(p.exists(), "{} never appeared", p.display());
+    };
+    let ran = |f: &Fixture| std::fs::read_to_string(f.path("ran.txt")).unwrap_or_default();
+
+    // Idle for longer than the server allows: the lock is still held.
+    let f = Fixture::new("pg-lock-alive", config);
+    let first = spawn(&f, "default");
+    wait_for(&f.path("a.started"));
+    std::thread::sleep(Duration::from_millis(2500));
+    let second =
+        f.cmd(&["apply", "--auto-approve"]).env("LANDFORM_BACKEND_URL", &pg.url).stdin(Stdio::null()).output().unwrap();
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(second.status.code(), Some(1), "a second apply ran beside the first: {}", text(&second.stdout));
+    assert!(text(&second.stderr).contains("locked"), "{}", text(&second.stderr));
+    assert_eq!(first.status.code(), Some(0), "{}{}", text(&first.stdout), text(&first.stderr));
+    assert_eq!(ran(&f), "a\nb\n");
+
+    // The lock's session ended from outside (an administrator, a restart):
+    // the apply stops before b, says why, and loses nothing.
+    let g = Fixture::new("pg-lock-lost", config);
+    ok(&g, &pg, &["workspace", "new", "two"]);
+    let apply = spawn(&g, "two");
+    wait_for(&g.path("a.started"));
+    let ended = pg.sql("SELECT count(pg_terminate_backend(backend_pid)) FROM landform.locks WHERE workspace = 'two'");
+    assert_eq!(ended, "1");
+    let out = apply.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}{err}", text(&out.stdout));
+    assert!(err.contains("lock on workspace \"two\"") && err.contains("was lost"), "{err}");
+    assert_eq!(ran(&g), "a\n", "b started after the lock was lost");
+    let on_two = |args: &[&str]| {
+        let out = g
+            .cmd(args)
+            .env("LANDFORM_BACKEND_URL", &pg.url)
+            .env("LANDFORM_WORKSPACE", "two")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}{}", text(&out.stdout), text(&out.stderr));
+    };
+    // What a did is in the state or in the recovery file the error names.
+    let recovery: Vec<_> = std::fs::read_dir(&g.dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("landform-recovery-"))
+        .collect();
+    for r in &recovery {
+        on_two(&["state", "push", r.path().to_str().unwrap()]);
+    }
+    on_two(&["apply", "--auto-approve"]);
+    assert_eq!(ran(&g), "a\nb\n", "a ran once, b once");
+}
+
 /// Issue 25 items 11 and 14: `sslmode=prefer` tries TLS first, as psql
 /// does (a server that takes only TLS is reached); a parameter given twice
 /// (`sslmode=require&sslmode=disable`) is an error, never the last one

@@ -121,6 +121,10 @@ async fn connect(rt: &tokio::runtime::Handle, target: &PgTarget) -> Result<Clien
             client
         }
     };
+    // An operation's sessions are idle while providers work: a server's
+    // idle_session_timeout must not end them (and the lock with them).
+    // Servers before 14 do not know the setting, and need nothing.
+    let _ = client.batch_execute("SET idle_session_timeout = 0").await;
     Ok(client)
 }
 
@@ -272,6 +276,9 @@ pub struct PgStore {
     schema: String,
     workspace: String,
     crypt: Crypt,
+    /// The ID of the lock this store writes under: each write first checks,
+    /// in its transaction, that the lock is still held.
+    lock_id: Option<String>,
 }
 
 impl PgStore {
@@ -287,6 +294,7 @@ impl PgStore {
             schema: target.schema.clone(),
             workspace: workspace.to_string(),
             crypt: crypt.for_workspace(workspace),
+            lock_id: None,
         };
         let snap = store.load()?;
         Ok((store, snap))
@@ -295,8 +303,17 @@ impl PgStore {
     /// `open` for an operation that holds the workspace's lock: records not
     /// stored as `crypt` stores them (encryption turned on, off, or to another
     /// key) are written again first, in one transaction.
-    pub fn open_locked(target: &PgTarget, workspace: &str, crypt: &Crypt) -> Result<(PgStore, Snapshot)> {
-        let (store, snap) = PgStore::open(target, workspace, crypt)?;
+    /// Every write checks first that `lock` is still held (its session may
+    /// have been ended: a restart, a network cut, force-unlock) and stops,
+    /// saying so, when it is not.
+    pub fn open_locked(
+        target: &PgTarget,
+        workspace: &str,
+        crypt: &Crypt,
+        lock: &PgLock,
+    ) -> Result<(PgStore, Snapshot)> {
+        let (mut store, snap) = PgStore::open(target, workspace, crypt)?;
+        store.lock_id = Some(lock.info.id.clone());
         if store.stale_records()? > 0 {
             store.replace(&snap)?;
         }
@@ -363,6 +380,38 @@ impl PgStore {
     fn seal(&self, kind: &str, key: &str, json: String) -> String {
         let sealed = self.crypt.seal(&format!("{kind}/{key}"), json.into_bytes());
         String::from_utf8(sealed).unwrap_or_default()
+    }
+
+    /// Is this store's lock still held by its session? Called first in a
+    /// write's transaction: the lock's row is locked until the write commits,
+    /// so another operation cannot take the lock over in between.
+    async fn still_locked(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+    ) -> std::result::Result<bool, tokio_postgres::Error> {
+        let Some(id) = &self.lock_id else { return Ok(true) };
+        let locks = self.t("locks");
+        let holder = tx
+            .query_opt(
+                &format!("SELECT backend_pid FROM {locks} WHERE workspace = $1 AND id = $2 FOR UPDATE"),
+                &[&self.workspace, id],
+            )
+            .await?;
+        let Some(row) = holder else { return Ok(false) };
+        let pid: i32 = row.get(0);
+        tx.query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = $1)",
+            &[&pid],
+        )
+        .await
+        .map(|r| r.get(0))
+    }
+
+    fn lost(&self) -> StateError {
+        StateError(format!(
+            "the lock on workspace \"{}\" in the PostgreSQL state was lost (its session ended: a server restart, a network cut, an administrator or force-unlock), so nothing more is written under it and no further operation starts; another operation may hold it now",
+            self.workspace
+        ))
     }
 
     fn t(&self, table: &str) -> String {
@@ -531,6 +580,9 @@ impl Storage for PgStore {
         run(&self.rt, async {
             let mut client = self.client.lock().await;
             let tx = client.transaction().await?;
+            if !self.still_locked(&tx).await? {
+                return Ok(None);
+            }
             let serial: i64 = tx
                 .query_one(
                     &format!(
@@ -567,9 +619,10 @@ impl Storage for PgStore {
                 }
             }
             tx.commit().await?;
-            Ok::<_, tokio_postgres::Error>(serial as u64)
+            Ok::<_, tokio_postgres::Error>(Some(serial as u64))
         })
-        .map_err(err("cannot commit to the PostgreSQL state"))
+        .map_err(err("cannot commit to the PostgreSQL state"))?
+        .ok_or_else(|| self.lost())
     }
 
     fn replace(&self, snapshot: &Snapshot) -> Result<()> {
@@ -593,6 +646,9 @@ impl Storage for PgStore {
         run(&self.rt, async {
             let mut client = self.client.lock().await;
             let tx = client.transaction().await?;
+            if !self.still_locked(&tx).await? {
+                return Ok(false);
+            }
             tx.execute(&format!("DELETE FROM {records} WHERE workspace = $1"), &[&self.workspace]).await?;
             tx.execute(
                 &format!(
@@ -609,9 +665,11 @@ impl Storage for PgStore {
                 )
                 .await?;
             }
-            tx.commit().await
+            tx.commit().await.map(|_| true)
         })
-        .map_err(err("cannot write the PostgreSQL state"))
+        .map_err(err("cannot write the PostgreSQL state"))?
+        .then_some(())
+        .ok_or_else(|| self.lost())
     }
 }
 
@@ -632,10 +690,16 @@ mod erased {
 /// process dies.
 pub struct PgLock {
     rt: tokio::runtime::Runtime,
-    client: Option<Client>,
+    client: Option<std::sync::Arc<Client>>,
+    /// A query on the lock's session now and then, so that nothing between
+    /// here and the server (a NAT, a firewall, a proxy) drops it for idleness.
+    keepalive: Option<tokio::task::JoinHandle<()>>,
     schema: String,
     pub info: LockInfo,
 }
+
+/// How often the lock's session is used while it is held.
+const KEEPALIVE: Duration = Duration::from_secs(10);
 
 fn lock_key(schema: &str, workspace: &str) -> String {
     format!("landform:{schema}:{workspace}")
@@ -684,7 +748,24 @@ impl PgLock {
                         .await
                 })
                 .map_err(|e| LockError::Io(words(&e)))?;
-                return Ok(PgLock { rt, client: Some(client), schema: target.schema.clone(), info });
+                let client = std::sync::Arc::new(client);
+                let pinged = client.clone();
+                let keepalive = rt.spawn(async move {
+                    loop {
+                        tokio::time::sleep(KEEPALIVE).await;
+                        if pinged.simple_query("SELECT 1").await.is_err() {
+                            // Ended: every write checks the lock, and stops.
+                            return;
+                        }
+                    }
+                });
+                return Ok(PgLock {
+                    rt,
+                    client: Some(client),
+                    keepalive: Some(keepalive),
+                    schema: target.schema.clone(),
+                    info,
+                });
             }
             if Instant::now() >= deadline {
                 // The holder writes its row just after taking the lock: give it a moment,
@@ -773,6 +854,9 @@ impl PgLock {
 
 impl Drop for PgLock {
     fn drop(&mut self) {
+        if let Some(k) = self.keepalive.take() {
+            k.abort();
+        }
         if let Some(client) = self.client.take() {
             let s = ident(&self.schema);
             let key = lock_key(&self.schema, &self.info.workspace);
