@@ -330,13 +330,37 @@ async fn stopped() {
     }
 }
 
+/// Metrics connections served at once: a scraper needs one or two; the rest
+/// wait in the listen queue instead of taking the files a check needs.
+const METRICS_CONNECTIONS: usize = 16;
+/// How long a metrics connection may take to send its request, and to live.
+const METRICS_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+const METRICS_CONNECTION_LIFE: Duration = Duration::from_secs(30);
+
 async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
     use http_body_util::Full;
     use hyper::{body::Bytes, Response, StatusCode};
+    let slots = Arc::new(tokio::sync::Semaphore::new(METRICS_CONNECTIONS));
+    let mut backoff = Duration::from_millis(10);
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok(slot) = slots.clone().acquire_owned().await else { return };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => {
+                backoff = Duration::from_millis(10);
+                stream
+            }
+            Err(e) => {
+                // Out of files (EMFILE, ENFILE) or memory: the failed
+                // connection stays queued, so retrying at once would spin.
+                log(&format!("metrics: cannot accept a connection: {e}; waiting {} ms", backoff.as_millis()));
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
         let metrics = metrics.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let metrics = metrics.clone();
                 async move {
@@ -355,7 +379,14 @@ async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<Metrics>)
                 }
             });
             let io = hyper_util::rt::TokioIo::new(stream);
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+            // One request per connection, which must come soon: an idle
+            // connection is dropped, never kept while files run out.
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(METRICS_HEADER_TIMEOUT)
+                .keep_alive(false)
+                .serve_connection(io, service);
+            let _ = tokio::time::timeout(METRICS_CONNECTION_LIFE, conn).await;
         });
     }
 }

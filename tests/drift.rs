@@ -478,3 +478,60 @@ fn the_checker_skips_a_round_while_an_apply_holds_the_state_and_survives_failure
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("cannot serve metrics"), "{}", text(&out.stderr));
 }
+
+/// CPU time (user + system, in clock ticks) a process has used so far.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+}
+
+/// Issue 25 item 21: idle connections to the metrics port are dropped after
+/// a timeout and never take the files a check needs; at the file limit the
+/// accept loop waits instead of spinning a core.
+#[test]
+fn idle_metrics_connections_are_dropped_and_never_starve_checks_or_spin_the_accept_loop() {
+    let f = Fixture::new("drift-idle-conns", CONFIG);
+    f.ok(&["apply", "--auto-approve"]);
+    let metrics = free_port();
+    // A low file limit, as a service might have: 64 files.
+    let mut checker = Command::new("sh")
+        .args(["-c", "ulimit -n 64 && exec \"$0\" \"$@\"", env!("CARGO_BIN_EXE_landform")])
+        .args(["drift", "--every", "1s", "--no-color", "--metrics-addr", &format!("127.0.0.1:{metrics}")])
+        .current_dir(&f.dir)
+        .env("NO_COLOR", "1")
+        .env_remove("LANDFORM_WORKSPACE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = checker.id();
+    let first = wait_metrics(metrics, |b| b.contains("landform_drift_checks_total"));
+    assert!(first.contains("landform_drift_checks_total"), "{first}");
+    // More idle connections than the process has files.
+    let idle: Vec<TcpStream> = (0..150).filter_map(|_| TcpStream::connect(("127.0.0.1", metrics)).ok()).collect();
+    let before = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(4));
+    let spent = cpu_ticks(pid) - before;
+    // The first idle connection is closed by the checker within its timeout.
+    let mut probe = idle[0].try_clone().unwrap();
+    probe.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut buf = [0u8; 16];
+    let closed = matches!(probe.read(&mut buf), Ok(0)) || matches!(probe.read(&mut buf), Ok(0));
+    drop(idle);
+    drop(probe);
+    // Checks still run once the queue is cleared, and the page answers.
+    let after = wait_metrics(metrics, |b| b.contains("landform_drift_up{workspace=\"default\"} 1"));
+    let _ = checker.kill();
+    let mut err = String::new();
+    checker.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let _ = checker.wait();
+    assert!(closed, "an idle connection was kept open\n{err}");
+    // 100 ticks a second: a spinning loop would use nearly 400 in 4 s.
+    assert!(spent < 150, "the checker used {spent} ticks of CPU in 4 s with idle connections\n{err}");
+    assert!(!err.contains("check failed"), "a check failed while the connections were idle:\n{err}");
+    assert!(after.contains("landform_drift_up{workspace=\"default\"} 1"), "{after}\n{err}");
+}
