@@ -532,6 +532,9 @@ fn idle_metrics_connections_are_dropped_and_never_starve_checks_or_spin_the_acce
     assert!(closed, "an idle connection was kept open\n{err}");
     // 100 ticks a second: a spinning loop would use nearly 400 in 4 s.
     assert!(spent < 150, "the checker used {spent} ticks of CPU in 4 s with idle connections\n{err}");
-    assert!(!err.contains("check failed"), "a check failed while the connections were idle:\n{err}");
+    assert!(
+        !err.contains("check failed") && !err.contains("cannot be read"),
+        "a check failed while the connections were idle:\n{err}"
+    );
     assert!(after.contains("landform_drift_up{workspace=\"default\"} 1"), "{after}\n{err}");
 }
