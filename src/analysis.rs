@@ -29,6 +29,10 @@ const LATENCY_PROBES: usize = 20;
 impl Measure for Http {
     fn measure(&self, m: &MetricSpec) -> Result<Option<f64>, String> {
         let url = m.url.as_deref().ok_or("no url")?;
+        // A URL the HTTP policy refuses is an analysis error, said once,
+        // never a probe that merely failed (which would read as a bad canary).
+        let parsed = reqwest::Url::parse(url).map_err(|e| format!("{} is not a URL: {e}", m.shown_url()))?;
+        crate::http::check_url(&parsed)?;
         match m.source.as_str() {
             // A latency percentile of the probes answered with a 2xx or 3xx;
             // none answered is no data.
