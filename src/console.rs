@@ -30,13 +30,10 @@ pub fn scope(cfg: &Config, snap: &landform_state::Snapshot, host: &inputs::DiskH
     }
     let mut instances: BTreeMap<(bool, String, String), Vec<(serde_json::Value, Value)>> = BTreeMap::new();
     for rec in snap.resources.iter().filter(|r| r.module.is_empty()) {
-        let mut obj = BTreeMap::new();
-        for (k, v) in &rec.attributes {
-            let value = Value::from_json(v);
-            obj.insert(k.clone(), if rec.sensitive_attributes.contains(k) { value.sensitive() } else { value });
-        }
+        let hidden = rec.sensitive_attributes.iter().cloned().collect();
+        let obj = landform_engine::sensitivity::instance_value(&rec.attributes, &Default::default(), &hidden);
         let key = (rec.mode == "data", rec.type_name.clone(), rec.name.clone());
-        instances.entry(key).or_default().push((rec.index_key.clone(), Value::Object(obj)));
+        instances.entry(key).or_default().push((rec.index_key.clone(), obj));
     }
     for ((is_data, t, n), mut list) in instances {
         let value = match list.first().map(|(k, _)| k.clone()) {

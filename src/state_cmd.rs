@@ -58,7 +58,9 @@ pub fn render_record(rec: &ResourceRecord) -> String {
         if v.is_null() {
             continue;
         }
-        let text = if rec.sensitive_attributes.contains(k) { "(sensitive value)".to_string() } else { show(v) };
+        let hidden: std::collections::BTreeSet<String> = rec.sensitive_attributes.iter().cloned().collect();
+        let text =
+            if landform_engine::sensitivity::touches(&hidden, k) { "(sensitive value)".to_string() } else { show(v) };
         out.push_str(&format!("    {k:width$} = {text}\n"));
     }
     out.push_str("}\n");
@@ -168,11 +170,8 @@ pub fn pull(common: &CommonArgs, show_sensitive: bool, color: bool) -> u8 {
     let Ok(mut snap) = run::read_state(common, color) else { return 1 };
     if !show_sensitive {
         for r in &mut snap.resources {
-            for k in &r.sensitive_attributes {
-                if let Some(v) = r.attributes.get_mut(k) {
-                    *v = serde_json::Value::Null;
-                }
-            }
+            let hidden = r.sensitive_attributes.iter().cloned().collect();
+            r.attributes = landform_engine::sensitivity::redact(&r.attributes, &hidden);
         }
         for o in snap.outputs.values_mut() {
             if o.sensitive {
@@ -180,8 +179,13 @@ pub fn pull(common: &CommonArgs, show_sensitive: bool, color: bool) -> u8 {
             }
         }
     }
-    // Asked for with --show-sensitive: written as it is, not redacted.
     let text = serde_json::to_string_pretty(&snap).unwrap_or_default() + "\n";
+    if !show_sensitive {
+        // A secret a provider copied into an attribute not marked is redacted too.
+        crate::out!("{text}");
+        return 0;
+    }
+    // Asked for with --show-sensitive: written as it is, not redacted.
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     0
 }

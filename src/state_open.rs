@@ -121,6 +121,7 @@ pub fn read_plan_file(common: &CommonArgs, path: &std::path::Path) -> Result<(Pl
         stored
     };
     let plan = serde_json::from_slice(&bytes).map_err(|e| format!("it is not a saved plan: {e}"))?;
+    landform_engine::sensitivity::remember_plan(&plan);
     Ok((plan, landform_engine::plan::file_hash(&bytes)))
 }
 
@@ -166,6 +167,7 @@ pub fn open_with(
         let (storage, snap) = SledStore::open(&dir, &workspace, crypt).map_err(|e| fail(&e.to_string()))?;
         (OpenState { storage: Arc::new(storage), _lock: Box::new(lock), workspace, crypt: crypt.clone() }, snap)
     };
+    landform_engine::sensitivity::remember_state(&snap);
     Ok((st, snap))
 }
 
@@ -181,10 +183,13 @@ pub fn read_state(common: &CommonArgs, color: bool) -> Result<Snapshot, u8> {
 /// `read_state` with the error returned, not printed.
 pub fn read_state_quiet(common: &CommonArgs) -> Result<Snapshot, String> {
     let crypt = crypt(common)?;
-    if let Some(target) = pg_target(common) {
-        return target.and_then(|t| {
+    let snap = if let Some(target) = pg_target(common) {
+        target.and_then(|t| {
             landform_state::PgStore::open(&t, &common.workspace, &crypt).map(|(_, s)| s).map_err(|e| e.to_string())
-        });
-    }
-    landform_state::read_snapshot(&state_dir(common), &common.workspace, &crypt).map_err(|e| e.to_string())
+        })?
+    } else {
+        landform_state::read_snapshot(&state_dir(common), &common.workspace, &crypt).map_err(|e| e.to_string())?
+    };
+    landform_engine::sensitivity::remember_state(&snap);
+    Ok(snap)
 }

@@ -616,7 +616,6 @@ impl<'a, 'g> Runner<'a, 'g> {
             return true;
         };
         let provider = provider.clone();
-        let schema_sensitive = schema.sensitive();
         let Some(keys) = self.world.expand(module, r, host, &mut diags) else {
             self.failed.insert(n);
             report.diagnostics.extend(diags);
@@ -632,12 +631,11 @@ impl<'a, 'g> Runner<'a, 'g> {
             if data && action != Action::Read {
                 // Data sources not deferred were read at plan time; read again for the values.
                 let cfg = self.world.eval_config(module, r, &key, &each_value, host, &mut diags);
-                let (config, unknown, _) = to_config(&cfg);
+                let (config, unknown, cfg_sensitive) = to_config(&cfg);
                 if unknown.is_empty() {
+                    let sensitive = crate::sensitivity::instance_sensitive(schema, &cfg_sensitive);
                     match provider.read_data(ReadDataRequest { type_name: &r.type_name, config: &config }) {
-                        Ok(v) => {
-                            self.world.set_instance(module, r, &key, to_value(&v, &BTreeSet::new(), &schema_sensitive))
-                        }
+                        Ok(v) => self.world.set_instance(module, r, &key, to_value(&v, &BTreeSet::new(), &sensitive)),
                         Err(e) => {
                             report.errors.push((addr_s.clone(), e.to_string()));
                             self.failed.insert(n);
@@ -692,7 +690,7 @@ impl<'a, 'g> Runner<'a, 'g> {
                 self.failed.insert(n);
                 continue;
             }
-            let sensitive = crate::planner::instance_sensitive(schema, &cfg_sensitive);
+            let sensitive = crate::sensitivity::instance_sensitive(schema, &cfg_sensitive);
             let prior = state.get(&addr_s).map(|p| p.attributes.clone());
             let (step, job_prior, job_config) = match action {
                 Action::DeleteThenCreate => (Step::DeleteFirst, prior, None),

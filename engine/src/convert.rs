@@ -1,23 +1,20 @@
 //! Between the language's values and the JSON objects that providers and
-//! state speak: unknowns become a set of attribute names, sensitive attributes
-//! come back marked.
+//! state speak: unknowns become a set of attribute names, sensitive paths
+//! come back marked (`crate::sensitivity`).
 
 use landform_lang::Value;
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeSet;
 
 /// A configuration object as JSON, with the names of its attributes that are
-/// (or contain something) unknown. Sensitive marks are dropped: the schema and
-/// the recorded sensitive paths say what to hide.
+/// (or contain something) unknown, and the paths its marks were at
+/// (`crate::sensitivity`): the marks themselves are dropped.
 pub fn to_config(v: &Value) -> (Map<String, Json>, BTreeSet<String>, BTreeSet<String>) {
     let mut obj = Map::new();
     let mut unknown = BTreeSet::new();
-    let mut sensitive = BTreeSet::new();
+    let sensitive = crate::sensitivity::config_paths(v);
     if let Value::Object(m) = v.unmark().0 {
         for (k, v) in m {
-            if v.contains_sensitive() {
-                sensitive.insert(k.clone());
-            }
             if v.contains_unknown() {
                 unknown.insert(k.clone());
             } else {
@@ -46,17 +43,9 @@ pub fn to_partial_config(v: &Value) -> Map<String, Json> {
     }
 }
 
-/// An instance's value as expressions see it.
+/// An instance's value as expressions see it, marked at its sensitive paths.
 pub fn to_value(obj: &Map<String, Json>, unknown: &BTreeSet<String>, sensitive: &BTreeSet<String>) -> Value {
-    let mut m = std::collections::BTreeMap::new();
-    for (k, v) in obj {
-        let val = Value::from_json(v);
-        m.insert(k.clone(), if sensitive.contains(k) { val.sensitive() } else { val });
-    }
-    for k in unknown {
-        m.insert(k.clone(), Value::Unknown);
-    }
-    Value::Object(m)
+    crate::sensitivity::instance_value(obj, unknown, sensitive)
 }
 
 /// Bring a configuration's arguments to their schema types, as Terraform does

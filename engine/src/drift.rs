@@ -276,10 +276,7 @@ pub fn record_addr(rec: &ResourceRecord) -> Option<ResourceAddr> {
     ResourceAddr::parse(&rec.addr).ok()
 }
 
-/// Blank the sensitive attributes of an object.
-pub fn redact(obj: &Map<String, Json>, sensitive: &BTreeSet<String>) -> Map<String, Json> {
-    obj.iter().map(|(k, v)| (k.clone(), if sensitive.contains(k) { Json::Null } else { v.clone() })).collect()
-}
+use crate::sensitivity::redact;
 
 /// What refresh found for a record, as drift to tell, if any: `now` is the
 /// object as read (`None`: deleted).
@@ -318,7 +315,7 @@ pub fn resource_drift(
     for name in &managed {
         let before = rec.attributes.get(name).unwrap_or(&Json::Null);
         let after = now.get(name).unwrap_or(&Json::Null);
-        if sensitive.contains(name) {
+        if crate::sensitivity::touches(&sensitive, name) {
             if before != after && !rules.ignored_path(&addr, &rec.addr, name) {
                 changes.push(AttrDrift { path: name.clone(), before: Json::Null, after: Json::Null, sensitive: true });
             }

@@ -19,6 +19,7 @@ pub mod refresh;
 pub mod render;
 pub mod rollout;
 pub mod schema_check;
+pub mod sensitivity;
 pub mod world;
 
 pub use addr::ResourceAddr;

@@ -132,6 +132,10 @@ pub struct Plan {
     /// When it was planned (`plantimestamp()`), so that apply evaluates the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planned_at: Option<String>,
+    /// Which of them are sensitive: their texts are redacted from whatever
+    /// shows the plan (`crate::sensitivity::remember_plan`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive_variables: Vec<String>,
     pub targets: Vec<String>,
     pub resource_changes: Vec<ResourceChange>,
     pub output_changes: Vec<OutputChange>,

@@ -64,21 +64,7 @@ pub fn config_hash(sources: &SourceMap) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The attributes of an instance to hide: the schema's sensitive ones, those
-/// set from sensitive values, and, when any is, every attribute only the
-/// provider sets, since it may derive them from the secret (a hash of it,
-/// say). One the configuration may also set (a path, a default) is hidden
-/// only when it is set from a secret.
-pub fn instance_sensitive(schema: &landform_provider::Schema, from_config: &BTreeSet<String>) -> BTreeSet<String> {
-    let mut out = schema.sensitive();
-    out.extend(from_config.iter().cloned());
-    if !from_config.is_empty() {
-        out.extend(schema.attributes.iter().filter(|(_, a)| a.computed && !a.optional).map(|(k, _)| k.to_string()));
-    }
-    out
-}
-
-use crate::drift::redact;
+use crate::sensitivity::{instance_sensitive, redact};
 
 fn without_nulls(obj: &Map<String, Json>) -> Map<String, Json> {
     obj.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect()
@@ -516,9 +502,14 @@ fn new_plan(
     resource_drift: Vec<crate::drift::ResourceDrift>,
 ) -> Plan {
     let mut variables = BTreeMap::new();
+    let mut sensitive_variables = Vec::new();
     if let Value::Object(m) = &ctx.variables {
         for (k, v) in m {
-            variables.insert(k.clone(), v.unmark_deep().0.to_json());
+            let (plain, marked) = v.unmark_deep();
+            if marked {
+                sensitive_variables.push(k.clone());
+            }
+            variables.insert(k.clone(), plain.to_json());
         }
     }
     let mut refreshed: Vec<ResourceRecord> =
@@ -535,6 +526,7 @@ fn new_plan(
         refresh_only: opts.refresh_only,
         variables,
         planned_at: ctx.host.plan_timestamp(),
+        sensitive_variables,
         targets: opts.targets.iter().map(|t| t.to_string()).collect(),
         resource_changes: Vec::new(),
         output_changes: Vec::new(),
@@ -880,9 +872,9 @@ fn plan_resource(
         }
         if let Some(p) = prior_rec {
             change.before = Some(redact(&p.attributes, &sensitive));
-            for s in &sensitive {
-                if p.attributes.get(s) != resp.planned.get(s) || resp.unknown.contains(s) {
-                    change.sensitive_changed.insert(s.clone());
+            for s in crate::sensitivity::attributes(&sensitive) {
+                if p.attributes.get(&s) != resp.planned.get(&s) || resp.unknown.contains(&s) {
+                    change.sensitive_changed.insert(s);
                 }
             }
         }
@@ -891,7 +883,8 @@ fn plan_resource(
         // parts stay in `after`, as Terraform's plan shows them; it stays
         // named in `after_unknown`.
         for k in &resp.unknown {
-            if let (Some(v), false) = (partial.get(k).filter(|v| v.is_object() || v.is_array()), sensitive.contains(k))
+            if let (Some(v), false) =
+                (partial.get(k).filter(|v| v.is_object() || v.is_array()), crate::sensitivity::touches(&sensitive, k))
             {
                 after.insert(k.clone(), v.clone());
             }

@@ -283,7 +283,10 @@ impl<'h> Evaluator<'h> {
                     (Some(pick), _) => {
                         let (taken, other) = if pick { (a, b) } else { (b, a) };
                         let v = self.eval(taken, scope);
-                        mark(self.unify_with_branch(v, other, scope, expr.span), s)
+                        // As HCL: the result has the marks of the condition and
+                        // of both results (their own, not their elements').
+                        let (v, other_marked) = self.unify_with_branch(v, other, scope, expr.span);
+                        mark(v, s || other_marked)
                     }
                     (None, Value::Unknown) => {
                         // Both sides are checked even when the result is unknown.
@@ -308,17 +311,22 @@ impl<'h> Evaluator<'h> {
 
     /// The taken branch of `?:` converted to the type both branches unify to,
     /// as Terraform gives it (`true ? 1 : "x"` is "1"). The other branch is
-    /// evaluated for its type only: its errors are not this expression's.
-    fn unify_with_branch(&mut self, v: Value, other: &Expr, scope: &Scope, span: Span) -> Value {
-        if self.typing_only || v.is_null() || v.contains_unknown() || matches!(other.kind, ExprKind::Null) {
-            return v;
+    /// evaluated for its type and its own mark only: its errors are not this
+    /// expression's. Returns the value and whether the other branch is marked.
+    fn unify_with_branch(&mut self, v: Value, other: &Expr, scope: &Scope, span: Span) -> (Value, bool) {
+        if self.typing_only || matches!(other.kind, ExprKind::Null) {
+            return (v, false);
         }
         let before = self.diags.len();
         self.typing_only = true;
         let o = self.eval(other, scope);
         self.typing_only = false;
         self.diags.truncate(before);
-        match crate::unify::unify(&crate::unify::shape(&v), &crate::unify::shape(&o)) {
+        let other_marked = o.is_sensitive();
+        if v.is_null() || v.contains_unknown() {
+            return (v, other_marked);
+        }
+        let v = match crate::unify::unify(&crate::unify::shape(&v), &crate::unify::shape(&o)) {
             Some(target) => crate::unify::conform(v, &target),
             None => self.error(
                 "Inconsistent conditional result types",
@@ -329,7 +337,8 @@ impl<'h> Evaluator<'h> {
                 ),
                 span,
             ),
-        }
+        };
+        (v, other_marked)
     }
 
     /// The value of an expression that is about to be taken apart: borrowed
@@ -476,11 +485,12 @@ impl<'h> Evaluator<'h> {
                         l[n.to_i64().unwrap_or(0) as usize].clone()
                     }
                     Some(n) => {
+                        let n = if s2 { crate::secrets::HIDDEN.to_string() } else { n.to_string() };
                         return self.error(
                             "Invalid index",
                             format!("The index {n} is out of range: the list has {} element(s).", l.len()),
                             span,
-                        )
+                        );
                     }
                     None => {
                         return self.error(
@@ -494,6 +504,13 @@ impl<'h> Evaluator<'h> {
             (Value::Object(m), k) => match k.to_template_string() {
                 Some(key) => match m.get(&key) {
                     Some(v) => v.clone(),
+                    None if s2 => {
+                        return self.error(
+                            "Invalid index",
+                            "The given key (a sensitive value) does not identify an element in this collection.".into(),
+                            span,
+                        )
+                    }
                     None => {
                         return self.error(
                             "Invalid index",
@@ -585,7 +602,7 @@ impl<'h> Evaluator<'h> {
                         Gt => o.is_gt(),
                         _ => o.is_ge(),
                     }),
-                    None => return self.operand_error(op, &a, &b, l, r),
+                    None => return self.operand_error(op, &a, &b, l, r, s),
                 }
             }
             (Div, Value::Number(_), Value::Number(y)) if y.is_zero() => {
@@ -652,15 +669,16 @@ impl<'h> Evaluator<'h> {
             (Mul, Value::Percent(p), Value::Number(n)) | (Mul, Value::Number(n), Value::Percent(p)) => {
                 Value::float(p / 100.0 * n.to_f64())
             }
-            _ => return self.operand_error(op, &a, &b, l, r),
+            _ => return self.operand_error(op, &a, &b, l, r, s),
         };
         mark(out, s)
     }
 
-    fn operand_error(&mut self, op: BinaryOp, a: &Value, b: &Value, l: &Expr, r: &Expr) -> Value {
+    fn operand_error(&mut self, op: BinaryOp, a: &Value, b: &Value, l: &Expr, r: &Expr, marked: bool) -> Value {
         let (bad, side, span) = if is_operand_kind(a) { (b, "right", r.span) } else { (a, "left", l.span) };
         let what = match bad {
-            Value::String(s) if s.chars().count() <= 30 => format!("the string \"{s}\""),
+            // A marked operand is never quoted.
+            Value::String(s) if s.chars().count() <= 30 && !marked => format!("the string \"{s}\""),
             other => format!("a {}", other.type_name()),
         };
         self.error(
@@ -703,8 +721,13 @@ impl<'h> Evaluator<'h> {
                 }
                 return Value::Unknown;
             }
-            Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::from(i), v.clone())).collect(),
-            Value::Object(m) => m.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect(),
+            // The elements of a marked collection are marked, and so are its keys.
+            Value::List(l) => {
+                l.iter().enumerate().map(|(i, v)| (Value::from(i), v.clone())).map(mark_pair(sensitive)).collect()
+            }
+            Value::Object(m) => {
+                m.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).map(mark_pair(sensitive)).collect()
+            }
             other => {
                 return self.error(
                     "Iteration over non-iterable value",
@@ -725,7 +748,10 @@ impl<'h> Evaluator<'h> {
             }
             child.set(f.value_var.name.clone(), v);
             if let Some(c) = &f.condition {
-                match self.eval(c, &child).unmark().0 {
+                let cond = self.eval(c, &child);
+                // A marked condition decides what the result holds: it marks the result.
+                key_sensitive |= cond.is_sensitive();
+                match cond.unmark().0 {
                     Value::Bool(true) => {}
                     Value::Bool(false) => continue,
                     Value::Unknown => {
@@ -807,6 +833,11 @@ fn lookup<'s>(expr: &Expr, scope: &'s Scope) -> Option<&'s Value> {
         },
         _ => return None,
     })
+}
+
+/// A `for` expression's key and element, marked when their collection is.
+fn mark_pair(sensitive: bool) -> impl Fn((Value, Value)) -> (Value, Value) {
+    move |(k, v)| if sensitive { (k.sensitive(), v.sensitive()) } else { (k, v) }
 }
 
 fn mark(v: Value, sensitive: bool) -> Value {

@@ -19,8 +19,17 @@ pub fn render_resource_drift(d: &ResourceDrift, col: &Colors) -> String {
             let before = d.before.clone().unwrap_or_default();
             let rows: Vec<(&String, String)> = before
                 .iter()
-                .filter(|(k, v)| !v.is_null() || d.sensitive.contains(*k))
-                .map(|(k, v)| (k, if d.sensitive.contains(k) { "(sensitive value)".into() } else { short(v) }))
+                .filter(|(k, v)| !v.is_null() || crate::sensitivity::touches(&d.sensitive, k))
+                .map(|(k, v)| {
+                    (
+                        k,
+                        if crate::sensitivity::touches(&d.sensitive, k) {
+                            "(sensitive value)".into()
+                        } else {
+                            short(v)
+                        },
+                    )
+                })
                 .collect();
             let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
             for (k, v) in rows {

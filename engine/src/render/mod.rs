@@ -165,7 +165,7 @@ pub fn render_change(c: &ResourceChange, col: &Colors) -> String {
     let mut rows: Vec<(String, String, String)> = Vec::new();
     let mut hidden = 0;
     for name in names {
-        let sens = c.sensitive.contains(name);
+        let sens = crate::sensitivity::touches(&c.sensitive, name);
         let b = before.get(name).filter(|v| !v.is_null());
         let a = after.get(name).filter(|v| !v.is_null());
         let unknown = c.after_unknown.contains(name);
@@ -482,8 +482,8 @@ pub fn plan_json(
                     "before": shaped(&c.before),
                     "after": shaped(&c.after),
                     "after_unknown": flags(&c.after_unknown),
-                    "before_sensitive": flags(&c.sensitive),
-                    "after_sensitive": flags(&c.sensitive),
+                    "before_sensitive": crate::sensitivity::flags(&c.sensitive),
+                    "after_sensitive": crate::sensitivity::flags(&c.sensitive),
                     "replace_paths": c.replace_paths.iter().map(|p| path_steps(p)).collect::<Vec<_>>(),
                 },
             });
@@ -553,9 +553,10 @@ pub fn plan_json(
         let records =
             prior.iter().flat_map(|p| p.resources.iter().map(|r| (&r.addr, &r.sensitive_attributes, &r.provider)));
         let changes = plan.resource_changes.iter().map(|c| (&c.address, &c.sensitive, &c.provider_name));
+        // Whole attributes: a constant there is left out if anything in it is hidden.
         for (addr, sensitive, provider) in changes
-            .map(|(a, s, p)| (a, s.iter().cloned().collect::<Vec<_>>(), p))
-            .chain(records.map(|(a, s, p)| (a, s.clone(), p)))
+            .map(|(a, s, p)| (a, crate::sensitivity::attributes(s), p))
+            .chain(records.map(|(a, s, p)| (a, crate::sensitivity::attributes(&s.iter().cloned().collect()), p)))
         {
             if let Ok(a) = crate::addr::ResourceAddr::parse(addr) {
                 let e = known.entry(a.config_addr()).or_default();

@@ -57,10 +57,6 @@ fn shape(schemas: Schemas, mode: &str, type_name: &str, values: &mut Map<String,
 }
 
 /// `{"a": true}` for each hidden attribute name.
-fn hidden(names: impl IntoIterator<Item = impl Into<String>>) -> Value {
-    Value::Object(names.into_iter().map(|n| (n.into(), Value::Bool(true))).collect())
-}
-
 /// The module a resource address is in, and that module's parent: `module.a.module.b` → `module.a`.
 fn parent(module: &str) -> Option<&str> {
     if module.is_empty() {
@@ -111,12 +107,8 @@ fn type_of(v: &Value) -> Value {
 }
 
 fn record_json(rec: &ResourceRecord, schemas: Schemas) -> Value {
-    let mut values = rec.attributes.clone();
-    for k in &rec.sensitive_attributes {
-        if let Some(v) = values.get_mut(k) {
-            *v = Value::Null;
-        }
-    }
+    let hidden_paths: BTreeSet<String> = rec.sensitive_attributes.iter().cloned().collect();
+    let mut values = crate::sensitivity::redact(&rec.attributes, &hidden_paths);
     shape(schemas, &rec.mode, &rec.type_name, &mut values);
     let mut o = json!({
         "address": rec.addr,
@@ -126,7 +118,7 @@ fn record_json(rec: &ResourceRecord, schemas: Schemas) -> Value {
         "provider_name": rec.provider,
         "schema_version": rec.schema_version,
         "values": values,
-        "sensitive_values": hidden(rec.sensitive_attributes.iter().cloned()),
+        "sensitive_values": crate::sensitivity::flags(&hidden_paths),
     });
     if !rec.index_key.is_null() {
         o["index"] = rec.index_key.clone();
@@ -206,13 +198,7 @@ pub fn planned_values(plan: &Plan, prior: Option<&Snapshot>, schemas: Schemas) -
             }
             // A no-op keeps no values in the plan: they are the prior state's.
             (None, Some(rec)) => {
-                let mut v = rec.attributes.clone();
-                for k in &rec.sensitive_attributes {
-                    if let Some(x) = v.get_mut(k) {
-                        *x = Value::Null;
-                    }
-                }
-                v
+                crate::sensitivity::redact(&rec.attributes, &rec.sensitive_attributes.iter().cloned().collect())
             }
             (None, None) => Map::new(),
         };
@@ -253,7 +239,7 @@ fn change_resource(c: &ResourceChange, values: Map<String, Value>) -> Value {
         "provider_name": c.provider_name,
         "schema_version": 0,
         "values": values,
-        "sensitive_values": hidden(c.sensitive.iter().cloned()),
+        "sensitive_values": crate::sensitivity::flags(&c.sensitive),
     });
     if !c.index.is_null() {
         o["index"] = c.index.clone();

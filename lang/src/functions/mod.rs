@@ -189,17 +189,30 @@ pub(crate) fn call_err(message: impl Into<String>) -> CallError {
     CallError { arg: None, message: message.into() }
 }
 
+/// Functions that take collections apart or put them together, as cty's
+/// `AllowMarked` ones do: the marks of a collection argument's elements stay
+/// on those elements (`concat(["x"], [var.s])` is marked at `[1]` only, and
+/// `length(["a", var.s])` not at all); only the arguments' own marks go on the
+/// result. Every other function's result is marked when anything in an
+/// argument is.
+const KEEPS_ELEMENT_MARKS: &[&str] =
+    &["length", "concat", "merge", "keys", "values", "lookup", "element", "reverse", "slice", "tolist", "tomap"];
+
 /// Call a function on evaluated arguments (arity already checked).
 pub fn call(name: &str, args: &[Value], host: &dyn Host) -> Result<Value, CallError> {
     let def = lookup(name).ok_or_else(|| call_err(format!("there is no function named {name}")))?;
     if def.sees_marks {
         return (def.imp)(args, host);
     }
+    let keeps = KEEPS_ELEMENT_MARKS.contains(&def.name);
     let mut sensitive = false;
     let mut plain: Vec<Value> = args
         .iter()
         .map(|a| {
-            let (v, s) = a.unmark_deep();
+            let (v, s) = match a.unmark() {
+                (inner @ (Value::List(_) | Value::Object(_)), top) if keeps => (inner.clone(), top),
+                _ => a.unmark_deep(),
+            };
             sensitive |= s;
             v
         })

@@ -1,0 +1,342 @@
+//! Which values of an instance are hidden, as Terraform marks them: the
+//! attributes its provider's schema calls sensitive, and every path whose
+//! configured value was marked (`input.dsn_hash`, `tags["db pass"]`,
+//! `input[1]`) — not its siblings, not the object around it, and not what the
+//! provider computes. The language carries marks on values at any depth
+//! (`landform_lang::Value::Sensitive`); here they become the paths that plans
+//! and state records keep (`sensitive` of a change, `sensitive_attributes` of
+//! a record: path texts, a top-level attribute's being its name), and come
+//! back as marks when other expressions read the instance. Plan, apply, state
+//! commands, outputs and every renderer ask this module, and nothing else,
+//! what to hide.
+
+use landform_lang::Value;
+use serde_json::{Map, Value as Json};
+use std::collections::BTreeSet;
+
+/// One step of a path: an attribute or map key, or a list index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// A path as text: `input`, `input.dsn_hash`, `input[1]`, `tags["a b"]`.
+pub fn path_text(steps: &[Step]) -> String {
+    let mut out = String::new();
+    for s in steps {
+        match s {
+            Step::Key(k) if landform_lang::value::is_identifier(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Step::Key(k) => {
+                out.push('[');
+                out.push_str(&Json::String(k.clone()).to_string());
+                out.push(']');
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// A path's steps, read back from its text. A text that is not one (a name
+/// written by an older release) is one attribute name.
+pub fn parse_path(text: &str) -> Vec<Step> {
+    fn parse(text: &str) -> Option<Vec<Step>> {
+        let mut steps = Vec::new();
+        let mut rest = text;
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix('[') {
+                if r.starts_with('"') {
+                    let mut de = serde_json::Deserializer::from_str(r).into_iter::<String>();
+                    let key = de.next()?.ok()?;
+                    rest = r[de.byte_offset()..].strip_prefix(']')?;
+                    steps.push(Step::Key(key));
+                } else {
+                    let (n, r) = r.split_once(']')?;
+                    steps.push(Step::Index(n.parse().ok()?));
+                    rest = r;
+                }
+            } else {
+                let r = if steps.is_empty() { rest } else { rest.strip_prefix('.')? };
+                let end = r.find(['.', '[']).unwrap_or(r.len());
+                if end == 0 {
+                    return None;
+                }
+                steps.push(Step::Key(r[..end].to_string()));
+                rest = &r[end..];
+            }
+        }
+        Some(steps)
+    }
+    parse(text).filter(|s| !s.is_empty()).unwrap_or_else(|| vec![Step::Key(text.to_string())])
+}
+
+/// The paths at which an instance's configuration (an object) is marked,
+/// as cty's `UnmarkDeepWithPaths` finds them.
+pub fn config_paths(config: &Value) -> BTreeSet<String> {
+    fn walk(v: &Value, at: &mut Vec<Step>, out: &mut BTreeSet<String>) {
+        match v {
+            Value::Sensitive(_) => {
+                out.insert(path_text(at));
+            }
+            Value::List(items) => {
+                for (i, x) in items.iter().enumerate() {
+                    at.push(Step::Index(i));
+                    walk(x, at, out);
+                    at.pop();
+                }
+            }
+            Value::Object(m) => {
+                for (k, x) in m {
+                    at.push(Step::Key(k.clone()));
+                    walk(x, at, out);
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = BTreeSet::new();
+    match config {
+        // A wholly marked configuration: every attribute of it.
+        Value::Sensitive(inner) => {
+            if let Value::Object(m) = inner.unmark().0 {
+                out.extend(m.keys().map(|k| path_text(&[Step::Key(k.clone())])));
+            }
+        }
+        v => walk(v, &mut Vec::new(), &mut out),
+    }
+    out
+}
+
+/// What an instance hides: the schema's sensitive attributes and the paths
+/// its configuration marked. What the provider computes is not marked (it is
+/// not in Terraform either); a secret it copies verbatim is still redacted
+/// wherever it is printed, as every remembered secret text is.
+pub fn instance_sensitive(schema: &landform_provider::Schema, from_config: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut out = schema.sensitive();
+    out.extend(from_config.iter().cloned());
+    out
+}
+
+/// `v` marked at each of `paths`. A path into a value not known yet marks
+/// that unknown value; a path to nothing marks nothing.
+pub fn mark_paths(mut v: Value, paths: &BTreeSet<String>) -> Value {
+    for p in paths {
+        mark_at(&mut v, &parse_path(p));
+    }
+    v
+}
+
+fn mark_at(v: &mut Value, steps: &[Step]) {
+    let Some((first, rest)) = steps.split_first() else {
+        if !v.is_sensitive() {
+            *v = std::mem::replace(v, Value::Null).sensitive();
+        }
+        return;
+    };
+    let inner = match v {
+        Value::Sensitive(_) => return,
+        Value::Unknown => {
+            *v = Value::Unknown.sensitive();
+            return;
+        }
+        Value::Object(m) => match first {
+            Step::Key(k) => m.get_mut(k),
+            Step::Index(i) => m.get_mut(&i.to_string()),
+        },
+        Value::List(l) => match first {
+            Step::Index(i) => l.get_mut(*i),
+            Step::Key(k) => k.parse::<usize>().ok().and_then(|i| l.get_mut(i)),
+        },
+        _ => None,
+    };
+    if let Some(inner) = inner {
+        mark_at(inner, rest);
+    }
+}
+
+/// An instance's value as expressions see it: its attributes, unknown ones
+/// unknown, marked at its sensitive paths.
+pub fn instance_value(obj: &Map<String, Json>, unknown: &BTreeSet<String>, paths: &BTreeSet<String>) -> Value {
+    let mut m: std::collections::BTreeMap<String, Value> =
+        obj.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect();
+    for k in unknown {
+        m.insert(k.clone(), Value::Unknown);
+    }
+    mark_paths(Value::Object(m), paths)
+}
+
+/// An object with null at each hidden path: what plans and JSON keep.
+pub fn redact(obj: &Map<String, Json>, paths: &BTreeSet<String>) -> Map<String, Json> {
+    let mut out = Json::Object(obj.clone());
+    for p in paths {
+        if let Some(v) = json_at_mut(&mut out, &parse_path(p)) {
+            *v = Json::Null;
+        }
+    }
+    match out {
+        Json::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+fn json_at_mut<'a>(v: &'a mut Json, steps: &[Step]) -> Option<&'a mut Json> {
+    let mut at = v;
+    for s in steps {
+        at = match (at, s) {
+            (Json::Object(m), Step::Key(k)) => m.get_mut(k)?,
+            (Json::Array(a), Step::Index(i)) => a.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(at)
+}
+
+/// Terraform's `sensitive_values` / `after_sensitive` for these paths:
+/// `{"input": {"dsn_hash": true}}`, a list as `[false, true]`.
+pub fn flags(paths: &BTreeSet<String>) -> Json {
+    let mut out = Json::Object(Map::new());
+    for p in paths {
+        let steps = parse_path(p);
+        let mut at = &mut out;
+        for (n, s) in steps.iter().enumerate() {
+            let last = n + 1 == steps.len();
+            if at == &Json::Bool(true) {
+                break;
+            }
+            let fresh = |last: bool, next: Option<&Step>| match (last, next) {
+                (true, _) => Json::Bool(true),
+                (false, Some(Step::Index(_))) => Json::Array(Vec::new()),
+                _ => Json::Object(Map::new()),
+            };
+            let next = steps.get(n + 1);
+            at = match (at, s) {
+                (Json::Object(m), Step::Key(k)) => {
+                    let slot = m.entry(k.clone()).or_insert_with(|| fresh(last, next));
+                    if last {
+                        *slot = Json::Bool(true);
+                    }
+                    slot
+                }
+                (Json::Array(a), Step::Index(i)) => {
+                    while a.len() <= *i {
+                        a.push(Json::Bool(false));
+                    }
+                    if last || a[*i] == Json::Bool(false) {
+                        a[*i] = fresh(last, next);
+                    }
+                    &mut a[*i]
+                }
+                // A path that does not fit the shape others gave: hide the whole.
+                (other, _) => {
+                    *other = Json::Bool(true);
+                    break;
+                }
+            };
+        }
+    }
+    out
+}
+
+/// The top-level attributes that hold a hidden value: what a display that
+/// shows attributes whole hides whole.
+pub fn attributes(paths: &BTreeSet<String>) -> BTreeSet<String> {
+    paths
+        .iter()
+        .filter_map(|p| match parse_path(p).into_iter().next() {
+            Some(Step::Key(k)) => Some(k),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether the attribute `name` holds a hidden value.
+pub fn touches(paths: &BTreeSet<String>, name: &str) -> bool {
+    paths.iter().any(|p| matches!(parse_path(p).first(), Some(Step::Key(k)) if k == name))
+}
+
+/// Remember, for the one redaction step (`landform_lang::secrets`), the
+/// texts a state holds at hidden places: a provider may have copied one into
+/// an attribute that is not marked (Terraform does not mark what a provider
+/// computes), and no output may show it there either.
+pub fn remember_state(snap: &landform_state::Snapshot) {
+    for r in &snap.resources {
+        if r.sensitive_attributes.is_empty() {
+            continue;
+        }
+        let hidden: BTreeSet<String> = r.sensitive_attributes.iter().cloned().collect();
+        remember_marked(&instance_value(&r.attributes, &BTreeSet::new(), &hidden));
+    }
+    for o in snap.outputs.values().filter(|o| o.sensitive) {
+        landform_lang::secrets::remember(&Value::from_json(&o.value));
+    }
+}
+
+/// Remember the texts of a saved plan's sensitive variables, for the same reason.
+pub fn remember_plan(plan: &crate::Plan) {
+    for name in &plan.sensitive_variables {
+        if let Some(v) = plan.variables.get(name) {
+            landform_lang::secrets::remember(&Value::from_json(v));
+        }
+    }
+}
+
+fn remember_marked(v: &Value) {
+    match v {
+        Value::Sensitive(_) => landform_lang::secrets::remember(v),
+        Value::List(items) => items.iter().for_each(remember_marked),
+        Value::Object(m) => m.values().for_each(remember_marked),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(p: &[&str]) -> BTreeSet<String> {
+        p.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn paths_read_back_as_written() {
+        for steps in [
+            vec![Step::Key("input".into())],
+            vec![Step::Key("input".into()), Step::Key("dsn_hash".into())],
+            vec![Step::Key("input".into()), Step::Index(1), Step::Key("a b\"]".into())],
+            vec![Step::Key("tags".into()), Step::Key("x.y".into()), Step::Index(0)],
+        ] {
+            assert_eq!(parse_path(&path_text(&steps)), steps, "{}", path_text(&steps));
+        }
+        assert_eq!(parse_path("not a path["), vec![Step::Key("not a path[".into())]);
+    }
+
+    #[test]
+    fn marks_become_paths_and_paths_marks() {
+        let s = || Value::string("x").sensitive();
+        let obj = |kv: Vec<(&str, Value)>| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+        let config = obj(vec![
+            ("input", obj(vec![("major", Value::from(15usize)), ("hash", s())])),
+            ("list", Value::List(vec![Value::Null, s()])),
+            ("plain", Value::string("p")),
+        ]);
+        let paths = config_paths(&config);
+        assert_eq!(paths, set(&["input.hash", "list[1]"]));
+        assert_eq!(mark_paths(config.unmark_deep().0, &paths), config);
+        assert_eq!(flags(&paths), serde_json::json!({"input": {"hash": true}, "list": [false, true]}));
+        let json = serde_json::json!({"input": {"major": 15, "hash": "h"}, "list": [1, 2], "plain": "p"});
+        let redacted = redact(json.as_object().unwrap(), &paths);
+        assert_eq!(
+            Json::Object(redacted),
+            serde_json::json!({"input": {"major": 15, "hash": null}, "list": [1, null], "plain": "p"})
+        );
+        assert_eq!(attributes(&paths), set(&["input", "list"]));
+        assert!(touches(&paths, "input") && !touches(&paths, "plain"));
+    }
+}
