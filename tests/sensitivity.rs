@@ -181,3 +181,80 @@ output "token_files" {
     assert_eq!(f.ok(&["output", "token_files"]).trim(), "1");
     assert_eq!(std::fs::read_to_string(f.path("out/token")).unwrap(), "tok-5d2b8e-secret");
 }
+
+const WORDS_SECRET: &str = "Quokka_Zephyr_Marmot-4d7e";
+
+/// Every output of `landform args` with the secret planted: none holds the
+/// secret, a word of it, or a quoted character of it.
+fn scan(f: &Fixture, args: &[&str]) -> (Option<i32>, String) {
+    let out = f.cmd(args).env("LANDFORM_VAR_secret", WORDS_SECRET).stdin(std::process::Stdio::null()).output().unwrap();
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    for word in [WORDS_SECRET, "Quokka", "Zephyr", "Marmot", "QUOKKA", "quokka", "marmot-4d7e"] {
+        assert!(!all.contains(word), "landform {args:?} printed {word:?}:\n{all}");
+    }
+    for c in WORDS_SECRET.chars().filter(|c| c.is_ascii_alphanumeric()) {
+        assert!(!all.contains(&format!("\"{c}\"")), "landform {args:?} quoted the character {c:?}:\n{all}");
+    }
+    (out.status.code(), all)
+}
+
+/// Issue 25 item 4: inside a `for` over a sensitive collection each element
+/// is sensitive, so no error quotes one — word by word or character by
+/// character — and what the elements build stays hidden everywhere.
+#[test]
+fn the_elements_of_a_secret_collection_never_print() {
+    let prelude = "variable \"secret\" {\n  type      = string\n  sensitive = true\n}\n";
+    let failing = [
+        "[for w in split(\"_\", var.secret) : tonumber(lower(w))]",
+        "[for c in split(\"\", var.secret) : tonumber(c)]",
+        "[for w in split(\"_\", var.secret) : w + 1]",
+        "[for w in split(\"_\", var.secret) : { a = 1 }[w]]",
+        "[for i, w in split(\"_\", var.secret) : [1, 2][w]]",
+        "{ for w in split(\"\", var.secret) : w => 1 }",
+        "[for w in split(\"_\", var.secret) : w if w]",
+    ];
+    for (i, expr) in failing.iter().enumerate() {
+        let f = Fixture::new(
+            &format!("sens-for-{i}"),
+            &format!("{prelude}resource \"landform_data\" \"x\" {{\n  input = {expr}\n}}\n"),
+        );
+        for args in [&["validate"][..], &["plan"], &["plan", "--json"], &["apply", "--auto-approve"]] {
+            let (code, all) = scan(&f, args);
+            assert_ne!(code, Some(0), "{expr}: landform {args:?} accepted it:\n{all}");
+            assert_eq!(code, Some(1), "{expr}: landform {args:?}:\n{all}");
+        }
+    }
+    // What the elements build is sensitive: refused as a plain output, hidden everywhere once applied.
+    let config = format!(
+        "{prelude}resource \"landform_data\" \"x\" {{\n  input = [for w in split(\"_\", var.secret) : upper(w)]\n}}\n"
+    );
+    let refused = Fixture::new(
+        "sens-for-output",
+        &format!("{config}output \"w\" {{\n  value = [for w in split(\"_\", var.secret) : w]\n}}\n"),
+    );
+    let (code, all) = scan(&refused, &["plan"]);
+    assert_eq!(code, Some(1), "{all}");
+    assert!(all.contains("Output refers to sensitive values"), "{all}");
+    let f = Fixture::new(
+        "sens-for-ok",
+        &format!("{config}output \"w\" {{\n  value     = [for w in split(\"_\", var.secret) : lower(w)]\n  sensitive = true\n}}\n"),
+    );
+    scan(&f, &["plan", "--out", "saved.plan"]);
+    scan(&f, &["show", "saved.plan"]);
+    scan(&f, &["show", "--json", "saved.plan"]);
+    let (code, all) = scan(&f, &["apply", "saved.plan"]);
+    assert_eq!(code, Some(0), "{all}");
+    for args in [
+        &["show"][..],
+        &["show", "--json"],
+        &["state", "pull"],
+        &["state", "show", "landform_data.x"],
+        &["output"],
+        &["output", "--json"],
+        &["plan"],
+        &["plan", "--json"],
+    ] {
+        let (code, all) = scan(&f, args);
+        assert_eq!(code, Some(0), "{args:?}: {all}");
+    }
+}

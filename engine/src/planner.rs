@@ -351,6 +351,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
         check_blocks(&graph, &world, ctx.host, &mut diags);
     }
     plan.warnings = diags;
+    crate::sensitivity::redact_copies(&mut plan);
     Ok(plan)
 }
 

@@ -278,12 +278,61 @@ pub fn remember_state(snap: &landform_state::Snapshot) {
     }
 }
 
-/// Remember the texts of a saved plan's sensitive variables, for the same reason.
+/// Remember the texts of a saved plan's sensitive variables and of the
+/// hidden places of the records it holds, for the same reason.
 pub fn remember_plan(plan: &crate::Plan) {
     for name in &plan.sensitive_variables {
         if let Some(v) = plan.variables.get(name) {
             landform_lang::secrets::remember(&Value::from_json(v));
         }
+    }
+    for r in &plan.refreshed {
+        let hidden: BTreeSet<String> = r.sensitive_attributes.iter().cloned().collect();
+        remember_marked(&instance_value(&r.attributes, &BTreeSet::new(), &hidden));
+    }
+}
+
+/// A plan keeps no secret text in what it shows: a value a provider computed
+/// by copying or transforming a secret is not marked (as in Terraform), so
+/// every remembered secret text left in the changes' and outputs' values is
+/// replaced by `(sensitive value)` before the plan is shown or saved — a
+/// later `show` of the saved plan may not know the secret.
+pub fn redact_copies(plan: &mut crate::Plan) {
+    for c in &mut plan.resource_changes {
+        for m in [&mut c.before, &mut c.after].into_iter().flatten() {
+            let mut v = Json::Object(std::mem::take(m));
+            redact_texts(&mut v);
+            if let Json::Object(o) = v {
+                *m = o;
+            }
+        }
+    }
+    for o in &mut plan.output_changes {
+        for v in [&mut o.before, &mut o.after].into_iter().flatten() {
+            redact_texts(v);
+        }
+    }
+}
+
+fn redact_texts(v: &mut Json) {
+    use landform_lang::secrets::redact;
+    match v {
+        Json::String(s) => {
+            if let std::borrow::Cow::Owned(r) = redact(s) {
+                *s = r;
+            }
+        }
+        Json::Array(a) => a.iter_mut().for_each(redact_texts),
+        Json::Object(m) => {
+            *m = std::mem::take(m)
+                .into_iter()
+                .map(|(k, mut x)| {
+                    redact_texts(&mut x);
+                    (redact(&k).into_owned(), x)
+                })
+                .collect();
+        }
+        _ => {}
     }
 }
 
