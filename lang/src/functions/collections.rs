@@ -119,17 +119,21 @@ fn index(a: &[Value], _: &dyn Host) -> R {
 }
 
 fn flatten(a: &[Value], _: &dyn Host) -> R {
-    fn flat(v: &[Value], out: &mut Vec<Value>) {
+    // Elements keep their marks; a marked inner list marks the whole result.
+    fn flat(v: &[Value], out: &mut Vec<Value>, marked: &mut bool) {
         for x in v {
-            match x {
-                Value::List(inner) => flat(inner, out),
-                other => out.push(other.clone()),
+            match x.unmark() {
+                (Value::List(inner), m) => {
+                    *marked |= m;
+                    flat(inner, out, marked)
+                }
+                _ => out.push(x.clone()),
             }
         }
     }
-    let mut out = Vec::new();
-    flat(list(a, 0)?, &mut out);
-    Ok(Value::List(out))
+    let (mut out, mut marked) = (Vec::new(), false);
+    flat(list(a, 0)?, &mut out, &mut marked);
+    Ok(if marked { Value::List(out).secret() } else { Value::List(out) })
 }
 
 fn distinct(a: &[Value], _: &dyn Host) -> R {
@@ -214,10 +218,12 @@ fn zipmap(a: &[Value], _: &dyn Host) -> R {
         ));
     }
     let mut out = BTreeMap::new();
+    // Values keep their marks; a marked key marks the whole map.
+    let marked = ks.iter().any(Value::contains_sensitive);
     for (j, (k, v)) in ks.iter().zip(vs).enumerate() {
-        out.insert(element_string(k, 0, j)?, v.clone());
+        out.insert(element_string(k.unmark().0, 0, j)?, v.clone());
     }
-    Ok(Value::Object(out))
+    Ok(if marked { Value::Object(out).secret() } else { Value::Object(out) })
 }
 
 fn one(a: &[Value], _: &dyn Host) -> R {

@@ -195,8 +195,22 @@ pub(crate) fn call_err(message: impl Into<String>) -> CallError {
 /// `length(["a", var.s])` not at all); only the arguments' own marks go on the
 /// result. Every other function's result is marked when anything in an
 /// argument is.
-const KEEPS_ELEMENT_MARKS: &[&str] =
-    &["length", "concat", "merge", "keys", "values", "lookup", "element", "reverse", "slice", "tolist", "tomap"];
+const KEEPS_ELEMENT_MARKS: &[&str] = &[
+    "length",
+    "concat",
+    "merge",
+    "keys",
+    "values",
+    "lookup",
+    "element",
+    "reverse",
+    "slice",
+    "tolist",
+    "tomap",
+    "flatten",
+    "zipmap",
+    "chunklist",
+];
 
 /// Call a function on evaluated arguments (arity already checked).
 pub fn call(name: &str, args: &[Value], host: &dyn Host) -> Result<Value, CallError> {
