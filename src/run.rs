@@ -500,12 +500,13 @@ pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
         }
     };
     for url in &args.notify {
-        match reqwest::Url::parse(url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            _ => {
-                crate::errln!("{}", ui::error_line("--notify must be an http:// or https:// URL", color));
-                return 1;
-            }
+        let refused = match reqwest::Url::parse(url) {
+            Ok(u) => crate::http::check_url(&u).err().map(|e| format!("--notify: {e}")),
+            Err(_) => Some("--notify must be an http:// or https:// URL".to_string()),
+        };
+        if let Some(why) = refused {
+            crate::errln!("{}", ui::error_line(&why, color));
+            return 1;
         }
     }
     let how = RunHow { parallelism: args.parallelism, no_progress: args.no_progress, notify: args.notify.clone() };

@@ -143,6 +143,12 @@ fn a_webhook_to_a_host_that_is_not_loopback_needs_https() {
         assert_eq!(status, Some(1), "{url}: refused at once\n{err}");
         assert!(err.contains("needs https://"), "{url}: {err}");
     }
+    // apply's rollout notifications: refused before anything is applied.
+    f.write("resource \"landform_data\" \"a\" {\n  input = 1\n}\n");
+    let out = f.run(&["apply", "--auto-approve", "--notify", "http://localhost.attacker.example/hook"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("needs https://"), "{}", text(&out.stderr));
+    assert_eq!(f.ok(&["state", "list"]).trim(), "", "nothing was applied");
 }
 
 /// A proxy that records the first line of each request and closes: how a
