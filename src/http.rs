@@ -279,4 +279,34 @@ mod tests {
         assert!(!is_loopback_authority("localhost.attacker.example"));
         assert!(!is_loopback_authority("127.0.0.1.nip.io"));
     }
+
+    /// A server on loopback that sends its headers, then one byte every
+    /// 100 ms for up to a minute.
+    fn trickling_server() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+                for _ in 0..600 {
+                    if s.write_all(b"x").is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn an_answer_that_never_ends_is_cut_at_the_deadline() {
+        let url = trickling_server();
+        let c = Client::new("test", Duration::from_secs(1), 1 << 20).unwrap();
+        let started = Instant::now();
+        let e = c.send(Request::get(&url)).and_then(Response::bytes).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5), "took {:?}: {e}", started.elapsed());
+    }
 }
