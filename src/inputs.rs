@@ -109,8 +109,14 @@ impl landform_lang::Host for DiskHost {
         let mut out = Vec::new();
         let mut stack = vec![(std::path::PathBuf::from(if dir.is_empty() { "." } else { dir }), String::new())];
         while let Some((path, rel)) = stack.pop() {
-            let entries = std::fs::read_dir(&path)
-                .map_err(|e| format!("cannot list \"{}\": {}", path.display(), landform_state::files::io_words(&e)))?;
+            let entries = match std::fs::read_dir(&path) {
+                Ok(entries) => entries,
+                // A directory that is not there holds no files, as Terraform's fileset says.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && rel.is_empty() => return Ok(Vec::new()),
+                Err(e) => {
+                    return Err(format!("cannot list \"{}\": {}", path.display(), landform_state::files::io_words(&e)))
+                }
+            };
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
                 let child = if rel.is_empty() { name } else { format!("{rel}/{name}") };

@@ -105,6 +105,7 @@ pub fn expr(e: &Expr) -> String {
                 .map(|s| match s {
                     Step::Attr(i) => format!(".{}", i.name),
                     Step::Index(k) => format!("[{}]", expr(k)),
+                    Step::Splat => "[*]".to_string(),
                 })
                 .collect();
             format!("(splat {} {s})", expr(src))

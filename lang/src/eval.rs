@@ -225,28 +225,7 @@ impl<'h> Evaluator<'h> {
             }
             ExprKind::Splat(source, steps) => {
                 let src = self.eval_base(source, scope);
-                let (inner, sensitive) = src.unmark();
-                let items: Vec<Value> = match inner {
-                    Value::Unknown => return Value::Unknown,
-                    Value::Null => Vec::new(),
-                    Value::List(l) => l.clone(),
-                    other => vec![other.clone()],
-                };
-                let mut out = Vec::with_capacity(items.len());
-                for item in items {
-                    let mut v = item;
-                    for step in steps {
-                        v = match step {
-                            Step::Attr(name) => self.get_attr(&v, name, source, name.span),
-                            Step::Index(k) => {
-                                let kv = self.eval(k, scope);
-                                self.index(&v, &kv, k.span)
-                            }
-                        };
-                    }
-                    out.push(v);
-                }
-                mark(Value::List(out), sensitive)
+                self.splat(src.into_owned(), source, steps, scope)
             }
             ExprKind::Call(name, args, expand) => self.call(name, args, *expand, expr.span, scope),
             ExprKind::Unary(op, e) => {
@@ -255,6 +234,10 @@ impl<'h> Evaluator<'h> {
                 let out = match (op, inner) {
                     (_, Value::Unknown) => Value::Unknown,
                     (UnaryOp::Neg, Value::Number(n)) => Value::Number(n.neg()),
+                    // A string of a number converts, as for the other arithmetic.
+                    (UnaryOp::Neg, Value::String(t)) if crate::number::Number::parse(t).is_some() => {
+                        crate::number::Number::parse(t).map_or(Value::Unknown, |n| Value::Number(n.neg()))
+                    }
                     (UnaryOp::Not, other) => match other.to_bool() {
                         Some(b) => Value::Bool(!b),
                         None => {
@@ -548,6 +531,37 @@ impl<'h> Evaluator<'h> {
         mark(out, s)
     }
 
+    /// `src[*]` then `steps` on each element; a `[*]` among the steps nests.
+    fn splat(&mut self, src: Value, source: &Expr, steps: &[Step], scope: &Scope) -> Value {
+        let (inner, sensitive) = src.unmark();
+        let items: Vec<Value> = match inner {
+            Value::Unknown => return Value::Unknown,
+            Value::Null => Vec::new(),
+            Value::List(l) => l.clone(),
+            other => vec![other.clone()],
+        };
+        let mut out = Vec::with_capacity(items.len());
+        'items: for item in items {
+            let mut v = item;
+            for (i, step) in steps.iter().enumerate() {
+                v = match step {
+                    Step::Attr(name) => self.get_attr(&v, name, source, name.span),
+                    Step::Index(k) => {
+                        let kv = self.eval(k, scope);
+                        self.index(&v, &kv, k.span)
+                    }
+                    Step::Splat => {
+                        let nested = self.splat(v, source, &steps[i + 1..], scope);
+                        out.push(nested);
+                        continue 'items;
+                    }
+                };
+            }
+            out.push(v);
+        }
+        mark(Value::List(out), sensitive)
+    }
+
     fn binary(&mut self, op: BinaryOp, l: &Expr, r: &Expr, scope: &Scope) -> Value {
         let lv = self.eval(l, scope);
         // `false && …` and `true || …` do not evaluate the right side (Terraform 1.12's rule).
@@ -564,6 +578,21 @@ impl<'h> Evaluator<'h> {
                 return Value::Unknown;
             }
             return mark(Value::Bool((a == b) == (op == Eq)), s);
+        }
+        if matches!(op, And | Or) && (a.is_null() || b.is_null()) {
+            // As Terraform has it: null counts as false for &&, while || is
+            // true only with a true beside the null.
+            let other = if a.is_null() { &b } else { &a };
+            return match op {
+                And => mark(Value::Bool(false), s),
+                _ if other.to_bool() == Some(true) => mark(Value::Bool(true), s),
+                _ if other.is_unknown() => Value::Unknown,
+                _ => self.error(
+                    "Invalid operand",
+                    "The || operator needs bools: an operand is null.".into(),
+                    if a.is_null() { l.span } else { r.span },
+                ),
+            };
         }
         if matches!(op, And | Or) {
             let get = |v: &Value, e: &Expr, me: &mut Self| match v {
@@ -751,6 +780,11 @@ impl<'h> Evaluator<'h> {
                 let cond = self.eval(c, &child);
                 // A marked condition decides what the result holds: it marks the result.
                 key_sensitive |= cond.is_sensitive();
+                // The strings "true" and "false" are bools here too.
+                let cond = match cond.to_bool() {
+                    Some(b) => Value::Bool(b),
+                    None => cond,
+                };
                 match cond.unmark().0 {
                     Value::Bool(true) => {}
                     Value::Bool(false) => continue,

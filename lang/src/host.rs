@@ -34,7 +34,8 @@ pub trait Host {
     fn file_exists(&self, path: &str) -> Result<bool, String> {
         Err(format!("cannot look for \"{path}\": no files are available here"))
     }
-    /// Every regular file under `dir`, as paths relative to it with `/` (`fileset`).
+    /// Every regular file under `dir`, as paths relative to it with `/`
+    /// (`fileset`); none when `dir` is not there, as in Terraform.
     fn list_files(&self, dir: &str) -> Result<Vec<String>, String> {
         Err(format!("cannot list \"{dir}\": no files are available here"))
     }

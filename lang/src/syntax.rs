@@ -166,6 +166,9 @@ pub enum ObjectKey {
 pub enum Step {
     Attr(Ident),
     Index(Expr),
+    /// A `[*]` inside a splat's steps: the steps after it apply to each
+    /// element (`a[*].b[*].c` is, for each x of a, `x.b[*].c`).
+    Splat,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -346,7 +349,7 @@ fn walk_exprs<'e>(mut stack: Vec<&'e Expr>, f: &mut dyn FnMut(&Expr)) {
                 stack.push(b);
                 stack.extend(steps.iter().filter_map(|s| match s {
                     Step::Index(k) => Some(k),
-                    Step::Attr(_) => None,
+                    Step::Attr(_) | Step::Splat => None,
                 }));
             }
             ExprKind::Conditional(c, a, b) => stack.extend([&**c, &**a, &**b]),

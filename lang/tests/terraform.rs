@@ -49,7 +49,10 @@ impl Host for FsHost {
     }
     fn list_files(&self, dir: &str) -> Result<Vec<String>, String> {
         // One level is enough for the corpus; regular files only, as fileset lists.
-        let entries = std::fs::read_dir(at_corpus(dir)).map_err(|e| e.to_string())?;
+        let entries = match std::fs::read_dir(at_corpus(dir)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            other => other.map_err(|e| e.to_string())?,
+        };
         Ok(entries
             .flatten()
             .filter(|e| e.path().is_file())

@@ -12,7 +12,7 @@ type R = Result<Value, CallError>;
 
 pub const DEFS: &[FuncDef] = &[
     def("length", &[Kind::Any], length).sees_unknown(),
-    def("concat", &[], concat).variadic(Kind::List),
+    def("concat", &[Kind::List], concat).variadic(Kind::List),
     def("merge", &[], merge).variadic(Kind::Any),
     def("keys", &[Kind::Map], keys),
     def("values", &[Kind::Map], values),
@@ -29,7 +29,7 @@ pub const DEFS: &[FuncDef] = &[
     def("reverse", &[Kind::List], reverse),
     def("slice", &[Kind::List, Kind::Number, Kind::Number], slice),
     def("zipmap", &[Kind::List, Kind::List], zipmap),
-    def("one", &[Kind::Collection], one),
+    def("one", &[Kind::List], one),
     def("alltrue", &[Kind::List], alltrue),
     def("anytrue", &[Kind::List], anytrue),
     def("chunklist", &[Kind::List, Kind::Number], chunklist),
@@ -229,8 +229,7 @@ fn zipmap(a: &[Value], _: &dyn Host) -> R {
 fn one(a: &[Value], _: &dyn Host) -> R {
     let items: Vec<&Value> = match &a[0] {
         Value::List(l) => l.iter().collect(),
-        Value::Object(m) => m.values().collect(),
-        v => return Err(arg_err(0, format!("one() takes a list or a set, not {}", describe(v)))),
+        v => return Err(arg_err(0, format!("one() takes a list, a set or a tuple, not {}", describe(v)))),
     };
     match items.as_slice() {
         [] => Ok(Value::Null),
@@ -239,11 +238,15 @@ fn one(a: &[Value], _: &dyn Host) -> R {
     }
 }
 
+/// The elements as bools; a null element counts as false, as in Terraform.
 fn bools(a: &[Value]) -> Result<Vec<bool>, CallError> {
     list(a, 0)?
         .iter()
         .enumerate()
-        .map(|(j, v)| v.to_bool().ok_or_else(|| arg_err(0, format!("element {j} is {}, not a bool", describe(v)))))
+        .map(|(j, v)| match v {
+            Value::Null => Ok(false),
+            v => v.to_bool().ok_or_else(|| arg_err(0, format!("element {j} is {}, not a bool", describe(v)))),
+        })
         .collect()
 }
 
@@ -297,26 +300,39 @@ fn set(v: &[Value]) -> Vec<Value> {
     out
 }
 
-fn setunion(a: &[Value], _: &dyn Host) -> R {
-    let mut out = Vec::new();
+/// The arguments of a set function, their elements unified to one type
+/// across all of them, as Terraform makes them sets of one element type
+/// (`setunion(["b"], [1])` is `["1", "b"]`).
+fn unified_sets(a: &[Value]) -> Result<Vec<Vec<Value>>, CallError> {
+    let mut all = Vec::new();
+    let mut lengths = Vec::with_capacity(a.len());
     for i in 0..a.len() {
-        out.extend(list(a, i)?.iter().cloned());
+        let l = list(a, i)?;
+        lengths.push(l.len());
+        all.extend(l.iter().cloned());
     }
-    Ok(Value::List(set(&out)))
+    let mut all = crate::unify::unify_values(all)
+        .ok_or_else(|| call_err("the given sets must all have compatible element types"))?
+        .into_iter();
+    Ok(lengths.into_iter().map(|n| all.by_ref().take(n).collect()).collect())
+}
+
+fn setunion(a: &[Value], _: &dyn Host) -> R {
+    Ok(Value::List(set(&unified_sets(a)?.concat())))
 }
 
 fn setintersection(a: &[Value], _: &dyn Host) -> R {
-    let mut out = set(list(a, 0)?);
-    for i in 1..a.len() {
-        let other = list(a, i)?;
+    let sets = unified_sets(a)?;
+    let mut out = set(&sets[0]);
+    for other in &sets[1..] {
         out.retain(|v| other.contains(v));
     }
     Ok(Value::List(out))
 }
 
 fn setsubtract(a: &[Value], _: &dyn Host) -> R {
-    let other = list(a, 1)?;
-    Ok(Value::List(set(list(a, 0)?).into_iter().filter(|v| !other.contains(v)).collect()))
+    let sets = unified_sets(a)?;
+    Ok(Value::List(set(&sets[0]).into_iter().filter(|v| !sets[1].contains(v)).collect()))
 }
 
 fn setproduct(a: &[Value], _: &dyn Host) -> R {

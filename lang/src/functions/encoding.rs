@@ -65,9 +65,43 @@ pub(crate) fn go_json(v: &serde_json::Value) -> String {
 }
 
 fn jsondecode(a: &[Value], _: &dyn Host) -> R {
+    let text = lone_surrogates_replaced(string(a, 0)?);
     let j: serde_json::Value =
-        serde_json::from_str(string(a, 0)?).map_err(|e| arg_err(0, format!("the string is not valid JSON: {e}")))?;
+        serde_json::from_str(&text).map_err(|e| arg_err(0, format!("the string is not valid JSON: {e}")))?;
     Ok(Value::from_json(&j))
+}
+
+/// A `\uD83D` escape without its other half stands for U+FFFD, as Go's
+/// JSON decoder reads it (serde_json refuses it).
+fn lone_surrogates_replaced(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("\\u") {
+        return text.into();
+    }
+    let unit = |at: usize| -> Option<u16> {
+        let hex = text.get(at..at + 6)?.strip_prefix("\\u")?;
+        u16::from_str_radix(hex, 16).ok()
+    };
+    let (mut out, mut i, mut copied) = (String::with_capacity(text.len()), 0, 0);
+    while let Some(off) = text[i..].find('\\') {
+        let at = i + off;
+        match unit(at) {
+            Some(0xD800..=0xDBFF) if matches!(unit(at + 6), Some(0xDC00..=0xDFFF)) => i = at + 12,
+            Some(0xD800..=0xDFFF) => {
+                out.push_str(&text[copied..at]);
+                out.push_str("\\uFFFD");
+                i = at + 6;
+                copied = i;
+            }
+            Some(_) => i = at + 6,
+            // Any other escape: skip the backslash and the character it escapes.
+            None => i = (at + 2).min(text.len()),
+        }
+        while !text.is_char_boundary(i) {
+            i += 1;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out.into()
 }
 
 fn base64encode(a: &[Value], _: &dyn Host) -> R {
@@ -242,9 +276,20 @@ fn uuid(_: &[Value], host: &dyn Host) -> R {
 }
 
 /// A UUID's 16 bytes from its text form.
+/// A UUID in the forms Go's uuid.Parse takes: `xxxxxxxx-xxxx-…` (36
+/// characters), in braces, after `urn:uuid:`, or 32 bare hex digits.
 fn uuid_bytes(s: &str) -> Option<[u8; 16]> {
+    let s = s.strip_prefix('{').and_then(|r| r.strip_suffix('}')).unwrap_or(s);
+    let s = match s.get(..9) {
+        Some(p) if p.eq_ignore_ascii_case("urn:uuid:") && s.len() == 45 => &s[9..],
+        _ => s,
+    };
+    let dashed = s.len() == 36 && [8, 13, 18, 23].iter().all(|&i| s.as_bytes()[i] == b'-');
+    if !(dashed || s.len() == 32) {
+        return None;
+    }
     let h: String = s.chars().filter(|c| *c != '-').collect();
-    if h.len() != 32 || s.len() != 36 {
+    if h.len() != 32 {
         return None;
     }
     let mut out = [0u8; 16];
@@ -640,7 +685,8 @@ fn yamldecode(a: &[Value], _: &dyn Host) -> R {
         return Err(arg_err(0, e));
     }
     match b.done.len() {
-        0 => Ok(Value::Null),
+        // No document at all (empty, blanks, only comments): Terraform refuses it; `---` is null.
+        0 => Err(arg_err(0, "the string is not valid YAML: on line 1, column 1: missing start of document")),
         1 => Ok(b.done.remove(0)),
         _ => Err(arg_err(0, "the string holds more than one YAML document")),
     }

@@ -69,6 +69,8 @@ struct Spec {
     sharp: bool,
     width: Option<usize>,
     precision: Option<usize>,
+    /// `%[n]v`: the value this verb takes (from 1), where the next ones follow.
+    arg: Option<usize>,
 }
 
 impl Spec {
@@ -209,8 +211,17 @@ fn directives(spec: &str) -> Result<Vec<Piece>, CallError> {
         if chars.next_if_eq(&'.').is_some() {
             f.precision = Some(digits(&mut chars, "precision")?.unwrap_or(0));
         }
+        // `%[n]s`: an explicit value, written just before the verb as Terraform reads it.
+        if chars.next_if_eq(&'[').is_some() {
+            let n: String = std::iter::from_fn(|| chars.next_if(char::is_ascii_digit)).collect();
+            match (n.parse::<usize>(), chars.next()) {
+                (Ok(n), Some(']')) if n >= 1 => f.arg = Some(n),
+                _ => return Err(arg_err(0, "%[n] needs a value's position from 1, as in %[2]s")),
+            }
+        }
         match chars.next() {
             None => return Err(arg_err(0, "the format ends in the middle of a verb")),
+            Some('%') if f.arg.is_some() => return Err(arg_err(0, "%[n]% is not a verb: write %%")),
             Some('%') => text.push('%'),
             Some(v) if VERBS.contains(v) => {
                 out.push(Piece::Text(std::mem::take(&mut text)));
@@ -231,9 +242,18 @@ fn directives(spec: &str) -> Result<Vec<Piece>, CallError> {
 /// Check a format string against the number of values given, before the
 /// values are known (so that validate finds a bad one).
 pub(crate) fn check_format(spec: &str, values: usize) -> Result<(), CallError> {
-    let verbs = directives(spec)?.iter().filter(|p| matches!(p, Piece::Verb(..))).count();
-    if verbs != values {
-        return Err(arg_err(0, format!("the format has {verbs} verb(s) but {values} value(s) were given")));
+    let pieces = directives(spec)?;
+    let (mut next, mut used) = (0, 0);
+    for f in pieces.iter().filter_map(|p| if let Piece::Verb(f, _) = p { Some(f) } else { None }) {
+        let at = f.arg.map_or(next, |n| n - 1);
+        if at >= values {
+            return Err(arg_err(0, format!("the format needs value {} but {values} value(s) were given", at + 1)));
+        }
+        next = at + 1;
+        used = used.max(next);
+    }
+    if used < values {
+        return Err(arg_err(0, format!("the format uses {used} value(s) but {values} were given")));
     }
     Ok(())
 }
@@ -251,8 +271,9 @@ fn format(spec: &str, args: &[Value]) -> Result<String, CallError> {
             }
             Piece::Verb(f, verb) => (f, verb),
         };
-        let v = &args[next];
-        next += 1;
+        let at = f.arg.map_or(next, |n| n - 1);
+        let v = &args[at];
+        next = at + 1;
         let need = |what: &str| arg_err(next, format!("%{verb} needs {what}, not {}", describe(v)));
         let as_number = |v: &Value| match v {
             Value::Number(n) => Some(n.clone()),

@@ -26,7 +26,7 @@ impl Prefix {
     fn parse(s: &str, arg: usize) -> Result<Prefix, CallError> {
         let bad = || arg_err(arg, format!("invalid CIDR address: {s}"));
         let (addr, len) = s.split_once('/').ok_or_else(bad)?;
-        let ip: IpAddr = addr.parse().map_err(|_| bad())?;
+        let ip: IpAddr = addr.parse().ok().or_else(|| padded_ipv4(addr).map(IpAddr::V4)).ok_or_else(bad)?;
         let (n, bits) = match ip {
             IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
             IpAddr::V6(v6) => (u128::from(v6), 128),
@@ -42,6 +42,23 @@ impl Prefix {
             Ipv6Addr::from(n).to_string()
         }
     }
+}
+
+/// An IPv4 address with zero-padded parts (`010.000.000.001`), read in
+/// decimal as Terraform's parser (Go's before 1.17) reads it.
+fn padded_ipv4(s: &str) -> Option<Ipv4Addr> {
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.len() != 4 {
+        return None;
+    }
+    let mut octets = [0u8; 4];
+    for (o, p) in octets.iter_mut().zip(parts) {
+        if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *o = p.parse().ok()?;
+    }
+    Some(Ipv4Addr::from(octets))
 }
 
 /// The network mask of a prefix length, as a number of `bits` bits.

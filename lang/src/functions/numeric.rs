@@ -70,7 +70,10 @@ fn extreme(a: &[Value], want: std::cmp::Ordering) -> R {
             Value::String(_) => big_number(std::slice::from_ref(v), 0)
                 .map(Value::Number)
                 .map_err(|_| arg_err(i, "a number is required")),
-            other => Ok(other.clone()),
+            // Numbers (and Landform's durations and percentages) are compared;
+            // a list is not expanded (`max(list...)` is how to pass one).
+            Value::Number(_) | Value::Duration(_) | Value::Percent(_) => Ok(v.clone()),
+            other => Err(arg_err(i, format!("a number is required, not {}", super::describe(other)))),
         })
         .collect::<Result<_, _>>()?;
     let mut best = a[0].clone();

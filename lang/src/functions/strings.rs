@@ -161,7 +161,40 @@ fn join(a: &[Value], _: &dyn Host) -> R {
 
 /// A `/pattern/` argument of `replace`, compiled.
 fn compile(pattern: &str, arg: usize) -> Result<regex::Regex, CallError> {
-    regex::Regex::new(pattern).map_err(|e| arg_err(arg, format!("invalid regular expression: {e}")))
+    regex::Regex::new(&quoted_literals(pattern)).map_err(|e| arg_err(arg, format!("invalid regular expression: {e}")))
+}
+
+/// RE2's `\Q…\E` (the text between taken literally; to the end without
+/// `\E`), which the regex crate lacks, as escaped text.
+fn quoted_literals(pattern: &str) -> std::borrow::Cow<'_, str> {
+    if !pattern.contains("\\Q") {
+        return pattern.into();
+    }
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut rest = pattern;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        match after.chars().next() {
+            Some('Q') => {
+                let body = &after[1..];
+                let (literal, tail) = body.split_once("\\E").unwrap_or((body, ""));
+                out.push_str(&regex::escape(literal));
+                rest = tail;
+            }
+            Some(c) => {
+                out.push('\\');
+                out.push(c);
+                rest = &after[c.len_utf8()..];
+            }
+            None => {
+                out.push('\\');
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out.into()
 }
 
 /// `replace`: a substring, or a `/regular expression/` whose replacement may

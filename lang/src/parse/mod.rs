@@ -161,6 +161,14 @@ impl PostfixChain {
 
     /// `[*]` or (`legacy`) `.*`, spanning `pspan`.
     fn splat(&mut self, pspan: Span, legacy: bool) {
+        // `[*]` within a full splat nests, as HCL has it: what follows
+        // applies to each element of each element.
+        if !legacy && !self.legacy {
+            if let Some((_, steps)) = &mut self.splat {
+                steps.push(Step::Splat);
+                return;
+            }
+        }
         self.close(pspan);
         self.splat = Some((self.e.clone(), Vec::new()));
         self.legacy = legacy;
@@ -181,7 +189,7 @@ impl PostfixChain {
             let end = match self.splat.as_ref().and_then(|(_, steps)| steps.last()) {
                 Some(Step::Attr(i)) => i.span,
                 Some(Step::Index(e)) => e.span,
-                None => pspan,
+                Some(Step::Splat) | None => pspan,
             };
             self.close(end);
             self.legacy = false;
@@ -194,6 +202,8 @@ impl PostfixChain {
                 self.e = match step {
                     Step::Attr(name) => Expr { kind: ExprKind::GetAttr(Box::new(e), name), span: s },
                     Step::Index(k) => Expr { kind: ExprKind::Index(Box::new(e), Box::new(k)), span: s },
+                    // Only `splat` makes these, and only inside an open splat.
+                    Step::Splat => e,
                 };
             }
         }
@@ -203,9 +213,10 @@ impl PostfixChain {
         let Some((src, steps)) = self.splat else { return self.e };
         let end = steps
             .last()
-            .map(|s| match s {
-                Step::Attr(i) => i.span,
-                Step::Index(e) => e.span,
+            .and_then(|s| match s {
+                Step::Attr(i) => Some(i.span),
+                Step::Index(e) => Some(e.span),
+                Step::Splat => None,
             })
             .unwrap_or(src.span);
         let s = src.span.to(end);
