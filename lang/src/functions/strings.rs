@@ -164,10 +164,12 @@ fn compile(pattern: &str, arg: usize) -> Result<regex::Regex, CallError> {
     regex::Regex::new(&quoted_literals(pattern)).map_err(|e| arg_err(arg, format!("invalid regular expression: {e}")))
 }
 
-/// RE2's `\Q…\E` (the text between taken literally; to the end without
-/// `\E`), which the regex crate lacks, as escaped text.
+/// A pattern as RE2 means it, for the regex crate: `\Q…\E` (the text
+/// between taken literally; to the end without `\E`), which the crate lacks,
+/// as escaped text; and the Perl classes `\w \d \s \b` and their negations
+/// ASCII-only, as RE2 has them (the crate's are Unicode).
 fn quoted_literals(pattern: &str) -> std::borrow::Cow<'_, str> {
-    if !pattern.contains("\\Q") {
+    if !pattern.contains('\\') {
         return pattern.into();
     }
     let mut out = String::with_capacity(pattern.len() + 8);
@@ -183,8 +185,20 @@ fn quoted_literals(pattern: &str) -> std::borrow::Cow<'_, str> {
                 rest = tail;
             }
             Some(c) => {
-                out.push('\\');
-                out.push(c);
+                match c {
+                    'w' => out.push_str("[0-9A-Za-z_]"),
+                    'W' => out.push_str("[^0-9A-Za-z_]"),
+                    'd' => out.push_str("[0-9]"),
+                    'D' => out.push_str("[^0-9]"),
+                    's' => out.push_str(r"[\t\n\f\r ]"),
+                    'S' => out.push_str(r"[^\t\n\f\r ]"),
+                    'b' => out.push_str(r"(?-u:\b)"),
+                    'B' => out.push_str(r"(?-u:\B)"),
+                    _ => {
+                        out.push('\\');
+                        out.push(c);
+                    }
+                }
                 rest = &after[c.len_utf8()..];
             }
             None => {
@@ -201,7 +215,7 @@ fn quoted_literals(pattern: &str) -> std::borrow::Cow<'_, str> {
 /// name its groups (`$1`, `${name}`) as Go's `ReplaceAllString` does.
 fn replace(a: &[Value], _: &dyn Host) -> R {
     let (s, from, to) = (string(a, 0)?, string(a, 1)?, string(a, 2)?);
-    if from.len() > 2 && from.starts_with('/') && from.ends_with('/') {
+    if from.len() >= 2 && from.starts_with('/') && from.ends_with('/') {
         let re = compile(&from[1..from.len() - 1], 1)?;
         check_size(s.len() + re.find_iter(s).count().saturating_mul(to.len()))?;
         return Ok(Value::String(re.replace_all(s, to).into_owned()));

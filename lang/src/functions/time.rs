@@ -69,7 +69,8 @@ fn parse_time(s: &str, arg: usize) -> Result<Time, CallError> {
     if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
         return Err(bad("the date must be written YYYY-MM-DD"));
     }
-    if !matches!(b.get(10), Some(b'T' | b't')) {
+    // Terraform's parser takes only the capital `T` and `Z`.
+    if b.get(10) != Some(&b'T') {
         return Err(bad("missing required time introducer 'T'"));
     }
     let (h, mi, se) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
@@ -91,7 +92,7 @@ fn parse_time(s: &str, arg: usize) -> Result<Time, CallError> {
         nanos = format!("{:0<9}", &frac[..frac.len().min(9)]).parse().unwrap_or(0);
     }
     let (offset, utc) = match &s[i..] {
-        "Z" | "z" => (0, true),
+        "Z" => (0, true),
         z if z.len() == 6 && (z.starts_with('+') || z.starts_with('-')) && &z[3..4] == ":" => {
             let oh: i32 = z[1..3].parse().map_err(|_| bad("the zone offset must be written ±hh:mm"))?;
             let om: i32 = z[4..6].parse().map_err(|_| bad("the zone offset must be written ±hh:mm"))?;
@@ -101,8 +102,14 @@ fn parse_time(s: &str, arg: usize) -> Result<Time, CallError> {
         "" => return Err(bad("missing the time zone (Z or ±hh:mm)")),
         _ => return Err(bad("the time zone must be Z or ±hh:mm")),
     };
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+    // No leap second, and no 30 February: the day must be in its month.
+    if !(1..=12).contains(&mo) || h > 23 || mi > 59 || se > 59 {
         return Err(bad("a field is out of range"));
+    }
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days_in_month = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][(mo - 1) as usize];
+    if !(1..=days_in_month).contains(&d) {
+        return Err(bad("day out of range"));
     }
     let local = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se;
     Ok(Time { secs: local - i64::from(offset), nanos, offset, utc })
