@@ -134,7 +134,7 @@ fn module_targets_whole_resource_moves_and_address_filters() {
     assert!(moved.contains("Successfully moved 2 object(s)."), "{moved}");
     assert_eq!(f.ok(&["state", "list", "landform_data.site"]).trim(), "landform_data.site[0]\nlandform_data.site[1]");
     let rm = f.run(&["state", "rm"]);
-    assert_eq!(rm.status.code(), Some(2), "an address is required: {}", text(&rm.stderr));
+    assert_eq!(rm.status.code(), Some(1), "an address is required (a usage error exits 1): {}", text(&rm.stderr));
 }
 
 #[test]
