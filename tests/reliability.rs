@@ -505,3 +505,69 @@ fn a_test_run_that_fails_part_way_is_torn_down_or_its_state_kept() {
     assert_eq!(list.trim(), "local_exec.stuck");
     let _ = std::fs::remove_dir_all(kept);
 }
+
+/// Every file under `dir` that holds `marker`.
+fn files_holding(dir: &Path, marker: &str) -> Vec<String> {
+    read_all(dir)
+        .into_iter()
+        .filter(|(_, bytes)| bytes.windows(marker.len()).any(|w| w == marker.as_bytes()))
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// The damaged copy `state recover` keeps is stored as the state is: sealed
+/// when a key is set (at once, or when a key is turned on later), rekeyed by
+/// `state rekey` — never left in plain text beside an encrypted state
+/// (issue 25 item 8).
+#[test]
+fn the_damaged_copy_recover_keeps_is_sealed_and_rekeyed_with_the_state() {
+    let marker = "PLAIN-MARKER-7431";
+    let f =
+        Fixture::new("damaged-sealed", &format!("resource \"landform_data\" \"a\" {{\n  input = \"{marker}\"\n}}\n"));
+    std::fs::write(f.path("key1"), "1111111111111111111111111111111111111111111111111111111111111111").unwrap();
+    std::fs::write(f.path("key2"), "2222222222222222222222222222222222222222222222222222222222222222").unwrap();
+    let with_key = |key: &str, args: &[&str]| {
+        let out = f.cmd(args).env("LANDFORM_STATE_KEY_FILE", f.path(key)).stdin(Stdio::null()).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}{}", text(&out.stdout), text(&out.stderr));
+        text(&out.stdout)
+    };
+    let state = f.path(".landform/state");
+    // Damaged and recovered with no key: the copy is in plain text, as the state is.
+    f.ok(&["apply", "-auto-approve"]);
+    std::fs::remove_file(state_files(&f).join("manifest.json")).unwrap();
+    f.ok(&["state", "recover"]);
+    assert!(!files_holding(&state, marker).is_empty(), "the test plants the marker in plain text");
+    // A key turned on: the state and the copy are sealed.
+    with_key("key1", &["plan"]);
+    assert_eq!(files_holding(&state, marker), Vec::<String>::new());
+    // Rekeyed: the copy follows the state to the new key.
+    let copies: Vec<_> = std::fs::read_dir(state.join("workspaces"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".damaged-default-"))
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(copies.len(), 1);
+    let sealed_with = |id_of: &str| {
+        read_all(&copies[0]).iter().all(|(_, b)| String::from_utf8_lossy(b).starts_with(&format!("lfenc1:{id_of}:")))
+    };
+    let out = f
+        .cmd(&["state", "rekey", "--new-key-file", f.path("key2").to_str().unwrap()])
+        .env("LANDFORM_STATE_KEY_FILE", f.path("key1"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let key2_id = text(&out.stdout)
+        .split("key ID ")
+        .nth(1)
+        .map(|r| r.chars().take_while(|c| c.is_ascii_alphanumeric()).collect::<String>())
+        .unwrap_or_default();
+    assert!(!key2_id.is_empty(), "{}", text(&out.stdout));
+    assert!(sealed_with(&key2_id), "the copy was not rekeyed to {key2_id}");
+    assert_eq!(files_holding(&state, marker), Vec::<String>::new());
+    // Damaged and recovered with a key set: the new copy is sealed at once.
+    std::fs::remove_file(state_files(&f).join("manifest.json")).unwrap();
+    with_key("key2", &["state", "recover"]);
+    assert_eq!(files_holding(&state, marker), Vec::<String>::new());
+    with_key("key2", &["plan"]);
+}

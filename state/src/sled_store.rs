@@ -451,8 +451,11 @@ impl SledStore {
                 if stale > 0 {
                     // Encryption turned on, off, or to another key: the whole
                     // database is written again, so that no old value stays
-                    // behind in sled's log.
-                    rebuild(&dir, &snap, crypt, &m)?
+                    // behind in sled's log; so are the damaged copies
+                    // `state recover` kept.
+                    let m = rebuild(&dir, &snap, crypt, &m)?;
+                    reseal_damaged_copies(&dir, workspace, crypt)?;
+                    m
                 } else {
                     m
                 }
@@ -607,6 +610,8 @@ impl SledStore {
         let kept = dir.with_file_name(format!(".damaged-{workspace}-{}", crate::now_rfc3339().replace(':', "")));
         std::fs::rename(&dir, &kept)
             .map_err(|e| StateError(format!("cannot move {} aside: {}", dir.display(), io_words(&e))))?;
+        // With a key set, the copy holds no value in plain text.
+        reseal_damaged(&kept, crypt)?;
         let (store, _) = SledStore::open(state_dir, workspace, crypt)?;
         let mut restored = backup.clone();
         restored.workspace = workspace.to_string();
@@ -627,6 +632,56 @@ impl SledStore {
         let _ = self.write_meta(meta, None);
         Ok(meta.serial)
     }
+}
+
+/// Store every file of a damaged copy (`.damaged-NAME-TIME`, kept by `state
+/// recover`) as `crypt` stores values: sealed with its key, each file bound
+/// to its path in the copy, or in plain text with no key. A copy sealed with
+/// a key `crypt` does not read is left as it is (sealed).
+pub fn reseal_damaged(copy: &Path, crypt: &Crypt) -> Result<()> {
+    let mut stack = vec![copy.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let Ok(t) = e.file_type() else { continue };
+            if t.is_dir() {
+                stack.push(e.path());
+                continue;
+            }
+            if !t.is_file() {
+                continue;
+            }
+            let p = e.path();
+            let slot = format!("damaged/{}", p.strip_prefix(copy).unwrap_or(&p).to_string_lossy());
+            let stored =
+                std::fs::read(&p).map_err(|e| StateError(format!("cannot read {}: {}", p.display(), io_words(&e))))?;
+            let plain = if Crypt::is_sealed(&stored) {
+                match crypt.open(&slot, &stored) {
+                    Ok(plain) => plain,
+                    Err(_) => continue,
+                }
+            } else {
+                stored.clone()
+            };
+            let again = crypt.seal(&slot, plain);
+            if again != stored {
+                write_atomic(&p, &again)
+                    .map_err(|e| StateError(format!("cannot write {}: {}", p.display(), io_words(&e))))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `reseal_damaged` for every damaged copy of the workspace at `dir`.
+fn reseal_damaged_copies(dir: &Path, workspace: &str, crypt: &Crypt) -> Result<()> {
+    let (Some(parent), prefix) = (dir.parent(), format!(".damaged-{workspace}-")) else { return Ok(()) };
+    for e in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix) && e.file_type().is_ok_and(|t| t.is_dir()) {
+            reseal_damaged(&e.path(), crypt)?;
+        }
+    }
+    Ok(())
 }
 
 fn poisoned<T>(_: T) -> StateError {
