@@ -439,18 +439,35 @@ pub fn migrate(common: &CommonArgs, to: &str, force: bool, color: bool) -> u8 {
             return fail(&format!("{e}; nothing was copied"), color);
         }
     }
-    // Open every target first: refuse before writing anything.
+    // Lock and open every target first: refuse before writing anything. A
+    // target is replaced only under its own lock, held until it is written,
+    // so that no operation on it (an apply) commits in between.
+    type Opened = (Box<dyn std::any::Any>, Box<dyn Storage>, Snapshot);
     let mut targets: Vec<(String, Box<dyn Storage>, Snapshot)> = Vec::new();
+    let mut target_locks: Vec<Box<dyn std::any::Any>> = Vec::new();
     for name in &names {
-        let opened: Result<(Box<dyn Storage>, Snapshot), String> = match &to_pg {
-            Some(t) => PgStore::open(t, name, &crypt)
-                .map(|(s, snap)| (Box::new(s) as Box<dyn Storage>, snap))
-                .map_err(|e| e.to_string()),
-            None => SledStore::open(&dir, name, &crypt)
-                .map(|(s, snap)| (Box::new(s) as Box<dyn Storage>, snap))
-                .map_err(|e| e.to_string()),
+        let opened: Result<Opened, String> = match &to_pg {
+            Some(t) => landform_state::PgLock::take(t, name, "state migrate", common.lock_timeout)
+                .map_err(|e| e.to_string())
+                .and_then(|lock| {
+                    PgStore::open_locked(t, name, &crypt)
+                        .map(|(s, snap)| {
+                            (Box::new(lock) as Box<dyn std::any::Any>, Box::new(s) as Box<dyn Storage>, snap)
+                        })
+                        .map_err(|e| e.to_string())
+                }),
+            None => landform_state::FileLocker { dir: dir.clone(), workspace: name.clone() }
+                .lock("state migrate", common.lock_timeout)
+                .map_err(|e| e.to_string())
+                .and_then(|lock| {
+                    SledStore::open(&dir, name, &crypt)
+                        .map(|(s, snap)| {
+                            (Box::new(lock) as Box<dyn std::any::Any>, Box::new(s) as Box<dyn Storage>, snap)
+                        })
+                        .map_err(|e| e.to_string())
+                }),
         };
-        let (store, existing) = match opened {
+        let (lock, store, existing) = match opened {
             Ok(x) => x,
             Err(e) => return fail(&format!("workspace \"{name}\": {e}"), color),
         };
@@ -462,6 +479,7 @@ pub fn migrate(common: &CommonArgs, to: &str, force: bool, color: bool) -> u8 {
             );
         }
         targets.push((name.clone(), store, existing));
+        target_locks.push(lock);
     }
     let mut copied = 0;
     for (name, store, _) in targets {
@@ -483,6 +501,7 @@ pub fn migrate(common: &CommonArgs, to: &str, force: bool, color: bool) -> u8 {
         );
         copied += 1;
     }
+    drop(target_locks);
     crate::outln!(
         "Migrated {copied} workspace(s) to {}. Use it with {}.",
         if to_pg.is_some() { "PostgreSQL" } else { "sled" },
