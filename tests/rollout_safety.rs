@@ -635,3 +635,32 @@ fn drift_says_what_it_could_read_and_how_a_rollouts_weights_go_back() {
     assert!(said.contains("1 of 1 resource could not be read"), "{said}");
     assert_ne!(drift.status.code(), Some(0), "{said}");
 }
+
+/// A rollout's name must be one commands can name (`rollout "web/prod"` or
+/// `""` could never be aborted), and removing a rollout block whose canary
+/// has traffic warns that the plan sets the weights in one step.
+#[test]
+fn rollout_names_are_identifiers_and_removing_a_rollout_warns() {
+    let h = Haproxy::start(&[("blue", good("blue"), 100), ("green", good("green"), 0)]);
+    let weights = [("blue", 100), ("green", 0)];
+    let f = fixture("safety-names", &h, &weights, "  steps  = [100%]\n  pause  = 500ms\n");
+    for bad in ["web/prod", ""] {
+        f.write(&format!(
+            "{}{}",
+            config(&h.api, &weights),
+            rollout("  steps  = [100%]\n").replace("rollout \"web\"", &format!("rollout \"{bad}\""))
+        ));
+        for cmd in [&["validate"][..], &["plan"]] {
+            let out = f.run(cmd);
+            assert_eq!(out.status.code(), Some(1), "{cmd:?} {bad:?}: {}", text(&out.stdout));
+            assert!(text(&out.stderr).contains("Invalid rollout name"), "{}", text(&out.stderr));
+        }
+    }
+    f.write(&format!("{}{}", config(&h.api, &weights), rollout("  steps  = [100%]\n  pause  = 500ms\n")));
+    f.ok(&["apply", "--auto-approve"]);
+    assert_eq!(h.weight("green"), "100");
+    f.write(&config(&h.api, &weights));
+    let plan = f.run(&["plan"]);
+    let err = text(&plan.stderr);
+    assert!(err.contains("Rollout removed") && err.contains("sets its weights as configured in one step"), "{err}");
+}

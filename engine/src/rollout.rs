@@ -449,7 +449,44 @@ pub fn plan_rollouts(
         }
     }
     let root = graph.module(&ModulePath::new());
+    // A rollout the configuration no longer has, whose switch it still has:
+    // the switch's weights become plain configuration again, and the plan
+    // sets them in one step, with no analysis.
+    for (name, rec) in records {
+        let Some(rec) = RolloutRecord::from_state(Some(rec)) else { continue };
+        if root.rollouts.iter().any(|ro| &ro.name == name) || STOPPED.contains(&rec.phase.as_str()) {
+            continue;
+        }
+        let switch = root.resources.iter().find(|r| r.mode == Mode::Managed && r.address() == rec.switch);
+        let moved = rec.weights.get(&rec.canary).and_then(Json::as_f64).unwrap_or(0.0) > 0.0;
+        if let (Some(r), true) = (switch, moved) {
+            diags.push(Diagnostic::warning(
+                "Rollout removed",
+                format!(
+                    "rollout.{name} is no longer in the configuration, so {} no longer belongs to it: this plan sets its weights as configured in one step, with no analysis and no rollback ({} has {} now). To move traffic back step by step, keep the rollout block (swap stable and canary); to put it all back at once, `landform rollout abort {name}` before removing the block.",
+                    rec.switch,
+                    pool(&rec.canary),
+                    pct(whole_share(&rec.weights, &rec.canary))
+                ),
+                r.header_span,
+            ));
+        }
+    }
     for ro in &root.rollouts {
+        // A rollout's name is how commands find it: a plain identifier.
+        let named = ro.name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && ro.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !named {
+            diags.push(Diagnostic::error(
+                "Invalid rollout name",
+                format!(
+                    "A rollout's name is a letter or underscore followed by letters, digits, underscores and dashes, such as \"web\"; \"{}\" is not, and `landform rollout abort` could not name it.",
+                    ro.name
+                ),
+                ro.span,
+            ));
+            continue;
+        }
         let Some((sw_root, sw_path)) = ro.switch.as_traversal() else { continue };
         let target = root.resources.iter().find(|r| r.mode == Mode::Managed && is_switch(&ro.switch, r));
         let Some(r) = target else {
