@@ -450,7 +450,7 @@ pub fn migrate(common: &CommonArgs, to: &str, force: bool, color: bool) -> u8 {
             Some(t) => landform_state::PgLock::take(t, name, "state migrate", common.lock_timeout)
                 .map_err(|e| e.to_string())
                 .and_then(|lock| {
-                    PgStore::open_locked(t, name, &crypt)
+                    PgStore::open_locked(t, name, &crypt, &lock)
                         .map(|(s, snap)| {
                             (Box::new(lock) as Box<dyn std::any::Any>, Box::new(s) as Box<dyn Storage>, snap)
                         })
