@@ -106,8 +106,12 @@ fn send(client: &crate::http::Client, url: &str, event: &str, body: &serde_json:
 impl Progress for Notifier {
     fn event(&self, e: Event) {
         if let Event::Rollout { name, event, record } = &e {
+            // The record's words (a reason quoting an error) carry no secret either.
+            let record =
+                serde_json::from_str::<serde_json::Value>(&landform_lang::secrets::redact(&record.to_string()))
+                    .unwrap_or_else(|_| record.clone());
             let body = serde_json::json!({
-                "text": text(name, event, record),
+                "text": text(name, event, &record),
                 "event": format!("rollout_{event}"),
                 "rollout": name,
                 "record": record,

@@ -664,3 +664,33 @@ fn rollout_names_are_identifiers_and_removing_a_rollout_warns() {
     let err = text(&plan.stderr);
     assert!(err.contains("Rollout removed") && err.contains("sets its weights as configured in one step"), "{err}");
 }
+
+/// A secret in a Prometheus query reaches no output, even when an error
+/// quotes the request URL-encoded (a "Prometheus" that answers something
+/// other than JSON): not apply's error, not `rollout status`, not the
+/// webhook's record.
+#[test]
+fn a_secret_in_a_prometheus_query_reaches_no_output_even_url_encoded() {
+    let h = Haproxy::start(&[("blue", good("blue"), 100), ("green", good("green"), 0)]);
+    let not_prometheus = good("not-json");
+    let weights = [("blue", 100), ("green", 0)];
+    let secret = "s3cr3t value/4711";
+    let body = format!(
+        "  steps  = [50%, 100%]\n  pause  = 500ms\n  analysis {{\n    interval      = 250ms\n    consecutive_error_limit = 0\n    metric \"q\" {{\n      source = \"prometheus\"\n      url    = \"http://127.0.0.1:{not_prometheus}\"\n      query  = \"sum(up{{token=\\\"${{var.token}}\\\"}})\"\n      max    = 1\n    }}\n  }}\n"
+    );
+    let f = fixture("safety-secret-query", &h, &weights, &body);
+    f.write(&format!("{}variable \"token\" {{\n  sensitive = true\n}}\n{}", config(&h.api, &weights), rollout(&body)));
+    let (url, got) = receiver();
+    let out = f.cmd(&["apply", "--auto-approve", "--notify", &url]).env("LANDFORM_VAR_token", secret).output().unwrap();
+    let mut seen = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{seen}");
+    assert!(seen.contains("Prometheus's answer is not JSON"), "{seen}");
+    let status = f.cmd(&["rollout", "status", "web"]).env("LANDFORM_VAR_token", secret).output().unwrap();
+    seen.push_str(&text(&status.stdout));
+    std::thread::sleep(Duration::from_millis(500));
+    seen.push_str(&serde_json::to_string(&*got.lock().unwrap()).unwrap());
+    assert!(got.lock().unwrap().iter().any(|b| b["event"] == "rollout_rolled_back"), "{seen}");
+    for form in ["s3cr3t", "s3cr3t+value", "s3cr3t%20value"] {
+        assert!(!seen.contains(form), "{form} reached the output: {seen}");
+    }
+}

@@ -211,8 +211,25 @@ pub fn shown_json(plan: &RolloutPlan) -> Json {
 /// prints (a saved plan read by another process, say).
 pub fn remember_secrets(plan: &RolloutPlan) {
     for m in plan.metrics.iter().filter(|m| m.sensitive) {
-        landform_lang::secrets::remember_texts(m.url.iter().chain(m.query.iter()).cloned());
+        let texts: Vec<String> = m.url.iter().chain(m.query.iter()).cloned().collect();
+        // As they travel in a request's URL too (an error may quote it).
+        let encoded: Vec<String> =
+            texts.iter().flat_map(|t| [form_encoded(t), form_encoded(t).replace('+', "%20")]).collect();
+        landform_lang::secrets::remember_texts(texts.into_iter().chain(encoded));
     }
+}
+
+/// `text` as `application/x-www-form-urlencoded` writes it (a query parameter).
+fn form_encoded(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 /// Where `http` and `prometheus` metrics are measured: the CLI's HTTP client.
@@ -290,7 +307,10 @@ pub struct RolloutRecord {
     pub strategy: String,
     pub steps: Vec<f64>,
     /// `running`, `paused` (at a gate, for a person), `complete`,
-    /// `rolled_back` (a failed analysis or an error), `aborted`.
+    /// `rolled_back` (a failed analysis or an error), `aborted`,
+    /// `rollback_failed` (traffic may still reach the canary): the three
+    /// `STOPPED` phases; `blocked` (the canary was not healthy before any
+    /// traffic moved: the next apply tries again), `retry` (a person asked).
     pub phase: String,
     /// Steps taken in this run.
     pub step: usize,

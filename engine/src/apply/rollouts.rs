@@ -304,8 +304,17 @@ impl Runner<'_, '_> {
             }
             // Traffic moves only to a pool that can take it.
             if let Err(why) = self.healthy(r, &provider, &current).await {
+                if share(r, &weights(&current)) > 1e-9 {
+                    // It has traffic already: that goes back to the stable pool.
+                    self.roll_back(r, &mut rec, &provider, &mut current, state, report, &why).await;
+                    return;
+                }
+                // No traffic moved: not a verdict on the release; the next apply tries again.
                 let why = format!("{why}; the weights are left as they were");
                 self.fail(r, &mut rec, &why, report);
+                rec.phase = "blocked".into();
+                let change = self.record_change(&r.name, &rec);
+                self.commit(vec![change], report);
                 self.progress.event(Event::Message(format!("{addr}: {why}")));
                 return;
             }
