@@ -279,7 +279,8 @@ fn a_step_resumed_after_kill_9_is_analysed_again_before_it_passes() {
         .spawn()
         .unwrap();
     let start = Instant::now();
-    while h.weight("green") != "25" {
+    // Both weights set (HAProxy raises green before it lowers blue).
+    while h.weight("green") != "25" || h.weight("blue") != "75" {
         assert!(start.elapsed() < Duration::from_secs(20), "the first step never came");
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -396,7 +397,7 @@ fn abort_to_a_stable_server_that_is_down_is_refused_without_force() {
         .spawn()
         .unwrap();
     let start = Instant::now();
-    while h.weight("green") != "25" {
+    while h.weight("green") != "25" || h.weight("blue") != "75" {
         assert!(start.elapsed() < Duration::from_secs(20), "the first step never came");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -506,7 +507,7 @@ fn rollout_status_after_kill_9_says_the_run_was_interrupted() {
         .spawn()
         .unwrap();
     let start = Instant::now();
-    while h.weight("green") != "25" {
+    while h.weight("green") != "25" || h.weight("blue") != "75" {
         assert!(start.elapsed() < Duration::from_secs(20), "the first step never came");
         std::thread::sleep(Duration::from_millis(20));
     }
