@@ -190,6 +190,25 @@ pub fn pull(common: &CommonArgs, show_sensitive: bool, color: bool) -> u8 {
     0
 }
 
+/// What is wrong with a record's address, if anything: it is in the form
+/// Landform writes (`module.NAME[KEY].TYPE.NAME[KEY]`, keys as JSON), its
+/// names are identifiers, and it agrees with the record's fields — so an
+/// address from a file never brings a control character to a terminal.
+fn record_problem(r: &ResourceRecord) -> Option<&'static str> {
+    use landform_lang::parse::labels::is_identifier;
+    let Ok(a) = ResourceAddr::parse(&r.addr) else { return Some("has no resource address") };
+    let names_ok = is_identifier(&a.type_name)
+        && is_identifier(&a.name)
+        && a.module.iter().all(|m| is_identifier(landform_engine::addr::module_element(m).0));
+    if !names_ok || a.to_string() != r.addr {
+        return Some("has an address that is not in Landform's form (names are identifiers, keys are quoted)");
+    }
+    if a.type_name != r.type_name || a.name != r.name || a.data != (r.mode == "data") || a.module_addr() != r.module {
+        return Some("does not agree with its own type, name, mode or module");
+    }
+    None
+}
+
 pub fn push(common: &CommonArgs, file: &PathBuf, force: bool, color: bool) -> u8 {
     let text = match std::fs::read(file) {
         Ok(t) => t,
@@ -213,6 +232,17 @@ pub fn push(common: &CommonArgs, file: &PathBuf, force: bool, color: bool) -> u8
             )
         }
     };
+    if let Some(bad) = new.resources.iter().find_map(|r| record_problem(r).map(|why| (r, why))) {
+        return fail(
+            &format!(
+                "{} is not a state Landform wrote: the record {:?} {}; nothing was pushed",
+                file.display(),
+                bad.0.addr,
+                bad.1
+            ),
+            color,
+        );
+    }
     let Ok((st, cur)) = load(common, "state push", color) else { return 1 };
     if !force && !cur.resources.is_empty() {
         if new.lineage != cur.lineage {

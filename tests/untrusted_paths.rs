@@ -249,3 +249,32 @@ fn workspace_names_from_the_database_stay_in_the_state_directory() {
         pg.sql(&format!("DELETE FROM landform.records WHERE workspace = '{name}'; DELETE FROM landform.workspaces WHERE name = '{name}'"));
     }
 }
+
+/// A state file is data too: `state push` refuses a record whose address is
+/// not in Landform's form (an escape sequence in a name, a raw control
+/// character in a key), so no address from a file reaches a terminal raw.
+#[test]
+fn a_pushed_state_with_hostile_addresses_is_refused() {
+    let f = Fixture::new(
+        "push-hostile",
+        "resource \"landform_data\" \"a\" {\n  for_each = toset([\"x\"])\n  input    = 1\n}\n",
+    );
+    f.ok(&["apply", "-auto-approve"]);
+    let pulled = f.ok(&["state", "pull"]);
+    for (from, to) in [
+        ("landform_data.a[\\\"x\\\"]", "landform_data.a\\u001b[2J[\\\"x\\\"]"),
+        ("landform_data.a[\\\"x\\\"]", "landform_data.a[\\\"x\\u001b[2J\\\"]"),
+        ("\"name\": \"a\"", "\"name\": \"b\""),
+    ] {
+        assert!(pulled.contains(from), "{pulled}");
+        std::fs::write(f.path("hostile.json"), pulled.replace(from, to)).unwrap();
+        let out = f.run(&["state", "push", "--force", "hostile.json"]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{to}: {err}");
+        assert!(err.contains("nothing was pushed") && !err.contains('\x1b'), "{to}: {err}");
+    }
+    std::fs::write(f.path("same.json"), &pulled).unwrap();
+    f.ok(&["state", "push", "--force", "same.json"]);
+    let plan = f.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stdout));
+}
