@@ -49,7 +49,7 @@ pub struct InitArgs {
 pub fn run(args: &InitArgs, color: bool) -> Result<u8, String> {
     // A lock file that cannot be read is not the same as none: taking the
     // newest versions instead would change what every machine gets.
-    let lock = match std::fs::read(LOCK_FILE) {
+    let lock = match crate::inputs::read_regular(Path::new(LOCK_FILE), 64 << 20) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
         Err(e) => return Err(format!("cannot read {LOCK_FILE}: {}", io_words(&e))),
         Ok(bytes) => match serde_json::from_slice::<Json>(&bytes) {
@@ -580,7 +580,7 @@ fn short(hash: &str) -> &str {
 }
 
 fn read_json(p: &Path) -> Option<Json> {
-    serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
+    serde_json::from_slice(&crate::inputs::read_regular(p, 64 << 20).ok()?).ok()
 }
 
 fn lock_entries(j: &Json) -> BTreeMap<String, Resolved> {

@@ -158,21 +158,45 @@ impl landform_lang::Host for DiskHost {
 /// before a byte is read: a named pipe would block (in `open` itself, until
 /// a writer comes, which may be never), a device may never end.
 pub fn read_regular_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
     let shown = path.display();
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(path)
-        .map_err(|e| format!("cannot read \"{shown}\": {}", landform_state::files::io_words(&e)))?;
-    let meta = f.metadata().map_err(|e| format!("cannot read \"{shown}\": {}", landform_state::files::io_words(&e)))?;
+    read_regular(path, limit).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidInput | std::io::ErrorKind::FileTooLarge => format!("\"{shown}\" {e}"),
+        _ => format!("cannot read \"{shown}\": {}", landform_state::files::io_words(&e)),
+    })
+}
+
+/// `read_regular_file` with the I/O error kept (`NotFound` for a file that
+/// is not there): for the files Landform finds by itself (the lock file,
+/// `.landformignore`, the workspace selection).
+pub fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    use std::os::unix::fs::OpenOptionsExt;
+    let f =
+        std::fs::OpenOptions::new().read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32).open(path)?;
+    let meta = f.metadata()?;
     if meta.is_dir() {
-        return Err(format!("\"{shown}\" is a directory, not a file"));
+        return Err(Error::new(ErrorKind::InvalidInput, "is a directory, not a file"));
     }
     if !meta.is_file() {
-        return Err(format!("\"{shown}\" is not a regular file (a named pipe, socket or device): only files are read"));
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "is not a regular file (a named pipe, socket or device): only files are read",
+        ));
     }
+    let mut bytes = Vec::new();
+    f.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::new(ErrorKind::FileTooLarge, format!("is larger than {} MiB", limit >> 20)));
+    }
+    Ok(bytes)
+}
+
+/// A file the user named, which may be a pipe: at most `limit` bytes.
+fn read_named_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let shown = path.display();
+    let f = std::fs::File::open(path)
+        .map_err(|e| format!("cannot read \"{shown}\": {}", landform_state::files::io_words(&e)))?;
     let mut bytes = Vec::new();
     f.take(limit + 1)
         .read_to_end(&mut bytes)
@@ -206,8 +230,13 @@ pub fn collect(args: &VarArgs, dir: &Path, sources: &mut SourceMap) -> (BTreeMap
         })
         .unwrap_or_default();
     auto.sort();
-    for file in auto.iter().chain(args.var_files.iter()) {
-        read_var_file(file, &mut inputs, &mut diags, sources);
+    // Files found here must be files; one named with --var-file may be a
+    // pipe (`--var-file <(…)`), as the user chose.
+    for file in &auto {
+        read_var_file(file, true, &mut inputs, &mut diags, sources);
+    }
+    for file in &args.var_files {
+        read_var_file(file, false, &mut inputs, &mut diags, sources);
     }
     for v in &args.vars {
         match v.split_once('=') {
@@ -225,12 +254,14 @@ pub fn collect(args: &VarArgs, dir: &Path, sources: &mut SourceMap) -> (BTreeMap
 
 fn read_var_file(
     file: &Path,
+    found: bool,
     inputs: &mut BTreeMap<String, Input>,
     diags: &mut Vec<Diagnostic>,
     sources: &mut SourceMap,
 ) {
-    let read = read_regular_file(file, landform_lang::value::MAX_VALUE_SIZE as u64)
-        .and_then(|b| String::from_utf8(b).map_err(|_| format!("\"{}\" is not UTF-8 text", file.display())));
+    let limit = landform_lang::value::MAX_VALUE_SIZE as u64;
+    let read = if found { read_regular_file(file, limit) } else { read_named_file(file, limit) };
+    let read = read.and_then(|b| String::from_utf8(b).map_err(|_| format!("\"{}\" is not UTF-8 text", file.display())));
     let text = match read {
         Ok(t) => t,
         Err(e) => {

@@ -218,7 +218,9 @@ pub struct PlanArgs {
 /// The team's expected drift: `.landformignore` beside the configuration,
 /// one address (and optionally attribute) per line.
 pub fn ignore_file() -> Result<Vec<landform_engine::drift::IgnoreRule>, String> {
-    match std::fs::read_to_string(".landformignore") {
+    let read = crate::inputs::read_regular(std::path::Path::new(".landformignore"), 1 << 20)
+        .and_then(|b| String::from_utf8(b).map_err(|_| std::io::Error::other("it is not UTF-8 text")));
+    match read {
         Ok(text) => landform_engine::drift::parse_ignore_file(".landformignore", &text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(format!("cannot read .landformignore: {}", landform_state::files::io_words(&e))),

@@ -39,9 +39,10 @@ fn selection_file(state_dir: &Path) -> std::path::PathBuf {
 
 /// The workspace `workspace select` chose, else "default".
 pub fn selected(state_dir: &Path) -> String {
-    std::fs::read_to_string(selection_file(state_dir))
-        .map(|s| s.trim().to_string())
+    crate::inputs::read_regular(&selection_file(state_dir), 4096)
         .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "default".into())
 }

@@ -185,15 +185,30 @@ fn files_that_are_not_regular_or_too_large_are_refused_not_read() {
             assert!(err.contains(said) && err.contains("--> main.lf:2:"), "{cmd} {call}: {err}");
         }
     }
-    // A variables file that is a pipe, named or found beside the configuration.
+    // Files Landform finds by itself beside the configuration, as pipes.
     f.write("variable \"x\" {\n  default = 1\n}\n");
-    let out = run_within(&f, &["plan", "--var-file", "pipe"], 30);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("not a regular file"), "{}", text(&out.stderr));
     std::fs::rename(&fifo, f.path("landform.lfvars")).unwrap();
     let out = run_within(&f, &["plan"], 30);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("not a regular file"), "{}", text(&out.stderr));
+    std::fs::rename(f.path("landform.lfvars"), f.path(".landformignore")).unwrap();
+    let out = run_within(&f, &["plan"], 30);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not a regular file"), "{}", text(&out.stderr));
+    std::fs::rename(f.path(".landformignore"), f.path(".landform.lock.json")).unwrap();
+    let out = run_within(&f, &["init"], 30);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not a regular file"), "{}", text(&out.stderr));
+    std::fs::remove_file(f.path(".landform.lock.json")).unwrap();
+    // A variables file named on the command line may be a pipe (`--var-file <(…)`).
+    let out =
+        f.cmd(&["plan", "--var-file", "/dev/stdin"]).stdin(std::process::Stdio::piped()).spawn().and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(b"x = 5\n")?;
+            c.wait_with_output()
+        });
+    let out = out.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
 /// Template directives nested past the limit (found by feeding 300,000 nested
