@@ -8,11 +8,14 @@ with `landform_data` spelled `terraform_data` (Terraform's name for the same
 resource), and what its plan JSON says is written to cases.json:
 
     {"case": NAME, "terraform": {"resources": {ADDR: [PATH, ...]},
+                                 "unknown": {ADDR: [ATTRIBUTE, ...]},
                                  "outputs": {NAME: SENSITIVE}}}
     {"case": NAME, "terraform": {"error": SUMMARY}}
 
 PATH is each place `after_sensitive` is true (`input`, `input.dsn_hash`,
-`input[1]`); addresses are given back in Landform's spelling.
+`input[1]`); `unknown` names the attributes Terraform plans as wholly
+unknown (what the provider computes: `id`, `output`). Addresses are given
+back in Landform's spelling.
 tests/sensitivity.rs compares Landform's plan JSON with these answers.
 
     python scripts/terraform-sensitivity.py --update tests/data/sensitivity
@@ -82,12 +85,13 @@ def answer(text, work):
     if r.retcode != 0:
         return {"error": first_error(r.value) or first_error(r.error)}
     plan = cli.show("plan.bin", json=True, check=False).value
-    resources = {}
+    resources, unknown = {}, {}
     for c in plan.get("resource_changes", []):
         addr = c["address"].replace("terraform_data", "landform_data")
         resources[addr] = sorted(paths(c["change"].get("after_sensitive", {})))
+        unknown[addr] = sorted(k for k, v in c["change"].get("after_unknown", {}).items() if v is True)
     outputs = {k: bool(o.get("after_sensitive")) for k, o in plan.get("output_changes", {}).items()}
-    return {"resources": resources, "outputs": outputs}
+    return {"resources": resources, "unknown": unknown, "outputs": outputs}
 
 
 def answers(dir):

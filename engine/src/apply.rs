@@ -221,10 +221,21 @@ struct Pending {
     /// The configuration, kept only for the second step of a delete-then-create.
     replace_config: Option<Object>,
     sensitive: BTreeSet<String>,
+    /// The configured values at the hidden paths: a provider's copy of one is hidden too.
+    secrets: crate::sensitivity::Secrets,
     /// The new object of a create-then-delete, kept while the old one is deleted.
     created: Option<Object>,
     /// `each.value`, for the instance's postconditions.
     each_value: Value,
+}
+
+impl Pending {
+    /// What the object the provider returned hides: the planned paths and its copies of secrets.
+    fn hidden(&self, obj: &Object) -> BTreeSet<String> {
+        let mut out = self.sensitive.clone();
+        out.extend(crate::sensitivity::copied_paths(&self.secrets, obj));
+        out
+    }
 }
 
 pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progress>) -> ApplyReport {
@@ -646,7 +657,11 @@ impl<'a, 'g> Runner<'a, 'g> {
             }
             if matches!(action, Action::NoOp | Action::Delete) {
                 if let Some(rec) = state.get(&addr_s) {
-                    let sens: BTreeSet<String> = rec.sensitive_attributes.iter().cloned().collect();
+                    // What the plan found hidden (a state from an older release may have hidden more).
+                    let sens: BTreeSet<String> = match change {
+                        Some(c) if action == Action::NoOp => c.sensitive.clone(),
+                        _ => rec.sensitive_attributes.iter().cloned().collect(),
+                    };
                     self.world.set_instance(module, r, &key, to_value(&rec.attributes, &BTreeSet::new(), &sens));
                 }
                 continue;
@@ -691,6 +706,7 @@ impl<'a, 'g> Runner<'a, 'g> {
                 continue;
             }
             let sensitive = crate::sensitivity::instance_sensitive(schema, &cfg_sensitive);
+            let secrets = crate::sensitivity::secret_values(&config, &sensitive);
             let prior = state.get(&addr_s).map(|p| p.attributes.clone());
             let (step, job_prior, job_config) = match action {
                 Action::DeleteThenCreate => (Step::DeleteFirst, prior, None),
@@ -709,6 +725,7 @@ impl<'a, 'g> Runner<'a, 'g> {
                     create_before_destroy: change.create_before_destroy,
                     replace_config: (action == Action::DeleteThenCreate).then_some(config),
                     sensitive,
+                    secrets,
                     created: None,
                     each_value: each_value.clone(),
                 },
@@ -751,8 +768,8 @@ impl<'a, 'g> Runner<'a, 'g> {
             index_key: p.key.to_json(),
             provider: p.provider_name.clone(),
             schema_version: 0,
+            sensitive_attributes: p.hidden(&attributes).into_iter().collect(),
             attributes,
-            sensitive_attributes: p.sensitive.iter().cloned().collect(),
             dependencies: resource_dependencies(self.graph, p.node),
             create_before_destroy: p.create_before_destroy,
         }
@@ -899,7 +916,7 @@ impl<'a, 'g> Runner<'a, 'g> {
                         // The delete half of a create-then-delete: dependents see
                         // the new object, committed when it was created.
                         match &p.created {
-                            Some(o) => (to_value(o, &BTreeSet::new(), &p.sensitive), None),
+                            Some(o) => (to_value(o, &BTreeSet::new(), &p.hidden(o)), None),
                             None => (Value::Unknown, None),
                         }
                     });

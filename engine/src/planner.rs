@@ -662,7 +662,7 @@ fn output_change(name: &str, v: &Value, state: &Snapshot) -> OutputChange {
     let before = state.outputs.get(name);
     let action = match (before, &after) {
         (None, _) => Action::Create,
-        (Some(b), Some(a)) if &b.value == a && !unknown => Action::NoOp,
+        (Some(b), Some(a)) if &b.value == a && b.sensitive == sensitive && !unknown => Action::NoOp,
         _ => Action::Update,
     };
     OutputChange {
@@ -863,6 +863,11 @@ fn plan_resource(
         } else {
             resp
         };
+        let mut sensitive = sensitive.clone();
+        let copies =
+            crate::sensitivity::copied_paths(&crate::sensitivity::secret_values(&config, &sensitive), &resp.planned);
+        sensitive.extend(copies);
+        change.sensitive = sensitive.clone();
         let planned = to_value(&resp.planned, &resp.unknown, &sensitive);
         postconditions(world, module, r, &key, &each_value, &planned, &addr_s, ctx.host, diags);
         world.set_instance(module, r, &key, planned);

@@ -124,6 +124,88 @@ pub fn instance_sensitive(schema: &landform_provider::Schema, from_config: &BTre
     out
 }
 
+/// An instance's secrets, to find a provider's copies of them: the
+/// configured values at its hidden paths, and which attributes the
+/// configuration set (a copy is looked for only in the others).
+#[derive(Clone, Debug, Default)]
+pub struct Secrets {
+    values: Vec<Json>,
+    configured: BTreeSet<String>,
+}
+
+/// The secrets of an instance with this configuration and these hidden paths.
+pub fn secret_values(config: &Map<String, Json>, paths: &BTreeSet<String>) -> Secrets {
+    let configured = config.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k.clone()).collect();
+    let config = Json::Object(config.clone());
+    let values = paths
+        .iter()
+        .filter_map(|p| {
+            let mut at = &config;
+            for s in parse_path(p) {
+                at = match (at, s) {
+                    (Json::Object(m), Step::Key(k)) => m.get(&k)?,
+                    (Json::Array(a), Step::Index(i)) => a.get(i)?,
+                    _ => return None,
+                };
+            }
+            Some(at.clone())
+        })
+        .filter(substantial)
+        .collect();
+    Secrets { values, configured }
+}
+
+/// Landform's one addition to Terraform's marks: where an object the provider
+/// planned or returned holds a verbatim copy of one of the instance's secrets
+/// (`landform_data`'s `output` is its `input`), that place is hidden too.
+/// Terraform leaves such a copy unmarked and prints it; a secret never prints
+/// here. Texts shorter than the redaction step's minimum, numbers and bools
+/// are not taken for copies.
+pub fn copied_paths(secrets: &Secrets, obj: &Map<String, Json>) -> BTreeSet<String> {
+    fn walk(v: &Json, secrets: &[Json], at: &mut Vec<Step>, out: &mut BTreeSet<String>) {
+        let key_copied =
+            matches!(v, Json::Object(m) if m.keys().any(|k| secrets.iter().any(|s| s.as_str() == Some(k))));
+        if key_copied || (substantial(v) && secrets.contains(v)) {
+            out.insert(path_text(at));
+            return;
+        }
+        match v {
+            Json::Object(m) => {
+                for (k, x) in m {
+                    at.push(Step::Key(k.clone()));
+                    walk(x, secrets, at, out);
+                    at.pop();
+                }
+            }
+            Json::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    at.push(Step::Index(i));
+                    walk(x, secrets, at, out);
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = BTreeSet::new();
+    if secrets.values.is_empty() {
+        return out;
+    }
+    for (k, v) in obj.iter().filter(|(k, _)| !secrets.configured.contains(*k)) {
+        walk(v, &secrets.values, &mut vec![Step::Key(k.clone())], &mut out);
+    }
+    out
+}
+
+fn substantial(v: &Json) -> bool {
+    match v {
+        Json::String(s) => s.chars().count() >= landform_lang::secrets::MIN_LEN,
+        Json::Array(a) => !a.is_empty(),
+        Json::Object(m) => !m.is_empty(),
+        _ => false,
+    }
+}
+
 /// `v` marked at each of `paths`. A path into a value not known yet marks
 /// that unknown value; a path to nothing marks nothing.
 pub fn mark_paths(mut v: Value, paths: &BTreeSet<String>) -> Value {
@@ -387,5 +469,27 @@ mod tests {
         );
         assert_eq!(attributes(&paths), set(&["input", "list"]));
         assert!(touches(&paths, "input") && !touches(&paths, "plain"));
+    }
+
+    #[test]
+    fn a_providers_copy_of_a_secret_is_hidden_and_nothing_else() {
+        let config = serde_json::json!({
+            "input": {"major": 15, "hash": "h4sh-of-secret"},
+            "key": {"s3cr3t-key": 1},
+            "name": "s3cr3t-name",
+        });
+        let paths = set(&["input.hash", "key", "name"]);
+        let secrets = secret_values(config.as_object().unwrap(), &paths);
+        let planned = serde_json::json!({
+            "input": {"major": 15, "hash": "h4sh-of-secret"},
+            "key": {"s3cr3t-key": 1},
+            "name": "s3cr3t-name",
+            "output": {"major": 15, "hash": "h4sh-of-secret", "nested": [{"s3cr3t-key": 1}], "by_name": {"s3cr3t-name": 2}},
+            "id": "15",
+        });
+        assert_eq!(
+            copied_paths(&secrets, planned.as_object().unwrap()),
+            set(&["output.by_name", "output.hash", "output.nested[0]"])
+        );
     }
 }

@@ -29,11 +29,7 @@ pub fn remember(v: &Value) {
                 texts.extend(v.to_template_string());
             }
             Value::List(items) => stack.extend(items.iter()),
-            // A key is as secret as the value it is in (`{ (var.secret) = 1 }`).
-            Value::Object(m) => {
-                texts.extend(m.keys().cloned());
-                stack.extend(m.values());
-            }
+            Value::Object(m) => stack.extend(m.values()),
             Value::Sensitive(inner) => stack.push(inner),
             _ => {}
         }
