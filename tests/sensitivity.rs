@@ -58,9 +58,25 @@ fn paths(flags: &Value, at: &str, out: &mut Vec<String>) {
     }
 }
 
-/// Landform's answer for a configuration, in the oracle's form.
+/// Landform's answer for a configuration, in the oracle's form. A line
+/// `# file: PATH` starts another file (a module's).
 fn landform_answer(name: &str, config: &str) -> (Value, String) {
-    let f = Fixture::new(&format!("sens-{name}"), config);
+    let mut files = vec![("main.lf".to_string(), String::new())];
+    for line in config.lines() {
+        match line.strip_prefix("# file: ") {
+            Some(path) => files.push((path.trim().to_string(), String::new())),
+            None => {
+                let body = &mut files.last_mut().unwrap().1;
+                body.push_str(line);
+                body.push('\n');
+            }
+        }
+    }
+    let f = Fixture::new(&format!("sens-{name}"), &files[0].1);
+    for (path, body) in &files[1..] {
+        std::fs::create_dir_all(f.path(path).parent().unwrap()).unwrap();
+        std::fs::write(f.path(path), body).unwrap();
+    }
     let out = f.run(&["plan", "--json"]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     if out.status.code() != Some(0) {

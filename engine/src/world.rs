@@ -128,7 +128,9 @@ impl<'g> World<'g> {
         let mut ev = Evaluator::new(host);
         let mut v = ev.eval(&o.value, self.scope(module));
         diags.append(&mut ev.diags);
-        if v.contains_sensitive() && !o.sensitive {
+        // As Terraform: only the root module's outputs must say they hold a
+        // secret; a child's pass their marks on to its caller.
+        if module.is_empty() && v.contains_sensitive() && !o.sensitive {
             diags.push(Diagnostic::error(
                 "Output refers to sensitive values",
                 format!("The output \"{}\" uses a sensitive value. Add sensitive = true to the output block to confirm that it may hold one; it will then never be shown.", o.name),

@@ -380,7 +380,7 @@ fn check(
 ) -> (Checked, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     check_versions(root, &mut diags);
-    let checked = check_module(root, inputs, host, validating, &mut diags);
+    let checked = check_module(root, inputs, host, validating, true, &mut diags);
     (checked, diags)
 }
 
@@ -411,6 +411,7 @@ fn check_module(
     inputs: &BTreeMap<String, Input>,
     host: &dyn Host,
     validating: bool,
+    root: bool,
     diags: &mut Vec<Diagnostic>,
 ) -> Checked {
     let module = &m.module;
@@ -502,7 +503,7 @@ fn check_module(
                 child_inputs.insert(v.name.clone(), Input { value: InputValue::Value(Value::Unknown, span), origin });
             }
         }
-        let checked = check_module(child, &child_inputs, host, validating, diags);
+        let checked = check_module(child, &child_inputs, host, validating, false, diags);
         modules.insert(call.name.clone(), if repeated { Value::Unknown } else { checked.outputs });
     }
     base.set("module", Value::Object(modules));
@@ -536,7 +537,9 @@ fn check_module(
             ev.eval(d, &base);
         }
         diags.append(&mut ev.diags);
-        if v.contains_sensitive() && !o.sensitive {
+        // As Terraform: only the root module's outputs must say they hold a
+        // secret; a child's pass their marks on to its caller.
+        if root && v.contains_sensitive() && !o.sensitive {
             diags.push(Diagnostic::error(
                 "Output refers to sensitive values",
                 format!("The output \"{}\" uses a sensitive value. Add sensitive = true to the output block to confirm that it may hold one; it will then never be shown.", o.name),
