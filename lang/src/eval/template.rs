@@ -124,7 +124,10 @@ impl Evaluator<'_> {
             return self
                 .too_large(&format!("it would be larger than {} MiB", crate::value::MAX_VALUE_SIZE >> 20), span);
         }
-        mark(if t.unknown { Value::Unknown } else { Value::String(t.out) }, t.sensitive)
+        // As a Terraform function: a secret anywhere in the variables marks
+        // the result, whether the template uses it or not.
+        let vars_secret = vars.values().any(Value::contains_sensitive);
+        mark(if t.unknown { Value::Unknown } else { Value::String(t.out) }, t.sensitive || vars_secret)
     }
 
     /// Render template parts into `t`: literals, interpolations, and the
