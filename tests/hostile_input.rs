@@ -249,3 +249,43 @@ fn console_input_that_is_not_text_is_an_error_naming_the_line() {
     assert!(stdout.contains('3') && !stdout.contains("20"), "{stdout}");
     assert!(stderr.contains("line 2") && stderr.contains("not UTF-8"), "{stderr}");
 }
+
+#[test]
+fn a_template_that_calls_a_template_function_again_is_an_error_not_a_stack_overflow() {
+    // A template calling itself (and two calling each other) aborted the
+    // process with a stack overflow; Terraform refuses the nested call.
+    let cases = [
+        ("self", vec![("r.tpl", "${templatefile(\"r.tpl\", {})}")], "templatefile(\"r.tpl\", {})"),
+        (
+            "mutual",
+            vec![("a.tpl", "${templatefile(\"b.tpl\", {})}"), ("b.tpl", "${templatefile(\"a.tpl\", {})}")],
+            "templatefile(\"a.tpl\", {})",
+        ),
+        ("through-try", vec![("t.tpl", "${try(templatefile(\"t.tpl\", {}), \"x\")}")], "templatefile(\"t.tpl\", {})"),
+    ];
+    for (name, files, call) in cases {
+        let f = Fixture::new(&format!("hostile-template-{name}"), &output(call));
+        for (file, body) in files {
+            std::fs::write(f.path(file), body).unwrap();
+        }
+        for cmd in ["validate", "plan"] {
+            let out = f.run(&[cmd]);
+            let err = text(&out.stderr);
+            if name == "through-try" {
+                // try() takes the error and gives its fallback, as in Terraform.
+                assert_eq!(out.status.code(), Some(0), "{name}: {cmd}:\n{err}");
+                continue;
+            }
+            assert_eq!(out.status.code(), Some(1), "{name}: {cmd} must exit 1, not abort:\n{err}");
+            assert!(err.contains("cannot recursively call templatefile"), "{name}: {cmd}:\n{err}");
+        }
+    }
+    let f = Fixture::new(
+        "hostile-templatestring-self",
+        "locals {\n  t = \"$${templatestring(t, { t = t })}\"\n}\noutput \"o\" {\n  value = templatestring(local.t, { t = local.t })\n}\n",
+    );
+    let out = f.run(&["plan"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "templatestring: plan must exit 1, not abort:\n{err}");
+    assert!(err.contains("cannot recursively call templatestring"), "{err}");
+}

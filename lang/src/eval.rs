@@ -100,11 +100,21 @@ pub struct Evaluator<'h> {
     /// Names the enclosing `for` expressions bind: `s.b` on one of them is a
     /// missing attribute, not a resource.
     bound: Vec<String>,
+    /// Rendering the template of a `templatefile` or `templatestring` call:
+    /// a template may not call them again (as in Terraform), so that no
+    /// template can recurse without end.
+    in_template_function: bool,
 }
 
 impl<'h> Evaluator<'h> {
     pub fn new(host: &'h dyn Host) -> Evaluator<'h> {
-        Evaluator { host, diags: Vec::new(), typing_only: false, bound: Vec::new() }
+        Evaluator { host, diags: Vec::new(), typing_only: false, bound: Vec::new(), in_template_function: false }
+    }
+
+    /// An evaluator of its own (for `try`, `can`, a template's body) that
+    /// keeps what this one may not do.
+    fn sub(&self) -> Evaluator<'h> {
+        Evaluator { in_template_function: self.in_template_function, ..Evaluator::new(self.host) }
     }
 
     fn error(&mut self, summary: &str, detail: String, span: Span) -> Value {

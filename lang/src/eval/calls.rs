@@ -47,7 +47,7 @@ impl Evaluator<'_> {
             "try" => {
                 // The first argument that evaluates without error wins.
                 for a in args {
-                    let mut sub = Evaluator::new(self.host);
+                    let mut sub = self.sub();
                     let v = sub.eval(a, scope);
                     if sub.diags.is_empty() {
                         return v;
@@ -59,11 +59,18 @@ impl Evaluator<'_> {
                     span,
                 );
             }
+            f @ ("templatefile" | "templatestring") if self.in_template_function => {
+                return self.error(
+                    "Error in function call",
+                    format!("Call to function \"{f}\" failed: cannot recursively call {f} from inside another template function."),
+                    span,
+                );
+            }
             "templatefile" => return self.templatefile(args, span, scope),
             "templatestring" => return self.templatestring(args, span, scope),
             "convert" => return self.convert(args, scope),
             "can" => {
-                let mut sub = Evaluator::new(self.host);
+                let mut sub = self.sub();
                 let v = sub.eval(&args[0], scope);
                 if sub.diags.is_empty() && v.contains_unknown() {
                     return Value::Unknown;

@@ -113,7 +113,8 @@ impl Evaluator<'_> {
         for (k, v) in vars {
             local.set(k.clone(), v.clone());
         }
-        let mut sub = Evaluator::new(self.host);
+        let mut sub = self.sub();
+        sub.in_template_function = true;
         let mut t = Rendered::default();
         sub.render(&parts, &local, &mut t);
         if let Some(d) = sub.diags.iter().find(|d| d.is_error()) {
