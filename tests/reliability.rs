@@ -537,7 +537,8 @@ fn the_damaged_copy_recover_keeps_is_sealed_and_rekeyed_with_the_state() {
     std::fs::remove_file(state_files(&f).join("manifest.json")).unwrap();
     f.ok(&["state", "recover"]);
     assert!(!files_holding(&state, marker).is_empty(), "the test plants the marker in plain text");
-    // A key turned on: the state and the copy are sealed.
+    // A key turned on (`state rekey` with no key set): the state and the copy are sealed.
+    f.ok(&["state", "rekey", "--new-key-file", f.path("key1").to_str().unwrap()]);
     with_key("key1", &["plan"]);
     assert_eq!(files_holding(&state, marker), Vec::<String>::new());
     // Rekeyed: the copy follows the state to the new key.
@@ -549,7 +550,7 @@ fn the_damaged_copy_recover_keeps_is_sealed_and_rekeyed_with_the_state() {
         .collect();
     assert_eq!(copies.len(), 1);
     let sealed_with = |id_of: &str| {
-        read_all(&copies[0]).iter().all(|(_, b)| String::from_utf8_lossy(b).starts_with(&format!("lfenc1:{id_of}:")))
+        read_all(&copies[0]).iter().all(|(_, b)| String::from_utf8_lossy(b).starts_with(&format!("lfenc2:{id_of}:")))
     };
     let out = f
         .cmd(&["state", "rekey", "--new-key-file", f.path("key2").to_str().unwrap()])

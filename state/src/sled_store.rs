@@ -607,7 +607,13 @@ impl SledStore {
             StateError(format!("there is no usable backup in {} ({e}); nothing was changed", dir.display()))
         })?;
         // The damaged workspace is kept whole beside the new one.
-        let kept = dir.with_file_name(format!(".damaged-{workspace}-{}", crate::now_rfc3339().replace(':', "")));
+        // Two recoveries within a second must not meet: a copy already kept
+        // under this second's name is never overwritten.
+        let stamp = format!(".damaged-{workspace}-{}", crate::now_rfc3339().replace(':', ""));
+        let kept = (0..)
+            .map(|n| dir.with_file_name(if n == 0 { stamp.clone() } else { format!("{stamp}.{n}") }))
+            .find(|p| !p.exists())
+            .expect("an unused name");
         std::fs::rename(&dir, &kept)
             .map_err(|e| StateError(format!("cannot move {} aside: {}", dir.display(), io_words(&e))))?;
         // With a key set, the copy holds no value in plain text.
