@@ -661,6 +661,9 @@ pub fn print_diagnostics(diags: &[Diagnostic], sources: &SourceMap, color: bool)
     crate::errln!("{}", diag::render_all(&unique, sources, style));
 }
 
+/// The largest source file `fmt` and `test` read (a configuration is text, not data).
+const SOURCE_LIMIT: u64 = 256 << 20;
+
 fn fmt(args: FmtArgs, color: bool) -> Result<u8, String> {
     let path = args.path.unwrap_or_else(|| PathBuf::from("."));
     let files = if path.is_dir() {
@@ -677,7 +680,9 @@ fn fmt(args: FmtArgs, color: bool) -> Result<u8, String> {
     let mut all_diags = Vec::new();
     let mut unformatted = 0;
     for file in files {
-        let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        // Only regular files: a named pipe among the sources would block fmt forever.
+        let bytes = inputs::read_regular_file(&file, SOURCE_LIMIT)?;
+        let text = String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", file.display()))?;
         let shown = file.strip_prefix("./").unwrap_or(&file).display().to_string();
         match landform_lang::fmt::format_source(&text) {
             Err(diags) => {

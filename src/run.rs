@@ -434,6 +434,12 @@ pub struct ApplyArgs {
 
 pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
     let operation = if args.plan.destroy { "destroy" } else { "apply" };
+    if args.plan_file.is_some() && !(args.plan.vars.vars.is_empty() && args.plan.vars.var_files.is_empty()) {
+        // As Terraform: a saved plan holds its variables; new values would be silently ignored.
+        let msg = "Can't set variables when applying a saved plan: the plan file holds the values it was made with. Make a new plan with these values (landform plan --var … --out FILE), or apply the saved plan without --var and --var-file.";
+        crate::errln!("{}", ui::error_line(msg, color));
+        return 1;
+    }
     let saved: Option<Plan> = match &args.plan_file {
         Some(p) => match read_plan_file(common, p).and_then(|(plan, got)| {
             if let Some(want) = &args.expect_hash {

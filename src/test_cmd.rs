@@ -175,10 +175,13 @@ pub fn run(common: &CommonArgs, filter: &[String], color: bool) -> u8 {
     let (mut passed, mut failed) = (0, 0);
     for file in files {
         let shown = file.display().to_string();
-        let text = match std::fs::read_to_string(&file) {
+        // Only regular files: a named pipe among the test files would block forever.
+        let text = match crate::inputs::read_regular_file(&file, 256 << 20)
+            .and_then(|b| String::from_utf8(b).map_err(|_| format!("\"{shown}\" is not UTF-8 text")))
+        {
             Ok(t) => t,
             Err(e) => {
-                crate::errln!("{}", ui::error_line(&format!("cannot read {shown}: {e}"), color));
+                crate::errln!("{}", ui::error_line(&e, color));
                 return 1;
             }
         };

@@ -173,6 +173,12 @@ fn a_stale_saved_plan_is_refused() {
     // A current saved plan applies the variables it was made with.
     f.write(BASIC);
     f.ok(&["plan", "--var", "release=3", "--out", "fourth.plan"]);
+    // New values beside a saved plan are refused, as in Terraform: they were silently ignored.
+    for extra in [&["--var", "release=9"][..], &["--var-file", "none.lfvars"][..]] {
+        let out = f.run(&[&["apply", "fourth.plan"][..], extra].concat());
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("Can't set variables when applying a saved plan"), "{}", text(&out.stderr));
+    }
     f.ok(&["apply", "fourth.plan"]);
     assert_eq!(std::fs::read_to_string(f.path("out/a.txt")).unwrap(), "page a of 3");
 }

@@ -289,3 +289,17 @@ fn a_template_that_calls_a_template_function_again_is_an_error_not_a_stack_overf
     assert_eq!(out.status.code(), Some(1), "templatestring: plan must exit 1, not abort:\n{err}");
     assert!(err.contains("cannot recursively call templatestring"), "{err}");
 }
+
+/// `fmt` reads only regular files: a named pipe among the sources (which
+/// blocks `open` until a writer comes) made it wait forever.
+#[test]
+fn fmt_refuses_a_named_pipe_among_the_sources() {
+    let f = Fixture::new("fifo-sources", "output \"a\" {\n  value = 1\n}\n");
+    assert!(std::process::Command::new("mkfifo").arg(f.path("p.lf")).status().unwrap().success());
+    for args in [&["fmt", "p.lf"][..], &["fmt", "--check", "."][..], &["fmt", "--recursive", "."][..]] {
+        let out = run_within(&f, args, 20);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}:\n{err}");
+        assert!(err.contains("not a regular file"), "{args:?}:\n{err}");
+    }
+}
