@@ -303,3 +303,26 @@ fn fmt_refuses_a_named_pipe_among_the_sources() {
         assert!(err.contains("not a regular file"), "{args:?}:\n{err}");
     }
 }
+
+/// A straight chain of module calls deeper than the limit is said to be too
+/// deep, not a cycle (it was called "Module cycle"); one within it loads.
+#[test]
+fn a_deep_chain_of_modules_is_too_deep_not_a_cycle() {
+    for (depth, ok) in [(31, true), (40, false)] {
+        let f = Fixture::new(&format!("deep-modules-{depth}"), "module \"m\" {\n  source = \"./m1\"\n}\n");
+        for i in 1..=depth {
+            std::fs::create_dir_all(f.path(&format!("m{i}"))).unwrap();
+            let body =
+                if i < depth { format!("module \"m\" {{\n  source = \"../m{}\"\n}}\n", i + 1) } else { String::new() };
+            std::fs::write(f.path(&format!("m{i}/main.lf")), body).unwrap();
+        }
+        let out = f.run(&["validate"]);
+        let err = text(&out.stderr);
+        if ok {
+            assert_eq!(out.status.code(), Some(0), "{depth}: {err}");
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{depth}: {err}");
+            assert!(err.contains("Modules nested too deeply") && !err.contains("Module cycle"), "{depth}: {err}");
+        }
+    }
+}

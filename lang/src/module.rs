@@ -156,7 +156,15 @@ fn load(
             ));
             continue;
         }
-        if stack.contains(&identity) || stack.len() >= MAX_DEPTH {
+        if !stack.contains(&identity) && stack.len() >= MAX_DEPTH {
+            diags.push(Diagnostic::error(
+                "Modules nested too deeply",
+                format!("The module \"{}\" would be nested {} levels deep; Landform loads at most {MAX_DEPTH} levels of module calls. Flatten the module tree.", call.name, stack.len() + 1),
+                call.source_span,
+            ));
+            continue;
+        }
+        if stack.contains(&identity) {
             diags.push(Diagnostic::error(
                 "Module cycle",
                 format!("The module \"{}\" at {} calls itself, directly or through other modules. Module calls must form a tree.", call.name, call.source),
