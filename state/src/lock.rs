@@ -179,6 +179,18 @@ impl FileLocker {
     }
 }
 
+/// Whether process `pid` of this host is gone or exiting (a zombie, or dead
+/// and not yet reaped), so that a lock it holds is about to be released.
+fn exiting(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state is the field after the command's closing parenthesis.
+        Ok(stat) => {
+            stat.rsplit_once(')').is_some_and(|(_, rest)| matches!(rest.trim_start().chars().next(), Some('Z' | 'X')))
+        }
+        Err(_) => true,
+    }
+}
+
 /// Whether the open `file` is the one at `path` now.
 fn same_file(file: &File, path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
@@ -210,7 +222,13 @@ impl Locker for FileLocker {
                     }
                     return Ok(LockGuard { path, _file: file, info });
                 }
-                Err(LockError::Held(h)) if Instant::now() < deadline || (h.id == DAMAGED_LOCK_ID && tries < 10) => {
+                // A holder killed a moment ago may still be exiting: the kernel
+                // releases its lock when it is gone, so wait a little for that.
+                Err(LockError::Held(h))
+                    if Instant::now() < deadline
+                        || (h.id == DAMAGED_LOCK_ID && tries < 10)
+                        || (h.pid != 0 && exiting(h.pid) && tries < 50) =>
+                {
                     // An unreadable lock file may be one another process is still writing.
                     tries += 1;
                     std::thread::sleep(Duration::from_millis(if h.id == DAMAGED_LOCK_ID { 30 } else { 100 }));
@@ -266,6 +284,21 @@ impl Locker for FileLocker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zombie_or_gone_holder_is_exiting_and_a_live_one_is_not() {
+        assert!(!exiting(std::process::id()));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        // Exited but not reaped: a zombie, whose locks the kernel has let go.
+        let until = std::time::Instant::now() + Duration::from_secs(5);
+        while !exiting(pid) && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(exiting(pid), "a zombie is exiting");
+        child.wait().unwrap();
+        assert!(exiting(pid), "a reaped process is gone");
+    }
 
     #[test]
     fn the_lock_is_held_until_dropped_and_a_left_file_holds_nothing() {
