@@ -217,7 +217,7 @@ struct PlanCmd {
     #[arg(long)]
     no_progress: bool,
     /// At most N objects read at once while refreshing.
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = at_least_one)]
     parallelism: usize,
 }
 
@@ -247,7 +247,7 @@ struct RunArgs {
     #[arg(long)]
     auto_approve: bool,
     /// At most N provider operations at once.
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = at_least_one)]
     parallelism: usize,
     /// Plain line-per-event output instead of progress bars.
     #[arg(long)]
@@ -659,6 +659,15 @@ pub fn print_diagnostics(diags: &[Diagnostic], sources: &SourceMap, color: bool)
     dedup(&mut unique);
     let style = if color { diag::Style::COLOR } else { diag::Style::PLAIN };
     crate::errln!("{}", diag::render_all(&unique, sources, style));
+}
+
+/// `--parallelism`: 0 would start nothing and wait forever (Terraform refuses it too).
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// The largest source file `fmt` and `test` read (a configuration is text, not data).

@@ -514,3 +514,22 @@ fn create_before_destroy_replace_of_the_same_object_keeps_it() {
     );
     assert_eq!(f.run(&["plan", "--detailed-exitcode"]).status.code(), Some(0));
 }
+
+/// A provider alias becomes part of addresses (`aws.west`): it must be a
+/// name, as Terraform says; and `--parallelism 0` (nothing would ever start)
+/// is a usage error, exit 1.
+#[test]
+fn a_provider_alias_must_be_a_name_and_parallelism_at_least_one() {
+    let f = Fixture::new("alias-name", "provider \"local\" {\n  alias = \"a/b\"\n}\n");
+    let out = f.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("Invalid provider configuration alias"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("main.lf:2:"), "{}", text(&out.stderr));
+    f.write("provider \"local\" {\n  alias = \"east-1\"\n}\n");
+    f.ok(&["validate"]);
+    for cmd in ["plan", "apply", "destroy"] {
+        let out = f.run(&[cmd, "--parallelism", "0"]);
+        assert_eq!(out.status.code(), Some(1), "{cmd}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("must be at least 1"), "{cmd}: {}", text(&out.stderr));
+    }
+}

@@ -413,6 +413,17 @@ impl Builder<'_> {
                 if let Some(l) = self.labels(block_ref, &["name"]) {
                     self.unique_attributes(&block.body);
                     let alias = block.body.attribute("alias").and_then(|a| a.value.as_static_string());
+                    if let (Some(a), Some(attr)) = (&alias, block.body.attribute("alias")) {
+                        if !crate::parse::labels::is_identifier(a) {
+                            // The alias becomes part of addresses (`aws.west`), as a label does.
+                            self.diags.push(Diagnostic::error(
+                                "Invalid provider configuration alias",
+                                "An alias must be a valid name. A name must start with a letter or underscore and may contain only letters, digits, underscores, and dashes.".to_string(),
+                                attr.value.span,
+                            ));
+                            return;
+                        }
+                    }
                     let key =
                         format!("provider:{}{}", l[0], alias.as_ref().map(|a| format!(".{a}")).unwrap_or_default());
                     if self.declare(key, "Provider configuration", span) {
