@@ -40,7 +40,23 @@ fn b64(bytes: &[u8]) -> Value {
 }
 
 fn jsonencode(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::String(go_json(&a[0].to_json())))
+    Ok(Value::String(go_json(&with_negative_zero(&a[0]))))
+}
+
+/// The value as JSON, a negative zero written `-0` as Go writes it (a value
+/// saved or output is 0: see `to_json`).
+fn with_negative_zero(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Number(n) if n.is_zero() && n.sign_bit() => {
+            "-0".parse().map_or(serde_json::Value::Null, serde_json::Value::Number)
+        }
+        Value::List(items) => serde_json::Value::Array(items.iter().map(with_negative_zero).collect()),
+        Value::Object(m) => {
+            serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), with_negative_zero(v))).collect())
+        }
+        Value::Sensitive(v) => with_negative_zero(v),
+        other => other.to_json(),
+    }
 }
 
 /// JSON as Go's encoding/json writes it: `<`, `>`, `&`, U+2028 and U+2029
