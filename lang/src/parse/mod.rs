@@ -595,9 +595,13 @@ impl Lower {
                     let span = Span::new(self.file, start, start + 1 + what.len());
                     self.diags.push(Diagnostic::error(
                         "Invalid escape sequence",
-                        format!(
-                            "The symbol \"{what}\" is not a valid escape sequence selector. Use \\n, \\r, \\t, \\\", \\\\, \\uNNNN or \\UNNNNNNNN; write \\\\ for a backslash."
-                        ),
+                        if what.len() > 1 {
+                            format!("\\{what} is not a character (half of a surrogate pair, or past U+10FFFF), so it cannot be encoded in UTF-8.")
+                        } else {
+                            format!(
+                                "The symbol \"{what}\" is not a valid escape sequence selector. Use \\n, \\r, \\t, \\\", \\\\, \\uNNNN or \\UNNNNNNNN; write \\\\ for a backslash."
+                            )
+                        },
                         span,
                     ));
                 }
@@ -719,14 +723,22 @@ pub(crate) fn bad_escape(s: &str) -> Option<(usize, String)> {
             continue;
         }
         let hex = |n: usize| b.len() > i + 1 + n && b[i + 2..i + 2 + n].iter().all(u8::is_ascii_hexdigit);
+        // The code must be a character: not half of a surrogate pair (`\uD83D`), not past U+10FFFF.
+        let character =
+            |n: usize| hex(n) && u32::from_str_radix(&s[i + 2..i + 2 + n], 16).ok().and_then(char::from_u32).is_some();
         let ok = match b.get(i + 1) {
             Some(b'n' | b'r' | b't' | b'"' | b'\\') => true,
-            Some(b'u') => hex(4),
-            Some(b'U') => hex(8),
+            Some(b'u') => character(4),
+            Some(b'U') => character(8),
             _ => false,
         };
         if !ok {
-            let what: String = s[i + 1..].chars().take(1).collect();
+            let n = match b.get(i + 1) {
+                Some(b'u') if hex(4) => 5,
+                Some(b'U') if hex(8) => 9,
+                _ => 1,
+            };
+            let what: String = s[i + 1..].chars().take(n).collect();
             return Some((i, what));
         }
         i += 2;
