@@ -396,7 +396,9 @@ impl<'a> P<'a> {
                             self.pos += 1;
                         }
                         let n = Number::parse(&self.s[d0..self.pos])?;
-                        Step::Index(Expr { kind: ExprKind::Number(n), span: self.span(d0, self.pos) })
+                        let step = Step::Index(Expr { kind: ExprKind::Number(n), span: self.span(d0, self.pos) });
+                        chain.dotted_index(step, self.span(start, self.pos));
+                        continue;
                     } else {
                         self.pos = save;
                         break;

@@ -182,6 +182,14 @@ impl PostfixChain {
         }
     }
 
+    /// `.0`: an index written as an attribute, which stays inside an old
+    /// `.*` splat as attributes do (`a.*.b.1` takes each b's second element).
+    fn dotted_index(&mut self, step: Step, pspan: Span) {
+        let legacy = std::mem::replace(&mut self.legacy, false);
+        self.step(step, pspan);
+        self.legacy = legacy;
+    }
+
     /// `.name` or `[key]`, spanning `pspan`.
     fn step(&mut self, step: Step, pspan: Span) {
         if self.legacy && matches!(step, Step::Index(_)) {
@@ -492,7 +500,11 @@ impl Lower {
                     let Some(name) = p.into_inner().next() else { continue };
                     if name.as_rule() == Rule::attr_index {
                         let n = Number::parse(name.as_str()).unwrap_or_else(Number::zero);
-                        Step::Index(Expr { kind: ExprKind::Number(n), span: self.span(&name) })
+                        chain.dotted_index(
+                            Step::Index(Expr { kind: ExprKind::Number(n), span: self.span(&name) }),
+                            pspan,
+                        );
+                        continue;
                     } else {
                         Step::Attr(self.ident(&name))
                     }
