@@ -599,11 +599,33 @@ impl yaml_rust2::parser::EventReceiver for Builder {
             Event::MappingStart(anchor, _) => self.stack.push(Node::Map(anchor, BTreeMap::new(), None)),
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
                 Some(Node::List(anchor, items)) => self.push(Value::List(items), anchor),
-                Some(Node::Map(anchor, m, _)) => self.push(Value::Object(m), anchor),
+                Some(Node::Map(anchor, m, _)) => match merged(m) {
+                    Ok(m) => self.push(Value::Object(m), anchor),
+                    Err(e) => {
+                        self.error.get_or_insert(e);
+                        self.push(Value::Null, anchor);
+                    }
+                },
                 None => {}
             },
             _ => {}
         }
+    }
+}
+
+/// A mapping with YAML's merge key (`<<: *base`): the merged mapping's
+/// entries under the mapping's own (which win), as Terraform's YAML library
+/// merges them; anything but a mapping there is refused, as it refuses it.
+fn merged(mut m: BTreeMap<String, Value>) -> Result<BTreeMap<String, Value>, String> {
+    match m.remove("<<") {
+        Some(Value::Object(base)) => {
+            for (k, v) in base {
+                m.entry(k).or_insert(v);
+            }
+            Ok(m)
+        }
+        Some(other) => Err(format!("cannot merge {} into mapping", other.type_name())),
+        None => Ok(m),
     }
 }
 
