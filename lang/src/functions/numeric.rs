@@ -54,7 +54,85 @@ fn signum(a: &[Value], _: &dyn Host) -> R {
 }
 
 fn pow(a: &[Value], _: &dyn Host) -> R {
-    finite(number(a, 0)?.powf(number(a, 1)?))
+    finite(go_pow(number(a, 0)?, number(a, 1)?))
+}
+
+/// Go's `math.Pow` for a whole exponent — repeated squaring with the
+/// exponent kept apart, so `pow(10, 23)` is the float64 nearest 1e23, as in
+/// Terraform — and the platform's otherwise.
+fn go_pow(x: f64, y: f64) -> f64 {
+    if y == 0.0 || x == 1.0 {
+        return 1.0;
+    }
+    if y == 1.0 {
+        return x;
+    }
+    if x == 0.0 || !x.is_finite() || !y.is_finite() || y.fract() != 0.0 || y.abs() >= 9.2e18 {
+        return x.powf(y);
+    }
+    let (mut a1, mut ae) = (1.0f64, 0i64);
+    let (mut x1, xe) = frexp(x);
+    let mut xe = i64::from(xe);
+    let mut i = y.abs() as i64;
+    while i != 0 {
+        if !(-(1 << 12)..=(1 << 12)).contains(&xe) {
+            // Certain overflow or underflow: ldexp says which.
+            ae += xe;
+            break;
+        }
+        if i & 1 == 1 {
+            a1 *= x1;
+            ae += xe;
+        }
+        x1 *= x1;
+        xe <<= 1;
+        if x1 < 0.5 {
+            x1 += x1;
+            xe -= 1;
+        }
+        i >>= 1;
+    }
+    if y < 0.0 {
+        a1 = 1.0 / a1;
+        ae = -ae;
+    }
+    ldexp(a1, ae)
+}
+
+/// Go's `math.Frexp`: a fraction in [0.5, 1) and a power of two.
+fn frexp(x: f64) -> (f64, i32) {
+    let (mut x, mut e) = (x, 0);
+    if x.abs() < f64::MIN_POSITIVE {
+        x *= (1u64 << 52) as f64;
+        e = -52;
+    }
+    let bits = x.to_bits();
+    e += ((bits >> 52) & 0x7ff) as i32 - 1022;
+    (f64::from_bits((bits & !(0x7ff << 52)) | (1022 << 52)), e)
+}
+
+/// Go's `math.Ldexp`: `frac` times two to the `exp`, rounded as Go rounds it.
+fn ldexp(frac: f64, exp: i64) -> f64 {
+    if frac == 0.0 || !frac.is_finite() {
+        return frac;
+    }
+    let (frac, e) = if frac.abs() < f64::MIN_POSITIVE { (frac * (1u64 << 52) as f64, -52) } else { (frac, 0) };
+    let mut bits = frac.to_bits();
+    let mut exp = exp + e + ((bits >> 52) & 0x7ff) as i64 - 1023;
+    if exp < -1075 {
+        return 0.0f64.copysign(frac);
+    }
+    if exp > 1023 {
+        return f64::INFINITY.copysign(frac);
+    }
+    let mut m = 1.0;
+    if exp < -1022 {
+        exp += 53;
+        m = 1.0 / (1u64 << 53) as f64;
+    }
+    bits &= !(0x7ff << 52);
+    bits |= ((exp + 1023) as u64) << 52;
+    m * f64::from_bits(bits)
 }
 
 fn log(a: &[Value], _: &dyn Host) -> R {
