@@ -41,12 +41,22 @@ fn one<I: Iterator<Item = char>>(mut it: I) -> Option<char> {
     }
 }
 
+/// Go maps by UnicodeData's simple mappings; where Rust's full mapping
+/// makes two characters, these are the simple ones that differ from "no change".
 fn lower(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::String(per_char(string(a, 0)?, |c| one(c.to_lowercase()))))
+    Ok(Value::String(per_char(string(a, 0)?, |c| match c {
+        '\u{130}' => Some('i'),
+        c => one(c.to_lowercase()),
+    })))
 }
 
 fn upper(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::String(per_char(string(a, 0)?, |c| one(c.to_uppercase()))))
+    Ok(Value::String(per_char(string(a, 0)?, |c| match c {
+        // Greek with ypogegrammeni: ᾳ is ᾼ, ᾀ is ᾈ.
+        '\u{1F80}'..='\u{1F87}' | '\u{1F90}'..='\u{1F97}' | '\u{1FA0}'..='\u{1FA7}' => char::from_u32(c as u32 + 8),
+        '\u{1FB3}' | '\u{1FC3}' | '\u{1FF3}' => char::from_u32(c as u32 + 9),
+        c => one(c.to_uppercase()),
+    })))
 }
 
 /// Unicode's title case where it differs from upper case: the digraphs.
