@@ -84,7 +84,20 @@ fn jsondecode(a: &[Value], _: &dyn Host) -> R {
     let text = lone_surrogates_replaced(string(a, 0)?);
     let j: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| arg_err(0, format!("the string is not valid JSON: {e}")))?;
-    Ok(Value::from_json(&j))
+    Ok(nfc(Value::from_json(&j)))
+}
+
+/// Strings (and keys) in Unicode normal form C, as Terraform keeps every
+/// string: decoded `"e\u0301"` is `"é"`.
+fn nfc(v: Value) -> Value {
+    use unicode_normalization::{is_nfc, UnicodeNormalization};
+    let text = |s: String| if s.is_ascii() || is_nfc(&s) { s } else { s.nfc().collect() };
+    match v {
+        Value::String(s) => Value::String(text(s)),
+        Value::List(items) => Value::List(items.into_iter().map(nfc).collect()),
+        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (text(k), nfc(v))).collect()),
+        other => other,
+    }
 }
 
 /// A `\uD83D` escape without its other half stands for U+FFFD, as Go's
@@ -132,7 +145,7 @@ fn decode64(a: &[Value], i: usize) -> Result<Vec<u8>, CallError> {
 
 fn base64decode(a: &[Value], _: &dyn Host) -> R {
     let bytes = decode64(a, 0)?;
-    Ok(Value::String(String::from_utf8(bytes).map_err(|_| arg_err(0, "the decoded bytes are not UTF-8 text"))?))
+    Ok(nfc(Value::String(String::from_utf8(bytes).map_err(|_| arg_err(0, "the decoded bytes are not UTF-8 text"))?)))
 }
 
 /// gzip, then base64. The compressed bytes are zlib's (miniz), not Go's: they
@@ -725,7 +738,7 @@ fn yamldecode(a: &[Value], _: &dyn Host) -> R {
     match b.done.len() {
         // No document at all (empty, blanks, only comments): Terraform refuses it; `---` is null.
         0 => Err(arg_err(0, "the string is not valid YAML: on line 1, column 1: missing start of document")),
-        1 => Ok(b.done.remove(0)),
+        1 => Ok(nfc(b.done.remove(0))),
         _ => Err(arg_err(0, "the string holds more than one YAML document")),
     }
 }
