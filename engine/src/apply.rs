@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod consistent;
 mod delete;
 mod rollouts;
 
@@ -271,6 +272,7 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         commits: 0,
         queue: Vec::new(),
         intended: HashSet::new(),
+        planned: consistent::Planned::of(plan),
     };
     // Moves and forgets first, then what refresh saw: apply evaluates from
     // the state as the plan saw it, in one commit.
@@ -354,6 +356,10 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
     }
     if run.stopping() {
         report.interrupted = true;
+    }
+    // `check` assertions, those unknown at plan time included: warnings.
+    if !plan.destroy && !report.interrupted {
+        crate::planner::check_blocks(&graph, &run.world, ctx.host, &mut report.diagnostics);
     }
 
     // Backward: deletes, dependents before what they depend on.
@@ -469,6 +475,8 @@ struct Runner<'a, 'g> {
     queue: Vec<Job>,
     /// Addresses with an intent to create in the state, not yet settled.
     intended: HashSet<String>,
+    /// The plan's instances and data reads, which apply holds itself to.
+    planned: consistent::Planned,
 }
 
 impl<'a, 'g> Runner<'a, 'g> {
@@ -589,8 +597,17 @@ impl<'a, 'g> Runner<'a, 'g> {
             Node::Var { .. } => {}
             Node::Local { module, name } => self.world.eval_local(module, name, host, &mut diags),
             Node::Output { module, name } => {
+                // Its preconditions, those unknown at plan time included: a
+                // false one fails the apply, and the output is not saved.
+                if let Some(o) = self.graph.output(module, name) {
+                    let addr = format!("{}output.{name}", crate::addr::module_prefix(module));
+                    let scope = self.world.scope(module);
+                    let what = "Output precondition";
+                    crate::conditions::check_all(&o.preconditions, what, &addr, scope, host, false, &mut diags);
+                }
                 let v = self.world.eval_output(module, name, host, &mut diags);
-                if module.is_empty() && !v.contains_unknown() {
+                let refused = diags.iter().any(Diagnostic::is_error);
+                if !refused && module.is_empty() && !v.contains_unknown() {
                     let sensitive = v.contains_sensitive();
                     self.outputs.insert(name.clone(), OutputRecord { value: v.unmark_deep().0.to_json(), sensitive });
                 }
@@ -633,14 +650,32 @@ impl<'a, 'g> Runner<'a, 'g> {
             return true;
         };
         self.world.init_resource(module, r, &keys);
+        // The instances must be the plan's: none dropped, none added unseen.
+        let found: Vec<String> = keys.iter().map(|(k, _)| self.world.addr(module, r, k.clone()).to_string()).collect();
+        let block = self.world.addr(module, r, Key::None);
+        let mismatched = self.planned.mismatched(&block, &found, |a| changes.get(a).map(|c| c.action));
+        let refused: HashSet<String> = mismatched.iter().map(|(a, _)| a.clone()).collect();
+        if !mismatched.is_empty() {
+            report.errors.extend(mismatched);
+            self.failed.insert(n);
+        }
         let mut waiting = 0;
         for (key, each_value) in keys {
             let addr = self.world.addr(module, r, key.clone());
             let addr_s = addr.to_string();
+            if refused.contains(&addr_s) {
+                continue;
+            }
             let change = changes.get(addr_s.as_str()).copied();
             let action = change.map_or(Action::NoOp, |c| c.action);
+            if let (true, Some(read)) = (data && action != Action::Read, self.planned.data.get(&addr_s)) {
+                // Read at plan time: apply uses that read, never a new one.
+                let value = to_value(&read.attributes, &BTreeSet::new(), &read.sensitive);
+                self.world.set_instance(module, r, &key, value);
+                continue;
+            }
             if data && action != Action::Read {
-                // Data sources not deferred were read at plan time; read again for the values.
+                // Not read by this plan (a destroy, or outside its targets): read now.
                 let cfg = self.world.eval_config(module, r, &key, &each_value, host, &mut diags);
                 let (config, unknown, cfg_sensitive) = to_config(&cfg);
                 if unknown.is_empty() {
@@ -708,6 +743,21 @@ impl<'a, 'g> Runner<'a, 'g> {
             let sensitive = crate::sensitivity::instance_sensitive(schema, &cfg_sensitive);
             let secrets = crate::sensitivity::secret_values(&config, &sensitive);
             let prior = state.get(&addr_s).map(|p| p.attributes.clone());
+            if !data {
+                let checked = consistent::check_final_plan(
+                    change,
+                    provider.as_ref(),
+                    prior.as_ref(),
+                    &config,
+                    &unknown,
+                    &sensitive,
+                );
+                if let Err(e) = checked {
+                    report.errors.push((addr_s.clone(), e));
+                    self.failed.insert(n);
+                    continue;
+                }
+            }
             let (step, job_prior, job_config) = match action {
                 Action::DeleteThenCreate => (Step::DeleteFirst, prior, None),
                 Action::CreateThenDelete => (Step::CreateFirst, None, Some(config.clone())),

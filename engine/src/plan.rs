@@ -150,6 +150,10 @@ pub struct Plan {
     /// apply saves them and evaluates from them, exactly as the plan did.
     #[serde(default)]
     pub refreshed: Vec<landform_state::ResourceRecord>,
+    /// Every data source instance read at plan time, as it was read: apply
+    /// evaluates from these and never reads them again.
+    #[serde(default)]
+    pub data_reads: Vec<DataRead>,
     /// Objects an earlier apply stopped while creating, and what became of them.
     #[serde(default)]
     pub interrupted: Vec<InterruptedCreate>,
@@ -163,6 +167,17 @@ pub struct Plan {
     /// with the plan; not saved in a plan file.
     #[serde(skip)]
     pub warnings: Vec<landform_lang::Diagnostic>,
+}
+
+/// A data source instance as planning read it. Its values are kept whole
+/// (sensitive ones too: a plan file is private, and sealed with the state key
+/// when one is set), with the attributes that were sensitive then.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct DataRead {
+    pub address: String,
+    pub attributes: Map<String, Value>,
+    #[serde(default)]
+    pub sensitive: BTreeSet<String>,
 }
 
 /// An object an earlier apply was creating when it stopped.
@@ -222,15 +237,18 @@ impl Plan {
         s
     }
 
-    /// Drop the values kept only to show the plan; apply needs the actions.
-    /// Deferred data reads keep theirs.
+    /// Drop the values kept only to show the plan. Apply needs the actions,
+    /// and `after`: what it computes again must agree with it.
     pub fn strip_values(&mut self) {
         for c in &mut self.resource_changes {
-            if c.action != Action::Read {
-                c.before = None;
-                c.after = None;
-            }
+            c.before = None;
         }
+    }
+
+    /// Whether every instance in the configuration was planned: not a destroy
+    /// (which plans none) and not limited by `--target`.
+    pub fn plans_everything(&self) -> bool {
+        !self.destroy && !self.refresh_only && self.targets.is_empty()
     }
 
     /// True when applying would change anything, outputs included.

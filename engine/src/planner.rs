@@ -175,6 +175,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
     let mut changes: Vec<ResourceChange> = Vec::new();
     let mut visited: HashSet<String> = HashSet::new();
     let mut output_changes = Vec::new();
+    let mut data_reads = Vec::new();
     let replace: HashSet<String> = opts.replace.iter().map(|a| a.to_string()).collect();
     let order = graph.dag.topo_order().unwrap_or_default();
     let mut world = World::new(&graph, ctx.variables.clone(), ctx.host);
@@ -222,6 +223,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
                     &replace,
                     &mut visited,
                     &mut changes,
+                    &mut data_reads,
                     &mut diags,
                 );
             }
@@ -345,6 +347,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
         moved.moves.iter().map(|(from, to)| crate::plan::MovedObject { from: from.clone(), to: to.clone() }).collect();
     plan.rollouts = rollouts;
     plan.resource_changes = changes;
+    plan.data_reads = data_reads;
     plan.output_changes = output_changes;
     plan.interrupted = interrupted;
     if !opts.destroy {
@@ -534,6 +537,7 @@ fn new_plan(
         resource_drift,
         gone,
         refreshed,
+        data_reads: Vec::new(),
         interrupted: Vec::new(),
         rollouts: Vec::new(),
         moved: Vec::new(),
@@ -687,6 +691,7 @@ fn plan_resource(
     replace: &HashSet<String>,
     visited: &mut HashSet<String>,
     changes: &mut Vec<ResourceChange>,
+    data_reads: &mut Vec<crate::plan::DataRead>,
     diags: &mut Vec<Diagnostic>,
 ) {
     let data = r.mode == Mode::Data;
@@ -798,6 +803,12 @@ fn plan_resource(
                         let value = to_value(&v, &BTreeSet::new(), &sensitive);
                         postconditions(world, module, r, &key, &each_value, &value, &addr_s, ctx.host, diags);
                         world.set_instance(module, r, &key, value);
+                        // Apply evaluates from this read, never a new one.
+                        data_reads.push(crate::plan::DataRead {
+                            address: addr_s.clone(),
+                            attributes: v,
+                            sensitive: sensitive.clone(),
+                        });
                     }
                     Err(e) => diags.push(provider_diag(&addr_s, r, e)),
                 }

@@ -1,0 +1,207 @@
+//! Apply does what the plan says or fails: a saved plan is applied with the
+//! data it read, an instance whose configuration now evaluates differently
+//! fails by name, and conditions left unknown at plan are checked at apply.
+
+mod common;
+use common::{text, Fixture};
+
+fn all(out: &std::process::Output) -> String {
+    format!("{}{}", text(&out.stdout), text(&out.stderr))
+}
+
+/// A `for_each` over a data source's result: the file it reads changes between
+/// `plan -out` and `apply`; apply creates the two instances the plan shows.
+#[test]
+fn a_saved_plan_applies_the_data_it_read_not_a_new_read() {
+    let f = Fixture::new(
+        "saved-data",
+        r#"
+data "local_file" "keys" {
+  path = "keys.txt"
+}
+data "local_file" "body" {
+  path = "body.txt"
+}
+resource "local_file" "f" {
+  for_each = toset(split(",", trimspace(data.local_file.keys.content)))
+  path     = "out/${each.key}.txt"
+  content  = data.local_file.body.content
+}
+"#,
+    );
+    std::fs::write(f.path("keys.txt"), "a,b").unwrap();
+    std::fs::write(f.path("body.txt"), "v1").unwrap();
+    let plan = f.ok(&["plan", "--out", "p.plan"]);
+    assert!(plan.contains("Plan: 2 to add, 0 to change, 0 to destroy."), "{plan}");
+    std::fs::write(f.path("keys.txt"), "a").unwrap();
+    std::fs::write(f.path("body.txt"), "v2").unwrap();
+    let out = f.run(&["apply", "p.plan"]);
+    assert_eq!(out.status.code(), Some(0), "{}", all(&out));
+    assert!(text(&out.stdout).contains("2 added"), "{}", all(&out));
+    for k in ["a", "b"] {
+        assert_eq!(std::fs::read_to_string(f.path(&format!("out/{k}.txt"))).unwrap(), "v1");
+    }
+    assert_eq!(f.ok(&["state", "list"]), "local_file.f[\"a\"]\nlocal_file.f[\"b\"]\n");
+}
+
+/// What apply evaluates again (here `file()`) now differs from the saved plan:
+/// that instance fails naming the attribute, its dependent is skipped, an
+/// unrelated instance is still created, exit 1.
+#[test]
+fn a_value_that_contradicts_the_saved_plan_fails_that_instance_by_name() {
+    let f = Fixture::new(
+        "inconsistent",
+        r#"
+resource "local_file" "changed" {
+  path    = "out/changed.txt"
+  content = file("input.txt")
+}
+resource "local_file" "dependent" {
+  path    = "out/dependent.txt"
+  content = local_file.changed.content
+}
+resource "local_file" "other" {
+  path    = "out/other.txt"
+  content = "other"
+}
+"#,
+    );
+    std::fs::write(f.path("input.txt"), "v1").unwrap();
+    f.ok(&["plan", "--out", "p.plan"]);
+    std::fs::write(f.path("input.txt"), "v2").unwrap();
+    let out = f.run(&["apply", "p.plan"]);
+    let said = all(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("inconsistent final plan"), "{said}");
+    assert!(said.contains("local_file.changed") && said.contains(".content"), "{said}");
+    assert!(!f.path("out/changed.txt").exists(), "{said}");
+    assert!(!f.path("out/dependent.txt").exists(), "{said}");
+    assert_eq!(std::fs::read_to_string(f.path("out/other.txt")).unwrap(), "other");
+    assert_eq!(f.ok(&["state", "list"]), "local_file.other\n");
+}
+
+/// The instances apply finds are not the plan's: the one it no longer finds and
+/// the new one are errors by address; none is dropped or created silently.
+#[test]
+fn instances_the_saved_plan_did_not_have_are_errors_not_dropped() {
+    let f = Fixture::new(
+        "instances",
+        r#"
+resource "local_file" "f" {
+  for_each = toset(split(",", trimspace(file("keys.txt"))))
+  path     = "out/${each.key}.txt"
+  content  = each.key
+}
+"#,
+    );
+    std::fs::write(f.path("keys.txt"), "a,b").unwrap();
+    let plan = f.ok(&["plan", "--out", "p.plan"]);
+    assert!(plan.contains("Plan: 2 to add"), "{plan}");
+    std::fs::write(f.path("keys.txt"), "a,c").unwrap();
+    let out = f.run(&["apply", "p.plan"]);
+    let said = all(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("local_file.f[\"b\"]"), "{said}");
+    assert!(said.contains("local_file.f[\"c\"]"), "{said}");
+    assert!(!f.path("out/c.txt").exists(), "{said}");
+    assert!(!f.ok(&["state", "list"]).contains("local_file.f[\"c\"]"));
+}
+
+/// A sensitive variable reaches a data source, whose result a resource copies:
+/// the copy is sensitive in the plan, and stays so in the state after apply.
+#[test]
+fn marks_that_reached_an_attribute_at_plan_stay_in_the_state() {
+    const SECRET: &str = "s3cr3t-path-canary.txt";
+    let f = Fixture::new(
+        "marks",
+        r#"
+variable "secret" {
+  sensitive = true
+}
+data "local_file" "src" {
+  path = var.secret
+}
+resource "local_file" "copy" {
+  path    = "out/copy.txt"
+  content = data.local_file.src.path
+}
+"#,
+    );
+    std::fs::write(f.path(SECRET), "body").unwrap();
+    for saved in [false, true] {
+        let _ = std::fs::remove_dir_all(f.path(".landform"));
+        let _ = std::fs::remove_dir_all(f.path("out"));
+        let plan = f.cmd(&["plan", "--out", "p.plan"]).env("LANDFORM_VAR_secret", SECRET).output().unwrap();
+        assert!(!all(&plan).contains(SECRET) && all(&plan).contains("(sensitive value)"), "{}", all(&plan));
+        let out = if saved {
+            f.run(&["apply", "p.plan"])
+        } else {
+            f.cmd(&["apply", "--auto-approve"]).env("LANDFORM_VAR_secret", SECRET).output().unwrap()
+        };
+        assert_eq!(out.status.code(), Some(0), "{}", all(&out));
+        assert!(!all(&out).contains(SECRET), "{}", all(&out));
+        assert_eq!(std::fs::read_to_string(f.path("out/copy.txt")).unwrap(), SECRET);
+        for args in [&["state", "show", "local_file.copy"][..], &["state", "pull"], &["show"], &["show", "--json"]] {
+            let out = f.run(args);
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {}", all(&out));
+            assert!(!all(&out).contains(SECRET), "{args:?} (saved plan: {saved}): {}", all(&out));
+        }
+    }
+}
+
+/// An output precondition that reads a value known only after apply is
+/// checked at apply: false, the apply fails (exit 1) with its message.
+#[test]
+fn an_output_precondition_unknown_at_plan_is_checked_at_apply() {
+    let f = Fixture::new(
+        "output-pre",
+        r#"
+resource "random_string" "r" {
+  length = 4
+}
+output "o" {
+  value = random_string.r.result
+  precondition {
+    condition     = length(random_string.r.result) > 10
+    error_message = "the result is too short"
+  }
+}
+"#,
+    );
+    let plan = f.ok(&["plan"]);
+    assert!(!plan.contains("too short"), "{plan}");
+    let out = f.run(&["apply", "--auto-approve"]);
+    let said = all(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("Output precondition failed") && said.contains("the result is too short"), "{said}");
+    // A passing one at apply is no error.
+    f.write(&std::fs::read_to_string(f.path("main.lf")).unwrap().replace("> 10", "> 2"));
+    let out = f.run(&["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", all(&out));
+}
+
+/// A `check` assertion unknown at plan is evaluated at apply: a warning, as
+/// Terraform gives, and the apply succeeds.
+#[test]
+fn a_check_assertion_unknown_at_plan_is_evaluated_at_apply() {
+    let f = Fixture::new(
+        "check-apply",
+        r#"
+resource "random_string" "r" {
+  length = 4
+}
+check "long_enough" {
+  assert {
+    condition     = length(random_string.r.result) > 10
+    error_message = "the result is too short for the check"
+  }
+}
+"#,
+    );
+    let plan = f.ok(&["plan"]);
+    assert!(!plan.contains("too short"), "{plan}");
+    let out = f.run(&["apply", "--auto-approve"]);
+    let said = all(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("Check block assertion failed") && said.contains("too short for the check"), "{said}");
+}
