@@ -372,6 +372,9 @@ pub fn remember_plan(plan: &crate::Plan) {
         let hidden: BTreeSet<String> = r.sensitive_attributes.iter().cloned().collect();
         remember_marked(&instance_value(&r.attributes, &BTreeSet::new(), &hidden));
     }
+    for d in &plan.data_reads {
+        remember_marked(&instance_value(&d.attributes, &BTreeSet::new(), &d.sensitive));
+    }
 }
 
 /// A plan keeps no secret text in what it shows: a value a provider computed
@@ -396,7 +399,8 @@ pub fn redact_copies(plan: &mut crate::Plan) {
     }
 }
 
-fn redact_texts(v: &mut Json) {
+/// Every remembered secret text in `v` replaced, as `redact_copies` does.
+pub(crate) fn redact_texts(v: &mut Json) {
     use landform_lang::secrets::redact;
     match v {
         Json::String(s) => {

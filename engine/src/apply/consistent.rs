@@ -5,6 +5,7 @@
 
 use crate::addr::{Key, ResourceAddr};
 use crate::plan::{Action, DataRead, Plan, ResourceChange};
+use crate::sensitivity::touches;
 use landform_provider::{Object, PlanRequest, Provider};
 use serde_json::Value as Json;
 use std::collections::{BTreeSet, HashMap};
@@ -96,11 +97,14 @@ pub(super) fn check_final_plan(
         .map_err(|e| format!("planning it again at apply failed: {e}"))?;
     for (attr, was) in after {
         // Unknown then, or unknown still, or sensitive (blanked in the plan).
-        if change.after_unknown.contains(attr) || change.sensitive.contains(attr) || resp.unknown.contains(attr) {
+        if change.after_unknown.contains(attr) || touches(&change.sensitive, attr) || resp.unknown.contains(attr) {
             continue;
         }
-        let now = resp.planned.get(attr).unwrap_or(&Json::Null);
-        if now != was && sensitive_now.contains(attr) {
+        // The plan keeps no secret's text, wherever a provider copied it.
+        let mut now = resp.planned.get(attr).cloned().unwrap_or(Json::Null);
+        crate::sensitivity::redact_texts(&mut now);
+        let now = &now;
+        if now != was && touches(sensitive_now, attr) {
             return Err(format!(
                 "Provider produced inconsistent final plan: when expanding the plan to include the values known during apply, .{attr} (sensitive, so not shown) differs from the saved plan's. Something the configuration reads changed since the plan was made; run landform plan again"
             ));
