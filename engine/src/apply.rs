@@ -169,11 +169,11 @@ struct Done {
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Step {
     Only,
-    /// The delete half of delete-then-create; the create follows.
-    DeleteFirst,
-    /// The create half of create-then-delete; the delete follows.
+    /// The create half of create-then-delete: the old object is destroyed
+    /// once its dependents are updated, with the other deletes.
     CreateFirst,
-    /// The second half of a replace.
+    /// The create half of delete-then-create: the old object was destroyed
+    /// before the walk, after what depends on it.
     Second,
 }
 
@@ -193,10 +193,8 @@ impl Job {
     fn creates(&self) -> bool {
         !self.data
             && match self.step {
-                Step::CreateFirst => true,
-                Step::Second => self.action == Action::DeleteThenCreate,
+                Step::CreateFirst | Step::Second => true,
                 Step::Only => self.action == Action::Create,
-                Step::DeleteFirst => false,
             }
     }
 }
@@ -219,8 +217,6 @@ struct Pending {
     key: Key,
     provider_name: String,
     create_before_destroy: bool,
-    /// The configuration, kept only for the second step of a delete-then-create.
-    replace_config: Option<Object>,
     sensitive: BTreeSet<String>,
     /// The configured values at the hidden paths: a provider's copy of one is hidden too.
     secrets: crate::sensitivity::Secrets,
@@ -252,7 +248,16 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
     };
     let changes: HashMap<&str, &ResourceChange> =
         plan.resource_changes.iter().map(|c| (c.address.as_str(), c)).collect();
-    let total = plan.resource_changes.iter().filter(|c| !matches!(c.action, Action::NoOp | Action::Forget)).count();
+    // A replace is two operations: a create and a destroy.
+    let total = plan
+        .resource_changes
+        .iter()
+        .map(|c| match c.action {
+            Action::NoOp | Action::Forget => 0,
+            a if a.is_replace() => 2,
+            _ => 1,
+        })
+        .sum();
     progress.event(Event::Total(total));
     let mut state: HashMap<String, ResourceRecord> =
         ctx.state.resources.iter().map(|r| (r.addr.clone(), r.clone())).collect();
@@ -273,6 +278,9 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         queue: Vec::new(),
         intended: HashSet::new(),
         planned: consistent::Planned::of(plan),
+        deposed: Vec::new(),
+        not_destroyed: HashSet::new(),
+        replaced_old: HashMap::new(),
     };
     // Moves and forgets first, then what refresh saw: apply evaluates from
     // the state as the plan saw it, in one commit.
@@ -315,6 +323,13 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Done>();
     run.tx = Some(tx);
+
+    // Old objects of delete-then-create replaces, after whatever being
+    // destroyed depends on them; their new objects are created in the walk.
+    let early = delete::before_walk(&plan.resource_changes);
+    if !early.is_empty() && !run.stopping() {
+        run.delete_phase(&early, &mut state, &mut report, &mut rx).await;
+    }
 
     // Forward: creates, updates, replaces and reads, in dependency order.
     let mut indegree: HashMap<NodeIndex, usize> =
@@ -362,8 +377,19 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         crate::planner::check_blocks(&graph, &run.world, ctx.host, &mut report.diagnostics);
     }
 
-    // Backward: deletes, dependents before what they depend on.
-    let deletes: Vec<&ResourceChange> = plan.resource_changes.iter().filter(|c| c.action == Action::Delete).collect();
+    // Backward: the other deletes, and the old objects of create-then-delete
+    // replaces (their dependents updated by now), dependents first.
+    let done_early: HashSet<&str> = early.iter().map(|(c, _)| c.address.as_str()).collect();
+    let deposed: HashSet<String> = run.deposed.iter().map(|r| r.addr.clone()).collect();
+    let deletes: Vec<(&ResourceChange, delete::Doomed)> = plan
+        .resource_changes
+        .iter()
+        .filter_map(|c| match c.action {
+            Action::Delete if !done_early.contains(c.address.as_str()) => Some((c, delete::Doomed::Delete)),
+            Action::CreateThenDelete if deposed.contains(&c.address) => Some((c, delete::Doomed::Deposed)),
+            _ => None,
+        })
+        .collect();
     if !deletes.is_empty() && !report.interrupted {
         run.delete_phase(&deletes, &mut state, &mut report, &mut rx).await;
     }
@@ -477,6 +503,13 @@ struct Runner<'a, 'g> {
     intended: HashSet<String>,
     /// The plan's instances and data reads, which apply holds itself to.
     planned: consistent::Planned,
+    /// Old objects of create-then-delete replaces, destroyed after the walk.
+    deposed: Vec<ResourceRecord>,
+    /// Delete-then-create replaces whose old object could not be destroyed.
+    not_destroyed: HashSet<String>,
+    /// The records of delete-then-create replaces' old objects, destroyed
+    /// before the walk: their `ignore_changes` values still count.
+    replaced_old: HashMap<String, ResourceRecord>,
 }
 
 impl<'a, 'g> Runner<'a, 'g> {
@@ -554,9 +587,10 @@ impl<'a, 'g> Runner<'a, 'g> {
                 }
                 return;
             }
-            if step != Step::Second {
-                progress.event(Event::Started { addr: addr.clone(), action });
-            }
+            // Each half of a replace shows as what it is: a create here, a
+            // destroy in a delete phase, as Terraform shows them.
+            let shown = if action.is_replace() { Action::Create } else { action };
+            progress.event(Event::Started { addr: addr.clone(), action: shown });
             let started = Instant::now();
             let result = tokio::task::spawn_blocking(move || run_job(&job))
                 .await
@@ -668,6 +702,11 @@ impl<'a, 'g> Runner<'a, 'g> {
             }
             let change = changes.get(addr_s.as_str()).copied();
             let action = change.map_or(Action::NoOp, |c| c.action);
+            if action == Action::DeleteThenCreate && self.not_destroyed.contains(&addr_s) {
+                // Its old object is still there (its destroy failed): no new one.
+                self.failed.insert(n);
+                continue;
+            }
             if let (true, Some(read)) = (data && action != Action::Read, self.planned.data.get(&addr_s)) {
                 // Read at plan time: apply uses that read, never a new one.
                 let value = to_value(&read.attributes, &BTreeSet::new(), &read.sensitive);
@@ -728,7 +767,7 @@ impl<'a, 'g> Runner<'a, 'g> {
                 continue;
             }
             let mut unknown = unknown;
-            if let Some(prior) = state.get(&addr_s) {
+            if let Some(prior) = state.get(&addr_s).or_else(|| self.replaced_old.get(&addr_s)) {
                 let ignore = crate::lifecycle::ignored(r).with(crate::rollout::owned_paths(self.graph, module, r));
                 crate::lifecycle::apply_ignored(&ignore, schema, &prior.attributes, &mut config, &mut unknown);
             }
@@ -759,7 +798,7 @@ impl<'a, 'g> Runner<'a, 'g> {
                 }
             }
             let (step, job_prior, job_config) = match action {
-                Action::DeleteThenCreate => (Step::DeleteFirst, prior, None),
+                Action::DeleteThenCreate => (Step::Second, None, Some(config.clone())),
                 Action::CreateThenDelete => (Step::CreateFirst, None, Some(config.clone())),
                 Action::Create | Action::Read => (Step::Only, None, Some(config.clone())),
                 _ => (Step::Only, prior, Some(config.clone())),
@@ -773,7 +812,6 @@ impl<'a, 'g> Runner<'a, 'g> {
                     key: key.clone(),
                     provider_name: change.provider_name.clone(),
                     create_before_destroy: change.create_before_destroy,
-                    replace_config: (action == Action::DeleteThenCreate).then_some(config),
                     sensitive,
                     secrets,
                     created: None,
@@ -852,15 +890,11 @@ impl<'a, 'g> Runner<'a, 'g> {
             let ok = done.result.is_ok();
             if let (Ok(obj), true) = (&done.result, self.pending.contains_key(&done.addr)) {
                 match (done.step, obj) {
-                    (Step::DeleteFirst, _) => {
-                        commit.push(Change::Delete(done.addr.clone()));
-                    }
                     (Step::CreateFirst, Some(o)) => {
                         if let Some(p) = self.pending.get_mut(&done.addr) {
                             p.created = Some(o.clone());
                         }
                     }
-                    (Step::Second, _) if done.action == Action::CreateThenDelete => {}
                     (_, Some(o)) => {
                         if let Some(p) = self.pending.get(&done.addr) {
                             commit.push(Change::Put(Box::new(self.record(p, o.clone()))));
@@ -930,90 +964,63 @@ impl<'a, 'g> Runner<'a, 'g> {
                         .iter()
                         .any(|x| x.addr == done.addr && x.attributes.get("id") == Some(new_id))
                 });
-            match done.step {
-                Step::DeleteFirst | Step::CreateFirst if !self.stopping() && !same_object => {
-                    // The other half of the replace.
-                    let r = self.graph.resource(&p.module, p.index);
-                    let Some((provider, _, _)) = self.ctx.providers.for_resource(r) else {
-                        continue;
-                    };
-                    let provider = provider.clone();
-                    let (prior, config) = if done.step == Step::DeleteFirst {
-                        (None, p.replace_config.clone())
-                    } else {
-                        (
-                            self.ctx.state.resources.iter().find(|x| x.addr == done.addr).map(|x| x.attributes.clone()),
-                            None,
-                        )
-                    };
-                    let job = Job {
-                        addr: done.addr.clone(),
-                        action: done.action,
-                        step: Step::Second,
-                        provider,
-                        type_name: r.type_name.clone(),
-                        data: false,
-                        prior,
-                        config,
-                    };
-                    self.pending.insert(done.addr.clone(), p);
-                    self.dispatch(job);
-                }
-                // Stopping halfway through a replace: the next apply finishes it.
-                Step::DeleteFirst | Step::CreateFirst if !same_object => {}
-                _ => {
-                    let (value, id) = committed.remove(&done.addr).unwrap_or_else(|| {
-                        // The delete half of a create-then-delete: dependents see
-                        // the new object, committed when it was created.
-                        match &p.created {
-                            Some(o) => (to_value(o, &BTreeSet::new(), &p.hidden(o)), None),
-                            None => (Value::Unknown, None),
-                        }
-                    });
-                    let r = self.graph.resource(&p.module, p.index);
-                    // Postconditions, with `self` the object as it now is: the
-                    // object is saved either way; a failure stops its dependents.
-                    let mut cond = Vec::new();
-                    let addr_s = done.addr.clone();
-                    let ok = crate::planner::postconditions(
-                        &self.world,
-                        &p.module,
-                        r,
-                        &p.key,
-                        &p.each_value,
-                        &value,
-                        &addr_s,
-                        self.ctx.host,
-                        &mut cond,
-                    );
-                    self.world.set_instance(&p.module, r, &p.key, value);
-                    match done.action {
-                        Action::Create => report.added += 1,
-                        Action::Update => report.changed += 1,
-                        Action::DeleteThenCreate | Action::CreateThenDelete => {
-                            report.added += 1;
-                            report.destroyed += 1;
-                        }
-                        _ => {}
-                    }
-                    self.progress.event(Event::Finished {
-                        addr: done.addr.clone(),
-                        action: done.action,
-                        elapsed: done.elapsed,
-                        id,
-                    });
-                    if !ok {
-                        if let Some(d) = cond.iter().find(|d| d.is_error()) {
-                            report.errors.push((addr_s, condition_words(d)));
-                        }
-                        // As a failed operation: its dependents are skipped.
-                        self.failed.insert(p.node);
-                        completed.extend(self.instance_done(p.node));
-                        continue;
-                    }
-                    completed.extend(self.instance_done(p.node));
+            if done.step == Step::CreateFirst && !same_object {
+                // The old object goes after its dependents are updated.
+                if let Some(old) = self.ctx.state.resources.iter().find(|x| x.addr == done.addr) {
+                    self.deposed.push(old.clone());
                 }
             }
+            let (value, id) = committed.remove(&done.addr).unwrap_or_else(|| {
+                // The delete half of a create-then-delete: dependents see
+                // the new object, committed when it was created.
+                match &p.created {
+                    Some(o) => (to_value(o, &BTreeSet::new(), &p.hidden(o)), None),
+                    None => (Value::Unknown, None),
+                }
+            });
+            let r = self.graph.resource(&p.module, p.index);
+            // Postconditions, with `self` the object as it now is: the
+            // object is saved either way; a failure stops its dependents.
+            let mut cond = Vec::new();
+            let addr_s = done.addr.clone();
+            let ok = crate::planner::postconditions(
+                &self.world,
+                &p.module,
+                r,
+                &p.key,
+                &p.each_value,
+                &value,
+                &addr_s,
+                self.ctx.host,
+                &mut cond,
+            );
+            self.world.set_instance(&p.module, r, &p.key, value);
+            match done.action {
+                Action::Create => report.added += 1,
+                Action::Update => report.changed += 1,
+                // The old object's destroy counts where it happens.
+                Action::DeleteThenCreate | Action::CreateThenDelete => {
+                    report.added += 1;
+                    report.destroyed += usize::from(same_object);
+                }
+                _ => {}
+            }
+            self.progress.event(Event::Finished {
+                addr: done.addr.clone(),
+                action: if done.action.is_replace() { Action::Create } else { done.action },
+                elapsed: done.elapsed,
+                id,
+            });
+            if !ok {
+                if let Some(d) = cond.iter().find(|d| d.is_error()) {
+                    report.errors.push((addr_s, condition_words(d)));
+                }
+                // As a failed operation: its dependents are skipped.
+                self.failed.insert(p.node);
+                completed.extend(self.instance_done(p.node));
+                continue;
+            }
+            completed.extend(self.instance_done(p.node));
         }
         completed
     }
