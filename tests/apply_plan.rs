@@ -267,3 +267,33 @@ fn replaced_dependents_are_destroyed_first_and_created_last() {
     );
     assert_eq!(second_apply_order("both-order", &cfg, &cfg), ["c destroyed", "a destroyed", "a created", "c created"]);
 }
+
+/// A module instance the saved plan had is gone at apply (its for_each reads
+/// a file that changed): its resources are errors by address, not dropped.
+#[test]
+fn a_module_instance_the_saved_plan_had_is_an_error_when_gone() {
+    let f = Fixture::new(
+        "module-instances",
+        r#"
+module "m" {
+  for_each = toset(split(",", trimspace(file("keys.txt"))))
+  source   = "./m"
+  name     = each.key
+}
+"#,
+    );
+    std::fs::create_dir_all(f.path("m")).unwrap();
+    std::fs::write(
+        f.path("m/main.lf"),
+        "variable \"name\" {}\nresource \"local_file\" \"f\" {\n  path    = \"${path.root}/out/${var.name}.txt\"\n  content = var.name\n}\n",
+    )
+    .unwrap();
+    std::fs::write(f.path("keys.txt"), "a,b").unwrap();
+    let plan = f.ok(&["plan", "--out", "p.plan"]);
+    assert!(plan.contains("Plan: 2 to add"), "{plan}");
+    std::fs::write(f.path("keys.txt"), "a").unwrap();
+    let out = f.run(&["apply", "p.plan"]);
+    let said = all(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("module.m[\"b\"].local_file.f"), "{said}");
+}

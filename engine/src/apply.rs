@@ -279,6 +279,7 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         intended: HashSet::new(),
         planned: consistent::Planned::of(plan),
         deposed: Vec::new(),
+        seen: HashSet::new(),
         not_destroyed: HashSet::new(),
         replaced_old: HashMap::new(),
     };
@@ -371,6 +372,11 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
     }
     if run.stopping() {
         report.interrupted = true;
+    }
+    // An instance the plan has in a module instance apply no longer finds
+    // (its for_each or count changed since): an error, never dropped unseen.
+    if !report.interrupted && run.failed.is_empty() {
+        report.errors.extend(run.planned.unseen(&run.seen));
     }
     // `check` assertions, those unknown at plan time included: warnings.
     if !plan.destroy && !report.interrupted {
@@ -505,6 +511,8 @@ struct Runner<'a, 'g> {
     planned: consistent::Planned,
     /// Old objects of create-then-delete replaces, destroyed after the walk.
     deposed: Vec<ResourceRecord>,
+    /// Every instance address the walk found in the configuration.
+    seen: HashSet<String>,
     /// Delete-then-create replaces whose old object could not be destroyed.
     not_destroyed: HashSet<String>,
     /// The records of delete-then-create replaces' old objects, destroyed
@@ -689,6 +697,8 @@ impl<'a, 'g> Runner<'a, 'g> {
         let block = self.world.addr(module, r, Key::None);
         let mismatched = self.planned.mismatched(&block, &found, |a| changes.get(a).map(|c| c.action));
         let refused: HashSet<String> = mismatched.iter().map(|(a, _)| a.clone()).collect();
+        self.seen.extend(found.iter().cloned());
+        self.seen.extend(refused.iter().cloned());
         if !mismatched.is_empty() {
             report.errors.extend(mismatched);
             self.failed.insert(n);

@@ -77,6 +77,29 @@ impl Planned {
     }
 }
 
+impl Planned {
+    /// The plan's instances the walk never came to, with why each fails.
+    pub(super) fn unseen(&self, seen: &std::collections::HashSet<String>) -> Vec<(String, String)> {
+        if !self.whole {
+            return Vec::new();
+        }
+        let mut out: Vec<(String, String)> = self
+            .by_block
+            .values()
+            .flatten()
+            .filter(|a| !seen.contains(*a))
+            .map(|a| {
+                (
+                    a.clone(),
+                    "the saved plan has this instance, but apply no longer finds its module instance: what the module's count or for_each reads changed since the plan was made; run landform plan again".to_string(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
+
 /// Plan the instance again with what apply now knows, and compare: a value
 /// the saved plan knew that now differs is an error naming the attribute.
 pub(super) fn check_final_plan(
