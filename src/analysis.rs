@@ -82,7 +82,7 @@ impl Measure for Http {
                     .send(Request::get(endpoint.as_str()))
                     .map_err(|e| format!("Prometheus at {} did not answer: {e}", m.shown_url()))?;
                 let status = resp.status();
-                let body = resp.json().map_err(|e| format!("Prometheus's answer at {}: {e}", m.shown_url()))?;
+                let body = resp.json().map_err(|e| format!("Prometheus's {}", e.trim_start_matches("the ")))?;
                 if !status.is_success() || body["status"] != "success" {
                     return Err(format!(
                         "Prometheus refused the query ({status}): {}",
