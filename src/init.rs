@@ -490,7 +490,8 @@ fn fetch_into(kind: &Kind, dest: &Path) -> Result<String, String> {
                 if !matches!(entry.header().entry_type(), tar::EntryType::Regular | tar::EntryType::Directory) {
                     continue;
                 }
-                unpacked += entry.header().size().unwrap_or(0);
+                // The size tar will write: a PAX `size` record overrides the header's.
+                unpacked += entry.size();
                 if unpacked > 1 << 30 {
                     return Err(format!("{} unpacks to more than 1 GiB", redact(url)));
                 }

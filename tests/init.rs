@@ -255,3 +255,35 @@ fn hostile_archives_and_credentials_in_sources() {
     let out = f.run(&["plan"]);
     assert!(!text(&out.stderr).contains(token), "{}", text(&out.stderr));
 }
+
+/// A PAX `size` record is the size tar reads: an archive whose ustar header
+/// says 0 bytes but whose PAX record says 1.2 GB counts as 1.2 GB against the
+/// 1 GiB unpack limit (it got past it: a 5 MB archive made 1.1 GB on disk).
+#[test]
+fn a_pax_size_record_counts_against_the_unpack_limit() {
+    let f = Fixture::new("init-pax", "");
+    let mut b = gz_archive();
+    add_file(&mut b, "net/main.lf", b"output \"ok\" {\n  value = 1\n}\n");
+    let record = b"19 size=1200000000\n";
+    let mut pax = tar::Header::new_ustar();
+    pax.set_entry_type(tar::EntryType::XHeader);
+    pax.set_path("PaxHeaders/big").unwrap();
+    pax.set_size(record.len() as u64);
+    pax.set_mode(0o644);
+    pax.set_cksum();
+    b.append(&pax, &record[..]).unwrap();
+    let mut big = tar::Header::new_ustar();
+    big.set_path("net/big").unwrap();
+    big.set_size(0);
+    big.set_mode(0o644);
+    big.set_cksum();
+    b.append(&big, &[][..]).unwrap();
+    let archive = b.into_inner().unwrap().finish().unwrap();
+    let reg = registry(&f.dir, archive);
+    f.write(&format!("module \"m\" {{\n  source = \"http://{}/archive/net.tar.gz//net\"\n}}\n", reg.addr));
+    let out = f.run(&["init"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("unpacks to more than 1 GiB"), "{err}");
+    assert!(!f.path(".landform/modules/m").exists(), "nothing is installed");
+}
