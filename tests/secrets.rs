@@ -30,7 +30,7 @@ resource "local_file" "content" {
   content = upper(var.secret)
 }
 resource "local_exec" "cmd" {
-  create = "echo ${var.secret} > out/exec.txt"
+  create = "mkdir -p out && echo ${var.secret} > out/exec.txt"
 }
 output "keyed" {
   value     = landform_data.keyed.output
