@@ -294,7 +294,9 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
                     }
                 }
             }
-            if done <= 1e-9 {
+            // A switch changed outside Landform is taken back even with no traffic on the canary.
+            let drifted = !weights.contains_key(&rec.stable) || !weights.contains_key(&rec.canary);
+            if done <= 1e-9 && !drifted {
                 if rec.phase == "aborted"
                     && rec.reason.as_deref().is_some_and(|r| r.starts_with("aborted by `landform rollout abort`"))
                     && op == "abort"
@@ -515,6 +517,16 @@ fn status(
         words(weights),
         phase
     );
+    if !weights.contains_key(&rec.stable) || !weights.contains_key(&rec.canary) {
+        out.push_str(&format!(
+            "\n  changed:  {} was changed outside Landform: it {}, not a weighted forward to {} and {}; `landform rollout abort {name}` puts all traffic back on {}",
+            rec.switch,
+            if weights.is_empty() { "moves traffic to no pool".to_string() } else { format!("forwards to {{ {} }}", words(weights)) },
+            pool(&rec.stable),
+            pool(&rec.canary),
+            pool(&rec.stable)
+        ));
+    }
     if done >= 1.0 - 1e-9 {
         out.push_str(&format!("\n  complete: all traffic on {}", pool(&rec.canary)));
         match rec.rollback_until {

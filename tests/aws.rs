@@ -915,6 +915,66 @@ for t in elb.describe_target_groups()["TargetGroups"]:
     );
 }
 
+/// A listener edited by hand to a plain forward (issue 24, item 14) is drift
+/// the rollout does not own: plan says what happened and what to do, status
+/// says what the listener does, and abort puts all traffic back on the
+/// stable pool as a weighted forward to both again.
+#[test]
+fn a_listener_edited_by_hand_to_a_plain_forward_stops_the_rollout_and_abort_takes_it_back() {
+    let m = Moto::start();
+    let f = example("aws-rollout-drift");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/aws-blue-green/rollout.lf"), f.path("rollout.lf"))
+        .unwrap();
+    let ok_port = answering(200);
+    let with = |args: &[&str]| {
+        let mut c = f.cmd(args);
+        c.env("LANDFORM_VAR_canary_health_url", format!("http://127.0.0.1:{ok_port}/healthz"))
+            .env("LANDFORM_VAR_pause", "200ms")
+            .env("LANDFORM_VAR_interval", "100ms");
+        run_with(c, &m)
+    };
+    let out = with(&["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    m.py(r#"
+for t in elb.describe_target_groups()["TargetGroups"]:
+    elb.register_targets(TargetGroupArn=t["TargetGroupArn"], Targets=[{"Id": "i-0123456789abcdef0", "Port": 8080}])
+"#);
+    let out = with(&["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(m.py(WEIGHTS_BY_NAME), serde_json::json!({"web-blue": 0, "web-green": 100}));
+    // By hand, as the console does: a plain forward to green, no ForwardConfig.
+    m.py(r#"
+green = [t["TargetGroupArn"] for t in elb.describe_target_groups()["TargetGroups"] if t["TargetGroupName"] == "web-green"][0]
+for l in elb.describe_load_balancers()["LoadBalancers"]:
+    for li in elb.describe_listeners(LoadBalancerArn=l["LoadBalancerArn"])["Listeners"]:
+        elb.modify_listener(ListenerArn=li["ListenerArn"], DefaultActions=[{"Type": "forward", "TargetGroupArn": green}])
+out = {}
+"#);
+    let plan = with(&["plan"]);
+    let (said, err) = (text(&plan.stdout), text(&plan.stderr));
+    assert_eq!(plan.status.code(), Some(0), "{said}{err}");
+    let all = format!("{said}{err}");
+    assert!(all.contains("aws_lb_listener.http was changed outside Landform: it forwards to web-green"), "{all}");
+    assert!(all.contains("`landform rollout abort web` puts all traffic back on web-blue"), "{all}");
+    assert!(!all.contains("forwards to no target group"), "{all}");
+    let out = with(&["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let status = with(&["rollout", "status", "web"]);
+    let said = text(&status.stdout);
+    assert_eq!(status.status.code(), Some(0), "{said}{}", text(&status.stderr));
+    assert!(
+        said.contains("changed:  aws_lb_listener.http was changed outside Landform: it forwards to { web-green = 1 }"),
+        "{said}"
+    );
+    let out = with(&["rollout", "abort", "web"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("all traffic is on web-blue again"), "{}", text(&out.stdout));
+    assert_eq!(m.py(WEIGHTS_BY_NAME), serde_json::json!({"web-blue": 100, "web-green": 0}));
+    let again = with(&["plan", "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}{}", text(&again.stdout), text(&again.stderr));
+    assert!(!text(&again.stderr).contains("changed outside Landform"), "{}", text(&again.stderr));
+}
+
 /// `cloudwatch` metrics: the canary target group's 5xx share of requests
 /// from CloudWatch's AWS/ApplicationELB metrics (moto's CloudWatch API; a
 /// second process plays the load balancer, publishing the green pool's counts).

@@ -109,6 +109,12 @@ pub fn write_weights(type_name: &str, attrs: &Map<String, Json>, w: &Map<String,
                         }
                     }
                 }
+                // A group the forward lost (changed outside Landform) is put back.
+                for (arn, v) in w {
+                    if !groups.iter().any(|g| g.get("arn").and_then(Json::as_str) == Some(arn)) {
+                        groups.push(json!({ "arn": arn, "weight": v }));
+                    }
+                }
                 break;
             }
         }
@@ -858,6 +864,38 @@ pub fn plan_rollouts(
             ));
             continue;
         };
+        // The switch no longer moves traffic between the pools the rollout
+        // ran on (edited by hand to a plain forward, say): drift the rollout
+        // does not own. It is stopped, and says how to take the switch back.
+        let ran_here = records
+            .get(&ro.name)
+            .and_then(|r| RolloutRecord::from_state(Some(r)))
+            .is_some_and(|rec| rec.stable == stable && rec.canary == canary && rec.switch == addr);
+        if (!from.contains_key(&stable) || !from.contains_key(&canary))
+            && (ran_here || (r.type_name != "haproxy_backend" && from.len() < 2))
+        {
+            let now = if from.is_empty() {
+                "moves traffic to no target group".to_string()
+            } else {
+                format!(
+                    "forwards to {}",
+                    from.iter().map(|(k, v)| format!("{} (weight {v})", pool(k))).collect::<Vec<_>>().join(", ")
+                )
+            };
+            diags.push(Diagnostic::warning(
+                "Rollout switch changed outside Landform",
+                format!(
+                    "{addr} was changed outside Landform: it {now}, not a weighted forward to {} and {}. rollout.{} is stopped and the switch is left as it is. `landform rollout abort {}` puts all traffic back on {} (a weighted forward to both pools again); or remove the rollout block to manage {addr} yourself.",
+                    pool(&stable),
+                    pool(&canary),
+                    ro.name,
+                    ro.name,
+                    pool(&stable)
+                ),
+                ro.switch.span,
+            ));
+            continue;
+        }
         for s in [&stable, &canary] {
             if !from.contains_key(s.as_str()) {
                 diags.push(Diagnostic::error(

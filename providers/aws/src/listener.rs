@@ -104,7 +104,7 @@ pub fn action_blocks(actions: &[Action], written: &[&Object]) -> Value {
                 let prior = written.get(i).copied();
                 match kind.as_str() {
                     "forward" => {
-                        let groups: Vec<(&str, Option<i32>)> = a
+                        let mut groups: Vec<(&str, Option<i32>)> = a
                             .forward_config()
                             .map(|f| {
                                 f.target_groups()
@@ -113,6 +113,12 @@ pub fn action_blocks(actions: &[Action], written: &[&Object]) -> Value {
                                     .collect()
                             })
                             .unwrap_or_default();
+                        // A plain forward (set by hand, say) is a forward to its one group.
+                        if groups.is_empty() {
+                            if let Some(arn) = a.target_group_arn() {
+                                groups.push((arn, Some(1)));
+                            }
+                        }
                         let wrote_forward = prior.is_some_and(|p| p.get("forward").is_some_and(|f| !f.is_null()));
                         let simple = a
                             .target_group_arn()
