@@ -101,6 +101,32 @@ fn variables_take_precedence_default_then_env_then_var_file_then_flag() {
     assert!(err.contains("got file"), "{err}");
 }
 
+/// As Terraform 1.15: a variables file (found or named) setting a variable
+/// the configuration does not declare — one a deleted rollout block used,
+/// say — is a warning naming the file; on the command line it is an error.
+#[test]
+fn a_variables_file_setting_an_undeclared_variable_is_a_warning_and_a_flag_an_error() {
+    let dir = temp_dir("undeclared");
+    std::fs::write(dir.join("main.lf"), "variable \"a\" {\n  default = 1\n}\n\noutput \"o\" {\n  value = var.a\n}\n")
+        .unwrap();
+    std::fs::write(dir.join("landform.lfvars"), "a = 2\npause = \"1m\"\n").unwrap();
+    std::fs::write(dir.join("x.lfvars"), "other = 3\n").unwrap();
+    for args in [&["plan", "--no-color"][..], &["plan", "--no-color", "--var-file", "x.lfvars"]] {
+        let out = landform(args, &dir);
+        let (said, err) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {said}{err}");
+        assert!(err.contains("Warning: Value for undeclared variable"), "{args:?}: {err}");
+        assert!(err.contains("\"pause\" by landform.lfvars"), "{args:?}: {err}");
+        assert!(!err.contains("Error"), "{args:?}: {err}");
+        assert!(said.contains("o = 2"), "{args:?}: {said}");
+    }
+    let err = text(&landform(&["plan", "--no-color", "--var-file", "x.lfvars"], &dir).stderr);
+    assert!(err.contains("\"other\" by x.lfvars"), "{err}");
+    let out = landform(&["plan", "--no-color", "--var", "zz=1"], &dir);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("Error: Value for undeclared variable"), "{}", text(&out.stderr));
+}
+
 #[test]
 fn missing_required_variable_is_an_error_that_names_the_fixes() {
     let dir = temp_dir("required");

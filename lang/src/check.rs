@@ -93,6 +93,17 @@ pub fn resolve_variables(
             if input.origin.starts_with("LANDFORM_VAR_") {
                 continue;
             }
+            // A variables file setting one is a warning, as Terraform's is
+            // (a file may outlive the block that used it); a flag or a module
+            // argument is an error.
+            if let InputValue::Expr(e) = &input.value {
+                diags.push(Diagnostic::warning(
+                    "Value for undeclared variable",
+                    format!("{detail} If you meant to use this value, add a \"variable\" block to the configuration; else remove the line from {}.", input.origin),
+                    e.span,
+                ));
+                continue;
+            }
             diags.push(match span {
                 Some(s) => Diagnostic::error("Value for undeclared variable", detail, s),
                 None => Diagnostic::global("Value for undeclared variable", detail),
