@@ -37,6 +37,9 @@ pub struct Bars {
     multi: MultiProgress,
     overall: ProgressBar,
     lines: Mutex<HashMap<String, ProgressBar>>,
+    /// Rollouts whose last step is being analysed: it counts once it passes
+    /// (the next step, completion) or ends (a rollback, a gate).
+    steps: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Bars {
@@ -47,7 +50,7 @@ impl Bars {
             ProgressStyle::with_template("{bar:40.green/dim} {pos}/{len} operations  {elapsed}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        Bars { multi, overall, lines: Mutex::new(HashMap::new()) }
+        Bars { multi, overall, lines: Mutex::new(HashMap::new()), steps: Mutex::new(Default::default()) }
     }
 }
 
@@ -105,7 +108,17 @@ impl Progress for Bars {
                 });
                 bar.set_message(landform_lang::secrets::redact(&line).to_string());
             }
-            Event::Rollout { .. } => {}
+            Event::Rollout { name, event, .. } => {
+                let Ok(mut steps) = self.steps.lock() else { return };
+                let settled = match event.as_str() {
+                    "started" | "resumed" => false,
+                    "step" => !steps.insert(name),
+                    _ => steps.remove(&name),
+                };
+                if settled {
+                    self.overall.inc(1);
+                }
+            }
         }
     }
 }

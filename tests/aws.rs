@@ -975,6 +975,45 @@ out = {}
     assert!(!text(&again.stderr).contains("changed outside Landform"), "{}", text(&again.stderr));
 }
 
+/// On a terminal, a rollout-only apply counts the rollout's steps in the
+/// progress bar (issue 24, item 22): it was stuck at "0/0 operations".
+/// `script` gives the apply a terminal.
+#[test]
+fn the_progress_bar_of_a_rollout_only_apply_counts_its_steps() {
+    let m = Moto::start();
+    let f = example("aws-rollout-bar");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/aws-blue-green/rollout.lf"), f.path("rollout.lf"))
+        .unwrap();
+    let ok_port = answering(200);
+    let vars = |mut c: Command| {
+        c.env("LANDFORM_VAR_canary_health_url", format!("http://127.0.0.1:{ok_port}/healthz"))
+            .env("LANDFORM_VAR_pause", "300ms")
+            .env("LANDFORM_VAR_interval", "100ms");
+        c
+    };
+    let out = run_with(vars(f.cmd(&["apply", "--auto-approve"])), &m);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    m.py(r#"
+for t in elb.describe_target_groups()["TargetGroups"]:
+    elb.register_targets(TargetGroupArn=t["TargetGroupArn"], Targets=[{"Id": "i-0123456789abcdef0", "Port": 8080}])
+"#);
+    let mut c = Command::new("script");
+    c.arg("-qfec")
+        .arg(format!("'{}' apply --auto-approve --no-color", env!("CARGO_BIN_EXE_landform")))
+        .arg("/dev/null")
+        .current_dir(f.path(""))
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "200")
+        .env_remove("LANDFORM_WORKSPACE");
+    let out = run_with(vars(c), &m);
+    let said = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
+    assert!(said.contains("rollout.web: complete: all traffic on web-green"), "{said}");
+    assert!(!said.contains("0/0 operations"), "{said}");
+    assert!(said.contains("/3 operations"), "{said}");
+    assert_eq!(m.py(WEIGHTS_BY_NAME), serde_json::json!({"web-blue": 0, "web-green": 100}));
+}
+
 /// `cloudwatch` metrics: the canary target group's 5xx share of requests
 /// from CloudWatch's AWS/ApplicationELB metrics (moto's CloudWatch API; a
 /// second process plays the load balancer, publishing the green pool's counts).

@@ -257,8 +257,17 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
             a if a.is_replace() => 2,
             _ => 1,
         })
+        .sum::<usize>();
+    // Each rollout step still to take is one more: it is done when its analysis passes.
+    let steps: usize = plan
+        .rollouts
+        .iter()
+        .map(|r| {
+            let done = crate::rollout::share(r, &r.from);
+            r.steps.iter().filter(|p| **p > done + 1e-9).count()
+        })
         .sum();
-    progress.event(Event::Total(total));
+    progress.event(Event::Total(total + steps));
     let mut state: HashMap<String, ResourceRecord> =
         ctx.state.resources.iter().map(|r| (r.addr.clone(), r.clone())).collect();
     let mut run = Runner {
