@@ -973,6 +973,18 @@ out = {}
     let again = with(&["plan", "--detailed-exitcode"]);
     assert_eq!(again.status.code(), Some(0), "{}{}", text(&again.stdout), text(&again.stderr));
     assert!(!text(&again.stderr).contains("changed outside Landform"), "{}", text(&again.stderr));
+    // A plain forward to the stable pool: no traffic on the canary, but abort still takes the listener back.
+    m.py(r#"
+blue = [t["TargetGroupArn"] for t in elb.describe_target_groups()["TargetGroups"] if t["TargetGroupName"] == "web-blue"][0]
+for l in elb.describe_load_balancers()["LoadBalancers"]:
+    for li in elb.describe_listeners(LoadBalancerArn=l["LoadBalancerArn"])["Listeners"]:
+        elb.modify_listener(ListenerArn=li["ListenerArn"], DefaultActions=[{"Type": "forward", "TargetGroupArn": blue}])
+"#);
+    let status = text(&with(&["rollout", "status", "web"]).stdout);
+    assert!(status.contains("it forwards to { web-blue = 1 }"), "{status}");
+    let out = with(&["rollout", "abort", "web"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(m.py(WEIGHTS_BY_NAME), serde_json::json!({"web-blue": 100, "web-green": 0}));
 }
 
 /// On a terminal, a rollout-only apply counts the rollout's steps in the
