@@ -69,7 +69,12 @@ pub enum CheckError {
 pub fn rules(ignore: &[String], vars: &crate::VarArgs, color: bool) -> Result<(DriftRules, Providers), u8> {
     let mut sources = landform_lang::SourceMap::new();
     let (tree, mut diags) = landform_lang::module::load_tree(&crate::inputs::DiskFs, ".", &mut sources);
-    let (inputs, mut d) = crate::inputs::collect(vars, std::path::Path::new("."), &mut sources);
+    let (inputs, mut d) = crate::inputs::collect(
+        vars,
+        std::path::Path::new("."),
+        tree.module.variables.iter().any(|v| v.sensitive),
+        &mut sources,
+    );
     diags.append(&mut d);
     if diags.iter().any(|d| d.is_error()) {
         print_diagnostics(&diags, &sources, color);

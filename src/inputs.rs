@@ -209,8 +209,15 @@ fn read_named_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
 
 /// Gather variable values, later sources winning: LANDFORM_VAR_ environment
 /// variables, then `landform.lfvars` and `*.auto.lfvars` in the configuration
-/// directory, then each --var-file, then each --var.
-pub fn collect(args: &VarArgs, dir: &Path, sources: &mut SourceMap) -> (BTreeMap<String, Input>, Vec<Diagnostic>) {
+/// directory, then each --var-file, then each --var. When `secret` (the
+/// configuration declares a sensitive variable), no diagnostic quotes a line
+/// of a variables file: any line may hold the value.
+pub fn collect(
+    args: &VarArgs,
+    dir: &Path,
+    secret: bool,
+    sources: &mut SourceMap,
+) -> (BTreeMap<String, Input>, Vec<Diagnostic>) {
     let mut inputs = BTreeMap::new();
     let mut diags = Vec::new();
     let mut env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("LANDFORM_VAR_")).collect();
@@ -233,10 +240,10 @@ pub fn collect(args: &VarArgs, dir: &Path, sources: &mut SourceMap) -> (BTreeMap
     // Files found here must be files; one named with --var-file may be a
     // pipe (`--var-file <(…)`), as the user chose.
     for file in &auto {
-        read_var_file(file, true, &mut inputs, &mut diags, sources);
+        read_var_file(file, true, secret, &mut inputs, &mut diags, sources);
     }
     for file in &args.var_files {
-        read_var_file(file, false, &mut inputs, &mut diags, sources);
+        read_var_file(file, false, secret, &mut inputs, &mut diags, sources);
     }
     for v in &args.vars {
         match v.split_once('=') {
@@ -255,6 +262,7 @@ pub fn collect(args: &VarArgs, dir: &Path, sources: &mut SourceMap) -> (BTreeMap
 fn read_var_file(
     file: &Path,
     found: bool,
+    secret: bool,
     inputs: &mut BTreeMap<String, Input>,
     diags: &mut Vec<Diagnostic>,
     sources: &mut SourceMap,
@@ -271,6 +279,9 @@ fn read_var_file(
     };
     let shown = file.strip_prefix("./").unwrap_or(file).display().to_string();
     let id = sources.add(shown.clone(), text);
+    if secret {
+        sources.unquoted(id);
+    }
     let text = sources.get(id).map(|f| f.text.clone()).unwrap_or_default();
     let (parsed, mut d) = landform_lang::parse::parse_file(id, &text);
     diags.append(&mut d);

@@ -611,7 +611,8 @@ fn validate(args: ValidateArgs, color: bool) -> Result<u8, String> {
     let dir = args.dir.unwrap_or_else(|| PathBuf::from("."));
     let mut sources = SourceMap::new();
     let (tree, mut diags) = landform_lang::module::load_tree(&inputs::DiskFs, &dir.to_string_lossy(), &mut sources);
-    let (mut inputs, mut d) = inputs::collect(&args.vars, &dir, &mut sources);
+    let (mut inputs, mut d) =
+        inputs::collect(&args.vars, &dir, tree.module.variables.iter().any(|v| v.sensitive), &mut sources);
     diags.append(&mut d);
     // As Terraform does, validate without values: every variable is unknown
     // (its default too), so a body is checked for what any value would break,

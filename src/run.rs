@@ -158,16 +158,21 @@ pub fn load_config_with(vars: Vars, color: bool) -> Result<Config, u8> {
     let dir = PathBuf::from(".");
     let mut sources = SourceMap::new();
     let (tree, mut diags) = landform_lang::module::load_tree(&DiskFs, ".", &mut sources);
+    let mut vars_failed = false;
     let inputs = match vars {
         Vars::Given(vars) => {
-            let (inputs, mut d) = inputs::collect(vars, &dir, &mut sources);
+            let (inputs, mut d) =
+                inputs::collect(vars, &dir, tree.module.variables.iter().any(|v| v.sensitive), &mut sources);
+            // A variables file that does not parse is said alone, not after
+            // "No value for required variable" for what it would have set.
+            vars_failed = d.iter().any(|d| d.is_error());
             diags.append(&mut d);
             inputs
         }
         Vars::Saved(values) => saved_inputs(values),
     };
     let mut variables = Value::Unknown;
-    if tree.syntax_errors == 0 {
+    if tree.syntax_errors == 0 && !vars_failed {
         let (checked, d) = landform_lang::check::check_tree(&tree, &inputs, &DiskHost::plan());
         diags.extend(d);
         variables = checked.vars;

@@ -123,3 +123,69 @@ fn a_secret_in_every_error_path_reaches_no_output() {
         assert!(failed, "{name}: the configuration was meant to fail somewhere");
     }
 }
+
+/// A variables file that does not parse, or holds a line that is wrong in
+/// another way, is named by file:line:col but never quoted when the
+/// configuration has a sensitive variable: the bad line may be the secret's.
+#[test]
+fn a_bad_variables_file_never_quotes_a_sensitive_value() {
+    const HIDDEN: &str = "Hunter2SecretXYZ";
+    let config = r#"
+variable "secret" {
+  type      = string
+  sensitive = true
+}
+variable "pin" {
+  type      = number
+  sensitive = true
+}
+variable "plain" {
+  type    = string
+  default = "x"
+}
+"#;
+    let f = Fixture::new("leak-varfile", config);
+    let check = |args: &[&str], env: &[(&str, &str)], file: &str| {
+        let mut cmd = f.cmd(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.stdin(std::process::Stdio::null()).output().unwrap();
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(!all.contains(HIDDEN), "landform {args:?} printed the secret:\n{all}");
+        assert_eq!(out.status.code(), Some(1), "{all}");
+        if !file.is_empty() {
+            assert!(all.contains(&format!("{file}:1:")), "the place is named: {all}");
+        }
+        all
+    };
+    // A syntax error (an unterminated string): said first and alone.
+    std::fs::write(f.path("bad.lfvars"), format!("secret = \"{HIDDEN}\npin = 1\n")).unwrap();
+    for cmd in ["plan", "validate", "apply", "drift"] {
+        let all = check(&[cmd, "--var-file", "bad.lfvars"], &[], "bad.lfvars");
+        let first = all.lines().find(|l| l.contains("Error")).unwrap_or_default().to_string();
+        assert!(!all.contains("No value for required variable"), "{cmd}: misleading error:\n{all}");
+        assert!(!first.contains("required variable"), "{cmd}: {all}");
+    }
+    // The same in a file found by itself, and other lines that are wrong.
+    let bodies = [
+        format!("secret = \"{HIDDEN}\n"),
+        format!("secrte = \"{HIDDEN}\"\n"),
+        format!("secret = <<EOT\n{HIDDEN}\n"),
+        format!("secret {{ v = \"{HIDDEN}\" }}\n"),
+        format!("pin = \"{HIDDEN}\"\nsecret = \"a\"\n"),
+        format!("pin = \"a\"\nsecret = \"{HIDDEN}\" + 1\n"),
+    ];
+    for body in &bodies {
+        std::fs::write(f.path("landform.lfvars"), body).unwrap();
+        let env = [("LANDFORM_VAR_pin", "1"), ("LANDFORM_VAR_secret", "s")];
+        let all = check(&["plan"], &env, "");
+        assert!(all.contains("landform.lfvars:"), "{body}: the file is named:\n{all}");
+        check(&["validate"], &env, "");
+    }
+    std::fs::remove_file(f.path("landform.lfvars")).unwrap();
+    // A value that is no number, by --var and by the environment.
+    check(&["plan", "--var", &format!("pin={HIDDEN}"), "--var", "secret=s"], &[], "");
+    check(&["plan", "--var", "secret=s"], &[("LANDFORM_VAR_pin", HIDDEN)], "");
+    check(&["plan", "--var", &format!("secret={HIDDEN}"), "--var", &format!("pin=[{HIDDEN}")], &[], "");
+}

@@ -198,6 +198,15 @@ fn variable_value(
         Some(Input { value: InputValue::Expr(e), origin }) => {
             let mut ev = Evaluator::new(host);
             let val = ev.eval(e, &Scope::new());
+            if v.sensitive {
+                // The detail may quote the value (an operand, an argument).
+                for d in &mut ev.diags {
+                    d.detail = format!(
+                        "The value {origin} gives for variable \"{}\" is not valid here (the variable is sensitive, so the reason is not shown).",
+                        v.name
+                    );
+                }
+            }
             diags.append(&mut ev.diags);
             (val, e.span, origin.clone())
         }

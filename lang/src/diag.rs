@@ -83,6 +83,18 @@ pub fn render(diag: &Diagnostic, sources: &SourceMap, style: Style) -> String {
     let _ = writeln!(out, "{colour}{label}{}: {}{}{}", style.reset, style.bold, diag.summary, style.reset);
     if let Some((file, span)) = diag.span.and_then(|s| sources.get(s.file).map(|f| (f, s))) {
         let (line, col) = file.line_col(span.start);
+        if !file.quoted {
+            let pad = " ".repeat(line.to_string().len());
+            let _ = writeln!(out, "{pad}{}--> {}{}:{line}:{col}", style.dim, style.reset, file.name);
+            let _ = writeln!(
+                out,
+                "{pad} {}|{} (line not shown: a variables file may hold a sensitive value)",
+                style.dim, style.reset
+            );
+        }
+    }
+    if let Some((file, span)) = diag.span.and_then(|s| sources.get(s.file).filter(|f| f.quoted).map(|f| (f, s))) {
+        let (line, col) = file.line_col(span.start);
         let (end_line, end_col) = file.line_col(span.end);
         let text = file.line_text(line);
         let gutter = line.to_string().len();

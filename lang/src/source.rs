@@ -37,6 +37,10 @@ pub struct SourceFile {
     pub name: String,
     pub text: String,
     line_starts: Vec<u32>,
+    /// Whether a diagnostic may quote this file's lines. A variables file of a
+    /// configuration with a sensitive variable is never quoted: any of its
+    /// lines may hold the secret (a syntax error, a misspelt name).
+    pub quoted: bool,
 }
 
 impl SourceFile {
@@ -52,7 +56,7 @@ impl SourceFile {
         }
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i as u32 + 1));
-        SourceFile { name: name.into(), text, line_starts }
+        SourceFile { name: name.into(), text, line_starts, quoted: true }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -104,6 +108,13 @@ impl SourceMap {
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
         self.files.push(SourceFile::new(name, text));
         FileId(self.files.len() as u32 - 1)
+    }
+
+    /// Diagnostics name a place in this file but never quote its lines.
+    pub fn unquoted(&mut self, id: FileId) {
+        if let Some(f) = self.files.get_mut(id.0 as usize) {
+            f.quoted = false;
+        }
     }
 
     pub fn get(&self, id: FileId) -> Option<&SourceFile> {
