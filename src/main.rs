@@ -158,6 +158,8 @@ enum Command {
         /// The lock ID, as the lock error shows it.
         id: String,
     },
+    /// Print Landform's version (as --version does).
+    Version,
 }
 
 #[derive(Args)]
@@ -440,6 +442,7 @@ fn terraform_flags(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::f
         "metrics-addr",
         "notify",
         "upgrade",
+        "version",
     ];
     args.enumerate()
         .map(|(i, a)| {
@@ -473,6 +476,11 @@ fn run_main() -> ExitCode {
             return ExitCode::from(u8::from(e.use_stderr()));
         }
     };
+    if let Command::Version = cli.command {
+        use clap::CommandFactory;
+        crate::outln!("{}", Cli::command().render_version().trim_end());
+        return ExitCode::SUCCESS;
+    }
     let _ = CHDIR.set(cli.chdir.clone());
     signals::install();
     let color = ui::use_color(cli.no_color);
@@ -504,6 +512,7 @@ fn run_main() -> ExitCode {
     let uses_state = !matches!(
         cli.command,
         Command::Validate(_)
+            | Command::Version
             | Command::Init { .. }
             | Command::Fmt(_)
             | Command::Graph { .. }
@@ -519,6 +528,7 @@ fn run_main() -> ExitCode {
     }
     let code = |c: u8| -> Result<u8, String> { Ok(c) };
     let result = match cli.command {
+        Command::Version => code(0),
         Command::Validate(a) => validate(a, color),
         Command::Init { upgrade } => init::run(&init::InitArgs { upgrade }, color),
         Command::Fmt(a) => fmt(a, color),

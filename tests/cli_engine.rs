@@ -533,3 +533,18 @@ fn a_provider_alias_must_be_a_name_and_parallelism_at_least_one() {
         assert!(text(&out.stderr).contains("must be at least 1"), "{cmd}: {}", text(&out.stderr));
     }
 }
+
+/// `landform version` (and Terraform's `-version`) print what --version does, exit 0.
+#[test]
+fn version_subcommand_prints_the_version() {
+    let f = Fixture::new("version-cmd", "");
+    let flag = f.run(&["--version"]);
+    assert_eq!(flag.status.code(), Some(0));
+    let shown = text(&flag.stdout);
+    assert!(shown.starts_with("landform ") && shown.contains(env!("CARGO_PKG_VERSION")), "{shown}");
+    for args in [&["version"][..], &["-version"]] {
+        let out = f.run(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), shown, "{args:?}");
+    }
+}
