@@ -28,10 +28,16 @@ fn matches(rec: &ResourceRecord, wanted: &str) -> bool {
 }
 
 pub fn list(common: &CommonArgs, filters: &[String], color: bool) -> u8 {
-    let Ok(snap) = run::read_state(common, color) else { return 1 };
     // A filter is an address: a module or resource contains what is inside it.
-    let targets: Vec<landform_engine::addr::Target> =
-        filters.iter().filter_map(|f| landform_engine::addr::Target::parse(f).ok()).collect();
+    // One that is not an address is an error, not an empty list.
+    let mut targets = Vec::new();
+    for f in filters {
+        match landform_engine::addr::Target::parse(f) {
+            Ok(t) => targets.push(t),
+            Err(e) => return fail(&format!("invalid address {f:?}: {e}"), color),
+        }
+    }
+    let Ok(snap) = run::read_state(common, color) else { return 1 };
     let wanted = |r: &&ResourceRecord| {
         filters.is_empty()
             || filters.iter().any(|f| matches(r, f))

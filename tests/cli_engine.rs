@@ -548,3 +548,29 @@ fn version_subcommand_prints_the_version() {
         assert_eq!(text(&out.stdout), shown, "{args:?}");
     }
 }
+
+/// A filter of `state list` that is not an address is an error (exit 1),
+/// not an empty list that looks like an empty state.
+#[test]
+fn state_list_refuses_a_malformed_address() {
+    let f = Fixture::new("state-list-bad", "resource \"landform_data\" \"zz\" {\n  input = 1\n}\n");
+    f.ok(&["apply", "--auto-approve"]);
+    assert_eq!(f.ok(&["state", "list", "landform_data.zz"]), "landform_data.zz\n");
+    assert_eq!(f.ok(&["state", "list", "landform_data.other"]), "");
+    for bad in [
+        "landform_data.zz[\"",
+        "foo bar",
+        "foo bar.x",
+        "landform_data.zz[x]",
+        "landform_data.",
+        "module..landform_data.zz",
+        "module.a[\"k\".landform_data.zz",
+        "",
+    ] {
+        let out = f.run(&["state", "list", bad]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{bad:?}: {}{err}", text(&out.stdout));
+        assert!(err.contains("address"), "{bad:?}: {err}");
+        assert_eq!(text(&out.stdout), "", "{bad:?}");
+    }
+}

@@ -74,10 +74,26 @@ impl ResourceAddr {
             Some(j) => (&last[..j], parse_key(&last[j..]).ok_or_else(bad)?),
             None => (last, Key::None),
         };
-        if t.is_empty() || n.is_empty() || t.contains('[') || module.iter().any(|m| m.is_empty()) {
+        if !is_identifier(t) || !is_identifier(n) || !module.iter().all(|m| well_formed_element(m)) {
             return Err(bad());
         }
         Ok(ResourceAddr { module, data, type_name: t.to_string(), name: n.to_string(), key })
+    }
+}
+
+/// A name as the language writes one: a letter or `_`, then letters,
+/// digits, `_` and `-`.
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+}
+
+/// A module path element: `NAME` or `NAME[KEY]`.
+fn well_formed_element(e: &str) -> bool {
+    match e.find('[') {
+        Some(i) => is_identifier(&e[..i]) && parse_key(&e[i..]).is_some(),
+        None => is_identifier(e),
     }
 }
 
@@ -150,10 +166,7 @@ impl Target {
         let parts = split_address(s).unwrap_or_default();
         if !parts.is_empty() && parts.len().is_multiple_of(2) && parts.chunks(2).all(|c| c[0] == "module") {
             let path: Vec<String> = parts.chunks(2).map(|c| c[1].to_string()).collect();
-            let well_formed = path.iter().all(|e| {
-                !module_element(e).0.is_empty()
-                    && (!e.contains('[') || parse_key(&e[e.find('[').unwrap_or(0)..]).is_some())
-            });
+            let well_formed = path.iter().all(|e| well_formed_element(e));
             if !well_formed {
                 return Err(format!("\"{s}\" is not a module address; write it as module.NAME or module.NAME[KEY]"));
             }
