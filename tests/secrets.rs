@@ -189,3 +189,30 @@ variable "plain" {
     check(&["plan", "--var", "secret=s"], &[("LANDFORM_VAR_pin", HIDDEN)], "");
     check(&["plan", "--var", &format!("secret={HIDDEN}"), "--var", &format!("pin=[{HIDDEN}")], &[], "");
 }
+
+/// A failing call with a sensitive argument names the argument at fault
+/// without calling it sensitive when it is not, and never shows the secret.
+#[test]
+fn a_failing_call_names_the_sensitive_argument_rightly() {
+    let config = r#"
+variable "secret" {
+  type      = string
+  sensitive = true
+}
+output "m" {
+  value     = regex(var.secret, "zzz")
+  sensitive = true
+}
+"#;
+    let f = Fixture::new("call-sensitive-arg", config);
+    let (code, all) = scan(&f, &["plan"]);
+    assert_eq!(code, Some(1), "{all}");
+    assert!(all.contains("argument 2 of \"regex\""), "{all}");
+    assert!(!all.contains("argument 2 of \"regex\": the value is not valid here (it is sensitive"), "{all}");
+    assert!(all.contains("argument 1 is sensitive"), "{all}");
+    // The sensitive argument at fault is said to be so.
+    f.write(&config.replace("regex(var.secret, \"zzz\")", "tonumber(var.secret)"));
+    let (code, all) = scan(&f, &["plan"]);
+    assert_eq!(code, Some(1), "{all}");
+    assert!(all.contains("(it is sensitive, so it is not shown)"), "{all}");
+}

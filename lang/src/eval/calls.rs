@@ -174,10 +174,20 @@ impl Evaluator<'_> {
             Err(e) => {
                 let at = e.arg.and_then(|i| args.get(i)).map_or(span, |a| a.span);
                 // The message may quote the arguments: never when one is secret.
-                let message = if values.iter().any(Value::contains_sensitive) {
+                // It names the sensitive ones, which need not be the one at fault.
+                let secret: Vec<usize> = (0..values.len()).filter(|&i| values[i].contains_sensitive()).collect();
+                let message = if secret.is_empty() {
+                    e.message
+                } else if secret.contains(&e.arg.unwrap_or(0)) {
                     "the value is not valid here (it is sensitive, so it is not shown)".to_string()
                 } else {
-                    e.message
+                    let names: Vec<String> = secret.iter().map(|i| (i + 1).to_string()).collect();
+                    format!(
+                        "the call fails with it; why is not shown, because argument{} {} {} sensitive",
+                        if names.len() > 1 { "s" } else { "" },
+                        names.join(" and "),
+                        if names.len() > 1 { "are" } else { "is" }
+                    )
                 };
                 self.error(
                     "Invalid function argument",
