@@ -71,6 +71,36 @@ pub enum RolloutCmd {
     },
 }
 
+/// After a retry or a promotion is recorded: go on with the rollout now,
+/// unless the configuration has other changes for a person to review first.
+fn go_on(
+    cfg: &run::Config,
+    held: &run::OpenState,
+    plan: &landform_engine::Plan,
+    vars: &VarArgs,
+    notify: &[String],
+    after: &str,
+    color: bool,
+) -> u8 {
+    let others = plan.resource_changes.iter().filter(|c| c.action != landform_engine::Action::NoOp).count();
+    if others > 0 {
+        crate::outln!("The configuration has {others} other change(s): run `landform apply` to review them; {after}.");
+        return 0;
+    }
+    let (snapshot, plan) = match held.storage.load() {
+        Ok(s) => match run::make_plan(cfg, &s, &plan_args(vars), color) {
+            Ok(p) => (s, p),
+            Err(code) => return code,
+        },
+        Err(e) => {
+            crate::errln!("{}", ui::error_line(&e.to_string(), color));
+            return 1;
+        }
+    };
+    let how = run::RunHow { parallelism: 10, no_progress: true, notify: notify.to_vec() };
+    run::apply_plan(cfg, held, snapshot, plan, &how, color)
+}
+
 fn plan_args(vars: &VarArgs) -> PlanArgs {
     PlanArgs::quiet(vars.clone(), false)
 }
@@ -223,22 +253,7 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
                 return fail(&format!("the retry could not be recorded: {e}"));
             }
             crate::outln!("rollout.{name}: retried by {who}: it runs again from its first step");
-            let others = plan.resource_changes.iter().filter(|c| c.action != landform_engine::Action::NoOp).count();
-            if others > 0 {
-                crate::outln!(
-                    "The configuration has {others} other change(s): run `landform apply` to review them; it runs the rollout after them."
-                );
-                return 0;
-            }
-            let (snapshot, plan) = match held.storage.load() {
-                Ok(s) => match run::make_plan(&cfg, &s, &plan_args(vars), color) {
-                    Ok(p) => (s, p),
-                    Err(code) => return code,
-                },
-                Err(e) => return fail(&e.to_string()),
-            };
-            let how = run::RunHow { parallelism: 10, no_progress: true, notify: notify.clone() };
-            run::apply_plan(&cfg, &held, snapshot, plan, &how, color)
+            go_on(&cfg, &held, &plan, vars, notify, "it runs the rollout after them", color)
         }
         RolloutCmd::Promote { ref notify, .. } => {
             let Some(gate) = rec.waiting.filter(|_| rec.phase == "paused") else {
@@ -254,23 +269,7 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
                 return fail(&format!("the promotion could not be recorded: {e}"));
             }
             crate::outln!("rollout.{name}: promoted past the gate at {} by {who}", pct(gate));
-            // Go on now, unless the configuration has other changes to review first.
-            let others = plan.resource_changes.iter().filter(|c| c.action != landform_engine::Action::NoOp).count();
-            if others > 0 {
-                crate::outln!(
-                    "The configuration has {others} other change(s): run `landform apply` to review them; it goes on with the rollout after them."
-                );
-                return 0;
-            }
-            let (snapshot, plan) = match held.storage.load() {
-                Ok(s) => match run::make_plan(&cfg, &s, &plan_args(vars), color) {
-                    Ok(p) => (s, p),
-                    Err(code) => return code,
-                },
-                Err(e) => return fail(&e.to_string()),
-            };
-            let how = run::RunHow { parallelism: 10, no_progress: true, notify: notify.clone() };
-            run::apply_plan(&cfg, &held, snapshot, plan, &how, color)
+            go_on(&cfg, &held, &plan, vars, notify, "it goes on with the rollout after them", color)
         }
         RolloutCmd::Abort { .. } | RolloutCmd::Rollback { .. } => {
             let rollback = op == "rollback";
