@@ -6,6 +6,10 @@
 mod common;
 
 use common::{text, Fixture};
+// The shared helpers of the rollout tests: a real Prometheus.
+#[path = "common/haproxy.rs"]
+mod haproxy_env;
+use haproxy_env::Prometheus;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -599,58 +603,6 @@ fn traffic_never_moves_to_a_canary_that_is_down() {
     assert!(err.contains("rollout.web: green is not healthy: traffic is not moved to it"), "{err}");
     assert!(!text(&out.stdout).contains("step 1/3"), "{}", text(&out.stdout));
     assert_eq!((h.weight("blue"), h.weight("green")), ("100".to_string(), "0".to_string()));
-}
-
-/// A real Prometheus (Debian's package, which `scripts/test` installs) with
-/// nothing to scrape: `vector(…)` queries answer, series queries find nothing.
-struct Prometheus {
-    child: Child,
-    url: String,
-    dir: std::path::PathBuf,
-}
-
-impl Prometheus {
-    fn start() -> Prometheus {
-        let bin = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .expect("Prometheus is not installed: run scripts/test, which installs the Debian package `prometheus`");
-        let port = free_port();
-        let dir = std::env::temp_dir().join(format!("landform-rollout-prometheus-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("prometheus.yml"), "global:\n  scrape_interval: 1s\nscrape_configs: []\n").unwrap();
-        let child = Command::new(bin)
-            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let start = Instant::now();
-        loop {
-            let ready = TcpStream::connect(("127.0.0.1", port)).ok().and_then(|mut s| {
-                s.write_all(b"GET /-/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
-                let mut out = String::new();
-                s.read_to_string(&mut out).ok()?;
-                out.starts_with("HTTP/1.1 200").then_some(())
-            });
-            if ready.is_some() {
-                break;
-            }
-            assert!(start.elapsed() < Duration::from_secs(30), "Prometheus did not become ready");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Prometheus { child, url: format!("http://127.0.0.1:{port}"), dir }
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 fn rollout_with(metrics: &str) -> String {
