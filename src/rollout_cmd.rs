@@ -374,6 +374,11 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
                         landform_state::now_rfc3339()
                     ));
                     rec.updated = landform_state::now_rfc3339();
+                    if let Some(warning) =
+                        landform_engine::rollout::isolate_canary(provider.as_ref(), &switch, &mut rec)
+                    {
+                        crate::errln!("Warning: rollout.{name}: {warning}");
+                    }
                     let _ = held.storage.save_backup(&snapshot);
                     let changes = [Change::Put(Box::new(switch)), Change::Rollout(name.clone(), Some(rec.to_json()))];
                     if let Err(e) = held.storage.commit(&changes) {

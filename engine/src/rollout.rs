@@ -351,6 +351,67 @@ pub struct RolloutRecord {
     /// The release this run is of (`RolloutPlan::release`).
     #[serde(default)]
     pub release: String,
+    /// Targets an abort or rollback cut off from all traffic, persistent
+    /// sessions included (HAProxy: maintenance): the next run lets them take
+    /// traffic again before its first step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub isolated: Vec<String>,
+}
+
+/// After an abort or rollback put the canary's weight at 0: cut it off from
+/// the sessions that stick to it too (a weight of 0 still takes them: Argo
+/// Rollouts #4841), when the switch's provider can; recorded in `rec` for
+/// the next run to undo. A warning when it could not be done.
+pub fn isolate_canary(
+    provider: &dyn landform_provider::Provider,
+    switch: &landform_state::ResourceRecord,
+    rec: &mut RolloutRecord,
+) -> Option<String> {
+    let weights = read_weights(&switch.type_name, &switch.attributes).unwrap_or_default();
+    if weights.get(&rec.canary).and_then(Json::as_f64).unwrap_or(0.0) > 0.0 {
+        return None;
+    }
+    let req = landform_provider::IsolateRequest {
+        type_name: &switch.type_name,
+        state: &switch.attributes,
+        target: &rec.canary,
+        on: true,
+    };
+    match provider.isolate(req) {
+        Ok(true) => {
+            if !rec.isolated.contains(&rec.canary) {
+                rec.isolated.push(rec.canary.clone());
+            }
+            None
+        }
+        Ok(false) => None,
+        Err(e) => Some(format!(
+            "{} has weight 0 but could not be cut off from sessions that stick to it: {e}",
+            pool(&rec.canary)
+        )),
+    }
+}
+
+/// Before a new run moves traffic: let the targets an earlier abort or
+/// rollback cut off take traffic again. Those it could not, with why.
+pub fn restore_isolated(
+    provider: &dyn landform_provider::Provider,
+    switch: &landform_state::ResourceRecord,
+    isolated: &[String],
+) -> Vec<(String, String)> {
+    let mut failed = Vec::new();
+    for target in isolated {
+        let req = landform_provider::IsolateRequest {
+            type_name: &switch.type_name,
+            state: &switch.attributes,
+            target,
+            on: false,
+        };
+        if let Err(e) = provider.isolate(req) {
+            failed.push((target.clone(), e.to_string()));
+        }
+    }
+    failed
 }
 
 /// The phases in which a rollout is stopped: it is not run again until its

@@ -91,13 +91,19 @@ impl Haproxy {
 
     /// The same, with `options` on every server line (" check inter 60s", say).
     pub fn start_with_options(servers: &[(&str, u16, u32)], options: &str) -> Haproxy {
+        let lines: String =
+            servers.iter().map(|(n, p, w)| format!("    server {n} 127.0.0.1:{p} weight {w}{options}\n")).collect();
+        Haproxy::start_backend(&format!("    balance roundrobin\n{lines}"))
+    }
+
+    /// HAProxy whose backend `app` is `body` (its `balance`, `cookie` and
+    /// `server` lines).
+    pub fn start_backend(body: &str) -> Haproxy {
         let (api_port, front) = (free_port(), free_port());
         let dir = std::env::temp_dir().join(format!("landform-haproxy-{}-{front}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let lines: String =
-            servers.iter().map(|(n, p, w)| format!("    server {n} 127.0.0.1:{p} weight {w}{options}\n")).collect();
         let cfg = format!(
-            "global\n    stats socket ipv4@127.0.0.1:{api_port} level admin\ndefaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\nfrontend fe\n    bind 127.0.0.1:{front}\n    default_backend app\nbackend app\n    balance roundrobin\n{lines}"
+            "global\n    stats socket ipv4@127.0.0.1:{api_port} level admin\ndefaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\nfrontend fe\n    bind 127.0.0.1:{front}\n    default_backend app\nbackend app\n{body}"
         );
         std::fs::write(dir.join("haproxy.cfg"), cfg).unwrap();
         let child = Haproxy::spawn(&dir, api_port, front);

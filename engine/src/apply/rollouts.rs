@@ -213,7 +213,9 @@ impl Runner<'_, '_> {
         let done = share(r, &weights(&current));
         let now = landform_state::now_rfc3339();
         // Go on with the run the state records, or start a new one.
-        let mut rec = match RolloutRecord::from_state(self.ctx.state.rollouts.get(&r.name)) {
+        let recorded = RolloutRecord::from_state(self.ctx.state.rollouts.get(&r.name));
+        let isolated = recorded.as_ref().map(|rec| rec.isolated.clone()).unwrap_or_default();
+        let mut rec = match recorded {
             Some(rec)
                 if rec.canary == r.canary
                     && rec.stable == r.stable
@@ -234,6 +236,17 @@ impl Runner<'_, '_> {
         rec.waiting = None;
         rec.reason = None;
         rec.updated = now;
+        // What an earlier abort or rollback cut off takes traffic again.
+        if !isolated.is_empty() {
+            let failed = crate::rollout::restore_isolated(provider.as_ref(), &current, &isolated);
+            for (target, e) in &failed {
+                self.progress.event(Event::Message(format!(
+                    "{addr}: {} is still cut off from traffic since the last rollback: {e}",
+                    pool(target)
+                )));
+            }
+            rec.isolated = failed.into_iter().map(|(t, _)| t).collect();
+        }
         let started_event = if done > 1e-9 { "resumed" } else { "started" };
         if done > 1e-9 {
             self.progress.event(Event::Message(format!(
@@ -466,6 +479,9 @@ impl Runner<'_, '_> {
                 rec.weights = read_weights(&current.type_name, &current.attributes).unwrap_or_default();
                 self.commit(vec![Change::Put(Box::new(current.clone()))], report);
                 state.insert(current.addr.clone(), current.clone());
+                if let Some(warning) = crate::rollout::isolate_canary(provider.as_ref(), current, rec) {
+                    self.progress.event(Event::Message(format!("{addr}: {warning}")));
+                }
                 let again = if tries > 1 { format!(" (after {tries} tries)") } else { String::new() };
                 let said = format!("{why}; rolled back: all traffic is on {} again{again}", pool(&r.stable));
                 self.progress.event(Event::Message(format!("{addr}: {said}")));
@@ -641,8 +657,33 @@ impl Runner<'_, '_> {
             let mut rate: Option<(f64, u64)> = None;
             // The interval's mean response time, as bounds (seconds).
             let mut response: Option<(f64, f64, f64)> = None;
+            let mut live = Vec::new();
             if counted {
                 match self.sample(provider, switch, &r.canary, true).await {
+                    Ok(Some(now)) if last.is_some_and(|a| a.generation != now.generation) => {
+                        // The switch restarted or reloaded: the weights set at
+                        // run time are gone (back to its configuration's) and
+                        // its counters start again. The step's weights are set
+                        // again; this interval tells nothing.
+                        live.push(format!("{} restarted: weights set again, counters start again", switch.addr));
+                        match self.set_weights(provider, switch, rec.weights.clone()).await {
+                            Ok(_) => {
+                                self.progress.event(Event::Message(format!(
+                                    "{addr}: {} restarted (its counters started again): the step's weights {{ {} }} are set again and this interval's measurement is dropped",
+                                    switch.addr,
+                                    rec.weights.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")
+                                )));
+                                last =
+                                    self.sample(provider, switch, &r.canary, true).await.ok().flatten().or(Some(now));
+                            }
+                            Err(e) => {
+                                errored = Some(format!(
+                                    "{} restarted and setting the step's weights again failed: {e}",
+                                    switch.addr
+                                ))
+                            }
+                        }
+                    }
                     Ok(Some(now)) => {
                         if let Some(a) = last {
                             // Counters that went back (a reload): no data.
@@ -680,7 +721,6 @@ impl Runner<'_, '_> {
                     Err(e) => errored = Some(format!("reading {}'s statistics: {e}", pool(&r.stable))),
                 }
             }
-            let mut live = Vec::new();
             for (i, m) in metrics.iter().enumerate() {
                 let value = if m.response_time {
                     // Judged only when its bounds are clear of the limits

@@ -290,7 +290,7 @@ impl Provider for AwsProvider {
             .iter()
             .any(|d| d.target_health().and_then(|h| h.state()).is_some_and(|s| s.as_str() == "healthy"));
         let (requests, errors) = if req.counts { self.counts(req.state, req.target)? } else { (0, 0) };
-        Ok(Some(Sample { requests, errors, healthy: Some(healthy), response_ms: None, responses: 0 }))
+        Ok(Some(Sample { requests, errors, healthy: Some(healthy), response_ms: None, responses: 0, generation: None }))
     }
 
     fn import(&self, req: ImportRequest) -> Result<Object> {

@@ -15,9 +15,9 @@
 //! command, so no value can add a command of its own.
 
 use landform_provider::{
-    default_plan, ApplyRequest, ApplyResponse, AttrType, Attribute, ImportRequest, Object, PlanRequest, PlanResponse,
-    Provider, ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, ReadResponse, Result, Sample, SampleRequest,
-    Schema, ValidateRequest,
+    default_plan, ApplyRequest, ApplyResponse, AttrType, Attribute, ImportRequest, IsolateRequest, Object, PlanRequest,
+    PlanResponse, Provider, ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, ReadResponse, Result, Sample,
+    SampleRequest, Schema, ValidateRequest,
 };
 use serde_json::{json, Value};
 use std::io::{Read, Write};
@@ -126,6 +126,17 @@ impl HaproxyProvider {
         Ok(reply)
     }
 
+    /// Which run of HAProxy answers: its pid and start time, from `show info`.
+    fn generation(&self) -> Result<u64> {
+        let info = self.call("show info")?;
+        let field = |name: &str| {
+            info.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(": ")).map(str::trim))
+        };
+        let pid: u64 = field("Pid").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let started: u64 = field("Start_time_sec").and_then(|v| v.parse().ok()).unwrap_or(0);
+        Ok(started.wrapping_mul(1_000_003) ^ pid)
+    }
+
     /// A command whose success is an empty reply (or one of `ok`).
     fn command(&self, cmd: &str, ok: &[&str]) -> Result<()> {
         let reply = self.call(cmd)?;
@@ -211,7 +222,14 @@ impl HaproxyProvider {
         order.sort_by_key(|(k, v)| (*v <= now(k), k.to_string()));
         for (server, w) in order {
             if now(server) != w {
-                self.command(&format!("set server {name}/{server} weight {w}"), &[])?;
+                self.command(&format!("set server {name}/{server} weight {w}"), &[]).map_err(|e| {
+                    if e.detail.contains("static LB algorithm") {
+                        ProviderError::new("Static load-balancing algorithm", static_algorithm(&name, "a static hash"))
+                            .on(format!("weights.{server}"))
+                    } else {
+                        e
+                    }
+                })?;
             }
         }
         self.backend_object(&name, Some(&want.keys().map(|k| (k.clone(), Value::Null)).collect()))?
@@ -281,6 +299,18 @@ struct ServerState {
     port: i64,
     weight: i64,
     state: &'static str,
+}
+
+/// Balancing algorithms that take no weight set at run time but 0% and
+/// 100% (`static-rr`), or ignore weights (`first`). Hashes are static too
+/// unless `hash-type consistent`: `show stat` does not tell, HAProxy refuses
+/// the weight when it is set.
+const IGNORE_WEIGHTS: &[&str] = &["static-rr", "first"];
+
+fn static_algorithm(backend: &str, algorithm: &str) -> String {
+    format!(
+        "HAProxy's backend \"{backend}\" balances with {algorithm}, which ignores weights set at run time (it takes only 0% and 100%): a rollout cannot shift a share of traffic on it. Use a dynamic algorithm in HAProxy's configuration: `balance roundrobin`, `leastconn` or `random`, or a hash with `hash-type consistent`."
+    )
 }
 
 fn s(o: &Object, k: &str) -> String {
@@ -480,11 +510,25 @@ impl Provider for HaproxyProvider {
             return Ok(None);
         }
         let backend = s(req.state, "name");
+        let generation = self.generation()?;
         let reply = self.call("show stat")?;
         let mut lines = reply.lines();
         let header: Vec<&str> = lines.next().unwrap_or_default().trim_start_matches("# ").split(',').collect();
         let col = |name: &str| header.iter().position(|h| *h == name);
         let status = col("status");
+        let lines: Vec<&str> = lines.collect();
+        // A rollout moves traffic by weight: an algorithm that ignores the
+        // weights set at run time would leave it where it is (or all of it).
+        if let (Some(px), Some(sv), Some(algo)) = (col("pxname"), col("svname"), col("algo")) {
+            let algorithm = lines.iter().map(|l| l.split(',').collect::<Vec<_>>()).find_map(|f| {
+                (f.get(px) == Some(&backend.as_str()) && f.get(sv) == Some(&"BACKEND"))
+                    .then(|| f.get(algo).map(|a| a.to_string()))
+                    .flatten()
+            });
+            if let Some(a) = algorithm.filter(|a| IGNORE_WEIGHTS.contains(&a.as_str())) {
+                return Err(ProviderError::new("Static load-balancing algorithm", static_algorithm(&backend, &a)));
+            }
+        }
         let answers: Vec<Option<usize>> =
             ["hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other"].iter().map(|h| col(h)).collect();
         let (Some(px), Some(sv), Some(req_tot), Some(e5), Some(econ), Some(eresp)) =
@@ -517,6 +561,7 @@ impl Provider for HaproxyProvider {
                     healthy,
                     response_ms,
                     responses: n(req_tot),
+                    generation: Some(generation),
                 }));
             }
         }
@@ -524,6 +569,18 @@ impl Provider for HaproxyProvider {
             "No such server",
             format!("HAProxy's backend \"{backend}\" has no server \"{}\"", req.target),
         ))
+    }
+
+    fn isolate(&self, req: IsolateRequest) -> Result<bool> {
+        if req.type_name != "haproxy_backend" {
+            return Ok(false);
+        }
+        let backend = s(req.state, "name");
+        // Maintenance takes no traffic at all, persistent sessions included
+        // (weight 0 and drain still take those); ready undoes it.
+        let state = if req.on { "maint" } else { "ready" };
+        self.command(&format!("set server {backend}/{} state {state}", req.target), &[])?;
+        Ok(true)
     }
 
     fn import(&self, req: ImportRequest) -> Result<Object> {

@@ -288,6 +288,16 @@ pub struct SampleRequest<'a> {
     pub counts: bool,
 }
 
+pub struct IsolateRequest<'a> {
+    pub type_name: &'a str,
+    /// The switch as the state has it.
+    pub state: &'a Object,
+    /// The target: a server name.
+    pub target: &'a str,
+    /// Cut it off (`true`) or let it take traffic again.
+    pub on: bool,
+}
+
 /// Counters since the target started: a rollout compares two samples.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Sample {
@@ -306,6 +316,10 @@ pub struct Sample {
     /// (HAProxy's `req_tot`): with two samples, the interval's own mean can
     /// be recovered (`landform_engine::rollout::interval_response_ms`).
     pub responses: u64,
+    /// Which run of the switch's process the counters are from (HAProxy's
+    /// pid and start time): a new one is a restart or reload, which loses the
+    /// weights set at run time and starts the counters again.
+    pub generation: Option<u64>,
 }
 
 pub struct ImportRequest<'a> {
@@ -345,6 +359,15 @@ pub trait Provider: Send + Sync {
     fn sample(&self, req: SampleRequest) -> Result<Option<Sample>> {
         let _ = req;
         Ok(None)
+    }
+    /// Cut one target behind a switch off from all traffic, sessions that
+    /// stick to it included (`on`), or let it take traffic again (`!on`):
+    /// what a rollout's abort and rollback do to the canary after its weight
+    /// is 0, since a weight of 0 still takes persistent sessions (HAProxy's
+    /// cookie persistence). `false` when the provider cannot.
+    fn isolate(&self, req: IsolateRequest) -> Result<bool> {
+        let _ = req;
+        Ok(false)
     }
     fn import(&self, req: ImportRequest) -> Result<Object> {
         Err(ProviderError::new(
