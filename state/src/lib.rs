@@ -8,13 +8,15 @@
 pub mod crypt;
 pub mod files;
 mod lock;
+pub mod mem;
 mod pg_store;
 mod sled_store;
 mod time;
 
 pub use crypt::{Crypt, StateKey};
 pub use lock::{release_all_held, FileLocker, LockGuard, LockInfo, DAMAGED_LOCK_ID};
-pub use pg_store::{PgLock, PgStore, PgTarget};
+pub use mem::{MemBackend, MemLocker, MemStorage};
+pub use pg_store::{PgLock, PgLocker, PgStore, PgTarget};
 pub use sled_store::{abort_request_file, read_snapshot, workspace_dir, workspaces, SledStore};
 pub use time::now_rfc3339;
 

@@ -30,14 +30,33 @@ pub struct FileLocker {
     pub workspace: String,
 }
 
-/// Held while an operation runs; released on drop, and by the kernel when
-/// the process ends without dropping it.
-#[derive(Debug)]
+/// Held while an operation runs; released on drop, and (a file lock) by the
+/// kernel when the process ends without dropping it.
 pub struct LockGuard {
-    path: PathBuf,
-    /// The open lock file: its OS lock lasts as long as it stays open.
-    _file: File,
+    held: Held,
     pub info: LockInfo,
+}
+
+/// What keeps a lock held.
+enum Held {
+    /// The open lock file: its OS lock lasts as long as it stays open.
+    File { path: PathBuf, _file: File },
+    /// Another backend's hold (a PostgreSQL session, an in-memory entry),
+    /// which releases the lock when dropped.
+    Other { _hold: Box<dyn std::any::Any + Send> },
+}
+
+impl std::fmt::Debug for LockGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LockGuard").field("info", &self.info).finish_non_exhaustive()
+    }
+}
+
+impl LockGuard {
+    /// A lock held by `hold`, which releases it when dropped.
+    pub(crate) fn other(info: LockInfo, hold: Box<dyn std::any::Any + Send>) -> LockGuard {
+        LockGuard { held: Held::Other { _hold: hold }, info }
+    }
 }
 
 /// The locks this process holds, so that an exit by signal can release them.
@@ -64,9 +83,11 @@ pub fn release_all_held() {
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        remove_if_ours(&self.path, &self.info.id);
-        if let Ok(mut held) = HELD.lock() {
-            held.retain(|(_, id)| id != &self.info.id);
+        if let Held::File { path, .. } = &self.held {
+            remove_if_ours(path, &self.info.id);
+            if let Ok(mut held) = HELD.lock() {
+                held.retain(|(_, id)| id != &self.info.id);
+            }
         }
     }
 }
@@ -220,7 +241,7 @@ impl Locker for FileLocker {
                     if let Ok(mut held) = HELD.lock() {
                         held.push((path.clone(), info.id.clone()));
                     }
-                    return Ok(LockGuard { path, _file: file, info });
+                    return Ok(LockGuard { held: Held::File { path, _file: file }, info });
                 }
                 // A holder killed a moment ago may still be exiting: the kernel
                 // releases its lock when it is gone, so wait a little for that.

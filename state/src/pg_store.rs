@@ -312,8 +312,26 @@ impl PgStore {
         crypt: &Crypt,
         lock: &PgLock,
     ) -> Result<(PgStore, Snapshot)> {
-        let (mut store, snap) = PgStore::open(target, workspace, crypt)?;
-        store.lock_id = Some(lock.info.id.clone());
+        PgStore::open_under(target, workspace, crypt, &lock.info)
+    }
+
+    /// `open_locked` for the lock `lock` describes (taken by `PgLock::take`
+    /// or through `PgLocker`).
+    pub fn open_under(
+        target: &PgTarget,
+        workspace: &str,
+        crypt: &Crypt,
+        lock: &LockInfo,
+    ) -> Result<(PgStore, Snapshot)> {
+        let (mut store, mut snap) = PgStore::open(target, workspace, crypt)?;
+        store.lock_id = Some(lock.id.clone());
+        if snap.lineage.is_empty() {
+            // A workspace no commit has made yet gets its lineage now, as
+            // sled's does when it is created: a plan made before the first
+            // commit names the lineage the commits keep.
+            PgStore::create_workspace(target, workspace)?;
+            snap = store.load()?;
+        }
         if store.stale_records()? > 0 {
             store.replace(&snap)?;
         }
@@ -849,6 +867,23 @@ impl PgLock {
             }
             None => Err(StateError(format!("no lock with ID {id} on workspace \"{workspace}\""))),
         }
+    }
+}
+
+/// `PgLock` behind the `Locker` trait, as the other backends' locks are.
+pub struct PgLocker {
+    pub target: PgTarget,
+    pub workspace: String,
+}
+
+impl crate::Locker for PgLocker {
+    fn lock(&self, operation: &str, timeout: Duration) -> std::result::Result<crate::LockGuard, LockError> {
+        let lock = PgLock::take(&self.target, &self.workspace, operation, timeout)?;
+        Ok(crate::LockGuard::other(lock.info.clone(), Box::new(lock)))
+    }
+
+    fn force_unlock(&self, id: &str) -> Result<()> {
+        PgLock::force_unlock(&self.target, &self.workspace, id)
     }
 }
 
