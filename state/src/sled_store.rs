@@ -777,6 +777,14 @@ impl Storage for SledStore {
     }
 
     fn replace(&self, snapshot: &Snapshot) -> Result<()> {
+        // A state pushed with no lineage gets one, as PostgreSQL's does.
+        let named;
+        let snapshot = if snapshot.lineage.is_empty() {
+            named = Snapshot { lineage: crate::random_id(), ..snapshot.clone() };
+            &named
+        } else {
+            snapshot
+        };
         let mut meta = self.meta.lock().map_err(poisoned)?;
         let mut batch = sled::Batch::default();
         for item in self.db.iter() {

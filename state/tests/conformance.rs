@@ -186,8 +186,14 @@ fn replace_sets_the_whole_state_lineage_and_serial(b: &dyn Backend) {
     assert_eq!(store.load().unwrap(), pushed, "replace keeps nothing of the old state");
     assert_eq!(store.commit(&[]).unwrap(), 42, "commits go on from the replaced serial");
     drop(store);
-    let (_, reopened) = b.open("pushed", &Crypt::none(), &lock.info).unwrap();
+    let (store, reopened) = b.open("pushed", &Crypt::none(), &lock.info).unwrap();
     assert_eq!((reopened.lineage.as_str(), reopened.serial), (pushed.lineage.as_str(), 42));
+    // A state pushed with no lineage does not leave the workspace without one.
+    let nameless = Snapshot { lineage: String::new(), serial: 50, ..pushed.clone() };
+    store.replace(&nameless).unwrap();
+    let after = store.load().unwrap();
+    assert!(!after.lineage.is_empty(), "replace left the workspace with no lineage");
+    assert_eq!(after.serial, 50);
 }
 
 fn workspaces_are_independent(b: &dyn Backend) {
