@@ -309,7 +309,7 @@ fn run(case: &Path) -> (String, Deps) {
         out.push_str(&format!("error {addr}: {e}\n"));
     }
     for d in &report.diagnostics {
-        out.push_str(&format!("diagnostic: {}\n", d.summary));
+        out.push_str(&format!("{:?}: {}: {}\n", d.severity, d.summary, d.detail.replace('\n', " ")));
     }
     // The objects the provider holds are the ones the state records.
     let held: Vec<String> = provider.objects().keys().cloned().collect();
