@@ -582,7 +582,10 @@ impl Storage for PgStore {
                 Change::Intent(rec) => puts.push(("p", rec.addr.clone(), Some(json(rec.as_ref())?))),
                 Change::ClearIntent(addr) => puts.push(("p", addr.clone(), None)),
                 Change::Outputs(outputs) => {
+                    // Every output goes: the stored ones (deleted first, in the
+                    // transaction) and those set earlier in this commit.
                     clear_outputs = true;
+                    puts.retain(|(kind, _, _)| *kind != "o");
                     for (name, rec) in outputs {
                         puts.push(("o", name.clone(), Some(json(rec)?)));
                     }

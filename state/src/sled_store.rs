@@ -747,6 +747,12 @@ impl Storage for SledStore {
                     after.insert(format!("w/{name}").into_bytes(), v);
                 }
                 Change::Outputs(outputs) => {
+                    // Every output goes: those stored, and those set earlier in this commit.
+                    for (k, v) in after.iter_mut() {
+                        if k.starts_with(b"o/") {
+                            *v = None;
+                        }
+                    }
                     for item in self.db.scan_prefix("o/") {
                         let (k, _) = item.map_err(|e| StateError(sled_words(&e)))?;
                         after.insert(k.to_vec(), None);

@@ -159,6 +159,9 @@ fn every_kind_of_record_round_trips_in_address_order(b: &dyn Backend) {
         Change::Delete("local_file.twice".into()),
         Change::Intent(Box::new(record("local_file.late", "x"))),
         put(record("local_file.late", "made")),
+        // A second set of outputs replaces the first, made in the same commit too.
+        Change::Outputs([("first".to_string(), OutputRecord { value: json!(1), sensitive: false })].into()),
+        Change::Outputs([("only".to_string(), OutputRecord { value: json!(2), sensitive: false })].into()),
     ];
     let serial = store.commit(&changes).unwrap();
     let mut model = model.clone();
