@@ -197,6 +197,13 @@ fn replace_sets_the_whole_state_lineage_and_serial(b: &dyn Backend) {
     let after = store.load().unwrap();
     assert!(!after.lineage.is_empty(), "replace left the workspace with no lineage");
     assert_eq!(after.serial, 50);
+    // An older state pushed with --force is the state from then on, also when opened again.
+    let older = Snapshot { serial: 3, ..pushed.clone() };
+    store.replace(&older).unwrap();
+    drop(store);
+    let (store, reopened) = b.open("pushed", &Crypt::none(), &lock.info).expect("an older state replaced is no damage");
+    assert_eq!(reopened, older);
+    assert_eq!(store.commit(&[]).unwrap(), 4);
 }
 
 fn workspaces_are_independent(b: &dyn Backend) {
@@ -235,6 +242,27 @@ fn a_held_lock_is_refused_named_and_released_on_drop(b: &dyn Backend) {
     drop(held);
     let again = locker.lock("plan", Duration::ZERO).expect("a released lock can be taken again");
     assert_ne!(again.info.id, "", "each lock has an ID");
+
+    // Of several lockers racing for a free lock, exactly one gets it.
+    drop(again);
+    let lockers: Vec<_> = (0..4).map(|_| b.locker("raced")).collect();
+    let barrier = std::sync::Barrier::new(lockers.len());
+    let won: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = lockers
+            .into_iter()
+            .map(|l| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    l.lock("apply", Duration::ZERO).ok()
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(won.len(), 1, "{} lockers took one lock at once", won.len());
+    drop(won);
+    let again = locker.lock("plan", Duration::ZERO).unwrap();
 
     // A waiter gets the lock once the holder lets go, within its timeout.
     let start = Instant::now();
