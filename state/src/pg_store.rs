@@ -516,7 +516,7 @@ impl Storage for PgStore {
             let rows = client
                 .query(
                     &format!(
-                        "SELECT kind, key, value FROM {} WHERE workspace = $1 ORDER BY kind, key",
+                        "SELECT kind, key, value FROM {} WHERE workspace = $1 ORDER BY kind, key COLLATE \"C\"",
                         self.t("records")
                     ),
                     &[&self.workspace],

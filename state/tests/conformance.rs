@@ -442,6 +442,28 @@ fn postgres_conforms() {
     conforms(&Pg { server, target });
 }
 
+/// Most servers sort text by a language's rules (en_US), not byte by byte:
+/// the state's order must not depend on it.
+#[test]
+fn postgres_with_a_language_collation_conforms() {
+    let server = postgres::Postgres::start();
+    let port = server.url.rsplit(':').next().unwrap().split('/').next().unwrap().to_string();
+    for sql in [
+        "DROP DATABASE landform",
+        "CREATE DATABASE landform LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C' TEMPLATE template0",
+    ] {
+        let out = std::process::Command::new("psql")
+            .args(["-h", "127.0.0.1", "-p", &port, "-U", "landform", "-d", "postgres", "-c", sql])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{sql}: {}", text(&out.stderr));
+    }
+    let sorted = server.sql("SELECT string_agg(x, ' ' ORDER BY x) FROM (VALUES ('B'), ('a')) v(x)");
+    assert_eq!(sorted, "a B", "the database sorts by a language's rules");
+    let target = PgTarget::parse(&server.url).unwrap();
+    conforms(&Pg { server, target });
+}
+
 struct Memory(MemBackend);
 
 impl Backend for Memory {
