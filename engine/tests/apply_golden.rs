@@ -16,7 +16,10 @@
 //! Terraform promises one: between the same instance, and between resources
 //! one of which depends on the other (the state's and the plan's
 //! `dependencies`). Independent operations may come in another order: the
-//! walk runs them as they become ready.
+//! walk runs them as they become ready. (This is stricter than Terraform's
+//! graph, which orders operations, not resources: the destroy of a dependent
+//! and the create of its create_before_destroy dependency, say, are not
+//! ordered there; here they keep the order the expected file has.)
 
 use landform_engine::apply::{apply, ApplyContext, Event, Progress};
 use landform_engine::planner::{plan, PlanContext, PlanOptions};
