@@ -168,13 +168,16 @@ fn summary(snap: &Snapshot) -> String {
         if r.create_before_destroy {
             out.push_str(" cbd");
         }
+        if !r.sensitive_attributes.is_empty() {
+            out.push_str(&format!(" sensitive={}", r.sensitive_attributes.join(",")));
+        }
         out.push('\n');
     }
     for r in &snap.pending {
         out.push_str(&format!("pending {} {}\n", r.addr, compact(&r.attributes)));
     }
     for (name, o) in &snap.outputs {
-        out.push_str(&format!("output {name} = {}\n", o.value));
+        out.push_str(&format!("output {name} = {}{}\n", o.value, if o.sensitive { " (sensitive)" } else { "" }));
     }
     out
 }
