@@ -82,13 +82,21 @@ impl MemBackend {
     }
 
     /// `open` for an operation holding `lock`: every write checks first that
-    /// the lock is still held (force-unlock may have taken it away), as
+    /// the lock is still held (force-unlock may have taken it away), and
+    /// records not stored as `crypt` stores them are stored again, as
     /// `PgStore::open_locked` does.
     pub fn open_locked(&self, workspace: &str, crypt: &Crypt, lock: &LockInfo) -> Result<(MemStorage, Snapshot)> {
         let (mut store, snap) = self.open(workspace, crypt)?;
         store.lock_id = Some(lock.id.clone());
         if !store.still_locked(&*self.data()?) {
             return Err(store.lost());
+        }
+        // Encryption turned on, off or to another key (`state rekey`): every
+        // record is stored again as the key in use stores it, as the other
+        // backends do when opened under the lock.
+        let stale = self.stored(workspace)?.iter().any(|(_, v)| !store.crypt.is_current(v));
+        if stale {
+            store.replace(&snap)?;
         }
         Ok((store, snap))
     }

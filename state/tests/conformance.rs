@@ -340,6 +340,22 @@ fn with_a_key_nothing_is_plain_at_rest_and_a_wrong_key_reads_nothing(b: &dyn Bac
     }
     let (_, again) = b.open("sealed", &sealed, &lock.info).expect("the right key still reads it");
     assert_eq!(again, want, "failed reads changed nothing");
+
+    // `state rekey`: a key turned on for a plain state (asked for), then
+    // changed, then turned off; each time every record is stored anew.
+    let (_, before) = b.open("plain", &Crypt::none(), &plain.info).unwrap();
+    let turned_on = Crypt::with_key(key(3)).accepting_plain();
+    let (_, on) = b.open("plain", &turned_on, &plain.info).expect("a plain state opens when asked to be encrypted");
+    assert_eq!(on.resources, before.resources);
+    assert!(!contains(&b.at_rest("plain"), marker), "a plain value stayed at rest after the key was turned on");
+    let changed = Crypt::with_key(key(4)).also_reading(key(3));
+    let (_, then) = b.open("plain", &changed, &plain.info).expect("the old key reads it while the new one seals");
+    assert_eq!(then.resources, before.resources);
+    assert!(b.open("plain", &Crypt::with_key(key(3)), &plain.info).is_err(), "the old key alone still reads it");
+    let off = Crypt::none().also_reading(key(4));
+    let (_, plain_again) = b.open("plain", &off, &plain.info).expect("the key is turned off");
+    assert_eq!(plain_again.resources, before.resources);
+    assert!(contains(&b.at_rest("plain"), marker), "turned off, the state is plain again");
 }
 
 fn damaged_data_is_refused_every_time(b: &dyn Backend) {
