@@ -2,7 +2,8 @@
 //! configuration (`*.lf`), optionally a prior state (`state.json`, the `state
 //! pull` format), objects that exist outside the state (`world.json`: a list
 //! of `{"type", "attributes"}`, to import or adopt), how the provider behaves
-//! (`provider.json`: by type, `fail_apply` names and `computed` values) and
+//! (`provider.json`: by type, `fail_apply` (object names or instance
+//! addresses) and `computed` values) and
 //! plan options (`options.json`: `targets`, `replace`, `destroy`). The case is
 //! planned and applied on the in-memory state with the recording provider,
 //! one operation at a time; `calls.txt` holds what is expected: every
@@ -182,6 +183,27 @@ fn summary(snap: &Snapshot) -> String {
     out
 }
 
+/// The provider's behaviour from `provider.json`: `fail_apply` lists object
+/// names or instance addresses (an address names the object the plan has
+/// there, so it takes effect at apply).
+fn set_behaviour(provider: &RecordingProvider, behaviour: &BTreeMap<String, Value>, plan: Option<&Plan>) {
+    for (ty, b) in behaviour {
+        let name_at = |addr: &str| {
+            let c = plan?.resource_changes.iter().find(|c| c.address == addr)?;
+            text_of(c.after.as_ref().or(c.before.as_ref()), "name")
+        };
+        let fail_apply = b["fail_apply"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(|f| name_at(f).unwrap_or_else(|| f.to_string()))
+            .collect();
+        let computed = b["computed"].as_object().cloned().unwrap_or_default();
+        provider.set_behaviour(ty, Behaviour { fail_apply, computed });
+    }
+}
+
 fn run(case: &Path) -> (String, Deps) {
     let mut sources = SourceMap::new();
     let (tree, diags) = load_tree(&CaseFs(case.to_path_buf()), ".", &mut sources);
@@ -203,12 +225,7 @@ fn run(case: &Path) -> (String, Deps) {
         provider.put_object(o["type"].as_str().unwrap(), o["attributes"].as_object().unwrap().clone());
     }
     let behaviour: BTreeMap<String, Value> = read_json(case, "provider.json").unwrap_or_default();
-    for (ty, b) in behaviour {
-        let fail_apply =
-            b["fail_apply"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string));
-        let computed = b["computed"].as_object().cloned().unwrap_or_default();
-        provider.set_behaviour(&ty, Behaviour { fail_apply: fail_apply.collect(), computed });
-    }
+    set_behaviour(&provider, &behaviour, None);
     let mut providers = Providers::new();
     providers.register(provider.clone());
 
@@ -252,6 +269,8 @@ fn run(case: &Path) -> (String, Deps) {
         }
     };
 
+    // Failures asked for by address name the planned object now.
+    set_behaviour(&provider, &behaviour, Some(&p));
     let events = Arc::new(Events::default());
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let report = rt.block_on(async {
