@@ -1,6 +1,8 @@
 //! A real PostgreSQL for the tests that keep their state in it: Debian's
 //! `postgresql` package (which `scripts/test` installs), started on a free
 //! loopback port in a directory of its own, stopped when dropped.
+//! `state/tests/conformance.rs` includes this file too (`#[path]`): it may
+//! use only `std` and `super::text`.
 
 use super::text;
 use std::path::{Path, PathBuf};
