@@ -161,10 +161,18 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
     if op == "abort" {
         if let Some(t) = &pg {
             let who = format!("{}@{}", whoami(), hostname());
+            let asked = landform_state::now_rfc3339();
             if let Err(e) = landform_state::PgStore::request_abort(t, &common.workspace, name, &who) {
                 return fail(&format!("cannot ask a running apply to abort: {e}"));
             }
-            common.lock_timeout = common.lock_timeout.max(std::time::Duration::from_secs(120));
+            // An apply on any machine that runs the rollout takes the request
+            // within 200 ms and commits its outcome: read it as soon as it is
+            // there, without waiting for that apply to end and free the lock.
+            if let Some(code) = pg_abort_outcome(&common, t, name, &asked) {
+                let _ = landform_state::PgStore::clear_abort(t, &common.workspace, name);
+                return code;
+            }
+            common.lock_timeout = common.lock_timeout.max(std::time::Duration::from_secs(10));
         }
     }
     // `status` reads the state as it is, without the lock: it works while an apply runs.
@@ -425,6 +433,42 @@ enum Running {
     By(String),
     Nobody,
     Unknown,
+}
+
+/// After an abort request on PostgreSQL: wait (up to 2 minutes) until either
+/// an apply that runs the rollout committed its end — the outcome, as exit
+/// code, once said — or the lock is free, so that this command acts itself
+/// (`None`).
+fn pg_abort_outcome(common: &CommonArgs, target: &landform_state::PgTarget, name: &str, asked: &str) -> Option<u8> {
+    let start = std::time::Instant::now();
+    loop {
+        let stopped = run::read_state_quiet(common)
+            .ok()
+            .and_then(|s| RolloutRecord::from_state(s.rollouts.get(name)))
+            .filter(|r| r.updated.as_str() >= asked && landform_engine::rollout::STOPPED.contains(&r.phase.as_str()));
+        if let Some(rec) = stopped {
+            if rec.phase == "rollback_failed" {
+                crate::errln!("Error: rollout.{name}: {}", rec.reason.unwrap_or_default());
+                return Some(1);
+            }
+            crate::outln!(
+                "rollout.{name}: aborted: the apply that was running it put all traffic back on {} ({}).",
+                pool(&rec.stable),
+                rec.reason.unwrap_or_default()
+            );
+            return Some(0);
+        }
+        let wait = std::time::Duration::from_millis(200);
+        match landform_state::PgLock::take(target, &common.workspace, "rollout abort", wait) {
+            // Nobody holds the state: nobody runs the rollout; this command does it.
+            Ok(lock) => {
+                drop(lock);
+                return None;
+            }
+            Err(_) if start.elapsed() < std::time::Duration::from_secs(120) => continue,
+            Err(_) => return None,
+        }
+    }
 }
 
 /// Who holds a local state's lock, as its lock file says.
