@@ -212,10 +212,18 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
         return 0;
     }
     let opened = run::open_and_load(&common, &format!("rollout {op}"), color);
-    // Whoever acted on it, the request is settled now.
+    // Whoever acted on it, the request is settled now. When the state is
+    // still held, it stays for the operation that holds it, which aborts the
+    // rollout when it runs it.
     if op == "abort" {
         if let Some(t) = &pg {
-            let _ = landform_state::PgStore::clear_abort(t, &common.workspace, name);
+            if opened.is_ok() {
+                let _ = landform_state::PgStore::clear_abort(t, &common.workspace, name);
+            } else {
+                crate::errln!(
+                    "The abort request stays: the operation that holds the state aborts rollout.{name} when it runs it (it looks every 200 ms); a later run of the rollout ignores it."
+                );
+            }
         }
     }
     let (held, snapshot) = match opened {
