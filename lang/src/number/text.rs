@@ -57,6 +57,18 @@ impl Number {
             Form::Zero => return if self.neg { "-0" } else { "0" }.to_string(),
             Form::Finite { .. } => {}
         }
+        // A whole number inside its precision (every integer a configuration
+        // counts with): its digits are exact and shortest, written without
+        // the big-number arithmetic below.
+        if let Form::Finite { mant, exp } = &self.form {
+            let top = mant.bits() + (*exp).max(0) as u64;
+            if *exp >= 0 && top <= 64 && top <= u64::from(self.prec) {
+                if let Some(m) = num_traits::ToPrimitive::to_u64(mant) {
+                    let v = m << *exp;
+                    return if self.neg { format!("-{v}") } else { v.to_string() };
+                }
+            }
+        }
         let d = self.decimal(true);
         let prec = (d.digits.len() as i64 - d.exp).max(0) as usize;
         let mut out = String::with_capacity(d.digits.len() + 4);
