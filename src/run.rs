@@ -681,7 +681,10 @@ fn report_state_failure(st: &OpenState, error: &str, report: &ApplyReport, color
             Change::Delete(a) => Some(format!("{a} (destroyed)")),
             Change::Outputs(_) => Some("the outputs".into()),
             Change::Rollout(n, _) => Some(format!("rollout.{n}'s progress")),
-            Change::Intent(_) | Change::ClearIntent(_) => None,
+            Change::DeleteDeposed { addr, key } => {
+                Some(format!("{} (destroyed)", landform_engine::plan::deposed_label(addr, key)))
+            }
+            Change::Intent(_) | Change::ClearIntent(_) | Change::Depose(_) => None,
         })
         .collect();
     for (addr, err) in &report.errors {

@@ -43,8 +43,12 @@ pub fn list(common: &CommonArgs, filters: &[String], color: bool) -> u8 {
             || filters.iter().any(|f| matches(r, f))
             || ResourceAddr::parse(&r.addr).is_ok_and(|a| targets.iter().any(|t| t.contains(&a)))
     };
-    let mut addrs: Vec<&str> = snap.resources.iter().filter(wanted).map(|r| r.addr.as_str()).collect();
+    // An instance whose only object is deposed (an interrupted replacement
+    // left it) is listed too: the state holds it until an apply destroys it.
+    let deposed = snap.deposed.iter().map(|d| &d.record);
+    let mut addrs: Vec<&str> = snap.resources.iter().chain(deposed).filter(wanted).map(|r| r.addr.as_str()).collect();
     addrs.sort();
+    addrs.dedup();
     for a in addrs {
         crate::outln!("{a}");
     }
@@ -52,9 +56,14 @@ pub fn list(common: &CommonArgs, filters: &[String], color: bool) -> u8 {
 }
 
 pub fn render_record(rec: &ResourceRecord) -> String {
+    render_object(rec, &rec.addr)
+}
+
+/// A record under a heading: its address, or a deposed object's label.
+fn render_object(rec: &ResourceRecord, heading: &str) -> String {
     let mut out = format!(
         "# {}:\n{} \"{}\" \"{}\" {{\n",
-        rec.addr,
+        heading,
         if rec.mode == "data" { "data" } else { "resource" },
         rec.type_name,
         rec.name
@@ -76,7 +85,8 @@ pub fn render_record(rec: &ResourceRecord) -> String {
 pub fn show_addr(common: &CommonArgs, addr: &str, color: bool) -> u8 {
     let Ok(snap) = run::read_state(common, color) else { return 1 };
     let found: Vec<&ResourceRecord> = snap.resources.iter().filter(|r| matches(r, addr)).collect();
-    if found.is_empty() {
+    let deposed: Vec<&landform_state::Deposed> = snap.deposed.iter().filter(|d| matches(&d.record, addr)).collect();
+    if found.is_empty() && deposed.is_empty() {
         return fail(
             &format!("no resource instance {addr} in the state; `landform state list` shows what is there"),
             color,
@@ -84,6 +94,11 @@ pub fn show_addr(common: &CommonArgs, addr: &str, color: bool) -> u8 {
     }
     for r in found {
         crate::out!("{}", render_record(r));
+    }
+    // Old objects an interrupted replacement left, which the next apply destroys.
+    for d in deposed {
+        let label = landform_engine::plan::deposed_label(&d.record.addr, &d.key);
+        crate::out!("{}", render_object(&d.record, &label));
     }
     0
 }
@@ -93,12 +108,18 @@ pub fn rm(common: &CommonArgs, addrs: &[String], color: bool) -> u8 {
     let mut changes = Vec::new();
     for a in addrs {
         let found: Vec<&ResourceRecord> = snap.resources.iter().filter(|r| matches(r, a)).collect();
-        if found.is_empty() {
+        let deposed: Vec<&landform_state::Deposed> = snap.deposed.iter().filter(|d| matches(&d.record, a)).collect();
+        if found.is_empty() && deposed.is_empty() {
             return fail(&format!("no resource instance {a} in the state; nothing was removed"), color);
         }
         for r in found {
             changes.push(Change::Delete(r.addr.clone()));
             crate::outln!("Removed {}", r.addr);
+        }
+        // The instance goes whole, with its deposed objects.
+        for d in deposed {
+            changes.push(Change::DeleteDeposed { addr: d.record.addr.clone(), key: d.key.clone() });
+            crate::outln!("Removed {}", landform_engine::plan::deposed_label(&d.record.addr, &d.key));
         }
     }
     let n = changes.len();
@@ -157,6 +178,17 @@ pub fn mv(common: &CommonArgs, from: &str, to: &str, color: bool) -> u8 {
         moved.name = target.name.clone();
         moved.module = target.module_addr();
         moved.index_key = target.key.to_json();
+        // Its deposed objects move with it, before its record (a deposed
+        // object put in place clears the instance's current record).
+        for d in snap.deposed.iter().filter(|d| d.record.addr == rec.addr) {
+            let mut d2 = d.clone();
+            d2.record.addr = moved.addr.clone();
+            d2.record.name = moved.name.clone();
+            d2.record.module = moved.module.clone();
+            d2.record.index_key = moved.index_key.clone();
+            changes.push(Change::DeleteDeposed { addr: d.record.addr.clone(), key: d.key.clone() });
+            changes.push(Change::Depose(Box::new(d2)));
+        }
         changes.push(Change::Delete(rec.addr.clone()));
         changes.push(Change::Put(Box::new(moved)));
         moved_to.push((rec.addr.clone(), new_addr));
@@ -175,7 +207,7 @@ pub fn mv(common: &CommonArgs, from: &str, to: &str, color: bool) -> u8 {
 pub fn pull(common: &CommonArgs, show_sensitive: bool, color: bool) -> u8 {
     let Ok(mut snap) = run::read_state(common, color) else { return 1 };
     if !show_sensitive {
-        for r in &mut snap.resources {
+        for r in snap.resources.iter_mut().chain(snap.deposed.iter_mut().map(|d| &mut d.record)) {
             let hidden = r.sensitive_attributes.iter().cloned().collect();
             r.attributes = landform_engine::sensitivity::redact(&r.attributes, &hidden);
         }

@@ -131,7 +131,8 @@ fn read(body: &Body, diags: &mut Vec<Diagnostic>) -> (BTreeMap<String, serde_jso
 /// apply will know is null).
 fn planned(state: &Snapshot, plan: &landform_engine::Plan) -> Snapshot {
     let mut snap = state.clone();
-    for c in &plan.resource_changes {
+    snap.deposed.clear();
+    for c in plan.resource_changes.iter().filter(|c| c.deposed.is_none()) {
         snap.resources.retain(|r| r.addr != c.address);
         if let Some(after) = &c.after {
             snap.resources.push(ResourceRecord {
@@ -306,7 +307,7 @@ fn one_run(
 /// nothing is left in it.
 fn teardown(common: &CommonArgs, cfg: Option<&Config>, color: bool) -> bool {
     let Ok((st, snapshot)) = run::open_and_load(common, "test", color) else { return false };
-    if snapshot.resources.iter().all(|r| r.mode != "managed") {
+    if snapshot.resources.iter().all(|r| r.mode != "managed") && snapshot.deposed.is_empty() {
         return true;
     }
     let Some(cfg) = cfg else { return false };
@@ -317,5 +318,5 @@ fn teardown(common: &CommonArgs, cfg: Option<&Config>, color: bool) -> bool {
     for (addr, e) in &report.errors {
         crate::errln!("{}", ui::error_line(&format!("could not destroy {addr}: {e}"), color));
     }
-    st.storage.load().is_ok_and(|s| s.resources.iter().all(|r| r.mode != "managed"))
+    st.storage.load().is_ok_and(|s| s.resources.iter().all(|r| r.mode != "managed") && s.deposed.is_empty())
 }

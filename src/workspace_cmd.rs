@@ -164,10 +164,10 @@ pub fn run(common: &CommonArgs, cmd: WorkspaceCmd, color: bool) -> u8 {
                     Ok(x) => x,
                     Err(code) => return code,
                 };
-                if !snap.resources.is_empty() && !force {
+                if (!snap.resources.is_empty() || !snap.deposed.is_empty()) && !force {
                     return fail(&format!(
                         "the workspace \"{name}\" still manages {} resource instance(s). Destroy them first (landform destroy --workspace {name}), or delete it with --force to forget them.",
-                        snap.resources.len()
+                        snap.resources.len() + snap.deposed.len()
                     ));
                 }
                 let t = run::pg_target(common).and_then(Result::ok);
@@ -188,10 +188,10 @@ pub fn run(common: &CommonArgs, cmd: WorkspaceCmd, color: bool) -> u8 {
                 Err(e) => return fail(&e.to_string()),
             };
             match SledStore::open(&dir, &name, &crypt).and_then(|(store, _)| store.load()) {
-                Ok(snap) if !snap.resources.is_empty() && !force => {
+                Ok(snap) if (!snap.resources.is_empty() || !snap.deposed.is_empty()) && !force => {
                     return fail(&format!(
                         "the workspace \"{name}\" still manages {} resource instance(s). Destroy them first (landform destroy --workspace {name}), or delete it with --force to forget them.",
-                        snap.resources.len()
+                        snap.resources.len() + snap.deposed.len()
                     ))
                 }
                 Err(e) if !force => return fail(&e.to_string()),

@@ -220,6 +220,8 @@ fn order(out: &str) -> Vec<String> {
             .iter()
             .find(|(w, _)| rest.starts_with(w))?
             .1;
+            // The old object of a create_before_destroy replacement is a deposed object.
+            let addr = addr.split(" (deposed object ").next().unwrap_or(addr);
             Some(format!("{} {what}", addr.trim_start_matches("terraform_data.")))
         })
         .collect()

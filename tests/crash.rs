@@ -72,7 +72,7 @@ fn apply(f: &Fixture, v: &str) {
 
 /// Converged: no changes, and the state and the files on disk name the same
 /// objects, each once.
-fn check_converged(f: &Fixture, v: &str, trial: &str) -> usize {
+fn check_converged(f: &Fixture, v: &str, trial: &str, instances: usize) -> usize {
     let out = f.run(&["plan", "--detailed-exitcode", "--var", &format!("v={v}")]);
     assert_eq!(out.status.code(), Some(0), "{trial}: did not converge:\n{}{}", text(&out.stdout), text(&out.stderr));
     let pulled: serde_json::Value = serde_json::from_str(&f.ok(&["state", "pull"])).unwrap();
@@ -80,8 +80,9 @@ fn check_converged(f: &Fixture, v: &str, trial: &str) -> usize {
     let addrs: Vec<&str> = resources.iter().map(|r| r["addr"].as_str().unwrap()).collect();
     let unique: BTreeSet<&str> = addrs.iter().copied().collect();
     assert_eq!(addrs.len(), unique.len(), "{trial}: an address is in the state twice");
-    assert_eq!(unique.len(), 300, "{trial}: the state has {} instances, not 300", unique.len());
+    assert_eq!(unique.len(), instances, "{trial}: the state has {} instances, not {instances}", unique.len());
     assert!(pulled.get("pending").is_none(), "{trial}: pending records left: {}", pulled["pending"]);
+    assert!(pulled.get("deposed").is_none(), "{trial}: deposed objects left: {}", pulled["deposed"]);
     let mut recorded: BTreeSet<String> = BTreeSet::new();
     for r in resources {
         match r["type"].as_str().unwrap() {
@@ -134,7 +135,7 @@ fn sigkill_at_random_moments_always_converges() {
             rng.next().is_multiple_of(4) && { killed_apply(&f, to, Duration::from_millis(rng.next() % span)) };
         apply(&f, to);
         let trial = format!("trial {t} (seed {seed})");
-        let objects = check_converged(&f, to, &trial);
+        let objects = check_converged(&f, to, &trial, 300);
         converged += 1;
         println!(
             "{trial}: {} v{to}, killed after {} ms{}{}: converged, {objects} objects on disk, each in the state once",
@@ -147,6 +148,68 @@ fn sigkill_at_random_moments_always_converges() {
     }
     println!("crash harness: {converged}/{trials} trials converged");
     let _ = std::fs::remove_dir_all(&probe.dir);
+}
+
+/// Every instance replaced with `create_before_destroy`, each new object at a
+/// new path: the old one must be in the state (deposed) from before its
+/// successor is created until it is destroyed.
+const CBD: &str = r#"
+variable "v" {
+  default = "1"
+}
+resource "local_file" "f" {
+  count   = 40
+  path    = "out/f-${count.index}-v${var.v}.txt"
+  content = "file ${count.index} v${var.v}"
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+resource "local_exec" "e" {
+  count   = 40
+  create  = "sleep 0.0${count.index % 5}; echo ${local_file.f[count.index].path} > out/e-${count.index}-v${var.v}.txt"
+  destroy = "rm -f out/e-${count.index}-v${var.v}.txt"
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+"#;
+
+/// Issue 27: SIGKILL during an apply that replaces every instance with
+/// `create_before_destroy` (and sometimes during the apply that recovers):
+/// the next apply destroys every old object, so that each file on disk
+/// belongs to exactly one object in the state, none missing, none stray.
+#[test]
+fn sigkill_during_create_before_destroy_leaves_no_stray_objects() {
+    let trials: u64 = std::env::var("LANDFORM_CRASH_TRIALS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let first: u64 = std::env::var("LANDFORM_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0xcbd0_cbd0);
+    let probe = Fixture::new("crash-cbd-probe", CBD);
+    probe.ok(&["apply", "--auto-approve", "--no-progress"]);
+    let started = Instant::now();
+    apply(&probe, "2");
+    let span = started.elapsed().as_millis().max(50) as u64;
+    let _ = std::fs::remove_dir_all(&probe.dir);
+    println!("create_before_destroy crash harness: {trials} trials, a replacing apply takes {span} ms here");
+    for t in 0..trials {
+        let seed = first.wrapping_add(t).max(1);
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let f = Fixture::new(&format!("crash-cbd-{t}"), CBD);
+        apply(&f, "1");
+        let at = Duration::from_millis(rng.next() % (span * 11 / 10));
+        let killed = killed_apply(&f, "2", at);
+        let killed_again =
+            rng.next().is_multiple_of(3) && { killed_apply(&f, "2", Duration::from_millis(rng.next() % span)) };
+        apply(&f, "2");
+        let trial = format!("cbd trial {t} (seed {seed})");
+        let objects = check_converged(&f, "2", &trial, 80);
+        println!(
+            "{trial}: killed after {} ms{}{}: converged, {objects} objects on disk, each in the state once",
+            at.as_millis(),
+            if killed { "" } else { " (it had finished)" },
+            if killed_again { ", and its recovery killed too" } else { "" }
+        );
+        let _ = std::fs::remove_dir_all(&f.dir);
+    }
 }
 
 const SMALL: &str = r#"

@@ -181,3 +181,61 @@ output "step" {
     assert_eq!(f.ok(&["output", "kept"]).trim(), "kept");
     assert_eq!(f.ok(&["output", "step"]), before);
 }
+
+/// Issue 27: the old object of a create_before_destroy replacement is a
+/// deposed object of its instance from before the new one is created until
+/// it is destroyed. When its destroy fails it stays in the state: `state
+/// list` and `state show` show it, the next plan says it will be destroyed
+/// (Terraform's words), and the next apply destroys it.
+#[test]
+fn an_old_object_whose_destroy_failed_stays_deposed_and_the_next_apply_destroys_it() {
+    let cfg = r#"
+variable "v" {
+  default = "1"
+}
+resource "local_exec" "e" {
+  create  = "echo ${var.v} > e-${var.v}.txt"
+  destroy = "test -e allow && rm -f e-${var.v}.txt"
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+"#;
+    let f = Fixture::new("cbd-deposed", cfg);
+    f.ok(&["apply", "--auto-approve"]);
+    let out = f.run(&["apply", "--auto-approve", "--var", "v=2"]);
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("local_exec.e (deposed object "), "{said}");
+    assert!(f.path("e-1.txt").exists() && f.path("e-2.txt").exists());
+
+    // The state holds both: the new object, and the old one, deposed.
+    assert_eq!(f.ok(&["state", "list"]), "local_exec.e\n");
+    let shown = f.ok(&["state", "show", "local_exec.e"]);
+    assert!(shown.contains("e-2.txt") && shown.contains("(deposed object ") && shown.contains("e-1.txt"), "{shown}");
+    let pulled: serde_json::Value = serde_json::from_str(&f.ok(&["state", "pull"])).unwrap();
+    let key = pulled["deposed"][0]["key"].as_str().unwrap().to_string();
+    assert_eq!(key.len(), 8, "{pulled}");
+    assert!(pulled["deposed"][0]["record"]["attributes"]["create"].as_str().unwrap().contains("e-1.txt"));
+
+    let plan = f.run(&["plan", "--detailed-exitcode", "--var", "v=2"]);
+    let said = text(&plan.stdout);
+    assert_eq!(plan.status.code(), Some(2), "{said}{}", text(&plan.stderr));
+    assert!(said.contains(&format!("# local_exec.e (deposed object {key}) will be destroyed")), "{said}");
+    assert!(said.contains("(left over from a partially-failed replacement of this instance)"), "{said}");
+    assert!(said.contains("Plan: 0 to add, 0 to change, 1 to destroy."), "{said}");
+    let json = f.ok(&["plan", "--var", "v=2", "--json"]);
+    assert!(
+        json.contains(&format!("\"deposed\":\"{key}\"")) || json.contains(&format!("\"deposed\": \"{key}\"")),
+        "{json}"
+    );
+
+    std::fs::write(f.path("allow"), "").unwrap();
+    let done = f.ok(&["apply", "--auto-approve", "--var", "v=2"]);
+    assert!(done.contains(&format!("local_exec.e (deposed object {key}): Destruction complete")), "{done}");
+    assert!(!f.path("e-1.txt").exists() && f.path("e-2.txt").exists());
+    let pulled: serde_json::Value = serde_json::from_str(&f.ok(&["state", "pull"])).unwrap();
+    assert!(pulled.get("deposed").is_none(), "{pulled}");
+    let again = f.run(&["plan", "--detailed-exitcode", "--var", "v=2"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
+}

@@ -16,7 +16,7 @@ use landform_lang::diag::Diagnostic;
 use landform_lang::module::LoadedModule;
 use landform_lang::{Host, SourceMap, Value};
 use landform_provider::{ApplyRequest, Object, Provider, ProviderError, ReadDataRequest};
-use landform_state::{Change, OutputRecord, ResourceRecord, Snapshot, Storage};
+use landform_state::{Change, Deposed, OutputRecord, ResourceRecord, Snapshot, Storage};
 use petgraph::graph::NodeIndex;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -186,6 +186,10 @@ struct Job {
     data: bool,
     prior: Option<Object>,
     config: Option<Object>,
+    /// The create half of a create_before_destroy replacement whose old
+    /// object is another object (not rewritten in place): the old one is
+    /// deposed before this runs.
+    depose: bool,
 }
 
 impl Job {
@@ -224,6 +228,9 @@ struct Pending {
     created: Option<Object>,
     /// `each.value`, for the instance's postconditions.
     each_value: Value,
+    /// A create_before_destroy replacement that rewrote its old object in
+    /// place (the same id): the old object is gone with no destroy.
+    in_place: bool,
 }
 
 impl Pending {
@@ -246,8 +253,9 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
             return report;
         }
     };
+    // The instances' changes; deposed objects are destroyed after the walk.
     let changes: HashMap<&str, &ResourceChange> =
-        plan.resource_changes.iter().map(|c| (c.address.as_str(), c)).collect();
+        plan.resource_changes.iter().filter(|c| c.deposed.is_none()).map(|c| (c.address.as_str(), c)).collect();
     // A replace is two operations: a create and a destroy.
     let total = plan
         .resource_changes
@@ -302,14 +310,24 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
             renamed.push((m.from.clone(), r));
         }
     }
-    let forgotten: Vec<&str> =
-        plan.resource_changes.iter().filter(|c| c.action == Action::Forget).map(|c| c.address.as_str()).collect();
+    let forgotten: Vec<&str> = plan
+        .resource_changes
+        .iter()
+        .filter(|c| c.action == Action::Forget && c.deposed.is_none())
+        .map(|c| c.address.as_str())
+        .collect();
+    // A deposed object that is its instance's current object only leaves the deposed ones.
+    let deposed_forgotten = plan.resource_changes.iter().filter_map(|c| match (&c.deposed, c.action) {
+        (Some(key), Action::Forget) => Some(Change::DeleteDeposed { addr: c.address.clone(), key: key.clone() }),
+        _ => None,
+    });
     let mut seen: Vec<Change> = Vec::new();
     for (from, r) in &renamed {
         seen.push(Change::Delete(from.clone()));
         seen.push(Change::Put(Box::new(r.clone())));
     }
     seen.extend(forgotten.iter().map(|a| Change::Delete(a.to_string())));
+    seen.extend(deposed_forgotten);
     seen.extend(plan.interrupted.iter().map(|i| Change::ClearIntent(i.address.clone())));
     seen.extend(plan.gone.iter().map(|a| Change::Delete(a.clone())));
     seen.extend(plan.refreshed.iter().map(|r| Change::Put(Box::new(r.clone()))));
@@ -369,7 +387,7 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         if !ready.is_empty() {
             continue;
         }
-        run.launch(&mut report);
+        run.launch(&mut state, &mut report);
         if run.in_flight == 0 {
             break;
         }
@@ -392,19 +410,10 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         crate::planner::check_blocks(&graph, &run.world, ctx.host, &mut report.diagnostics);
     }
 
-    // Backward: the other deletes, and the old objects of create-then-delete
-    // replaces (their dependents updated by now), dependents first.
-    let done_early: HashSet<&str> = early.iter().map(|(c, _)| c.address.as_str()).collect();
-    let deposed: HashSet<String> = run.deposed.iter().map(|r| r.addr.clone()).collect();
-    let deletes: Vec<(&ResourceChange, delete::Doomed)> = plan
-        .resource_changes
-        .iter()
-        .filter_map(|c| match c.action {
-            Action::Delete if !done_early.contains(c.address.as_str()) => Some((c, delete::Doomed::Delete)),
-            Action::CreateThenDelete if deposed.contains(&c.address) => Some((c, delete::Doomed::Deposed)),
-            _ => None,
-        })
-        .collect();
+    // Backward: the other deletes, the old objects of create-then-delete
+    // replaces (their dependents updated by now) and the deposed objects
+    // earlier applies left, dependents first.
+    let deletes = delete::after_walk(plan, &early, &run.deposed, &ctx.state.deposed);
     if !deletes.is_empty() && !report.interrupted {
         run.delete_phase(&deletes, &mut state, &mut report, &mut rx).await;
     }
@@ -462,6 +471,8 @@ enum Journaled {
     Delete(String),
     Outputs(BTreeMap<String, OutputRecord>),
     Rollout(String, Option<serde_json::Value>),
+    Depose(Box<Deposed>),
+    DeleteDeposed(String, String),
 }
 
 impl Journaled {
@@ -471,6 +482,8 @@ impl Journaled {
             Change::Delete(a) => Some(Journaled::Delete(a.clone())),
             Change::Outputs(o) => Some(Journaled::Outputs(o.clone())),
             Change::Rollout(n, r) => Some(Journaled::Rollout(n.clone(), r.clone())),
+            Change::Depose(d) => Some(Journaled::Depose(d.clone())),
+            Change::DeleteDeposed { addr, key } => Some(Journaled::DeleteDeposed(addr.clone(), key.clone())),
             Change::Intent(_) | Change::ClearIntent(_) => None,
         }
     }
@@ -481,6 +494,8 @@ impl Journaled {
             Journaled::Delete(a) => Change::Delete(a.clone()),
             Journaled::Outputs(o) => Change::Outputs(o.clone()),
             Journaled::Rollout(n, r) => Change::Rollout(n.clone(), r.clone()),
+            Journaled::Depose(d) => Change::Depose(d.clone()),
+            Journaled::DeleteDeposed(addr, key) => Change::DeleteDeposed { addr: addr.clone(), key: key.clone() },
         })
     }
 }
@@ -518,8 +533,9 @@ struct Runner<'a, 'g> {
     intended: HashSet<String>,
     /// The plan's instances and data reads, which apply holds itself to.
     planned: consistent::Planned,
-    /// Old objects of create-then-delete replaces, destroyed after the walk.
-    deposed: Vec<ResourceRecord>,
+    /// Old objects of create-then-delete replaces, deposed in the state
+    /// before their successors are created, destroyed after the walk.
+    deposed: Vec<Deposed>,
     /// Every instance address the walk found in the configuration.
     seen: HashSet<String>,
     /// Delete-then-create replaces whose old object could not be destroyed.
@@ -568,19 +584,30 @@ impl<'a, 'g> Runner<'a, 'g> {
     /// create for each that creates an object: a crash between the provider's
     /// call and the commit of its result then leaves a pending record, which
     /// the next plan settles, instead of an object nobody knows of.
-    fn launch(&mut self, report: &mut ApplyReport) {
+    ///
+    /// The old object of each create_before_destroy replacement becomes a
+    /// deposed object in that same commit (Terraform's order): from before its
+    /// successor is created until it is destroyed, the state knows it.
+    fn launch(&mut self, state: &mut HashMap<String, ResourceRecord>, report: &mut ApplyReport) {
         let queue = std::mem::take(&mut self.queue);
-        let intents: Vec<Change> = queue
+        let deposing: Vec<Deposed> = queue
             .iter()
-            .filter(|j| j.creates())
-            .filter_map(|j| {
-                let p = self.pending.get(&j.addr)?;
-                Some(Change::Intent(Box::new(self.record(p, j.config.clone().unwrap_or_default()))))
-            })
+            .filter(|j| j.depose)
+            .filter_map(|j| state.get(&j.addr))
+            .map(|old| Deposed { key: Deposed::new_key(), record: old.clone() })
             .collect();
+        let mut changes: Vec<Change> = deposing.iter().map(|d| Change::Depose(Box::new(d.clone()))).collect();
+        changes.extend(queue.iter().filter(|j| j.creates()).filter_map(|j| {
+            let p = self.pending.get(&j.addr)?;
+            Some(Change::Intent(Box::new(self.record(p, j.config.clone().unwrap_or_default()))))
+        }));
         // A failed commit stops the apply: the jobs then report that they never started.
-        if !intents.is_empty() && self.commit(intents, report) {
+        if !changes.is_empty() && self.commit(changes, report) {
             self.intended.extend(queue.iter().filter(|j| j.creates()).map(|j| j.addr.clone()));
+            for d in deposing {
+                state.remove(&d.record.addr);
+                self.deposed.push(d);
+            }
         }
         for job in queue {
             self.spawn(job);
@@ -816,6 +843,13 @@ impl<'a, 'g> Runner<'a, 'g> {
                     continue;
                 }
             }
+            // A replacement with the old object's id is the old object,
+            // rewritten (a file replaced at the same path): it is not deposed,
+            // and deleting "the old one" would delete it.
+            let in_place = action == Action::CreateThenDelete
+                && planned_id(change)
+                    .is_some_and(|id| state.get(&addr_s).is_some_and(|old| old.attributes.get("id") == Some(id)));
+            let depose = action == Action::CreateThenDelete && !in_place && state.contains_key(&addr_s);
             let (step, job_prior, job_config) = match action {
                 Action::DeleteThenCreate => (Step::Second, None, Some(config.clone())),
                 Action::CreateThenDelete => (Step::CreateFirst, None, Some(config.clone())),
@@ -835,6 +869,7 @@ impl<'a, 'g> Runner<'a, 'g> {
                     secrets,
                     created: None,
                     each_value: each_value.clone(),
+                    in_place,
                 },
             );
             waiting += 1;
@@ -847,6 +882,7 @@ impl<'a, 'g> Runner<'a, 'g> {
                 data,
                 prior: job_prior,
                 config: job_config,
+                depose,
             });
         }
         report.diagnostics.extend(diags);
@@ -901,6 +937,10 @@ impl<'a, 'g> Runner<'a, 'g> {
                 // Its result's record replaces the intent in the same commit.
                 self.intended.remove(&done.addr);
             }
+            if done.step == Step::CreateFirst && !matches!(done.result, Ok(Some(_))) {
+                // No new object: the old one is the instance's again (Terraform's rule).
+                self.restore_deposed(&done.addr, &mut commit);
+            }
             if !done.started {
                 // Never ran: nothing to record, and nothing that depends on it starts.
                 self.pending.remove(&done.addr);
@@ -924,12 +964,23 @@ impl<'a, 'g> Runner<'a, 'g> {
             }
             settled.push((done, ok));
         }
-        // CreateThenDelete: the new object goes into state before the old is deleted.
+        // CreateThenDelete: the new object goes into state before the old is
+        // deleted; a new object with the deposed one's id is that object,
+        // rewritten in place: it is no longer deposed, and never destroyed.
         for (done, ok) in &settled {
             if *ok && done.step == Step::CreateFirst {
-                if let Some(p) = self.pending.get(&done.addr) {
-                    if let Some(o) = &p.created {
-                        commit.push(Change::Put(Box::new(self.record(p, o.clone()))));
+                let Some(p) = self.pending.get(&done.addr) else { continue };
+                let Some(o) = &p.created else { continue };
+                commit.push(Change::Put(Box::new(self.record(p, o.clone()))));
+                let new_id = o.get("id").filter(|v| !v.is_null());
+                let at = self.deposed.iter().position(|d| {
+                    d.record.addr == done.addr && new_id.is_some() && d.record.attributes.get("id") == new_id
+                });
+                if let Some(i) = at {
+                    let d = self.deposed.remove(i);
+                    commit.push(Change::DeleteDeposed { addr: d.record.addr, key: d.key });
+                    if let Some(p) = self.pending.get_mut(&done.addr) {
+                        p.in_place = true;
                     }
                 }
             }
@@ -957,7 +1008,12 @@ impl<'a, 'g> Runner<'a, 'g> {
                         Change::Delete(a) => {
                             state.remove(&a);
                         }
-                        Change::Outputs(_) | Change::Intent(_) | Change::ClearIntent(_) | Change::Rollout(..) => {}
+                        Change::Outputs(_)
+                        | Change::Intent(_)
+                        | Change::ClearIntent(_)
+                        | Change::Rollout(..)
+                        | Change::Depose(_)
+                        | Change::DeleteDeposed { .. } => {}
                     }
                 }
             }
@@ -972,22 +1028,6 @@ impl<'a, 'g> Runner<'a, 'g> {
                 self.failed.insert(p.node);
                 completed.extend(self.instance_done(p.node));
                 continue;
-            }
-            // A replacement with the old object's id is the old object, rewritten
-            // (a file replaced at the same path): deleting "the old one" would delete it.
-            let same_object = done.step == Step::CreateFirst
-                && p.created.as_ref().and_then(|o| o.get("id")).is_some_and(|new_id| {
-                    self.ctx
-                        .state
-                        .resources
-                        .iter()
-                        .any(|x| x.addr == done.addr && x.attributes.get("id") == Some(new_id))
-                });
-            if done.step == Step::CreateFirst && !same_object {
-                // The old object goes after its dependents are updated.
-                if let Some(old) = self.ctx.state.resources.iter().find(|x| x.addr == done.addr) {
-                    self.deposed.push(old.clone());
-                }
             }
             let (value, id) = committed.remove(&done.addr).unwrap_or_else(|| {
                 // The delete half of a create-then-delete: dependents see
@@ -1020,7 +1060,7 @@ impl<'a, 'g> Runner<'a, 'g> {
                 // The old object's destroy counts where it happens.
                 Action::DeleteThenCreate | Action::CreateThenDelete => {
                     report.added += 1;
-                    report.destroyed += usize::from(same_object);
+                    report.destroyed += usize::from(p.in_place);
                 }
                 _ => {}
             }
@@ -1044,6 +1084,16 @@ impl<'a, 'g> Runner<'a, 'g> {
         completed
     }
 
+    /// The deposed object of `addr` this apply made becomes its current
+    /// object again: its successor was never created.
+    fn restore_deposed(&mut self, addr: &str, commit: &mut Vec<Change>) {
+        if let Some(i) = self.deposed.iter().position(|d| d.record.addr == addr) {
+            let d = self.deposed.remove(i);
+            commit.push(Change::DeleteDeposed { addr: d.record.addr.clone(), key: d.key });
+            commit.push(Change::Put(Box::new(d.record)));
+        }
+    }
+
     fn instance_done(&mut self, n: NodeIndex) -> Option<NodeIndex> {
         let w = self.node_waiting.get_mut(&n)?;
         *w -= 1;
@@ -1054,6 +1104,14 @@ impl<'a, 'g> Runner<'a, 'g> {
             None
         }
     }
+}
+
+/// The id a change's planned object will have, when the plan knows it.
+fn planned_id(change: &ResourceChange) -> Option<&serde_json::Value> {
+    if change.after_unknown.contains("id") {
+        return None;
+    }
+    change.after.as_ref()?.get("id").filter(|v| !v.is_null())
 }
 
 /// A failed condition as apply reports it: its summary and message on one line.

@@ -86,13 +86,32 @@ pub struct ResourceChange {
     /// The address the state recorded it under before a `moved` block.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_address: Option<String>,
+    /// A deposed object of the instance (an old object a create_before_destroy
+    /// replacement left behind): its key. Its action is `Delete`, or `Forget`
+    /// when it is the instance's current object (the same id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposed: Option<String>,
 }
 
 impl ResourceChange {
+    /// What progress lines and errors call it: its address, and for a
+    /// deposed object which one (Terraform's words).
+    pub fn label(&self) -> String {
+        match &self.deposed {
+            Some(key) => deposed_label(&self.address, key),
+            None => self.address.clone(),
+        }
+    }
+
     /// Shown in a plan: an action, or an import or move with no action.
     pub fn is_shown(&self) -> bool {
         self.action != Action::NoOp || self.importing.is_some() || self.previous_address.is_some()
     }
+}
+
+/// `local_file.x (deposed object 1a2b3c4d)`.
+pub fn deposed_label(addr: &str, key: &str) -> String {
+    format!("{addr} (deposed object {key})")
 }
 
 /// An instance a `moved` block renames in the state.

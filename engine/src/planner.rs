@@ -285,8 +285,10 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
             create_before_destroy: rec.create_before_destroy,
             importing: None,
             previous_address: None,
+            deposed: None,
         });
     }
+    changes.extend(deposed_changes(ctx, opts, &prior));
     if opts.destroy {
         for rec in &ctx.state.outputs {
             output_changes.push(OutputChange {
@@ -299,8 +301,9 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
             });
         }
     }
-    // prevent_destroy turns a planned destroy into an error.
-    for c in &changes {
+    // prevent_destroy turns a planned destroy into an error (a deposed object
+    // is already replaced: it only waits to be destroyed).
+    for c in changes.iter().filter(|c| c.deposed.is_none()) {
         if matches!(c.action, Action::Delete | Action::DeleteThenCreate | Action::CreateThenDelete) {
             if let Some((r, module)) = find_config(&graph, c) {
                 let e = r.lifecycle.prevent_destroy.as_ref();
@@ -321,7 +324,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
         return Err(diags);
     }
     let previous: HashMap<&str, &str> = moved.moves.iter().map(|(f, t)| (t.as_str(), f.as_str())).collect();
-    for c in &mut changes {
+    for c in changes.iter_mut().filter(|c| c.deposed.is_none()) {
         c.previous_address = previous.get(c.address.as_str()).map(|f| f.to_string());
         c.importing = importing.get(&c.address).cloned();
         // An import or a move that changes nothing still shows the object.
@@ -606,6 +609,51 @@ fn settle_interrupted(
     out
 }
 
+/// The deposed objects an interrupted create_before_destroy replacement left:
+/// each is destroyed (Terraform's rule), under `--target` only when a target
+/// contains its address. One whose id is its instance's current object's is
+/// that object, replaced in place: it is only dropped from the state.
+fn deposed_changes(
+    ctx: &PlanContext,
+    opts: &PlanOptions,
+    prior: &HashMap<String, Cow<ResourceRecord>>,
+) -> Vec<ResourceChange> {
+    let mut out = Vec::new();
+    for d in &ctx.state.deposed {
+        let rec = &d.record;
+        let targeted = || ResourceAddr::parse(&rec.addr).is_ok_and(|a| opts.targets.iter().any(|t| t.contains(&a)));
+        if !opts.targets.is_empty() && !targeted() {
+            continue;
+        }
+        let id = rec.attributes.get("id").filter(|v| !v.is_null());
+        let current = prior.get(&rec.addr).is_some_and(|p| id.is_some() && p.attributes.get("id") == id);
+        let sensitive: BTreeSet<String> = rec.sensitive_attributes.iter().cloned().collect();
+        out.push(ResourceChange {
+            address: rec.addr.clone(),
+            module_address: rec.module.clone(),
+            mode: rec.mode.clone(),
+            type_name: rec.type_name.clone(),
+            name: rec.name.clone(),
+            index: rec.index_key.clone(),
+            provider_name: rec.provider.clone(),
+            action: if current { Action::Forget } else { Action::Delete },
+            before: Some(redact(&rec.attributes, &sensitive)),
+            after: None,
+            after_unknown: BTreeSet::new(),
+            sensitive,
+            replace_paths: Vec::new(),
+            reason: None,
+            sensitive_changed: BTreeSet::new(),
+            dependencies: rec.dependencies.clone(),
+            create_before_destroy: rec.create_before_destroy,
+            importing: None,
+            previous_address: None,
+            deposed: Some(d.key.clone()),
+        });
+    }
+    out
+}
+
 /// The configuration block of a change's resource, and its module.
 fn find_config<'g>(g: &'g ConfigGraph, c: &ResourceChange) -> Option<(&'g Resource, ModulePath)> {
     let addr = ResourceAddr::parse(&c.address).ok()?;
@@ -788,6 +836,7 @@ fn plan_resource(
             create_before_destroy: cbd,
             importing: None,
             previous_address: None,
+            deposed: None,
         };
         if data {
             // As Terraform does: a data source that depends on a resource with

@@ -348,7 +348,7 @@ pub fn touches(paths: &BTreeSet<String>, name: &str) -> bool {
 /// an attribute that is not marked (Terraform does not mark what a provider
 /// computes), and no output may show it there either.
 pub fn remember_state(snap: &landform_state::Snapshot) {
-    for r in &snap.resources {
+    for r in snap.resources.iter().chain(snap.deposed.iter().map(|d| &d.record)) {
         if r.sensitive_attributes.is_empty() {
             continue;
         }

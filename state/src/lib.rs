@@ -54,6 +54,24 @@ pub struct ResourceRecord {
     pub create_before_destroy: bool,
 }
 
+/// An object replaced by a newer one at the same address and not yet
+/// destroyed: the old object of a `create_before_destroy` replacement from
+/// the moment its successor starts being created. An apply that stops in
+/// between leaves it here, and the next plan destroys it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Deposed {
+    /// Eight hex digits telling it from the instance's other deposed objects.
+    pub key: String,
+    pub record: ResourceRecord,
+}
+
+impl Deposed {
+    /// A new deposed key, as Terraform makes them (`1a2b3c4d`).
+    pub fn new_key() -> String {
+        random_id()[..8].to_string()
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct OutputRecord {
     pub value: Value,
@@ -79,6 +97,9 @@ pub struct Snapshot {
     /// analysis values and why it stopped (the engine's `RolloutRecord`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rollouts: BTreeMap<String, Value>,
+    /// Old objects replaced by newer ones and not yet destroyed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deposed: Vec<Deposed>,
 }
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -95,6 +116,7 @@ impl Snapshot {
             outputs: BTreeMap::new(),
             pending: Vec::new(),
             rollouts: BTreeMap::new(),
+            deposed: Vec::new(),
         }
     }
 
@@ -123,6 +145,14 @@ impl Snapshot {
                 Change::Rollout(name, None) => {
                     self.rollouts.remove(name);
                 }
+                Change::Depose(d) => {
+                    self.resources.retain(|r| r.addr != d.record.addr);
+                    self.deposed.retain(|x| !(x.record.addr == d.record.addr && x.key == d.key));
+                    self.deposed.push((**d).clone());
+                }
+                Change::DeleteDeposed { addr, key } => {
+                    self.deposed.retain(|x| !(&x.record.addr == addr && &x.key == key));
+                }
             }
         }
     }
@@ -142,6 +172,22 @@ pub enum Change {
     ClearIntent(String),
     /// A rollout's progress record by name, or `None` to forget it.
     Rollout(String, Option<Value>),
+    /// The instance's current object becomes this deposed object: its record
+    /// leaves the instance (before its replacement is created).
+    Depose(Box<Deposed>),
+    /// A deposed object was destroyed (or found to be the current one).
+    DeleteDeposed {
+        addr: String,
+        key: String,
+    },
+}
+
+impl Deposed {
+    /// The slot a store keeps it under, after its kind: `KEY/ADDR`. The key
+    /// has a fixed length, so the address may hold any character.
+    pub fn slot(addr: &str, key: &str) -> String {
+        format!("{key}/{addr}")
+    }
 }
 
 #[derive(Debug)]

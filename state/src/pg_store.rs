@@ -18,7 +18,8 @@
 
 use crate::crypt::{Crypt, OpenError};
 use crate::{
-    Change, LockError, LockInfo, OutputRecord, ResourceRecord, Result, Snapshot, StateError, Storage, FORMAT_VERSION,
+    Change, Deposed, LockError, LockInfo, OutputRecord, ResourceRecord, Result, Snapshot, StateError, Storage,
+    FORMAT_VERSION,
 };
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -548,6 +549,7 @@ impl Storage for PgStore {
                 match kind.as_str() {
                     "r" => snap.resources.push(serde_json::from_str::<ResourceRecord>(&value).map_err(|_| bad())?),
                     "p" => snap.pending.push(serde_json::from_str::<ResourceRecord>(&value).map_err(|_| bad())?),
+                    "d" => snap.deposed.push(serde_json::from_str::<Deposed>(&value).map_err(|_| bad())?),
                     "o" => {
                         outputs.insert(key, serde_json::from_str::<OutputRecord>(&value).map_err(|_| bad())?);
                     }
@@ -581,6 +583,11 @@ impl Storage for PgStore {
                 }
                 Change::Intent(rec) => puts.push(("p", rec.addr.clone(), Some(json(rec.as_ref())?))),
                 Change::ClearIntent(addr) => puts.push(("p", addr.clone(), None)),
+                Change::Depose(d) => {
+                    puts.push(("r", d.record.addr.clone(), None));
+                    puts.push(("d", Deposed::slot(&d.record.addr, &d.key), Some(json(d.as_ref())?)));
+                }
+                Change::DeleteDeposed { addr, key } => puts.push(("d", Deposed::slot(addr, key), None)),
                 Change::Outputs(outputs) => {
                     // Every output goes: the stored ones (deleted first, in the
                     // transaction) and those set earlier in this commit.
@@ -653,6 +660,9 @@ impl Storage for PgStore {
         }
         for r in &snapshot.pending {
             rows.push(("p", r.addr.clone(), erased::Json::text(r)?));
+        }
+        for d in &snapshot.deposed {
+            rows.push(("d", Deposed::slot(&d.record.addr, &d.key), erased::Json::text(d)?));
         }
         for (k, o) in &snapshot.outputs {
             rows.push(("o", k.clone(), erased::Json::text(o)?));

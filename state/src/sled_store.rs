@@ -1,6 +1,7 @@
 //! The default backend: one sled 0.34 database per workspace, in
 //! `STATE_DIR/workspaces/NAME/db`, with keys prefixed `r/` (resources), `p/`
-//! (creations under way), `o/` (outputs), `w/` (rollouts' progress) and `m/`
+//! (creations under way), `d/` (deposed objects, `d/KEY/ADDR`), `o/`
+//! (outputs), `w/` (rollouts' progress) and `m/`
 //! (metadata), so that one batch commits records and the new serial together.
 //!
 //! sled alone cannot tell a damaged or rolled-back database from a young one:
@@ -14,7 +15,7 @@
 
 use crate::crypt::{Crypt, OpenError};
 use crate::files::{copy_dir, io_words, make_private, sync_dir, write_atomic};
-use crate::{Change, OutputRecord, ResourceRecord, Result, Snapshot, StateError, Storage, FORMAT_VERSION};
+use crate::{Change, Deposed, OutputRecord, ResourceRecord, Result, Snapshot, StateError, Storage, FORMAT_VERSION};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -221,12 +222,13 @@ fn read_db(db: &sled::Db, workspace: &str, crypt: &Crypt) -> std::result::Result
     let mut stale = 0;
     let mut resources = Vec::new();
     let mut pending = Vec::new();
+    let mut deposed = Vec::new();
     let mut outputs = BTreeMap::new();
     let mut rollouts = BTreeMap::new();
     let (mut lineage, mut serial) = (String::new(), 0);
     for item in db.iter() {
         let (k, stored) = item.map_err(|e| sled_words(&e))?;
-        if [&b"r/"[..], b"p/", b"o/", b"w/"].iter().any(|p| k.starts_with(p)) {
+        if [&b"r/"[..], b"p/", b"d/", b"o/", b"w/"].iter().any(|p| k.starts_with(p)) {
             digest.toggle(&k, &stored);
             if !crypt.is_current(&stored) {
                 stale += 1;
@@ -245,6 +247,10 @@ fn read_db(db: &sled::Db, workspace: &str, crypt: &Crypt) -> std::result::Result
             let rec: ResourceRecord = serde_json::from_slice(&v)
                 .map_err(|_| format!("the pending record of {} cannot be read", String::from_utf8_lossy(addr)))?;
             pending.push(rec);
+        } else if let Some(slot) = k.strip_prefix(b"d/") {
+            let rec: Deposed = serde_json::from_slice(&v)
+                .map_err(|_| format!("the deposed record {} cannot be read", String::from_utf8_lossy(slot)))?;
+            deposed.push(rec);
         } else if let Some(name) = k.strip_prefix(b"o/") {
             let name = String::from_utf8_lossy(name).into_owned();
             let rec: OutputRecord =
@@ -273,6 +279,7 @@ fn read_db(db: &sled::Db, workspace: &str, crypt: &Crypt) -> std::result::Result
         outputs,
         pending,
         rollouts,
+        deposed,
     };
     Ok(Read { snap, digest, stale })
 }
@@ -742,6 +749,14 @@ impl Storage for SledStore {
                 Change::ClearIntent(addr) => {
                     after.insert(format!("p/{addr}").into_bytes(), None);
                 }
+                Change::Depose(d) => {
+                    after.insert(format!("r/{}", d.record.addr).into_bytes(), None);
+                    let slot = Deposed::slot(&d.record.addr, &d.key);
+                    after.insert(format!("d/{slot}").into_bytes(), Some(to_json(d.as_ref())?));
+                }
+                Change::DeleteDeposed { addr, key } => {
+                    after.insert(format!("d/{}", Deposed::slot(addr, key)).into_bytes(), None);
+                }
                 Change::Rollout(name, rec) => {
                     let v = rec.as_ref().map(to_json).transpose()?;
                     after.insert(format!("w/{name}").into_bytes(), v);
@@ -827,6 +842,9 @@ fn fill_batch(batch: &mut sled::Batch, snap: &Snapshot, crypt: &Crypt) -> Result
     }
     for rec in &snap.pending {
         entries.push((format!("p/{}", rec.addr), to_json(rec)?));
+    }
+    for d in &snap.deposed {
+        entries.push((format!("d/{}", Deposed::slot(&d.record.addr, &d.key)), to_json(d)?));
     }
     for (name, rec) in &snap.rollouts {
         entries.push((format!("w/{name}"), to_json(rec)?));
@@ -958,6 +976,7 @@ fn legacy_snapshot(state_dir: &Path, workspace: &str) -> Option<Snapshot> {
         outputs,
         pending: Vec::new(),
         rollouts: BTreeMap::new(),
+        deposed: Vec::new(),
     })
 }
 

@@ -3,13 +3,14 @@
 //! runs two such phases, as Terraform orders them: before the walk, the old
 //! objects of delete-then-create replaces with whatever being destroyed
 //! depends on them (so `b`, removed, goes before `a` is replaced); after it,
-//! the other deletes and the old objects of create-then-delete replaces (so
-//! their dependents are updated first).
+//! the other deletes, the old objects of create-then-delete replaces (so
+//! their dependents are updated first) and the deposed objects earlier
+//! applies left. A deposed object is in the state until its destroy commits.
 
 use super::{next_batch, ApplyReport, Done, Event, Job, Runner, Step};
 use crate::addr::ResourceAddr;
-use crate::plan::{Action, ResourceChange};
-use landform_state::{Change, ResourceRecord};
+use crate::plan::{deposed_label, Action, Plan, ResourceChange};
+use landform_state::{Change, Deposed, ResourceRecord};
 use std::collections::{HashMap, HashSet};
 
 /// What a destroy is of.
@@ -19,8 +20,27 @@ pub(super) enum Doomed {
     Delete,
     /// The old object of a delete-then-create: its new one is created after.
     Replaced,
-    /// The old object of a create-then-delete: its new one is in the state.
+    /// A deposed object: the old object of a create-then-delete, whose new
+    /// one is in the state, or one an earlier apply left.
     Deposed,
+}
+
+/// One object to destroy.
+pub(super) struct Doom<'p> {
+    pub change: &'p ResourceChange,
+    pub kind: Doomed,
+    /// For a deposed object: the object, as the state has it.
+    pub deposed: Option<Deposed>,
+}
+
+impl Doom<'_> {
+    /// What progress lines and errors call it, unique among the destroys.
+    pub fn id(&self) -> String {
+        match &self.deposed {
+            Some(d) => deposed_label(&self.change.address, &d.key),
+            None => self.change.address.clone(),
+        }
+    }
 }
 
 fn config_addr(c: &ResourceChange) -> String {
@@ -29,15 +49,18 @@ fn config_addr(c: &ResourceChange) -> String {
 
 /// The destroys that go before the walk: every delete-then-create's old
 /// object, and every delete that depends, directly or through others, on one.
-pub(super) fn before_walk(changes: &[ResourceChange]) -> Vec<(&ResourceChange, Doomed)> {
-    let mut out: Vec<(&ResourceChange, Doomed)> =
-        changes.iter().filter(|c| c.action == Action::DeleteThenCreate).map(|c| (c, Doomed::Replaced)).collect();
-    let mut taken: HashSet<&str> = out.iter().map(|(c, _)| c.address.as_str()).collect();
+pub(super) fn before_walk(changes: &[ResourceChange]) -> Vec<Doom<'_>> {
+    let mut out: Vec<Doom> = changes
+        .iter()
+        .filter(|c| c.action == Action::DeleteThenCreate)
+        .map(|c| Doom { change: c, kind: Doomed::Replaced, deposed: None })
+        .collect();
+    let mut taken: HashSet<&str> = out.iter().map(|d| d.change.address.as_str()).collect();
     loop {
-        let blocks: HashSet<String> = out.iter().map(|(c, _)| config_addr(c)).collect();
+        let blocks: HashSet<String> = out.iter().map(|d| config_addr(d.change)).collect();
         let more: Vec<&ResourceChange> = changes
             .iter()
-            .filter(|c| c.action == Action::Delete && !taken.contains(c.address.as_str()))
+            .filter(|c| c.action == Action::Delete && c.deposed.is_none() && !taken.contains(c.address.as_str()))
             .filter(|c| c.dependencies.iter().any(|d| blocks.contains(d)))
             .collect();
         if more.is_empty() {
@@ -45,34 +68,58 @@ pub(super) fn before_walk(changes: &[ResourceChange]) -> Vec<(&ResourceChange, D
         }
         for c in more {
             taken.insert(&c.address);
-            out.push((c, Doomed::Delete));
+            out.push(Doom { change: c, kind: Doomed::Delete, deposed: None });
         }
     }
+}
+
+/// The destroys that go after the walk: the other deletes, the objects this
+/// apply deposed (`made`) and those earlier applies left (`left`, the plan's
+/// deposed changes, as the state has them).
+pub(super) fn after_walk<'p>(plan: &'p Plan, early: &[Doom], made: &[Deposed], left: &[Deposed]) -> Vec<Doom<'p>> {
+    let done_early: HashSet<String> = early.iter().map(Doom::id).collect();
+    let mut out: Vec<Doom> = Vec::new();
+    for c in &plan.resource_changes {
+        match (c.action, &c.deposed) {
+            (Action::Delete, None) if !done_early.contains(&c.address) => {
+                out.push(Doom { change: c, kind: Doomed::Delete, deposed: None })
+            }
+            (Action::CreateThenDelete, None) => {
+                for d in made.iter().filter(|d| d.record.addr == c.address) {
+                    out.push(Doom { change: c, kind: Doomed::Deposed, deposed: Some(d.clone()) });
+                }
+            }
+            (Action::Delete, Some(key)) => {
+                if let Some(d) = left.iter().find(|d| d.record.addr == c.address && &d.key == key) {
+                    out.push(Doom { change: c, kind: Doomed::Deposed, deposed: Some(d.clone()) });
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 impl Runner<'_, '_> {
     pub(super) async fn delete_phase(
         &mut self,
-        deletes: &[(&ResourceChange, Doomed)],
+        deletes: &[Doom<'_>],
         state: &mut HashMap<String, ResourceRecord>,
         report: &mut ApplyReport,
         rx: &mut tokio::sync::mpsc::UnboundedReceiver<Done>,
     ) {
         // A resource is destroyed only after everything being destroyed that depends on it.
-        let mut blockers: HashMap<String, usize> = deletes.iter().map(|(c, _)| (c.address.clone(), 0)).collect();
+        let mut blockers: HashMap<String, usize> = deletes.iter().map(|d| (d.id(), 0)).collect();
         let mut dependents_of: HashMap<String, Vec<String>> = HashMap::new();
-        for (c, _) in deletes {
-            for (d, _) in deletes {
-                if d.dependencies.contains(&config_addr(c)) && d.address != c.address {
-                    *blockers.get_mut(&c.address).unwrap_or(&mut 0) += 1;
-                    dependents_of.entry(d.address.clone()).or_default().push(c.address.clone());
+        for c in deletes {
+            for d in deletes {
+                if d.change.dependencies.contains(&config_addr(c.change)) && d.change.address != c.change.address {
+                    *blockers.get_mut(&c.id()).unwrap_or(&mut 0) += 1;
+                    dependents_of.entry(d.id()).or_default().push(c.id());
                 }
             }
         }
-        let by_addr: HashMap<&str, &(&ResourceChange, Doomed)> =
-            deletes.iter().map(|e| (e.0.address.as_str(), e)).collect();
-        let deposed: HashMap<String, ResourceRecord> =
-            self.deposed.iter().map(|r| (r.addr.clone(), r.clone())).collect();
+        let by_addr: HashMap<String, &Doom> = deletes.iter().map(|e| (e.id(), e)).collect();
         let mut ready: Vec<String> = blockers.iter().filter(|(_, b)| **b == 0).map(|(a, _)| a.clone()).collect();
         ready.sort();
         loop {
@@ -80,7 +127,8 @@ impl Runner<'_, '_> {
                 if self.stopping() {
                     continue;
                 }
-                let (c, kind) = *by_addr[addr.as_str()];
+                let doom = by_addr[addr.as_str()];
+                let (c, kind) = (doom.change, doom.kind);
                 let Some(provider) = self.ctx.providers.by_name(&c.provider_name).cloned() else {
                     report.errors.push((
                         addr.clone(),
@@ -94,9 +142,9 @@ impl Runner<'_, '_> {
                     }
                     continue;
                 };
-                let prior = match kind {
-                    Doomed::Deposed => deposed.get(&addr).map(|r| r.attributes.clone()),
-                    Doomed::Delete | Doomed::Replaced => state.get(&addr).map(|r| r.attributes.clone()),
+                let prior = match &doom.deposed {
+                    Some(d) => Some(d.record.attributes.clone()),
+                    None => state.get(&addr).map(|r| r.attributes.clone()),
                 };
                 if prior.is_none() && kind != Doomed::Delete {
                     // No old object: nothing to destroy; what waits on it goes on.
@@ -113,6 +161,7 @@ impl Runner<'_, '_> {
                     data: false,
                     prior,
                     config: None,
+                    depose: false,
                 });
             }
             if self.in_flight == 0 {
@@ -121,17 +170,22 @@ impl Runner<'_, '_> {
             let Some(mut batch) = next_batch(rx).await else { break };
             self.in_flight -= batch.len();
             batch.retain(|d| d.started);
-            // A deposed object is not in the state: its destroy commits nothing.
             let commits: Vec<Change> = batch
                 .iter()
-                .filter(|d| d.result.is_ok() && by_addr.get(d.addr.as_str()).is_some_and(|e| e.1 != Doomed::Deposed))
-                .map(|d| Change::Delete(d.addr.clone()))
+                .filter(|d| d.result.is_ok())
+                .filter_map(|d| {
+                    let doom = by_addr.get(d.addr.as_str())?;
+                    Some(match &doom.deposed {
+                        Some(x) => Change::DeleteDeposed { addr: doom.change.address.clone(), key: x.key.clone() },
+                        None => Change::Delete(d.addr.clone()),
+                    })
+                })
                 .collect();
             if !commits.is_empty() {
                 self.commit(commits, report);
             }
             for done in batch {
-                let kind = by_addr.get(done.addr.as_str()).map_or(Doomed::Delete, |e| e.1);
+                let kind = by_addr.get(done.addr.as_str()).map_or(Doomed::Delete, |e| e.kind);
                 match done.result {
                     Ok(_) => {
                         match kind {
@@ -143,7 +197,7 @@ impl Runner<'_, '_> {
                             Doomed::Delete => {
                                 state.remove(&done.addr);
                             }
-                            // Not in the state: its new object is.
+                            // Its instance's current object, if any, stays.
                             Doomed::Deposed => {}
                         }
                         report.destroyed += 1;
@@ -163,7 +217,7 @@ impl Runner<'_, '_> {
                         });
                         let words = match kind {
                             Doomed::Deposed => format!(
-                                "its old object (replaced by a new one, which is in the state) could not be destroyed: {e}"
+                                "this old object (replaced by a new one) could not be destroyed; it stays in the state, and the next apply destroys it: {e}"
                             ),
                             _ => e.to_string(),
                         };
@@ -172,7 +226,7 @@ impl Runner<'_, '_> {
                             self.not_destroyed.insert(done.addr.clone());
                         }
                         for dep in dependents_of.get(&done.addr).cloned().unwrap_or_default() {
-                            if by_addr.get(dep.as_str()).is_some_and(|e| e.1 == Doomed::Replaced) {
+                            if by_addr.get(dep.as_str()).is_some_and(|e| e.kind == Doomed::Replaced) {
                                 self.not_destroyed.insert(dep.clone());
                             }
                             self.progress.event(Event::Skipped { addr: dep, because: done.addr.clone() });
@@ -182,9 +236,9 @@ impl Runner<'_, '_> {
             }
         }
         // A replace whose old object was never destroyed (a stop) is not created.
-        for (c, kind) in deletes {
-            if *kind == Doomed::Replaced && state.contains_key(&c.address) {
-                self.not_destroyed.insert(c.address.clone());
+        for d in deletes {
+            if d.kind == Doomed::Replaced && state.contains_key(&d.change.address) {
+                self.not_destroyed.insert(d.change.address.clone());
             }
         }
     }

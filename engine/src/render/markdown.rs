@@ -89,7 +89,7 @@ fn details(c: &ResourceChange) -> String {
     format!(
         "<details><summary>{} <code>{}</code>{forces}</summary>\n\n```diff\n{body}```\n\n</details>\n",
         verb(c.action),
-        html(&c.address)
+        html(&c.label())
     )
 }
 
@@ -121,7 +121,7 @@ pub fn plan_markdown(plan: &Plan, ctx: &Context) -> String {
         );
         // The list itself could be long: it is kept short, the details below have the rest.
         for c in dangerous.iter().take(20) {
-            let _ = writeln!(head, "> - `{}` ({})", clean(&c.address), verb(c.action));
+            let _ = writeln!(head, "> - `{}` ({})", clean(&c.label()), verb(c.action));
         }
         if dangerous.len() > 20 {
             let _ = writeln!(head, "> - … and {} more", dangerous.len() - 20);

@@ -122,8 +122,16 @@ fn header(c: &ResourceChange, col: &Colors) -> (String, String) {
                 col.bold, c.address, col.reset, col.dim, col.reset
             )
         }
-        _ => format!("  {}# {}{} {what}", col.bold, c.address, col.reset),
+        _ => format!("  {}# {}{} {what}", col.bold, c.label(), col.reset),
     };
+    if c.deposed.is_some() {
+        let why = if c.action == Action::Forget {
+            "(it is the instance's current object: it is only removed from the state's deposed objects)"
+        } else {
+            "(left over from a partially-failed replacement of this instance)"
+        };
+        let _ = write!(h, "\n  {}# {why}{}", col.dim, col.reset);
+    }
     if let (Some(id), false) = (&c.importing, c.action == Action::NoOp) {
         let _ = write!(h, "\n  {}# (imported from \"{id}\"){}", col.dim, col.reset);
     }
@@ -498,6 +506,10 @@ pub fn plan_json(
             // As Terraform: present only on a moved object.
             if let Some(prev) = &c.previous_address {
                 v["previous_address"] = json!(prev);
+            }
+            // As Terraform: a deposed object's key.
+            if let Some(key) = &c.deposed {
+                v["deposed"] = json!(key);
             }
             v
         })

@@ -184,7 +184,7 @@ pub fn planned_values(plan: &Plan, prior: Option<&Snapshot>, schemas: Schemas) -
         prior.map(|p| p.resources.iter().map(|r| (r.addr.as_str(), r)).collect()).unwrap_or_default();
     let mut seen: BTreeSet<&str> = BTreeSet::new();
     let mut resources = Vec::new();
-    for c in &plan.resource_changes {
+    for c in plan.resource_changes.iter().filter(|c| c.deposed.is_none()) {
         seen.insert(&c.address);
         if c.action == Action::Delete {
             continue;

@@ -188,3 +188,36 @@ fn a_rebuild_stopped_between_its_renames_is_finished_on_open() {
     drop(_store);
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// A deposed object is a record of its own (`d/KEY/ADDR`): deposing takes the
+/// instance's current record away in the same commit, it survives a reopen
+/// (the manifest's digest counts it), an address with `/` in its key is kept
+/// whole, and deleting it leaves the instance's new record alone.
+#[test]
+fn a_deposed_object_is_kept_apart_from_its_instance_and_survives_a_reopen() {
+    let dir = std::env::temp_dir().join(format!("landform-deposed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let addr = r#"local_file.a["x/y"]"#;
+    let old = crate::Deposed { key: crate::Deposed::new_key(), record: record(addr, "old") };
+    {
+        let (store, _) = SledStore::open(&dir, "default", &key(4)).unwrap();
+        store.commit(&[Change::Put(Box::new(record(addr, "old")))]).unwrap();
+        store.commit(&[Change::Depose(Box::new(old.clone()))]).unwrap();
+        let snap = store.load().unwrap();
+        assert!(snap.resources.is_empty());
+        assert_eq!(snap.deposed, vec![old.clone()]);
+        store.commit(&[Change::Put(Box::new(record(addr, "new")))]).unwrap();
+    }
+    let (store, snap) = SledStore::open(&dir, "default", &key(4)).unwrap();
+    assert_eq!(snap.deposed, vec![old.clone()]);
+    assert_eq!(snap.resources[0].attributes["content"], "new");
+    let mut expected = snap.clone();
+    store.commit(&[Change::DeleteDeposed { addr: addr.into(), key: old.key.clone() }]).unwrap();
+    expected.apply(&[Change::DeleteDeposed { addr: addr.into(), key: old.key.clone() }]);
+    drop(store);
+    let (_store, snap) = SledStore::open(&dir, "default", &key(4)).unwrap();
+    assert!(snap.deposed.is_empty());
+    assert_eq!(snap.resources, expected.resources);
+    drop(_store);
+    let _ = std::fs::remove_dir_all(&dir);
+}
