@@ -615,3 +615,36 @@ fn terraforms_pg_backend_block_is_the_postgresql_backend_and_others_are_refused(
         assert!(err.contains("Unsupported backend") && err.contains(line) && err.contains("backend \"pg\""), "{err}");
     }
 }
+
+/// Issue 27: a deposed object (the old object of a create_before_destroy
+/// replacement whose destroy failed) is a row of its own in PostgreSQL
+/// (kind `d`), read back by the next plan and removed when the next apply
+/// destroys it.
+#[test]
+fn a_deposed_object_is_kept_in_postgresql_until_it_is_destroyed() {
+    let pg = Postgres::start();
+    let cfg = r#"
+variable "v" {
+  default = "1"
+}
+resource "local_exec" "e" {
+  create  = "echo ${var.v} > e-${var.v}.txt"
+  destroy = "test -e allow && rm -f e-${var.v}.txt"
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+"#;
+    let f = Fixture::new("pg-deposed", cfg);
+    ok(&f, &pg, &["apply", "--auto-approve"]);
+    let out = on(&f, &pg, &["apply", "--auto-approve", "--var", "v=2"]);
+    assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(pg.sql("SELECT count(*) FROM landform.records WHERE kind = 'd'"), "1");
+    assert_eq!(pg.sql("SELECT count(*) FROM landform.records WHERE kind = 'r'"), "1");
+    let plan = ok(&f, &pg, &["plan", "--var", "v=2"]);
+    assert!(plan.contains("(deposed object ") && plan.contains("1 to destroy"), "{plan}");
+    std::fs::write(f.path("allow"), "").unwrap();
+    ok(&f, &pg, &["apply", "--auto-approve", "--var", "v=2"]);
+    assert_eq!(pg.sql("SELECT count(*) FROM landform.records WHERE kind = 'd'"), "0");
+    assert!(!f.path("e-1.txt").exists() && f.path("e-2.txt").exists());
+}
