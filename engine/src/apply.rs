@@ -10,6 +10,7 @@ use crate::convert::{coerce, to_config, to_value};
 use crate::plan::{Action, Plan, ResourceChange};
 use crate::planner::{config_hash, resource_dependencies};
 use crate::providers::Providers;
+use crate::walk::Walk;
 use crate::world::World;
 use landform_lang::config::{Mode, Resource};
 use landform_lang::diag::Diagnostic;
@@ -24,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod consistent;
-mod delete;
+mod destroy;
 mod rollouts;
 
 /// What apply tells the person watching.
@@ -164,6 +165,8 @@ struct Done {
     step: Step,
     result: Result<Option<Object>, ProviderError>,
     elapsed: Duration,
+    /// The destroy (`destroy::Doom`) this finishes, if it is one.
+    doom: Option<usize>,
 }
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -190,6 +193,8 @@ struct Job {
     /// object is another object (not rewritten in place): the old one is
     /// deposed before this runs.
     depose: bool,
+    /// The destroy (`destroy::Doom`) this is, if it is one.
+    doom: Option<usize>,
 }
 
 impl Job {
@@ -296,6 +301,8 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         intended: HashSet::new(),
         planned: consistent::Planned::of(plan),
         deposed: Vec::new(),
+        destroying: HashMap::new(),
+        failed_destroys: HashSet::new(),
         seen: HashSet::new(),
         not_destroyed: HashSet::new(),
         replaced_old: HashMap::new(),
@@ -352,40 +359,36 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Done>();
     run.tx = Some(tx);
 
-    // Old objects of delete-then-create replaces, after whatever being
-    // destroyed depends on them; their new objects are created in the walk.
-    let early = delete::before_walk(&plan.resource_changes);
-    if !early.is_empty() && !run.stopping() {
-        run.delete_phase(&early, &mut state, &mut report, &mut rx).await;
-    }
-
-    // Forward: creates, updates, replaces and reads, in dependency order.
-    let mut indegree: HashMap<NodeIndex, usize> =
-        graph.dag.g.node_indices().map(|n| (n, graph.dag.dependencies(n).count())).collect();
-    let mut ready: Vec<NodeIndex> = indegree.iter().filter(|(_, d)| **d == 0).map(|(n, _)| *n).collect();
-    ready.sort();
-    let mut completed: Vec<NodeIndex> = Vec::new();
+    // One walk: the graph's nodes and the plan's destroys, ordered by
+    // Terraform's rules (`apply/destroy.rs`); a node starts once everything
+    // it waits for has completed.
+    let destroys = destroy::destroys(plan, &graph, &ctx.state);
+    let nodes = graph.dag.g.node_count();
+    let edges: Vec<(usize, usize)> = graph
+        .dag
+        .g
+        .node_indices()
+        .flat_map(|n| graph.dag.dependencies(n).map(move |d| (n.index(), d.index())))
+        .chain(destroys.after_destroys.iter().map(|(i, j)| (nodes + i, nodes + j)))
+        .chain(destroys.after_nodes.iter().map(|(i, n)| (nodes + i, n.index())))
+        .chain(destroys.before_nodes.iter().map(|(n, i)| (n.index(), nodes + i)))
+        .collect();
+    let mut walk = Walk::new(nodes + destroys.dooms.len(), edges);
     loop {
-        while let Some(n) = ready.pop() {
+        while let Some(id) = walk.next_ready() {
             if run.stopping() {
                 continue;
             }
-            if run.start_node(n, &changes, &mut state, &mut report) {
-                completed.push(n);
+            let completed = if id < nodes {
+                run.start_node(NodeIndex::new(id), &changes, &mut state, &mut report)
+            } else {
+                let i = id - nodes;
+                let failed_before = run.failed_before(walk.dependencies(id), nodes, &destroys.dooms);
+                run.start_destroy(i, &destroys.dooms[i], failed_before, &state, &mut report)
+            };
+            if completed {
+                walk.complete(id);
             }
-        }
-        while let Some(n) = completed.pop() {
-            for d in graph.dag.dependents(n).collect::<Vec<_>>() {
-                if let Some(deg) = indegree.get_mut(&d) {
-                    *deg -= 1;
-                    if *deg == 0 {
-                        ready.push(d);
-                    }
-                }
-            }
-        }
-        if !ready.is_empty() {
-            continue;
         }
         run.launch(&mut state, &mut report);
         if run.in_flight == 0 {
@@ -393,8 +396,12 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         }
         let Some(batch) = next_batch(&mut rx).await else { break };
         run.in_flight -= batch.len();
-        for n in run.finish_batch(batch, &mut state, &mut report) {
-            completed.push(n);
+        let (destroyed, others): (Vec<Done>, Vec<Done>) = batch.into_iter().partition(|d| d.doom.is_some());
+        for i in run.finish_destroys(destroyed, &destroys.dooms, &mut state, &mut report) {
+            walk.complete(nodes + i);
+        }
+        for n in run.finish_batch(others, &mut state, &mut report) {
+            walk.complete(n.index());
         }
     }
     if run.stopping() {
@@ -408,17 +415,6 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
     // `check` assertions, those unknown at plan time included: warnings.
     if !plan.destroy && !report.interrupted {
         crate::planner::check_blocks(&graph, &run.world, ctx.host, &mut report.diagnostics);
-    }
-
-    // Backward: the other deletes, the old objects of create-then-delete
-    // replaces (their dependents updated by now) and the deposed objects
-    // earlier applies left, dependents first.
-    let deletes = delete::after_walk(plan, &early, &run.deposed, &ctx.state.deposed);
-    if !deletes.is_empty() && !report.interrupted {
-        run.delete_phase(&deletes, &mut state, &mut report, &mut rx).await;
-    }
-    if run.stopping() {
-        report.interrupted = true;
     }
 
     // Rollouts, once every resource change is in, and only if all went well.
@@ -536,6 +532,10 @@ struct Runner<'a, 'g> {
     /// Old objects of create-then-delete replaces, deposed in the state
     /// before their successors are created, destroyed after the walk.
     deposed: Vec<Deposed>,
+    /// The key of the deposed object each destroy under way is of.
+    destroying: HashMap<usize, String>,
+    /// Destroys that failed or were skipped: what waits on them is skipped.
+    failed_destroys: HashSet<usize>,
     /// Every instance address the walk found in the configuration.
     seen: HashSet<String>,
     /// Delete-then-create replaces whose old object could not be destroyed.
@@ -623,11 +623,11 @@ impl<'a, 'g> Runner<'a, 'g> {
         let progress = self.progress.clone();
         tokio::spawn(async move {
             let _permit = sem.acquire_owned().await;
-            let (addr, action, step) = (job.addr.clone(), job.action, job.step);
+            let (addr, action, step, doom) = (job.addr.clone(), job.action, job.step, job.doom);
             if stop.load(Ordering::SeqCst) {
                 if let Some(tx) = tx {
-                    let _ =
-                        tx.send(Done { addr, action, started: false, step, result: Ok(None), elapsed: Duration::ZERO });
+                    let elapsed = Duration::ZERO;
+                    let _ = tx.send(Done { addr, action, started: false, step, result: Ok(None), elapsed, doom });
                 }
                 return;
             }
@@ -640,9 +640,23 @@ impl<'a, 'g> Runner<'a, 'g> {
                 .await
                 .unwrap_or_else(|e| Err(ProviderError::new("Provider crashed", e.to_string())));
             if let Some(tx) = tx {
-                let _ = tx.send(Done { addr, action, started: true, step, result, elapsed: started.elapsed() });
+                let elapsed = started.elapsed();
+                let _ = tx.send(Done { addr, action, started: true, step, result, elapsed, doom });
             }
         });
+    }
+
+    /// What failed among the walk nodes a destroy waits for (resource nodes,
+    /// `0..nodes`, then destroys), if anything did: it is skipped then.
+    fn failed_before(&self, waits_for: &[usize], nodes: usize, dooms: &[destroy::Doom]) -> Option<String> {
+        waits_for.iter().find_map(|&w| {
+            if w < nodes {
+                let n = NodeIndex::new(w);
+                self.failed.contains(&n).then(|| self.graph.label(&self.graph.dag.g[n]))
+            } else {
+                self.failed_destroys.contains(&(w - nodes)).then(|| dooms[w - nodes].change.address.clone())
+            }
+        })
     }
 
     /// Does a node fail because something it depends on failed?
@@ -883,6 +897,7 @@ impl<'a, 'g> Runner<'a, 'g> {
                 prior: job_prior,
                 config: job_config,
                 depose,
+                doom: None,
             });
         }
         report.diagnostics.extend(diags);

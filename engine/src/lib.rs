@@ -20,6 +20,7 @@ pub mod render;
 pub mod rollout;
 pub mod schema_check;
 pub mod sensitivity;
+pub mod walk;
 pub mod world;
 
 pub use addr::ResourceAddr;
