@@ -90,6 +90,16 @@ pub fn resource_dependencies(g: &ConfigGraph, n: petgraph::graph::NodeIndex) -> 
     out.into_iter().collect()
 }
 
+/// The graph's nodes one at a time, each after everything it depends on: the
+/// walk (`crate::walk`) as the planner drives it.
+fn walk_order(g: &ConfigGraph) -> Vec<petgraph::graph::NodeIndex> {
+    let edges = g.dag.g.node_indices().flat_map(|n| g.dag.dependencies(n).map(move |d| (n.index(), d.index())));
+    crate::walk::Walk::sequential(g.dag.g.node_count(), edges)
+        .into_iter()
+        .map(petgraph::graph::NodeIndex::new)
+        .collect()
+}
+
 /// `module.a.module.b` for the path `[a, b]`.
 pub fn module_addr(m: &ModulePath) -> String {
     m.iter().map(|n| format!("module.{n}")).collect::<Vec<_>>().join(".")
@@ -177,7 +187,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
     let mut output_changes = Vec::new();
     let mut data_reads = Vec::new();
     let replace: HashSet<String> = opts.replace.iter().map(|a| a.to_string()).collect();
-    let order = graph.dag.topo_order().unwrap_or_default();
+    let order = walk_order(&graph);
     let mut world = World::new(&graph, ctx.variables.clone(), ctx.host);
     for n in order {
         let node = graph.dag.g[n].clone();
