@@ -5,14 +5,14 @@
 //! in flight finish and commit.
 
 use crate::addr::{Key, ResourceAddr};
-use crate::build::{ConfigGraph, ModulePath, Node};
-use crate::convert::{coerce, to_config, to_value};
+use crate::build::{ConfigGraph, ModulePath};
+use crate::convert::to_value;
 use crate::plan::{Action, Plan, ResourceChange};
 use crate::planner::{config_hash, resource_dependencies};
 use crate::providers::Providers;
 use crate::walk::Walk;
 use crate::world::World;
-use landform_lang::config::{Mode, Resource};
+use landform_lang::config::Mode;
 use landform_lang::diag::Diagnostic;
 use landform_lang::module::LoadedModule;
 use landform_lang::{Host, SourceMap, Value};
@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 mod consistent;
 mod destroy;
 mod rollouts;
+mod start;
 
 /// What apply tells the person watching.
 #[derive(Clone, Debug)]
@@ -258,152 +259,14 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
             return report;
         }
     };
-    // The instances' changes; deposed objects are destroyed after the walk.
-    let changes: HashMap<&str, &ResourceChange> =
-        plan.resource_changes.iter().filter(|c| c.deposed.is_none()).map(|c| (c.address.as_str(), c)).collect();
-    // A replace is two operations: a create and a destroy.
-    let total = plan
-        .resource_changes
-        .iter()
-        .map(|c| match c.action {
-            Action::NoOp | Action::Forget => 0,
-            a if a.is_replace() => 2,
-            _ => 1,
-        })
-        .sum::<usize>();
-    // Each rollout step still to take is one more: it is done when its analysis passes.
-    let steps: usize = plan
-        .rollouts
-        .iter()
-        .map(|r| {
-            let done = crate::rollout::share(r, &r.from);
-            r.steps.iter().filter(|p| **p > done + 1e-9).count()
-        })
-        .sum();
-    progress.event(Event::Total(total + steps));
+    progress.event(Event::Total(operations(plan)));
     let mut state: HashMap<String, ResourceRecord> =
         ctx.state.resources.iter().map(|r| (r.addr.clone(), r.clone())).collect();
-    let mut run = Runner {
-        ctx: &ctx,
-        graph: &graph,
-        world: World::new(&graph, ctx.variables.clone(), ctx.host),
-        sem: Arc::new(tokio::sync::Semaphore::new(ctx.parallelism.max(1))),
-        tx: None,
-        in_flight: 0,
-        pending: HashMap::new(),
-        node_waiting: HashMap::new(),
-        failed: HashSet::new(),
-        outputs: BTreeMap::new(),
-        progress,
-        journal: Vec::new(),
-        commits: 0,
-        queue: Vec::new(),
-        intended: HashSet::new(),
-        planned: consistent::Planned::of(plan),
-        deposed: Vec::new(),
-        destroying: HashMap::new(),
-        failed_destroys: HashSet::new(),
-        seen: HashSet::new(),
-        not_destroyed: HashSet::new(),
-        replaced_old: HashMap::new(),
-    };
-    // Moves and forgets first, then what refresh saw: apply evaluates from
-    // the state as the plan saw it, in one commit.
-    let mut renamed: Vec<(String, ResourceRecord)> = Vec::new();
-    for m in &plan.moved {
-        if let (Some(r), Ok(to)) = (state.get(&m.from), crate::addr::ResourceAddr::parse(&m.to)) {
-            let mut r = r.clone();
-            crate::moved::rename(&mut r, &to);
-            renamed.push((m.from.clone(), r));
-        }
-    }
-    let forgotten: Vec<&str> = plan
-        .resource_changes
-        .iter()
-        .filter(|c| c.action == Action::Forget && c.deposed.is_none())
-        .map(|c| c.address.as_str())
-        .collect();
-    // A deposed object that is its instance's current object only leaves the deposed ones.
-    let deposed_forgotten = plan.resource_changes.iter().filter_map(|c| match (&c.deposed, c.action) {
-        (Some(key), Action::Forget) => Some(Change::DeleteDeposed { addr: c.address.clone(), key: key.clone() }),
-        _ => None,
-    });
-    let mut seen: Vec<Change> = Vec::new();
-    for (from, r) in &renamed {
-        seen.push(Change::Delete(from.clone()));
-        seen.push(Change::Put(Box::new(r.clone())));
-    }
-    seen.extend(forgotten.iter().map(|a| Change::Delete(a.to_string())));
-    seen.extend(deposed_forgotten);
-    seen.extend(plan.interrupted.iter().map(|i| Change::ClearIntent(i.address.clone())));
-    seen.extend(plan.gone.iter().map(|a| Change::Delete(a.clone())));
-    seen.extend(plan.refreshed.iter().map(|r| Change::Put(Box::new(r.clone()))));
-    if !seen.is_empty() && run.commit(seen, &mut report) {
-        for (from, r) in renamed {
-            state.remove(&from);
-            state.insert(r.addr.clone(), r);
-        }
-        for a in &forgotten {
-            state.remove(*a);
-        }
-        report.moved = plan.moved.len();
-        report.forgotten = forgotten.len();
-        for a in &plan.gone {
-            state.remove(a);
-        }
-        for r in &plan.refreshed {
-            state.insert(r.addr.clone(), r.clone());
-        }
-        report.imported = plan.resource_changes.iter().filter(|c| c.importing.is_some()).count();
-    }
+    let mut run = Runner::new(&ctx, &graph, plan, progress);
+    run.save_what_the_plan_saw(plan, &mut state, &mut report);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Done>();
     run.tx = Some(tx);
-
-    // One walk: the graph's nodes and the plan's destroys, ordered by
-    // Terraform's rules (`apply/destroy.rs`); a node starts once everything
-    // it waits for has completed.
-    let destroys = destroy::destroys(plan, &graph, &ctx.state);
-    let nodes = graph.dag.g.node_count();
-    let edges: Vec<(usize, usize)> = graph
-        .dag
-        .g
-        .node_indices()
-        .flat_map(|n| graph.dag.dependencies(n).map(move |d| (n.index(), d.index())))
-        .chain(destroys.after_destroys.iter().map(|(i, j)| (nodes + i, nodes + j)))
-        .chain(destroys.after_nodes.iter().map(|(i, n)| (nodes + i, n.index())))
-        .chain(destroys.before_nodes.iter().map(|(n, i)| (n.index(), nodes + i)))
-        .collect();
-    let mut walk = Walk::new(nodes + destroys.dooms.len(), edges);
-    loop {
-        while let Some(id) = walk.next_ready() {
-            if run.stopping() {
-                continue;
-            }
-            let completed = if id < nodes {
-                run.start_node(NodeIndex::new(id), &changes, &mut state, &mut report)
-            } else {
-                let i = id - nodes;
-                let failed_before = run.failed_before(walk.dependencies(id), nodes, &destroys.dooms);
-                run.start_destroy(i, &destroys.dooms[i], failed_before, &state, &mut report)
-            };
-            if completed {
-                walk.complete(id);
-            }
-        }
-        run.launch(&mut state, &mut report);
-        if run.in_flight == 0 {
-            break;
-        }
-        let Some(batch) = next_batch(&mut rx).await else { break };
-        run.in_flight -= batch.len();
-        let (destroyed, others): (Vec<Done>, Vec<Done>) = batch.into_iter().partition(|d| d.doom.is_some());
-        for i in run.finish_destroys(destroyed, &destroys.dooms, &mut state, &mut report) {
-            walk.complete(nodes + i);
-        }
-        for n in run.finish_batch(others, &mut state, &mut report) {
-            walk.complete(n.index());
-        }
-    }
+    run.walk(plan, &mut state, &mut report, &mut rx).await;
     if run.stopping() {
         report.interrupted = true;
     }
@@ -427,27 +290,9 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
             }
         }
     }
-
     // Outputs of the root module, once everything they could use is applied.
     if !report.interrupted {
-        let outputs: BTreeMap<String, OutputRecord> = if plan.destroy {
-            BTreeMap::new()
-        } else {
-            // An output that a failure kept from being evaluated keeps its last
-            // value: outputs never disappear from the state after a partial failure.
-            let declared: HashSet<&str> = ctx.tree.module.outputs.iter().map(|o| o.name.as_str()).collect();
-            let mut outputs: BTreeMap<String, OutputRecord> = ctx
-                .state
-                .outputs
-                .iter()
-                .filter(|(name, _)| declared.contains(name.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            outputs.extend(std::mem::take(&mut run.outputs));
-            outputs
-        };
-        run.commit(vec![Change::Outputs(outputs.clone())], &mut report);
-        report.outputs = outputs;
+        run.save_outputs(plan, &mut report);
     }
     if report.state_error.is_some() {
         let mut snap = ctx.state.clone();
@@ -458,6 +303,30 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
         report.recovery = Some(snap);
     }
     report
+}
+
+/// How many operations applying `plan` runs: a replace is two (a create and
+/// a destroy), and each rollout step still to take is one more (done when its
+/// analysis passes).
+fn operations(plan: &Plan) -> usize {
+    let changes = plan
+        .resource_changes
+        .iter()
+        .map(|c| match c.action {
+            Action::NoOp | Action::Forget => 0,
+            a if a.is_replace() => 2,
+            _ => 1,
+        })
+        .sum::<usize>();
+    let steps: usize = plan
+        .rollouts
+        .iter()
+        .map(|r| {
+            let done = crate::rollout::share(r, &r.from);
+            r.steps.iter().filter(|p| **p > done + 1e-9).count()
+        })
+        .sum();
+    changes + steps
 }
 
 /// A committed change as the journal keeps it: records as their JSON text,
@@ -510,6 +379,9 @@ struct Runner<'a, 'g> {
     // Shared with the tasks that run operations, which report their own start.
     ctx: &'a ApplyContext<'a>,
     graph: &'g ConfigGraph<'g>,
+    /// The plan's changes by instance address (deposed objects' are the
+    /// destroys of `apply/destroy.rs`).
+    changes: HashMap<&'a str, &'a ResourceChange>,
     world: World<'g>,
     sem: Arc<tokio::sync::Semaphore>,
     tx: Option<tokio::sync::mpsc::UnboundedSender<Done>>,
@@ -546,6 +418,175 @@ struct Runner<'a, 'g> {
 }
 
 impl<'a, 'g> Runner<'a, 'g> {
+    fn new(ctx: &'a ApplyContext<'a>, graph: &'g ConfigGraph<'g>, plan: &'a Plan, progress: Arc<dyn Progress>) -> Self {
+        Runner {
+            ctx,
+            graph,
+            changes: plan
+                .resource_changes
+                .iter()
+                .filter(|c| c.deposed.is_none())
+                .map(|c| (c.address.as_str(), c))
+                .collect(),
+            world: World::new(graph, ctx.variables.clone(), ctx.host),
+            sem: Arc::new(tokio::sync::Semaphore::new(ctx.parallelism.max(1))),
+            tx: None,
+            in_flight: 0,
+            pending: HashMap::new(),
+            node_waiting: HashMap::new(),
+            failed: HashSet::new(),
+            outputs: BTreeMap::new(),
+            progress,
+            journal: Vec::new(),
+            commits: 0,
+            queue: Vec::new(),
+            intended: HashSet::new(),
+            planned: consistent::Planned::of(plan),
+            deposed: Vec::new(),
+            destroying: HashMap::new(),
+            failed_destroys: HashSet::new(),
+            seen: HashSet::new(),
+            not_destroyed: HashSet::new(),
+            replaced_old: HashMap::new(),
+        }
+    }
+
+    /// Moves and forgets first, then what refresh saw: apply evaluates from
+    /// the state as the plan saw it, saved in one commit.
+    fn save_what_the_plan_saw(
+        &mut self,
+        plan: &Plan,
+        state: &mut HashMap<String, ResourceRecord>,
+        report: &mut ApplyReport,
+    ) {
+        let mut renamed: Vec<(String, ResourceRecord)> = Vec::new();
+        for m in &plan.moved {
+            if let (Some(r), Ok(to)) = (state.get(&m.from), crate::addr::ResourceAddr::parse(&m.to)) {
+                let mut r = r.clone();
+                crate::moved::rename(&mut r, &to);
+                renamed.push((m.from.clone(), r));
+            }
+        }
+        let forgotten: Vec<&str> = plan
+            .resource_changes
+            .iter()
+            .filter(|c| c.action == Action::Forget && c.deposed.is_none())
+            .map(|c| c.address.as_str())
+            .collect();
+        // A deposed object that is its instance's current object only leaves the deposed ones.
+        let deposed_forgotten = plan.resource_changes.iter().filter_map(|c| match (&c.deposed, c.action) {
+            (Some(key), Action::Forget) => Some(Change::DeleteDeposed { addr: c.address.clone(), key: key.clone() }),
+            _ => None,
+        });
+        let mut seen: Vec<Change> = Vec::new();
+        for (from, r) in &renamed {
+            seen.push(Change::Delete(from.clone()));
+            seen.push(Change::Put(Box::new(r.clone())));
+        }
+        seen.extend(forgotten.iter().map(|a| Change::Delete(a.to_string())));
+        seen.extend(deposed_forgotten);
+        seen.extend(plan.interrupted.iter().map(|i| Change::ClearIntent(i.address.clone())));
+        seen.extend(plan.gone.iter().map(|a| Change::Delete(a.clone())));
+        seen.extend(plan.refreshed.iter().map(|r| Change::Put(Box::new(r.clone()))));
+        if seen.is_empty() || !self.commit(seen, report) {
+            return;
+        }
+        for (from, r) in renamed {
+            state.remove(&from);
+            state.insert(r.addr.clone(), r);
+        }
+        for a in &forgotten {
+            state.remove(*a);
+        }
+        report.moved = plan.moved.len();
+        report.forgotten = forgotten.len();
+        for a in &plan.gone {
+            state.remove(a);
+        }
+        for r in &plan.refreshed {
+            state.insert(r.addr.clone(), r.clone());
+        }
+        report.imported = plan.resource_changes.iter().filter(|c| c.importing.is_some()).count();
+    }
+
+    /// The one walk: the graph's nodes and the plan's destroys, ordered by
+    /// Terraform's rules (`apply/destroy.rs`); a node starts once everything
+    /// it waits for has completed.
+    async fn walk(
+        &mut self,
+        plan: &Plan,
+        state: &mut HashMap<String, ResourceRecord>,
+        report: &mut ApplyReport,
+        rx: &mut tokio::sync::mpsc::UnboundedReceiver<Done>,
+    ) {
+        let graph = self.graph;
+        let destroys = destroy::destroys(plan, graph, &self.ctx.state);
+        let nodes = graph.dag.g.node_count();
+        let edges: Vec<(usize, usize)> = graph
+            .dag
+            .g
+            .node_indices()
+            .flat_map(|n| graph.dag.dependencies(n).map(move |d| (n.index(), d.index())))
+            .chain(destroys.after_destroys.iter().map(|(i, j)| (nodes + i, nodes + j)))
+            .chain(destroys.after_nodes.iter().map(|(i, n)| (nodes + i, n.index())))
+            .chain(destroys.before_nodes.iter().map(|(n, i)| (n.index(), nodes + i)))
+            .collect();
+        let mut walk = Walk::new(nodes + destroys.dooms.len(), edges);
+        loop {
+            while let Some(id) = walk.next_ready() {
+                if self.stopping() {
+                    continue;
+                }
+                let completed = if id < nodes {
+                    self.start_node(NodeIndex::new(id), state, report)
+                } else {
+                    let i = id - nodes;
+                    let failed_before = self.failed_before(walk.dependencies(id), nodes, &destroys.dooms);
+                    self.start_destroy(i, &destroys.dooms[i], failed_before, state, report)
+                };
+                if completed {
+                    walk.complete(id);
+                }
+            }
+            self.launch(state, report);
+            if self.in_flight == 0 {
+                break;
+            }
+            let Some(batch) = next_batch(rx).await else { break };
+            self.in_flight -= batch.len();
+            let (destroyed, others): (Vec<Done>, Vec<Done>) = batch.into_iter().partition(|d| d.doom.is_some());
+            for i in self.finish_destroys(destroyed, &destroys.dooms, state, report) {
+                walk.complete(nodes + i);
+            }
+            for n in self.finish_batch(others, state, report) {
+                walk.complete(n.index());
+            }
+        }
+    }
+
+    /// Commit the root module's outputs. One a failure kept from being
+    /// evaluated keeps its last value: outputs never disappear from the state
+    /// after a partial failure. A destroy leaves none.
+    fn save_outputs(&mut self, plan: &Plan, report: &mut ApplyReport) {
+        let outputs: BTreeMap<String, OutputRecord> = if plan.destroy {
+            BTreeMap::new()
+        } else {
+            let declared: HashSet<&str> = self.ctx.tree.module.outputs.iter().map(|o| o.name.as_str()).collect();
+            let mut outputs: BTreeMap<String, OutputRecord> = self
+                .ctx
+                .state
+                .outputs
+                .iter()
+                .filter(|(name, _)| declared.contains(name.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            outputs.extend(std::mem::take(&mut self.outputs));
+            outputs
+        };
+        self.commit(vec![Change::Outputs(outputs.clone())], report);
+        report.outputs = outputs;
+    }
+
     fn stopping(&self) -> bool {
         self.ctx.stop.load(Ordering::SeqCst)
     }
@@ -664,250 +705,6 @@ impl<'a, 'g> Runner<'a, 'g> {
         self.graph.dag.dependencies(n).find(|d| self.failed.contains(d)).map(|d| self.graph.label(&self.graph.dag.g[d]))
     }
 
-    /// Start a node. Returns true when it completed at once.
-    fn start_node(
-        &mut self,
-        n: NodeIndex,
-        changes: &HashMap<&str, &ResourceChange>,
-        state: &mut HashMap<String, ResourceRecord>,
-        report: &mut ApplyReport,
-    ) -> bool {
-        let node = self.graph.dag.g[n].clone();
-        if let Some(because) = self.upstream_failure(n) {
-            self.failed.insert(n);
-            if let Node::Resource { .. } = node {
-                self.progress.event(Event::Skipped { addr: self.graph.label(&node), because });
-            }
-            return true;
-        }
-        let host = self.ctx.host;
-        let mut diags = Vec::new();
-        match &node {
-            Node::Var { module, name } if !module.is_empty() => {
-                self.world.eval_child_var(module, name, host, &mut diags)
-            }
-            Node::Var { .. } => {}
-            Node::Local { module, name } => self.world.eval_local(module, name, host, &mut diags),
-            Node::Output { module, name } => {
-                // Its preconditions, those unknown at plan time included: a
-                // false one fails the apply, and the output is not saved.
-                if let Some(o) = self.graph.output(module, name) {
-                    let addr = format!("{}output.{name}", crate::addr::module_prefix(module));
-                    let scope = self.world.scope(module);
-                    let what = "Output precondition";
-                    crate::conditions::check_all(&o.preconditions, what, &addr, scope, host, false, &mut diags);
-                }
-                let v = self.world.eval_output(module, name, host, &mut diags);
-                let refused = diags.iter().any(Diagnostic::is_error);
-                if !refused && module.is_empty() && !v.contains_unknown() {
-                    let sensitive = v.contains_sensitive();
-                    self.outputs.insert(name.clone(), OutputRecord { value: v.unmark_deep().0.to_json(), sensitive });
-                }
-            }
-            Node::Resource { module, index } => {
-                let module = module.clone();
-                let r = self.graph.resource(&module, *index);
-                return self.start_resource(n, &module, *index, r, changes, state, report, diags);
-            }
-        }
-        if diags.iter().any(Diagnostic::is_error) {
-            self.failed.insert(n);
-            report.diagnostics.extend(diags);
-        }
-        true
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn start_resource(
-        &mut self,
-        n: NodeIndex,
-        module: &ModulePath,
-        index: usize,
-        r: &Resource,
-        changes: &HashMap<&str, &ResourceChange>,
-        state: &mut HashMap<String, ResourceRecord>,
-        report: &mut ApplyReport,
-        mut diags: Vec<Diagnostic>,
-    ) -> bool {
-        let host = self.ctx.host;
-        let data = r.mode == Mode::Data;
-        let Some((provider, schema, _)) = self.ctx.providers.for_resource(r) else {
-            self.failed.insert(n);
-            return true;
-        };
-        let provider = provider.clone();
-        let Some(keys) = self.world.expand(module, r, host, &mut diags) else {
-            self.failed.insert(n);
-            report.diagnostics.extend(diags);
-            return true;
-        };
-        self.world.init_resource(module, r, &keys);
-        // The instances must be the plan's: none dropped, none added unseen.
-        let found: Vec<String> = keys.iter().map(|(k, _)| self.world.addr(module, r, k.clone()).to_string()).collect();
-        let block = self.world.addr(module, r, Key::None);
-        let mismatched = self.planned.mismatched(&block, &found, |a| changes.get(a).map(|c| c.action));
-        let refused: HashSet<String> = mismatched.iter().map(|(a, _)| a.clone()).collect();
-        self.seen.extend(found.iter().cloned());
-        self.seen.extend(refused.iter().cloned());
-        if !mismatched.is_empty() {
-            report.errors.extend(mismatched);
-            self.failed.insert(n);
-        }
-        let mut waiting = 0;
-        for (key, each_value) in keys {
-            let addr = self.world.addr(module, r, key.clone());
-            let addr_s = addr.to_string();
-            if refused.contains(&addr_s) {
-                continue;
-            }
-            let change = changes.get(addr_s.as_str()).copied();
-            let action = change.map_or(Action::NoOp, |c| c.action);
-            if action == Action::DeleteThenCreate && self.not_destroyed.contains(&addr_s) {
-                // Its old object is still there (its destroy failed): no new one.
-                self.failed.insert(n);
-                continue;
-            }
-            if let (true, Some(read)) = (data && action != Action::Read, self.planned.data.get(&addr_s)) {
-                // Read at plan time: apply uses that read, never a new one.
-                let value = to_value(&read.attributes, &BTreeSet::new(), &read.sensitive);
-                self.world.set_instance(module, r, &key, value);
-                continue;
-            }
-            if data && action != Action::Read {
-                // Not read by this plan (a destroy, or outside its targets): read now.
-                let cfg = self.world.eval_config(module, r, &key, &each_value, host, &mut diags);
-                let (config, unknown, cfg_sensitive) = to_config(&cfg);
-                if unknown.is_empty() {
-                    let sensitive = crate::sensitivity::instance_sensitive(schema, &cfg_sensitive);
-                    match provider.read_data(ReadDataRequest { type_name: &r.type_name, config: &config }) {
-                        Ok(v) => self.world.set_instance(module, r, &key, to_value(&v, &BTreeSet::new(), &sensitive)),
-                        Err(e) => {
-                            report.errors.push((addr_s.clone(), e.to_string()));
-                            self.failed.insert(n);
-                        }
-                    }
-                }
-                continue;
-            }
-            if matches!(action, Action::NoOp | Action::Delete) {
-                if let Some(rec) = state.get(&addr_s) {
-                    // What the plan found hidden (a state from an older release may have hidden more).
-                    let sens: BTreeSet<String> = match change {
-                        Some(c) if action == Action::NoOp => c.sensitive.clone(),
-                        _ => rec.sensitive_attributes.iter().cloned().collect(),
-                    };
-                    self.world.set_instance(module, r, &key, to_value(&rec.attributes, &BTreeSet::new(), &sens));
-                }
-                continue;
-            }
-            let Some(change) = change else { continue };
-            let before = diags.len();
-            let cfg = self.world.eval_config(module, r, &key, &each_value, host, &mut diags);
-            if diags[before..].iter().any(Diagnostic::is_error) {
-                report.errors.push((addr_s.clone(), "its configuration could not be evaluated".into()));
-                self.failed.insert(n);
-                continue;
-            }
-            // Preconditions not known at plan time are known now.
-            let mut cond = Vec::new();
-            {
-                let scope = self.world.instance_scope(module, &key, &each_value);
-                let what = if data { "Data source precondition" } else { "Resource precondition" };
-                crate::conditions::check_all(&r.lifecycle.preconditions, what, &addr_s, &scope, host, false, &mut cond);
-            }
-            if let Some(d) = cond.iter().find(|d| d.is_error()) {
-                report.errors.push((addr_s.clone(), condition_words(d)));
-                self.failed.insert(n);
-                continue;
-            }
-            let (mut config, unknown, cfg_sensitive) = to_config(&cfg);
-            if let Some((attr, why)) = coerce(&mut config, schema).into_iter().next() {
-                report.errors.push((addr_s.clone(), format!("inappropriate value for argument \"{attr}\": {why}")));
-                self.failed.insert(n);
-                continue;
-            }
-            let mut unknown = unknown;
-            if let Some(prior) = state.get(&addr_s).or_else(|| self.replaced_old.get(&addr_s)) {
-                let ignore = crate::lifecycle::ignored(r).with(crate::rollout::owned_paths(self.graph, module, r));
-                crate::lifecycle::apply_ignored(&ignore, schema, &prior.attributes, &mut config, &mut unknown);
-            }
-            if !unknown.is_empty() {
-                report.errors.push((
-                    addr_s.clone(),
-                    format!("the values of {} are still unknown at apply time; this is a bug in Landform or in its provider", unknown.into_iter().collect::<Vec<_>>().join(", ")),
-                ));
-                self.failed.insert(n);
-                continue;
-            }
-            let sensitive = crate::sensitivity::instance_sensitive(schema, &cfg_sensitive);
-            let secrets = crate::sensitivity::secret_values(&config, &sensitive);
-            let prior = state.get(&addr_s).map(|p| p.attributes.clone());
-            if !data {
-                let checked = consistent::check_final_plan(
-                    change,
-                    provider.as_ref(),
-                    prior.as_ref(),
-                    &config,
-                    &unknown,
-                    &sensitive,
-                );
-                if let Err(e) = checked {
-                    report.errors.push((addr_s.clone(), e));
-                    self.failed.insert(n);
-                    continue;
-                }
-            }
-            // A replacement with the old object's id is the old object,
-            // rewritten (a file replaced at the same path): it is not deposed,
-            // and deleting "the old one" would delete it.
-            let in_place = action == Action::CreateThenDelete
-                && planned_id(change)
-                    .is_some_and(|id| state.get(&addr_s).is_some_and(|old| old.attributes.get("id") == Some(id)));
-            let depose = action == Action::CreateThenDelete && !in_place && state.contains_key(&addr_s);
-            let (step, job_prior, job_config) = match action {
-                Action::DeleteThenCreate => (Step::Second, None, Some(config.clone())),
-                Action::CreateThenDelete => (Step::CreateFirst, None, Some(config.clone())),
-                Action::Create | Action::Read => (Step::Only, None, Some(config.clone())),
-                _ => (Step::Only, prior, Some(config.clone())),
-            };
-            self.pending.insert(
-                addr_s.clone(),
-                Pending {
-                    node: n,
-                    module: module.clone(),
-                    index,
-                    key: key.clone(),
-                    provider_name: change.provider_name.clone(),
-                    create_before_destroy: change.create_before_destroy,
-                    sensitive,
-                    secrets,
-                    created: None,
-                    each_value: each_value.clone(),
-                    in_place,
-                },
-            );
-            waiting += 1;
-            self.dispatch(Job {
-                addr: addr_s,
-                action,
-                step,
-                provider: provider.clone(),
-                type_name: r.type_name.clone(),
-                data,
-                prior: job_prior,
-                config: job_config,
-                depose,
-                doom: None,
-            });
-        }
-        report.diagnostics.extend(diags);
-        if waiting == 0 {
-            return true;
-        }
-        self.node_waiting.insert(n, waiting);
-        false
-    }
-
     fn record(&self, p: &Pending, attributes: Object) -> ResourceRecord {
         let r = self.graph.resource(&p.module, p.index);
         let addr = ResourceAddr {
@@ -941,6 +738,19 @@ impl<'a, 'g> Runner<'a, 'g> {
         state: &mut HashMap<String, ResourceRecord>,
         report: &mut ApplyReport,
     ) -> Vec<NodeIndex> {
+        let (commit, settled) = self.results(batch);
+        let mut committed = self.commit_results(commit, state, report);
+        let mut completed = Vec::new();
+        for (done, ok) in settled {
+            completed.extend(self.settle(done, ok, &mut committed, report));
+        }
+        completed
+    }
+
+    /// The changes a batch of finished operations commits (their records,
+    /// intents cleared, deposed objects restored or dropped), and each
+    /// operation that ran with whether it succeeded.
+    fn results(&mut self, batch: Vec<Done>) -> (Vec<Change>, Vec<(Done, bool)>) {
         let mut commit = Vec::new();
         let mut settled: Vec<(Done, bool)> = Vec::new();
         for done in batch {
@@ -1000,7 +810,17 @@ impl<'a, 'g> Runner<'a, 'g> {
                 }
             }
         }
-        // What each committed record gives its dependents; the record itself is not kept.
+        (commit, settled)
+    }
+
+    /// Commit a batch's changes. Returns what each committed record gives its
+    /// dependents, and its id for progress lines; the record itself is not kept.
+    fn commit_results(
+        &mut self,
+        commit: Vec<Change>,
+        state: &mut HashMap<String, ResourceRecord>,
+        report: &mut ApplyReport,
+    ) -> HashMap<String, (Value, Option<String>)> {
         let mut committed: HashMap<String, (Value, Option<String>)> = HashMap::new();
         if !commit.is_empty() {
             let saved = commit.clone();
@@ -1033,70 +853,73 @@ impl<'a, 'g> Runner<'a, 'g> {
                 }
             }
         }
-        let mut completed = Vec::new();
-        for (done, ok) in settled {
-            let Some(p) = self.pending.remove(&done.addr) else { continue };
-            if !ok {
-                let err = done.result.err().map(|e| e.to_string()).unwrap_or_default();
-                self.progress.event(Event::Failed { addr: done.addr.clone(), action: done.action, error: err.clone() });
-                report.errors.push((done.addr.clone(), err));
-                self.failed.insert(p.node);
-                completed.extend(self.instance_done(p.node));
-                continue;
-            }
-            let (value, id) = committed.remove(&done.addr).unwrap_or_else(|| {
-                // The delete half of a create-then-delete: dependents see
-                // the new object, committed when it was created.
-                match &p.created {
-                    Some(o) => (to_value(o, &BTreeSet::new(), &p.hidden(o)), None),
-                    None => (Value::Unknown, None),
-                }
-            });
-            let r = self.graph.resource(&p.module, p.index);
-            // Postconditions, with `self` the object as it now is: the
-            // object is saved either way; a failure stops its dependents.
-            let mut cond = Vec::new();
-            let addr_s = done.addr.clone();
-            let ok = crate::planner::postconditions(
-                &self.world,
-                &p.module,
-                r,
-                &p.key,
-                &p.each_value,
-                &value,
-                &addr_s,
-                self.ctx.host,
-                &mut cond,
-            );
-            self.world.set_instance(&p.module, r, &p.key, value);
-            match done.action {
-                Action::Create => report.added += 1,
-                Action::Update => report.changed += 1,
-                // The old object's destroy counts where it happens.
-                Action::DeleteThenCreate | Action::CreateThenDelete => {
-                    report.added += 1;
-                    report.destroyed += usize::from(p.in_place);
-                }
-                _ => {}
-            }
-            self.progress.event(Event::Finished {
-                addr: done.addr.clone(),
-                action: if done.action.is_replace() { Action::Create } else { done.action },
-                elapsed: done.elapsed,
-                id,
-            });
-            if !ok {
-                if let Some(d) = cond.iter().find(|d| d.is_error()) {
-                    report.errors.push((addr_s, condition_words(d)));
-                }
-                // As a failed operation: its dependents are skipped.
-                self.failed.insert(p.node);
-                completed.extend(self.instance_done(p.node));
-                continue;
-            }
-            completed.extend(self.instance_done(p.node));
+        committed
+    }
+
+    /// Settle one finished operation whose result is committed: report it,
+    /// give its dependents its value, check its postconditions. Returns its
+    /// node if that was the node's last instance.
+    fn settle(
+        &mut self,
+        done: Done,
+        ok: bool,
+        committed: &mut HashMap<String, (Value, Option<String>)>,
+        report: &mut ApplyReport,
+    ) -> Option<NodeIndex> {
+        let p = self.pending.remove(&done.addr)?;
+        if !ok {
+            let err = done.result.err().map(|e| e.to_string()).unwrap_or_default();
+            self.progress.event(Event::Failed { addr: done.addr.clone(), action: done.action, error: err.clone() });
+            report.errors.push((done.addr.clone(), err));
+            self.failed.insert(p.node);
+            return self.instance_done(p.node);
         }
-        completed
+        let (value, id) = committed.remove(&done.addr).unwrap_or_else(|| {
+            // The delete half of a create-then-delete: dependents see
+            // the new object, committed when it was created.
+            match &p.created {
+                Some(o) => (to_value(o, &BTreeSet::new(), &p.hidden(o)), None),
+                None => (Value::Unknown, None),
+            }
+        });
+        let r = self.graph.resource(&p.module, p.index);
+        // Postconditions, with `self` the object as it now is: the
+        // object is saved either way; a failure stops its dependents.
+        let mut cond = Vec::new();
+        let addr_s = done.addr.clone();
+        let inst = crate::planner::InstanceRef {
+            module: &p.module,
+            resource: r,
+            key: &p.key,
+            each_value: &p.each_value,
+            addr: &addr_s,
+        };
+        let ok = crate::planner::postconditions(&self.world, &inst, &value, self.ctx.host, &mut cond);
+        self.world.set_instance(&p.module, r, &p.key, value);
+        match done.action {
+            Action::Create => report.added += 1,
+            Action::Update => report.changed += 1,
+            // The old object's destroy counts where it happens.
+            Action::DeleteThenCreate | Action::CreateThenDelete => {
+                report.added += 1;
+                report.destroyed += usize::from(p.in_place);
+            }
+            _ => {}
+        }
+        self.progress.event(Event::Finished {
+            addr: done.addr.clone(),
+            action: if done.action.is_replace() { Action::Create } else { done.action },
+            elapsed: done.elapsed,
+            id,
+        });
+        if !ok {
+            if let Some(d) = cond.iter().find(|d| d.is_error()) {
+                report.errors.push((addr_s, condition_words(d)));
+            }
+            // As a failed operation: its dependents are skipped.
+            self.failed.insert(p.node);
+        }
+        self.instance_done(p.node)
     }
 
     /// The deposed object of `addr` this apply made becomes its current

@@ -3,7 +3,6 @@
 
 use crate::addr::{Key, ResourceAddr, Target};
 use crate::build::{ConfigGraph, ModulePath, Node};
-use crate::convert::{coerce, to_config, to_value};
 use crate::plan::{Action, InterruptedCreate, OutputChange, Plan, ResourceChange, PLAN_FORMAT_VERSION};
 use crate::providers::Providers;
 use crate::world::World;
@@ -12,13 +11,16 @@ use landform_lang::diag::Diagnostic;
 use landform_lang::module::LoadedModule;
 use landform_lang::syntax::Item;
 use landform_lang::{Host, SourceMap, Value};
-use landform_provider::{PlanRequest, ReadDataRequest, ReadRequest, ReadResponse, ValidateRequest};
+use landform_provider::{ReadRequest, ReadResponse};
 use landform_state::{ResourceRecord, Snapshot};
 use serde_json::{Map, Value as Json};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 pub use crate::schema_check::validate_schemas;
+
+mod instance;
+use instance::Planner;
 
 /// What a plan is computed from.
 pub struct PlanContext<'a> {
@@ -64,7 +66,7 @@ pub fn config_hash(sources: &SourceMap) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-use crate::sensitivity::{instance_sensitive, redact};
+use crate::sensitivity::redact;
 
 fn without_nulls(obj: &Map<String, Json>) -> Map<String, Json> {
     obj.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect()
@@ -163,7 +165,6 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
         variables: ctx.variables.clone(),
         progress: ctx.progress,
     };
-    let targeted = targeted_nodes(&graph, &opts.targets);
     // Refresh: what each resource looks like now, and what changed outside Landform.
     let mut rules = crate::drift::DriftRules::from_config(ctx.tree);
     for r in &opts.ignore {
@@ -182,154 +183,15 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
     }
     let interrupted = settle_interrupted(ctx, &mut prior, &mut diags);
     let importing = if opts.destroy { HashMap::new() } else { plan_imports(ctx, &graph, &mut prior, &mut diags) };
-    let mut changes: Vec<ResourceChange> = Vec::new();
-    let mut visited: HashSet<String> = HashSet::new();
-    let mut output_changes = Vec::new();
-    let mut data_reads = Vec::new();
-    let replace: HashSet<String> = opts.replace.iter().map(|a| a.to_string()).collect();
-    let order = walk_order(&graph);
-    let mut world = World::new(&graph, ctx.variables.clone(), ctx.host);
-    for n in order {
-        let node = graph.dag.g[n].clone();
-        match &node {
-            Node::Var { module, name } if !module.is_empty() => {
-                world.eval_child_var(module, name, ctx.host, &mut diags)
-            }
-            Node::Var { .. } => {}
-            Node::Local { module, name } => world.eval_local(module, name, ctx.host, &mut diags),
-            Node::Output { module, name } => {
-                if let Some(o) = graph.module(module).outputs.iter().find(|o| &o.name == name) {
-                    let addr = format!("{}output.{name}", crate::addr::module_prefix(module));
-                    let scope = world.scope(module);
-                    crate::conditions::check_all(
-                        &o.preconditions,
-                        "Output precondition",
-                        &addr,
-                        scope,
-                        ctx.host,
-                        false,
-                        &mut diags,
-                    );
-                }
-                let v = world.eval_output(module, name, ctx.host, &mut diags);
-                if module.is_empty() && !opts.destroy {
-                    output_changes.push(output_change(name, &v, ctx.state));
-                }
-            }
-            Node::Resource { module, index } => {
-                let r = graph.resource(module, *index);
-                let whole = targeted.as_ref().is_none_or(|t| t.contains(&n));
-                let skip =
-                    |addr: &ResourceAddr| opts.destroy || !(whole || opts.targets.iter().any(|t| t.contains(addr)));
-                let deps = resource_dependencies(&graph, n);
-                plan_resource(
-                    ctx,
-                    &mut world,
-                    module,
-                    r,
-                    &deps,
-                    &skip,
-                    &prior,
-                    &replace,
-                    &mut visited,
-                    &mut changes,
-                    &mut data_reads,
-                    &mut diags,
-                );
-            }
-        }
-    }
-    // Instances in state but not in configuration are destroyed; so is everything, for a destroy plan.
-    if opts.destroy {
-        visited.clear();
-    }
-    // Blocks the configuration still has: an instance of one is gone for its key, not its block.
-    let configured: HashSet<String> = graph
-        .dag
-        .g
-        .node_indices()
-        .filter(|n| matches!(graph.dag.g[*n], Node::Resource { .. }))
-        .map(|n| graph.label(&graph.dag.g[n]))
-        .collect();
-    for rec in ctx.state.resources.iter().filter(|r| !visited.contains(&r.addr)) {
-        if rec.mode != "managed" {
-            continue;
-        }
-        let targeted = || ResourceAddr::parse(&rec.addr).is_ok_and(|a| opts.targets.iter().any(|t| t.contains(&a)));
-        if !opts.targets.is_empty() && !targeted() {
-            continue;
-        }
-        let Some(current) = prior.get(&rec.addr) else { continue };
-        let sensitive: BTreeSet<String> = rec.sensitive_attributes.iter().cloned().collect();
-        let forget = moved.forget.contains(&rec.addr) && !opts.destroy;
-        changes.push(ResourceChange {
-            address: rec.addr.clone(),
-            module_address: rec.module.clone(),
-            mode: rec.mode.clone(),
-            type_name: rec.type_name.clone(),
-            name: rec.name.clone(),
-            index: rec.index_key.clone(),
-            provider_name: rec.provider.clone(),
-            action: if forget { Action::Forget } else { Action::Delete },
-            before: Some(redact(&current.attributes, &sensitive)),
-            // Forgotten, the object stays as it is.
-            after: forget.then(|| redact(&current.attributes, &sensitive)),
-            after_unknown: BTreeSet::new(),
-            sensitive,
-            replace_paths: Vec::new(),
-            reason: Some(
-                match ResourceAddr::parse(&rec.addr) {
-                    _ if opts.destroy => "delete_by_request",
-                    Ok(a) if configured.contains(&a.config_addr()) => match a.key {
-                        Key::Int(_) => "delete_because_count_index",
-                        Key::Str(_) => "delete_because_each_key",
-                        Key::None => "delete_because_wrong_repetition",
-                    },
-                    _ if forget => "forget_because_removed",
-                    _ => "delete_because_no_resource_config",
-                }
-                .into(),
-            ),
-            sensitive_changed: BTreeSet::new(),
-            dependencies: rec.dependencies.clone(),
-            create_before_destroy: rec.create_before_destroy,
-            importing: None,
-            previous_address: None,
-            deposed: None,
-        });
-    }
+    let mut planner = Planner::new(ctx, opts, &graph, prior, diags);
+    planner.walk();
+    let Planner { world, prior, visited, mut changes, data_reads, mut output_changes, mut diags, .. } = planner;
+    changes.extend(orphan_changes(ctx, opts, &graph, &prior, &visited, &moved.forget));
     changes.extend(deposed_changes(ctx, opts, &prior));
     if opts.destroy {
-        for rec in &ctx.state.outputs {
-            output_changes.push(OutputChange {
-                name: rec.0.clone(),
-                action: Action::Delete,
-                before: if rec.1.sensitive { None } else { Some(rec.1.value.clone()) },
-                after: None,
-                after_unknown: false,
-                sensitive: rec.1.sensitive,
-            });
-        }
+        output_changes.extend(destroyed_outputs(ctx.state));
     }
-    // prevent_destroy turns a planned destroy into an error (a deposed object
-    // is already replaced: it only waits to be destroyed).
-    for c in changes.iter().filter(|c| c.deposed.is_none()) {
-        if matches!(c.action, Action::Delete | Action::DeleteThenCreate | Action::CreateThenDelete) {
-            if let Some((r, module)) = find_config(&graph, c) {
-                let e = r.lifecycle.prevent_destroy.as_ref();
-                if lifecycle_flag(&world, &module, e, "prevent_destroy", ctx.host, &mut diags) {
-                    diags.push(Diagnostic::error(
-                        "Instance cannot be destroyed",
-                        format!(
-                            "The plan would destroy {}, but it has lifecycle.prevent_destroy set to true. To avoid this, change the plan so the resource is not destroyed, or set prevent_destroy = false.",
-                            c.address
-                        ),
-                        e.map_or(r.header_span, |e| e.span),
-                    ));
-                }
-            }
-        }
-    }
+    check_prevent_destroy(&graph, &world, &changes, ctx.host, &mut diags);
     if diags.iter().any(Diagnostic::is_error) {
         return Err(diags);
     }
@@ -389,31 +251,149 @@ pub fn check_blocks(graph: &ConfigGraph, world: &World, host: &dyn landform_lang
     }
 }
 
+/// A resource instance being planned or applied, as its conditions see it.
+pub struct InstanceRef<'a> {
+    pub module: &'a ModulePath,
+    pub resource: &'a Resource,
+    pub key: &'a Key,
+    /// `each.value`, or null.
+    pub each_value: &'a Value,
+    pub addr: &'a str,
+}
+
 /// A resource's or data source's postconditions, with `self` the object as
 /// planned (or read): those not known until apply are checked then.
-#[allow(clippy::too_many_arguments)]
 pub fn postconditions(
     world: &World,
-    module: &ModulePath,
-    r: &Resource,
-    key: &Key,
-    each_value: &Value,
+    inst: &InstanceRef,
     object: &Value,
-    addr: &str,
     host: &dyn landform_lang::Host,
     diags: &mut Vec<Diagnostic>,
 ) -> bool {
+    let r = inst.resource;
     if r.lifecycle.postconditions.is_empty() {
         return true;
     }
-    let mut scope = world.instance_scope(module, key, each_value);
+    let mut scope = world.instance_scope(inst.module, inst.key, inst.each_value);
     scope.set("self", object.clone());
     let what = if r.mode == landform_lang::config::Mode::Data {
         "Data source postcondition"
     } else {
         "Resource postcondition"
     };
-    crate::conditions::check_all(&r.lifecycle.postconditions, what, addr, &scope, host, false, diags)
+    crate::conditions::check_all(&r.lifecycle.postconditions, what, inst.addr, &scope, host, false, diags)
+}
+
+/// The instances the state has that the plan does not keep: each is
+/// destroyed (everything, for a destroy plan), or forgotten under a
+/// `removed` block; under `--target`, only those a target contains.
+fn orphan_changes(
+    ctx: &PlanContext,
+    opts: &PlanOptions,
+    graph: &ConfigGraph,
+    prior: &HashMap<String, Cow<ResourceRecord>>,
+    visited: &HashSet<String>,
+    forget: &BTreeSet<String>,
+) -> Vec<ResourceChange> {
+    // Blocks the configuration still has: an instance of one is gone for its key, not its block.
+    let configured: HashSet<String> = graph
+        .dag
+        .g
+        .node_indices()
+        .filter(|n| matches!(graph.dag.g[*n], Node::Resource { .. }))
+        .map(|n| graph.label(&graph.dag.g[n]))
+        .collect();
+    let mut out = Vec::new();
+    for rec in ctx.state.resources.iter().filter(|r| opts.destroy || !visited.contains(&r.addr)) {
+        if rec.mode != "managed" {
+            continue;
+        }
+        let targeted = || ResourceAddr::parse(&rec.addr).is_ok_and(|a| opts.targets.iter().any(|t| t.contains(&a)));
+        if !opts.targets.is_empty() && !targeted() {
+            continue;
+        }
+        let Some(current) = prior.get(&rec.addr) else { continue };
+        let sensitive: BTreeSet<String> = rec.sensitive_attributes.iter().cloned().collect();
+        let forget = forget.contains(&rec.addr) && !opts.destroy;
+        let reason = match ResourceAddr::parse(&rec.addr) {
+            _ if opts.destroy => "delete_by_request",
+            Ok(a) if configured.contains(&a.config_addr()) => match a.key {
+                Key::Int(_) => "delete_because_count_index",
+                Key::Str(_) => "delete_because_each_key",
+                Key::None => "delete_because_wrong_repetition",
+            },
+            _ if forget => "forget_because_removed",
+            _ => "delete_because_no_resource_config",
+        };
+        out.push(ResourceChange {
+            address: rec.addr.clone(),
+            module_address: rec.module.clone(),
+            mode: rec.mode.clone(),
+            type_name: rec.type_name.clone(),
+            name: rec.name.clone(),
+            index: rec.index_key.clone(),
+            provider_name: rec.provider.clone(),
+            action: if forget { Action::Forget } else { Action::Delete },
+            before: Some(redact(&current.attributes, &sensitive)),
+            // Forgotten, the object stays as it is.
+            after: forget.then(|| redact(&current.attributes, &sensitive)),
+            after_unknown: BTreeSet::new(),
+            sensitive,
+            replace_paths: Vec::new(),
+            reason: Some(reason.into()),
+            sensitive_changed: BTreeSet::new(),
+            dependencies: rec.dependencies.clone(),
+            create_before_destroy: rec.create_before_destroy,
+            importing: None,
+            previous_address: None,
+            deposed: None,
+        });
+    }
+    out
+}
+
+/// A destroy plan's outputs: every one the state has goes.
+fn destroyed_outputs(state: &Snapshot) -> Vec<OutputChange> {
+    state
+        .outputs
+        .iter()
+        .map(|(name, rec)| OutputChange {
+            name: name.clone(),
+            action: Action::Delete,
+            before: if rec.sensitive { None } else { Some(rec.value.clone()) },
+            after: None,
+            after_unknown: false,
+            sensitive: rec.sensitive,
+        })
+        .collect()
+}
+
+/// prevent_destroy turns a planned destroy into an error (a deposed object
+/// is already replaced: it only waits to be destroyed).
+fn check_prevent_destroy(
+    graph: &ConfigGraph,
+    world: &World,
+    changes: &[ResourceChange],
+    host: &dyn Host,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for c in changes.iter().filter(|c| c.deposed.is_none()) {
+        if !matches!(c.action, Action::Delete | Action::DeleteThenCreate | Action::CreateThenDelete) {
+            continue;
+        }
+        let Some((r, module)) = find_config(graph, c) else { continue };
+        let e = r.lifecycle.prevent_destroy.as_ref();
+        if lifecycle_flag(world, &module, e, "prevent_destroy", host, diags) {
+            diags.push(Diagnostic::error(
+                "Instance cannot be destroyed",
+                format!(
+                    "The plan would destroy {}, but it has lifecycle.prevent_destroy set to true. To avoid this, change the plan so the resource is not destroyed, or set prevent_destroy = false.",
+                    c.address
+                ),
+                e.map_or(r.header_span, |e| e.span),
+            ));
+        }
+    }
 }
 
 /// `import` blocks: each object not yet in the state is read by its id and
@@ -734,240 +714,6 @@ fn output_change(name: &str, v: &Value, state: &Snapshot) -> OutputChange {
         after: if sensitive { None } else { after },
         after_unknown: unknown,
         sensitive,
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn plan_resource(
-    ctx: &PlanContext,
-    world: &mut World,
-    module: &ModulePath,
-    r: &Resource,
-    deps: &[String],
-    skip: &dyn Fn(&ResourceAddr) -> bool,
-    prior: &HashMap<String, Cow<ResourceRecord>>,
-    replace: &HashSet<String>,
-    visited: &mut HashSet<String>,
-    changes: &mut Vec<ResourceChange>,
-    data_reads: &mut Vec<crate::plan::DataRead>,
-    diags: &mut Vec<Diagnostic>,
-) {
-    let data = r.mode == Mode::Data;
-    let Some((provider, schema, provider_key)) = ctx.providers.for_resource(r) else { return };
-    let Some(keys) = world.expand(module, r, ctx.host, diags) else {
-        // Instances cannot be known; leave everything unknown.
-        world.init_resource(module, r, &[]);
-        return;
-    };
-    world.init_resource(module, r, &keys);
-    let cbd = lifecycle_flag(
-        world,
-        module,
-        r.lifecycle.create_before_destroy.as_ref(),
-        "create_before_destroy",
-        ctx.host,
-        diags,
-    );
-    let ignore = crate::lifecycle::ignored(r).with(crate::rollout::owned_paths(world.graph, module, r));
-    for (key, each_value) in keys {
-        let addr = world.addr(module, r, key.clone());
-        let addr_s = addr.to_string();
-        visited.insert(addr_s.clone());
-        let prior_rec = prior.get(&addr_s).map(|c| c.as_ref());
-        if skip(&addr) {
-            // Not part of this plan: others see the values in state.
-            if let Some(p) = prior_rec {
-                let sens: BTreeSet<String> = p.sensitive_attributes.iter().cloned().collect();
-                world.set_instance(module, r, &key, to_value(&p.attributes, &BTreeSet::new(), &sens));
-            }
-            continue;
-        }
-        let before_errors = diags.len();
-        let cfg = world.eval_config(module, r, &key, &each_value, ctx.host, diags);
-        let kind = if data { "Data source" } else { "Resource" };
-        {
-            let scope = world.instance_scope(module, &key, &each_value);
-            let what = format!("{kind} precondition");
-            crate::conditions::check_all(&r.lifecycle.preconditions, &what, &addr_s, &scope, ctx.host, false, diags);
-        }
-        if diags[before_errors..].iter().any(Diagnostic::is_error) {
-            continue;
-        }
-        let (mut config, mut unknown, cfg_sensitive) = to_config(&cfg);
-        let bad = coerce(&mut config, schema);
-        for (attr, why) in &bad {
-            let span = r.config.attribute(attr).map_or(r.header_span, |a| a.value.span);
-            diags.push(Diagnostic::error(
-                "Incorrect attribute value type",
-                format!("Inappropriate value for argument \"{attr}\" of {addr_s}: {why}."),
-                span,
-            ));
-        }
-        if !bad.is_empty() {
-            continue;
-        }
-        // The state reads records back with serde_json, which stops at 128
-        // levels of nesting: a deeper argument would be saved and never read again.
-        if let Some((attr, depth)) = config.iter().map(|(k, v)| (k, json_depth(v))).find(|(_, d)| *d > MAX_STORED_DEPTH)
-        {
-            let span = r.config.attribute(attr).map_or(r.header_span, |a| a.value.span);
-            diags.push(Diagnostic::error(
-                "Value nested too deeply to store",
-                format!(
-                    "The argument \"{attr}\" of {addr_s} nests lists and objects {depth} levels deep; the state stores at most {MAX_STORED_DEPTH}. Flatten it, or keep it in a local value."
-                ),
-                span,
-            ));
-            continue;
-        }
-        let sensitive = instance_sensitive(schema, &cfg_sensitive);
-        let mut partial = crate::convert::to_partial_config(&cfg);
-        let _ = coerce(&mut partial, schema);
-        for e in provider.validate(ValidateRequest { type_name: &r.type_name, config: &partial, unknown: &unknown }) {
-            diags.push(provider_diag(&addr_s, r, e));
-        }
-        let base = |action: Action| ResourceChange {
-            address: addr_s.clone(),
-            module_address: addr.module_addr(),
-            mode: if data { "data".into() } else { "managed".into() },
-            type_name: r.type_name.clone(),
-            name: r.name.clone(),
-            index: key.to_json(),
-            provider_name: provider_key.to_string(),
-            action,
-            before: None,
-            after: None,
-            after_unknown: BTreeSet::new(),
-            sensitive: sensitive.clone(),
-            replace_paths: Vec::new(),
-            reason: None,
-            sensitive_changed: BTreeSet::new(),
-            dependencies: deps.to_vec(),
-            create_before_destroy: cbd,
-            importing: None,
-            previous_address: None,
-            deposed: None,
-        };
-        if data {
-            // As Terraform does: a data source that depends on a resource with
-            // changes pending is read during apply, after them.
-            let waits = !deps.is_empty()
-                && changes.iter().any(|c| {
-                    c.action != Action::NoOp
-                        && ResourceAddr::parse(&c.address).is_ok_and(|a| deps.contains(&a.config_addr()))
-                });
-            if unknown.is_empty() && !waits {
-                match provider.read_data(ReadDataRequest { type_name: &r.type_name, config: &config }) {
-                    Ok(v) => {
-                        let value = to_value(&v, &BTreeSet::new(), &sensitive);
-                        postconditions(world, module, r, &key, &each_value, &value, &addr_s, ctx.host, diags);
-                        world.set_instance(module, r, &key, value);
-                        // Apply evaluates from this read, never a new one.
-                        data_reads.push(crate::plan::DataRead {
-                            address: addr_s.clone(),
-                            attributes: v,
-                            sensitive: sensitive.clone(),
-                        });
-                    }
-                    Err(e) => diags.push(provider_diag(&addr_s, r, e)),
-                }
-            } else {
-                let mut c = base(Action::Read);
-                c.after = Some(redact(&config, &sensitive));
-                c.after_unknown =
-                    schema.attributes.keys().map(|k| k.to_string()).filter(|k| !config.contains_key(k)).collect();
-                changes.push(c);
-                world.set_instance(module, r, &key, Value::Unknown);
-            }
-            continue;
-        }
-        if let Some(p) = prior_rec {
-            crate::lifecycle::apply_ignored(&ignore, schema, &p.attributes, &mut config, &mut unknown);
-        }
-        let plan_with = |prior: Option<&Map<String, Json>>| {
-            provider.plan(PlanRequest { type_name: &r.type_name, prior, config: &config, unknown: &unknown })
-        };
-        let resp = match plan_with(prior_rec.map(|p| &p.attributes)) {
-            Ok(r) => r,
-            Err(e) => {
-                diags.push(provider_diag(&addr_s, r, e));
-                continue;
-            }
-        };
-        let mut change = base(Action::NoOp);
-        let action = match prior_rec {
-            None => Action::Create,
-            Some(p) => {
-                let by_request = replace.contains(&addr_s);
-                let by_trigger = crate::lifecycle::triggered(r, &addr.module_addr(), changes);
-                if !resp.requires_replace.is_empty() || by_request || by_trigger.is_some() {
-                    change.replace_paths = resp.requires_replace.clone();
-                    if by_request {
-                        change.reason = Some("replace_by_request".into());
-                    } else if by_trigger.is_some() && resp.requires_replace.is_empty() {
-                        change.reason = Some("replace_by_triggers".into());
-                    }
-                    if cbd {
-                        Action::CreateThenDelete
-                    } else {
-                        Action::DeleteThenCreate
-                    }
-                } else if !resp.unknown.is_empty() || without_nulls(&resp.planned) != without_nulls(&p.attributes) {
-                    Action::Update
-                } else {
-                    Action::NoOp
-                }
-            }
-        };
-        change.action = action;
-        // A replacement is a new object: plan it as a create, so that what the
-        // provider computes (its id…) is known only after apply.
-        let resp = if action.is_replace() {
-            match plan_with(None) {
-                Ok(r) => r,
-                Err(e) => {
-                    diags.push(provider_diag(&addr_s, r, e));
-                    continue;
-                }
-            }
-        } else {
-            resp
-        };
-        let mut sensitive = sensitive.clone();
-        let copies =
-            crate::sensitivity::copied_paths(&crate::sensitivity::secret_values(&config, &sensitive), &resp.planned);
-        sensitive.extend(copies);
-        change.sensitive = sensitive.clone();
-        let planned = to_value(&resp.planned, &resp.unknown, &sensitive);
-        postconditions(world, module, r, &key, &each_value, &planned, &addr_s, ctx.host, diags);
-        world.set_instance(module, r, &key, planned);
-        if action == Action::NoOp {
-            // Nothing to show or do: keep no copies of the values.
-            changes.push(change);
-            continue;
-        }
-        if let Some(p) = prior_rec {
-            change.before = Some(redact(&p.attributes, &sensitive));
-            for s in crate::sensitivity::attributes(&sensitive) {
-                if p.attributes.get(&s) != resp.planned.get(&s) || resp.unknown.contains(&s) {
-                    change.sensitive_changed.insert(s);
-                }
-            }
-        }
-        let mut after = redact(&resp.planned, &sensitive);
-        // A block only partly unknown (a weight known, an ARN not): its known
-        // parts stay in `after`, as Terraform's plan shows them; it stays
-        // named in `after_unknown`.
-        for k in &resp.unknown {
-            if let (Some(v), false) =
-                (partial.get(k).filter(|v| v.is_object() || v.is_array()), crate::sensitivity::touches(&sensitive, k))
-            {
-                after.insert(k.clone(), v.clone());
-            }
-        }
-        change.after = Some(after);
-        change.after_unknown = resp.unknown;
-        changes.push(change);
     }
 }
 
