@@ -9,7 +9,7 @@
 
 use crate::crypt::{Crypt, OpenError};
 use crate::{
-    Change, LockError, LockGuard, LockInfo, Locker, OutputRecord, ResourceRecord, Result, Snapshot, StateError,
+    Change, Deposed, LockError, LockGuard, LockInfo, Locker, OutputRecord, ResourceRecord, Result, Snapshot, StateError,
     Storage, FORMAT_VERSION,
 };
 use std::collections::BTreeMap;
@@ -202,6 +202,7 @@ impl Storage for MemStorage {
             match kind {
                 "r" => snap.resources.push(serde_json::from_str::<ResourceRecord>(&text).map_err(|_| bad())?),
                 "p" => snap.pending.push(serde_json::from_str::<ResourceRecord>(&text).map_err(|_| bad())?),
+                "d" => snap.deposed.push(serde_json::from_str::<Deposed>(&text).map_err(|_| bad())?),
                 "o" => {
                     snap.outputs
                         .insert(key.to_string(), serde_json::from_str::<OutputRecord>(&text).map_err(|_| bad())?);
@@ -234,6 +235,11 @@ impl Storage for MemStorage {
                 }
                 Change::Intent(rec) => put(format!("p/{}", rec.addr), Some(json(rec.as_ref())?)),
                 Change::ClearIntent(addr) => put(format!("p/{addr}"), None),
+                Change::Depose(d) => {
+                    put(format!("r/{}", d.record.addr), None);
+                    put(format!("d/{}", Deposed::slot(&d.record.addr, &d.key)), Some(json(d.as_ref())?));
+                }
+                Change::DeleteDeposed { addr, key } => put(format!("d/{}", Deposed::slot(addr, key)), None),
                 Change::Outputs(outputs) => {
                     // The marker "o/": every output before this change goes.
                     put("o/".into(), None);
@@ -274,6 +280,10 @@ impl Storage for MemStorage {
         for r in &snapshot.pending {
             let slot = format!("p/{}", r.addr);
             records.insert(slot.clone(), self.seal(&slot, json(r)?));
+        }
+        for d in &snapshot.deposed {
+            let slot = format!("d/{}", Deposed::slot(&d.record.addr, &d.key));
+            records.insert(slot.clone(), self.seal(&slot, json(d)?));
         }
         for (name, o) in &snapshot.outputs {
             let slot = format!("o/{name}");

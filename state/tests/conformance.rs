@@ -9,7 +9,7 @@
 mod postgres;
 
 use landform_state::{
-    Change, Crypt, FileLocker, LockError, LockInfo, Locker, MemBackend, OutputRecord, PgLocker, PgStore, PgTarget,
+    Change, Crypt, Deposed, FileLocker, LockError, LockInfo, Locker, MemBackend, OutputRecord, PgLocker, PgStore, PgTarget,
     ResourceRecord, SledStore, Snapshot, StateKey, Storage,
 };
 use serde_json::json;
@@ -80,7 +80,12 @@ fn put(r: ResourceRecord) -> Change {
 fn expected(mut s: Snapshot) -> Snapshot {
     s.resources.sort_by(|a, b| a.addr.cmp(&b.addr));
     s.pending.sort_by(|a, b| a.addr.cmp(&b.addr));
+    s.deposed.sort_by(|a, b| Deposed::slot(&a.record.addr, &a.key).cmp(&Deposed::slot(&b.record.addr, &b.key)));
     s
+}
+
+fn deposed(addr: &str, key: &str, content: &str) -> Change {
+    Change::Depose(Box::new(Deposed { key: key.into(), record: record(addr, content) }))
 }
 
 fn a_new_workspace_has_a_lineage_that_commits_keep(b: &dyn Backend) {
@@ -125,6 +130,13 @@ fn every_kind_of_record_round_trips_in_address_order(b: &dyn Backend) {
     changes.push(put(counted.clone()));
     changes.push(Change::Intent(Box::new(record("local_file.pending", "planned"))));
     changes.push(Change::Intent(Box::new(record("local_file.B", "replacing"))));
+    // Old objects of create_before_destroy replacements: the current record
+    // goes, the deposed one stays under its key beside the successor's intent.
+    changes.push(put(record("local_file.cbd", "old")));
+    changes.push(deposed("local_file.cbd", "0a0b0c0d", "old"));
+    changes.push(Change::Intent(Box::new(record("local_file.cbd", "new"))));
+    changes.push(deposed("local_file.cbd", "ffff0000", "older"));
+    changes.push(deposed("module.m.local_file.x[\"k\"]", "12345678", "x"));
     let outputs: BTreeMap<String, OutputRecord> = [
         ("plain".to_string(), OutputRecord { value: json!({"a": [1, "two"]}), sensitive: false }),
         ("secret".to_string(), OutputRecord { value: json!("s3cr3t"), sensitive: true }),
@@ -150,6 +162,9 @@ fn every_kind_of_record_round_trips_in_address_order(b: &dyn Backend) {
     let changes = vec![
         Change::Delete("local_file.a".into()),
         Change::ClearIntent("local_file.pending".into()),
+        Change::DeleteDeposed { addr: "local_file.cbd".into(), key: "0a0b0c0d".into() },
+        // A deposed object that is not there is no error.
+        Change::DeleteDeposed { addr: "local_file.none".into(), key: "00000000".into() },
         // A Put clears the intent of the same address.
         put(record("local_file.B", "replaced")),
         Change::Outputs([("only".to_string(), OutputRecord { value: json!(1), sensitive: false })].into()),
@@ -169,7 +184,8 @@ fn every_kind_of_record_round_trips_in_address_order(b: &dyn Backend) {
     model.serial = serial;
     let model = expected(model);
     assert_eq!(store.load().unwrap(), model);
-    assert!(model.pending.is_empty() && model.outputs.len() == 1 && model.rollouts.len() == 1);
+    assert!(model.pending.len() == 1 && model.outputs.len() == 1 && model.rollouts.len() == 1);
+    assert_eq!(model.deposed.len(), 2, "one deposed object destroyed, two left");
     drop(store);
     let (_, reopened) = b.open("round", &Crypt::none(), &lock.info).unwrap();
     assert_eq!(reopened, model, "and it is still there when opened again");
@@ -184,6 +200,7 @@ fn replace_sets_the_whole_state_lineage_and_serial(b: &dyn Backend) {
     pushed.serial = 41;
     pushed.resources = vec![record("local_file.new", "new")];
     pushed.pending = vec![record("local_file.p", "p")];
+    pushed.deposed = vec![Deposed { key: "abcdef01".into(), record: record("local_file.new", "older") }];
     pushed.outputs.insert("o".into(), OutputRecord { value: json!("v"), sensitive: false });
     store.replace(&pushed).unwrap();
     assert_eq!(store.load().unwrap(), pushed, "replace keeps nothing of the old state");
