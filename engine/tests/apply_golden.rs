@@ -394,14 +394,30 @@ impl Deps {
         false
     }
 
-    /// Must calls about instances `a` and `b` keep their order? (An unknown
-    /// address, `?`, keeps its place.)
-    fn ordered(&self, a: &str, b: &str) -> bool {
+    /// Must these two calls keep their order? Calls about instances of
+    /// dependent resources do, except a dependent's destroy and its
+    /// dependency's plan, create or update: Terraform orders the destroy of
+    /// `b` (which uses `a`) only before `a`'s own destroy (`b_d -> a_d -> a ->
+    /// b`), so it may run before or after `a` is updated or its new object is
+    /// made. (An unknown address, `?`, keeps its place.)
+    fn ordered(&self, x: &str, y: &str) -> bool {
+        let (a, b) = (call_addr(x), call_addr(y));
         if a == b || a == "?" || b == "?" {
             return true;
         }
         let (ra, rb) = (resource_of(a), resource_of(b));
-        ra != rb && (self.reaches(ra, rb) || self.reaches(rb, ra))
+        let destroy = |l: &str| l.starts_with("delete ");
+        if ra == rb {
+            return false;
+        }
+        if self.reaches(ra, rb) {
+            // `x` is about the dependent.
+            return !(destroy(x) && !destroy(y));
+        }
+        if self.reaches(rb, ra) {
+            return !(destroy(y) && !destroy(x));
+        }
+        false
     }
 }
 
@@ -454,7 +470,7 @@ fn mismatch(expected: &str, actual: &str, deps: &Deps) -> Option<String> {
         };
         for i in 0..want.len() {
             for j in i + 1..want.len() {
-                if deps.ordered(call_addr(&want[i]), call_addr(&want[j])) && position(want, i) > position(want, j) {
+                if deps.ordered(&want[i], &want[j]) && position(want, i) > position(want, j) {
                     return Some(format!(
                         "in \"{header}\", `{}` must come before `{}` (one depends on the other)",
                         want[i], want[j]
@@ -518,5 +534,16 @@ fn the_comparison_refuses_a_dependent_out_of_order_and_accepts_independent_reord
     let swapped = "# apply: provider calls\ndelete test_thing.n[2] -> ok\nplan test_thing.n[1] -> create\ncreate test_thing.n[1] -> ok\n";
     assert_eq!(mismatch(expected, swapped, &deps), None);
     let inverted = "# apply: provider calls\ncreate test_thing.n[1] -> ok\nplan test_thing.n[1] -> create\ndelete test_thing.n[2] -> ok\n";
+    assert!(mismatch(expected, inverted, &deps).is_some());
+    // A dependent's destroy and its dependency's update may trade places
+    // (b_d -> a_d -> a -> b); the dependency's destroy waits for the dependent's.
+    let expected = "# apply: provider calls\ndelete test_thing.c -> ok\nupdate test_thing.a -> ok\n";
+    let swapped = "# apply: provider calls\nupdate test_thing.a -> ok\ndelete test_thing.c -> ok\n";
+    assert_eq!(mismatch(expected, swapped, &deps), None);
+    let expected = "# apply: provider calls\ndelete test_thing.c -> ok\ndelete test_thing.a -> ok\n";
+    let inverted = "# apply: provider calls\ndelete test_thing.a -> ok\ndelete test_thing.c -> ok\n";
+    assert!(mismatch(expected, inverted, &deps).is_some());
+    let expected = "# apply: provider calls\ncreate test_thing.c -> ok\ndelete test_thing.a -> ok\n";
+    let inverted = "# apply: provider calls\ndelete test_thing.a -> ok\ncreate test_thing.c -> ok\n";
     assert!(mismatch(expected, inverted, &deps).is_some());
 }
