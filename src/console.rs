@@ -50,9 +50,9 @@ pub fn scope(cfg: &Config, snap: &landform_state::Snapshot, host: &inputs::DiskH
         into.entry(t).or_default().insert(n, value);
     }
     for (t, names) in managed {
-        base.set(t, Value::Object(names));
+        base.set(t, Value::object(names));
     }
-    base.set("data", Value::Object(data.into_iter().map(|(t, n)| (t, Value::Object(n))).collect()));
+    base.set("data", Value::Object(data.into_iter().map(|(t, n)| (t, Value::object(n))).collect()));
     base.set("module", Value::Unknown);
     let mut diags = Vec::new();
     let locals = landform_lang::check::evaluate_locals(&cfg.tree.module, &base, host, &mut diags);
@@ -276,7 +276,7 @@ mod tests {
 
     #[test]
     fn values_print_as_terraform_console_prints_them() {
-        let v = Value::Object([("a".to_string(), Value::List(vec![Value::from(1i64)]))].into());
+        let v = Value::Object([("a".to_string(), Value::tuple(vec![Value::from(1i64)]))].into());
         assert_eq!(shown(&v, 0), "{\n  \"a\" = [\n    1,\n  ]\n}");
         assert_eq!(shown(&Value::string("x").sensitive(), 0), "(sensitive value)");
     }

@@ -251,7 +251,7 @@ pub fn instance_value(obj: &Map<String, Json>, unknown: &BTreeSet<String>, paths
     for k in unknown {
         m.insert(k.clone(), Value::Unknown);
     }
-    mark_paths(Value::Object(m), paths)
+    mark_paths(Value::object(m), paths)
 }
 
 /// An object with null at each hidden path: what plans and JSON keep.
@@ -458,7 +458,7 @@ mod tests {
         let obj = |kv: Vec<(&str, Value)>| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
         let config = obj(vec![
             ("input", obj(vec![("major", Value::from(15usize)), ("hash", s())])),
-            ("list", Value::List(vec![Value::Null, s()])),
+            ("list", Value::tuple(vec![Value::Null, s()])),
             ("plain", Value::string("p")),
         ]);
         let paths = config_paths(&config);

@@ -17,7 +17,7 @@ pub struct World<'g> {
 }
 
 fn obj() -> Value {
-    Value::Object(BTreeMap::new())
+    Value::object(BTreeMap::new())
 }
 
 fn insert(target: &mut Value, key: &str, v: Value) {
@@ -49,7 +49,7 @@ impl<'g> World<'g> {
                 let value = if !instances.is_empty() && !keyed {
                     obj()
                 } else if c.count.is_some() {
-                    Value::List(vec![obj(); keys.len()])
+                    Value::tuple(vec![obj(); keys.len()])
                 } else if c.for_each.is_some() {
                     Value::Object(keys.iter().map(|k| (key_str(k), obj())).collect())
                 } else {
@@ -57,7 +57,7 @@ impl<'g> World<'g> {
                 };
                 modules.insert(c.name.clone(), value);
             }
-            s.set("module", Value::Object(modules));
+            s.set("module", Value::object(modules));
             for r in &m.module.resources {
                 if r.mode == Mode::Managed && s.get(&r.type_name).is_none() {
                     s.set(r.type_name.clone(), obj());
@@ -223,11 +223,11 @@ impl<'g> World<'g> {
     pub fn init_resource(&mut self, module: &ModulePath, r: &Resource, keys: &[(Key, Value)]) {
         let placeholder = match keys.first().map(|k| &k.0) {
             Some(Key::None) => Value::Unknown,
-            Some(Key::Int(_)) => Value::List(vec![Value::Unknown; keys.len()]),
+            Some(Key::Int(_)) => Value::tuple(vec![Value::Unknown; keys.len()]),
             Some(Key::Str(_)) => Value::Object(keys.iter().map(|(k, _)| (key_str(k), Value::Unknown)).collect()),
             None => {
                 if r.count.is_some() {
-                    Value::List(Vec::new())
+                    Value::tuple(Vec::new())
                 } else {
                     obj()
                 }
@@ -352,7 +352,7 @@ fn eval_body_value(body: &Body, scope: &Scope, host: &dyn Host, diags: &mut Vec<
                     Some(d) => (d.name.to_string(), expand_dynamic(&d, scope, host, diags)),
                     None => (b.kind.name.clone(), Some(vec![eval_body_value(&b.body, scope, host, diags)])),
                 };
-                let entry = out.entry(name).or_insert_with(|| Value::List(Vec::new()));
+                let entry = out.entry(name).or_insert_with(|| Value::tuple(Vec::new()));
                 match (values, &mut *entry) {
                     (None, _) => *entry = Value::Unknown,
                     (Some(vs), Value::List(l)) => l.extend(vs),
@@ -361,7 +361,7 @@ fn eval_body_value(body: &Body, scope: &Scope, host: &dyn Host, diags: &mut Vec<
             }
         }
     }
-    Value::Object(out)
+    Value::object(out)
 }
 
 /// The blocks a `dynamic` block stands for: its `content` once per element

@@ -110,7 +110,7 @@ pub fn resolve_variables(
             });
         }
     }
-    let var = Value::Object(vars);
+    let var = Value::object(vars);
     // Validation rules see every variable.
     let mut scope = Scope::new();
     scope.set("var", var.clone());
@@ -308,7 +308,7 @@ pub fn evaluate_locals(module: &Module, scope: &Scope, host: &dyn Host, diags: &
     };
     let values: BTreeMap<String, Value> = module.locals.iter().map(|l| (l.name.clone(), Value::Unknown)).collect();
     let mut s = scope.child();
-    s.set("local", Value::Object(values));
+    s.set("local", Value::object(values));
     for i in order {
         let l = &module.locals[i];
         let mut ev = Evaluator::new(host);
@@ -450,7 +450,7 @@ fn check_module(
                 types.entry(r.type_name.clone()).or_default().insert(r.name.clone(), Value::Unknown);
             }
             Mode::Data => {
-                let entry = data.entry(r.type_name.clone()).or_insert_with(|| Value::Object(BTreeMap::new()));
+                let entry = data.entry(r.type_name.clone()).or_insert_with(|| Value::object(BTreeMap::new()));
                 if let Value::Object(o) = entry {
                     o.insert(r.name.clone(), Value::Unknown);
                 }
@@ -458,9 +458,9 @@ fn check_module(
         }
     }
     for (t, names) in types {
-        base.set(t, Value::Object(names));
+        base.set(t, Value::object(names));
     }
-    base.set("data", Value::Object(data));
+    base.set("data", Value::object(data));
     // Modules are checked before the locals and resources that may use their outputs.
     let mut modules = BTreeMap::new();
     let mut pre = Scope::new();
@@ -468,7 +468,7 @@ fn check_module(
     for call in &module.module_calls {
         modules.insert(call.name.clone(), Value::Unknown);
     }
-    base.set("module", Value::Object(modules.clone()));
+    base.set("module", Value::object(modules.clone()));
     let local = evaluate_locals(module, &base, host, diags);
     base.set("local", local);
     for call in &module.module_calls {
@@ -526,7 +526,7 @@ fn check_module(
         let checked = check_module(child, &child_inputs, host, validating, false, diags);
         modules.insert(call.name.clone(), if repeated { Value::Unknown } else { checked.outputs });
     }
-    base.set("module", Value::Object(modules));
+    base.set("module", Value::object(modules));
     for p in &module.providers {
         eval_body(&p.body, &base, host, diags);
     }
@@ -571,7 +571,7 @@ fn check_module(
     Checked {
         vars: base.get("var").cloned().unwrap_or(Value::Unknown),
         locals: base.get("local").cloned().unwrap_or(Value::Unknown),
-        outputs: Value::Object(outputs),
+        outputs: Value::object(outputs),
     }
 }
 

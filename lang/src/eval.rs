@@ -170,7 +170,7 @@ impl<'h> Evaluator<'h> {
             ExprKind::Percent(p) => Value::Percent(*p),
             ExprKind::Template(parts) => self.template(parts, scope),
             ExprKind::List(items) => match self.eval_all(items, scope) {
-                Ok(values) => Value::List(values),
+                Ok(values) => Value::tuple(values),
                 Err(e) => e,
             },
             ExprKind::Object(items) => {
@@ -209,7 +209,7 @@ impl<'h> Evaluator<'h> {
                     }
                     out.insert(key, v);
                 }
-                mark(Value::Object(out), key_sensitive)
+                mark(Value::object(out), key_sensitive)
             }
             ExprKind::Variable(_) | ExprKind::GetAttr(..) | ExprKind::Index(..) if lookup(expr, scope).is_some() => {
                 // A plain reference: borrow down to the value and clone only that.
@@ -467,6 +467,13 @@ impl<'h> Evaluator<'h> {
         let s = s1 || s2;
         let out = match (inner, k) {
             (Value::Unknown, _) | (_, Value::Unknown) => Value::Unknown,
+            (Value::List(l), _) if l.kind == crate::value::SeqKind::Set => {
+                return self.error(
+                    "Invalid index",
+                    "Elements of a set are identified only by their value and don't have any separate index or key to select with, so it's only possible to perform operations across all elements of the set.".into(),
+                    span,
+                )
+            }
             (Value::List(l), k) => {
                 let n = match k {
                     Value::Number(n) => Some(n.clone()),
@@ -547,7 +554,7 @@ impl<'h> Evaluator<'h> {
         let items: Vec<Value> = match inner {
             Value::Unknown => return Value::Unknown,
             Value::Null => Vec::new(),
-            Value::List(l) => l.clone(),
+            Value::List(l) => l.to_vec(),
             other => vec![other.clone()],
         };
         let mut out = Vec::with_capacity(items.len());
@@ -569,7 +576,7 @@ impl<'h> Evaluator<'h> {
             }
             out.push(v);
         }
-        mark(Value::List(out), sensitive)
+        mark(Value::tuple(out), sensitive)
     }
 
     fn binary(&mut self, op: BinaryOp, l: &Expr, r: &Expr, scope: &Scope) -> Value {
@@ -584,10 +591,11 @@ impl<'h> Evaluator<'h> {
         let s = s1 || s2;
         use BinaryOp::*;
         if matches!(op, Eq | NotEq) {
-            if a.contains_unknown() || b.contains_unknown() {
-                return Value::Unknown;
-            }
-            return mark(Value::Bool((a == b) == (op == Eq)), s);
+            // As cty compares: types first (a tuple is not a list), then values.
+            return match crate::unify::equals(&a, &b) {
+                Some(eq) => mark(Value::Bool(eq == (op == Eq)), s),
+                None => Value::Unknown,
+            };
         }
         if matches!(op, And | Or) && (a.is_null() || b.is_null()) {
             // As Terraform has it: null counts as false for &&, while || is
@@ -761,6 +769,10 @@ impl<'h> Evaluator<'h> {
                 return Value::Unknown;
             }
             // The elements of a marked collection are marked, and so are its keys.
+            // A set's elements have no index: the key is the element itself.
+            Value::List(l) if l.kind == crate::value::SeqKind::Set => {
+                l.iter().map(|v| (v.clone(), v.clone())).map(mark_pair(sensitive)).collect()
+            }
             Value::List(l) => {
                 l.iter().enumerate().map(|(i, v)| (Value::from(i), v.clone())).map(mark_pair(sensitive)).collect()
             }
@@ -836,9 +848,9 @@ impl<'h> Evaluator<'h> {
                         );
                     };
                     if f.group {
-                        match map.entry(key).or_insert_with(|| Value::List(Vec::new())) {
+                        match map.entry(key).or_insert_with(|| Value::tuple(Vec::new())) {
                             Value::List(l) => l.push(value),
-                            other => *other = Value::List(vec![value]),
+                            other => *other = Value::tuple(vec![value]),
                         }
                         continue;
                     }
@@ -856,7 +868,7 @@ impl<'h> Evaluator<'h> {
         if unknown {
             return Value::Unknown;
         }
-        mark(if f.key.is_some() { Value::Object(map) } else { Value::List(list) }, sensitive || key_sensitive)
+        mark(if f.key.is_some() { Value::object(map) } else { Value::tuple(list) }, sensitive || key_sensitive)
     }
 }
 
@@ -871,7 +883,9 @@ fn lookup<'s>(expr: &Expr, scope: &'s Scope) -> Option<&'s Value> {
             _ => return None,
         },
         ExprKind::Index(base, key) => match (lookup(base, scope)?, &key.kind) {
-            (Value::List(l), ExprKind::Number(n)) => l.get(usize::try_from(n.to_i64()?).ok()?)?,
+            (Value::List(l), ExprKind::Number(n)) if l.kind != crate::value::SeqKind::Set => {
+                l.get(usize::try_from(n.to_i64()?).ok()?)?
+            }
             (Value::Object(m), _) => m.get(&key.as_static_string()?)?,
             _ => return None,
         },

@@ -225,10 +225,8 @@ fn convert_inner(value: &Value, ty: &Type) -> Result<Value, String> {
                 for (i, v) in items.iter().enumerate() {
                     out.push(convert(v, elem).map_err(|e| format!("element {i}: {e}"))?);
                 }
-                if matches!(ty, Type::Set(_)) {
-                    crate::functions::sort_dedup(&mut out);
-                }
-                Ok(Value::List(out))
+                let out = one_element_type(out, elem)?;
+                Ok(if matches!(ty, Type::Set(_)) { Value::set(out) } else { Value::list(out) })
             }
             _ => Err(mismatch()),
         },
@@ -238,7 +236,7 @@ fn convert_inner(value: &Value, ty: &Type) -> Result<Value, String> {
                 for (i, (v, t)) in items.iter().zip(types).enumerate() {
                     out.push(convert(v, t).map_err(|e| format!("element {i}: {e}"))?);
                 }
-                Ok(Value::List(out))
+                Ok(Value::tuple(out))
             }
             Value::List(items) => Err(format!("{ty} required, but got a list of {} elements", items.len())),
             _ => Err(mismatch()),
@@ -249,7 +247,8 @@ fn convert_inner(value: &Value, ty: &Type) -> Result<Value, String> {
                 for (k, v) in m {
                     out.insert(k.clone(), convert(v, elem).map_err(|e| format!("element \"{k}\": {e}"))?);
                 }
-                Ok(Value::Object(out))
+                let values = one_element_type(out.values().cloned().collect(), elem)?;
+                Ok(Value::map(out.into_keys().zip(values).collect()))
             }
             _ => Err(mismatch()),
         },
@@ -267,11 +266,20 @@ fn convert_inner(value: &Value, ty: &Type) -> Result<Value, String> {
                         (None, _) => return Err(format!("attribute \"{k}\" is required")),
                     }
                 }
-                Ok(Value::Object(out))
+                Ok(Value::object(out))
             }
             _ => Err(mismatch()),
         },
     }
+}
+
+/// The elements of a collection of `any`: unified to the one type they
+/// all convert to, as Terraform infers `list(any)`'s element type.
+fn one_element_type(items: Vec<Value>, elem: &Type) -> Result<Vec<Value>, String> {
+    if *elem != Type::Any {
+        return Ok(items);
+    }
+    crate::unify::unify_values(items).ok_or_else(|| "all elements must have the same type".to_string())
 }
 
 fn describe(v: &Value) -> String {

@@ -1,17 +1,19 @@
-//! Type unification as Terraform does it (cty's `convert.Unify`): where values
-//! of different kinds must become one type — the two results of `?:`, the
-//! elements of `tolist`, `toset` and `distinct`, the attributes of `tomap`,
-//! the arguments of `coalesce` — numbers and bools become strings, and
-//! collections unify element by element.
+//! Types and type unification as Terraform has them (cty's types and
+//! `convert.Unify`): where values of different types must become one — the
+//! two results of `?:`, the elements of `tolist`, `toset` and `distinct`,
+//! the attributes of `tomap`, the arguments of `coalesce` and the set
+//! functions — numbers and bools become strings, tuples become lists and
+//! objects maps, and collections unify element by element.
 
 use std::collections::BTreeMap;
 
-use crate::value::Value;
+use crate::value::{Fields, Items, MapKind, SeqKind, Value};
 
-/// A value's type, as far as unification needs it.
+/// A value's type, as cty has it (Landform's durations and percentages
+/// aside).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Shape {
-    /// Null or unknown: takes any type.
+    /// Null or unknown: takes any type (cty's dynamic pseudo-type).
     Dynamic,
     Bool,
     Number,
@@ -20,10 +22,42 @@ pub enum Shape {
     Other(&'static str),
     Tuple(Vec<Shape>),
     List(Box<Shape>),
+    Set(Box<Shape>),
     Object(BTreeMap<String, Shape>),
     Map(Box<Shape>),
 }
 
+impl Shape {
+    /// The type as Terraform names it in messages (`set of string`).
+    pub fn describe(&self) -> String {
+        match self {
+            Shape::Dynamic => "dynamic".into(),
+            Shape::Bool => "bool".into(),
+            Shape::Number => "number".into(),
+            Shape::String => "string".into(),
+            Shape::Other(n) => (*n).into(),
+            Shape::Tuple(_) => "tuple".into(),
+            Shape::List(e) => format!("list of {}", e.describe()),
+            Shape::Set(e) => format!("set of {}", e.describe()),
+            Shape::Object(_) => "object".into(),
+            Shape::Map(e) => format!("map of {}", e.describe()),
+        }
+    }
+
+    /// No dynamic type anywhere inside.
+    fn wholly_known(&self) -> bool {
+        match self {
+            Shape::Dynamic => false,
+            Shape::Tuple(ts) => ts.iter().all(Shape::wholly_known),
+            Shape::Object(m) => m.values().all(Shape::wholly_known),
+            Shape::List(e) | Shape::Set(e) | Shape::Map(e) => e.wholly_known(),
+            _ => true,
+        }
+    }
+}
+
+/// The type of a value. A list's, set's or map's element type is that of
+/// its elements (the first whose type is wholly known; all have one type).
 pub fn shape(v: &Value) -> Shape {
     match v {
         Value::Null | Value::Unknown => Shape::Dynamic,
@@ -32,81 +66,220 @@ pub fn shape(v: &Value) -> Shape {
         Value::String(_) => Shape::String,
         Value::Duration(_) => Shape::Other("duration"),
         Value::Percent(_) => Shape::Other("percent"),
-        Value::List(items) => Shape::Tuple(items.iter().map(shape).collect()),
-        Value::Object(m) => Shape::Object(m.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+        Value::List(l) => match l.kind {
+            SeqKind::Tuple => Shape::Tuple(l.iter().map(shape).collect()),
+            SeqKind::List => Shape::List(Box::new(element_shape(l.iter()))),
+            SeqKind::Set => Shape::Set(Box::new(element_shape(l.iter()))),
+        },
+        Value::Object(m) => match m.kind {
+            MapKind::Object => Shape::Object(m.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+            MapKind::Map => Shape::Map(Box::new(element_shape(m.values()))),
+        },
         Value::Sensitive(inner) => shape(inner),
     }
 }
 
-fn primitive(s: &Shape) -> bool {
-    matches!(s, Shape::Bool | Shape::Number | Shape::String)
+fn element_shape<'a>(items: impl Iterator<Item = &'a Value>) -> Shape {
+    let mut first = None;
+    for s in items.map(shape) {
+        if s.wholly_known() {
+            return s;
+        }
+        first.get_or_insert(s);
+    }
+    first.unwrap_or(Shape::Dynamic)
 }
 
-/// The one type both can take, if there is one.
+/// Whether a value of type `from` converts to `to`; `unsafe_` allows the
+/// conversions that may fail on some values (a string to a number).
+pub fn convertible(from: &Shape, to: &Shape, unsafe_: bool) -> bool {
+    use Shape::*;
+    if from == to {
+        return true;
+    }
+    match (from, to) {
+        (_, Dynamic) | (Dynamic, _) => true,
+        (Number | Bool, String) => true,
+        (String, Number | Bool) => unsafe_,
+        (Tuple(es), List(e) | Set(e)) => es.iter().all(|x| convertible(x, e, unsafe_)),
+        (List(x) | Set(x), List(e) | Set(e)) => convertible(x, e, unsafe_),
+        (Tuple(xs), Tuple(ys)) => xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| convertible(x, y, unsafe_)),
+        (Object(m), Map(e)) => m.values().all(|x| convertible(x, e, unsafe_)),
+        (Map(x), Map(e)) => convertible(x, e, unsafe_),
+        (Object(a), Object(b)) => a.keys().eq(b.keys()) && a.iter().all(|(k, x)| convertible(x, &b[k], unsafe_)),
+        _ => false,
+    }
+}
+
+/// The one type both can take, if there is one (as `?:` unifies its results).
 pub fn unify(a: &Shape, b: &Shape) -> Option<Shape> {
-    if a == b {
-        return Some(a.clone());
-    }
-    Some(match (a, b) {
-        (Shape::Dynamic, x) | (x, Shape::Dynamic) => x.clone(),
-        // cty takes one of the types given: a bool and a number have none.
-        (Shape::String, y) | (y, Shape::String) if primitive(y) => Shape::String,
-        (Shape::Tuple(x), Shape::Tuple(y)) if x.len() == y.len() => {
-            Shape::Tuple(x.iter().zip(y).map(|(p, q)| unify(p, q)).collect::<Option<_>>()?)
-        }
-        (Shape::Tuple(_) | Shape::List(_), Shape::Tuple(_) | Shape::List(_)) => {
-            Shape::List(Box::new(unify_all(elements(a).chain(elements(b)))?))
-        }
-        (Shape::Object(x), Shape::Object(y)) if x.keys().eq(y.keys()) => {
-            Shape::Object(x.iter().map(|(k, p)| Some((k.clone(), unify(p, &y[k])?))).collect::<Option<_>>()?)
-        }
-        (Shape::Object(_) | Shape::Map(_), Shape::Object(_) | Shape::Map(_)) => {
-            Shape::Map(Box::new(unify_all(elements(a).chain(elements(b)))?))
-        }
-        _ => return None,
-    })
+    unify_types(&[a.clone(), b.clone()], true)
 }
 
-/// The element types of a collection type.
-fn elements(s: &Shape) -> Box<dyn Iterator<Item = Shape> + '_> {
-    match s {
-        Shape::Tuple(items) => Box::new(items.iter().cloned()),
-        Shape::List(e) | Shape::Map(e) => Box::new(std::iter::once((**e).clone())),
-        Shape::Object(m) => Box::new(m.values().cloned()),
-        _ => Box::new(std::iter::empty()),
+/// cty's unification of several types (`unsafe_`: `UnifyUnsafe`).
+pub fn unify_types(types: &[Shape], unsafe_: bool) -> Option<Shape> {
+    use Shape::*;
+    if types.is_empty() {
+        return None;
+    }
+    if types.iter().all(|t| t == &types[0]) {
+        return Some(types[0].clone());
+    }
+    let n = types.len();
+    let count = |f: fn(&Shape) -> bool| types.iter().filter(|t| f(t)).count();
+    let maps = count(|t| matches!(t, Map(_)));
+    let lists = count(|t| matches!(t, List(_)));
+    let sets = count(|t| matches!(t, Set(_)));
+    let objects = count(|t| matches!(t, Object(_)));
+    let tuples = count(|t| matches!(t, Tuple(_)));
+    let dynamic = count(|t| matches!(t, Dynamic));
+    let elems = |ts: &[Shape]| -> Vec<Shape> {
+        ts.iter()
+            .flat_map(|t| match t {
+                List(e) | Set(e) | Map(e) => vec![(**e).clone()],
+                Tuple(es) => es.clone(),
+                Object(m) => m.values().cloned().collect(),
+                _ => vec![],
+            })
+            .collect()
+    };
+    if maps > 0 && maps + dynamic == n {
+        return if dynamic > 0 { Some(Dynamic) } else { Some(Map(Box::new(unify_types(&elems(types), unsafe_)?))) };
+    }
+    if maps > 0 && maps + objects + dynamic == n {
+        let objs: Vec<Shape> = types.iter().filter(|t| matches!(t, Object(_))).cloned().collect();
+        if let Some(m @ Map(_)) = objects_to_map(&objs, unsafe_) {
+            let mapped: Vec<Shape> =
+                types.iter().map(|t| if matches!(t, Object(_)) { m.clone() } else { t.clone() }).collect();
+            if let Some(r @ Map(_)) = unify_types(&mapped, unsafe_) {
+                return Some(r);
+            }
+        }
+    } else if lists > 0 && lists + dynamic == n {
+        return if dynamic > 0 { Some(Dynamic) } else { Some(List(Box::new(unify_types(&elems(types), unsafe_)?))) };
+    } else if lists > 0 && lists + tuples + dynamic == n {
+        let tups: Vec<Shape> = types.iter().filter(|t| matches!(t, Tuple(_))).cloned().collect();
+        if let Some(l @ List(_)) = tuples_to_list(&tups, unsafe_) {
+            let listed: Vec<Shape> =
+                types.iter().map(|t| if matches!(t, Tuple(_)) { l.clone() } else { t.clone() }).collect();
+            if let Some(r @ List(_)) = unify_types(&listed, unsafe_) {
+                return Some(r);
+            }
+        }
+    } else if sets > 0 && sets + dynamic == n {
+        return if dynamic > 0 { Some(Dynamic) } else { Some(Set(Box::new(unify_types(&elems(types), unsafe_)?))) };
+    } else if objects > 0 && objects + dynamic == n {
+        if dynamic > 0 {
+            return Some(Dynamic);
+        }
+        let keys = |t: &Shape| match t {
+            Object(m) => m.keys().cloned().collect::<Vec<_>>(),
+            _ => vec![],
+        };
+        if types.iter().any(|t| keys(t) != keys(&types[0])) {
+            return objects_to_map(types, unsafe_);
+        }
+        let mut out = BTreeMap::new();
+        for k in keys(&types[0]) {
+            let across: Vec<Shape> =
+                types.iter().map(|t| if let Object(m) = t { m[&k].clone() } else { Dynamic }).collect();
+            out.insert(k, unify_types(&across, unsafe_)?);
+        }
+        let r = Object(out);
+        return if types.iter().all(|t| convertible(t, &r, unsafe_)) {
+            Some(r)
+        } else {
+            objects_to_map(types, unsafe_)
+        };
+    } else if tuples > 0 && tuples + dynamic == n {
+        if dynamic > 0 {
+            return Some(Dynamic);
+        }
+        let len = |t: &Shape| if let Tuple(es) = t { es.len() } else { 0 };
+        if types.iter().any(|t| len(t) != len(&types[0])) {
+            return tuples_to_list(types, unsafe_);
+        }
+        let mut out = Vec::new();
+        for i in 0..len(&types[0]) {
+            let across: Vec<Shape> =
+                types.iter().map(|t| if let Tuple(es) = t { es[i].clone() } else { Dynamic }).collect();
+            out.push(unify_types(&across, unsafe_)?);
+        }
+        let r = Tuple(out);
+        return if types.iter().all(|t| convertible(t, &r, unsafe_)) {
+            Some(r)
+        } else {
+            tuples_to_list(types, unsafe_)
+        };
+    } else if objects > 0 && tuples > 0 {
+        return None;
+    }
+    // The most general of the given types that every one converts to.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| preference(&types[i]));
+    order.into_iter().map(|i| &types[i]).find(|want| types.iter().all(|t| convertible(t, want, unsafe_))).cloned()
+}
+
+/// Lower is preferred: strings before other primitives, dynamic last.
+fn preference(t: &Shape) -> u8 {
+    match t {
+        Shape::Dynamic => 3,
+        Shape::String => 0,
+        Shape::List(_) | Shape::Map(_) => 1,
+        _ => 2,
     }
 }
 
+fn objects_to_map(types: &[Shape], unsafe_: bool) -> Option<Shape> {
+    let all: Vec<Shape> = types
+        .iter()
+        .flat_map(|t| if let Shape::Object(m) = t { m.values().cloned().collect() } else { vec![] })
+        .collect();
+    let e = unify_types(&all, unsafe_)?;
+    let r = Shape::Map(Box::new(e));
+    types.iter().all(|t| convertible(t, &r, unsafe_)).then_some(r)
+}
+
+fn tuples_to_list(types: &[Shape], unsafe_: bool) -> Option<Shape> {
+    let all: Vec<Shape> =
+        types.iter().flat_map(|t| if let Shape::Tuple(es) = t { es.clone() } else { vec![] }).collect();
+    let e = unify_types(&all, unsafe_)?;
+    let r = Shape::List(Box::new(e));
+    types.iter().all(|t| convertible(t, &r, unsafe_)).then_some(r)
+}
+
+/// The one type of several, as `unify_types` with cty's safe conversions
+/// (each element's type taken), or `None`.
 pub fn unify_all(shapes: impl IntoIterator<Item = Shape>) -> Option<Shape> {
     let shapes: Vec<Shape> = shapes.into_iter().collect();
-    // Primitives of several kinds unify to string if a string is among them.
-    if shapes.contains(&Shape::String) && shapes.iter().all(|s| primitive(s) || *s == Shape::Dynamic) {
-        return Some(Shape::String);
+    if shapes.is_empty() {
+        return Some(Shape::Dynamic);
     }
-    let mut out = Shape::Dynamic;
-    for s in &shapes {
-        out = unify(&out, s)?;
-    }
-    Some(out)
+    unify_types(&shapes, true)
 }
 
-/// `v` converted to `target` (a type `v` unifies into, so the conversion
-/// cannot fail: what does not fit is left as it is).
+/// `v` converted to `target` (a type `v` converts to: what does not fit is
+/// left as it is). Sequences and maps take the target's kind.
 pub fn conform(v: Value, target: &Shape) -> Value {
     match (v, target) {
         (Value::Sensitive(inner), t) => Value::Sensitive(Box::new(conform(*inner, t))),
         (v @ (Value::Null | Value::Unknown), _) => v,
+        (v, Shape::Dynamic) => v,
         (v @ (Value::Number(_) | Value::Bool(_)), Shape::String) => {
             Value::String(v.to_template_string().unwrap_or_default())
         }
+        (Value::String(s), Shape::Number) => crate::number::Number::parse(&s).map_or(Value::String(s), Value::Number),
+        (Value::String(s), Shape::Bool) if s == "true" || s == "false" => Value::Bool(s == "true"),
         (Value::List(items), Shape::Tuple(ts)) if items.len() == ts.len() => {
-            Value::List(items.into_iter().zip(ts).map(|(v, t)| conform(v, t)).collect())
+            Value::List(Items::new(SeqKind::Tuple, items.into_iter().zip(ts).map(|(v, t)| conform(v, t)).collect()))
         }
-        (Value::List(items), Shape::List(t)) => Value::List(items.into_iter().map(|v| conform(v, t)).collect()),
-        (Value::Object(m), Shape::Object(ts)) => {
-            Value::Object(m.into_iter().map(|(k, v)| (k.clone(), conform_opt(v, ts.get(&k)))).collect())
-        }
-        (Value::Object(m), Shape::Map(t)) => Value::Object(m.into_iter().map(|(k, v)| (k, conform(v, t))).collect()),
+        (Value::List(items), Shape::List(t)) => Value::list(items.into_iter().map(|v| conform(v, t)).collect()),
+        (Value::List(items), Shape::Set(t)) => Value::set(items.into_iter().map(|v| conform(v, t)).collect()),
+        (Value::Object(m), Shape::Object(ts)) => Value::Object(Fields::new(
+            MapKind::Object,
+            m.into_iter().map(|(k, v)| (k.clone(), conform_opt(v, ts.get(&k)))).collect(),
+        )),
+        (Value::Object(m), Shape::Map(t)) => Value::map(m.into_iter().map(|(k, v)| (k, conform(v, t))).collect()),
         (v, _) => v,
     }
 }
@@ -124,6 +297,60 @@ pub fn unify_values(values: Vec<Value>) -> Option<Vec<Value>> {
     Some(values.into_iter().map(|v| conform(v, &target)).collect())
 }
 
+/// Values of types with no dynamic part compare by type, then by value;
+/// null equals only null. `None` when an unknown decides it.
+pub fn equals(a: &Value, b: &Value) -> Option<bool> {
+    let (a, b) = (a.unmark().0, b.unmark().0);
+    match (a, b) {
+        (Value::Unknown, _) | (_, Value::Unknown) => return None,
+        (Value::Null, Value::Null) => return Some(true),
+        (Value::Null, _) | (_, Value::Null) => return Some(false),
+        _ => {}
+    }
+    if shape(a) != shape(b) {
+        return Some(false);
+    }
+    match (a, b) {
+        (Value::List(x), Value::List(y)) => {
+            if x.len() != y.len() {
+                return Some(false);
+            }
+            let mut unknown = false;
+            for (p, q) in x.iter().zip(y.iter()) {
+                match equals(p, q) {
+                    Some(false) => return Some(false),
+                    None => unknown = true,
+                    Some(true) => {}
+                }
+            }
+            if unknown {
+                None
+            } else {
+                Some(true)
+            }
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            if !x.keys().eq(y.keys()) {
+                return Some(false);
+            }
+            let mut unknown = false;
+            for (p, q) in x.values().zip(y.values()) {
+                match equals(p, q) {
+                    Some(false) => return Some(false),
+                    None => unknown = true,
+                    Some(true) => {}
+                }
+            }
+            if unknown {
+                None
+            } else {
+                Some(true)
+            }
+        }
+        _ => Some(a == b),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,9 +360,20 @@ mod tests {
         let got = unify_values(vec![Value::from(1i64), Value::String("x".into())]).unwrap();
         assert_eq!(got, vec![Value::String("1".into()), Value::String("x".into())]);
         let got =
-            unify_values(vec![Value::List(vec![Value::from(1i64)]), Value::List(vec![Value::String("a".into())])]);
-        assert_eq!(got.unwrap()[0], Value::List(vec![Value::String("1".into())]));
-        assert!(unify_values(vec![Value::List(vec![]), Value::String("a".into())]).is_none());
+            unify_values(vec![Value::tuple(vec![Value::from(1i64)]), Value::tuple(vec![Value::String("a".into())])]);
+        assert_eq!(got.unwrap()[0], Value::tuple(vec![Value::String("1".into())]));
+        assert!(unify_values(vec![Value::tuple(vec![]), Value::String("a".into())]).is_none());
         assert_eq!(unify_values(vec![Value::Null, Value::from(1i64)]).unwrap(), vec![Value::Null, Value::from(1i64)]);
+    }
+
+    #[test]
+    fn equality_compares_types_first() {
+        let one = || Value::from(1i64);
+        assert_eq!(equals(&Value::tuple(vec![one()]), &Value::list(vec![one()])), Some(false));
+        assert_eq!(equals(&Value::list(vec![one()]), &Value::list(vec![one()])), Some(true));
+        assert_eq!(equals(&Value::set(vec![one()]), &Value::list(vec![one()])), Some(false));
+        assert_eq!(equals(&Value::list(vec![one()]), &Value::list(vec![Value::string("1")])), Some(false));
+        assert_eq!(equals(&Value::Null, &Value::Null), Some(true));
+        assert_eq!(equals(&Value::Unknown, &Value::Null), None);
     }
 }

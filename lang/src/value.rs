@@ -3,8 +3,180 @@
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
+use std::ops::{Deref, DerefMut};
 
 pub use crate::number::Number;
+
+/// Which of Terraform's sequence types a [`Value::List`] is: a tuple (what
+/// `[…]` and `[for …]` make), a list (`tolist`, `list(T)`) or a set (`toset`,
+/// `set(T)`: sorted, without duplicates, and without indices).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SeqKind {
+    #[default]
+    Tuple,
+    List,
+    Set,
+}
+
+/// Which of Terraform's key-value types a [`Value::Object`] is: an object
+/// (what `{…}` and `{for …}` make) or a map (`tomap`, `map(T)`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum MapKind {
+    #[default]
+    Object,
+    Map,
+}
+
+/// The elements of a [`Value::List`] and which kind of sequence it is. It
+/// reads as the `Vec` it holds; `==` on it compares the elements only (as
+/// the engine compares state with configuration), while the language's `==`
+/// also compares kinds (`Value::equals`).
+#[derive(Clone, Debug, Default)]
+pub struct Items {
+    pub kind: SeqKind,
+    pub items: Vec<Value>,
+}
+
+/// The attributes of a [`Value::Object`] and whether it is an object or a map.
+#[derive(Clone, Debug, Default)]
+pub struct Fields {
+    pub kind: MapKind,
+    pub fields: BTreeMap<String, Value>,
+}
+
+impl Items {
+    pub fn new(kind: SeqKind, items: Vec<Value>) -> Items {
+        Items { kind, items }
+    }
+    pub fn into_vec(self) -> Vec<Value> {
+        self.items
+    }
+}
+
+impl Fields {
+    pub fn new(kind: MapKind, fields: BTreeMap<String, Value>) -> Fields {
+        Fields { kind, fields }
+    }
+    pub fn into_map(self) -> BTreeMap<String, Value> {
+        self.fields
+    }
+}
+
+impl PartialEq for Items {
+    fn eq(&self, other: &Items) -> bool {
+        self.items == other.items
+    }
+}
+
+impl PartialEq for Fields {
+    fn eq(&self, other: &Fields) -> bool {
+        self.fields == other.fields
+    }
+}
+
+impl Deref for Items {
+    type Target = Vec<Value>;
+    fn deref(&self) -> &Vec<Value> {
+        &self.items
+    }
+}
+
+impl DerefMut for Items {
+    fn deref_mut(&mut self) -> &mut Vec<Value> {
+        &mut self.items
+    }
+}
+
+impl Deref for Fields {
+    type Target = BTreeMap<String, Value>;
+    fn deref(&self) -> &BTreeMap<String, Value> {
+        &self.fields
+    }
+}
+
+impl DerefMut for Fields {
+    fn deref_mut(&mut self) -> &mut BTreeMap<String, Value> {
+        &mut self.fields
+    }
+}
+
+impl From<Vec<Value>> for Items {
+    fn from(items: Vec<Value>) -> Items {
+        Items { kind: SeqKind::Tuple, items }
+    }
+}
+
+impl From<BTreeMap<String, Value>> for Fields {
+    fn from(fields: BTreeMap<String, Value>) -> Fields {
+        Fields { kind: MapKind::Object, fields }
+    }
+}
+
+impl<const N: usize> From<[(String, Value); N]> for Fields {
+    fn from(fields: [(String, Value); N]) -> Fields {
+        Fields::from(BTreeMap::from(fields))
+    }
+}
+
+impl FromIterator<Value> for Items {
+    fn from_iter<I: IntoIterator<Item = Value>>(iter: I) -> Items {
+        Items::from(iter.into_iter().collect::<Vec<_>>())
+    }
+}
+
+impl FromIterator<(String, Value)> for Fields {
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Fields {
+        Fields::from(iter.into_iter().collect::<BTreeMap<_, _>>())
+    }
+}
+
+impl IntoIterator for Items {
+    type Item = Value;
+    type IntoIter = std::vec::IntoIter<Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Items {
+    type Item = &'a Value;
+    type IntoIter = std::slice::Iter<'a, Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a mut Items {
+    type Item = &'a mut Value;
+    type IntoIter = std::slice::IterMut<'a, Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter_mut()
+    }
+}
+
+impl IntoIterator for Fields {
+    type Item = (String, Value);
+    type IntoIter = std::collections::btree_map::IntoIter<String, Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.fields.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Fields {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = std::collections::btree_map::Iter<'a, String, Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.fields.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a mut Fields {
+    type Item = (&'a String, &'a mut Value);
+    type IntoIter = std::collections::btree_map::IterMut<'a, String, Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.fields.iter_mut()
+    }
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
@@ -15,9 +187,10 @@ pub enum Value {
     /// Milliseconds.
     Duration(u64),
     Percent(f64),
-    List(Vec<Value>),
-    /// Objects and maps alike; keys are kept sorted.
-    Object(BTreeMap<String, Value>),
+    /// A tuple, list or set (`Items::kind`).
+    List(Items),
+    /// An object or a map (`Fields::kind`); keys are kept sorted.
+    Object(Fields),
     /// Known only after apply.
     Unknown,
     /// A value that must never be shown.
@@ -91,6 +264,53 @@ impl Value {
         Value::String(s.into())
     }
 
+    /// A tuple: what `[…]` makes.
+    pub fn tuple(items: Vec<Value>) -> Value {
+        Value::List(Items::new(SeqKind::Tuple, items))
+    }
+
+    /// A list (its elements already of one type).
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(Items::new(SeqKind::List, items))
+    }
+
+    /// A set: the elements sorted, duplicates dropped.
+    pub fn set(mut items: Vec<Value>) -> Value {
+        crate::functions::sort_dedup(&mut items);
+        Value::List(Items::new(SeqKind::Set, items))
+    }
+
+    /// A sequence of the given kind (a set sorted and without duplicates).
+    pub fn seq(kind: SeqKind, items: Vec<Value>) -> Value {
+        match kind {
+            SeqKind::Set => Value::set(items),
+            kind => Value::List(Items::new(kind, items)),
+        }
+    }
+
+    /// An object: what `{…}` makes.
+    pub fn object(fields: BTreeMap<String, Value>) -> Value {
+        Value::Object(Fields::new(MapKind::Object, fields))
+    }
+
+    /// A map (its elements already of one type).
+    pub fn map(fields: BTreeMap<String, Value>) -> Value {
+        Value::Object(Fields::new(MapKind::Map, fields))
+    }
+
+    /// The kind of sequence this is, if it is one (marks looked through).
+    pub fn seq_kind(&self) -> Option<SeqKind> {
+        match self.unmark().0 {
+            Value::List(l) => Some(l.kind),
+            _ => None,
+        }
+    }
+
+    /// True for a set (marks looked through).
+    pub fn is_set(&self) -> bool {
+        self.seq_kind() == Some(SeqKind::Set)
+    }
+
     /// Mark a value that came from a secret: hidden, and its text remembered
     /// so that output redacts it wherever it turns up (`crate::secrets`).
     pub fn secret(self) -> Value {
@@ -128,7 +348,7 @@ impl Value {
                         v
                     })
                     .collect();
-                (Value::List(items), any)
+                (Value::List(Items::new(items_kind(self), items)), any)
             }
             Value::Object(map) => {
                 let mut any = false;
@@ -140,7 +360,7 @@ impl Value {
                         (k.clone(), v)
                     })
                     .collect();
-                (Value::Object(map), any)
+                (Value::Object(Fields::new(fields_kind(self), map)), any)
             }
             v => (v.clone(), false),
         }
@@ -188,7 +408,9 @@ impl Value {
             Value::String(_) => "string",
             Value::Duration(_) => "duration",
             Value::Percent(_) => "percent",
+            Value::List(l) if l.kind == SeqKind::Set => "set",
             Value::List(_) => "list",
+            Value::Object(m) if m.kind == MapKind::Map => "map",
             Value::Object(_) => "object",
             Value::Unknown => "unknown",
             Value::Sensitive(v) => v.type_name(),
@@ -273,11 +495,25 @@ impl Value {
             serde_json::Value::Bool(b) => Value::Bool(*b),
             serde_json::Value::Number(n) => Number::parse(n.as_str()).map_or(Value::Null, Value::Number),
             serde_json::Value::String(s) => Value::String(s.clone()),
-            serde_json::Value::Array(a) => Value::List(a.iter().map(Value::from_json).collect()),
+            serde_json::Value::Array(a) => Value::tuple(a.iter().map(Value::from_json).collect()),
             serde_json::Value::Object(o) => {
-                Value::Object(o.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
+                Value::object(o.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
             }
         }
+    }
+}
+
+fn items_kind(v: &Value) -> SeqKind {
+    match v {
+        Value::List(l) => l.kind,
+        _ => SeqKind::Tuple,
+    }
+}
+
+fn fields_kind(v: &Value) -> MapKind {
+    match v {
+        Value::Object(m) => m.kind,
+        _ => MapKind::Object,
     }
 }
 

@@ -5,7 +5,8 @@ use super::{
     FuncDef, Kind,
 };
 use crate::eval::Host;
-use crate::value::Value;
+use crate::unify::{conform, equals, shape, unify_types, Shape};
+use crate::value::{MapKind, SeqKind, Value};
 use std::collections::BTreeMap;
 
 type R = Result<Value, CallError>;
@@ -58,12 +59,31 @@ fn length(a: &[Value], _: &dyn Host) -> R {
     }
 }
 
+/// A list or tuple argument; a set is refused as `refuse` words it (its
+/// elements have no order to take them by).
+fn sequence(a: &[Value], i: usize, refuse: impl FnOnce(String) -> CallError) -> Result<&[Value], CallError> {
+    if a[i].is_set() {
+        return Err(refuse(shape(&a[i]).describe()));
+    }
+    list(a, i)
+}
+
+/// Lists all: a list of their one element type, if they have one
+/// (cty's `concat`); otherwise a tuple of the elements as they are.
 fn concat(a: &[Value], _: &dyn Host) -> R {
     let mut out = Vec::new();
     for i in 0..a.len() {
-        out.extend(list(a, i)?.iter().cloned());
+        out.extend(
+            sequence(a, i, |t| arg_err(i, format!("all arguments must be lists or tuples; got {t}")))?.iter().cloned(),
+        );
     }
-    Ok(Value::List(out))
+    if a.iter().all(|v| v.seq_kind() == Some(SeqKind::List)) {
+        if let Some(t @ Shape::List(_)) = unify_types(&a.iter().map(shape).collect::<Vec<_>>(), true) {
+            let Shape::List(e) = &t else { unreachable!() };
+            return Ok(Value::list(out.into_iter().map(|v| conform(v, e)).collect()));
+        }
+    }
+    Ok(Value::tuple(out))
 }
 
 fn merge(a: &[Value], _: &dyn Host) -> R {
@@ -71,19 +91,32 @@ fn merge(a: &[Value], _: &dyn Host) -> R {
     for (i, v) in a.iter().enumerate() {
         match v {
             Value::Null => {}
-            Value::Object(m) => out.extend(m.clone()),
+            Value::Object(m) => out.extend(m.iter().map(|(k, v)| (k.clone(), v.clone()))),
             other => return Err(arg_err(i, format!("merge() takes maps or objects, not {}", describe(other)))),
         }
     }
-    Ok(Value::Object(out))
+    // Maps of one element type merge to a map of it; anything else to an object.
+    let maps: Vec<Shape> = a.iter().filter(|v| !v.is_null()).map(shape).collect();
+    if !maps.is_empty() && maps.iter().all(|t| matches!(t, Shape::Map(_)) && *t == maps[0]) {
+        return Ok(Value::map(out));
+    }
+    Ok(Value::object(out))
+}
+
+/// A map's keys and values are lists; an object's, tuples.
+fn of_map_kind(a: &Value, items: Vec<Value>) -> Value {
+    match a {
+        Value::Object(m) if m.kind == MapKind::Map => Value::list(items),
+        _ => Value::tuple(items),
+    }
 }
 
 fn keys(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::List(object(a, 0)?.keys().map(|k| Value::String(k.clone())).collect()))
+    Ok(of_map_kind(&a[0], object(a, 0)?.keys().map(|k| Value::String(k.clone())).collect()))
 }
 
 fn values(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::List(object(a, 0)?.values().cloned().collect()))
+    Ok(of_map_kind(&a[0], object(a, 0)?.values().cloned().collect()))
 }
 
 fn lookup(a: &[Value], _: &dyn Host) -> R {
@@ -97,7 +130,7 @@ fn lookup(a: &[Value], _: &dyn Host) -> R {
 }
 
 fn element(a: &[Value], _: &dyn Host) -> R {
-    let l = list(a, 0)?;
+    let l = sequence(a, 0, |t| call_err(format!("cannot read elements from {t}")))?;
     if l.is_empty() {
         return Err(arg_err(0, "element() cannot use an empty list"));
     }
@@ -107,13 +140,14 @@ fn element(a: &[Value], _: &dyn Host) -> R {
 }
 
 fn contains(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::Bool(list(a, 0)?.iter().any(|v| v == &a[1])))
+    // Elements compare as `==` does: by type, then value.
+    Ok(Value::Bool(list(a, 0)?.iter().any(|v| equals(v, &a[1]) == Some(true))))
 }
 
 fn index(a: &[Value], _: &dyn Host) -> R {
-    list(a, 0)?
+    sequence(a, 0, |_| call_err("argument must be a list or tuple"))?
         .iter()
-        .position(|v| v == &a[1])
+        .position(|v| equals(v, &a[1]) == Some(true))
         .map(num)
         .ok_or_else(|| arg_err(1, format!("{} is not in the list", describe(&a[1]))))
 }
@@ -133,7 +167,7 @@ fn flatten(a: &[Value], _: &dyn Host) -> R {
     }
     let (mut out, mut marked) = (Vec::new(), false);
     flat(list(a, 0)?, &mut out, &mut marked);
-    Ok(if marked { Value::List(out).secret() } else { Value::List(out) })
+    Ok(if marked { Value::tuple(out).secret() } else { Value::tuple(out) })
 }
 
 fn distinct(a: &[Value], _: &dyn Host) -> R {
@@ -143,7 +177,7 @@ fn distinct(a: &[Value], _: &dyn Host) -> R {
             out.push(v);
         }
     }
-    Ok(Value::List(out))
+    Ok(Value::list(out))
 }
 
 /// A list or tuple as a list of one element type (`[1, "a"]` is `["1", "a"]`).
@@ -163,7 +197,7 @@ fn compact(a: &[Value], _: &dyn Host) -> R {
             out.push(Value::String(s));
         }
     }
-    Ok(Value::List(out))
+    Ok(Value::list(out))
 }
 
 fn coalesce(a: &[Value], _: &dyn Host) -> R {
@@ -176,7 +210,7 @@ fn coalesce(a: &[Value], _: &dyn Host) -> R {
 
 fn coalescelist(a: &[Value], _: &dyn Host) -> R {
     for i in 0..a.len() {
-        if !list(a, i)?.is_empty() {
+        if !sequence(a, i, |_| call_err("coalescelist arguments must be lists or tuples"))?.is_empty() {
             return Ok(a[i].clone());
         }
     }
@@ -187,15 +221,25 @@ fn sort(a: &[Value], _: &dyn Host) -> R {
     let mut out =
         list(a, 0)?.iter().enumerate().map(|(j, v)| element_string(v, 0, j)).collect::<Result<Vec<String>, _>>()?;
     out.sort();
-    Ok(Value::List(out.into_iter().map(Value::String).collect()))
+    Ok(Value::list(out.into_iter().map(Value::String).collect()))
+}
+
+/// A tuple stays a tuple; a list, or a set, gives a list.
+fn same_sequence(a: &Value, items: Vec<Value>) -> Value {
+    match a.seq_kind() {
+        Some(SeqKind::Tuple) | None => Value::tuple(items),
+        _ => Value::list(items),
+    }
 }
 
 fn reverse(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::List(list(a, 0)?.iter().rev().cloned().collect()))
+    Ok(same_sequence(&a[0], list(a, 0)?.iter().rev().cloned().collect()))
 }
 
 fn slice(a: &[Value], _: &dyn Host) -> R {
-    let l = list(a, 0)?;
+    let l = sequence(a, 0, |_| {
+        arg_err(0, "cannot slice a set, because its elements do not have indices; explicitly convert to a list if the ordering of the result is not important")
+    })?;
     let (start, end) = (integer(a, 1)?, integer(a, 2)?);
     if start < 0 {
         return Err(arg_err(1, "the start index must not be negative"));
@@ -206,7 +250,7 @@ fn slice(a: &[Value], _: &dyn Host) -> R {
     if start > end {
         return Err(arg_err(1, format!("the start index {start} is after the end index {end}")));
     }
-    Ok(Value::List(l[start as usize..end as usize].to_vec()))
+    Ok(same_sequence(&a[0], l[start as usize..end as usize].to_vec()))
 }
 
 fn zipmap(a: &[Value], _: &dyn Host) -> R {
@@ -223,7 +267,9 @@ fn zipmap(a: &[Value], _: &dyn Host) -> R {
     for (j, (k, v)) in ks.iter().zip(vs).enumerate() {
         out.insert(element_string(k.unmark().0, 0, j)?, v.clone());
     }
-    Ok(if marked { Value::Object(out).secret() } else { Value::Object(out) })
+    // A list of values makes a map; a tuple, an object.
+    let out = if a[1].seq_kind() == Some(SeqKind::Tuple) { Value::object(out) } else { Value::map(out) };
+    Ok(if marked { out.secret() } else { out })
 }
 
 fn one(a: &[Value], _: &dyn Host) -> R {
@@ -259,26 +305,26 @@ fn anytrue(a: &[Value], _: &dyn Host) -> R {
 }
 
 fn chunklist(a: &[Value], _: &dyn Host) -> R {
-    let l = list(a, 0)?;
+    let l = &as_list(a, 0)?;
     let size = integer(a, 1)?;
     if size < 0 {
         return Err(arg_err(1, "the chunk size must not be negative"));
     }
     if size == 0 {
-        return Ok(Value::List(vec![Value::List(l.to_vec())]));
+        return Ok(Value::list(vec![Value::list(l.to_vec())]));
     }
-    Ok(Value::List(l.chunks(size as usize).map(|c| Value::List(c.to_vec())).collect()))
+    Ok(Value::list(l.chunks(size as usize).map(|c| Value::list(c.to_vec())).collect()))
 }
 
 fn matchkeys(a: &[Value], _: &dyn Host) -> R {
-    let (vals, ks, search) = (list(a, 0)?, list(a, 1)?, list(a, 2)?);
+    let (vals, ks, search) = (&as_list(a, 0)?, list(a, 1)?, list(a, 2)?);
     if vals.len() != ks.len() {
         return Err(arg_err(
             1,
             format!("there are {} values but {} keys: the lists must be as long as each other", vals.len(), ks.len()),
         ));
     }
-    Ok(Value::List(vals.iter().zip(ks).filter(|(_, k)| search.contains(k)).map(|(v, _)| v.clone()).collect()))
+    Ok(Value::list(vals.iter().zip(ks).filter(|(_, k)| search.contains(k)).map(|(v, _)| v.clone()).collect()))
 }
 
 fn transpose(a: &[Value], _: &dyn Host) -> R {
@@ -291,7 +337,7 @@ fn transpose(a: &[Value], _: &dyn Host) -> R {
             out.entry(element_string(item, 0, j)?).or_default().push(Value::String(k.clone()));
         }
     }
-    Ok(Value::Object(out.into_iter().map(|(k, v)| (k, Value::List(v))).collect()))
+    Ok(Value::map(out.into_iter().map(|(k, v)| (k, Value::list(v))).collect()))
 }
 
 fn set(v: &[Value]) -> Vec<Value> {
@@ -318,7 +364,7 @@ fn unified_sets(a: &[Value]) -> Result<Vec<Vec<Value>>, CallError> {
 }
 
 fn setunion(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::List(set(&unified_sets(a)?.concat())))
+    Ok(Value::set(unified_sets(a)?.concat()))
 }
 
 fn setintersection(a: &[Value], _: &dyn Host) -> R {
@@ -327,12 +373,12 @@ fn setintersection(a: &[Value], _: &dyn Host) -> R {
     for other in &sets[1..] {
         out.retain(|v| other.contains(v));
     }
-    Ok(Value::List(out))
+    Ok(Value::set(out))
 }
 
 fn setsubtract(a: &[Value], _: &dyn Host) -> R {
     let sets = unified_sets(a)?;
-    Ok(Value::List(set(&sets[0]).into_iter().filter(|v| !sets[1].contains(v)).collect()))
+    Ok(Value::set(set(&sets[0]).into_iter().filter(|v| !sets[1].contains(v)).collect()))
 }
 
 fn setproduct(a: &[Value], _: &dyn Host) -> R {
@@ -352,22 +398,31 @@ fn setproduct(a: &[Value], _: &dyn Host) -> R {
             .flat_map(|prefix| l.iter().map(move |v| [prefix.clone(), vec![v.clone()]].concat()))
             .collect();
     }
-    Ok(Value::List(out.into_iter().map(Value::List).collect()))
+    Ok(Value::List(out.into_iter().map(Value::tuple).collect()))
 }
 
 fn toset(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::List(set(&as_list(a, 0)?)))
+    if a[0].is_null() {
+        return Ok(Value::Null);
+    }
+    Ok(Value::set(as_list(a, 0)?))
 }
 
 fn tolist(a: &[Value], _: &dyn Host) -> R {
-    Ok(Value::List(as_list(a, 0)?))
+    if a[0].is_null() {
+        return Ok(Value::Null);
+    }
+    Ok(Value::list(as_list(a, 0)?))
 }
 
 fn tomap(a: &[Value], _: &dyn Host) -> R {
+    if a[0].is_null() {
+        return Ok(Value::Null);
+    }
     let m = object(a, 0)?;
     let values = crate::unify::unify_values(m.values().cloned().collect())
         .ok_or_else(|| arg_err(0, "cannot convert object to map of any single type"))?;
-    Ok(Value::Object(m.keys().cloned().zip(values).collect()))
+    Ok(Value::map(m.keys().cloned().zip(values).collect()))
 }
 
 fn tostring(a: &[Value], _: &dyn Host) -> R {

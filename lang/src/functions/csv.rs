@@ -17,12 +17,12 @@ fn csvdecode(a: &[Value], _: &dyn Host) -> Result<Value, CallError> {
             return Err(call_err(format!("duplicate column name \"{name}\"")));
         }
     }
-    Ok(Value::List(
+    Ok(Value::list(
         records
             .map(|r| {
                 let row: BTreeMap<String, Value> =
                     header.iter().cloned().zip(r.into_iter().map(Value::String)).collect();
-                Value::Object(row)
+                Value::object(row)
             })
             .collect(),
     ))

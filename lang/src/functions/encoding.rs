@@ -611,9 +611,9 @@ impl yaml_rust2::parser::EventReceiver for Builder {
             Event::SequenceStart(anchor, _) => self.stack.push(Node::List(anchor, Vec::new())),
             Event::MappingStart(anchor, _) => self.stack.push(Node::Map(anchor, BTreeMap::new(), None)),
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
-                Some(Node::List(anchor, items)) => self.push(Value::List(items), anchor),
+                Some(Node::List(anchor, items)) => self.push(Value::tuple(items), anchor),
                 Some(Node::Map(anchor, m, _)) => match merged(m) {
-                    Ok(m) => self.push(Value::Object(m), anchor),
+                    Ok(m) => self.push(Value::object(m), anchor),
                     Err(e) => {
                         self.error.get_or_insert(e);
                         self.push(Value::Null, anchor);

@@ -40,7 +40,7 @@ fn formatlist(a: &[Value], _: &dyn Host) -> R {
         }
     }
     let Some(n) = n else {
-        return Ok(Value::List(vec![Value::String(format(spec, &a[1..])?)]));
+        return Ok(Value::list(vec![Value::String(format(spec, &a[1..])?)]));
     };
     let mut out = Vec::with_capacity(n);
     for j in 0..n {
@@ -52,7 +52,7 @@ fn formatlist(a: &[Value], _: &dyn Host) -> R {
             .collect::<Result<_, _>>()?;
         out.push(Value::String(format(spec, &row)?));
     }
-    Ok(Value::List(out))
+    Ok(Value::list(out))
 }
 
 /// The widest field and the longest precision `format` accepts: wider would

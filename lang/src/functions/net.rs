@@ -131,7 +131,7 @@ fn cidrsubnets(a: &[Value], _: &dyn Host) -> R {
         out.push(Value::String(format!("{}/{len}", p.show(start))));
         next = last.saturating_add(1);
     }
-    Ok(Value::List(out))
+    Ok(Value::list(out))
 }
 
 fn cidrhost(a: &[Value], _: &dyn Host) -> R {

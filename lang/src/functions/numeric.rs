@@ -228,7 +228,7 @@ fn range(a: &[Value], _: &dyn Host) -> R {
         out.push(Value::Number(n));
         n = next;
     }
-    Ok(Value::List(out))
+    Ok(Value::list(out))
 }
 
 const MAX_PARSEINT_DIGITS: usize = 10_000;

@@ -151,7 +151,7 @@ fn split(a: &[Value], _: &dyn Host) -> R {
     let sep = string(a, 0)?;
     let s = string(a, 1)?;
     // Go's strings.Split: "" split on a separator is [""].
-    Ok(Value::List(if sep.is_empty() {
+    Ok(Value::list(if sep.is_empty() {
         s.chars().map(|c| Value::String(c.to_string())).collect()
     } else {
         s.split(sep).map(Value::string).collect()
@@ -250,14 +250,14 @@ fn captured(re: &regex::Regex, caps: &regex::Captures) -> Value {
     if re.captures_len() == 1 {
         Value::String(caps[0].to_string())
     } else if re.capture_names().flatten().next().is_some() {
-        Value::Object(
+        Value::map(
             re.capture_names()
                 .flatten()
                 .map(|n| (n.to_string(), caps.name(n).map(|m| Value::string(m.as_str())).unwrap_or(Value::Null)))
                 .collect(),
         )
     } else {
-        Value::List(caps.iter().skip(1).map(|m| m.map(|m| Value::string(m.as_str())).unwrap_or(Value::Null)).collect())
+        Value::list(caps.iter().skip(1).map(|m| m.map(|m| Value::string(m.as_str())).unwrap_or(Value::Null)).collect())
     }
 }
 
@@ -269,5 +269,5 @@ fn regex(a: &[Value], _: &dyn Host) -> R {
 
 fn regexall(a: &[Value], _: &dyn Host) -> R {
     let re = compile(string(a, 0)?, 0)?;
-    Ok(Value::List(re.captures_iter(string(a, 1)?).map(|c| captured(&re, &c)).collect()))
+    Ok(Value::list(re.captures_iter(string(a, 1)?).map(|c| captured(&re, &c)).collect()))
 }
