@@ -551,6 +551,11 @@ impl<'h> Evaluator<'h> {
     /// `src[*]` then `steps` on each element; a `[*]` among the steps nests.
     fn splat(&mut self, src: Value, source: &Expr, steps: &[Step], scope: &Scope) -> Value {
         let (inner, sensitive) = src.unmark();
+        // As HCL: a list's or a set's splat is a list; anything else's a tuple.
+        let kind = match inner.seq_kind() {
+            Some(crate::value::SeqKind::List | crate::value::SeqKind::Set) => crate::value::SeqKind::List,
+            _ => crate::value::SeqKind::Tuple,
+        };
         let items: Vec<Value> = match inner {
             Value::Unknown => return Value::Unknown,
             Value::Null => Vec::new(),
@@ -576,7 +581,7 @@ impl<'h> Evaluator<'h> {
             }
             out.push(v);
         }
-        mark(Value::tuple(out), sensitive)
+        mark(Value::seq(kind, out), sensitive)
     }
 
     fn binary(&mut self, op: BinaryOp, l: &Expr, r: &Expr, scope: &Scope) -> Value {

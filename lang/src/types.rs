@@ -226,7 +226,8 @@ fn convert_inner(value: &Value, ty: &Type) -> Result<Value, String> {
                     out.push(convert(v, elem).map_err(|e| format!("element {i}: {e}"))?);
                 }
                 let out = one_element_type(out, elem)?;
-                Ok(if matches!(ty, Type::Set(_)) { Value::set(out) } else { Value::list(out) })
+                let out = if matches!(ty, Type::Set(_)) { Value::set(out) } else { Value::list(out) };
+                Ok(out.with_elem(shape_of(elem)))
             }
             _ => Err(mismatch()),
         },
@@ -248,7 +249,7 @@ fn convert_inner(value: &Value, ty: &Type) -> Result<Value, String> {
                     out.insert(k.clone(), convert(v, elem).map_err(|e| format!("element \"{k}\": {e}"))?);
                 }
                 let values = one_element_type(out.values().cloned().collect(), elem)?;
-                Ok(Value::map(out.into_keys().zip(values).collect()))
+                Ok(Value::map(out.into_keys().zip(values).collect()).with_elem(shape_of(elem)))
             }
             _ => Err(mismatch()),
         },
@@ -270,6 +271,25 @@ fn convert_inner(value: &Value, ty: &Type) -> Result<Value, String> {
             }
             _ => Err(mismatch()),
         },
+    }
+}
+
+/// A type constraint as a value's type (`any` is dynamic).
+pub fn shape_of(ty: &Type) -> crate::unify::Shape {
+    use crate::unify::Shape;
+    match ty {
+        Type::Any => Shape::Dynamic,
+        Type::String => Shape::String,
+        Type::Number => Shape::Number,
+        Type::Bool => Shape::Bool,
+        Type::Duration => Shape::Other("duration"),
+        Type::Percent => Shape::Other("percent"),
+        Type::List(e) => Shape::List(Box::new(shape_of(e))),
+        Type::Set(e) => Shape::Set(Box::new(shape_of(e))),
+        Type::Map(e) => Shape::Map(Box::new(shape_of(e))),
+        Type::Object(m) => Shape::Object(m.iter().map(|(k, t)| (k.clone(), shape_of(t))).collect()),
+        Type::Tuple(ts) => Shape::Tuple(ts.iter().map(shape_of).collect()),
+        Type::Optional(t, _) => shape_of(t),
     }
 }
 

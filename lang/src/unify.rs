@@ -68,15 +68,20 @@ pub fn shape(v: &Value) -> Shape {
         Value::Percent(_) => Shape::Other("percent"),
         Value::List(l) => match l.kind {
             SeqKind::Tuple => Shape::Tuple(l.iter().map(shape).collect()),
-            SeqKind::List => Shape::List(Box::new(element_shape(l.iter()))),
-            SeqKind::Set => Shape::Set(Box::new(element_shape(l.iter()))),
+            SeqKind::List => Shape::List(Box::new(declared(&l.elem).unwrap_or_else(|| element_shape(l.iter())))),
+            SeqKind::Set => Shape::Set(Box::new(declared(&l.elem).unwrap_or_else(|| element_shape(l.iter())))),
         },
         Value::Object(m) => match m.kind {
             MapKind::Object => Shape::Object(m.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
-            MapKind::Map => Shape::Map(Box::new(element_shape(m.values()))),
+            MapKind::Map => Shape::Map(Box::new(declared(&m.elem).unwrap_or_else(|| element_shape(m.values())))),
         },
         Value::Sensitive(inner) => shape(inner),
     }
+}
+
+/// A declared element type, unless it is dynamic (then the elements tell).
+fn declared(elem: &Option<Box<Shape>>) -> Option<Shape> {
+    elem.as_deref().filter(|e| **e != Shape::Dynamic).cloned()
 }
 
 fn element_shape<'a>(items: impl Iterator<Item = &'a Value>) -> Shape {
@@ -273,13 +278,19 @@ pub fn conform(v: Value, target: &Shape) -> Value {
         (Value::List(items), Shape::Tuple(ts)) if items.len() == ts.len() => {
             Value::List(Items::new(SeqKind::Tuple, items.into_iter().zip(ts).map(|(v, t)| conform(v, t)).collect()))
         }
-        (Value::List(items), Shape::List(t)) => Value::list(items.into_iter().map(|v| conform(v, t)).collect()),
-        (Value::List(items), Shape::Set(t)) => Value::set(items.into_iter().map(|v| conform(v, t)).collect()),
+        (Value::List(items), Shape::List(t)) => {
+            Value::list(items.into_iter().map(|v| conform(v, t)).collect()).with_elem((**t).clone())
+        }
+        (Value::List(items), Shape::Set(t)) => {
+            Value::set(items.into_iter().map(|v| conform(v, t)).collect()).with_elem((**t).clone())
+        }
         (Value::Object(m), Shape::Object(ts)) => Value::Object(Fields::new(
             MapKind::Object,
             m.into_iter().map(|(k, v)| (k.clone(), conform_opt(v, ts.get(&k)))).collect(),
         )),
-        (Value::Object(m), Shape::Map(t)) => Value::map(m.into_iter().map(|(k, v)| (k, conform(v, t))).collect()),
+        (Value::Object(m), Shape::Map(t)) => {
+            Value::map(m.into_iter().map(|(k, v)| (k, conform(v, t))).collect()).with_elem((**t).clone())
+        }
         (v, _) => v,
     }
 }

@@ -35,6 +35,10 @@ pub enum MapKind {
 pub struct Items {
     pub kind: SeqKind,
     pub items: Vec<Value>,
+    /// A list's or set's element type when it has no element to tell it
+    /// (`keys` of an empty map is a list of strings, `tolist([])` a list of
+    /// any type).
+    pub elem: Option<Box<crate::unify::Shape>>,
 }
 
 /// The attributes of a [`Value::Object`] and whether it is an object or a map.
@@ -42,11 +46,20 @@ pub struct Items {
 pub struct Fields {
     pub kind: MapKind,
     pub fields: BTreeMap<String, Value>,
+    /// A map's element type when it has no element to tell it.
+    pub elem: Option<Box<crate::unify::Shape>>,
 }
 
 impl Items {
+    fn typed_like(mut self, v: &Value) -> Items {
+        if let Value::List(l) = v {
+            self.elem = l.elem.clone();
+        }
+        self
+    }
+
     pub fn new(kind: SeqKind, items: Vec<Value>) -> Items {
-        Items { kind, items }
+        Items { kind, items, elem: None }
     }
     pub fn into_vec(self) -> Vec<Value> {
         self.items
@@ -54,8 +67,15 @@ impl Items {
 }
 
 impl Fields {
+    fn typed_like(mut self, v: &Value) -> Fields {
+        if let Value::Object(m) = v {
+            self.elem = m.elem.clone();
+        }
+        self
+    }
+
     pub fn new(kind: MapKind, fields: BTreeMap<String, Value>) -> Fields {
-        Fields { kind, fields }
+        Fields { kind, fields, elem: None }
     }
     pub fn into_map(self) -> BTreeMap<String, Value> {
         self.fields
@@ -102,13 +122,13 @@ impl DerefMut for Fields {
 
 impl From<Vec<Value>> for Items {
     fn from(items: Vec<Value>) -> Items {
-        Items { kind: SeqKind::Tuple, items }
+        Items::new(SeqKind::Tuple, items)
     }
 }
 
 impl From<BTreeMap<String, Value>> for Fields {
     fn from(fields: BTreeMap<String, Value>) -> Fields {
-        Fields { kind: MapKind::Object, fields }
+        Fields::new(MapKind::Object, fields)
     }
 }
 
@@ -298,6 +318,17 @@ impl Value {
         Value::Object(Fields::new(MapKind::Map, fields))
     }
 
+    /// A list, set or map with `elem` as its element type, kept for when it
+    /// has no elements (a tuple or object has none of its own).
+    pub fn with_elem(mut self, elem: crate::unify::Shape) -> Value {
+        match &mut self {
+            Value::List(l) if l.kind != SeqKind::Tuple => l.elem = Some(Box::new(elem)),
+            Value::Object(m) if m.kind == MapKind::Map => m.elem = Some(Box::new(elem)),
+            _ => {}
+        }
+        self
+    }
+
     /// The kind of sequence this is, if it is one (marks looked through).
     pub fn seq_kind(&self) -> Option<SeqKind> {
         match self.unmark().0 {
@@ -348,7 +379,7 @@ impl Value {
                         v
                     })
                     .collect();
-                (Value::List(Items::new(items_kind(self), items)), any)
+                (Value::List(Items { items, ..Items::new(items_kind(self), Vec::new()) }.typed_like(self)), any)
             }
             Value::Object(map) => {
                 let mut any = false;
@@ -360,7 +391,12 @@ impl Value {
                         (k.clone(), v)
                     })
                     .collect();
-                (Value::Object(Fields::new(fields_kind(self), map)), any)
+                (
+                    Value::Object(
+                        Fields { fields: map, ..Fields::new(fields_kind(self), BTreeMap::new()) }.typed_like(self),
+                    ),
+                    any,
+                )
             }
             v => (v.clone(), false),
         }

@@ -96,7 +96,7 @@ fn merge(a: &[Value], _: &dyn Host) -> R {
         }
     }
     // Maps of one element type merge to a map of it; anything else to an object.
-    let maps: Vec<Shape> = a.iter().filter(|v| !v.is_null()).map(shape).collect();
+    let maps: Vec<Shape> = a.iter().map(shape).collect();
     if !maps.is_empty() && maps.iter().all(|t| matches!(t, Shape::Map(_)) && *t == maps[0]) {
         return Ok(Value::map(out));
     }
@@ -112,7 +112,7 @@ fn of_map_kind(a: &Value, items: Vec<Value>) -> Value {
 }
 
 fn keys(a: &[Value], _: &dyn Host) -> R {
-    Ok(of_map_kind(&a[0], object(a, 0)?.keys().map(|k| Value::String(k.clone())).collect()))
+    Ok(of_map_kind(&a[0], object(a, 0)?.keys().map(|k| Value::String(k.clone())).collect()).with_elem(Shape::String))
 }
 
 fn values(a: &[Value], _: &dyn Host) -> R {
@@ -197,7 +197,7 @@ fn compact(a: &[Value], _: &dyn Host) -> R {
             out.push(Value::String(s));
         }
     }
-    Ok(Value::list(out))
+    Ok(Value::list(out).with_elem(Shape::String))
 }
 
 fn coalesce(a: &[Value], _: &dyn Host) -> R {
@@ -221,7 +221,7 @@ fn sort(a: &[Value], _: &dyn Host) -> R {
     let mut out =
         list(a, 0)?.iter().enumerate().map(|(j, v)| element_string(v, 0, j)).collect::<Result<Vec<String>, _>>()?;
     out.sort();
-    Ok(Value::list(out.into_iter().map(Value::String).collect()))
+    Ok(Value::list(out.into_iter().map(Value::String).collect()).with_elem(Shape::String))
 }
 
 /// A tuple stays a tuple; a list, or a set, gives a list.
@@ -398,7 +398,9 @@ fn setproduct(a: &[Value], _: &dyn Host) -> R {
             .flat_map(|prefix| l.iter().map(move |v| [prefix.clone(), vec![v.clone()]].concat()))
             .collect();
     }
-    Ok(Value::List(out.into_iter().map(Value::tuple).collect()))
+    // Of sets, a set of tuples; otherwise a list of them.
+    let kind = if a.iter().all(Value::is_set) { SeqKind::Set } else { SeqKind::List };
+    Ok(Value::seq(kind, out.into_iter().map(Value::tuple).collect()))
 }
 
 fn toset(a: &[Value], _: &dyn Host) -> R {

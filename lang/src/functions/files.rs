@@ -62,7 +62,7 @@ fn fileset(a: &[Value], host: &dyn Host) -> R {
         .filter(|p| glob(&pattern, &p.chars().collect::<Vec<_>>()))
         .collect();
     found.sort();
-    Ok(Value::set(found.into_iter().map(Value::String).collect()))
+    Ok(Value::set(found.into_iter().map(Value::String).collect()).with_elem(crate::unify::Shape::String))
 }
 
 /// Does `text` (a path with `/` separators) match the glob `pat`?

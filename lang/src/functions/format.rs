@@ -52,7 +52,7 @@ fn formatlist(a: &[Value], _: &dyn Host) -> R {
             .collect::<Result<_, _>>()?;
         out.push(Value::String(format(spec, &row)?));
     }
-    Ok(Value::list(out))
+    Ok(Value::list(out).with_elem(crate::unify::Shape::String))
 }
 
 /// The widest field and the longest precision `format` accepts: wider would

@@ -131,7 +131,7 @@ fn cidrsubnets(a: &[Value], _: &dyn Host) -> R {
         out.push(Value::String(format!("{}/{len}", p.show(start))));
         next = last.saturating_add(1);
     }
-    Ok(Value::list(out))
+    Ok(Value::list(out).with_elem(crate::unify::Shape::String))
 }
 
 fn cidrhost(a: &[Value], _: &dyn Host) -> R {

@@ -228,7 +228,7 @@ fn range(a: &[Value], _: &dyn Host) -> R {
         out.push(Value::Number(n));
         n = next;
     }
-    Ok(Value::list(out))
+    Ok(Value::list(out).with_elem(crate::unify::Shape::Number))
 }
 
 const MAX_PARSEINT_DIGITS: usize = 10_000;

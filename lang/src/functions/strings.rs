@@ -250,14 +250,14 @@ fn captured(re: &regex::Regex, caps: &regex::Captures) -> Value {
     if re.captures_len() == 1 {
         Value::String(caps[0].to_string())
     } else if re.capture_names().flatten().next().is_some() {
-        Value::map(
+        Value::object(
             re.capture_names()
                 .flatten()
                 .map(|n| (n.to_string(), caps.name(n).map(|m| Value::string(m.as_str())).unwrap_or(Value::Null)))
                 .collect(),
         )
     } else {
-        Value::list(caps.iter().skip(1).map(|m| m.map(|m| Value::string(m.as_str())).unwrap_or(Value::Null)).collect())
+        Value::tuple(caps.iter().skip(1).map(|m| m.map(|m| Value::string(m.as_str())).unwrap_or(Value::Null)).collect())
     }
 }
 
@@ -269,5 +269,6 @@ fn regex(a: &[Value], _: &dyn Host) -> R {
 
 fn regexall(a: &[Value], _: &dyn Host) -> R {
     let re = compile(string(a, 0)?, 0)?;
-    Ok(Value::list(re.captures_iter(string(a, 1)?).map(|c| captured(&re, &c)).collect()))
+    let out = Value::list(re.captures_iter(string(a, 1)?).map(|c| captured(&re, &c)).collect());
+    Ok(if re.captures_len() == 1 { out.with_elem(crate::unify::Shape::String) } else { out })
 }
