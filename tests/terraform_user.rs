@@ -828,3 +828,49 @@ fn a_saved_plan_applies_with_its_own_plantimestamp() {
     f.ok(&["apply", "p.plan"]);
     assert_eq!(f.ok(&["output", "-raw", "at"]), shown);
 }
+
+/// Issue 26 items 4-6 on the binary: typed variables are lists, sets and
+/// maps, `==` compares types, a `for` over a set keys by element, a set has
+/// no index, and a set-typed value in state re-plans clean. The expected
+/// outputs are what Terraform 1.15 printed for the same configuration.
+#[test]
+fn typed_variables_compare_by_type_and_sets_have_no_index() {
+    let vars = "variable \"l\" {\n  type    = list(string)\n  default = [\"b\", \"a\"]\n}\nvariable \"s\" {\n  type    = set(string)\n  default = [\"b\", \"a\", \"b\"]\n}\nvariable \"m\" {\n  type    = map(number)\n  default = { a = 1 }\n}\nvariable \"la\" {\n  type    = list(any)\n  default = [1, \"a\"]\n}\n";
+    let outputs = [
+        ("l_eq_tuple", "var.l == [\"b\", \"a\"]", "false"),
+        ("l_eq_list", "var.l == tolist([\"b\", \"a\"])", "true"),
+        ("l_empty", "var.l == []", "false"),
+        ("s_eq", "var.s == toset([\"a\", \"b\"])", "true"),
+        ("s_keys", "[for k, v in var.s : k]", "[\"a\",\"b\"]"),
+        ("m_eq_obj", "var.m == { a = 1 }", "false"),
+        ("m_eq_map", "var.m == tomap({ a = 1 })", "true"),
+        ("la", "var.la", "[\"1\",\"a\"]"),
+        ("same", "terraform_data.x[\"a\"].output == [for k, v in var.s : k]", "true"),
+    ];
+    let mut config = format!(
+        "{vars}resource \"terraform_data\" \"x\" {{\n  for_each = var.s\n  input    = [for k, v in var.s : k]\n}}\nresource \"terraform_data\" \"s\" {{\n  input = var.s\n}}\n"
+    );
+    for (name, expr, _) in &outputs {
+        config.push_str(&format!("output \"{name}\" {{\n  value = {expr}\n}}\n"));
+    }
+    let f = Fixture::new("typed-values", &config);
+    f.ok(&["apply", "-auto-approve"]);
+    for (name, _, want) in &outputs {
+        let got: serde_json::Value = serde_json::from_str(&f.ok(&["output", "-json", name])).unwrap();
+        assert_eq!(got.to_string(), *want, "{name}");
+    }
+    // The set went to state as JSON and comes back equal: nothing to change.
+    assert_eq!(f.run(&["plan", "-detailed-exitcode"]).status.code(), Some(0));
+    for (expr, says, at) in [
+        ("var.s[0]", "Elements of a set are identified only by their value", "main.lf:17:30"),
+        ("element(var.s, 0)", "cannot read elements from set of string", "main.lf:17:24"),
+        ("concat(var.s, [\"c\"])", "all arguments must be lists or tuples; got set of string", "main.lf:17:31"),
+        ("slice(var.s, 0, 1)", "cannot slice a set", "main.lf:17:30"),
+    ] {
+        f.write(&format!("{vars}output \"bad\" {{ value = {expr} }}\n"));
+        let out = f.run(&["plan"]);
+        assert_eq!(out.status.code(), Some(1), "{expr}");
+        let err = text(&out.stderr);
+        assert!(err.contains(says) && err.contains(at), "{expr}: {err}");
+    }
+}
