@@ -9,6 +9,7 @@ use crate::run::{self, Config};
 use crate::{inputs, ui, CommonArgs, VarArgs};
 use landform_lang::diag::{render_all, Style};
 use landform_lang::parse::parse_expr;
+use landform_lang::value::{MapKind, SeqKind};
 use landform_lang::{Evaluator, Scope, SourceMap, Value};
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Read};
@@ -78,19 +79,30 @@ pub fn shown(v: &Value, indent: usize) -> String {
         Value::Unknown => "(known after apply)".into(),
         Value::Null => "null".into(),
         Value::String(s) => landform_lang::value::quote(s),
-        Value::List(items) if items.is_empty() => "[]".into(),
+        // As Terraform's console: a list, set or map says so (`tolist([…])`).
         Value::List(items) => {
+            let (open, close) = match items.kind {
+                SeqKind::Tuple => ("[", "]"),
+                SeqKind::List => ("tolist([", "])"),
+                SeqKind::Set => ("toset([", "])"),
+            };
             let inner: Vec<String> = items.iter().map(|i| format!("{pad}{},\n", shown(i, indent + 1))).collect();
-            format!("[\n{}{end}]", inner.concat())
+            if inner.is_empty() {
+                return format!("{open}{close}");
+            }
+            format!("{open}\n{}{end}{close}", inner.concat())
         }
-        Value::Object(m) if m.is_empty() => "{}".into(),
         Value::Object(m) => {
+            let (open, close) = if m.kind == MapKind::Map { ("tomap({", "})") } else { ("{", "}") };
             let width = m.keys().map(|k| k.len() + 2).max().unwrap_or(0);
             let inner: Vec<String> = m
                 .iter()
                 .map(|(k, v)| format!("{pad}{:<width$} = {}\n", landform_lang::value::quote(k), shown(v, indent + 1)))
                 .collect();
-            format!("{{\n{}{end}}}", inner.concat())
+            if inner.is_empty() {
+                return format!("{open}{close}");
+            }
+            format!("{open}\n{}{end}{close}", inner.concat())
         }
         other => other.to_template_string().unwrap_or_else(|| other.to_string()),
     }
@@ -279,5 +291,9 @@ mod tests {
         let v = Value::Object([("a".to_string(), Value::tuple(vec![Value::from(1i64)]))].into());
         assert_eq!(shown(&v, 0), "{\n  \"a\" = [\n    1,\n  ]\n}");
         assert_eq!(shown(&Value::string("x").sensitive(), 0), "(sensitive value)");
+        assert_eq!(shown(&Value::list(vec![Value::from(1i64)]), 0), "tolist([\n  1,\n])");
+        assert_eq!(shown(&Value::set(vec![]), 0), "toset([])");
+        let m = Value::map([("a".to_string(), Value::from(1i64))].into());
+        assert_eq!(shown(&m, 0), "tomap({\n  \"a\" = 1\n})");
     }
 }
