@@ -196,6 +196,15 @@ fn types_compare_convert_and_unify_as_in_terraform() {
     assert!(bad.is_empty(), "{} of {n} expressions disagree with Terraform:\n{}", bad.len(), bad.join("\n"));
 }
 
+/// Issue 26 item 8: case mappings and grapheme clusters as Terraform's
+/// Unicode tables (Go's, Unicode 15.0) give them.
+#[test]
+fn text_case_and_graphemes_agree_with_terraform() {
+    let (n, bad) = disagreements("text");
+    assert!(n >= 80, "only {n} cases");
+    assert!(bad.is_empty(), "{} of {n} expressions disagree with Terraform:\n{}", bad.len(), bad.join("\n"));
+}
+
 /// Where Landform means something else on purpose (also in the README).
 const DELIBERATE: &[(&str, &str)] = &[];
 
@@ -205,7 +214,7 @@ const DELIBERATE: &[(&str, &str)] = &[];
 fn at_least_500_expressions_and_97_percent_agree() {
     let mut total = 0;
     let mut differ = 0;
-    for name in ["functions", "templates", "language", "expressions", "types"] {
+    for name in ["functions", "templates", "language", "expressions", "types", "text"] {
         let (n, bad) = disagreements(name);
         total += n;
         differ += bad.len();

@@ -346,12 +346,46 @@ pub(crate) fn integer(a: &[Value], i: usize) -> Result<i64, CallError> {
 
 /// The length of a string as Terraform counts it: in grapheme clusters.
 pub(crate) fn graphemes(s: &str) -> usize {
-    unicode_segmentation::UnicodeSegmentation::graphemes(s, true).count()
+    clusters(s).count()
 }
 
 /// The first `n` grapheme clusters of a string.
 pub(crate) fn take_graphemes(s: &str, n: usize) -> String {
-    unicode_segmentation::UnicodeSegmentation::graphemes(s, true).take(n).collect()
+    clusters(s).take(n).collect()
+}
+
+/// A string's grapheme clusters as Terraform has them (go-textseg, Unicode
+/// 15.0's rules): without Unicode 15.1's Indic conjunct rule (GB9c), so
+/// `क्ष` is two clusters, `क्` and `ष`. Inside a cluster of today's rules,
+/// a letter that starts a cluster of its own after a virama (combining
+/// class 9) is where that rule joined them; it starts one again.
+pub(crate) fn clusters(s: &str) -> impl DoubleEndedIterator<Item = &str> {
+    use unicode_segmentation::UnicodeSegmentation;
+    let mut out = Vec::new();
+    for g in s.graphemes(true) {
+        let mut start = 0;
+        let mut virama = false;
+        for (i, c) in g.char_indices() {
+            if virama && i > start && c.is_alphabetic() && starts_cluster(c) {
+                out.push(&g[start..i]);
+                start = i;
+                virama = false;
+            } else if unicode_normalization::char::canonical_combining_class(c) == 9 {
+                virama = true;
+            }
+        }
+        out.push(&g[start..]);
+    }
+    out.into_iter()
+}
+
+/// A character that does not join the one before it (no mark, no spacing mark).
+fn starts_cluster(c: char) -> bool {
+    let mut buf = [0u8; 8];
+    buf[0] = b'a';
+    let n = 1 + c.encode_utf8(&mut buf[1..]).len();
+    let s = std::str::from_utf8(&buf[..n]).unwrap_or("a");
+    unicode_segmentation::UnicodeSegmentation::graphemes(s, true).count() == 2
 }
 
 /// An element of a list as a string, as functions of lists of strings take it.

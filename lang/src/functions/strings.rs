@@ -31,7 +31,25 @@ pub const DEFS: &[FuncDef] = &[
 /// Go's `strings.ToLower`/`ToUpper`: each character mapped on its own to one
 /// character (ß stays ß; Σ is σ wherever it stands).
 fn per_char(s: &str, map: fn(char) -> Option<char>) -> String {
-    s.chars().map(|c| map(c).unwrap_or(c)).collect()
+    s.chars().map(|c| map(c).filter(|m| go_knows(c) && go_knows(*m)).unwrap_or(c)).collect()
+}
+
+/// Whether a cased character is in Go's Unicode tables (Unicode 15.0, what
+/// Terraform is built with): Rust's are newer, and a mapping to or from a
+/// letter added since (`ɤ` to `Ɤ`, Unicode 16) is no mapping in Terraform.
+fn go_knows(c: char) -> bool {
+    !matches!(
+        c,
+        '\u{1C89}'..='\u{1C8A}'
+            | '\u{A7CB}'..='\u{A7CF}'
+            | '\u{A7D2}'
+            | '\u{A7D4}'
+            | '\u{A7DA}'..='\u{A7DC}'
+            | '\u{10D50}'..='\u{10D65}'
+            | '\u{10D70}'..='\u{10D85}'
+            | '\u{16EA0}'..='\u{16EB8}'
+            | '\u{16EBB}'..='\u{16ED3}'
+    )
 }
 
 fn one<I: Iterator<Item = char>>(mut it: I) -> Option<char> {
@@ -66,7 +84,7 @@ fn to_title(c: char) -> Option<char> {
         '\u{1C7}'..='\u{1C9}' => Some('\u{1C8}'),
         '\u{1CA}'..='\u{1CC}' => Some('\u{1CB}'),
         '\u{1F1}'..='\u{1F3}' => Some('\u{1F2}'),
-        _ => one(c.to_uppercase()),
+        _ => one(c.to_uppercase()).filter(|u| go_knows(c) && go_knows(*u)),
     }
 }
 
@@ -108,7 +126,7 @@ fn chomp(a: &[Value], _: &dyn Host) -> R {
 
 fn strrev(a: &[Value], _: &dyn Host) -> R {
     // Grapheme clusters reversed, as Terraform does: an accent stays on its letter.
-    Ok(Value::String(unicode_segmentation::UnicodeSegmentation::graphemes(string(a, 0)?, true).rev().collect()))
+    Ok(Value::String(super::clusters(string(a, 0)?).rev().collect()))
 }
 
 fn indent(a: &[Value], _: &dyn Host) -> R {
@@ -123,7 +141,7 @@ fn indent(a: &[Value], _: &dyn Host) -> R {
 }
 
 fn substr(a: &[Value], _: &dyn Host) -> R {
-    let s: Vec<&str> = unicode_segmentation::UnicodeSegmentation::graphemes(string(a, 0)?, true).collect();
+    let s: Vec<&str> = super::clusters(string(a, 0)?).collect();
     let len = s.len() as i64;
     let mut off = integer(a, 1)?;
     if off < 0 {
