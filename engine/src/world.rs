@@ -389,8 +389,8 @@ fn expand_dynamic(
     let pairs: Vec<(Value, Value)> = match inner {
         Value::Unknown => return None,
         Value::Null => Vec::new(),
-        Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::from(i), v.clone())).collect(),
-        Value::Object(m) => m.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect(),
+        // A set's key is its element, as in a for expression.
+        Value::List(_) | Value::Object(_) => inner.iter_pairs().unwrap_or_default(),
         other => {
             diags.push(Diagnostic::error(
                 "Invalid dynamic for_each value",

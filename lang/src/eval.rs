@@ -775,14 +775,8 @@ impl<'h> Evaluator<'h> {
             }
             // The elements of a marked collection are marked, and so are its keys.
             // A set's elements have no index: the key is the element itself.
-            Value::List(l) if l.kind == crate::value::SeqKind::Set => {
-                l.iter().map(|v| (v.clone(), v.clone())).map(mark_pair(sensitive)).collect()
-            }
-            Value::List(l) => {
-                l.iter().enumerate().map(|(i, v)| (Value::from(i), v.clone())).map(mark_pair(sensitive)).collect()
-            }
-            Value::Object(m) => {
-                m.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).map(mark_pair(sensitive)).collect()
+            Value::List(_) | Value::Object(_) => {
+                inner.iter_pairs().unwrap_or_default().into_iter().map(mark_pair(sensitive)).collect()
             }
             other => {
                 return self.error(

@@ -337,6 +337,18 @@ impl Value {
         }
     }
 
+    /// The key and element of each element, as `for` iterates: a list's or
+    /// tuple's index, a map's or object's key, and a set's element itself
+    /// (it has no other key). `None` for what is not a collection.
+    pub fn iter_pairs(&self) -> Option<Vec<(Value, Value)>> {
+        Some(match self {
+            Value::List(l) if l.kind == SeqKind::Set => l.iter().map(|v| (v.clone(), v.clone())).collect(),
+            Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::from(i), v.clone())).collect(),
+            Value::Object(m) => m.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect(),
+            _ => return None,
+        })
+    }
+
     /// True for a set (marks looked through).
     pub fn is_set(&self) -> bool {
         self.seq_kind() == Some(SeqKind::Set)

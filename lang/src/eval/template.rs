@@ -193,8 +193,7 @@ impl Evaluator<'_> {
                     let (inner, s) = v.unmark();
                     t.sensitive |= s;
                     let pairs: Vec<(Value, Value)> = match inner {
-                        Value::List(l) => l.iter().enumerate().map(|(i, v)| (Value::from(i), v.clone())).collect(),
-                        Value::Object(m) => m.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect(),
+                        Value::List(_) | Value::Object(_) => inner.iter_pairs().unwrap_or_default(),
                         Value::Unknown => {
                             t.unknown = true;
                             continue;
