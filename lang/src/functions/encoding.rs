@@ -94,8 +94,14 @@ fn nfc(v: Value) -> Value {
     let text = |s: String| if s.is_ascii() || is_nfc(&s) { s } else { s.nfc().collect() };
     match v {
         Value::String(s) => Value::String(text(s)),
-        Value::List(items) => Value::List(items.into_iter().map(nfc).collect()),
-        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (text(k), nfc(v))).collect()),
+        Value::List(mut l) => {
+            l.items = std::mem::take(&mut l.items).into_iter().map(nfc).collect();
+            Value::List(l)
+        }
+        Value::Object(mut m) => {
+            m.fields = std::mem::take(&mut m.fields).into_iter().map(|(k, v)| (text(k), nfc(v))).collect();
+            Value::Object(m)
+        }
         other => other,
     }
 }
@@ -177,13 +183,227 @@ fn encoding(name: &str, arg: usize) -> Result<(&'static str, &'static str), Call
         _ => {
             return Err(arg_err(
                 arg,
-                format!("\"{name}\" is not a supported encoding: use UTF-8, UTF-16, UTF-16LE, UTF-16BE, UTF-32, UTF-32LE, UTF-32BE, ISO-8859-1 or US-ASCII"),
+                format!("\"{name}\" is not a supported IANA encoding name or alias (as UTF-8, UTF-16LE, ISO-8859-1, windows-1252, Shift_JIS, EUC-KR, GBK, Big5)"),
             ))
         }
     })
 }
 
+/// The other encodings Terraform knows (golang.org/x/text's IANA index), by
+/// IANA name or alias in any case, with the name its errors give: those
+/// made from the WHATWG tables, which encoding_rs has, and ISO-8859-9.
+enum Legacy {
+    Whatwg(&'static encoding_rs::Encoding),
+    /// ISO-8859-9 (Latin-5): Latin-1 with six Turkish letters.
+    Latin5,
+}
+
+fn legacy(name: &str) -> Option<(Legacy, &'static str)> {
+    use encoding_rs::*;
+    let lower = name.trim().to_lowercase();
+    if matches!(
+        lower.as_str(),
+        "iso_8859-9:1989" | "iso-ir-148" | "iso_8859-9" | "iso-8859-9" | "latin5" | "l5" | "csisolatin5"
+    ) {
+        return Some((Legacy::Latin5, "ISO_8859-9:1989"));
+    }
+    let (enc, shown) = match lower.as_str() {
+        "iso_8859-2:1987" | "iso-ir-101" | "iso_8859-2" | "iso-8859-2" | "latin2" | "l2" | "csisolatin2" => {
+            (ISO_8859_2, "ISO_8859-2:1987")
+        }
+        "iso_8859-3:1988" | "iso-ir-109" | "iso_8859-3" | "iso-8859-3" | "latin3" | "l3" | "csisolatin3" => {
+            (ISO_8859_3, "ISO_8859-3:1988")
+        }
+        "iso_8859-4:1988" | "iso-ir-110" | "iso_8859-4" | "iso-8859-4" | "latin4" | "l4" | "csisolatin4" => {
+            (ISO_8859_4, "ISO_8859-4:1988")
+        }
+        "iso_8859-5:1988" | "iso-ir-144" | "iso_8859-5" | "iso-8859-5" | "cyrillic" | "csisolatincyrillic" => {
+            (ISO_8859_5, "ISO_8859-5:1988")
+        }
+        "iso_8859-6:1987" | "iso-ir-127" | "iso_8859-6" | "iso-8859-6" | "ecma-114" | "asmo-708" | "arabic"
+        | "csisolatinarabic" => (ISO_8859_6, "ISO_8859-6:1987"),
+        "iso_8859-7:1987" | "iso-ir-126" | "iso_8859-7" | "iso-8859-7" | "elot_928" | "ecma-118" | "greek"
+        | "greek8" | "csisolatingreek" => (ISO_8859_7, "ISO_8859-7:1987"),
+        "iso_8859-8:1988" | "iso-ir-138" | "iso_8859-8" | "iso-8859-8" | "hebrew" | "csisolatinhebrew" => {
+            (ISO_8859_8, "ISO_8859-8:1988")
+        }
+        "iso-8859-10" | "iso-ir-157" | "l6" | "iso_8859-10:1992" | "csisolatin6" | "latin6" => {
+            (ISO_8859_10, "ISO-8859-10")
+        }
+        "shift_jis" | "ms_kanji" | "csshiftjis" => (SHIFT_JIS, "Shift_JIS"),
+        "extended_unix_code_packed_format_for_japanese" | "cseucpkdfmtjapanese" | "euc-jp" => (EUC_JP, "EUC-JP"),
+        "euc-kr" | "cseuckr" => (EUC_KR, "EUC-KR"),
+        "iso-2022-jp" | "csiso2022jp" => (ISO_2022_JP, "ISO-2022-JP"),
+        "iso_8859-8-i" | "csiso88598i" | "iso-8859-8-i" => (ISO_8859_8_I, "ISO_8859-8-I"),
+        "iso-8859-13" | "csiso885913" => (ISO_8859_13, "ISO-8859-13"),
+        "iso-8859-14" | "iso-ir-199" | "iso_8859-14:1998" | "iso_8859-14" | "latin8" | "iso-celtic" | "l8"
+        | "csiso885914" => (ISO_8859_14, "ISO-8859-14"),
+        "iso-8859-15" | "iso_8859-15" | "latin-9" | "csiso885915" => (ISO_8859_15, "ISO-8859-15"),
+        "iso-8859-16" | "iso-ir-226" | "iso_8859-16:2001" | "iso_8859-16" | "latin10" | "l10" | "csiso885916" => {
+            (ISO_8859_16, "ISO-8859-16")
+        }
+        "gbk" | "cp936" | "ms936" | "windows-936" | "csgbk" => (GBK, "GBK"),
+        "gb18030" | "csgb18030" => (GB18030, "GB18030"),
+        "big5" | "csbig5" => (BIG5, "Big5"),
+        "macintosh" | "mac" | "csmacintosh" => (MACINTOSH, "macintosh"),
+        "koi8-r" | "cskoi8r" => (KOI8_R, "KOI8-R"),
+        "ibm866" | "cp866" | "866" | "csibm866" => (IBM866, "IBM866"),
+        "koi8-u" | "cskoi8u" => (KOI8_U, "KOI8-U"),
+        "windows-874" | "cswindows874" => (WINDOWS_874, "windows-874"),
+        "windows-1250" | "cswindows1250" => (WINDOWS_1250, "windows-1250"),
+        "windows-1251" | "cswindows1251" => (WINDOWS_1251, "windows-1251"),
+        "windows-1252" | "cswindows1252" => (WINDOWS_1252, "windows-1252"),
+        "windows-1253" | "cswindows1253" => (WINDOWS_1253, "windows-1253"),
+        "windows-1254" | "cswindows1254" => (WINDOWS_1254, "windows-1254"),
+        "windows-1255" | "cswindows1255" => (WINDOWS_1255, "windows-1255"),
+        "windows-1256" | "cswindows1256" => (WINDOWS_1256, "windows-1256"),
+        "windows-1257" | "cswindows1257" => (WINDOWS_1257, "windows-1257"),
+        "windows-1258" | "cswindows1258" => (WINDOWS_1258, "windows-1258"),
+        _ => return None,
+    };
+    Some((Legacy::Whatwg(enc), shown))
+}
+
+/// Latin-5's six letters where Latin-1 has others.
+const LATIN5: [(u8, char); 6] = [(0xD0, 'Ğ'), (0xDD, 'İ'), (0xDE, 'Ş'), (0xF0, 'ğ'), (0xFD, 'ı'), (0xFE, 'ş')];
+
+/// Text in a legacy encoding, or `None` where a character has no bytes
+/// there. Go's tables differ from WHATWG's in what they leave out: a
+/// single-byte encoding has no C1 control (U+0080-U+009F), and Shift_JIS
+/// and EUC-JP have no `¥`, `‾` or `−` (WHATWG maps them to `\`, `~`, `－`).
+fn legacy_encode(s: &str, enc: &Legacy) -> Option<Vec<u8>> {
+    match enc {
+        Legacy::Latin5 => s
+            .chars()
+            .map(|c| match LATIN5.iter().find(|(_, l)| *l == c) {
+                Some((b, _)) => Some(*b),
+                None if LATIN5.iter().any(|(b, _)| u32::from(*b) == c as u32) => None,
+                None => u8::try_from(c as u32).ok(),
+            })
+            .collect(),
+        Legacy::Whatwg(e) => {
+            let japanese = *e == encoding_rs::SHIFT_JIS || *e == encoding_rs::EUC_JP;
+            if s.chars().any(|c| {
+                (e.is_single_byte() && ('\u{80}'..='\u{9f}').contains(&c))
+                    || (japanese && matches!(c, '\u{a5}' | '\u{203e}' | '\u{2212}'))
+            }) {
+                return None;
+            }
+            if *e == encoding_rs::ISO_2022_JP {
+                return iso_2022_jp(s);
+            }
+            let (bytes, _, unmappable) = e.encode(s);
+            if unmappable {
+                return None;
+            }
+            if *e == encoding_rs::SHIFT_JIS {
+                return Some(nec_selected(&bytes));
+            }
+            Some(bytes.into_owned())
+        }
+    }
+}
+
+/// Go's ISO-2022-JP: ASCII, JIS X 0208 after `ESC $ B`, and half-width
+/// katakana as JIS X 0201 after `ESC ( I` (WHATWG makes them full-width),
+/// back to ASCII at the end.
+fn iso_2022_jp(s: &str) -> Option<Vec<u8>> {
+    const ESC: [&[u8]; 3] = [b"\x1b(B", b"\x1b$B", b"\x1b(I"];
+    let mut out = Vec::new();
+    let mut mode = 0;
+    let mut switch = |out: &mut Vec<u8>, to: usize| {
+        if mode != to {
+            out.extend_from_slice(ESC[to]);
+            mode = to;
+        }
+    };
+    for c in s.chars() {
+        if c.is_ascii() {
+            switch(&mut out, 0);
+            out.push(c as u8);
+        } else if ('\u{ff61}'..='\u{ff9f}').contains(&c) {
+            switch(&mut out, 2);
+            out.push((c as u32 - 0xff61 + 0x21) as u8);
+        } else {
+            // JIS X 0208 is EUC-JP's two bytes less 0x80 each.
+            let mut buf = [0u8; 4];
+            let (bytes, _, unmappable) = encoding_rs::EUC_JP.encode(c.encode_utf8(&mut buf));
+            match *bytes {
+                [a, b] if !unmappable && a >= 0xa1 && b >= 0xa1 => {
+                    switch(&mut out, 1);
+                    out.extend_from_slice(&[a - 0x80, b - 0x80]);
+                }
+                _ => return None,
+            }
+        }
+    }
+    switch(&mut out, 0);
+    Some(out)
+}
+
+/// Shift_JIS as Go writes it: a character that is both among the IBM
+/// extensions (0xFA40-0xFC4B, where WHATWG writes it) and NEC's selection of
+/// them (0xED40-0xEEFC) takes its first place in the table, NEC's.
+fn nec_selected(bytes: &[u8]) -> Vec<u8> {
+    static NEC: std::sync::OnceLock<std::collections::HashMap<char, [u8; 2]>> = std::sync::OnceLock::new();
+    let nec = NEC.get_or_init(|| {
+        let mut m = std::collections::HashMap::new();
+        for lead in 0xedu8..=0xee {
+            for trail in (0x40u8..=0x7e).chain(0x80..=0xfc) {
+                let pair = [lead, trail];
+                let (text, malformed) = encoding_rs::SHIFT_JIS.decode_without_bom_handling(&pair);
+                if let (false, Some(c)) = (malformed, text.chars().next()) {
+                    m.entry(c).or_insert([lead, trail]);
+                }
+            }
+        }
+        m
+    });
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let two = (0x81..=0x9f).contains(&b) || (0xe0..=0xfc).contains(&b);
+        if two && i + 1 < bytes.len() {
+            let pair = [b, bytes[i + 1]];
+            let ibm = (0xfa..=0xfc).contains(&b);
+            let nec_pair = ibm
+                .then(|| encoding_rs::SHIFT_JIS.decode_without_bom_handling(&pair).0.chars().next())
+                .flatten()
+                .and_then(|c| nec.get(&c));
+            out.extend_from_slice(nec_pair.unwrap_or(&pair));
+            i += 2;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Bytes of a legacy encoding as text, or `None` where one is not defined
+/// there (Terraform refuses what Go decodes to U+FFFD; Go decodes a
+/// single-byte encoding's C1 controls so).
+fn legacy_decode(bytes: &[u8], enc: &Legacy) -> Option<String> {
+    match enc {
+        Legacy::Latin5 => Some(
+            bytes.iter().map(|&b| LATIN5.iter().find(|(x, _)| *x == b).map_or(char::from(b), |(_, c)| *c)).collect(),
+        ),
+        Legacy::Whatwg(e) => {
+            let (text, malformed) = e.decode_without_bom_handling(bytes);
+            let c1 = e.is_single_byte() && text.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c));
+            (!malformed && !c1 && !text.contains('\u{fffd}')).then(|| text.into_owned())
+        }
+    }
+}
+
 fn textencodebase64(a: &[Value], _: &dyn Host) -> R {
+    if let Some((enc, shown)) = legacy(string(a, 1)?) {
+        let bytes = legacy_encode(string(a, 0)?, &enc).ok_or_else(|| {
+            arg_err(0, format!("the given string contains characters that cannot be represented in {shown}"))
+        })?;
+        return Ok(b64(&bytes));
+    }
     let s = string(a, 0)?;
     let (enc, shown) = encoding(string(a, 1)?, 1)?;
     let narrow = |max: u32| -> Result<Vec<u8>, CallError> {
@@ -212,6 +432,11 @@ fn textencodebase64(a: &[Value], _: &dyn Host) -> R {
 
 fn textdecodebase64(a: &[Value], _: &dyn Host) -> R {
     let bytes = decode64(a, 0)?;
+    if let Some((enc, shown)) = legacy(string(a, 1)?) {
+        let text = legacy_decode(&bytes, &enc)
+            .ok_or_else(|| arg_err(0, format!("the given string contains symbols that are not defined for {shown}")))?;
+        return Ok(nfc(Value::String(text)));
+    }
     let (enc, shown) = encoding(string(a, 1)?, 1)?;
     let bad = || arg_err(0, format!("the decoded bytes are not valid {shown}"));
     let units16 = |be: bool, b: &[u8]| -> Vec<u16> {
