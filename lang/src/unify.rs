@@ -308,6 +308,37 @@ pub fn unify_values(values: Vec<Value>) -> Option<Vec<Value>> {
     Some(values.into_iter().map(|v| conform(v, &target)).collect())
 }
 
+/// Whether a value's type is not wholly known: an unknown stands where its
+/// type is not told by anything else (a list's other elements tell theirs).
+fn type_unknown(v: &Value) -> bool {
+    match v {
+        Value::Unknown => true,
+        Value::Sensitive(inner) => type_unknown(inner),
+        Value::List(l) if l.kind == SeqKind::Tuple => l.iter().any(type_unknown),
+        Value::List(_) | Value::Object(_) => match shape(v) {
+            Shape::List(e) | Shape::Set(e) | Shape::Map(e) if e.wholly_known() => false,
+            _ => match v {
+                Value::List(l) => l.iter().any(type_unknown),
+                Value::Object(m) => m.values().any(type_unknown),
+                _ => false,
+            },
+        },
+        _ => false,
+    }
+}
+
+/// Whether two types could be one, a dynamic part matching anything.
+fn conformable(a: &Shape, b: &Shape) -> bool {
+    use Shape::*;
+    match (a, b) {
+        (Dynamic, _) | (_, Dynamic) => true,
+        (Tuple(x), Tuple(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| conformable(p, q)),
+        (Object(x), Object(y)) => x.keys().eq(y.keys()) && x.values().zip(y.values()).all(|(p, q)| conformable(p, q)),
+        (List(x), List(y)) | (Set(x), Set(y)) | (Map(x), Map(y)) => conformable(x, y),
+        (x, y) => x == y,
+    }
+}
+
 /// Values of types with no dynamic part compare by type, then by value;
 /// null equals only null. `None` when an unknown decides it.
 pub fn equals(a: &Value, b: &Value) -> Option<bool> {
@@ -318,7 +349,13 @@ pub fn equals(a: &Value, b: &Value) -> Option<bool> {
         (Value::Null, _) | (_, Value::Null) => return Some(false),
         _ => {}
     }
-    if shape(a) != shape(b) {
+    let (ta, tb) = (shape(a), shape(b));
+    // An unknown of no known type (cty's DynamicVal) inside: unknown unless
+    // the types could never match, whatever it turns out to be.
+    if type_unknown(a) || type_unknown(b) {
+        return if conformable(&ta, &tb) { None } else { Some(false) };
+    }
+    if ta != tb {
         return Some(false);
     }
     // One look at the types above; with no unknown inside, the values
@@ -391,5 +428,15 @@ mod tests {
         assert_eq!(equals(&Value::list(vec![one()]), &Value::list(vec![Value::string("1")])), Some(false));
         assert_eq!(equals(&Value::Null, &Value::Null), Some(true));
         assert_eq!(equals(&Value::Unknown, &Value::Null), None);
+        // An element of unknown type: unknown, unless no type could match.
+        let s = || Value::string("a");
+        assert_eq!(equals(&Value::tuple(vec![Value::Unknown]), &Value::tuple(vec![s()])), None);
+        assert_eq!(equals(&Value::tuple(vec![Value::Unknown]), &Value::list(vec![s()])), Some(false));
+        assert_eq!(equals(&Value::tuple(vec![Value::Unknown, one()]), &Value::tuple(vec![s()])), Some(false));
+        // A list's element type is known from the others: known elements decide.
+        let l = |v: Vec<Value>| Value::list(v);
+        assert_eq!(equals(&l(vec![s(), Value::Unknown]), &l(vec![Value::string("b"), s()])), Some(false));
+        assert_eq!(equals(&l(vec![s(), Value::Unknown]), &l(vec![s(), s()])), None);
+        assert_eq!(equals(&Value::tuple(vec![Value::Null]), &Value::tuple(vec![Value::Null])), Some(true));
     }
 }
