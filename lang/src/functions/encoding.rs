@@ -196,6 +196,10 @@ enum Legacy {
     Whatwg(&'static encoding_rs::Encoding),
     /// ISO-8859-9 (Latin-5): Latin-1 with six Turkish letters.
     Latin5,
+    /// An IBM code page: the character of each byte.
+    CodePage(&'static [u16; 256]),
+    /// HZ-GB-2312: GB2312 between `~{` and `~}` in 7-bit bytes.
+    Hz,
 }
 
 fn legacy(name: &str) -> Option<(Legacy, &'static str)> {
@@ -206,6 +210,14 @@ fn legacy(name: &str) -> Option<(Legacy, &'static str)> {
         "iso_8859-9:1989" | "iso-ir-148" | "iso_8859-9" | "iso-8859-9" | "latin5" | "l5" | "csisolatin5"
     ) {
         return Some((Legacy::Latin5, "ISO_8859-9:1989"));
+    }
+    if lower == "hz-gb-2312" {
+        return Some((Legacy::Hz, "HZ-GB-2312"));
+    }
+    if let Some((_, shown, table)) =
+        super::codepages::CODE_PAGES.iter().find(|(names, ..)| names.contains(&lower.as_str()))
+    {
+        return Some((Legacy::CodePage(table), shown));
     }
     let (enc, shown) = match lower.as_str() {
         "iso_8859-2:1987" | "iso-ir-101" | "iso_8859-2" | "iso-8859-2" | "latin2" | "l2" | "csisolatin2" => {
@@ -281,6 +293,11 @@ fn legacy_encode(s: &str, enc: &Legacy) -> Option<Vec<u8>> {
                 None => u8::try_from(c as u32).ok(),
             })
             .collect(),
+        Legacy::CodePage(table) => s
+            .chars()
+            .map(|c| table.iter().position(|&t| u32::from(t) == c as u32).and_then(|b| u8::try_from(b).ok()))
+            .collect(),
+        Legacy::Hz => hz_encode(s),
         Legacy::Whatwg(e) => {
             let japanese = *e == encoding_rs::SHIFT_JIS || *e == encoding_rs::EUC_JP;
             if s.chars().any(|c| {
@@ -302,6 +319,80 @@ fn legacy_encode(s: &str, enc: &Legacy) -> Option<Vec<u8>> {
             Some(bytes.into_owned())
         }
     }
+}
+
+/// Go's HZ-GB-2312 encoder: `~` is `~~`, GB2312 characters go between `~{`
+/// and `~}` as their GBK bytes less 0x80; the text may end inside `~{`
+/// (Go's encoder does not switch back).
+fn hz_encode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut gb = false;
+    for c in s.chars() {
+        if c == '~' {
+            out.extend_from_slice(b"~~");
+        } else if c.is_ascii() {
+            if gb {
+                out.extend_from_slice(b"~}");
+                gb = false;
+            }
+            out.push(c as u8);
+        } else {
+            let mut buf = [0u8; 4];
+            let (bytes, _, unmappable) = encoding_rs::GBK.encode(c.encode_utf8(&mut buf));
+            // GBK writes `€` as the one byte 0x80; its table, which HZ uses, has it at A2E3.
+            let [a, b] = if c == '€' { [0xa2, 0xe3] } else { bytes[..].try_into().ok()? };
+            if unmappable || !(0xa1..0xfe).contains(&a) || !(0xa1..0xff).contains(&b) {
+                return None;
+            }
+            if !gb {
+                out.extend_from_slice(b"~{");
+                gb = true;
+            }
+            out.extend_from_slice(&[a - 0x80, b - 0x80]);
+        }
+    }
+    Some(out)
+}
+
+/// Go's HZ-GB-2312 decoder; `None` where it would write U+FFFD.
+fn hz_decode(bytes: &[u8]) -> Option<String> {
+    let mut out = String::new();
+    let mut gb = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let c0 = bytes[i];
+        if c0 >= 0x80 {
+            return None;
+        }
+        if c0 == b'~' {
+            match bytes.get(i + 1) {
+                Some(b'{') => gb = true,
+                Some(b'}') => gb = false,
+                Some(b'~') => out.push('~'),
+                Some(b'\n') => {}
+                _ => return None,
+            }
+            i += 2;
+            continue;
+        }
+        if !gb {
+            out.push(char::from(c0));
+            i += 1;
+            continue;
+        }
+        let c1 = *bytes.get(i + 1)?;
+        if !(0x21..0x7e).contains(&c0) || !(0x21..0x7f).contains(&c1) {
+            return None;
+        }
+        let pair = [c0 + 0x80, c1 + 0x80];
+        let (text, malformed) = encoding_rs::GBK.decode_without_bom_handling(&pair);
+        if malformed || text.contains('\u{fffd}') {
+            return None;
+        }
+        out.push_str(&text);
+        i += 2;
+    }
+    Some(out)
 }
 
 /// Go's ISO-2022-JP: ASCII, JIS X 0208 after `ESC $ B`, and half-width
@@ -389,6 +480,8 @@ fn legacy_decode(bytes: &[u8], enc: &Legacy) -> Option<String> {
         Legacy::Latin5 => Some(
             bytes.iter().map(|&b| LATIN5.iter().find(|(x, _)| *x == b).map_or(char::from(b), |(_, c)| *c)).collect(),
         ),
+        Legacy::CodePage(table) => bytes.iter().map(|&b| char::from_u32(u32::from(table[usize::from(b)]))).collect(),
+        Legacy::Hz => hz_decode(bytes),
         Legacy::Whatwg(e) => {
             let (text, malformed) = e.decode_without_bom_handling(bytes);
             let c1 = e.is_single_byte() && text.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c));

@@ -8,6 +8,7 @@
 //! evaluate expressions rather than values, so the evaluator runs them; they
 //! are listed here for their arity and names only.
 
+mod codepages;
 mod collections;
 mod crypto;
 mod csv;
