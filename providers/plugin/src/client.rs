@@ -1,0 +1,386 @@
+//! The gRPC client of one provider process: tfplugin5's calls, with values
+//! encoded and decoded by the schema the provider gave. Calls are
+//! synchronous (the engine runs providers on blocking threads) and driven on
+//! the client's own small tokio runtime.
+
+use crate::cty::{Type, Value};
+use crate::process::{Address, PluginProcess, StartOptions};
+use crate::schema::ProviderSchema;
+use crate::{msgpack, proto, Error};
+use std::sync::OnceLock;
+use std::time::Duration;
+use tonic::transport::{Channel, Endpoint};
+
+/// hashicorp/aws's schema alone is tens of megabytes in one message.
+const MAX_MESSAGE: usize = 512 * 1024 * 1024;
+/// What the provider has to stop after it is asked to (go-plugin waits as long).
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// What Landform tells providers it is, where Terraform gives its version.
+pub const TERRAFORM_VERSION: &str = "1.15.0";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A provider's diagnostic: an error or a warning, maybe about one attribute.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub summary: String,
+    pub detail: String,
+    /// The attribute's path in Terraform's syntax (`ingress[0].from_port`).
+    pub attribute: Option<String>,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.summary)?;
+        if let Some(a) = &self.attribute {
+            write!(f, " (at {a})")?;
+        }
+        if !self.detail.is_empty() {
+            write!(f, ": {}", self.detail)?;
+        }
+        Ok(())
+    }
+}
+
+/// An attribute path as Terraform writes it.
+pub fn path_text(p: &proto::AttributePath) -> String {
+    let mut out = String::new();
+    for s in &p.steps {
+        match &s.selector {
+            Some(proto::Selector::AttributeName(n)) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(n);
+            }
+            Some(proto::Selector::ElementKeyString(k)) => out.push_str(&format!("[{k:?}]")),
+            Some(proto::Selector::ElementKeyInt(i)) => out.push_str(&format!("[{i}]")),
+            None => {}
+        }
+    }
+    out
+}
+
+fn diagnostics(ds: Vec<proto::Diagnostic>) -> Result<Vec<Diagnostic>, Error> {
+    let ds: Vec<Diagnostic> = ds
+        .into_iter()
+        .map(|d| Diagnostic {
+            severity: if d.severity == proto::Severity::Warning as i32 { Severity::Warning } else { Severity::Error },
+            summary: d.summary,
+            detail: d.detail,
+            attribute: d.attribute.as_ref().map(path_text).filter(|p| !p.is_empty()),
+        })
+        .collect();
+    if ds.iter().any(|d| d.severity == Severity::Error) {
+        return Err(Error::Provider(ds));
+    }
+    Ok(ds)
+}
+
+/// A planned change, as the provider answered it.
+#[derive(Clone, Debug)]
+pub struct PlannedChange {
+    /// The planned new state; unknown where only apply can tell.
+    pub planned_state: Value,
+    pub requires_replace: Vec<String>,
+    /// Opaque to Landform: handed back to ApplyResourceChange.
+    pub planned_private: Vec<u8>,
+    pub legacy_type_system: bool,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// A resource's new state after apply or read: `Null` when it is gone.
+#[derive(Clone, Debug)]
+pub struct NewState {
+    pub state: Value,
+    /// Opaque to Landform: stored with the state and handed back.
+    pub private: Vec<u8>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// One running provider and its gRPC connection. Dropping it asks the
+/// provider to shut down (go-plugin's controller), waits briefly, and kills
+/// it if it has not exited.
+pub struct PluginClient {
+    channel: Channel,
+    /// Taken in `drop`, to be shut down without blocking whatever thread drops it.
+    runtime: Option<tokio::runtime::Runtime>,
+    process: PluginProcess,
+    schema: OnceLock<ProviderSchema>,
+}
+
+impl PluginClient {
+    /// Start the provider at `opts.path` and connect to it.
+    pub fn start(opts: &StartOptions) -> Result<PluginClient, Error> {
+        crate::process::check_executable(&opts.path)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("landform-plugin")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Start(format!("cannot start a runtime: {e}")))?;
+        let process = PluginProcess::start(opts)?;
+        let uri = match &process.handshake.address {
+            Address::Unix(p) => format!("unix:{}", p.display()),
+            Address::Tcp(a) => format!("http://{a}"),
+        };
+        if process.handshake.server_cert.is_some() {
+            return Err(Error::Handshake("the plugin serves TLS, which Landform did not ask for".into()));
+        }
+        let endpoint = Endpoint::from_shared(uri.clone())
+            .map_err(|e| Error::Handshake(format!("bad address {uri}: {e}")))?
+            .connect_timeout(Duration::from_secs(10));
+        let channel = block(&runtime, endpoint.connect())
+            .map_err(|e| Error::Handshake(format!("cannot connect to {}: {e}", process.name())))?;
+        Ok(PluginClient { channel, runtime: Some(runtime), process, schema: OnceLock::new() })
+    }
+
+    /// The operating system's id of the provider's process.
+    pub fn pid(&self) -> u32 {
+        self.process.id()
+    }
+
+    pub fn protocol_version(&self) -> u32 {
+        self.process.handshake.protocol_version
+    }
+
+    /// The provider's last lines on stderr.
+    pub fn stderr_tail(&self) -> Vec<String> {
+        self.process.stderr_tail()
+    }
+
+    fn call<Req, Resp>(&self, method: &'static str, req: Req) -> Result<Resp, Error>
+    where
+        Req: prost::Message + Send + Sync + 'static,
+        Resp: prost::Message + Default + Send + Sync + 'static,
+    {
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE);
+        let path = http::uri::PathAndQuery::from_static(method);
+        let Some(rt) = &self.runtime else { return Err(Error::Rpc(format!("{method}: the client is closed"))) };
+        let result = block(rt, async move {
+            grpc.ready().await.map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+            grpc.unary(tonic::Request::new(req), path, tonic_prost::ProstCodec::default()).await
+        });
+        result.map(tonic::Response::into_inner).map_err(|s| {
+            let tail = self.stderr_tail();
+            let tail = if tail.is_empty() {
+                String::new()
+            } else {
+                format!("; the provider's last lines on stderr:\n{}", tail.join("\n"))
+            };
+            Error::Rpc(format!("{method}: {}: {}{tail}", code_text(s.code()), s.message()))
+        })
+    }
+
+    /// The provider's schema, asked for once.
+    pub fn schema(&self) -> Result<&ProviderSchema, Error> {
+        if let Some(s) = self.schema.get() {
+            return Ok(s);
+        }
+        let resp: proto::GetProviderSchemaResponse = self.call("/tfplugin5.Provider/GetSchema", proto::Empty {})?;
+        let warnings = diagnostics(resp.diagnostics.clone())?;
+        let _ = warnings;
+        let schema = ProviderSchema::from_proto(resp)?;
+        Ok(self.schema.get_or_init(|| schema))
+    }
+
+    fn resource_type(&self, type_name: &str) -> Result<(Type, &crate::schema::Block), Error> {
+        let s = self.schema()?.resource(type_name)?;
+        Ok((s.block.implied_type(), &s.block))
+    }
+
+    fn dynamic(v: &Value, ty: &Type) -> Result<proto::DynamicValue, Error> {
+        Ok(proto::DynamicValue { msgpack: msgpack::encode(v, ty)?, json: Vec::new() })
+    }
+
+    fn decode(v: Option<proto::DynamicValue>, ty: &Type) -> Result<Value, Error> {
+        match v {
+            None => Ok(Value::Null),
+            Some(d) if !d.msgpack.is_empty() => msgpack::decode(&d.msgpack, ty),
+            Some(d) if !d.json.is_empty() => {
+                let j: serde_json::Value = serde_json::from_slice(&d.json)
+                    .map_err(|e| Error::Value(format!("the provider's JSON value: {e}")))?;
+                Ok(Value::from_json(&j))
+            }
+            Some(_) => Ok(Value::Null),
+        }
+    }
+
+    /// Validate and configure the provider with its block's values.
+    pub fn configure(&self, config: &Value) -> Result<Vec<Diagnostic>, Error> {
+        let block = &self.schema()?.provider.block;
+        let ty = block.implied_type();
+        let config = block.conform(config);
+        let prepared: proto::PrepareProviderConfigResponse = self.call(
+            "/tfplugin5.Provider/PrepareProviderConfig",
+            proto::PrepareProviderConfigRequest { config: Some(Self::dynamic(&config, &ty)?) },
+        )?;
+        let mut warnings = diagnostics(prepared.diagnostics)?;
+        let config = match prepared.prepared_config {
+            Some(d) if !d.msgpack.is_empty() => Self::decode(Some(d), &ty)?,
+            _ => config,
+        };
+        let resp: proto::DiagnosticsResponse = self.call(
+            "/tfplugin5.Provider/Configure",
+            proto::ConfigureRequest {
+                terraform_version: TERRAFORM_VERSION.into(),
+                config: Some(Self::dynamic(&config, &ty)?),
+                client_capabilities: Some(capabilities()),
+            },
+        )?;
+        warnings.extend(diagnostics(resp.diagnostics)?);
+        Ok(warnings)
+    }
+
+    /// The provider's own checks of a resource's configuration.
+    pub fn validate_resource(&self, type_name: &str, config: &Value) -> Result<Vec<Diagnostic>, Error> {
+        let (ty, block) = self.resource_type(type_name)?;
+        let resp: proto::DiagnosticsResponse = self.call(
+            "/tfplugin5.Provider/ValidateResourceTypeConfig",
+            proto::ValidateConfigRequest {
+                type_name: type_name.into(),
+                config: Some(Self::dynamic(&block.conform(config), &ty)?),
+                client_capabilities: Some(capabilities()),
+            },
+        )?;
+        diagnostics(resp.diagnostics)
+    }
+
+    /// Plan a change: `prior` Null to create, `config` Null to destroy.
+    pub fn plan_resource(
+        &self,
+        type_name: &str,
+        prior: &Value,
+        config: &Value,
+        prior_private: &[u8],
+    ) -> Result<PlannedChange, Error> {
+        let (ty, block) = self.resource_type(type_name)?;
+        let config = if config.is_null() { Value::Null } else { block.conform(config) };
+        let proposed = crate::objchange::proposed_new(block, prior, &config);
+        let resp: proto::PlanResourceChangeResponse = self.call(
+            "/tfplugin5.Provider/PlanResourceChange",
+            proto::PlanResourceChangeRequest {
+                type_name: type_name.into(),
+                prior_state: Some(Self::dynamic(prior, &ty)?),
+                proposed_new_state: Some(Self::dynamic(&proposed, &ty)?),
+                config: Some(Self::dynamic(&config, &ty)?),
+                prior_private: prior_private.to_vec(),
+                provider_meta: None,
+                client_capabilities: Some(capabilities()),
+            },
+        )?;
+        let warnings = diagnostics(resp.diagnostics)?;
+        Ok(PlannedChange {
+            planned_state: Self::decode(resp.planned_state, &ty)?,
+            requires_replace: resp.requires_replace.iter().map(path_text).collect(),
+            planned_private: resp.planned_private,
+            legacy_type_system: resp.legacy_type_system,
+            warnings,
+        })
+    }
+
+    /// Carry out a planned change; the new state is Null after a destroy.
+    pub fn apply_resource(
+        &self,
+        type_name: &str,
+        prior: &Value,
+        planned: &Value,
+        config: &Value,
+        planned_private: &[u8],
+    ) -> Result<NewState, Error> {
+        let (ty, block) = self.resource_type(type_name)?;
+        let config = if config.is_null() { Value::Null } else { block.conform(config) };
+        let resp: proto::ApplyResourceChangeResponse = self.call(
+            "/tfplugin5.Provider/ApplyResourceChange",
+            proto::ApplyResourceChangeRequest {
+                type_name: type_name.into(),
+                prior_state: Some(Self::dynamic(prior, &ty)?),
+                planned_state: Some(Self::dynamic(planned, &ty)?),
+                config: Some(Self::dynamic(&config, &ty)?),
+                planned_private: planned_private.to_vec(),
+                provider_meta: None,
+            },
+        )?;
+        let warnings = diagnostics(resp.diagnostics)?;
+        let state = Self::decode(resp.new_state, &ty)?;
+        if state.has_unknown() {
+            return Err(Error::Value(format!(
+                "the provider's new state of a {type_name} still has unknown values after apply"
+            )));
+        }
+        Ok(NewState { state, private: resp.private, warnings })
+    }
+
+    /// Refresh: the resource as it is now; Null when it no longer exists.
+    pub fn read_resource(&self, type_name: &str, state: &Value, private: &[u8]) -> Result<NewState, Error> {
+        let (ty, _) = self.resource_type(type_name)?;
+        let resp: proto::ReadResourceResponse = self.call(
+            "/tfplugin5.Provider/ReadResource",
+            proto::ReadResourceRequest {
+                type_name: type_name.into(),
+                current_state: Some(Self::dynamic(state, &ty)?),
+                private: private.to_vec(),
+                provider_meta: None,
+                client_capabilities: Some(capabilities()),
+            },
+        )?;
+        let warnings = diagnostics(resp.diagnostics)?;
+        Ok(NewState { state: Self::decode(resp.new_state, &ty)?, private: resp.private, warnings })
+    }
+
+    /// Ask the provider to cancel what it is doing (on interrupt).
+    pub fn stop(&self) -> Result<(), Error> {
+        let resp: proto::StopResponse = self.call("/tfplugin5.Provider/Stop", proto::Empty {})?;
+        if resp.error.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Rpc(format!("Stop: {}", resp.error)))
+        }
+    }
+}
+
+impl Drop for PluginClient {
+    fn drop(&mut self) {
+        if !self.process.exited() {
+            // go-plugin's controller: the plugin shuts its server down and exits.
+            let _ = self.call::<proto::Empty, proto::Empty>("/plugin.GRPCController/Shutdown", proto::Empty {});
+            self.process.stop(STOP_GRACE);
+        }
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+fn capabilities() -> proto::ClientCapabilities {
+    proto::ClientCapabilities { deferral_allowed: false, write_only_attributes_allowed: false }
+}
+
+fn code_text(c: tonic::Code) -> &'static str {
+    match c {
+        tonic::Code::Unavailable => "the provider is not answering (did it crash?)",
+        tonic::Code::Unimplemented => "the provider does not implement this call",
+        tonic::Code::ResourceExhausted => "a message was too large",
+        tonic::Code::DeadlineExceeded => "timed out",
+        _ => "gRPC error",
+    }
+}
+
+/// Drive a future on the client's runtime from synchronous code, whether or
+/// not the caller is itself on a tokio runtime's thread.
+fn block<F: std::future::Future>(rt: &tokio::runtime::Runtime, f: F) -> F::Output {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| rt.block_on(f))
+        }
+        _ => rt.block_on(f),
+    }
+}

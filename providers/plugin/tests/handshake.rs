@@ -1,0 +1,89 @@
+//! go-plugin's handshake with the real hashicorp/aws binary, and what
+//! happens with programs that are not plugins.
+
+mod common;
+
+use common::{aws_provider, process_exists, ps_lines};
+use landform_provider_plugin::{Error, PluginClient, StartOptions};
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+#[test]
+fn the_real_aws_provider_starts_speaks_protocol_5_and_leaves_no_process_behind() {
+    let client = PluginClient::start(&StartOptions::new(aws_provider())).expect("hashicorp/aws starts");
+    assert_eq!(client.protocol_version(), 5);
+    let pid = client.pid();
+    assert!(process_exists(pid));
+    let ps = ps_lines(pid);
+    assert_eq!(ps.len(), 1, "{ps:?}");
+    assert!(ps[0].contains("terraform-provider-aws"), "{ps:?}");
+    // The provider serves: Stop is a call every provider answers at once.
+    client.stop().expect("Stop answers");
+    let start = std::time::Instant::now();
+    drop(client);
+    // Asked to shut down, it exits by itself well within the grace period.
+    assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
+    assert!(!process_exists(pid), "the provider's process is still there: {:?}", ps_lines(pid));
+    assert!(ps_lines(pid).is_empty());
+}
+
+fn script(name: &str, body: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("landform-plugin-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+#[test]
+fn a_program_that_exits_before_its_handshake_is_an_error_quoting_its_stderr() {
+    let p = script(
+        "exits",
+        r#"echo '{"@level":"trace","@message":"chatter"}' >&2
+echo '{"@level":"error","@message":"cannot read the config"}' >&2
+echo 'this is not a plugin' >&2; exit 3"#,
+    );
+    let e = PluginClient::start(&StartOptions::new(&p)).err().expect("an error");
+    let text = e.to_string();
+    assert!(matches!(e, Error::Start(_)), "{text}");
+    assert!(text.contains("exited before its handshake") && text.contains("exit status: 3"), "{text}");
+    assert!(text.contains("this is not a plugin"), "{text}");
+    // The provider's log is JSON at trace level: only warnings and errors
+    // (and plain lines, such as a Go panic) are worth quoting.
+    assert!(text.contains("cannot read the config"), "{text}");
+    assert!(!text.contains("chatter"), "{text}");
+}
+
+#[test]
+fn a_program_that_never_shakes_hands_is_stopped_after_the_timeout() {
+    let pidfile = std::env::temp_dir().join(format!("landform-plugin-silent-{}.pid", std::process::id()));
+    let p = script("silent", &format!("echo $$ > {}; exec sleep 30", pidfile.display()));
+    let mut opts = StartOptions::new(&p);
+    opts.timeout = Duration::from_millis(700);
+    let e = PluginClient::start(&opts).err().expect("an error").to_string();
+    assert!(e.contains("gave no handshake within"), "{e}");
+    let pid: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    assert!(!process_exists(pid), "the silent program is still running: {:?}", ps_lines(pid));
+}
+
+#[test]
+fn a_wrong_handshake_is_refused_and_the_program_stopped() {
+    let pidfile = std::env::temp_dir().join(format!("landform-plugin-netrpc-{}.pid", std::process::id()));
+    let p =
+        script("netrpc", &format!("echo $$ > {}; echo '1|5|unix|/tmp/x|netrpc|'; exec sleep 30", pidfile.display()));
+    let e = PluginClient::start(&StartOptions::new(&p)).err().expect("an error").to_string();
+    assert!(e.contains("not grpc"), "{e}");
+    let pid: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    assert!(!process_exists(pid), "{:?}", ps_lines(pid));
+}
+
+#[test]
+fn a_missing_or_non_executable_provider_is_an_error() {
+    let e = PluginClient::start(&StartOptions::new("/nonexistent/terraform-provider-x")).err().unwrap().to_string();
+    assert!(e.contains("/nonexistent/terraform-provider-x"), "{e}");
+    let p = script("noexec", "exit 0");
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let e = PluginClient::start(&StartOptions::new(&p)).err().unwrap().to_string();
+    assert!(e.contains("not an executable file"), "{e}");
+}
