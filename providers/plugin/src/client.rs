@@ -264,7 +264,9 @@ impl PluginClient {
     ) -> Result<PlannedChange, Error> {
         let (ty, block) = self.resource_type(type_name)?;
         let config = if config.is_null() { Value::Null } else { block.conform(config) };
-        let proposed = crate::objchange::proposed_new(block, prior, &config);
+        // Destroying proposes nothing (Terraform's plan of a delete).
+        let proposed =
+            if config.is_null() { Value::Null } else { crate::objchange::proposed_new(block, prior, &config) };
         let resp: proto::PlanResourceChangeResponse = self.call(
             "/tfplugin5.Provider/PlanResourceChange",
             proto::PlanResourceChangeRequest {

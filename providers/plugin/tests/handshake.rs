@@ -27,8 +27,10 @@ fn the_real_aws_provider_starts_speaks_protocol_5_and_leaves_no_process_behind()
     assert!(ps_lines(pid).is_empty());
 }
 
+/// A shell script standing in for a provider, in a directory of its own
+/// (removed with `cleanup`); its pid file, if it writes one, goes beside it.
 fn script(name: &str, body: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("landform-plugin-test-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("landform-plugin-test-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join(name);
     std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
@@ -53,18 +55,20 @@ echo 'this is not a plugin' >&2; exit 3"#,
     // (and plain lines, such as a Go panic) are worth quoting.
     assert!(text.contains("cannot read the config"), "{text}");
     assert!(!text.contains("chatter"), "{text}");
+    cleanup(&p);
 }
 
 #[test]
 fn a_program_that_never_shakes_hands_is_stopped_after_the_timeout() {
-    let pidfile = std::env::temp_dir().join(format!("landform-plugin-silent-{}.pid", std::process::id()));
-    let p = script("silent", &format!("echo $$ > {}; exec sleep 30", pidfile.display()));
+    let p = script("silent", "echo $$ > \"$(dirname \"$0\")/pid\"; exec sleep 30");
+    let pidfile = p.with_file_name("pid");
     let mut opts = StartOptions::new(&p);
     opts.timeout = Duration::from_millis(700);
     let e = PluginClient::start(&opts).err().expect("an error").to_string();
     assert!(e.contains("gave no handshake within"), "{e}");
     let pid: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
     assert!(!process_exists(pid), "the silent program is still running: {:?}", ps_lines(pid));
+    cleanup(&p);
 }
 
 #[test]
@@ -76,6 +80,7 @@ fn a_wrong_handshake_is_refused_and_the_program_stopped() {
     assert!(e.contains("not grpc"), "{e}");
     let pid: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
     assert!(!process_exists(pid), "{:?}", ps_lines(pid));
+    cleanup(&p);
 }
 
 #[test]
@@ -86,4 +91,9 @@ fn a_missing_or_non_executable_provider_is_an_error() {
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
     let e = PluginClient::start(&StartOptions::new(&p)).err().unwrap().to_string();
     assert!(e.contains("not an executable file"), "{e}");
+    cleanup(&p);
+}
+
+fn cleanup(script: &std::path::Path) {
+    let _ = std::fs::remove_dir_all(script.parent().unwrap());
 }
