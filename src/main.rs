@@ -9,6 +9,7 @@ mod http;
 mod init;
 mod inputs;
 mod notify;
+mod plugins;
 mod progress;
 mod rollout_cmd;
 mod run;
@@ -398,10 +399,13 @@ struct FmtArgs {
 fn main() -> ExitCode {
     // Input is bounded in depth (lang::parse::limits), and the walks over it
     // recurse: give them a stack with room to spare for the deepest allowed.
-    match std::thread::Builder::new().stack_size(256 << 20).spawn(run_main).map(|t| t.join()) {
+    let code = match std::thread::Builder::new().stack_size(256 << 20).spawn(run_main).map(|t| t.join()) {
         Ok(Ok(code)) => code,
         _ => ExitCode::from(1),
-    }
+    };
+    // Provider plugins live for the whole command; none outlives it.
+    plugins::stop_all();
+    code
 }
 
 /// The directory given with -C, for hints that must work from where the user is.

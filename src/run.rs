@@ -55,6 +55,8 @@ pub fn providers_checked(tree: &LoadedModule, variables: &Value) -> (Providers, 
     let mut default_aws = landform_provider_aws::Settings::default();
     let mut default_haproxy = landform_provider_haproxy::Settings::default();
     let mut aliases: Vec<(String, Arc<dyn landform_provider::Provider>)> = Vec::new();
+    let plugins = crate::plugins::required(tree);
+    let mut plugin_blocks = Vec::new();
     for block in &tree.module.providers {
         let mut config = serde_json::Map::new();
         for a in block.body.attributes().filter(|a| a.name.name != "alias") {
@@ -86,6 +88,11 @@ pub fn providers_checked(tree: &LoadedModule, variables: &Value) -> (Providers, 
                     a.value.span,
                 ));
             }
+        }
+        if plugins.contains_key(&block.name) {
+            crate::plugins::add_blocks(&block.body, &scope, &host, &mut config, &mut diags);
+            plugin_blocks.push((block, config));
+            continue;
         }
         let provider: Arc<dyn landform_provider::Provider> = match block.name.as_str() {
             "aws" => {
@@ -123,10 +130,28 @@ pub fn providers_checked(tree: &LoadedModule, variables: &Value) -> (Providers, 
     }
     let mut p = Providers::new();
     p.register(Arc::new(landform_provider_local::LocalProvider::new()));
-    p.register(Arc::new(landform_provider_aws::AwsProvider::new(default_aws)));
+    if !plugins.contains_key("aws") {
+        p.register(Arc::new(landform_provider_aws::AwsProvider::new(default_aws)));
+    }
     p.register(Arc::new(landform_provider_haproxy::HaproxyProvider::new(default_haproxy)));
     for (alias, provider) in aliases {
         p.register_alias(&alias, provider);
+    }
+    // Each plugin configuration is a process of its own, default and aliases.
+    for (name, found) in &plugins {
+        let default = plugin_blocks.iter().find(|(b, _)| &b.name == name && b.alias.is_none());
+        let config = default.map(|(_, c)| c.clone()).unwrap_or_default();
+        match crate::plugins::start(name, found, config, default.map(|(b, _)| b.span)) {
+            Ok(provider) => p.register(provider),
+            Err(d) => diags.push(d),
+        }
+        for (b, config) in plugin_blocks.iter().filter(|(b, _)| &b.name == name) {
+            let Some(alias) = &b.alias else { continue };
+            match crate::plugins::start(name, found, config.clone(), Some(b.span)) {
+                Ok(provider) => p.register_alias(alias, provider),
+                Err(d) => diags.push(d),
+            }
+        }
     }
     (p, diags)
 }

@@ -55,6 +55,7 @@ impl Drop for Serving {
 
 fn exit_now() -> ! {
     landform_state::release_all_held();
+    crate::plugins::kill_all();
     std::process::exit(130)
 }
 

@@ -338,6 +338,55 @@ impl PluginClient {
         Ok(NewState { state: Self::decode(resp.new_state, &ty)?, private: resp.private, warnings })
     }
 
+    /// Read a data source.
+    pub fn read_data_source(&self, type_name: &str, config: &Value) -> Result<NewState, Error> {
+        let s = self
+            .schema()?
+            .data_sources
+            .get(type_name)
+            .ok_or_else(|| Error::Schema(format!("the provider has no data source {type_name:?}")))?;
+        let ty = s.block.implied_type();
+        let config = s.block.conform(config);
+        let resp: proto::ReadDataSourceResponse = self.call(
+            "/tfplugin5.Provider/ReadDataSource",
+            proto::ReadDataSourceRequest {
+                type_name: type_name.into(),
+                config: Some(Self::dynamic(&config, &ty)?),
+                provider_meta: None,
+                client_capabilities: Some(capabilities()),
+            },
+        )?;
+        let warnings = diagnostics(resp.diagnostics)?;
+        Ok(NewState { state: Self::decode(resp.state, &ty)?, private: Vec::new(), warnings })
+    }
+
+    /// Import an existing object by its id, then read it (as Terraform does).
+    pub fn import_resource(&self, type_name: &str, id: &str) -> Result<NewState, Error> {
+        let (ty, _) = self.resource_type(type_name)?;
+        let resp: proto::ImportResourceStateResponse = self.call(
+            "/tfplugin5.Provider/ImportResourceState",
+            proto::ImportResourceStateRequest {
+                type_name: type_name.into(),
+                id: id.into(),
+                client_capabilities: Some(capabilities()),
+            },
+        )?;
+        let mut warnings = diagnostics(resp.diagnostics)?;
+        let Some(imported) = resp.imported_resources.into_iter().find(|r| r.type_name == type_name) else {
+            return Err(Error::Value(format!("the provider imported no {type_name} for the id {id:?}")));
+        };
+        let state = Self::decode(imported.state, &ty)?;
+        let mut read = self.read_resource(type_name, &state, &imported.private)?;
+        if read.state.is_null() {
+            return Err(Error::Value(format!(
+                "Cannot import non-existent remote object: no {type_name} has the id {id:?}"
+            )));
+        }
+        warnings.append(&mut read.warnings);
+        read.warnings = warnings;
+        Ok(read)
+    }
+
     /// Ask the provider to cancel what it is doing (on interrupt).
     pub fn stop(&self) -> Result<(), Error> {
         let resp: proto::StopResponse = self.call("/tfplugin5.Provider/Stop", proto::Empty {})?;

@@ -4,20 +4,27 @@
 //! its schema kept as owned Rust types (`schema`), and values carried as cty
 //! values (`cty`) in MessagePack (`msgpack`).
 //!
+//! `provider` makes a running plugin one of Landform's providers (the
+//! trait of `landform-provider`); `mirror` finds a provider's binary in a
+//! Terraform filesystem mirror.
+//!
 //! **Invariant:** this crate knows nothing of the engine, the language or the
-//! state; it speaks the plugin protocol and nothing else.
+//! state; it speaks the plugin protocol and the provider trait, nothing else.
 
 pub mod client;
 pub mod cty;
+pub mod mirror;
 pub mod msgpack;
 pub mod objchange;
 pub mod process;
 pub mod proto;
+pub mod provider;
 pub mod schema;
 
 pub use client::{Diagnostic, NewState, PlannedChange, PluginClient, Severity};
 pub use cty::{Type, Value};
 pub use process::StartOptions;
+pub use provider::PluginProvider;
 pub use schema::ProviderSchema;
 
 use std::fmt;

@@ -23,6 +23,21 @@ pub fn aws_provider() -> PathBuf {
     p
 }
 
+/// The processes whose environment holds `KEY=VALUE`: a test marks the
+/// commands it runs, and so every provider they start, with a value of its own.
+pub fn processes_marked(key: &str, value: &str) -> Vec<u32> {
+    let needle = format!("{key}={value}");
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()))
+        })
+        .collect()
+}
+
 /// Whether a process with this id exists (a zombie counts: it was not reaped).
 pub fn process_exists(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
@@ -39,9 +54,14 @@ pub fn ps_lines(pid: u32) -> Vec<String> {
 }
 
 fn venv() -> PathBuf {
-    let dir = std::env::var_os("LANDFORM_TEST_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-venv"));
+    // The repository's target/test-venv, from this crate or from the root package.
+    let dir = std::env::var_os("LANDFORM_TEST_VENV").map(PathBuf::from).unwrap_or_else(|| {
+        let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        here.ancestors()
+            .map(|d| d.join("target/test-venv"))
+            .find(|d| d.exists())
+            .unwrap_or(here.join("target/test-venv"))
+    });
     assert!(
         dir.join("bin/python").exists(),
         "moto is not installed in {}: run scripts/test, which installs moto[server] into that virtualenv",

@@ -1,0 +1,123 @@
+//! Terraform's provider plugins in a configuration: a provider the root
+//! module requires by source address (`required_providers { aws = { source
+//! = "hashicorp/aws" } }`) and that is in a filesystem mirror is started as a
+//! plugin and registered under its local name, in place of a built-in
+//! provider of that name. `local` and `haproxy` stay Landform's own.
+
+use landform_lang::diag::Diagnostic;
+use landform_lang::module::LoadedModule;
+use landform_lang::syntax::Body;
+use landform_lang::{Evaluator, Host, Scope};
+use landform_provider_plugin::mirror::{self, Found, SourceAddr};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// The root module's required providers that are plugins found in a mirror.
+pub fn required(tree: &LoadedModule) -> BTreeMap<String, (SourceAddr, Found)> {
+    let dirs = mirror::mirror_dirs();
+    tree.module
+        .required_providers
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "local" | "haproxy"))
+        .filter_map(|(name, source)| {
+            let addr = SourceAddr::parse(source)?;
+            let found = mirror::find(&addr, &dirs)?;
+            Some((name.clone(), (addr, found)))
+        })
+        .collect()
+}
+
+/// A provider block's nested blocks (`endpoints { ec2 = … }`) added to its
+/// settings, each kind as a list of objects; the plugin's schema says how it nests.
+pub fn add_blocks(
+    body: &Body,
+    scope: &Scope,
+    host: &dyn Host,
+    config: &mut serde_json::Map<String, serde_json::Value>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for b in body.blocks() {
+        let mut obj = serde_json::Map::new();
+        for a in b.body.attributes() {
+            let mut ev = Evaluator::new(host);
+            let v = ev.eval(&a.value, scope);
+            diags.append(&mut ev.diags);
+            if v.contains_unknown() {
+                diags.push(Diagnostic::error(
+                    "Provider setting not known when planning",
+                    format!("\"{}\" in the provider's {} block depends on a value known only after apply. Landform needs provider settings when it plans: use variables, locals or literals.", a.name.name, b.kind.name),
+                    a.value.span,
+                ));
+                continue;
+            }
+            obj.insert(a.name.name.clone(), v.unmark_deep().0.to_json());
+        }
+        add_blocks(&b.body, scope, host, &mut obj, diags);
+        let list = config.entry(b.kind.name.clone()).or_insert_with(|| serde_json::Value::Array(Vec::new()));
+        if let serde_json::Value::Array(items) = list {
+            items.push(serde_json::Value::Object(obj));
+        }
+    }
+}
+
+/// The plugins this command started, one per configuration, reused by every
+/// later call with the same configuration and stopped when the command ends.
+struct Running {
+    key: String,
+    pid: u32,
+    provider: Arc<dyn landform_provider::Provider>,
+}
+
+static RUNNING: Mutex<Vec<Running>> = Mutex::new(Vec::new());
+
+fn running() -> std::sync::MutexGuard<'static, Vec<Running>> {
+    RUNNING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Start one configuration of a plugin, or find it running.
+pub fn start(
+    name: &str,
+    (addr, found): &(SourceAddr, Found),
+    config: serde_json::Map<String, serde_json::Value>,
+    span: Option<landform_lang::source::Span>,
+) -> Result<Arc<dyn landform_provider::Provider>, Diagnostic> {
+    let key = format!("{name}\0{}\0{}", found.path.display(), serde_json::Value::Object(config.clone()));
+    if let Some(r) = running().iter().find(|r| r.key == key) {
+        return Ok(r.provider.clone());
+    }
+    let opts = landform_provider_plugin::StartOptions::new(&found.path);
+    match landform_provider_plugin::PluginProvider::start(name, &opts, config) {
+        Ok(p) => {
+            let pid = p.client().pid();
+            let provider: Arc<dyn landform_provider::Provider> = Arc::new(p);
+            running().push(Running { key, pid, provider: provider.clone() });
+            Ok(provider)
+        }
+        Err(e) => {
+            let (summary, detail) = (
+                "Failed to start provider",
+                format!("The provider {addr} {} ({}) did not start: {e}", found.version, found.path.display()),
+            );
+            Err(match span {
+                Some(span) => Diagnostic::error(summary, detail, span),
+                None => Diagnostic::global(summary, detail),
+            })
+        }
+    }
+}
+
+/// The command is over: ask each plugin to shut down (and kill it if it
+/// does not within its grace period).
+pub fn stop_all() {
+    let list = std::mem::take(&mut *running());
+    drop(list);
+}
+
+/// The process is exiting at once (an interrupt): kill every plugin now.
+pub fn kill_all() {
+    for r in running().iter() {
+        if let Some(pid) = i32::try_from(r.pid).ok().and_then(rustix::process::Pid::from_raw) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
