@@ -64,7 +64,6 @@ pub fn add_blocks(
 /// later call with the same configuration and stopped when the command ends.
 struct Running {
     key: String,
-    pid: u32,
     provider: Arc<dyn landform_provider::Provider>,
 }
 
@@ -88,9 +87,8 @@ pub fn start(
     let opts = landform_provider_plugin::StartOptions::new(&found.path);
     match landform_provider_plugin::PluginProvider::start(name, &opts, config) {
         Ok(p) => {
-            let pid = p.client().pid();
             let provider: Arc<dyn landform_provider::Provider> = Arc::new(p);
-            running().push(Running { key, pid, provider: provider.clone() });
+            running().push(Running { key, provider: provider.clone() });
             Ok(provider)
         }
         Err(e) => {
@@ -113,11 +111,8 @@ pub fn stop_all() {
     drop(list);
 }
 
-/// The process is exiting at once (an interrupt): kill every plugin now.
+/// The process is exiting at once (an interrupt): kill every plugin now,
+/// including one still in its handshake.
 pub fn kill_all() {
-    for r in running().iter() {
-        if let Some(pid) = i32::try_from(r.pid).ok().and_then(rustix::process::Pid::from_raw) {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-        }
-    }
+    landform_provider_plugin::process::kill_all();
 }

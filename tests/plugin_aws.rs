@@ -128,3 +128,49 @@ fn a_value_the_provider_rejects_is_an_error_at_its_line_with_exit_1() {
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("aws_vpc.main") && all.contains("cidr_block"), "{all}");
 }
+
+#[test]
+fn an_interrupt_stops_landform_and_its_provider_process() {
+    plugin::aws_provider();
+    let moto = Moto::start();
+    let f = Fixture::new("plugin-aws-interrupt", &config(&moto, "10.5.0.0/16", "x"));
+    let mark = format!("plugin-aws-int-{}", std::process::id());
+    let mut child = f
+        .cmd(&["plan"])
+        .env("LANDFORM_PLUGIN_MIRROR", plugin::mirror())
+        .env("LANDFORM_TEST_MARK", &mark)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for the provider to be running (its process carries the mark too).
+    let start = std::time::Instant::now();
+    let provider = loop {
+        let marked: Vec<u32> =
+            processes_marked("LANDFORM_TEST_MARK", &mark).into_iter().filter(|p| *p != child.id()).collect();
+        if let Some(p) = marked.first() {
+            break *p;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "no provider process started");
+        assert!(child.try_wait().unwrap().is_none(), "landform ended before its provider started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(plugin::ps_lines(provider)[0].contains("terraform-provider-aws"), "{:?}", plugin::ps_lines(provider));
+    std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status}");
+    // Landform killed it before exiting: it is gone or a zombie now, not
+    // running on as an orphan (which would die later, if at all, of a
+    // broken pipe on its next log line).
+    let stat = std::fs::read_to_string(format!("/proc/{provider}/stat")).unwrap_or_default();
+    let state = stat.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().next()).unwrap_or("gone").to_string();
+    assert!(state == "gone" || state == "Z" || state == "X", "the provider is in state {state} after landform exited");
+    // Give the kernel a moment to reap it through init.
+    let start = std::time::Instant::now();
+    while plugin::process_exists(provider) && start.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let left = processes_marked("LANDFORM_TEST_MARK", &mark);
+    assert!(left.is_empty(), "{:?}", left.iter().map(|p| plugin::ps_lines(*p)).collect::<Vec<_>>());
+}

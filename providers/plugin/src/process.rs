@@ -151,6 +151,7 @@ impl PluginProcess {
                 return Err(Error::Start(format!("cannot run {}: {e}", opts.path.display())));
             }
         };
+        live().insert(child.id());
         let stderr = Arc::new(Mutex::new(VecDeque::new()));
         if let Some(err) = child.stderr.take() {
             let (tail, log, name) = (stderr.clone(), opts.log, name.clone());
@@ -246,6 +247,8 @@ impl PluginProcess {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        // Reaped now (its id may be reused): no longer ours to kill.
+        live().remove(&self.child.id());
     }
 
     pub fn name(&self) -> &str {
@@ -257,6 +260,23 @@ impl Drop for PluginProcess {
     fn drop(&mut self) {
         self.stop(Duration::ZERO);
         let _ = std::fs::remove_dir_all(&self.socket_dir);
+    }
+}
+
+/// The ids of the plugin processes this process started and has not reaped.
+fn live() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<u32>> {
+    static LIVE: Mutex<std::collections::BTreeSet<u32>> = Mutex::new(std::collections::BTreeSet::new());
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Kill every plugin process this process started, at once and wherever
+/// it is (even in its handshake): for a process about to exit on an
+/// interrupt, which will not run the clients' `Drop`.
+pub fn kill_all() {
+    for pid in live().iter() {
+        if let Some(pid) = i32::try_from(*pid).ok().and_then(rustix::process::Pid::from_raw) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
     }
 }
 
