@@ -50,7 +50,9 @@ impl Run<'_> {
     /// Run landform with the mirror and a mark every process it starts inherits.
     fn run(&self, args: &[&str]) -> std::process::Output {
         let mut c = self.f.cmd(args);
-        c.env("LANDFORM_PLUGIN_MIRROR", plugin::mirror()).env("LANDFORM_TEST_MARK", &self.mark);
+        c.env("LANDFORM_PLUGIN_MIRROR", plugin::mirror())
+            .env("LANDFORM_PLUGIN_CACHE_DIR", self.f.path(".schema-cache"))
+            .env("LANDFORM_TEST_MARK", &self.mark);
         let out = c.stdin(std::process::Stdio::null()).output().unwrap();
         let left = processes_marked("LANDFORM_TEST_MARK", &self.mark);
         assert!(
@@ -138,6 +140,7 @@ fn an_interrupt_stops_landform_and_its_provider_process() {
     let mut child = f
         .cmd(&["plan"])
         .env("LANDFORM_PLUGIN_MIRROR", plugin::mirror())
+        .env("LANDFORM_PLUGIN_CACHE_DIR", f.path(".schema-cache"))
         .env("LANDFORM_TEST_MARK", &mark)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

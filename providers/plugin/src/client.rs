@@ -113,6 +113,10 @@ pub struct PluginClient {
     runtime: Option<tokio::runtime::Runtime>,
     process: PluginProcess,
     schema: OnceLock<ProviderSchema>,
+    schema_from_cache: OnceLock<bool>,
+    /// The binary, for the schema cache's key.
+    path: std::path::PathBuf,
+    schema_cache: Option<std::path::PathBuf>,
 }
 
 impl PluginClient {
@@ -138,7 +142,15 @@ impl PluginClient {
             .connect_timeout(Duration::from_secs(10));
         let channel = block(&runtime, endpoint.connect())
             .map_err(|e| Error::Handshake(format!("cannot connect to {}: {e}", process.name())))?;
-        Ok(PluginClient { channel, runtime: Some(runtime), process, schema: OnceLock::new() })
+        Ok(PluginClient {
+            channel,
+            runtime: Some(runtime),
+            process,
+            schema: OnceLock::new(),
+            schema_from_cache: OnceLock::new(),
+            path: opts.path.clone(),
+            schema_cache: opts.schema_cache.clone(),
+        })
     }
 
     /// The operating system's id of the provider's process.
@@ -180,16 +192,37 @@ impl PluginClient {
         })
     }
 
-    /// The provider's schema, asked for once.
+    /// The provider's schema, asked for once, or read from the schema cache
+    /// when the provider says it need not be asked.
     pub fn schema(&self) -> Result<&ProviderSchema, Error> {
         if let Some(s) = self.schema.get() {
             return Ok(s);
         }
-        let resp: proto::GetProviderSchemaResponse = self.call("/tfplugin5.Provider/GetSchema", proto::Empty {})?;
-        let warnings = diagnostics(resp.diagnostics.clone())?;
-        let _ = warnings;
+        let entry = self.schema_cache.as_deref().and_then(|d| crate::schema_cache::entry(d, &self.path));
+        let cached = entry.as_deref().and_then(crate::schema_cache::load).filter(|r| {
+            r.server_capabilities.as_ref().is_some_and(|c| c.get_provider_schema_optional) && r.provider.is_some()
+        });
+        let from_cache = cached.is_some();
+        let resp = match cached {
+            Some(r) => r,
+            None => {
+                let resp: proto::GetProviderSchemaResponse =
+                    self.call("/tfplugin5.Provider/GetSchema", proto::Empty {})?;
+                diagnostics(resp.diagnostics.clone())?;
+                if let Some(e) = &entry {
+                    crate::schema_cache::store(e, &resp);
+                }
+                resp
+            }
+        };
         let schema = ProviderSchema::from_proto(resp)?;
+        let _ = self.schema_from_cache.set(from_cache);
         Ok(self.schema.get_or_init(|| schema))
+    }
+
+    /// Whether the schema came from the on-disk cache (`None` before it is read).
+    pub fn schema_from_cache(&self) -> Option<bool> {
+        self.schema_from_cache.get().copied()
     }
 
     fn resource_type(&self, type_name: &str) -> Result<(Type, &crate::schema::Block), Error> {

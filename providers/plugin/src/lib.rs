@@ -20,6 +20,7 @@ pub mod process;
 pub mod proto;
 pub mod provider;
 pub mod schema;
+pub mod schema_cache;
 
 pub use client::{Diagnostic, NewState, PlannedChange, PluginClient, Severity};
 pub use cty::{Type, Value};

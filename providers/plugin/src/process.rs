@@ -108,6 +108,8 @@ pub struct StartOptions {
     /// Landform's stderr (`LANDFORM_LOG`: trace, debug, info, warn or
     /// error); `None` passes nothing through.
     pub log: Option<Level>,
+    /// Where provider schemas are cached (`schema_cache::default_dir`); `None` to always ask.
+    pub schema_cache: Option<PathBuf>,
 }
 
 impl StartOptions {
@@ -117,6 +119,7 @@ impl StartOptions {
             versions: vec![5],
             timeout: Duration::from_secs(60),
             log: std::env::var("LANDFORM_LOG").ok().filter(|v| !v.is_empty()).map(|v| Level::parse(&v)),
+            schema_cache: crate::schema_cache::default_dir(),
         }
     }
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::Moto;
-use landform_provider_plugin::{Error, PluginClient, StartOptions, Value};
+use landform_provider_plugin::{Error, PluginClient, Value};
 use std::collections::BTreeMap;
 
 fn provider_config(moto: &Moto) -> Value {
@@ -38,7 +38,7 @@ fn s<'a>(v: &'a Value, name: &str) -> &'a str {
 #[test]
 fn an_aws_vpc_is_created_read_updated_and_destroyed_through_the_real_provider() {
     let moto = Moto::start();
-    let client = PluginClient::start(&StartOptions::new(common::aws_provider())).unwrap();
+    let client = PluginClient::start(&common::aws_options()).unwrap();
     client.configure(&provider_config(&moto)).expect("Configure");
 
     // Validation: the provider's own checks of the configuration.
@@ -112,7 +112,7 @@ fn an_aws_vpc_is_created_read_updated_and_destroyed_through_the_real_provider() 
 
 #[test]
 fn a_resource_type_the_provider_lacks_and_a_value_that_fits_no_type_are_clear_errors() {
-    let client = PluginClient::start(&StartOptions::new(common::aws_provider())).unwrap();
+    let client = PluginClient::start(&common::aws_options()).unwrap();
     let e = client.validate_resource("aws_no_such_thing", &Value::object([("a", Value::Null)])).unwrap_err();
     assert!(e.to_string().contains("no resource type \"aws_no_such_thing\""), "{e}");
     let bad = Value::object([("cidr_block", Value::List(vec![]))]);

@@ -3,14 +3,14 @@
 
 mod common;
 
-use common::{aws_provider, process_exists, ps_lines};
+use common::{process_exists, ps_lines};
 use landform_provider_plugin::{Error, PluginClient, StartOptions};
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 #[test]
 fn the_real_aws_provider_starts_speaks_protocol_5_and_leaves_no_process_behind() {
-    let client = PluginClient::start(&StartOptions::new(aws_provider())).expect("hashicorp/aws starts");
+    let client = PluginClient::start(&common::aws_options()).expect("hashicorp/aws starts");
     assert_eq!(client.protocol_version(), 5);
     let pid = client.pid();
     assert!(process_exists(pid));

@@ -4,12 +4,12 @@
 mod common;
 
 use landform_provider_plugin::schema::Nesting;
-use landform_provider_plugin::{PluginClient, StartOptions, Type};
+use landform_provider_plugin::{PluginClient, Type};
 use std::time::Instant;
 
 #[test]
 fn the_aws_providers_schema_arrives_whole_with_types_nesting_and_flags() {
-    let client = PluginClient::start(&StartOptions::new(common::aws_provider())).unwrap();
+    let client = PluginClient::start(&common::aws_options()).unwrap();
     let start = Instant::now();
     let schema = client.schema().expect("GetSchema");
     eprintln!(
@@ -61,4 +61,44 @@ fn the_aws_providers_schema_arrives_whole_with_types_nesting_and_flags() {
     // The implied type of a block is the object its values are encoded as.
     let Type::Object { attributes, .. } = vpc.block.implied_type() else { panic!() };
     assert_eq!(attributes["tags_all"], Type::Map(Box::new(Type::String)));
+}
+
+#[test]
+fn the_schema_is_cached_per_binary_and_a_damaged_cache_is_asked_again() {
+    let dir = std::env::temp_dir().join(format!("landform-plugin-schema-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut opts = common::aws_options();
+    opts.schema_cache = Some(dir.clone());
+    let first = PluginClient::start(&opts).unwrap();
+    let start = Instant::now();
+    let asked = first.schema().unwrap().clone();
+    let asked_in = start.elapsed();
+    assert_eq!(first.schema_from_cache(), Some(false));
+    drop(first);
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+
+    let second = PluginClient::start(&opts).unwrap();
+    let start = Instant::now();
+    let cached = second.schema().unwrap().clone();
+    eprintln!("schema asked in {asked_in:?}, read from the cache in {:?}", start.elapsed());
+    assert_eq!(second.schema_from_cache(), Some(true));
+    assert_eq!(cached, asked);
+    // The cached schema serves the calls that need it.
+    let vpc = landform_provider_plugin::Value::object([(
+        "cidr_block",
+        landform_provider_plugin::Value::string("10.0.0.0/16"),
+    )]);
+    second.validate_resource("aws_vpc", &vpc).unwrap();
+    drop(second);
+
+    std::fs::write(&files[0], b"\xff\xff not protobuf").unwrap();
+    let third = PluginClient::start(&opts).unwrap();
+    assert_eq!(third.schema().unwrap(), &asked);
+    assert_eq!(third.schema_from_cache(), Some(false), "a damaged file is asked again");
+    drop(third);
+    let fourth = PluginClient::start(&opts).unwrap();
+    fourth.schema().unwrap();
+    assert_eq!(fourth.schema_from_cache(), Some(true), "and written again");
+    let _ = std::fs::remove_dir_all(&dir);
 }

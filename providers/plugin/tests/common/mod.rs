@@ -23,6 +23,14 @@ pub fn aws_provider() -> PathBuf {
     p
 }
 
+/// Options to start hashicorp/aws with, asking it for its schema every time
+/// (the cache is tested on its own, in a directory of its own).
+pub fn aws_options() -> landform_provider_plugin::StartOptions {
+    let mut o = landform_provider_plugin::StartOptions::new(aws_provider());
+    o.schema_cache = None;
+    o
+}
+
 /// The processes whose environment holds `KEY=VALUE`: a test marks the
 /// commands it runs, and so every provider they start, with a value of its own.
 pub fn processes_marked(key: &str, value: &str) -> Vec<u32> {
