@@ -130,18 +130,30 @@ impl PluginClient {
             .build()
             .map_err(|e| Error::Start(format!("cannot start a runtime: {e}")))?;
         let process = PluginProcess::start(opts)?;
-        let uri = match &process.handshake.address {
-            Address::Unix(p) => format!("unix:{}", p.display()),
-            Address::Tcp(a) => format!("http://{a}"),
-        };
-        if process.handshake.server_cert.is_some() {
-            return Err(Error::Handshake("the plugin serves TLS, which Landform did not ask for".into()));
+        let channel = match (&process.handshake.server_cert, &process.client_cert) {
+            (None, _) => {
+                let uri = match &process.handshake.address {
+                    Address::Unix(p) => format!("unix:{}", p.display()),
+                    Address::Tcp(a) => format!("http://{a}"),
+                };
+                let endpoint = Endpoint::from_shared(uri.clone())
+                    .map_err(|e| Error::Handshake(format!("bad address {uri}: {e}")))?
+                    .connect_timeout(Duration::from_secs(10));
+                block(&runtime, endpoint.connect())
+            }
+            (Some(server), Some(cert)) => {
+                let config = crate::tls::client_config(cert, server.clone())?;
+                let endpoint = Endpoint::from_static("http://localhost").connect_timeout(Duration::from_secs(10));
+                block(
+                    &runtime,
+                    endpoint.connect_with_connector(tls_connector(process.handshake.address.clone(), config)),
+                )
+            }
+            (Some(_), None) => {
+                return Err(Error::Handshake("the plugin serves TLS, which Landform did not ask for".into()));
+            }
         }
-        let endpoint = Endpoint::from_shared(uri.clone())
-            .map_err(|e| Error::Handshake(format!("bad address {uri}: {e}")))?
-            .connect_timeout(Duration::from_secs(10));
-        let channel = block(&runtime, endpoint.connect())
-            .map_err(|e| Error::Handshake(format!("cannot connect to {}: {e}", process.name())))?;
+        .map_err(|e| Error::Handshake(format!("cannot connect to {}: {e}", process.name())))?;
         Ok(PluginClient {
             channel,
             runtime: Some(runtime),
@@ -156,6 +168,16 @@ impl PluginClient {
     /// The operating system's id of the provider's process.
     pub fn pid(&self) -> u32 {
         self.process.id()
+    }
+
+    /// Whether the connection is TLS with client certificates (AutoMTLS).
+    pub fn tls(&self) -> bool {
+        self.process.handshake.server_cert.is_some()
+    }
+
+    /// Where the plugin listens.
+    pub fn address(&self) -> &Address {
+        &self.process.handshake.address
     }
 
     pub fn protocol_version(&self) -> u32 {
@@ -442,6 +464,35 @@ impl Drop for PluginClient {
             rt.shutdown_background();
         }
     }
+}
+
+/// A byte stream to the plugin: a unix socket or loopback TCP.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+/// Connections to the plugin's address, in TLS with its pinned certificate.
+fn tls_connector(
+    address: Address,
+    config: std::sync::Arc<rustls::ClientConfig>,
+) -> impl tower::Service<
+    http::Uri,
+    Response = hyper_util::rt::TokioIo<tokio_rustls::client::TlsStream<Box<dyn Io>>>,
+    Error = std::io::Error,
+    Future = impl Send,
+> + Send
+       + 'static {
+    let tls = tokio_rustls::TlsConnector::from(config);
+    tower::service_fn(move |_: http::Uri| {
+        let (tls, address) = (tls.clone(), address.clone());
+        async move {
+            let io: Box<dyn Io> = match &address {
+                Address::Unix(p) => Box::new(tokio::net::UnixStream::connect(p).await?),
+                Address::Tcp(a) => Box::new(tokio::net::TcpStream::connect(a.as_str()).await?),
+            };
+            let name = rustls::pki_types::ServerName::try_from("localhost").expect("a valid name");
+            Ok(hyper_util::rt::TokioIo::new(tls.connect(name, io).await?))
+        }
+    })
 }
 
 fn capabilities() -> proto::ClientCapabilities {

@@ -94,6 +94,8 @@ pub struct PluginProcess {
     stderr: Arc<Mutex<VecDeque<String>>>,
     socket_dir: PathBuf,
     name: String,
+    /// The certificate offered for AutoMTLS.
+    pub client_cert: Option<crate::tls::ClientCert>,
 }
 
 /// What to start, and how long to give it.
@@ -110,6 +112,9 @@ pub struct StartOptions {
     pub log: Option<Level>,
     /// Where provider schemas are cached (`schema_cache::default_dir`); `None` to always ask.
     pub schema_cache: Option<PathBuf>,
+    /// go-plugin's AutoMTLS: offer a client certificate, so that the plugin
+    /// serves TLS and accepts only this process (as Terraform does).
+    pub auto_mtls: bool,
 }
 
 impl StartOptions {
@@ -120,6 +125,7 @@ impl StartOptions {
             timeout: Duration::from_secs(60),
             log: std::env::var("LANDFORM_LOG").ok().filter(|v| !v.is_empty()).map(|v| Level::parse(&v)),
             schema_cache: crate::schema_cache::default_dir(),
+            auto_mtls: true,
         }
     }
 }
@@ -133,6 +139,7 @@ impl PluginProcess {
         std::fs::create_dir_all(&socket_dir)
             .map_err(|e| Error::Start(format!("cannot create {}: {e}", socket_dir.display())))?;
         let versions = opts.versions.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        let client_cert = if opts.auto_mtls { Some(crate::tls::client_cert()?) } else { None };
         let mut cmd = Command::new(&opts.path);
         cmd.env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
             .env("PLUGIN_PROTOCOL_VERSIONS", versions)
@@ -140,10 +147,13 @@ impl PluginProcess {
             // Only used on systems without unix sockets; the range go-plugin's clients give.
             .env("PLUGIN_MIN_PORT", "10000")
             .env("PLUGIN_MAX_PORT", "25000")
-            .env_remove("PLUGIN_CLIENT_CERT")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        match &client_cert {
+            Some(c) => cmd.env("PLUGIN_CLIENT_CERT", &c.pem),
+            None => cmd.env_remove("PLUGIN_CLIENT_CERT"),
+        };
         // The Terraform plugin SDKs log at the level TF_LOG names, and at
         // trace without it: megabytes a run, written and thrown away.
         cmd.env("TF_LOG", opts.log.unwrap_or(Level::Warn).name());
@@ -174,7 +184,8 @@ impl PluginProcess {
                 drain(lines, &tail, log, &name);
             });
         }
-        let mut process = PluginProcess { child, handshake: placeholder(), stderr, socket_dir, name: name.clone() };
+        let mut process =
+            PluginProcess { child, handshake: placeholder(), stderr, socket_dir, name: name.clone(), client_cert };
         let started = Instant::now();
         let line = loop {
             match rx.recv_timeout(Duration::from_millis(100)) {

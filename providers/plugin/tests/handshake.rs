@@ -4,6 +4,7 @@
 mod common;
 
 use common::{process_exists, ps_lines};
+use landform_provider_plugin::process::Address;
 use landform_provider_plugin::{Error, PluginClient, StartOptions};
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use std::time::Duration;
 fn the_real_aws_provider_starts_speaks_protocol_5_and_leaves_no_process_behind() {
     let client = PluginClient::start(&common::aws_options()).expect("hashicorp/aws starts");
     assert_eq!(client.protocol_version(), 5);
+    assert!(client.tls(), "AutoMTLS: the provider serves TLS to Landform's certificate");
     let pid = client.pid();
     assert!(process_exists(pid));
     let ps = ps_lines(pid);
@@ -96,4 +98,51 @@ fn a_missing_or_non_executable_provider_is_an_error() {
 
 fn cleanup(script: &std::path::Path) {
     let _ = std::fs::remove_dir_all(script.parent().unwrap());
+}
+
+#[test]
+fn with_automtls_the_provider_refuses_a_client_without_landforms_certificate() {
+    let client = PluginClient::start(&common::aws_options()).unwrap();
+    assert!(client.tls());
+    let Address::Unix(socket) = client.address().clone() else { panic!("a unix socket: {:?}", client.address()) };
+    // A plaintext client on the same socket gets nowhere.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let refused = rt.block_on(async {
+        let channel = tonic::transport::Endpoint::from_shared(format!("unix:{}", socket.display()))
+            .unwrap()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(5))
+            .connect()
+            .await;
+        match channel {
+            Err(_) => true,
+            Ok(ch) => {
+                let mut grpc = tonic::client::Grpc::new(ch);
+                if grpc.ready().await.is_err() {
+                    return true;
+                }
+                let path = http::uri::PathAndQuery::from_static("/tfplugin5.Provider/Stop");
+                let r: Result<tonic::Response<landform_provider_plugin::proto::StopResponse>, _> = grpc
+                    .unary(
+                        tonic::Request::new(landform_provider_plugin::proto::Empty {}),
+                        path,
+                        tonic_prost::ProstCodec::default(),
+                    )
+                    .await;
+                r.is_err()
+            }
+        }
+    });
+    assert!(refused, "a client without the certificate was served");
+    // Landform's own connection still works.
+    client.stop().unwrap();
+}
+
+#[test]
+fn without_automtls_the_provider_serves_plaintext_on_its_socket() {
+    let mut opts = common::aws_options();
+    opts.auto_mtls = false;
+    let client = PluginClient::start(&opts).unwrap();
+    assert!(!client.tls());
+    client.stop().unwrap();
 }
