@@ -646,7 +646,7 @@ fn validate(args: ValidateArgs, color: bool) -> Result<u8, String> {
         if let Err(d) = landform_engine::build::build(&tree, &sources) {
             diags.extend(d);
         } else {
-            diags.extend(landform_engine::rollout::validate_rollouts(&tree, &sources, &inputs::DiskHost::plan()));
+            diags.extend(landform_engine::rollout::validate_rollouts(&tree, &sources, &inputs::DiskHost::plan(), &p));
         }
     }
     dedup(&mut diags);

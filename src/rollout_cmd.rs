@@ -105,6 +105,16 @@ fn plan_args(vars: &VarArgs) -> PlanArgs {
     PlanArgs::quiet(vars.clone(), false)
 }
 
+/// A switch's weights as its record has them, read through its provider's
+/// `TrafficSwitch` (with default settings: reading calls no server).
+fn switch_weights(switch: &landform_state::ResourceRecord) -> serde_json::Map<String, serde_json::Value> {
+    let providers = run::schema_providers();
+    providers
+        .for_record(&switch.provider, false, &switch.type_name)
+        .and_then(|(p, _)| read_weights(p.as_ref(), &switch.type_name, &switch.attributes))
+        .unwrap_or_default()
+}
+
 fn words(w: &serde_json::Map<String, serde_json::Value>) -> String {
     w.iter().map(|(k, v)| format!("{} = {v}", pool(k))).collect::<Vec<_>>().join(", ")
 }
@@ -199,7 +209,7 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
         else {
             return fail(&format!("rollout.{name}: its switch {} is not in the state", rec.switch));
         };
-        let weights = read_weights(&switch.type_name, &switch.attributes).unwrap_or_default();
+        let weights = switch_weights(&switch);
         let done = share(&rec, &weights);
         let running = match (&pg, &holder) {
             (Some(_), _) => Running::Unknown,
@@ -250,7 +260,7 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
     else {
         return fail(&format!("rollout.{name}: its switch {} is not in the state", rec.switch));
     };
-    let weights = read_weights(&switch.type_name, &switch.attributes).unwrap_or_default();
+    let weights = switch_weights(&switch);
     let done = share(&rec, &weights);
     match cmd {
         RolloutCmd::Status { .. } => 0,
@@ -366,9 +376,10 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
                 back.insert(rec.stable.clone(), serde_json::json!(total.max(1.0) as i64));
                 back
             } else {
-                landform_engine::rollout::weights_for(&switch.type_name, &rec.baseline, &rec.stable, &rec.canary, 0.0)
+                let max = provider.switch(&switch.type_name).map_or(0, |s| s.max_weight());
+                landform_engine::rollout::weights_for(max, &rec.baseline, &rec.stable, &rec.canary, 0.0)
             };
-            let config = write_weights(&switch.type_name, &switch.attributes, &back);
+            let config = write_weights(provider.as_ref(), &switch.type_name, &switch.attributes, &back);
             let result = provider.apply(landform_provider::ApplyRequest {
                 type_name: &switch.type_name,
                 prior: Some(&switch.attributes),
@@ -379,7 +390,8 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
                     if let Some(now) = resp.state {
                         switch.attributes = now;
                     }
-                    rec.weights = read_weights(&switch.type_name, &switch.attributes).unwrap_or_default();
+                    rec.weights =
+                        read_weights(provider.as_ref(), &switch.type_name, &switch.attributes).unwrap_or_default();
                     rec.phase = if rollback { "rolled_back" } else { "aborted" }.into();
                     rec.waiting = None;
                     rec.reason = Some(format!(

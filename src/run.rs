@@ -871,3 +871,53 @@ pub fn cmd_import(common: &CommonArgs, addr: &str, id: &str, vars: &VarArgs, col
         Err(code) => code,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                rust_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    /// ARCHITECTURE.md's invariant: the engine names no concrete provider.
+    /// No code of engine/src (comments and test modules aside) has a type of
+    /// a provider's schema as a string of its own, as code that knows a type
+    /// does (`type_name == "…"`, `"…" => …`): what a type is for, the engine
+    /// learns from its provider (`schema`, `switch`, `sample`, `isolate`).
+    #[test]
+    fn the_engine_names_no_type_of_a_concrete_provider() {
+        let providers = super::schema_providers();
+        let types: Vec<&str> = providers.type_names(false).into_iter().chain(providers.type_names(true)).collect();
+        assert!(types.len() > 5, "{types:?}");
+        let mut files = Vec::new();
+        rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("engine/src"), &mut files);
+        assert!(files.len() > 10, "{files:?}");
+        let mut named = Vec::new();
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap();
+            for (i, line) in text.lines().enumerate() {
+                let code = line.trim_start();
+                if code.starts_with("#[cfg(test)]") {
+                    break;
+                }
+                if code.starts_with("//") {
+                    continue;
+                }
+                for t in &types {
+                    if line.contains(&format!("\"{t}\"")) {
+                        named.push(format!("{}:{}: {t}", f.display(), i + 1));
+                    }
+                }
+            }
+        }
+        assert!(named.is_empty(), "the engine names a provider's type:\n{}", named.join("\n"));
+    }
+}

@@ -212,7 +212,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
     let rollouts = if opts.destroy || !opts.targets.is_empty() {
         Vec::new()
     } else {
-        crate::rollout::plan_rollouts(&graph, &world, ctx.host, &prior, &ctx.state.rollouts, &mut diags)
+        crate::rollout::plan_rollouts(&graph, &world, ctx.host, ctx.providers, &prior, &ctx.state.rollouts, &mut diags)
     };
     if diags.iter().any(Diagnostic::is_error) {
         return Err(diags);

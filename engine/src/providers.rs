@@ -3,7 +3,7 @@
 //! or, for a resource with `provider = aws.west`, by that configuration's key.
 
 use landform_lang::config::Resource;
-use landform_provider::{Provider, Schema};
+use landform_provider::{Provider, Schema, TrafficSwitch};
 use std::sync::Arc;
 
 struct Entry {
@@ -61,6 +61,19 @@ impl Providers {
             .filter(|e| e.key == key)
             .find_map(|e| schema_of(e, data, type_name))
             .or_else(|| self.for_type(data, type_name))
+    }
+
+    /// Every resource type that is a traffic switch (`Provider::switch`), for
+    /// rollouts, in the order the providers were registered.
+    pub fn switches(&self) -> Vec<(&'static str, &dyn TrafficSwitch)> {
+        self.list
+            .iter()
+            .filter(|e| e.key == e.provider.name())
+            .flat_map(|e| {
+                let p = &e.provider;
+                p.schema().resources.keys().filter_map(move |t| Some((*t, p.switch(t)?)))
+            })
+            .collect()
     }
 
     /// A configuration by its key: `local`, `aws`, `aws.west`.

@@ -1,7 +1,8 @@
 //! Rollouts: traffic moved from a stable pool to a canary step by step on a
-//! switch (a `haproxy_backend`'s server weights, or the weighted forward of an
-//! `aws_lb_listener` / `aws_lb_listener_rule`), with analysis after each step
-//! and automatic rollback.
+//! switch (a resource type whose provider offers `Provider::switch`: a load
+//! balancer's server weights, the weighted forward of a listener), with
+//! analysis after each step and automatic rollback. The engine knows a switch
+//! only through that capability, never by its type's name.
 //!
 //! The switch's weights belong to the rollout: the planner keeps the state's
 //! weights for it (so a plan never "corrects" a rollout), and the plan carries
@@ -15,10 +16,12 @@
 //! commits that, and fails the apply naming the metric, its value and the limit.
 
 use crate::build::{ConfigGraph, ModulePath};
+use crate::providers::Providers;
 use crate::world::World;
 use landform_lang::config::{Mode, Resource};
 use landform_lang::diag::Diagnostic;
 use landform_lang::{Evaluator, Host, Value};
+use landform_provider::{Provider, TrafficSwitch};
 use landform_state::ResourceRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value as Json};
@@ -28,17 +31,29 @@ use std::collections::HashMap;
 /// The most steps a rollout has (each one a pause and an analysis): more is a mistake.
 const MAX_STEPS: usize = 100;
 
-/// The switch types rollouts drive, and the attribute that holds their weights.
-const SWITCHES: &[(&str, &str)] =
-    &[("haproxy_backend", "weights"), ("aws_lb_listener", "default_action"), ("aws_lb_listener_rule", "action")];
-
-/// The metric sources, and the switches whose own statistics each reads.
-const SOURCES: &[(&str, &str)] = &[
-    ("haproxy", "the canary server's 5xx share of requests, from HAProxy's statistics (haproxy_backend switches)"),
-    ("cloudwatch", "the canary target group's 5xx share of requests, from CloudWatch (aws_lb_listener switches)"),
+/// The metric sources the CLI measures (the `Measure` trait). Every other
+/// source reads a switch's own statistics: its provider names it
+/// (`TrafficSwitch::metric_source`) and measures it (`Provider::sample`).
+const OWN_SOURCES: &[(&str, &str)] = &[
     ("http", "the share of probes of url that succeed"),
     ("prometheus", "an instant query on the Prometheus server at url"),
 ];
+
+/// The metric sources the switches' providers measure, each once, with the
+/// first switch type that has it.
+fn switch_sources(
+    switches: &[(&'static str, &dyn TrafficSwitch)],
+) -> Vec<(&'static str, landform_provider::MetricSource)> {
+    let mut out: Vec<(&'static str, landform_provider::MetricSource)> = Vec::new();
+    for (t, sw) in switches {
+        if let Some(m) = sw.metric_source() {
+            if !out.iter().any(|(_, o)| o.name == m.name) {
+                out.push((t, m));
+            }
+        }
+    }
+    out
+}
 
 /// A pool as people read it: a target group's name for its ARN
 /// (`…:targetgroup/web-green/6d0ecf831eec9f09` is `web-green`), else as it is.
@@ -49,77 +64,31 @@ pub fn pool(s: &str) -> &str {
     }
 }
 
-/// Whether a metric source reads the switch's own statistics (through its provider's `sample`).
+/// Whether a metric source reads the switch's own statistics (through its
+/// provider's `sample`): every source but those the CLI measures.
 pub fn from_switch(source: &str) -> bool {
-    source == "haproxy" || source == "cloudwatch"
+    !OWN_SOURCES.iter().any(|(k, _)| *k == source)
 }
 
-/// The forward action of an ALB switch's actions (`default_action` or `action`).
-fn forward_groups(actions: &Json) -> Option<&Vec<Json>> {
-    actions.as_array()?.iter().find_map(|a| {
-        let f = a.get("forward")?;
-        let f = match f {
-            Json::Array(x) => x.first()?,
-            o => o,
-        };
-        f.get("target_group")?.as_array()
-    })
+/// A switch's weights by target (a server's name, a target group's ARN), as
+/// its provider reads them from `attrs`; `None` when `type_name` is not a
+/// switch of `provider` or has nothing weighted.
+pub fn read_weights(provider: &dyn Provider, type_name: &str, attrs: &Map<String, Json>) -> Option<Map<String, Json>> {
+    provider.switch(type_name)?.weights(attrs)
 }
 
-/// A switch's weights by server name (HAProxy) or target group ARN (ALB).
-pub fn read_weights(type_name: &str, attrs: &Map<String, Json>) -> Option<Map<String, Json>> {
-    let (_, attr) = SWITCHES.iter().find(|(t, _)| *t == type_name)?;
-    let v = attrs.get(*attr)?;
-    if type_name == "haproxy_backend" {
-        return v.as_object().cloned();
+/// `attrs` with the switch's weights set to `w` (other targets kept), as its
+/// provider writes them; unchanged when `type_name` is not a switch of `provider`.
+pub fn write_weights(
+    provider: &dyn Provider,
+    type_name: &str,
+    attrs: &Map<String, Json>,
+    w: &Map<String, Json>,
+) -> Map<String, Json> {
+    match provider.switch(type_name) {
+        Some(sw) => sw.with_weights(attrs, w),
+        None => attrs.clone(),
     }
-    let groups = forward_groups(v)?;
-    Some(
-        groups
-            .iter()
-            .filter_map(|g| Some((g.get("arn")?.as_str()?.to_string(), g.get("weight").cloned().unwrap_or(json!(1)))))
-            .collect(),
-    )
-}
-
-/// `attrs` with the switch's weights set to `w` (other servers or target groups kept).
-pub fn write_weights(type_name: &str, attrs: &Map<String, Json>, w: &Map<String, Json>) -> Map<String, Json> {
-    let mut out = attrs.clone();
-    let Some((_, attr)) = SWITCHES.iter().find(|(t, _)| *t == type_name) else { return out };
-    if type_name == "haproxy_backend" {
-        out.insert(attr.to_string(), Json::Object(w.clone()));
-        return out;
-    }
-    if let Some(Json::Array(actions)) = out.get_mut(*attr) {
-        for a in actions.iter_mut() {
-            let Some(f) = a.get_mut("forward") else { continue };
-            let f = match f {
-                Json::Array(x) => match x.first_mut() {
-                    Some(f) => f,
-                    None => continue,
-                },
-                o => o,
-            };
-            if let Some(Json::Array(groups)) = f.get_mut("target_group") {
-                for g in groups.iter_mut() {
-                    let arn = g.get("arn").and_then(Json::as_str).map(str::to_string);
-                    if let (Some(arn), Some(o)) = (arn, g.as_object_mut()) {
-                        if let Some(v) = w.get(&arn) {
-                            o.insert("weight".into(), v.clone());
-                        }
-                    }
-                }
-                // A group the forward lost (changed outside Landform) is put back.
-                for (arn, v) in w {
-                    if !groups.iter().any(|g| g.get("arn").and_then(Json::as_str) == Some(arn)) {
-                        groups.push(json!({ "arn": arn, "weight": v }));
-                    }
-                }
-                break;
-            }
-        }
-    }
-    out
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -248,7 +217,7 @@ pub trait Measure: Send + Sync {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct RolloutPlan {
     pub name: String,
-    /// The switch's address (`haproxy_backend.app`).
+    /// The switch's address (`lb_backend.app`).
     pub switch: String,
     pub stable: String,
     pub canary: String,
@@ -267,6 +236,10 @@ pub struct RolloutPlan {
     /// The switch's resource type.
     #[serde(default)]
     pub switch_type: String,
+    /// The largest weight a target of the switch can have
+    /// (`TrafficSwitch::max_weight`): each step's weights are whole numbers up to it.
+    #[serde(default)]
+    pub max_weight: u32,
     /// Steps (shares) that wait for `landform rollout promote` before traffic moves to them.
     #[serde(default)]
     pub gates: Vec<f64>,
@@ -367,7 +340,7 @@ pub fn isolate_canary(
     switch: &landform_state::ResourceRecord,
     rec: &mut RolloutRecord,
 ) -> Option<String> {
-    let weights = read_weights(&switch.type_name, &switch.attributes).unwrap_or_default();
+    let weights = read_weights(provider, &switch.type_name, &switch.attributes).unwrap_or_default();
     if weights.get(&rec.canary).and_then(Json::as_f64).unwrap_or(0.0) > 0.0 {
         return None;
     }
@@ -484,15 +457,21 @@ fn is_switch(rollout_switch: &landform_lang::syntax::Expr, r: &Resource) -> bool
     rollout_switch.as_traversal().is_some_and(|(root, path)| root.name == r.type_name && path.first() == Some(&r.name))
 }
 
-/// Paths of `r` a rollout owns: the planner and apply keep the state's values there.
-pub fn owned_paths(graph: &ConfigGraph, module: &ModulePath, r: &Resource) -> Vec<Vec<String>> {
+/// Paths of `r` a rollout owns: the planner and apply keep the state's values
+/// there. `provider` is `r`'s, which says whether its type is a switch.
+pub fn owned_paths(
+    graph: &ConfigGraph,
+    module: &ModulePath,
+    r: &Resource,
+    provider: &dyn Provider,
+) -> Vec<Vec<String>> {
     if !module.is_empty() || r.mode != Mode::Managed {
         return Vec::new();
     }
     let root = graph.module(&ModulePath::new());
-    let Some((_, attr)) = SWITCHES.iter().find(|(t, _)| *t == r.type_name) else { return Vec::new() };
+    let Some(switch) = provider.switch(&r.type_name) else { return Vec::new() };
     if root.rollouts.iter().any(|ro| is_switch(&ro.switch, r)) {
-        vec![vec![attr.to_string()]]
+        vec![vec![switch.weights_attribute().to_string()]]
     } else {
         Vec::new()
     }
@@ -514,11 +493,13 @@ fn fraction(v: &Value) -> Option<f64> {
 }
 
 /// The rollouts of the root module, evaluated, with the switch's current
-/// weights from `prior`: those with traffic still to move.
+/// weights from `prior`: those with traffic still to move. `providers` say
+/// which resource types are switches and how their weights are kept.
 pub fn plan_rollouts(
     graph: &ConfigGraph,
     world: &World,
     host: &dyn Host,
+    providers: &Providers,
     prior: &HashMap<String, Cow<ResourceRecord>>,
     records: &std::collections::BTreeMap<String, Json>,
     diags: &mut Vec<Diagnostic>,
@@ -536,6 +517,8 @@ pub fn plan_rollouts(
         }
     }
     let root = graph.module(&ModulePath::new());
+    let switches = providers.switches();
+    let sources = switch_sources(&switches);
     // A rollout the configuration no longer has, whose switch it still has:
     // the switch's weights become plain configuration again, and the plan
     // sets them in one step, with no analysis.
@@ -588,12 +571,12 @@ pub fn plan_rollouts(
             ));
             continue;
         };
-        let Some(_) = SWITCHES.iter().find(|(t, _)| *t == r.type_name) else {
+        let Some(switch) = providers.for_resource(r).and_then(|(p, _, _)| p.switch(&r.type_name)) else {
             diags.push(Diagnostic::error(
                 "Unsupported rollout switch",
                 format!(
                     "A rollout drives the weights of a {}; {} is a {}.",
-                    SWITCHES.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(", a "),
+                    switches.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(", a "),
                     r.address(),
                     r.type_name
                 ),
@@ -722,25 +705,33 @@ pub fn plan_rollouts(
         };
         let mut metrics = Vec::new();
         for m in &ro.metrics {
+            let known = |s: &str| sources.iter().any(|(_, m)| m.name == s) || OWN_SOURCES.iter().any(|(k, _)| *k == s);
             let source = match m.source.as_ref().map(|e| eval(e, world, host, diags)) {
-                Some(Value::String(s)) if SOURCES.iter().any(|(k, _)| *k == s) => s,
+                Some(Value::String(s)) if known(&s) => s,
                 _ => {
                     diags.push(Diagnostic::error(
                         "Invalid metric source",
                         format!(
                             "source is one of: {}.",
-                            SOURCES.iter().map(|(k, what)| format!("\"{k}\" ({what})")).collect::<Vec<_>>().join(", ")
+                            sources
+                                .iter()
+                                .map(|(_, m)| (m.name, m.description))
+                                .chain(OWN_SOURCES.iter().copied())
+                                .map(|(k, what)| format!("\"{k}\" ({what})"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                         m.source.as_ref().map_or(m.span, |e| e.span),
                     ));
                     continue;
                 }
             };
-            let wants = if source == "haproxy" { Some("haproxy_backend") } else { None };
-            let wrong = match (source.as_str(), r.type_name.as_str()) {
-                ("haproxy", t) if t != "haproxy_backend" => wants,
-                ("cloudwatch", t) if !t.starts_with("aws_lb_listener") => Some("aws_lb_listener"),
-                _ => None,
+            // A source of a switch's statistics reads them from switches of its kind only.
+            let own = switch.metric_source().filter(|m| m.name == source);
+            let wrong = if from_switch(&source) && own.is_none() {
+                sources.iter().find(|(_, m)| m.name == source).map(|(t, _)| *t)
+            } else {
+                None
             };
             if let Some(t) = wrong {
                 diags.push(Diagnostic::error(
@@ -756,7 +747,10 @@ pub fn plan_rollouts(
                 Some((e, _)) => {
                     diags.push(Diagnostic::error(
                         "Invalid metric compare",
-                        "compare = \"stable\" compares the canary with the stable pool; it works for metrics the switch measures for both (haproxy, cloudwatch).".to_string(),
+                        format!(
+                            "compare = \"stable\" compares the canary with the stable pool; it works for metrics the switch measures for both ({}).",
+                            sources.iter().map(|(_, m)| m.name).collect::<Vec<_>>().join(", ")
+                        ),
                         e.span,
                     ));
                     continue;
@@ -774,15 +768,31 @@ pub fn plan_rollouts(
                 .and_then(|s| s.strip_prefix('p'))
                 .and_then(|n| n.parse::<f64>().ok())
                 .filter(|n| *n > 0.0 && *n <= 100.0);
-            let response_time = source == "haproxy" && stat_text.as_deref() == Some("response_time");
-            let plain = matches!(
-                (source.as_str(), stat_text.as_deref()),
-                ("http", Some("success")) | ("haproxy" | "cloudwatch", Some("error_rate"))
-            );
+            let response_time = own.is_some_and(|m| m.response_time) && stat_text.as_deref() == Some("response_time");
+            let plain = match stat_text.as_deref() {
+                Some("success") => source == "http",
+                Some("error_rate") => from_switch(&source),
+                _ => false,
+            };
             if let Some((e, _)) = stat.filter(|_| percentile.is_none() && !response_time && !plain) {
+                let timed: Vec<&str> = sources.iter().filter(|(_, m)| m.response_time).map(|(_, m)| m.name).collect();
+                let others: Vec<&str> = sources.iter().filter(|(_, m)| !m.response_time).map(|(_, m)| m.name).collect();
+                let mut switch_stats = Vec::new();
+                if !timed.is_empty() {
+                    switch_stats.push(format!(
+                        "\"error_rate\" (the default) or \"response_time\" for {} metrics",
+                        timed.join(" and ")
+                    ));
+                }
+                if !others.is_empty() {
+                    switch_stats.push(format!("\"error_rate\" for {} metrics", others.join(" and ")));
+                }
                 diags.push(Diagnostic::error(
                     "Invalid metric stat",
-                    "stat is \"success\" (the default) or a latency percentile such as \"p95\" for http metrics, \"error_rate\" (the default) or \"response_time\" for haproxy metrics; bounds of latencies are durations (max = 500ms).".to_string(),
+                    format!(
+                        "stat is \"success\" (the default) or a latency percentile such as \"p95\" for http metrics, {}; bounds of latencies are durations (max = 500ms).",
+                        switch_stats.join(", ")
+                    ),
                     e.span,
                 ));
                 continue;
@@ -917,7 +927,7 @@ pub fn plan_rollouts(
             }
         };
         let Some(rec) = prior.get(&addr) else { continue };
-        let Some(from) = read_weights(&r.type_name, &rec.attributes) else {
+        let Some(from) = switch.weights(&rec.attributes) else {
             diags.push(Diagnostic::error(
                 "Invalid rollout switch",
                 format!("{addr} has no weighted forward action to move traffic with: give it a forward block with a target_group block for each pool."),
@@ -933,7 +943,7 @@ pub fn plan_rollouts(
             .and_then(|r| RolloutRecord::from_state(Some(r)))
             .is_some_and(|rec| rec.stable == stable && rec.canary == canary && rec.switch == addr);
         if (!from.contains_key(&stable) || !from.contains_key(&canary))
-            && (ran_here || (r.type_name != "haproxy_backend" && from.len() < 2))
+            && (ran_here || (switch.lone_target_is_drift() && from.len() < 2))
         {
             let now = if from.is_empty() {
                 "moves traffic to no target group".to_string()
@@ -963,11 +973,7 @@ pub fn plan_rollouts(
                     "Unknown rollout server",
                     format!(
                         "{addr} {} \"{s}\"; its weights are for: {}.",
-                        if r.type_name == "haproxy_backend" {
-                            "manages no server"
-                        } else {
-                            "forwards to no target group"
-                        },
+                        switch.lacks_target(),
                         from.keys().cloned().collect::<Vec<_>>().join(", ")
                     ),
                     if *s == stable { ro.stable.span } else { ro.canary.span },
@@ -1025,14 +1031,15 @@ pub fn plan_rollouts(
             ));
             continue;
         }
-        let to = weights_for(&r.type_name, &baseline, &stable, &canary, 1.0);
+        let max_weight = switch.max_weight();
+        let to = weights_for(max_weight, &baseline, &stable, &canary, 1.0);
         // Every step must be one the switch can take: a weight of at least 1
         // for the canary, and for the rest before 100%, and different
         // weights from the step before.
         let mut unreachable = None;
-        let mut before = weights_for(&r.type_name, &baseline, &stable, &canary, 0.0);
+        let mut before = weights_for(max_weight, &baseline, &stable, &canary, 0.0);
         for p in &steps {
-            let w = weights_for(&r.type_name, &baseline, &stable, &canary, *p);
+            let w = weights_for(max_weight, &baseline, &stable, &canary, *p);
             let s = whole_share(&w, &canary);
             if s <= 0.0 || (*p < 1.0 && s >= 1.0) || w == before {
                 unreachable = Some((*p, s));
@@ -1048,18 +1055,18 @@ pub fn plan_rollouts(
                     pct(p),
                     pool(&canary),
                     pct(s),
-                    weights_for(&r.type_name, &baseline, &stable, &canary, p)
+                    weights_for(max_weight, &baseline, &stable, &canary, p)
                         .iter()
                         .map(|(k, v)| format!("{} = {v}", pool(k)))
                         .collect::<Vec<_>>()
                         .join(", "),
-                    pct(smallest_step(&r.type_name, &baseline, &stable, &canary))
+                    pct(smallest_step(max_weight, &baseline, &stable, &canary))
                 ),
                 ro.steps.as_ref().map_or(ro.span, |e| e.span),
             ));
             continue;
         }
-        let taken = |p: f64| whole_share(&weights_for(&r.type_name, &baseline, &stable, &canary, p), &canary);
+        let taken = |p: f64| whole_share(&weights_for(max_weight, &baseline, &stable, &canary, p), &canary);
         let waiting = steps.iter().copied().find(|p| taken(*p) > done + 1e-9).filter(|next| {
             gates.iter().any(|g| (g - next).abs() < 1e-9)
                 && !record
@@ -1081,6 +1088,7 @@ pub fn plan_rollouts(
             consecutive_error_limit,
             metrics,
             switch_type: r.type_name.clone(),
+            max_weight,
             gates,
             progress_deadline_ms,
             rollback_window_ms,
@@ -1105,7 +1113,7 @@ fn fingerprint(v: &Json) -> String {
 /// The weights for the canary's share `p` of the whole switch.
 pub fn weights_at(plan: &RolloutPlan, p: f64) -> Map<String, Json> {
     let base = if plan.baseline.is_empty() { &plan.from } else { &plan.baseline };
-    weights_for(&plan.switch_type, base, &plan.stable, &plan.canary, p)
+    weights_for(plan.max_weight, base, &plan.stable, &plan.canary, p)
 }
 
 /// The canary's share of the whole switch in `weights`.
@@ -1129,17 +1137,11 @@ pub fn whole_share(weights: &Map<String, Json>, target: &str) -> f64 {
 /// the weights the run started with: every other server (the stable one and
 /// any beside it) keeps its proportion of the rest, so a second stable
 /// server dilutes nothing; at 100% they are all at 0. Whole weights, at most
-/// the switch's maximum (HAProxy 256, ALB 999), on a scale of at least 100
+/// the switch's `max_weight` (HAProxy 256, ALB 999), on a scale of at least 100
 /// so that small steps have a weight; 0% is the starting weights as they
 /// were (the canary at 0; the stable server at 100 when nothing had any).
-pub fn weights_for(
-    switch_type: &str,
-    base: &Map<String, Json>,
-    stable: &str,
-    canary: &str,
-    p: f64,
-) -> Map<String, Json> {
-    let max = if switch_type == "haproxy_backend" { 256.0 } else { 999.0 };
+pub fn weights_for(max_weight: u32, base: &Map<String, Json>, stable: &str, canary: &str, p: f64) -> Map<String, Json> {
+    let max = f64::from(max_weight);
     let w = |k: &str| base.get(k).and_then(Json::as_f64).unwrap_or(0.0).max(0.0);
     let mut rest: Vec<(String, f64)> = base.keys().filter(|k| *k != canary).map(|k| (k.clone(), w(k))).collect();
     if !rest.iter().any(|(_, v)| *v > 0.0) {
@@ -1167,10 +1169,10 @@ pub fn weights_for(
 }
 
 /// About the smallest share above 0 the canary can get on this switch.
-fn smallest_step(switch_type: &str, base: &Map<String, Json>, stable: &str, canary: &str) -> f64 {
+fn smallest_step(max_weight: u32, base: &Map<String, Json>, stable: &str, canary: &str) -> f64 {
     let mut p = 0.001;
     while p < 1.0 {
-        let w = weights_for(switch_type, base, stable, canary, p);
+        let w = weights_for(max_weight, base, stable, canary, p);
         let s = whole_share(&w, canary);
         if s > 0.0 && (p - s).abs() <= p * 0.5 {
             return s;
@@ -1202,11 +1204,12 @@ pub fn render(plan: &RolloutPlan, bold: &str, reset: &str) -> String {
             .iter()
             .map(|m| {
                 let mut s = match m.source.as_str() {
-                    "haproxy" if m.response_time => {
-                        format!("{} (haproxy response time of {})", m.name, pool(&plan.canary))
+                    source if m.response_time => {
+                        format!("{} ({source} response time of {})", m.name, pool(&plan.canary))
                     }
-                    "haproxy" => format!("{} (haproxy error rate of {})", m.name, pool(&plan.canary)),
-                    "cloudwatch" => format!("{} (cloudwatch error rate of {})", m.name, pool(&plan.canary)),
+                    source if from_switch(source) => {
+                        format!("{} ({source} error rate of {})", m.name, pool(&plan.canary))
+                    }
                     "http" => match m.percentile {
                         Some(p) => format!("{} (http p{p} latency of {})", m.name, m.shown_url()),
                         None => format!("{} (http success of {})", m.name, m.shown_url()),
@@ -1281,11 +1284,12 @@ pub fn validate_rollouts(
     tree: &landform_lang::module::LoadedModule,
     sources: &landform_lang::source::SourceMap,
     host: &dyn Host,
+    providers: &Providers,
 ) -> Vec<Diagnostic> {
     let Ok(graph) = crate::build::build(tree, sources) else { return Vec::new() };
     let world = World::new(&graph, Value::Unknown, host);
     let mut diags = Vec::new();
-    plan_rollouts(&graph, &world, host, &HashMap::new(), &Default::default(), &mut diags);
+    plan_rollouts(&graph, &world, host, providers, &HashMap::new(), &Default::default(), &mut diags);
     // Spans of the rollouts' expressions that are not constants.
     let mut open: Vec<landform_lang::source::Span> = Vec::new();
     for ro in &tree.module.rollouts {

@@ -180,6 +180,18 @@ fn summary(snap: &Snapshot) -> String {
     for (name, o) in &snap.outputs {
         out.push_str(&format!("output {name} = {}{}\n", o.value, if o.sensitive { " (sensitive)" } else { "" }));
     }
+    // Each rollout's progress, without its times.
+    for (name, r) in &snap.rollouts {
+        let Some(r) = landform_engine::rollout::RolloutRecord::from_state(Some(r)) else { continue };
+        out.push_str(&format!(
+            "rollout {name} {} step={} weights={} baseline={}{}\n",
+            r.phase,
+            r.step,
+            Value::Object(r.weights),
+            Value::Object(r.baseline),
+            r.reason.map(|why| format!(" reason={why}")).unwrap_or_default()
+        ));
+    }
     out
 }
 
@@ -310,6 +322,16 @@ fn run(case: &Path) -> (String, Deps) {
         }
         out.push('\n');
     }
+    for r in &p.rollouts {
+        out.push_str(&format!(
+            "Rollout rollout.{} on {}: {} -> {}, steps {:?}\n",
+            r.name,
+            r.switch,
+            Value::Object(r.from.clone()),
+            Value::Object(r.to.clone()),
+            r.steps
+        ));
+    }
     out.push_str("# apply: provider calls\n");
     for c in &apply_calls {
         out.push_str(&names.line(c));
@@ -332,6 +354,9 @@ fn run(case: &Path) -> (String, Deps) {
     out.push('\n');
     for (addr, e) in &report.errors {
         out.push_str(&format!("error {addr}: {e}\n"));
+    }
+    for r in &report.rollouts {
+        out.push_str(&format!("{r}\n"));
     }
     for d in &report.diagnostics {
         out.push_str(&format!("{:?}: {}: {}\n", d.severity, d.summary, d.detail.replace('\n', " ")));
@@ -356,6 +381,7 @@ fn run(case: &Path) -> (String, Deps) {
     for c in &p.resource_changes {
         deps.add(&c.address, &c.dependencies);
     }
+    deps.switches.extend(p.rollouts.iter().map(|r| r.switch.clone()));
     (out, deps)
 }
 
@@ -363,7 +389,12 @@ fn run(case: &Path) -> (String, Deps) {
 /// `dependencies`): the order Terraform promises is between these, never
 /// between independent resources, nor between instances of one resource.
 #[derive(Default)]
-struct Deps(BTreeMap<String, BTreeSet<String>>);
+struct Deps {
+    /// What each resource depends on.
+    on: BTreeMap<String, BTreeSet<String>>,
+    /// The switches of the plan's rollouts.
+    switches: BTreeSet<String>,
+}
 
 /// The resource of an instance address: `test_thing.n[1]` → `test_thing.n`.
 fn resource_of(addr: &str) -> &str {
@@ -375,14 +406,14 @@ fn resource_of(addr: &str) -> &str {
 
 impl Deps {
     fn add(&mut self, addr: &str, on: &[String]) {
-        self.0.entry(resource_of(addr).to_string()).or_default().extend(on.iter().cloned());
+        self.on.entry(resource_of(addr).to_string()).or_default().extend(on.iter().cloned());
     }
 
     fn reaches(&self, from: &str, to: &str) -> bool {
         let mut seen = BTreeSet::new();
         let mut stack = vec![from.to_string()];
         while let Some(a) = stack.pop() {
-            for d in self.0.get(&a).into_iter().flatten() {
+            for d in self.on.get(&a).into_iter().flatten() {
                 if d == to {
                     return true;
                 }
@@ -399,10 +430,15 @@ impl Deps {
     /// dependency's plan, create or update: Terraform orders the destroy of
     /// `b` (which uses `a`) only before `a`'s own destroy (`b_d -> a_d -> a ->
     /// b`), so it may run before or after `a` is updated or its new object is
-    /// made. (An unknown address, `?`, keeps its place.)
-    fn ordered(&self, x: &str, y: &str) -> bool {
+    /// made. (An unknown address, `?`, keeps its place.) At apply, the calls
+    /// about a rollout's switch keep their place among all others: a rollout
+    /// runs after every resource change (`switches`).
+    fn ordered(&self, x: &str, y: &str, apply: bool) -> bool {
         let (a, b) = (call_addr(x), call_addr(y));
         if a == b || a == "?" || b == "?" {
+            return true;
+        }
+        if apply && (self.switches.contains(resource_of(a)) || self.switches.contains(resource_of(b))) {
             return true;
         }
         let (ra, rb) = (resource_of(a), resource_of(b));
@@ -470,7 +506,8 @@ fn mismatch(expected: &str, actual: &str, deps: &Deps) -> Option<String> {
         };
         for i in 0..want.len() {
             for j in i + 1..want.len() {
-                if deps.ordered(&want[i], &want[j]) && position(want, i) > position(want, j) {
+                let apply = header.starts_with("apply");
+                if deps.ordered(&want[i], &want[j], apply) && position(want, i) > position(want, j) {
                     return Some(format!(
                         "in \"{header}\", `{}` must come before `{}` (one depends on the other)",
                         want[i], want[j]
@@ -546,4 +583,9 @@ fn the_comparison_refuses_a_dependent_out_of_order_and_accepts_independent_reord
     let expected = "# apply: provider calls\ncreate test_thing.c -> ok\ndelete test_thing.a -> ok\n";
     let inverted = "# apply: provider calls\ndelete test_thing.a -> ok\ncreate test_thing.c -> ok\n";
     assert!(mismatch(expected, inverted, &deps).is_some());
+    // A rollout's switch: its calls at apply come after every resource change, independent or not.
+    deps.switches.insert("test_switch.lb".to_string());
+    let expected = "# apply: provider calls\nupdate test_thing.b -> ok\nupdate test_switch.lb -> ok\n";
+    let early = "# apply: provider calls\nupdate test_switch.lb -> ok\nupdate test_thing.b -> ok\n";
+    assert!(mismatch(expected, early, &deps).is_some_and(|m| m.contains("must come before")));
 }

@@ -148,7 +148,7 @@ impl Runner<'_, '_> {
         switch: &ResourceRecord,
         w: Weights,
     ) -> Result<serde_json::Map<String, serde_json::Value>, String> {
-        let cfg = write_weights(&switch.type_name, &switch.attributes, &w);
+        let cfg = write_weights(provider.as_ref(), &switch.type_name, &switch.attributes, &w);
         let (p, rec) = (provider.clone(), switch.clone());
         let now = tokio::task::spawn_blocking(move || {
             p.apply(landform_provider::ApplyRequest {
@@ -172,8 +172,8 @@ impl Runner<'_, '_> {
             .map_err(|e| e.to_string())?
             .map_err(|e| format!("reading the weights back failed: {e}"))?;
             let seen = match read {
-                landform_provider::ReadResponse::Unchanged => read_weights(&switch.type_name, &now),
-                landform_provider::ReadResponse::Changed(o) => read_weights(&switch.type_name, &o),
+                landform_provider::ReadResponse::Unchanged => read_weights(provider.as_ref(), &switch.type_name, &now),
+                landform_provider::ReadResponse::Changed(o) => read_weights(provider.as_ref(), &switch.type_name, &o),
                 landform_provider::ReadResponse::Gone => return Err(format!("{} is gone", switch.addr)),
             }
             .unwrap_or_default();
@@ -209,7 +209,15 @@ impl Runner<'_, '_> {
             return;
         };
         let provider = provider.clone();
-        let weights = |rec: &ResourceRecord| read_weights(&rec.type_name, &rec.attributes).unwrap_or_default();
+        let Some(max_weight) = provider.switch(&current.type_name).map(|s| s.max_weight()) else {
+            report.errors.push((addr, format!("{} is not a traffic switch its provider knows", r.switch)));
+            return;
+        };
+        // The switch's provider says how fine its weights are (a plan saved
+        // before plans carried it says nothing).
+        let r = &RolloutPlan { max_weight, ..r.clone() };
+        let weights =
+            |rec: &ResourceRecord| read_weights(provider.as_ref(), &rec.type_name, &rec.attributes).unwrap_or_default();
         let done = share(r, &weights(&current));
         let now = landform_state::now_rfc3339();
         // Go on with the run the state records, or start a new one.
@@ -427,7 +435,9 @@ impl Runner<'_, '_> {
         state: &mut HashMap<String, ResourceRecord>,
         report: &mut ApplyReport,
     ) {
-        let moved = share(r, &read_weights(&current.type_name, &current.attributes).unwrap_or_default()) > 1e-9;
+        let moved =
+            share(r, &read_weights(provider.as_ref(), &current.type_name, &current.attributes).unwrap_or_default())
+                > 1e-9;
         if moved {
             self.roll_back(r, rec, provider, current, state, report, ABORTED).await;
             return;
@@ -476,7 +486,8 @@ impl Runner<'_, '_> {
         match outcome {
             Ok(now) => {
                 current.attributes = now;
-                rec.weights = read_weights(&current.type_name, &current.attributes).unwrap_or_default();
+                rec.weights =
+                    read_weights(provider.as_ref(), &current.type_name, &current.attributes).unwrap_or_default();
                 self.commit(vec![Change::Put(Box::new(current.clone()))], report);
                 state.insert(current.addr.clone(), current.clone());
                 if let Some(warning) = crate::rollout::isolate_canary(provider.as_ref(), current, rec) {
@@ -620,10 +631,10 @@ impl Runner<'_, '_> {
                 let m = metrics[i];
                 let why = match m.source.as_str() {
                     _ if conclusive[i] > 0 => "its last sample did not pass and no passing sample came".to_string(),
-                    "haproxy" if m.response_time => {
+                    _ if m.response_time => {
                         format!("{} answered too few requests to tell its response time", pool(&r.canary))
                     }
-                    "haproxy" | "cloudwatch" => format!("{} received no requests", pool(&r.canary)),
+                    source if from_switch(source) => format!("{} received no requests", pool(&r.canary)),
                     "prometheus" => format!("the query {} returned no data", m.shown_query()),
                     _ => "no probe got an answer".to_string(),
                 };
@@ -780,10 +791,10 @@ impl Runner<'_, '_> {
                 let failures = rec.failures;
                 let bound = m.max.filter(|_| over).or(m.min).unwrap_or(0.0);
                 let what = match (m.source.as_str(), rate) {
-                    ("haproxy", Some(_)) if m.response_time => {
-                        format!(" on {} (average response time)", pool(&r.canary))
+                    (_, Some(_)) if m.response_time => format!(" on {} (average response time)", pool(&r.canary)),
+                    (source, Some((_, n))) if from_switch(source) => {
+                        format!(" of {n} requests on {}", pool(&r.canary))
                     }
-                    ("haproxy" | "cloudwatch", Some((_, n))) => format!(" of {n} requests on {}", pool(&r.canary)),
                     ("http", _) if m.percentile.is_some() => {
                         format!(" (p{} of probe latency)", m.percentile.unwrap_or(0.0))
                     }

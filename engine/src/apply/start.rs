@@ -249,7 +249,12 @@ impl Runner<'_, '_> {
             return None;
         }
         if let Some(prior) = state.get(addr_s).or_else(|| self.replaced_old.get(addr_s)) {
-            let ignore = crate::lifecycle::ignored(r).with(crate::rollout::owned_paths(self.graph, inst.module, r));
+            let ignore = crate::lifecycle::ignored(r).with(crate::rollout::owned_paths(
+                self.graph,
+                inst.module,
+                r,
+                inst.provider.as_ref(),
+            ));
             crate::lifecycle::apply_ignored(&ignore, inst.schema, &prior.attributes, &mut config, &mut unknown);
         }
         if !unknown.is_empty() {

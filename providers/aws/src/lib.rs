@@ -14,13 +14,14 @@ mod data;
 mod lb;
 mod listener;
 mod schema;
+mod switch;
 mod values;
 
 use aws_sdk_elasticloadbalancingv2 as elb;
 use landform_provider::{
     default_plan, ApplyRequest, ApplyResponse, ImportRequest, Object, PlanRequest, PlanResponse, Provider,
     ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, ReadResponse, Result, Sample, SampleRequest,
-    ValidateRequest,
+    TrafficSwitch, ValidateRequest,
 };
 use std::sync::OnceLock;
 
@@ -291,6 +292,14 @@ impl Provider for AwsProvider {
             .any(|d| d.target_health().and_then(|h| h.state()).is_some_and(|s| s.as_str() == "healthy"));
         let (requests, errors) = if req.counts { self.counts(req.state, req.target)? } else { (0, 0) };
         Ok(Some(Sample { requests, errors, healthy: Some(healthy), response_ms: None, responses: 0, generation: None }))
+    }
+
+    fn switch(&self, type_name: &str) -> Option<&dyn TrafficSwitch> {
+        match type_name {
+            "aws_lb_listener" => Some(&switch::LISTENER),
+            "aws_lb_listener_rule" => Some(&switch::RULE),
+            _ => None,
+        }
     }
 
     fn import(&self, req: ImportRequest) -> Result<Object> {

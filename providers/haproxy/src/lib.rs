@@ -17,7 +17,7 @@
 use landform_provider::{
     default_plan, ApplyRequest, ApplyResponse, AttrType, Attribute, ImportRequest, IsolateRequest, Object, PlanRequest,
     PlanResponse, Provider, ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, ReadResponse, Result, Sample,
-    SampleRequest, Schema, ValidateRequest,
+    SampleRequest, Schema, TrafficSwitch, ValidateRequest,
 };
 use serde_json::{json, Value};
 use std::io::{Read, Write};
@@ -346,6 +346,46 @@ fn check_name(v: &str, what: &str, attr: &str, errs: &mut Vec<ProviderError>) {
     }
 }
 
+/// A `haproxy_backend` as a rollout's switch: its `weights` by server name.
+struct BackendSwitch;
+
+impl TrafficSwitch for BackendSwitch {
+    fn weights_attribute(&self) -> &'static str {
+        "weights"
+    }
+
+    fn weights(&self, attrs: &Object) -> Option<Object> {
+        attrs.get("weights")?.as_object().cloned()
+    }
+
+    fn with_weights(&self, attrs: &Object, weights: &Object) -> Object {
+        let mut out = attrs.clone();
+        out.insert("weights".into(), Value::Object(weights.clone()));
+        out
+    }
+
+    fn max_weight(&self) -> u32 {
+        WEIGHT_MAX as u32
+    }
+
+    fn lone_target_is_drift(&self) -> bool {
+        false
+    }
+
+    fn lacks_target(&self) -> &'static str {
+        "manages no server"
+    }
+
+    fn metric_source(&self) -> Option<landform_provider::MetricSource> {
+        Some(landform_provider::MetricSource {
+            name: "haproxy",
+            description:
+                "the canary server's 5xx share of requests, from HAProxy's statistics (haproxy_backend switches)",
+            response_time: true,
+        })
+    }
+}
+
 impl Provider for HaproxyProvider {
     fn name(&self) -> &'static str {
         "haproxy"
@@ -583,6 +623,10 @@ impl Provider for HaproxyProvider {
         Ok(true)
     }
 
+    fn switch(&self, type_name: &str) -> Option<&dyn TrafficSwitch> {
+        (type_name == "haproxy_backend").then_some(&BackendSwitch as &dyn TrafficSwitch)
+    }
+
     fn import(&self, req: ImportRequest) -> Result<Object> {
         let found = match req.type_name {
             "haproxy_backend" => self.backend_object(req.id, None)?,
@@ -600,5 +644,27 @@ impl Provider for HaproxyProvider {
                 format!("HAProxy has no {} \"{}\".", req.type_name.trim_start_matches("haproxy_"), req.id),
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backends_weights_are_its_weights_attribute_and_only_a_backend_is_a_switch() {
+        let p = HaproxyProvider::new(Settings::default());
+        assert!(p.switch("haproxy_server").is_none());
+        let s = p.switch("haproxy_backend").unwrap();
+        let attrs = json!({ "name": "app", "weights": { "blue": 100, "green": 0 } }).as_object().cloned().unwrap();
+        assert_eq!(Value::Object(s.weights(&attrs).unwrap()), json!({ "blue": 100, "green": 0 }));
+        let w = json!({ "blue": 50, "green": 50 }).as_object().cloned().unwrap();
+        let out = s.with_weights(&attrs, &w);
+        assert_eq!(Value::Object(out), json!({ "name": "app", "weights": { "blue": 50, "green": 50 } }));
+        assert_eq!(s.weights_attribute(), "weights");
+        assert_eq!(
+            (s.max_weight(), s.metric_source().map(|m| (m.name, m.response_time))),
+            (256, Some(("haproxy", true)))
+        );
     }
 }

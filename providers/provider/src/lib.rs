@@ -322,6 +322,48 @@ pub struct Sample {
     pub generation: Option<u64>,
 }
 
+/// A resource type whose weights split traffic between targets (servers, target
+/// groups): what a rollout moves traffic on. The engine knows a switch only
+/// through this capability (`Provider::switch`), never by its type's name.
+pub trait TrafficSwitch: Send + Sync {
+    /// The attribute that holds the weights: a rollout owns it, so plans and
+    /// drift keep the value the state has there.
+    fn weights_attribute(&self) -> &'static str;
+    /// The weights by target (a server's name, a target group's ARN) in the
+    /// switch's attributes; `None` when they have nothing weighted to read
+    /// them from (an ALB listener without a weighted forward).
+    fn weights(&self, attrs: &Object) -> Option<Object>;
+    /// `attrs` with each target of `weights` given its weight; other targets
+    /// are kept, and a target the switch lost (changed by hand) is put back.
+    fn with_weights(&self, attrs: &Object, weights: &Object) -> Object;
+    /// The largest weight a target can have (HAProxy 256, an ALB 999).
+    fn max_weight(&self) -> u32;
+    /// Whether the targets are listed apart from their weights (an ALB
+    /// forward's target groups, which a person may edit down to one): then a
+    /// switch with fewer than two targets was changed outside Landform. Else
+    /// (HAProxy's servers, the weights the configuration sets) a target that
+    /// is not there is a mistake in the configuration.
+    fn lone_target_is_drift(&self) -> bool;
+    /// The words for a switch without a target named in a rollout:
+    /// "manages no server", "forwards to no target group".
+    fn lacks_target(&self) -> &'static str;
+    /// The rollout metric source that reads this switch's own statistics
+    /// (through `Provider::sample`), if it has one.
+    fn metric_source(&self) -> Option<MetricSource>;
+}
+
+/// A rollout metric source a switch's provider measures (`Provider::sample`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MetricSource {
+    /// Its name in a metric block (`source = "haproxy"`).
+    pub name: &'static str,
+    /// What it measures, for people.
+    pub description: &'static str,
+    /// Whether it measures response times too (`stat = "response_time"`,
+    /// from `Sample::response_ms`), not only error rates.
+    pub response_time: bool,
+}
+
 pub struct ImportRequest<'a> {
     pub type_name: &'a str,
     pub id: &'a str,
@@ -368,6 +410,12 @@ pub trait Provider: Send + Sync {
     fn isolate(&self, req: IsolateRequest) -> Result<bool> {
         let _ = req;
         Ok(false)
+    }
+    /// The traffic switch a resource type is, for rollouts: `None` for a
+    /// type that is not one.
+    fn switch(&self, type_name: &str) -> Option<&dyn TrafficSwitch> {
+        let _ = type_name;
+        None
     }
     fn import(&self, req: ImportRequest) -> Result<Object> {
         Err(ProviderError::new(

@@ -17,10 +17,16 @@
 //!   (`NAME-out` unless the type's `Behaviour::computed` says otherwise).
 //! - `test_data` (data source) — `name`, `input` (any); computed `id` and
 //!   `result` (the input, unless `Behaviour::computed` says otherwise).
+//! - `test_switch` — a rollout's traffic switch (`Provider::switch`): `name`,
+//!   `weights` (target → weight, at most 100); computed `id` and `out`, as a
+//!   `test_thing`. Its metric source `test` reads counters from `sample`:
+//!   each sample of a target with counts adds 100 requests and no errors,
+//!   and every target is healthy.
 
 use landform_provider::{
-    default_plan, ApplyRequest, ApplyResponse, AttrType, Attribute, ImportRequest, Object, PlanRequest, PlanResponse,
-    Provider, ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, ReadResponse, Result, Schema,
+    default_plan, ApplyRequest, ApplyResponse, AttrType, Attribute, ImportRequest, MetricSource, Object, PlanRequest,
+    PlanResponse, Provider, ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, ReadResponse, Result, Sample,
+    SampleRequest, Schema, TrafficSwitch,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,6 +54,7 @@ pub enum Op {
     Adopt,
     ReadData,
     Import,
+    Sample,
 }
 
 impl Op {
@@ -61,6 +68,7 @@ impl Op {
             Op::Adopt => "adopt",
             Op::ReadData => "read_data",
             Op::Import => "import",
+            Op::Sample => "sample",
         }
     }
 }
@@ -112,6 +120,8 @@ struct Inner {
     /// independent operations.
     creates: BTreeMap<String, u64>,
     behaviour: BTreeMap<String, Behaviour>,
+    /// Samples with counts taken so far, by switch id and target.
+    samples: BTreeMap<(String, String), u64>,
 }
 
 pub struct RecordingProvider {
@@ -153,8 +163,18 @@ impl RecordingProvider {
                 ("result", attr(AttrType::Any).computed()),
             ],
         );
+        let switch = Schema::new(
+            0,
+            [
+                ("name", attr(AttrType::String)),
+                ("weights", attr(AttrType::Map)),
+                ("id", attr(AttrType::String).computed()),
+                ("out", attr(AttrType::String).computed()),
+            ],
+        );
         let mut schema = ProviderSchema::default();
         schema.resources.insert("test_thing", thing);
+        schema.resources.insert("test_switch", switch);
         schema.data_sources.insert("test_data", data);
         RecordingProvider { schema, inner: Mutex::new(Inner::default()) }
     }
@@ -199,6 +219,41 @@ impl RecordingProvider {
 
     fn record(&self, call: Call) {
         self.inner().calls.push(call);
+    }
+}
+
+/// `test_switch` as a rollout's switch: its `weights` by target.
+struct Switch;
+
+impl TrafficSwitch for Switch {
+    fn weights_attribute(&self) -> &'static str {
+        "weights"
+    }
+
+    fn weights(&self, attrs: &Object) -> Option<Object> {
+        attrs.get("weights")?.as_object().cloned()
+    }
+
+    fn with_weights(&self, attrs: &Object, weights: &Object) -> Object {
+        let mut out = attrs.clone();
+        out.insert("weights".into(), Value::Object(weights.clone()));
+        out
+    }
+
+    fn max_weight(&self) -> u32 {
+        100
+    }
+
+    fn lone_target_is_drift(&self) -> bool {
+        false
+    }
+
+    fn lacks_target(&self) -> &'static str {
+        "has no target"
+    }
+
+    fn metric_source(&self) -> Option<MetricSource> {
+        Some(MetricSource { name: "test", description: "the test switch's counters", response_time: false })
     }
 }
 
@@ -371,6 +426,37 @@ impl Provider for RecordingProvider {
             outcome: "ok".into(),
         });
         Ok(obj)
+    }
+
+    fn switch(&self, type_name: &str) -> Option<&dyn TrafficSwitch> {
+        (type_name == "test_switch").then_some(&Switch as &dyn TrafficSwitch)
+    }
+
+    fn sample(&self, req: SampleRequest) -> Result<Option<Sample>> {
+        if req.type_name != "test_switch" {
+            return Ok(None);
+        }
+        let id = id_of(Some(req.state));
+        let mut inner = self.inner();
+        let n = if req.counts {
+            let n = inner.samples.entry((id.clone().unwrap_or_default(), req.target.to_string())).or_default();
+            *n += 1;
+            *n
+        } else {
+            0
+        };
+        let mut asked = Object::new();
+        asked.insert("target".into(), Value::String(req.target.to_string()));
+        asked.insert("counts".into(), Value::Bool(req.counts));
+        inner.calls.push(Call {
+            op: Op::Sample,
+            type_name: req.type_name.to_string(),
+            id,
+            name: name_of(Some(req.state)),
+            config: Some(asked),
+            outcome: if req.counts { format!("{} requests", n * 100) } else { "healthy".into() },
+        });
+        Ok(Some(Sample { requests: n * 100, errors: 0, healthy: Some(true), ..Default::default() }))
     }
 
     fn import(&self, req: ImportRequest) -> Result<Object> {
