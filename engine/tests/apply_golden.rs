@@ -448,10 +448,10 @@ impl Deps {
         }
         if self.reaches(ra, rb) {
             // `x` is about the dependent.
-            return !(destroy(x) && !destroy(y));
+            return !destroy(x) || destroy(y);
         }
         if self.reaches(rb, ra) {
-            return !(destroy(y) && !destroy(x));
+            return !destroy(y) || destroy(x);
         }
         false
     }

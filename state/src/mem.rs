@@ -9,8 +9,8 @@
 
 use crate::crypt::{Crypt, OpenError};
 use crate::{
-    Change, Deposed, LockError, LockGuard, LockInfo, Locker, OutputRecord, ResourceRecord, Result, Snapshot, StateError,
-    Storage, FORMAT_VERSION,
+    Change, Deposed, LockError, LockGuard, LockInfo, Locker, OutputRecord, ResourceRecord, Result, Snapshot,
+    StateError, Storage, FORMAT_VERSION,
 };
 use std::collections::BTreeMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};

@@ -9,8 +9,8 @@
 mod postgres;
 
 use landform_state::{
-    Change, Crypt, Deposed, FileLocker, LockError, LockInfo, Locker, MemBackend, OutputRecord, PgLocker, PgStore, PgTarget,
-    ResourceRecord, SledStore, Snapshot, StateKey, Storage,
+    Change, Crypt, Deposed, FileLocker, LockError, LockInfo, Locker, MemBackend, OutputRecord, PgLocker, PgStore,
+    PgTarget, ResourceRecord, SledStore, Snapshot, StateKey, Storage,
 };
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};

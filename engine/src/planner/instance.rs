@@ -130,7 +130,8 @@ impl<'c, 'g> Planner<'c, 'g> {
         self.world.init_resource(module, r, &keys);
         let cbd_expr = r.lifecycle.create_before_destroy.as_ref();
         let cbd = lifecycle_flag(&self.world, module, cbd_expr, "create_before_destroy", ctx.host, &mut self.diags);
-        let ignore = crate::lifecycle::ignored(r).with(crate::rollout::owned_paths(graph, module, r, provider.as_ref()));
+        let ignore =
+            crate::lifecycle::ignored(r).with(crate::rollout::owned_paths(graph, module, r, provider.as_ref()));
         let deps = resource_dependencies(graph, n);
         let block = Block { n, module, r, provider, schema, provider_key, deps, cbd, ignore };
         for (key, each_value) in keys {
