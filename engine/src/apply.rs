@@ -384,6 +384,10 @@ struct Runner<'a, 'g> {
     changes: HashMap<&'a str, &'a ResourceChange>,
     world: World<'g>,
     sem: Arc<tokio::sync::Semaphore>,
+    /// Jobs waiting for a permit, handed one at a time to the task that
+    /// grants them: permits go in the order jobs were spawned (so
+    /// `--parallelism 1` runs them in the walk's order, not the scheduler's).
+    dispatch: Option<tokio::sync::mpsc::UnboundedSender<Starter>>,
     tx: Option<tokio::sync::mpsc::UnboundedSender<Done>>,
     in_flight: usize,
     pending: HashMap<String, Pending>,
@@ -430,6 +434,7 @@ impl<'a, 'g> Runner<'a, 'g> {
                 .collect(),
             world: World::new(graph, ctx.variables.clone(), ctx.host),
             sem: Arc::new(tokio::sync::Semaphore::new(ctx.parallelism.max(1))),
+            dispatch: None,
             tx: None,
             in_flight: 0,
             pending: HashMap::new(),
@@ -658,35 +663,65 @@ impl<'a, 'g> Runner<'a, 'g> {
     /// Run a job on a blocking thread once a permit is free. A job still
     /// waiting when a stop is requested does not start.
     fn spawn(&mut self, job: Job) {
-        let sem = self.sem.clone();
         let tx = self.tx.clone();
         let stop = self.ctx.stop.clone();
         let progress = self.progress.clone();
-        tokio::spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            let (addr, action, step, doom) = (job.addr.clone(), job.action, job.step, job.doom);
-            if stop.load(Ordering::SeqCst) {
-                if let Some(tx) = tx {
-                    let elapsed = Duration::ZERO;
-                    let _ = tx.send(Done { addr, action, started: false, step, result: Ok(None), elapsed, doom });
-                }
-                return;
-            }
-            // Each half of a replace shows as what it is: a create here, a
-            // destroy in a delete phase, as Terraform shows them.
-            let shown = if action.is_replace() { Action::Create } else { action };
-            progress.event(Event::Started { addr: addr.clone(), action: shown });
-            let started = Instant::now();
-            let result = tokio::task::spawn_blocking(move || run_job(&job))
-                .await
-                .unwrap_or_else(|e| Err(ProviderError::new("Provider crashed", e.to_string())));
-            if let Some(tx) = tx {
-                let elapsed = started.elapsed();
-                let _ = tx.send(Done { addr, action, started: true, step, result, elapsed, doom });
-            }
+        let start: Starter = Box::new(move |permit| {
+            tokio::spawn(async move {
+                let _permit = permit;
+                run_with_permit(job, tx, stop, progress).await;
+            });
         });
+        let sem = &self.sem;
+        let dispatch = self.dispatch.get_or_insert_with(|| {
+            let (queue, mut jobs) = tokio::sync::mpsc::unbounded_channel::<Starter>();
+            let sem = sem.clone();
+            tokio::spawn(async move {
+                while let Some(start) = jobs.recv().await {
+                    let Ok(permit) = sem.clone().acquire_owned().await else { break };
+                    start(permit);
+                }
+            });
+            queue
+        });
+        let _ = dispatch.send(start);
     }
+}
 
+/// Starts a job once it holds its permit.
+type Starter = Box<dyn FnOnce(tokio::sync::OwnedSemaphorePermit) + Send>;
+
+/// Run a job that holds a permit; a job whose turn comes after a stop was
+/// requested does not start.
+async fn run_with_permit(
+    job: Job,
+    tx: Option<tokio::sync::mpsc::UnboundedSender<Done>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    progress: Arc<dyn Progress>,
+) {
+    let (addr, action, step, doom) = (job.addr.clone(), job.action, job.step, job.doom);
+    if stop.load(Ordering::SeqCst) {
+        if let Some(tx) = tx {
+            let elapsed = Duration::ZERO;
+            let _ = tx.send(Done { addr, action, started: false, step, result: Ok(None), elapsed, doom });
+        }
+        return;
+    }
+    // Each half of a replace shows as what it is: a create here, a
+    // destroy in a delete phase, as Terraform shows them.
+    let shown = if action.is_replace() { Action::Create } else { action };
+    progress.event(Event::Started { addr: addr.clone(), action: shown });
+    let started = Instant::now();
+    let result = tokio::task::spawn_blocking(move || run_job(&job))
+        .await
+        .unwrap_or_else(|e| Err(ProviderError::new("Provider crashed", e.to_string())));
+    if let Some(tx) = tx {
+        let elapsed = started.elapsed();
+        let _ = tx.send(Done { addr, action, started: true, step, result, elapsed, doom });
+    }
+}
+
+impl<'a, 'g> Runner<'a, 'g> {
     /// What failed among the walk nodes a destroy waits for (resource nodes,
     /// `0..nodes`, then destroys), if anything did: it is skipped then.
     fn failed_before(&self, waits_for: &[usize], nodes: usize, dooms: &[destroy::Doom]) -> Option<String> {
