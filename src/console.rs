@@ -129,7 +129,7 @@ fn unfinished(text: &str) -> bool {
 }
 
 pub fn run(common: &CommonArgs, vars: &VarArgs, color: bool) -> u8 {
-    let cfg = match run::load_config(vars, color) {
+    let cfg = match run::load_config_or_none(vars, color) {
         Ok(c) => c,
         Err(code) => return code,
     };

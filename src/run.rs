@@ -180,9 +180,22 @@ pub enum Vars<'a> {
 }
 
 pub fn load_config_with(vars: Vars, color: bool) -> Result<Config, u8> {
+    load_config_in(vars, color, false)
+}
+
+/// The configuration `console` evaluates against: as `terraform console`,
+/// a directory with no configuration files is an empty configuration.
+pub fn load_config_or_none(vars: &VarArgs, color: bool) -> Result<Config, u8> {
+    load_config_in(Vars::Given(vars), color, true)
+}
+
+fn load_config_in(vars: Vars, color: bool, none_is_empty: bool) -> Result<Config, u8> {
     let dir = PathBuf::from(".");
     let mut sources = SourceMap::new();
     let (tree, mut diags) = landform_lang::module::load_tree(&DiskFs, ".", &mut sources);
+    if none_is_empty {
+        diags.retain(|d| d.summary != "No configuration files");
+    }
     let mut vars_failed = false;
     let inputs = match vars {
         Vars::Given(vars) => {

@@ -465,6 +465,33 @@ fn console_evaluates_expressions_against_the_configuration_and_state() {
     assert!(!text(&console("var.secret\nnonsensitive(var.secret) == \"x\"\n").stdout).contains("hunter2"));
 }
 
+/// `terraform console` works in a directory with no configuration (an empty
+/// one): so does Landform's; a plan there still says there is nothing to plan.
+#[test]
+fn console_needs_no_configuration() {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("landform-console-empty-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_landform"))
+        .args(["-C", dir.to_str().unwrap(), "console"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"upper(\"a\")\n1 + 1\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!((out.status.code(), text(&out.stdout).as_str()), (Some(0), "\"A\"\n2\n"), "{}", text(&out.stderr));
+    let plan = std::process::Command::new(env!("CARGO_BIN_EXE_landform"))
+        .args(["-C", dir.to_str().unwrap(), "plan", "--no-color"])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(1));
+    assert!(text(&plan.stderr).contains("No configuration files"), "{}", text(&plan.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Issue 13: `landform test` runs a passing and a failing suite: each run
 /// plans or applies in a throwaway state, assertions see resources and
 /// outputs, a failed one is said at its condition with its message, and
