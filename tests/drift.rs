@@ -78,13 +78,38 @@ fn drift_reports_edits_and_deletes_and_refresh_only_accepts_them() {
         assert!(!all_output(&o).contains("s3cr3t-DRIFT-token"), "{format:?} leaks the secret");
     }
 
-    // The plan shows the drift in its own section before the actions.
+    // A plan shows drift only where what it changes depends on it, as
+    // Terraform does: nothing refers to these files, so the plan just puts
+    // them back; a refresh-only plan shows all of it in its own section.
+    let plan = f.ok(&["plan"]);
+    assert!(!plan.contains("Objects changed outside Landform"), "{plan}");
+    assert!(plan.contains("\"edited by hand\" -> \"page a\""), "{plan}");
+    let refresh = f.ok(&["plan", "--refresh-only"]);
+    let section = refresh.find("Objects changed outside Landform").expect(&refresh);
+    assert!(refresh[section..].contains("~ content = \"page a\" -> \"edited by hand\""), "{refresh}");
+    assert!(!refresh[section..].contains("local_file.notes"), "{refresh}");
+    // With a resource that reads the edited file's content, the plan says
+    // the drift may have affected it, before the actions.
+    f.write(&format!(
+        "{CONFIG}\nresource \"local_file\" \"copy\" {{\n  path    = \"${{path.module}}/out/copy.txt\"\n  content = local_file.page[\"a\"].content\n}}\n"
+    ));
     let plan = f.ok(&["plan"]);
     let section = plan.find("Objects changed outside Landform").expect(&plan);
     let actions = plan.find("Landform will perform the following actions").expect(&plan);
     assert!(section < actions, "{plan}");
     assert!(plan[section..actions].contains("~ content = \"page a\" -> \"edited by hand\""), "{plan}");
     assert!(!plan[section..actions].contains("local_file.notes"), "{plan}");
+    assert!(!plan[section..actions].contains("local_file.secret"), "nothing depends on the secret's file: {plan}");
+    let json: serde_json::Value = serde_json::from_str(&f.ok(&["plan", "--json"])).unwrap();
+    assert!(
+        json["relevant_attributes"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!({"resource": "local_file.page", "attribute": ["content"]})),
+        "{}",
+        json["relevant_attributes"]
+    );
+    f.write(CONFIG);
     let json: serde_json::Value = serde_json::from_str(&f.ok(&["plan", "--json"])).unwrap();
     let drift = json["resource_drift"].as_array().unwrap();
     let a = drift.iter().find(|d| d["address"] == "local_file.page[\"a\"]").expect("a in resource_drift");

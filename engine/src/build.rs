@@ -10,7 +10,7 @@ use landform_lang::refs::{references, Reference};
 use landform_lang::syntax::{Body, Expr, Item};
 use landform_lang::{SourceMap, Span};
 use petgraph::graph::NodeIndex;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A module path: `[]` for the root, `["net"]` for `module.net`.
 pub type ModulePath = Vec<String>;
@@ -48,6 +48,11 @@ pub struct ConfigGraph<'a> {
     /// so that evaluating one is O(1), not a scan of all of them.
     locals: HashMap<(ModulePath, String), usize>,
     outputs: HashMap<(ModulePath, String), usize>,
+    /// For each edge from a node to a resource it refers to, the attributes
+    /// of the resource the references name (`aws_vpc.main.id` → `id`);
+    /// `None` when one names the whole object. What a plan's drift is
+    /// relevant to (`relevant.rs`).
+    pub attr_refs: HashMap<(NodeIndex, NodeIndex), Option<BTreeSet<String>>>,
 }
 
 impl<'a> ConfigGraph<'a> {
@@ -277,6 +282,7 @@ pub fn build_with<'a>(
         resources: HashMap::new(),
         locals: HashMap::new(),
         outputs: HashMap::new(),
+        attr_refs: HashMap::new(),
     };
     let mut stack = vec![(Vec::new(), root)];
     while let Some((path, m)) = stack.pop() {
@@ -438,7 +444,25 @@ fn connect_expr(g: &mut ConfigGraph, me: NodeIndex, path: &ModulePath, expr: &Ex
     for r in references(expr).into_iter().filter(|r| !bound.contains(&r.root)) {
         for target in targets(g, path, &r) {
             g.dag.depend(me, target);
+            note_attr_ref(g, me, target, &r);
         }
+    }
+}
+
+/// Record which attribute of a resource a reference names: the step after
+/// its name, or after its instance key when it has count or for_each.
+fn note_attr_ref(g: &mut ConfigGraph, me: NodeIndex, target: NodeIndex, r: &Reference) {
+    let Node::Resource { module, index } = &g.dag.g[target] else { return };
+    let res = g.resource(module, *index);
+    let keyed = res.count.is_some() || res.for_each.is_some();
+    let first = if r.root == "data" { 2 } else { 1 };
+    let attr = r.path.get(first + usize::from(keyed)).cloned();
+    let entry = g.attr_refs.entry((me, target)).or_insert_with(|| Some(BTreeSet::new()));
+    match (entry.as_mut(), attr) {
+        (Some(set), Some(a)) => {
+            set.insert(a);
+        }
+        _ => *entry = None,
     }
 }
 

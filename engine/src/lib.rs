@@ -16,6 +16,7 @@ pub mod plan;
 pub mod planner;
 pub mod providers;
 pub mod refresh;
+pub mod relevant;
 pub mod render;
 pub mod rollout;
 pub mod schema_check;

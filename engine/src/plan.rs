@@ -162,6 +162,11 @@ pub struct Plan {
     /// arguments the configuration manages (what the plan shows as drift).
     #[serde(default)]
     pub resource_drift: Vec<crate::drift::ResourceDrift>,
+    /// The attributes of resources that what the plan changes depends on
+    /// (through references, locals, variables and outputs), as Terraform's
+    /// `relevant_attributes`: drift elsewhere is not shown in a plan.
+    #[serde(default)]
+    pub relevant_attributes: Vec<crate::relevant::RelevantAttr>,
     /// Instances refresh found deleted outside Landform: apply drops them from state.
     #[serde(default)]
     pub gone: Vec<String>,

@@ -225,6 +225,7 @@ pub fn plan(ctx: &PlanContext, opts: &PlanOptions) -> Result<Plan, Vec<Diagnosti
     plan.data_reads = data_reads;
     plan.output_changes = output_changes;
     plan.interrupted = interrupted;
+    plan.relevant_attributes = crate::relevant::relevant_attributes(&graph, &world, &plan);
     if !opts.destroy {
         check_blocks(&graph, &world, ctx.host, &mut diags);
     }
@@ -528,6 +529,7 @@ fn new_plan(
         resource_changes: Vec::new(),
         output_changes: Vec::new(),
         resource_drift,
+        relevant_attributes: Vec::new(),
         gone,
         refreshed,
         data_reads: Vec::new(),

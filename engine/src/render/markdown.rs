@@ -153,14 +153,15 @@ pub fn plan_markdown(plan: &Plan, ctx: &Context) -> String {
             );
         }
     }
-    if !plan.resource_drift.is_empty() {
+    let drift = crate::relevant::shown_drift(plan);
+    if !drift.is_empty() {
         let _ = writeln!(
             tail,
             "#### Objects changed outside Landform\n\n<details><summary>{} resource{} drifted</summary>\n\n```diff",
-            plan.resource_drift.len(),
-            if plan.resource_drift.len() == 1 { "" } else { "s" }
+            drift.len(),
+            if drift.len() == 1 { "" } else { "s" }
         );
-        for d in &plan.resource_drift {
+        for d in &drift {
             tail.push_str(&diff_lines(&render_resource_drift(d, &Colors::NONE)));
         }
         tail.push_str("```\n\n</details>\n\n");

@@ -349,7 +349,7 @@ fn render_interrupted(plan: &Plan, col: &Colors) -> String {
 
 pub fn render_plan(plan: &Plan, col: &Colors) -> String {
     let mut out = render_interrupted(plan, col);
-    out.push_str(&drift::render_drift_section(&plan.resource_drift, plan.refresh_only, col));
+    out.push_str(&drift::render_drift_section(&crate::relevant::shown_drift(plan), plan.refresh_only, col));
     if plan.refresh_only {
         if plan.resource_drift.is_empty() {
             let _ = write!(out, "\n{}No changes.{} Your infrastructure still matches the configuration.\n\nLandform has checked that the real remote objects still match the result of your most recent changes, and found no differences.\n", col.bold, col.reset);

@@ -484,14 +484,13 @@ pub fn variables(plan: &Plan, tree: &LoadedModule) -> Value {
     )
 }
 
-/// Each resource and attribute that drift touched, as Terraform's
-/// `relevant_attributes` lists them.
+/// The attributes of resources that what the plan changes depends on, as
+/// Terraform's `relevant_attributes` lists them (`relevant.rs`).
 pub fn relevant_attributes(plan: &Plan) -> Value {
-    let mut out = Vec::new();
-    for d in &plan.resource_drift {
-        for c in &d.changes {
-            out.push(json!({ "resource": d.address, "attribute": crate::render::path_steps(&c.path) }));
-        }
-    }
+    let out: Vec<Value> = plan
+        .relevant_attributes
+        .iter()
+        .map(|r| json!({ "resource": r.resource, "attribute": r.attribute.iter().collect::<Vec<_>>() }))
+        .collect();
     json!(out)
 }
