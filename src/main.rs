@@ -469,8 +469,21 @@ pub(crate) fn check_workspace_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// A flag given twice is the last one given (`--no-color` from a wrapper
+/// and again by hand), as Terraform's flags are, not a usage error; on every
+/// subcommand.
+fn overriding_self(cmd: clap::Command) -> clap::Command {
+    cmd.args_override_self(true).mut_subcommands(overriding_self)
+}
+
 fn run_main() -> ExitCode {
-    let cli = match Cli::try_parse_from(terraform_flags(std::env::args_os())) {
+    let parsed = {
+        use clap::{CommandFactory, FromArgMatches};
+        overriding_self(Cli::command())
+            .try_get_matches_from(terraform_flags(std::env::args_os()))
+            .and_then(|m| Cli::from_arg_matches(&m))
+    };
+    let cli = match parsed {
         Ok(cli) => cli,
         // A usage error exits 1, as Terraform's do: clap's 2 is what drift and
         // plan --detailed-exitcode say for "changes found". --help and

@@ -284,6 +284,9 @@ fn usage_errors_exit_1_on_every_command_and_help_exits_0() {
         assert!(text(&out.stderr).contains("--no-such-flag"), "{}", text(&out.stderr));
         let out = landform(&[c, "--help"], &dir);
         assert_eq!(out.status.code(), Some(0), "landform {c} --help:\n{}", text(&out.stderr));
+        // A flag given twice is no usage error (the last one counts), as in Terraform.
+        let out = landform(&[c, "--no-color", "--no-color", "--help"], &dir);
+        assert_eq!(out.status.code(), Some(0), "landform {c} --no-color --no-color:\n{}", text(&out.stderr));
     }
     for args in
         [&["no-such-command"][..], &[], &["plan", "--parallelism", "many"], &["drift", "--every"], &["state", "mv"]]
