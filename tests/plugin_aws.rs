@@ -339,3 +339,254 @@ fn an_attribute_the_providers_schema_marks_sensitive_never_reaches_any_output() 
     assert_eq!(stored, secret);
     r.ok(&["destroy", "--auto-approve"]);
 }
+
+/// The stack of issue 28's first Done-means item, as a module would write
+/// it: a VPC, two subnets, a security group with rules (the legacy SDK's
+/// `ingress`/`egress` attributes written as blocks, as Terraform allows), an
+/// ALB, two target groups, a weighted listener and a listener rule.
+fn stack(moto: &Moto, blue: u32, imported_port: Option<u32>) -> String {
+    let imported = imported_port.map_or(String::new(), |port| {
+        format!(
+            "\nresource \"aws_lb_target_group\" \"imported\" {{\n  name     = \"imported\"\n  port     = {port}\n  protocol = \"HTTP\"\n  vpc_id   = aws_vpc.main.id\n}}\n"
+        )
+    });
+    let provider = config(moto, "10.20.0.0/16", "stack")
+        .replace("    sts = ", "    elbv2 = \"URL\"\n    sts = ")
+        .replace("URL", &moto.url);
+    format!(
+        r#"{provider}
+resource "aws_subnet" "a" {{
+  vpc_id            = aws_vpc.main.id
+  cidr_block        = "10.20.1.0/24"
+  availability_zone = "us-east-1a"
+}}
+
+resource "aws_subnet" "b" {{
+  vpc_id            = aws_vpc.main.id
+  cidr_block        = "10.20.2.0/24"
+  availability_zone = "us-east-1b"
+}}
+
+resource "aws_security_group" "lb" {{
+  name   = "lb"
+  vpc_id = aws_vpc.main.id
+  ingress {{
+    from_port   = 80
+    to_port     = 80
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }}
+  egress {{
+    from_port   = 0
+    to_port     = 0
+    protocol    = "-1"
+    cidr_blocks = ["0.0.0.0/0"]
+  }}
+}}
+
+resource "aws_lb" "web" {{
+  name               = "web"
+  load_balancer_type = "application"
+  subnets            = [aws_subnet.a.id, aws_subnet.b.id]
+  security_groups    = [aws_security_group.lb.id]
+}}
+
+resource "aws_lb_target_group" "blue" {{
+  name     = "blue"
+  port     = 80
+  protocol = "HTTP"
+  vpc_id   = aws_vpc.main.id
+}}
+
+resource "aws_lb_target_group" "green" {{
+  name     = "green"
+  port     = 80
+  protocol = "HTTP"
+  vpc_id   = aws_vpc.main.id
+}}
+
+resource "aws_lb_listener" "http" {{
+  load_balancer_arn = aws_lb.web.arn
+  port              = 80
+  protocol          = "HTTP"
+  default_action {{
+    type = "forward"
+    forward {{
+      target_group {{
+        arn    = aws_lb_target_group.blue.arn
+        weight = {blue}
+      }}
+      target_group {{
+        arn    = aws_lb_target_group.green.arn
+        weight = {green}
+      }}
+    }}
+  }}
+}}
+
+resource "aws_lb_listener_rule" "api" {{
+  listener_arn = aws_lb_listener.http.arn
+  priority     = 10
+  action {{
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.green.arn
+  }}
+  condition {{
+    path_pattern {{
+      values = ["/api/*"]
+    }}
+  }}
+}}
+{imported}"#,
+        green = 100 - blue
+    )
+}
+
+/// What AWS (moto) holds, read with boto3: each part of the stack by name.
+fn stack_in_aws(moto: &Moto) -> serde_json::Value {
+    moto.py(
+        r#"
+elb = boto3.client('elbv2', **kw)
+vpcs = [v for v in ec2.describe_vpcs()['Vpcs'] if not v['IsDefault']]
+sgs = [g for g in ec2.describe_security_groups()['SecurityGroups'] if g['GroupName'] != 'default']
+lbs = elb.describe_load_balancers()['LoadBalancers']
+tgs = {t['TargetGroupArn']: t for t in elb.describe_target_groups()['TargetGroups']}
+listeners = [l for lb in lbs for l in elb.describe_listeners(LoadBalancerArn=lb['LoadBalancerArn'])['Listeners']]
+weights = {}
+rules = []
+for l in listeners:
+    for a in l['DefaultActions']:
+        for t in a.get('ForwardConfig', {}).get('TargetGroups', []):
+            weights[tgs[t['TargetGroupArn']]['TargetGroupName']] = t['Weight']
+    for r in elb.describe_rules(ListenerArn=l['ListenerArn'])['Rules']:
+        if not r['IsDefault']:
+            rules.append([r['Priority'], r['Conditions'][0]['PathPatternConfig']['Values'], tgs[r['Actions'][0]['TargetGroupArn']]['TargetGroupName']])
+out = {
+    'vpcs': len(vpcs),
+    'subnets': sorted(s['CidrBlock'] for s in ec2.describe_subnets()['Subnets'] if s['VpcId'] in [v['VpcId'] for v in vpcs]),
+    'sg_ingress': [[p.get('FromPort'), p.get('IpProtocol')] for g in sgs for p in g['IpPermissions']],
+    'lbs': [lb['LoadBalancerName'] for lb in lbs],
+    'target_groups': sorted([t['TargetGroupName'], t['Port']] for t in tgs.values()),
+    'weights': weights,
+    'rules': rules,
+}
+"#,
+    )
+}
+
+/// Issue 28, Done-means 1 on the real binary: the stack through hashicorp/aws
+/// 5.100.0 against moto — plan, apply, a re-plan with nothing to do, a
+/// weight changed in place, a target group made with boto3 imported, drift
+/// made with boto3 found, a forced replacement, destroy leaving nothing;
+/// boto3 checks every step.
+#[test]
+fn an_alb_stack_through_hashicorp_aws_applies_updates_imports_drifts_replaces_and_destroys() {
+    plugin::aws_provider();
+    let moto = Moto::start();
+    let f = Fixture::new("plugin-aws-stack", &stack(&moto, 90, None));
+    let r = Run { f: &f, mark: format!("plugin-aws-stack-{}", std::process::id()) };
+    let empty = serde_json::json!({"vpcs": 0, "subnets": [], "sg_ingress": [], "lbs": [], "target_groups": [], "weights": {}, "rules": []});
+
+    let plan = r.ok(&["plan"]);
+    assert!(plan.contains("Plan: 9 to add, 0 to change, 0 to destroy."), "{plan}");
+    assert_eq!(stack_in_aws(&moto), empty, "plan changes nothing");
+
+    let out = r.ok(&["apply", "--auto-approve"]);
+    assert!(out.contains("Apply complete! Resources: 9 added, 0 changed, 0 destroyed."), "{out}");
+    let made = stack_in_aws(&moto);
+    assert_eq!(
+        made,
+        serde_json::json!({
+            "vpcs": 1,
+            "subnets": ["10.20.1.0/24", "10.20.2.0/24"],
+            "sg_ingress": [[80, "tcp"]],
+            "lbs": ["web"],
+            "target_groups": [["blue", 80], ["green", 80]],
+            "weights": {"blue": 90, "green": 10},
+            "rules": [["10", ["/api/*"], "green"]],
+        })
+    );
+
+    let again = r.ok(&["plan"]);
+    assert!(again.contains("No changes."), "{again}");
+    assert!(
+        !again.contains("changed outside"),
+        "what the provider reads back after its own apply is no drift: {again}"
+    );
+
+    // A weight changed in place.
+    f.write(&stack(&moto, 50, None));
+    let out = r.ok(&["apply", "--auto-approve"]);
+    assert!(out.contains("# aws_lb_listener.http will be updated in-place"), "{out}");
+    assert!(out.contains("0 added, 1 changed, 0 destroyed"), "{out}");
+    assert_eq!(stack_in_aws(&moto)["weights"], serde_json::json!({"blue": 50, "green": 50}));
+
+    // A target group made with boto3, imported.
+    let vpc = made["vpcs"].clone();
+    assert_eq!(vpc, 1);
+    let arn = moto.py(
+        "elb = boto3.client('elbv2', **kw)\nvpc = [v for v in ec2.describe_vpcs()['Vpcs'] if not v['IsDefault']][0]['VpcId']\nout = elb.create_target_group(Name='imported', Protocol='HTTP', Port=8080, VpcId=vpc)['TargetGroups'][0]['TargetGroupArn']",
+    );
+    f.write(&stack(&moto, 50, Some(8080)));
+    let out = r.ok(&["import", "aws_lb_target_group.imported", arn.as_str().unwrap()]);
+    assert!(out.contains("now in the state"), "{out}");
+    let after_import = r.ok(&["plan"]);
+    assert!(after_import.contains("No changes."), "{after_import}");
+
+    // Drift made with boto3: the listener's weights, and nothing else named.
+    moto.py(
+        r#"
+elb = boto3.client('elbv2', **kw)
+lb = elb.describe_load_balancers(Names=['web'])['LoadBalancers'][0]['LoadBalancerArn']
+l = elb.describe_listeners(LoadBalancerArn=lb)['Listeners'][0]
+tgs = l['DefaultActions'][0]['ForwardConfig']['TargetGroups']
+for t in tgs:
+    t['Weight'] = 100 if t['Weight'] == 50 and t is tgs[0] else 0
+elb.modify_listener(ListenerArn=l['ListenerArn'], DefaultActions=[{'Type': 'forward', 'ForwardConfig': {'TargetGroups': tgs}}])
+"#,
+    );
+    let drift = r.run(&["drift"]);
+    let said = text(&drift.stdout);
+    assert_eq!(drift.status.code(), Some(2), "{said}{}", text(&drift.stderr));
+    assert!(said.contains("# aws_lb_listener.http has changed") && said.contains(".weight = 50 -> 100"), "{said}");
+    assert!(said.contains("1 resource changed outside Landform"), "{said}");
+    // Apply puts it back.
+    let out = r.ok(&["apply", "--auto-approve"]);
+    assert!(out.contains("0 added, 1 changed, 0 destroyed"), "{out}");
+    assert_eq!(stack_in_aws(&moto)["weights"], serde_json::json!({"blue": 50, "green": 50}));
+
+    // A forced replacement: the imported group's port.
+    f.write(&stack(&moto, 50, Some(8081)));
+    let out = r.ok(&["apply", "--auto-approve"]);
+    assert!(
+        out.contains("# aws_lb_target_group.imported must be replaced") && out.contains("# forces replacement"),
+        "{out}"
+    );
+    assert!(out.contains("1 added, 0 changed, 1 destroyed"), "{out}");
+    let tgs = stack_in_aws(&moto)["target_groups"].clone();
+    assert_eq!(tgs, serde_json::json!([["blue", 80], ["green", 80], ["imported", 8081]]));
+
+    let out = r.ok(&["destroy", "--auto-approve"]);
+    assert!(out.contains("Destroy complete! Resources: 10 destroyed."), "{out}");
+    assert_eq!(stack_in_aws(&moto), empty, "destroy leaves nothing");
+}
+
+/// Issue 28, Done-means 1: the stack's plan through hashicorp/aws, resource
+/// by resource, equals Terraform 1.15's for the same configuration (each
+/// against a moto of its own; ids, ARNs and nulls aside).
+#[test]
+fn the_alb_stacks_plan_equals_terraforms() {
+    plugin::aws_provider();
+    let (moto_lf, moto_tf) = (Moto::start(), Moto::start());
+    let f = Fixture::new("plugin-aws-stack-oracle", &stack(&moto_lf, 90, None));
+    let r = Run { f: &f, mark: format!("plugin-aws-stack-oracle-{}", std::process::id()) };
+    let ours: serde_json::Value = serde_json::from_str(&r.ok(&["plan", "--json"])).unwrap();
+    let theirs = terraform_plan(None, &stack(&moto_tf, 90, None));
+    let ours: Vec<serde_json::Value> = ours["resource_changes"].as_array().unwrap().iter().map(comparable).collect();
+    let theirs: Vec<serde_json::Value> = theirs.as_array().unwrap().iter().map(comparable).collect();
+    assert_eq!(ours.len(), 9);
+    for (a, b) in ours.iter().zip(&theirs) {
+        assert_eq!(a, b);
+    }
+    assert_eq!(ours.len(), theirs.len());
+}

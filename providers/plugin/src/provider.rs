@@ -217,6 +217,29 @@ fn to_trait_block(version: u64, b: &schema::Block) -> lp::Schema {
             (intern(k), attr)
         }),
     );
+    // The legacy SDK's "attributes as blocks": a list or set of objects that
+    // the configuration may also write as blocks (`ingress { … }`), as
+    // Terraform allows; each object attribute optional there.
+    for (k, a) in &b.attributes {
+        let (nesting, elem) = match &a.ty {
+            crate::Type::List(e) => (lp::Nesting::List, e),
+            crate::Type::Set(e) => (lp::Nesting::Set, e),
+            _ => continue,
+        };
+        let crate::Type::Object { attributes, .. } = &**elem else { continue };
+        if !(a.optional || a.required) || b.blocks.contains_key(k) {
+            continue;
+        }
+        let inner = lp::Schema::new(
+            0,
+            attributes.iter().map(|(n, t)| {
+                let mut attr = lp::Attribute::new(attr_type(t));
+                attr.optional = true;
+                (intern(n), attr)
+            }),
+        );
+        s = s.block(intern(k), lp::BlockType::new(nesting, inner));
+    }
     for (k, nb) in &b.blocks {
         let nesting = match nb.nesting {
             Nesting::Single | Nesting::Group => lp::Nesting::Single,
