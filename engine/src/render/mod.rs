@@ -488,7 +488,16 @@ pub fn plan_json(
                 "change": {
                     "actions": c.action.json_actions(),
                     "before": shaped(&c.before),
-                    "after": shaped(&c.after),
+                    // A collection unknown as a whole whose elements are
+                    // unknown values is not in `after` (cty's UnknownAsNull:
+                    // a set with an unknown element is unknown whole).
+                    "after": shaped(&c.after).map(|mut m| {
+                        m.retain(|k, v| {
+                            let unknown_items = v.as_array().is_some_and(|a| a.iter().any(Value::is_null));
+                            !(unknown_items && c.after_unknown.contains(k))
+                        });
+                        m
+                    }),
                     "after_unknown": flags(&c.after_unknown),
                     "before_sensitive": crate::sensitivity::flags(&c.sensitive),
                     "after_sensitive": crate::sensitivity::flags(&c.sensitive),
