@@ -85,7 +85,8 @@ pub fn start(
         return Ok(r.provider.clone());
     }
     let opts = landform_provider_plugin::StartOptions::new(&found.path);
-    match landform_provider_plugin::PluginProvider::start(name, &opts, config) {
+    match landform_provider_plugin::PluginProvider::start(name, &opts, config).map(|p| p.with_source(&addr.to_string()))
+    {
         Ok(p) => {
             let provider: Arc<dyn landform_provider::Provider> = Arc::new(p);
             running().push(Running { key, provider: provider.clone() });

@@ -612,3 +612,120 @@ fn the_alb_stacks_plan_equals_terraforms() {
     }
     assert_eq!(partly, 2, "the listener's default_action and the rule's action");
 }
+
+/// An HTTP server on loopback that answers every request with `status`.
+fn answering(status: u16) -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut buf = [0u8; 2048];
+                let _ = s.read(&mut buf);
+                let _ = write!(s, "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+            });
+        }
+    });
+    port
+}
+
+/// The listener's weights by target group name, as DescribeListeners reports them.
+const WEIGHTS_BY_NAME: &str = r#"
+elb = boto3.client('elbv2', **kw)
+names = {t["TargetGroupArn"]: t["TargetGroupName"] for t in elb.describe_target_groups()["TargetGroups"]}
+out = {}
+for l in elb.describe_load_balancers()["LoadBalancers"]:
+    for li in elb.describe_listeners(LoadBalancerArn=l["LoadBalancerArn"])["Listeners"]:
+        for a in li["DefaultActions"]:
+            for g in a["ForwardConfig"]["TargetGroups"]:
+                out[names[g["TargetGroupArn"]]] = g["Weight"]
+"#;
+
+/// Issue 28, Done-means 2: a canary rollout on the stack's listener through
+/// hashicorp/aws (its weighted forward a rollout switch, as the built-in
+/// provider's is): every step passes while DescribeListeners, polled by a
+/// second process, sees each weight; rollback puts all traffic on blue; a
+/// canary whose probe fails is rolled back.
+#[test]
+fn a_canary_rollout_on_a_hashicorp_aws_listener_passes_every_step_and_a_failing_one_rolls_back() {
+    plugin::aws_provider();
+    let moto = Moto::start();
+    let f = Fixture::new("plugin-aws-rollout", &stack(&moto, 100, None));
+    std::fs::write(
+        f.path("rollout.lf"),
+        r#"variable "health_url" {}
+
+rollout "web" {
+  switch   = aws_lb_listener.http
+  stable   = aws_lb_target_group.blue.arn
+  canary   = aws_lb_target_group.green.arn
+  strategy = "canary"
+  steps    = [10%, 50%, 100%]
+  pause    = 2s
+
+  analysis {
+    interval      = 500ms
+    failure_limit = 0
+    metric "health" {
+      source = "http"
+      url    = var.health_url
+      min    = 99%
+    }
+  }
+}
+"#,
+    )
+    .unwrap();
+    let r = Run { f: &f, mark: format!("plugin-aws-rollout-{}", std::process::id()) };
+    let (ok_port, failing_port) = (answering(200), answering(503));
+    let health = |port: u16| format!("health_url=http://127.0.0.1:{port}/healthz");
+    let weights = || moto.py(WEIGHTS_BY_NAME);
+
+    // The first apply makes the stack; the rollout runs from the next.
+    let h = health(ok_port);
+    let out = r.ok(&["apply", "--auto-approve", "--var", &h]);
+    assert!(out.contains("9 added"), "{out}");
+    assert_eq!(weights(), serde_json::json!({"blue": 100, "green": 0}));
+    let plan = r.ok(&["plan", "--var", &h]);
+    assert!(plan.contains("# rollout.web will move traffic on aws_lb_listener.http from blue to green"), "{plan}");
+
+    let stop = f.path("stop-polling");
+    let poller = std::process::Command::new(plugin::venv().join("bin/python"))
+        .arg("-c")
+        .arg(format!(
+            "import boto3, json, os, time\nkw = dict(endpoint_url={url:?}, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\nseen = []\nwhile not os.path.exists({stop:?}):\n    {poll}\n    w = [out['blue'], out['green']]\n    if not seen or seen[-1] != w:\n        seen.append(w)\n    time.sleep(0.1)\nprint(json.dumps(seen))\n",
+            url = moto.url,
+            stop = stop.display().to_string(),
+            poll = WEIGHTS_BY_NAME.trim().replace('\n', "\n    ")
+        ))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let out = r.run(&["apply", "--auto-approve", "--var", &h]);
+    std::fs::write(&stop, "").unwrap();
+    let seen: serde_json::Value = serde_json::from_slice(&poller.wait_with_output().unwrap().stdout).unwrap();
+    let said = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
+    for step in ["step 1/3:", "step 2/3:", "step 3/3:", "rollout.web: complete: all traffic on green"] {
+        assert!(said.contains(step), "{said}");
+    }
+    assert_eq!(seen, serde_json::json!([[100, 0], [90, 10], [50, 50], [0, 100]]), "{said}");
+    let again = r.run(&["plan", "--detailed-exitcode", "--var", &h]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
+
+    // Back on blue in one operation; then a canary whose probe fails is rolled back.
+    let out = r.ok(&["rollout", "rollback", "web", "--var", &h]);
+    assert!(out.contains("rolled back: all traffic is on blue again"), "{out}");
+    assert_eq!(weights(), serde_json::json!({"blue": 100, "green": 0}));
+    let failing = health(failing_port);
+    let out = r.run(&["apply", "--auto-approve", "--var", &failing]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}{err}", text(&out.stdout));
+    assert!(err.contains("rollout.web: analysis failed: health was 0.0% of probes succeeding"), "{err}");
+    assert!(err.contains("rolled back: all traffic is on blue again"), "{err}");
+    assert_eq!(weights(), serde_json::json!({"blue": 100, "green": 0}));
+    r.ok(&["destroy", "--auto-approve", "--var", &h]);
+}

@@ -21,6 +21,7 @@ pub mod proto;
 pub mod provider;
 pub mod schema;
 pub mod schema_cache;
+pub mod switches;
 pub mod tls;
 
 pub use client::{Diagnostic, NewState, PlannedChange, PluginClient, Severity};

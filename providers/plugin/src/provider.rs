@@ -26,6 +26,9 @@ pub struct PluginProvider {
     /// The provider block's settings, given to Configure before the first call that needs it.
     config: lp::Object,
     configured: OnceLock<Result<(), lp::ProviderError>>,
+    /// The provider's source address (`registry.terraform.io/hashicorp/aws`):
+    /// what Landform knows of its types beyond the schema (rollout switches).
+    source: String,
 }
 
 impl PluginProvider {
@@ -34,7 +37,21 @@ impl PluginProvider {
     pub fn start(name: &str, opts: &StartOptions, config: lp::Object) -> Result<PluginProvider, Error> {
         let client = PluginClient::start(opts)?;
         let schema = to_trait_schema(client.schema()?);
-        Ok(PluginProvider { name: intern(name), client, schema, config, configured: OnceLock::new() })
+        Ok(PluginProvider {
+            name: intern(name),
+            client,
+            schema,
+            config,
+            configured: OnceLock::new(),
+            source: String::new(),
+        })
+    }
+
+    /// The provider's source address, which tells what its types are for
+    /// beyond their schema (`switches`).
+    pub fn with_source(mut self, source: &str) -> PluginProvider {
+        self.source = source.to_string();
+        self
     }
 
     pub fn client(&self) -> &PluginClient {
@@ -119,6 +136,10 @@ impl lp::Provider for PluginProvider {
             .apply_resource(req.type_name, &prior, &plan.planned_state, &config, &plan.planned_private)
             .map_err(error)?;
         Ok(lp::ApplyResponse { state: (!new.state.is_null()).then(|| to_json_object(&new.state).0) })
+    }
+
+    fn switch(&self, type_name: &str) -> Option<&dyn lp::TrafficSwitch> {
+        crate::switches::for_type(&self.source, type_name)
     }
 
     fn read(&self, req: lp::ReadRequest) -> lp::Result<lp::ReadResponse> {

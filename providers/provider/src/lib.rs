@@ -7,6 +7,8 @@
 //! own parallelism limit, so a provider may block (run a command, wait on a
 //! network call) without holding up anything else.
 
+pub mod forward;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};

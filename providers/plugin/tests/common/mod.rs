@@ -61,7 +61,7 @@ pub fn ps_lines(pid: u32) -> Vec<String> {
         .collect()
 }
 
-fn venv() -> PathBuf {
+pub fn venv() -> PathBuf {
     // The repository's target/test-venv, from this crate or from the root package.
     let dir = std::env::var_os("LANDFORM_TEST_VENV").map(PathBuf::from).unwrap_or_else(|| {
         let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
