@@ -18,7 +18,7 @@
 use crate::build::{ConfigGraph, ModulePath};
 use crate::providers::Providers;
 use crate::world::World;
-use landform_lang::config::{Mode, Resource};
+use landform_lang::config::{Metric, Mode, Resource, Rollout};
 use landform_lang::diag::Diagnostic;
 use landform_lang::{Evaluator, Host, Value};
 use landform_provider::{Provider, TrafficSwitch};
@@ -504,7 +504,18 @@ pub fn plan_rollouts(
     records: &std::collections::BTreeMap<String, Json>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<RolloutPlan> {
-    let mut out = Vec::new();
+    refuse_rollouts_outside_root(graph, diags);
+    let root = graph.module(&ModulePath::new());
+    let switches = providers.switches();
+    let sources = switch_sources(&switches);
+    warn_removed_rollouts(root, records, diags);
+    let planner =
+        RolloutPlanner { world, host, providers, prior, records, root, switches: &switches, sources: &sources };
+    root.rollouts.iter().filter_map(|ro| planner.plan(ro, diags)).collect()
+}
+
+/// A rollout block belongs in the root module.
+fn refuse_rollouts_outside_root(graph: &ConfigGraph, diags: &mut Vec<Diagnostic>) {
     for (path, m) in &graph.modules {
         if !path.is_empty() {
             for r in &m.module.rollouts {
@@ -516,12 +527,16 @@ pub fn plan_rollouts(
             }
         }
     }
-    let root = graph.module(&ModulePath::new());
-    let switches = providers.switches();
-    let sources = switch_sources(&switches);
-    // A rollout the configuration no longer has, whose switch it still has:
-    // the switch's weights become plain configuration again, and the plan
-    // sets them in one step, with no analysis.
+}
+
+/// A rollout the configuration no longer has, whose switch it still has:
+/// the switch's weights become plain configuration again, and the plan
+/// sets them in one step, with no analysis.
+fn warn_removed_rollouts(
+    root: &landform_lang::config::Module,
+    records: &std::collections::BTreeMap<String, Json>,
+    diags: &mut Vec<Diagnostic>,
+) {
     for (name, rec) in records {
         let Some(rec) = RolloutRecord::from_state(Some(rec)) else { continue };
         if root.rollouts.iter().any(|ro| &ro.name == name) || STOPPED.contains(&rec.phase.as_str()) {
@@ -542,23 +557,92 @@ pub fn plan_rollouts(
             ));
         }
     }
-    for ro in &root.rollouts {
-        // A rollout's name is how commands find it: a plain identifier.
-        let named = ro.name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && ro.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !named {
-            diags.push(Diagnostic::error(
-                "Invalid rollout name",
-                format!(
-                    "A rollout's name is a letter or underscore followed by letters, digits, underscores and dashes, such as \"web\"; \"{}\" is not, and `landform rollout abort` could not name it.",
-                    ro.name
-                ),
-                ro.span,
-            ));
-            continue;
+}
+
+/// What planning the root module's rollouts reads: the values, the switches'
+/// recorded weights, the rollouts' own records, and which types are switches.
+struct RolloutPlanner<'p> {
+    world: &'p World<'p>,
+    host: &'p dyn Host,
+    providers: &'p Providers,
+    prior: &'p HashMap<String, Cow<'p, ResourceRecord>>,
+    records: &'p std::collections::BTreeMap<String, Json>,
+    root: &'p landform_lang::config::Module,
+    switches: &'p [(&'static str, &'p dyn TrafficSwitch)],
+    sources: &'p [(&'static str, landform_provider::MetricSource)],
+}
+
+/// One rollout block being evaluated, with its switch. Until the switch exists
+/// (it and its pools are created by this apply, or validate has no values) an
+/// unknown setting is expected: the rest is checked, and the rollout runs from
+/// the next apply.
+struct RolloutBlock<'b> {
+    ro: &'b Rollout,
+    world: &'b World<'b>,
+    host: &'b dyn Host,
+    sources: &'b [(&'static str, landform_provider::MetricSource)],
+    switch: &'b dyn TrafficSwitch,
+    addr: String,
+    exists: bool,
+}
+
+/// A rollout block's settings, evaluated and checked.
+struct Settings {
+    stable: String,
+    canary: String,
+    strategy: String,
+    steps: Vec<f64>,
+    pause_ms: u64,
+    interval_ms: u64,
+    failure_limit: u32,
+    metrics: Vec<MetricSpec>,
+    progress_deadline_ms: u64,
+    rollback_window_ms: u64,
+    consecutive_error_limit: u32,
+    gates: Vec<f64>,
+}
+
+/// How a metric's url and query were given: their texts, and whether either is sensitive.
+struct Endpoint {
+    url: Option<String>,
+    query: Option<String>,
+    sensitive: bool,
+}
+
+/// What a metric's `stat` asks for.
+struct Stat {
+    percentile: Option<f64>,
+    response_time: bool,
+}
+
+impl<'p> RolloutPlanner<'p> {
+    /// One rollout: `None` when it is invalid (said in `diags`), stopped, not
+    /// yet runnable, or has all traffic on the canary already.
+    fn plan(&self, ro: &'p Rollout, diags: &mut Vec<Diagnostic>) -> Option<RolloutPlan> {
+        if !valid_name(ro, diags) {
+            return None;
         }
-        let Some((sw_root, sw_path)) = ro.switch.as_traversal() else { continue };
-        let target = root.resources.iter().find(|r| r.mode == Mode::Managed && is_switch(&ro.switch, r));
+        let (r, switch) = self.switch_of(ro, diags)?;
+        let addr = r.address();
+        let block = RolloutBlock {
+            ro,
+            world: self.world,
+            host: self.host,
+            sources: self.sources,
+            switch,
+            exists: self.prior.contains_key(&addr),
+            addr,
+        };
+        let settings = block.settings(diags)?;
+        let rec = self.prior.get(&block.addr)?;
+        let from = self.current_weights(&block, rec, &settings, diags)?;
+        self.plan_steps(&block, r, settings, from, diags)
+    }
+
+    /// The managed resource `ro.switch` names, and its provider's switch.
+    fn switch_of(&self, ro: &Rollout, diags: &mut Vec<Diagnostic>) -> Option<(&'p Resource, &'p dyn TrafficSwitch)> {
+        let (sw_root, sw_path) = ro.switch.as_traversal()?;
+        let target = self.root.resources.iter().find(|r| r.mode == Mode::Managed && is_switch(&ro.switch, r));
         let Some(r) = target else {
             diags.push(Diagnostic::error(
                 "Unknown rollout switch",
@@ -569,20 +653,20 @@ pub fn plan_rollouts(
                 ),
                 ro.switch.span,
             ));
-            continue;
+            return None;
         };
-        let Some(switch) = providers.for_resource(r).and_then(|(p, _, _)| p.switch(&r.type_name)) else {
+        let Some(switch) = self.providers.for_resource(r).and_then(|(p, _, _)| p.switch(&r.type_name)) else {
             diags.push(Diagnostic::error(
                 "Unsupported rollout switch",
                 format!(
                     "A rollout drives the weights of a {}; {} is a {}.",
-                    switches.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(", a "),
+                    self.switches.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(", a "),
                     r.address(),
                     r.type_name
                 ),
                 ro.switch.span,
             ));
-            continue;
+            return None;
         };
         if r.count.is_some() || r.for_each.is_some() {
             diags.push(Diagnostic::error(
@@ -590,17 +674,325 @@ pub fn plan_rollouts(
                 "A rollout's switch is a single resource, without count or for_each.".to_string(),
                 ro.switch.span,
             ));
-            continue;
+            return None;
         }
-        let addr = r.address();
-        let exists = prior.contains_key(&addr);
-        let text = |e: &landform_lang::syntax::Expr, what: &str, diags: &mut Vec<Diagnostic>| match eval(
-            e, world, host, diags,
-        ) {
+        Some((r, switch))
+    }
+
+    /// The switch's weights in the state, when they still move traffic
+    /// between the rollout's pools. The switch no longer moving traffic
+    /// between the pools the rollout ran on (edited by hand to a plain
+    /// forward, say) is drift the rollout does not own: it is stopped, and
+    /// says how to take the switch back.
+    fn current_weights(
+        &self,
+        block: &RolloutBlock,
+        rec: &ResourceRecord,
+        settings: &Settings,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<Map<String, Json>> {
+        let (ro, addr, stable, canary) = (block.ro, &block.addr, &settings.stable, &settings.canary);
+        let Some(from) = block.switch.weights(&rec.attributes) else {
+            diags.push(Diagnostic::error(
+                "Invalid rollout switch",
+                format!("{addr} has no weighted forward action to move traffic with: give it a forward block with a target_group block for each pool."),
+                ro.switch.span,
+            ));
+            return None;
+        };
+        let ran_here = self
+            .records
+            .get(&ro.name)
+            .and_then(|r| RolloutRecord::from_state(Some(r)))
+            .is_some_and(|rec| &rec.stable == stable && &rec.canary == canary && &rec.switch == addr);
+        if (!from.contains_key(stable) || !from.contains_key(canary))
+            && (ran_here || (block.switch.lone_target_is_drift() && from.len() < 2))
+        {
+            warn_switch_drift(block, &from, stable, canary, diags);
+            return None;
+        }
+        for s in [stable, canary] {
+            if !from.contains_key(s.as_str()) {
+                diags.push(Diagnostic::error(
+                    "Unknown rollout server",
+                    format!(
+                        "{addr} {} \"{s}\"; its weights are for: {}.",
+                        block.switch.lacks_target(),
+                        from.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                    if s == stable { ro.stable.span } else { ro.canary.span },
+                ));
+            }
+        }
+        if !from.contains_key(stable) || !from.contains_key(canary) {
+            return None;
+        }
+        Some(from)
+    }
+
+    /// The plan from the weights `from` to all traffic on the canary: `None`
+    /// when it is there already, when the rollout is stopped for this
+    /// release, or when a step is one the switch cannot take.
+    fn plan_steps(
+        &self,
+        block: &RolloutBlock,
+        r: &Resource,
+        settings: Settings,
+        from: Map<String, Json>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<RolloutPlan> {
+        let ro = block.ro;
+        let (stable, canary) = (&settings.stable, &settings.canary);
+        let record = RolloutRecord::from_state(self.records.get(&ro.name));
+        // The weights this run started from: a run under way keeps its own.
+        let baseline = match &record {
+            Some(rec)
+                if &rec.canary == canary
+                    && &rec.stable == stable
+                    && (rec.phase == "running" || rec.phase == "paused")
+                    && !rec.baseline.is_empty() =>
+            {
+                rec.baseline.clone()
+            }
+            _ => from.clone(),
+        };
+        let done = whole_share(&from, canary);
+        if done >= 1.0 - 1e-9 {
+            return None; // already all on the canary
+        }
+        let release = settings.release();
+        if stopped_for_release(ro, record.as_ref(), &release, &settings, diags) {
+            return None;
+        }
+        let max_weight = block.switch.max_weight();
+        let to = weights_for(max_weight, &baseline, stable, canary, 1.0);
+        if unreachable_step(block, max_weight, &baseline, &settings, diags) {
+            return None;
+        }
+        let taken = |p: f64| whole_share(&weights_for(max_weight, &baseline, stable, canary, p), canary);
+        let waiting = settings.steps.iter().copied().find(|p| taken(*p) > done + 1e-9).filter(|next| {
+            settings.gates.iter().any(|g| (g - next).abs() < 1e-9)
+                && !record
+                    .as_ref()
+                    .is_some_and(|rec| &rec.canary == canary && rec.promoted.iter().any(|g| (g - next).abs() < 1e-9))
+        });
+        Some(RolloutPlan {
+            name: ro.name.clone(),
+            switch: block.addr.clone(),
+            stable: settings.stable,
+            canary: settings.canary,
+            strategy: settings.strategy,
+            from,
+            to,
+            steps: settings.steps,
+            pause_ms: settings.pause_ms,
+            interval_ms: settings.interval_ms,
+            failure_limit: settings.failure_limit,
+            consecutive_error_limit: settings.consecutive_error_limit,
+            metrics: settings.metrics,
+            switch_type: r.type_name.clone(),
+            max_weight,
+            gates: settings.gates,
+            progress_deadline_ms: settings.progress_deadline_ms,
+            rollback_window_ms: settings.rollback_window_ms,
+            waiting,
+            baseline,
+            release,
+        })
+    }
+}
+
+/// A rollout's name is how commands find it: a plain identifier.
+fn valid_name(ro: &Rollout, diags: &mut Vec<Diagnostic>) -> bool {
+    let named = ro.name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && ro.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !named {
+        diags.push(Diagnostic::error(
+            "Invalid rollout name",
+            format!(
+                "A rollout's name is a letter or underscore followed by letters, digits, underscores and dashes, such as \"web\"; \"{}\" is not, and `landform rollout abort` could not name it.",
+                ro.name
+            ),
+            ro.span,
+        ));
+    }
+    named
+}
+
+/// The switch, changed outside Landform, no longer moves traffic between the rollout's pools.
+fn warn_switch_drift(
+    block: &RolloutBlock,
+    from: &Map<String, Json>,
+    stable: &str,
+    canary: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let (ro, addr) = (block.ro, &block.addr);
+    let now = if from.is_empty() {
+        "moves traffic to no target group".to_string()
+    } else {
+        format!(
+            "forwards to {}",
+            from.iter().map(|(k, v)| format!("{} (weight {v})", pool(k))).collect::<Vec<_>>().join(", ")
+        )
+    };
+    diags.push(Diagnostic::warning(
+        "Rollout switch changed outside Landform",
+        format!(
+            "{addr} was changed outside Landform: it {now}, not a weighted forward to {} and {}. rollout.{} is stopped and the switch is left as it is. `landform rollout abort {}` puts all traffic back on {} (a weighted forward to both pools again); or remove the rollout block to manage {addr} yourself.",
+            pool(stable),
+            pool(canary),
+            ro.name,
+            ro.name,
+            pool(stable)
+        ),
+        ro.switch.span,
+    ));
+}
+
+/// Stopped (rolled back, aborted): a rollout stays stopped for this release.
+fn stopped_for_release(
+    ro: &Rollout,
+    record: Option<&RolloutRecord>,
+    release: &str,
+    settings: &Settings,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let Some(rec) = record.filter(|rec| {
+        STOPPED.contains(&rec.phase.as_str())
+            && (rec.release == release
+                || (rec.release.is_empty() && rec.canary == settings.canary && rec.stable == settings.stable))
+    }) else {
+        return false;
+    };
+    diags.push(Diagnostic::warning(
+        "Rollout stopped",
+        format!(
+            "rollout.{} is stopped ({}{}): it is not run again for this release. A new release (a change to the rollout block: another canary, the pools swapped, new steps or analysis) runs it again, or `landform rollout retry {}` does for this one.",
+            ro.name,
+            rec.phase.replace('_', " "),
+            rec.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default(),
+            ro.name
+        ),
+        ro.span,
+    ));
+    true
+}
+
+/// Every step must be one the switch can take: a weight of at least 1 for
+/// the canary, and for the rest before 100%, and different weights from the
+/// step before. Says so in `diags` when one is not.
+fn unreachable_step(
+    block: &RolloutBlock,
+    max_weight: u32,
+    baseline: &Map<String, Json>,
+    settings: &Settings,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let (ro, addr, stable, canary) = (block.ro, &block.addr, &settings.stable, &settings.canary);
+    let mut unreachable = None;
+    let mut before = weights_for(max_weight, baseline, stable, canary, 0.0);
+    for p in &settings.steps {
+        let w = weights_for(max_weight, baseline, stable, canary, *p);
+        let s = whole_share(&w, canary);
+        if s <= 0.0 || (*p < 1.0 && s >= 1.0) || w == before {
+            unreachable = Some((*p, s));
+            break;
+        }
+        before = w;
+    }
+    let Some((p, s)) = unreachable else { return false };
+    diags.push(Diagnostic::error(
+        "Unreachable rollout step",
+        format!(
+            "The step {} gives {} {} of {addr}'s traffic with whole weights ({}): it would move nothing, or the same as the step before. The smallest step this switch can take is about {}.",
+            pct(p),
+            pool(canary),
+            pct(s),
+            weights_for(max_weight, baseline, stable, canary, p)
+                .iter()
+                .map(|(k, v)| format!("{} = {v}", pool(k)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            pct(smallest_step(max_weight, baseline, stable, canary))
+        ),
+        ro.steps.as_ref().map_or(ro.span, |e| e.span),
+    ));
+    true
+}
+
+impl Settings {
+    /// The release a run is for: a change to any of these is a new one.
+    fn release(&self) -> String {
+        fingerprint(&json!([
+            self.strategy,
+            self.stable,
+            self.canary,
+            self.steps,
+            self.pause_ms,
+            self.interval_ms,
+            self.failure_limit,
+            self.consecutive_error_limit,
+            self.metrics,
+            self.gates,
+            self.progress_deadline_ms
+        ]))
+    }
+}
+
+impl RolloutBlock<'_> {
+    fn eval(&self, e: &landform_lang::syntax::Expr, diags: &mut Vec<Diagnostic>) -> Value {
+        eval(e, self.world, self.host, diags)
+    }
+
+    /// The block's settings in the order they are written, each checked;
+    /// `None` when one is invalid (a metric that is invalid is only left out).
+    fn settings(&self, diags: &mut Vec<Diagnostic>) -> Option<Settings> {
+        let ro = self.ro;
+        let (stable, canary) = self.pools(diags)?;
+        let strategy = self.strategy(diags)?;
+        let steps = self.steps(&strategy, diags)?;
+        let pause_ms = self.duration(ro.pause.as_ref(), 30_000, "pause", diags)?;
+        let interval_ms = self.duration(ro.interval.as_ref(), 5_000, "interval", diags)?;
+        let failure_limit = self.whole_number(
+            ro.failure_limit.as_ref(),
+            0,
+            "Invalid failure_limit",
+            "failure_limit is a whole number of failed samples a step tolerates.",
+            diags,
+        )?;
+        let metrics = ro.metrics.iter().filter_map(|m| self.metric(m, diags)).collect();
+        let progress_deadline_ms = self.duration(ro.progress_deadline.as_ref(), 600_000, "progress_deadline", diags)?;
+        let rollback_window_ms = self.duration(ro.rollback_window.as_ref(), 3_600_000, "rollback_window", diags)?;
+        let consecutive_error_limit = self.whole_number(
+            ro.consecutive_error_limit.as_ref(),
+            4,
+            "Invalid consecutive_error_limit",
+            "consecutive_error_limit is a whole number of measurement errors in a row a step tolerates.",
+            diags,
+        )?;
+        let gates = self.gates(&steps, diags)?;
+        Some(Settings {
+            stable,
+            canary,
+            strategy,
+            steps,
+            pause_ms,
+            interval_ms,
+            failure_limit,
+            metrics,
+            progress_deadline_ms,
+            rollback_window_ms,
+            consecutive_error_limit,
+            gates,
+        })
+    }
+
+    /// A server name or target group the rollout moves traffic from or to.
+    fn pool_name(&self, e: &landform_lang::syntax::Expr, what: &str, diags: &mut Vec<Diagnostic>) -> Option<String> {
+        match self.eval(e, diags) {
             Value::String(s) if !s.is_empty() => Some(s),
-            // The switch and its pools are created by this apply (or validate
-            // has no values): the rest is checked, and the rollout runs from the next apply.
-            Value::Unknown if !exists => Some(format!("({what})")),
+            Value::Unknown if !self.exists => Some(format!("({what})")),
             _ => {
                 diags.push(Diagnostic::error(
                     format!("Invalid rollout {what}"),
@@ -611,10 +1003,16 @@ pub fn plan_rollouts(
                 ));
                 None
             }
-        };
-        let (Some(stable), Some(canary)) = (text(&ro.stable, "stable", diags), text(&ro.canary, "canary", diags))
+        }
+    }
+
+    /// `stable` and `canary`: two different pools.
+    fn pools(&self, diags: &mut Vec<Diagnostic>) -> Option<(String, String)> {
+        let ro = self.ro;
+        let (Some(stable), Some(canary)) =
+            (self.pool_name(&ro.stable, "stable", diags), self.pool_name(&ro.canary, "canary", diags))
         else {
-            continue;
+            return None;
         };
         if stable == canary {
             diags.push(Diagnostic::error(
@@ -622,283 +1020,70 @@ pub fn plan_rollouts(
                 format!("stable and canary are both \"{stable}\": a rollout moves traffic between two servers."),
                 ro.canary.span,
             ));
-            continue;
+            return None;
         }
-        let strategy = match ro.strategy.as_ref().map(|e| eval(e, world, host, diags)) {
-            None => "canary".to_string(),
-            Some(Value::Unknown) if !exists => "canary".to_string(),
-            Some(Value::String(s)) if s == "canary" || s == "blue_green" => s,
+        Some((stable, canary))
+    }
+
+    fn strategy(&self, diags: &mut Vec<Diagnostic>) -> Option<String> {
+        let ro = self.ro;
+        match ro.strategy.as_ref().map(|e| self.eval(e, diags)) {
+            None => Some("canary".to_string()),
+            Some(Value::Unknown) if !self.exists => Some("canary".to_string()),
+            Some(Value::String(s)) if s == "canary" || s == "blue_green" => Some(s),
             Some(_) => {
                 diags.push(Diagnostic::error(
                     "Invalid rollout strategy",
                     "strategy is \"canary\" or \"blue_green\".".to_string(),
                     ro.strategy.as_ref().map_or(ro.span, |e| e.span),
                 ));
-                continue;
+                None
             }
-        };
-        let steps: Vec<f64> = if strategy == "blue_green" {
-            vec![1.0]
-        } else {
-            match ro.steps.as_ref().map(|e| (e, eval(e, world, host, diags))) {
-                None => vec![0.1, 0.5, 1.0],
-                Some((_, Value::Unknown)) if !exists => vec![0.1, 0.5, 1.0],
-                Some((e, Value::List(items))) => {
-                    let f: Vec<Option<f64>> = items.iter().map(fraction).collect();
-                    let ok = !f.is_empty()
-                        && f.len() <= MAX_STEPS
-                        && f.iter().all(Option::is_some)
-                        && f.windows(2).all(|w| w[0] < w[1])
-                        && f.last() == Some(&Some(1.0));
-                    if !ok {
-                        diags.push(Diagnostic::error(
-                            "Invalid rollout steps",
-                            format!("steps are at most {MAX_STEPS} rising percentages ending at 100%, such as [5%, 25%, 50%, 100%]."),
-                            e.span,
-                        ));
-                        continue;
-                    }
-                    f.into_iter().flatten().collect()
-                }
-                Some((e, _)) => {
+        }
+    }
+
+    /// The shares of traffic on the canary, step by step: blue_green's one step, else `steps`.
+    fn steps(&self, strategy: &str, diags: &mut Vec<Diagnostic>) -> Option<Vec<f64>> {
+        if strategy == "blue_green" {
+            return Some(vec![1.0]);
+        }
+        match self.ro.steps.as_ref().map(|e| (e, self.eval(e, diags))) {
+            None => Some(vec![0.1, 0.5, 1.0]),
+            Some((_, Value::Unknown)) if !self.exists => Some(vec![0.1, 0.5, 1.0]),
+            Some((e, Value::List(items))) => {
+                let f: Vec<Option<f64>> = items.iter().map(fraction).collect();
+                let ok = !f.is_empty()
+                    && f.len() <= MAX_STEPS
+                    && f.iter().all(Option::is_some)
+                    && f.windows(2).all(|w| w[0] < w[1])
+                    && f.last() == Some(&Some(1.0));
+                if !ok {
                     diags.push(Diagnostic::error(
                         "Invalid rollout steps",
-                        "steps is a list of percentages, such as [5%, 25%, 50%, 100%].".to_string(),
+                        format!("steps are at most {MAX_STEPS} rising percentages ending at 100%, such as [5%, 25%, 50%, 100%]."),
                         e.span,
                     ));
-                    continue;
+                    return None;
                 }
+                Some(f.into_iter().flatten().collect())
             }
-        };
-        let duration =
-            |e: Option<&landform_lang::syntax::Expr>, default: u64, what: &str, diags: &mut Vec<Diagnostic>| match e
-                .map(|e| (e, eval(e, world, host, diags)))
-            {
-                None => Some(default),
-                Some((_, Value::Unknown)) if !exists => Some(default),
-                Some((_, Value::Duration(ms))) => Some(ms),
-                Some((e, _)) => {
-                    diags.push(Diagnostic::error(
-                        format!("Invalid rollout {what}"),
-                        format!("{what} is a duration, such as 30s."),
-                        e.span,
-                    ));
-                    None
-                }
-            };
-        let Some(pause_ms) = duration(ro.pause.as_ref(), 30_000, "pause", diags) else { continue };
-        let Some(interval_ms) = duration(ro.interval.as_ref(), 5_000, "interval", diags) else { continue };
-        let failure_limit = match ro.failure_limit.as_ref().map(|e| eval(e, world, host, diags)) {
-            None => 0,
-            Some(Value::Unknown) if !exists => 0,
-            Some(Value::Number(n)) if n.to_i64().is_some_and(|i| (0..=i64::from(u32::MAX)).contains(&i)) => {
-                n.to_i64().unwrap_or(0) as u32
-            }
-            Some(_) => {
+            Some((e, _)) => {
                 diags.push(Diagnostic::error(
-                    "Invalid failure_limit",
-                    "failure_limit is a whole number of failed samples a step tolerates.".to_string(),
-                    ro.failure_limit.as_ref().map_or(ro.span, |e| e.span),
-                ));
-                continue;
-            }
-        };
-        let mut metrics = Vec::new();
-        for m in &ro.metrics {
-            let known = |s: &str| sources.iter().any(|(_, m)| m.name == s) || OWN_SOURCES.iter().any(|(k, _)| *k == s);
-            let source = match m.source.as_ref().map(|e| eval(e, world, host, diags)) {
-                Some(Value::String(s)) if known(&s) => s,
-                _ => {
-                    diags.push(Diagnostic::error(
-                        "Invalid metric source",
-                        format!(
-                            "source is one of: {}.",
-                            sources
-                                .iter()
-                                .map(|(_, m)| (m.name, m.description))
-                                .chain(OWN_SOURCES.iter().copied())
-                                .map(|(k, what)| format!("\"{k}\" ({what})"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                        m.source.as_ref().map_or(m.span, |e| e.span),
-                    ));
-                    continue;
-                }
-            };
-            // A source of a switch's statistics reads them from switches of its kind only.
-            let own = switch.metric_source().filter(|m| m.name == source);
-            let wrong = if from_switch(&source) && own.is_none() {
-                sources.iter().find(|(_, m)| m.name == source).map(|(t, _)| *t)
-            } else {
-                None
-            };
-            if let Some(t) = wrong {
-                diags.push(Diagnostic::error(
-                    "Invalid metric source",
-                    format!("A {source} metric reads the statistics of a {t} switch; this rollout's switch is {addr}."),
-                    m.source.as_ref().map_or(m.span, |e| e.span),
-                ));
-                continue;
-            }
-            let compare = match m.compare.as_ref().map(|e| (e, eval(e, world, host, diags))) {
-                None => false,
-                Some((_, Value::String(s))) if s == "stable" && from_switch(&source) => true,
-                Some((e, _)) => {
-                    diags.push(Diagnostic::error(
-                        "Invalid metric compare",
-                        format!(
-                            "compare = \"stable\" compares the canary with the stable pool; it works for metrics the switch measures for both ({}).",
-                            sources.iter().map(|(_, m)| m.name).collect::<Vec<_>>().join(", ")
-                        ),
-                        e.span,
-                    ));
-                    continue;
-                }
-            };
-            let Some(for_ms) = duration(m.for_.as_ref(), 0, "metric for", diags) else { continue };
-            let stat = m.stat.as_ref().map(|e| (e, eval(e, world, host, diags)));
-            let stat_text = match &stat {
-                Some((_, Value::String(s))) => Some(s.clone()),
-                _ => None,
-            };
-            let percentile = stat_text
-                .as_deref()
-                .filter(|_| source == "http")
-                .and_then(|s| s.strip_prefix('p'))
-                .and_then(|n| n.parse::<f64>().ok())
-                .filter(|n| *n > 0.0 && *n <= 100.0);
-            let response_time = own.is_some_and(|m| m.response_time) && stat_text.as_deref() == Some("response_time");
-            let plain = match stat_text.as_deref() {
-                Some("success") => source == "http",
-                Some("error_rate") => from_switch(&source),
-                _ => false,
-            };
-            if let Some((e, _)) = stat.filter(|_| percentile.is_none() && !response_time && !plain) {
-                let timed: Vec<&str> = sources.iter().filter(|(_, m)| m.response_time).map(|(_, m)| m.name).collect();
-                let others: Vec<&str> = sources.iter().filter(|(_, m)| !m.response_time).map(|(_, m)| m.name).collect();
-                let mut switch_stats = Vec::new();
-                if !timed.is_empty() {
-                    switch_stats.push(format!(
-                        "\"error_rate\" (the default) or \"response_time\" for {} metrics",
-                        timed.join(" and ")
-                    ));
-                }
-                if !others.is_empty() {
-                    switch_stats.push(format!("\"error_rate\" for {} metrics", others.join(" and ")));
-                }
-                diags.push(Diagnostic::error(
-                    "Invalid metric stat",
-                    format!(
-                        "stat is \"success\" (the default) or a latency percentile such as \"p95\" for http metrics, {}; bounds of latencies are durations (max = 500ms).",
-                        switch_stats.join(", ")
-                    ),
+                    "Invalid rollout steps",
+                    "steps is a list of percentages, such as [5%, 25%, 50%, 100%].".to_string(),
                     e.span,
                 ));
-                continue;
+                None
             }
-            if compare && response_time {
-                diags.push(Diagnostic::error(
-                    "Invalid metric compare",
-                    "compare = \"stable\" compares error rates; it does not work with stat = \"response_time\"."
-                        .to_string(),
-                    m.span,
-                ));
-                continue;
-            }
-            // A URL or query may carry a secret (a token): kept, but never shown.
-            let mut sensitive = false;
-            let mut string = |e: &Option<landform_lang::syntax::Expr>, diags: &mut Vec<Diagnostic>| {
-                e.as_ref().and_then(|e| {
-                    let mut ev = Evaluator::new(host);
-                    let v = ev.eval(e, world.scope(&ModulePath::new()));
-                    diags.append(&mut ev.diags);
-                    let (v, secret) = v.unmark_deep();
-                    sensitive |= secret;
-                    match v {
-                        Value::String(s) if !s.is_empty() => Some(s),
-                        _ => None,
-                    }
-                })
-            };
-            let (url, query) = (string(&m.url, diags), string(&m.query, diags));
-            let needs = match source.as_str() {
-                "http" if url.is_none() => Some("url = \"http://…\" (the address to probe)"),
-                "prometheus" if url.is_none() || query.is_none() => {
-                    Some("url = \"http://prometheus:9090\" and query = \"…\" (an instant query)")
-                }
-                _ => None,
-            };
-            if let Some(needs) = needs {
-                diags.push(Diagnostic::error("Incomplete metric", format!("A {source} metric needs {needs}."), m.span));
-                continue;
-            }
-            let mut unit = None;
-            let mut bound = |e: &Option<landform_lang::syntax::Expr>, diags: &mut Vec<Diagnostic>| {
-                e.as_ref().map(|e| (e, eval(e, world, host, diags))).and_then(|(e, v)| {
-                    let f = match v {
-                        Value::Percent(p) => Some((p / 100.0, "percent")),
-                        Value::Duration(ms) => Some((ms as f64 / 1000.0, "duration")),
-                        Value::Number(n) => Some((n.to_f64(), "number")),
-                        _ => None,
-                    };
-                    if let Some((_, u)) = f {
-                        unit.get_or_insert(u.to_string());
-                    }
-                    let f = f.map(|(f, _)| f);
-                    if f.is_none() {
-                        diags.push(Diagnostic::error(
-                            "Invalid metric bound",
-                            "A bound is a percentage (max = 1%), a duration (max = 500ms) or a number.".to_string(),
-                            e.span,
-                        ));
-                    }
-                    f
-                })
-            };
-            let (max, min) = (bound(&m.max, diags), bound(&m.min, diags));
-            metrics.push(MetricSpec {
-                name: m.name.clone(),
-                source,
-                max,
-                min,
-                url,
-                query,
-                for_ms,
-                compare,
-                percentile,
-                response_time,
-                sensitive,
-                unit,
-            });
         }
-        let Some(progress_deadline_ms) = duration(ro.progress_deadline.as_ref(), 600_000, "progress_deadline", diags)
-        else {
-            continue;
-        };
-        let Some(rollback_window_ms) = duration(ro.rollback_window.as_ref(), 3_600_000, "rollback_window", diags)
-        else {
-            continue;
-        };
-        let consecutive_error_limit = match ro.consecutive_error_limit.as_ref().map(|e| eval(e, world, host, diags)) {
-            None => 4,
-            Some(Value::Unknown) if !exists => 4,
-            Some(Value::Number(n)) if n.to_i64().is_some_and(|i| (0..=i64::from(u32::MAX)).contains(&i)) => {
-                n.to_i64().unwrap_or(0) as u32
-            }
-            Some(_) => {
-                diags.push(Diagnostic::error(
-                    "Invalid consecutive_error_limit",
-                    "consecutive_error_limit is a whole number of measurement errors in a row a step tolerates."
-                        .to_string(),
-                    ro.consecutive_error_limit.as_ref().map_or(ro.span, |e| e.span),
-                ));
-                continue;
-            }
-        };
-        let gates: Vec<f64> = match ro.gates.as_ref().map(|e| (e, eval(e, world, host, diags))) {
-            None => Vec::new(),
-            Some((_, Value::Unknown)) if !exists => Vec::new(),
+    }
+
+    /// Steps that wait for `landform rollout promote`: each one of `steps`.
+    fn gates(&self, steps: &[f64], diags: &mut Vec<Diagnostic>) -> Option<Vec<f64>> {
+        let ro = self.ro;
+        match ro.gates.as_ref().map(|e| (e, self.eval(e, diags))) {
+            None => Some(Vec::new()),
+            Some((_, Value::Unknown)) if !self.exists => Some(Vec::new()),
             Some((e, Value::List(items))) => {
                 let f: Vec<Option<f64>> = items.iter().take(MAX_STEPS + 1).map(fraction).collect();
                 if f.len() > MAX_STEPS
@@ -913,9 +1098,9 @@ pub fn plan_rollouts(
                         ),
                         e.span,
                     ));
-                    continue;
+                    return None;
                 }
-                f.into_iter().flatten().collect()
+                Some(f.into_iter().flatten().collect())
             }
             Some((e, _)) => {
                 diags.push(Diagnostic::error(
@@ -923,181 +1108,262 @@ pub fn plan_rollouts(
                     "gates is a list of steps, such as [50%].".to_string(),
                     e.span,
                 ));
-                continue;
-            }
-        };
-        let Some(rec) = prior.get(&addr) else { continue };
-        let Some(from) = switch.weights(&rec.attributes) else {
-            diags.push(Diagnostic::error(
-                "Invalid rollout switch",
-                format!("{addr} has no weighted forward action to move traffic with: give it a forward block with a target_group block for each pool."),
-                ro.switch.span,
-            ));
-            continue;
-        };
-        // The switch no longer moves traffic between the pools the rollout
-        // ran on (edited by hand to a plain forward, say): drift the rollout
-        // does not own. It is stopped, and says how to take the switch back.
-        let ran_here = records
-            .get(&ro.name)
-            .and_then(|r| RolloutRecord::from_state(Some(r)))
-            .is_some_and(|rec| rec.stable == stable && rec.canary == canary && rec.switch == addr);
-        if (!from.contains_key(&stable) || !from.contains_key(&canary))
-            && (ran_here || (switch.lone_target_is_drift() && from.len() < 2))
-        {
-            let now = if from.is_empty() {
-                "moves traffic to no target group".to_string()
-            } else {
-                format!(
-                    "forwards to {}",
-                    from.iter().map(|(k, v)| format!("{} (weight {v})", pool(k))).collect::<Vec<_>>().join(", ")
-                )
-            };
-            diags.push(Diagnostic::warning(
-                "Rollout switch changed outside Landform",
-                format!(
-                    "{addr} was changed outside Landform: it {now}, not a weighted forward to {} and {}. rollout.{} is stopped and the switch is left as it is. `landform rollout abort {}` puts all traffic back on {} (a weighted forward to both pools again); or remove the rollout block to manage {addr} yourself.",
-                    pool(&stable),
-                    pool(&canary),
-                    ro.name,
-                    ro.name,
-                    pool(&stable)
-                ),
-                ro.switch.span,
-            ));
-            continue;
-        }
-        for s in [&stable, &canary] {
-            if !from.contains_key(s.as_str()) {
-                diags.push(Diagnostic::error(
-                    "Unknown rollout server",
-                    format!(
-                        "{addr} {} \"{s}\"; its weights are for: {}.",
-                        switch.lacks_target(),
-                        from.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                    if *s == stable { ro.stable.span } else { ro.canary.span },
-                ));
+                None
             }
         }
-        if !from.contains_key(&stable) || !from.contains_key(&canary) {
-            continue;
-        }
-        let record = RolloutRecord::from_state(records.get(&ro.name));
-        // The weights this run started from: a run under way keeps its own.
-        let baseline = match &record {
-            Some(rec)
-                if rec.canary == canary
-                    && rec.stable == stable
-                    && (rec.phase == "running" || rec.phase == "paused")
-                    && !rec.baseline.is_empty() =>
-            {
-                rec.baseline.clone()
-            }
-            _ => from.clone(),
-        };
-        let done = whole_share(&from, &canary);
-        if done >= 1.0 - 1e-9 {
-            continue; // already all on the canary
-        }
-        let release = fingerprint(&json!([
-            strategy,
-            stable,
-            canary,
-            steps,
-            pause_ms,
-            interval_ms,
-            failure_limit,
-            consecutive_error_limit,
-            metrics,
-            gates,
-            progress_deadline_ms
-        ]));
-        // Stopped (rolled back, aborted): it stays stopped for this release.
-        if let Some(rec) = record.as_ref().filter(|rec| {
-            STOPPED.contains(&rec.phase.as_str())
-                && (rec.release == release || (rec.release.is_empty() && rec.canary == canary && rec.stable == stable))
-        }) {
-            diags.push(Diagnostic::warning(
-                "Rollout stopped",
-                format!(
-                    "rollout.{} is stopped ({}{}): it is not run again for this release. A new release (a change to the rollout block: another canary, the pools swapped, new steps or analysis) runs it again, or `landform rollout retry {}` does for this one.",
-                    ro.name,
-                    rec.phase.replace('_', " "),
-                    rec.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default(),
-                    ro.name
-                ),
-                ro.span,
-            ));
-            continue;
-        }
-        let max_weight = switch.max_weight();
-        let to = weights_for(max_weight, &baseline, &stable, &canary, 1.0);
-        // Every step must be one the switch can take: a weight of at least 1
-        // for the canary, and for the rest before 100%, and different
-        // weights from the step before.
-        let mut unreachable = None;
-        let mut before = weights_for(max_weight, &baseline, &stable, &canary, 0.0);
-        for p in &steps {
-            let w = weights_for(max_weight, &baseline, &stable, &canary, *p);
-            let s = whole_share(&w, &canary);
-            if s <= 0.0 || (*p < 1.0 && s >= 1.0) || w == before {
-                unreachable = Some((*p, s));
-                break;
-            }
-            before = w;
-        }
-        if let Some((p, s)) = unreachable {
-            diags.push(Diagnostic::error(
-                "Unreachable rollout step",
-                format!(
-                    "The step {} gives {} {} of {addr}'s traffic with whole weights ({}): it would move nothing, or the same as the step before. The smallest step this switch can take is about {}.",
-                    pct(p),
-                    pool(&canary),
-                    pct(s),
-                    weights_for(max_weight, &baseline, &stable, &canary, p)
-                        .iter()
-                        .map(|(k, v)| format!("{} = {v}", pool(k)))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    pct(smallest_step(max_weight, &baseline, &stable, &canary))
-                ),
-                ro.steps.as_ref().map_or(ro.span, |e| e.span),
-            ));
-            continue;
-        }
-        let taken = |p: f64| whole_share(&weights_for(max_weight, &baseline, &stable, &canary, p), &canary);
-        let waiting = steps.iter().copied().find(|p| taken(*p) > done + 1e-9).filter(|next| {
-            gates.iter().any(|g| (g - next).abs() < 1e-9)
-                && !record
-                    .as_ref()
-                    .is_some_and(|rec| rec.canary == canary && rec.promoted.iter().any(|g| (g - next).abs() < 1e-9))
-        });
-        out.push(RolloutPlan {
-            name: ro.name.clone(),
-            switch: addr,
-            stable,
-            canary,
-            strategy,
-            from,
-            to,
-            steps,
-            pause_ms,
-            interval_ms,
-            failure_limit,
-            consecutive_error_limit,
-            metrics,
-            switch_type: r.type_name.clone(),
-            max_weight,
-            gates,
-            progress_deadline_ms,
-            rollback_window_ms,
-            waiting,
-            baseline,
-            release,
-        });
     }
-    out
+
+    /// A duration setting in milliseconds, `default` when it is not given.
+    fn duration(
+        &self,
+        e: Option<&landform_lang::syntax::Expr>,
+        default: u64,
+        what: &str,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<u64> {
+        match e.map(|e| (e, self.eval(e, diags))) {
+            None => Some(default),
+            Some((_, Value::Unknown)) if !self.exists => Some(default),
+            Some((_, Value::Duration(ms))) => Some(ms),
+            Some((e, _)) => {
+                diags.push(Diagnostic::error(
+                    format!("Invalid rollout {what}"),
+                    format!("{what} is a duration, such as 30s."),
+                    e.span,
+                ));
+                None
+            }
+        }
+    }
+
+    /// A count setting (a `u32`), `default` when it is not given.
+    fn whole_number(
+        &self,
+        e: Option<&landform_lang::syntax::Expr>,
+        default: u32,
+        summary: &str,
+        detail: &str,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<u32> {
+        match e.map(|e| self.eval(e, diags)) {
+            None => Some(default),
+            Some(Value::Unknown) if !self.exists => Some(default),
+            Some(Value::Number(n)) if n.to_i64().is_some_and(|i| (0..=i64::from(u32::MAX)).contains(&i)) => {
+                Some(n.to_i64().unwrap_or(0) as u32)
+            }
+            Some(_) => {
+                diags.push(Diagnostic::error(summary, detail.to_string(), e.map_or(self.ro.span, |e| e.span)));
+                None
+            }
+        }
+    }
+
+    /// One metric of the analysis, checked: `None` (said in `diags`) when it is invalid.
+    fn metric(&self, m: &Metric, diags: &mut Vec<Diagnostic>) -> Option<MetricSpec> {
+        let source = self.metric_source(m, diags)?;
+        let own = self.switch.metric_source().filter(|m| m.name == source);
+        let compare = self.compare(m, &source, diags)?;
+        let for_ms = self.duration(m.for_.as_ref(), 0, "metric for", diags)?;
+        let stat = self.stat(m, &source, own.is_some_and(|m| m.response_time), diags)?;
+        if compare && stat.response_time {
+            diags.push(Diagnostic::error(
+                "Invalid metric compare",
+                "compare = \"stable\" compares error rates; it does not work with stat = \"response_time\"."
+                    .to_string(),
+                m.span,
+            ));
+            return None;
+        }
+        let endpoint = self.endpoint(m, &source, diags)?;
+        let mut unit = None;
+        let (max, min) = (self.bound(&m.max, &mut unit, diags), self.bound(&m.min, &mut unit, diags));
+        Some(MetricSpec {
+            name: m.name.clone(),
+            source,
+            max,
+            min,
+            url: endpoint.url,
+            query: endpoint.query,
+            for_ms,
+            compare,
+            percentile: stat.percentile,
+            response_time: stat.response_time,
+            sensitive: endpoint.sensitive,
+            unit,
+        })
+    }
+
+    /// A metric's source: one the CLI measures, or one of this switch's kind.
+    fn metric_source(&self, m: &Metric, diags: &mut Vec<Diagnostic>) -> Option<String> {
+        let sources = self.sources;
+        let known = |s: &str| sources.iter().any(|(_, m)| m.name == s) || OWN_SOURCES.iter().any(|(k, _)| *k == s);
+        let source = match m.source.as_ref().map(|e| self.eval(e, diags)) {
+            Some(Value::String(s)) if known(&s) => s,
+            _ => {
+                diags.push(Diagnostic::error(
+                    "Invalid metric source",
+                    format!(
+                        "source is one of: {}.",
+                        sources
+                            .iter()
+                            .map(|(_, m)| (m.name, m.description))
+                            .chain(OWN_SOURCES.iter().copied())
+                            .map(|(k, what)| format!("\"{k}\" ({what})"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    m.source.as_ref().map_or(m.span, |e| e.span),
+                ));
+                return None;
+            }
+        };
+        // A source of a switch's statistics reads them from switches of its kind only.
+        let own = self.switch.metric_source().filter(|m| m.name == source);
+        let wrong = if from_switch(&source) && own.is_none() {
+            sources.iter().find(|(_, m)| m.name == source).map(|(t, _)| *t)
+        } else {
+            None
+        };
+        if let Some(t) = wrong {
+            diags.push(Diagnostic::error(
+                "Invalid metric source",
+                format!(
+                    "A {source} metric reads the statistics of a {t} switch; this rollout's switch is {}.",
+                    self.addr
+                ),
+                m.source.as_ref().map_or(m.span, |e| e.span),
+            ));
+            return None;
+        }
+        Some(source)
+    }
+
+    /// `compare = "stable"`, for a metric the switch measures for both pools.
+    fn compare(&self, m: &Metric, source: &str, diags: &mut Vec<Diagnostic>) -> Option<bool> {
+        match m.compare.as_ref().map(|e| (e, self.eval(e, diags))) {
+            None => Some(false),
+            Some((_, Value::String(s))) if s == "stable" && from_switch(source) => Some(true),
+            Some((e, _)) => {
+                diags.push(Diagnostic::error(
+                    "Invalid metric compare",
+                    format!(
+                        "compare = \"stable\" compares the canary with the stable pool; it works for metrics the switch measures for both ({}).",
+                        self.sources.iter().map(|(_, m)| m.name).collect::<Vec<_>>().join(", ")
+                    ),
+                    e.span,
+                ));
+                None
+            }
+        }
+    }
+
+    /// A metric's `stat`, for its source; `timed` says whether the switch measures response times.
+    fn stat(&self, m: &Metric, source: &str, timed: bool, diags: &mut Vec<Diagnostic>) -> Option<Stat> {
+        let stat = m.stat.as_ref().map(|e| (e, self.eval(e, diags)));
+        let stat_text = match &stat {
+            Some((_, Value::String(s))) => Some(s.clone()),
+            _ => None,
+        };
+        let percentile = stat_text
+            .as_deref()
+            .filter(|_| source == "http")
+            .and_then(|s| s.strip_prefix('p'))
+            .and_then(|n| n.parse::<f64>().ok())
+            .filter(|n| *n > 0.0 && *n <= 100.0);
+        let response_time = timed && stat_text.as_deref() == Some("response_time");
+        let plain = match stat_text.as_deref() {
+            Some("success") => source == "http",
+            Some("error_rate") => from_switch(source),
+            _ => false,
+        };
+        if let Some((e, _)) = stat.filter(|_| percentile.is_none() && !response_time && !plain) {
+            self.invalid_stat(e, diags);
+            return None;
+        }
+        Some(Stat { percentile, response_time })
+    }
+
+    fn invalid_stat(&self, e: &landform_lang::syntax::Expr, diags: &mut Vec<Diagnostic>) {
+        let sources = self.sources;
+        let timed: Vec<&str> = sources.iter().filter(|(_, m)| m.response_time).map(|(_, m)| m.name).collect();
+        let others: Vec<&str> = sources.iter().filter(|(_, m)| !m.response_time).map(|(_, m)| m.name).collect();
+        let mut switch_stats = Vec::new();
+        if !timed.is_empty() {
+            switch_stats
+                .push(format!("\"error_rate\" (the default) or \"response_time\" for {} metrics", timed.join(" and ")));
+        }
+        if !others.is_empty() {
+            switch_stats.push(format!("\"error_rate\" for {} metrics", others.join(" and ")));
+        }
+        diags.push(Diagnostic::error(
+            "Invalid metric stat",
+            format!(
+                "stat is \"success\" (the default) or a latency percentile such as \"p95\" for http metrics, {}; bounds of latencies are durations (max = 500ms).",
+                switch_stats.join(", ")
+            ),
+            e.span,
+        ));
+    }
+
+    /// A metric's url and query, those its source needs given. A URL or query
+    /// may carry a secret (a token): kept, but never shown.
+    fn endpoint(&self, m: &Metric, source: &str, diags: &mut Vec<Diagnostic>) -> Option<Endpoint> {
+        let mut sensitive = false;
+        let mut string = |e: &Option<landform_lang::syntax::Expr>, diags: &mut Vec<Diagnostic>| {
+            e.as_ref().and_then(|e| {
+                let mut ev = Evaluator::new(self.host);
+                let v = ev.eval(e, self.world.scope(&ModulePath::new()));
+                diags.append(&mut ev.diags);
+                let (v, secret) = v.unmark_deep();
+                sensitive |= secret;
+                match v {
+                    Value::String(s) if !s.is_empty() => Some(s),
+                    _ => None,
+                }
+            })
+        };
+        let (url, query) = (string(&m.url, diags), string(&m.query, diags));
+        let needs = match source {
+            "http" if url.is_none() => Some("url = \"http://…\" (the address to probe)"),
+            "prometheus" if url.is_none() || query.is_none() => {
+                Some("url = \"http://prometheus:9090\" and query = \"…\" (an instant query)")
+            }
+            _ => None,
+        };
+        if let Some(needs) = needs {
+            diags.push(Diagnostic::error("Incomplete metric", format!("A {source} metric needs {needs}."), m.span));
+            return None;
+        }
+        Some(Endpoint { url, query, sensitive })
+    }
+
+    /// A metric's bound in its unit; `unit` takes how the first bound given was written.
+    fn bound(
+        &self,
+        e: &Option<landform_lang::syntax::Expr>,
+        unit: &mut Option<String>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<f64> {
+        let (e, v) = e.as_ref().map(|e| (e, self.eval(e, diags)))?;
+        let f = match v {
+            Value::Percent(p) => Some((p / 100.0, "percent")),
+            Value::Duration(ms) => Some((ms as f64 / 1000.0, "duration")),
+            Value::Number(n) => Some((n.to_f64(), "number")),
+            _ => None,
+        };
+        if let Some((_, u)) = f {
+            unit.get_or_insert(u.to_string());
+        }
+        let f = f.map(|(f, _)| f);
+        if f.is_none() {
+            diags.push(Diagnostic::error(
+                "Invalid metric bound",
+                "A bound is a percentage (max = 1%), a duration (max = 500ms) or a number.".to_string(),
+                e.span,
+            ));
+        }
+        f
+    }
 }
 
 /// A short, stable fingerprint of a value (FNV-1a over its JSON).
