@@ -110,6 +110,27 @@ const ABORT_POLL: Duration = Duration::from_millis(200);
 /// How long a rollback is retried while the switch cannot be reached.
 const ROLL_BACK_FOR: Duration = Duration::from_secs(300);
 
+/// One rollout being run: its plan (with the switch's `max_weight`), the
+/// switch's provider, the switch's record as last committed, and the
+/// rollout's own record.
+struct Run {
+    r: RolloutPlan,
+    /// `rollout.NAME`, as messages name it.
+    addr: String,
+    provider: Arc<dyn Provider>,
+    current: ResourceRecord,
+    rec: RolloutRecord,
+    /// The canary's share when the run started (or resumed).
+    done: f64,
+}
+
+impl Run {
+    /// The switch's weights as last committed.
+    fn weights(&self) -> Weights {
+        read_weights(self.provider.as_ref(), &self.current.type_name, &self.current.attributes).unwrap_or_default()
+    }
+}
+
 impl Runner<'_, '_> {
     fn abort_requested(&self, name: &str, run_started: &str) -> bool {
         self.ctx.abort_requested.as_ref().is_some_and(|f| f(name, run_started))
@@ -198,27 +219,95 @@ impl Runner<'_, '_> {
         state: &mut HashMap<String, ResourceRecord>,
         report: &mut ApplyReport,
     ) {
-        let addr = format!("rollout.{}", r.name);
         crate::rollout::remember_secrets(r);
-        let Some(mut current) = state.get(&r.switch).cloned() else {
-            report.errors.push((addr, format!("its switch {} is not in the state", r.switch)));
+        let Some(mut run) = self.begin(r, state, report) else { return };
+        if !self.reanalyse_resumed(&mut run, state, report).await {
             return;
+        }
+        // The steps ahead: those whose weights give the canary more than it has.
+        let steps: Vec<(usize, f64)> = run
+            .r
+            .steps
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(_, p)| share(&run.r, &weights_at(&run.r, *p)) > run.done + 1e-9)
+            .collect();
+        for (i, p) in steps {
+            if !self.take_step(&mut run, i, p, state, report).await {
+                return;
+            }
+        }
+        if self.stopping() {
+            report.interrupted = true;
+            return;
+        }
+        self.complete(&mut run, report);
+    }
+
+    /// The run of `r` on its switch: the one the state records, gone on
+    /// with, or a new one. Recorded before any weight moves: a run killed
+    /// between a weight change and its commit resumes with the weights it
+    /// started from. `None` when it cannot run (said in `report`).
+    fn begin(
+        &mut self,
+        r: &RolloutPlan,
+        state: &HashMap<String, ResourceRecord>,
+        report: &mut ApplyReport,
+    ) -> Option<Run> {
+        let addr = format!("rollout.{}", r.name);
+        let Some(current) = state.get(&r.switch).cloned() else {
+            report.errors.push((addr, format!("its switch {} is not in the state", r.switch)));
+            return None;
         };
         let Some((provider, _)) = self.ctx.providers.for_record(&current.provider, false, &current.type_name) else {
             report.errors.push((addr, format!("no provider for {}", r.switch)));
-            return;
+            return None;
         };
         let provider = provider.clone();
         let Some(max_weight) = provider.switch(&current.type_name).map(|s| s.max_weight()) else {
             report.errors.push((addr, format!("{} is not a traffic switch its provider knows", r.switch)));
-            return;
+            return None;
         };
         // The switch's provider says how fine its weights are (a plan saved
         // before plans carried it says nothing).
-        let r = &RolloutPlan { max_weight, ..r.clone() };
-        let weights =
-            |rec: &ResourceRecord| read_weights(provider.as_ref(), &rec.type_name, &rec.attributes).unwrap_or_default();
-        let done = share(r, &weights(&current));
+        let r = RolloutPlan { max_weight, ..r.clone() };
+        let weights = read_weights(provider.as_ref(), &current.type_name, &current.attributes).unwrap_or_default();
+        let done = share(&r, &weights);
+        let (rec, isolated) = self.run_record(&r, weights);
+        let mut run = Run { r, addr, provider, current, rec, done };
+        // What an earlier abort or rollback cut off takes traffic again.
+        if !isolated.is_empty() {
+            let failed = crate::rollout::restore_isolated(run.provider.as_ref(), &run.current, &isolated);
+            for (target, e) in &failed {
+                self.progress.event(Event::Message(format!(
+                    "{}: {} is still cut off from traffic since the last rollback: {e}",
+                    run.addr,
+                    pool(target)
+                )));
+            }
+            run.rec.isolated = failed.into_iter().map(|(t, _)| t).collect();
+        }
+        let started_event = if done > 1e-9 { "resumed" } else { "started" };
+        if done > 1e-9 {
+            self.progress.event(Event::Message(format!(
+                "{}: resuming at {} on {} (a step already taken is not taken again)",
+                run.addr,
+                pct(done),
+                pool(&run.r.canary)
+            )));
+        }
+        if !self.commit(vec![self.record_change(&run.r.name, &run.rec)], report) {
+            return None;
+        }
+        self.tell(&run.r, started_event, &run.rec);
+        Some(run)
+    }
+
+    /// The record of the run of `r` from the switch's `weights`: the run the
+    /// state records when it is under way for these pools, else a new one;
+    /// with the targets an earlier abort or rollback cut off from traffic.
+    fn run_record(&self, r: &RolloutPlan, weights: Weights) -> (RolloutRecord, Vec<String>) {
         let now = landform_state::now_rfc3339();
         // Go on with the run the state records, or start a new one.
         let recorded = RolloutRecord::from_state(self.ctx.state.rollouts.get(&r.name));
@@ -239,177 +328,218 @@ impl Runner<'_, '_> {
             rec.baseline = r.baseline.clone();
         }
         rec.release = r.release.clone();
-        rec.weights = weights(&current);
+        rec.weights = weights;
         rec.phase = "running".into();
         rec.waiting = None;
         rec.reason = None;
         rec.updated = now;
-        // What an earlier abort or rollback cut off takes traffic again.
-        if !isolated.is_empty() {
-            let failed = crate::rollout::restore_isolated(provider.as_ref(), &current, &isolated);
-            for (target, e) in &failed {
-                self.progress.event(Event::Message(format!(
-                    "{addr}: {} is still cut off from traffic since the last rollback: {e}",
-                    pool(target)
-                )));
-            }
-            rec.isolated = failed.into_iter().map(|(t, _)| t).collect();
-        }
-        let started_event = if done > 1e-9 { "resumed" } else { "started" };
-        if done > 1e-9 {
-            self.progress.event(Event::Message(format!(
-                "{addr}: resuming at {} on {} (a step already taken is not taken again)",
-                pct(done),
-                pool(&r.canary)
-            )));
-        }
-        // Recorded before any weight moves: a run killed between a weight
-        // change and its commit resumes with the weights it started from.
-        if !self.commit(vec![self.record_change(&r.name, &rec)], report) {
-            return;
-        }
-        self.tell(r, started_event, &rec);
-        // Resumed at a step a killed apply committed: its analysis may never
-        // have run (or not to the end), so it is analysed again before any
-        // step ahead is taken.
-        if done > 1e-9 && done < 1.0 - 1e-9 {
+        (rec, isolated)
+    }
+
+    /// Resumed at a step a killed apply committed: its analysis may never
+    /// have run (or not to the end), so it is analysed again before any
+    /// step ahead is taken. Whether the run goes on.
+    async fn reanalyse_resumed(
+        &mut self,
+        run: &mut Run,
+        state: &mut HashMap<String, ResourceRecord>,
+        report: &mut ApplyReport,
+    ) -> bool {
+        if run.done > 1e-9 && run.done < 1.0 - 1e-9 {
             self.progress
-                .event(Event::Message(format!("{addr}: analysing the step it resumes at again before going on")));
-            let phase = if r.strategy == "blue_green" { Phase::AfterSwitch } else { Phase::Step };
-            let result = self.analyse(r, &provider, &current, std::time::Instant::now(), phase, &mut rec).await;
+                .event(Event::Message(format!("{}: analysing the step it resumes at again before going on", run.addr)));
+            let phase = if run.r.strategy == "blue_green" { Phase::AfterSwitch } else { Phase::Step };
+            let result =
+                self.analyse(&run.r, &run.provider, &run.current, std::time::Instant::now(), phase, &mut run.rec).await;
             if self.stopping() {
                 report.interrupted = true;
-                return;
+                return false;
             }
             if let Err(why) = result {
-                self.roll_back(r, &mut rec, &provider, &mut current, state, report, &why).await;
-                return;
+                self.roll_back(run, state, report, &why).await;
+                return false;
             }
         }
-        // The steps ahead: those whose weights give the canary more than it has.
-        let steps: Vec<(usize, f64)> =
-            r.steps.iter().copied().enumerate().filter(|(_, p)| share(r, &weights_at(r, *p)) > done + 1e-9).collect();
-        for (i, p) in steps {
-            if self.stopping() {
-                report.interrupted = true;
-                return;
-            }
-            if self.abort_requested(&r.name, &rec.started) {
-                self.abort(r, &mut rec, &provider, &mut current, state, report).await;
-                return;
-            }
-            // A gate: a person decides.
-            let gated = r.gates.iter().any(|g| (g - p).abs() < 1e-9);
-            if gated && !rec.promoted.iter().any(|g| (g - p).abs() < 1e-9) {
-                rec.phase = "paused".into();
-                rec.waiting = Some(p);
-                rec.updated = landform_state::now_rfc3339();
-                if !self.commit(vec![self.record_change(&r.name, &rec)], report) {
-                    return;
-                }
-                self.progress.event(Event::Message(format!(
-                    "{addr}: paused before {} on {}: run `landform rollout promote {}` to go on, or `landform rollout abort {}`",
-                    pct(p),
-                    pool(&r.canary),
-                    r.name,
-                    r.name
-                )));
-                self.tell(r, "paused", &rec);
-                report.rollouts.push(format!(
-                    "rollout.{} paused before {} (landform rollout promote {})",
-                    r.name,
-                    pct(p),
-                    r.name
-                ));
-                return;
-            }
-            // Traffic moves only to a pool that can take it.
-            if let Err(why) = self.healthy(r, &provider, &current).await {
-                if share(r, &weights(&current)) > 1e-9 {
-                    // It has traffic already: that goes back to the stable pool.
-                    self.roll_back(r, &mut rec, &provider, &mut current, state, report, &why).await;
-                    return;
-                }
-                // No traffic moved: not a verdict on the release; the next apply tries again.
-                let why = format!("{why}; the weights are left as they were");
-                self.fail(r, &mut rec, &why, report);
-                rec.phase = "blocked".into();
-                let change = self.record_change(&r.name, &rec);
-                self.commit(vec![change], report);
-                self.progress.event(Event::Message(format!("{addr}: {why}")));
-                return;
-            }
-            // blue_green: the idle pool passes its checks before any traffic moves.
-            if r.strategy == "blue_green" && r.metrics.iter().any(|m| !from_switch(&m.source)) {
-                self.progress.event(Event::Message(format!(
-                    "{addr}: analysing {} through its own address before the switch",
-                    pool(&r.canary)
-                )));
-                if let Err(why) =
-                    self.analyse(r, &provider, &current, std::time::Instant::now(), Phase::Idle, &mut rec).await
-                {
-                    let why = format!("{why}; traffic never moved: all of it is on {}", pool(&r.stable));
-                    self.fail(r, &mut rec, &why, report);
-                    return;
-                }
-                if self.stopping() {
-                    report.interrupted = true;
-                    return;
-                }
-            }
-            let started = std::time::Instant::now();
-            let failure = match self.set_weights(&provider, &current, weights_at(r, p)).await {
-                Ok(now) => {
-                    current.attributes = now;
-                    rec.step = i + 1;
-                    rec.weights = weights(&current);
-                    rec.updated = landform_state::now_rfc3339();
-                    let changes = vec![Change::Put(Box::new(current.clone())), self.record_change(&r.name, &rec)];
-                    if !self.commit(changes, report) {
-                        return;
-                    }
-                    state.insert(current.addr.clone(), current.clone());
-                    // Each server's true share of the switch, the canary first.
-                    let now = weights(&current);
-                    let mut names: Vec<&String> = vec![&r.canary, &r.stable];
-                    names.extend(now.keys().filter(|k| **k != r.canary && **k != r.stable));
-                    let shares: Vec<String> = names
-                        .iter()
-                        .map(|k| format!("{} {}", pool(k), pct(crate::rollout::whole_share(&now, k))))
-                        .collect();
-                    self.progress.event(Event::Message(format!(
-                        "{addr}: step {}/{}: {}",
-                        i + 1,
-                        r.steps.len(),
-                        shares.join(", ")
-                    )));
-                    self.tell(r, "step", &rec);
-                    let phase = if r.strategy == "blue_green" { Phase::AfterSwitch } else { Phase::Step };
-                    self.analyse(r, &provider, &current, started, phase, &mut rec).await.err()
-                }
-                Err(e) => Some(format!("setting the weights failed: {e}")),
-            };
-            if let Some(why) = failure {
-                self.roll_back(r, &mut rec, &provider, &mut current, state, report, &why).await;
-                return;
-            }
-        }
+        true
+    }
+
+    /// The step to `p` (the `i`th): unless the apply stops, a person aborts,
+    /// a gate waits or the canary is not healthy, its weights set, committed
+    /// and analysed; a failure rolls back. Whether the run goes on.
+    async fn take_step(
+        &mut self,
+        run: &mut Run,
+        i: usize,
+        p: f64,
+        state: &mut HashMap<String, ResourceRecord>,
+        report: &mut ApplyReport,
+    ) -> bool {
         if self.stopping() {
             report.interrupted = true;
+            return false;
+        }
+        if self.abort_requested(&run.r.name, &run.rec.started) {
+            self.abort(run, state, report).await;
+            return false;
+        }
+        // A gate: a person decides.
+        let gated = run.r.gates.iter().any(|g| (g - p).abs() < 1e-9);
+        if gated && !run.rec.promoted.iter().any(|g| (g - p).abs() < 1e-9) {
+            self.pause_at_gate(run, p, report);
+            return false;
+        }
+        // Traffic moves only to a pool that can take it.
+        if let Err(why) = self.healthy(&run.r, &run.provider, &run.current).await {
+            self.unhealthy(run, why, state, report).await;
+            return false;
+        }
+        if !self.analyse_idle(run, report).await {
+            return false;
+        }
+        let started = std::time::Instant::now();
+        let failure = match self.set_weights(&run.provider, &run.current, weights_at(&run.r, p)).await {
+            Ok(now) => {
+                if !self.commit_step(run, i, now, state, report) {
+                    return false;
+                }
+                let phase = if run.r.strategy == "blue_green" { Phase::AfterSwitch } else { Phase::Step };
+                self.analyse(&run.r, &run.provider, &run.current, started, phase, &mut run.rec).await.err()
+            }
+            Err(e) => Some(format!("setting the weights failed: {e}")),
+        };
+        if let Some(why) = failure {
+            self.roll_back(run, state, report, &why).await;
+            return false;
+        }
+        true
+    }
+
+    /// A gate before the step to `p`: the run pauses, recorded, until a person promotes it.
+    fn pause_at_gate(&mut self, run: &mut Run, p: f64, report: &mut ApplyReport) {
+        let (r, addr) = (&run.r, &run.addr);
+        run.rec.phase = "paused".into();
+        run.rec.waiting = Some(p);
+        run.rec.updated = landform_state::now_rfc3339();
+        if !self.commit(vec![self.record_change(&r.name, &run.rec)], report) {
             return;
         }
+        self.progress.event(Event::Message(format!(
+            "{addr}: paused before {} on {}: run `landform rollout promote {}` to go on, or `landform rollout abort {}`",
+            pct(p),
+            pool(&r.canary),
+            r.name,
+            r.name
+        )));
+        self.tell(r, "paused", &run.rec);
+        report.rollouts.push(format!(
+            "rollout.{} paused before {} (landform rollout promote {})",
+            r.name,
+            pct(p),
+            r.name
+        ));
+    }
+
+    /// The canary is not healthy (`why`): traffic it has already goes back
+    /// to the stable pool; with none moved, the run is blocked.
+    async fn unhealthy(
+        &mut self,
+        run: &mut Run,
+        why: String,
+        state: &mut HashMap<String, ResourceRecord>,
+        report: &mut ApplyReport,
+    ) {
+        if share(&run.r, &run.weights()) > 1e-9 {
+            // It has traffic already: that goes back to the stable pool.
+            self.roll_back(run, state, report, &why).await;
+            return;
+        }
+        // No traffic moved: not a verdict on the release; the next apply tries again.
+        let why = format!("{why}; the weights are left as they were");
+        self.fail(&run.r, &mut run.rec, &why, report);
+        run.rec.phase = "blocked".into();
+        let change = self.record_change(&run.r.name, &run.rec);
+        self.commit(vec![change], report);
+        self.progress.event(Event::Message(format!("{}: {why}", run.addr)));
+    }
+
+    /// blue_green: the idle pool passes its checks before any traffic
+    /// moves. Whether the run goes on.
+    async fn analyse_idle(&mut self, run: &mut Run, report: &mut ApplyReport) -> bool {
+        let r = &run.r;
+        if r.strategy == "blue_green" && r.metrics.iter().any(|m| !from_switch(&m.source)) {
+            self.progress.event(Event::Message(format!(
+                "{}: analysing {} through its own address before the switch",
+                run.addr,
+                pool(&r.canary)
+            )));
+            if let Err(why) =
+                self.analyse(r, &run.provider, &run.current, std::time::Instant::now(), Phase::Idle, &mut run.rec).await
+            {
+                let why = format!("{why}; traffic never moved: all of it is on {}", pool(&r.stable));
+                self.fail(r, &mut run.rec, &why, report);
+                return false;
+            }
+            if self.stopping() {
+                report.interrupted = true;
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The switch's attributes `now`, with the `i`th step's weights set:
+    /// committed with the rollout's record, and told. Whether they were committed.
+    fn commit_step(
+        &mut self,
+        run: &mut Run,
+        i: usize,
+        now: Weights,
+        state: &mut HashMap<String, ResourceRecord>,
+        report: &mut ApplyReport,
+    ) -> bool {
+        run.current.attributes = now;
+        run.rec.step = i + 1;
+        run.rec.weights = run.weights();
+        run.rec.updated = landform_state::now_rfc3339();
+        let changes = vec![Change::Put(Box::new(run.current.clone())), self.record_change(&run.r.name, &run.rec)];
+        if !self.commit(changes, report) {
+            return false;
+        }
+        state.insert(run.current.addr.clone(), run.current.clone());
+        // Each server's true share of the switch, the canary first.
+        let (r, now) = (&run.r, run.weights());
+        let mut names: Vec<&String> = vec![&r.canary, &r.stable];
+        names.extend(now.keys().filter(|k| **k != r.canary && **k != r.stable));
+        let shares: Vec<String> =
+            names.iter().map(|k| format!("{} {}", pool(k), pct(crate::rollout::whole_share(&now, k)))).collect();
+        self.progress.event(Event::Message(format!(
+            "{}: step {}/{}: {}",
+            run.addr,
+            i + 1,
+            r.steps.len(),
+            shares.join(", ")
+        )));
+        self.tell(r, "step", &run.rec);
+        true
+    }
+
+    /// Every step taken and analysed: all traffic on the canary, recorded,
+    /// with the window in which `rollout rollback` switches back.
+    fn complete(&mut self, run: &mut Run, report: &mut ApplyReport) {
+        let (r, rec) = (&run.r, &mut run.rec);
         rec.phase = "complete".into();
         rec.updated = landform_state::now_rfc3339();
         rec.rollback_until = Some(crate::rollout::now_secs() + r.rollback_window_ms / 1000);
-        self.commit(vec![self.record_change(&r.name, &rec)], report);
+        self.commit(vec![self.record_change(&r.name, rec)], report);
         self.progress.event(Event::Message(format!(
-            "{addr}: complete: all traffic on {}; {} is kept as it is: `landform rollout rollback {}` switches back within {}",
+            "{}: complete: all traffic on {}; {} is kept as it is: `landform rollout rollback {}` switches back within {}",
+            run.addr,
             pool(&r.canary),
             pool(&r.stable),
             r.name,
             landform_lang::value::format_duration(r.rollback_window_ms)
         )));
-        self.tell(r, "complete", &rec);
+        self.tell(r, "complete", rec);
         report.rollouts.push(format!("rollout.{} complete: all traffic on {}", r.name, pool(&r.canary)));
     }
 
@@ -426,25 +556,15 @@ impl Runner<'_, '_> {
 
     /// A person aborted from another process before a step: all traffic back
     /// on the stable pool (when any moved), recorded.
-    async fn abort(
-        &mut self,
-        r: &RolloutPlan,
-        rec: &mut RolloutRecord,
-        provider: &Arc<dyn Provider>,
-        current: &mut ResourceRecord,
-        state: &mut HashMap<String, ResourceRecord>,
-        report: &mut ApplyReport,
-    ) {
-        let moved =
-            share(r, &read_weights(provider.as_ref(), &current.type_name, &current.attributes).unwrap_or_default())
-                > 1e-9;
+    async fn abort(&mut self, run: &mut Run, state: &mut HashMap<String, ResourceRecord>, report: &mut ApplyReport) {
+        let moved = share(&run.r, &run.weights()) > 1e-9;
         if moved {
-            self.roll_back(r, rec, provider, current, state, report, ABORTED).await;
+            self.roll_back(run, state, report, ABORTED).await;
             return;
         }
-        let restored = format!("all traffic is on {} as it was", pool(&r.stable));
-        self.progress.event(Event::Message(format!("rollout.{}: {ABORTED}; {restored}", r.name)));
-        self.fail(r, rec, &format!("{ABORTED}; {restored}"), report);
+        let restored = format!("all traffic is on {} as it was", pool(&run.r.stable));
+        self.progress.event(Event::Message(format!("rollout.{}: {ABORTED}; {restored}", run.r.name)));
+        self.fail(&run.r, &mut run.rec, &format!("{ABORTED}; {restored}"), report);
     }
 
     /// All traffic back on the weights the run started from, at once, and
@@ -453,17 +573,15 @@ impl Runner<'_, '_> {
     /// them. Recorded as it ends: `rolled_back` (or `aborted`) once the
     /// weights read back, else `rollback_failed` with the weights last known,
     /// which no apply goes on from.
-    #[allow(clippy::too_many_arguments)]
     async fn roll_back(
         &mut self,
-        r: &RolloutPlan,
-        rec: &mut RolloutRecord,
-        provider: &Arc<dyn Provider>,
-        current: &mut ResourceRecord,
+        run: &mut Run,
         state: &mut HashMap<String, ResourceRecord>,
         report: &mut ApplyReport,
         why: &str,
     ) {
+        let Run { r, provider, current, rec, .. } = run;
+        let (r, provider): (&RolloutPlan, &Arc<dyn Provider>) = (r, provider);
         let addr = format!("rollout.{}", r.name);
         let began = std::time::Instant::now();
         let mut wait = Duration::from_secs(1);
