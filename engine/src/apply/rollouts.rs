@@ -101,6 +101,73 @@ enum Phase {
     AfterSwitch,
 }
 
+/// One step's analysis under way: the metrics it judges, and what each showed so far.
+struct Analysis<'a> {
+    r: &'a RolloutPlan,
+    provider: &'a Arc<dyn Provider>,
+    switch: &'a ResourceRecord,
+    phase: Phase,
+    /// `rollout.NAME`, as messages name it.
+    addr: String,
+    metrics: Vec<&'a crate::rollout::MetricSpec>,
+    /// Whether a metric reads the switch's counters.
+    counted: bool,
+    /// Whether a metric compares the canary with the stable pool.
+    compared: bool,
+    /// The canary's and the stable pool's counters at the last sample.
+    last: Option<landform_provider::Sample>,
+    last_stable: Option<landform_provider::Sample>,
+    errors_in_row: u32,
+    /// How many conclusive samples each metric had.
+    conclusive: Vec<u32>,
+    /// Whether each metric's last conclusive sample was within its bounds.
+    passing: Vec<bool>,
+    /// Since when each metric is out of bounds, while its `for` window judges it.
+    breach: Vec<Option<std::time::Instant>>,
+    /// The error rates of the intervals with traffic on both pools.
+    canary_series: Vec<f64>,
+    stable_series: Vec<f64>,
+    /// When the step's pause is over.
+    end: std::time::Instant,
+    /// When the step fails unless every metric has passed.
+    deadline: std::time::Instant,
+    told_waiting: bool,
+}
+
+impl Analysis<'_> {
+    /// Why the step failed at its progress deadline: a metric without a passing sample.
+    fn inconclusive(&self) -> String {
+        let r = self.r;
+        let i = self.passing.iter().position(|p| !*p).unwrap_or(0);
+        let m = self.metrics[i];
+        let why = match m.source.as_str() {
+            _ if self.conclusive[i] > 0 => "its last sample did not pass and no passing sample came".to_string(),
+            _ if m.response_time => format!("{} answered too few requests to tell its response time", pool(&r.canary)),
+            source if from_switch(source) => format!("{} received no requests", pool(&r.canary)),
+            "prometheus" => format!("the query {} returned no data", m.shown_query()),
+            _ => "no probe got an answer".to_string(),
+        };
+        format!(
+            "analysis inconclusive: metric {}: {why} within the progress deadline of {}, and a metric without data never passes",
+            m.name,
+            landform_lang::value::format_duration(r.progress_deadline_ms)
+        )
+    }
+}
+
+/// What one interval of an analysis measured.
+#[derive(Default)]
+struct Interval {
+    /// The error rates over the interval, from the switch's counters.
+    rate: Option<(f64, u64)>,
+    /// The interval's mean response time, as bounds (seconds).
+    response: Option<(f64, f64, f64)>,
+    /// What each metric showed, for the live line.
+    live: Vec<String>,
+    /// The interval's (last) measurement error.
+    errored: Option<String>,
+}
+
 /// Why a rollout stops when a person aborts it from another process.
 const ABORTED: &str = "aborted by `landform rollout abort`";
 
@@ -715,21 +782,33 @@ impl Runner<'_, '_> {
             }
             return Ok(());
         }
-        let addr = format!("rollout.{}", r.name);
         let interval = Duration::from_millis(r.interval_ms.max(100));
         let counted = metrics.iter().any(|m| from_switch(&m.source));
         let compared = metrics.iter().any(|m| m.compare);
-        let mut last = if counted { self.sample(provider, switch, &r.canary, true).await? } else { None };
-        let mut last_stable = if compared { self.sample(provider, switch, &r.stable, true).await? } else { None };
-        let mut errors_in_row = 0u32;
-        let mut conclusive = vec![0u32; metrics.len()];
-        // Whether each metric's last conclusive sample was within its bounds.
-        let mut passing = vec![false; metrics.len()];
-        let mut breach: Vec<Option<std::time::Instant>> = vec![None; metrics.len()];
-        let (mut canary_series, mut stable_series) = (Vec::new(), Vec::new());
-        let end = started + pause.max(interval);
-        let deadline = started + Duration::from_millis(r.progress_deadline_ms).max(pause.max(interval));
-        let mut told_waiting = false;
+        let last = if counted { self.sample(provider, switch, &r.canary, true).await? } else { None };
+        let last_stable = if compared { self.sample(provider, switch, &r.stable, true).await? } else { None };
+        let n = metrics.len();
+        let mut a = Analysis {
+            r,
+            provider,
+            switch,
+            phase,
+            addr: format!("rollout.{}", r.name),
+            metrics,
+            counted,
+            compared,
+            last,
+            last_stable,
+            errors_in_row: 0,
+            conclusive: vec![0; n],
+            passing: vec![false; n],
+            breach: vec![None; n],
+            canary_series: Vec::new(),
+            stable_series: Vec::new(),
+            end: started + pause.max(interval),
+            deadline: started + Duration::from_millis(r.progress_deadline_ms).max(pause.max(interval)),
+            told_waiting: false,
+        };
         loop {
             if self.stopping() {
                 return Ok(());
@@ -741,237 +820,279 @@ impl Runner<'_, '_> {
             // A step passes once its pause is over, every metric's last
             // conclusive sample passed, and none is in a breach its `for`
             // window has not judged yet.
-            if now >= end && passing.iter().all(|p| *p) && breach.iter().all(Option::is_none) {
+            if now >= a.end && a.passing.iter().all(|p| *p) && a.breach.iter().all(Option::is_none) {
                 break;
             }
-            if now >= deadline {
-                let i = passing.iter().position(|p| !*p).unwrap_or(0);
-                let m = metrics[i];
-                let why = match m.source.as_str() {
-                    _ if conclusive[i] > 0 => "its last sample did not pass and no passing sample came".to_string(),
-                    _ if m.response_time => {
-                        format!("{} answered too few requests to tell its response time", pool(&r.canary))
-                    }
-                    source if from_switch(source) => format!("{} received no requests", pool(&r.canary)),
-                    "prometheus" => format!("the query {} returned no data", m.shown_query()),
-                    _ => "no probe got an answer".to_string(),
-                };
-                return Err(format!(
-                    "analysis inconclusive: metric {}: {why} within the progress deadline of {}, and a metric without data never passes",
-                    m.name,
-                    landform_lang::value::format_duration(r.progress_deadline_ms)
-                ));
+            if now >= a.deadline {
+                return Err(a.inconclusive());
             }
-            if now >= end && !told_waiting {
-                told_waiting = true;
-                let waiting: Vec<&str> =
-                    metrics.iter().zip(&passing).filter(|(_, p)| !**p).map(|(m, _)| m.name.as_str()).collect();
-                if !waiting.is_empty() {
-                    self.progress.event(Event::Message(format!(
-                        "{addr}: no passing sample yet from {}: waiting (a step passes only on a passing sample; progress_deadline {})",
-                        waiting.join(", "),
-                        landform_lang::value::format_duration(r.progress_deadline_ms)
-                    )));
-                }
+            if now >= a.end && !a.told_waiting {
+                self.tell_waiting(&mut a);
             }
-            let wait = if now >= end { interval } else { interval.min(end.saturating_duration_since(now)) };
+            let wait = if now >= a.end { interval } else { interval.min(a.end.saturating_duration_since(now)) };
             if self.wait_or_abort(&r.name, &rec.started, wait).await {
                 return Err(ABORTED.to_string());
             }
             if self.stopping() {
                 return Ok(());
             }
-            let mut errored = None;
-            // The error rates over the interval, from the switch's counters.
-            let mut rate: Option<(f64, u64)> = None;
-            // The interval's mean response time, as bounds (seconds).
-            let mut response: Option<(f64, f64, f64)> = None;
-            let mut live = Vec::new();
-            if counted {
-                match self.sample(provider, switch, &r.canary, true).await {
-                    Ok(Some(now)) if last.is_some_and(|a| a.generation != now.generation) => {
-                        // The switch restarted or reloaded: the weights set at
-                        // run time are gone (back to its configuration's) and
-                        // its counters start again. The step's weights are set
-                        // again; this interval tells nothing.
-                        live.push(format!("{} restarted: weights set again, counters start again", switch.addr));
-                        match self.set_weights(provider, switch, rec.weights.clone()).await {
-                            Ok(_) => {
-                                self.progress.event(Event::Message(format!(
-                                    "{addr}: {} restarted (its counters started again): the step's weights {{ {} }} are set again and this interval's measurement is dropped",
-                                    switch.addr,
-                                    rec.weights.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")
-                                )));
-                                last =
-                                    self.sample(provider, switch, &r.canary, true).await.ok().flatten().or(Some(now));
-                            }
-                            Err(e) => {
-                                errored = Some(format!(
-                                    "{} restarted and setting the step's weights again failed: {e}",
-                                    switch.addr
-                                ))
-                            }
-                        }
+            let mut iv = Interval::default();
+            if a.counted {
+                self.sample_canary(&mut a, &mut iv, rec).await?;
+            }
+            if a.compared {
+                self.sample_stable(&mut a, &mut iv).await;
+            }
+            self.judge_metrics(&mut a, &mut iv, rec).await?;
+            self.tell_interval(&mut a, iv, rec)?;
+        }
+        self.compare_with_stable(&a)
+    }
+
+    /// Once the pause is over: which metrics still wait for a passing sample, said once.
+    fn tell_waiting(&self, a: &mut Analysis) {
+        a.told_waiting = true;
+        let waiting: Vec<&str> =
+            a.metrics.iter().zip(&a.passing).filter(|(_, p)| !**p).map(|(m, _)| m.name.as_str()).collect();
+        if !waiting.is_empty() {
+            self.progress.event(Event::Message(format!(
+                "{}: no passing sample yet from {}: waiting (a step passes only on a passing sample; progress_deadline {})",
+                a.addr,
+                waiting.join(", "),
+                landform_lang::value::format_duration(a.r.progress_deadline_ms)
+            )));
+        }
+    }
+
+    /// The canary's counters on the switch: the interval's error rate and
+    /// response time. A switch that restarted (its weights back to its
+    /// configuration's, its counters from zero) gets the step's weights
+    /// again, and the interval tells nothing.
+    async fn sample_canary(&self, a: &mut Analysis<'_>, iv: &mut Interval, rec: &RolloutRecord) -> Result<(), String> {
+        let (r, switch) = (a.r, a.switch);
+        match self.sample(a.provider, switch, &r.canary, true).await {
+            Ok(Some(now)) if a.last.is_some_and(|last| last.generation != now.generation) => {
+                // The switch restarted or reloaded: the weights set at
+                // run time are gone (back to its configuration's) and
+                // its counters start again. The step's weights are set
+                // again; this interval tells nothing.
+                iv.live.push(format!("{} restarted: weights set again, counters start again", switch.addr));
+                match self.set_weights(a.provider, switch, rec.weights.clone()).await {
+                    Ok(_) => {
+                        self.progress.event(Event::Message(format!(
+                            "{}: {} restarted (its counters started again): the step's weights {{ {} }} are set again and this interval's measurement is dropped",
+                            a.addr,
+                            switch.addr,
+                            rec.weights.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")
+                        )));
+                        a.last = self.sample(a.provider, switch, &r.canary, true).await.ok().flatten().or(Some(now));
                     }
-                    Ok(Some(now)) => {
-                        if let Some(a) = last {
-                            // Counters that went back (a reload): no data.
-                            if now.requests >= a.requests && now.errors >= a.errors {
-                                let requests = now.requests - a.requests;
-                                if requests > 0 {
-                                    rate = Some(((now.errors - a.errors) as f64 / requests as f64, requests));
-                                }
-                            }
-                            if let (Some(before), Some(after)) = (a.response_ms, now.response_ms) {
-                                response =
-                                    crate::rollout::interval_response_ms((before, a.responses), (after, now.responses))
-                                        .map(|(lo, mid, hi)| (lo / 1000.0, mid / 1000.0, hi / 1000.0));
-                            }
-                        }
-                        last = Some(now);
+                    Err(e) => {
+                        iv.errored =
+                            Some(format!("{} restarted and setting the step's weights again failed: {e}", switch.addr))
                     }
-                    Ok(None) => return Err(format!("{} has no traffic counters to analyse", switch.type_name)),
-                    Err(e) => errored = Some(format!("reading {}'s statistics: {e}", pool(&r.canary))),
                 }
             }
-            if compared {
-                match self.sample(provider, switch, &r.stable, true).await {
-                    Ok(Some(now)) => {
-                        if let (Some(a), Some((c, _))) = (last_stable, rate) {
-                            let requests = now.requests.saturating_sub(a.requests);
-                            if requests > 0 {
-                                stable_series.push(now.errors.saturating_sub(a.errors) as f64 / requests as f64);
-                                canary_series.push(c);
-                            }
+            Ok(Some(now)) => {
+                if let Some(last) = a.last {
+                    // Counters that went back (a reload): no data.
+                    if now.requests >= last.requests && now.errors >= last.errors {
+                        let requests = now.requests - last.requests;
+                        if requests > 0 {
+                            iv.rate = Some(((now.errors - last.errors) as f64 / requests as f64, requests));
                         }
-                        last_stable = Some(now);
                     }
-                    Ok(None) => {}
-                    Err(e) => errored = Some(format!("reading {}'s statistics: {e}", pool(&r.stable))),
+                    if let (Some(before), Some(after)) = (last.response_ms, now.response_ms) {
+                        iv.response =
+                            crate::rollout::interval_response_ms((before, last.responses), (after, now.responses))
+                                .map(|(lo, mid, hi)| (lo / 1000.0, mid / 1000.0, hi / 1000.0));
+                    }
+                }
+                a.last = Some(now);
+            }
+            Ok(None) => return Err(format!("{} has no traffic counters to analyse", switch.type_name)),
+            Err(e) => iv.errored = Some(format!("reading {}'s statistics: {e}", pool(&r.canary))),
+        }
+        Ok(())
+    }
+
+    /// The stable pool's error rate over the interval, beside the canary's,
+    /// for `compare = "stable"`.
+    async fn sample_stable(&self, a: &mut Analysis<'_>, iv: &mut Interval) {
+        match self.sample(a.provider, a.switch, &a.r.stable, true).await {
+            Ok(Some(now)) => {
+                if let (Some(last), Some((c, _))) = (a.last_stable, iv.rate) {
+                    let requests = now.requests.saturating_sub(last.requests);
+                    if requests > 0 {
+                        a.stable_series.push(now.errors.saturating_sub(last.errors) as f64 / requests as f64);
+                        a.canary_series.push(c);
+                    }
+                }
+                a.last_stable = Some(now);
+            }
+            Ok(None) => {}
+            Err(e) => iv.errored = Some(format!("reading {}'s statistics: {e}", pool(&a.r.stable))),
+        }
+    }
+
+    /// Each metric's value over the interval, judged against its bounds.
+    async fn judge_metrics(
+        &self,
+        a: &mut Analysis<'_>,
+        iv: &mut Interval,
+        rec: &mut RolloutRecord,
+    ) -> Result<(), String> {
+        for (i, m) in a.metrics.clone().into_iter().enumerate() {
+            let Some(v) = self.metric_value(m, iv).await? else { continue };
+            self.judge(a, i, v, iv, rec)?;
+        }
+        Ok(())
+    }
+
+    /// A metric's value over the interval: `None` when there is none (a
+    /// measurement error, in `iv.errored`; no data, inconclusive, neither a
+    /// pass nor a failure).
+    async fn metric_value(&self, m: &crate::rollout::MetricSpec, iv: &mut Interval) -> Result<Option<f64>, String> {
+        let value = if m.response_time {
+            // Judged only when its bounds are clear of the limits
+            // (the estimate between them then falls on the same side).
+            iv.response.and_then(|(lo, mid, hi)| {
+                let failing = m.max.is_some_and(|x| lo > x) || m.min.is_some_and(|x| hi < x);
+                let passing = m.max.is_none_or(|x| hi <= x) && m.min.is_none_or(|x| lo >= x);
+                (failing || passing).then_some(mid)
+            })
+        } else if from_switch(&m.source) {
+            iv.rate.map(|(v, _)| v)
+        } else {
+            let Some(measure) = self.ctx.measure.clone() else {
+                return Err(format!("metric {}: no way to measure {} metrics here", m.name, m.source));
+            };
+            let spec = m.clone();
+            match tokio::task::spawn_blocking(move || measure.measure(&spec)).await.map_err(|e| e.to_string())? {
+                Ok(v) => v,
+                Err(e) => {
+                    iv.errored = Some(format!("metric {}: {e}", m.name));
+                    return Ok(None);
                 }
             }
-            for (i, m) in metrics.iter().enumerate() {
-                let value = if m.response_time {
-                    // Judged only when its bounds are clear of the limits
-                    // (the estimate between them then falls on the same side).
-                    response.and_then(|(lo, mid, hi)| {
-                        let failing = m.max.is_some_and(|x| lo > x) || m.min.is_some_and(|x| hi < x);
-                        let passing = m.max.is_none_or(|x| hi <= x) && m.min.is_none_or(|x| lo >= x);
-                        (failing || passing).then_some(mid)
-                    })
-                } else if from_switch(&m.source) {
-                    rate.map(|(v, _)| v)
-                } else {
-                    let Some(measure) = self.ctx.measure.clone() else {
-                        return Err(format!("metric {}: no way to measure {} metrics here", m.name, m.source));
-                    };
-                    let spec = (*m).clone();
-                    match tokio::task::spawn_blocking(move || measure.measure(&spec))
-                        .await
-                        .map_err(|e| e.to_string())?
-                    {
-                        Ok(v) => v,
-                        Err(e) => {
-                            errored = Some(format!("metric {}: {e}", m.name));
-                            continue;
-                        }
-                    }
-                };
-                // No data: inconclusive, neither a pass nor a failure.
-                let Some(v) = value else {
-                    live.push(format!("{} no data", m.name));
-                    continue;
-                };
-                passing[i] = false;
-                conclusive[i] += 1;
-                rec.analysis.insert(m.name.clone(), v);
-                rec.analysis_shown.insert(m.name.clone(), shown(m, v));
-                let over = m.max.is_some_and(|x| v > x);
-                let under = m.min.is_some_and(|x| v < x);
-                let limit = match (m.max, m.min) {
-                    (Some(x), _) => format!(" (max {})", shown(m, x)),
-                    (_, Some(x)) => format!(" (min {})", shown(m, x)),
-                    _ => String::new(),
-                };
-                live.push(format!("{} {}{limit}", m.name, shown(m, v)));
-                if !(over || under) {
-                    breach[i] = None;
-                    passing[i] = true;
-                    continue;
-                }
-                // A `for` window: the failure must persist that long.
-                let since = *breach[i].get_or_insert_with(std::time::Instant::now);
-                if since.elapsed() < Duration::from_millis(m.for_ms) {
-                    continue;
-                }
-                breach[i] = None;
-                rec.failures += 1;
-                let failures = rec.failures;
-                let bound = m.max.filter(|_| over).or(m.min).unwrap_or(0.0);
-                let what = match (m.source.as_str(), rate) {
-                    (_, Some(_)) if m.response_time => format!(" on {} (average response time)", pool(&r.canary)),
-                    (source, Some((_, n))) if from_switch(source) => {
-                        format!(" of {n} requests on {}", pool(&r.canary))
-                    }
-                    ("http", _) if m.percentile.is_some() => {
-                        format!(" (p{} of probe latency)", m.percentile.unwrap_or(0.0))
-                    }
-                    ("http", _) => " of probes succeeding".to_string(),
-                    _ => String::new(),
-                };
-                let held = if m.for_ms > 0 {
-                    format!(" for {}", landform_lang::value::format_duration(m.for_ms))
-                } else {
-                    String::new()
-                };
+        };
+        // No data: inconclusive, neither a pass nor a failure.
+        if value.is_none() {
+            iv.live.push(format!("{} no data", m.name));
+        }
+        Ok(value)
+    }
+
+    /// The `i`th metric's value `v`: a pass, or a failure (once its `for`
+    /// window has held), counted over the whole run; more than
+    /// `failure_limit` fail the rollout.
+    fn judge(
+        &self,
+        a: &mut Analysis,
+        i: usize,
+        v: f64,
+        iv: &mut Interval,
+        rec: &mut RolloutRecord,
+    ) -> Result<(), String> {
+        let (r, m) = (a.r, a.metrics[i]);
+        a.passing[i] = false;
+        a.conclusive[i] += 1;
+        rec.analysis.insert(m.name.clone(), v);
+        rec.analysis_shown.insert(m.name.clone(), shown(m, v));
+        let over = m.max.is_some_and(|x| v > x);
+        let under = m.min.is_some_and(|x| v < x);
+        let limit = match (m.max, m.min) {
+            (Some(x), _) => format!(" (max {})", shown(m, x)),
+            (_, Some(x)) => format!(" (min {})", shown(m, x)),
+            _ => String::new(),
+        };
+        iv.live.push(format!("{} {}{limit}", m.name, shown(m, v)));
+        if !(over || under) {
+            a.breach[i] = None;
+            a.passing[i] = true;
+            return Ok(());
+        }
+        // A `for` window: the failure must persist that long.
+        let since = *a.breach[i].get_or_insert_with(std::time::Instant::now);
+        if since.elapsed() < Duration::from_millis(m.for_ms) {
+            return Ok(());
+        }
+        a.breach[i] = None;
+        rec.failures += 1;
+        let failures = rec.failures;
+        let bound = m.max.filter(|_| over).or(m.min).unwrap_or(0.0);
+        let what = match (m.source.as_str(), iv.rate) {
+            (_, Some(_)) if m.response_time => format!(" on {} (average response time)", pool(&r.canary)),
+            (source, Some((_, n))) if from_switch(source) => format!(" of {n} requests on {}", pool(&r.canary)),
+            ("http", _) if m.percentile.is_some() => format!(" (p{} of probe latency)", m.percentile.unwrap_or(0.0)),
+            ("http", _) => " of probes succeeding".to_string(),
+            _ => String::new(),
+        };
+        let held = if m.for_ms > 0 {
+            format!(" for {}", landform_lang::value::format_duration(m.for_ms))
+        } else {
+            String::new()
+        };
+        self.progress.event(Event::Message(format!(
+            "{}: {} = {}{what} ({} {}){held}",
+            a.addr,
+            m.name,
+            shown(m, v),
+            if over { "max" } else { "min" },
+            shown(m, bound)
+        )));
+        if failures > r.failure_limit {
+            return Err(format!(
+                "analysis failed: {} was {}{what}{held}, {} {} ({failures} failed {} in this rollout, failure_limit {})",
+                m.name,
+                shown(m, v),
+                if over { "above the max of" } else { "below the min of" },
+                shown(m, bound),
+                if failures == 1 { "sample" } else { "samples" },
+                r.failure_limit
+            ));
+        }
+        Ok(())
+    }
+
+    /// The interval's live line; a measurement error counts toward
+    /// `consecutive_error_limit`, which fails the step when exceeded.
+    fn tell_interval(&self, a: &mut Analysis, iv: Interval, rec: &RolloutRecord) -> Result<(), String> {
+        let (r, addr) = (a.r, &a.addr);
+        let weights = rec.weights.iter().map(|(k, v)| format!("{} {v}", pool(k))).collect::<Vec<_>>().join(", ");
+        self.progress.event(Event::Live {
+            key: addr.clone(),
+            line: if a.phase == Phase::Idle {
+                format!("{addr}: {} before the switch: {}", pool(&r.canary), iv.live.join(", "))
+            } else {
+                format!("{addr}: step {}/{} [{weights}]: {}", rec.step, r.steps.len(), iv.live.join(", "))
+            },
+        });
+        match iv.errored {
+            Some(e) => {
+                a.errors_in_row += 1;
+                let errors_in_row = a.errors_in_row;
                 self.progress.event(Event::Message(format!(
-                    "{addr}: {} = {}{what} ({} {}){held}",
-                    m.name,
-                    shown(m, v),
-                    if over { "max" } else { "min" },
-                    shown(m, bound)
+                    "{addr}: {e} ({errors_in_row} in a row, consecutive_error_limit {})",
+                    r.consecutive_error_limit
                 )));
-                if failures > r.failure_limit {
+                if errors_in_row > r.consecutive_error_limit {
                     return Err(format!(
-                        "analysis failed: {} was {}{what}{held}, {} {} ({failures} failed {} in this rollout, failure_limit {})",
-                        m.name,
-                        shown(m, v),
-                        if over { "above the max of" } else { "below the min of" },
-                        shown(m, bound),
-                        if failures == 1 { "sample" } else { "samples" },
-                        r.failure_limit
+                        "analysis error: {e} ({errors_in_row} measurements in a row failed, consecutive_error_limit {})",
+                        r.consecutive_error_limit
                     ));
                 }
             }
-            let weights = rec.weights.iter().map(|(k, v)| format!("{} {v}", pool(k))).collect::<Vec<_>>().join(", ");
-            self.progress.event(Event::Live {
-                key: addr.clone(),
-                line: if phase == Phase::Idle {
-                    format!("{addr}: {} before the switch: {}", pool(&r.canary), live.join(", "))
-                } else {
-                    format!("{addr}: step {}/{} [{weights}]: {}", rec.step, r.steps.len(), live.join(", "))
-                },
-            });
-            match errored {
-                Some(e) => {
-                    errors_in_row += 1;
-                    self.progress.event(Event::Message(format!(
-                        "{addr}: {e} ({errors_in_row} in a row, consecutive_error_limit {})",
-                        r.consecutive_error_limit
-                    )));
-                    if errors_in_row > r.consecutive_error_limit {
-                        return Err(format!(
-                            "analysis error: {e} ({errors_in_row} measurements in a row failed, consecutive_error_limit {})",
-                            r.consecutive_error_limit
-                        ));
-                    }
-                }
-                None => errors_in_row = 0,
-            }
+            None => a.errors_in_row = 0,
         }
-        // The canary against the stable pool, over the step's intervals.
-        for m in metrics.iter().filter(|m| m.compare) {
-            match mann_whitney_greater(&canary_series, &stable_series) {
+        Ok(())
+    }
+
+    /// The canary against the stable pool, over the step's intervals.
+    fn compare_with_stable(&self, a: &Analysis) -> Result<(), String> {
+        let (r, canary_series, stable_series) = (a.r, &a.canary_series, &a.stable_series);
+        for m in a.metrics.iter().filter(|m| m.compare) {
+            match mann_whitney_greater(canary_series, stable_series) {
                 Some(p) if p < 0.05 => {
                     let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
                     return Err(format!(
@@ -979,15 +1100,16 @@ impl Runner<'_, '_> {
                         m.name,
                         pool(&r.canary),
                         pool(&r.stable),
-                        shown(m, mean(&canary_series)),
-                        shown(m, mean(&stable_series)),
+                        shown(m, mean(canary_series)),
+                        shown(m, mean(stable_series)),
                         canary_series.len(),
                         p
                     ));
                 }
                 Some(_) => {}
                 None => self.progress.event(Event::Message(format!(
-                    "{addr}: {}: too few intervals with traffic on both pools to compare them ({})",
+                    "{}: {}: too few intervals with traffic on both pools to compare them ({})",
+                    a.addr,
                     m.name,
                     canary_series.len()
                 ))),
