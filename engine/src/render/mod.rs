@@ -170,119 +170,20 @@ pub fn render_change(c: &ResourceChange, col: &Colors) -> String {
     let after = c.after.as_ref().unwrap_or(&empty);
     let mut names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     names.extend(c.after_unknown.iter());
-    let mut rows: Vec<(String, String, String)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     let mut hidden = 0;
     for name in names {
-        let sens = crate::sensitivity::touches(&c.sensitive, name);
-        let b = before.get(name).filter(|v| !v.is_null());
-        let a = after.get(name).filter(|v| !v.is_null());
-        let unknown = c.after_unknown.contains(name);
-        let forces = if c.replace_paths.contains(name) {
-            format!(" {}# forces replacement{}", col.red, col.reset)
-        } else {
-            String::new()
+        let attribute = Attribute {
+            c,
+            col,
+            name,
+            before: before.get(name).filter(|v| !v.is_null()),
+            after: after.get(name).filter(|v| !v.is_null()),
+            configured: after.contains_key(name),
+            sensitive: crate::sensitivity::touches(&c.sensitive, name),
+            unknown: c.after_unknown.contains(name),
         };
-        let val = |v: &Value| if sens { "(sensitive value)".to_string() } else { show(v) };
-        let after_text =
-            if unknown { "(known after apply)".to_string() } else { a.map(val).unwrap_or_else(|| "null".into()) };
-        let row = match c.action {
-            Action::Create | Action::Read => {
-                if a.is_none() && !unknown && !(sens && after.contains_key(name)) {
-                    continue;
-                }
-                let text = if sens && !unknown {
-                    "(sensitive value)".to_string()
-                } else {
-                    a.and_then(|a| heredoc(None, a, col)).unwrap_or(after_text)
-                };
-                (format!("{}+{}", col.green, col.reset), name.clone(), text)
-            }
-            Action::Delete => {
-                if b.is_none() && !sens {
-                    continue;
-                }
-                let text = if sens {
-                    "(sensitive value)".to_string()
-                } else {
-                    format!("{} -> null", b.map(val).unwrap_or_default())
-                };
-                (format!("{}-{}", col.red, col.reset), name.clone(), text)
-            }
-            // An import that changes nothing: what was read, in full.
-            Action::NoOp => {
-                let Some(b) = b else { continue };
-                let text = if sens { "(sensitive value)".to_string() } else { heredoc(None, b, col).unwrap_or(val(b)) };
-                (" ".to_string(), name.clone(), text)
-            }
-            _ => {
-                let changed = if sens { c.sensitive_changed.contains(name) } else { unknown || b != a };
-                if !changed {
-                    if b.is_some() {
-                        hidden += 1;
-                    }
-                    continue;
-                }
-                // Inside nested blocks, maps and lists: one row per leaf that changed, by path.
-                if let (Some(bv), Some(av), false, false) = (b, a, sens, unknown) {
-                    let mut leaves = Vec::new();
-                    // A list of plain values reads best whole: ["v1"] -> ["v2"].
-                    let blocks = |v: &Value| v.as_array().is_some_and(|a| a.iter().any(Value::is_object));
-                    if (bv.is_object() && av.is_object()) || (blocks(bv) && blocks(av)) {
-                        crate::drift::diff_paths(name.clone(), bv, av, &mut leaves);
-                    }
-                    let whole = leaves.len() == 1 && &leaves[0].path == name;
-                    if !leaves.is_empty() && !whole {
-                        for l in leaves {
-                            let forces = if c.replace_paths.contains(&l.path) || c.replace_paths.contains(name) {
-                                format!(" {}# forces replacement{}", col.red, col.reset)
-                            } else {
-                                String::new()
-                            };
-                            let row = match (&l.before, &l.after) {
-                                (Value::Null, after) => {
-                                    (format!("{}+{}", col.green, col.reset), l.path, format!("{}{forces}", show(after)))
-                                }
-                                (before, Value::Null) => (
-                                    format!("{}-{}", col.red, col.reset),
-                                    l.path,
-                                    format!("{} -> null{forces}", show(before)),
-                                ),
-                                (before, after) => (
-                                    format!("{}~{}", col.yellow, col.reset),
-                                    l.path,
-                                    format!("{} -> {}{forces}", show(before), show(after)),
-                                ),
-                            };
-                            rows.push(row);
-                        }
-                        continue;
-                    }
-                }
-                match (b, a, unknown) {
-                    // Hidden values are blanked in the plan: that they change is all it says.
-                    _ if sens => {
-                        (format!("{}~{}", col.yellow, col.reset), name.clone(), format!("(sensitive value){forces}"))
-                    }
-                    (None, _, _) => {
-                        (format!("{}+{}", col.green, col.reset), name.clone(), format!("{after_text}{forces}"))
-                    }
-                    (Some(bv), None, false) if !sens => {
-                        (format!("{}-{}", col.red, col.reset), name.clone(), format!("{} -> null{forces}", val(bv)))
-                    }
-                    (Some(bv), _, _) => {
-                        let text = if sens {
-                            format!("(sensitive value){forces}")
-                        } else if let Some(h) = a.filter(|_| !unknown).and_then(|a| heredoc(Some(bv), a, col)) {
-                            format!("{h}{forces}")
-                        } else {
-                            format!("{} -> {after_text}{forces}", val(bv))
-                        };
-                        (format!("{}~{}", col.yellow, col.reset), name.clone(), text)
-                    }
-                }
-            }
-        };
-        rows.push(row);
+        rows.extend(attribute.rows(&mut hidden));
     }
     let width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
     for (s, n, v) in &rows {
@@ -299,6 +200,168 @@ pub fn render_change(c: &ResourceChange, col: &Colors) -> String {
     }
     let _ = writeln!(out, "    }}");
     out
+}
+
+/// A line of a resource change: its symbol, the attribute's path, and what it shows.
+type Row = (String, String, String);
+
+/// One attribute of a resource change, as the plan shows it.
+struct Attribute<'a> {
+    c: &'a ResourceChange,
+    col: &'a Colors,
+    name: &'a String,
+    /// The values before and after, nulls left out.
+    before: Option<&'a Value>,
+    after: Option<&'a Value>,
+    /// Whether the value after is there at all (null included).
+    configured: bool,
+    sensitive: bool,
+    unknown: bool,
+}
+
+impl Attribute<'_> {
+    /// The attribute's rows: none when it does not show or did not change
+    /// (`hidden` counts those the plan says it hides).
+    fn rows(&self, hidden: &mut usize) -> Vec<Row> {
+        let (c, col, name, b, a, sens, unknown) =
+            (self.c, self.col, self.name, self.before, self.after, self.sensitive, self.unknown);
+        let row = match c.action {
+            Action::Create | Action::Read => {
+                if a.is_none() && !unknown && !(sens && self.configured) {
+                    return Vec::new();
+                }
+                let text = if sens && !unknown {
+                    "(sensitive value)".to_string()
+                } else {
+                    a.and_then(|a| heredoc(None, a, col)).unwrap_or(self.after_text())
+                };
+                (format!("{}+{}", col.green, col.reset), name.clone(), text)
+            }
+            Action::Delete => {
+                if b.is_none() && !sens {
+                    return Vec::new();
+                }
+                let text = if sens {
+                    "(sensitive value)".to_string()
+                } else {
+                    format!("{} -> null", b.map(|b| self.shown(b)).unwrap_or_default())
+                };
+                (format!("{}-{}", col.red, col.reset), name.clone(), text)
+            }
+            // An import that changes nothing: what was read, in full.
+            Action::NoOp => {
+                let Some(b) = b else { return Vec::new() };
+                let text =
+                    if sens { "(sensitive value)".to_string() } else { heredoc(None, b, col).unwrap_or(self.shown(b)) };
+                (" ".to_string(), name.clone(), text)
+            }
+            _ => return self.updated(hidden),
+        };
+        vec![row]
+    }
+
+    /// A value as shown: hidden when sensitive.
+    fn shown(&self, v: &Value) -> String {
+        if self.sensitive {
+            "(sensitive value)".to_string()
+        } else {
+            show(v)
+        }
+    }
+
+    /// The value after, as shown.
+    fn after_text(&self) -> String {
+        if self.unknown {
+            "(known after apply)".to_string()
+        } else {
+            self.after.map(|a| self.shown(a)).unwrap_or_else(|| "null".into())
+        }
+    }
+
+    /// The note of an attribute that forces the resource's replacement.
+    fn forces(&self) -> String {
+        if self.c.replace_paths.contains(self.name) {
+            format!(" {}# forces replacement{}", self.col.red, self.col.reset)
+        } else {
+            String::new()
+        }
+    }
+
+    /// The rows of an attribute of an update or replacement.
+    fn updated(&self, hidden: &mut usize) -> Vec<Row> {
+        let (c, col, name, b, a, sens, unknown) =
+            (self.c, self.col, self.name, self.before, self.after, self.sensitive, self.unknown);
+        let changed = if sens { c.sensitive_changed.contains(name) } else { unknown || b != a };
+        if !changed {
+            if b.is_some() {
+                *hidden += 1;
+            }
+            return Vec::new();
+        }
+        // Inside nested blocks, maps and lists: one row per leaf that changed, by path.
+        if let (Some(bv), Some(av), false, false) = (b, a, sens, unknown) {
+            if let Some(rows) = self.changed_leaves(bv, av) {
+                return rows;
+            }
+        }
+        let (forces, after_text) = (self.forces(), self.after_text());
+        let row = match (b, a, unknown) {
+            // Hidden values are blanked in the plan: that they change is all it says.
+            _ if sens => (format!("{}~{}", col.yellow, col.reset), name.clone(), format!("(sensitive value){forces}")),
+            (None, _, _) => (format!("{}+{}", col.green, col.reset), name.clone(), format!("{after_text}{forces}")),
+            (Some(bv), None, false) if !sens => {
+                (format!("{}-{}", col.red, col.reset), name.clone(), format!("{} -> null{forces}", self.shown(bv)))
+            }
+            (Some(bv), _, _) => {
+                let text = if sens {
+                    format!("(sensitive value){forces}")
+                } else if let Some(h) = a.filter(|_| !unknown).and_then(|a| heredoc(Some(bv), a, col)) {
+                    format!("{h}{forces}")
+                } else {
+                    format!("{} -> {after_text}{forces}", self.shown(bv))
+                };
+                (format!("{}~{}", col.yellow, col.reset), name.clone(), text)
+            }
+        };
+        vec![row]
+    }
+
+    /// One row per leaf that changed inside nested blocks, maps and lists
+    /// of blocks; `None` when the attribute reads best whole.
+    fn changed_leaves(&self, bv: &Value, av: &Value) -> Option<Vec<Row>> {
+        let (c, col, name) = (self.c, self.col, self.name);
+        let mut leaves = Vec::new();
+        // A list of plain values reads best whole: ["v1"] -> ["v2"].
+        let blocks = |v: &Value| v.as_array().is_some_and(|a| a.iter().any(Value::is_object));
+        if (bv.is_object() && av.is_object()) || (blocks(bv) && blocks(av)) {
+            crate::drift::diff_paths(name.clone(), bv, av, &mut leaves);
+        }
+        let whole = leaves.len() == 1 && &leaves[0].path == name;
+        if leaves.is_empty() || whole {
+            return None;
+        }
+        let rows = leaves.into_iter().map(|l| {
+            let forces = if c.replace_paths.contains(&l.path) || c.replace_paths.contains(name) {
+                format!(" {}# forces replacement{}", col.red, col.reset)
+            } else {
+                String::new()
+            };
+            match (&l.before, &l.after) {
+                (Value::Null, after) => {
+                    (format!("{}+{}", col.green, col.reset), l.path, format!("{}{forces}", show(after)))
+                }
+                (before, Value::Null) => {
+                    (format!("{}-{}", col.red, col.reset), l.path, format!("{} -> null{forces}", show(before)))
+                }
+                (before, after) => (
+                    format!("{}~{}", col.yellow, col.reset),
+                    l.path,
+                    format!("{} -> {}{forces}", show(before), show(after)),
+                ),
+            }
+        });
+        Some(rows.collect())
+    }
 }
 
 fn render_output(o: &OutputChange, width: usize, col: &Colors) -> Option<String> {
