@@ -528,80 +528,8 @@ pub fn plan_json(
     config: Option<&landform_lang::module::LoadedModule>,
     schemas: tfjson::Schemas,
 ) -> Value {
-    let changes: Vec<Value> = plan
-        .resource_changes
-        .iter()
-        .map(|c| {
-            let shaped = |m: &Option<Map<String, Value>>| {
-                m.clone().map(|mut m| {
-                    if let Some((_, schema)) = schemas.and_then(|p| p.for_type(c.mode == "data", &c.type_name)) {
-                        tfjson::blocks_as_lists(&mut m, schema);
-                    }
-                    m
-                })
-            };
-            let mut v = json!({
-                "address": c.address,
-                "module_address": if c.module_address.is_empty() { Value::Null } else { json!(c.module_address) },
-                "mode": c.mode,
-                "type": c.type_name,
-                "name": c.name,
-                "index": c.index,
-                "provider_name": c.provider_name,
-                "change": {
-                    "actions": c.action.json_actions(),
-                    "before": shaped(&c.before),
-                    // A collection unknown as a whole whose elements are
-                    // unknown values is not in `after` (cty's UnknownAsNull:
-                    // a set with an unknown element is unknown whole).
-                    "after": shaped(&c.after).map(|mut m| {
-                        m.retain(|k, v| {
-                            let unknown_items = v.as_array().is_some_and(|a| a.iter().any(Value::is_null));
-                            !(unknown_items && c.after_unknown.contains(k))
-                        });
-                        m
-                    }),
-                    "after_unknown": flags(&c.after_unknown),
-                    "before_sensitive": crate::sensitivity::flags(&c.sensitive),
-                    "after_sensitive": crate::sensitivity::flags(&c.sensitive),
-                    "replace_paths": c.replace_paths.iter().map(|p| path_steps(p)).collect::<Vec<_>>(),
-                },
-            });
-            // Terraform's reason names, present only when there is one.
-            if let Some(r) = c.reason.as_deref().filter(|r| *r != "delete_by_request") {
-                v["action_reason"] = json!(r);
-            }
-            // As Terraform: present only on an import.
-            if let Some(id) = &c.importing {
-                v["change"]["importing"] = json!({ "id": id });
-            }
-            // As Terraform: present only on a moved object.
-            if let Some(prev) = &c.previous_address {
-                v["previous_address"] = json!(prev);
-            }
-            // As Terraform: a deposed object's key.
-            if let Some(key) = &c.deposed {
-                v["deposed"] = json!(key);
-            }
-            v
-        })
-        .collect();
-    let outputs: Map<String, Value> = plan
-        .output_changes
-        .iter()
-        .map(|o| {
-            (
-                o.name.clone(),
-                json!({
-                    "actions": o.action.json_actions(),
-                    "before": o.before,
-                    "after": o.after,
-                    "after_unknown": o.after_unknown,
-                    "after_sensitive": o.sensitive,
-                }),
-            )
-        })
-        .collect();
+    let changes: Vec<Value> = plan.resource_changes.iter().map(|c| change_json(c, schemas)).collect();
+    let outputs = output_changes_json(plan);
     let s = plan.summary();
     let prior = state.map(|st| tfjson::refreshed_prior(plan, st));
     let mut out = json!({
@@ -631,26 +559,111 @@ pub fn plan_json(
         });
     }
     if let Some(tree) = config {
-        // Constants set on a sensitive attribute are left out of the configuration.
-        let mut known: std::collections::HashMap<String, (BTreeSet<String>, Option<String>)> =
-            std::collections::HashMap::new();
-        let records =
-            prior.iter().flat_map(|p| p.resources.iter().map(|r| (&r.addr, &r.sensitive_attributes, &r.provider)));
-        let changes = plan.resource_changes.iter().map(|c| (&c.address, &c.sensitive, &c.provider_name));
-        // Whole attributes: a constant there is left out if anything in it is hidden.
-        for (addr, sensitive, provider) in changes
-            .map(|(a, s, p)| (a, crate::sensitivity::attributes(s), p))
-            .chain(records.map(|(a, s, p)| (a, crate::sensitivity::attributes(&s.iter().cloned().collect()), p)))
-        {
-            if let Ok(a) = crate::addr::ResourceAddr::parse(addr) {
-                let e = known.entry(a.config_addr()).or_default();
-                e.0.extend(sensitive);
-                e.1.get_or_insert_with(|| provider.clone());
-            }
-        }
+        let known = configured_sensitivity(plan, prior.as_ref());
         let lookup = |addr: &str| known.get(addr).cloned().unwrap_or_default();
         out["configuration"] = tfjson::configuration(tree, &lookup);
         out["variables"] = tfjson::variables(plan, tree);
     }
     out
+}
+
+/// One resource change as `resource_changes` shows it.
+fn change_json(c: &ResourceChange, schemas: tfjson::Schemas) -> Value {
+    let shaped = |m: &Option<Map<String, Value>>| {
+        m.clone().map(|mut m| {
+            if let Some((_, schema)) = schemas.and_then(|p| p.for_type(c.mode == "data", &c.type_name)) {
+                tfjson::blocks_as_lists(&mut m, schema);
+            }
+            m
+        })
+    };
+    let mut v = json!({
+        "address": c.address,
+        "module_address": if c.module_address.is_empty() { Value::Null } else { json!(c.module_address) },
+        "mode": c.mode,
+        "type": c.type_name,
+        "name": c.name,
+        "index": c.index,
+        "provider_name": c.provider_name,
+        "change": {
+            "actions": c.action.json_actions(),
+            "before": shaped(&c.before),
+            // A collection unknown as a whole whose elements are unknown
+            // values is not in `after` (cty's UnknownAsNull: a set with an
+            // unknown element is unknown whole).
+            "after": shaped(&c.after).map(|mut m| {
+                m.retain(|k, v| {
+                    let unknown_items = v.as_array().is_some_and(|a| a.iter().any(Value::is_null));
+                    !(unknown_items && c.after_unknown.contains(k))
+                });
+                m
+            }),
+            "after_unknown": flags(&c.after_unknown),
+            "before_sensitive": crate::sensitivity::flags(&c.sensitive),
+            "after_sensitive": crate::sensitivity::flags(&c.sensitive),
+            "replace_paths": c.replace_paths.iter().map(|p| path_steps(p)).collect::<Vec<_>>(),
+        },
+    });
+    // Terraform's reason names, present only when there is one.
+    if let Some(r) = c.reason.as_deref().filter(|r| *r != "delete_by_request") {
+        v["action_reason"] = json!(r);
+    }
+    // As Terraform: present only on an import.
+    if let Some(id) = &c.importing {
+        v["change"]["importing"] = json!({ "id": id });
+    }
+    // As Terraform: present only on a moved object.
+    if let Some(prev) = &c.previous_address {
+        v["previous_address"] = json!(prev);
+    }
+    // As Terraform: a deposed object's key.
+    if let Some(key) = &c.deposed {
+        v["deposed"] = json!(key);
+    }
+    v
+}
+
+/// The plan's output changes as `output_changes` shows them.
+fn output_changes_json(plan: &Plan) -> Map<String, Value> {
+    plan.output_changes
+        .iter()
+        .map(|o| {
+            (
+                o.name.clone(),
+                json!({
+                    "actions": o.action.json_actions(),
+                    "before": o.before,
+                    "after": o.after,
+                    "after_unknown": o.after_unknown,
+                    "after_sensitive": o.sensitive,
+                }),
+            )
+        })
+        .collect()
+}
+
+/// Each resource's hidden attributes and provider by configuration address,
+/// from the plan's changes and the prior state: constants set on a
+/// sensitive attribute are left out of the configuration.
+fn configured_sensitivity(
+    plan: &Plan,
+    prior: Option<&landform_state::Snapshot>,
+) -> std::collections::HashMap<String, (BTreeSet<String>, Option<String>)> {
+    let mut known: std::collections::HashMap<String, (BTreeSet<String>, Option<String>)> =
+        std::collections::HashMap::new();
+    let records =
+        prior.iter().flat_map(|p| p.resources.iter().map(|r| (&r.addr, &r.sensitive_attributes, &r.provider)));
+    let changes = plan.resource_changes.iter().map(|c| (&c.address, &c.sensitive, &c.provider_name));
+    // Whole attributes: a constant there is left out if anything in it is hidden.
+    for (addr, sensitive, provider) in changes
+        .map(|(a, s, p)| (a, crate::sensitivity::attributes(s), p))
+        .chain(records.map(|(a, s, p)| (a, crate::sensitivity::attributes(&s.iter().cloned().collect()), p)))
+    {
+        if let Ok(a) = crate::addr::ResourceAddr::parse(addr) {
+            let e = known.entry(a.config_addr()).or_default();
+            e.0.extend(sensitive);
+            e.1.get_or_insert_with(|| provider.clone());
+        }
+    }
+    known
 }
