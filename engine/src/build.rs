@@ -284,6 +284,24 @@ pub fn build_with<'a>(
         outputs: HashMap::new(),
         attr_refs: HashMap::new(),
     };
+    add_modules(&mut g, root, instances);
+    let modules: Vec<(ModulePath, &LoadedModule)> = g.modules.iter().map(|(p, m)| (p.clone(), *m)).collect();
+    for (path, m) in &modules {
+        add_nodes(&mut g, path, &m.module);
+    }
+    for (path, m) in &modules {
+        connect_module(&mut g, path, &m.module);
+    }
+    let cycles = g.dag.cycles();
+    if cycles.is_empty() {
+        return Ok(g);
+    }
+    Err(cycles.iter().map(|c| cycle_error(&g, c, sources)).collect())
+}
+
+/// Every module of the tree under `root` by its path, each instance of a
+/// module call with count or for_each a module of its own.
+fn add_modules<'a>(g: &mut ConfigGraph<'a>, root: &'a LoadedModule, instances: Option<&ModuleInstances>) {
     let mut stack = vec![(Vec::new(), root)];
     while let Some((path, m)) = stack.pop() {
         for (name, child) in &m.children {
@@ -305,113 +323,116 @@ pub fn build_with<'a>(
         }
         g.modules.insert(path, m);
     }
-    let modules: Vec<(ModulePath, &LoadedModule)> = g.modules.iter().map(|(p, m)| (p.clone(), *m)).collect();
-    for (path, m) in &modules {
-        let module = &m.module;
-        let add = |g: &mut ConfigGraph, n: Node| {
-            let i = g.dag.add(n.clone());
-            g.index.insert(n, i);
-        };
-        for v in &module.variables {
-            add(&mut g, Node::Var { module: path.clone(), name: v.name.clone() });
+}
+
+/// A node for each variable, local, resource block and output of the module at `path`.
+fn add_nodes(g: &mut ConfigGraph, path: &ModulePath, module: &Module) {
+    let add = |g: &mut ConfigGraph, n: Node| {
+        let i = g.dag.add(n.clone());
+        g.index.insert(n, i);
+    };
+    for v in &module.variables {
+        add(g, Node::Var { module: path.clone(), name: v.name.clone() });
+    }
+    for (i, l) in module.locals.iter().enumerate() {
+        add(g, Node::Local { module: path.clone(), name: l.name.clone() });
+        g.locals.insert((path.clone(), l.name.clone()), i);
+    }
+    for (i, r) in module.resources.iter().enumerate() {
+        add(g, Node::Resource { module: path.clone(), index: i });
+        let n = g.index[&Node::Resource { module: path.clone(), index: i }];
+        g.resources.insert((path.clone(), r.mode == Mode::Data, r.type_name.clone(), r.name.clone()), n);
+    }
+    for (i, o) in module.outputs.iter().enumerate() {
+        add(g, Node::Output { module: path.clone(), name: o.name.clone() });
+        g.outputs.insert((path.clone(), o.name.clone()), i);
+    }
+}
+
+/// The edges from what the module at `path` refers to: its locals',
+/// resources' and outputs' expressions, `depends_on`, and its module calls'
+/// arguments (a child's variables depend on them).
+fn connect_module(g: &mut ConfigGraph, path: &ModulePath, module: &Module) {
+    for l in &module.locals {
+        let me = g.index[&Node::Local { module: path.clone(), name: l.name.clone() }];
+        connect_expr(g, me, path, &l.value, &[]);
+    }
+    for (i, r) in module.resources.iter().enumerate() {
+        let me = g.index[&Node::Resource { module: path.clone(), index: i }];
+        connect_resource(g, me, path, r);
+    }
+    for o in &module.outputs {
+        let me = g.index[&Node::Output { module: path.clone(), name: o.name.clone() }];
+        connect_expr(g, me, path, &o.value, &[]);
+        for c in &o.preconditions {
+            connect_expr(g, me, path, &c.condition, &[]);
+            connect_expr(g, me, path, &c.error_message, &[]);
         }
-        for (i, l) in module.locals.iter().enumerate() {
-            add(&mut g, Node::Local { module: path.clone(), name: l.name.clone() });
-            g.locals.insert((path.clone(), l.name.clone()), i);
-        }
-        for (i, r) in module.resources.iter().enumerate() {
-            add(&mut g, Node::Resource { module: path.clone(), index: i });
-            let n = g.index[&Node::Resource { module: path.clone(), index: i }];
-            g.resources.insert((path.clone(), r.mode == Mode::Data, r.type_name.clone(), r.name.clone()), n);
-        }
-        for (i, o) in module.outputs.iter().enumerate() {
-            add(&mut g, Node::Output { module: path.clone(), name: o.name.clone() });
-            g.outputs.insert((path.clone(), o.name.clone()), i);
+        for d in &o.depends_on {
+            connect_depends_on(g, me, path, d);
         }
     }
-    for (path, m) in &modules {
-        let module = &m.module;
-        for l in &module.locals {
-            let me = g.index[&Node::Local { module: path.clone(), name: l.name.clone() }];
-            connect_expr(&mut g, me, path, &l.value, &[]);
-        }
-        for (i, r) in module.resources.iter().enumerate() {
-            let me = g.index[&Node::Resource { module: path.clone(), index: i }];
-            for e in r.count.iter().chain(r.for_each.iter()) {
-                connect_expr(&mut g, me, path, e, &[]);
-            }
-            connect_body(&mut g, me, path, &r.config);
-            for d in &r.depends_on {
-                connect_depends_on(&mut g, me, path, d);
-            }
-            // What replace_triggered_by watches is planned first.
-            if let Some(e) = &r.lifecycle.replace_triggered_by {
-                connect_expr(&mut g, me, path, e, &[]);
-            }
-            // And what its conditions read (`self` is the resource itself).
-            let own = ["self".to_string()];
-            for c in r.lifecycle.preconditions.iter().chain(&r.lifecycle.postconditions) {
-                connect_expr(&mut g, me, path, &c.condition, &own);
-                connect_expr(&mut g, me, path, &c.error_message, &own);
-            }
-        }
-        for o in &module.outputs {
-            let me = g.index[&Node::Output { module: path.clone(), name: o.name.clone() }];
-            connect_expr(&mut g, me, path, &o.value, &[]);
-            for c in &o.preconditions {
-                connect_expr(&mut g, me, path, &c.condition, &[]);
-                connect_expr(&mut g, me, path, &c.error_message, &[]);
-            }
-            for d in &o.depends_on {
-                connect_depends_on(&mut g, me, path, d);
-            }
-        }
-        // A child's variables depend on what the call's arguments refer to.
-        for call in &module.module_calls {
-            for child in g.instances_of(path, &call.name) {
-                for arg in &call.args {
-                    if let Some(&me) = g.index.get(&Node::Var { module: child.clone(), name: arg.name.name.clone() }) {
-                        connect_expr(&mut g, me, path, &arg.value, &[]);
-                        for d in &call.depends_on {
-                            connect_depends_on(&mut g, me, path, d);
-                        }
+    // A child's variables depend on what the call's arguments refer to.
+    for call in &module.module_calls {
+        for child in g.instances_of(path, &call.name) {
+            for arg in &call.args {
+                if let Some(&me) = g.index.get(&Node::Var { module: child.clone(), name: arg.name.name.clone() }) {
+                    connect_expr(g, me, path, &arg.value, &[]);
+                    for d in &call.depends_on {
+                        connect_depends_on(g, me, path, d);
                     }
                 }
             }
         }
     }
-    let cycles = g.dag.cycles();
-    if cycles.is_empty() {
-        return Ok(g);
+}
+
+/// The edges of the resource block `r` (node `me`).
+fn connect_resource(g: &mut ConfigGraph, me: NodeIndex, path: &ModulePath, r: &Resource) {
+    for e in r.count.iter().chain(r.for_each.iter()) {
+        connect_expr(g, me, path, e, &[]);
     }
-    Err(cycles
-        .iter()
-        .map(|c| {
-            let at = |i: &NodeIndex| {
-                let n = &g.dag.g[*i];
-                let loc = g
-                    .span(n)
-                    .and_then(|s| sources.get(s.file).map(|f| (f, s)))
-                    .map(|(f, s)| {
-                        let (l, col) = f.line_col(s.start);
-                        format!(" ({}:{l}:{col})", f.name)
-                    })
-                    .unwrap_or_default();
-                format!("{}{loc}", g.label(n))
-            };
-            let names: Vec<String> = c.iter().map(at).collect();
-            let first = &g.dag.g[c[0]];
-            let detail = format!(
-                "These depend on each other in a cycle:\n  {}\n  → {}\nA resource, local or output cannot depend on itself. Break the cycle by removing one of the references or a depends_on.",
-                names.join("\n  → "),
-                g.label(first)
-            );
-            match g.span(first) {
-                Some(s) => Diagnostic::error("Cycle in configuration", detail, s),
-                None => Diagnostic::global("Cycle in configuration", detail),
-            }
-        })
-        .collect())
+    connect_body(g, me, path, &r.config);
+    for d in &r.depends_on {
+        connect_depends_on(g, me, path, d);
+    }
+    // What replace_triggered_by watches is planned first.
+    if let Some(e) = &r.lifecycle.replace_triggered_by {
+        connect_expr(g, me, path, e, &[]);
+    }
+    // And what its conditions read (`self` is the resource itself).
+    let own = ["self".to_string()];
+    for c in r.lifecycle.preconditions.iter().chain(&r.lifecycle.postconditions) {
+        connect_expr(g, me, path, &c.condition, &own);
+        connect_expr(g, me, path, &c.error_message, &own);
+    }
+}
+
+/// The error for a cycle: every node on it, with where each is declared.
+fn cycle_error(g: &ConfigGraph, c: &[NodeIndex], sources: &SourceMap) -> Diagnostic {
+    let at = |i: &NodeIndex| {
+        let n = &g.dag.g[*i];
+        let loc = g
+            .span(n)
+            .and_then(|s| sources.get(s.file).map(|f| (f, s)))
+            .map(|(f, s)| {
+                let (l, col) = f.line_col(s.start);
+                format!(" ({}:{l}:{col})", f.name)
+            })
+            .unwrap_or_default();
+        format!("{}{loc}", g.label(n))
+    };
+    let names: Vec<String> = c.iter().map(at).collect();
+    let first = &g.dag.g[c[0]];
+    let detail = format!(
+        "These depend on each other in a cycle:\n  {}\n  → {}\nA resource, local or output cannot depend on itself. Break the cycle by removing one of the references or a depends_on.",
+        names.join("\n  → "),
+        g.label(first)
+    );
+    match g.span(first) {
+        Some(s) => Diagnostic::error("Cycle in configuration", detail, s),
+        None => Diagnostic::global("Cycle in configuration", detail),
+    }
 }
 
 fn connect_body(g: &mut ConfigGraph, me: NodeIndex, path: &ModulePath, body: &Body) {
