@@ -9,7 +9,7 @@
 
 use crate::addr::{Key, ResourceAddr};
 use crate::build::{ConfigGraph, ModulePath};
-use landform_lang::config::Mode;
+use landform_lang::config::{Mode, Module};
 use landform_lang::diag::Diagnostic;
 use landform_lang::syntax::Expr;
 use landform_lang::SourceMap;
@@ -148,6 +148,23 @@ fn declared(graph: &ConfigGraph) -> (HashSet<String>, HashSet<ModulePath>) {
 /// `removed` blocks. Errors and warnings go to `diags`.
 pub fn resolve(graph: &ConfigGraph, sources: &SourceMap, state: &Snapshot, diags: &mut Vec<Diagnostic>) -> Moved {
     let root = graph.module(&ModulePath::new());
+    refuse_outside_root(graph, diags);
+    let (resources, modules) = declared(graph);
+    let moves = moves_of(root, sources, &resources, &modules, diags);
+    let forget = forgotten(root, sources, &resources, &modules, diags);
+    let mut snapshot = state.clone();
+    let moved = apply_moves(&mut snapshot, &moves, diags);
+    let forget = snapshot
+        .resources
+        .iter()
+        .filter(|r| ResourceAddr::parse(&r.addr).is_ok_and(|a| forget.iter().any(|t| t.matches(&a))))
+        .map(|r| r.addr.clone())
+        .collect();
+    Moved { snapshot, moves: moved, forget }
+}
+
+/// Landform reads moved and removed blocks in the root module only.
+fn refuse_outside_root(graph: &ConfigGraph, diags: &mut Vec<Diagnostic>) {
     for (path, m) in &graph.modules {
         if let (false, Some(b)) =
             (path.is_empty(), m.module.moved.first().map(|b| b.span).or(m.module.removed.first().map(|b| b.span)))
@@ -159,7 +176,17 @@ pub fn resolve(graph: &ConfigGraph, sources: &SourceMap, state: &Snapshot, diags
             ));
         }
     }
-    let (resources, modules) = declared(graph);
+}
+
+/// The root module's `moved` blocks, each checked against the declared
+/// `resources` and `modules`.
+fn moves_of(
+    root: &Module,
+    sources: &SourceMap,
+    resources: &HashSet<String>,
+    modules: &HashSet<ModulePath>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Move> {
     let mut moves = Vec::new();
     for m in &root.moved {
         let (from, to) = match (Target::parse(&text_of(sources, &m.from)), Target::parse(&text_of(sources, &m.to))) {
@@ -173,43 +200,64 @@ pub fn resolve(graph: &ConfigGraph, sources: &SourceMap, state: &Snapshot, diags
                 continue;
             }
         };
-        let problem = match (&from, &to) {
-            (Target::Module(_), Target::Resource(..)) | (Target::Resource(..), Target::Module(_)) => {
-                Some("a module moves to a module, and a resource to a resource".to_string())
-            }
-            (Target::Resource(f, _), Target::Resource(t, _)) if f.type_name != t.type_name => Some(format!(
-                "{} and {} are resources of different types ({} and {}): a move keeps the type",
-                from.show(),
-                to.show(),
-                f.type_name,
-                t.type_name
-            )),
-            (Target::Resource(f, fk), Target::Resource(t, tk))
-                if f.config_addr() != t.config_addr() && fk.is_none() != tk.is_none() =>
-            {
-                Some("move a whole resource to a whole resource, or one instance to one instance".to_string())
-            }
-            (Target::Resource(f, _), Target::Resource(t, _))
-                if f.config_addr() != t.config_addr() && resources.contains(&f.config_addr()) =>
-            {
-                Some(format!(
-                    "{} is still declared in the configuration: a moved block's from is the old address, whose resource block is gone (rename the block to {})",
-                    f.config_addr(),
-                    t.config_addr()
-                ))
-            }
-            (Target::Module(f), Target::Module(_)) if modules.contains(f) => Some(format!(
-                "{} is still called in the configuration: a moved block's from is the old module name, whose module block is gone",
-                from.show()
-            )),
-            _ if from == to => Some("from and to are the same address".to_string()),
-            _ => None,
-        };
-        match problem {
+        match move_problem(&from, &to, resources, modules) {
             Some(p) => diags.push(Diagnostic::error("Invalid moved block", format!("{p}."), m.span)),
             None => moves.push(Move { from, to, span: m.span }),
         }
     }
+    moves
+}
+
+/// What is wrong with a move from `from` to `to`, if anything.
+fn move_problem(
+    from: &Target,
+    to: &Target,
+    resources: &HashSet<String>,
+    modules: &HashSet<ModulePath>,
+) -> Option<String> {
+    match (from, to) {
+        (Target::Module(_), Target::Resource(..)) | (Target::Resource(..), Target::Module(_)) => {
+            Some("a module moves to a module, and a resource to a resource".to_string())
+        }
+        (Target::Resource(f, _), Target::Resource(t, _)) if f.type_name != t.type_name => Some(format!(
+            "{} and {} are resources of different types ({} and {}): a move keeps the type",
+            from.show(),
+            to.show(),
+            f.type_name,
+            t.type_name
+        )),
+        (Target::Resource(f, fk), Target::Resource(t, tk))
+            if f.config_addr() != t.config_addr() && fk.is_none() != tk.is_none() =>
+        {
+            Some("move a whole resource to a whole resource, or one instance to one instance".to_string())
+        }
+        (Target::Resource(f, _), Target::Resource(t, _))
+            if f.config_addr() != t.config_addr() && resources.contains(&f.config_addr()) =>
+        {
+            Some(format!(
+                "{} is still declared in the configuration: a moved block's from is the old address, whose resource block is gone (rename the block to {})",
+                f.config_addr(),
+                t.config_addr()
+            ))
+        }
+        (Target::Module(f), Target::Module(_)) if modules.contains(f) => Some(format!(
+            "{} is still called in the configuration: a moved block's from is the old module name, whose module block is gone",
+            from.show()
+        )),
+        _ if from == to => Some("from and to are the same address".to_string()),
+        _ => None,
+    }
+}
+
+/// What the root module's `removed` blocks with `destroy = false` forget;
+/// a removed block for what is still declared is an error.
+fn forgotten(
+    root: &Module,
+    sources: &SourceMap,
+    resources: &HashSet<String>,
+    modules: &HashSet<ModulePath>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Target> {
     let mut forget = Vec::new();
     for r in &root.removed {
         match Target::parse(&text_of(sources, &r.from)) {
@@ -231,43 +279,19 @@ pub fn resolve(graph: &ConfigGraph, sources: &SourceMap, state: &Snapshot, diags
             Err(e) => diags.push(Diagnostic::error("Invalid removed address", e, r.from.span)),
         }
     }
+    forget
+}
 
-    let mut snapshot = state.clone();
+/// Each record of `snapshot` renamed along its chain of moves: (from, to)
+/// for every instance moved, in the state's order.
+fn apply_moves(snapshot: &mut Snapshot, moves: &[Move], diags: &mut Vec<Diagnostic>) -> Vec<(String, String)> {
     let mut moved = Vec::new();
     let taken: HashSet<String> = snapshot.resources.iter().map(|r| r.addr.clone()).collect();
     let mut occupied = taken.clone();
     let mut skipped: HashSet<usize> = HashSet::new();
     for rec in snapshot.resources.iter_mut() {
         let Ok(start) = ResourceAddr::parse(&rec.addr) else { continue };
-        let mut at = start.clone();
-        let mut seen = vec![at.to_string()];
-        // Follow the chain: every move that applies, until none does.
-        'chain: loop {
-            for (i, m) in moves.iter().enumerate() {
-                if !m.applies(&at) {
-                    continue;
-                }
-                let next = m.apply(&at);
-                let text = next.to_string();
-                if seen.contains(&text) {
-                    break 'chain;
-                }
-                if occupied.contains(&text) && !seen.contains(&text) {
-                    if skipped.insert(i) {
-                        diags.push(Diagnostic::warning(
-                            "Moved object is already in the state",
-                            format!("{text} already holds an object, so {} was not moved there. Remove one of them (landform state rm) or this moved block.", at),
-                            m.span,
-                        ));
-                    }
-                    continue;
-                }
-                seen.push(text);
-                at = next;
-                continue 'chain;
-            }
-            break;
-        }
+        let at = follow_moves(moves, &start, &occupied, &mut skipped, diags);
         if at != start {
             occupied.remove(&rec.addr);
             occupied.insert(at.to_string());
@@ -275,13 +299,49 @@ pub fn resolve(graph: &ConfigGraph, sources: &SourceMap, state: &Snapshot, diags
             rename(rec, &at);
         }
     }
-    let forget = snapshot
-        .resources
-        .iter()
-        .filter(|r| ResourceAddr::parse(&r.addr).is_ok_and(|a| forget.iter().any(|t| t.matches(&a))))
-        .map(|r| r.addr.clone())
-        .collect();
-    Moved { snapshot, moves: moved, forget }
+    moved
+}
+
+/// Where the moves take `start`: every move that applies, until none does.
+/// A move to an address `occupied` already is skipped, and warned of once
+/// (`skipped` holds the moves warned of).
+fn follow_moves(
+    moves: &[Move],
+    start: &ResourceAddr,
+    occupied: &HashSet<String>,
+    skipped: &mut HashSet<usize>,
+    diags: &mut Vec<Diagnostic>,
+) -> ResourceAddr {
+    let mut at = start.clone();
+    let mut seen = vec![at.to_string()];
+    // Follow the chain: every move that applies, until none does.
+    'chain: loop {
+        for (i, m) in moves.iter().enumerate() {
+            if !m.applies(&at) {
+                continue;
+            }
+            let next = m.apply(&at);
+            let text = next.to_string();
+            if seen.contains(&text) {
+                break 'chain;
+            }
+            if occupied.contains(&text) && !seen.contains(&text) {
+                if skipped.insert(i) {
+                    diags.push(Diagnostic::warning(
+                        "Moved object is already in the state",
+                        format!("{text} already holds an object, so {} was not moved there. Remove one of them (landform state rm) or this moved block.", at),
+                        m.span,
+                    ));
+                }
+                continue;
+            }
+            seen.push(text);
+            at = next;
+            continue 'chain;
+        }
+        break;
+    }
+    at
 }
 
 /// A record under its new address: address, module, name and key.
