@@ -245,11 +245,10 @@ fn check_body(
 ) {
     let mut present = HashSet::new();
     let mut blocks: HashMap<&str, usize> = HashMap::new();
-    let names = || schema.attributes.keys().chain(schema.blocks.keys()).copied();
     for item in items {
-        let (name, at) = match item {
-            Item::Attribute(a) => (&a.name.name, a.name.span),
-            Item::Block(b) => (&b.kind.name, b.kind.span),
+        let name = match item {
+            Item::Attribute(a) => &a.name.name,
+            Item::Block(b) => &b.kind.name,
         };
         present.insert(name.as_str());
         match item {
@@ -259,75 +258,116 @@ fn check_body(
                 "Landform has no provisioners. Run the command with a local_exec resource instead — resource \"local_exec\" \"setup\" { create = \"…\"  destroy = \"…\" } — which runs create when it is created (again when its triggers change) and destroy when it is destroyed; reference the resource it follows so that it runs after it.",
                 b.kind.span,
             )),
-            Item::Block(b) => match schema.blocks.get(b.kind.name.as_str()) {
-                Some(bt) => {
-                    let n = blocks.entry(b.kind.name.as_str()).or_default();
-                    *n += 1;
-                    if bt.max_items > 0 && *n > bt.max_items {
-                        diags.push(Diagnostic::error(
-                            "Too many blocks",
-                            format!(
-                                "No more than {} \"{}\" block{} allowed in {what}.",
-                                bt.max_items,
-                                b.kind.name,
-                                if bt.max_items == 1 { " is" } else { "s are" }
-                            ),
-                            b.kind.span,
-                        ));
-                    }
-                    let inner = format!("a \"{}\" block", b.kind.name);
-                    check_body(r, &b.body.items, &bt.block, (&inner, &b.kind.name), b.kind.span, diags);
-                }
-                None if schema.attributes.contains_key(b.kind.name.as_str()) => diags.push(Diagnostic::error(
-                    "Unsupported block type",
-                    format!("\"{}\" is an argument of {what}, not a block: write it as {} = ...", b.kind.name, b.kind.name),
-                    b.kind.span,
-                )),
-                None => diags.push(Diagnostic::error(
-                    "Unsupported block type",
-                    format!(
-                        "Blocks of type \"{}\" are not expected in {what}.{}{}",
-                        b.kind.name,
-                        suggestion(&b.kind.name, schema.blocks.keys().copied()),
-                        if schema.blocks.is_empty() {
-                            " It has no nested blocks.".to_string()
-                        } else {
-                            format!(" Its blocks are: {}.", schema.blocks.keys().copied().collect::<Vec<_>>().join(", "))
-                        }
-                    ),
-                    b.kind.span,
-                )),
-            },
-            Item::Attribute(a) => match schema.attributes.get(name.as_str()) {
-                None if schema.blocks.contains_key(name.as_str()) => diags.push(Diagnostic::error(
-                    "Unsupported argument",
-                    format!("\"{name}\" is a block in {what}, not an argument: write it as {name} {{ ... }}"),
-                    at,
-                )),
-                None => diags.push(Diagnostic::error(
-                    "Unsupported argument",
-                    format!(
-                        "An argument named \"{name}\" is not expected in {what}.{} The arguments of {owner} are: {}.",
-                        suggestion(name, names()),
-                        schema
-                            .attributes
-                            .iter()
-                            .filter(|(_, a)| a.is_argument())
-                            .map(|(k, _)| *k)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    at,
-                )),
-                Some(att) if !att.is_argument() => diags.push(Diagnostic::error(
-                    "Invalid argument",
-                    format!("\"{name}\" is set by the provider after apply; it cannot be set in configuration. Read it as {}.{}.{name} instead.", r.type_name, r.name),
-                    at,
-                )),
-                Some(_) => check_literal_type(r, a, schema, diags),
-            },
+            Item::Block(b) => check_nested_block(r, b, schema, what, &mut blocks, diags),
+            Item::Attribute(a) => check_argument(r, a, schema, (what, owner), diags),
         }
     }
+    check_missing(items, schema, what, span, (&present, &blocks), diags);
+}
+
+/// A nested block of a body: one of the schema's, not more of them than it
+/// allows (`blocks` counts those seen), and its body checked in turn.
+fn check_nested_block<'i>(
+    r: &Resource,
+    b: &'i landform_lang::syntax::Block,
+    schema: &landform_provider::Schema,
+    what: &str,
+    blocks: &mut HashMap<&'i str, usize>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    match schema.blocks.get(b.kind.name.as_str()) {
+        Some(bt) => {
+            let n = blocks.entry(b.kind.name.as_str()).or_default();
+            *n += 1;
+            if bt.max_items > 0 && *n > bt.max_items {
+                diags.push(Diagnostic::error(
+                    "Too many blocks",
+                    format!(
+                        "No more than {} \"{}\" block{} allowed in {what}.",
+                        bt.max_items,
+                        b.kind.name,
+                        if bt.max_items == 1 { " is" } else { "s are" }
+                    ),
+                    b.kind.span,
+                ));
+            }
+            let inner = format!("a \"{}\" block", b.kind.name);
+            check_body(r, &b.body.items, &bt.block, (&inner, &b.kind.name), b.kind.span, diags);
+        }
+        None if schema.attributes.contains_key(b.kind.name.as_str()) => diags.push(Diagnostic::error(
+            "Unsupported block type",
+            format!("\"{}\" is an argument of {what}, not a block: write it as {} = ...", b.kind.name, b.kind.name),
+            b.kind.span,
+        )),
+        None => diags.push(Diagnostic::error(
+            "Unsupported block type",
+            format!(
+                "Blocks of type \"{}\" are not expected in {what}.{}{}",
+                b.kind.name,
+                suggestion(&b.kind.name, schema.blocks.keys().copied()),
+                if schema.blocks.is_empty() {
+                    " It has no nested blocks.".to_string()
+                } else {
+                    format!(" Its blocks are: {}.", schema.blocks.keys().copied().collect::<Vec<_>>().join(", "))
+                }
+            ),
+            b.kind.span,
+        )),
+    }
+}
+
+/// An argument of a body: one of the schema's that configuration may set,
+/// of the right type when it is a literal.
+fn check_argument(
+    r: &Resource,
+    a: &landform_lang::syntax::Attribute,
+    schema: &landform_provider::Schema,
+    (what, owner): (&str, &str),
+    diags: &mut Vec<Diagnostic>,
+) {
+    let (name, at) = (&a.name.name, a.name.span);
+    let names = || schema.attributes.keys().chain(schema.blocks.keys()).copied();
+    match schema.attributes.get(name.as_str()) {
+        None if schema.blocks.contains_key(name.as_str()) => diags.push(Diagnostic::error(
+            "Unsupported argument",
+            format!("\"{name}\" is a block in {what}, not an argument: write it as {name} {{ ... }}"),
+            at,
+        )),
+        None => diags.push(Diagnostic::error(
+            "Unsupported argument",
+            format!(
+                "An argument named \"{name}\" is not expected in {what}.{} The arguments of {owner} are: {}.",
+                suggestion(name, names()),
+                schema
+                    .attributes
+                    .iter()
+                    .filter(|(_, a)| a.is_argument())
+                    .map(|(k, _)| *k)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            at,
+        )),
+        Some(att) if !att.is_argument() => diags.push(Diagnostic::error(
+            "Invalid argument",
+            format!("\"{name}\" is set by the provider after apply; it cannot be set in configuration. Read it as {}.{}.{name} instead.", r.type_name, r.name),
+            at,
+        )),
+        Some(_) => check_literal_type(r, a, schema, diags),
+    }
+}
+
+/// What a body lacks: required arguments not `present`, and fewer nested
+/// blocks than the schema's minimum (`blocks` counts them; a dynamic block's
+/// are counted at plan time).
+fn check_missing(
+    items: &[Item],
+    schema: &landform_provider::Schema,
+    what: &str,
+    span: landform_lang::Span,
+    (present, blocks): (&HashSet<&str>, &HashMap<&str, usize>),
+    diags: &mut Vec<Diagnostic>,
+) {
     for (name, a) in &schema.attributes {
         if a.required && !present.contains(name) {
             diags.push(Diagnostic::error(
