@@ -104,68 +104,10 @@ fn len(s: &str) -> usize {
 
 /// The plan as a pull request comment, at most `ctx.limit` characters.
 pub fn plan_markdown(plan: &Plan, ctx: &Context) -> String {
-    let mut head = marker("plan", ctx.workspace, ctx.dir);
-    let dir = if ctx.dir.is_empty() { "." } else { ctx.dir };
-    let _ = write!(head, "\n### Landform plan: `{}` in workspace `{}`\n\n", clean(dir), clean(ctx.workspace));
-    let _ = writeln!(head, "{}\n", summary_line(plan));
     let shown: Vec<&ResourceChange> =
         plan.resource_changes.iter().filter(|c| c.action != Action::NoOp || c.importing.is_some()).collect();
-    let dangerous: Vec<&&ResourceChange> =
-        shown.iter().filter(|c| c.action == Action::Delete || c.action.is_replace()).collect();
-    if !dangerous.is_empty() {
-        let _ = writeln!(
-            head,
-            "> [!WARNING]\n> This plan destroys or replaces {} resource{}:",
-            dangerous.len(),
-            if dangerous.len() == 1 { "" } else { "s" }
-        );
-        // The list itself could be long: it is kept short, the details below have the rest.
-        for c in dangerous.iter().take(20) {
-            let _ = writeln!(head, "> - `{}` ({})", clean(&c.label()), verb(c.action));
-        }
-        if dangerous.len() > 20 {
-            let _ = writeln!(head, "> - … and {} more", dangerous.len() - 20);
-        }
-        head.push('\n');
-    }
-    if !shown.is_empty() {
-        head.push_str("| Action | Resources |\n|---|---|\n");
-        for a in ["import", "create", "update", "replace", "destroy", "read"] {
-            let n = shown.iter().filter(|c| verb(c.action) == a || (a == "import" && c.importing.is_some())).count();
-            if n > 0 {
-                let _ = writeln!(head, "| {a} | {n} |");
-            }
-        }
-        head.push('\n');
-    }
-    let mut tail = String::new();
-    if !plan.rollouts.is_empty() {
-        tail.push_str("#### Rollouts\n\n");
-        for r in &plan.rollouts {
-            let _ = write!(
-                tail,
-                "<details><summary>rollout <code>{}</code>: {} → {} on <code>{}</code></summary>\n\n```diff\n{}```\n\n</details>\n\n",
-                html(&r.name),
-                html(crate::rollout::pool(&r.stable)),
-                html(crate::rollout::pool(&r.canary)),
-                html(&r.switch),
-                diff_lines(&crate::rollout::render(r, "", ""))
-            );
-        }
-    }
-    let drift = crate::relevant::shown_drift(plan);
-    if !drift.is_empty() {
-        let _ = writeln!(
-            tail,
-            "#### Objects changed outside Landform\n\n<details><summary>{} resource{} drifted</summary>\n\n```diff",
-            drift.len(),
-            if drift.len() == 1 { "" } else { "s" }
-        );
-        for d in &drift {
-            tail.push_str(&diff_lines(&render_resource_drift(d, &Colors::NONE)));
-        }
-        tail.push_str("```\n\n</details>\n\n");
-    }
+    let head = heading(plan, ctx, &shown);
+    let tail = rollouts_and_drift(plan);
     let mut foot = String::new();
     if let Some(h) = ctx.hash {
         let _ = writeln!(foot, "<sub>Plan file SHA-256 `{h}`: `landform apply --expect-hash {h} PLANFILE` applies exactly this plan.</sub>");
@@ -210,4 +152,75 @@ pub fn plan_markdown(plan: &Plan, ctx: &Context) -> String {
     }
     out.push_str(&foot);
     out
+}
+
+/// The comment's head: its marker, title and summary, a warning naming what
+/// it destroys or replaces, and a table of the `shown` changes by action.
+fn heading(plan: &Plan, ctx: &Context, shown: &[&ResourceChange]) -> String {
+    let mut head = marker("plan", ctx.workspace, ctx.dir);
+    let dir = if ctx.dir.is_empty() { "." } else { ctx.dir };
+    let _ = write!(head, "\n### Landform plan: `{}` in workspace `{}`\n\n", clean(dir), clean(ctx.workspace));
+    let _ = writeln!(head, "{}\n", summary_line(plan));
+    let dangerous: Vec<&&ResourceChange> =
+        shown.iter().filter(|c| c.action == Action::Delete || c.action.is_replace()).collect();
+    if !dangerous.is_empty() {
+        let _ = writeln!(
+            head,
+            "> [!WARNING]\n> This plan destroys or replaces {} resource{}:",
+            dangerous.len(),
+            if dangerous.len() == 1 { "" } else { "s" }
+        );
+        // The list itself could be long: it is kept short, the details below have the rest.
+        for c in dangerous.iter().take(20) {
+            let _ = writeln!(head, "> - `{}` ({})", clean(&c.label()), verb(c.action));
+        }
+        if dangerous.len() > 20 {
+            let _ = writeln!(head, "> - … and {} more", dangerous.len() - 20);
+        }
+        head.push('\n');
+    }
+    if !shown.is_empty() {
+        head.push_str("| Action | Resources |\n|---|---|\n");
+        for a in ["import", "create", "update", "replace", "destroy", "read"] {
+            let n = shown.iter().filter(|c| verb(c.action) == a || (a == "import" && c.importing.is_some())).count();
+            if n > 0 {
+                let _ = writeln!(head, "| {a} | {n} |");
+            }
+        }
+        head.push('\n');
+    }
+    head
+}
+
+/// The plan's rollouts and the drift it shows (`relevant::shown_drift`), each folded.
+fn rollouts_and_drift(plan: &Plan) -> String {
+    let mut tail = String::new();
+    if !plan.rollouts.is_empty() {
+        tail.push_str("#### Rollouts\n\n");
+        for r in &plan.rollouts {
+            let _ = write!(
+                tail,
+                "<details><summary>rollout <code>{}</code>: {} → {} on <code>{}</code></summary>\n\n```diff\n{}```\n\n</details>\n\n",
+                html(&r.name),
+                html(crate::rollout::pool(&r.stable)),
+                html(crate::rollout::pool(&r.canary)),
+                html(&r.switch),
+                diff_lines(&crate::rollout::render(r, "", ""))
+            );
+        }
+    }
+    let drift = crate::relevant::shown_drift(plan);
+    if !drift.is_empty() {
+        let _ = writeln!(
+            tail,
+            "#### Objects changed outside Landform\n\n<details><summary>{} resource{} drifted</summary>\n\n```diff",
+            drift.len(),
+            if drift.len() == 1 { "" } else { "s" }
+        );
+        for d in &drift {
+            tail.push_str(&diff_lines(&render_resource_drift(d, &Colors::NONE)));
+        }
+        tail.push_str("```\n\n</details>\n\n");
+    }
+    tail
 }
