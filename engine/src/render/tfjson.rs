@@ -367,86 +367,11 @@ pub fn configuration(tree: &LoadedModule, info: &Info) -> Value {
 
 fn module_configuration(m: &LoadedModule, prefix: &str, info: &Info) -> Value {
     let module: &Module = &m.module;
-    let resources: Vec<Value> = module
-        .resources
-        .iter()
-        .map(|r| {
-            let provider_key = r
-                .provider
-                .as_ref()
-                .and_then(|p| p.as_traversal())
-                .map(|(root, path)| std::iter::once(root.name.clone()).chain(path).collect::<Vec<_>>().join("."))
-                .unwrap_or_else(|| r.type_name.split('_').next().unwrap_or_default().to_string());
-            let full = format!("{prefix}{}", r.address());
-            let (hidden, provider) = info(&full);
-            let provider_key = provider.unwrap_or(provider_key);
-            let mut o = json!({
-                "address": r.address(),
-                "mode": if r.mode == Mode::Managed { "managed" } else { "data" },
-                "type": r.type_name,
-                "name": r.name,
-                "provider_config_key": if prefix.is_empty() { provider_key } else { format!("{}:{provider_key}", prefix.trim_end_matches('.')) },
-                "expressions": body_expressions(&r.config, &hidden),
-                "schema_version": 0,
-            });
-            if let Some(c) = &r.count {
-                o["count_expression"] = expression(c, false);
-            }
-            if let Some(f) = &r.for_each {
-                o["for_each_expression"] = expression(f, false);
-            }
-            if !r.depends_on.is_empty() {
-                let deps: Vec<String> = r
-                    .depends_on
-                    .iter()
-                    .flat_map(landform_lang::refs::references)
-                    .filter_map(|d| d.subject())
-                    .collect();
-                o["depends_on"] = json!(deps);
-            }
-            o
-        })
-        .collect();
-    let calls: Map<String, Value> = module
-        .module_calls
-        .iter()
-        .map(|c| {
-            let mut args = Map::new();
-            for a in &c.args {
-                args.insert(a.name.name.clone(), expression(&a.value, false));
-            }
-            let mut o = json!({ "source": c.source, "expressions": args });
-            if let Some(child) = m.children.get(&c.name) {
-                o["module"] = module_configuration(child, &format!("{prefix}module.{}.", c.name), info);
-            }
-            if let Some(e) = &c.count {
-                o["count_expression"] = expression(e, false);
-            }
-            if let Some(e) = &c.for_each {
-                o["for_each_expression"] = expression(e, false);
-            }
-            (c.name.clone(), o)
-        })
-        .collect();
-    let variables: Map<String, Value> = module
-        .variables
-        .iter()
-        .map(|v| {
-            let mut o = Map::new();
-            if let (Some(d), false) = (&v.default, v.sensitive) {
-                if let Some(c) = expression(d, false).get("constant_value") {
-                    o.insert("default".into(), c.clone());
-                }
-            }
-            if let Some(d) = &v.description {
-                o.insert("description".into(), json!(d));
-            }
-            if v.sensitive {
-                o.insert("sensitive".into(), json!(true));
-            }
-            (v.name.clone(), Value::Object(o))
-        })
-        .collect();
+    let resources: Vec<Value> = module.resources.iter().map(|r| resource_configuration(r, prefix, info)).collect();
+    let calls: Map<String, Value> =
+        module.module_calls.iter().map(|c| (c.name.clone(), module_call_configuration(m, c, prefix, info))).collect();
+    let variables: Map<String, Value> =
+        module.variables.iter().map(|v| (v.name.clone(), variable_configuration(v))).collect();
     let outputs: Map<String, Value> = module
         .outputs
         .iter()
@@ -466,6 +391,82 @@ fn module_configuration(m: &LoadedModule, prefix: &str, info: &Info) -> Value {
         o["module_calls"] = Value::Object(calls);
     }
     o
+}
+
+/// A resource block of the module at `prefix` (`module.a.`), its hidden
+/// attributes' constants left out.
+fn resource_configuration(r: &landform_lang::config::Resource, prefix: &str, info: &Info) -> Value {
+    let provider_key = r
+        .provider
+        .as_ref()
+        .and_then(|p| p.as_traversal())
+        .map(|(root, path)| std::iter::once(root.name.clone()).chain(path).collect::<Vec<_>>().join("."))
+        .unwrap_or_else(|| r.type_name.split('_').next().unwrap_or_default().to_string());
+    let full = format!("{prefix}{}", r.address());
+    let (hidden, provider) = info(&full);
+    let provider_key = provider.unwrap_or(provider_key);
+    let mut o = json!({
+        "address": r.address(),
+        "mode": if r.mode == Mode::Managed { "managed" } else { "data" },
+        "type": r.type_name,
+        "name": r.name,
+        "provider_config_key": if prefix.is_empty() { provider_key } else { format!("{}:{provider_key}", prefix.trim_end_matches('.')) },
+        "expressions": body_expressions(&r.config, &hidden),
+        "schema_version": 0,
+    });
+    if let Some(c) = &r.count {
+        o["count_expression"] = expression(c, false);
+    }
+    if let Some(f) = &r.for_each {
+        o["for_each_expression"] = expression(f, false);
+    }
+    if !r.depends_on.is_empty() {
+        let deps: Vec<String> =
+            r.depends_on.iter().flat_map(landform_lang::refs::references).filter_map(|d| d.subject()).collect();
+        o["depends_on"] = json!(deps);
+    }
+    o
+}
+
+/// A module call of `m` (at `prefix`), with the called module's configuration.
+fn module_call_configuration(
+    m: &LoadedModule,
+    c: &landform_lang::config::ModuleCall,
+    prefix: &str,
+    info: &Info,
+) -> Value {
+    let mut args = Map::new();
+    for a in &c.args {
+        args.insert(a.name.name.clone(), expression(&a.value, false));
+    }
+    let mut o = json!({ "source": c.source, "expressions": args });
+    if let Some(child) = m.children.get(&c.name) {
+        o["module"] = module_configuration(child, &format!("{prefix}module.{}.", c.name), info);
+    }
+    if let Some(e) = &c.count {
+        o["count_expression"] = expression(e, false);
+    }
+    if let Some(e) = &c.for_each {
+        o["for_each_expression"] = expression(e, false);
+    }
+    o
+}
+
+/// A variable's declaration: a sensitive variable's default is left out.
+fn variable_configuration(v: &landform_lang::config::Variable) -> Value {
+    let mut o = Map::new();
+    if let (Some(d), false) = (&v.default, v.sensitive) {
+        if let Some(c) = expression(d, false).get("constant_value") {
+            o.insert("default".into(), c.clone());
+        }
+    }
+    if let Some(d) = &v.description {
+        o.insert("description".into(), json!(d));
+    }
+    if v.sensitive {
+        o.insert("sensitive".into(), json!(true));
+    }
+    Value::Object(o)
 }
 
 /// The root variables with their values, as Terraform's plan has them; a
