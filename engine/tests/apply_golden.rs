@@ -228,16 +228,7 @@ fn run(case: &Path) -> (String, Deps) {
     });
     let options: Options = read_json(case, "options.json").unwrap_or_default();
 
-    let provider = Arc::new(RecordingProvider::new());
-    for r in seed.resources.iter().filter(|r| r.mode == "managed" && r.provider == RecordingProvider::NAME) {
-        provider.put_object(&r.type_name, r.attributes.clone());
-    }
-    let world: Vec<Value> = read_json(case, "world.json").unwrap_or_default();
-    for o in world {
-        provider.put_object(o["type"].as_str().unwrap(), o["attributes"].as_object().unwrap().clone());
-    }
-    let behaviour: BTreeMap<String, Value> = read_json(case, "provider.json").unwrap_or_default();
-    set_behaviour(&provider, &behaviour, None);
+    let (provider, behaviour) = recording_provider(case, &seed);
     let mut providers = Providers::new();
     providers.register(provider.clone());
 
@@ -311,6 +302,34 @@ fn run(case: &Path) -> (String, Deps) {
         out.push_str(&names.line(c));
         out.push('\n');
     }
+    describe_plan(&mut out, &p);
+    out.push_str("# apply: provider calls\n");
+    for c in &apply_calls {
+        out.push_str(&names.line(c));
+        out.push('\n');
+    }
+    describe_outcome(&mut out, &events, &after, &report, &provider);
+    (out, deps_of(&prior, &after, &p))
+}
+
+/// The recording provider of a case: the prior state's objects and
+/// `world.json`'s exist, `provider.json` says how it behaves.
+fn recording_provider(case: &Path, seed: &Snapshot) -> (Arc<RecordingProvider>, BTreeMap<String, Value>) {
+    let provider = Arc::new(RecordingProvider::new());
+    for r in seed.resources.iter().filter(|r| r.mode == "managed" && r.provider == RecordingProvider::NAME) {
+        provider.put_object(&r.type_name, r.attributes.clone());
+    }
+    let world: Vec<Value> = read_json(case, "world.json").unwrap_or_default();
+    for o in world {
+        provider.put_object(o["type"].as_str().unwrap(), o["attributes"].as_object().unwrap().clone());
+    }
+    let behaviour: BTreeMap<String, Value> = read_json(case, "provider.json").unwrap_or_default();
+    set_behaviour(&provider, &behaviour, None);
+    (provider, behaviour)
+}
+
+/// The plan's changes and rollouts, a line each.
+fn describe_plan(out: &mut String, p: &Plan) {
     out.push_str("# plan: changes\n");
     for c in p.resource_changes.iter().filter(|c| c.is_shown()) {
         out.push_str(&format!("{:?} {}", c.action, c.address));
@@ -332,11 +351,17 @@ fn run(case: &Path) -> (String, Deps) {
             r.steps
         ));
     }
-    out.push_str("# apply: provider calls\n");
-    for c in &apply_calls {
-        out.push_str(&names.line(c));
-        out.push('\n');
-    }
+}
+
+/// What apply did: its failures and skips, the state after it, its report,
+/// and any object the provider holds that the state does not record.
+fn describe_outcome(
+    out: &mut String,
+    events: &Events,
+    after: &Snapshot,
+    report: &landform_engine::apply::ApplyReport,
+    provider: &RecordingProvider,
+) {
     // Independent operations may finish in any order: the events are sorted.
     let mut events = events.0.lock().unwrap().clone();
     events.sort();
@@ -348,7 +373,7 @@ fn run(case: &Path) -> (String, Deps) {
         }
     }
     out.push_str("# state after apply\n");
-    out.push_str(&summary(&after));
+    out.push_str(&summary(after));
     out.push_str("# report\n");
     out.push_str(&report.counts());
     out.push('\n');
@@ -374,6 +399,10 @@ fn run(case: &Path) -> (String, Deps) {
     if held != recorded_sorted {
         out.push_str(&format!("# objects that exist: {}\n", held.join(", ")));
     }
+}
+
+/// What depends on what, from the states before and after and the plan.
+fn deps_of(prior: &Snapshot, after: &Snapshot, p: &Plan) -> Deps {
     let mut deps = Deps::default();
     for r in prior.resources.iter().chain(&after.resources).chain(&p.refreshed) {
         deps.add(&r.addr, &r.dependencies);
@@ -382,7 +411,7 @@ fn run(case: &Path) -> (String, Deps) {
         deps.add(&c.address, &c.dependencies);
     }
     deps.switches.extend(p.rollouts.iter().map(|r| r.switch.clone()));
-    (out, deps)
+    deps
 }
 
 /// What depends on what, resource by resource (the state's and the plan's
