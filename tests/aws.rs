@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{text, Fixture};
+use common::{answering, text, Fixture};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -796,24 +796,6 @@ out = {{"lbs": len(lbs), "tgs": tgs, "listeners": [len(elb.describe_listeners(Lo
         eprintln!("trial {i}: killed at {kill_ms} ms, adopted {found:?}, converged");
     }
     assert!(adopted > 0, "no trial was killed while creating: the test exercised nothing");
-}
-
-/// An HTTP server on loopback that answers every request with `status`.
-fn answering(status: u16) -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let Ok(mut s) = s else { continue };
-            std::thread::spawn(move || {
-                use std::io::{Read, Write};
-                let mut buf = [0u8; 2048];
-                let _ = s.read(&mut buf);
-                let _ = write!(s, "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-            });
-        }
-    });
-    port
 }
 
 /// The listener's weights by target group name, as DescribeListeners reports them.

@@ -8,7 +8,7 @@ mod common;
 #[path = "../providers/plugin/tests/common/mod.rs"]
 mod plugin;
 
-use common::{text, Fixture};
+use common::{answering, text, Fixture};
 use plugin::{processes_marked, Moto};
 
 fn config(moto: &Moto, cidr: &str, name: &str) -> String {
@@ -611,24 +611,6 @@ fn the_alb_stacks_plan_equals_terraforms() {
         assert_eq!(a, b);
     }
     assert_eq!(partly, 2, "the listener's default_action and the rule's action");
-}
-
-/// An HTTP server on loopback that answers every request with `status`.
-fn answering(status: u16) -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let Ok(mut s) = s else { continue };
-            std::thread::spawn(move || {
-                use std::io::{Read, Write};
-                let mut buf = [0u8; 2048];
-                let _ = s.read(&mut buf);
-                let _ = write!(s, "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-            });
-        }
-    });
-    port
 }
 
 /// The listener's weights by target group name, as DescribeListeners reports them.
