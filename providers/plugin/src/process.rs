@@ -287,9 +287,21 @@ fn live() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<u32>> {
 /// it is (even in its handshake): for a process about to exit on an
 /// interrupt, which will not run the clients' `Drop`.
 pub fn kill_all() {
-    for pid in live().iter() {
-        if let Some(pid) = i32::try_from(*pid).ok().and_then(rustix::process::Pid::from_raw) {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    let pids: Vec<rustix::process::Pid> =
+        live().iter().filter_map(|pid| i32::try_from(*pid).ok().and_then(rustix::process::Pid::from_raw)).collect();
+    for pid in &pids {
+        let _ = rustix::process::kill_process(*pid, rustix::process::Signal::KILL);
+    }
+    // SIGKILL is delivered when the kernel gets to it: reap each one here
+    // (for up to 5 s), so that none is still running when Landform exits,
+    // however loaded the machine.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for pid in pids {
+        while let Ok(None) = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG) {
+            if Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 }
