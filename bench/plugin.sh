@@ -13,7 +13,8 @@
 # target/terraform-venv, made as scripts/test makes them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+# BIN=path measures that binary instead of building the release one.
+[ -n "${BIN:-}" ] || cargo build --release --quiet --manifest-path "$root/Cargo.toml"
 bin="${BIN:-$root/target/release/landform}"
 venv="$root/target/test-venv"
 tf_venv="$root/target/terraform-venv"
