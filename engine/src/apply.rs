@@ -403,6 +403,9 @@ struct Runner<'a, 'g> {
     queue: Vec<Job>,
     /// Addresses with an intent to create in the state, not yet settled.
     intended: HashSet<String>,
+    /// Instances whose create an earlier apply left under way, and that
+    /// their provider could not find: created again here.
+    recreated: HashSet<String>,
     /// The plan's instances and data reads, which apply holds itself to.
     planned: consistent::Planned,
     /// Old objects of create-then-delete replaces, deposed in the state
@@ -446,6 +449,12 @@ impl<'a, 'g> Runner<'a, 'g> {
             commits: 0,
             queue: Vec::new(),
             intended: HashSet::new(),
+            recreated: plan
+                .interrupted
+                .iter()
+                .filter(|i| !i.adopted && !i.left_alone)
+                .map(|i| i.address.clone())
+                .collect(),
             planned: consistent::Planned::of(plan),
             deposed: Vec::new(),
             destroying: HashMap::new(),
@@ -903,7 +912,13 @@ impl<'a, 'g> Runner<'a, 'g> {
     ) -> Option<NodeIndex> {
         let p = self.pending.remove(&done.addr)?;
         if !ok {
-            let err = done.result.err().map(|e| e.to_string()).unwrap_or_default();
+            let mut err = done.result.err().map(|e| e.to_string()).unwrap_or_default();
+            if self.recreated.contains(&done.addr) && done.action == Action::Create {
+                err.push_str(&format!(
+                    "\n\nAn earlier apply was stopped while it created {a}, and its provider cannot tell whether that object exists. If it does (an error that it already exists), import it and apply again: landform import '{a}' ID",
+                    a = done.addr
+                ));
+            }
             self.progress.event(Event::Failed { addr: done.addr.clone(), action: done.action, error: err.clone() });
             report.errors.push((done.addr.clone(), err));
             self.failed.insert(p.node);
