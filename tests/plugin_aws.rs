@@ -711,3 +711,25 @@ rollout "web" {
     assert_eq!(weights(), serde_json::json!({"blue": 100, "green": 0}));
     r.ok(&["destroy", "--auto-approve", "--var", &h]);
 }
+
+/// A warning the provider gives when it validates a resource (a deprecated
+/// argument) is shown at the argument's line, as Terraform shows it, and
+/// the plan goes on.
+#[test]
+fn a_deprecated_argument_is_a_warning_at_its_line() {
+    plugin::aws_provider();
+    let moto = Moto::start();
+    let cfg = config(&moto, "10.8.0.0/16", "x").replace("sts = ", "s3 = \"URL\"\n    sts = ").replace("URL", &moto.url)
+        + "\nresource \"aws_s3_bucket\" \"b\" {\n  bucket = \"landform-warn\"\n  acl    = \"private\"\n}\n";
+    let f = Fixture::new("plugin-aws-warning", &cfg);
+    let line = cfg.lines().position(|l| l.contains("acl    =")).unwrap() + 1;
+    let r = Run { f: &f, mark: format!("plugin-aws-warning-{}", std::process::id()) };
+    let out = r.run(&["plan"]);
+    let (said, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{said}{err}");
+    let all = format!("{said}{err}");
+    assert!(all.contains("Warning: Argument is deprecated"), "{all}");
+    assert!(all.contains(&format!("main.lf:{line}:")), "{all}");
+    assert!(all.contains("Use the aws_s3_bucket_acl resource instead"), "{all}");
+    assert!(said.contains("Plan: 2 to add"), "{said}");
+}

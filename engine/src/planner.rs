@@ -740,6 +740,10 @@ fn json_depth(v: &Json) -> usize {
 
 fn provider_diag(addr: &str, r: &Resource, e: landform_provider::ProviderError) -> Diagnostic {
     let span = e.attribute.as_ref().and_then(|a| span_of_path(&r.config, a)).unwrap_or(r.header_span);
+    if e.warning {
+        // As Terraform: the provider's words alone (a deprecated argument, say).
+        return Diagnostic::warning(e.summary, e.detail, span);
+    }
     Diagnostic::error(format!("{}: {}", addr, e.summary), e.detail, span)
 }
 

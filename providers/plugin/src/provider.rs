@@ -85,21 +85,25 @@ impl lp::Provider for PluginProvider {
     fn validate(&self, req: lp::ValidateRequest) -> Vec<lp::ProviderError> {
         let Ok(block) = self.block(req.type_name) else { return Vec::new() };
         let config = from_json_object(req.config, req.unknown, block);
-        match self.client.validate_resource(req.type_name, &config) {
-            Ok(_) => Vec::new(),
-            Err(Error::Provider(ds)) => ds
-                .into_iter()
-                .filter(|d| d.severity == crate::Severity::Error)
-                .map(|d| {
-                    let e = lp::ProviderError::new(d.summary, d.detail);
-                    match d.attribute {
-                        Some(a) => e.on(a),
-                        None => e,
-                    }
-                })
-                .collect(),
-            Err(e) => vec![error(e)],
-        }
+        let ds = match self.client.validate_resource(req.type_name, &config) {
+            Ok(warnings) => warnings,
+            Err(Error::Provider(ds)) => ds,
+            Err(e) => return vec![error(e)],
+        };
+        // Errors and warnings (a deprecated argument), each at its attribute.
+        ds.into_iter()
+            .map(|d| {
+                let e = if d.severity == crate::Severity::Error {
+                    lp::ProviderError::new(d.summary, d.detail)
+                } else {
+                    lp::ProviderError::warning(d.summary, d.detail)
+                };
+                match d.attribute {
+                    Some(a) => e.on(a),
+                    None => e,
+                }
+            })
+            .collect()
     }
 
     fn plan(&self, req: lp::PlanRequest) -> lp::Result<lp::PlanResponse> {

@@ -190,11 +190,18 @@ pub struct ProviderError {
     pub detail: String,
     /// The attribute the error is about, if one.
     pub attribute: Option<String>,
+    /// A warning, not an error (from `validate`: a deprecated argument, say).
+    pub warning: bool,
 }
 
 impl ProviderError {
     pub fn new(summary: impl Into<String>, detail: impl Into<String>) -> ProviderError {
-        ProviderError { summary: summary.into(), detail: detail.into(), attribute: None }
+        ProviderError { summary: summary.into(), detail: detail.into(), attribute: None, warning: false }
+    }
+
+    /// A warning `validate` gives: the plan goes on, and shows it.
+    pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> ProviderError {
+        ProviderError { warning: true, ..ProviderError::new(summary, detail) }
     }
 
     pub fn on(mut self, attribute: impl Into<String>) -> ProviderError {
@@ -380,7 +387,8 @@ pub trait Provider: Send + Sync {
     fn configure(&self, _req: ConfigureRequest) -> Result<()> {
         Ok(())
     }
-    /// Checks beyond the schema (a value out of range, say).
+    /// Checks beyond the schema (a value out of range, say), and warnings
+    /// (`ProviderError::warning`: a deprecated argument).
     fn validate(&self, _req: ValidateRequest) -> Vec<ProviderError> {
         Vec::new()
     }
