@@ -71,10 +71,20 @@ pub fn run(args: &InitArgs, color: bool) -> Result<u8, String> {
     // The loader walks the tree (keys, local paths, depth and cycle limits);
     // each module it needs from elsewhere is downloaded as it asks for it.
     let mut sources = SourceMap::new();
-    let (_, loaded) = landform_lang::module::load_tree(&Installer(&init), ".", &mut sources);
+    let (tree, loaded) = landform_lang::module::load_tree(&Installer(&init), ".", &mut sources);
     let mut init = init.into_inner();
     let mut diags: Vec<Diagnostic> = loaded.into_iter().filter(landform_lang::parse::is_syntax_error).collect();
     diags.append(&mut init.diags);
+    // Providers, once the root module reads (its required_providers).
+    if !landform_lang::diag::has_errors(&diags) {
+        match crate::provider_install::install(&tree, args.upgrade) {
+            Ok(mut d) => diags.append(&mut d),
+            Err((d, lock_sources)) => {
+                crate::print_diagnostics(&d, &lock_sources, color);
+                return Ok(1);
+            }
+        }
+    }
     if landform_lang::diag::has_errors(&diags) {
         crate::print_diagnostics(&diags, &sources, color);
         return Ok(1);

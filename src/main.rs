@@ -11,6 +11,8 @@ mod inputs;
 mod notify;
 mod plugins;
 mod progress;
+mod provider_install;
+mod provider_lock;
 mod rollout_cmd;
 mod run;
 mod signals;

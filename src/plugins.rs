@@ -8,23 +8,14 @@ use landform_lang::diag::Diagnostic;
 use landform_lang::module::LoadedModule;
 use landform_lang::syntax::Body;
 use landform_lang::{Evaluator, Host, Scope};
-use landform_provider_plugin::mirror::{self, Found, SourceAddr};
+use landform_provider_plugin::mirror::{Found, SourceAddr};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-/// The root module's required providers that are plugins found in a mirror.
-pub fn required(tree: &LoadedModule) -> BTreeMap<String, (SourceAddr, Found)> {
-    let dirs = mirror::mirror_dirs();
-    tree.module
-        .required_providers
-        .iter()
-        .filter(|(name, _)| !matches!(name.as_str(), "local" | "haproxy"))
-        .filter_map(|(name, source)| {
-            let addr = SourceAddr::parse(source)?;
-            let found = mirror::find(&addr, &dirs)?;
-            Some((name.clone(), (addr, found)))
-        })
-        .collect()
+/// The root module's required providers that are plugins: the locked and
+/// installed version, or without a lock file the newest in a mirror.
+pub fn required(tree: &LoadedModule) -> (BTreeMap<String, (SourceAddr, Found)>, Vec<Diagnostic>) {
+    crate::provider_install::resolve(tree)
 }
 
 /// A provider block's nested blocks (`endpoints { ec2 = … }`) added to its

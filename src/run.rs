@@ -55,7 +55,8 @@ pub fn providers_checked(tree: &LoadedModule, variables: &Value) -> (Providers, 
     let mut default_aws = landform_provider_aws::Settings::default();
     let mut default_haproxy = landform_provider_haproxy::Settings::default();
     let mut aliases: Vec<(String, Arc<dyn landform_provider::Provider>)> = Vec::new();
-    let plugins = crate::plugins::required(tree);
+    let (plugins, mut plugin_diags) = crate::plugins::required(tree);
+    diags.append(&mut plugin_diags);
     let mut plugin_blocks = Vec::new();
     for block in &tree.module.providers {
         let mut config = serde_json::Map::new();

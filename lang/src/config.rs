@@ -32,6 +32,8 @@ pub struct Module {
     /// `terraform { required_providers { NAME = { source = "ns/NAME" } } }`:
     /// named when a resource of a provider Landform does not have is planned.
     pub required_providers: std::collections::BTreeMap<String, String>,
+    /// Their `version` constraints, as written, where given.
+    pub required_provider_versions: std::collections::BTreeMap<String, (String, Span)>,
     /// `check "NAME" { assert { … } }` blocks (root module only).
     pub checks: Vec<Check>,
 }

@@ -33,6 +33,26 @@ impl Builder<'_> {
                             self.module
                                 .required_providers
                                 .insert(a.name.name.clone(), source.unwrap_or_else(|| a.name.name.clone()));
+                            let version = match &a.value.kind {
+                                crate::syntax::ExprKind::Object(items) => items.iter().find(
+                                    |i| matches!(&i.key, crate::syntax::ObjectKey::Name(n) if n.name == "version"),
+                                ),
+                                _ => None,
+                            };
+                            if let Some(v) = version {
+                                match v.value.as_static_string() {
+                                    Some(text) => {
+                                        self.module
+                                            .required_provider_versions
+                                            .insert(a.name.name.clone(), (text, v.value.span));
+                                    }
+                                    None => self.err(
+                                        "Invalid version constraint",
+                                        "A provider's version constraint is a string: version = \"~> 5.0\"".into(),
+                                        v.value.span,
+                                    ),
+                                }
+                            }
                         }
                     }
                     "backend" => self.terraform_backend(b),

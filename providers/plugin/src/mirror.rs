@@ -77,35 +77,59 @@ pub struct Found {
 
 /// The newest version of `source` in the first of `dirs` that has it.
 pub fn find(source: &SourceAddr, dirs: &[PathBuf]) -> Option<Found> {
-    dirs.iter().find_map(|d| find_in(source, d))
+    dirs.iter().find_map(|d| versions_in(source, d).into_iter().next())
 }
 
-fn find_in(source: &SourceAddr, dir: &Path) -> Option<Found> {
+/// Every release of `source` in `dirs` for this platform, newest first; a
+/// version in more than one directory is taken from the first.
+pub fn versions(source: &SourceAddr, dirs: &[PathBuf]) -> Vec<Found> {
+    let mut all: Vec<(Vec<u64>, Found)> = Vec::new();
+    for d in dirs {
+        for f in versions_in(source, d) {
+            if !all.iter().any(|(_, a)| a.version == f.version) {
+                all.push((version_key(&f.version).unwrap_or_default(), f));
+            }
+        }
+    }
+    all.sort_by(|a, b| b.0.cmp(&a.0));
+    all.into_iter().map(|(_, f)| f).collect()
+}
+
+fn versions_in(source: &SourceAddr, dir: &Path) -> Vec<Found> {
     let base = dir.join(&source.host).join(&source.namespace).join(&source.type_name);
-    let mut versions: Vec<(Vec<u64>, String)> = std::fs::read_dir(&base)
-        .ok()?
+    let Ok(entries) = std::fs::read_dir(&base) else { return Vec::new() };
+    let mut versions: Vec<(Vec<u64>, String)> = entries
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter_map(|v| Some((version_key(&v)?, v)))
         .collect();
     versions.sort();
     let platform = platform();
-    let prefix = format!("terraform-provider-{}", source.type_name);
-    versions.into_iter().rev().find_map(|(_, v)| {
-        let pdir = base.join(&v).join(&platform);
-        let mut bins: Vec<PathBuf> = std::fs::read_dir(&pdir)
-            .ok()?
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-            .map(|e| e.path())
-            .filter(|p| p.is_file())
-            .collect();
-        bins.sort();
-        bins.into_iter().next().map(|path| Found { version: v, path })
-    })
+    versions
+        .into_iter()
+        .rev()
+        .filter_map(|(_, v)| {
+            let path = binary_in(&base.join(&v).join(&platform), &source.type_name)?;
+            Some(Found { version: v, path })
+        })
+        .collect()
+}
+
+/// The provider's executable in an unpacked package directory.
+pub fn binary_in(package: &Path, type_name: &str) -> Option<PathBuf> {
+    let prefix = format!("terraform-provider-{type_name}");
+    let mut bins: Vec<PathBuf> = std::fs::read_dir(package)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    bins.sort();
+    bins.into_iter().next()
 }
 
 /// A release version's numbers (`5.100.0`); pre-releases are not chosen.
-fn version_key(v: &str) -> Option<Vec<u64>> {
+pub fn version_key(v: &str) -> Option<Vec<u64>> {
     let parts: Vec<u64> = v.split('.').map(|p| p.parse().ok()).collect::<Option<_>>()?;
     (parts.len() == 3).then_some(parts)
 }

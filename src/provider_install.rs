@@ -1,0 +1,304 @@
+//! Terraform's providers for `landform init`, and for the commands after it:
+//! each provider the root module requires by source address is chosen from
+//! the filesystem mirrors (the version `.terraform.lock.hcl` records, or the
+//! newest the `version` constraints allow), its package checked against the
+//! lock's hashes, linked into `.landform/providers/HOST/NS/TYPE/VERSION/OS_ARCH`
+//! (as Terraform links a mirror's unpacked package into `.terraform/providers`),
+//! and recorded in the lock file as Terraform records it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use landform_lang::diag::Diagnostic;
+use landform_lang::module::LoadedModule;
+use landform_lang::version::{Constraint, Version};
+use landform_provider_plugin::mirror::{self, Found, SourceAddr};
+
+use crate::provider_lock::{self, Locked, LOCK_FILE};
+
+pub const PROVIDERS_DIR: &str = ".landform/providers";
+
+/// Landform's own providers, never plugins.
+fn is_builtin_name(name: &str) -> bool {
+    matches!(name, "local" | "haproxy")
+}
+
+/// The root module's plugin providers: local name, source address.
+fn plugin_sources(tree: &LoadedModule) -> Vec<(String, SourceAddr)> {
+    tree.module
+        .required_providers
+        .iter()
+        .filter(|(name, _)| !is_builtin_name(name))
+        .filter_map(|(name, source)| Some((name.clone(), SourceAddr::parse(source)?)))
+        .collect()
+}
+
+/// `init`'s provider step. Diagnostics say what is wrong; the lock file is
+/// written only when what it records changed.
+pub fn install(
+    tree: &LoadedModule,
+    upgrade: bool,
+) -> Result<Vec<Diagnostic>, (Vec<Diagnostic>, landform_lang::source::SourceMap)> {
+    let old = provider_lock::read(Path::new(LOCK_FILE))?;
+    let dirs = mirror::mirror_dirs();
+    let mut diags = Vec::new();
+    let mut new = BTreeMap::new();
+    for (name, addr) in plugin_sources(tree) {
+        let key = addr.to_string();
+        let written = tree.module.required_provider_versions.get(&name);
+        let constraint = match written {
+            Some((text, span)) => match (Constraint::parse(text), provider_lock::normal_constraints(text)) {
+                (Ok(c), Ok(normal)) => Some((c, normal)),
+                (Err(e), _) | (_, Err(e)) => {
+                    diags.push(Diagnostic::error("Invalid version constraint", e, *span));
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let span = written.map(|(_, s)| *s);
+        let fail = |summary: &str, detail: String| match span {
+            Some(s) => Diagnostic::error(summary, detail, s),
+            None => Diagnostic::global(summary, detail),
+        };
+        let available = mirror::versions(&addr, &dirs);
+        let allows = |v: &str| constraint.as_ref().is_none_or(|(c, _)| Version::parse(v).is_ok_and(|v| c.allows(&v)));
+        let locked = old.get(&key).filter(|_| !upgrade);
+        let chosen = match locked {
+            Some(l) if !allows(&l.version) => {
+                diags.push(fail(
+                    "Failed to query available provider packages",
+                    format!(
+                        "locked provider {key} {} does not match configured version constraint {}; run `landform init -upgrade` to allow selection of new versions",
+                        l.version,
+                        constraint.as_ref().map(|(_, n)| n.as_str()).unwrap_or("")
+                    ),
+                ));
+                continue;
+            }
+            Some(l) => available.iter().find(|f| f.version == l.version),
+            None => available.iter().find(|f| allows(&f.version)),
+        };
+        let Some(found) = chosen else {
+            if available.is_empty() && name == "aws" {
+                // Landform's built-in aws provider serves `aws_*` then.
+                crate::outln!("- {key}: not in a filesystem mirror; Landform's built-in aws provider is used");
+                continue;
+            }
+            let have: Vec<&str> = available.iter().map(|f| f.version.as_str()).collect();
+            let have = if have.is_empty() { "none".to_string() } else { have.join(", ") };
+            let why = match locked {
+                Some(l) => format!("the version {} that {LOCK_FILE} records is not there", l.version),
+                None => "no version there matches the constraints".to_string(),
+            };
+            diags.push(fail(
+                "Failed to install provider",
+                format!(
+                    "{key} for {} in the filesystem mirrors ({}): {why} (versions found: {have}).",
+                    mirror::platform(),
+                    dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+            continue;
+        };
+        // Installed already as locked: the entry stays as it is (Terraform
+        // records new constraints only when it installs a package).
+        if let Some(l) = old.get(&key).filter(|l| l.version == found.version && installed_as_locked(&addr, l)) {
+            crate::outln!("- Using previously-installed {key} v{}", l.version);
+            new.insert(key, l.clone());
+            continue;
+        }
+        match install_one(&addr, found, locked) {
+            Ok(hashes) => {
+                crate::outln!("- Installed {key} v{}", found.version);
+                new.insert(
+                    key,
+                    Locked { version: found.version.clone(), constraints: constraint.map(|(_, n)| n), hashes },
+                );
+            }
+            Err(e) => diags.push(fail("Failed to install provider", e)),
+        }
+    }
+    if !landform_lang::diag::has_errors(&diags) && new != old {
+        if new.is_empty() {
+            let _ = std::fs::remove_file(LOCK_FILE);
+        } else {
+            landform_state::files::write_atomic(Path::new(LOCK_FILE), provider_lock::render(&new).as_bytes()).map_err(
+                |e| {
+                    let d = Diagnostic::global(
+                        "Failed to write the dependency lock file",
+                        format!("{LOCK_FILE}: {}", landform_state::files::io_words(&e)),
+                    );
+                    (vec![d], landform_lang::source::SourceMap::new())
+                },
+            )?;
+            crate::outln!("Landform recorded the providers it chose in {LOCK_FILE}.");
+        }
+    }
+    Ok(diags)
+}
+
+/// Check a package against the lock and link it into `.landform/providers`;
+/// the hashes to record.
+fn install_one(addr: &SourceAddr, found: &Found, locked: Option<&Locked>) -> Result<Vec<String>, String> {
+    let package = found.path.parent().ok_or("a provider without a directory")?;
+    let h1 = provider_lock::h1_dir(package)?;
+    let mut hashes = match locked {
+        Some(l) if l.version == found.version => {
+            if !l.hashes.is_empty() && !l.hashes.contains(&h1) {
+                return Err(format!(
+                    "the local package for {addr} {} ({}) does not match any of the checksums previously recorded in {LOCK_FILE} (it is {h1}). If the package was changed on purpose, run `landform init -upgrade`; otherwise restore the package.",
+                    found.version,
+                    package.display()
+                ));
+            }
+            l.hashes.clone()
+        }
+        _ => Vec::new(),
+    };
+    if !hashes.contains(&h1) {
+        hashes.push(h1);
+    }
+    hashes.sort();
+    let link = installed_dir(addr, &found.version);
+    let target = std::fs::canonicalize(package).map_err(|e| format!("cannot read {}: {e}", package.display()))?;
+    if std::fs::read_link(&link).ok().as_deref() != Some(target.as_path()) {
+        if let Some(parent) = link.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        let _ = std::fs::remove_file(&link);
+        let _ = std::fs::remove_dir_all(&link);
+        std::os::unix::fs::symlink(&target, &link).map_err(|e| format!("cannot link {}: {e}", link.display()))?;
+    }
+    remember(&link, &hashes);
+    Ok(hashes)
+}
+
+/// The package in `.landform/providers` is there and matches the lock.
+fn installed_as_locked(addr: &SourceAddr, l: &Locked) -> bool {
+    let dir = installed_dir(addr, &l.version);
+    mirror::binary_in(&dir, &addr.type_name).is_some()
+        && (verified(&dir, &l.hashes) || provider_lock::h1_dir(&dir).is_ok_and(|h| l.hashes.contains(&h)))
+}
+
+fn installed_dir(addr: &SourceAddr, version: &str) -> PathBuf {
+    Path::new(PROVIDERS_DIR)
+        .join(&addr.host)
+        .join(&addr.namespace)
+        .join(&addr.type_name)
+        .join(version)
+        .join(mirror::platform())
+}
+
+/// What a package's files are (names, sizes, change times, inodes): a
+/// package verified once is not hashed again (hashicorp/aws is 700 MB) until
+/// one of them changes.
+fn stamp(dir: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let m = std::fs::metadata(e.path()).ok()?;
+        out.push(format!(
+            "{}:{}:{}:{}:{}",
+            e.file_name().to_string_lossy(),
+            m.len(),
+            m.ino(),
+            m.mtime_nsec() + m.mtime() * 1_000_000_000,
+            m.ctime_nsec() + m.ctime() * 1_000_000_000
+        ));
+    }
+    out.sort();
+    Some(out.join("\n"))
+}
+
+const VERIFIED: &str = ".landform/providers/verified.json";
+
+fn remember(dir: &Path, hashes: &[String]) {
+    let Some(st) = stamp(dir) else { return };
+    let mut j: serde_json::Value = std::fs::read(VERIFIED)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .filter(serde_json::Value::is_object)
+        .unwrap_or_else(|| serde_json::json!({}));
+    j[dir.to_string_lossy().as_ref()] = serde_json::json!({"stamp": st, "hashes": hashes});
+    let _ = landform_state::files::write_atomic(Path::new(VERIFIED), j.to_string().as_bytes());
+}
+
+fn verified(dir: &Path, hashes: &[String]) -> bool {
+    let Some(st) = stamp(dir) else { return false };
+    let j: serde_json::Value =
+        std::fs::read(VERIFIED).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    let e = &j[dir.to_string_lossy().as_ref()];
+    e["stamp"].as_str() == Some(st.as_str())
+        && e["hashes"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|h| h.as_str().is_some_and(|h| hashes.iter().any(|l| l == h))))
+}
+
+/// For plan and apply: the root module's plugin providers. With a lock file,
+/// each is the locked version `init` installed, whose package must still
+/// match the lock's hashes; without one (no `init` yet), the newest in a
+/// filesystem mirror. A provider required but not found is left out (the
+/// plan names it).
+pub fn resolve(tree: &LoadedModule) -> (BTreeMap<String, (SourceAddr, Found)>, Vec<Diagnostic>) {
+    let mut out = BTreeMap::new();
+    let lock = match provider_lock::read(Path::new(LOCK_FILE)) {
+        Ok(l) => l,
+        Err((diags, _)) => {
+            let said: Vec<String> = diags.iter().map(|d| format!("{}: {}", d.summary, d.detail)).collect();
+            let d = Diagnostic::global(
+                "Invalid dependency lock file",
+                format!(
+                    "{LOCK_FILE} cannot be read ({}). Fix it, or remove it and run `landform init`.",
+                    said.join("; ")
+                ),
+            );
+            return (out, vec![d]);
+        }
+    };
+    let mut diags = Vec::new();
+    let dirs = mirror::mirror_dirs();
+    for (name, addr) in plugin_sources(tree) {
+        let key = addr.to_string();
+        if lock.is_empty() {
+            if let Some(found) = mirror::find(&addr, &dirs) {
+                out.insert(name, (addr, found));
+            }
+            continue;
+        }
+        let Some(l) = lock.get(&key) else {
+            if mirror::find(&addr, &dirs).is_some() {
+                diags.push(Diagnostic::global(
+                    "Inconsistent dependency lock file",
+                    format!("{key} is required but {LOCK_FILE} has no entry for it: run `landform init`."),
+                ));
+            }
+            continue;
+        };
+        let dir = installed_dir(&addr, &l.version);
+        let Some(path) = mirror::binary_in(&dir, &addr.type_name) else {
+            diags.push(Diagnostic::global(
+                "Required provider not installed",
+                format!(
+                    "{key} {} (which {LOCK_FILE} records) is not installed in {}: run `landform init`.",
+                    l.version,
+                    dir.display()
+                ),
+            ));
+            continue;
+        };
+        if !verified(&dir, &l.hashes) {
+            let ok = provider_lock::h1_dir(&dir).is_ok_and(|h| l.hashes.contains(&h));
+            if !ok {
+                diags.push(Diagnostic::global(
+                    "Provider package does not match the lock file",
+                    format!("the installed package for {key} {} ({}) does not match any of the checksums recorded in {LOCK_FILE}: run `landform init` to install the package the lock records.", l.version, dir.display()),
+                ));
+                continue;
+            }
+            remember(&dir, &l.hashes);
+        }
+        out.insert(name, (addr, Found { version: l.version.clone(), path }));
+    }
+    (out, diags)
+}
