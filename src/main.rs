@@ -13,6 +13,7 @@ mod plugins;
 mod progress;
 mod provider_install;
 mod provider_lock;
+mod provider_registry;
 mod rollout_cmd;
 mod run;
 mod signals;

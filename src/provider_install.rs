@@ -61,7 +61,30 @@ pub fn install(
             Some(s) => Diagnostic::error(summary, detail, s),
             None => Diagnostic::global(summary, detail),
         };
-        let available = mirror::versions(&addr, &dirs);
+        // A provider in a filesystem mirror comes from there only, as in
+        // Terraform; any other from its registry.
+        let mirrored = mirror::versions(&addr, &dirs);
+        let offered: Vec<String> = if mirrored.is_empty() {
+            match crate::provider_registry::versions(&addr) {
+                Ok(mut v) => {
+                    v.sort_by_key(|v| std::cmp::Reverse(mirror::version_key(v)));
+                    v
+                }
+                Err(e) if name == "aws" => {
+                    // Landform's built-in aws provider serves `aws_*` then.
+                    crate::outln!(
+                        "- {key}: not in a filesystem mirror, and {e}; Landform's built-in aws provider is used"
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    diags.push(fail("Failed to query available provider packages", format!("{key}: {e}")));
+                    continue;
+                }
+            }
+        } else {
+            mirrored.iter().map(|f| f.version.clone()).collect()
+        };
         let allows = |v: &str| constraint.as_ref().is_none_or(|(c, _)| Version::parse(v).is_ok_and(|v| c.allows(&v)));
         let locked = old.get(&key).filter(|_| !upgrade);
         let chosen = match locked {
@@ -76,45 +99,44 @@ pub fn install(
                 ));
                 continue;
             }
-            Some(l) => available.iter().find(|f| f.version == l.version),
-            None => available.iter().find(|f| allows(&f.version)),
+            Some(l) => offered.iter().find(|v| **v == l.version),
+            None => offered.iter().find(|v| allows(v)),
         };
-        let Some(found) = chosen else {
-            if available.is_empty() && name == "aws" {
-                // Landform's built-in aws provider serves `aws_*` then.
-                crate::outln!("- {key}: not in a filesystem mirror; Landform's built-in aws provider is used");
-                continue;
-            }
-            let have: Vec<&str> = available.iter().map(|f| f.version.as_str()).collect();
-            let have = if have.is_empty() { "none".to_string() } else { have.join(", ") };
+        let Some(version) = chosen.cloned() else {
+            let have = if offered.is_empty() { "none".to_string() } else { offered.join(", ") };
             let why = match locked {
-                Some(l) => format!("the version {} that {LOCK_FILE} records is not there", l.version),
-                None => "no version there matches the constraints".to_string(),
+                Some(l) => format!("the version {} that {LOCK_FILE} records is not offered", l.version),
+                None => "no version offered matches the constraints".to_string(),
+            };
+            let place = if mirrored.is_empty() {
+                format!("from its registry {}", addr.host)
+            } else {
+                format!(
+                    "in the filesystem mirrors ({})",
+                    dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+                )
             };
             diags.push(fail(
                 "Failed to install provider",
-                format!(
-                    "{key} for {} in the filesystem mirrors ({}): {why} (versions found: {have}).",
-                    mirror::platform(),
-                    dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
-                ),
+                format!("{key} for {} {place}: {why} (versions: {have}).", mirror::platform()),
             ));
             continue;
         };
         // Installed already as locked: the entry stays as it is (Terraform
         // records new constraints only when it installs a package).
-        if let Some(l) = old.get(&key).filter(|l| l.version == found.version && installed_as_locked(&addr, l)) {
+        if let Some(l) = old.get(&key).filter(|l| l.version == version && installed_as_locked(&addr, l)) {
             crate::outln!("- Using previously-installed {key} v{}", l.version);
             new.insert(key, l.clone());
             continue;
         }
-        match install_one(&addr, found, locked) {
+        let installed = match mirrored.iter().find(|f| f.version == version) {
+            Some(found) => install_one(&addr, found, locked),
+            None => install_from_registry(&addr, &version, locked),
+        };
+        match installed {
             Ok(hashes) => {
-                crate::outln!("- Installed {key} v{}", found.version);
-                new.insert(
-                    key,
-                    Locked { version: found.version.clone(), constraints: constraint.map(|(_, n)| n), hashes },
-                );
+                crate::outln!("- Installed {key} v{version}");
+                new.insert(key, Locked { version, constraints: constraint.map(|(_, n)| n), hashes });
             }
             Err(e) => diags.push(fail("Failed to install provider", e)),
         }
@@ -171,6 +193,53 @@ fn install_one(addr: &SourceAddr, found: &Found, locked: Option<&Locked>) -> Res
         std::os::unix::fs::symlink(&target, &link).map_err(|e| format!("cannot link {}: {e}", link.display()))?;
     }
     remember(&link, &hashes);
+    Ok(hashes)
+}
+
+/// Download, check and unpack a package from the registry into
+/// `.landform/providers`; the hashes to record: the lock's (for the same
+/// version), the unpacked package's `h1:`, and the `zh:` of every platform's
+/// zip the signed SHA256SUMS lists.
+fn install_from_registry(addr: &SourceAddr, version: &str, locked: Option<&Locked>) -> Result<Vec<String>, String> {
+    let dir = installed_dir(addr, version);
+    let tmp = dir.with_extension("tmp");
+    let _ = std::fs::remove_dir_all(&tmp);
+    let got = crate::provider_registry::download(addr, version, &tmp).and_then(|d| {
+        let h1 = provider_lock::h1_dir(&tmp)?;
+        mirror::binary_in(&tmp, &addr.type_name)
+            .ok_or_else(|| format!("the package holds no terraform-provider-{} executable", addr.type_name))?;
+        Ok((d, h1))
+    });
+    let (d, h1) = match got {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    let mut hashes = match locked {
+        Some(l) if l.version == version => {
+            if !l.hashes.is_empty() && !l.hashes.contains(&h1) && !l.hashes.contains(&d.this_zh) {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(format!(
+                    "the package the registry gives for {addr} {version} does not match any of the checksums previously recorded in {LOCK_FILE} (it is {h1}, {}): it is not installed. If the change is expected, run `landform init -upgrade`.",
+                    d.this_zh
+                ));
+            }
+            l.hashes.clone()
+        }
+        _ => Vec::new(),
+    };
+    for h in std::iter::once(h1).chain(d.zh) {
+        if !hashes.contains(&h) {
+            hashes.push(h);
+        }
+    }
+    hashes.sort();
+    let _ = std::fs::remove_file(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(&tmp, &dir).map_err(|e| format!("cannot move the package into {}: {e}", dir.display()))?;
+    remember(&dir, &hashes);
     Ok(hashes)
 }
 

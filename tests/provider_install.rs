@@ -249,3 +249,258 @@ fn the_real_aws_provider_is_locked_as_terraform_locks_it() {
     // The plugin's schema is what names the wrong argument.
     assert!(err.contains("no_such_argument") && err.contains("main.lf:14"), "{}{err}", text(&out.stdout));
 }
+
+/// A provider zip holding `terraform-provider-toy_vVERSION` (executable).
+fn toy_zip(version: &str, body: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(0o755);
+    w.start_file(format!("terraform-provider-toy_v{version}"), opts).unwrap();
+    w.write_all(format!("#!/bin/sh\necho {body}\n").as_bytes()).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(b))
+}
+
+/// gpg, in a home of the test's own: a key made for the test, its public
+/// half armored, and detached signatures by it.
+struct Gpg {
+    home: PathBuf,
+}
+
+impl Gpg {
+    fn new(home: PathBuf, who: &str) -> Gpg {
+        std::fs::create_dir_all(&home).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let g = Gpg { home };
+        g.run(&["--quick-gen-key", &format!("{who} <{who}@landform.invalid>"), "rsa2048", "sign", "never"], None);
+        g
+    }
+
+    fn run(&self, args: &[&str], input: Option<&Path>) -> Vec<u8> {
+        let mut c = std::process::Command::new("gpg");
+        c.args(["--batch", "--quiet", "--homedir"]).arg(&self.home).args([
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+        ]);
+        c.args(args);
+        if let Some(i) = input {
+            c.arg(i);
+        }
+        let out = c.output().expect("gpg is not installed (Debian package gnupg)");
+        assert!(out.status.success(), "gpg {args:?}: {}", text(&out.stderr));
+        out.stdout
+    }
+
+    fn public_key(&self) -> String {
+        String::from_utf8(self.run(&["--armor", "--export"], None)).unwrap()
+    }
+
+    fn sign(&self, data: &[u8]) -> Vec<u8> {
+        let f = self.home.join("to-sign");
+        std::fs::write(&f, data).unwrap();
+        self.run(&["--detach-sign", "--output", "-"], Some(&f))
+    }
+}
+
+impl Drop for Gpg {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("gpgconf").arg("--homedir").arg(&self.home).args(["--kill", "all"]).output();
+    }
+}
+
+type Files = std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>>;
+
+/// The provider registry protocol on loopback, answering from `files`
+/// (path → body), which the test changes as it goes.
+fn registry(files: Files) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h.trim_end().is_empty() {
+                    break;
+                }
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            let body = files.lock().unwrap().get(&path).cloned();
+            let (status, body) = match body {
+                Some(b) => ("200 OK", b),
+                None => ("404 Not Found", b"{}".to_vec()),
+            };
+            let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let _ = stream.write_all(&body);
+        }
+    });
+    addr
+}
+
+/// Publish `version` of acme/toy: its zips (this platform and another),
+/// SHA256SUMS signed by `signer`, the download document naming `key`.
+fn publish(files: &Files, version: &str, zip: &[u8], signer: &Gpg, key: &str) -> String {
+    let other = toy_zip(version, "for darwin");
+    let name = format!("terraform-provider-toy_{version}_linux_amd64.zip");
+    let sums = format!(
+        "{}  terraform-provider-toy_{version}_darwin_arm64.zip\n{}  {name}\n",
+        sha256_hex(&other),
+        sha256_hex(zip)
+    );
+    let sig = signer.sign(sums.as_bytes());
+    let mut f = files.lock().unwrap();
+    f.insert("/.well-known/terraform.json".into(), br#"{"providers.v1": "/v1/providers/"}"#.to_vec());
+    f.insert(format!("/files/{version}/{name}"), zip.to_vec());
+    f.insert(format!("/files/{version}/SHA256SUMS"), sums.into_bytes());
+    f.insert(format!("/files/{version}/SHA256SUMS.sig"), sig);
+    let doc = serde_json::json!({
+        "protocols": ["5.0"], "os": "linux", "arch": "amd64", "filename": name,
+        "download_url": format!("/files/{version}/{name}"),
+        "shasums_url": format!("/files/{version}/SHA256SUMS"),
+        "shasums_signature_url": format!("/files/{version}/SHA256SUMS.sig"),
+        "shasum": sha256_hex(zip),
+        "signing_keys": {"gpg_public_keys": [{"key_id": "TEST", "ascii_armor": key}]}
+    });
+    f.insert(format!("/v1/providers/acme/toy/{version}/download/linux/amd64"), doc.to_string().into_bytes());
+    let mut versions: Vec<String> = f
+        .keys()
+        .filter_map(|k| {
+            k.strip_prefix("/v1/providers/acme/toy/")?.strip_suffix("/download/linux/amd64").map(str::to_string)
+        })
+        .collect();
+    versions.sort();
+    let list: Vec<serde_json::Value> = versions
+        .iter()
+        .map(|v| serde_json::json!({"version": v, "protocols": ["5.0"], "platforms": [{"os": "linux", "arch": "amd64"}, {"os": "darwin", "arch": "arm64"}]}))
+        .collect();
+    f.insert(
+        "/v1/providers/acme/toy/versions".into(),
+        serde_json::json!({ "versions": list }).to_string().into_bytes(),
+    );
+    sha256_hex(&other)
+}
+
+/// Terraform's `h1:` for a zip package: Terraform 1.15 installs it from a
+/// packed filesystem mirror and records it.
+fn terraform_h1_of_zip(root: &Path, version: &str, zip: &[u8]) -> String {
+    let p = Pair::new("provider-registry-oracle", &[]);
+    let packed = root.join("packed/registry.terraform.io/acme/toy");
+    std::fs::create_dir_all(&packed).unwrap();
+    std::fs::write(packed.join(format!("terraform-provider-toy_{version}_linux_amd64.zip")), zip).unwrap();
+    std::fs::write(
+        p.lf.dir.join("cli.tfrc"),
+        format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path = \"{}\"\n  }}\n}}\n",
+            root.join("packed").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(p.tf.join("main.tf"), config(version)).unwrap();
+    let (ok, said) = p.terraform_init(false);
+    assert!(ok, "{said}");
+    let lock = std::fs::read_to_string(p.tf.join(".terraform.lock.hcl")).unwrap();
+    let h1 = lock.split('"').find(|s| s.starts_with("h1:")).unwrap().to_string();
+    let _ = std::fs::remove_dir_all(&p.lf.dir);
+    h1
+}
+
+/// A local HTTP server plays the provider registry: init discovers it,
+/// lists versions, downloads the zip, checks it against SHA256SUMS and
+/// SHA256SUMS against its signature by a key the test made with gpg, unpacks
+/// it and locks `h1:` (the same Terraform computes for that zip) and `zh:`
+/// (every platform's zip the sums list). A tampered zip and a signature by
+/// another key are refused, exit 1, nothing installed, the lock untouched;
+/// the lock's version is downloaded again when the package is gone, and
+/// `-upgrade` moves to the newest.
+#[test]
+fn init_installs_from_a_registry_checking_sums_and_signature() {
+    let f = Fixture::new("provider-registry", "");
+    let gpg = Gpg::new(f.path("gnupg"), "registry");
+    let stranger = Gpg::new(f.path("gnupg-other"), "stranger");
+    let key = gpg.public_key();
+    let files: Files = Default::default();
+    let host = registry(files.clone());
+    let zip_110 = toy_zip("1.1.0", "toy 1.1.0");
+    publish(&files, "1.0.0", &toy_zip("1.0.0", "toy 1.0.0"), &gpg, &key);
+    let darwin_110 = publish(&files, "1.1.0", &zip_110, &gpg, &key);
+    f.write(&format!(
+        "terraform {{\n  required_providers {{\n    toy = {{\n      source  = \"{host}/acme/toy\"\n      version = \"~> 1.0\"\n    }}\n  }}\n}}\n"
+    ));
+    let run = |args: &[&str]| {
+        f.cmd(args)
+            .env("HOME", &f.dir)
+            .env_remove("LANDFORM_PLUGIN_MIRROR")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run(&["init"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let lock = std::fs::read_to_string(f.path(".terraform.lock.hcl")).unwrap();
+    let h1 = terraform_h1_of_zip(&f.dir, "1.1.0", &zip_110);
+    let mut want = [h1, format!("zh:{}", sha256_hex(&zip_110)), format!("zh:{darwin_110}")];
+    want.sort();
+    let expected = format!(
+        "# This file is maintained automatically by \"terraform init\".\n# Manual edits may be lost in future updates.\n\nprovider \"{host}/acme/toy\" {{\n  version     = \"1.1.0\"\n  constraints = \"~> 1.0\"\n  hashes = [\n{}  ]\n}}\n",
+        want.iter().map(|h| format!("    \"{h}\",\n")).collect::<String>()
+    );
+    assert_eq!(lock, expected);
+    let installed = f.path(&format!(".landform/providers/{host}/acme/toy/1.1.0/linux_amd64"));
+    let bin = installed.join("terraform-provider-toy_v1.1.0");
+    let ran = std::process::Command::new(&bin).output().unwrap();
+    assert_eq!(text(&ran.stdout), "toy 1.1.0\n", "the unpacked provider runs");
+
+    // The lock's version, downloaded again when the package is gone, even
+    // with a newer one published; `-upgrade` takes the newer.
+    publish(&files, "1.2.0", &toy_zip("1.2.0", "toy 1.2.0"), &gpg, &key);
+    std::fs::remove_dir_all(f.path(".landform/providers")).unwrap();
+    let out = run(&["init"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(bin.is_file());
+    assert_eq!(std::fs::read_to_string(f.path(".terraform.lock.hcl")).unwrap(), lock);
+
+    // A zip changed after SHA256SUMS was signed.
+    std::fs::remove_dir_all(f.path(".landform/providers")).unwrap();
+    let name = "/files/1.1.0/terraform-provider-toy_1.1.0_linux_amd64.zip".to_string();
+    files.lock().unwrap().insert(name.clone(), toy_zip("1.1.0", "something else"));
+    let out = run(&["init"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(err.contains("SHA256SUMS") && err.contains("not installed"), "{err}");
+    assert!(!installed.exists(), "a refused package is not installed");
+    assert_eq!(std::fs::read_to_string(f.path(".terraform.lock.hcl")).unwrap(), lock);
+
+    // SHA256SUMS made to match it, but signed by a key the registry does not name.
+    let tampered = toy_zip("1.1.0", "something else");
+    let sums = format!("{}  terraform-provider-toy_1.1.0_linux_amd64.zip\n", sha256_hex(&tampered));
+    {
+        let mut fl = files.lock().unwrap();
+        fl.insert("/files/1.1.0/SHA256SUMS.sig".into(), stranger.sign(sums.as_bytes()));
+        fl.insert("/files/1.1.0/SHA256SUMS".into(), sums.into_bytes());
+    }
+    let out = run(&["init"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(err.contains("signature"), "{err}");
+    assert!(!installed.exists());
+    assert_eq!(std::fs::read_to_string(f.path(".terraform.lock.hcl")).unwrap(), lock);
+
+    let out = run(&["init", "-upgrade"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(std::fs::read_to_string(f.path(".terraform.lock.hcl")).unwrap().contains("version     = \"1.2.0\""));
+}
