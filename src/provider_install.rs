@@ -63,7 +63,13 @@ pub fn install(
         };
         // A provider in a filesystem mirror comes from there only, as in
         // Terraform; any other from its registry.
-        let mirrored = mirror::versions(&addr, &dirs);
+        let mut mirrored = mirror::versions(&addr, &dirs);
+        for packed in mirror::packed_versions(&addr, &dirs) {
+            if !mirrored.iter().any(|f| f.version == packed.version) {
+                mirrored.push(packed);
+            }
+        }
+        mirrored.sort_by_key(|f| std::cmp::Reverse(mirror::version_key(&f.version)));
         let offered: Vec<String> = if mirrored.is_empty() {
             match crate::provider_registry::versions(&addr) {
                 Ok(mut v) => {
@@ -130,6 +136,7 @@ pub fn install(
             continue;
         }
         let installed = match mirrored.iter().find(|f| f.version == version) {
+            Some(found) if found.path.extension().is_some_and(|e| e == "zip") => install_zip(&addr, found, locked),
             Some(found) => install_one(&addr, found, locked),
             None => install_from_registry(&addr, &version, locked),
         };
@@ -217,20 +224,60 @@ fn install_from_registry(addr: &SourceAddr, version: &str, locked: Option<&Locke
             return Err(e);
         }
     };
+    place(addr, version, &tmp, locked, h1, Some(d.this_zh), d.zh)
+}
+
+/// A zip of the packed mirror layout, unpacked into `.landform/providers`
+/// (Terraform records only its `h1:` then).
+fn install_zip(addr: &SourceAddr, found: &Found, locked: Option<&Locked>) -> Result<Vec<String>, String> {
+    let dir = installed_dir(addr, &found.version);
+    let tmp = dir.with_extension("tmp");
+    let _ = std::fs::remove_dir_all(&tmp);
+    let zh = provider_lock::zh_file(&found.path)?;
+    let unpacked = std::fs::File::open(&found.path)
+        .map_err(|e| format!("cannot read {}: {e}", found.path.display()))
+        .and_then(|f| crate::provider_registry::unzip(f, &tmp))
+        .and_then(|()| {
+            mirror::binary_in(&tmp, &addr.type_name)
+                .ok_or_else(|| format!("the package holds no terraform-provider-{} executable", addr.type_name))?;
+            provider_lock::h1_dir(&tmp)
+        });
+    let h1 = match unpacked {
+        Ok(h) => h,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(format!("{}: {e}", found.path.display()));
+        }
+    };
+    place(addr, &found.version, &tmp, locked, h1, Some(zh), Vec::new())
+}
+
+/// Move an unpacked package from `tmp` into place once it matches the lock
+/// (its `h1:`, or its zip's `zh:`); the hashes to record.
+fn place(
+    addr: &SourceAddr,
+    version: &str,
+    tmp: &Path,
+    locked: Option<&Locked>,
+    h1: String,
+    this_zh: Option<String>,
+    more: Vec<String>,
+) -> Result<Vec<String>, String> {
+    let dir = installed_dir(addr, version);
     let mut hashes = match locked {
         Some(l) if l.version == version => {
-            if !l.hashes.is_empty() && !l.hashes.contains(&h1) && !l.hashes.contains(&d.this_zh) {
-                let _ = std::fs::remove_dir_all(&tmp);
+            let zh_ok = this_zh.as_ref().is_some_and(|z| l.hashes.contains(z));
+            if !l.hashes.is_empty() && !l.hashes.contains(&h1) && !zh_ok {
+                let _ = std::fs::remove_dir_all(tmp);
                 return Err(format!(
-                    "the package the registry gives for {addr} {version} does not match any of the checksums previously recorded in {LOCK_FILE} (it is {h1}, {}): it is not installed. If the change is expected, run `landform init -upgrade`.",
-                    d.this_zh
+                    "the package for {addr} {version} does not match any of the checksums previously recorded in {LOCK_FILE} (it is {h1}): it is not installed. If the change is expected, run `landform init -upgrade`."
                 ));
             }
             l.hashes.clone()
         }
         _ => Vec::new(),
     };
-    for h in std::iter::once(h1).chain(d.zh) {
+    for h in std::iter::once(h1).chain(more) {
         if !hashes.contains(&h) {
             hashes.push(h);
         }
@@ -238,7 +285,7 @@ fn install_from_registry(addr: &SourceAddr, version: &str, locked: Option<&Locke
     hashes.sort();
     let _ = std::fs::remove_file(&dir);
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&tmp, &dir).map_err(|e| format!("cannot move the package into {}: {e}", dir.display()))?;
+    std::fs::rename(tmp, &dir).map_err(|e| format!("cannot move the package into {}: {e}", dir.display()))?;
     remember(&dir, &hashes);
     Ok(hashes)
 }

@@ -237,6 +237,14 @@ pub fn h1_dir(dir: &Path) -> Result<String, String> {
     Ok(format!("h1:{}", base64(&summary.finalize())))
 }
 
+/// `zh:`: the SHA-256 of a package's zip file, in hex.
+pub fn zh_file(zip: &Path) -> Result<String, String> {
+    let mut f = std::fs::File::open(zip).map_err(|e| format!("cannot read {}: {e}", zip.display()))?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(|e| format!("cannot read {}: {e}", zip.display()))?;
+    Ok(format!("zh:{:x}", h.finalize()))
+}
+
 fn base64(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();

@@ -504,3 +504,50 @@ fn init_installs_from_a_registry_checking_sums_and_signature() {
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
     assert!(std::fs::read_to_string(f.path(".terraform.lock.hcl")).unwrap().contains("version     = \"1.2.0\""));
 }
+
+/// Terraform's packed mirror layout (`HOST/NS/TYPE/terraform-provider-TYPE_VERSION_OS_ARCH.zip`):
+/// the zip is unpacked into `.landform/providers` and locked with the `h1:`
+/// Terraform records for it; a zip changed after it was locked is refused
+/// by both; a zip whose entry would land outside its directory is refused.
+#[test]
+fn init_installs_from_the_packed_mirror_layout() {
+    let p = Pair::new("provider-packed", &[]);
+    let packed = p.mirror.join("registry.terraform.io/acme/toy");
+    std::fs::create_dir_all(&packed).unwrap();
+    for v in ["1.0.0", "1.1.0"] {
+        std::fs::write(
+            packed.join(format!("terraform-provider-toy_{v}_linux_amd64.zip")),
+            toy_zip(v, &format!("toy {v}")),
+        )
+        .unwrap();
+    }
+    p.write(&config("~> 1.0"));
+    let (_, lock) = p.init_both(false);
+    assert!(lock.contains("\"1.1.0\"") && lock.contains("\"h1:"), "{lock}");
+    let bin =
+        p.lf.path(".landform/providers/registry.terraform.io/acme/toy/1.1.0/linux_amd64/terraform-provider-toy_v1.1.0");
+    assert_eq!(text(&std::process::Command::new(&bin).output().unwrap().stdout), "toy 1.1.0\n");
+
+    std::fs::write(packed.join("terraform-provider-toy_1.1.0_linux_amd64.zip"), toy_zip("1.1.0", "changed")).unwrap();
+    std::fs::remove_dir_all(p.lf.path(".landform/providers")).unwrap();
+    std::fs::remove_dir_all(p.tf.join(".terraform")).unwrap();
+    let (out, after) = p.init_both(false);
+    assert_eq!(after, lock);
+    assert!(text(&out.stderr).contains("does not match any of the checksums"), "{}", text(&out.stderr));
+    assert!(!bin.exists());
+
+    // An entry named to leave the package's directory.
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    w.start_file("../../../../../../../escaped", zip::write::SimpleFileOptions::default()).unwrap();
+    w.write_all(b"out").unwrap();
+    w.start_file("terraform-provider-toy_v1.2.0", zip::write::SimpleFileOptions::default()).unwrap();
+    w.write_all(b"#!/bin/sh\n").unwrap();
+    std::fs::write(packed.join("terraform-provider-toy_1.2.0_linux_amd64.zip"), w.finish().unwrap().into_inner())
+        .unwrap();
+    let out = p.landform(&["init", "-upgrade"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("escaped"), "{}", text(&out.stderr));
+    assert!(!p.lf.path(".landform/escaped").exists() && !p.lf.path("escaped").exists());
+    assert_eq!(p.lock(), lock);
+}

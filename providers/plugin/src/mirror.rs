@@ -114,6 +114,28 @@ fn versions_in(source: &SourceAddr, dir: &Path) -> Vec<Found> {
         .collect()
 }
 
+/// Terraform's packed layout: `HOST/NAMESPACE/TYPE/terraform-provider-TYPE_VERSION_OS_ARCH.zip`
+/// for this platform, newest first (the path is the zip's).
+pub fn packed_versions(source: &SourceAddr, dirs: &[PathBuf]) -> Vec<Found> {
+    let prefix = format!("terraform-provider-{}_", source.type_name);
+    let suffix = format!("_{}.zip", platform());
+    let mut all: Vec<(Vec<u64>, Found)> = Vec::new();
+    for d in dirs {
+        let base = d.join(&source.host).join(&source.namespace).join(&source.type_name);
+        let Ok(entries) = std::fs::read_dir(&base) else { continue };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(v) = name.strip_prefix(&prefix).and_then(|n| n.strip_suffix(&suffix)) else { continue };
+            let Some(key) = version_key(v) else { continue };
+            if e.path().is_file() && !all.iter().any(|(_, f)| f.version == v) {
+                all.push((key, Found { version: v.to_string(), path: e.path() }));
+            }
+        }
+    }
+    all.sort_by(|a, b| b.0.cmp(&a.0));
+    all.into_iter().map(|(_, f)| f).collect()
+}
+
 /// The provider's executable in an unpacked package directory.
 pub fn binary_in(package: &Path, type_name: &str) -> Option<PathBuf> {
     let prefix = format!("terraform-provider-{type_name}");
