@@ -2,6 +2,7 @@
 
 mod analysis;
 mod checker;
+mod cli_config;
 mod comment;
 mod console;
 mod drift_cmd;

@@ -40,7 +40,7 @@ pub fn install(
     upgrade: bool,
 ) -> Result<Vec<Diagnostic>, (Vec<Diagnostic>, landform_lang::source::SourceMap)> {
     let old = provider_lock::read(Path::new(LOCK_FILE))?;
-    let dirs = mirror::mirror_dirs();
+    let cli = crate::cli_config::read()?;
     let mut diags = Vec::new();
     let mut new = BTreeMap::new();
     for (name, addr) in plugin_sources(tree) {
@@ -61,8 +61,11 @@ pub fn install(
             Some(s) => Diagnostic::error(summary, detail, s),
             None => Diagnostic::global(summary, detail),
         };
-        // A provider in a filesystem mirror comes from there only, as in
-        // Terraform; any other from its registry.
+        // The methods that serve this provider: its mirrors, and whether the
+        // registry. With Terraform's implied methods a provider in a local
+        // mirror comes from there only; with a provider_installation block
+        // the versions of every method serving it are offered together.
+        let (dirs, direct) = cli.for_provider(&addr);
         let mut mirrored = mirror::versions(&addr, &dirs);
         for packed in mirror::packed_versions(&addr, &dirs) {
             if !mirrored.iter().any(|f| f.version == packed.version) {
@@ -70,9 +73,14 @@ pub fn install(
             }
         }
         mirrored.sort_by_key(|f| std::cmp::Reverse(mirror::version_key(&f.version)));
-        let offered: Vec<String> = if mirrored.is_empty() {
+        let offered: Vec<String> = if direct && (mirrored.is_empty() || cli.explicit) {
             match crate::provider_registry::versions(&addr) {
                 Ok(mut v) => {
+                    for f in &mirrored {
+                        if !v.contains(&f.version) {
+                            v.push(f.version.clone());
+                        }
+                    }
                     v.sort_by_key(|v| std::cmp::Reverse(mirror::version_key(v)));
                     v
                 }
@@ -138,7 +146,7 @@ pub fn install(
         let installed = match mirrored.iter().find(|f| f.version == version) {
             Some(found) if found.path.extension().is_some_and(|e| e == "zip") => install_zip(&addr, found, locked),
             Some(found) => install_one(&addr, found, locked),
-            None => install_from_registry(&addr, &version, locked),
+            None => install_from_registry(&addr, &version, locked, cli.plugin_cache_dir.as_deref()),
         };
         match installed {
             Ok(hashes) => {
@@ -207,7 +215,37 @@ fn install_one(addr: &SourceAddr, found: &Found, locked: Option<&Locked>) -> Res
 /// `.landform/providers`; the hashes to record: the lock's (for the same
 /// version), the unpacked package's `h1:`, and the `zh:` of every platform's
 /// zip the signed SHA256SUMS lists.
-fn install_from_registry(addr: &SourceAddr, version: &str, locked: Option<&Locked>) -> Result<Vec<String>, String> {
+fn install_from_registry(
+    addr: &SourceAddr,
+    version: &str,
+    locked: Option<&Locked>,
+    cache: Option<&Path>,
+) -> Result<Vec<String>, String> {
+    // The plugin cache's copy, when the lock vouches for it (without the
+    // lock's hashes Terraform does not trust a cached package either).
+    let cached = cache.map(|c| crate::cli_config::cache_dir_for(c, addr, version));
+    if let (Some(c), Some(l)) = (&cached, locked.filter(|l| l.version == version && !l.hashes.is_empty())) {
+        if let Some(path) = mirror::binary_in(c, &addr.type_name) {
+            if provider_lock::h1_dir(c).is_ok_and(|h| l.hashes.contains(&h)) {
+                return install_one(addr, &Found { version: version.to_string(), path }, locked);
+            }
+        }
+    }
+    let hashes = download_from_registry(addr, version, locked)?;
+    // Kept in the plugin cache for the next project, linked from here.
+    if let Some(c) = cached {
+        let dir = installed_dir(addr, version);
+        let _ = std::fs::remove_dir_all(&c);
+        let moved = c.parent().is_some_and(|p| std::fs::create_dir_all(p).is_ok()) && std::fs::rename(&dir, &c).is_ok();
+        if moved {
+            std::os::unix::fs::symlink(&c, &dir).map_err(|e| format!("cannot link {}: {e}", dir.display()))?;
+            remember(&dir, &hashes);
+        }
+    }
+    Ok(hashes)
+}
+
+fn download_from_registry(addr: &SourceAddr, version: &str, locked: Option<&Locked>) -> Result<Vec<String>, String> {
     let dir = installed_dir(addr, version);
     let tmp = dir.with_extension("tmp");
     let _ = std::fs::remove_dir_all(&tmp);
@@ -373,8 +411,16 @@ pub fn resolve(tree: &LoadedModule) -> (BTreeMap<String, (SourceAddr, Found)>, V
         }
     };
     let mut diags = Vec::new();
-    let dirs = mirror::mirror_dirs();
+    let cli = match crate::cli_config::read() {
+        Ok(c) => c,
+        Err((diags, _)) => {
+            let said: Vec<String> = diags.iter().map(|d| format!("{}: {}", d.summary, d.detail)).collect();
+            let d = Diagnostic::global("Invalid CLI configuration", said.join("; "));
+            return (out, vec![d]);
+        }
+    };
     for (name, addr) in plugin_sources(tree) {
+        let (dirs, _) = cli.for_provider(&addr);
         let key = addr.to_string();
         if lock.is_empty() {
             if let Some(found) = mirror::find(&addr, &dirs) {

@@ -71,13 +71,15 @@ impl Pair {
     }
 
     fn landform(&self, args: &[&str]) -> std::process::Output {
-        self.lf
-            .cmd(args)
-            .env("LANDFORM_PLUGIN_MIRROR", &self.mirror)
-            .env("HOME", &self.lf.dir)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap()
+        let mut c = self.lf.cmd(args);
+        c.env("HOME", &self.lf.dir).env_remove("LANDFORM_CLI_CONFIG_FILE").env_remove("TF_CLI_CONFIG_FILE");
+        // Landform's own variable, or the same CLI configuration file as Terraform's.
+        if self.lf.path("landform-reads-cli.tfrc").exists() {
+            c.env("TF_CLI_CONFIG_FILE", self.lf.dir.join("cli.tfrc")).env_remove("LANDFORM_PLUGIN_MIRROR");
+        } else {
+            c.env("LANDFORM_PLUGIN_MIRROR", &self.mirror);
+        }
+        c.stdin(std::process::Stdio::null()).output().unwrap()
     }
 
     fn terraform_init(&self, upgrade: bool) -> (bool, String) {
@@ -445,6 +447,8 @@ fn init_installs_from_a_registry_checking_sums_and_signature() {
         f.cmd(args)
             .env("HOME", &f.dir)
             .env_remove("LANDFORM_PLUGIN_MIRROR")
+            .env_remove("TF_CLI_CONFIG_FILE")
+            .env_remove("LANDFORM_CLI_CONFIG_FILE")
             .stdin(std::process::Stdio::null())
             .output()
             .unwrap()
@@ -550,4 +554,99 @@ fn init_installs_from_the_packed_mirror_layout() {
     assert!(text(&out.stderr).contains("escaped"), "{}", text(&out.stderr));
     assert!(!p.lf.path(".landform/escaped").exists() && !p.lf.path("escaped").exists());
     assert_eq!(p.lock(), lock);
+}
+
+/// The CLI configuration file in Terraform's syntax, read by Landform through
+/// `TF_CLI_CONFIG_FILE` (the very file Terraform reads): two filesystem
+/// mirrors with include and exclude patterns choose where each provider
+/// comes from, and the lock files agree. `LANDFORM_CLI_CONFIG_FILE` goes
+/// first, and a method Landform does not have is an error at its line.
+#[test]
+fn a_cli_configuration_file_chooses_the_mirrors() {
+    let p = Pair::new("provider-cli-config", &["1.0.0", "2.0.0"]);
+    let b = toy_mirror(&p.lf.dir.join("b"), &["3.0.0"]);
+    let other = b.join("registry.terraform.io/acme/other/1.0.0/linux_amd64");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("terraform-provider-other_v1.0.0"), "#!/bin/sh\n").unwrap();
+    std::fs::write(
+        p.lf.dir.join("cli.tfrc"),
+        format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/acme/toy\"]\n  }}\n  filesystem_mirror {{\n    path    = \"{}\"\n    exclude = [\"acme/toy\"]\n  }}\n}}\n",
+            p.mirror.display(),
+            b.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(p.lf.path("landform-reads-cli.tfrc"), "").unwrap();
+    p.write("terraform {\n  required_providers {\n    toy   = { source = \"acme/toy\" }\n    other = { source = \"acme/other\" }\n  }\n}\n");
+    let (_, lock) = p.init_both(false);
+    assert!(lock.contains("acme/other\" {\n  version = \"1.0.0\""), "{lock}");
+    assert!(lock.contains("acme/toy\" {\n  version = \"2.0.0\""), "the excluded mirror's 3.0.0 is not taken: {lock}");
+
+    std::fs::write(
+        p.lf.path("landform.tfrc"),
+        "provider_installation {\n  network_mirror {\n    url = \"https://mirror.invalid/\"\n  }\n}\n",
+    )
+    .unwrap();
+    let out =
+        p.lf.cmd(&["init"])
+            .env("LANDFORM_CLI_CONFIG_FILE", p.lf.path("landform.tfrc"))
+            .env("TF_CLI_CONFIG_FILE", p.lf.path("cli.tfrc"))
+            .env("HOME", &p.lf.dir)
+            .output()
+            .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("landform.tfrc:2") && text(&out.stderr).contains("network_mirror"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(p.lock(), lock);
+}
+
+/// `plugin_cache_dir` (with `$HOME` expanded, as Terraform does): a package
+/// downloaded for one project is kept there, and another project whose lock
+/// vouches for it takes it from there without asking the registry.
+#[test]
+fn the_plugin_cache_serves_a_second_project() {
+    let f = Fixture::new("provider-cache", "");
+    let gpg = Gpg::new(f.path("gnupg"), "registry");
+    let key = gpg.public_key();
+    let files: Files = Default::default();
+    let host = registry(files.clone());
+    publish(&files, "1.0.0", &toy_zip("1.0.0", "toy 1.0.0"), &gpg, &key);
+    std::fs::write(f.path("cli.tfrc"), "plugin_cache_dir = \"$HOME/plugin-cache\"\n").unwrap();
+    let config =
+        format!("terraform {{\n  required_providers {{\n    toy = {{ source = \"{host}/acme/toy\" }}\n  }}\n}}\n");
+    let second = f.path("second");
+    std::fs::create_dir_all(&second).unwrap();
+    std::fs::write(second.join("main.lf"), &config).unwrap();
+    f.write(&config);
+    let run = |dir: &Path| {
+        f.cmd(&["init"])
+            .current_dir(dir)
+            .env("HOME", &f.dir)
+            .env("LANDFORM_CLI_CONFIG_FILE", f.path("cli.tfrc"))
+            .env_remove("LANDFORM_PLUGIN_MIRROR")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run(&f.dir);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let cached = f.path(&format!("plugin-cache/{host}/acme/toy/1.0.0/linux_amd64/terraform-provider-toy_v1.0.0"));
+    assert!(cached.is_file(), "the package is in the plugin cache");
+
+    // The registry no longer has the zip: the second project gets it from the cache.
+    files.lock().unwrap().retain(|k, _| !k.ends_with(".zip"));
+    std::fs::copy(f.path(".terraform.lock.hcl"), second.join(".terraform.lock.hcl")).unwrap();
+    let out = run(&second);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let bin =
+        second.join(format!(".landform/providers/{host}/acme/toy/1.0.0/linux_amd64/terraform-provider-toy_v1.0.0"));
+    assert_eq!(text(&std::process::Command::new(&bin).output().unwrap().stdout), "toy 1.0.0\n");
+    assert_eq!(
+        std::fs::read_to_string(second.join(".terraform.lock.hcl")).unwrap(),
+        std::fs::read_to_string(f.path(".terraform.lock.hcl")).unwrap()
+    );
 }

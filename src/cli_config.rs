@@ -1,0 +1,206 @@
+//! Terraform's CLI configuration file, as far as provider installation goes:
+//! `provider_installation { filesystem_mirror { path, include, exclude }
+//! direct { include, exclude } }` and `plugin_cache_dir`, from the file
+//! `LANDFORM_CLI_CONFIG_FILE` or `TF_CLI_CONFIG_FILE` names. Without one (or
+//! without a `provider_installation` block), Terraform's implied methods:
+//! the local mirror directories, then the registry.
+
+use std::path::{Path, PathBuf};
+
+use landform_lang::diag::Diagnostic;
+use landform_lang::source::SourceMap;
+use landform_lang::syntax::{Body, ExprKind};
+use landform_provider_plugin::mirror::{self, SourceAddr};
+
+/// One installation method, with the providers it is for.
+#[derive(Clone, Debug)]
+pub struct Method {
+    /// A filesystem mirror's directory; `None` for `direct` (the registry).
+    pub mirror: Option<PathBuf>,
+    include: Vec<String>,
+    exclude: Vec<String>,
+}
+
+impl Method {
+    /// Whether this method may install `addr`.
+    pub fn serves(&self, addr: &SourceAddr) -> bool {
+        let a = addr.to_string();
+        (self.include.is_empty() || self.include.iter().any(|p| matches(p, &a)))
+            && !self.exclude.iter().any(|p| matches(p, &a))
+    }
+}
+
+/// `HOST/NS/TYPE` or `NS/TYPE` (the public registry), each part a name or `*`.
+fn matches(pattern: &str, addr: &str) -> bool {
+    let full =
+        if pattern.split('/').count() == 2 { format!("registry.terraform.io/{pattern}") } else { pattern.to_string() };
+    let p: Vec<&str> = full.split('/').collect();
+    let a: Vec<&str> = addr.split('/').collect();
+    p.len() == a.len() && p.iter().zip(&a).all(|(p, a)| *p == "*" || p.eq_ignore_ascii_case(a))
+}
+
+/// How providers are installed.
+#[derive(Clone, Debug)]
+pub struct Installation {
+    pub methods: Vec<Method>,
+    /// Set by a provider_installation block (not Terraform's implied methods).
+    pub explicit: bool,
+    pub plugin_cache_dir: Option<PathBuf>,
+}
+
+impl Installation {
+    /// The filesystem mirrors that may serve `addr`, in order, and whether
+    /// the registry may.
+    pub fn for_provider(&self, addr: &SourceAddr) -> (Vec<PathBuf>, bool) {
+        let serving: Vec<&Method> = self.methods.iter().filter(|m| m.serves(addr)).collect();
+        (serving.iter().filter_map(|m| m.mirror.clone()).collect(), serving.iter().any(|m| m.mirror.is_none()))
+    }
+}
+
+/// The CLI configuration file's path, if one is set.
+pub fn path() -> Option<PathBuf> {
+    ["LANDFORM_CLI_CONFIG_FILE", "TF_CLI_CONFIG_FILE"]
+        .iter()
+        .find_map(|v| std::env::var_os(v).filter(|p| !p.is_empty()))
+        .map(PathBuf::from)
+}
+
+/// Terraform's implied methods: each local mirror directory, then the registry.
+fn implied() -> Vec<Method> {
+    let mut m: Vec<Method> = mirror::mirror_dirs()
+        .into_iter()
+        .map(|d| Method { mirror: Some(d), include: Vec::new(), exclude: Vec::new() })
+        .collect();
+    m.push(Method { mirror: None, include: Vec::new(), exclude: Vec::new() });
+    m
+}
+
+pub fn read() -> Result<Installation, (Vec<Diagnostic>, SourceMap)> {
+    let mut sources = SourceMap::new();
+    let Some(path) = path() else {
+        return Ok(Installation { methods: implied(), explicit: false, plugin_cache_dir: None });
+    };
+    let text = match crate::inputs::read_regular(&path, 4 << 20) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        // A variable naming a file that is not there: no configuration.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Installation { methods: implied(), explicit: false, plugin_cache_dir: None });
+        }
+        Err(e) => {
+            let d = Diagnostic::global(
+                "Failed to read the CLI configuration",
+                format!("cannot read {}: {}", path.display(), landform_state::files::io_words(&e)),
+            );
+            return Err((vec![d], sources));
+        }
+    };
+    let file = sources.add(path.display().to_string(), text.clone());
+    let (parsed, mut diags) = landform_lang::parse::parse_file(file, &text);
+    let inst = from_body(&parsed.body, &mut diags);
+    if landform_lang::diag::has_errors(&diags) {
+        return Err((diags, sources));
+    }
+    Ok(inst)
+}
+
+fn from_body(body: &Body, diags: &mut Vec<Diagnostic>) -> Installation {
+    let mut inst = Installation { methods: Vec::new(), explicit: false, plugin_cache_dir: None };
+    let mut explicit = false;
+    for a in body.attributes() {
+        if a.name.name == "plugin_cache_dir" {
+            match a.value.as_static_string() {
+                Some(s) if !s.is_empty() => inst.plugin_cache_dir = Some(PathBuf::from(expand_env(&s))),
+                _ => diags.push(Diagnostic::error(
+                    "Invalid plugin_cache_dir",
+                    "plugin_cache_dir is a directory: plugin_cache_dir = \"$HOME/.terraform.d/plugin-cache\"",
+                    a.value.span,
+                )),
+            }
+        }
+        // Other settings (credentials, disable_checkpoint, …) are not Landform's concern here.
+    }
+    for b in body.blocks().filter(|b| b.kind.name == "provider_installation") {
+        explicit = true;
+        for m in b.body.blocks() {
+            let list = |name: &str, diags: &mut Vec<Diagnostic>| -> Vec<String> {
+                let Some(a) = m.body.attributes().find(|a| a.name.name == name) else { return Vec::new() };
+                match &a.value.kind {
+                    ExprKind::List(items) if items.iter().all(|i| i.as_static_string().is_some()) => {
+                        items.iter().filter_map(|i| i.as_static_string()).collect()
+                    }
+                    _ => {
+                        diags.push(Diagnostic::error(
+                            "Invalid provider_installation",
+                            format!("{name} is a list of provider address patterns: [\"registry.terraform.io/hashicorp/*\"]"),
+                            a.value.span,
+                        ));
+                        Vec::new()
+                    }
+                }
+            };
+            let (include, exclude) = (list("include", diags), list("exclude", diags));
+            match m.kind.name.as_str() {
+                "filesystem_mirror" => {
+                    match m.body.attributes().find(|a| a.name.name == "path").and_then(|a| a.value.as_static_string()) {
+                        Some(p) => inst.methods.push(Method { mirror: Some(PathBuf::from(expand_env(&p))), include, exclude }),
+                        None => diags.push(Diagnostic::error(
+                            "Invalid provider_installation",
+                            "A filesystem_mirror block needs path = \"DIRECTORY\".",
+                            m.kind.span,
+                        )),
+                    }
+                }
+                "direct" => inst.methods.push(Method { mirror: None, include, exclude }),
+                other => diags.push(Diagnostic::error(
+                    "Unsupported provider installation method",
+                    format!("Landform installs providers from filesystem_mirror and direct (the registry); \"{other}\" is not supported."),
+                    m.kind.span,
+                )),
+            }
+        }
+    }
+    if !explicit {
+        inst.methods = implied();
+    }
+    inst.explicit = explicit;
+    inst
+}
+
+/// `$NAME` replaced by the environment's value, as Terraform does for paths.
+fn expand_env(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let n = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+        if n == 0 {
+            out.push('$');
+        } else {
+            out.push_str(&std::env::var(&after[..n]).unwrap_or_default());
+        }
+        rest = &after[n..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where a provider's package goes in the plugin cache.
+pub fn cache_dir_for(cache: &Path, addr: &SourceAddr, version: &str) -> PathBuf {
+    cache.join(&addr.host).join(&addr.namespace).join(&addr.type_name).join(version).join(mirror::platform())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_as_terraform_matches_them() {
+        let a = "registry.terraform.io/hashicorp/aws";
+        assert!(matches("registry.terraform.io/hashicorp/*", a));
+        assert!(matches("hashicorp/aws", a));
+        assert!(matches("*/*/*", a));
+        assert!(!matches("registry.terraform.io/acme/*", a));
+        assert!(!matches("example.com/*/*", a));
+    }
+}
