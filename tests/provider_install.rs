@@ -650,3 +650,29 @@ fn the_plugin_cache_serves_a_second_project() {
         std::fs::read_to_string(f.path(".terraform.lock.hcl")).unwrap()
     );
 }
+
+/// Plan runs the version the lock records, from `.landform/providers`, not
+/// the newest in the mirror (the toy provider is a shell script, so starting
+/// it fails, and the error names what was started).
+#[test]
+fn plan_runs_the_locked_version() {
+    let p = Pair::new("provider-plan-locked", &["1.2.0", "1.3.0"]);
+    p.write(&config("1.2.0"));
+    let out = p.landform(&["init"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    p.write(&config(">= 1.0"));
+    let out = p.landform(&["plan"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("acme/toy 1.2.0")
+            && err.contains(
+                ".landform/providers/registry.terraform.io/acme/toy/1.2.0/linux_amd64/terraform-provider-toy_v1.2.0"
+            ),
+        "{err}"
+    );
+    // Without the lock, the newest in the mirror, as before any init.
+    std::fs::remove_file(p.lf.path(".terraform.lock.hcl")).unwrap();
+    let err = text(&p.landform(&["plan"]).stderr);
+    assert!(err.contains("acme/toy 1.3.0"), "{err}");
+}
