@@ -43,6 +43,15 @@ pub fn install(
     let cli = crate::cli_config::read()?;
     let mut diags = Vec::new();
     let mut new = BTreeMap::new();
+    // A provider Landform serves itself (`local`, `haproxy`) keeps the entry
+    // Terraform wrote for it: the file is the team's, shared with Terraform.
+    for (name, source) in &tree.module.required_providers {
+        if let Some(addr) = SourceAddr::parse(source).filter(|_| is_builtin_name(name)) {
+            if let Some(l) = old.get(&addr.to_string()) {
+                new.insert(addr.to_string(), l.clone());
+            }
+        }
+    }
     for (name, addr) in plugin_sources(tree) {
         let key = addr.to_string();
         let written = tree.module.required_provider_versions.get(&name);
@@ -89,6 +98,9 @@ pub fn install(
                     crate::outln!(
                         "- {key}: not in a filesystem mirror, and {e}; Landform's built-in aws provider is used"
                     );
+                    if let Some(l) = old.get(&key) {
+                        new.insert(key, l.clone());
+                    }
                     continue;
                 }
                 Err(e) => {

@@ -676,3 +676,17 @@ fn plan_runs_the_locked_version() {
     let err = text(&p.landform(&["plan"]).stderr);
     assert!(err.contains("acme/toy 1.3.0"), "{err}");
 }
+
+/// A lock entry Terraform wrote for a provider Landform serves itself
+/// (`local`) stays as it is when Landform's init rewrites the file.
+#[test]
+fn a_lock_entry_for_a_builtin_provider_is_kept() {
+    let p = Pair::new("provider-lock-builtin", &["1.2.0"]);
+    p.write("terraform {\n  required_providers {\n    local = { source = \"hashicorp/local\" }\n    toy   = { source = \"acme/toy\" }\n  }\n}\n");
+    let local = "provider \"registry.terraform.io/hashicorp/local\" {\n  version = \"2.5.2\"\n  hashes = [\n    \"h1:IyFbOIO6mhikFNL/2h1iZJ6kyN3U00jgkpCLUCThAfE=\",\n  ]\n}\n";
+    std::fs::write(p.lf.path(".terraform.lock.hcl"), format!("# This file is maintained automatically by \"terraform init\".\n# Manual edits may be lost in future updates.\n\n{local}")).unwrap();
+    let out = p.landform(&["init"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lock = p.lock();
+    assert!(lock.contains(local) && lock.contains("registry.terraform.io/acme/toy"), "{lock}");
+}
