@@ -194,14 +194,41 @@ fn verify_signature(keys: &[&str], data: &[u8], signature: &[u8]) -> Result<(), 
                 continue;
             }
         };
-        if sig.verify(&key.primary_key, data).is_ok()
-            || key.public_subkeys.iter().any(|sk| sig.verify(&sk.key, data).is_ok())
-        {
-            return Ok(());
+        let by_primary = sig.verify(&key.primary_key, data).is_ok();
+        let by_subkey = key.public_subkeys.iter().find(|sk| sig.verify(&sk.key, data).is_ok());
+        if !by_primary && by_subkey.is_none() {
+            why = "it is not by the registry's signing key, or SHA256SUMS was changed".into();
+            continue;
         }
-        why = "it is not by the registry's signing key, or SHA256SUMS was changed".into();
+        // As Terraform's OpenPGP library: a key that is revoked or expired
+        // now vouches for nothing.
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let self_sigs: Vec<&pgp::packet::Signature> =
+            key.details.users.iter().flat_map(|u| &u.signatures).chain(&key.details.direct_signatures).collect();
+        let mut valid = still_valid(&key.primary_key, &self_sigs, now);
+        if !key.details.revocation_signatures.is_empty() {
+            valid = Err("it is revoked".to_string());
+        }
+        if let (Ok(()), Some(sk)) = (&valid, by_subkey) {
+            valid = still_valid(&sk.key, &sk.signatures.iter().collect::<Vec<_>>(), now);
+        }
+        match valid {
+            Ok(()) => return Ok(()),
+            Err(e) => why = format!("the signing key {e}"),
+        }
     }
     Err(why)
+}
+
+/// Whether a key has not expired by `now`, by its newest self-signature.
+fn still_valid(key: &impl pgp::types::KeyDetails, sigs: &[&pgp::packet::Signature], now: u64) -> Result<(), String> {
+    let newest = sigs.iter().max_by_key(|s| s.created().map_or(0, |t| t.as_secs()));
+    let expires = newest.and_then(|s| s.key_expiration_time()).map_or(0, |d| d.as_secs());
+    let created = u64::from(key.created_at().as_secs());
+    if expires > 0 && created + u64::from(expires) <= now {
+        return Err(format!("expired {} days ago", (now - created - u64::from(expires)) / 86_400));
+    }
+    Ok(())
 }
 
 /// Unpack a provider zip into `dest`: regular files only, each name kept

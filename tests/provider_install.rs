@@ -285,6 +285,27 @@ impl Gpg {
         g
     }
 
+    /// A key made in 2020 that expired a day later, and signatures made then.
+    fn expired(home: PathBuf, who: &str) -> Gpg {
+        std::fs::create_dir_all(&home).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let g = Gpg { home };
+        g.run(
+            &[
+                "--faked-system-time",
+                "20200101T000000",
+                "--quick-gen-key",
+                &format!("{who} <{who}@landform.invalid>"),
+                "rsa2048",
+                "sign",
+                "1d",
+            ],
+            None,
+        );
+        g
+    }
+
     fn run(&self, args: &[&str], input: Option<&Path>) -> Vec<u8> {
         let mut c = std::process::Command::new("gpg");
         c.args(["--batch", "--quiet", "--homedir"]).arg(&self.home).args([
@@ -310,6 +331,12 @@ impl Gpg {
         let f = self.home.join("to-sign");
         std::fs::write(&f, data).unwrap();
         self.run(&["--detach-sign", "--output", "-"], Some(&f))
+    }
+
+    fn sign_in_2020(&self, data: &[u8]) -> Vec<u8> {
+        let f = self.home.join("to-sign");
+        std::fs::write(&f, data).unwrap();
+        self.run(&["--faked-system-time", "20200101T060000", "--detach-sign", "--output", "-"], Some(&f))
     }
 }
 
@@ -689,4 +716,34 @@ fn a_lock_entry_for_a_builtin_provider_is_kept() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let lock = p.lock();
     assert!(lock.contains(local) && lock.contains("registry.terraform.io/acme/toy"), "{lock}");
+}
+
+/// SHA256SUMS signed, while it was valid, by a key that has since expired
+/// (made with gpg's faked clock in 2020, valid one day) is refused, as
+/// Terraform's OpenPGP library refuses it; the same bytes with a live key pass.
+#[test]
+fn a_signature_by_an_expired_key_is_refused() {
+    let f = Fixture::new("provider-expired-key", "");
+    let old = Gpg::expired(f.path("gnupg"), "old");
+    let files: Files = Default::default();
+    let host = registry(files.clone());
+    let zip = toy_zip("1.0.0", "toy 1.0.0");
+    let current = Gpg::new(f.path("gnupg-current"), "current");
+    publish(&files, "1.0.0", &zip, &current, &old.public_key());
+    let sums = files.lock().unwrap()["/files/1.0.0/SHA256SUMS"].clone();
+    files.lock().unwrap().insert("/files/1.0.0/SHA256SUMS.sig".into(), old.sign_in_2020(&sums));
+    f.write(&format!(
+        "terraform {{\n  required_providers {{\n    toy = {{ source = \"{host}/acme/toy\" }}\n  }}\n}}\n"
+    ));
+    let out = f
+        .cmd(&["init"])
+        .env("HOME", &f.dir)
+        .env_remove("LANDFORM_PLUGIN_MIRROR")
+        .env_remove("TF_CLI_CONFIG_FILE")
+        .env_remove("LANDFORM_CLI_CONFIG_FILE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("expired"), "{}", text(&out.stderr));
+    assert!(!f.path(".terraform.lock.hcl").exists());
 }
