@@ -188,9 +188,24 @@ pub fn normal_constraints(text: &str) -> Result<String, String> {
             terms.push(t);
         }
     }
-    let rank = |op: &str| ["=", "!=", ">", ">=", "<", "<=", "~>"].iter().position(|o| *o == op).unwrap_or(9);
+    // Terraform's order at one boundary (seen in the lock files it writes):
+    // >, >=, =, ~> X.Y.Z, ~> X.Y, <=, <, !=. A pre-release comes before its release.
+    let rank = |t: &Term| match t.op {
+        ">" => 0,
+        ">=" => 1,
+        "=" => 2,
+        "~>" if t.written == 3 => 3,
+        "~>" => 4,
+        "<=" => 5,
+        "<" => 6,
+        _ => 7,
+    };
     terms.sort_by(|a, b| {
-        a.parts.cmp(&b.parts).then_with(|| a.pre.cmp(&b.pre)).then_with(|| rank(a.op).cmp(&rank(b.op)))
+        a.parts
+            .cmp(&b.parts)
+            .then_with(|| a.pre.is_empty().cmp(&b.pre.is_empty()))
+            .then_with(|| a.pre.cmp(&b.pre))
+            .then_with(|| rank(a).cmp(&rank(b)))
     });
     let shown: Vec<String> = terms
         .iter()
@@ -275,6 +290,17 @@ mod tests {
         assert_eq!(normal_constraints("~> 5.1.2").unwrap(), "~> 5.1.2");
         assert_eq!(normal_constraints("= 1.2").unwrap(), "1.2.0");
         assert_eq!(normal_constraints(">= 2, >= 2.0.0").unwrap(), ">= 2.0.0");
+        assert_eq!(
+            normal_constraints("<= 2.0.0, >= 1.2.0, < 2.0.0, != 1.2.0, > 1.2.0, ~> 1.2, 1.3.0").unwrap(),
+            "> 1.2.0, >= 1.2.0, ~> 1.2, != 1.2.0, 1.3.0, <= 2.0.0, < 2.0.0"
+        );
+        assert_eq!(
+            normal_constraints("<= 1.3.0, 1.3.0, ~> 1.3.0, >= 1.3.0").unwrap(),
+            ">= 1.3.0, 1.3.0, ~> 1.3.0, <= 1.3.0"
+        );
+        assert_eq!(normal_constraints("<= 2.0.0, != 2.0.0, ~> 1.0").unwrap(), "~> 1.0, <= 2.0.0, != 2.0.0");
+        assert_eq!(normal_constraints("~> 1.3, ~> 1.3.0").unwrap(), "~> 1.3.0, ~> 1.3");
+        assert_eq!(normal_constraints("!= 2.0.0, < 2.0.0").unwrap(), "< 2.0.0, != 2.0.0");
         assert!(normal_constraints(">= one").is_err());
     }
 
