@@ -33,6 +33,20 @@ fn plugin_sources(tree: &LoadedModule) -> Vec<(String, SourceAddr)> {
         .collect()
 }
 
+/// The `version` constraints written for `addr` in `tree` and the modules below it.
+fn constraints_in(tree: &LoadedModule, addr: &SourceAddr, out: &mut Vec<(String, landform_lang::source::Span)>) {
+    for (name, source) in &tree.module.required_providers {
+        if SourceAddr::parse(source).as_ref() == Some(addr) {
+            if let Some(v) = tree.module.required_provider_versions.get(name) {
+                out.push(v.clone());
+            }
+        }
+    }
+    for child in tree.children.values() {
+        constraints_in(child, addr, out);
+    }
+}
+
 /// `init`'s provider step. Diagnostics say what is wrong; the lock file is
 /// written only when what it records changed.
 pub fn install(
@@ -54,18 +68,27 @@ pub fn install(
     }
     for (name, addr) in plugin_sources(tree) {
         let key = addr.to_string();
-        let written = tree.module.required_provider_versions.get(&name);
-        let constraint = match written {
-            Some((text, span)) => match (Constraint::parse(text), provider_lock::normal_constraints(text)) {
-                (Ok(c), Ok(normal)) => Some((c, normal)),
-                (Err(e), _) | (_, Err(e)) => {
-                    diags.push(Diagnostic::error("Invalid version constraint", e, *span));
-                    continue;
-                }
-            },
-            None => None,
-        };
-        let span = written.map(|(_, s)| *s);
+        // The constraints of every module that requires it, all of which
+        // must hold (Terraform records them together).
+        let mut written = Vec::new();
+        constraints_in(tree, &addr, &mut written);
+        let mut bad = false;
+        for (text, span) in &written {
+            if let Err(e) = Constraint::parse(text).and_then(|_| provider_lock::normal_constraints(text)) {
+                diags.push(Diagnostic::error("Invalid version constraint", e, *span));
+                bad = true;
+            }
+        }
+        if bad {
+            continue;
+        }
+        let constraint = (!written.is_empty()).then(|| {
+            let all = written.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(",");
+            (Constraint::parse(&all).ok(), provider_lock::normal_constraints(&all).unwrap_or_default())
+        });
+        let constraint = constraint.and_then(|(c, n)| Some((c?, n)));
+        let span =
+            tree.module.required_provider_versions.get(&name).map(|(_, s)| *s).or(written.first().map(|(_, s)| *s));
         let fail = |summary: &str, detail: String| match span {
             Some(s) => Diagnostic::error(summary, detail, s),
             None => Diagnostic::global(summary, detail),

@@ -747,3 +747,19 @@ fn a_signature_by_an_expired_key_is_refused() {
     assert!(text(&out.stderr).contains("expired"), "{}", text(&out.stderr));
     assert!(!f.path(".terraform.lock.hcl").exists());
 }
+
+/// A module below the root that requires the same provider adds its
+/// constraints: all must hold, and the lock records them together, as
+/// Terraform does.
+#[test]
+fn constraints_of_child_modules_are_honoured_and_recorded() {
+    let p = Pair::new("provider-child-constraints", &["1.2.0", "1.3.0", "2.0.0"]);
+    let child = "terraform {\n  required_providers {\n    toy = {\n      source  = \"acme/toy\"\n      version = \"< 1.3.0, >= 1.1\"\n    }\n  }\n}\n";
+    std::fs::create_dir_all(p.lf.path("child")).unwrap();
+    std::fs::write(p.lf.path("child/main.lf"), child).unwrap();
+    std::fs::create_dir_all(p.tf.join("child")).unwrap();
+    std::fs::write(p.tf.join("child/main.tf"), child).unwrap();
+    p.write(&format!("{}module \"c\" {{\n  source = \"./child\"\n}}\n", config(">= 1.0")));
+    let (_, lock) = p.init_both(false);
+    assert!(lock.contains("version     = \"1.2.0\"") && lock.contains("< 1.3.0"), "{lock}");
+}
