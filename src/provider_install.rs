@@ -66,12 +66,48 @@ pub fn install(
             }
         }
     }
+    let ctx = Ctx { tree, old: &old, cli: &cli, upgrade };
     for (name, addr) in plugin_sources(tree) {
-        let key = addr.to_string();
-        // The constraints of every module that requires it, all of which
-        // must hold (Terraform records them together).
+        ctx.provider(&name, addr, &mut new, &mut diags);
+    }
+    if !landform_lang::diag::has_errors(&diags) && new != old {
+        if new.is_empty() {
+            let _ = std::fs::remove_file(LOCK_FILE);
+        } else {
+            landform_state::files::write_atomic(Path::new(LOCK_FILE), provider_lock::render(&new).as_bytes()).map_err(
+                |e| {
+                    let d = Diagnostic::global(
+                        "Failed to write the dependency lock file",
+                        format!("{LOCK_FILE}: {}", landform_state::files::io_words(&e)),
+                    );
+                    (vec![d], landform_lang::source::SourceMap::new())
+                },
+            )?;
+            crate::outln!("Landform recorded the providers it chose in {LOCK_FILE}.");
+        }
+    }
+    Ok(diags)
+}
+
+/// A provider's constraint (parsed, and in Terraform's normal form) and the
+/// place to report about it.
+type Constrained = (Option<(Constraint, String)>, Option<landform_lang::source::Span>);
+
+/// What `init` decides each provider by.
+struct Ctx<'a> {
+    tree: &'a LoadedModule,
+    old: &'a BTreeMap<String, Locked>,
+    cli: &'a crate::cli_config::Installation,
+    upgrade: bool,
+}
+
+impl Ctx<'_> {
+    /// The constraints of every module that requires `addr` (all must hold;
+    /// Terraform records them together) and where to report about it;
+    /// `Err` when one is not a constraint (said in `diags`).
+    fn constraint(&self, name: &str, addr: &SourceAddr, diags: &mut Vec<Diagnostic>) -> Result<Constrained, ()> {
         let mut written = Vec::new();
-        constraints_in(tree, &addr, &mut written);
+        constraints_in(self.tree, addr, &mut written);
         let mut bad = false;
         for (text, span) in &written {
             if let Err(e) = Constraint::parse(text).and_then(|_| provider_lock::normal_constraints(text)) {
@@ -80,15 +116,22 @@ pub fn install(
             }
         }
         if bad {
-            continue;
+            return Err(());
         }
-        let constraint = (!written.is_empty()).then(|| {
-            let all = written.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(",");
-            (Constraint::parse(&all).ok(), provider_lock::normal_constraints(&all).unwrap_or_default())
-        });
-        let constraint = constraint.and_then(|(c, n)| Some((c?, n)));
-        let span =
-            tree.module.required_provider_versions.get(&name).map(|(_, s)| *s).or(written.first().map(|(_, s)| *s));
+        let all = written.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(",");
+        let constraint = match written.is_empty() {
+            true => None,
+            false => Constraint::parse(&all).ok().zip(provider_lock::normal_constraints(&all).ok()),
+        };
+        let span = self.tree.module.required_provider_versions.get(name).map(|(_, s)| *s);
+        Ok((constraint, span.or(written.first().map(|(_, s)| *s))))
+    }
+
+    /// Choose, check and install one provider, recording it in `new`.
+    fn provider(&self, name: &str, addr: SourceAddr, new: &mut BTreeMap<String, Locked>, diags: &mut Vec<Diagnostic>) {
+        let (old, cli, upgrade) = (self.old, self.cli, self.upgrade);
+        let key = addr.to_string();
+        let Ok((constraint, span)) = self.constraint(name, &addr, diags) else { return };
         let fail = |summary: &str, detail: String| match span {
             Some(s) => Diagnostic::error(summary, detail, s),
             None => Diagnostic::global(summary, detail),
@@ -98,13 +141,7 @@ pub fn install(
         // mirror comes from there only; with a provider_installation block
         // the versions of every method serving it are offered together.
         let (dirs, direct) = cli.for_provider(&addr);
-        let mut mirrored = mirror::versions(&addr, &dirs);
-        for packed in mirror::packed_versions(&addr, &dirs) {
-            if !mirrored.iter().any(|f| f.version == packed.version) {
-                mirrored.push(packed);
-            }
-        }
-        mirrored.sort_by_key(|f| std::cmp::Reverse(mirror::version_key(&f.version)));
+        let mirrored = in_mirrors(&addr, &dirs);
         let offered: Vec<String> = if direct && (mirrored.is_empty() || cli.explicit) {
             match crate::provider_registry::versions(&addr) {
                 Ok(mut v) => {
@@ -124,11 +161,11 @@ pub fn install(
                     if let Some(l) = old.get(&key) {
                         new.insert(key, l.clone());
                     }
-                    continue;
+                    return;
                 }
                 Err(e) => {
                     diags.push(fail("Failed to query available provider packages", format!("{key}: {e}")));
-                    continue;
+                    return;
                 }
             }
         } else {
@@ -146,7 +183,7 @@ pub fn install(
                         constraint.as_ref().map(|(_, n)| n.as_str()).unwrap_or("")
                     ),
                 ));
-                continue;
+                return;
             }
             Some(l) => offered.iter().find(|v| **v == l.version),
             None => offered.iter().find(|v| allows(v)),
@@ -169,14 +206,14 @@ pub fn install(
                 "Failed to install provider",
                 format!("{key} for {} {place}: {why} (versions: {have}).", mirror::platform()),
             ));
-            continue;
+            return;
         };
         // Installed already as locked: the entry stays as it is (Terraform
         // records new constraints only when it installs a package).
         if let Some(l) = old.get(&key).filter(|l| l.version == version && installed_as_locked(&addr, l)) {
             crate::outln!("- Using previously-installed {key} v{}", l.version);
             new.insert(key, l.clone());
-            continue;
+            return;
         }
         let installed = match mirrored.iter().find(|f| f.version == version) {
             Some(found) if found.path.extension().is_some_and(|e| e == "zip") => install_zip(&addr, found, locked),
@@ -191,23 +228,18 @@ pub fn install(
             Err(e) => diags.push(fail("Failed to install provider", e)),
         }
     }
-    if !landform_lang::diag::has_errors(&diags) && new != old {
-        if new.is_empty() {
-            let _ = std::fs::remove_file(LOCK_FILE);
-        } else {
-            landform_state::files::write_atomic(Path::new(LOCK_FILE), provider_lock::render(&new).as_bytes()).map_err(
-                |e| {
-                    let d = Diagnostic::global(
-                        "Failed to write the dependency lock file",
-                        format!("{LOCK_FILE}: {}", landform_state::files::io_words(&e)),
-                    );
-                    (vec![d], landform_lang::source::SourceMap::new())
-                },
-            )?;
-            crate::outln!("Landform recorded the providers it chose in {LOCK_FILE}.");
+}
+
+/// A provider's releases in `dirs`, unpacked or packed, newest first.
+fn in_mirrors(addr: &SourceAddr, dirs: &[std::path::PathBuf]) -> Vec<Found> {
+    let mut found = mirror::versions(addr, dirs);
+    for packed in mirror::packed_versions(addr, dirs) {
+        if !found.iter().any(|f| f.version == packed.version) {
+            found.push(packed);
         }
     }
-    Ok(diags)
+    found.sort_by_key(|f| std::cmp::Reverse(mirror::version_key(&f.version)));
+    found
 }
 
 /// Check a package against the lock and link it into `.landform/providers`;
