@@ -45,10 +45,19 @@ pub struct Installation {
     pub methods: Vec<Method>,
     /// Set by a provider_installation block (not Terraform's implied methods).
     pub explicit: bool,
+    /// `credentials "HOST" { token = "…" }`: a registry's API token.
+    credentials: std::collections::BTreeMap<String, String>,
     pub plugin_cache_dir: Option<PathBuf>,
 }
 
 impl Installation {
+    /// A registry's token: `TF_TOKEN_HOST` (dots as `_`, dashes as `__`),
+    /// else a `credentials "HOST"` block.
+    pub fn token_for(&self, host: &str) -> Option<String> {
+        let var = format!("TF_TOKEN_{}", host.replace('-', "__").replace('.', "_"));
+        std::env::var(var).ok().filter(|t| !t.is_empty()).or_else(|| self.credentials.get(host).cloned())
+    }
+
     /// The filesystem mirrors that may serve `addr`, in order, and whether
     /// the registry may.
     pub fn for_provider(&self, addr: &SourceAddr) -> (Vec<PathBuf>, bool) {
@@ -78,13 +87,23 @@ fn implied() -> Vec<Method> {
 pub fn read() -> Result<Installation, (Vec<Diagnostic>, SourceMap)> {
     let mut sources = SourceMap::new();
     let Some(path) = path() else {
-        return Ok(Installation { methods: implied(), explicit: false, plugin_cache_dir: None });
+        return Ok(Installation {
+            methods: implied(),
+            explicit: false,
+            plugin_cache_dir: None,
+            credentials: Default::default(),
+        });
     };
     let text = match crate::inputs::read_regular(&path, 4 << 20) {
         Ok(b) => String::from_utf8_lossy(&b).into_owned(),
         // A variable naming a file that is not there: no configuration.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Installation { methods: implied(), explicit: false, plugin_cache_dir: None });
+            return Ok(Installation {
+                methods: implied(),
+                explicit: false,
+                plugin_cache_dir: None,
+                credentials: Default::default(),
+            });
         }
         Err(e) => {
             let d = Diagnostic::global(
@@ -95,7 +114,9 @@ pub fn read() -> Result<Installation, (Vec<Diagnostic>, SourceMap)> {
         }
     };
     let file = sources.add(path.display().to_string(), text.clone());
-    let (parsed, mut diags) = landform_lang::parse::parse_file(file, &text);
+    let (parsed, diags) = landform_lang::parse::parse_file(file, &text);
+    // A credentials block's label is a host name, not a configuration's name.
+    let mut diags: Vec<Diagnostic> = diags.into_iter().filter(|d| d.summary != "Invalid block label").collect();
     let inst = from_body(&parsed.body, &mut diags);
     if landform_lang::diag::has_errors(&diags) {
         return Err((diags, sources));
@@ -104,7 +125,8 @@ pub fn read() -> Result<Installation, (Vec<Diagnostic>, SourceMap)> {
 }
 
 fn from_body(body: &Body, diags: &mut Vec<Diagnostic>) -> Installation {
-    let mut inst = Installation { methods: Vec::new(), explicit: false, plugin_cache_dir: None };
+    let mut inst =
+        Installation { methods: Vec::new(), explicit: false, plugin_cache_dir: None, credentials: Default::default() };
     let mut explicit = false;
     for a in body.attributes() {
         if a.name.name == "plugin_cache_dir" {
@@ -118,6 +140,19 @@ fn from_body(body: &Body, diags: &mut Vec<Diagnostic>) -> Installation {
             }
         }
         // Other settings (credentials, disable_checkpoint, …) are not Landform's concern here.
+    }
+    for b in body.blocks().filter(|b| b.kind.name == "credentials") {
+        let token = b.body.attributes().find(|a| a.name.name == "token").and_then(|a| a.value.as_static_string());
+        match (b.labels.first(), token) {
+            (Some(host), Some(token)) => {
+                inst.credentials.insert(host.value.to_ascii_lowercase(), token);
+            }
+            _ => diags.push(Diagnostic::error(
+                "Invalid credentials block",
+                "A credentials block names its host and gives a token: credentials \"HOST\" { token = \"…\" }",
+                b.kind.span,
+            )),
+        }
     }
     for b in body.blocks().filter(|b| b.kind.name == "provider_installation") {
         explicit = true;

@@ -143,7 +143,8 @@ impl Ctx<'_> {
         let (dirs, direct) = cli.for_provider(&addr);
         let mirrored = in_mirrors(&addr, &dirs);
         let offered: Vec<String> = if direct && (mirrored.is_empty() || cli.explicit) {
-            match crate::provider_registry::versions(&addr) {
+            let auth = crate::provider_registry::Auth::new(&addr, cli.token_for(&addr.host));
+            match crate::provider_registry::versions(&addr, auth.as_ref()) {
                 Ok(mut v) => {
                     for f in &mirrored {
                         if !v.contains(&f.version) {
@@ -218,7 +219,7 @@ impl Ctx<'_> {
         let installed = match mirrored.iter().find(|f| f.version == version) {
             Some(found) if found.path.extension().is_some_and(|e| e == "zip") => install_zip(&addr, found, locked),
             Some(found) => install_one(&addr, found, locked),
-            None => install_from_registry(&addr, &version, locked, cli.plugin_cache_dir.as_deref()),
+            None => install_from_registry(&addr, &version, locked, cli),
         };
         match installed {
             Ok(hashes) => {
@@ -286,8 +287,9 @@ fn install_from_registry(
     addr: &SourceAddr,
     version: &str,
     locked: Option<&Locked>,
-    cache: Option<&Path>,
+    cli: &crate::cli_config::Installation,
 ) -> Result<Vec<String>, String> {
+    let cache = cli.plugin_cache_dir.as_deref();
     // The plugin cache's copy, when the lock vouches for it (without the
     // lock's hashes Terraform does not trust a cached package either).
     let cached = cache.map(|c| crate::cli_config::cache_dir_for(c, addr, version));
@@ -298,7 +300,8 @@ fn install_from_registry(
             }
         }
     }
-    let hashes = download_from_registry(addr, version, locked)?;
+    let auth = crate::provider_registry::Auth::new(addr, cli.token_for(&addr.host));
+    let hashes = download_from_registry(addr, version, locked, auth.as_ref())?;
     // Kept in the plugin cache for the next project, linked from here.
     if let Some(c) = cached {
         let dir = installed_dir(addr, version);
@@ -312,11 +315,16 @@ fn install_from_registry(
     Ok(hashes)
 }
 
-fn download_from_registry(addr: &SourceAddr, version: &str, locked: Option<&Locked>) -> Result<Vec<String>, String> {
+fn download_from_registry(
+    addr: &SourceAddr,
+    version: &str,
+    locked: Option<&Locked>,
+    auth: Option<&crate::provider_registry::Auth>,
+) -> Result<Vec<String>, String> {
     let dir = installed_dir(addr, version);
     let tmp = dir.with_extension("tmp");
     let _ = std::fs::remove_dir_all(&tmp);
-    let got = crate::provider_registry::download(addr, version, &tmp).and_then(|d| {
+    let got = crate::provider_registry::download(addr, version, &tmp, auth).and_then(|d| {
         let h1 = provider_lock::h1_dir(&tmp)?;
         mirror::binary_in(&tmp, &addr.type_name)
             .ok_or_else(|| format!("the package holds no terraform-provider-{} executable", addr.type_name))?;

@@ -26,16 +26,37 @@ fn client(max: u64, secs: u64) -> Result<http::Client, String> {
     http::Client::new("init", Duration::from_secs(secs), max)
 }
 
-fn get_json(c: &http::Client, url: &str) -> Result<Json, String> {
-    let r = c.send(http::Request::get(url)).map_err(|e| format!("cannot reach {url}: {e}"))?;
+/// The registry's token, for requests to the registry's own origin only
+/// (a package may be downloaded from elsewhere, which never sees it).
+pub struct Auth {
+    origin: String,
+    token: String,
+}
+
+impl Auth {
+    pub fn new(addr: &SourceAddr, token: Option<String>) -> Option<Auth> {
+        let scheme = if http::is_loopback_authority(&addr.host) { "http" } else { "https" };
+        token.map(|token| Auth { origin: format!("{scheme}://{}/", addr.host), token })
+    }
+}
+
+fn request(url: &str, auth: Option<&Auth>) -> http::Request {
+    match auth {
+        Some(a) if url.starts_with(&a.origin) => http::Request::get(url).bearer(&a.token),
+        _ => http::Request::get(url),
+    }
+}
+
+fn get_json(c: &http::Client, url: &str, auth: Option<&Auth>) -> Result<Json, String> {
+    let r = c.send(request(url, auth)).map_err(|e| format!("cannot reach {url}: {e}"))?;
     if !r.status().is_success() {
         return Err(format!("{url} answered {}", r.status()));
     }
     r.json().map_err(|e| format!("{url}: {e}"))
 }
 
-fn get_bytes(c: &http::Client, url: &str) -> Result<Vec<u8>, String> {
-    let r = c.send(http::Request::get(url)).map_err(|e| format!("cannot reach {url}: {e}"))?;
+fn get_bytes(c: &http::Client, url: &str, auth: Option<&Auth>) -> Result<Vec<u8>, String> {
+    let r = c.send(request(url, auth)).map_err(|e| format!("cannot reach {url}: {e}"))?;
     if !r.status().is_success() {
         return Err(format!("{url} answered {}", r.status()));
     }
@@ -43,11 +64,11 @@ fn get_bytes(c: &http::Client, url: &str) -> Result<Vec<u8>, String> {
 }
 
 /// The registry's provider API for `addr`: `…/v1/providers/NS/TYPE/`.
-fn provider_base(c: &http::Client, addr: &SourceAddr) -> Result<String, String> {
+fn provider_base(c: &http::Client, addr: &SourceAddr, auth: Option<&Auth>) -> Result<String, String> {
     let local = http::is_loopback_authority(&addr.host);
     let origin = format!("{}://{}", if local { "http" } else { "https" }, addr.host);
     let url = format!("{origin}/.well-known/terraform.json");
-    let j = get_json(c, &url)?;
+    let j = get_json(c, &url, auth)?;
     let base = j["providers.v1"]
         .as_str()
         .ok_or_else(|| format!("{} is not a provider registry (no providers.v1 in {url})", addr.host))?;
@@ -57,10 +78,10 @@ fn provider_base(c: &http::Client, addr: &SourceAddr) -> Result<String, String> 
 }
 
 /// The versions the registry offers for this platform.
-pub fn versions(addr: &SourceAddr) -> Result<Vec<String>, String> {
+pub fn versions(addr: &SourceAddr, auth: Option<&Auth>) -> Result<Vec<String>, String> {
     let c = client(16 << 20, 60)?;
-    let base = provider_base(&c, addr)?;
-    let j = get_json(&c, &format!("{base}versions"))?;
+    let base = provider_base(&c, addr, auth)?;
+    let j = get_json(&c, &format!("{base}versions"), auth)?;
     let platform = landform_provider_plugin::mirror::platform();
     let list = j["versions"].as_array().ok_or_else(|| format!("{base}versions has no versions list"))?;
     Ok(list
@@ -86,20 +107,20 @@ pub struct Downloaded {
 
 /// Download `version` for this platform into `dest` (which must not exist),
 /// after checking the zip against SHA256SUMS and its signature.
-pub fn download(addr: &SourceAddr, version: &str, dest: &Path) -> Result<Downloaded, String> {
+pub fn download(addr: &SourceAddr, version: &str, dest: &Path, auth: Option<&Auth>) -> Result<Downloaded, String> {
     let c = client(16 << 20, 60)?;
-    let base = provider_base(&c, addr)?;
+    let base = provider_base(&c, addr, auth)?;
     let platform = landform_provider_plugin::mirror::platform();
     let (os, arch) = platform.split_once('_').unwrap_or((&platform, ""));
     let meta_url = format!("{base}{version}/download/{os}/{arch}");
-    let meta = get_json(&c, &meta_url)?;
+    let meta = get_json(&c, &meta_url, auth)?;
     let field = |k: &str| -> Result<String, String> {
         let v = meta[k].as_str().ok_or_else(|| format!("{meta_url} gives no {k}"))?;
         reqwest::Url::parse(&meta_url).and_then(|u| u.join(v)).map(|u| u.to_string()).map_err(|e| format!("{k}: {e}"))
     };
     let filename = meta["filename"].as_str().ok_or_else(|| format!("{meta_url} gives no filename"))?.to_string();
-    let shasums = get_bytes(&c, &field("shasums_url")?)?;
-    let signature = get_bytes(&c, &field("shasums_signature_url")?)?;
+    let shasums = get_bytes(&c, &field("shasums_url")?, auth)?;
+    let signature = get_bytes(&c, &field("shasums_signature_url")?, auth)?;
     let keys: Vec<&str> = meta["signing_keys"]["gpg_public_keys"]
         .as_array()
         .map(|a| a.iter().filter_map(|k| k["ascii_armor"].as_str()).collect())
@@ -139,7 +160,7 @@ pub fn download(addr: &SourceAddr, version: &str, dest: &Path) -> Result<Downloa
         .map_err(|e| format!("cannot write {}: {e}", zip_path.display()))?;
     let dl = client(MAX_ZIP, 1800)?;
     let url = field("download_url")?;
-    let r = dl.send(http::Request::get(&url)).map_err(|e| format!("cannot reach {url}: {e}"))?;
+    let r = dl.send(request(&url, auth)).map_err(|e| format!("cannot reach {url}: {e}"))?;
     if !r.status().is_success() {
         return Err(format!("{url} answered {}", r.status()));
     }

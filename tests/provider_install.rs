@@ -362,13 +362,28 @@ fn registry(files: Files) -> String {
             if reader.read_line(&mut line).is_err() {
                 continue;
             }
+            let mut auth = String::new();
             loop {
                 let mut h = String::new();
                 if reader.read_line(&mut h).is_err() || h.trim_end().is_empty() {
                     break;
                 }
+                if let Some(v) = h.strip_prefix("authorization:").or_else(|| h.strip_prefix("Authorization:")) {
+                    auth = v.trim().to_string();
+                }
             }
             let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            // With a token set (the "!token" entry), the API answers only requests carrying it.
+            let token = files.lock().unwrap().get("!token").cloned();
+            if let Some(t) = token.filter(|_| path.starts_with("/v1/")) {
+                if auth != format!("Bearer {}", String::from_utf8_lossy(&t)) {
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+                    );
+                    continue;
+                }
+            }
             let body = files.lock().unwrap().get(&path).cloned();
             let (status, body) = match body {
                 Some(b) => ("200 OK", b),
@@ -762,4 +777,37 @@ fn constraints_of_child_modules_are_honoured_and_recorded() {
     p.write(&format!("{}module \"c\" {{\n  source = \"./child\"\n}}\n", config(">= 1.0")));
     let (_, lock) = p.init_both(false);
     assert!(lock.contains("version     = \"1.2.0\"") && lock.contains("< 1.3.0"), "{lock}");
+}
+
+/// A private registry's token, from a `credentials "HOST"` block of the CLI
+/// configuration: sent to the registry, never shown; without it the
+/// registry's 401 is an error.
+#[test]
+fn a_private_registry_gets_its_token() {
+    let f = Fixture::new("provider-token", "");
+    let gpg = Gpg::new(f.path("gnupg"), "registry");
+    let files: Files = Default::default();
+    let host = registry(files.clone());
+    publish(&files, "1.0.0", &toy_zip("1.0.0", "toy 1.0.0"), &gpg, &gpg.public_key());
+    files.lock().unwrap().insert("!token".into(), b"s3cret-t0ken".to_vec());
+    f.write(&format!(
+        "terraform {{\n  required_providers {{\n    toy = {{ source = \"{host}/acme/toy\" }}\n  }}\n}}\n"
+    ));
+    let run = |cli: &str| {
+        std::fs::write(f.path("cli.tfrc"), cli).unwrap();
+        f.cmd(&["init"])
+            .env("HOME", &f.dir)
+            .env("LANDFORM_CLI_CONFIG_FILE", f.path("cli.tfrc"))
+            .env_remove("LANDFORM_PLUGIN_MIRROR")
+            .output()
+            .unwrap()
+    };
+    let out = run("");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("401"), "{}", text(&out.stderr));
+    let out = run(&format!("credentials \"{host}\" {{\n  token = \"s3cret-t0ken\"\n}}\n"));
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(!all.contains("s3cret"), "{all}");
+    assert!(f.path(".terraform.lock.hcl").exists());
 }
