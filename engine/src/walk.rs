@@ -61,18 +61,41 @@ impl Walk {
     /// Every node in an order the walk allows, one at a time: what a driver
     /// that completes each node as it visits it sees. Nodes on a cycle are
     /// left out (the builders refuse cycles before anything is walked).
+    /// The same order as `new`'s walk completed node by node, kept in flat
+    /// arrays (the planner walks every local and variable of a configuration).
     pub fn sequential(len: usize, edges: impl IntoIterator<Item = (usize, usize)>) -> Vec<usize> {
-        let mut walk = Walk::new(len, edges);
+        // Each (node, dependency) pair once, in the order first given.
+        let mut pairs: Vec<(usize, usize)> = edges.into_iter().filter(|&(n, d)| n < len && d < len).collect();
+        let mut seen = std::collections::HashSet::with_capacity(pairs.len());
+        pairs.retain(|p| seen.insert(*p));
+        drop(seen);
+        let mut waits = vec![0u32; len];
+        // The dependents of each node, contiguous, in the order given.
+        let mut start = vec![0u32; len + 1];
+        for &(n, d) in &pairs {
+            waits[n] += 1;
+            start[d + 1] += 1;
+        }
+        for i in 0..len {
+            start[i + 1] += start[i];
+        }
+        let mut next = start.clone();
+        let mut dependents = vec![0u32; pairs.len()];
+        for &(n, d) in &pairs {
+            dependents[next[d] as usize] = n as u32;
+            next[d] += 1;
+        }
+        drop(next);
         // Lowest-numbered first: the order nodes were added in, where it is free.
-        walk.ready.reverse();
+        let mut ready: Vec<usize> = (0..len).rev().filter(|n| waits[*n] == 0).collect();
         let mut out = Vec::with_capacity(len);
-        while let Some(n) = walk.ready.pop() {
+        while let Some(n) = ready.pop() {
             out.push(n);
-            for i in 0..walk.dependents[n].len() {
-                let d = walk.dependents[n][i];
-                walk.waits[d] -= 1;
-                if walk.waits[d] == 0 {
-                    walk.ready.push(d);
+            for &d in &dependents[start[n] as usize..start[n + 1] as usize] {
+                let d = d as usize;
+                waits[d] -= 1;
+                if waits[d] == 0 {
+                    ready.push(d);
                 }
             }
         }
