@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{answering, text, Fixture};
+use common::{answering, text, Fixture, WEIGHTS_BY_NAME};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -797,17 +797,6 @@ out = {{"lbs": len(lbs), "tgs": tgs, "listeners": [len(elb.describe_listeners(Lo
     }
     assert!(adopted > 0, "no trial was killed while creating: the test exercised nothing");
 }
-
-/// The listener's weights by target group name, as DescribeListeners reports them.
-const WEIGHTS_BY_NAME: &str = r#"
-names = {t["TargetGroupArn"]: t["TargetGroupName"] for t in elb.describe_target_groups()["TargetGroups"]}
-out = {}
-for l in elb.describe_load_balancers()["LoadBalancers"]:
-    for li in elb.describe_listeners(LoadBalancerArn=l["LoadBalancerArn"])["Listeners"]:
-        for a in li["DefaultActions"]:
-            for g in a["ForwardConfig"]["TargetGroups"]:
-                out[names[g["TargetGroupArn"]]] = g["Weight"]
-"#;
 
 /// The example's rollout against moto's ELBv2 API: the listener's weights
 /// pass through every step (DescribeListeners, polled all along by a second

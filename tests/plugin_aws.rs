@@ -8,7 +8,7 @@ mod common;
 #[path = "../providers/plugin/tests/common/mod.rs"]
 mod plugin;
 
-use common::{answering, text, Fixture};
+use common::{answering, text, Fixture, WEIGHTS_BY_NAME};
 use plugin::{processes_marked, Moto};
 
 fn config(moto: &Moto, cidr: &str, name: &str) -> String {
@@ -613,17 +613,11 @@ fn the_alb_stacks_plan_equals_terraforms() {
     assert_eq!(partly, 2, "the listener's default_action and the rule's action");
 }
 
-/// The listener's weights by target group name, as DescribeListeners reports them.
-const WEIGHTS_BY_NAME: &str = r#"
-elb = boto3.client('elbv2', **kw)
-names = {t["TargetGroupArn"]: t["TargetGroupName"] for t in elb.describe_target_groups()["TargetGroups"]}
-out = {}
-for l in elb.describe_load_balancers()["LoadBalancers"]:
-    for li in elb.describe_listeners(LoadBalancerArn=l["LoadBalancerArn"])["Listeners"]:
-        for a in li["DefaultActions"]:
-            for g in a["ForwardConfig"]["TargetGroups"]:
-                out[names[g["TargetGroupArn"]]] = g["Weight"]
-"#;
+/// The listener's weights by target group name, with the `elb` client the
+/// shared snippet expects.
+fn weights_by_name() -> String {
+    format!("elb = boto3.client('elbv2', **kw)\n{}", WEIGHTS_BY_NAME.trim_start())
+}
 
 /// Issue 28, Done-means 2: a canary rollout on the stack's listener through
 /// hashicorp/aws (its weighted forward a rollout switch, as the built-in
@@ -663,7 +657,7 @@ rollout "web" {
     let r = Run { f: &f, mark: format!("plugin-aws-rollout-{}", std::process::id()) };
     let (ok_port, failing_port) = (answering(200), answering(503));
     let health = |port: u16| format!("health_url=http://127.0.0.1:{port}/healthz");
-    let weights = || moto.py(WEIGHTS_BY_NAME);
+    let weights = || moto.py(&weights_by_name());
 
     // The first apply makes the stack; the rollout runs from the next.
     let h = health(ok_port);
@@ -680,7 +674,7 @@ rollout "web" {
             "import boto3, json, os, time\nkw = dict(endpoint_url={url:?}, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\nseen = []\nwhile not os.path.exists({stop:?}):\n    {poll}\n    w = [out['blue'], out['green']]\n    if not seen or seen[-1] != w:\n        seen.append(w)\n    time.sleep(0.1)\nprint(json.dumps(seen))\n",
             url = moto.url,
             stop = stop.display().to_string(),
-            poll = WEIGHTS_BY_NAME.trim().replace('\n', "\n    ")
+            poll = weights_by_name().trim().replace('\n', "\n    ")
         ))
         .stdout(std::process::Stdio::piped())
         .spawn()

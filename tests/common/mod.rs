@@ -124,3 +124,15 @@ pub fn answering(status: u16) -> u16 {
     });
     port
 }
+
+/// Python for a boto3 `elb` client (ELBv2): the weights of every listener's
+/// forward by target group name, in `out`, as DescribeListeners reports them.
+pub const WEIGHTS_BY_NAME: &str = r#"
+names = {t["TargetGroupArn"]: t["TargetGroupName"] for t in elb.describe_target_groups()["TargetGroups"]}
+out = {}
+for l in elb.describe_load_balancers()["LoadBalancers"]:
+    for li in elb.describe_listeners(LoadBalancerArn=l["LoadBalancerArn"])["Listeners"]:
+        for a in li["DefaultActions"]:
+            for g in a["ForwardConfig"]["TargetGroups"]:
+                out[names[g["TargetGroupArn"]]] = g["Weight"]
+"#;
