@@ -1,12 +1,13 @@
-//! The gRPC client of one provider process: tfplugin5's calls, with values
-//! encoded and decoded by the schema the provider gave. Calls are
-//! synchronous (the engine runs providers on blocking threads) and driven on
-//! the client's own small tokio runtime.
+//! The gRPC client of one provider process: the calls of plugin protocol 5
+//! or 6 (whichever the handshake settled on: the same messages under other
+//! names, `Methods`), with values encoded and decoded by the schema the
+//! provider gave. Calls are synchronous (the engine runs providers on
+//! blocking threads) and driven on the client's own small tokio runtime.
 
 use crate::cty::{Type, Value};
 use crate::process::{Address, PluginProcess, StartOptions};
 use crate::schema::ProviderSchema;
-use crate::{msgpack, proto, Error};
+use crate::{msgpack, proto, proto6, Error};
 use std::sync::OnceLock;
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
@@ -18,6 +19,56 @@ const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// What Landform tells providers it is, where Terraform gives its version.
 pub const TERRAFORM_VERSION: &str = "1.15.0";
+
+/// The gRPC methods of one protocol version: version 6 renamed version 5's
+/// calls and kept their messages (but for the schema's, `proto6`).
+struct Methods {
+    get_schema: &'static str,
+    validate_provider: &'static str,
+    validate_resource: &'static str,
+    validate_data_source: &'static str,
+    upgrade_resource_state: &'static str,
+    configure: &'static str,
+    read_resource: &'static str,
+    plan_resource: &'static str,
+    apply_resource: &'static str,
+    import_resource: &'static str,
+    read_data_source: &'static str,
+    stop: &'static str,
+}
+
+const V5: Methods = Methods {
+    get_schema: "/tfplugin5.Provider/GetSchema",
+    validate_provider: "/tfplugin5.Provider/PrepareProviderConfig",
+    validate_resource: "/tfplugin5.Provider/ValidateResourceTypeConfig",
+    validate_data_source: "/tfplugin5.Provider/ValidateDataSourceConfig",
+    upgrade_resource_state: "/tfplugin5.Provider/UpgradeResourceState",
+    configure: "/tfplugin5.Provider/Configure",
+    read_resource: "/tfplugin5.Provider/ReadResource",
+    plan_resource: "/tfplugin5.Provider/PlanResourceChange",
+    apply_resource: "/tfplugin5.Provider/ApplyResourceChange",
+    import_resource: "/tfplugin5.Provider/ImportResourceState",
+    read_data_source: "/tfplugin5.Provider/ReadDataSource",
+    stop: "/tfplugin5.Provider/Stop",
+};
+
+const V6: Methods = Methods {
+    get_schema: "/tfplugin6.Provider/GetProviderSchema",
+    validate_provider: "/tfplugin6.Provider/ValidateProviderConfig",
+    validate_resource: "/tfplugin6.Provider/ValidateResourceConfig",
+    validate_data_source: "/tfplugin6.Provider/ValidateDataResourceConfig",
+    upgrade_resource_state: "/tfplugin6.Provider/UpgradeResourceState",
+    configure: "/tfplugin6.Provider/ConfigureProvider",
+    read_resource: "/tfplugin6.Provider/ReadResource",
+    plan_resource: "/tfplugin6.Provider/PlanResourceChange",
+    apply_resource: "/tfplugin6.Provider/ApplyResourceChange",
+    import_resource: "/tfplugin6.Provider/ImportResourceState",
+    read_data_source: "/tfplugin6.Provider/ReadDataSource",
+    stop: "/tfplugin6.Provider/StopProvider",
+};
+
+/// The plugin protocol versions Landform speaks, as it offers them.
+pub const PROTOCOL_VERSIONS: [u32; 2] = [5, 6];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Severity {
@@ -184,6 +235,14 @@ impl PluginClient {
         self.process.handshake.protocol_version
     }
 
+    fn methods(&self) -> &'static Methods {
+        if self.protocol_version() == 6 {
+            &V6
+        } else {
+            &V5
+        }
+    }
+
     /// The provider's last lines on stderr.
     pub fn stderr_tail(&self) -> Vec<String> {
         self.process.stderr_tail()
@@ -228,8 +287,12 @@ impl PluginClient {
         let resp = match cached {
             Some(r) => r,
             None => {
-                let resp: proto::GetProviderSchemaResponse =
-                    self.call("/tfplugin5.Provider/GetSchema", proto::Empty {})?;
+                // Version 5's schema is read as version 6's (a subset), and kept so.
+                let resp: proto6::GetProviderSchemaResponse = if self.protocol_version() == 6 {
+                    self.call(self.methods().get_schema, proto::Empty {})?
+                } else {
+                    self.call::<_, proto::GetProviderSchemaResponse>(self.methods().get_schema, proto::Empty {})?.into()
+                };
                 diagnostics(resp.diagnostics.clone())?;
                 if let Some(e) = &entry {
                     crate::schema_cache::store(e, &resp);
@@ -250,6 +313,13 @@ impl PluginClient {
     fn resource_type(&self, type_name: &str) -> Result<(Type, &crate::schema::Block), Error> {
         let s = self.schema()?.resource(type_name)?;
         Ok((s.block.implied_type(), &s.block))
+    }
+
+    fn data_source(&self, type_name: &str) -> Result<&crate::schema::Schema, Error> {
+        self.schema()?
+            .data_sources
+            .get(type_name)
+            .ok_or_else(|| Error::Schema(format!("the provider has no data source {type_name:?}")))
     }
 
     fn dynamic(v: &Value, ty: &Type) -> Result<proto::DynamicValue, Error> {
@@ -275,7 +345,7 @@ impl PluginClient {
         let ty = block.implied_type();
         let config = block.conform(config);
         let prepared: proto::PrepareProviderConfigResponse = self.call(
-            "/tfplugin5.Provider/PrepareProviderConfig",
+            self.methods().validate_provider,
             proto::PrepareProviderConfigRequest { config: Some(Self::dynamic(&config, &ty)?) },
         )?;
         let mut warnings = diagnostics(prepared.diagnostics)?;
@@ -284,7 +354,7 @@ impl PluginClient {
             _ => config,
         };
         let resp: proto::DiagnosticsResponse = self.call(
-            "/tfplugin5.Provider/Configure",
+            self.methods().configure,
             proto::ConfigureRequest {
                 terraform_version: TERRAFORM_VERSION.into(),
                 config: Some(Self::dynamic(&config, &ty)?),
@@ -299,7 +369,7 @@ impl PluginClient {
     pub fn validate_resource(&self, type_name: &str, config: &Value) -> Result<Vec<Diagnostic>, Error> {
         let (ty, block) = self.resource_type(type_name)?;
         let resp: proto::DiagnosticsResponse = self.call(
-            "/tfplugin5.Provider/ValidateResourceTypeConfig",
+            self.methods().validate_resource,
             proto::ValidateConfigRequest {
                 type_name: type_name.into(),
                 config: Some(Self::dynamic(&block.conform(config), &ty)?),
@@ -307,6 +377,36 @@ impl PluginClient {
             },
         )?;
         diagnostics(resp.diagnostics)
+    }
+
+    /// The provider's own checks of a data source's configuration.
+    pub fn validate_data_source(&self, type_name: &str, config: &Value) -> Result<Vec<Diagnostic>, Error> {
+        let block = &self.data_source(type_name)?.block;
+        let resp: proto::DiagnosticsResponse = self.call(
+            self.methods().validate_data_source,
+            proto::ValidateConfigRequest {
+                type_name: type_name.into(),
+                config: Some(Self::dynamic(&block.conform(config), &block.implied_type())?),
+                client_capabilities: Some(capabilities()),
+            },
+        )?;
+        diagnostics(resp.diagnostics)
+    }
+
+    /// A state stored as JSON by the provider's schema `version`, brought
+    /// to its current schema by the provider.
+    pub fn upgrade_resource_state(&self, type_name: &str, version: i64, json: &[u8]) -> Result<NewState, Error> {
+        let (ty, _) = self.resource_type(type_name)?;
+        let resp: proto::UpgradeResourceStateResponse = self.call(
+            self.methods().upgrade_resource_state,
+            proto::UpgradeResourceStateRequest {
+                type_name: type_name.into(),
+                version,
+                raw_state: Some(proto::RawState { json: json.to_vec(), flatmap: Default::default() }),
+            },
+        )?;
+        let warnings = diagnostics(resp.diagnostics)?;
+        Ok(NewState { state: Self::decode(resp.upgraded_state, &ty)?, private: Vec::new(), warnings })
     }
 
     /// Plan a change: `prior` Null to create, `config` Null to destroy.
@@ -323,7 +423,7 @@ impl PluginClient {
         let proposed =
             if config.is_null() { Value::Null } else { crate::objchange::proposed_new(block, prior, &config) };
         let resp: proto::PlanResourceChangeResponse = self.call(
-            "/tfplugin5.Provider/PlanResourceChange",
+            self.methods().plan_resource,
             proto::PlanResourceChangeRequest {
                 type_name: type_name.into(),
                 prior_state: Some(Self::dynamic(prior, &ty)?),
@@ -356,7 +456,7 @@ impl PluginClient {
         let (ty, block) = self.resource_type(type_name)?;
         let config = if config.is_null() { Value::Null } else { block.conform(config) };
         let resp: proto::ApplyResourceChangeResponse = self.call(
-            "/tfplugin5.Provider/ApplyResourceChange",
+            self.methods().apply_resource,
             proto::ApplyResourceChangeRequest {
                 type_name: type_name.into(),
                 prior_state: Some(Self::dynamic(prior, &ty)?),
@@ -380,7 +480,7 @@ impl PluginClient {
     pub fn read_resource(&self, type_name: &str, state: &Value, private: &[u8]) -> Result<NewState, Error> {
         let (ty, _) = self.resource_type(type_name)?;
         let resp: proto::ReadResourceResponse = self.call(
-            "/tfplugin5.Provider/ReadResource",
+            self.methods().read_resource,
             proto::ReadResourceRequest {
                 type_name: type_name.into(),
                 current_state: Some(Self::dynamic(state, &ty)?),
@@ -395,15 +495,11 @@ impl PluginClient {
 
     /// Read a data source.
     pub fn read_data_source(&self, type_name: &str, config: &Value) -> Result<NewState, Error> {
-        let s = self
-            .schema()?
-            .data_sources
-            .get(type_name)
-            .ok_or_else(|| Error::Schema(format!("the provider has no data source {type_name:?}")))?;
+        let s = self.data_source(type_name)?;
         let ty = s.block.implied_type();
         let config = s.block.conform(config);
         let resp: proto::ReadDataSourceResponse = self.call(
-            "/tfplugin5.Provider/ReadDataSource",
+            self.methods().read_data_source,
             proto::ReadDataSourceRequest {
                 type_name: type_name.into(),
                 config: Some(Self::dynamic(&config, &ty)?),
@@ -419,7 +515,7 @@ impl PluginClient {
     pub fn import_resource(&self, type_name: &str, id: &str) -> Result<NewState, Error> {
         let (ty, _) = self.resource_type(type_name)?;
         let resp: proto::ImportResourceStateResponse = self.call(
-            "/tfplugin5.Provider/ImportResourceState",
+            self.methods().import_resource,
             proto::ImportResourceStateRequest {
                 type_name: type_name.into(),
                 id: id.into(),
@@ -444,7 +540,7 @@ impl PluginClient {
 
     /// Ask the provider to cancel what it is doing (on interrupt).
     pub fn stop(&self) -> Result<(), Error> {
-        let resp: proto::StopResponse = self.call("/tfplugin5.Provider/Stop", proto::Empty {})?;
+        let resp: proto::StopResponse = self.call(self.methods().stop, proto::Empty {})?;
         if resp.error.is_empty() {
             Ok(())
         } else {

@@ -1,6 +1,7 @@
 //! Terraform's provider plugins, driven by Landform: a provider binary is
 //! started with go-plugin's handshake (`process`), spoken to over gRPC in
-//! the plugin protocol version 5 (`client`, with the messages in `proto`),
+//! the plugin protocol version 5 or 6 (`client`, with the messages in
+//! `proto` and, where version 6 differs, `proto6`),
 //! its schema kept as owned Rust types (`schema`), and values carried as cty
 //! values (`cty`) in MessagePack (`msgpack`).
 //!
@@ -18,6 +19,7 @@ pub mod msgpack;
 pub mod objchange;
 pub mod process;
 pub mod proto;
+pub mod proto6;
 pub mod provider;
 pub mod schema;
 pub mod schema_cache;

@@ -25,8 +25,14 @@ impl Block {
     pub fn conform(&self, v: &Value) -> Value {
         let Value::Map(given) = v else { return v.clone() };
         let mut m = given.clone();
-        for k in self.attributes.keys() {
-            m.entry(k.clone()).or_insert(Value::Null);
+        for (k, a) in &self.attributes {
+            let cur = m.entry(k.clone()).or_insert(Value::Null);
+            // A nested attribute's objects are full objects too; null stays null.
+            if let Some(n) = &a.nested {
+                if !matches!(cur, Value::Null | Value::Unknown) {
+                    *cur = n.conform(cur);
+                }
+            }
         }
         for (k, b) in &self.blocks {
             let cur = m.remove(k).unwrap_or(Value::Null);
@@ -81,7 +87,12 @@ fn proposed(schema: &Block, prior: &Value, config: &Value) -> Value {
     for (name, attr) in &schema.attributes {
         let c = config.get(name).unwrap_or(&Value::Null);
         let p = prior.get(name).unwrap_or(&Value::Null);
-        let v = if attr.computed && c.is_null() { p.clone() } else { c.clone() };
+        let v = match &attr.nested {
+            _ if attr.computed && c.is_null() => p.clone(),
+            // As Terraform does: computed attributes nested in it keep theirs too.
+            Some(n) if !c.is_null() => proposed_block(n, p, c),
+            _ => c.clone(),
+        };
         out.insert(name.clone(), v);
     }
     for (name, b) in &schema.blocks {
@@ -178,6 +189,7 @@ mod tests {
             sensitive: false,
             deprecated: false,
             write_only: false,
+            nested: None,
         }
     }
 

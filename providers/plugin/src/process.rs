@@ -121,7 +121,7 @@ impl StartOptions {
     pub fn new(path: impl Into<PathBuf>) -> StartOptions {
         StartOptions {
             path: path.into(),
-            versions: vec![5],
+            versions: crate::client::PROTOCOL_VERSIONS.to_vec(),
             timeout: Duration::from_secs(60),
             log: std::env::var("LANDFORM_LOG").ok().filter(|v| !v.is_empty()).map(|v| Level::parse(&v)),
             schema_cache: crate::schema_cache::default_dir(),

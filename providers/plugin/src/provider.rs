@@ -238,7 +238,9 @@ fn to_trait_block(version: u64, b: &schema::Block) -> lp::Schema {
             attr.required = a.required;
             attr.optional = a.optional;
             attr.computed = a.computed;
-            attr.sensitive = a.sensitive;
+            // The trait marks whole attributes: a nested attribute with a
+            // sensitive attribute inside is sensitive as a whole.
+            attr.sensitive = a.any_sensitive();
             (intern(k), attr)
         }),
     );
@@ -252,7 +254,8 @@ fn to_trait_block(version: u64, b: &schema::Block) -> lp::Schema {
             _ => continue,
         };
         let crate::Type::Object { attributes, .. } = &**elem else { continue };
-        if !(a.optional || a.required) || b.blocks.contains_key(k) {
+        // Protocol 6's nested attributes are written as attributes only.
+        if !(a.optional || a.required) || b.blocks.contains_key(k) || a.nested.is_some() {
             continue;
         }
         let inner = lp::Schema::new(

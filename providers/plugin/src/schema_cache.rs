@@ -3,13 +3,16 @@
 //! about a second). Only providers that say GetProviderSchema is optional
 //! for them are spared the call; others are asked as before.
 //!
+//! Both protocols' schemas are kept in version 6's form (version 5's is a
+//! subset of it).
+//!
 //! The key is the binary's canonical path, size, modification time and
 //! inode: hashing 700 MB of binary would cost what the cache saves, and a
 //! provider is replaced, not edited in place. The file holds the response as
 //! protobuf (only the fields Landform reads); one that does not decode is
 //! ignored and written again.
 
-use crate::proto;
+use crate::proto6;
 use prost::Message;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -43,13 +46,13 @@ pub fn entry(dir: &Path, binary: &Path) -> Option<PathBuf> {
 }
 
 /// A cached response, if there is one that decodes.
-pub fn load(file: &Path) -> Option<proto::GetProviderSchemaResponse> {
+pub fn load(file: &Path) -> Option<proto6::GetProviderSchemaResponse> {
     let bytes = std::fs::read(file).ok()?;
-    proto::GetProviderSchemaResponse::decode(bytes.as_slice()).ok()
+    proto6::GetProviderSchemaResponse::decode(bytes.as_slice()).ok()
 }
 
 /// Keep a response (written whole or not at all: a temporary file renamed).
-pub fn store(file: &Path, resp: &proto::GetProviderSchemaResponse) {
+pub fn store(file: &Path, resp: &proto6::GetProviderSchemaResponse) {
     let Some(dir) = file.parent() else { return };
     if std::fs::create_dir_all(dir).is_err() {
         return;
@@ -80,8 +83,8 @@ mod tests {
         assert_ne!(entry(&dir, &bin).unwrap(), first);
         assert_eq!(entry(&dir, &dir.join("missing")), None);
 
-        let resp = proto::GetProviderSchemaResponse {
-            provider: Some(proto::Schema { version: 3, block: None }),
+        let resp = proto6::GetProviderSchemaResponse {
+            provider: Some(proto6::Schema { version: 3, block: None }),
             ..Default::default()
         };
         store(&first, &resp);
