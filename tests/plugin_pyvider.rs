@@ -5,8 +5,8 @@
 //! that the peer is known good; then the real `landform` binary installs it
 //! with `init` from that mirror and plans, applies, re-plans with no
 //! changes, updates in place, sees an object deleted behind its back and
-//! destroys, with the sensitive attribute in no output and no provider
-//! process outliving a command.
+//! destroys, with the sensitive attribute in no output, the provider's plan
+//! warnings shown, and no provider process outliving a command.
 
 mod common;
 #[path = "../providers/plugin/tests/common/mod.rs"]
@@ -243,16 +243,18 @@ fn a_protocol_6_pyvider_provider_good_under_terraform_inits_applies_replans_clea
     assert!(again.contains("No changes."), "{again}");
     assert_eq!(code, Some(0), "{again}");
 
-    // In place: the number, and an attribute inside the nested one.
-    f.write(&config(5, "blue"));
+    // In place: the number, and an attribute inside the nested one. The
+    // provider's plan warns of the new size, and the plan shows it.
+    f.write(&config(500, "blue"));
     let (code, plan) = r.plan();
     assert_eq!(code, Some(2), "{plan}");
     assert!(plan.contains("# pyv_thing.a will be updated in-place") && plan.contains("~ size"), "{plan}");
+    assert!(plan.contains("Large thing") && plan.contains("A size of 500 is over 100"), "{plan}");
     assert!(plan.contains("# pyv_box.b will be updated in-place"), "{plan}");
     assert!(plan.contains("Plan: 0 to add, 2 to change, 0 to destroy."), "{plan}");
     let out = r.ok(&["apply", "--auto-approve"]);
     assert!(out.contains("0 added, 2 changed, 0 destroyed."), "{out}");
-    assert_eq!(peer.object("thing", "alpha").unwrap()["size"], 5);
+    assert_eq!(peer.object("thing", "alpha").unwrap()["size"], 500);
     assert_eq!(peer.object("box", "bee").unwrap()["spec"], serde_json::json!({"color": "blue", "count": 2}));
     let (code, again) = r.plan();
     assert_eq!((code, again.contains("No changes.")), (Some(0), true), "{again}");
@@ -265,7 +267,7 @@ fn a_protocol_6_pyvider_provider_good_under_terraform_inits_applies_replans_clea
     assert!(drift.contains("Plan: 1 to add, 0 to change, 0 to destroy."), "{drift}");
     let out = r.ok(&["apply", "--auto-approve"]);
     assert!(out.contains("1 added, 0 changed, 0 destroyed."), "{out}");
-    assert_eq!(peer.object("thing", "alpha").unwrap()["size"], 5);
+    assert_eq!(peer.object("thing", "alpha").unwrap()["size"], 500);
 
     for args in
         [&["show"][..], &["show", "--json"], &["plan", "--json"], &["state", "pull"], &["state", "show", "pyv_thing.a"]]

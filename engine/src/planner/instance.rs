@@ -315,6 +315,10 @@ impl<'c, 'g> Planner<'c, 'g> {
             Ok(resp) => resp,
             Err(e) => return self.diags.push(provider_diag(addr_s, r, e)),
         };
+        // Shown with the plan, at their argument (a replacement's second plan says them again).
+        for w in &resp.warnings {
+            self.diags.push(provider_diag(addr_s, r, w.clone()));
+        }
         change.action = match prior {
             None => Action::Create,
             Some(p) => self.action(b, inst, p, &resp, &mut change),

@@ -8,7 +8,8 @@
 //! - apply gets no planned state and no private data: apply plans again
 //!   (PlanResourceChange, then ApplyResourceChange with that plan's private
 //!   data), and private data is not kept in the state between runs;
-//! - answers carry no warnings: the provider's warnings are dropped.
+//! - only validation and plan carry warnings: those of apply, read, import
+//!   and data sources are dropped.
 
 use crate::cty::Value;
 use crate::schema::{self, Nesting};
@@ -91,19 +92,7 @@ impl lp::Provider for PluginProvider {
             Err(e) => return vec![error(e)],
         };
         // Errors and warnings (a deprecated argument), each at its attribute.
-        ds.into_iter()
-            .map(|d| {
-                let e = if d.severity == crate::Severity::Error {
-                    lp::ProviderError::new(d.summary, d.detail)
-                } else {
-                    lp::ProviderError::warning(d.summary, d.detail)
-                };
-                match d.attribute {
-                    Some(a) => e.on(a),
-                    None => e,
-                }
-            })
-            .collect()
+        ds.into_iter().map(diagnostic).collect()
     }
 
     fn plan(&self, req: lp::PlanRequest) -> lp::Result<lp::PlanResponse> {
@@ -125,7 +114,8 @@ impl lp::Provider for PluginProvider {
                 }
             }
         }
-        Ok(lp::PlanResponse { planned, unknown, requires_replace })
+        let warnings = plan.warnings.into_iter().map(diagnostic).collect();
+        Ok(lp::PlanResponse { planned, unknown, requires_replace, warnings })
     }
 
     fn apply(&self, req: lp::ApplyRequest) -> lp::Result<lp::ApplyResponse> {
@@ -178,6 +168,19 @@ impl lp::Provider for PluginProvider {
         self.configure_once()?;
         let read = self.client.import_resource(req.type_name, req.id).map_err(error)?;
         Ok(to_json_object(&read.state).0)
+    }
+}
+
+/// A provider's diagnostic, an error or a warning, at its attribute.
+fn diagnostic(d: crate::Diagnostic) -> lp::ProviderError {
+    let e = if d.severity == crate::Severity::Error {
+        lp::ProviderError::new(d.summary, d.detail)
+    } else {
+        lp::ProviderError::warning(d.summary, d.detail)
+    };
+    match d.attribute {
+        Some(a) => e.on(a),
+        None => e,
     }
 }
 

@@ -249,6 +249,9 @@ pub struct PlanResponse {
     pub unknown: BTreeSet<String>,
     /// Attributes whose change forces replacement.
     pub requires_replace: Vec<String>,
+    /// The provider's warnings about this change (`ProviderError::warning`):
+    /// the plan goes on, and shows them.
+    pub warnings: Vec<ProviderError>,
 }
 
 pub struct ApplyRequest<'a> {
@@ -571,5 +574,5 @@ pub fn default_plan(schema: &Schema, req: &PlanRequest) -> PlanResponse {
             }
         }
     }
-    PlanResponse { planned, unknown, requires_replace }
+    PlanResponse { planned, unknown, requires_replace, warnings: Vec::new() }
 }

@@ -3,7 +3,7 @@ Landform's tests (tests/plugin_pyvider.rs): objects kept as JSON files in
 the directory PYV_STORE names, so that the test can see and change them.
 
 pyv_thing: a required string, an optional number, a computed string and an
-optional sensitive string. pyv_box: a nested attribute (protocol 6's nested
+optional sensitive string; its plan warns of a size over 100. pyv_box: a nested attribute (protocol 6's nested
 type, nesting single) beside a required and a computed string.
 """
 import json
@@ -71,7 +71,18 @@ class Thing(BaseResource):
 
     async def _create(self, ctx, base_plan):
         base_plan["id"] = None
+        self._warn(ctx, base_plan)
         return base_plan, None
+
+    async def _update(self, ctx, base_plan):
+        self._warn(ctx, base_plan)
+        return base_plan, None
+
+    def _warn(self, ctx, base_plan):
+        # A warning in PlanResourceChange's answer.
+        size = _plain(base_plan.get("size"))
+        if isinstance(size, (int, float)) and size > 100:
+            ctx.add_warning("Large thing", f"A size of {size} is over 100: the thing will be slow.")
 
     def _write(self, ctx):
         p = ctx.planned_state
