@@ -474,7 +474,10 @@ fn check_module(
     for call in &module.module_calls {
         let Some(child) = m.children.get(&call.name) else { continue };
         let mut scope = base.child();
-        let repeated = meta_scope(call.count.as_ref(), call.for_each.as_ref(), &base, &mut scope, host, diags);
+        let meta = meta_scope(call.count.as_ref(), call.for_each.as_ref(), &base, &mut scope, host, diags);
+        let repeated = meta.repeated;
+        // A call with no instances is checked as validate checks it.
+        let unknown_inputs = validating || meta.empty;
         let mut child_inputs = BTreeMap::new();
         for arg in &call.args {
             if child.module.variable(&arg.name.name).is_none() {
@@ -492,7 +495,7 @@ fn check_module(
                 continue;
             }
             let mut ev = Evaluator::new(host);
-            let v = ev.eval(&arg.value, &scope);
+            let v = if meta.empty { ev.eval(&arg.value, &unknown_scope(&scope)) } else { ev.eval(&arg.value, &scope) };
             diags.append(&mut ev.diags);
             child_inputs.insert(
                 arg.name.name.clone(),
@@ -513,7 +516,7 @@ fn check_module(
         if missing {
             continue;
         }
-        if validating {
+        if unknown_inputs {
             for v in &child.module.variables {
                 let span = child_inputs.get(&v.name).map_or(v.span, |i| match &i.value {
                     InputValue::Value(_, s) => *s,
@@ -523,7 +526,7 @@ fn check_module(
                 child_inputs.insert(v.name.clone(), Input { value: InputValue::Value(Value::Unknown, span), origin });
             }
         }
-        let checked = check_module(child, &child_inputs, host, validating, false, diags);
+        let checked = check_module(child, &child_inputs, host, unknown_inputs, false, diags);
         modules.insert(call.name.clone(), if repeated { Value::Unknown } else { checked.outputs });
     }
     base.set("module", Value::object(modules));
@@ -532,8 +535,12 @@ fn check_module(
     }
     for r in &module.resources {
         let mut scope = base.child();
-        meta_scope(r.count.as_ref(), r.for_each.as_ref(), &base, &mut scope, host, diags);
-        eval_body(&r.config, &scope, host, diags);
+        let meta = meta_scope(r.count.as_ref(), r.for_each.as_ref(), &base, &mut scope, host, diags);
+        if meta.empty && !validating {
+            eval_body(&r.config, &unknown_scope(&scope), host, diags);
+        } else {
+            eval_body(&r.config, &scope, host, diags);
+        }
         for d in &r.depends_on {
             let mut ev = Evaluator::new(host);
             ev.eval(d, &base);
@@ -634,16 +641,17 @@ fn meta_scope(
     scope: &mut Scope,
     host: &dyn Host,
     diags: &mut Vec<Diagnostic>,
-) -> bool {
+) -> Meta {
     if let Some(c) = count {
         let mut ev = Evaluator::new(host);
         let v = ev.eval(c, base);
         diags.append(&mut ev.diags);
-        if let Err(why) = count_value(&v) {
-            diags.push(Diagnostic::error("Invalid count argument", why, c.span));
+        let n = count_value(&v);
+        if let Err(why) = &n {
+            diags.push(Diagnostic::error("Invalid count argument", why.clone(), c.span));
         }
         scope.set("count", Value::Object([("index".to_string(), Value::Unknown)].into_iter().collect()));
-        return true;
+        return Meta { repeated: true, empty: matches!(n, Ok(Some(0))) };
     }
     if let Some(f) = for_each {
         let mut ev = Evaluator::new(host);
@@ -656,8 +664,9 @@ fn meta_scope(
                 f.span,
             ));
         }
-        if let Err(why) = for_each_keys(&v) {
-            diags.push(Diagnostic::error("Invalid for_each argument", why, f.span));
+        let keys = for_each_keys(&v);
+        if let Err(why) = &keys {
+            diags.push(Diagnostic::error("Invalid for_each argument", why.clone(), f.span));
         }
         scope.set(
             "each",
@@ -665,9 +674,28 @@ fn meta_scope(
                 [("key".to_string(), Value::Unknown), ("value".to_string(), Value::Unknown)].into_iter().collect(),
             ),
         );
-        return true;
+        return Meta { repeated: true, empty: matches!(&keys, Ok(Some(k)) if k.is_empty()) };
     }
-    false
+    Meta { repeated: false, empty: false }
+}
+
+/// What a block's `count` or `for_each` says about its instances.
+struct Meta {
+    repeated: bool,
+    /// Known to have none (`count = 0`, an empty `for_each`): as in
+    /// Terraform, its body is never evaluated with the values at hand.
+    empty: bool,
+}
+
+/// The scope a body with no instances is checked in, as `validate` checks
+/// it: what its variables, locals and modules hold is unknown, so only what
+/// any value would break (an unknown function, a wrong literal) is an error.
+fn unknown_scope<'a>(scope: &'a Scope<'a>) -> Scope<'a> {
+    let mut s = scope.child();
+    for name in ["var", "local", "module"] {
+        s.set(name, Value::Unknown);
+    }
+    s
 }
 
 /// The instance keys of a for_each value: a map's keys or a set of strings.
