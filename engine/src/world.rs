@@ -14,6 +14,11 @@ use std::collections::{BTreeMap, HashMap};
 pub struct World<'g> {
     pub graph: &'g ConfigGraph<'g>,
     scopes: HashMap<ModulePath, Scope<'static>>,
+    /// Each resource type's attributes and blocks with the value each has
+    /// when absent (null, or an empty list for a repeated block): as in
+    /// Terraform, an instance's object has every attribute of its schema,
+    /// so `aws_subnet.a.ipv6_cidr_block` is null, not missing, when unset.
+    absent: HashMap<(bool, String), Vec<(&'static str, Value)>>,
 }
 
 fn obj() -> Value {
@@ -65,7 +70,7 @@ impl<'g> World<'g> {
             }
             scopes.insert(path.clone(), s);
         }
-        World { graph, scopes }
+        World { graph, scopes, absent: HashMap::new() }
     }
 
     pub fn scope(&self, module: &ModulePath) -> &Scope<'static> {
@@ -220,7 +225,14 @@ impl<'g> World<'g> {
     }
 
     /// Make room for a resource's instances: unknown until each is set.
-    pub fn init_resource(&mut self, module: &ModulePath, r: &Resource, keys: &[(Key, Value)]) {
+    pub fn init_resource(
+        &mut self,
+        module: &ModulePath,
+        r: &Resource,
+        schema: &landform_provider::Schema,
+        keys: &[(Key, Value)],
+    ) {
+        self.absent.entry((r.mode == Mode::Data, r.type_name.clone())).or_insert_with(|| absent_values(schema));
         let placeholder = match keys.first().map(|k| &k.0) {
             Some(Key::None) => Value::Unknown,
             Some(Key::Int(_)) => Value::tuple(vec![Value::Unknown; keys.len()]),
@@ -253,7 +265,14 @@ impl<'g> World<'g> {
         }
     }
 
-    pub fn set_instance(&mut self, module: &ModulePath, r: &Resource, key: &Key, value: Value) {
+    pub fn set_instance(&mut self, module: &ModulePath, r: &Resource, key: &Key, mut value: Value) {
+        if let (Value::Object(m), Some(absent)) =
+            (&mut value, self.absent.get(&(r.mode == Mode::Data, r.type_name.clone())))
+        {
+            for (name, v) in absent {
+                m.entry(name.to_string()).or_insert_with(|| v.clone());
+            }
+        }
         let s = self.scope_mut(module);
         let slot = match r.mode {
             Mode::Managed => s.get_mut(&r.type_name).and_then(|t| match t {
@@ -407,4 +426,17 @@ fn expand_dynamic(
         out.push(eval_body_value(content, &child, host, diags));
     }
     Some(out)
+}
+
+/// What each attribute and block of a schema is when the object lacks it.
+fn absent_values(schema: &landform_provider::Schema) -> Vec<(&'static str, Value)> {
+    let attrs = schema.attributes.keys().map(|name| (*name, Value::Null));
+    let blocks = schema.blocks.iter().map(|(name, b)| {
+        let v = match b.nesting {
+            landform_provider::Nesting::Single => Value::Null,
+            landform_provider::Nesting::List | landform_provider::Nesting::Set => Value::tuple(Vec::new()),
+        };
+        (*name, v)
+    });
+    attrs.chain(blocks).collect()
 }

@@ -116,7 +116,7 @@ impl Runner<'_, '_> {
             report.diagnostics.extend(diags);
             return true;
         };
-        self.world.init_resource(module, r, &keys);
+        self.world.init_resource(module, r, schema, &keys);
         // The instances must be the plan's: none dropped, none added unseen.
         let found: Vec<String> = keys.iter().map(|(k, _)| self.world.addr(module, r, k.clone()).to_string()).collect();
         let block = self.world.addr(module, r, Key::None);

@@ -124,10 +124,10 @@ impl<'c, 'g> Planner<'c, 'g> {
         let Some((provider, schema, provider_key)) = ctx.providers.for_resource(r) else { return };
         let Some(keys) = self.world.expand(module, r, ctx.host, &mut self.diags) else {
             // Instances cannot be known; leave everything unknown.
-            self.world.init_resource(module, r, &[]);
+            self.world.init_resource(module, r, schema, &[]);
             return;
         };
-        self.world.init_resource(module, r, &keys);
+        self.world.init_resource(module, r, schema, &keys);
         let cbd_expr = r.lifecycle.create_before_destroy.as_ref();
         let cbd = lifecycle_flag(&self.world, module, cbd_expr, "create_before_destroy", ctx.host, &mut self.diags);
         let ignore =
