@@ -574,3 +574,96 @@ fn state_list_refuses_a_malformed_address() {
         assert_eq!(text(&out.stdout), "", "{bad:?}");
     }
 }
+
+/// Issue 29 (terraform-aws-modules/s3-bucket): a resource or module call with
+/// no instances (`count = 0`, an empty `for_each`) has its body checked as
+/// `validate` checks it, never evaluated with the values at hand, as in
+/// Terraform: `"${var.zone}--x-s3"` with a null zone is no error when the
+/// resource is off. An error any value would make is still one.
+#[test]
+fn a_body_with_no_instances_is_not_evaluated_with_the_values_at_hand() {
+    let child = r#"
+variable "zone" {
+  type    = string
+  default = null
+}
+resource "landform_data" "dir" {
+  count = var.zone != null ? 1 : 0
+  input = "${var.zone}--x-s3"
+}
+"#;
+    let f = Fixture::new(
+        "no-instances",
+        r#"
+variable "zone" {
+  type    = string
+  default = null
+}
+variable "logging" {
+  type    = map(string)
+  default = {}
+}
+resource "landform_data" "off" {
+  count = var.zone != null ? 1 : 0
+  input = "${var.zone}--x-s3"
+}
+resource "landform_data" "none" {
+  for_each = var.logging
+  input    = var.logging["target_bucket"]
+}
+module "off" {
+  source = "./m"
+  count  = 0
+  zone   = upper(var.zone)
+}
+module "on" {
+  source = "./m"
+}
+"#,
+    );
+    std::fs::create_dir_all(f.path("m")).unwrap();
+    std::fs::write(f.path("m/main.lf"), child).unwrap();
+    let out = f.ok(&["plan"]);
+    assert!(out.contains("No changes."), "{out}");
+
+    // A function that does not exist is an error wherever it is.
+    f.write(
+        r#"
+resource "landform_data" "off" {
+  count = 0
+  input = no_such_function(1)
+}
+"#,
+    );
+    let out = f.run(&["plan"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}{err}", text(&out.stdout));
+    assert!(err.contains("no_such_function"), "{err}");
+}
+
+/// Issue 29 (terraform-aws-modules/vpc's outputs): an attribute of the
+/// provider's schema that is not set is null in the object others refer to,
+/// as in Terraform, not missing (`aws_subnet.public[*].ipv6_cidr_block`).
+#[test]
+fn an_attribute_left_unset_is_null_to_references_not_missing() {
+    let f = Fixture::new(
+        "unset-attribute",
+        r#"
+resource "local_file" "page" {
+  path    = "out/page.txt"
+  content = "hello"
+}
+resource "landform_data" "bare" {}
+output "unset" {
+  value = [local_file.page.content_base64 == null, landform_data.bare.input == null, local_file.page.file_permission]
+}
+"#,
+    );
+    let plan = f.ok(&["plan"]);
+    assert!(plan.contains("Plan: 2 to add"), "{plan}");
+    f.ok(&["apply", "--auto-approve"]);
+    let out: serde_json::Value = serde_json::from_str(&f.ok(&["output", "--json", "unset"])).unwrap();
+    assert_eq!(out, serde_json::json!([true, true, null]));
+    let again = f.ok(&["plan"]);
+    assert!(again.contains("No changes."), "{again}");
+}
