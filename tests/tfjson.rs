@@ -168,6 +168,18 @@ fn plan_and_state_json_follow_terraforms_format() {
     let secret = &by_address(&plan["planned_values"]["root_module"]["resources"], "local_file.secret");
     assert_eq!(secret["values"]["content"], Value::Null);
     assert_eq!(secret["sensitive_values"]["content"], true);
+    // Issue 29: an unchanged object is shown as it is, before and after, as
+    // Terraform shows it (its secrets null in both).
+    let same: Vec<&Value> = changes
+        .iter()
+        .filter(|c| c["change"]["actions"] == serde_json::json!(["no-op"]) && c["module_address"].is_null())
+        .collect();
+    assert!(!same.is_empty(), "{changes:?}");
+    for c in same {
+        let was = prior.iter().find(|r| r["address"] == c["address"]).unwrap();
+        assert_eq!(c["change"]["before"], was["values"], "{}", c["address"]);
+        assert_eq!(c["change"]["after"], was["values"], "{}", c["address"]);
+    }
     golden("update.plan.json", plan.clone());
     // A saved plan shows the same.
     let shown = json_of(&f.ok(&["show", "p.plan", "--json"]));

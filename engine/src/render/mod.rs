@@ -528,10 +528,38 @@ pub fn plan_json(
     config: Option<&landform_lang::module::LoadedModule>,
     schemas: tfjson::Schemas,
 ) -> Value {
-    let changes: Vec<Value> = plan.resource_changes.iter().map(|c| change_json(c, schemas)).collect();
+    let prior = state.map(|st| tfjson::refreshed_prior(plan, st));
+    // The plan keeps no copy of an unchanged object's values; as Terraform
+    // shows it, its `before` and `after` are the object as it is.
+    let unchanged: std::collections::HashMap<&str, Map<String, Value>> = prior
+        .iter()
+        .flat_map(|p| &p.resources)
+        .map(|r| {
+            (
+                r.addr.as_str(),
+                crate::sensitivity::redact(&r.attributes, &r.sensitive_attributes.iter().cloned().collect()),
+            )
+        })
+        .collect();
+    let changes: Vec<Value> = plan
+        .resource_changes
+        .iter()
+        .map(|c| {
+            let same = (c.action == Action::NoOp && c.before.is_none() && c.after.is_none())
+                .then(|| unchanged.get(c.address.as_str()))
+                .flatten();
+            match same {
+                Some(values) => {
+                    let mut c = c.clone();
+                    (c.before, c.after) = (Some(values.clone()), Some(values.clone()));
+                    change_json(&c, schemas)
+                }
+                None => change_json(c, schemas),
+            }
+        })
+        .collect();
     let outputs = output_changes_json(plan);
     let s = plan.summary();
-    let prior = state.map(|st| tfjson::refreshed_prior(plan, st));
     let mut out = json!({
         "format_version": tfjson::TERRAFORM_FORMAT_VERSION,
         "terraform_version": tfjson::TERRAFORM_COMPATIBLE_VERSION,
