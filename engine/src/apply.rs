@@ -766,7 +766,9 @@ impl<'a, 'g> Runner<'a, 'g> {
             module: addr.module_addr(),
             index_key: p.key.to_json(),
             provider: p.provider_name.clone(),
-            schema_version: 0,
+            // The version of the provider's schema the object was written
+            // with, as Terraform records it (an upgrade later starts there).
+            schema_version: self.ctx.providers.for_resource(r).map_or(0, |(_, s, _)| s.version),
             sensitive_attributes: p.hidden(&attributes).into_iter().collect(),
             attributes,
             dependencies: resource_dependencies(self.graph, p.node),

@@ -204,7 +204,7 @@ pub fn planned_values(plan: &Plan, prior: Option<&Snapshot>, schemas: Schemas) -
         };
         let mut values = values;
         shape(schemas, &c.mode, &c.type_name, &mut values);
-        resources.push((c.module_address.clone(), change_resource(c, values)));
+        resources.push((c.module_address.clone(), change_resource(c, values, schemas)));
     }
     // Instances the plan did not touch (a targeted plan) stay as they are.
     if !plan.destroy {
@@ -230,14 +230,19 @@ pub fn planned_values(plan: &Plan, prior: Option<&Snapshot>, schemas: Schemas) -
     json!({ "outputs": outputs, "root_module": module_tree(resources) })
 }
 
-fn change_resource(c: &ResourceChange, values: Map<String, Value>) -> Value {
+/// The version of a resource type's schema, as the provider gives it.
+fn schema_version(schemas: Schemas, mode: &str, type_name: &str) -> u64 {
+    schemas.and_then(|p| p.for_type(mode == "data", type_name)).map_or(0, |(_, s)| s.version)
+}
+
+fn change_resource(c: &ResourceChange, values: Map<String, Value>, schemas: Schemas) -> Value {
     let mut o = json!({
         "address": c.address,
         "mode": c.mode,
         "type": c.type_name,
         "name": c.name,
         "provider_name": c.provider_name,
-        "schema_version": 0,
+        "schema_version": schema_version(schemas, &c.mode, &c.type_name),
         "values": values,
         "sensitive_values": crate::sensitivity::flags(&c.sensitive),
     });
