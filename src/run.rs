@@ -588,9 +588,7 @@ pub fn apply_plan(cfg: &Config, st: &OpenState, snapshot: Snapshot, plan: Plan, 
         return report_state_failure(st, e, &report, color);
     }
     // The state after a clean apply is the new last good one.
-    if let Ok(now) = st.storage.load() {
-        let _ = st.storage.save_backup(&now);
-    }
+    let _ = st.storage.checkpoint();
     report_apply(&report, &cfg.sources, plan.destroy, color)
 }
 
@@ -604,9 +602,7 @@ fn apply_refresh_only(st: &OpenState, plan: &Plan, color: bool) -> u8 {
             crate::errln!("{}", ui::error_line(&e.to_string(), color));
             return 1;
         }
-        if let Ok(now) = st.storage.load() {
-            let _ = st.storage.save_backup(&now);
-        }
+        let _ = st.storage.checkpoint();
     }
     crate::outln!(
         "\n{}Apply complete!{} Resources: 0 added, 0 changed, 0 destroyed. The state now records {} object(s) as found{}.",
@@ -865,7 +861,7 @@ pub fn cmd_import(common: &CommonArgs, addr: &str, id: &str, vars: &VarArgs, col
             return 1;
         }
     };
-    let _ = st.storage.save_backup(&now);
+    let _ = st.storage.checkpoint();
     let args = PlanArgs {
         vars: vars.clone(),
         targets: vec![shown],

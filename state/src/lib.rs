@@ -217,6 +217,13 @@ pub trait Storage: Send + Sync {
         let _ = snap;
         Ok(())
     }
+    /// Keep the state as committed now as the last good one, at a cost that
+    /// follows what changed since the last one kept (sled: a frame appended
+    /// to its backup log); a database that keeps its own durable copies
+    /// needs none.
+    fn checkpoint(&self) -> Result<()> {
+        Ok(())
+    }
     /// Take (consume) a request that `landform rollout abort`, run by another
     /// process or on another machine, left for the operation holding the lock.
     /// When it was made (RFC 3339), if there was one.

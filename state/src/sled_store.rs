@@ -11,14 +11,15 @@
 //! make as `pending`, then commits to sled, then writes the manifest again; a
 //! database that matches neither is refused. A damaged database is first
 //! opened as a copy, so that sled's recovery never rewrites the original, and
-//! `backup.json` keeps the last good state for `landform state recover`.
+//! `backup.json` with `backup.log` keep the last good state for `landform
+//! state recover` (`sled_store/backup.rs`).
 
 use crate::crypt::{Crypt, OpenError};
 use crate::files::{copy_dir, io_words, make_private, sync_dir, write_atomic};
 use crate::{Change, Deposed, OutputRecord, ResourceRecord, Result, Snapshot, StateError, Storage, FORMAT_VERSION};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -96,6 +97,10 @@ pub struct SledStore {
     db: sled::Db,
     meta: Mutex<Meta>,
     crypt: Crypt,
+    /// The keys committed since the backup's serial, when the backup holds
+    /// the state this store opened or checkpointed (`None`: not known, so the
+    /// next checkpoint writes the whole state).
+    since_backup: Mutex<Option<HashSet<Vec<u8>>>>,
 }
 
 #[derive(Clone)]
@@ -216,72 +221,147 @@ struct Read {
     stale: usize,
 }
 
+/// A state's records by slot, as the database keys them (`r/ADDR`, `o/NAME`…).
+#[derive(Default)]
+struct Parts {
+    resources: BTreeMap<String, ResourceRecord>,
+    pending: BTreeMap<String, ResourceRecord>,
+    deposed: BTreeMap<String, Deposed>,
+    outputs: BTreeMap<String, OutputRecord>,
+    rollouts: BTreeMap<String, serde_json::Value>,
+    lineage: String,
+    serial: u64,
+}
+
+impl Parts {
+    fn of(snap: Snapshot) -> Parts {
+        Parts {
+            resources: snap.resources.into_iter().map(|r| (r.addr.clone(), r)).collect(),
+            pending: snap.pending.into_iter().map(|r| (r.addr.clone(), r)).collect(),
+            deposed: snap.deposed.into_iter().map(|d| (Deposed::slot(&d.record.addr, &d.key), d)).collect(),
+            outputs: snap.outputs,
+            rollouts: snap.rollouts,
+            lineage: snap.lineage,
+            serial: snap.serial,
+        }
+    }
+
+    /// Set an entry from its key and its opened value (`None`: removed).
+    fn set(&mut self, k: &[u8], v: Option<&[u8]>) -> std::result::Result<(), Bad> {
+        fn parse<T: serde::de::DeserializeOwned>(
+            v: &[u8],
+            what: impl FnOnce() -> String,
+        ) -> std::result::Result<T, Bad> {
+            serde_json::from_slice(v).map_err(|_| Bad::Damaged(what()))
+        }
+        let name = |rest: &[u8]| String::from_utf8_lossy(rest).into_owned();
+        if let Some(addr) = k.strip_prefix(b"r/") {
+            let at = name(addr);
+            match v {
+                Some(v) => drop(
+                    self.resources.insert(at, parse(v, || format!("the record of {} cannot be read", name(addr)))?),
+                ),
+                None => drop(self.resources.remove(&at)),
+            }
+        } else if let Some(addr) = k.strip_prefix(b"p/") {
+            let at = name(addr);
+            match v {
+                Some(v) => drop(
+                    self.pending
+                        .insert(at, parse(v, || format!("the pending record of {} cannot be read", name(addr)))?),
+                ),
+                None => drop(self.pending.remove(&at)),
+            }
+        } else if let Some(slot) = k.strip_prefix(b"d/") {
+            let at = name(slot);
+            match v {
+                Some(v) => drop(
+                    self.deposed.insert(at, parse(v, || format!("the deposed record {} cannot be read", name(slot)))?),
+                ),
+                None => drop(self.deposed.remove(&at)),
+            }
+        } else if let Some(n) = k.strip_prefix(b"o/") {
+            let at = name(n);
+            match v {
+                Some(v) => drop(
+                    self.outputs.insert(at, parse(v, || format!("the record of output {} cannot be read", name(n)))?),
+                ),
+                None => drop(self.outputs.remove(&at)),
+            }
+        } else if let Some(n) = k.strip_prefix(b"w/") {
+            let at = name(n);
+            match v {
+                Some(v) => drop(
+                    self.rollouts.insert(at, parse(v, || format!("the record of rollout {} cannot be read", name(n)))?),
+                ),
+                None => drop(self.rollouts.remove(&at)),
+            }
+        } else if k == b"m/lineage" {
+            self.lineage = v.map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default();
+        } else if k == b"m/serial" {
+            self.serial = v
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(|s| s.parse().ok())
+                .ok_or(Bad::Damaged("its serial cannot be read".into()))?;
+        }
+        Ok(())
+    }
+
+    fn snapshot(self, workspace: &str) -> Snapshot {
+        Snapshot {
+            format_version: FORMAT_VERSION,
+            lineage: self.lineage,
+            serial: self.serial,
+            workspace: workspace.to_string(),
+            resources: self.resources.into_values().collect(),
+            outputs: self.outputs,
+            pending: self.pending.into_values().collect(),
+            rollouts: self.rollouts,
+            deposed: self.deposed.into_values().collect(),
+        }
+    }
+}
+
+/// Is this key one of a record (counted in the digest, sealed with a key)?
+fn is_record(k: &[u8]) -> bool {
+    [&b"r/"[..], b"p/", b"d/", b"o/", b"w/"].iter().any(|p| k.starts_with(p))
+}
+
 /// Read every entry of a database: the snapshot and the digest of its records.
 fn read_db(db: &sled::Db, workspace: &str, crypt: &Crypt) -> std::result::Result<Read, Bad> {
     let mut digest = SetDigest::default();
     let mut stale = 0;
-    let mut resources = Vec::new();
-    let mut pending = Vec::new();
-    let mut deposed = Vec::new();
-    let mut outputs = BTreeMap::new();
-    let mut rollouts = BTreeMap::new();
-    let (mut lineage, mut serial) = (String::new(), 0);
+    let mut parts = Parts::default();
     for item in db.iter() {
         let (k, stored) = item.map_err(|e| sled_words(&e))?;
-        if [&b"r/"[..], b"p/", b"d/", b"o/", b"w/"].iter().any(|p| k.starts_with(p)) {
+        if is_record(&k) {
             digest.toggle(&k, &stored);
             if !crypt.is_current(&stored) {
                 stale += 1;
             }
         }
-        let v = if k.starts_with(b"m/") {
-            stored.to_vec()
+        if k.starts_with(b"m/") {
+            parts.set(&k, Some(&stored))?;
         } else {
-            unseal(crypt, &k, &stored, || format!("the record {}", String::from_utf8_lossy(&k)))?
-        };
-        if let Some(addr) = k.strip_prefix(b"r/") {
-            let rec: ResourceRecord = serde_json::from_slice(&v)
-                .map_err(|_| format!("the record of {} cannot be read", String::from_utf8_lossy(addr)))?;
-            resources.push(rec);
-        } else if let Some(addr) = k.strip_prefix(b"p/") {
-            let rec: ResourceRecord = serde_json::from_slice(&v)
-                .map_err(|_| format!("the pending record of {} cannot be read", String::from_utf8_lossy(addr)))?;
-            pending.push(rec);
-        } else if let Some(slot) = k.strip_prefix(b"d/") {
-            let rec: Deposed = serde_json::from_slice(&v)
-                .map_err(|_| format!("the deposed record {} cannot be read", String::from_utf8_lossy(slot)))?;
-            deposed.push(rec);
-        } else if let Some(name) = k.strip_prefix(b"o/") {
-            let name = String::from_utf8_lossy(name).into_owned();
-            let rec: OutputRecord =
-                serde_json::from_slice(&v).map_err(|_| format!("the record of output {name} cannot be read"))?;
-            outputs.insert(name, rec);
-        } else if let Some(name) = k.strip_prefix(b"w/") {
-            let name = String::from_utf8_lossy(name).into_owned();
-            let rec: serde_json::Value =
-                serde_json::from_slice(&v).map_err(|_| format!("the record of rollout {name} cannot be read"))?;
-            rollouts.insert(name, rec);
-        } else if &*k == b"m/lineage" {
-            lineage = String::from_utf8_lossy(&v).into_owned();
-        } else if &*k == b"m/serial" {
-            serial = std::str::from_utf8(&v)
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .ok_or(Bad::Damaged("its serial cannot be read".into()))?;
+            let v = unseal(crypt, &k, &stored, || format!("the record {}", String::from_utf8_lossy(&k)))?;
+            parts.set(&k, Some(&v))?;
         }
     }
-    let snap = Snapshot {
-        format_version: FORMAT_VERSION,
-        lineage,
-        serial,
-        workspace: workspace.to_string(),
-        resources,
-        outputs,
-        pending,
-        rollouts,
-        deposed,
-    };
-    Ok(Read { snap, digest, stale })
+    Ok(Read { snap: parts.snapshot(workspace), digest, stale })
+}
+
+/// Does the database hold the commit `snap` was read from: its lineage and serial?
+fn same_commit(db: &sled::Db, snap: &Snapshot) -> std::result::Result<(), String> {
+    let meta =
+        |k: &str| db.get(k).map_err(|e| sled_words(&e)).map(|v| v.map(|v| String::from_utf8_lossy(&v).into_owned()));
+    let (lineage, serial) = (meta("m/lineage")?.unwrap_or_default(), meta("m/serial")?.unwrap_or_default());
+    if lineage != snap.lineage || serial != snap.serial.to_string() {
+        return Err(format!(
+            "the database holds serial {serial} of lineage {lineage}, but its copy held serial {} of {}",
+            snap.serial, snap.lineage
+        ));
+    }
+    Ok(())
 }
 
 /// Does what the database holds match the manifest (or the commit it names as pending)?
@@ -348,14 +428,12 @@ fn damaged(dir: &Path, workspace: &str, why: &str, crypt: &Crypt) -> StateError 
 }
 
 fn read_backup(dir: &Path, crypt: &Crypt) -> std::result::Result<Snapshot, String> {
-    let stored = std::fs::read(dir.join("backup.json")).map_err(|e| io_words(&e))?;
-    let bytes = crypt.open_file("backup.json", &stored, "backup.json")?;
-    serde_json::from_slice(&bytes).map_err(|_| "backup.json cannot be read".into())
+    backup::read(dir, crypt)
 }
 
 /// Open a copy of the database in a temporary directory and check it, so that
 /// sled's recovery of a damaged database never writes to the original.
-fn check_copy(dir: &Path, workspace: &str, manifest: &Manifest, crypt: &Crypt) -> Result<(Snapshot, usize)> {
+fn check_copy(dir: &Path, workspace: &str, manifest: &Manifest, crypt: &Crypt) -> Result<Read> {
     sweep_abandoned_copies();
     let tmp = std::env::temp_dir().join(format!("landform-check-{}-{}", std::process::id(), crate::random_id()));
     let result = (|| {
@@ -365,7 +443,7 @@ fn check_copy(dir: &Path, workspace: &str, manifest: &Manifest, crypt: &Crypt) -
         let read = read_db(&db, workspace, crypt)?;
         drop(db);
         check(manifest, &read.snap, &read.digest)?;
-        Ok((read.snap, read.stale))
+        Ok(read)
     })();
     let _ = std::fs::remove_dir_all(&tmp);
     result.map_err(|bad: Bad| bad.into_error(dir, workspace, crypt))
@@ -416,7 +494,7 @@ pub fn read_snapshot(state_dir: &Path, workspace: &str, crypt: &Crypt) -> Result
             return Err(damaged(&dir, workspace, "its database file db/db is missing", crypt));
         }
         match check_copy(&dir, workspace, &manifest, crypt) {
-            Ok((s, _)) => return Ok(s),
+            Ok(read) => return Ok(read.snap),
             // A key error does not go away with another copy.
             Err(e) if !e.0.contains("is damaged") => return Err(e),
             Err(e) => last = Some(e),
@@ -445,7 +523,7 @@ impl SledStore {
         let damaged = |why: &str| damaged(&dir, workspace, why, crypt);
         let manifest = read_manifest(&dir).map_err(|why| damaged(&why))?;
         let db_file = dir.join("db").join("db");
-        let manifest = match manifest {
+        let (manifest, checked) = match manifest {
             Some(m) => {
                 settle_rebuild(&dir);
                 if !db_file.exists() {
@@ -454,32 +532,53 @@ impl SledStore {
                 if m.workspace != workspace {
                     return Err(damaged(&format!("its manifest names workspace \"{}\"", m.workspace)));
                 }
-                let (snap, stale) = check_copy(&dir, workspace, &m, crypt)?;
-                if stale > 0 {
+                let read = check_copy(&dir, workspace, &m, crypt)?;
+                if read.stale > 0 {
                     // Encryption turned on, off, or to another key: the whole
                     // database is written again, so that no old value stays
                     // behind in sled's log; so are the damaged copies
                     // `state recover` kept.
-                    let m = rebuild(&dir, &snap, crypt, &m)?;
+                    let m = rebuild(&dir, &read.snap, crypt, &m)?;
                     reseal_damaged_copies(&dir, workspace, crypt)?;
-                    m
+                    (m, None)
                 } else {
-                    m
+                    (m, Some(read))
                 }
             }
             None if dir.join("db").exists() => return Err(damaged("its manifest.json is missing")),
-            None => Self::create(state_dir, &dir, workspace, crypt)?,
+            None => (Self::create(state_dir, &dir, workspace, crypt)?, None),
         };
         let db = open_db(&dir.join("db")).map_err(|e| {
             StateError(format!("cannot open the state database in {}: {}", dir.display(), sled_words(&e)))
         })?;
         make_private(state_dir);
-        let Read { snap, digest, .. } =
-            read_db(&db, workspace, crypt).map_err(|bad| bad.into_error(&dir, workspace, crypt))?;
+        let (snap, digest) = match checked {
+            // The copy just checked holds the same bytes as the database (the
+            // workspace lock keeps every other writer out): its reading is the
+            // database's, read once. Its lineage and serial say it is.
+            Some(read) => {
+                same_commit(&db, &read.snap).map_err(|why| damaged(&why))?;
+                (read.snap, read.digest)
+            }
+            // A new or rebuilt database: read what was just written.
+            None => {
+                let Read { snap, digest, .. } =
+                    read_db(&db, workspace, crypt).map_err(|bad| bad.into_error(&dir, workspace, crypt))?;
+                (snap, digest)
+            }
+        };
         check(&manifest, &snap, &digest).map_err(|why| damaged(&why))?;
         let meta =
             Meta { lineage: snap.lineage.clone(), serial: snap.serial, digest, backup_serial: manifest.backup_serial };
-        let store = SledStore { dir, name: workspace.to_string(), db, meta: Mutex::new(meta), crypt: crypt.clone() };
+        let since = (manifest.backup_serial == Some(snap.serial)).then(HashSet::new);
+        let store = SledStore {
+            dir,
+            name: workspace.to_string(),
+            db,
+            meta: Mutex::new(meta),
+            crypt: crypt.clone(),
+            since_backup: Mutex::new(since),
+        };
         if manifest.pending.is_some() || manifest.serial != snap.serial {
             // The last commit was interrupted between sled and the manifest: settle it.
             let meta = store.meta.lock().map_err(poisoned)?.clone();
@@ -591,17 +690,72 @@ impl SledStore {
         Crypt::sealed_with(&head[..n]).as_deref() == self.crypt.key_id()
     }
 
-    /// Keep `snap` as the last good state, unless it is already kept.
+    /// Keep `snap` as the last good state, unless it is already kept: the
+    /// whole of it in `backup.json`, the log emptied.
     pub fn save_backup(&self, snap: &Snapshot) -> Result<()> {
         let mut meta = self.meta.lock().map_err(poisoned)?;
         if meta.backup_serial == Some(snap.serial) && self.backup_is_current() {
             return Ok(());
         }
         let bytes = self.crypt.seal("backup.json", serde_json::to_vec(snap).map_err(|e| StateError(e.to_string()))?);
+        // The manifest stops naming a backup serial before the log goes, so
+        // that no crash leaves it naming one the files do not hold.
+        if meta.backup_serial.is_some() {
+            meta.backup_serial = None;
+            self.write_meta(&meta, None)?;
+        }
+        *self.since_backup.lock().map_err(poisoned)? = None;
+        match std::fs::remove_file(self.dir.join(backup::LOG)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(StateError(format!("cannot write the state backup: {}", io_words(&e))))
+            }
+            _ => {}
+        }
         write_atomic(&self.dir.join("backup.json"), &bytes)
             .map_err(|e| StateError(format!("cannot write the state backup: {}", io_words(&e))))?;
         meta.backup_serial = Some(snap.serial);
-        self.write_meta(&meta, None)
+        self.write_meta(&meta, None)?;
+        if snap.serial == meta.serial && snap.lineage == meta.lineage {
+            *self.since_backup.lock().map_err(poisoned)? = Some(HashSet::new());
+        }
+        Ok(())
+    }
+
+    /// Keep the state as committed now as the last good one: a frame of
+    /// what changed since the backup's serial appended to its log, or, when
+    /// that is not known or the log has outgrown `backup.json`, the whole state.
+    pub fn checkpoint(&self) -> Result<()> {
+        {
+            let mut meta = self.meta.lock().map_err(poisoned)?;
+            let current = self.backup_is_current();
+            if meta.backup_serial == Some(meta.serial) && current {
+                return Ok(());
+            }
+            let mut since = self.since_backup.lock().map_err(poisoned)?;
+            let (base, log) = backup::sizes(&self.dir);
+            if let (Some(keys), Some(from), true, true) = (since.as_ref(), meta.backup_serial, current, log <= base) {
+                let mut keys: Vec<&Vec<u8>> = keys.iter().collect();
+                keys.sort();
+                let mut entries = Vec::with_capacity(keys.len());
+                let mut text = true;
+                for k in keys {
+                    let v = self.db.get(k).map_err(|e| StateError(sled_words(&e)))?;
+                    let v = v.map(|v| String::from_utf8(v.to_vec()));
+                    text &= !matches!(v, Some(Err(_)));
+                    entries.push((String::from_utf8_lossy(k).into_owned(), v.and_then(|v| v.ok())));
+                }
+                if text {
+                    let frame = backup::Frame { lineage: meta.lineage.clone(), from, to: meta.serial, entries };
+                    if backup::append(&self.dir, &frame).is_ok() {
+                        meta.backup_serial = Some(meta.serial);
+                        *since = Some(HashSet::new());
+                        return self.write_meta(&meta, None);
+                    }
+                }
+            }
+        }
+        let snap = self.load()?;
+        self.save_backup(&snap)
     }
 
     /// Replace a damaged database by the last good state in `backup.json`. The
@@ -720,6 +874,10 @@ impl Storage for SledStore {
         SledStore::save_backup(self, snap)
     }
 
+    fn checkpoint(&self) -> Result<()> {
+        SledStore::checkpoint(self)
+    }
+
     fn load(&self) -> Result<Snapshot> {
         let read = read_db(&self.db, &self.name, &self.crypt)
             .map_err(|bad| bad.into_error(&self.dir, &self.name, &self.crypt))?;
@@ -778,6 +936,9 @@ impl Storage for SledStore {
                 }
             }
         }
+        if let Some(keys) = self.since_backup.lock().map_err(poisoned)?.as_mut() {
+            keys.extend(after.keys().cloned());
+        }
         for (k, v) in after {
             let v = v.map(|v| self.crypt.seal(&String::from_utf8_lossy(&k), v));
             let old = self.db.get(&k).map_err(|e| StateError(sled_words(&e)))?;
@@ -807,6 +968,7 @@ impl Storage for SledStore {
             snapshot
         };
         let mut meta = self.meta.lock().map_err(poisoned)?;
+        *self.since_backup.lock().map_err(poisoned)? = None;
         let mut batch = sled::Batch::default();
         for item in self.db.iter() {
             let (k, _) = item.map_err(|e| StateError(sled_words(&e)))?;
@@ -931,9 +1093,12 @@ fn rebuild(dir: &Path, snap: &Snapshot, crypt: &Crypt, m: &Manifest) -> Result<M
                 let bytes = crypt.seal("backup.json", to_json(&b)?);
                 write_atomic(&backup, &bytes)
                     .map_err(|e| StateError(format!("cannot write the state backup: {}", io_words(&e))))?;
+                // Its log is in `backup.json` now, and may hold values sealed as they were.
+                let _ = std::fs::remove_file(dir.join(backup::LOG));
             }
             Err(_) => {
                 let _ = std::fs::remove_file(&backup);
+                let _ = std::fs::remove_file(dir.join(backup::LOG));
             }
         }
     }
@@ -980,5 +1145,6 @@ fn legacy_snapshot(state_dir: &Path, workspace: &str) -> Option<Snapshot> {
     })
 }
 
+mod backup;
 #[cfg(test)]
 mod tests;

@@ -221,3 +221,57 @@ fn a_deposed_object_is_kept_apart_from_its_instance_and_survives_a_reopen() {
     drop(_store);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A checkpoint appends what changed since the last one to `backup.log`
+/// (with a key set, sealed), reading the backup gives the state committed at
+/// the last checkpoint, a torn frame at its end is not read, and once the log
+/// outgrows `backup.json` the next checkpoint writes the whole state again.
+#[test]
+fn checkpoints_append_what_changed_and_the_backup_reads_as_the_last_one() {
+    for crypt in [Crypt::none(), key(5)] {
+        let dir = std::env::temp_dir().join(format!("landform-backup-log-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let ws = workspace_dir(&dir, "default").unwrap();
+        let (store, snap) = SledStore::open(&dir, "default", &crypt).unwrap();
+        store.save_backup(&snap).unwrap();
+        let many: Vec<Change> =
+            (0..50).map(|i| Change::Put(Box::new(record(&format!("local_file.f[{i}]"), "first")))).collect();
+        store.commit(&many).unwrap();
+        store.checkpoint().unwrap();
+        let log = ws.join("backup.log");
+        assert!(log.exists(), "the first checkpoint after the whole state appends a frame");
+        assert_eq!(read_backup(&ws, &store.crypt).unwrap(), store.load().unwrap());
+        // Changes after the last checkpoint are not the last good state.
+        store.commit(&[Change::Delete("local_file.f[3]".into())]).unwrap();
+        let kept = read_backup(&ws, &store.crypt).unwrap();
+        assert_eq!(kept.resources.len(), 50);
+        // A frame torn by a crash reads as the checkpoint before it.
+        let whole = std::fs::read(&log).unwrap();
+        let mut torn = whole.clone();
+        torn.extend_from_slice(&whole[..whole.len() / 2]);
+        std::fs::write(&log, &torn).unwrap();
+        assert_eq!(read_backup(&ws, &store.crypt).unwrap(), kept);
+        std::fs::write(&log, &whole).unwrap();
+        // The log is longer than backup.json (an empty state): the whole state is written.
+        store.commit(&[Change::Put(Box::new(record("local_file.g", "secret-canary")))]).unwrap();
+        store.checkpoint().unwrap();
+        assert!(!log.exists(), "the whole state replaces the log");
+        let now = store.load().unwrap();
+        assert_eq!(read_backup(&ws, &store.crypt).unwrap(), now);
+        // Small changes append again, and the backup follows them.
+        store.commit(&[Change::Put(Box::new(record("local_file.h", "secret-canary")))]).unwrap();
+        store.checkpoint().unwrap();
+        assert!(log.exists());
+        assert_eq!(read_backup(&ws, &store.crypt).unwrap(), store.load().unwrap());
+        if crypt.is_on() {
+            assert_eq!(files_holding(&ws, "secret-canary"), Vec::<PathBuf>::new());
+        }
+        // Recovered from it, the state is the last checkpoint's.
+        let at = store.load().unwrap();
+        drop(store);
+        std::fs::write(ws.join("db/db"), b"").unwrap();
+        let (restored, _) = SledStore::recover(&dir, "default", &crypt).unwrap();
+        assert_eq!((restored.resources, restored.serial), (at.resources, at.serial));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
