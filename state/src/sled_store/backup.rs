@@ -76,10 +76,8 @@ pub(super) fn read(dir: &Path, crypt: &Crypt) -> Result<Snapshot, String> {
         // Every value opens before any is applied: a frame counts whole or not at all.
         let mut opened = Vec::with_capacity(frame.entries.len());
         for (k, v) in &frame.entries {
-            let v = match v {
-                Some(v) => Some(unseal(crypt, k.as_bytes(), v.as_bytes(), || format!("the record {k} in {LOG}"))),
-                None => None,
-            };
+            let v =
+                v.as_ref().map(|v| unseal(crypt, k.as_bytes(), v.as_bytes(), || format!("the record {k} in {LOG}")));
             opened.push((
                 k,
                 v.transpose().map_err(|bad| match bad {
