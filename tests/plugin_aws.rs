@@ -556,6 +556,97 @@ elb.modify_listener(ListenerArn=l['ListenerArn'], DefaultActions=[{'Type': 'forw
     assert_eq!(stack_in_aws(&moto), empty, "destroy leaves nothing");
 }
 
+/// Issue 28, Done-means 3: `kill -9` of an apply through hashicorp/aws at
+/// three points (the VPC made, the load balancer being made, the listener
+/// made); each next apply adopts what the killed one created (found through
+/// the provider's data sources, imported), and the last leaves each object
+/// once in AWS and once in the state, with nothing more to do.
+#[test]
+fn a_kill_9_during_an_apply_through_hashicorp_aws_converges_with_each_object_once() {
+    plugin::aws_provider();
+    let moto = Moto::start();
+    let f = Fixture::new("plugin-aws-kill", &stack(&moto, 90, None));
+    let r = Run { f: &f, mark: format!("plugin-aws-kill-{}", std::process::id()) };
+    let points = [
+        ("the VPC exists", "len([v for v in ec2.describe_vpcs()['Vpcs'] if not v['IsDefault']]) > 0"),
+        ("the load balancer exists", "len(elb.describe_load_balancers()['LoadBalancers']) > 0"),
+        (
+            "the listener exists",
+            "any(elb.describe_listeners(LoadBalancerArn=lb['LoadBalancerArn'])['Listeners'] for lb in elb.describe_load_balancers()['LoadBalancers'])",
+        ),
+    ];
+    for (i, (what, ready)) in points.into_iter().enumerate() {
+        let log = f.path(&format!("apply-{i}.log"));
+        let mut c = f.cmd(&["apply", "--auto-approve"]);
+        c.env("LANDFORM_PLUGIN_MIRROR", plugin::mirror())
+            .env("LANDFORM_PLUGIN_CACHE_DIR", f.path(".schema-cache"))
+            .env("LANDFORM_TEST_MARK", &r.mark)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(log.with_extension("err")).unwrap());
+        let mut child = c.spawn().unwrap();
+        let seen = moto.py(&format!(
+            "import time\nelb = boto3.client('elbv2', **kw)\nend = time.time() + 240\nwhile time.time() < end and not ({ready}):\n    time.sleep(0.05)\nout = {ready}"
+        ));
+        let said = |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_default();
+        assert_eq!(seen, true, "{what}: never seen in AWS:\n{}\n{}", said(&log), said(&log.with_extension("err")));
+        // The machine dies: Landform and the provider it started, at once.
+        let _ = child.kill();
+        let _ = child.wait();
+        for pid in processes_marked("LANDFORM_TEST_MARK", &r.mark) {
+            let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+        // What the killed apply saved reads back whole.
+        r.ok(&["state", "list"]);
+    }
+    // The last kill may come after the apply that it kills has ended.
+    let out = r.ok(&["apply", "--auto-approve"]);
+    assert!(out.contains("Apply complete!") || out.contains("No changes."), "{out}");
+    // What a killed apply was creating was found and adopted, not made twice.
+    let said: String = (1..points.len())
+        .map(|i| std::fs::read_to_string(f.path(&format!("apply-{i}.log"))).unwrap_or_default())
+        .chain([out])
+        .collect();
+    assert!(said.contains("found in the real world; apply adopts it into the state"), "{said}");
+    assert_eq!(
+        stack_in_aws(&moto),
+        serde_json::json!({
+            "vpcs": 1,
+            "subnets": ["10.20.1.0/24", "10.20.2.0/24"],
+            "sg_ingress": [[80, "tcp"]],
+            "lbs": ["web"],
+            "target_groups": [["blue", 80], ["green", 80]],
+            "weights": {"blue": 90, "green": 10},
+            "rules": [["10", ["/api/*"], "green"]],
+        }),
+        "each object once in AWS"
+    );
+    let listed = r.ok(&["state", "list"]);
+    let mut addrs: Vec<&str> = listed.lines().collect();
+    addrs.sort();
+    assert_eq!(
+        addrs,
+        [
+            "aws_lb.web",
+            "aws_lb_listener.http",
+            "aws_lb_listener_rule.api",
+            "aws_lb_target_group.blue",
+            "aws_lb_target_group.green",
+            "aws_security_group.lb",
+            "aws_subnet.a",
+            "aws_subnet.b",
+            "aws_vpc.main",
+        ],
+        "each object once in the state"
+    );
+    let again = r.ok(&["plan"]);
+    assert!(again.contains("No changes."), "{again}");
+    let out = r.ok(&["destroy", "--auto-approve"]);
+    assert!(out.contains("Destroy complete! Resources: 9 destroyed."), "{out}");
+    let empty = serde_json::json!({"vpcs": 0, "subnets": [], "sg_ingress": [], "lbs": [], "target_groups": [], "weights": {}, "rules": []});
+    assert_eq!(stack_in_aws(&moto), empty, "destroy leaves nothing");
+}
+
 /// Issue 28, Done-means 1: the stack's plan through hashicorp/aws, resource
 /// by resource, equals Terraform 1.15's for the same configuration (each
 /// against a moto of its own; ids, ARNs and nulls aside).

@@ -582,6 +582,8 @@ fn settle_interrupted(
                 continue;
             }
         };
+        // An object another record holds is that record's, never this one's.
+        let found = found.filter(|now| !held_by_another(prior, &intent.addr, &intent.type_name, now.get("id")));
         let recorded = prior.get(&intent.addr);
         let same = |now: &Map<String, Json>| recorded.is_some_and(|r| r.attributes.get("id") == now.get("id"));
         let entry = match (found, recorded) {
@@ -599,6 +601,17 @@ fn settle_interrupted(
         out.push(entry);
     }
     out
+}
+
+/// Whether a record other than `addr`'s, of the same type, has the object `id`.
+fn held_by_another(
+    prior: &HashMap<String, Cow<ResourceRecord>>,
+    addr: &str,
+    type_name: &str,
+    id: Option<&Json>,
+) -> bool {
+    let Some(id) = id.filter(|id| !id.is_null()) else { return false };
+    prior.values().any(|r| r.addr != addr && r.type_name == type_name && r.attributes.get("id") == Some(id))
 }
 
 /// The deposed objects an interrupted create_before_destroy replacement left:

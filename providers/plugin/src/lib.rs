@@ -12,6 +12,7 @@
 //! **Invariant:** this crate knows nothing of the engine, the language or the
 //! state; it speaks the plugin protocol and the provider trait, nothing else.
 
+pub mod adopt;
 pub mod client;
 pub mod cty;
 pub mod mirror;

@@ -151,6 +151,36 @@ impl lp::Provider for PluginProvider {
         Ok(if known(&now) == known(req.prior) { lp::ReadResponse::Unchanged } else { lp::ReadResponse::Changed(now) })
     }
 
+    /// An object an interrupted apply created: found through one of the
+    /// provider's data sources by what identifies it (`adopt`), then
+    /// imported and read as `import` does.
+    fn adopt(&self, req: lp::ReadRequest) -> lp::Result<lp::ReadResponse> {
+        use crate::adopt::Lookup;
+        let Some(lookup) = crate::adopt::lookup(&self.source, req.type_name, req.prior) else {
+            return Ok(lp::ReadResponse::Gone);
+        };
+        let id = match lookup {
+            Lookup::Ids(data_source, config) => {
+                let found = self.read_data(lp::ReadDataRequest { type_name: data_source, config: &config })?;
+                crate::adopt::single_id(&found)
+            }
+            Lookup::One(data_source, config) => {
+                match self.read_data(lp::ReadDataRequest { type_name: data_source, config: &config }) {
+                    Ok(found) => found.get("id").and_then(Json::as_str).map(str::to_string),
+                    Err(e) if crate::adopt::is_not_found(&e.summary, &e.detail) => None,
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        let Some(id) = id else { return Ok(lp::ReadResponse::Gone) };
+        let imported = self.import(lp::ImportRequest { type_name: req.type_name, id: &id })?;
+        Ok(match self.read(lp::ReadRequest { type_name: req.type_name, prior: &imported })? {
+            lp::ReadResponse::Changed(now) => lp::ReadResponse::Changed(now),
+            lp::ReadResponse::Unchanged => lp::ReadResponse::Changed(imported),
+            lp::ReadResponse::Gone => lp::ReadResponse::Gone,
+        })
+    }
+
     fn read_data(&self, req: lp::ReadDataRequest) -> lp::Result<lp::Object> {
         self.configure_once()?;
         let s = self.client.schema().map_err(error)?;
