@@ -36,18 +36,23 @@ pub enum Node {
     },
 }
 
+/// A map keyed by graph nodes and names: hashed with foldhash (seeded per
+/// process), which is several times faster than SipHash on these short keys;
+/// a plan of 200,000 locals spent a tenth of its time hashing.
+pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 pub struct ConfigGraph<'a> {
     pub dag: Dag<Node>,
     pub modules: BTreeMap<ModulePath, &'a LoadedModule>,
     /// `each.value` of each instance of a module call with for_each, by its path.
     pub each_values: HashMap<ModulePath, landform_lang::Value>,
-    index: HashMap<Node, NodeIndex>,
+    index: FastMap<Node, NodeIndex>,
     /// (module, data?, type, name) → resource node, so a reference resolves in O(1).
-    resources: HashMap<(ModulePath, bool, String, String), NodeIndex>,
+    resources: FastMap<(ModulePath, bool, String, String), NodeIndex>,
     /// (module, name) → position of a local and of an output in their module,
     /// so that evaluating one is O(1), not a scan of all of them.
-    locals: HashMap<(ModulePath, String), usize>,
-    outputs: HashMap<(ModulePath, String), usize>,
+    locals: FastMap<ModulePath, FastMap<String, usize>>,
+    outputs: FastMap<ModulePath, FastMap<String, usize>>,
     /// For each edge from a node to a resource it refers to, the attributes
     /// of the resource the references name (`aws_vpc.main.id` → `id`);
     /// `None` when one names the whole object. What a plan's drift is
@@ -61,12 +66,12 @@ impl<'a> ConfigGraph<'a> {
     }
 
     pub fn local(&self, path: &ModulePath, name: &str) -> Option<&'a landform_lang::config::Local> {
-        let i = self.locals.get(&(path.clone(), name.to_string()))?;
+        let i = self.locals.get(path)?.get(name)?;
         self.module(path).locals.get(*i)
     }
 
     pub fn output(&self, path: &ModulePath, name: &str) -> Option<&'a landform_lang::config::Output> {
-        let i = self.outputs.get(&(path.clone(), name.to_string()))?;
+        let i = self.outputs.get(path)?.get(name)?;
         self.module(path).outputs.get(*i)
     }
 
@@ -278,10 +283,10 @@ pub fn build_with<'a>(
         dag: Dag::default(),
         modules: BTreeMap::new(),
         each_values: HashMap::new(),
-        index: HashMap::new(),
-        resources: HashMap::new(),
-        locals: HashMap::new(),
-        outputs: HashMap::new(),
+        index: FastMap::default(),
+        resources: FastMap::default(),
+        locals: FastMap::default(),
+        outputs: FastMap::default(),
         attr_refs: HashMap::new(),
     };
     add_modules(&mut g, root, instances);
@@ -336,7 +341,7 @@ fn add_nodes(g: &mut ConfigGraph, path: &ModulePath, module: &Module) {
     }
     for (i, l) in module.locals.iter().enumerate() {
         add(g, Node::Local { module: path.clone(), name: l.name.clone() });
-        g.locals.insert((path.clone(), l.name.clone()), i);
+        g.locals.entry(path.clone()).or_default().insert(l.name.clone(), i);
     }
     for (i, r) in module.resources.iter().enumerate() {
         add(g, Node::Resource { module: path.clone(), index: i });
@@ -345,7 +350,7 @@ fn add_nodes(g: &mut ConfigGraph, path: &ModulePath, module: &Module) {
     }
     for (i, o) in module.outputs.iter().enumerate() {
         add(g, Node::Output { module: path.clone(), name: o.name.clone() });
-        g.outputs.insert((path.clone(), o.name.clone()), i);
+        g.outputs.entry(path.clone()).or_default().insert(o.name.clone(), i);
     }
 }
 

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 
 pub struct World<'g> {
     pub graph: &'g ConfigGraph<'g>,
-    scopes: HashMap<ModulePath, Scope<'static>>,
+    scopes: crate::build::FastMap<ModulePath, Scope<'static>>,
     /// Each resource type's attributes and blocks with the value each has
     /// when absent (null, or an empty list for a repeated block): as in
     /// Terraform, an instance's object has every attribute of its schema,
@@ -34,7 +34,7 @@ fn insert(target: &mut Value, key: &str, v: Value) {
 impl<'g> World<'g> {
     pub fn new(graph: &'g ConfigGraph<'g>, root_vars: Value, host: &dyn Host) -> World<'g> {
         let landform = landform_lang::eval::landform_object(host);
-        let mut scopes = HashMap::new();
+        let mut scopes = crate::build::FastMap::default();
         for (path, m) in &graph.modules {
             let mut s = Scope::new();
             s.set("var", if path.is_empty() { root_vars.clone() } else { obj() });
