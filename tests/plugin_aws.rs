@@ -184,14 +184,7 @@ fn terraform_plan(first: Option<&str>, second: &str) -> serde_json::Value {
     let dir = std::env::temp_dir().join(format!("landform-tf-oracle-{}-{}", std::process::id(), first.is_some()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("cli.tfrc"),
-        format!(
-            "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n}}\n",
-            plugin::mirror().display()
-        ),
-    )
-    .unwrap();
+    plugin::write_terraform_cli_config(&dir);
     if let Some(c) = first {
         std::fs::write(dir.join("first.tf.txt"), c).unwrap();
     }
@@ -459,6 +452,19 @@ out = {
     )
 }
 
+/// The stack as boto3 reads it once applied with blue at 90.
+fn made_stack() -> serde_json::Value {
+    serde_json::json!({
+        "vpcs": 1,
+        "subnets": ["10.20.1.0/24", "10.20.2.0/24"],
+        "sg_ingress": [[80, "tcp"]],
+        "lbs": ["web"],
+        "target_groups": [["blue", 80], ["green", 80]],
+        "weights": {"blue": 90, "green": 10},
+        "rules": [["10", ["/api/*"], "green"]],
+    })
+}
+
 /// Issue 28, Done-means 1 on the real binary: the stack through hashicorp/aws
 /// 5.100.0 against moto — plan, apply, a re-plan with nothing to do, a
 /// weight changed in place, a target group made with boto3 imported, drift
@@ -479,18 +485,7 @@ fn an_alb_stack_through_hashicorp_aws_applies_updates_imports_drifts_replaces_an
     let out = r.ok(&["apply", "--auto-approve"]);
     assert!(out.contains("Apply complete! Resources: 9 added, 0 changed, 0 destroyed."), "{out}");
     let made = stack_in_aws(&moto);
-    assert_eq!(
-        made,
-        serde_json::json!({
-            "vpcs": 1,
-            "subnets": ["10.20.1.0/24", "10.20.2.0/24"],
-            "sg_ingress": [[80, "tcp"]],
-            "lbs": ["web"],
-            "target_groups": [["blue", 80], ["green", 80]],
-            "weights": {"blue": 90, "green": 10},
-            "rules": [["10", ["/api/*"], "green"]],
-        })
-    );
+    assert_eq!(made, made_stack());
 
     let again = r.ok(&["plan"]);
     assert!(again.contains("No changes."), "{again}");
@@ -608,19 +603,7 @@ fn a_kill_9_during_an_apply_through_hashicorp_aws_converges_with_each_object_onc
         .chain([out])
         .collect();
     assert!(said.contains("found in the real world; apply adopts it into the state"), "{said}");
-    assert_eq!(
-        stack_in_aws(&moto),
-        serde_json::json!({
-            "vpcs": 1,
-            "subnets": ["10.20.1.0/24", "10.20.2.0/24"],
-            "sg_ingress": [[80, "tcp"]],
-            "lbs": ["web"],
-            "target_groups": [["blue", 80], ["green", 80]],
-            "weights": {"blue": 90, "green": 10},
-            "rules": [["10", ["/api/*"], "green"]],
-        }),
-        "each object once in AWS"
-    );
+    assert_eq!(stack_in_aws(&moto), made_stack(), "each object once in AWS");
     let listed = r.ok(&["state", "list"]);
     let mut addrs: Vec<&str> = listed.lines().collect();
     addrs.sort();

@@ -93,14 +93,7 @@ impl Terraform {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         lay_out(&dir, "tf");
-        std::fs::write(
-            dir.join("cli.tfrc"),
-            format!(
-                "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n}}\n",
-                plugin::mirror().display()
-            ),
-        )
-        .unwrap();
+        plugin::write_terraform_cli_config(&dir);
         Terraform { dir, endpoint: moto.url.clone() }
     }
 

@@ -13,6 +13,19 @@ pub fn mirror() -> PathBuf {
 }
 
 /// hashicorp/aws 5.100.0 (plugin protocol 5) in the mirror.
+/// Writes `DIR/cli.tfrc`, a Terraform CLI configuration that installs
+/// hashicorp's providers from the mirror, for Terraform as the oracle.
+pub fn write_terraform_cli_config(dir: &std::path::Path) {
+    std::fs::write(
+        dir.join("cli.tfrc"),
+        format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n}}\n",
+            mirror().display()
+        ),
+    )
+    .unwrap();
+}
+
 pub fn aws_provider() -> PathBuf {
     let p = mirror().join("registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64/terraform-provider-aws_v5.100.0_x5");
     assert!(
