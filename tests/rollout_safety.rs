@@ -201,7 +201,8 @@ fn a_second_stable_server_does_not_dilute_the_canarys_share() {
         plan.contains("weights  = { blue = 100, blue2 = 100, green = 0 } -> { blue = 0, blue2 = 0, green = 200 }"),
         "{plan}"
     );
-    // HAProxy's weights at the first step, read while the apply runs.
+    // HAProxy's weights at the first step, read while the apply runs, once
+    // all three have been set.
     let watcher = {
         let api = h.api.clone();
         std::thread::spawn(move || {
@@ -215,7 +216,11 @@ fn a_second_stable_server_does_not_dilute_the_canarys_share() {
                         .unwrap_or(0.0)
                 };
                 let (b, b2, g) = (w("blue"), w("blue2"), w("green"));
-                if g > 0.0 {
+                // The provider raises green before it lowers blue and blue2
+                // (never every server at 0 on the way), so a read between the
+                // two commands sees green's new weight beside the old ones:
+                // the step has landed when the weights sum to 200 again.
+                if g > 0.0 && b + b2 + g == 200.0 {
                     return g / (b + b2 + g);
                 }
                 std::thread::sleep(Duration::from_millis(10));
