@@ -540,10 +540,15 @@ pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
                 Err(code) => return code,
             };
             print_plan(&plan, false, color);
-            if !plan.has_changes() {
+            let changes = plan.has_changes();
+            if !changes && plan.destroy {
+                return if plan.targets.is_empty() { forget_data_sources(&st, &snapshot, color) } else { 0 };
+            }
+            if !changes && !data_sources_differ(&plan, &snapshot) {
                 return 0;
             }
-            if !args.auto_approve && !confirm(args.plan.destroy) {
+            // With no changes, the apply only saves the data sources it read (Terraform asks nothing either).
+            if changes && !args.auto_approve && !confirm(args.plan.destroy) {
                 crate::outln!("\n{} cancelled.", if args.plan.destroy { "Destroy" } else { "Apply" });
                 return 1;
             }
@@ -590,6 +595,35 @@ pub fn apply_plan(cfg: &Config, st: &OpenState, snapshot: Snapshot, plan: Plan, 
     // The state after a clean apply is the new last good one.
     let _ = st.storage.checkpoint();
     report_apply(&report, &cfg.sources, plan.destroy, color)
+}
+
+/// Whether the data sources the state keeps are not those the plan read (a
+/// value changed, one is new, or one the configuration no longer has): an
+/// apply with no changes still saves them, as Terraform's does.
+fn data_sources_differ(plan: &Plan, snapshot: &Snapshot) -> bool {
+    let kept: std::collections::HashMap<&str, &landform_state::ResourceRecord> =
+        snapshot.resources.iter().filter(|r| r.mode == "data").map(|r| (r.addr.as_str(), r)).collect();
+    let read: std::collections::HashSet<&str> = plan.data_reads.iter().map(|d| d.address.as_str()).collect();
+    plan.data_reads.iter().any(|d| kept.get(d.address.as_str()).is_none_or(|r| r.attributes != d.attributes))
+        || (plan.plans_everything() && kept.keys().any(|a| !read.contains(a)))
+}
+
+/// A destroy with nothing left to destroy still leaves no data source in the
+/// state, as Terraform's leaves none.
+fn forget_data_sources(st: &OpenState, snapshot: &Snapshot, color: bool) -> u8 {
+    let changes: Vec<landform_state::Change> = snapshot
+        .resources
+        .iter()
+        .filter(|r| r.mode == "data")
+        .map(|r| landform_state::Change::Delete(r.addr.clone()))
+        .collect();
+    if !changes.is_empty() {
+        if let Err(e) = st.storage.commit(&changes) {
+            crate::errln!("{}", ui::error_line(&e.to_string(), color));
+            return 1;
+        }
+    }
+    0
 }
 
 /// Accept what refresh found into the state, changing nothing in the world.

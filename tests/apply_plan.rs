@@ -206,6 +206,72 @@ check "long_enough" {
     assert!(said.contains("Check block assertion failed") && said.contains("too short for the check"), "{said}");
 }
 
+/// The state keeps each data source as last read, as Terraform's does: an
+/// apply saves what the plan read (an apply with no changes too), a data
+/// source the configuration drops leaves the state, and destroy leaves none.
+#[test]
+fn data_sources_are_kept_in_the_state_as_terraform_keeps_them() {
+    let f = Fixture::new(
+        "data-state",
+        r#"
+data "local_file" "in" {
+  path = "in.txt"
+}
+resource "local_file" "out" {
+  path    = "out/o.txt"
+  content = data.local_file.in.content
+}
+"#,
+    );
+    std::fs::write(f.path("in.txt"), "v1").unwrap();
+    f.ok(&["apply", "--auto-approve"]);
+    assert_eq!(f.ok(&["state", "list"]), "data.local_file.in\nlocal_file.out\n");
+    let show: serde_json::Value = serde_json::from_str(&f.ok(&["show", "--json"])).unwrap();
+    let data = show["values"]["root_module"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["address"] == "data.local_file.in")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (&data["mode"], &data["values"]["content"]),
+        (&serde_json::json!("data"), &serde_json::json!("v1")),
+        "{show}"
+    );
+
+    // A new value is saved with the change it makes.
+    std::fs::write(f.path("in.txt"), "v2").unwrap();
+    f.ok(&["apply", "--auto-approve"]);
+    assert!(f.ok(&["state", "show", "data.local_file.in"]).contains("content = \"v2\""));
+
+    // A data source added with no change anywhere else: the apply says there
+    // are no changes, and saves it; then dropped, it leaves the state.
+    let with_extra = format!(
+        "{}\ndata \"local_file\" \"extra\" {{\n  path = \"in.txt\"\n}}\n",
+        std::fs::read_to_string(f.path("main.lf")).unwrap()
+    );
+    let without = std::fs::read_to_string(f.path("main.lf")).unwrap();
+    f.write(&with_extra);
+    let out = f.ok(&["apply", "--auto-approve"]);
+    assert!(out.contains("No changes."), "{out}");
+    assert_eq!(f.ok(&["state", "list"]), "data.local_file.extra\ndata.local_file.in\nlocal_file.out\n");
+    let again = f.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}", all(&again));
+    f.write(&without);
+    f.ok(&["apply", "--auto-approve"]);
+    assert_eq!(f.ok(&["state", "list"]), "data.local_file.in\nlocal_file.out\n");
+
+    // Destroy leaves nothing, and a destroy with only data sources left empties the state too.
+    f.ok(&["destroy", "--auto-approve"]);
+    assert_eq!(f.ok(&["state", "list"]), "");
+    f.write("data \"local_file\" \"in\" {\n  path = \"in.txt\"\n}\n");
+    f.ok(&["apply", "--auto-approve"]);
+    assert_eq!(f.ok(&["state", "list"]), "data.local_file.in\n");
+    f.ok(&["destroy", "--auto-approve"]);
+    assert_eq!(f.ok(&["state", "list"]), "");
+}
+
 /// The order apply's operations finished in, as its progress lines say
 /// (`--parallelism 1`): "a created", "c updated", "a destroyed"…
 fn order(out: &str) -> Vec<String> {

@@ -361,13 +361,10 @@ fn public_modules_apply_plan_a_change_and_destroy_under_landform_exactly_as_unde
     assert_eq!(ours["listeners"][0]["default_actions"][0]["weights"], json!({"blue": 90, "green": 10}), "{ours}");
     assert_eq!(ours, theirs, "AWS objects: landform (left) and terraform (right)");
 
-    // The state, resource by resource. Terraform keeps the data sources it
-    // read in its state; Landform does not (not yet: see the module doc).
-    let managed = |m: BTreeMap<String, Value>| -> BTreeMap<String, Value> {
-        m.into_iter().filter(|(_, v)| v["mode"] == "managed").collect()
-    };
-    let (ours, theirs) = (managed(resources(&our_show)), managed(resources(&tf.json("show.json"))));
-    assert!(ours.len() >= 30, "{} resources", ours.len());
+    // The state, resource by resource, the data sources each read included.
+    let (ours, theirs) = (resources(&our_show), resources(&tf.json("show.json")));
+    let data = ours.values().filter(|v| v["mode"] == "data").count();
+    assert!(ours.len() >= 30 && data >= 5, "{} resources, {data} of them data sources", ours.len());
     assert_same("show --json", &ours, &theirs);
 
     // The same change planned in both.
@@ -386,4 +383,7 @@ fn public_modules_apply_plan_a_change_and_destroy_under_landform_exactly_as_unde
     let _tf = oracle.join().unwrap();
     assert_eq!(in_aws(&moto_lf), empty, "Landform's destroy left something");
     assert_eq!(in_aws(&moto_tf), empty, "Terraform's destroy left something");
+    // And nothing in the state, data sources included, as in Terraform's.
+    let left = lf.ok(&["state", "list"], &[]);
+    assert!(left.trim().is_empty(), "the state after destroy still lists:\n{left}");
 }

@@ -275,6 +275,9 @@ pub async fn apply(ctx: ApplyContext<'_>, plan: &Plan, progress: Arc<dyn Progres
     if !report.interrupted && run.failed.is_empty() {
         report.errors.extend(run.planned.unseen(&run.seen));
     }
+    if !report.interrupted {
+        run.save_data_sources(plan, &mut state, &mut report);
+    }
     // `check` assertions, those unknown at plan time included: warnings.
     if !plan.destroy && !report.interrupted {
         crate::planner::check_blocks(&graph, &run.world, ctx.host, &mut report.diagnostics);
@@ -422,6 +425,9 @@ struct Runner<'a, 'g> {
     /// The records of delete-then-create replaces' old objects, destroyed
     /// before the walk: their `ignore_changes` values still count.
     replaced_old: HashMap<String, ResourceRecord>,
+    /// The records of the data sources the plan read, as it read them: saved
+    /// after the walk, as Terraform keeps its data sources in the state.
+    data_records: Vec<ResourceRecord>,
 }
 
 impl<'a, 'g> Runner<'a, 'g> {
@@ -462,6 +468,7 @@ impl<'a, 'g> Runner<'a, 'g> {
             seen: HashSet::new(),
             not_destroyed: HashSet::new(),
             replaced_old: HashMap::new(),
+            data_records: Vec::new(),
         }
     }
 
@@ -521,6 +528,43 @@ impl<'a, 'g> Runner<'a, 'g> {
             state.insert(r.addr.clone(), r.clone());
         }
         report.imported = plan.resource_changes.iter().filter(|c| c.importing.is_some()).count();
+    }
+
+    /// The state keeps each data source as last read, as Terraform's does:
+    /// the plan's reads are saved (a read deferred to apply was saved with its
+    /// result), and a data source the configuration no longer has leaves the
+    /// state, all of them with a destroy. Only after a whole walk that went
+    /// well: a data source skipped because of a failure keeps its record.
+    fn save_data_sources(
+        &mut self,
+        plan: &Plan,
+        state: &mut HashMap<String, ResourceRecord>,
+        report: &mut ApplyReport,
+    ) {
+        let clean = self.failed.is_empty() && report.errors.is_empty() && report.state_error.is_none();
+        let mut changes: Vec<Change> = Vec::new();
+        let put: Vec<ResourceRecord> =
+            std::mem::take(&mut self.data_records).into_iter().filter(|r| state.get(&r.addr) != Some(r)).collect();
+        changes.extend(put.iter().map(|r| Change::Put(Box::new(r.clone()))));
+        let mut gone: Vec<String> = Vec::new();
+        if clean && (plan.destroy || plan.plans_everything()) {
+            gone = state
+                .values()
+                .filter(|r| r.mode == "data" && (plan.destroy || !self.seen.contains(&r.addr)))
+                .map(|r| r.addr.clone())
+                .collect();
+            gone.sort();
+        }
+        changes.extend(gone.iter().map(|a| Change::Delete(a.clone())));
+        if changes.is_empty() || !self.commit(changes, report) {
+            return;
+        }
+        for r in put {
+            state.insert(r.addr.clone(), r);
+        }
+        for a in &gone {
+            state.remove(a);
+        }
     }
 
     /// The one walk: the graph's nodes and the plan's destroys, ordered by

@@ -611,7 +611,9 @@ fn held_by_another(
     id: Option<&Json>,
 ) -> bool {
     let Some(id) = id.filter(|id| !id.is_null()) else { return false };
-    prior.values().any(|r| r.addr != addr && r.type_name == type_name && r.attributes.get("id") == Some(id))
+    prior.values().any(|r| {
+        r.mode == "managed" && r.addr != addr && r.type_name == type_name && r.attributes.get("id") == Some(id)
+    })
 }
 
 /// The deposed objects an interrupted create_before_destroy replacement left:

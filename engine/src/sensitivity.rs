@@ -197,6 +197,16 @@ pub fn copied_paths(secrets: &Secrets, obj: &Map<String, Json>) -> BTreeSet<Stri
     out
 }
 
+/// What a data source's result hides: the paths its read hid, and wherever
+/// the result holds a verbatim copy of a value at one of them.
+pub fn hidden_in_read(attributes: &Map<String, Json>, sensitive: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut secrets = secret_values(attributes, sensitive);
+    secrets.configured.clear();
+    let mut out = sensitive.clone();
+    out.extend(copied_paths(&secrets, attributes));
+    out
+}
+
 fn substantial(v: &Json) -> bool {
     match v {
         Json::String(s) => s.chars().count() >= landform_lang::secrets::MIN_LEN,

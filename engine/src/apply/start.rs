@@ -3,7 +3,7 @@
 //! values now known, held to the saved plan, and its provider operation queued.
 
 use super::{condition_words, consistent, planned_id, ApplyReport, Event, Job, Pending, Runner, Step};
-use crate::addr::Key;
+use crate::addr::{Key, ResourceAddr};
 use crate::build::{ModulePath, Node};
 use crate::convert::{coerce, to_config, to_value};
 use crate::plan::{Action, ResourceChange};
@@ -169,6 +169,8 @@ impl Runner<'_, '_> {
             // Read at plan time: apply uses that read, never a new one.
             let value = to_value(&read.attributes, &BTreeSet::new(), &read.sensitive);
             self.world.set_instance(inst.module, r, &inst.key, value);
+            let record = self.data_record(inst, read.attributes.clone(), &read.sensitive);
+            self.data_records.push(record);
             return Started::Done;
         }
         if data && action != Action::Read {
@@ -190,6 +192,37 @@ impl Runner<'_, '_> {
         let Some(ev) = self.evaluate(inst, change, state, report, diags) else { return Started::Failed };
         self.queue_instance(inst, change, ev, state);
         Started::Waiting
+    }
+
+    /// The state's record of a data source instance as it was read.
+    fn data_record(&self, inst: &Inst, attributes: Object, sensitive: &BTreeSet<String>) -> ResourceRecord {
+        let r = inst.r;
+        let addr = ResourceAddr {
+            module: inst.module.clone(),
+            data: true,
+            type_name: r.type_name.clone(),
+            name: r.name.clone(),
+            key: inst.key.clone(),
+        };
+        let provider = self
+            .ctx
+            .providers
+            .for_resource(r)
+            .map_or_else(|| inst.provider.name().to_string(), |(_, _, k)| k.to_string());
+        ResourceRecord {
+            addr: inst.addr.clone(),
+            mode: "data".into(),
+            type_name: r.type_name.clone(),
+            name: r.name.clone(),
+            module: addr.module_addr(),
+            index_key: inst.key.to_json(),
+            provider,
+            schema_version: inst.schema.version,
+            sensitive_attributes: crate::sensitivity::hidden_in_read(&attributes, sensitive).into_iter().collect(),
+            attributes,
+            dependencies: crate::planner::resource_dependencies(self.graph, inst.n),
+            create_before_destroy: false,
+        }
     }
 
     /// A data source the plan did not read (a destroy, or outside its
