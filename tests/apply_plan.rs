@@ -41,7 +41,12 @@ resource "local_file" "f" {
     for k in ["a", "b"] {
         assert_eq!(std::fs::read_to_string(f.path(&format!("out/{k}.txt"))).unwrap(), "v1");
     }
-    assert_eq!(f.ok(&["state", "list"]), "local_file.f[\"a\"]\nlocal_file.f[\"b\"]\n");
+    assert_eq!(
+        f.ok(&["state", "list"]),
+        "data.local_file.body\ndata.local_file.keys\nlocal_file.f[\"a\"]\nlocal_file.f[\"b\"]\n"
+    );
+    // The state keeps the data as the plan read it, not as the files are now.
+    assert!(f.ok(&["state", "show", "data.local_file.keys"]).contains("= \"a,b\""));
 }
 
 /// What apply evaluates again (here `file()`) now differs from the saved plan:
@@ -243,7 +248,8 @@ resource "local_file" "out" {
     // A new value is saved with the change it makes.
     std::fs::write(f.path("in.txt"), "v2").unwrap();
     f.ok(&["apply", "--auto-approve"]);
-    assert!(f.ok(&["state", "show", "data.local_file.in"]).contains("content = \"v2\""));
+    let shown = f.ok(&["state", "show", "data.local_file.in"]);
+    assert!(shown.contains("= \"v2\""), "{shown}");
 
     // A data source added with no change anywhere else: the apply says there
     // are no changes, and saves it; then dropped, it leaves the state.
