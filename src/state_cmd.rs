@@ -156,6 +156,18 @@ pub fn mv(common: &CommonArgs, from: &str, to: &str, color: bool) -> u8 {
     let mut changes = Vec::new();
     let mut moved_to = Vec::new();
     for rec in &moving {
+        // As Terraform: a data source moves only to a data source address, a resource only to a resource's.
+        if to_addr.data != (rec.mode == "data") {
+            let (what, to_what) =
+                if rec.mode == "data" { ("a data source", "a resource") } else { ("a resource", "a data source") };
+            return fail(
+                &format!(
+                    "cannot move {what} ({}) to {to_what} address ({to}): a data source moves only to another data source's address, a resource only to another resource's",
+                    rec.addr
+                ),
+                color,
+            );
+        }
         if to_addr.type_name != rec.type_name {
             return fail(
                 &format!("cannot move a {} to a {}: the types differ", rec.type_name, to_addr.type_name),

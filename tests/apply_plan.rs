@@ -278,6 +278,68 @@ resource "local_file" "out" {
     assert_eq!(f.ok(&["state", "list"]), "");
 }
 
+/// A data source's record is no resource: `state mv` refuses to move one
+/// into a resource address (whose destroy would delete what was only read) or
+/// back; `destroy --target` keeps the data sources what is left reads; and a
+/// destroy uses the data as last read, so a source gone since fails nothing.
+#[test]
+fn data_source_records_stay_data_sources_and_destroy_needs_no_new_read() {
+    let f = Fixture::new(
+        "data-records",
+        r#"
+data "local_file" "a" {
+  path = "a.txt"
+}
+resource "local_file" "keep" {
+  path    = "keep.txt"
+  content = data.local_file.a.content
+}
+resource "landform_data" "gone" {
+  input = "x"
+}
+"#,
+    );
+    std::fs::write(f.path("a.txt"), "read only").unwrap();
+    f.ok(&["apply", "--auto-approve"]);
+    for (from, to) in [("data.local_file.a", "local_file.a"), ("local_file.keep", "data.local_file.keep")] {
+        let out = f.run(&["state", "mv", from, to]);
+        assert_eq!(out.status.code(), Some(1), "{}", all(&out));
+        assert!(all(&out).contains("a data source moves only to another data source"), "{}", all(&out));
+    }
+    f.ok(&["destroy", "--auto-approve", "--target", "landform_data.gone"]);
+    assert_eq!(f.ok(&["state", "list"]), "data.local_file.a\nlocal_file.keep\n");
+    std::fs::remove_file(f.path("a.txt")).unwrap();
+    let out = f.run(&["destroy", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", all(&out));
+    assert_eq!(f.ok(&["state", "list"]), "");
+    assert!(!f.path("keep.txt").exists());
+}
+
+/// `count` given a string that reads as a whole number is that number, as in
+/// Terraform (a variable from the command line is a string).
+#[test]
+fn count_takes_a_string_that_reads_as_a_whole_number() {
+    let f = Fixture::new(
+        "count-string",
+        r#"
+variable "n" {}
+resource "landform_data" "a" {
+  count = var.n
+  input = "a${count.index}"
+}
+resource "landform_data" "b" {
+  count = "2"
+  input = "b${count.index}"
+}
+"#,
+    );
+    let plan = f.ok(&["plan", "--var", "n=3"]);
+    assert!(plan.contains("Plan: 5 to add"), "{plan}");
+    let out = f.run(&["plan", "--var", "n=two"]);
+    assert_eq!(out.status.code(), Some(1), "{}", all(&out));
+    assert!(all(&out).contains("whole number"), "{}", all(&out));
+}
+
 /// The order apply's operations finished in, as its progress lines say
 /// (`--parallelism 1`): "a created", "c updated", "a destroyed"…
 fn order(out: &str) -> Vec<String> {

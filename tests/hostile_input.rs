@@ -209,6 +209,22 @@ fn files_that_are_not_regular_or_too_large_are_refused_not_read() {
         });
     let out = out.unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The local provider's `local_file` data source reads files too: the same
+    // refusals at the data source, never a wait or a read of it all.
+    std::fs::write(f.path("small.txt"), "ok").unwrap();
+    let out = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(out.success());
+    for (path, said) in
+        [("/dev/zero", "not a regular file"), ("pipe", "not a regular file"), ("big.txt", "larger than 64 MiB")]
+    {
+        f.write(&format!("data \"local_file\" \"d\" {{\n  path = \"{path}\"\n}}\n"));
+        let out = run_within(&f, &["plan"], 30);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{path}: {err}");
+        assert!(err.contains(said) && err.contains("data.local_file.d"), "{path}: {err}");
+    }
+    f.write("data \"local_file\" \"d\" {\n  path = \"small.txt\"\n}\noutput \"n\" {\n  value = data.local_file.d.content\n}\n");
+    assert!(f.ok(&["plan"]).contains("+ n = \"ok\""));
 }
 
 /// Template directives nested past the limit (found by feeding 300,000 nested

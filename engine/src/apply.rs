@@ -533,7 +533,7 @@ impl<'a, 'g> Runner<'a, 'g> {
     /// The state keeps each data source as last read, as Terraform's does:
     /// the plan's reads are saved (a read deferred to apply was saved with its
     /// result), and a data source the configuration no longer has leaves the
-    /// state, all of them with a destroy. Only after a whole walk that went
+    /// state, all of them with a destroy of everything. Only after a whole walk that went
     /// well: a data source skipped because of a failure keeps its record.
     fn save_data_sources(
         &mut self,
@@ -547,10 +547,13 @@ impl<'a, 'g> Runner<'a, 'g> {
             std::mem::take(&mut self.data_records).into_iter().filter(|r| state.get(&r.addr) != Some(r)).collect();
         changes.extend(put.iter().map(|r| Change::Put(Box::new(r.clone()))));
         let mut gone: Vec<String> = Vec::new();
-        if clean && (plan.destroy || plan.plans_everything()) {
+        // A destroy drops them all, but not one limited by --target: what it
+        // leaves may still read them.
+        let destroy_all = plan.destroy && plan.targets.is_empty();
+        if clean && (destroy_all || plan.plans_everything()) {
             gone = state
                 .values()
-                .filter(|r| r.mode == "data" && (plan.destroy || !self.seen.contains(&r.addr)))
+                .filter(|r| r.mode == "data" && (destroy_all || !self.seen.contains(&r.addr)))
                 .map(|r| r.addr.clone())
                 .collect();
             gone.sort();

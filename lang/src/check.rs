@@ -619,6 +619,10 @@ pub const MAX_INSTANCES: usize = 100_000;
 
 /// The number of instances a `count` value asks for: `Ok(None)` when unknown.
 pub fn count_value(v: &Value) -> Result<Option<u64>, String> {
+    // As Terraform: a string that reads as a whole number ("2", a variable
+    // given on the command line) is that number.
+    let converted = convert(v, &Type::Number).unwrap_or(v.clone());
+    let v = &converted;
     match v.unmark().0 {
         Value::Unknown => Ok(None),
         Value::Number(n) if n.is_integer() && !n.is_negative() => match n.to_i64() {

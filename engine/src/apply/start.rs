@@ -174,7 +174,14 @@ impl Runner<'_, '_> {
             return Started::Done;
         }
         if data && action != Action::Read {
-            // Not read by this plan (a destroy, or outside its targets): read now.
+            // Not read by this plan (a destroy, or outside its targets): as
+            // last read, when the state has it (a destroy never fails on a
+            // source that is gone), else read now.
+            if let Some(rec) = state.get(addr_s).filter(|rec| rec.mode == "data") {
+                let sens: BTreeSet<String> = rec.sensitive_attributes.iter().cloned().collect();
+                self.world.set_instance(inst.module, r, &inst.key, to_value(&rec.attributes, &BTreeSet::new(), &sens));
+                return Started::Done;
+            }
             return self.read_now(inst, report, diags);
         }
         if matches!(action, Action::NoOp | Action::Delete) {

@@ -538,7 +538,7 @@ impl Provider for LocalProvider {
         match req.type_name {
             "local_file" => {
                 let path = s(req.config, "path").ok_or_else(|| ProviderError::new("Missing path", "").on("path"))?;
-                let bytes = std::fs::read(path)
+                let bytes = read_regular(path)
                     .map_err(|e| ProviderError::new("Cannot read file", format!("{path}: {e}")).on("path"))?;
                 let mut out = req.config.clone();
                 out.insert("content".into(), json!(String::from_utf8_lossy(&bytes)));
@@ -550,6 +550,30 @@ impl Provider for LocalProvider {
             other => Err(ProviderError::new("Unknown data source", other.to_string())),
         }
     }
+}
+
+/// The largest file a data source reads: as large as any value may be.
+const MAX_READ: u64 = 64 << 20;
+
+/// A regular file's bytes, at most `MAX_READ` of them: a named pipe nobody
+/// writes to, a device that never ends or a huge file is refused, never
+/// waited on or read into memory whole.
+fn read_regular(path: &str) -> std::result::Result<Vec<u8>, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file (a directory, a named pipe or a device); a data source reads only files".into());
+    }
+    let too_large = || format!("the file is larger than {} MiB, the most a value may hold", MAX_READ >> 20);
+    if meta.len() > MAX_READ {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path).and_then(|f| f.take(MAX_READ + 1).read_to_end(&mut bytes)).map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_READ {
+        return Err(too_large());
+    }
+    Ok(bytes)
 }
 
 /// `terraform_remote_state` with the local backend: the root outputs of a
