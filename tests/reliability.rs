@@ -369,23 +369,31 @@ fn an_interrupt_at_the_prompt_or_during_plan_releases_the_lock() {
     drop(child.stdin.take());
     assert_eq!(status.code(), Some(130), "{}", errors.join().unwrap());
     assert!(!lock.exists(), "the lock must be released");
-    // A plan blocked reading a FIFO, interrupted.
-    let fifo = f.path("fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    f.write(
+    // A plan blocked on a server that accepts and never answers (HAProxy's
+    // runtime API, read with a 10 s timeout), interrupted. (A data source
+    // reading a named pipe blocked here once; pipes are refused now.)
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    f.write(&format!(
         r#"
-data "local_file" "blocked" {
-  path = "fifo"
-}
-"#,
-    );
+provider "haproxy" {{
+  runtime_api = "127.0.0.1:{port}"
+}}
+data "haproxy_backend" "blocked" {{
+  name = "app"
+}}
+"#
+    ));
     let child = f.cmd(&["plan"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     wait_for("the lock", || lock.exists());
     std::thread::sleep(Duration::from_millis(300));
     sigint(&child);
+    let started = Instant::now();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
+    assert!(started.elapsed() < Duration::from_secs(5), "the interrupt took {:?}", started.elapsed());
     assert!(!lock.exists(), "the lock must be released");
+    drop(silent);
 }
 
 #[test]
