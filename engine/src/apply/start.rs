@@ -33,6 +33,8 @@ struct Inst<'a> {
     index: usize,
     r: &'a Resource,
     provider: &'a Arc<dyn Provider>,
+    /// The provider configuration's key (`aws`, `aws.west`), as records name it.
+    provider_key: &'a str,
     schema: &'a Schema,
     key: Key,
     each_value: Value,
@@ -107,7 +109,7 @@ impl Runner<'_, '_> {
         let (ctx, graph) = (self.ctx, self.graph);
         let r = graph.resource(module, index);
         let mut diags = Vec::new();
-        let Some((provider, schema, _)) = ctx.providers.for_resource(r) else {
+        let Some((provider, schema, provider_key)) = ctx.providers.for_resource(r) else {
             self.failed.insert(n);
             return true;
         };
@@ -133,7 +135,7 @@ impl Runner<'_, '_> {
             if refused.contains(&addr) {
                 continue;
             }
-            let inst = Inst { n, module, index, r, provider, schema, key, each_value, addr };
+            let inst = Inst { n, module, index, r, provider, provider_key, schema, key, each_value, addr };
             match self.start_instance(&inst, state, report, &mut diags) {
                 Started::Done => {}
                 Started::Waiting => waiting += 1,
@@ -173,15 +175,10 @@ impl Runner<'_, '_> {
             self.data_records.push(record);
             return Started::Done;
         }
-        if data && action != Action::Read {
-            // Not read by this plan (a destroy, or outside its targets): as
-            // last read, when the state has it (a destroy never fails on a
-            // source that is gone), else read now.
-            if let Some(rec) = state.get(addr_s).filter(|rec| rec.mode == "data") {
-                let sens: BTreeSet<String> = rec.sensitive_attributes.iter().cloned().collect();
-                self.world.set_instance(inst.module, r, &inst.key, to_value(&rec.attributes, &BTreeSet::new(), &sens));
-                return Started::Done;
-            }
+        if data && action != Action::Read && !state.contains_key(addr_s) {
+            // Not read by this plan (a destroy, or outside its targets) and
+            // never read before: read now. One the state has is taken as last
+            // read, below (a destroy never fails on a source gone since).
             return self.read_now(inst, report, diags);
         }
         if matches!(action, Action::NoOp | Action::Delete) {
@@ -211,11 +208,6 @@ impl Runner<'_, '_> {
             name: r.name.clone(),
             key: inst.key.clone(),
         };
-        let provider = self
-            .ctx
-            .providers
-            .for_resource(r)
-            .map_or_else(|| inst.provider.name().to_string(), |(_, _, k)| k.to_string());
         ResourceRecord {
             addr: inst.addr.clone(),
             mode: "data".into(),
@@ -223,7 +215,7 @@ impl Runner<'_, '_> {
             name: r.name.clone(),
             module: addr.module_addr(),
             index_key: inst.key.to_json(),
-            provider,
+            provider: inst.provider_key.to_string(),
             schema_version: inst.schema.version,
             sensitive_attributes: crate::sensitivity::hidden_in_read(&attributes, sensitive).into_iter().collect(),
             attributes,
