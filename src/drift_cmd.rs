@@ -117,9 +117,15 @@ pub fn check(
     parallelism: usize,
     progress: &dyn RefreshProgress,
 ) -> Result<DriftReport, CheckError> {
+    let snapshot = read_state(common, wait)?;
+    Ok(check_state(common, &snapshot, providers, rules, parallelism, progress))
+}
+
+/// The state a check compares, read while its lock is held (PostgreSQL:
+/// reads need no lock, and run while an apply holds it).
+fn read_state(common: &CommonArgs, wait: Duration) -> Result<landform_state::Snapshot, CheckError> {
     let dir = run::state_dir(common);
     let crypt = run::crypt(common).map_err(CheckError::Failed)?;
-    // PostgreSQL: reads need no lock, and run while an apply holds it.
     let pg = run::pg_target(common)
         .map(|t| {
             t.and_then(|t| {
@@ -128,35 +134,54 @@ pub fn check(
         })
         .transpose()
         .map_err(CheckError::Failed)?;
-    let snapshot = if let Some(snapshot) = pg {
-        snapshot
-    } else {
-        let locker = landform_state::FileLocker { dir: dir.clone(), workspace: common.workspace.clone() };
-        let _lock = locker.lock("drift", wait).map_err(|e| match e {
-            landform_state::LockError::Held(_) => CheckError::Locked(e.to_string()),
-            other => CheckError::Failed(other.to_string()),
-        })?;
-        landform_state::read_snapshot(&dir, &common.workspace, &crypt).map_err(|e| CheckError::Failed(e.to_string()))?
-    };
-    let refreshed = landform_engine::refresh::refresh(providers, &snapshot, rules, true, parallelism, progress);
+    if let Some(snapshot) = pg {
+        return Ok(snapshot);
+    }
+    let locker = landform_state::FileLocker { dir: dir.clone(), workspace: common.workspace.clone() };
+    let _lock = locker.lock("drift", wait).map_err(|e| match e {
+        landform_state::LockError::Held(_) => CheckError::Locked(e.to_string()),
+        other => CheckError::Failed(other.to_string()),
+    })?;
+    landform_state::read_snapshot(&dir, &common.workspace, &crypt).map_err(|e| CheckError::Failed(e.to_string()))
+}
+
+/// Read every object of a state read and tell how it drifted.
+fn check_state(
+    common: &CommonArgs,
+    snapshot: &landform_state::Snapshot,
+    providers: &Providers,
+    rules: &DriftRules,
+    parallelism: usize,
+    progress: &dyn RefreshProgress,
+) -> DriftReport {
+    let refreshed = landform_engine::refresh::refresh(providers, snapshot, rules, true, parallelism, progress);
     let errors = refreshed
         .diags
         .iter()
         .map(|d| (d.summary.trim_start_matches("Error refreshing ").to_string(), d.detail.clone()))
         .collect();
-    Ok(DriftReport {
+    DriftReport {
         workspace: common.workspace.clone(),
         checked_at: landform_state::now_rfc3339(),
         checked: snapshot.resources.iter().filter(|r| r.mode == "managed").count(),
         resources: refreshed.drift,
         errors,
         rollouts: snapshot.rollouts.clone(),
-    })
+    }
 }
 
 pub fn run(common: &CommonArgs, args: DriftArgs, color: bool) -> u8 {
     let format = if args.json { Format::Json } else { args.format };
-    let (rules, providers) = match rules(&args.ignore, &args.vars, color) {
+    // A one-off check reads the state while the configuration loads: neither
+    // needs the other, and each is a good part of the time a check takes.
+    let (loaded, read) = std::thread::scope(|s| {
+        let read = args.every.is_none().then(|| s.spawn(|| read_state(common, common.lock_timeout)));
+        let loaded = rules(&args.ignore, &args.vars, color);
+        let read =
+            read.map(|h| h.join().unwrap_or_else(|_| Err(CheckError::Failed("the state could not be read".into()))));
+        (loaded, read)
+    });
+    let (rules, providers) = match loaded {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -185,7 +210,8 @@ pub fn run(common: &CommonArgs, args: DriftArgs, color: bool) -> u8 {
     }
     let progress =
         crate::progress::Refresh::bar_or(args.no_progress || format != Format::Text, crate::progress::Refresh::Quiet);
-    let report = match check(common, &providers, &rules, common.lock_timeout, args.parallelism, &progress) {
+    let read = read.unwrap_or_else(|| read_state(common, common.lock_timeout));
+    let report = match read.map(|snap| check_state(common, &snap, &providers, &rules, args.parallelism, &progress)) {
         Ok(r) => r,
         Err(CheckError::Locked(m) | CheckError::Failed(m)) => {
             drop(progress);

@@ -307,6 +307,19 @@ impl Parts {
         Ok(())
     }
 
+    /// Take in the entries another part of the same database held (no key in both).
+    fn merge(&mut self, mut other: Parts) {
+        self.resources.append(&mut other.resources);
+        self.pending.append(&mut other.pending);
+        self.deposed.append(&mut other.deposed);
+        self.outputs.append(&mut other.outputs);
+        self.rollouts.append(&mut other.rollouts);
+        if self.lineage.is_empty() {
+            self.lineage = other.lineage;
+        }
+        self.serial = self.serial.max(other.serial);
+    }
+
     fn snapshot(self, workspace: &str) -> Snapshot {
         Snapshot {
             format_version: FORMAT_VERSION,
@@ -328,25 +341,49 @@ fn is_record(k: &[u8]) -> bool {
 }
 
 /// Read every entry of a database: the snapshot and the digest of its records.
+/// Opening and parsing the records is most of what reading a state costs, so
+/// a large state is read on two threads, each taking half of the entries.
 fn read_db(db: &sled::Db, workspace: &str, crypt: &Crypt) -> std::result::Result<Read, Bad> {
-    let mut digest = SetDigest::default();
-    let mut stale = 0;
-    let mut parts = Parts::default();
-    for item in db.iter() {
-        let (k, stored) = item.map_err(|e| sled_words(&e))?;
-        if is_record(&k) {
-            digest.toggle(&k, &stored);
-            if !crypt.is_current(&stored) {
-                stale += 1;
+    let entries: Vec<(sled::IVec, sled::IVec)> =
+        db.iter().collect::<std::result::Result<_, _>>().map_err(|e| Bad::Damaged(sled_words(&e)))?;
+    let read_part = |part: &[(sled::IVec, sled::IVec)]| -> std::result::Result<(Parts, SetDigest, usize), Bad> {
+        let mut digest = SetDigest::default();
+        let mut stale = 0;
+        let mut parts = Parts::default();
+        for (k, stored) in part {
+            if is_record(k) {
+                digest.toggle(k, stored);
+                if !crypt.is_current(stored) {
+                    stale += 1;
+                }
+            }
+            if k.starts_with(b"m/") {
+                parts.set(k, Some(stored))?;
+            } else {
+                let v = unseal(crypt, k, stored, || format!("the record {}", String::from_utf8_lossy(k)))?;
+                parts.set(k, Some(&v))?;
             }
         }
-        if k.starts_with(b"m/") {
-            parts.set(&k, Some(&stored))?;
-        } else {
-            let v = unseal(crypt, &k, &stored, || format!("the record {}", String::from_utf8_lossy(&k)))?;
-            parts.set(&k, Some(&v))?;
+        Ok((parts, digest, stale))
+    };
+    let (parts, digest, stale) = if entries.len() < 2048 {
+        read_part(&entries)?
+    } else {
+        let (first, second) = entries.split_at(entries.len() / 2);
+        let (a, b) = std::thread::scope(|s| {
+            let b = s.spawn(|| read_part(second));
+            (read_part(first), b.join())
+        });
+        // The first error in key order is the one told.
+        let (a, b) = (a?, b.map_err(|_| Bad::Damaged("a record could not be read".into()))??);
+        let mut joined = a;
+        joined.0.merge(b.0);
+        for (x, y) in joined.1 .0.iter_mut().zip(b.1 .0) {
+            *x ^= y;
         }
-    }
+        joined.2 += b.2;
+        joined
+    };
     Ok(Read { snap: parts.snapshot(workspace), digest, stale })
 }
 

@@ -6,6 +6,17 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
+/// A JSON object whose values are moved in: `serde_json::json!` serializes
+/// each value it is given again (a deep copy), which for a plan's or a
+/// state's values is most of the time and memory `--json` takes.
+macro_rules! obj {
+    ({ $($k:literal : $v:expr),* $(,)? }) => {{
+        let mut m = serde_json::Map::new();
+        $( m.insert($k.to_string(), serde_json::Value::from($v)); )*
+        serde_json::Value::Object(m)
+    }};
+}
+
 pub mod drift;
 pub mod markdown;
 pub mod tfjson;
@@ -560,11 +571,11 @@ pub fn plan_json(
         .collect();
     let outputs = output_changes_json(plan);
     let s = plan.summary();
-    let mut out = json!({
+    let mut out = obj!({
         "format_version": tfjson::TERRAFORM_FORMAT_VERSION,
         "terraform_version": tfjson::TERRAFORM_COMPATIBLE_VERSION,
-        "landform_version": plan.landform_version,
-        "workspace": plan.workspace,
+        "landform_version": plan.landform_version.as_str(),
+        "workspace": plan.workspace.as_str(),
         "destroy": plan.destroy,
         "refresh_only": plan.refresh_only,
         "planned_values": tfjson::planned_values(plan, prior.as_ref(), schemas),
@@ -573,16 +584,16 @@ pub fn plan_json(
         "output_changes": outputs,
         "relevant_attributes": tfjson::relevant_attributes(plan),
         "rollouts": plan.rollouts.iter().map(crate::rollout::shown_json).collect::<Vec<_>>(),
-        "summary": { "import": s.import, "add": s.add, "change": s.change, "destroy": s.destroy, "forget": s.forget, "move": plan.moved.len() },
+        "summary": json!({ "import": s.import, "add": s.add, "change": s.change, "destroy": s.destroy, "forget": s.forget, "move": plan.moved.len() }),
         "applyable": plan.has_changes(),
         "complete": true,
         "errored": false,
     });
     if let Some(p) = &prior {
-        out["prior_state"] = json!({
+        out["prior_state"] = obj!({
             "format_version": "1.0",
             "terraform_version": tfjson::TERRAFORM_COMPATIBLE_VERSION,
-            "landform_version": plan.landform_version,
+            "landform_version": plan.landform_version.as_str(),
             "values": tfjson::state_values(p, schemas),
         });
     }
@@ -605,32 +616,33 @@ fn change_json(c: &ResourceChange, schemas: tfjson::Schemas) -> Value {
             m
         })
     };
-    let mut v = json!({
-        "address": c.address,
+    let after = shaped(&c.after).map(|mut m| {
+        // A collection unknown as a whole whose elements are unknown values
+        // is not in `after` (cty's UnknownAsNull: a set with an unknown
+        // element is unknown whole).
+        m.retain(|k, v| {
+            let unknown_items = v.as_array().is_some_and(|a| a.iter().any(Value::is_null));
+            !(unknown_items && c.after_unknown.contains(k))
+        });
+        m
+    });
+    let mut v = obj!({
+        "address": c.address.as_str(),
         "module_address": if c.module_address.is_empty() { Value::Null } else { json!(c.module_address) },
-        "mode": c.mode,
-        "type": c.type_name,
-        "name": c.name,
-        "index": c.index,
-        "provider_name": c.provider_name,
-        "change": {
+        "mode": c.mode.as_str(),
+        "type": c.type_name.as_str(),
+        "name": c.name.as_str(),
+        "index": c.index.clone(),
+        "provider_name": c.provider_name.as_str(),
+        "change": obj!({
             "actions": c.action.json_actions(),
             "before": shaped(&c.before),
-            // A collection unknown as a whole whose elements are unknown
-            // values is not in `after` (cty's UnknownAsNull: a set with an
-            // unknown element is unknown whole).
-            "after": shaped(&c.after).map(|mut m| {
-                m.retain(|k, v| {
-                    let unknown_items = v.as_array().is_some_and(|a| a.iter().any(Value::is_null));
-                    !(unknown_items && c.after_unknown.contains(k))
-                });
-                m
-            }),
+            "after": after,
             "after_unknown": flags(&c.after_unknown),
             "before_sensitive": crate::sensitivity::flags(&c.sensitive),
             "after_sensitive": crate::sensitivity::flags(&c.sensitive),
-            "replace_paths": c.replace_paths.iter().map(|p| path_steps(p)).collect::<Vec<_>>(),
-        },
+            "replace_paths": c.replace_paths.iter().map(|p| Value::from(path_steps(p))).collect::<Vec<_>>(),
+        }),
     });
     // Terraform's reason names, present only when there is one.
     if let Some(r) = c.reason.as_deref().filter(|r| *r != "delete_by_request") {

@@ -78,20 +78,26 @@ fn module_tree(resources: Vec<(String, Value)>) -> Value {
         }
         by.entry(module).or_default().push(r);
     }
-    fn build(addr: &str, by: &BTreeMap<String, Vec<Value>>) -> Value {
+    // Each module's resources are moved into its node, never copied: a state's
+    // values are most of what `show --json` holds in memory.
+    fn build(addr: &str, by: &mut BTreeMap<String, Vec<Value>>, modules: &[String]) -> Value {
         let mut o = Map::new();
         if !addr.is_empty() {
             o.insert("address".into(), json!(addr));
         }
-        o.insert("resources".into(), json!(by.get(addr).cloned().unwrap_or_default()));
-        let children: Vec<Value> =
-            by.keys().filter(|k| parent(k) == Some(addr) && !k.is_empty()).map(|k| build(k, by)).collect();
+        o.insert("resources".into(), Value::Array(by.remove(addr).unwrap_or_default()));
+        let children: Vec<Value> = modules
+            .iter()
+            .filter(|k| parent(k) == Some(addr) && !k.is_empty())
+            .map(|k| build(k, by, modules))
+            .collect();
         if !children.is_empty() {
-            o.insert("child_modules".into(), json!(children));
+            o.insert("child_modules".into(), Value::Array(children));
         }
         Value::Object(o)
     }
-    build("", &by)
+    let modules: Vec<String> = by.keys().cloned().collect();
+    build("", &mut by, &modules)
 }
 
 /// A Terraform type expression for a JSON value, as state outputs carry.
@@ -110,12 +116,12 @@ fn record_json(rec: &ResourceRecord, schemas: Schemas) -> Value {
     let hidden_paths: BTreeSet<String> = rec.sensitive_attributes.iter().cloned().collect();
     let mut values = crate::sensitivity::redact(&rec.attributes, &hidden_paths);
     shape(schemas, &rec.mode, &rec.type_name, &mut values);
-    let mut o = json!({
-        "address": rec.addr,
-        "mode": rec.mode,
-        "type": rec.type_name,
-        "name": rec.name,
-        "provider_name": rec.provider,
+    let mut o = obj!({
+        "address": rec.addr.as_str(),
+        "mode": rec.mode.as_str(),
+        "type": rec.type_name.as_str(),
+        "name": rec.name.as_str(),
+        "provider_name": rec.provider.as_str(),
         "schema_version": rec.schema_version,
         "values": values,
         "sensitive_values": crate::sensitivity::flags(&hidden_paths),
@@ -139,22 +145,22 @@ pub fn state_values(snap: &Snapshot, schemas: Schemas) -> Value {
             if o.sensitive {
                 return (k.clone(), json!({ "sensitive": true, "value": null }));
             }
-            (k.clone(), json!({ "sensitive": false, "value": o.value, "type": type_of(&o.value) }))
+            (k.clone(), obj!({ "sensitive": false, "value": o.value.clone(), "type": type_of(&o.value) }))
         })
         .collect();
     let resources = snap.resources.iter().map(|r| (r.module.clone(), record_json(r, schemas))).collect();
-    json!({ "outputs": outputs, "root_module": module_tree(resources) })
+    obj!({ "outputs": outputs, "root_module": module_tree(resources) })
 }
 
 /// `landform show --json`: the state in Terraform's state representation.
 pub fn state_json(snap: &Snapshot, schemas: Schemas) -> Value {
-    json!({
+    obj!({
         "format_version": "1.0",
         "terraform_version": TERRAFORM_COMPATIBLE_VERSION,
         "landform_version": env!("CARGO_PKG_VERSION"),
         "values": state_values(snap, schemas),
         "serial": snap.serial,
-        "lineage": snap.lineage,
+        "lineage": snap.lineage.as_str(),
     })
 }
 
@@ -227,7 +233,7 @@ pub fn planned_values(plan: &Plan, prior: Option<&Snapshot>, schemas: Schemas) -
             (o.name.clone(), v)
         })
         .collect();
-    json!({ "outputs": outputs, "root_module": module_tree(resources) })
+    obj!({ "outputs": outputs, "root_module": module_tree(resources) })
 }
 
 /// The version of a resource type's schema, as the provider gives it.
@@ -236,12 +242,12 @@ fn schema_version(schemas: Schemas, mode: &str, type_name: &str) -> u64 {
 }
 
 fn change_resource(c: &ResourceChange, values: Map<String, Value>, schemas: Schemas) -> Value {
-    let mut o = json!({
-        "address": c.address,
-        "mode": c.mode,
-        "type": c.type_name,
-        "name": c.name,
-        "provider_name": c.provider_name,
+    let mut o = obj!({
+        "address": c.address.as_str(),
+        "mode": c.mode.as_str(),
+        "type": c.type_name.as_str(),
+        "name": c.name.as_str(),
+        "provider_name": c.provider_name.as_str(),
         "schema_version": schema_version(schemas, &c.mode, &c.type_name),
         "values": values,
         "sensitive_values": crate::sensitivity::flags(&c.sensitive),
@@ -305,7 +311,7 @@ fn expression(e: &Expr, hide: bool) -> Value {
                 }
             }
         }
-        return json!({ "references": all });
+        return obj!({ "references": all });
     }
     if hide {
         return json!({});
@@ -315,7 +321,7 @@ fn expression(e: &Expr, hide: bool) -> Value {
     if ev.diags.iter().any(|d| d.is_error()) || v.contains_unknown() || v.is_sensitive() {
         return json!({});
     }
-    json!({ "constant_value": v.to_json() })
+    obj!({ "constant_value": v.to_json() })
 }
 
 /// A body's arguments as expressions, and its nested blocks as lists of bodies.
@@ -358,7 +364,8 @@ pub fn configuration(tree: &LoadedModule, info: &Info) -> Value {
             Some(a) => format!("{}.{a}", p.name),
             None => p.name.clone(),
         };
-        let mut o = json!({ "name": p.name, "expressions": body_expressions(&p.body, &["alias".to_string()].into()) });
+        let mut o =
+            obj!({ "name": p.name.as_str(), "expressions": body_expressions(&p.body, &["alias".to_string()].into()) });
         if let Some(a) = &p.alias {
             o["alias"] = json!(a);
             if let Some(x) = o["expressions"].as_object_mut() {
@@ -367,7 +374,7 @@ pub fn configuration(tree: &LoadedModule, info: &Info) -> Value {
         }
         providers.insert(key, o);
     }
-    json!({ "provider_config": providers, "root_module": module_configuration(tree, "", info) })
+    obj!({ "provider_config": providers, "root_module": module_configuration(tree, "", info) })
 }
 
 fn module_configuration(m: &LoadedModule, prefix: &str, info: &Info) -> Value {
@@ -391,7 +398,7 @@ fn module_configuration(m: &LoadedModule, prefix: &str, info: &Info) -> Value {
             (out.name.clone(), o)
         })
         .collect();
-    let mut o = json!({ "resources": resources, "variables": variables, "outputs": outputs });
+    let mut o = obj!({ "resources": resources, "variables": variables, "outputs": outputs });
     if !calls.is_empty() {
         o["module_calls"] = Value::Object(calls);
     }
@@ -410,11 +417,11 @@ fn resource_configuration(r: &landform_lang::config::Resource, prefix: &str, inf
     let full = format!("{prefix}{}", r.address());
     let (hidden, provider) = info(&full);
     let provider_key = provider.unwrap_or(provider_key);
-    let mut o = json!({
+    let mut o = obj!({
         "address": r.address(),
         "mode": if r.mode == Mode::Managed { "managed" } else { "data" },
-        "type": r.type_name,
-        "name": r.name,
+        "type": r.type_name.as_str(),
+        "name": r.name.as_str(),
         "provider_config_key": if prefix.is_empty() { provider_key } else { format!("{}:{provider_key}", prefix.trim_end_matches('.')) },
         "expressions": body_expressions(&r.config, &hidden),
         "schema_version": 0,
@@ -444,7 +451,7 @@ fn module_call_configuration(
     for a in &c.args {
         args.insert(a.name.name.clone(), expression(&a.value, false));
     }
-    let mut o = json!({ "source": c.source, "expressions": args });
+    let mut o = obj!({ "source": c.source.as_str(), "expressions": args });
     if let Some(child) = m.children.get(&c.name) {
         o["module"] = module_configuration(child, &format!("{prefix}module.{}.", c.name), info);
     }
@@ -484,7 +491,7 @@ pub fn variables(plan: &Plan, tree: &LoadedModule) -> Value {
             .iter()
             .map(|(k, v)| {
                 let value = if sensitive.contains(k.as_str()) { Value::Null } else { v.clone() };
-                (k.clone(), json!({ "value": value }))
+                (k.clone(), obj!({ "value": value }))
             })
             .collect(),
     )
@@ -498,5 +505,5 @@ pub fn relevant_attributes(plan: &Plan) -> Value {
         .iter()
         .map(|r| json!({ "resource": r.resource, "attribute": r.attribute.iter().collect::<Vec<_>>() }))
         .collect();
-    json!(out)
+    Value::Array(out)
 }
