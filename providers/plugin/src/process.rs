@@ -130,6 +130,19 @@ impl StartOptions {
     }
 }
 
+/// Providers are Go programs, and the largest of them spend most of their
+/// start in the garbage collector building their schemas (hashicorp/aws
+/// 5.100: 3.4 s of CPU at Go's default `GOGC=100`, 2.4 s at 400; a plan of
+/// six resources 2.85 → 2.5 s on 2 cores). They run for one command, so a
+/// collector that runs a quarter as often serves them better, with a soft
+/// memory limit so that the heap it lets grow stays bounded (past it, Go
+/// collects as often as it must). Whoever sets either variable keeps theirs.
+fn go_memory(cmd: &mut Command) {
+    if std::env::var_os("GOGC").is_none() && std::env::var_os("GOMEMLIMIT").is_none() {
+        cmd.env("GOGC", "400").env("GOMEMLIMIT", "2GiB");
+    }
+}
+
 impl PluginProcess {
     pub fn start(opts: &StartOptions) -> Result<PluginProcess, Error> {
         let name = opts.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -157,6 +170,7 @@ impl PluginProcess {
         // The Terraform plugin SDKs log at the level TF_LOG names, and at
         // trace without it: megabytes a run, written and thrown away.
         cmd.env("TF_LOG", opts.log.unwrap_or(Level::Warn).name());
+        go_memory(&mut cmd);
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
@@ -438,5 +452,21 @@ mod tests {
         assert_eq!(decode_base64("TWE").unwrap(), b"Ma");
         assert_eq!(decode_base64("TQ").unwrap(), b"M");
         assert_eq!(decode_base64("TWFuTWE=").unwrap(), b"ManMa");
+    }
+
+    #[test]
+    fn providers_collect_less_often_unless_told() {
+        let mut cmd = Command::new("true");
+        go_memory(&mut cmd);
+        let envs: Vec<(String, String)> = cmd
+            .get_envs()
+            .map(|(k, v)| (k.to_string_lossy().into_owned(), v.unwrap_or_default().to_string_lossy().into_owned()))
+            .collect();
+        if std::env::var_os("GOGC").is_none() && std::env::var_os("GOMEMLIMIT").is_none() {
+            assert!(envs.contains(&("GOGC".into(), "400".into())), "{envs:?}");
+            assert!(envs.contains(&("GOMEMLIMIT".into(), "2GiB".into())), "{envs:?}");
+        } else {
+            assert!(envs.is_empty(), "a GOGC or GOMEMLIMIT of the user's was overridden: {envs:?}");
+        }
     }
 }
