@@ -215,28 +215,41 @@ pub fn mv(common: &CommonArgs, from: &str, to: &str, color: bool) -> u8 {
     0
 }
 
+/// The key a pulled state carries when values were blanked in it: pushed
+/// back, it would replace them with nothing, so `state push` refuses it.
+const REDACTED: &str = "redacted_values";
+
 /// The state as JSON; sensitive attribute values are blanked unless asked for.
 pub fn pull(common: &CommonArgs, show_sensitive: bool, color: bool) -> u8 {
     let Ok(mut snap) = run::read_state(common, color) else { return 1 };
-    if !show_sensitive {
-        for r in snap.resources.iter_mut().chain(snap.deposed.iter_mut().map(|d| &mut d.record)) {
-            let hidden = r.sensitive_attributes.iter().cloned().collect();
-            r.attributes = landform_engine::sensitivity::redact(&r.attributes, &hidden);
-        }
-        for o in snap.outputs.values_mut() {
-            if o.sensitive {
-                o.value = serde_json::Value::Null;
-            }
-        }
-    }
-    let text = serde_json::to_string_pretty(&snap).unwrap_or_default() + "\n";
-    if !show_sensitive {
-        // A secret a provider copied into an attribute not marked is redacted too.
-        crate::out!("{text}");
+    if show_sensitive {
+        // Asked for with --show-sensitive: written as it is, not redacted.
+        let text = serde_json::to_string_pretty(&snap).unwrap_or_default() + "\n";
+        let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
         return 0;
     }
-    // Asked for with --show-sensitive: written as it is, not redacted.
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    let mut blanked = false;
+    for r in snap.resources.iter_mut().chain(snap.deposed.iter_mut().map(|d| &mut d.record)) {
+        let hidden = r.sensitive_attributes.iter().cloned().collect();
+        let redacted = landform_engine::sensitivity::redact(&r.attributes, &hidden);
+        blanked |= redacted != r.attributes;
+        r.attributes = redacted;
+    }
+    for o in snap.outputs.values_mut() {
+        if o.sensitive {
+            blanked |= !o.value.is_null();
+            o.value = serde_json::Value::Null;
+        }
+    }
+    let mut text = serde_json::to_string_pretty(&snap).unwrap_or_default();
+    // A secret a provider copied into an attribute not marked is redacted too.
+    if blanked || landform_lang::secrets::redact(&text) != text {
+        // First, the state's own fields after it in their order.
+        if let Some(rest) = text.strip_prefix("{\n") {
+            text = format!("{{\n  \"{REDACTED}\": true,\n{rest}");
+        }
+    }
+    crate::outln!("{text}");
     0
 }
 
@@ -273,6 +286,17 @@ pub fn push(common: &CommonArgs, file: &PathBuf, force: bool, color: bool) -> u8
     } else {
         text
     };
+    if serde_json::from_slice::<serde_json::Value>(&text)
+        .is_ok_and(|v| v.get(REDACTED) == Some(&serde_json::Value::Bool(true)))
+    {
+        return fail(
+            &format!(
+                "{} is a state pulled without --show-sensitive: its sensitive values were blanked, and pushing it would replace them with nothing. Pull it again with `landform state pull --show-sensitive` to push it back (or remove its \"{REDACTED}\" field if losing those values is what you mean); nothing was pushed",
+                file.display()
+            ),
+            color,
+        );
+    }
     let new: Snapshot = match serde_json::from_slice(&text) {
         Ok(s) => s,
         Err(e) => {

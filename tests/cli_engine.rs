@@ -332,6 +332,33 @@ fn state_commands_list_show_move_remove_pull_and_push() {
     assert_eq!(f.run(&["plan", "--detailed-exitcode"]).status.code(), Some(0));
 }
 
+/// A state pulled without --show-sensitive has its secrets blanked; pushed
+/// back it would replace them with nothing, so push refuses it, naming the
+/// way that works. A pull with nothing blanked pushes as before.
+#[test]
+fn a_pulled_state_with_blanked_secrets_is_not_pushed_back() {
+    let f = Fixture::new(
+        "push-redacted",
+        "variable \"pw\" {\n  type      = string\n  sensitive = true\n  default   = \"hunter2-pushed\"\n}\nresource \"local_file\" \"a\" {\n  path              = \"out/a.txt\"\n  sensitive_content = var.pw\n}\n",
+    );
+    f.ok(&["apply", "--auto-approve"]);
+    let pulled = f.ok(&["state", "pull"]);
+    assert!(!pulled.contains("hunter2-pushed"));
+    let snap: serde_json::Value = serde_json::from_str(&pulled).unwrap();
+    assert_eq!(snap["redacted_values"], true, "{pulled}");
+    std::fs::write(f.path("red.json"), &pulled).unwrap();
+    for args in [&["state", "push", "red.json"][..], &["state", "push", "red.json", "--force"]] {
+        let out = f.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(text(&out.stderr).contains("--show-sensitive"), "{}", text(&out.stderr));
+    }
+    let full = f.ok(&["state", "pull", "--show-sensitive"]);
+    assert!(!full.contains("redacted_values"));
+    std::fs::write(f.path("full.json"), &full).unwrap();
+    f.ok(&["state", "push", "full.json"]);
+    assert_eq!(f.run(&["plan", "--detailed-exitcode"]).status.code(), Some(0), "the secret is still in the state");
+}
+
 #[test]
 fn workspaces_keep_separate_state() {
     let f = Fixture::new("workspaces", "resource \"landform_data\" \"x\" {\n  input = 1\n}\n");
