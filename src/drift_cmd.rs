@@ -175,7 +175,10 @@ pub fn run(common: &CommonArgs, args: DriftArgs, color: bool) -> u8 {
     // A one-off check reads the state while the configuration loads: neither
     // needs the other, and each is a good part of the time a check takes.
     let (loaded, read) = std::thread::scope(|s| {
-        let read = args.every.is_none().then(|| s.spawn(|| read_state(common, common.lock_timeout)));
+        // Only when taking the lock never waits: a configuration error is
+        // told at once, not after a --lock-timeout spent behind an apply.
+        let together = args.every.is_none() && common.lock_timeout.is_zero();
+        let read = together.then(|| s.spawn(|| read_state(common, common.lock_timeout)));
         let loaded = rules(&args.ignore, &args.vars, color);
         let read =
             read.map(|h| h.join().unwrap_or_else(|_| Err(CheckError::Failed("the state could not be read".into()))));

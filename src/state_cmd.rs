@@ -219,6 +219,26 @@ pub fn mv(common: &CommonArgs, from: &str, to: &str, color: bool) -> u8 {
 /// back, it would replace them with nothing, so `state push` refuses it.
 const REDACTED: &str = "redacted_values";
 
+/// Does a file say, anywhere, that values were blanked in it? Any
+/// `"redacted_values"` key (in any case, however often) with a value other
+/// than `false` counts: a file edited to get past the check with `"true"`,
+/// `1` or a second key is refused as the original is.
+fn marked_redacted(text: &[u8]) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let key = format!("\"{REDACTED}\"").into_bytes();
+    let mut at = 0;
+    while let Some(i) = lower[at..].windows(key.len()).position(|w| w == key.as_slice()) {
+        let rest = lower[at + i + key.len()..].trim_ascii_start();
+        if let Some(value) = rest.strip_prefix(b":") {
+            if !value.trim_ascii_start().starts_with(b"false") {
+                return true;
+            }
+        }
+        at += i + key.len();
+    }
+    false
+}
+
 /// The state as JSON; sensitive attribute values are blanked unless asked for.
 pub fn pull(common: &CommonArgs, show_sensitive: bool, color: bool) -> u8 {
     let Ok(mut snap) = run::read_state(common, color) else { return 1 };
@@ -286,9 +306,7 @@ pub fn push(common: &CommonArgs, file: &PathBuf, force: bool, color: bool) -> u8
     } else {
         text
     };
-    if serde_json::from_slice::<serde_json::Value>(&text)
-        .is_ok_and(|v| v.get(REDACTED) == Some(&serde_json::Value::Bool(true)))
-    {
+    if marked_redacted(&text) {
         return fail(
             &format!(
                 "{} is a state pulled without --show-sensitive: its sensitive values were blanked, and pushing it would replace them with nothing. Pull it again with `landform state pull --show-sensitive` to push it back (or remove its \"{REDACTED}\" field if losing those values is what you mean); nothing was pushed",

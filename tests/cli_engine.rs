@@ -352,6 +352,16 @@ fn a_pulled_state_with_blanked_secrets_is_not_pushed_back() {
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(text(&out.stderr).contains("--show-sensitive"), "{}", text(&out.stderr));
     }
+    // Edited to get past the check: another value, a second key, another case.
+    for (from, to) in [
+        ("\"redacted_values\": true", "\"redacted_values\": \"true\""),
+        ("\"redacted_values\": true", "\"redacted_values\": 1"),
+        ("\"redacted_values\": true", "\"redacted_values\": true, \"redacted_values\": false"),
+        ("\"redacted_values\"", "\"Redacted_Values\""),
+    ] {
+        std::fs::write(f.path("edited.json"), pulled.replacen(from, to, 1)).unwrap();
+        assert_eq!(f.run(&["state", "push", "edited.json", "--force"]).status.code(), Some(1), "{to}");
+    }
     let full = f.ok(&["state", "pull", "--show-sensitive"]);
     assert!(!full.contains("redacted_values"));
     std::fs::write(f.path("full.json"), &full).unwrap();

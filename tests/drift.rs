@@ -226,6 +226,43 @@ fn drift_waits_for_an_apply_holding_the_state() {
     assert!(apply.wait().unwrap().success());
 }
 
+/// A damaged state is named as damaged by drift, as by every other command,
+/// not blamed on the lock drift itself holds while it reads; and a
+/// configuration error is told at once even with a --lock-timeout to spend
+/// behind an apply.
+#[test]
+fn drift_names_a_damaged_state_and_a_bad_configuration_at_once() {
+    let f = Fixture::new("drift-damaged", "resource \"landform_data\" \"a\" {\n  input = 1\n}\n");
+    f.ok(&["apply", "--auto-approve"]);
+    let manifest = f.path(".landform/state/workspaces/default/manifest.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    m["serial"] = serde_json::json!(m["serial"].as_u64().unwrap() + 3);
+    std::fs::write(&manifest, m.to_string()).unwrap();
+    for args in [&["drift"][..], &["drift", "--json"], &["drift", "--lock-timeout", "2s"]] {
+        let out = f.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains("is damaged") && err.contains("state recover"), "{args:?}: {err}");
+        assert!(!err.contains("another operation"), "{args:?}: {err}");
+    }
+
+    let f = Fixture::new("drift-bad-config", "resource \"local_exec\" \"slow\" {\n  create = \"sleep 3\"\n}\n");
+    let mut apply = f.cmd(&["apply", "--auto-approve"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let lock = f.path(".landform/state/default.lock");
+    let start = Instant::now();
+    while !lock.exists() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::write(f.path("broken.lf"), "resource \"landform_data\" \"b\" {\n").unwrap();
+    let start = Instant::now();
+    let out = f.run(&["drift", "--lock-timeout", "20s"]);
+    let took = start.elapsed();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("broken.lf"), "{}", text(&out.stderr));
+    assert!(lock.exists() && took < Duration::from_secs(2), "the error waited {took:?} for the lock");
+    assert!(apply.wait().unwrap().success());
+}
+
 // ---- the scheduled checker ----
 
 fn free_port() -> u16 {

@@ -543,7 +543,9 @@ pub fn read_snapshot(state_dir: &Path, workspace: &str, crypt: &Crypt) -> Result
     let holder = std::fs::read_to_string(state_dir.join(format!("{workspace}.lock")))
         .ok()
         .and_then(|t| serde_json::from_str::<crate::LockInfo>(&t).ok());
-    if holder.is_some_and(|h| !h.is_stale()) {
+    // The lock this process holds itself (`drift` reads under its lock) is
+    // no other operation: what stands is the damage.
+    if holder.is_some_and(|h| !h.is_stale() && h.pid != std::process::id()) {
         return Err(StateError(format!(
             "the state of workspace \"{workspace}\" is being written by another operation, which holds its lock; try again when it has finished"
         )));
