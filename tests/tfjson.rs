@@ -284,3 +284,48 @@ fn checkov_reads_landform_plans_and_fails_an_http_listener() {
     let https = aws_plan(&["--var", "certificate_arn=arn:aws:acm:us-east-1:123456789012:certificate/example"]);
     assert_eq!(verdicts(&https, "CKV_AWS_2"), vec![("aws_lb_listener.http".to_string(), "passed".to_string())]);
 }
+
+/// `sensitive_values`, `before_sensitive` and `after_sensitive` have the
+/// value's shape, as Terraform's `SensitiveAsBool` gives them: a list as
+/// long as the value with `false` for what is not hidden, a nested object
+/// present even with nothing hidden, and `false` where there is no value.
+/// The expected shapes are Terraform 1.15.5's for the same configuration with
+/// `terraform_data` (plan and `show -json` after apply agree on `input`).
+#[test]
+fn sensitivity_flags_have_the_shape_of_the_value_as_terraforms() {
+    let f = Fixture::new(
+        "tfjson-shapes",
+        r#"
+variable "secret" {
+  type      = string
+  sensitive = true
+  default   = "zz-shape-secret"
+}
+resource "landform_data" "a" {
+  input = { lst = ["p", var.secret, "q"], a = { b = "x" } }
+}
+resource "landform_data" "b" {
+  input = [[var.secret, "x"], ["y"]]
+}
+"#,
+    );
+    let want_a = serde_json::json!({"a": {}, "lst": [false, true, false]});
+    let want_b = serde_json::json!([[true, false], [false]]);
+    let plan: Value = serde_json::from_str(&f.ok(&["plan", "--json"])).unwrap();
+    for c in plan["resource_changes"].as_array().unwrap() {
+        let want = if c["address"] == "landform_data.a" { &want_a } else { &want_b };
+        assert_eq!(c["change"]["before_sensitive"], false, "nothing before a create");
+        assert_eq!(&c["change"]["after_sensitive"]["input"], want, "{}", c["address"]);
+    }
+    f.ok(&["apply", "--auto-approve"]);
+    let shown: Value = serde_json::from_str(&f.ok(&["show", "--json"])).unwrap();
+    for r in shown["values"]["root_module"]["resources"].as_array().unwrap() {
+        let want = if r["address"] == "landform_data.a" { &want_a } else { &want_b };
+        assert_eq!(&r["sensitive_values"]["input"], want, "{}", r["address"]);
+    }
+    let gone: Value = serde_json::from_str(&f.ok(&["plan", "--destroy", "--json"])).unwrap();
+    for c in gone["resource_changes"].as_array().unwrap() {
+        assert_eq!(c["change"]["after_sensitive"], false, "nothing after a delete");
+    }
+    assert!(!text(&f.run(&["show", "--json"]).stdout).contains("zz-shape-secret"));
+}

@@ -336,6 +336,78 @@ pub fn flags(paths: &BTreeSet<String>) -> Json {
     out
 }
 
+/// Terraform's `sensitive_values`, `before_sensitive` and `after_sensitive`
+/// of a value (its `SensitiveAsBool`): `true` where a path is hidden; a list
+/// as an array as long as the value's, `false` for each element with
+/// nothing hidden; an object or map with an entry for each element that is
+/// not `false` (so a nested object or list is there even with nothing
+/// hidden in it); `false` for a null, unknown or primitive value.
+/// Every hidden path is `true` in it even where the value no longer has it
+/// (an unknown attribute left out of a plan's values): the shape is taken
+/// from the value, the hiding never.
+pub fn shaped_flags(values: &Map<String, Json>, paths: &BTreeSet<String>) -> Json {
+    let hidden: Vec<Vec<Step>> = paths.iter().map(|p| parse_path(p)).collect();
+    let mut at = Vec::new();
+    let mut out = object_flags(values, &hidden, &mut at);
+    overlay(&mut out, flags(paths));
+    out
+}
+
+/// `src`'s `true`s put into `dst`, which keeps its shape where it has one.
+fn overlay(dst: &mut Json, src: Json) {
+    match (dst, src) {
+        (_, Json::Bool(false)) => {}
+        (Json::Object(d), Json::Object(s)) => {
+            for (k, v) in s {
+                overlay(d.entry(k).or_insert(Json::Bool(false)), v);
+            }
+        }
+        (Json::Array(d), Json::Array(s)) => {
+            for (i, v) in s.into_iter().enumerate() {
+                while d.len() <= i {
+                    d.push(Json::Bool(false));
+                }
+                overlay(&mut d[i], v);
+            }
+        }
+        (Json::Bool(true), _) => {}
+        (d, s @ (Json::Object(_) | Json::Array(_))) if *d == Json::Bool(false) => *d = s,
+        (d, _) => *d = Json::Bool(true),
+    }
+}
+
+fn as_bool(value: &Json, hidden: &[Vec<Step>], at: &mut Vec<Step>) -> Json {
+    if hidden.contains(at) {
+        return Json::Bool(true);
+    }
+    match value {
+        Json::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, v) in items.iter().enumerate() {
+                at.push(Step::Index(i));
+                out.push(as_bool(v, hidden, at));
+                at.pop();
+            }
+            Json::Array(out)
+        }
+        Json::Object(m) => object_flags(m, hidden, at),
+        _ => Json::Bool(false),
+    }
+}
+
+fn object_flags(m: &Map<String, Json>, hidden: &[Vec<Step>], at: &mut Vec<Step>) -> Json {
+    let mut out = Map::new();
+    for (k, v) in m {
+        at.push(Step::Key(k.clone()));
+        let f = as_bool(v, hidden, at);
+        at.pop();
+        if f != Json::Bool(false) {
+            out.insert(k.clone(), f);
+        }
+    }
+    Json::Object(out)
+}
+
 /// The top-level attributes that hold a hidden value: what a display that
 /// shows attributes whole hides whole.
 pub fn attributes(paths: &BTreeSet<String>) -> BTreeSet<String> {

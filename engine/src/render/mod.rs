@@ -616,6 +616,11 @@ fn change_json(c: &ResourceChange, schemas: tfjson::Schemas) -> Value {
             m
         })
     };
+    // As Terraform: `false` where there is no value (before a create, after a delete).
+    let sensitive = |m: &Option<Map<String, Value>>| match m {
+        Some(m) => tfjson::sensitive_shape(schemas, &c.mode, &c.type_name, m, &c.sensitive),
+        None => Value::Bool(false),
+    };
     let after = shaped(&c.after).map(|mut m| {
         // A collection unknown as a whole whose elements are unknown values
         // is not in `after` (cty's UnknownAsNull: a set with an unknown
@@ -639,8 +644,8 @@ fn change_json(c: &ResourceChange, schemas: tfjson::Schemas) -> Value {
             "before": shaped(&c.before),
             "after": after,
             "after_unknown": flags(&c.after_unknown),
-            "before_sensitive": crate::sensitivity::flags(&c.sensitive),
-            "after_sensitive": crate::sensitivity::flags(&c.sensitive),
+            "before_sensitive": sensitive(&c.before),
+            "after_sensitive": sensitive(&c.after),
             "replace_paths": c.replace_paths.iter().map(|p| Value::from(path_steps(p))).collect::<Vec<_>>(),
         }),
     });

@@ -50,6 +50,22 @@ pub fn blocks_as_lists(values: &mut Map<String, Value>, schema: &landform_provid
     }
 }
 
+/// Terraform's `sensitive_values` of values not yet shaped: the flags in
+/// the shape the values take once their nested blocks are lists.
+pub fn sensitive_shape(
+    schemas: Schemas,
+    mode: &str,
+    type_name: &str,
+    values: &Map<String, Value>,
+    paths: &BTreeSet<String>,
+) -> Value {
+    let mut flags = crate::sensitivity::shaped_flags(values, paths);
+    if let Value::Object(o) = &mut flags {
+        shape(schemas, mode, type_name, o);
+    }
+    flags
+}
+
 fn shape(schemas: Schemas, mode: &str, type_name: &str, values: &mut Map<String, Value>) {
     if let Some((_, schema)) = schemas.and_then(|p| p.for_type(mode == "data", type_name)) {
         blocks_as_lists(values, schema);
@@ -115,6 +131,7 @@ fn type_of(v: &Value) -> Value {
 fn record_json(rec: &ResourceRecord, schemas: Schemas) -> Value {
     let hidden_paths: BTreeSet<String> = rec.sensitive_attributes.iter().cloned().collect();
     let mut values = crate::sensitivity::redact(&rec.attributes, &hidden_paths);
+    let sensitive = sensitive_shape(schemas, &rec.mode, &rec.type_name, &values, &hidden_paths);
     shape(schemas, &rec.mode, &rec.type_name, &mut values);
     let mut o = obj!({
         "address": rec.addr.as_str(),
@@ -124,7 +141,7 @@ fn record_json(rec: &ResourceRecord, schemas: Schemas) -> Value {
         "provider_name": rec.provider.as_str(),
         "schema_version": rec.schema_version,
         "values": values,
-        "sensitive_values": crate::sensitivity::flags(&hidden_paths),
+        "sensitive_values": sensitive,
     });
     if !rec.index_key.is_null() {
         o["index"] = rec.index_key.clone();
@@ -209,8 +226,9 @@ pub fn planned_values(plan: &Plan, prior: Option<&Snapshot>, schemas: Schemas) -
             (None, None) => Map::new(),
         };
         let mut values = values;
+        let sensitive = sensitive_shape(schemas, &c.mode, &c.type_name, &values, &c.sensitive);
         shape(schemas, &c.mode, &c.type_name, &mut values);
-        resources.push((c.module_address.clone(), change_resource(c, values, schemas)));
+        resources.push((c.module_address.clone(), change_resource(c, values, sensitive, schemas)));
     }
     // Instances the plan did not touch (a targeted plan) stay as they are.
     if !plan.destroy {
@@ -241,7 +259,7 @@ fn schema_version(schemas: Schemas, mode: &str, type_name: &str) -> u64 {
     schemas.and_then(|p| p.for_type(mode == "data", type_name)).map_or(0, |(_, s)| s.version)
 }
 
-fn change_resource(c: &ResourceChange, values: Map<String, Value>, schemas: Schemas) -> Value {
+fn change_resource(c: &ResourceChange, values: Map<String, Value>, sensitive: Value, schemas: Schemas) -> Value {
     let mut o = obj!({
         "address": c.address.as_str(),
         "mode": c.mode.as_str(),
@@ -250,7 +268,7 @@ fn change_resource(c: &ResourceChange, values: Map<String, Value>, schemas: Sche
         "provider_name": c.provider_name.as_str(),
         "schema_version": schema_version(schemas, &c.mode, &c.type_name),
         "values": values,
-        "sensitive_values": crate::sensitivity::flags(&c.sensitive),
+        "sensitive_values": sensitive,
     });
     if !c.index.is_null() {
         o["index"] = c.index.clone();
