@@ -680,6 +680,7 @@ fn output_changes_json(plan: &Plan) -> Map<String, Value> {
                     "before": o.before,
                     "after": o.after,
                     "after_unknown": o.after_unknown,
+                    "before_sensitive": o.before.is_some() && o.sensitive,
                     "after_sensitive": o.sensitive,
                 }),
             )
