@@ -44,6 +44,16 @@ fn serial(f: &Fixture) -> u64 {
     pulled["serial"].as_u64().unwrap()
 }
 
+/// The lock file of an apply just started, once it holds the state.
+fn wait_for_lock(f: &Fixture) -> std::path::PathBuf {
+    let lock = f.path(".landform/state/default.lock");
+    let start = Instant::now();
+    while !lock.exists() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    lock
+}
+
 fn all_output(out: &std::process::Output) -> String {
     format!("{}{}", text(&out.stdout), text(&out.stderr))
 }
@@ -213,11 +223,7 @@ fn drift_json_validates_against_the_documented_schema() {
 fn drift_waits_for_an_apply_holding_the_state() {
     let f = Fixture::new("drift-lock", "resource \"local_exec\" \"slow\" {\n  create = \"sleep 2\"\n}\n");
     let mut apply = f.cmd(&["apply", "--auto-approve"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let lock = f.path(".landform/state/default.lock");
-    let start = Instant::now();
-    while !lock.exists() && start.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_lock(&f);
     let busy = f.run(&["drift"]);
     assert_eq!(busy.status.code(), Some(1));
     assert!(text(&busy.stderr).contains("locked by another operation"), "{}", text(&busy.stderr));
@@ -248,11 +254,7 @@ fn drift_names_a_damaged_state_and_a_bad_configuration_at_once() {
 
     let f = Fixture::new("drift-bad-config", "resource \"local_exec\" \"slow\" {\n  create = \"sleep 3\"\n}\n");
     let mut apply = f.cmd(&["apply", "--auto-approve"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let lock = f.path(".landform/state/default.lock");
-    let start = Instant::now();
-    while !lock.exists() && start.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let lock = wait_for_lock(&f);
     std::fs::write(f.path("broken.lf"), "resource \"landform_data\" \"b\" {\n").unwrap();
     let start = Instant::now();
     let out = f.run(&["drift", "--lock-timeout", "20s"]);
@@ -477,11 +479,7 @@ fn the_scheduled_checker_is_scraped_by_prometheus_notifies_on_changes_and_stops_
 fn the_checker_skips_a_round_while_an_apply_holds_the_state_and_survives_failures() {
     let f = Fixture::new("drift-skip", "resource \"local_exec\" \"slow\" {\n  create = \"sleep 3\"\n}\n");
     let mut apply = f.cmd(&["apply", "--auto-approve"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let lock = f.path(".landform/state/default.lock");
-    let start = Instant::now();
-    while !lock.exists() && start.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_lock(&f);
     let metrics = free_port();
     let mut checker = f
         .cmd(&["drift", "--every", "1s", "--metrics-addr", &format!("127.0.0.1:{metrics}")])
