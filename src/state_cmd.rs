@@ -319,9 +319,22 @@ pub fn push(common: &CommonArgs, file: &PathBuf, force: bool, color: bool) -> u8
         Ok(s) => s,
         Err(e) => {
             return fail(
-                &format!("{} is not a Landform state (the format `landform state pull` prints): {e}", file.display()),
+                // serde's words quote the value they refused, and a state's
+                // values can be secrets: the place and the kind of fault only.
+                &format!(
+                    "{} is not a Landform state (the format `landform state pull` prints): {} at line {} column {}",
+                    file.display(),
+                    match e.classify() {
+                        serde_json::error::Category::Io => "it cannot be read",
+                        serde_json::error::Category::Syntax => "it is not valid JSON",
+                        serde_json::error::Category::Eof => "it ends too early",
+                        serde_json::error::Category::Data => "a field is missing or has the wrong type",
+                    },
+                    e.line(),
+                    e.column()
+                ),
                 color,
-            )
+            );
         }
     };
     if let Some(bad) = new.resources.iter().find_map(|r| record_problem(r).map(|why| (r, why))) {

@@ -367,6 +367,13 @@ fn a_pulled_state_with_blanked_secrets_is_not_pushed_back() {
     std::fs::write(f.path("full.json"), &full).unwrap();
     f.ok(&["state", "push", "full.json"]);
     assert_eq!(f.run(&["plan", "--detailed-exitcode"]).status.code(), Some(0), "the secret is still in the state");
+    // A file that does not parse is refused by place, never by quoting what it holds.
+    std::fs::write(f.path("bad.json"), full.replacen("\"serial\": ", "\"serial\": \"hunter2-pushed\", \"x\": ", 1))
+        .unwrap();
+    let out = f.run(&["state", "push", "bad.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("at line") && !err.contains("hunter2-pushed"), "{err}");
 }
 
 #[test]
