@@ -521,7 +521,17 @@ fn run_main() -> ExitCode {
     let mut common = cli.common;
     common.workspace = match common.workspace_arg.clone() {
         Some(w) => w,
-        None => workspace_cmd::selected(&run::state_dir(&common)),
+        None => match workspace_cmd::selected(&run::state_dir(&common)) {
+            Ok(w) => w,
+            // Selecting another is how a selection that cannot be read is mended.
+            Err(_) if matches!(cli.command, Command::Workspace(workspace_cmd::WorkspaceCmd::Select { .. })) => {
+                "default".into()
+            }
+            Err(e) => {
+                crate::errln!("{}", ui::error_line(&e, color));
+                return ExitCode::from(1);
+            }
+        },
     };
     if let Err(e) = check_workspace_name(&common.workspace) {
         crate::errln!("{}", ui::error_line(&e, color));

@@ -37,14 +37,30 @@ fn selection_file(state_dir: &Path) -> std::path::PathBuf {
     state_dir.join("selected-workspace")
 }
 
-/// The workspace `workspace select` chose, else "default".
-pub fn selected(state_dir: &Path) -> String {
-    crate::inputs::read_regular(&selection_file(state_dir), 4096)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "default".into())
+/// The workspace `workspace select` chose, else "default" when none was.
+/// A selection that cannot be read (not a regular file, not text, empty) is
+/// an error, never "default": a plan against the wrong workspace's state
+/// would plan everything anew.
+pub fn selected(state_dir: &Path) -> Result<String, String> {
+    let file = selection_file(state_dir);
+    let bytes = match crate::inputs::read_regular(&file, 4096) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok("default".into()),
+        Err(e) => {
+            return Err(format!(
+                "the selected workspace cannot be read from {}: {e}; choose one with `landform workspace select NAME`, or remove the file for \"default\"",
+                file.display()
+            ))
+        }
+    };
+    let name = String::from_utf8(bytes).map(|s| s.trim().to_string()).unwrap_or_default();
+    if name.is_empty() {
+        return Err(format!(
+            "{} names no workspace (it is empty or not text); choose one with `landform workspace select NAME`, or remove the file for \"default\"",
+            file.display()
+        ));
+    }
+    Ok(name)
 }
 
 /// The workspaces of the state in use: sled's directories, or PostgreSQL's rows.

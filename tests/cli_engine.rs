@@ -376,6 +376,29 @@ fn a_pulled_state_with_blanked_secrets_is_not_pushed_back() {
     assert!(err.contains("at line") && !err.contains("hunter2-pushed"), "{err}");
 }
 
+/// A selected workspace that cannot be read is an error, never "default":
+/// a plan against the wrong workspace's state would plan everything anew.
+/// Selecting another mends it.
+#[test]
+fn a_selection_that_cannot_be_read_is_refused_not_taken_for_default() {
+    let f = Fixture::new("ws-selection", "resource \"landform_data\" \"x\" {\n  input = 1\n}\n");
+    f.ok(&["apply", "--auto-approve"]);
+    let sel = f.path(".landform/state/selected-workspace");
+    for bytes in [&b""[..], b"  \n", b"\xff\xfe"] {
+        std::fs::write(&sel, bytes).unwrap();
+        let out = f.run(&["plan"]);
+        assert_eq!(out.status.code(), Some(1), "{bytes:?}");
+        assert!(text(&out.stderr).contains("workspace select"), "{}", text(&out.stderr));
+    }
+    std::fs::remove_file(&sel).unwrap();
+    std::fs::create_dir(&sel).unwrap();
+    assert_eq!(f.run(&["state", "list"]).status.code(), Some(1));
+    std::fs::remove_dir(&sel).unwrap();
+    std::fs::write(&sel, b"").unwrap();
+    f.ok(&["workspace", "select", "default"]);
+    assert_eq!(f.ok(&["state", "list"]), "landform_data.x\n");
+}
+
 #[test]
 fn workspaces_keep_separate_state() {
     let f = Fixture::new("workspaces", "resource \"landform_data\" \"x\" {\n  input = 1\n}\n");
