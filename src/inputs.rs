@@ -168,28 +168,7 @@ pub fn read_regular_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
 /// `read_regular_file` with the I/O error kept (`NotFound` for a file that
 /// is not there): for the files Landform finds by itself (the lock file,
 /// `.landformignore`, the workspace selection).
-pub fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::{Error, ErrorKind, Read};
-    use std::os::unix::fs::OpenOptionsExt;
-    let f =
-        std::fs::OpenOptions::new().read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32).open(path)?;
-    let meta = f.metadata()?;
-    if meta.is_dir() {
-        return Err(Error::new(ErrorKind::InvalidInput, "is a directory, not a file"));
-    }
-    if !meta.is_file() {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            "is not a regular file (a named pipe, socket or device): only files are read",
-        ));
-    }
-    let mut bytes = Vec::new();
-    f.take(limit + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        return Err(Error::new(ErrorKind::FileTooLarge, format!("is larger than {} MiB", limit >> 20)));
-    }
-    Ok(bytes)
-}
+pub use landform_provider::files::read_regular;
 
 /// A file the user named, which may be a pipe: at most `limit` bytes.
 fn read_named_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {

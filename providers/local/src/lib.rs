@@ -559,21 +559,15 @@ const MAX_READ: u64 = 64 << 20;
 /// writes to, a device that never ends or a huge file is refused, never
 /// waited on or read into memory whole.
 fn read_regular(path: &str) -> std::result::Result<Vec<u8>, String> {
-    use std::io::Read;
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file (a directory, a named pipe or a device); a data source reads only files".into());
-    }
-    let too_large = || format!("the file is larger than {} MiB, the most a value may hold", MAX_READ >> 20);
-    if meta.len() > MAX_READ {
-        return Err(too_large());
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path).and_then(|f| f.take(MAX_READ + 1).read_to_end(&mut bytes)).map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > MAX_READ {
-        return Err(too_large());
-    }
-    Ok(bytes)
+    landform_provider::files::read_regular(std::path::Path::new(path), MAX_READ).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidInput => {
+            "not a regular file (a directory, a named pipe or a device); a data source reads only files".into()
+        }
+        std::io::ErrorKind::FileTooLarge => {
+            format!("the file is larger than {} MiB, the most a value may hold", MAX_READ >> 20)
+        }
+        _ => e.to_string(),
+    })
 }
 
 /// `terraform_remote_state` with the local backend: the root outputs of a

@@ -7,6 +7,7 @@
 //! own parallelism limit, so a provider may block (run a command, wait on a
 //! network call) without holding up anything else.
 
+pub mod files;
 pub mod forward;
 
 use serde::{Deserialize, Serialize};
