@@ -384,11 +384,14 @@ pub fn run(common: &CommonArgs, cmd: RolloutCmd, color: bool) -> u8 {
                 type_name: &switch.type_name,
                 prior: Some(&switch.attributes),
                 config: Some(&config),
+                planned: None,
+                prior_private: &switch.private,
             });
             match result {
                 Ok(resp) => {
                     if let Some(now) = resp.state {
                         switch.attributes = now;
+                        switch.private = resp.private;
                     }
                     rec.weights =
                         read_weights(provider.as_ref(), &switch.type_name, &switch.attributes).unwrap_or_default();

@@ -544,10 +544,12 @@ pub fn cmd_apply(common: &CommonArgs, args: ApplyArgs, color: bool) -> u8 {
             if !changes && plan.destroy {
                 return if plan.targets.is_empty() { forget_data_sources(&st, &snapshot, color) } else { 0 };
             }
-            if !changes && !data_sources_differ(&plan, &snapshot) {
+            if !changes && !data_sources_differ(&plan, &snapshot) && plan.refreshed.is_empty() {
                 return 0;
             }
-            // With no changes, the apply only saves the data sources it read (Terraform asks nothing either).
+            // With no changes, the apply only saves the data sources it read and
+            // the objects refresh found changed or brought to a newer schema
+            // (Terraform asks nothing either).
             if changes && !args.auto_approve && !confirm(args.plan.destroy) {
                 crate::outln!("\n{} cancelled.", if args.plan.destroy { "Destroy" } else { "Apply" });
                 return 1;

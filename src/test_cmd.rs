@@ -148,6 +148,7 @@ fn planned(state: &Snapshot, plan: &landform_engine::Plan) -> Snapshot {
                 sensitive_attributes: c.sensitive.iter().cloned().collect(),
                 dependencies: Vec::new(),
                 create_before_destroy: false,
+                private: Vec::new(),
             });
         }
     }

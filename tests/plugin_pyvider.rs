@@ -6,7 +6,7 @@
 //! with `init` from that mirror and plans, applies, re-plans with no
 //! changes, updates in place, sees an object deleted behind its back and
 //! destroys, with the sensitive attribute in no output, the provider's plan
-//! warnings shown, and no provider process outliving a command.
+//! and apply warnings shown, and no provider process outliving a command.
 
 mod common;
 #[path = "../providers/plugin/tests/common/mod.rs"]
@@ -252,8 +252,15 @@ fn a_protocol_6_pyvider_provider_good_under_terraform_inits_applies_replans_clea
     assert!(plan.contains("Large thing") && plan.contains("A size of 500 is over 100"), "{plan}");
     assert!(plan.contains("# pyv_box.b will be updated in-place"), "{plan}");
     assert!(plan.contains("Plan: 0 to add, 2 to change, 0 to destroy."), "{plan}");
-    let out = r.ok(&["apply", "--auto-approve"]);
+    let applied = r.run(&["apply", "--auto-approve"]);
+    let (out, err) = (text(&applied.stdout), text(&applied.stderr));
+    assert_eq!(applied.status.code(), Some(0), "{out}{err}");
     assert!(out.contains("0 added, 2 changed, 0 destroyed."), "{out}");
+    // And its apply's warning, with the instance it is about.
+    assert!(
+        err.contains("Warning: pyv_thing.a: Large thing written") && err.contains("A thing of size 500 was written"),
+        "{out}{err}"
+    );
     assert_eq!(peer.object("thing", "alpha").unwrap()["size"], 500);
     assert_eq!(peer.object("box", "bee").unwrap()["spec"], serde_json::json!({"color": "blue", "count": 2}));
     let (code, again) = r.plan();

@@ -16,7 +16,7 @@ use landform_lang::config::Mode;
 use landform_lang::diag::Diagnostic;
 use landform_lang::module::LoadedModule;
 use landform_lang::{Host, SourceMap, Value};
-use landform_provider::{ApplyRequest, Object, Provider, ProviderError, ReadDataRequest};
+use landform_provider::{ApplyRequest, ApplyResponse, Object, Provider, ProviderError, ReadDataRequest};
 use landform_state::{Change, Deposed, OutputRecord, ResourceRecord, Snapshot, Storage};
 use petgraph::graph::NodeIndex;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -165,6 +165,10 @@ struct Done {
     /// The step of a two-step replace this finishes.
     step: Step,
     result: Result<Option<Object>, ProviderError>,
+    /// The provider's private data about the new object.
+    private: Vec<u8>,
+    /// The provider's warnings about what it did.
+    warnings: Vec<ProviderError>,
     elapsed: Duration,
     /// The destroy (`destroy::Doom`) this finishes, if it is one.
     doom: Option<usize>,
@@ -189,7 +193,11 @@ struct Job {
     type_name: String,
     data: bool,
     prior: Option<Object>,
+    /// The private data stored with `prior`.
+    prior_private: Vec<u8>,
     config: Option<Object>,
+    /// The private data of the final plan this carries out (`ApplyRequest::planned`).
+    planned: Option<Vec<u8>>,
     /// The create half of a create_before_destroy replacement whose old
     /// object is another object (not rewritten in place): the old one is
     /// deposed before this runs.
@@ -209,14 +217,19 @@ impl Job {
     }
 }
 
-fn run_job(job: &Job) -> Result<Option<Object>, ProviderError> {
+fn run_job(job: &Job) -> Result<ApplyResponse, ProviderError> {
     if job.data {
         let cfg = job.config.clone().unwrap_or_default();
-        return job.provider.read_data(ReadDataRequest { type_name: &job.type_name, config: &cfg }).map(Some);
+        let state = job.provider.read_data(ReadDataRequest { type_name: &job.type_name, config: &cfg })?;
+        return Ok(ApplyResponse { state: Some(state), ..ApplyResponse::default() });
     }
-    job.provider
-        .apply(ApplyRequest { type_name: &job.type_name, prior: job.prior.as_ref(), config: job.config.as_ref() })
-        .map(|r| r.state)
+    job.provider.apply(ApplyRequest {
+        type_name: &job.type_name,
+        prior: job.prior.as_ref(),
+        config: job.config.as_ref(),
+        planned: job.planned.as_deref(),
+        prior_private: &job.prior_private,
+    })
 }
 
 /// A resource instance waiting for its operation.
@@ -237,6 +250,8 @@ struct Pending {
     /// A create_before_destroy replacement that rewrote its old object in
     /// place (the same id): the old object is gone with no destroy.
     in_place: bool,
+    /// The provider's private data about the object its apply returned.
+    private: Vec<u8>,
 }
 
 impl Pending {
@@ -759,7 +774,8 @@ async fn run_with_permit(
     if stop.load(Ordering::SeqCst) {
         if let Some(tx) = tx {
             let elapsed = Duration::ZERO;
-            let _ = tx.send(Done { addr, action, started: false, step, result: Ok(None), elapsed, doom });
+            let (result, private, warnings) = (Ok(None), Vec::new(), Vec::new());
+            let _ = tx.send(Done { addr, action, started: false, step, result, private, warnings, elapsed, doom });
         }
         return;
     }
@@ -768,12 +784,16 @@ async fn run_with_permit(
     let shown = if action.is_replace() { Action::Create } else { action };
     progress.event(Event::Started { addr: addr.clone(), action: shown });
     let started = Instant::now();
-    let result = tokio::task::spawn_blocking(move || run_job(&job))
+    let answer = tokio::task::spawn_blocking(move || run_job(&job))
         .await
         .unwrap_or_else(|e| Err(ProviderError::new("Provider crashed", e.to_string())));
+    let (result, private, warnings) = match answer {
+        Ok(r) => (Ok(r.state), r.private, r.warnings),
+        Err(e) => (Err(e), Vec::new(), Vec::new()),
+    };
     if let Some(tx) = tx {
         let elapsed = started.elapsed();
-        let _ = tx.send(Done { addr, action, started: true, step, result, elapsed, doom });
+        let _ = tx.send(Done { addr, action, started: true, step, result, private, warnings, elapsed, doom });
     }
 }
 
@@ -820,6 +840,7 @@ impl<'a, 'g> Runner<'a, 'g> {
             attributes,
             dependencies: resource_dependencies(self.graph, p.node),
             create_before_destroy: p.create_before_destroy,
+            private: p.private.clone(),
         }
     }
 
@@ -865,6 +886,9 @@ impl<'a, 'g> Runner<'a, 'g> {
                 continue;
             }
             let ok = done.result.is_ok();
+            if let (Ok(Some(_)), Some(p)) = (&done.result, self.pending.get_mut(&done.addr)) {
+                p.private = done.private.clone();
+            }
             if let (Ok(obj), true) = (&done.result, self.pending.contains_key(&done.addr)) {
                 match (done.step, obj) {
                     (Step::CreateFirst, Some(o)) => {
@@ -960,6 +984,12 @@ impl<'a, 'g> Runner<'a, 'g> {
         report: &mut ApplyReport,
     ) -> Option<NodeIndex> {
         let p = self.pending.remove(&done.addr)?;
+        if !done.warnings.is_empty() {
+            let r = self.graph.resource(&p.module, p.index);
+            for w in &done.warnings {
+                report.diagnostics.push(crate::planner::provider_warning(&done.addr, r, w));
+            }
+        }
         if !ok {
             let mut err = done.result.err().map(|e| e.to_string()).unwrap_or_default();
             if self.recreated.contains(&done.addr) && done.action == Action::Create {

@@ -106,5 +106,6 @@ pub(crate) fn record_for(
         sensitive_attributes: schema.sensitive().into_iter().collect(),
         dependencies: crate::planner::resource_dependencies(graph, node),
         create_before_destroy: false,
+        private: Vec::new(),
     })
 }

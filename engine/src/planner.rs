@@ -573,7 +573,8 @@ fn settle_interrupted(
     let mut out = Vec::new();
     for intent in &ctx.state.pending {
         let Some((p, _)) = ctx.providers.for_record(&intent.provider, false, &intent.type_name) else { continue };
-        let found = match p.adopt(ReadRequest { type_name: &intent.type_name, prior: &intent.attributes }) {
+        let found = match p.adopt(ReadRequest { type_name: &intent.type_name, prior: &intent.attributes, private: &[] })
+        {
             Ok(ReadResponse::Changed(now)) => Some(now),
             Ok(ReadResponse::Unchanged) => Some(intent.attributes.clone()),
             Ok(ReadResponse::Gone) => None,
@@ -751,6 +752,13 @@ fn json_depth(v: &Json) -> usize {
         }
     }
     max
+}
+
+/// A provider's warning about what it did to an instance, at its argument.
+pub(crate) fn provider_warning(addr: &str, r: &Resource, w: &landform_provider::ProviderError) -> Diagnostic {
+    let mut d = provider_diag(addr, r, landform_provider::ProviderError { warning: true, ..w.clone() });
+    d.summary = format!("{addr}: {}", d.summary);
+    d
 }
 
 fn provider_diag(addr: &str, r: &Resource, e: landform_provider::ProviderError) -> Diagnostic {

@@ -5,7 +5,7 @@
 use crate::drift::{resource_drift, DriftRules, ResourceDrift};
 use crate::providers::Providers;
 use landform_lang::diag::Diagnostic;
-use landform_provider::{ReadRequest, ReadResponse};
+use landform_provider::{ReadRequest, ReadResponse, UpgradeRequest};
 use landform_state::{ResourceRecord, Snapshot};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -66,43 +66,26 @@ pub fn refresh<'s>(
     }
     let mut found: Vec<Option<landform_provider::Result<ReadResponse>>> =
         (0..state.resources.len()).map(|_| None).collect();
+    // Objects stored by an older schema version are brought to the current
+    // one first, read or not: whatever reads them next expects its shape.
+    let mut upgraded = upgrade_all(providers, state, &mut out.diags);
     let read_one = |i: usize| {
-        let rec = &state.resources[i];
+        let rec = upgraded.get(&i).unwrap_or(&state.resources[i]);
         progress.read(&rec.addr);
-        providers
-            .for_record(&rec.provider, false, &rec.type_name)
-            .map(|(p, _)| p.read(ReadRequest { type_name: &rec.type_name, prior: &rec.attributes }))
+        providers.for_record(&rec.provider, false, &rec.type_name).map(|(p, _)| {
+            p.read(ReadRequest { type_name: &rec.type_name, prior: &rec.attributes, private: &rec.private })
+        })
     };
-    let workers = parallelism.max(1).min(to_read.len());
-    if workers <= 1 {
-        for &i in &to_read {
-            found[i] = read_one(i);
-        }
-    } else {
-        let next = AtomicUsize::new(0);
-        let results: Vec<Vec<(usize, Option<landform_provider::Result<ReadResponse>>)>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut mine = Vec::new();
-                        loop {
-                            let k = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(&i) = to_read.get(k) else { break };
-                            mine.push((i, read_one(i)));
-                        }
-                        mine
-                    })
-                })
-                .collect();
-            // A provider that panics is a bug; it is reported as an error below, not raised here.
-            handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
-        });
-        for (i, r) in results.into_iter().flatten() {
-            found[i] = r;
-        }
+    for (i, r) in in_parallel(&to_read, parallelism, read_one) {
+        found[i] = r;
     }
-    for (i, rec) in state.resources.iter().enumerate() {
-        let mut entry = Cow::Borrowed(rec);
+    for (i, original) in state.resources.iter().enumerate() {
+        let up = upgraded.remove(&i);
+        if up.is_none() && failed_upgrade(original, providers) {
+            continue;
+        }
+        let rec = up.as_ref().unwrap_or(original);
+        let mut now = None;
         if read && rec.mode == "managed" {
             let schema = providers.for_record(&rec.provider, false, &rec.type_name).map(|(_, s)| s);
             match found[i].take() {
@@ -116,9 +99,9 @@ pub fn refresh<'s>(
                     continue;
                 }
                 Some(Ok(ReadResponse::Unchanged)) => {}
-                Some(Ok(ReadResponse::Changed(now))) => {
-                    out.drift.extend(resource_drift(rec, Some(&now), schema, rules));
-                    entry.to_mut().attributes = now;
+                Some(Ok(ReadResponse::Changed(found))) => {
+                    out.drift.extend(resource_drift(rec, Some(&found), schema, rules));
+                    now = Some(found);
                 }
                 // Gone outside Landform: forgotten, and created again if still configured.
                 Some(Ok(ReadResponse::Gone)) => {
@@ -132,8 +115,95 @@ pub fn refresh<'s>(
                 }
             }
         }
-        out.prior.insert(rec.addr.clone(), entry);
+        let entry = match (up, now) {
+            (None, None) => Cow::Borrowed(original),
+            (Some(up), None) => Cow::Owned(up),
+            (up, Some(attributes)) => {
+                Cow::Owned(ResourceRecord { attributes, ..up.unwrap_or_else(|| original.clone()) })
+            }
+        };
+        out.prior.insert(original.addr.clone(), entry);
     }
     out.drift.sort_by(|a, b| a.address.cmp(&b.address));
+    out
+}
+
+/// `f` of each of `items`, at most `parallelism` at once, with the item each answers.
+fn in_parallel<T: Send>(items: &[usize], parallelism: usize, f: impl Fn(usize) -> T + Sync) -> Vec<(usize, T)> {
+    let workers = parallelism.max(1).min(items.len());
+    if workers <= 1 {
+        return items.iter().map(|&i| (i, f(i))).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let results: Vec<Vec<(usize, T)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&i) = items.get(k) else { break };
+                        mine.push((i, f(i)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        // A provider that panics is a bug; what it did not answer is reported as an error by the caller.
+        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    });
+    results.into_iter().flatten().collect()
+}
+
+/// The schema version a managed record's provider has for its type, when a
+/// provider is there for it.
+fn current_version(rec: &ResourceRecord, providers: &Providers) -> Option<u64> {
+    (rec.mode == "managed")
+        .then(|| providers.for_record(&rec.provider, false, &rec.type_name).map(|(_, s)| s.version))?
+}
+
+/// A record whose upgrade failed (said in the diagnostics): it is not planned from.
+fn failed_upgrade(rec: &ResourceRecord, providers: &Providers) -> bool {
+    current_version(rec, providers).is_some_and(|v| v != rec.schema_version)
+}
+
+/// Each managed record stored by another schema version than its provider's,
+/// brought to the current one by the provider (Terraform's
+/// UpgradeResourceState), by its index in the snapshot. One the provider
+/// cannot upgrade, or stored by a newer version than the provider's, is an
+/// error naming it.
+pub fn upgrade_all(
+    providers: &Providers,
+    state: &Snapshot,
+    diags: &mut Vec<Diagnostic>,
+) -> HashMap<usize, ResourceRecord> {
+    let mut out = HashMap::new();
+    for (i, rec) in state.resources.iter().enumerate() {
+        let Some(version) = current_version(rec, providers).filter(|v| *v != rec.schema_version) else { continue };
+        let Some((p, _)) = providers.for_record(&rec.provider, false, &rec.type_name) else { continue };
+        if rec.schema_version > version {
+            diags.push(Diagnostic::global(
+                format!("Resource instance managed by newer provider version: {}", rec.addr),
+                format!(
+                    "The state's object was written by version {} of the {} schema, and this provider has version {version}: it is a newer provider's. Use that provider version (or newer) with this state.",
+                    rec.schema_version, rec.type_name
+                ),
+            ));
+            continue;
+        }
+        let req = UpgradeRequest { type_name: &rec.type_name, version: rec.schema_version, state: &rec.attributes };
+        match p.upgrade(req) {
+            Ok(attributes) => {
+                out.insert(i, ResourceRecord { attributes, schema_version: version, ..rec.clone() });
+            }
+            Err(e) => diags.push(Diagnostic::global(
+                format!("Error upgrading {}", rec.addr),
+                format!(
+                    "its object is stored by version {} of the {} schema and the provider could not bring it to version {version}: {e}",
+                    rec.schema_version, rec.type_name
+                ),
+            )),
+        }
+    }
     out
 }

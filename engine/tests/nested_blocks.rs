@@ -51,7 +51,7 @@ impl Provider for Lb {
         Ok(default_plan(&self.schema.resources[req.type_name], &req))
     }
     fn apply(&self, req: ApplyRequest) -> Result<ApplyResponse> {
-        Ok(ApplyResponse { state: req.config.cloned() })
+        Ok(ApplyResponse { state: req.config.cloned(), ..ApplyResponse::default() })
     }
     fn read(&self, _req: ReadRequest) -> Result<ReadResponse> {
         Ok(ReadResponse::Unchanged)
@@ -110,6 +110,7 @@ fn plan_with(text: &str, prior: Option<serde_json::Value>) -> Plan {
             sensitive_attributes: Vec::new(),
             dependencies: Vec::new(),
             create_before_destroy: false,
+            private: Vec::new(),
         });
     }
     let providers = providers();

@@ -52,6 +52,28 @@ pub struct ResourceRecord {
     pub dependencies: Vec<String>,
     #[serde(default)]
     pub create_before_destroy: bool,
+    /// The provider's private data about the object (Terraform's `private`),
+    /// opaque to Landform: handed back to the provider with the object.
+    /// Stored as base64, as Terraform's state stores it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "private_data")]
+    pub private: Vec<u8>,
+}
+
+/// `ResourceRecord::private` as a base64 string.
+mod private_data {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text.as_bytes())
+            .map_err(|e| serde::de::Error::custom(format!("private is not base64: {e}")))
+    }
 }
 
 /// An object replaced by a newer one at the same address and not yet

@@ -68,6 +68,7 @@ fn record(addr: &str, content: &str) -> ResourceRecord {
         sensitive_attributes: Vec::new(),
         dependencies: Vec::new(),
         create_before_destroy: false,
+        private: Vec::new(),
     }
 }
 

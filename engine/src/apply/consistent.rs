@@ -6,7 +6,8 @@
 use crate::addr::{Key, ResourceAddr};
 use crate::plan::{Action, DataRead, Plan, ResourceChange};
 use crate::sensitivity::touches;
-use landform_provider::{Object, PlanRequest, Provider};
+use landform_provider::{Object, PlanRequest, PlanResponse, Provider};
+use landform_state::ResourceRecord;
 use serde_json::Value as Json;
 use std::collections::{BTreeSet, HashMap};
 
@@ -100,24 +101,31 @@ impl Planned {
     }
 }
 
-/// Plan the instance again with what apply now knows, and compare: a value
-/// the saved plan knew that now differs is an error naming the attribute.
-pub(super) fn check_final_plan(
+/// Plan the instance again with what apply now knows (Terraform's final
+/// plan), and compare: a value the saved plan knew that now differs is an
+/// error naming the attribute. The final plan is what apply then carries out
+/// (`ApplyRequest::planned`); `None` for what has no plan of its own (a read).
+pub(super) fn final_plan(
     change: &ResourceChange,
     provider: &dyn Provider,
-    prior: Option<&Object>,
+    prior: Option<&ResourceRecord>,
     config: &Object,
     unknown: &BTreeSet<String>,
     sensitive_now: &BTreeSet<String>,
-) -> Result<(), String> {
-    let Some(after) = &change.after else { return Ok(()) };
+) -> Result<Option<PlanResponse>, String> {
+    let Some(after) = &change.after else { return Ok(None) };
     if change.action == Action::Read {
-        return Ok(());
+        return Ok(None);
     }
     let prior = if matches!(change.action, Action::Create) || change.action.is_replace() { None } else { prior };
-    let resp = provider
-        .plan(PlanRequest { type_name: &change.type_name, prior, config, unknown })
-        .map_err(|e| format!("planning it again at apply failed: {e}"))?;
+    let req = PlanRequest {
+        type_name: &change.type_name,
+        prior: prior.map(|p| &p.attributes),
+        config,
+        unknown,
+        prior_private: prior.map_or(&[][..], |p| &p.private[..]),
+    };
+    let resp = provider.plan(req).map_err(|e| format!("planning it again at apply failed: {e}"))?;
     for (attr, was) in after {
         // Unknown then, or unknown still, or sensitive (blanked in the plan).
         if change.after_unknown.contains(attr) || touches(&change.sensitive, attr) || resp.unknown.contains(attr) {
@@ -140,7 +148,7 @@ pub(super) fn check_final_plan(
             ));
         }
     }
-    Ok(())
+    Ok(Some(resp))
 }
 
 /// A value in an error, cut short when long.

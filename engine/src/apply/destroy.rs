@@ -17,6 +17,7 @@ use super::{ApplyReport, Done, Event, Job, Runner, Step};
 use crate::addr::ResourceAddr;
 use crate::build::{ConfigGraph, Node};
 use crate::plan::{deposed_label, Action, Plan, ResourceChange};
+use landform_lang::diag::{Diagnostic, Severity};
 use landform_state::{Change, Deposed, ResourceRecord, Snapshot};
 use petgraph::graph::NodeIndex;
 use std::collections::{HashMap, HashSet};
@@ -217,10 +218,12 @@ impl Runner<'_, '_> {
             }
             return true;
         };
-        let prior = match &deposed {
-            Some(d) => Some(d.record.attributes.clone()),
-            None => state.get(&c.address).map(|r| r.attributes.clone()),
+        let old = match &deposed {
+            Some(d) => Some(&d.record),
+            None => state.get(&c.address),
         };
+        let prior_private = old.map(|r| r.private.clone()).unwrap_or_default();
+        let prior = old.map(|r| r.attributes.clone());
         if prior.is_none() && doom.kind != Doomed::Delete {
             // No old object: nothing to destroy; what waits on it goes on.
             return true;
@@ -233,7 +236,9 @@ impl Runner<'_, '_> {
             type_name: c.type_name.clone(),
             data: false,
             prior,
+            prior_private,
             config: None,
+            planned: None,
             depose: false,
             doom: Some(i),
         });
@@ -272,6 +277,16 @@ impl Runner<'_, '_> {
             let doom = &dooms[i];
             let addr = doom.change.address.clone();
             completed.push(i);
+            // The provider's warnings about the destroy, with its address
+            // (the configuration may no longer have the resource).
+            for w in &done.warnings {
+                report.diagnostics.push(Diagnostic {
+                    severity: Severity::Warning,
+                    summary: format!("{}: {}", done.addr, w.summary),
+                    detail: w.detail.clone(),
+                    span: None,
+                });
+            }
             match done.result {
                 Ok(_) => {
                     match doom.kind {

@@ -243,6 +243,8 @@ impl Runner<'_, '_> {
                 type_name: &rec.type_name,
                 prior: Some(&rec.attributes),
                 config: Some(&cfg),
+                planned: None,
+                prior_private: &rec.private,
             })
         })
         .await
@@ -252,9 +254,10 @@ impl Runner<'_, '_> {
         .ok_or_else(|| "the provider returned no state".to_string())?;
         let deadline = std::time::Instant::now() + READ_BACK;
         loop {
-            let (p, t, prior) = (provider.clone(), switch.type_name.clone(), now.clone());
+            let (p, t, prior, private) =
+                (provider.clone(), switch.type_name.clone(), now.clone(), switch.private.clone());
             let read = tokio::task::spawn_blocking(move || {
-                p.read(landform_provider::ReadRequest { type_name: &t, prior: &prior })
+                p.read(landform_provider::ReadRequest { type_name: &t, prior: &prior, private: &private })
             })
             .await
             .map_err(|e| e.to_string())?

@@ -46,6 +46,8 @@ struct Evaluated {
     config: Object,
     sensitive: BTreeSet<String>,
     secrets: crate::sensitivity::Secrets,
+    /// The private data of the final plan apply carries out, if the instance has one.
+    planned: Option<Vec<u8>>,
 }
 
 impl Runner<'_, '_> {
@@ -221,6 +223,7 @@ impl Runner<'_, '_> {
             attributes,
             dependencies: crate::planner::resource_dependencies(self.graph, inst.n),
             create_before_destroy: false,
+            private: Vec::new(),
         }
     }
 
@@ -298,15 +301,18 @@ impl Runner<'_, '_> {
         }
         let sensitive = crate::sensitivity::instance_sensitive(inst.schema, &cfg_sensitive);
         let secrets = crate::sensitivity::secret_values(&config, &sensitive);
+        let mut planned = None;
         if r.mode != Mode::Data {
-            let prior = state.get(addr_s).map(|p| &p.attributes);
             let provider = inst.provider.as_ref();
-            if let Err(e) = consistent::check_final_plan(change, provider, prior, &config, &unknown, &sensitive) {
-                fail(e);
-                return None;
+            match consistent::final_plan(change, provider, state.get(addr_s), &config, &unknown, &sensitive) {
+                Ok(p) => planned = p.map(|p| p.private),
+                Err(e) => {
+                    fail(e);
+                    return None;
+                }
             }
         }
-        Some(Evaluated { config, sensitive, secrets })
+        Some(Evaluated { config, sensitive, secrets, planned })
     }
 
     /// Queue an instance's provider operation, remembering what its result
@@ -326,13 +332,14 @@ impl Runner<'_, '_> {
             && planned_id(change)
                 .is_some_and(|id| state.get(addr_s).is_some_and(|old| old.attributes.get("id") == Some(id)));
         let depose = action == Action::CreateThenDelete && !in_place && state.contains_key(addr_s);
-        let prior = state.get(addr_s).map(|p| p.attributes.clone());
+        let prior = state.get(addr_s).map(|p| (p.attributes.clone(), p.private.clone()));
         let (step, job_prior) = match action {
             Action::DeleteThenCreate => (Step::Second, None),
             Action::CreateThenDelete => (Step::CreateFirst, None),
             Action::Create | Action::Read => (Step::Only, None),
             _ => (Step::Only, prior),
         };
+        let (job_prior, prior_private) = job_prior.map_or((None, Vec::new()), |(a, p)| (Some(a), p));
         self.pending.insert(
             addr_s.clone(),
             Pending {
@@ -347,6 +354,7 @@ impl Runner<'_, '_> {
                 created: None,
                 each_value: inst.each_value.clone(),
                 in_place,
+                private: Vec::new(),
             },
         );
         self.dispatch(Job {
@@ -357,7 +365,9 @@ impl Runner<'_, '_> {
             type_name: inst.r.type_name.clone(),
             data: inst.r.mode == Mode::Data,
             prior: job_prior,
+            prior_private,
             config: Some(ev.config),
+            planned: ev.planned,
             depose,
             doom: None,
         });

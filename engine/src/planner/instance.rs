@@ -307,11 +307,17 @@ impl<'c, 'g> Planner<'c, 'g> {
         if let Some(p) = prior {
             crate::lifecycle::apply_ignored(&b.ignore, b.schema, &p.attributes, &mut ev.config, &mut ev.unknown);
         }
-        let plan_with = |prior: Option<&Map<String, Json>>| {
-            let req = PlanRequest { type_name: &r.type_name, prior, config: &ev.config, unknown: &ev.unknown };
+        let plan_with = |prior: Option<&ResourceRecord>| {
+            let req = PlanRequest {
+                type_name: &r.type_name,
+                prior: prior.map(|p| &p.attributes),
+                config: &ev.config,
+                unknown: &ev.unknown,
+                prior_private: prior.map_or(&[][..], |p| &p.private[..]),
+            };
             b.provider.plan(req)
         };
-        let resp = match plan_with(prior.map(|p| &p.attributes)) {
+        let resp = match plan_with(prior) {
             Ok(resp) => resp,
             Err(e) => return self.diags.push(provider_diag(addr_s, r, e)),
         };

@@ -243,7 +243,7 @@ impl Provider for AwsProvider {
             }
             (None, None) => None,
         };
-        Ok(ApplyResponse { state })
+        Ok(ApplyResponse { state, ..ApplyResponse::default() })
     }
 
     fn read(&self, req: ReadRequest) -> Result<ReadResponse> {

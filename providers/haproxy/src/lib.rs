@@ -492,7 +492,7 @@ impl Provider for HaproxyProvider {
             (_, None, None) => None,
             (t, _, _) => return Err(ProviderError::new("Unknown resource type", t.to_string())),
         };
-        Ok(ApplyResponse { state })
+        Ok(ApplyResponse { state, ..ApplyResponse::default() })
     }
 
     fn read(&self, req: ReadRequest) -> Result<ReadResponse> {

@@ -273,7 +273,7 @@ impl Provider for LocalProvider {
 
     fn plan(&self, req: PlanRequest) -> Result<PlanResponse> {
         let (config, unknown) = with_path(req.type_name, req.config, req.unknown);
-        let req = PlanRequest { type_name: req.type_name, prior: req.prior, config: &config, unknown: &unknown };
+        let req = PlanRequest { config: &config, unknown: &unknown, ..req };
         let schema = &self.schema.resources[req.type_name];
         let mut resp = default_plan(schema, &req);
         match req.type_name {
@@ -328,7 +328,7 @@ impl Provider for LocalProvider {
 
     fn apply(&self, req: ApplyRequest) -> Result<ApplyResponse> {
         let normalized = req.config.map(|c| with_path(req.type_name, c, &BTreeSet::new()).0);
-        let req = ApplyRequest { type_name: req.type_name, prior: req.prior, config: normalized.as_ref() };
+        let req = ApplyRequest { config: normalized.as_ref(), ..req };
         let Some(config) = req.config else {
             // Delete.
             if let Some(prior) = req.prior {
@@ -350,7 +350,7 @@ impl Provider for LocalProvider {
                     _ => {}
                 }
             }
-            return Ok(ApplyResponse { state: None });
+            return Ok(ApplyResponse::default());
         };
         let mut state = config.clone();
         let id = req.prior.and_then(|p| s(p, "id")).map(str::to_string);
@@ -461,7 +461,7 @@ impl Provider for LocalProvider {
             }
             other => return Err(ProviderError::new("Unknown resource type", other.to_string())),
         }
-        Ok(ApplyResponse { state: Some(state) })
+        Ok(ApplyResponse { state: Some(state), ..ApplyResponse::default() })
     }
 
     fn read(&self, req: ReadRequest) -> Result<ReadResponse> {
@@ -528,7 +528,7 @@ impl Provider for LocalProvider {
         let mut found = req.prior.clone();
         found.insert("id".into(), json!(path));
         found.remove("content_sha256");
-        Ok(match self.read(ReadRequest { type_name: req.type_name, prior: &found })? {
+        Ok(match self.read(ReadRequest { type_name: req.type_name, prior: &found, private: &[] })? {
             ReadResponse::Unchanged => ReadResponse::Changed(found),
             other => other,
         })

@@ -134,6 +134,9 @@ fn diagnostics(ds: Vec<proto::Diagnostic>) -> Result<Vec<Diagnostic>, Error> {
     Ok(ds)
 }
 
+/// What `pack_plan`'s bytes start with.
+const PLAN_MAGIC: &[u8] = b"landform-plan-1\n";
+
 /// A planned change, as the provider answered it.
 #[derive(Clone, Debug)]
 pub struct PlannedChange {
@@ -313,6 +316,36 @@ impl PluginClient {
     fn resource_type(&self, type_name: &str) -> Result<(Type, &crate::schema::Block), Error> {
         let s = self.schema()?.resource(type_name)?;
         Ok((s.block.implied_type(), &s.block))
+    }
+
+    /// A planned change as bytes that only this provider's plugin reads back
+    /// (`unpack_plan`): its planned state, exactly as the provider answered
+    /// it (unknowns at any depth), then its planned private data.
+    pub fn pack_plan(&self, type_name: &str, plan: &PlannedChange) -> Result<Vec<u8>, Error> {
+        let (ty, _) = self.resource_type(type_name)?;
+        let state = msgpack::encode(&plan.planned_state, &ty)?;
+        let mut out = Vec::with_capacity(PLAN_MAGIC.len() + 4 + state.len() + plan.planned_private.len());
+        out.extend_from_slice(PLAN_MAGIC);
+        out.extend_from_slice(
+            &u32::try_from(state.len()).map_err(|_| Error::Value("planned state too large".into()))?.to_be_bytes(),
+        );
+        out.extend_from_slice(&state);
+        out.extend_from_slice(&plan.planned_private);
+        Ok(out)
+    }
+
+    /// The planned state and private data `pack_plan` packed; `None` for
+    /// bytes it did not make.
+    pub fn unpack_plan(&self, type_name: &str, bytes: &[u8]) -> Option<(Value, Vec<u8>)> {
+        let rest = bytes.strip_prefix(PLAN_MAGIC)?;
+        let (len, rest) = rest.split_first_chunk::<4>()?;
+        let len = u32::from_be_bytes(*len) as usize;
+        if rest.len() < len {
+            return None;
+        }
+        let (state, private) = rest.split_at(len);
+        let (ty, _) = self.resource_type(type_name).ok()?;
+        Some((msgpack::decode(state, &ty).ok()?, private.to_vec()))
     }
 
     fn data_source(&self, type_name: &str) -> Result<&crate::schema::Schema, Error> {

@@ -5,11 +5,15 @@
 //!   per process (a few hundred kilobytes for hashicorp/aws);
 //! - values are JSON objects with unknown attributes named at the top level:
 //!   an attribute with an unknown anywhere inside is unknown as a whole;
-//! - apply gets no planned state and no private data: apply plans again
-//!   (PlanResourceChange, then ApplyResourceChange with that plan's private
-//!   data), and private data is not kept in the state between runs;
-//! - only validation and plan carry warnings: those of apply, read, import
-//!   and data sources are dropped.
+//! - a plan's answer carries the provider's planned state as it answered it
+//!   and its planned private data (`PlanResponse::private`, packed by
+//!   `PluginClient::pack_plan`), and apply carries out that plan
+//!   (ApplyResourceChange with them), as Terraform applies its final plan;
+//!   an apply given no plan (a delete, a rollout's weights) plans first;
+//! - the private data apply returns is kept in the state with the object
+//!   and given back to the next plan, apply and read;
+//! - validation, plan and apply carry warnings; those of read, import and
+//!   data sources are dropped.
 
 use crate::cty::Value;
 use crate::schema::{self, Nesting};
@@ -100,7 +104,8 @@ impl lp::Provider for PluginProvider {
         let block = self.block(req.type_name)?;
         let prior = req.prior.map(|p| from_json_object(p, &BTreeSet::new(), block)).unwrap_or(Value::Null);
         let config = from_json_object(req.config, req.unknown, block);
-        let plan = self.client.plan_resource(req.type_name, &prior, &config, &[]).map_err(error)?;
+        let plan = self.client.plan_resource(req.type_name, &prior, &config, req.prior_private).map_err(error)?;
+        let private = self.client.pack_plan(req.type_name, &plan).map_err(error)?;
         let (planned, unknown) = to_json_object(&plan.planned_state);
         // As Terraform does: a path forces replacement only where the value changes.
         let mut requires_replace = Vec::new();
@@ -115,7 +120,7 @@ impl lp::Provider for PluginProvider {
             }
         }
         let warnings = plan.warnings.into_iter().map(diagnostic).collect();
-        Ok(lp::PlanResponse { planned, unknown, requires_replace, warnings })
+        Ok(lp::PlanResponse { planned, unknown, requires_replace, warnings, private })
     }
 
     fn apply(&self, req: lp::ApplyRequest) -> lp::Result<lp::ApplyResponse> {
@@ -124,12 +129,22 @@ impl lp::Provider for PluginProvider {
         let none = BTreeSet::new();
         let prior = req.prior.map(|p| from_json_object(p, &none, block)).unwrap_or(Value::Null);
         let config = req.config.map(|c| from_json_object(c, &none, block)).unwrap_or(Value::Null);
-        let plan = self.client.plan_resource(req.type_name, &prior, &config, &[]).map_err(error)?;
-        let new = self
-            .client
-            .apply_resource(req.type_name, &prior, &plan.planned_state, &config, &plan.planned_private)
-            .map_err(error)?;
-        Ok(lp::ApplyResponse { state: (!new.state.is_null()).then(|| to_json_object(&new.state).0) })
+        // The final plan the engine made, as the provider answered it; or, given none, a plan now.
+        let (planned, planned_private) = match req.planned.and_then(|p| self.client.unpack_plan(req.type_name, p)) {
+            Some(plan) => plan,
+            None => {
+                let plan =
+                    self.client.plan_resource(req.type_name, &prior, &config, req.prior_private).map_err(error)?;
+                (plan.planned_state, plan.planned_private)
+            }
+        };
+        let new =
+            self.client.apply_resource(req.type_name, &prior, &planned, &config, &planned_private).map_err(error)?;
+        Ok(lp::ApplyResponse {
+            state: (!new.state.is_null()).then(|| to_json_object(&new.state).0),
+            private: new.private,
+            warnings: new.warnings.into_iter().map(diagnostic).collect(),
+        })
     }
 
     fn switch(&self, type_name: &str) -> Option<&dyn lp::TrafficSwitch> {
@@ -140,7 +155,7 @@ impl lp::Provider for PluginProvider {
         self.configure_once()?;
         let block = self.block(req.type_name)?;
         let prior = from_json_object(req.prior, &BTreeSet::new(), block);
-        let read = self.client.read_resource(req.type_name, &prior, &[]).map_err(error)?;
+        let read = self.client.read_resource(req.type_name, &prior, req.private).map_err(error)?;
         if read.state.is_null() {
             return Ok(lp::ReadResponse::Gone);
         }
@@ -174,7 +189,7 @@ impl lp::Provider for PluginProvider {
         };
         let Some(id) = id else { return Ok(lp::ReadResponse::Gone) };
         let imported = self.import(lp::ImportRequest { type_name: req.type_name, id: &id })?;
-        Ok(match self.read(lp::ReadRequest { type_name: req.type_name, prior: &imported })? {
+        Ok(match self.read(lp::ReadRequest { type_name: req.type_name, prior: &imported, private: &[] })? {
             lp::ReadResponse::Changed(now) => lp::ReadResponse::Changed(now),
             lp::ReadResponse::Unchanged => lp::ReadResponse::Changed(imported),
             lp::ReadResponse::Gone => lp::ReadResponse::Gone,
@@ -192,6 +207,17 @@ impl lp::Provider for PluginProvider {
         let config = from_json_object(req.config, &BTreeSet::new(), block);
         let read = self.client.read_data_source(req.type_name, &config).map_err(error)?;
         Ok(to_json_object(&read.state).0)
+    }
+
+    /// UpgradeResourceState: the stored object as JSON, as Terraform's state
+    /// holds it, brought to the current schema by the provider.
+    fn upgrade(&self, req: lp::UpgradeRequest) -> lp::Result<lp::Object> {
+        // As Terraform: configured first (an upgrade may call the cloud's API).
+        self.configure_once()?;
+        let json = serde_json::to_vec(req.state).map_err(|e| lp::ProviderError::new("Bad state", e.to_string()))?;
+        let version = i64::try_from(req.version).map_err(|_| lp::ProviderError::new("Bad schema version", ""))?;
+        let new = self.client.upgrade_resource_state(req.type_name, version, &json).map_err(error)?;
+        Ok(to_json_object(&new.state).0)
     }
 
     fn import(&self, req: lp::ImportRequest) -> lp::Result<lp::Object> {

@@ -240,6 +240,9 @@ pub struct PlanRequest<'a> {
     /// The configuration, without meta-arguments; unknown attributes are absent.
     pub config: &'a Object,
     pub unknown: &'a BTreeSet<String>,
+    /// The provider's private data stored with the prior object (empty when
+    /// there is none): what its last apply returned in `ApplyResponse::private`.
+    pub prior_private: &'a [u8],
 }
 
 #[derive(Clone, Debug, Default)]
@@ -253,6 +256,11 @@ pub struct PlanResponse {
     /// The provider's warnings about this change (`ProviderError::warning`):
     /// the plan goes on, and shows them.
     pub warnings: Vec<ProviderError>,
+    /// Opaque to the engine: the provider's own record of this planned
+    /// change, handed back unchanged to the apply that carries it out
+    /// (`ApplyRequest::planned`). A plugin keeps its planned state there as
+    /// it answered it, and its `planned_private`.
+    pub private: Vec<u8>,
 }
 
 pub struct ApplyRequest<'a> {
@@ -261,17 +269,42 @@ pub struct ApplyRequest<'a> {
     pub prior: Option<&'a Object>,
     /// `None` to delete; otherwise the fully known configuration.
     pub config: Option<&'a Object>,
+    /// The private data (`PlanResponse::private`) of the plan this apply
+    /// carries out, made by this provider with this prior and configuration
+    /// at apply time (Terraform's final plan): the provider applies that plan
+    /// rather than planning again. `None` for a delete and for writes the
+    /// engine makes itself (a rollout's weights): the provider plans first.
+    pub planned: Option<&'a [u8]>,
+    /// The private data stored with the prior object (empty when none).
+    pub prior_private: &'a [u8],
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct ApplyResponse {
     /// The new state; `None` after a delete.
     pub state: Option<Object>,
+    /// The provider's private data about the new object, stored with it in
+    /// the state and handed back to its next plan, apply and read.
+    pub private: Vec<u8>,
+    /// The provider's warnings about what it did: shown, the apply goes on.
+    pub warnings: Vec<ProviderError>,
 }
 
 pub struct ReadRequest<'a> {
     pub type_name: &'a str,
     pub prior: &'a Object,
+    /// The private data stored with the object (empty when none).
+    pub private: &'a [u8],
+}
+
+/// An object stored by an older version of the resource type's schema
+/// (`Schema::version`), to be brought to the current one.
+pub struct UpgradeRequest<'a> {
+    pub type_name: &'a str,
+    /// The schema version the object was written with.
+    pub version: u64,
+    /// The object as stored.
+    pub state: &'a Object,
 }
 
 /// What a refresh found.
@@ -409,6 +442,13 @@ pub trait Provider: Send + Sync {
         Ok(ReadResponse::Gone)
     }
     fn read_data(&self, req: ReadDataRequest) -> Result<Object>;
+    /// Bring an object stored by an older schema version to the current
+    /// schema (Terraform's UpgradeResourceState), before anything else reads
+    /// it. The default keeps it as it is: a provider whose schema never
+    /// changed shape has nothing to do.
+    fn upgrade(&self, req: UpgradeRequest) -> Result<Object> {
+        Ok(req.state.clone())
+    }
     /// Traffic counters of one target behind a switch (a server of a
     /// haproxy_backend), for a rollout's analysis: `None` when the provider
     /// has none.
@@ -575,5 +615,5 @@ pub fn default_plan(schema: &Schema, req: &PlanRequest) -> PlanResponse {
             }
         }
     }
-    PlanResponse { planned, unknown, requires_replace, warnings: Vec::new() }
+    PlanResponse { planned, unknown, requires_replace, warnings: Vec::new(), private: Vec::new() }
 }

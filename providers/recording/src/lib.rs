@@ -357,7 +357,7 @@ impl Provider for RecordingProvider {
             }
         };
         inner.calls.push(call);
-        Ok(ApplyResponse { state })
+        Ok(ApplyResponse { state, ..ApplyResponse::default() })
     }
 
     fn read(&self, req: ReadRequest) -> Result<ReadResponse> {
@@ -488,17 +488,44 @@ mod tests {
         p.set_behaviour("test_thing", Behaviour { fail_apply: ["bad".to_string()].into(), ..Default::default() });
         let config = obj(serde_json::json!({"name": "a", "value": 1}));
         let made = p
-            .apply(ApplyRequest { type_name: "test_thing", prior: None, config: Some(&config) })
+            .apply(ApplyRequest {
+                type_name: "test_thing",
+                prior: None,
+                config: Some(&config),
+                planned: None,
+                prior_private: &[],
+            })
             .unwrap()
             .state
             .unwrap();
         assert_eq!((made["id"].as_str(), made["out"].as_str()), (Some("a.1"), Some("a-out")));
         let bad = obj(serde_json::json!({"name": "bad"}));
-        let err = p.apply(ApplyRequest { type_name: "test_thing", prior: None, config: Some(&bad) }).unwrap_err();
+        let err = p
+            .apply(ApplyRequest {
+                type_name: "test_thing",
+                prior: None,
+                config: Some(&bad),
+                planned: None,
+                prior_private: &[],
+            })
+            .unwrap_err();
         assert!(err.detail.contains("bad"), "{err}");
-        assert_eq!(p.read(ReadRequest { type_name: "test_thing", prior: &made }).unwrap(), ReadResponse::Unchanged);
-        p.apply(ApplyRequest { type_name: "test_thing", prior: Some(&made), config: None }).unwrap();
-        assert_eq!(p.read(ReadRequest { type_name: "test_thing", prior: &made }).unwrap(), ReadResponse::Gone);
+        assert_eq!(
+            p.read(ReadRequest { type_name: "test_thing", prior: &made, private: &[] }).unwrap(),
+            ReadResponse::Unchanged
+        );
+        p.apply(ApplyRequest {
+            type_name: "test_thing",
+            prior: Some(&made),
+            config: None,
+            planned: None,
+            prior_private: &[],
+        })
+        .unwrap();
+        assert_eq!(
+            p.read(ReadRequest { type_name: "test_thing", prior: &made, private: &[] }).unwrap(),
+            ReadResponse::Gone
+        );
         let lines: Vec<String> = p.calls().iter().map(|c| c.to_string()).collect();
         assert_eq!(
             lines,

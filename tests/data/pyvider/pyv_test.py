@@ -3,7 +3,7 @@ Landform's tests (tests/plugin_pyvider.rs): objects kept as JSON files in
 the directory PYV_STORE names, so that the test can see and change them.
 
 pyv_thing: a required string, an optional number, a computed string and an
-optional sensitive string; its plan warns of a size over 100. pyv_box: a nested attribute (protocol 6's nested
+optional sensitive string; its plan and its apply warn of a size over 100. pyv_box: a nested attribute (protocol 6's nested
 type, nesting single) beside a required and a computed string.
 """
 import json
@@ -86,6 +86,10 @@ class Thing(BaseResource):
 
     def _write(self, ctx):
         p = ctx.planned_state
+        # A warning in ApplyResourceChange's answer.
+        size = _plain(p.size)
+        if isinstance(size, (int, float)) and size > 100:
+            ctx.add_warning("Large thing written", f"A thing of size {size} was written; reading it will be slow.")
         st = ThingState(name=p.name, size=p.size, secret=p.secret, id="thing-" + p.name)
         with open(_store("thing", st.name), "w") as f:
             json.dump(_plain(attrs.asdict(st)), f)
