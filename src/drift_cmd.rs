@@ -155,10 +155,20 @@ fn check_state(
     progress: &dyn RefreshProgress,
 ) -> DriftReport {
     let refreshed = landform_engine::refresh::refresh(providers, snapshot, rules, true, parallelism, progress);
+    // Each error by the address it is about (a provider's warnings are not errors).
     let errors = refreshed
         .diags
         .iter()
-        .map(|d| (d.summary.trim_start_matches("Error refreshing ").to_string(), d.detail.clone()))
+        .filter(|d| d.is_error())
+        .map(|d| {
+            let s = &d.summary;
+            let addr = s
+                .strip_prefix("Error refreshing ")
+                .or_else(|| s.strip_prefix("Error upgrading "))
+                .or_else(|| s.rsplit_once(": ").map(|(_, a)| a))
+                .unwrap_or(s);
+            (addr.to_string(), d.detail.clone())
+        })
         .collect();
     DriftReport {
         workspace: common.workspace.clone(),

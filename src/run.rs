@@ -869,7 +869,10 @@ pub fn cmd_import(common: &CommonArgs, addr: &str, id: &str, vars: &VarArgs, col
     crate::outln!("{addr}: Importing from ID \"{id}\"...");
     let record = match landform_engine::import::import_record(&cfg.tree, &cfg.sources, &providers, &snapshot, addr, id)
     {
-        Ok(r) => r,
+        Ok((r, warnings)) => {
+            print_diagnostics(&warnings, &cfg.sources, color);
+            r
+        }
         Err(e) => {
             crate::errln!("{}", ui::error_line(&e, color));
             return 1;

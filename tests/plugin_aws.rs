@@ -510,6 +510,11 @@ fn an_alb_stack_through_hashicorp_aws_applies_updates_imports_drifts_replaces_an
     f.write(&stack(&moto, 50, Some(8080)));
     let out = r.ok(&["import", "aws_lb_target_group.imported", arn.as_str().unwrap()]);
     assert!(out.contains("now in the state"), "{out}");
+    // With the private data the provider's import gave it, as Terraform keeps it.
+    let pulled: serde_json::Value = serde_json::from_str(&r.ok(&["state", "pull"])).unwrap();
+    let rec = pulled["resources"].as_array().unwrap().iter().find(|r| r["addr"] == "aws_lb_target_group.imported");
+    let private = private_text(&rec.unwrap()["private"]);
+    assert!(private.contains("\"schema_version\""), "{private}");
     let after_import = r.ok(&["plan"]);
     assert!(after_import.contains("No changes."), "{after_import}");
 

@@ -6,7 +6,7 @@
 //! with `init` from that mirror and plans, applies, re-plans with no
 //! changes, updates in place, sees an object deleted behind its back and
 //! destroys, with the sensitive attribute in no output, the provider's plan
-//! and apply warnings shown, and no provider process outliving a command.
+//! apply and read warnings shown, and no provider process outliving a command.
 
 mod common;
 #[path = "../providers/plugin/tests/common/mod.rs"]
@@ -265,6 +265,8 @@ fn a_protocol_6_pyvider_provider_good_under_terraform_inits_applies_replans_clea
     assert_eq!(peer.object("box", "bee").unwrap()["spec"], serde_json::json!({"color": "blue", "count": 2}));
     let (code, again) = r.plan();
     assert_eq!((code, again.contains("No changes.")), (Some(0), true), "{again}");
+    // Its refresh's warning too.
+    assert!(again.contains("pyv_thing.a: Large thing read") && again.contains("size 500 was slow"), "{again}");
 
     // Deleted behind Landform's back: the plan sees it and creates it again.
     std::fs::remove_file(peer.store().join("thing-alpha.json")).unwrap();

@@ -7,12 +7,14 @@ use crate::addr::{Key, ResourceAddr};
 use crate::build::{build, ConfigGraph, Node};
 use crate::providers::Providers;
 use landform_lang::config::Mode;
+use landform_lang::diag::Diagnostic;
 use landform_lang::module::LoadedModule;
 use landform_lang::SourceMap;
 use landform_provider::ImportRequest;
 use landform_state::{ResourceRecord, Snapshot};
 
-/// The state record for `addr`, read from the real world by its `id`.
+/// The state record for `addr`, read from the real world by its `id`, and
+/// the provider's warnings.
 pub fn import_record(
     tree: &LoadedModule,
     sources: &SourceMap,
@@ -20,7 +22,7 @@ pub fn import_record(
     state: &Snapshot,
     addr: &str,
     id: &str,
-) -> Result<ResourceRecord, String> {
+) -> Result<(ResourceRecord, Vec<Diagnostic>), String> {
     let a = ResourceAddr::parse(addr)?;
     if a.data {
         return Err(format!("{addr} is a data source: only managed resources are imported"));
@@ -41,13 +43,14 @@ pub(crate) struct ImportError {
 }
 
 /// Read the object with `id` through the provider of the resource `a`
-/// declares in `graph`: the record to save at `a`.
+/// declares in `graph`: the record to save at `a`, and the provider's
+/// warnings at the resource.
 pub(crate) fn record_for(
     graph: &ConfigGraph,
     providers: &Providers,
     a: &ResourceAddr,
     id: &str,
-) -> Result<ResourceRecord, ImportError> {
+) -> Result<(ResourceRecord, Vec<Diagnostic>), ImportError> {
     let bad = |message: String| ImportError { address: true, message };
     let node = graph.dag.g.node_indices().find(|n| match &graph.dag.g[*n] {
         Node::Resource { module, index } => {
@@ -90,10 +93,11 @@ pub(crate) fn record_for(
     let (provider, schema, key) = providers
         .for_resource(r)
         .ok_or_else(|| bad(format!("no provider offers the resource type {}", a.type_name)))?;
-    let attributes = provider
-        .import(ImportRequest { type_name: &a.type_name, id })
+    let imported = provider
+        .import_answer(ImportRequest { type_name: &a.type_name, id })
         .map_err(|e| ImportError { address: false, message: format!("{a}: {e}") })?;
-    Ok(ResourceRecord {
+    let warnings = imported.warnings.iter().map(|w| crate::planner::provider_warning(&a.to_string(), r, w)).collect();
+    let record = ResourceRecord {
         addr: a.to_string(),
         mode: "managed".into(),
         type_name: a.type_name.clone(),
@@ -102,10 +106,11 @@ pub(crate) fn record_for(
         index_key: a.key.to_json(),
         provider: key.to_string(),
         schema_version: schema.version,
-        attributes,
+        attributes: imported.state,
         sensitive_attributes: schema.sensitive().into_iter().collect(),
         dependencies: crate::planner::resource_dependencies(graph, node),
         create_before_destroy: false,
-        private: Vec::new(),
-    })
+        private: imported.private,
+    };
+    Ok((record, warnings))
 }

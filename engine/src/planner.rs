@@ -479,7 +479,8 @@ fn plan_imports(
             }
         };
         match crate::import::record_for(graph, ctx.providers, &a, &id) {
-            Ok(rec) => {
+            Ok((rec, warnings)) => {
+                diags.extend(warnings);
                 prior.insert(addr.clone(), Cow::Owned(rec));
                 out.insert(addr, id);
             }

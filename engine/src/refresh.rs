@@ -5,7 +5,7 @@
 use crate::drift::{resource_drift, DriftRules, ResourceDrift};
 use crate::providers::Providers;
 use landform_lang::diag::Diagnostic;
-use landform_provider::{ReadRequest, ReadResponse, UpgradeRequest};
+use landform_provider::{ReadAnswer, ReadRequest, ReadResponse, UpgradeRequest};
 use landform_state::{ResourceRecord, Snapshot};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -64,7 +64,7 @@ pub fn refresh<'s>(
     if read {
         progress.total(to_read.len());
     }
-    let mut found: Vec<Option<landform_provider::Result<ReadResponse>>> =
+    let mut found: Vec<Option<landform_provider::Result<ReadAnswer>>> =
         (0..state.resources.len()).map(|_| None).collect();
     // Objects stored by an older schema version are brought to the current
     // one first, read or not: whatever reads them next expects its shape.
@@ -73,7 +73,7 @@ pub fn refresh<'s>(
         let rec = upgraded.get(&i).unwrap_or(&state.resources[i]);
         progress.read(&rec.addr);
         providers.for_record(&rec.provider, false, &rec.type_name).map(|(p, _)| {
-            p.read(ReadRequest { type_name: &rec.type_name, prior: &rec.attributes, private: &rec.private })
+            p.read_answer(ReadRequest { type_name: &rec.type_name, prior: &rec.attributes, private: &rec.private })
         })
     };
     for (i, r) in in_parallel(&to_read, parallelism, read_one) {
@@ -85,10 +85,17 @@ pub fn refresh<'s>(
             continue;
         }
         let rec = up.as_ref().unwrap_or(original);
-        let mut now = None;
+        let (mut now, mut private) = (None, None);
         if read && rec.mode == "managed" {
             let schema = providers.for_record(&rec.provider, false, &rec.type_name).map(|(_, s)| s);
-            match found[i].take() {
+            let answer = found[i].take().map(|r| {
+                r.map(|a| {
+                    out.diags.extend(a.warnings.iter().map(|w| read_warning(&rec.addr, w)));
+                    private = a.private;
+                    a.response
+                })
+            });
+            match answer {
                 // No provider for it: kept as it is.
                 None if schema.is_none() => {}
                 None => {
@@ -115,17 +122,31 @@ pub fn refresh<'s>(
                 }
             }
         }
-        let entry = match (up, now) {
+        let mut entry = match (up, now) {
             (None, None) => Cow::Borrowed(original),
             (Some(up), None) => Cow::Owned(up),
             (up, Some(attributes)) => {
                 Cow::Owned(ResourceRecord { attributes, ..up.unwrap_or_else(|| original.clone()) })
             }
         };
+        // The provider's private data, when its read changed it.
+        if let Some(p) = private {
+            entry.to_mut().private = p;
+        }
         out.prior.insert(original.addr.clone(), entry);
     }
     out.drift.sort_by(|a, b| a.address.cmp(&b.address));
     out
+}
+
+/// A provider's warning about reading an object, with its address.
+fn read_warning(addr: &str, w: &landform_provider::ProviderError) -> Diagnostic {
+    Diagnostic {
+        severity: landform_lang::diag::Severity::Warning,
+        summary: format!("{addr}: {}", w.summary),
+        detail: w.detail.clone(),
+        span: None,
+    }
 }
 
 /// `f` of each of `items`, at most `parallelism` at once, with the item each answers.

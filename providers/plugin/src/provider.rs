@@ -12,8 +12,8 @@
 //!   an apply given no plan (a delete, a rollout's weights) plans first;
 //! - the private data apply returns is kept in the state with the object
 //!   and given back to the next plan, apply and read;
-//! - validation, plan and apply carry warnings; those of read, import and
-//!   data sources are dropped.
+//! - every answer's warnings are passed on (`read_answer`, `import_answer`),
+//!   but a data source's.
 
 use crate::cty::Value;
 use crate::schema::{self, Nesting};
@@ -152,18 +152,26 @@ impl lp::Provider for PluginProvider {
     }
 
     fn read(&self, req: lp::ReadRequest) -> lp::Result<lp::ReadResponse> {
+        self.read_answer(req).map(|a| a.response)
+    }
+
+    fn read_answer(&self, req: lp::ReadRequest) -> lp::Result<lp::ReadAnswer> {
         self.configure_once()?;
         let block = self.block(req.type_name)?;
         let prior = from_json_object(req.prior, &BTreeSet::new(), block);
         let read = self.client.read_resource(req.type_name, &prior, req.private).map_err(error)?;
+        let warnings = read.warnings.into_iter().map(diagnostic).collect();
+        let private = (read.private != req.private).then_some(read.private);
         if read.state.is_null() {
-            return Ok(lp::ReadResponse::Gone);
+            return Ok(lp::ReadAnswer { response: lp::ReadResponse::Gone, private: None, warnings });
         }
         let (now, _) = to_json_object(&read.state);
         let known = |o: &lp::Object| -> lp::Object {
             o.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect()
         };
-        Ok(if known(&now) == known(req.prior) { lp::ReadResponse::Unchanged } else { lp::ReadResponse::Changed(now) })
+        let response =
+            if known(&now) == known(req.prior) { lp::ReadResponse::Unchanged } else { lp::ReadResponse::Changed(now) };
+        Ok(lp::ReadAnswer { response, private, warnings })
     }
 
     /// An object an interrupted apply created: found through one of the
@@ -221,9 +229,17 @@ impl lp::Provider for PluginProvider {
     }
 
     fn import(&self, req: lp::ImportRequest) -> lp::Result<lp::Object> {
+        self.import_answer(req).map(|i| i.state)
+    }
+
+    fn import_answer(&self, req: lp::ImportRequest) -> lp::Result<lp::Imported> {
         self.configure_once()?;
         let read = self.client.import_resource(req.type_name, req.id).map_err(error)?;
-        Ok(to_json_object(&read.state).0)
+        Ok(lp::Imported {
+            state: to_json_object(&read.state).0,
+            private: read.private,
+            warnings: read.warnings.into_iter().map(diagnostic).collect(),
+        })
     }
 }
 

@@ -318,6 +318,27 @@ pub enum ReadResponse {
     Gone,
 }
 
+/// A refresh's answer with what the provider said beside it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReadAnswer {
+    pub response: ReadResponse,
+    /// The provider's private data about the object now; `None` when it
+    /// keeps none apart from what the state has.
+    pub private: Option<Vec<u8>>,
+    /// Its warnings: shown, the command goes on.
+    pub warnings: Vec<ProviderError>,
+}
+
+/// An imported object with what the provider said beside it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Imported {
+    pub state: Object,
+    /// The provider's private data about it, kept with it in the state.
+    pub private: Vec<u8>,
+    /// Its warnings: shown, the import goes on.
+    pub warnings: Vec<ProviderError>,
+}
+
 pub struct ReadDataRequest<'a> {
     pub type_name: &'a str,
     pub config: &'a Object,
@@ -433,6 +454,11 @@ pub trait Provider: Send + Sync {
     fn apply(&self, req: ApplyRequest) -> Result<ApplyResponse>;
     /// Refresh: the resource as it is now.
     fn read(&self, req: ReadRequest) -> Result<ReadResponse>;
+    /// `read`, with the private data and warnings of a provider that has
+    /// them (a plugin's ReadResource): what the engine calls.
+    fn read_answer(&self, req: ReadRequest) -> Result<ReadAnswer> {
+        Ok(ReadAnswer { response: self.read(req)?, private: None, warnings: Vec::new() })
+    }
     /// Look for an object that an interrupted apply may have created, from
     /// the configuration it was being created with (`req.prior`): `Changed`
     /// with the object as it is, to adopt it, or `Gone` when there is none or
@@ -470,6 +496,12 @@ pub trait Provider: Send + Sync {
     fn switch(&self, type_name: &str) -> Option<&dyn TrafficSwitch> {
         let _ = type_name;
         None
+    }
+    /// `import`, with the private data and warnings of a provider that has
+    /// them (a plugin's ImportResourceState and ReadResource): what the
+    /// engine calls.
+    fn import_answer(&self, req: ImportRequest) -> Result<Imported> {
+        Ok(Imported { state: self.import(req)?, ..Imported::default() })
     }
     fn import(&self, req: ImportRequest) -> Result<Object> {
         Err(ProviderError::new(

@@ -3,7 +3,7 @@ Landform's tests (tests/plugin_pyvider.rs): objects kept as JSON files in
 the directory PYV_STORE names, so that the test can see and change them.
 
 pyv_thing: a required string, an optional number, a computed string and an
-optional sensitive string; its plan and its apply warn of a size over 100. pyv_box: a nested attribute (protocol 6's nested
+optional sensitive string; its plan, apply and read warn of a size over 100. pyv_box: a nested attribute (protocol 6's nested
 type, nesting single) beside a required and a computed string.
 """
 import json
@@ -112,6 +112,9 @@ class Thing(BaseResource):
                 d = json.load(f)
         except FileNotFoundError:
             return None
+        # A warning in ReadResourceResponse.
+        if isinstance(d["size"], (int, float)) and d["size"] > 100:
+            ctx.add_warning("Large thing read", f"Reading a thing of size {d['size']} was slow.")
         return ThingState(name=d["name"], size=None if d["size"] is None else Decimal(str(d["size"])),
                           secret=d["secret"], id=d["id"])
 
