@@ -43,6 +43,44 @@ pub fn to_partial_config(v: &Value) -> Map<String, Json> {
     }
 }
 
+/// Where the unknown values of a configuration are, when one of its
+/// attributes is known in part (`landform_provider::Partial::unknown`): a
+/// wholly unknown attribute by name, the unknowns inside one by path.
+/// `None` when every unknown attribute is unknown as a whole.
+pub fn unknown_paths(v: &Value) -> Option<BTreeSet<String>> {
+    use crate::sensitivity::{path_text, Step};
+    fn walk(v: &Value, at: &mut Vec<Step>, out: &mut BTreeSet<String>) {
+        match v.unmark().0 {
+            Value::Unknown => {
+                out.insert(path_text(at));
+            }
+            Value::List(items) => {
+                for (i, x) in items.iter().enumerate() {
+                    at.push(Step::Index(i));
+                    walk(x, at, out);
+                    at.pop();
+                }
+            }
+            Value::Object(m) => {
+                for (k, x) in m {
+                    at.push(Step::Key(k.clone()));
+                    walk(x, at, out);
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let Value::Object(m) = v.unmark().0 else { return None };
+    let partly = m.values().any(|x| x.contains_unknown() && !matches!(x.unmark().0, Value::Unknown));
+    if !partly {
+        return None;
+    }
+    let mut out = BTreeSet::new();
+    walk(v, &mut Vec::new(), &mut out);
+    Some(out)
+}
+
 /// An instance's value as expressions see it, marked at its sensitive paths.
 pub fn to_value(obj: &Map<String, Json>, unknown: &BTreeSet<String>, sensitive: &BTreeSet<String>) -> Value {
     crate::sensitivity::instance_value(obj, unknown, sensitive)

@@ -209,7 +209,7 @@ pub fn triggered(r: &Resource, module_addr: &str, changes: &[crate::plan::Resour
                     Some(a) => {
                         c.action.is_replace()
                             || (c.action == crate::plan::Action::Update
-                                && (c.after_unknown.contains(a)
+                                && (crate::sensitivity::touches(&c.after_unknown, a)
                                     || c.sensitive_changed.contains(a)
                                     || c.before.as_ref().and_then(|b| b.get(a))
                                         != c.after.as_ref().and_then(|b| b.get(a))))

@@ -14,67 +14,7 @@ use landform_lang::Value;
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeSet;
 
-/// One step of a path: an attribute or map key, or a list index.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Step {
-    Key(String),
-    Index(usize),
-}
-
-/// A path as text: `input`, `input.dsn_hash`, `input[1]`, `tags["a b"]`.
-pub fn path_text(steps: &[Step]) -> String {
-    let mut out = String::new();
-    for s in steps {
-        match s {
-            Step::Key(k) if landform_lang::value::is_identifier(k) => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(k);
-            }
-            Step::Key(k) => {
-                out.push('[');
-                out.push_str(&Json::String(k.clone()).to_string());
-                out.push(']');
-            }
-            Step::Index(i) => out.push_str(&format!("[{i}]")),
-        }
-    }
-    out
-}
-
-/// A path's steps, read back from its text. A text that is not one (a name
-/// written by an older release) is one attribute name.
-pub fn parse_path(text: &str) -> Vec<Step> {
-    fn parse(text: &str) -> Option<Vec<Step>> {
-        let mut steps = Vec::new();
-        let mut rest = text;
-        while !rest.is_empty() {
-            if let Some(r) = rest.strip_prefix('[') {
-                if r.starts_with('"') {
-                    let mut de = serde_json::Deserializer::from_str(r).into_iter::<String>();
-                    let key = de.next()?.ok()?;
-                    rest = r[de.byte_offset()..].strip_prefix(']')?;
-                    steps.push(Step::Key(key));
-                } else {
-                    let (n, r) = r.split_once(']')?;
-                    steps.push(Step::Index(n.parse().ok()?));
-                    rest = r;
-                }
-            } else {
-                let r = if steps.is_empty() { rest } else { rest.strip_prefix('.')? };
-                let end = r.find(['.', '[']).unwrap_or(r.len());
-                if end == 0 {
-                    return None;
-                }
-                steps.push(Step::Key(r[..end].to_string()));
-                rest = &r[end..];
-            }
-        }
-        Some(steps)
-    }
-    parse(text).filter(|s| !s.is_empty()).unwrap_or_else(|| vec![Step::Key(text.to_string())])
-}
+pub use landform_provider::path::{parse_path, path_text, Step};
 
 /// The paths at which an instance's configuration (an object) is marked,
 /// as cty's `UnmarkDeepWithPaths` finds them.
@@ -254,14 +194,41 @@ fn mark_at(v: &mut Value, steps: &[Step]) {
 }
 
 /// An instance's value as expressions see it: its attributes, unknown ones
-/// unknown, marked at its sensitive paths.
+/// unknown (whole attributes by name, values inside one by path), marked at
+/// its sensitive paths.
 pub fn instance_value(obj: &Map<String, Json>, unknown: &BTreeSet<String>, paths: &BTreeSet<String>) -> Value {
     let mut m: std::collections::BTreeMap<String, Value> =
         obj.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect();
+    let mut inside = Vec::new();
     for k in unknown {
-        m.insert(k.clone(), Value::Unknown);
+        match parse_path(k).as_slice() {
+            [Step::Key(name)] => {
+                m.insert(name.clone(), Value::Unknown);
+            }
+            steps => inside.push(steps.to_vec()),
+        }
     }
-    mark_paths(Value::object(m), paths)
+    let mut v = Value::object(m);
+    for steps in inside {
+        unknown_at(&mut v, &steps);
+    }
+    mark_paths(v, paths)
+}
+
+/// Make the value at `steps` unknown, if the value has that path.
+fn unknown_at(v: &mut Value, steps: &[Step]) {
+    let Some((first, rest)) = steps.split_first() else {
+        *v = Value::Unknown;
+        return;
+    };
+    let inner = match (v, first) {
+        (Value::Object(m), Step::Key(k)) => m.get_mut(k),
+        (Value::List(l), Step::Index(i)) => l.get_mut(*i),
+        _ => None,
+    };
+    if let Some(inner) = inner {
+        unknown_at(inner, rest);
+    }
 }
 
 /// An object with null at each hidden path: what plans and JSON keep.

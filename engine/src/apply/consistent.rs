@@ -124,11 +124,12 @@ pub(super) fn final_plan(
         config,
         unknown,
         prior_private: prior.map_or(&[][..], |p| &p.private[..]),
+        partial: None,
     };
     let resp = provider.plan(req).map_err(|e| format!("planning it again at apply failed: {e}"))?;
     for (attr, was) in after {
         // Unknown then, or unknown still, or sensitive (blanked in the plan).
-        if change.after_unknown.contains(attr) || touches(&change.sensitive, attr) || resp.unknown.contains(attr) {
+        if touches(&change.after_unknown, attr) || touches(&change.sensitive, attr) || touches(&resp.unknown, attr) {
             continue;
         }
         // The plan keeps no secret's text, wherever a provider copied it.

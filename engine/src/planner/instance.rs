@@ -15,7 +15,7 @@ use crate::world::World;
 use landform_lang::config::{Mode, Resource};
 use landform_lang::diag::Diagnostic;
 use landform_lang::Value;
-use landform_provider::{PlanRequest, PlanResponse, Provider, ReadDataRequest, Schema, ValidateRequest};
+use landform_provider::{Partial, PlanRequest, PlanResponse, Provider, ReadDataRequest, Schema, ValidateRequest};
 use landform_state::ResourceRecord;
 use petgraph::graph::NodeIndex;
 use serde_json::{Map, Value as Json};
@@ -61,8 +61,12 @@ struct Evaluated {
     config: Map<String, Json>,
     unknown: BTreeSet<String>,
     sensitive: BTreeSet<String>,
-    /// The configuration with its unknown values left out, for `validate`.
+    /// The configuration with its unknown values left out, for `validate`
+    /// and for a provider that plans with unknowns at any depth.
     partial: Map<String, Json>,
+    /// Where the unknown values are, when an attribute is known in part
+    /// (`landform_provider::Partial::unknown`).
+    unknown_at: Option<BTreeSet<String>>,
 }
 
 impl<'c, 'g> Planner<'c, 'g> {
@@ -259,7 +263,8 @@ impl<'c, 'g> Planner<'c, 'g> {
         for e in b.provider.validate(req) {
             self.diags.push(provider_diag(addr_s, r, e));
         }
-        Some(Evaluated { config, unknown, sensitive, partial })
+        let unknown_at = crate::convert::unknown_paths(&cfg);
+        Some(Evaluated { config, unknown, sensitive, partial, unknown_at })
     }
 
     /// A data source: read now, or, as Terraform does, during apply when it
@@ -314,6 +319,7 @@ impl<'c, 'g> Planner<'c, 'g> {
                 config: &ev.config,
                 unknown: &ev.unknown,
                 prior_private: prior.map_or(&[][..], |p| &p.private[..]),
+                partial: ev.unknown_at.as_ref().map(|unknown| Partial { config: &ev.partial, unknown }),
             };
             b.provider.plan(req)
         };
@@ -353,7 +359,7 @@ impl<'c, 'g> Planner<'c, 'g> {
         if let Some(p) = prior {
             change.before = Some(redact(&p.attributes, &sensitive));
             for s in crate::sensitivity::attributes(&sensitive) {
-                if p.attributes.get(&s) != resp.planned.get(&s) || resp.unknown.contains(&s) {
+                if p.attributes.get(&s) != resp.planned.get(&s) || crate::sensitivity::touches(&resp.unknown, &s) {
                     change.sensitive_changed.insert(s);
                 }
             }

@@ -99,6 +99,52 @@ pub fn show(v: &Value) -> String {
     }
 }
 
+/// A value at `path` as a plan shows it, each value at a path in `unknown`
+/// (inside an attribute known in part) as `(known after apply)`.
+pub fn show_at(v: &Value, path: &str, unknown: &BTreeSet<String>) -> String {
+    if unknown.contains(path) {
+        return "(known after apply)".into();
+    }
+    if !unknown.iter().any(|u| u.starts_with(path)) {
+        return show(v);
+    }
+    match v {
+        Value::Array(items) => {
+            let shown: Vec<String> =
+                items.iter().enumerate().map(|(i, x)| show_at(x, &format!("{path}[{i}]"), unknown)).collect();
+            format!("[{}]", shown.join(", "))
+        }
+        Value::Object(m) if !m.is_empty() => {
+            let inner: Vec<String> = m
+                .iter()
+                .map(|(k, x)| {
+                    let (shown_key, sub) = if landform_lang::value::is_identifier(k) {
+                        (k.clone(), format!("{path}.{k}"))
+                    } else {
+                        (landform_lang::value::quote(k), format!("{path}[{}]", Value::String(k.clone())))
+                    };
+                    format!("{shown_key} = {}", show_at(x, &sub, unknown))
+                })
+                .collect();
+            format!("{{ {} }}", inner.join(", "))
+        }
+        other => show(other),
+    }
+}
+
+fn json_at_mut<'a>(v: &'a mut Value, steps: &[crate::sensitivity::Step]) -> Option<&'a mut Value> {
+    use crate::sensitivity::Step;
+    let mut at = v;
+    for s in steps {
+        at = match (at, s) {
+            (Value::Object(m), Step::Key(k)) => m.get_mut(k)?,
+            (Value::Array(a), Step::Index(i)) => a.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(at)
+}
+
 fn header(c: &ResourceChange, col: &Colors) -> (String, String) {
     let (sym, colour, what) = match c.action {
         Action::Create => ("+", col.green, "will be created".to_string()),
@@ -180,7 +226,8 @@ pub fn render_change(c: &ResourceChange, col: &Colors) -> String {
     let before = c.before.as_ref().unwrap_or(&empty);
     let after = c.after.as_ref().unwrap_or(&empty);
     let mut names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-    names.extend(c.after_unknown.iter());
+    // Attributes unknown as a whole (the others are in `after`, known in part).
+    names.extend(c.after_unknown.iter().filter(|u| !u.contains(['.', '['])));
     let mut rows: Vec<Row> = Vec::new();
     let mut hidden = 0;
     for name in names {
@@ -193,6 +240,14 @@ pub fn render_change(c: &ResourceChange, col: &Colors) -> String {
             configured: after.contains_key(name),
             sensitive: crate::sensitivity::touches(&c.sensitive, name),
             unknown: c.after_unknown.contains(name),
+            unknown_inside: c
+                .after_unknown
+                .iter()
+                .filter(|u| {
+                    u.len() > name.len() && u.starts_with(name.as_str()) && u[name.len()..].starts_with(['.', '['])
+                })
+                .cloned()
+                .collect(),
         };
         rows.extend(attribute.rows(&mut hidden));
     }
@@ -228,6 +283,9 @@ struct Attribute<'a> {
     configured: bool,
     sensitive: bool,
     unknown: bool,
+    /// The paths of the values known only after apply inside an attribute
+    /// known in part (`default_action[0].forward[0].target_group[1].arn`).
+    unknown_inside: BTreeSet<String>,
 }
 
 impl Attribute<'_> {
@@ -280,12 +338,22 @@ impl Attribute<'_> {
         }
     }
 
+    /// The value after, at `path` inside the attribute, as shown: what is
+    /// known only after apply said so.
+    fn shown_after(&self, v: &Value, path: &str) -> String {
+        if self.sensitive {
+            "(sensitive value)".to_string()
+        } else {
+            show_at(v, path, &self.unknown_inside)
+        }
+    }
+
     /// The value after, as shown.
     fn after_text(&self) -> String {
         if self.unknown {
             "(known after apply)".to_string()
         } else {
-            self.after.map(|a| self.shown(a)).unwrap_or_else(|| "null".into())
+            self.after.map(|a| self.shown_after(a, self.name)).unwrap_or_else(|| "null".into())
         }
     }
 
@@ -302,7 +370,11 @@ impl Attribute<'_> {
     fn updated(&self, hidden: &mut usize) -> Vec<Row> {
         let (c, col, name, b, a, sens, unknown) =
             (self.c, self.col, self.name, self.before, self.after, self.sensitive, self.unknown);
-        let changed = if sens { c.sensitive_changed.contains(name) } else { unknown || b != a };
+        let changed = if sens {
+            c.sensitive_changed.contains(name)
+        } else {
+            unknown || b != a || !self.unknown_inside.is_empty()
+        };
         if !changed {
             if b.is_some() {
                 *hidden += 1;
@@ -345,7 +417,15 @@ impl Attribute<'_> {
         // A list of plain values reads best whole: ["v1"] -> ["v2"].
         let blocks = |v: &Value| v.as_array().is_some_and(|a| a.iter().any(Value::is_object));
         if (bv.is_object() && av.is_object()) || (blocks(bv) && blocks(av)) {
-            crate::drift::diff_paths(name.clone(), bv, av, &mut leaves);
+            // What is known only after apply differs from any value before.
+            let mut av = av.clone();
+            for p in &self.unknown_inside {
+                let steps = crate::sensitivity::parse_path(p);
+                if let Some(at) = json_at_mut(&mut av, &steps[1..]) {
+                    *at = Value::String("\u{0}(known after apply)".into());
+                }
+            }
+            crate::drift::diff_paths(name.clone(), bv, &av, &mut leaves);
         }
         let whole = leaves.len() == 1 && &leaves[0].path == name;
         if leaves.is_empty() || whole {
@@ -358,16 +438,18 @@ impl Attribute<'_> {
                 String::new()
             };
             match (&l.before, &l.after) {
-                (Value::Null, after) => {
-                    (format!("{}+{}", col.green, col.reset), l.path, format!("{}{forces}", show(after)))
-                }
+                (Value::Null, after) => (
+                    format!("{}+{}", col.green, col.reset),
+                    l.path.clone(),
+                    format!("{}{forces}", show_at(after, &l.path, &self.unknown_inside)),
+                ),
                 (before, Value::Null) => {
                     (format!("{}-{}", col.red, col.reset), l.path, format!("{} -> null{forces}", show(before)))
                 }
                 (before, after) => (
                     format!("{}~{}", col.yellow, col.reset),
-                    l.path,
-                    format!("{} -> {}{forces}", show(before), show(after)),
+                    l.path.clone(),
+                    format!("{} -> {}{forces}", show(before), show_at(after, &l.path, &self.unknown_inside)),
                 ),
             }
         });
@@ -524,10 +606,6 @@ pub fn path_steps(path: &str) -> Vec<Value> {
     out
 }
 
-fn flags(names: &BTreeSet<String>) -> Value {
-    Value::Object(names.iter().map(|n| (n.clone(), Value::Bool(true))).collect())
-}
-
 /// The plan as JSON in `terraform show -json`'s plan representation, with
 /// Landform's own fields beside it; documented in docs/json-format.md.
 /// `state` is the state the plan was made from (for `prior_state` and the
@@ -617,11 +695,30 @@ fn change_json(c: &ResourceChange, schemas: tfjson::Schemas) -> Value {
         })
     };
     // As Terraform: `false` where there is no value (before a create, after a delete).
-    let sensitive = |m: &Option<Map<String, Value>>| match m {
-        Some(m) => tfjson::sensitive_shape(schemas, &c.mode, &c.type_name, m, &c.sensitive),
+    // Terraform's SensitiveAsBool and UnknownAsBool: flags in the value's shape.
+    let shaped_flags = |m: &Option<Map<String, Value>>, paths: &BTreeSet<String>| match m {
+        Some(m) => tfjson::sensitive_shape(schemas, &c.mode, &c.type_name, m, paths),
         None => Value::Bool(false),
     };
-    let after = shaped(&c.after).map(|mut m| {
+    let sensitive = |m: &Option<Map<String, Value>>| shaped_flags(m, &c.sensitive);
+    // Terraform's omitUnknowns: an unknown value inside a block known in
+    // part is left out of its object (a list keeps its place, as null).
+    let known_after = c.after.clone().map(|mut m| {
+        for p in c.after_unknown.iter().filter(|u| u.contains(['.', '['])) {
+            let steps = crate::sensitivity::parse_path(p);
+            if let Some((crate::sensitivity::Step::Key(k), parent)) = steps.split_last() {
+                let mut whole = Value::Object(std::mem::take(&mut m));
+                if let Some(Value::Object(o)) = json_at_mut(&mut whole, parent) {
+                    o.remove(k);
+                }
+                if let Value::Object(back) = whole {
+                    m = back;
+                }
+            }
+        }
+        m
+    });
+    let after = shaped(&known_after).map(|mut m| {
         // A collection unknown as a whole whose elements are unknown values
         // is not in `after` (cty's UnknownAsNull: a set with an unknown
         // element is unknown whole).
@@ -643,7 +740,12 @@ fn change_json(c: &ResourceChange, schemas: tfjson::Schemas) -> Value {
             "actions": c.action.json_actions(),
             "before": shaped(&c.before),
             "after": after,
-            "after_unknown": flags(&c.after_unknown),
+            // Terraform's: `{}` for a value wholly known (a delete's null too).
+            "after_unknown": if c.after_unknown.is_empty() {
+                Value::Object(Map::new())
+            } else {
+                shaped_flags(&c.after, &c.after_unknown)
+            },
             "before_sensitive": sensitive(&c.before),
             "after_sensitive": sensitive(&c.after),
             "replace_paths": c.replace_paths.iter().map(|p| Value::from(path_steps(p))).collect::<Vec<_>>(),

@@ -103,18 +103,19 @@ impl lp::Provider for PluginProvider {
         self.configure_once()?;
         let block = self.block(req.type_name)?;
         let prior = req.prior.map(|p| from_json_object(p, &BTreeSet::new(), block)).unwrap_or(Value::Null);
-        let config = from_json_object(req.config, req.unknown, block);
+        let config = match req.partial {
+            Some(partial) => from_json_partial(req.config, req.unknown, partial, block),
+            None => from_json_object(req.config, req.unknown, block),
+        };
         let plan = self.client.plan_resource(req.type_name, &prior, &config, req.prior_private).map_err(error)?;
         let private = self.client.pack_plan(req.type_name, &plan).map_err(error)?;
-        let (planned, unknown) = to_json_object(&plan.planned_state);
+        let (planned, unknown) = to_json_object_typed(&plan.planned_state, &block.implied_type());
         // As Terraform does: a path forces replacement only where the value changes.
         let mut requires_replace = Vec::new();
         if let Some(p) = req.prior {
+            let (prior, planned) = (Json::Object(p.clone()), Json::Object(planned.clone()));
             for path in plan.requires_replace {
-                let top = path.split(['.', '[']).next().unwrap_or("").to_string();
-                let changed = unknown.contains(&top)
-                    || p.get(&top).unwrap_or(&Json::Null) != planned.get(&top).unwrap_or(&Json::Null);
-                if changed && !requires_replace.contains(&path) {
+                if changed_at(&prior, &planned, &unknown, &path) && !requires_replace.contains(&path) {
                     requires_replace.push(path);
                 }
             }
@@ -356,6 +357,101 @@ fn to_trait_block(version: u64, b: &schema::Block) -> lp::Schema {
     s
 }
 
+/// Whether the value at `path` (a provider's requires_replace path) differs
+/// between `prior` and `planned`, or is unknown in part or whole: a path the
+/// values do not both have is compared at its attribute.
+fn changed_at(prior: &Json, planned: &Json, unknown: &BTreeSet<String>, path: &str) -> bool {
+    use lp::path::{json_at, parse_path, Step};
+    let steps = parse_path(path);
+    // Unknown at the path, inside it, or around it.
+    let unknown_here = unknown.iter().any(|u| {
+        let u = parse_path(u);
+        u.starts_with(&steps) || steps.starts_with(&u)
+    });
+    if unknown_here {
+        return true;
+    }
+    match (json_at(prior, &steps), json_at(planned, &steps)) {
+        (Some(a), Some(b)) => a != b,
+        (None, None) => false,
+        _ => {
+            let top = &steps[..steps.len().min(1)];
+            let at = |v: &Json| json_at(v, top).filter(|v| !v.is_null()).cloned();
+            !matches!(steps.first(), Some(Step::Key(_))) || at(prior) != at(planned)
+        }
+    }
+}
+
+/// The configuration as a cty value of `block`, each attribute that
+/// `partial` knows in part built from what it knows, with an unknown value at
+/// each of its unknown paths (a weight known beside an ARN that is not);
+/// attributes unknown as a whole are unknown.
+pub fn from_json_partial(
+    obj: &lp::Object,
+    unknown: &BTreeSet<String>,
+    partial: lp::Partial,
+    block: &schema::Block,
+) -> Value {
+    use lp::path::{parse_path, Step};
+    let mut whole = BTreeSet::new();
+    let mut inside: BTreeMap<&str, Vec<Vec<Step>>> = BTreeMap::new();
+    for name in unknown {
+        let paths: Vec<Vec<Step>> = partial
+            .unknown
+            .iter()
+            .map(|p| parse_path(p))
+            .filter(|s| s.len() > 1 && s[0] == Step::Key(name.clone()))
+            .map(|s| s[1..].to_vec())
+            .collect();
+        match partial.config.get(name) {
+            Some(_) if !paths.is_empty() => {
+                inside.insert(name, paths);
+            }
+            _ => {
+                whole.insert(name.clone());
+            }
+        }
+    }
+    let Value::Map(mut m) = from_json_object(obj, &whole, block) else { return Value::Null };
+    for (name, paths) in inside {
+        let Some(v) = partial.config.get(name) else { continue };
+        let mut value = match block.blocks.get(name) {
+            Some(nb) => from_json_blocks(v, nb),
+            None => Value::from_json(v),
+        };
+        for steps in paths {
+            unknown_at(&mut value, &steps);
+        }
+        m.insert(name.to_string(), value);
+    }
+    block.conform(&Value::Map(m))
+}
+
+/// Make the value at `steps` unknown; a single block written as a list of
+/// one is its first item.
+fn unknown_at(v: &mut Value, steps: &[lp::path::Step]) {
+    use lp::path::Step;
+    let Some((first, rest)) = steps.split_first() else {
+        *v = Value::Unknown;
+        return;
+    };
+    match (v, first) {
+        (Value::Typed(_, inner), _) => unknown_at(inner, steps),
+        (Value::Map(m), Step::Key(k)) => {
+            if let Some(x) = m.get_mut(k) {
+                unknown_at(x, rest);
+            }
+        }
+        (Value::List(items), Step::Index(i)) => {
+            if let Some(x) = items.get_mut(*i) {
+                unknown_at(x, rest);
+            }
+        }
+        (v @ Value::Map(_), Step::Index(0)) => unknown_at(v, rest),
+        _ => {}
+    }
+}
+
 /// A JSON object of Landform's as a cty value of `block`: the attributes
 /// named in `unknown` unknown, nested blocks brought to their nesting mode
 /// (a list of one where a single block is wanted is its one element).
@@ -390,6 +486,97 @@ fn from_json_blocks(v: &Json, nb: &schema::NestedBlock) -> Value {
     }
 }
 
+/// A planned cty object of type `ty` as Landform's JSON object: null
+/// attributes left out; an attribute unknown as a whole named in the
+/// unknown set; one known in part kept with null at each unknown inside it,
+/// whose paths are in the unknown set (a set's elements by their place in
+/// the provider's answer, which is cty's order of the set, as Terraform's
+/// plan shows them).
+pub fn to_json_object_typed(v: &Value, ty: &crate::Type) -> (lp::Object, BTreeSet<String>) {
+    use lp::path::{path_text, Step};
+    fn walk(v: &Value, ty: &crate::Type, at: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
+        use crate::Type as T;
+        match (v, ty) {
+            (Value::Typed(t, inner), _) => walk(inner, t, at, out),
+            (Value::Unknown, _) => out.push(at.clone()),
+            (Value::List(items), _) => {
+                for (i, x) in items.iter().enumerate() {
+                    let t = match ty {
+                        T::List(e) | T::Set(e) => e,
+                        T::Tuple(ts) => ts.get(i).unwrap_or(&T::Dynamic),
+                        _ => &T::Dynamic,
+                    };
+                    at.push(Step::Index(i));
+                    walk(x, t, at, out);
+                    at.pop();
+                }
+            }
+            (Value::Map(m), _) => {
+                for (k, x) in m {
+                    let t = match ty {
+                        T::Map(e) => e,
+                        T::Object { attributes, .. } => attributes.get(k).unwrap_or(&T::Dynamic),
+                        _ => &T::Dynamic,
+                    };
+                    at.push(Step::Key(k.clone()));
+                    walk(x, t, at, out);
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let (mut obj, mut unknown) = to_json_object(v);
+    let crate::Type::Object { attributes, .. } = ty else { return (obj, unknown) };
+    let m = match v {
+        Value::Typed(_, inner) => &**inner,
+        v => v,
+    };
+    let Value::Map(m) = m else { return (obj, unknown) };
+    for (k, x) in m {
+        if !unknown.contains(k) || matches!(x, Value::Unknown) {
+            continue;
+        }
+        let mut paths = Vec::new();
+        let mut at = vec![Step::Key(k.clone())];
+        walk(x, attributes.get(k).unwrap_or(&crate::Type::Dynamic), &mut at, &mut paths);
+        // Unknown as a whole after all (a set, a typed unknown).
+        if paths.iter().any(|p| p.len() == 1) {
+            continue;
+        }
+        let mut known = Json::Object(lp::Object::new());
+        if let Json::Object(o) = &mut known {
+            o.insert(k.clone(), x.to_json_with(&Json::Null));
+        }
+        for p in &paths {
+            if let Some(at) = json_at_mut(&mut known, p) {
+                *at = Json::Null;
+            }
+        }
+        unknown.remove(k);
+        unknown.extend(paths.iter().map(|p| path_text(p)));
+        if let Json::Object(mut o) = known {
+            if let Some(value) = o.remove(k) {
+                obj.insert(k.clone(), value);
+            }
+        }
+    }
+    (obj, unknown)
+}
+
+fn json_at_mut<'a>(v: &'a mut Json, steps: &[lp::path::Step]) -> Option<&'a mut Json> {
+    use lp::path::Step;
+    let mut at = v;
+    for s in steps {
+        at = match (at, s) {
+            (Json::Object(m), Step::Key(k)) => m.get_mut(k)?,
+            (Json::Array(a), Step::Index(i)) => a.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(at)
+}
+
 /// A cty object as Landform's JSON object: null attributes left out, and
 /// attributes with an unknown anywhere inside named in the unknown set.
 pub fn to_json_object(v: &Value) -> (lp::Object, BTreeSet<String>) {
@@ -412,4 +599,117 @@ pub fn to_json_object(v: &Value) -> (lp::Object, BTreeSet<String>) {
         }
     }
     (obj, unknown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Type;
+    use serde_json::json;
+
+    fn attr(ty: Type, optional: bool, computed: bool) -> schema::Attribute {
+        schema::Attribute {
+            ty,
+            description: String::new(),
+            required: false,
+            optional,
+            computed,
+            sensitive: false,
+            deprecated: false,
+            write_only: false,
+            nested: None,
+        }
+    }
+
+    /// A listener's shape: `default_action` blocks holding a `forward` block
+    /// holding a set of `target_group` blocks.
+    fn listener() -> schema::Block {
+        let group = schema::Block {
+            attributes: [
+                ("arn".to_string(), attr(Type::String, true, false)),
+                ("weight".to_string(), attr(Type::Number, true, false)),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        let forward = schema::Block {
+            blocks: [(
+                "target_group".to_string(),
+                schema::NestedBlock { nesting: Nesting::Set, min_items: 0, max_items: 0, block: group },
+            )]
+            .into(),
+            ..Default::default()
+        };
+        let action = schema::Block {
+            attributes: [("type".to_string(), attr(Type::String, true, false))].into(),
+            blocks: [(
+                "forward".to_string(),
+                schema::NestedBlock { nesting: Nesting::List, min_items: 0, max_items: 1, block: forward },
+            )]
+            .into(),
+            ..Default::default()
+        };
+        schema::Block {
+            attributes: [
+                ("port".to_string(), attr(Type::Number, true, false)),
+                ("arn".to_string(), attr(Type::String, false, true)),
+            ]
+            .into(),
+            blocks: [(
+                "default_action".to_string(),
+                schema::NestedBlock { nesting: Nesting::List, min_items: 1, max_items: 0, block: action },
+            )]
+            .into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_block_known_in_part_goes_to_the_provider_and_comes_back_with_its_unknowns_at_their_paths() {
+        let block = listener();
+        let partial = json!({"port": 80, "default_action": [{"type": "forward", "forward": [{"target_group": [
+            {"arn": null, "weight": 90}, {"arn": "arn:green", "weight": 10}]}]}]});
+        let config = json!({"port": 80});
+        let unknown: BTreeSet<String> = ["default_action".to_string()].into();
+        let paths: BTreeSet<String> = ["default_action[0].forward[0].target_group[0].arn".to_string()].into();
+        let p = lp::Partial { config: partial.as_object().unwrap(), unknown: &paths };
+        let v = from_json_partial(config.as_object().unwrap(), &unknown, p, &block);
+        let groups = &v.get("default_action").unwrap();
+        let Value::List(actions) = groups else { panic!("{v:?}") };
+        let Some(Value::List(forward)) = actions[0].get("forward") else { panic!("{v:?}") };
+        let Some(Value::List(tgs)) = forward[0].get("target_group") else { panic!("{v:?}") };
+        assert_eq!(tgs[0].get("arn"), Some(&Value::Unknown));
+        assert_eq!(tgs[0].get("weight").unwrap().to_json_with(&Json::Null), json!(90));
+        assert_eq!(tgs[1].get("arn"), Some(&Value::String("arn:green".into())));
+
+        // As planned: the listener's own ARN unknown as a whole, the group's inside.
+        let mut planned = v.clone();
+        if let Value::Map(m) = &mut planned {
+            m.insert("arn".into(), Value::Unknown);
+        }
+        let (obj, unknown) = to_json_object_typed(&planned, &block.implied_type());
+        let want: BTreeSet<String> =
+            ["arn".to_string(), "default_action[0].forward[0].target_group[0].arn".to_string()].into();
+        assert_eq!(unknown, want);
+        assert_eq!(obj["default_action"][0]["forward"][0]["target_group"][0], json!({"arn": null, "weight": 90}));
+        assert!(!obj.contains_key("arn"));
+    }
+
+    #[test]
+    fn a_replacement_is_forced_only_where_the_value_at_its_path_changes_or_is_unknown() {
+        let prior = json!({"vpc_id": "vpc-1", "default_action": [{"forward": [{"target_group": [{"arn": "a", "weight": 1}]}]}]});
+        let same = prior.clone();
+        let none = BTreeSet::new();
+        assert!(!changed_at(&prior, &same, &none, "vpc_id"));
+        assert!(!changed_at(&prior, &same, &none, "default_action[0].forward[0].target_group[0].weight"));
+        let mut other = prior.clone();
+        other["default_action"][0]["forward"][0]["target_group"][0]["weight"] = json!(2);
+        assert!(changed_at(&prior, &other, &none, "default_action[0].forward[0].target_group[0].weight"));
+        // Unknown in part: only the paths at, inside or around the unknown.
+        let unknown: BTreeSet<String> = ["default_action[0].forward[0].target_group[0].arn".to_string()].into();
+        assert!(changed_at(&prior, &same, &unknown, "default_action"));
+        assert!(changed_at(&prior, &same, &unknown, "default_action[0].forward[0].target_group[0].arn"));
+        assert!(!changed_at(&prior, &same, &unknown, "vpc_id"));
+        assert!(!changed_at(&prior, &same, &unknown, "default_action[0].forward[0].target_group[0].weight"));
+    }
 }

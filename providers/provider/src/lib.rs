@@ -9,6 +9,7 @@
 
 pub mod files;
 pub mod forward;
+pub mod path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -243,13 +244,31 @@ pub struct PlanRequest<'a> {
     /// The provider's private data stored with the prior object (empty when
     /// there is none): what its last apply returned in `ApplyResponse::private`.
     pub prior_private: &'a [u8],
+    /// The configuration again with what is known of the attributes in
+    /// `unknown` (a block whose weight is known and whose ARN is not), for a
+    /// provider that plans with unknown values at any depth; `None` when
+    /// every attribute in `unknown` is unknown as a whole.
+    pub partial: Option<Partial<'a>>,
+}
+
+/// A configuration with attributes known in part.
+#[derive(Clone, Copy, Debug)]
+pub struct Partial<'a> {
+    /// Every attribute, each unknown value inside one as null.
+    pub config: &'a Object,
+    /// Where the unknown values are: an attribute's name when it is unknown
+    /// as a whole, else the path of each inside it
+    /// (`default_action[0].forward[0].target_group[1].arn`, `path::parse_path`).
+    pub unknown: &'a BTreeSet<String>,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct PlanResponse {
-    /// What the state will be after apply, as far as it is known now.
+    /// What the state will be after apply, as far as it is known now: an
+    /// unknown value inside an attribute known in part is null here.
     pub planned: Object,
-    /// Attributes known only after apply.
+    /// What is known only after apply: attributes by name, and the values
+    /// inside an attribute known in part by path (`path::parse_path`).
     pub unknown: BTreeSet<String>,
     /// Attributes whose change forces replacement.
     pub requires_replace: Vec<String>,
