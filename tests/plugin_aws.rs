@@ -254,6 +254,7 @@ fn comparable(rc: &serde_json::Value) -> serde_json::Value {
         .unwrap_or_default();
     serde_json::json!({
         "address": rc["address"],
+        "provider_name": rc["provider_name"],
         "actions": c["actions"],
         "before": values(&c["before"]),
         "after": values(&c["after"]),

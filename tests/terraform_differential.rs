@@ -290,8 +290,8 @@ fn resources(doc: &Value) -> BTreeMap<String, Value> {
     out
 }
 
-/// A plan's `resource_changes` by address: actions, values before and
-/// after, and which attributes are unknown until apply.
+/// A plan's `resource_changes` by address: the provider, actions, values
+/// before and after, and what is unknown until apply (`after_unknown` whole).
 fn changes(plan: &Value) -> BTreeMap<String, Value> {
     plan["resource_changes"]
         .as_array()
@@ -304,10 +304,12 @@ fn changes(plan: &Value) -> BTreeMap<String, Value> {
                 .map(|o| o.iter().filter(|(_, v)| **v == json!(true)).map(|(k, _)| k).collect())
                 .unwrap_or_default();
             let v = json!({
+                "provider_name": rc["provider_name"],
                 "actions": c["actions"],
                 "before": normal(&c["before"], false),
                 "after": normal(&c["after"], false),
                 "after_unknown": unknown,
+                "after_unknown_shape": c["after_unknown"],
             });
             (rc["address"].as_str().unwrap().to_string(), v)
         })

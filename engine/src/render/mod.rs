@@ -680,6 +680,7 @@ pub fn plan_json(
         let lookup = |addr: &str| known.get(addr).cloned().unwrap_or_default();
         out["configuration"] = tfjson::configuration(tree, &lookup);
         out["variables"] = tfjson::variables(plan, tree);
+        tfjson::full_provider_names(&mut out, tree);
     }
     out
 }

@@ -375,6 +375,80 @@ pub type Info<'a> = dyn Fn(&str) -> (BTreeSet<String>, Option<String>) + 'a;
 /// The configuration, as Terraform's configuration representation: provider
 /// configurations, and per module its resources (arguments as expressions),
 /// module calls, variables and outputs.
+/// A provider's source address as Terraform writes it in full:
+/// `hashicorp/aws` is `registry.terraform.io/hashicorp/aws`.
+fn full_source(source: &str) -> String {
+    match source.split('/').count() {
+        1 => format!("registry.terraform.io/hashicorp/{source}"),
+        2 => format!("registry.terraform.io/{source}"),
+        _ => source.to_string(),
+    }
+}
+
+/// Each `provider_name` of a provider the configuration requires by source
+/// (`required_providers`, any module's) as Terraform names it: its full
+/// source address (`registry.terraform.io/hashicorp/aws`), the alias aside;
+/// and `full_name` beside each of their `provider_config` entries. Landform's
+/// own providers keep their names.
+pub fn full_provider_names(doc: &mut Value, tree: &LoadedModule) {
+    let mut full: BTreeMap<String, String> = BTreeMap::new();
+    fn collect(m: &LoadedModule, full: &mut BTreeMap<String, String>) {
+        for (name, source) in &m.module.required_providers {
+            full.entry(name.clone()).or_insert_with(|| full_source(source));
+        }
+        for c in m.children.values() {
+            collect(c, full);
+        }
+    }
+    collect(tree, &mut full);
+    if full.is_empty() {
+        return;
+    }
+    let rename = |o: &mut Map<String, Value>, field: &str| {
+        let Some(Value::String(key)) = o.get(field) else { return };
+        let local = key.split('.').next().unwrap_or(key);
+        if let Some(f) = full.get(local) {
+            o.insert(field.to_string(), Value::String(f.clone()));
+        }
+    };
+    fn modules(v: &mut Value, rename: &dyn Fn(&mut Map<String, Value>, &str)) {
+        if let Some(rs) = v.get_mut("resources").and_then(Value::as_array_mut) {
+            for r in rs.iter_mut().filter_map(Value::as_object_mut) {
+                rename(r, "provider_name");
+            }
+        }
+        if let Some(cs) = v.get_mut("child_modules").and_then(Value::as_array_mut) {
+            for c in cs {
+                modules(c, rename);
+            }
+        }
+    }
+    for list in ["resource_changes", "resource_drift"] {
+        if let Some(cs) = doc.get_mut(list).and_then(Value::as_array_mut) {
+            for c in cs.iter_mut().filter_map(Value::as_object_mut) {
+                rename(c, "provider_name");
+            }
+        }
+    }
+    if let Some(v) = doc.get_mut("planned_values").and_then(|p| p.get_mut("root_module")) {
+        modules(v, &rename);
+    }
+    if let Some(v) = doc.get_mut("prior_state").and_then(|p| p.get_mut("values")).and_then(|p| p.get_mut("root_module"))
+    {
+        modules(v, &rename);
+    }
+    if let Some(pc) =
+        doc.get_mut("configuration").and_then(|c| c.get_mut("provider_config")).and_then(Value::as_object_mut)
+    {
+        for p in pc.values_mut().filter_map(Value::as_object_mut) {
+            let name = p.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+            if let Some(f) = full.get(&name) {
+                p.insert("full_name".into(), Value::String(f.clone()));
+            }
+        }
+    }
+}
+
 pub fn configuration(tree: &LoadedModule, info: &Info) -> Value {
     let mut providers = Map::new();
     for p in &tree.module.providers {
