@@ -1,6 +1,7 @@
 //! Terraform's CLI configuration file, as far as provider installation goes:
 //! `provider_installation { filesystem_mirror { path, include, exclude }
-//! direct { include, exclude } }` and `plugin_cache_dir`, from the file
+//! network_mirror { url, include, exclude } direct { include, exclude }
+//! dev_overrides { "NS/TYPE" = "DIR" } }` and `plugin_cache_dir`, from the file
 //! `LANDFORM_CLI_CONFIG_FILE` or `TF_CLI_CONFIG_FILE` names. Without one (or
 //! without a `provider_installation` block), Terraform's implied methods:
 //! the local mirror directories, then the registry.
@@ -15,8 +16,10 @@ use landform_provider_plugin::mirror::{self, SourceAddr};
 /// One installation method, with the providers it is for.
 #[derive(Clone, Debug)]
 pub struct Method {
-    /// A filesystem mirror's directory; `None` for `direct` (the registry).
+    /// A filesystem mirror's directory; `None` for the other methods.
     pub mirror: Option<PathBuf>,
+    /// A network mirror's base URL; `None` for the other methods.
+    pub network: Option<String>,
     include: Vec<String>,
     exclude: Vec<String>,
 }
@@ -48,6 +51,10 @@ pub struct Installation {
     /// `credentials "HOST" { token = "…" }`: a registry's API token.
     credentials: std::collections::BTreeMap<String, String>,
     pub plugin_cache_dir: Option<PathBuf>,
+    /// `dev_overrides { "hashicorp/aws" = "/home/dev/go/bin" }`: providers
+    /// plan and apply run from a directory of their own, as built,
+    /// whatever the lock file says (by full source address).
+    pub dev_overrides: std::collections::BTreeMap<String, PathBuf>,
 }
 
 impl Installation {
@@ -62,7 +69,13 @@ impl Installation {
     /// the registry may.
     pub fn for_provider(&self, addr: &SourceAddr) -> (Vec<PathBuf>, bool) {
         let serving: Vec<&Method> = self.methods.iter().filter(|m| m.serves(addr)).collect();
-        (serving.iter().filter_map(|m| m.mirror.clone()).collect(), serving.iter().any(|m| m.mirror.is_none()))
+        let direct = serving.iter().any(|m| m.mirror.is_none() && m.network.is_none());
+        (serving.iter().filter_map(|m| m.mirror.clone()).collect(), direct)
+    }
+
+    /// The network mirrors that may serve `addr`, in order.
+    pub fn network_for(&self, addr: &SourceAddr) -> Vec<String> {
+        self.methods.iter().filter(|m| m.serves(addr)).filter_map(|m| m.network.clone()).collect()
     }
 }
 
@@ -78,9 +91,9 @@ pub fn path() -> Option<PathBuf> {
 fn implied() -> Vec<Method> {
     let mut m: Vec<Method> = mirror::mirror_dirs()
         .into_iter()
-        .map(|d| Method { mirror: Some(d), include: Vec::new(), exclude: Vec::new() })
+        .map(|d| Method { mirror: Some(d), network: None, include: Vec::new(), exclude: Vec::new() })
         .collect();
-    m.push(Method { mirror: None, include: Vec::new(), exclude: Vec::new() });
+    m.push(Method { mirror: None, network: None, include: Vec::new(), exclude: Vec::new() });
     m
 }
 
@@ -92,6 +105,7 @@ pub fn read() -> Result<Installation, (Vec<Diagnostic>, SourceMap)> {
             explicit: false,
             plugin_cache_dir: None,
             credentials: Default::default(),
+            dev_overrides: Default::default(),
         });
     };
     let text = match crate::inputs::read_regular(&path, 4 << 20) {
@@ -103,6 +117,7 @@ pub fn read() -> Result<Installation, (Vec<Diagnostic>, SourceMap)> {
                 explicit: false,
                 plugin_cache_dir: None,
                 credentials: Default::default(),
+                dev_overrides: Default::default(),
             });
         }
         Err(e) => {
@@ -113,6 +128,7 @@ pub fn read() -> Result<Installation, (Vec<Diagnostic>, SourceMap)> {
             return Err((vec![d], sources));
         }
     };
+    let text = dev_overrides_as_object(&text);
     let file = sources.add(path.display().to_string(), text.clone());
     let (parsed, diags) = landform_lang::parse::parse_file(file, &text);
     // A credentials block's label is a host name, not a configuration's name.
@@ -125,8 +141,13 @@ pub fn read() -> Result<Installation, (Vec<Diagnostic>, SourceMap)> {
 }
 
 fn from_body(body: &Body, diags: &mut Vec<Diagnostic>) -> Installation {
-    let mut inst =
-        Installation { methods: Vec::new(), explicit: false, plugin_cache_dir: None, credentials: Default::default() };
+    let mut inst = Installation {
+        methods: Vec::new(),
+        explicit: false,
+        plugin_cache_dir: None,
+        credentials: Default::default(),
+        dev_overrides: Default::default(),
+    };
     let mut explicit = false;
     for a in body.attributes() {
         if a.name.name == "plugin_cache_dir" {
@@ -156,6 +177,9 @@ fn from_body(body: &Body, diags: &mut Vec<Diagnostic>) -> Installation {
     }
     for b in body.blocks().filter(|b| b.kind.name == "provider_installation") {
         explicit = true;
+        if let Some(a) = b.body.attributes().find(|a| a.name.name == "dev_overrides") {
+            dev_overrides(a, &mut inst, diags);
+        }
         for m in b.body.blocks() {
             let list = |name: &str, diags: &mut Vec<Diagnostic>| -> Vec<String> {
                 let Some(a) = m.body.attributes().find(|a| a.name.name == name) else { return Vec::new() };
@@ -177,7 +201,12 @@ fn from_body(body: &Body, diags: &mut Vec<Diagnostic>) -> Installation {
             match m.kind.name.as_str() {
                 "filesystem_mirror" => {
                     match m.body.attributes().find(|a| a.name.name == "path").and_then(|a| a.value.as_static_string()) {
-                        Some(p) => inst.methods.push(Method { mirror: Some(PathBuf::from(expand_env(&p))), include, exclude }),
+                        Some(p) => inst.methods.push(Method {
+                            mirror: Some(PathBuf::from(expand_env(&p))),
+                            network: None,
+                            include,
+                            exclude,
+                        }),
                         None => diags.push(Diagnostic::error(
                             "Invalid provider_installation",
                             "A filesystem_mirror block needs path = \"DIRECTORY\".",
@@ -185,10 +214,28 @@ fn from_body(body: &Body, diags: &mut Vec<Diagnostic>) -> Installation {
                         )),
                     }
                 }
-                "direct" => inst.methods.push(Method { mirror: None, include, exclude }),
+                "network_mirror" => {
+                    let url = m.body.attributes().find(|a| a.name.name == "url");
+                    match url.and_then(|a| a.value.as_static_string().map(|u| (a, u))) {
+                        Some((a, u)) => match reqwest::Url::parse(&u).map_err(|e| e.to_string()).and_then(|p| crate::http::check_url(&p)) {
+                            Ok(()) => inst.methods.push(Method { mirror: None, network: Some(u), include, exclude }),
+                            Err(e) => diags.push(Diagnostic::error(
+                                "Invalid provider_installation",
+                                format!("A network_mirror's url must be an https:// URL (plain http only on this machine): {e}"),
+                                a.value.span,
+                            )),
+                        },
+                        None => diags.push(Diagnostic::error(
+                            "Invalid provider_installation",
+                            "A network_mirror block needs url = \"https://MIRROR/PATH/\".",
+                            m.kind.span,
+                        )),
+                    }
+                }
+                "direct" => inst.methods.push(Method { mirror: None, network: None, include, exclude }),
                 other => diags.push(Diagnostic::error(
                     "Unsupported provider installation method",
-                    format!("Landform installs providers from filesystem_mirror and direct (the registry); \"{other}\" is not supported."),
+                    format!("Landform installs providers from filesystem_mirror, network_mirror and direct (the registry); \"{other}\" is not supported."),
                     m.kind.span,
                 )),
             }
@@ -199,6 +246,60 @@ fn from_body(body: &Body, diags: &mut Vec<Diagnostic>) -> Installation {
     }
     inst.explicit = explicit;
     inst
+}
+
+/// A `dev_overrides { "hashicorp/aws" = "DIR" }` block (HCL 1's quoted keys,
+/// as Terraform's CLI configuration has them) written as the object it is:
+/// `dev_overrides = { … }`, on the same line, so that errors keep their place.
+fn dev_overrides_as_object(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start();
+        let rest = t.strip_prefix("dev_overrides").map(str::trim_start);
+        match rest {
+            Some(r) if r.starts_with('{') => {
+                out.push_str(&line[..line.len() - t.len()]);
+                out.push_str("dev_overrides = ");
+                out.push_str(r);
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// The overrides of a `dev_overrides` object: each provider's source
+/// address to a directory.
+fn dev_overrides(a: &landform_lang::syntax::Attribute, inst: &mut Installation, diags: &mut Vec<Diagnostic>) {
+    let bad = |diags: &mut Vec<Diagnostic>, why: String| {
+        diags.push(Diagnostic::error("Invalid dev_overrides", why, a.value.span));
+    };
+    let ExprKind::Object(items) = &a.value.kind else {
+        return bad(
+            diags,
+            "dev_overrides maps providers to directories: dev_overrides { \"hashicorp/aws\" = \"/home/me/go/bin\" }"
+                .into(),
+        );
+    };
+    for item in items {
+        let key = match &item.key {
+            landform_lang::syntax::ObjectKey::Name(id) => Some(id.name.clone()),
+            landform_lang::syntax::ObjectKey::Expr(e) => e.as_static_string(),
+        };
+        let addr = key.as_deref().and_then(SourceAddr::parse);
+        match (addr, item.value.as_static_string()) {
+            (Some(addr), Some(dir)) if !dir.is_empty() => {
+                inst.dev_overrides.insert(addr.to_string(), PathBuf::from(expand_env(&dir)));
+            }
+            _ => bad(
+                diags,
+                format!(
+                    "{} is not a provider source address with a directory: \"NAMESPACE/TYPE\" = \"DIRECTORY\"",
+                    key.unwrap_or_default()
+                ),
+            ),
+        }
+    }
 }
 
 /// `$NAME` replaced by the environment's value, as Terraform does for paths.

@@ -14,6 +14,7 @@ mod plugins;
 mod progress;
 mod provider_install;
 mod provider_lock;
+mod provider_network_mirror;
 mod provider_registry;
 mod rollout_cmd;
 mod run;

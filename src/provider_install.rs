@@ -131,6 +131,17 @@ impl Ctx<'_> {
     fn provider(&self, name: &str, addr: SourceAddr, new: &mut BTreeMap<String, Locked>, diags: &mut Vec<Diagnostic>) {
         let (old, cli, upgrade) = (self.old, self.cli, self.upgrade);
         let key = addr.to_string();
+        // Run from its own directory by plan and apply: nothing to install (as Terraform's init).
+        if let Some(dir) = cli.dev_overrides.get(&key) {
+            crate::outln!(
+                "- {key}: a development override is in effect (dev_overrides: {}); not installed",
+                dir.display()
+            );
+            if let Some(l) = old.get(&key) {
+                new.insert(key, l.clone());
+            }
+            return;
+        }
         let Ok((constraint, span)) = self.constraint(name, &addr, diags) else { return };
         let fail = |summary: &str, detail: String| match span {
             Some(s) => Diagnostic::error(summary, detail, s),
@@ -142,7 +153,18 @@ impl Ctx<'_> {
         // the versions of every method serving it are offered together.
         let (dirs, direct) = cli.for_provider(&addr);
         let mirrored = in_mirrors(&addr, &dirs);
-        let offered: Vec<String> = if direct && (mirrored.is_empty() || cli.explicit) {
+        let mut networked: Vec<(String, Vec<String>)> = Vec::new();
+        for url in cli.network_for(&addr) {
+            match crate::provider_network_mirror::versions(&url, &addr) {
+                Ok(v) => networked.push((url, v)),
+                Err(e) => {
+                    let why = format!("{key}: the network mirror {url}: {e}");
+                    diags.push(fail("Failed to query available provider packages", why));
+                    return;
+                }
+            }
+        }
+        let mut offered: Vec<String> = if direct && (mirrored.is_empty() || cli.explicit) {
             let auth = crate::provider_registry::Auth::new(&addr, cli.token_for(&addr.host));
             match crate::provider_registry::versions(&addr, auth.as_ref()) {
                 Ok(mut v) => {
@@ -172,6 +194,12 @@ impl Ctx<'_> {
         } else {
             mirrored.iter().map(|f| f.version.clone()).collect()
         };
+        for v in networked.iter().flat_map(|(_, v)| v) {
+            if !offered.contains(v) {
+                offered.push(v.clone());
+            }
+        }
+        offered.sort_by_key(|v| std::cmp::Reverse(mirror::version_key(v)));
         let allows = |v: &str| constraint.as_ref().is_none_or(|(c, _)| Version::parse(v).is_ok_and(|v| c.allows(&v)));
         let locked = old.get(&key).filter(|_| !upgrade);
         let chosen = match locked {
@@ -219,7 +247,10 @@ impl Ctx<'_> {
         let installed = match mirrored.iter().find(|f| f.version == version) {
             Some(found) if found.path.extension().is_some_and(|e| e == "zip") => install_zip(&addr, found, locked),
             Some(found) => install_one(&addr, found, locked),
-            None => install_from_registry(&addr, &version, locked, cli),
+            None => match networked.iter().find(|(_, v)| v.contains(&version)) {
+                Some((url, _)) => install_from_network(&addr, &version, url, locked),
+                None => install_from_registry(&addr, &version, locked, cli),
+            },
         };
         match installed {
             Ok(hashes) => {
@@ -338,6 +369,41 @@ fn download_from_registry(
         }
     };
     place(addr, version, &tmp, locked, h1, Some(d.this_zh), d.zh)
+}
+
+/// Download, check and unpack a package from a network mirror into
+/// `.landform/providers`: it must match one of the checksums the mirror
+/// gives for it (and the lock's, for the same version); the hashes to record
+/// are its `h1:` and the mirror's.
+fn install_from_network(
+    addr: &SourceAddr,
+    version: &str,
+    url: &str,
+    locked: Option<&Locked>,
+) -> Result<Vec<String>, String> {
+    let dir = installed_dir(addr, version);
+    let tmp = dir.with_extension("tmp");
+    let _ = std::fs::remove_dir_all(&tmp);
+    let got = crate::provider_network_mirror::download(url, addr, version, &tmp).and_then(|m| {
+        mirror::binary_in(&tmp, &addr.type_name)
+            .ok_or_else(|| format!("the package holds no terraform-provider-{} executable", addr.type_name))?;
+        let h1 = provider_lock::h1_dir(&tmp)?;
+        if !m.hashes.is_empty() && !m.hashes.contains(&h1) && !m.hashes.contains(&m.this_zh) {
+            return Err(format!(
+                "the package for {addr} {version} from the network mirror {url} matches none of the checksums the mirror gives for it (it is {h1}): it was changed or damaged, and is not installed"
+            ));
+        }
+        Ok((m, h1))
+    });
+    let (m, h1) = match got {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    let more = m.hashes.into_iter().filter(|h| h.starts_with("h1:") || h.starts_with("zh:")).collect();
+    place(addr, version, &tmp, locked, h1, Some(m.this_zh), more)
 }
 
 /// A zip of the packed mirror layout, unpacked into `.landform/providers`
@@ -464,6 +530,17 @@ fn verified(dir: &Path, hashes: &[String]) -> bool {
             .is_some_and(|a| a.iter().any(|h| h.as_str().is_some_and(|h| hashes.iter().any(|l| l == h))))
 }
 
+/// Terraform's warning, once per command: what runs is not a release.
+fn warn_overrides(cli: &crate::cli_config::Installation) {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        let list: String = cli.dev_overrides.iter().map(|(k, d)| format!("\n - {k} in {}", d.display())).collect();
+        crate::errln!(
+            "Warning: Provider development overrides are in effect\n\nThe following provider development overrides are set in the CLI configuration:{list}\n\nThe behavior may therefore not match any released version of the provider and applying changes may cause the state to become incompatible with published releases.\n"
+        );
+    });
+}
+
 /// For plan and apply: the root module's plugin providers. With a lock file,
 /// each is the locked version `init` installed, whose package must still
 /// match the lock's hashes; without one (no `init` yet), the newest in a
@@ -497,6 +574,23 @@ pub fn resolve(tree: &LoadedModule) -> (BTreeMap<String, (SourceAddr, Found)>, V
     for (name, addr) in plugin_sources(tree) {
         let (dirs, _) = cli.for_provider(&addr);
         let key = addr.to_string();
+        if let Some(dir) = cli.dev_overrides.get(&key) {
+            match mirror::binary_in(dir, &addr.type_name) {
+                Some(path) => {
+                    warn_overrides(&cli);
+                    out.insert(name, (addr, Found { version: "0.0.0-dev".into(), path }));
+                }
+                None => diags.push(Diagnostic::global(
+                    "Invalid dev_overrides",
+                    format!(
+                        "the CLI configuration's dev_overrides runs {key} from {}, which holds no terraform-provider-{} executable",
+                        dir.display(),
+                        addr.type_name
+                    ),
+                )),
+            }
+            continue;
+        }
         if lock.is_empty() {
             if let Some(found) = mirror::find(&addr, &dirs) {
                 out.insert(name, (addr, found));

@@ -18,11 +18,11 @@ use sha2::{Digest, Sha256};
 use crate::http;
 
 /// A provider package is a binary: hashicorp/aws's zip is some 150 MB.
-const MAX_ZIP: u64 = 1 << 30;
+pub(crate) const MAX_ZIP: u64 = 1 << 30;
 /// What a package may unpack to: hashicorp/aws is some 700 MB.
 const MAX_UNPACKED: u64 = 4 << 30;
 
-fn client(max: u64, secs: u64) -> Result<http::Client, String> {
+pub(crate) fn client(max: u64, secs: u64) -> Result<http::Client, String> {
     http::Client::new("init", Duration::from_secs(secs), max)
 }
 
@@ -47,7 +47,7 @@ fn request(url: &str, auth: Option<&Auth>) -> http::Request {
     }
 }
 
-fn get_json(c: &http::Client, url: &str, auth: Option<&Auth>) -> Result<Json, String> {
+pub(crate) fn get_json(c: &http::Client, url: &str, auth: Option<&Auth>) -> Result<Json, String> {
     let r = c.send(request(url, auth)).map_err(|e| format!("cannot reach {url}: {e}"))?;
     if !r.status().is_success() {
         return Err(format!("{url} answered {}", r.status()));
@@ -188,7 +188,7 @@ pub fn download(addr: &SourceAddr, version: &str, dest: &Path, auth: Option<&Aut
     Ok(Downloaded { zh, this_zh })
 }
 
-struct Remove(std::path::PathBuf);
+pub(crate) struct Remove(pub(crate) std::path::PathBuf);
 
 impl Drop for Remove {
     fn drop(&mut self) {

@@ -340,3 +340,34 @@ fn an_interrupt_or_a_sigterm_stops_landform_and_its_pyvider_provider() {
         assert!(left.is_empty(), "{signal}: {:?}", left.iter().map(|p| plugin::ps_lines(*p)).collect::<Vec<_>>());
     }
 }
+
+/// Terraform's `dev_overrides`: a provider being developed runs from its
+/// own directory (as built), with no `init`, no lock entry and Terraform's
+/// warning on every command; `init` says it installs nothing for it.
+#[test]
+fn a_development_override_runs_the_provider_from_its_own_directory() {
+    let peer = Peer::new("dev");
+    let built = peer.dir.join("mirror/example.com/test/pyv/0.1.0/linux_amd64");
+    std::fs::write(
+        peer.dir.join("cli.tfrc"),
+        format!(
+            "provider_installation {{\n  dev_overrides {{\n    \"example.com/test/pyv\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+            built.display()
+        ),
+    )
+    .unwrap();
+    let f = Fixture::new("plugin-pyvider-dev", &config(3, "red"));
+    let mut r = Run { f: &f, peer: &peer, mark: format!("plugin-pyv-dev-{}", std::process::id()), outputs: Vec::new() };
+    let out = r.run(&["apply", "--auto-approve"]);
+    let (said, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{said}{err}");
+    assert!(said.contains("Apply complete! Resources: 2 added"), "{said}");
+    assert!(err.contains("Provider development overrides are in effect"), "{err}");
+    assert!(err.contains(&format!("example.com/test/pyv in {}", built.display())), "{err}");
+    assert_eq!(peer.object("thing", "alpha").unwrap()["size"], 3);
+    let init = r.ok(&["init"]);
+    assert!(init.contains("example.com/test/pyv: a development override is in effect"), "{init}");
+    assert!(!f.path(".landform/providers").exists(), "nothing installed for it");
+    r.ok(&["destroy", "--auto-approve"]);
+    assert_eq!(peer.objects(), 0);
+}

@@ -627,7 +627,7 @@ fn a_cli_configuration_file_chooses_the_mirrors() {
 
     std::fs::write(
         p.lf.path("landform.tfrc"),
-        "provider_installation {\n  network_mirror {\n    url = \"https://mirror.invalid/\"\n  }\n}\n",
+        "provider_installation {\n  network_mirror {\n    include = [\"acme/*\"]\n  }\n}\n",
     )
     .unwrap();
     let out =
@@ -810,4 +810,80 @@ fn a_private_registry_gets_its_token() {
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(!all.contains("s3cret"), "{all}");
     assert!(f.path(".terraform.lock.hcl").exists());
+}
+
+/// Terraform's provider network mirror protocol, played on loopback: init
+/// lists the versions (`index.json`), takes the newest the constraints
+/// allow, downloads this platform's archive its `VERSION.json` names
+/// (relative to it), and installs it only when it matches a checksum the
+/// mirror gives (the `h1:` Terraform computes for that zip); the lock
+/// records it. A zip the mirror's checksums do not vouch for is refused,
+/// exit 1, nothing installed, the lock untouched; a mirror that is not
+/// HTTPS off this machine is refused in the CLI configuration.
+#[test]
+fn init_installs_from_a_network_mirror_checking_its_hashes() {
+    let f = Fixture::new("provider-network-mirror", &config(">= 1.0"));
+    let files: Files = Default::default();
+    let host = registry(files.clone());
+    let zip = toy_zip("1.2.0", "toy 1.2.0");
+    let h1 = terraform_h1_of_zip(&f.dir, "1.2.0", &zip);
+    {
+        let mut fl = files.lock().unwrap();
+        let base = "/mirror/registry.terraform.io/acme/toy";
+        fl.insert(format!("{base}/index.json"), br#"{"versions": {"1.1.0": {}, "1.2.0": {}, "2.0.0": {}}}"#.to_vec());
+        let doc = serde_json::json!({"archives": {
+            "linux_amd64": {"url": "files/toy_1.2.0_linux_amd64.zip", "hashes": [h1]},
+            "darwin_arm64": {"url": "files/toy_1.2.0_darwin_arm64.zip", "hashes": ["h1:AAAA"]}
+        }});
+        fl.insert(format!("{base}/1.2.0.json"), doc.to_string().into_bytes());
+        fl.insert(format!("{base}/files/toy_1.2.0_linux_amd64.zip"), zip.clone());
+    }
+    std::fs::write(
+        f.path("cli.tfrc"),
+        format!("provider_installation {{\n  network_mirror {{\n    url = \"http://{host}/mirror/\"\n  }}\n}}\n"),
+    )
+    .unwrap();
+    f.write(&config("~> 1.0"));
+    let run = |args: &[&str]| {
+        f.cmd(args)
+            .env("HOME", &f.dir)
+            .env("TF_CLI_CONFIG_FILE", f.path("cli.tfrc"))
+            .env_remove("LANDFORM_PLUGIN_MIRROR")
+            .env_remove("LANDFORM_CLI_CONFIG_FILE")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run(&["init"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let lock = std::fs::read_to_string(f.path(".terraform.lock.hcl")).unwrap();
+    assert!(lock.contains("version     = \"1.2.0\"") && lock.contains(&h1), "{lock}");
+    let installed = f.path(".landform/providers/registry.terraform.io/acme/toy/1.2.0/linux_amd64");
+    let ran = std::process::Command::new(installed.join("terraform-provider-toy_v1.2.0")).output().unwrap();
+    assert_eq!(text(&ran.stdout), "toy 1.2.0\n", "the unpacked provider runs");
+
+    // The mirror now serves another zip under the same name.
+    std::fs::remove_dir_all(f.path(".landform/providers")).unwrap();
+    std::fs::remove_file(f.path(".terraform.lock.hcl")).unwrap();
+    files.lock().unwrap().insert(
+        "/mirror/registry.terraform.io/acme/toy/files/toy_1.2.0_linux_amd64.zip".into(),
+        toy_zip("1.2.0", "something else"),
+    );
+    let out = run(&["init"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(err.contains("matches none of the checksums") && err.contains("not installed"), "{err}");
+    assert!(!installed.exists(), "a refused package is not installed");
+    assert!(!f.path(".terraform.lock.hcl").exists(), "no lock for what was refused");
+
+    // A mirror elsewhere must be HTTPS.
+    std::fs::write(
+        f.path("cli.tfrc"),
+        "provider_installation {\n  network_mirror {\n    url = \"http://mirror.example/providers/\"\n  }\n}\n",
+    )
+    .unwrap();
+    let out = run(&["init"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(err.contains("network_mirror") && err.contains("https"), "{err}");
 }
