@@ -592,8 +592,25 @@ pub fn resolve(tree: &LoadedModule) -> (BTreeMap<String, (SourceAddr, Found)>, V
             continue;
         }
         if lock.is_empty() {
-            if let Some(found) = mirror::find(&addr, &dirs) {
-                out.insert(name, (addr, found));
+            // No init yet: the newest the mirrors hold that every module's constraints allow.
+            let mut written = Vec::new();
+            constraints_in(tree, &addr, &mut written);
+            let all = written.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(",");
+            let constraint = (!written.is_empty()).then(|| Constraint::parse(&all).ok()).flatten();
+            let allows = |v: &str| constraint.as_ref().is_none_or(|c| Version::parse(v).is_ok_and(|v| c.allows(&v)));
+            let held = mirror::versions(&addr, &dirs);
+            match held.iter().find(|f| allows(&f.version)) {
+                Some(found) => {
+                    out.insert(name, (addr, found.clone()));
+                }
+                None if !held.is_empty() => diags.push(Diagnostic::global(
+                    "Required provider not installed",
+                    format!(
+                        "{key}: no version in the filesystem mirrors matches the constraints {all} (versions: {}). Install one that does, then run `landform init`.",
+                        held.iter().map(|f| f.version.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                )),
+                None => {}
             }
             continue;
         }
