@@ -650,6 +650,7 @@ fn run_main() -> ExitCode {
 }
 
 fn validate(args: ValidateArgs, color: bool) -> Result<u8, String> {
+    plugins::configure_when_used();
     let dir = args.dir.unwrap_or_else(|| PathBuf::from("."));
     let mut sources = SourceMap::new();
     let (tree, mut diags) = landform_lang::module::load_tree(&inputs::DiskFs, &dir.to_string_lossy(), &mut sources);

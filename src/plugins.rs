@@ -60,6 +60,16 @@ struct Running {
 
 static RUNNING: Mutex<Vec<Running>> = Mutex::new(Vec::new());
 
+/// Whether a plugin is configured as soon as it starts (in the background),
+/// rather than at its first use: every command but `validate`, which never
+/// configures a provider (as Terraform's does not).
+static EARLY_CONFIGURE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Configure plugins only when first used (`validate`).
+pub fn configure_when_used() {
+    EARLY_CONFIGURE.store(false, std::sync::atomic::Ordering::Relaxed);
+}
+
 fn running() -> std::sync::MutexGuard<'static, Vec<Running>> {
     RUNNING.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -76,8 +86,12 @@ pub fn start(
         return Ok(r.provider.clone());
     }
     let opts = landform_provider_plugin::StartOptions::new(&found.path);
-    match landform_provider_plugin::PluginProvider::start(name, &opts, config).map(|p| p.with_source(&addr.to_string()))
-    {
+    let started = if EARLY_CONFIGURE.load(std::sync::atomic::Ordering::Relaxed) {
+        landform_provider_plugin::PluginProvider::start_configuring(name, &opts, config)
+    } else {
+        landform_provider_plugin::PluginProvider::start(name, &opts, config)
+    };
+    match started.map(|p| p.with_source(&addr.to_string())) {
         Ok(p) => {
             let provider: Arc<dyn landform_provider::Provider> = Arc::new(p);
             running().push(Running { key, provider: provider.clone() });
@@ -101,6 +115,8 @@ pub fn start(
 pub fn stop_all() {
     let list = std::mem::take(&mut *running());
     drop(list);
+    // One still held by its early configuration (a command that ended first) is killed.
+    landform_provider_plugin::process::kill_all();
 }
 
 /// The process is exiting at once (an interrupt): kill every plugin now,

@@ -8,7 +8,7 @@ use crate::cty::{Type, Value};
 use crate::process::{Address, PluginProcess, StartOptions};
 use crate::schema::ProviderSchema;
 use crate::{msgpack, proto, proto6, Error};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 
@@ -171,6 +171,21 @@ pub struct PluginClient {
     /// The binary, for the schema cache's key.
     path: std::path::PathBuf,
     schema_cache: Option<std::path::PathBuf>,
+    /// The cached schema, read while the provider starts (`cached_schema`).
+    preloaded: Mutex<Option<std::thread::JoinHandle<Option<ProviderSchema>>>>,
+    /// Held while the schema is first read or asked for: never twice at once.
+    schema_init: Mutex<()>,
+}
+
+/// The schema the cache holds for `binary`, when the provider said it need
+/// not be asked for (hashicorp/aws's takes a second or two to ask for, and
+/// tenths to read: read while the provider starts).
+fn cached_schema(dir: Option<&std::path::Path>, binary: &std::path::Path) -> Option<ProviderSchema> {
+    let entry = dir.and_then(|d| crate::schema_cache::entry(d, binary))?;
+    let cached = crate::schema_cache::load(&entry).filter(|r| {
+        r.server_capabilities.as_ref().is_some_and(|c| c.get_provider_schema_optional) && r.provider.is_some()
+    })?;
+    ProviderSchema::from_proto(cached).ok()
 }
 
 impl PluginClient {
@@ -183,6 +198,13 @@ impl PluginClient {
             .enable_all()
             .build()
             .map_err(|e| Error::Start(format!("cannot start a runtime: {e}")))?;
+        let preloaded = {
+            let (dir, binary) = (opts.schema_cache.clone(), opts.path.clone());
+            std::thread::Builder::new()
+                .name("landform-schema".into())
+                .spawn(move || cached_schema(dir.as_deref(), &binary))
+                .ok()
+        };
         let process = PluginProcess::start(opts)?;
         let channel = match (&process.handshake.server_cert, &process.client_cert) {
             (None, _) => {
@@ -216,6 +238,8 @@ impl PluginClient {
             schema_from_cache: OnceLock::new(),
             path: opts.path.clone(),
             schema_cache: opts.schema_cache.clone(),
+            preloaded: Mutex::new(preloaded),
+            schema_init: Mutex::new(()),
         })
     }
 
@@ -282,29 +306,29 @@ impl PluginClient {
         if let Some(s) = self.schema.get() {
             return Ok(s);
         }
+        let _first = self.schema_init.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = self.schema.get() {
+            return Ok(s);
+        }
+        let preloaded = self.preloaded.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(schema) = preloaded.and_then(|h| h.join().ok()).flatten() {
+            let _ = self.schema_from_cache.set(true);
+            return Ok(self.schema.get_or_init(|| schema));
+        }
+        // Not in the cache (or the provider must be asked): asked, and kept there.
         let entry = self.schema_cache.as_deref().and_then(|d| crate::schema_cache::entry(d, &self.path));
-        let cached = entry.as_deref().and_then(crate::schema_cache::load).filter(|r| {
-            r.server_capabilities.as_ref().is_some_and(|c| c.get_provider_schema_optional) && r.provider.is_some()
-        });
-        let from_cache = cached.is_some();
-        let resp = match cached {
-            Some(r) => r,
-            None => {
-                // Version 5's schema is read as version 6's (a subset), and kept so.
-                let resp: proto6::GetProviderSchemaResponse = if self.protocol_version() == 6 {
-                    self.call(self.methods().get_schema, proto::Empty {})?
-                } else {
-                    self.call::<_, proto::GetProviderSchemaResponse>(self.methods().get_schema, proto::Empty {})?.into()
-                };
-                diagnostics(resp.diagnostics.clone())?;
-                if let Some(e) = &entry {
-                    crate::schema_cache::store(e, &resp);
-                }
-                resp
-            }
+        // Version 5's schema is read as version 6's (a subset), and kept so.
+        let resp: proto6::GetProviderSchemaResponse = if self.protocol_version() == 6 {
+            self.call(self.methods().get_schema, proto::Empty {})?
+        } else {
+            self.call::<_, proto::GetProviderSchemaResponse>(self.methods().get_schema, proto::Empty {})?.into()
         };
+        diagnostics(resp.diagnostics.clone())?;
+        if let Some(e) = &entry {
+            crate::schema_cache::store(e, &resp);
+        }
         let schema = ProviderSchema::from_proto(resp)?;
-        let _ = self.schema_from_cache.set(from_cache);
+        let _ = self.schema_from_cache.set(false);
         Ok(self.schema.get_or_init(|| schema))
     }
 

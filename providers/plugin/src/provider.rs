@@ -21,16 +21,16 @@ use crate::{Error, PluginClient, StartOptions};
 use landform_provider as lp;
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A running plugin registered under a name (`aws`).
 pub struct PluginProvider {
     name: &'static str,
-    client: PluginClient,
+    client: Arc<PluginClient>,
     schema: lp::ProviderSchema,
     /// The provider block's settings, given to Configure before the first call that needs it.
     config: lp::Object,
-    configured: OnceLock<Result<(), lp::ProviderError>>,
+    configured: Arc<OnceLock<Result<(), lp::ProviderError>>>,
     /// The provider's source address (`registry.terraform.io/hashicorp/aws`):
     /// what Landform knows of its types beyond the schema (rollout switches).
     source: String,
@@ -40,16 +40,29 @@ impl PluginProvider {
     /// Start the plugin and read its schema; `config` is its provider
     /// block, nested blocks as lists of objects.
     pub fn start(name: &str, opts: &StartOptions, config: lp::Object) -> Result<PluginProvider, Error> {
-        let client = PluginClient::start(opts)?;
+        Self::start_with(name, opts, config, false)
+    }
+
+    /// `start`, and validate and configure the provider at once in the
+    /// background (later calls wait for it): for a command that will call
+    /// it, so that the provider's own start (hashicorp/aws spends seconds in
+    /// its first call) overlaps Landform's work.
+    pub fn start_configuring(name: &str, opts: &StartOptions, config: lp::Object) -> Result<PluginProvider, Error> {
+        Self::start_with(name, opts, config, true)
+    }
+
+    fn start_with(name: &str, opts: &StartOptions, config: lp::Object, early: bool) -> Result<PluginProvider, Error> {
+        let client = Arc::new(PluginClient::start(opts)?);
+        let configured = Arc::new(OnceLock::new());
+        if early {
+            let (client, once, config) = (client.clone(), configured.clone(), config.clone());
+            // Its error, if any, is said by the first call that needs it.
+            std::thread::spawn(move || {
+                once.get_or_init(|| configure(&client, &config));
+            });
+        }
         let schema = to_trait_schema(client.schema()?);
-        Ok(PluginProvider {
-            name: intern(name),
-            client,
-            schema,
-            config,
-            configured: OnceLock::new(),
-            source: String::new(),
-        })
+        Ok(PluginProvider { name: intern(name), client, schema, config, configured, source: String::new() })
     }
 
     /// The provider's source address, which tells what its types are for
@@ -64,13 +77,7 @@ impl PluginProvider {
     }
 
     fn configure_once(&self) -> lp::Result<()> {
-        self.configured
-            .get_or_init(|| {
-                let block = &self.client.schema().map_err(error)?.provider.block;
-                let v = from_json_object(&self.config, &BTreeSet::new(), block);
-                self.client.configure(&v).map(|_| ()).map_err(error)
-            })
-            .clone()
+        self.configured.get_or_init(|| configure(&self.client, &self.config)).clone()
     }
 
     fn block(&self, type_name: &str) -> lp::Result<&schema::Block> {
@@ -242,6 +249,13 @@ impl lp::Provider for PluginProvider {
             warnings: read.warnings.into_iter().map(diagnostic).collect(),
         })
     }
+}
+
+/// Validate and configure the provider with its block's settings.
+fn configure(client: &PluginClient, config: &lp::Object) -> Result<(), lp::ProviderError> {
+    let block = &client.schema().map_err(error)?.provider.block;
+    let v = from_json_object(config, &BTreeSet::new(), block);
+    client.configure(&v).map(|_| ()).map_err(error)
 }
 
 /// A provider's diagnostic, an error or a warning, at its attribute.
