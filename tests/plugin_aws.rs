@@ -879,6 +879,21 @@ fn the_providers_private_data_and_schema_upgrades_are_kept_as_terraform_keeps_th
     assert_eq!(vpc["schema_version"], serde_json::json!(current), "{vpc}");
     assert_eq!(vpc["attributes"], attributes_before, "upgraded to what it was");
 
+    // At the current version too, as Terraform asks: an attribute this
+    // provider's schema does not have (a newer release wrote it) is dropped.
+    let mut odd = now.clone();
+    let vpc = odd["resources"].as_array_mut().unwrap().iter_mut().find(|r| r["addr"] == "aws_vpc.main").unwrap();
+    vpc["attributes"]["attribute_of_a_newer_release"] = serde_json::json!("x");
+    odd["serial"] = serde_json::json!(odd["serial"].as_u64().unwrap() + 1);
+    std::fs::write(f.path("odd.json"), odd.to_string()).unwrap();
+    r.ok(&["state", "push", "odd.json"]);
+    let plan = r.ok(&["plan", "--refresh=false"]);
+    assert!(plan.contains("No changes."), "{plan}");
+    r.ok(&["apply", "--auto-approve"]);
+    let now: serde_json::Value = serde_json::from_str(&r.ok(&["state", "pull"])).unwrap();
+    let vpc = now["resources"].as_array().unwrap().iter().find(|r| r["addr"] == "aws_vpc.main").unwrap();
+    assert_eq!(vpc["attributes"], attributes_before, "{vpc}");
+
     // One stored by a newer version than the provider's is refused, by name,
     // and the state is left as it was.
     let mut newer = now.clone();

@@ -8,7 +8,7 @@ use landform_lang::diag::Diagnostic;
 use landform_provider::{ReadAnswer, ReadRequest, ReadResponse, UpgradeRequest};
 use landform_state::{ResourceRecord, Snapshot};
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Told as refresh goes, for a progress display.
@@ -68,7 +68,7 @@ pub fn refresh<'s>(
         (0..state.resources.len()).map(|_| None).collect();
     // Objects stored by an older schema version are brought to the current
     // one first, read or not: whatever reads them next expects its shape.
-    let mut upgraded = upgrade_all(providers, state, &mut out.diags);
+    let (mut upgraded, failed) = upgrade_all(providers, state, parallelism, &mut out.diags);
     let read_one = |i: usize| {
         let rec = upgraded.get(&i).unwrap_or(&state.resources[i]);
         progress.read(&rec.addr);
@@ -80,10 +80,10 @@ pub fn refresh<'s>(
         found[i] = r;
     }
     for (i, original) in state.resources.iter().enumerate() {
-        let up = upgraded.remove(&i);
-        if up.is_none() && failed_upgrade(original, providers) {
+        if failed.contains(&i) {
             continue;
         }
+        let up = upgraded.remove(&i);
         let rec = up.as_ref().unwrap_or(original);
         let (mut now, mut private) = (None, None);
         if read && rec.mode == "managed" {
@@ -183,24 +183,22 @@ fn current_version(rec: &ResourceRecord, providers: &Providers) -> Option<u64> {
         .then(|| providers.for_record(&rec.provider, false, &rec.type_name).map(|(_, s)| s.version))?
 }
 
-/// A record whose upgrade failed (said in the diagnostics): it is not planned from.
-fn failed_upgrade(rec: &ResourceRecord, providers: &Providers) -> bool {
-    current_version(rec, providers).is_some_and(|v| v != rec.schema_version)
-}
-
-/// Each managed record stored by another schema version than its provider's,
-/// brought to the current one by the provider (Terraform's
-/// UpgradeResourceState), by its index in the snapshot. One the provider
-/// cannot upgrade, or stored by a newer version than the provider's, is an
-/// error naming it.
+/// Each managed record stored by another schema version than its provider's
+/// (every one, for a provider that upgrades every object: a plugin), brought
+/// to the current one by the provider (Terraform's UpgradeResourceState), at
+/// most `parallelism` at once, by its index in the snapshot: only those the
+/// upgrade changed. One the provider cannot upgrade, or stored by a newer
+/// version than the provider's, is an error naming it, and among the failed.
 pub fn upgrade_all(
     providers: &Providers,
     state: &Snapshot,
+    parallelism: usize,
     diags: &mut Vec<Diagnostic>,
-) -> HashMap<usize, ResourceRecord> {
-    let mut out = HashMap::new();
+) -> (HashMap<usize, ResourceRecord>, HashSet<usize>) {
+    let (mut out, mut failed) = (HashMap::new(), HashSet::new());
+    let mut todo = Vec::new();
     for (i, rec) in state.resources.iter().enumerate() {
-        let Some(version) = current_version(rec, providers).filter(|v| *v != rec.schema_version) else { continue };
+        let Some(version) = current_version(rec, providers) else { continue };
         let Some((p, _)) = providers.for_record(&rec.provider, false, &rec.type_name) else { continue };
         if rec.schema_version > version {
             diags.push(Diagnostic::global(
@@ -210,21 +208,37 @@ pub fn upgrade_all(
                     rec.schema_version, rec.type_name
                 ),
             ));
-            continue;
-        }
-        let req = UpgradeRequest { type_name: &rec.type_name, version: rec.schema_version, state: &rec.attributes };
-        match p.upgrade(req) {
-            Ok(attributes) => {
-                out.insert(i, ResourceRecord { attributes, schema_version: version, ..rec.clone() });
-            }
-            Err(e) => diags.push(Diagnostic::global(
-                format!("Error upgrading {}", rec.addr),
-                format!(
-                    "its object is stored by version {} of the {} schema and the provider could not bring it to version {version}: {e}",
-                    rec.schema_version, rec.type_name
-                ),
-            )),
+            failed.insert(i);
+        } else if rec.schema_version != version || p.upgrades_every_object() {
+            todo.push(i);
         }
     }
-    out
+    let upgrade_one = |i: usize| {
+        let rec = &state.resources[i];
+        let (p, schema) = providers.for_record(&rec.provider, false, &rec.type_name)?;
+        let req = UpgradeRequest { type_name: &rec.type_name, version: rec.schema_version, state: &rec.attributes };
+        Some((schema.version, p.upgrade(req)))
+    };
+    for (i, answer) in in_parallel(&todo, parallelism, upgrade_one) {
+        let rec = &state.resources[i];
+        match answer {
+            Some((version, Ok(attributes))) => {
+                if version != rec.schema_version || attributes != rec.attributes {
+                    out.insert(i, ResourceRecord { attributes, schema_version: version, ..rec.clone() });
+                }
+            }
+            Some((version, Err(e))) => {
+                diags.push(Diagnostic::global(
+                    format!("Error upgrading {}", rec.addr),
+                    format!(
+                        "its object is stored by version {} of the {} schema and the provider could not bring it to version {version}: {e}",
+                        rec.schema_version, rec.type_name
+                    ),
+                ));
+                failed.insert(i);
+            }
+            None => {}
+        }
+    }
+    (out, failed)
 }

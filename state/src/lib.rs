@@ -68,8 +68,9 @@ mod private_data {
         s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
     }
 
+    /// Terraform writes none as an absent field; null is taken as none too.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let text = String::deserialize(d)?;
+        let text = Option::<String>::deserialize(d)?.unwrap_or_default();
         base64::engine::general_purpose::STANDARD
             .decode(text.as_bytes())
             .map_err(|e| serde::de::Error::custom(format!("private is not base64: {e}")))

@@ -40,7 +40,7 @@ pub const DEFS: &[FuncDef] = &[
     def("setintersection", &[Kind::List], setintersection).variadic(Kind::List),
     def("setsubtract", &[Kind::List, Kind::List], setsubtract),
     def("setproduct", &[Kind::List], setproduct).variadic(Kind::List),
-    def("toset", &[Kind::List], toset),
+    def("toset", &[Kind::List], toset).sees_unknown(),
     def("tolist", &[Kind::List], tolist),
     def("tomap", &[Kind::Map], tomap),
     def("tostring", &[Kind::Any], tostring),
@@ -51,6 +51,8 @@ pub const DEFS: &[FuncDef] = &[
 /// Functions of a collection's shape stay known when only elements are unknown.
 fn length(a: &[Value], _: &dyn Host) -> R {
     match &a[0] {
+        // Unknown elements of a set may turn out equal (cty's rule).
+        Value::List(l) if a[0].is_set() && l.iter().any(Value::contains_unknown) => Ok(Value::Unknown),
         Value::List(l) => Ok(num(l.len())),
         Value::Object(m) => Ok(num(m.len())),
         Value::String(s) => Ok(num(super::graphemes(s))),
@@ -403,11 +405,24 @@ fn setproduct(a: &[Value], _: &dyn Host) -> R {
     Ok(Value::seq(kind, out.into_iter().map(Value::tuple).collect()))
 }
 
+/// As cty's: a set of known elements keeps each unknown one beside them
+/// (`toset([aws_security_group.a.id])` is a set of one element not yet
+/// known, and a dynamic block over it makes one block); a collection unknown
+/// as a whole is unknown.
 fn toset(a: &[Value], _: &dyn Host) -> R {
-    if a[0].is_null() {
-        return Ok(Value::Null);
+    match &a[0] {
+        Value::Null => return Ok(Value::Null),
+        Value::Unknown => return Ok(Value::Unknown),
+        _ => {}
     }
-    Ok(Value::set(as_list(a, 0)?))
+    let (unknown, known): (Vec<Value>, Vec<Value>) = as_list(a, 0)?.into_iter().partition(Value::contains_unknown);
+    if unknown.is_empty() {
+        return Ok(Value::set(known));
+    }
+    let mut items = known;
+    crate::functions::sort_dedup(&mut items);
+    items.extend(unknown);
+    Ok(Value::List(crate::value::Items::new(crate::value::SeqKind::Set, items)))
 }
 
 fn tolist(a: &[Value], _: &dyn Host) -> R {

@@ -225,6 +225,10 @@ impl lp::Provider for PluginProvider {
         Ok(to_json_object(&read.state).0)
     }
 
+    fn upgrades_every_object(&self) -> bool {
+        true
+    }
+
     /// UpgradeResourceState: the stored object as JSON, as Terraform's state
     /// holds it, brought to the current schema by the provider.
     fn upgrade(&self, req: lp::UpgradeRequest) -> lp::Result<lp::Object> {

@@ -494,6 +494,13 @@ pub trait Provider: Send + Sync {
     fn upgrade(&self, req: UpgradeRequest) -> Result<Object> {
         Ok(req.state.clone())
     }
+    /// Whether `upgrade` is asked for every stored object, its schema
+    /// version current or not, as Terraform asks a plugin (which drops
+    /// attributes its schema no longer has: a provider release older than
+    /// the one that wrote the state). The default: only an older version.
+    fn upgrades_every_object(&self) -> bool {
+        false
+    }
     /// Traffic counters of one target behind a switch (a server of a
     /// haproxy_backend), for a rollout's analysis: `None` when the provider
     /// has none.

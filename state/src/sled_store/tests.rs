@@ -275,3 +275,22 @@ fn checkpoints_append_what_changed_and_the_backup_reads_as_the_last_one() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn a_records_private_data_is_base64_and_none_may_be_null_or_absent() {
+    let mut r = record("a.b", "x");
+    r.private = b"{\"schema_version\":\"1\"}".to_vec();
+    let text = serde_json::to_value(&r).unwrap();
+    assert_eq!(text["private"], "eyJzY2hlbWFfdmVyc2lvbiI6IjEifQ==");
+    assert_eq!(serde_json::from_value::<ResourceRecord>(text).unwrap(), r);
+    for none in [serde_json::json!(null), serde_json::json!("")] {
+        let mut v = serde_json::to_value(record("a.b", "x")).unwrap();
+        v["private"] = none;
+        assert!(serde_json::from_value::<ResourceRecord>(v).unwrap().private.is_empty());
+    }
+    let absent = serde_json::to_value(record("a.b", "x")).unwrap();
+    assert!(absent.get("private").is_none(), "none is not written");
+    let mut bad = absent.clone();
+    bad["private"] = serde_json::json!("not base64!");
+    assert!(serde_json::from_value::<ResourceRecord>(bad).is_err());
+}
