@@ -222,11 +222,10 @@ pub fn upgrade_all(
     for (i, answer) in in_parallel(&todo, parallelism, upgrade_one) {
         let rec = &state.resources[i];
         match answer {
-            Some((version, Ok(attributes))) => {
-                if version != rec.schema_version || attributes != rec.attributes {
-                    out.insert(i, ResourceRecord { attributes, schema_version: version, ..rec.clone() });
-                }
+            Some((version, Ok(attributes))) if version != rec.schema_version || attributes != rec.attributes => {
+                out.insert(i, ResourceRecord { attributes, schema_version: version, ..rec.clone() });
             }
+            Some((_, Ok(_))) => {}
             Some((version, Err(e))) => {
                 diags.push(Diagnostic::global(
                     format!("Error upgrading {}", rec.addr),
