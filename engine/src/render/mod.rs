@@ -704,8 +704,9 @@ fn change_json(c: &ResourceChange, schemas: tfjson::Schemas) -> Value {
     let sensitive = |m: &Option<Map<String, Value>>| shaped_flags(m, &c.sensitive);
     // Terraform's omitUnknowns: an unknown value inside a block known in
     // part is left out of its object (a list keeps its place, as null).
-    let known_after = c.after.clone().map(|mut m| {
-        for p in c.after_unknown.iter().filter(|u| u.contains(['.', '['])) {
+    let inside: Vec<&String> = c.after_unknown.iter().filter(|u| u.contains(['.', '['])).collect();
+    let known_after = (!inside.is_empty()).then(|| c.after.clone()).flatten().map(|mut m| {
+        for p in &inside {
             let steps = crate::sensitivity::parse_path(p);
             if let Some((crate::sensitivity::Step::Key(k), parent)) = steps.split_last() {
                 let mut whole = Value::Object(std::mem::take(&mut m));
@@ -719,7 +720,7 @@ fn change_json(c: &ResourceChange, schemas: tfjson::Schemas) -> Value {
         }
         m
     });
-    let after = shaped(&known_after).map(|mut m| {
+    let after = shaped(if inside.is_empty() { &c.after } else { &known_after }).map(|mut m| {
         // A collection unknown as a whole whose elements are unknown values
         // is not in `after` (cty's UnknownAsNull: a set with an unknown
         // element is unknown whole).
