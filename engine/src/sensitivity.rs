@@ -14,33 +14,37 @@ use landform_lang::Value;
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeSet;
 
-pub use landform_provider::path::{parse_path, path_text, Step};
+pub use landform_provider::path::{json_at_mut, parse_path, path_text, Step};
+
+/// The path of each value inside `v` that `found` picks (what is inside one
+/// is not looked at), through lists and objects and their marks.
+pub fn paths_where(v: &Value, found: &dyn Fn(&Value) -> bool, at: &mut Vec<Step>, out: &mut BTreeSet<String>) {
+    if found(v) {
+        out.insert(path_text(at));
+        return;
+    }
+    match v.unmark().0 {
+        Value::List(items) => {
+            for (i, x) in items.iter().enumerate() {
+                at.push(Step::Index(i));
+                paths_where(x, found, at, out);
+                at.pop();
+            }
+        }
+        Value::Object(m) => {
+            for (k, x) in m {
+                at.push(Step::Key(k.clone()));
+                paths_where(x, found, at, out);
+                at.pop();
+            }
+        }
+        _ => {}
+    }
+}
 
 /// The paths at which an instance's configuration (an object) is marked,
 /// as cty's `UnmarkDeepWithPaths` finds them.
 pub fn config_paths(config: &Value) -> BTreeSet<String> {
-    fn walk(v: &Value, at: &mut Vec<Step>, out: &mut BTreeSet<String>) {
-        match v {
-            Value::Sensitive(_) => {
-                out.insert(path_text(at));
-            }
-            Value::List(items) => {
-                for (i, x) in items.iter().enumerate() {
-                    at.push(Step::Index(i));
-                    walk(x, at, out);
-                    at.pop();
-                }
-            }
-            Value::Object(m) => {
-                for (k, x) in m {
-                    at.push(Step::Key(k.clone()));
-                    walk(x, at, out);
-                    at.pop();
-                }
-            }
-            _ => {}
-        }
-    }
     let mut out = BTreeSet::new();
     match config {
         // A wholly marked configuration: every attribute of it.
@@ -49,7 +53,7 @@ pub fn config_paths(config: &Value) -> BTreeSet<String> {
                 out.extend(m.keys().map(|k| path_text(&[Step::Key(k.clone())])));
             }
         }
-        v => walk(v, &mut Vec::new(), &mut out),
+        v => paths_where(v, &|x| matches!(x, Value::Sensitive(_)), &mut Vec::new(), &mut out),
     }
     out
 }
@@ -243,18 +247,6 @@ pub fn redact(obj: &Map<String, Json>, paths: &BTreeSet<String>) -> Map<String, 
         Json::Object(m) => m,
         _ => Map::new(),
     }
-}
-
-fn json_at_mut<'a>(v: &'a mut Json, steps: &[Step]) -> Option<&'a mut Json> {
-    let mut at = v;
-    for s in steps {
-        at = match (at, s) {
-            (Json::Object(m), Step::Key(k)) => m.get_mut(k)?,
-            (Json::Array(a), Step::Index(i)) => a.get_mut(*i)?,
-            _ => return None,
-        };
-    }
-    Some(at)
 }
 
 /// Terraform's `sensitive_values` / `after_sensitive` for these paths:

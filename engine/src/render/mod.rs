@@ -132,19 +132,6 @@ pub fn show_at(v: &Value, path: &str, unknown: &BTreeSet<String>) -> String {
     }
 }
 
-fn json_at_mut<'a>(v: &'a mut Value, steps: &[crate::sensitivity::Step]) -> Option<&'a mut Value> {
-    use crate::sensitivity::Step;
-    let mut at = v;
-    for s in steps {
-        at = match (at, s) {
-            (Value::Object(m), Step::Key(k)) => m.get_mut(k)?,
-            (Value::Array(a), Step::Index(i)) => a.get_mut(*i)?,
-            _ => return None,
-        };
-    }
-    Some(at)
-}
-
 fn header(c: &ResourceChange, col: &Colors) -> (String, String) {
     let (sym, colour, what) = match c.action {
         Action::Create => ("+", col.green, "will be created".to_string()),
@@ -421,7 +408,7 @@ impl Attribute<'_> {
             let mut av = av.clone();
             for p in &self.unknown_inside {
                 let steps = crate::sensitivity::parse_path(p);
-                if let Some(at) = json_at_mut(&mut av, &steps[1..]) {
+                if let Some(at) = crate::sensitivity::json_at_mut(&mut av, &steps[1..]) {
                     *at = Value::String("\u{0}(known after apply)".into());
                 }
             }
@@ -710,7 +697,7 @@ fn change_json(c: &ResourceChange, schemas: tfjson::Schemas) -> Value {
             let steps = crate::sensitivity::parse_path(p);
             if let Some((crate::sensitivity::Step::Key(k), parent)) = steps.split_last() {
                 let mut whole = Value::Object(std::mem::take(&mut m));
-                if let Some(Value::Object(o)) = json_at_mut(&mut whole, parent) {
+                if let Some(Value::Object(o)) = crate::sensitivity::json_at_mut(&mut whole, parent) {
                     o.remove(k);
                 }
                 if let Value::Object(back) = whole {

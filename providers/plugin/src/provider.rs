@@ -567,7 +567,7 @@ pub fn to_json_object_typed(v: &Value, ty: &crate::Type) -> (lp::Object, BTreeSe
             o.insert(k.clone(), x.to_json_with(&Json::Null));
         }
         for p in &paths {
-            if let Some(at) = json_at_mut(&mut known, p) {
+            if let Some(at) = lp::path::json_at_mut(&mut known, p) {
                 *at = Json::Null;
             }
         }
@@ -580,19 +580,6 @@ pub fn to_json_object_typed(v: &Value, ty: &crate::Type) -> (lp::Object, BTreeSe
         }
     }
     (obj, unknown)
-}
-
-fn json_at_mut<'a>(v: &'a mut Json, steps: &[lp::path::Step]) -> Option<&'a mut Json> {
-    use lp::path::Step;
-    let mut at = v;
-    for s in steps {
-        at = match (at, s) {
-            (Json::Object(m), Step::Key(k)) => m.get_mut(k)?,
-            (Json::Array(a), Step::Index(i)) => a.get_mut(*i)?,
-            _ => return None,
-        };
-    }
-    Some(at)
 }
 
 /// A cty object as Landform's JSON object: null attributes left out, and

@@ -87,6 +87,19 @@ pub fn json_at<'a>(v: &'a Json, steps: &[Step]) -> Option<&'a Json> {
     Some(at)
 }
 
+/// The value at `steps` inside `v`, to change, if there is one.
+pub fn json_at_mut<'a>(v: &'a mut Json, steps: &[Step]) -> Option<&'a mut Json> {
+    let mut at = v;
+    for s in steps {
+        at = match (at, s) {
+            (Json::Object(m), Step::Key(k)) => m.get_mut(k)?,
+            (Json::Array(a), Step::Index(i)) => a.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
